@@ -1,0 +1,5 @@
+/** Small pieces every folder may share: the error base class, logging. No I/O of its own. */
+export { MeshtapError, UsageError, isErrnoException } from './errors.js';
+export type { Result } from './errors.js';
+export { createLogger } from './log.js';
+export type { Logger } from './log.js';

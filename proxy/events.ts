@@ -1,0 +1,68 @@
+/**
+ * Tap events, exactly as DESIGN §5: three kinds per exchange (`req`, `rsp`, `end`), each
+ * self-describing. These are the types other folders (tap-api, record/replay) read.
+ */
+export type TapEventKind = 'req' | 'rsp' | 'end';
+export type ProxyDirection = 'in' | 'out';
+export type Protocol = 'http/1.1' | 'http/1.0' | 'h2' | 'grpc';
+
+/** Header list in wire order: `[name, value]` pairs, names as seen (h2: lower case). */
+export type HeaderList = Array<[string, string]>;
+
+export interface TapBody {
+  /** Bytes of the whole body (not only what was captured). */
+  size: number;
+  /** True when the body was longer than the capture limit. */
+  truncated: boolean;
+  encoding: 'utf8' | 'base64';
+  data: string;
+}
+
+export interface TapEvent {
+  kind: TapEventKind;
+  /** `<connection>.<stream>`, stable per exchange. */
+  id: string;
+  /** ISO-8601 time of this event. */
+  ts: string;
+  proxy: ProxyDirection;
+  src: string;
+  dst: string;
+  srcWorkload?: string;
+  srcNamespace?: string;
+  dstWorkload?: string;
+  dstNamespace?: string;
+  /** The pod (or local sidecar name) that observed the event. */
+  pod?: string;
+  protocol: Protocol;
+  method: string;
+  scheme: string;
+  authority: string;
+  path: string;
+  requestHeaders?: HeaderList;
+  status?: number;
+  latencyMs?: number;
+  responseHeaders?: HeaderList;
+  trailers?: HeaderList;
+  grpcStatus?: number;
+  grpcMessage?: string;
+  durationMs?: number;
+  requestBytes?: number;
+  responseBytes?: number;
+  requestMessages?: number;
+  responseMessages?: number;
+  requestBody?: TapBody;
+  responseBody?: TapBody;
+  error?: string;
+}
+
+/** Headers redacted unless a grant reveals them. */
+export const DEFAULT_SENSITIVE_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-auth-token',
+];
+
+export const REDACTED = '[redacted]';
