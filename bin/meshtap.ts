@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * The `meshtap` entry point: finds the sub-command, parses its flags, runs it.
+ * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as one line saying what to do.
+ */
+import { MeshtapError, UsageError, parseCommandArgs } from '../common/index.js';
+import type { Command } from './command.js';
+
+/** Sub-commands, loaded lazily so `meshtap proxy` never loads Kubernetes or dashboard code. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  proxy: { summary: 'run the sidecar (explicit --forward or transparent listeners)', load: () => import('./cmd-proxy.js') },
+  demo: { summary: 'start a local demo mesh and tap it (no cluster, no root)', load: () => import('./cmd-demo.js') },
+  tap: { summary: 'stream live (and recent) requests of a workload or one sidecar', load: () => import('./cmd-tap.js') },
+  top: { summary: 'live table of the busiest paths of a workload', load: () => import('./cmd-top.js') },
+  stat: { summary: 'success rate, RPS and latency per workload', load: () => import('./cmd-stat.js') },
+  'tap-api': { summary: 'run the tap API (local mode: tokens + embedded RBAC)', load: () => import('./cmd-tap-api.js') },
+  record: { summary: 'record tapped traffic to a file', load: () => import('./cmd-record.js') },
+  replay: { summary: 'replay a recording against a target and diff the answers', load: () => import('./cmd-replay.js') },
+  mock: { summary: 'serve recorded responses as a mock server', load: () => import('./cmd-mock.js') },
+  convert: { summary: 'convert recordings to and from HAR', load: () => import('./cmd-convert.js') },
+  run: { summary: 'run a command with its traffic intercepted by BPF and a sidecar (root)', load: () => import('./cmd-run.js') },
+  agent: { summary: 'node agent: attach BPF interception to meshed pods (DaemonSet)', load: () => import('./cmd-agent.js') },
+  check: { summary: 'check this node (and a cluster) for what meshtap needs', load: () => import('./cmd-check.js') },
+  inject: { summary: 'add the meshtap sidecar to Kubernetes YAML/JSON', load: () => import('./cmd-inject.js') },
+  webhook: { summary: 'run the mutating admission webhook (HTTPS)', load: () => import('./cmd-webhook.js') },
+  install: { summary: 'print the control plane manifests for kubectl apply -f -', load: () => import('./cmd-install.js') },
+};
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return [
+    'meshtap: see your service-to-service traffic without disturbing it.',
+    '',
+    'Usage: meshtap COMMAND [flags]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    "Run 'meshtap COMMAND --help' for a command's flags.",
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`meshtap ${await version()}\n`);
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) throw new UsageError(`unknown command '${name}'; run 'meshtap --help' for the list`);
+  let command: Command;
+  try {
+    command = (await entry.load()).default;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(`cmd-${name}`)) {
+      throw new MeshtapError('MT_NOT_BUILT', `'meshtap ${name}' is not available in this build`);
+    }
+    throw err;
+  }
+  const args = parseCommandArgs(command.spec, rest);
+  if (!args) return 0;
+  return command.run(args);
+}
+
+export async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`meshtap: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof MeshtapError) {
+      process.stderr.write(`meshtap: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`meshtap: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,103 @@
+/**
+ * kubectl-shaped command-line parsing shared by every `meshtap` command: strict flags,
+ * `--help` on every command, one-line usage errors (exit 2) that say what to do next.
+ * Built on node:util parseArgs (no dependency).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './errors.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandSpec {
+  /** e.g. `proxy` */
+  name: string;
+  /** One line for `meshtap --help`. */
+  summary: string;
+  /** Full `--help` text (usage, flags, examples). */
+  help: string;
+  options: OptionSpec;
+  /** Whether positionals are accepted (e.g. TARGET). */
+  allowPositionals?: boolean;
+}
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+  /** Tokens in command-line order (for order-sensitive flags such as `--not`). */
+  tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
+}
+
+/**
+ * Parses argv for a command. Throws UsageError with a one-line message on an unknown flag
+ * or a missing value. Returns undefined when `--help` was asked (help already printed).
+ */
+export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    const dashdash = argv.indexOf('--');
+    const helpAt = Math.max(argv.indexOf('--help'), argv.indexOf('-h'));
+    if (dashdash === -1 || helpAt < dashdash) {
+      process.stdout.write(spec.help.endsWith('\n') ? spec.help : spec.help + '\n');
+      return undefined;
+    }
+  }
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      options: spec.options,
+      allowPositionals: spec.allowPositionals ?? false,
+      strict: true,
+      tokens: true,
+    });
+    return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals, tokens: parsed.tokens ?? [] };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new UsageError(`${spec.name}: ${msg.replace(/\. To specify a positional.*$/, '')} (see 'meshtap ${spec.name} --help')`);
+  }
+}
+
+/** Reads a string flag, or its environment fallback, or a default. */
+export function stringFlag(args: ParsedArgs, name: string, envName?: string, fallback?: string): string | undefined {
+  const v = args.values[name];
+  if (typeof v === 'string') return v;
+  if (envName && process.env[envName]) return process.env[envName];
+  return fallback;
+}
+
+/** Reads a repeatable string flag as a list. */
+export function listFlag(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/** Parses `5m`, `30s`, `100ms`, `1h` into milliseconds. */
+export function parseDurationMs(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: '${text}' is not a duration; use e.g. 500ms, 30s, 5m, 1h`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+}
+
+/** Parses a positive integer flag. */
+export function parseCount(text: string, flag: string): number {
+  if (!/^\d+$/.test(text) || Number(text) <= 0) throw new UsageError(`${flag}: '${text}' is not a positive whole number`);
+  return Number(text);
+}
+
+/** Parses a byte size: `64KiB`, `8MiB`, `1048576`, `4k`, `2M`. */
+export function parseBytes(text: string, flag: string): number {
+  const m = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: '${text}' is not a size; use e.g. 65536, 64KiB, 8MiB`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
+  return Number(m[1]) * mult;
+}
+
+/** Splits `host:port` / `[v6]:port` / `:port` into parts. */
+export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`${flag}: '${text}' is not HOST:PORT (e.g. 127.0.0.1:4191)`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
