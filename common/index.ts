@@ -6,3 +6,16 @@ export type { Logger } from './log.js';
 export { parseCommandArgs, stringFlag, listFlag, parseDurationMs, parseCount, parseBytes, parseHostPort } from './cli.js';
 export type { CommandSpec, OptionSpec, ParsedArgs } from './cli.js';
 export type { CheckResult } from './check.js';
+export {
+  signGrant,
+  verifyGrant,
+  makeGrantClaims,
+  grantRevealsHeader,
+  generateGrantKeyPair,
+  loadOrCreateGrantKey,
+  exportPublicKeyRaw,
+  importPublicKeyRaw,
+  DEFAULT_GRANT_TTL_MS,
+  MAX_GRANT_BYTES,
+} from './grant.js';
+export type { GrantClaims, GrantError, GrantErrorCode, GrantKeyPair, VerifyGrantOptions } from './grant.js';

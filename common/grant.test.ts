@@ -1,0 +1,155 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  exportPublicKeyRaw,
+  generateGrantKeyPair,
+  grantRevealsHeader,
+  importPublicKeyRaw,
+  loadOrCreateGrantKey,
+  makeGrantClaims,
+  signGrant,
+  verifyGrant,
+  type GrantClaims,
+} from './grant.js';
+
+const NOW = 1_700_000_000_000;
+const pair = generateGrantKeyPair();
+const claims = (over: Partial<GrantClaims> = {}): GrantClaims => ({
+  ...makeGrantClaims(
+    {
+      sub: 'alice',
+      pod: 'web-1',
+      namespace: 'shop',
+      workload: 'deploy/web',
+      bodies: false,
+      revealHeaders: [],
+      matches: [[{ field: 'method', value: 'GET' }]],
+      maxRps: 33,
+    },
+    NOW,
+  ),
+  ...over,
+});
+const opts = { publicKey: pair.publicKey, pod: 'web-1', namespace: 'shop', nowMs: NOW + 1000 };
+
+describe('grant codec', () => {
+  it('round-trips claims signed with the private key', () => {
+    const c = claims();
+    const r = verifyGrant(signGrant(c, pair.privateKey), opts);
+    expect(r).toEqual({ ok: true, value: c });
+    expect(c.exp - c.iat).toBe(60_000);
+    expect(c.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('accepts the public key as base64 raw 32 bytes', () => {
+    const raw = exportPublicKeyRaw(pair.publicKey);
+    expect(Buffer.from(raw, 'base64')).toHaveLength(32);
+    const r = verifyGrant(signGrant(claims(), pair.privateKey), { ...opts, publicKey: raw });
+    expect(r.ok).toBe(true);
+  });
+
+  it('refuses an expired grant (exp is checked by the caller at stream start)', () => {
+    const r = verifyGrant(signGrant(claims(), pair.privateKey), { ...opts, nowMs: NOW + 60_000 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('MT_GRANT_EXPIRED');
+  });
+
+  it('refuses a grant for another pod or another namespace', () => {
+    const token = signGrant(claims(), pair.privateKey);
+    for (const where of [{ pod: 'web-2' }, { namespace: 'other' }]) {
+      const r = verifyGrant(token, { ...opts, ...where });
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.code).toBe('MT_GRANT_WRONG_POD');
+        expect(r.error.message).toContain('shop/web-1');
+      }
+    }
+  });
+
+  it('refuses a grant signed by another key (forged)', () => {
+    const other = generateGrantKeyPair();
+    const r = verifyGrant(signGrant(claims(), other.privateKey), opts);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('MT_GRANT_BAD_SIGNATURE');
+  });
+
+  it('refuses tampered claims (bodies flipped to true) even with the original signature', () => {
+    const token = signGrant(claims(), pair.privateKey);
+    const [, sig] = token.split('.');
+    const tampered = Buffer.from(JSON.stringify(claims({ bodies: true, revealHeaders: ['*'] }))).toString('base64url') + '.' + sig;
+    const r = verifyGrant(tampered, opts);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('MT_GRANT_BAD_SIGNATURE');
+  });
+
+  it('refuses a tampered signature', () => {
+    const token = signGrant(claims(), pair.privateKey);
+    const flip = token.endsWith('A') ? 'B' : 'A';
+    const r = verifyGrant(token.slice(0, -1) + flip, opts);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('MT_GRANT_BAD_SIGNATURE');
+  });
+
+  it.each([
+    ['empty', ''],
+    ['no dot', 'abc'],
+    ['three parts', 'a.b.c'],
+    ['not base64url', 'a+b.c/d'],
+    ['huge', 'a'.repeat(70_000) + '.b'],
+  ])('refuses a malformed grant (%s)', (_name, token) => {
+    const r = verifyGrant(token, opts);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('MT_GRANT_MALFORMED');
+  });
+
+  it('refuses well-signed claims of the wrong shape as malformed', () => {
+    const bad = { ...claims(), bodies: 'yes' } as unknown as GrantClaims;
+    const r = verifyGrant(signGrant(bad, pair.privateKey), opts);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toContain('bodies');
+    const v2 = verifyGrant(signGrant({ ...claims(), v: 2 } as unknown as GrantClaims, pair.privateKey), opts);
+    expect(v2.ok).toBe(false);
+    if (!v2.ok) expect(v2.error.code).toBe('MT_GRANT_MALFORMED');
+  });
+
+  it('answers which headers a grant reveals', () => {
+    expect(grantRevealsHeader({ revealHeaders: ['Authorization'] }, 'authorization')).toBe(true);
+    expect(grantRevealsHeader({ revealHeaders: ['authorization'] }, 'cookie')).toBe(false);
+    expect(grantRevealsHeader({ revealHeaders: ['*'] }, 'cookie')).toBe(true);
+    expect(grantRevealsHeader({ revealHeaders: [] }, 'cookie')).toBe(false);
+  });
+
+  it('rejects a raw public key of the wrong length', () => {
+    expect(() => importPublicKeyRaw(Buffer.alloc(31).toString('base64'))).toThrow(/32 bytes/);
+  });
+});
+
+describe('grant key file', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('creates a 0600 PEM file once and loads the same key afterwards', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshtap-grant-'));
+    const path = join(dir, 'sub', 'tap-api.key');
+    const first = await loadOrCreateGrantKey(path);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readFile(path, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const second = await loadOrCreateGrantKey(path);
+    expect(exportPublicKeyRaw(second.publicKey)).toBe(exportPublicKeyRaw(first.publicKey));
+    const token = signGrant(claims(), second.privateKey);
+    expect(verifyGrant(token, { ...opts, publicKey: first.publicKey }).ok).toBe(true);
+  });
+
+  it('refuses (and keeps) a file that is not an Ed25519 key', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshtap-grant-'));
+    const path = join(dir, 'bad.key');
+    await writeFile(path, 'not a key');
+    await expect(loadOrCreateGrantKey(path)).rejects.toMatchObject({ code: 'MT_GRANT_KEY' });
+    expect(await readFile(path, 'utf8')).toBe('not a key');
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * Tap grants: short-lived Ed25519-signed statements from the tap API saying what one pod's
+ * sidecar may show one user (bodies or not, which headers stay unredacted, the match, a rate).
+ *
+ * Token format: `base64url(JSON claims) + '.' + base64url(signature over the first part)`.
+ * Not a JWT on purpose: no header, no algorithm negotiation (always Ed25519), so there is
+ * nothing for a forger to downgrade.
+ *
+ * Expiry is checked by the sidecar ONCE, when a tap stream starts: a stream that began with a
+ * valid grant may outlive `exp` (a tap can run for hours). A grant therefore only needs to
+ * live long enough to open the stream (default 60 s), which keeps a leaked grant nearly useless.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { TapFilter } from '../proxy/tap-types.js';
+import { MeshtapError, isErrnoException, type Result } from './errors.js';
+
+/** What a grant allows. Times are ms since the epoch. */
+export interface GrantClaims {
+  v: 1;
+  /** The user the tap API authorized. */
+  sub: string;
+  pod: string;
+  namespace: string;
+  /** `deploy/web`, when the pod registered a workload. */
+  workload?: string;
+  /** Bodies may be captured and shown. */
+  bodies: boolean;
+  /** Header names that may be shown unredacted; `['*']` = all. Lower case. */
+  revealHeaders: string[];
+  /** The tap's filters; the sidecar ANDs its subscriber's filters with these. */
+  matches: TapFilter[][];
+  /** Most exchanges per second this pod may send for this grant. */
+  maxRps: number;
+  iat: number;
+  /** Checked at stream start only (see the module comment). */
+  exp: number;
+  /** Unique id (for logs / audit). */
+  jti: string;
+}
+
+/** Default grant lifetime: long enough to open a stream, short enough to be useless when leaked. */
+export const DEFAULT_GRANT_TTL_MS = 60_000;
+/** Grants larger than this are refused unparsed (bounded input). */
+export const MAX_GRANT_BYTES = 64 * 1024;
+/** Clock skew tolerated on `iat` between the tap API and a sidecar. */
+export const GRANT_CLOCK_SKEW_MS = 30_000;
+
+export type GrantErrorCode = 'MT_GRANT_EXPIRED' | 'MT_GRANT_BAD_SIGNATURE' | 'MT_GRANT_WRONG_POD' | 'MT_GRANT_MALFORMED';
+export interface GrantError {
+  code: GrantErrorCode;
+  message: string;
+}
+
+/** Fills `v`, `iat`, `exp` (iat + DEFAULT_GRANT_TTL_MS) and `jti` when absent. */
+export function makeGrantClaims(
+  claims: Omit<GrantClaims, 'v' | 'iat' | 'exp' | 'jti'> & Partial<Pick<GrantClaims, 'iat' | 'exp' | 'jti'>>,
+  nowMs = Date.now(),
+): GrantClaims {
+  const iat = claims.iat ?? nowMs;
+  return { ...claims, v: 1, iat, exp: claims.exp ?? iat + DEFAULT_GRANT_TTL_MS, jti: claims.jti ?? randomUUID() };
+}
+
+/** Signs claims with the tap API's Ed25519 private key. */
+export function signGrant(claims: GrantClaims, privateKey: KeyObject): string {
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const signature = sign(null, Buffer.from(payload), privateKey).toString('base64url');
+  return `${payload}.${signature}`;
+}
+
+export interface VerifyGrantOptions {
+  /** The tap API's public key (a KeyObject, or base64 of the raw 32 bytes). */
+  publicKey: KeyObject | string;
+  /** The pod this sidecar serves. */
+  pod: string;
+  namespace: string;
+  nowMs?: number;
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Checks a grant: well formed, signed by `publicKey`, for this pod and namespace, not expired.
+ * Never throws; the order of checks means a forged grant is reported as such, not as "wrong pod".
+ */
+export function verifyGrant(token: string, options: VerifyGrantOptions): Result<GrantClaims, GrantError> {
+  const fail = (code: GrantErrorCode, message: string): Result<GrantClaims, GrantError> => ({ ok: false, error: { code, message } });
+  if (typeof token !== 'string' || token.length === 0) return fail('MT_GRANT_MALFORMED', 'grant is empty');
+  if (token.length > MAX_GRANT_BYTES) return fail('MT_GRANT_MALFORMED', `grant is larger than ${MAX_GRANT_BYTES} bytes`);
+  const parts = token.split('.');
+  if (parts.length !== 2 || !B64URL.test(parts[0]!) || !B64URL.test(parts[1]!)) {
+    return fail('MT_GRANT_MALFORMED', 'grant is not <base64url claims>.<base64url signature>');
+  }
+  let key: KeyObject;
+  try {
+    key = typeof options.publicKey === 'string' ? importPublicKeyRaw(options.publicKey) : options.publicKey;
+  } catch (err) {
+    return fail('MT_GRANT_BAD_SIGNATURE', `cannot use the tap API public key: ${(err as Error).message}`);
+  }
+  let good = false;
+  try {
+    good = verify(null, Buffer.from(parts[0]!), key, Buffer.from(parts[1]!, 'base64url'));
+  } catch {
+    good = false;
+  }
+  if (!good) return fail('MT_GRANT_BAD_SIGNATURE', 'grant signature does not verify with the tap API public key');
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+  } catch {
+    return fail('MT_GRANT_MALFORMED', 'grant claims are not JSON');
+  }
+  const shapeError = checkClaimsShape(claims);
+  if (shapeError) return fail('MT_GRANT_MALFORMED', `grant claims: ${shapeError}`);
+  const c = claims as GrantClaims;
+  if (c.pod !== options.pod || c.namespace !== options.namespace) {
+    return fail('MT_GRANT_WRONG_POD', `grant is for pod ${c.namespace}/${c.pod}, not ${options.namespace}/${options.pod}`);
+  }
+  const now = options.nowMs ?? Date.now();
+  if (now >= c.exp) return fail('MT_GRANT_EXPIRED', `grant expired ${Math.round(now - c.exp)} ms ago; ask the tap API for a new one`);
+  if (c.iat > now + GRANT_CLOCK_SKEW_MS) return fail('MT_GRANT_MALFORMED', 'grant was issued in the future (clock skew?)');
+  return { ok: true, value: c };
+}
+
+function checkClaimsShape(c: unknown): string | undefined {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return 'not an object';
+  const o = c as Record<string, unknown>;
+  if (o.v !== 1) return `unsupported version ${JSON.stringify(o.v)}`;
+  for (const k of ['sub', 'pod', 'namespace', 'jti'] as const) if (typeof o[k] !== 'string') return `${k} must be a string`;
+  if (o.workload !== undefined && typeof o.workload !== 'string') return 'workload must be a string';
+  if (typeof o.bodies !== 'boolean') return 'bodies must be a boolean';
+  if (!Array.isArray(o.revealHeaders) || !o.revealHeaders.every((h) => typeof h === 'string')) return 'revealHeaders must be a list of strings';
+  if (!Array.isArray(o.matches) || !o.matches.every((m) => Array.isArray(m) && m.every((f) => typeof f === 'object' && f !== null))) {
+    return 'matches must be a list of filter lists';
+  }
+  for (const k of ['maxRps', 'iat', 'exp'] as const) if (typeof o[k] !== 'number' || !Number.isFinite(o[k])) return `${k} must be a number`;
+  return undefined;
+}
+
+/** Whether a grant allows showing header `name` unredacted. */
+export function grantRevealsHeader(claims: Pick<GrantClaims, 'revealHeaders'>, name: string): boolean {
+  const lower = name.toLowerCase();
+  return claims.revealHeaders.some((h) => h === '*' || h.toLowerCase() === lower);
+}
+
+/** An Ed25519 key pair. */
+export interface GrantKeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** A fresh Ed25519 key pair (tests, and the first start of a tap API). */
+export function generateGrantKeyPair(): GrantKeyPair {
+  return generateKeyPairSync('ed25519');
+}
+
+/**
+ * Loads the tap API's private key (PKCS#8 PEM), or creates it with mode 0600 when the file does
+ * not exist. Refuses a file that is not an Ed25519 private key (a clear one-line error) rather
+ * than overwriting it.
+ */
+export async function loadOrCreateGrantKey(path: string): Promise<GrantKeyPair> {
+  let pem: string | undefined;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (err) {
+    if (!isErrnoException(err) || err.code !== 'ENOENT') {
+      throw new MeshtapError('MT_GRANT_KEY', `cannot read grant key ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (pem !== undefined) {
+    try {
+      const privateKey = createPrivateKey(pem);
+      if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`it is a ${privateKey.asymmetricKeyType} key`);
+      return { privateKey, publicKey: createPublicKey(privateKey) };
+    } catch (err) {
+      throw new MeshtapError('MT_GRANT_KEY', `${path} is not an Ed25519 private key (PEM): ${(err as Error).message}; move it away to create a new one`, {
+        cause: err,
+      });
+    }
+  }
+  const pair = generateGrantKeyPair();
+  const text = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    // 'wx': never clobber a key another process created in the meantime.
+    await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+    await chmod(path, 0o600);
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'EEXIST') return loadOrCreateGrantKey(path);
+    throw new MeshtapError('MT_GRANT_KEY', `cannot create grant key ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return pair;
+}
+
+/** The public key as base64 of its raw 32 bytes (what `/v1/public-key` serves). */
+export function exportPublicKeyRaw(publicKey: KeyObject): string {
+  const jwk = publicKey.export({ format: 'jwk' });
+  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
+    throw new MeshtapError('MT_GRANT_KEY', 'not an Ed25519 public key');
+  }
+  return Buffer.from(jwk.x, 'base64url').toString('base64');
+}
+
+/** Imports base64 raw 32 bytes as an Ed25519 public key; throws MeshtapError on bad input. */
+export function importPublicKeyRaw(base64: string): KeyObject {
+  const raw = Buffer.from(base64, 'base64');
+  if (raw.length !== 32) throw new MeshtapError('MT_GRANT_KEY', `an Ed25519 public key is 32 bytes, got ${raw.length}`);
+  try {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  } catch (err) {
+    throw new MeshtapError('MT_GRANT_KEY', `bad Ed25519 public key: ${(err as Error).message}`, { cause: err });
+  }
+}
