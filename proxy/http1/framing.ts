@@ -1,0 +1,139 @@
+/**
+ * Message body framing (RFC 9112 §6.3): how long a request or response body is.
+ *
+ * The observer must frame exactly as the server and client do, or it desynchronises and
+ * reports garbage. Where the RFC leaves room for two readings (Content-Length together with
+ * Transfer-Encoding, differing Content-Lengths, a request whose last coding is not chunked),
+ * peers are known to disagree, so the observer refuses to guess and gives up on the
+ * connection (`h1-ambiguous-framing`); bytes keep flowing untouched.
+ */
+import type { HeaderList } from '../events.js';
+import type { HeadError } from './head-parse.js';
+
+export type Framing =
+  | { kind: 'none' }
+  | { kind: 'length'; length: number }
+  | { kind: 'chunked' }
+  /** Read until the server closes (responses only). */
+  | { kind: 'close' };
+
+export type FramingResult = { ok: true; value: Framing } | { ok: false; error: HeadError };
+
+/** The header facts framing and the observer need, found in one pass. */
+export interface HeadFacts {
+  /** Host header value (first one), '' when absent. */
+  host: string;
+  /** Some Upgrade header field is present. */
+  hasUpgrade: boolean;
+  /** Content-Length values, each field line's value kept as sent; undefined when absent. */
+  contentLength: string[] | undefined;
+  /** Transfer-Encoding field values; undefined when absent. */
+  transferEncoding: string[] | undefined;
+}
+
+function lowerEquals(name: string, lower: string): boolean {
+  return name.length === lower.length && name.toLowerCase() === lower;
+}
+
+/** Scans headers once for the fields framing depends on (names compared case-insensitively). */
+export function collectHeadFacts(headers: HeaderList): HeadFacts {
+  const facts: HeadFacts = { host: '', hasUpgrade: false, contentLength: undefined, transferEncoding: undefined };
+  let hasHost = false;
+  for (const [name, value] of headers) {
+    switch (name.length) {
+      case 4:
+        if (!hasHost && lowerEquals(name, 'host')) {
+          facts.host = value;
+          hasHost = true;
+        }
+        break;
+      case 7:
+        if (lowerEquals(name, 'upgrade')) facts.hasUpgrade = true;
+        break;
+      case 14:
+        if (lowerEquals(name, 'content-length')) (facts.contentLength ??= []).push(value);
+        break;
+      case 17:
+        if (lowerEquals(name, 'transfer-encoding')) (facts.transferEncoding ??= []).push(value);
+        break;
+    }
+  }
+  return facts;
+}
+
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * Content-Length (RFC 9110 §8.6): a list of identical decimal values is accepted as one
+ * (`5, 5`); differing values are ambiguous; anything not a number is malformed.
+ */
+function parseContentLength(values: string[]): { ok: true; value: number } | { ok: false; error: HeadError } {
+  let found = -1;
+  let isAmbiguous = false;
+  for (const field of values) {
+    for (const part of field.split(',')) {
+      const v = part.trim();
+      if (!DIGITS.test(v)) return { ok: false, error: 'h1-parse' };
+      const n = Number(v);
+      if (!Number.isSafeInteger(n)) return { ok: false, error: 'h1-parse' };
+      if (found >= 0 && n !== found) isAmbiguous = true;
+      found = n;
+    }
+  }
+  return isAmbiguous ? { ok: false, error: 'h1-ambiguous-framing' } : { ok: true, value: found };
+}
+
+/** Transfer codings, lower-cased, in order; a parameterised coding keeps only its name. */
+function listCodings(values: string[]): string[] {
+  const codings: string[] = [];
+  for (const field of values) {
+    for (const part of field.split(',')) {
+      const semi = part.indexOf(';');
+      const name = (semi < 0 ? part : part.slice(0, semi)).trim().toLowerCase();
+      if (name !== '') codings.push(name);
+    }
+  }
+  return codings;
+}
+
+/** chunked must be applied exactly once and last; returns whether it is. */
+function isChunkedLast(codings: string[]): boolean {
+  const at = codings.indexOf('chunked');
+  return at >= 0 && at === codings.length - 1;
+}
+
+/** Request body framing: chunked, Content-Length, or no body (RFC 9112 §6.3 items 3-6). */
+export function requestFraming(facts: HeadFacts): FramingResult {
+  if (facts.transferEncoding !== undefined) {
+    if (facts.contentLength !== undefined) return { ok: false, error: 'h1-ambiguous-framing' };
+    const codings = listCodings(facts.transferEncoding);
+    if (!isChunkedLast(codings)) return { ok: false, error: 'h1-ambiguous-framing' };
+    return { ok: true, value: { kind: 'chunked' } };
+  }
+  if (facts.contentLength !== undefined) {
+    const cl = parseContentLength(facts.contentLength);
+    if (!cl.ok) return cl;
+    return { ok: true, value: cl.value === 0 ? { kind: 'none' } : { kind: 'length', length: cl.value } };
+  }
+  return { ok: true, value: { kind: 'none' } };
+}
+
+/**
+ * Response body framing. The caller handles the no-body cases first (HEAD, 1xx, 204, 304,
+ * 2xx to CONNECT). A last coding other than chunked means "until close" (RFC 9112 §6.3 item 4);
+ * no length at all also means until close.
+ */
+export function responseFraming(facts: HeadFacts): FramingResult {
+  if (facts.transferEncoding !== undefined) {
+    if (facts.contentLength !== undefined) return { ok: false, error: 'h1-ambiguous-framing' };
+    const codings = listCodings(facts.transferEncoding);
+    if (codings.indexOf('chunked') !== codings.lastIndexOf('chunked')) return { ok: false, error: 'h1-ambiguous-framing' };
+    return { ok: true, value: isChunkedLast(codings) ? { kind: 'chunked' } : { kind: 'close' } };
+  }
+  if (facts.contentLength !== undefined) {
+    const cl = parseContentLength(facts.contentLength);
+    if (!cl.ok) return cl;
+    return { ok: true, value: cl.value === 0 ? { kind: 'none' } : { kind: 'length', length: cl.value } };
+  }
+  return { ok: true, value: { kind: 'close' } };
+}
