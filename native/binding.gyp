@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "meshtap_native",
+      "sources": [
+        "src/addon.cc",
+        "src/original-dst.cc",
+        "src/bpf-loader.cc",
+        "src/bpf-maps.cc",
+        "src/bpf-probe.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "gen"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
+      "libraries": ["-lbpf", "-lelf", "-lz"]
+    }
+  ]
+}
