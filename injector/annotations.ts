@@ -1,0 +1,118 @@
+/**
+ * The `meshtap.dev/` annotations: names, and how pod and namespace values combine into the
+ * settings for one pod (the pod wins). An invalid value costs a warning and the default,
+ * never a broken pod.
+ */
+import type { MeshConfig, ProxyResources } from './config.js';
+import { parseByteSize, parseCidrList, parseImage, parsePortList, parseQuantity } from './values.js';
+
+export const ANNOTATION = {
+  inject: 'meshtap.dev/inject',
+  skipInboundPorts: 'meshtap.dev/skip-inbound-ports',
+  skipOutboundPorts: 'meshtap.dev/skip-outbound-ports',
+  skipOutboundCidrs: 'meshtap.dev/skip-outbound-cidrs',
+  bodyLimit: 'meshtap.dev/body-limit',
+  recorderBytes: 'meshtap.dev/recorder-bytes',
+  proxyImage: 'meshtap.dev/proxy-image',
+  proxyCpuRequest: 'meshtap.dev/proxy-cpu-request',
+  proxyCpuLimit: 'meshtap.dev/proxy-cpu-limit',
+  proxyMemoryRequest: 'meshtap.dev/proxy-memory-request',
+  proxyMemoryLimit: 'meshtap.dev/proxy-memory-limit',
+  nativeSidecar: 'meshtap.dev/native-sidecar',
+  /** Written by the injector: the proxy's uid (the agent's loop prevention reads it). */
+  proxyUid: 'meshtap.dev/proxy-uid',
+} as const;
+
+/** Labels written on injected pods. */
+export const LABEL = {
+  injected: 'meshtap.dev/injected',
+  proxyVersion: 'meshtap.dev/proxy-version',
+} as const;
+
+/** Largest accepted body limit / recorder size (bounded everything). */
+export const MAX_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+export const MAX_RECORDER_BYTES = 1024 * 1024 * 1024;
+
+/** Settings for one pod after combining annotations with the mesh config. */
+export interface PodSettings {
+  inject: 'enabled' | 'disabled' | undefined;
+  /** Where `inject` came from, for the report. */
+  injectSource: 'pod' | 'namespace' | undefined;
+  skipInboundPorts?: string;
+  skipOutboundPorts?: string;
+  skipOutboundCidrs?: string;
+  bodyLimitBytes: number;
+  recorderBytes: number;
+  image: string;
+  nativeSidecar: boolean;
+  resources: ProxyResources;
+}
+
+type Annotations = Record<string, string> | undefined;
+
+/**
+ * Combines pod and namespace annotations (pod wins) with the mesh config. Returns the
+ * settings and one warning per invalid value (each names the annotation and the default used).
+ */
+export function resolvePodSettings(pod: Annotations, ns: Annotations, config: MeshConfig): { settings: PodSettings; warnings: string[] } {
+  const warnings: string[] = [];
+  const lookup = (key: string): { value: string; from: 'pod' | 'namespace' } | undefined => {
+    const p = pod?.[key];
+    if (typeof p === 'string') return { value: p, from: 'pod' };
+    const n = ns?.[key];
+    return typeof n === 'string' ? { value: n, from: 'namespace' } : undefined;
+  };
+  function read<T>(key: string, parse: (v: string) => T | undefined, fallback: T, expected: string): T {
+    const found = lookup(key);
+    if (found === undefined) return fallback;
+    const parsed = parse(found.value);
+    if (parsed !== undefined) return parsed;
+    const shown = fallback === undefined ? 'none' : String(fallback);
+    warnings.push(`${found.from} annotation ${key}=${JSON.stringify(found.value)} is not ${expected}; using the default (${shown})`);
+    return fallback;
+  }
+
+  const injectFound = lookup(ANNOTATION.inject);
+  const inject = read<'enabled' | 'disabled' | undefined>(
+    ANNOTATION.inject,
+    (v) => (v === 'enabled' || v === 'disabled' ? v : undefined),
+    undefined,
+    '"enabled" or "disabled"',
+  );
+  const cpu = (v: string): string | undefined => (parseQuantity(v) === undefined ? undefined : v.trim());
+  const resources: ProxyResources = {
+    cpuRequest: read(ANNOTATION.proxyCpuRequest, cpu, config.resources.cpuRequest, 'a CPU quantity (e.g. 100m)'),
+    cpuLimit: read<string | undefined>(ANNOTATION.proxyCpuLimit, cpu, config.resources.cpuLimit, 'a CPU quantity (e.g. 1)'),
+    memoryRequest: read(ANNOTATION.proxyMemoryRequest, cpu, config.resources.memoryRequest, 'a memory quantity (e.g. 64Mi)'),
+    memoryLimit: read<string | undefined>(ANNOTATION.proxyMemoryLimit, cpu, config.resources.memoryLimit, 'a memory quantity (e.g. 256Mi)'),
+  };
+  checkRequestBelowLimit(resources, config.resources, 'cpu', warnings);
+  checkRequestBelowLimit(resources, config.resources, 'memory', warnings);
+
+  const settings: PodSettings = {
+    inject,
+    injectSource: inject === undefined ? undefined : injectFound?.from,
+    skipInboundPorts: read<string | undefined>(ANNOTATION.skipInboundPorts, parsePortList, undefined, 'a list of ports (e.g. 22,8000-8100)'),
+    skipOutboundPorts: read<string | undefined>(ANNOTATION.skipOutboundPorts, parsePortList, undefined, 'a list of ports (e.g. 5432,6379)'),
+    skipOutboundCidrs: read<string | undefined>(ANNOTATION.skipOutboundCidrs, parseCidrList, undefined, 'a list of CIDRs (e.g. 10.0.0.0/8)'),
+    bodyLimitBytes: read(ANNOTATION.bodyLimit, (v) => parseByteSize(v, MAX_BODY_LIMIT_BYTES), config.bodyLimitBytes, `a size up to 16Mi (e.g. 65536, 64Ki)`),
+    recorderBytes: read(ANNOTATION.recorderBytes, (v) => parseByteSize(v, MAX_RECORDER_BYTES), config.recorderBytes, 'a size up to 1Gi (e.g. 8Mi)'),
+    image: read(ANNOTATION.proxyImage, parseImage, config.image, 'an image reference'),
+    nativeSidecar: read(ANNOTATION.nativeSidecar, (v) => (v === 'true' ? true : v === 'false' ? false : undefined), config.nativeSidecar, '"true" or "false"'),
+    resources,
+  };
+  return { settings, warnings };
+}
+
+/** A request above its limit would make the pod invalid: fall back to the configured pair. */
+function checkRequestBelowLimit(r: ProxyResources, defaults: ProxyResources, what: 'cpu' | 'memory', warnings: string[]): void {
+  const reqKey = what === 'cpu' ? 'cpuRequest' : 'memoryRequest';
+  const limKey = what === 'cpu' ? 'cpuLimit' : 'memoryLimit';
+  const req = parseQuantity(r[reqKey]);
+  const lim = r[limKey] === undefined ? undefined : parseQuantity(r[limKey]);
+  if (req !== undefined && lim !== undefined && req > lim) {
+    warnings.push(`proxy ${what} request ${r[reqKey]} is above its limit ${r[limKey]}; using the defaults (${defaults[reqKey]}, ${defaults[limKey] ?? 'no limit'})`);
+    r[reqKey] = defaults[reqKey];
+    r[limKey] = defaults[limKey];
+  }
+}
