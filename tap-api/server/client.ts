@@ -1,0 +1,154 @@
+/**
+ * The tap API's client side, for `meshtap tap/top/stat`: opens a tap through the tap API and
+ * turns every failure into a MeshtapError carrying the server's own message (so the CLI prints
+ * what the server said: the missing permission, the unknown target):
+ * MT_UNAUTHORIZED (401), MT_RBAC_DENIED (403), MT_NOT_FOUND (404), MT_TAP_API_BUSY (429),
+ * MT_BAD_REQUEST (400), MT_TAP_API_UNREACHABLE (cannot connect, or the connection died
+ * mid-stream), MT_TAP_SLOW_CLIENT / MT_TAP_API_SHUTDOWN (the server ended the stream).
+ */
+import { request } from 'undici';
+import { MeshtapError } from '../../common/index.js';
+import type { TapMessage, TapRequest } from '../../proxy/tap-types.js';
+import type { TapStream } from '../../proxy/tap-wire.js';
+import { parseTarget } from './targets.js';
+import { TAP_API_PREFIX, type KubeStatus, type SidecarInfo, type TapApiLine } from './wire.js';
+
+/** Longest NDJSON line accepted from the tap API (an event with two captured bodies fits). */
+export const MAX_TAP_LINE_BYTES = 64 * 1024 * 1024;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export interface TapApiStreamOptions {
+  /** Tap API base URL, e.g. `http://127.0.0.1:8089`. */
+  url: string;
+  token?: string;
+  namespace: string;
+  /** `deploy/web`, `pod/web-1`, `ns/shop`, … */
+  target: string;
+  request: TapRequest;
+  /** One pod's part of the stream ended (the others go on). */
+  onNotice?(notice: { pod: string; message: string }): void;
+}
+
+/** The HTTP path of a tap. */
+export function tapApiPath(namespace: string, target: string): string {
+  const t = parseTarget(target);
+  if (!t.ok) throw new MeshtapError('MT_USAGE', t.error);
+  const ns = encodeURIComponent(namespace);
+  if (t.value.resource === 'namespaces') return `${TAP_API_PREFIX}/watch/namespaces/${encodeURIComponent(t.value.name)}/tap`;
+  return `${TAP_API_PREFIX}/watch/namespaces/${ns}/${t.value.resource}/${encodeURIComponent(t.value.name)}/tap`;
+}
+
+/** Opens a tap through the tap API. Errors surface from iterating `messages`. */
+export function openTapApiStream(options: TapApiStreamOptions): TapStream {
+  const path = tapApiPath(options.namespace, options.target);
+  const ac = new AbortController();
+  let cancelled = false;
+  const { grant: _ignored, ...request_ } = options.request;
+  async function* messages(): AsyncGenerator<TapMessage> {
+    const res = await call(options.url, path, 'POST', options.token, JSON.stringify(request_), ac.signal).catch((err: unknown) => {
+      if (cancelled) return undefined;
+      throw err;
+    });
+    if (!res) return;
+    if (res.statusCode !== 200) throw await statusError(res);
+    res.body.setEncoding('utf8');
+    let buf = '';
+    try {
+      for await (const chunk of res.body as AsyncIterable<string>) {
+        buf += chunk;
+        if (buf.length > MAX_TAP_LINE_BYTES) throw new MeshtapError('MT_TAP_API_PROTOCOL', `tap API sent a line longer than ${MAX_TAP_LINE_BYTES} bytes`);
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) !== -1) {
+          const text = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (text.trim() === '') continue;
+          const line = parseLine(text);
+          if (line.type === 'error') throw new MeshtapError(line.code, line.message);
+          if (line.type === 'notice') options.onNotice?.({ pod: line.pod, message: line.message });
+          else yield line;
+        }
+      }
+    } catch (err) {
+      if (cancelled) return;
+      if (err instanceof MeshtapError) throw err;
+      throw new MeshtapError('MT_TAP_API_UNREACHABLE', `lost the connection to the tap API at ${options.url} mid-stream: ${describe(err)}`, { cause: err });
+    }
+  }
+  return {
+    messages: messages(),
+    cancel() {
+      cancelled = true;
+      ac.abort();
+    },
+  };
+}
+
+/** Lists the registered sidecars of a namespace (needs `list sidecars` in tap.meshtap.dev). */
+export async function listSidecars(options: { url: string; token?: string; namespace: string }): Promise<SidecarInfo[]> {
+  const res = await call(options.url, `${TAP_API_PREFIX}/namespaces/${encodeURIComponent(options.namespace)}/sidecars`, 'GET', options.token);
+  if (res.statusCode !== 200) throw await statusError(res);
+  const body = (await res.body.json()) as { items?: SidecarInfo[] };
+  return Array.isArray(body.items) ? body.items : [];
+}
+
+type Reply = Awaited<ReturnType<typeof request>>;
+
+async function call(base: string, path: string, method: 'GET' | 'POST', token: string | undefined, body?: string, signal?: AbortSignal): Promise<Reply> {
+  let url: URL;
+  try {
+    url = new URL(path, base);
+  } catch {
+    throw new MeshtapError('MT_USAGE', `tap API URL '${base}' is not a URL (e.g. http://127.0.0.1:8089)`);
+  }
+  const headers: Record<string, string> = { accept: 'application/x-ndjson, application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  try {
+    // bodyTimeout 0: a quiet tap (no matching traffic) may send nothing for hours.
+    return await request(url, { method, headers, body, bodyTimeout: 0, headersTimeout: 30_000, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    throw new MeshtapError(
+      'MT_TAP_API_UNREACHABLE',
+      `cannot reach the tap API at ${base}: ${describe(err)}; is 'meshtap tap-api' running? (set --tap-api or MESHTAP_TAP_API)`,
+      { cause: err },
+    );
+  }
+}
+
+const CODES: Record<number, string> = { 400: 'MT_BAD_REQUEST', 401: 'MT_UNAUTHORIZED', 403: 'MT_RBAC_DENIED', 404: 'MT_NOT_FOUND', 429: 'MT_TAP_API_BUSY' };
+
+async function statusError(res: Reply): Promise<MeshtapError> {
+  let text = '';
+  try {
+    for await (const c of res.body as AsyncIterable<Buffer>) {
+      text += c.toString('utf8');
+      if (text.length > MAX_ERROR_BODY_BYTES) break;
+    }
+  } catch {
+    // the message we have is enough
+  }
+  let message = `tap API answered HTTP ${res.statusCode}`;
+  try {
+    const s = JSON.parse(text) as Partial<KubeStatus>;
+    if (typeof s.message === 'string') message = s.message;
+  } catch {
+    if (text.trim()) message += `: ${text.trim().split('\n')[0]!.slice(0, 200)}`;
+  }
+  res.body.destroy();
+  return new MeshtapError(CODES[res.statusCode] ?? 'MT_TAP_API_ERROR', message);
+}
+
+function parseLine(text: string): TapApiLine {
+  try {
+    const v = JSON.parse(text) as TapApiLine;
+    if (typeof v === 'object' && v !== null && typeof v.type === 'string') return v;
+  } catch {
+    // fall through
+  }
+  throw new MeshtapError('MT_TAP_API_PROTOCOL', `tap API sent a line that is not a tap message: ${text.slice(0, 80)}`);
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
+}

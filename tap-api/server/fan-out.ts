@@ -1,0 +1,101 @@
+/**
+ * Fan-out of one tap to every pod of its target: one sidecar stream per pod, merged in arrival
+ * order into one line stream. A pod's stream ending (sidecar gone, grant refused) ends only its
+ * part (the client gets a `notice`); history markers are merged so the client sees one
+ * `history-end`, after every live part has finished its history.
+ *
+ * The merge never waits on the client: `emit` must not block (the server drops a slow client
+ * instead), so a stalled reader cannot stall a sidecar's stream.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { openTapStream, type TapStream } from '../../proxy/tap-wire.js';
+import type { TapMessage, TapRequest } from '../../proxy/tap-types.js';
+import type { TapApiLine } from './wire.js';
+
+export interface FanOutPart {
+  pod: string;
+  /** The sidecar's tap gRPC address. */
+  address: string;
+  /** The request for this pod (its grant and its share of the rate). */
+  request: TapRequest;
+}
+
+export interface FanOutOptions {
+  parts: FanOutPart[];
+  emit(line: TapApiLine): void;
+  /** Every part has ended (not called after `cancel`). */
+  onDone(): void;
+}
+
+export interface FanOut {
+  /** Stops every part (client went away or was dropped). Idempotent. */
+  cancel(): void;
+}
+
+/** Splits a tap's rate across pods like Linkerd (floor, at least 1 per pod). */
+export function splitRate(maxRps: number, pods: number): number {
+  return Math.max(1, Math.floor(maxRps / Math.max(1, pods)));
+}
+
+/** Starts streams to every part. */
+export function startFanOut(options: FanOutOptions): FanOut {
+  let cancelled = false;
+  let historyEmitted = false;
+  let historySeen = false;
+  const state = options.parts.map((p) => ({ part: p, ended: false, historyEnd: false, stream: undefined as TapStream | undefined }));
+
+  const maybeHistoryEnd = (): void => {
+    if (historyEmitted || !historySeen || cancelled) return;
+    if (state.every((s) => s.ended || s.historyEnd)) {
+      historyEmitted = true;
+      options.emit({ type: 'history-end' });
+    }
+  };
+
+  const onMessage = (s: (typeof state)[number], msg: TapMessage): void => {
+    if (msg.type === 'history-end') {
+      s.historyEnd = true;
+      historySeen = true;
+      maybeHistoryEnd();
+      return;
+    }
+    if (msg.type === 'event' && msg.event && !msg.event.pod) msg.event.pod = s.part.pod;
+    options.emit(msg);
+  };
+
+  const run = async (s: (typeof state)[number]): Promise<void> => {
+    try {
+      s.stream = openTapStream(s.part.address, s.part.request);
+      for await (const msg of s.stream.messages) {
+        if (cancelled) break;
+        onMessage(s, msg);
+      }
+    } catch (err) {
+      if (!cancelled) options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended: ${describeStreamError(err)}` });
+    } finally {
+      s.ended = true;
+      if (!cancelled) {
+        maybeHistoryEnd();
+        if (state.every((x) => x.ended)) options.onDone();
+      }
+    }
+  };
+
+  for (const s of state) void run(s);
+  return {
+    cancel() {
+      if (cancelled) return;
+      cancelled = true;
+      for (const s of state) s.stream?.cancel();
+    },
+  };
+}
+
+function describeStreamError(err: unknown): string {
+  const e = err as Partial<grpc.ServiceError>;
+  if (typeof e.code === 'number') {
+    const name = grpc.status[e.code] ?? String(e.code);
+    return `${name}${e.details ? `: ${e.details}` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,116 @@
+/**
+ * The local-mode sidecar registry: sidecars POST their identity and addresses every couple of
+ * seconds; an entry not refreshed within its TTL is forgotten (the sidecar stopped). Bounded:
+ * past `maxSidecars` new registrations are refused (refreshes of known ones still succeed).
+ */
+import type { Result } from '../../common/index.js';
+import { isValidName, parseTarget, formatTarget, type Target } from './targets.js';
+
+/** What a sidecar sends to `POST /v1/sidecars`. */
+export interface SidecarRegistration {
+  /** `deploy/web`, `sts/db`, … (optional: a bare pod). */
+  workload?: string;
+  namespace: string;
+  pod: string;
+  /** `host:port` of its tap gRPC service. */
+  tapAddress: string;
+  /** `host:port` of its admin server (`/metrics`), for `meshtap stat`. */
+  adminAddress?: string;
+}
+
+/** A registered sidecar. */
+export interface SidecarRecord {
+  namespace: string;
+  pod: string;
+  workload?: Target;
+  tapAddress: string;
+  adminAddress?: string;
+  registeredAtMs: number;
+  lastSeenMs: number;
+}
+
+export const DEFAULT_SIDECAR_TTL_MS = 6_000;
+export const DEFAULT_MAX_SIDECARS = 10_000;
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
+/** Validates a registration body (untrusted JSON). */
+export function parseRegistration(body: unknown): Result<SidecarRegistration, string> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, error: 'registration must be a JSON object' };
+  const o = body as Record<string, unknown>;
+  if (typeof o.namespace !== 'string' || !isValidName(o.namespace)) return { ok: false, error: 'namespace must be a Kubernetes name' };
+  if (typeof o.pod !== 'string' || !isValidName(o.pod)) return { ok: false, error: 'pod must be a Kubernetes name' };
+  if (typeof o.tapAddress !== 'string' || !HOST_PORT.test(o.tapAddress)) return { ok: false, error: 'tapAddress must be host:port' };
+  if (o.adminAddress !== undefined && (typeof o.adminAddress !== 'string' || !HOST_PORT.test(o.adminAddress))) {
+    return { ok: false, error: 'adminAddress must be host:port' };
+  }
+  const reg: SidecarRegistration = { namespace: o.namespace, pod: o.pod, tapAddress: o.tapAddress };
+  if (o.workload !== undefined) {
+    if (typeof o.workload !== 'string') return { ok: false, error: 'workload must be TYPE/NAME' };
+    const t = parseTarget(o.workload);
+    if (!t.ok) return { ok: false, error: `workload: ${t.error}` };
+    reg.workload = formatTarget(t.value);
+  }
+  if (typeof o.adminAddress === 'string') reg.adminAddress = o.adminAddress;
+  return { ok: true, value: reg };
+}
+
+export interface SidecarRegistry {
+  /** Registers or refreshes; `isNew` tells a first registration (or re-registration after expiry). */
+  register(reg: SidecarRegistration, nowMs?: number): Result<{ isNew: boolean }, 'full'>;
+  /** Forgets a sidecar (it said goodbye). */
+  forget(namespace: string, pod: string): boolean;
+  /** Live sidecars, optionally in one namespace. */
+  list(namespace?: string, nowMs?: number): SidecarRecord[];
+  readonly size: number;
+}
+
+/** Creates a registry; expiry is evaluated lazily on every call (no timer to leak). */
+export function createSidecarRegistry(options: { ttlMs?: number; maxSidecars?: number } = {}): SidecarRegistry {
+  const ttlMs = options.ttlMs ?? DEFAULT_SIDECAR_TTL_MS;
+  const max = options.maxSidecars ?? DEFAULT_MAX_SIDECARS;
+  const byKey = new Map<string, SidecarRecord>();
+  const sweep = (now: number): void => {
+    for (const [k, r] of byKey) if (now - r.lastSeenMs > ttlMs) byKey.delete(k);
+  };
+  return {
+    register(reg, nowMs = Date.now()) {
+      sweep(nowMs);
+      const key = `${reg.namespace}/${reg.pod}`;
+      const old = byKey.get(key);
+      if (!old && byKey.size >= max) return { ok: false, error: 'full' };
+      const workload = reg.workload ? parseTarget(reg.workload) : undefined;
+      const rec: SidecarRecord = {
+        namespace: reg.namespace,
+        pod: reg.pod,
+        tapAddress: reg.tapAddress,
+        registeredAtMs: old?.registeredAtMs ?? nowMs,
+        lastSeenMs: nowMs,
+      };
+      if (workload?.ok) rec.workload = workload.value;
+      if (reg.adminAddress) rec.adminAddress = reg.adminAddress;
+      byKey.set(key, rec);
+      return { ok: true, value: { isNew: !old } };
+    },
+    forget(namespace, pod) {
+      return byKey.delete(`${namespace}/${pod}`);
+    },
+    list(namespace, nowMs = Date.now()) {
+      sweep(nowMs);
+      const all = [...byKey.values()];
+      return (namespace ? all.filter((r) => r.namespace === namespace) : all).sort((a, b) => a.pod.localeCompare(b.pod));
+    },
+    get size() {
+      sweep(Date.now());
+      return byKey.size;
+    },
+  };
+}
+
+/** The registered pods a target means in a namespace (`ns/NAME`: every pod of NAME). */
+export function resolveTarget(registry: SidecarRegistry, namespace: string, target: Target): SidecarRecord[] {
+  if (target.resource === 'namespaces') return registry.list(target.name);
+  const here = registry.list(namespace);
+  if (target.resource === 'pods') return here.filter((r) => r.pod === target.name);
+  return here.filter((r) => r.workload?.resource === target.resource && r.workload.name === target.name);
+}

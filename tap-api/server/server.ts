@@ -1,0 +1,203 @@
+/**
+ * `meshtap tap-api` in local mode: one node:http server that sidecars register with and the CLI
+ * taps through. Routes:
+ *
+ *   POST   /v1/sidecars                       register / heartbeat (JSON SidecarRegistration)
+ *   DELETE /v1/sidecars/NS/POD                forget (a sidecar that stops cleanly)
+ *   GET    /v1/public-key                     {algorithm: "Ed25519", publicKey: base64 raw 32 bytes}
+ *   GET    /healthz, /metrics
+ *   POST   /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/RESOURCE/NAME/tap
+ *   POST   /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/tap
+ *            bearer token; body: JSON TapRequest; answer: NDJSON TapApiLine stream
+ *   GET    /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/sidecars
+ *            bearer token + `list sidecars`; answer: {kind: "SidecarList", items}
+ *
+ * Errors are Kubernetes Status objects. Registration is unauthenticated in local mode (the tap
+ * API is expected on loopback or a trusted network); a registered address only ever receives
+ * grants scoped to the pod it registered as.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { createLogger, exportPublicKeyRaw, DEFAULT_GRANT_TTL_MS, type GrantKeyPair } from '../../common/index.js';
+import { readJsonBody, sendJson, sendStatus } from './http-util.js';
+import { createTapApiMetrics, type TapApiMetrics } from './metrics.js';
+import type { RbacPolicy } from './rbac.js';
+import { createSidecarRegistry, parseRegistration, DEFAULT_SIDECAR_TTL_MS, type SidecarRegistry } from './registry.js';
+import { authenticate, requirePermission, serveTap, type TapRouteContext } from './tap-route.js';
+import { formatTarget, isValidName, resourceOfKind } from './targets.js';
+import type { TokenAuthenticator } from './tokens.js';
+import { kubeStatus, SIDECARS_RESOURCE, TAP_API_GROUP, TAP_API_PREFIX, type RegistrationReply, type SidecarInfo } from './wire.js';
+
+export interface TapApiServerOptions {
+  host?: string;
+  /** 0 = any free port. */
+  port: number;
+  tokens: TokenAuthenticator;
+  policy: RbacPolicy;
+  keys: GrantKeyPair;
+  sidecarTtlMs?: number;
+  maxSidecars?: number;
+  maxConcurrentTaps?: number;
+  /** Largest request body (tap requests, registrations). */
+  maxBodyBytes?: number;
+  /** Bytes waiting for one tap client before it is dropped. */
+  clientQueueBytes?: number;
+  /** Per-tap rate when the client asks for none. */
+  defaultMaxRps?: number;
+  /** Highest per-tap rate a client may ask for. */
+  maxRpsCap?: number;
+  grantTtlMs?: number;
+}
+
+export const TAP_API_DEFAULTS = {
+  maxConcurrentTaps: 64,
+  maxBodyBytes: 64 * 1024,
+  clientQueueBytes: 1024 * 1024,
+  defaultMaxRps: 100,
+  maxRpsCap: 1000,
+} as const;
+
+export interface TapApiServer {
+  /** `http://host:port` */
+  url: string;
+  port: number;
+  registry: SidecarRegistry;
+  metrics: TapApiMetrics;
+  /** Replaces the RBAC policy (e.g. after re-reading --rbac). */
+  setPolicy(policy: RbacPolicy): void;
+  /** Ends live taps with a final message, then closes. */
+  close(): Promise<void>;
+}
+
+/** Starts the tap API server. */
+export async function startTapApiServer(options: TapApiServerOptions): Promise<TapApiServer> {
+  const log = createLogger('tap-api');
+  const instance = randomUUID();
+  const ttlMs = options.sidecarTtlMs ?? DEFAULT_SIDECAR_TTL_MS;
+  const registry = createSidecarRegistry({ ttlMs, ...(options.maxSidecars ? { maxSidecars: options.maxSidecars } : {}) });
+  const metrics = createTapApiMetrics(() => registry.size);
+  let policy = options.policy;
+  const publicKey = exportPublicKeyRaw(options.keys.publicKey);
+  const ctx: TapRouteContext = {
+    tokens: options.tokens,
+    policy: () => policy,
+    registry,
+    keys: options.keys,
+    metrics,
+    limits: {
+      maxBodyBytes: options.maxBodyBytes ?? TAP_API_DEFAULTS.maxBodyBytes,
+      maxConcurrentTaps: options.maxConcurrentTaps ?? TAP_API_DEFAULTS.maxConcurrentTaps,
+      clientQueueBytes: options.clientQueueBytes ?? TAP_API_DEFAULTS.clientQueueBytes,
+      defaultMaxRps: options.defaultMaxRps ?? TAP_API_DEFAULTS.defaultMaxRps,
+      maxRpsCap: options.maxRpsCap ?? TAP_API_DEFAULTS.maxRpsCap,
+      grantTtlMs: options.grantTtlMs ?? DEFAULT_GRANT_TTL_MS,
+    },
+    active: new Set(),
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://tap-api');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (path === '/healthz' && method === 'GET') return void res.end('ok\n');
+    if (path === '/metrics' && method === 'GET') {
+      res.setHeader('content-type', metrics.registry.contentType);
+      return void res.end(await metrics.registry.metrics());
+    }
+    if (path === '/v1/public-key' && method === 'GET') return sendJson(res, 200, { algorithm: 'Ed25519', publicKey });
+    if (path === '/v1/sidecars' && method === 'POST') return register(req, res);
+    const forget = /^\/v1\/sidecars\/([^/]+)\/([^/]+)$/.exec(path);
+    if (forget && method === 'DELETE') {
+      registry.forget(decodeURIComponent(forget[1]!), decodeURIComponent(forget[2]!));
+      return sendJson(res, 200, { ok: true });
+    }
+    if (path.startsWith(TAP_API_PREFIX + '/')) return apiRoute(req, res, method, path.slice(TAP_API_PREFIX.length));
+    sendStatus(res, kubeStatus(404, `no route for ${method} ${path}`));
+  };
+
+  const register = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readJsonBody(req, ctx.limits.maxBodyBytes);
+    if (!body.ok) {
+      metrics.rejected.inc({ reason: body.error.code === 413 ? 'body-too-large' : 'bad-request' });
+      return sendStatus(res, body.error);
+    }
+    const reg = parseRegistration(body.value);
+    if (!reg.ok) {
+      metrics.rejected.inc({ reason: 'bad-request' });
+      return sendStatus(res, kubeStatus(400, `bad registration: ${reg.error}`));
+    }
+    const r = registry.register(reg.value);
+    if (!r.ok) {
+      metrics.rejected.inc({ reason: 'registry-full' });
+      return sendStatus(res, kubeStatus(429, `sidecar registry is full (${registry.size} sidecars); raise --max-sidecars`));
+    }
+    metrics.registrations.inc({ kind: r.value.isNew ? 'new' : 'heartbeat' });
+    if (r.value.isNew) log.info('sidecar registered', { namespace: reg.value.namespace, pod: reg.value.pod, workload: reg.value.workload });
+    const reply: RegistrationReply = { ttlMs, publicKey, instance };
+    sendJson(res, 200, reply);
+  };
+
+  const apiRoute = async (req: IncomingMessage, res: ServerResponse, method: string, rest: string): Promise<void> => {
+    const tap = /^\/watch\/namespaces\/([^/]+)(?:\/([^/]+)\/([^/]+))?\/tap$/.exec(rest);
+    if (tap) {
+      if (method !== 'POST') return sendStatus(res, kubeStatus(405, 'use POST with a JSON TapRequest body'));
+      const ns = decodeURIComponent(tap[1]!);
+      const resource = tap[2] === undefined ? 'namespaces' : resourceOfKind(tap[2]);
+      const name = tap[2] === undefined ? ns : decodeURIComponent(tap[3]!);
+      if (!resource || tap[2] !== resource) return sendStatus(res, kubeStatus(404, `the server could not find the requested resource "${tap[2]}"`));
+      if (!isValidName(ns) || !isValidName(name)) return sendStatus(res, kubeStatus(400, 'namespace and name must be Kubernetes names'));
+      return serveTap(ctx, req, res, ns, { resource, name });
+    }
+    const list = /^\/namespaces\/([^/]+)\/sidecars$/.exec(rest);
+    if (list && method === 'GET') {
+      const ns = decodeURIComponent(list[1]!);
+      const user = authenticate(ctx, req, res);
+      if (!user) return;
+      const attrs = { isResourceRequest: true as const, verb: 'list', apiGroup: TAP_API_GROUP, resource: SIDECARS_RESOURCE, namespace: ns };
+      if (!requirePermission(ctx, res, user, attrs, { kind: SIDECARS_RESOURCE })) return;
+      const items: SidecarInfo[] = registry.list(ns).map((r) => ({
+        namespace: r.namespace,
+        pod: r.pod,
+        ...(r.workload ? { workload: formatTarget(r.workload) } : {}),
+        ...(r.adminAddress ? { adminAddress: r.adminAddress } : {}),
+      }));
+      return sendJson(res, 200, { kind: 'SidecarList', apiVersion: `${TAP_API_GROUP}/v1alpha1`, items });
+    }
+    sendStatus(res, kubeStatus(404, `the server could not find the requested resource (${method} ${TAP_API_PREFIX}${rest})`));
+  };
+
+  const server: Server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log.error('request failed', { error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) sendStatus(res, kubeStatus(500, 'internal error in the tap API'));
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    registry,
+    metrics,
+    setPolicy(p) {
+      policy = p;
+    },
+    async close() {
+      for (const t of [...ctx.active]) t.end({ type: 'error', code: 'MT_TAP_API_SHUTDOWN', message: 'the tap API is shutting down' });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
+      await closed;
+    },
+  };
+}
