@@ -1,0 +1,143 @@
+import { listFlag, parseBytes, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import { DEFAULT_SENSITIVE_HEADERS, SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type OriginalDstLookup } from '../proxy/index.js';
+import type { Command } from './command.js';
+
+const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
+
+Usage:
+  meshtap proxy --forward [in:|out:]LISTEN=TARGET [--forward …] [flags]
+  meshtap proxy --inbound ADDR --outbound ADDR [flags]          (transparent, with BPF)
+
+Listeners:
+      --forward [in:|out:]LISTEN=TARGET   explicit mode (no root needed); repeatable; direction
+                                          defaults to in. e.g. 127.0.0.1:18080=127.0.0.1:8080
+      --inbound ADDR                      transparent inbound listener (sk_lookup hands it the pod's
+                                          ports; the app is reached on 127.0.0.1:<original port>)
+      --outbound ADDR                     transparent outbound listener
+      --original-dst bpf                  where outbound original destinations come from (default bpf)
+      --admin ADDR                        /metrics, /ready, /live (e.g. 127.0.0.1:4191)
+      --tap ADDR                          tap service, gRPC (e.g. 127.0.0.1:4190)
+
+Identity (also from env, as the Kubernetes downward API gives it):
+      --workload KIND/NAME                e.g. deploy/web           (MESHTAP_WORKLOAD)
+      --namespace NS                                                (MESHTAP_NAMESPACE)
+      --pod NAME                                                    (MESHTAP_POD_NAME; default: hostname)
+
+Tap:
+      --tap-api URL                       register with a tap API   (MESHTAP_TAP_API)
+      --tap-public-key BASE64             the tap API's Ed25519 key (MESHTAP_TAP_PUBLIC_KEY)
+      --tap-require-grant                 refuse loopback taps without a grant too
+
+Observation:
+      --recorder-bytes SIZE               flight recorder bound (default 8MiB)
+      --recorder-bodies                   keep bodies in the flight recorder (default: off)
+      --body-limit SIZE                   body capture per direction (default 64KiB)
+      --redact-header NAME                also redact this header (repeatable)
+      --observe all|none                  none = forwarding only (benchmarks)
+      --detect-timeout DURATION           protocol detection timeout (default 1s)
+      --engine js                         data path engine (only js exists so far)
+
+On start, one line per listener is printed on stderr: 'listening KIND ADDR[ -> TARGET]', then 'ready'.
+`;
+
+function parseForward(text: string): ForwardSpec {
+  let proxy: 'in' | 'out' = 'in';
+  let rest = text;
+  const m = /^(in|out):(.*)$/.exec(text);
+  if (m) {
+    proxy = m[1] as 'in' | 'out';
+    rest = m[2];
+  }
+  const eq = rest.indexOf('=');
+  if (eq < 0) throw new UsageError(`--forward '${text}': expected [in:|out:]LISTEN=TARGET, e.g. 127.0.0.1:18080=127.0.0.1:8080`);
+  return { proxy, listen: parseHostPort(rest.slice(0, eq), '--forward LISTEN'), target: parseHostPort(rest.slice(eq + 1), '--forward TARGET') };
+}
+
+const command: Command = {
+  spec: {
+    name: 'proxy',
+    summary: 'run the sidecar',
+    help,
+    options: {
+      forward: { type: 'string', multiple: true },
+      inbound: { type: 'string' },
+      outbound: { type: 'string' },
+      'original-dst': { type: 'string' },
+      admin: { type: 'string' },
+      tap: { type: 'string' },
+      workload: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      pod: { type: 'string' },
+      'tap-api': { type: 'string' },
+      'tap-public-key': { type: 'string' },
+      'tap-require-grant': { type: 'boolean' },
+      'recorder-bytes': { type: 'string' },
+      'recorder-bodies': { type: 'boolean' },
+      'body-limit': { type: 'string' },
+      'redact-header': { type: 'string', multiple: true },
+      observe: { type: 'string' },
+      'detect-timeout': { type: 'string' },
+      engine: { type: 'string' },
+    },
+  },
+  async run(args) {
+    const forwards = listFlag(args, 'forward').map(parseForward);
+    const inbound = stringFlag(args, 'inbound');
+    const outbound = stringFlag(args, 'outbound');
+    if (forwards.length === 0 && !inbound && !outbound) {
+      throw new UsageError("proxy: nothing to listen on; give --forward LISTEN=TARGET (or --inbound/--outbound with BPF)");
+    }
+    const engine = stringFlag(args, 'engine', 'MESHTAP_ENGINE', 'js');
+    if (engine !== 'js') throw new UsageError(`proxy: --engine '${engine}' is not available in this build; use --engine js`);
+    const observe = stringFlag(args, 'observe', undefined, 'all');
+    if (observe !== 'all' && observe !== 'none') throw new UsageError(`proxy: --observe takes all or none, not '${observe}'`);
+    const workload = stringFlag(args, 'workload', 'MESHTAP_WORKLOAD');
+    if (workload && !/^[a-z]+\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(workload)) {
+      throw new UsageError(`proxy: --workload '${workload}' is not KIND/NAME (e.g. deploy/web)`);
+    }
+    let lookup: OriginalDstLookup | undefined;
+    if (outbound) {
+      const source = stringFlag(args, 'original-dst', undefined, 'bpf');
+      if (source !== 'bpf') throw new UsageError(`proxy: --original-dst '${source}' is unknown; use bpf`);
+      const native = await import('../native/index.js');
+      lookup = (socket) => {
+        const d = native.getOriginalDst(socket);
+        return d ? { host: d.address, port: d.port } : undefined;
+      };
+    }
+    const { hostname } = await import('node:os');
+    const sidecar = await startSidecar({
+      forwards,
+      inbound: inbound ? { listen: parseHostPort(inbound, '--inbound') } : undefined,
+      outbound: outbound && lookup ? { listen: parseHostPort(outbound, '--outbound'), lookup } : undefined,
+      admin: args.values.admin ? parseHostPort(String(args.values.admin), '--admin') : undefined,
+      tap: args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined,
+      identity: {
+        workload,
+        namespace: stringFlag(args, 'namespace', 'MESHTAP_NAMESPACE', 'default'),
+        pod: stringFlag(args, 'pod', 'MESHTAP_POD_NAME', hostname()),
+      },
+      tapApi: stringFlag(args, 'tap-api', 'MESHTAP_TAP_API'),
+      tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
+      requireGrant: args.values['tap-require-grant'] === true,
+      recorderBytes: args.values['recorder-bytes'] ? parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') : SIDECAR_DEFAULTS.recorderBytes,
+      recorderBodies: args.values['recorder-bodies'] === true,
+      bodyLimit: args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit,
+      sensitiveHeaders: [...DEFAULT_SENSITIVE_HEADERS, ...listFlag(args, 'redact-header').map((h) => h.toLowerCase())],
+      observe: observe === 'all',
+      detectTimeoutMs: args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs,
+    });
+    for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
+    if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);
+    if (sidecar.tapAddress) process.stderr.write(`listening tap ${sidecar.tapAddress}\n`);
+    process.stderr.write('ready\n');
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await sidecar.close();
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,202 @@
+/**
+ * One proxied connection: connect upstream, forward bytes both ways at once (with
+ * backpressure, half-close and resets mirrored), and only then let an observer read a view
+ * of what was forwarded. Forwarding never waits on observation, and nothing an observer does
+ * can break the connection: a throw costs that connection's observation, never its bytes.
+ */
+import * as net from 'node:net';
+import { createLogger } from '../common/index.js';
+import { detectProtocol, DETECT_MAX_BYTES } from './detect.js';
+import { createExchangeSink, type ConnectionInfo, type ObservationServices } from './exchange-events.js';
+import { createH2Observer } from './h2/index.js';
+import { createHttp1Observer } from './http1/index.js';
+import type { TrafficDirection } from './metrics.js';
+import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverLimits } from './observe.js';
+
+const log = createLogger('proxy.conn');
+const detectLog = createLogger('detect');
+
+export interface ConnectionOptions {
+  observe: boolean;
+  detectTimeoutMs: number;
+  limits: ObserverLimits;
+}
+
+let nextConnectionId = 1;
+
+export function formatAddr(address: string | undefined, port: number | undefined): string {
+  if (!address) return `unknown:${port ?? 0}`;
+  const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
+/**
+ * Proxies `client` to `target`. `dst` is the original destination shown in events (for
+ * inbound, the address the client connected to; for outbound, what the app asked for).
+ */
+export function proxyConnection(
+  client: net.Socket,
+  target: { host: string; port: number },
+  meta: { proxy: 'in' | 'out'; dst: string },
+  services: ObservationServices,
+  options: ConnectionOptions,
+): void {
+  const info: ConnectionInfo = {
+    id: nextConnectionId++,
+    proxy: meta.proxy,
+    src: formatAddr(client.remoteAddress, client.remotePort),
+    dst: meta.dst,
+  };
+  const direction: TrafficDirection = meta.proxy === 'in' ? 'inbound' : 'outbound';
+  const { metrics } = services;
+  const srcStats = metrics.tcpStats(direction, info.dst, 'src');
+  const dstStats = metrics.tcpStats(direction, info.dst, 'dst');
+  srcStats.opened++;
+  srcStats.open++;
+
+  client.setNoDelay(true);
+  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+  let upstreamConnected = false;
+  let closedCount = 0;
+  let observer: ConnectionObserver | undefined;
+  let detecting = options.observe;
+  let detectChunks: Buffer[] | undefined;
+  let detectLen = 0;
+  let detectTimer: NodeJS.Timeout | undefined;
+  let abortError: string | undefined;
+
+  const stopObserving = () => {
+    detecting = false;
+    detectChunks = undefined;
+    if (detectTimer) clearTimeout(detectTimer);
+    detectTimer = undefined;
+  };
+
+  const startObserver = (create: CreateObserver, chunks: Buffer[]) => {
+    const sink = createExchangeSink(info, services, {
+      onGiveUp(reason: GiveUpReason) {
+        metrics.observerGaveUp(reason);
+        log.debug('observer gave up', { conn: info.id, reason });
+        observer = undefined;
+      },
+      onUpgrade() {
+        observer = undefined;
+      },
+    });
+    observer = create({ sink, limits: options.limits, now: () => performance.now() });
+    for (const c of chunks) safeObserve(() => observer?.clientData(c));
+  };
+
+  /** An observer exception costs this connection's observation, nothing else. */
+  const safeObserve = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      metrics.observerGaveUp('internal');
+      log.warn('observer threw; connection continues unobserved', { conn: info.id, err: String(err) });
+      observer = undefined;
+    }
+  };
+
+  const decide = (kind: 'h1' | 'h2' | 'opaque', why?: string) => {
+    const chunks = detectChunks ?? [];
+    stopObserving();
+    metrics.protocolDetected(kind);
+    if (detectLog.isTracing) detectLog.debug(`detecting -> ${kind}`, { conn: info.id, why });
+    if (kind === 'h1') startObserver(createHttp1Observer, chunks);
+    else if (kind === 'h2') startObserver(createH2Observer, chunks);
+  };
+
+  const detectOn = (chunk: Buffer) => {
+    detectChunks!.push(chunk);
+    detectLen += chunk.length;
+    const head = detectChunks!.length === 1 ? chunk : Buffer.concat(detectChunks!, Math.min(detectLen, DETECT_MAX_BYTES * 2));
+    const d = detectProtocol(head.length > DETECT_MAX_BYTES ? head.subarray(0, DETECT_MAX_BYTES) : head);
+    if (d !== 'need-more') decide(d);
+  };
+
+  if (detecting) {
+    detectChunks = [];
+    detectTimer = setTimeout(() => {
+      if (detecting) {
+        metrics.observerGaveUp('detect-timeout');
+        decide('opaque', 'timeout');
+      }
+    }, options.detectTimeoutMs);
+    detectTimer.unref();
+  }
+
+  // client -> upstream
+  client.on('data', (chunk: Buffer) => {
+    srcStats.readBytes += chunk.length;
+    dstStats.writeBytes += chunk.length;
+    if (!upstream.write(chunk)) client.pause();
+    if (observer) safeObserve(() => observer!.clientData(chunk));
+    else if (detecting) detectOn(chunk);
+  });
+  upstream.on('drain', () => client.resume());
+
+  // upstream -> client
+  upstream.on('data', (chunk: Buffer) => {
+    dstStats.readBytes += chunk.length;
+    srcStats.writeBytes += chunk.length;
+    if (!client.write(chunk)) upstream.pause();
+    if (observer) safeObserve(() => observer!.serverData(chunk));
+    else if (detecting) decide('opaque', 'server spoke first');
+  });
+  client.on('drain', () => upstream.resume());
+
+  // Half-close travels as is.
+  client.on('end', () => {
+    upstream.end();
+    if (observer) safeObserve(() => observer!.clientEnd());
+    else if (detecting) decide('opaque', 'client ended');
+  });
+  upstream.on('end', () => {
+    client.end();
+    if (observer) safeObserve(() => observer!.serverEnd());
+  });
+
+  upstream.on('connect', () => {
+    upstreamConnected = true;
+    dstStats.opened++;
+    dstStats.open++;
+  });
+
+  // Resets are mirrored: an RST on one side becomes an RST on the other.
+  client.on('error', (err: NodeJS.ErrnoException) => {
+    abortError ??= err.code === 'ECONNRESET' ? 'reset' : 'client-error';
+    if (!upstream.destroyed) upstream.resetAndDestroy();
+  });
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    if (!upstreamConnected) {
+      metrics.upstreamConnectError(direction, err.code ?? 'unknown');
+      log.debug('upstream connect failed', { conn: info.id, target: `${target.host}:${target.port}`, code: err.code });
+    }
+    abortError ??= err.code === 'ECONNRESET' ? 'reset' : upstreamConnected ? 'upstream-error' : 'upstream-connect-failed';
+    if (!client.destroyed) client.resetAndDestroy();
+  });
+
+  const onClose = (side: 'client' | 'upstream', hadError: boolean) => {
+    if (side === 'client') {
+      srcStats.open--;
+      srcStats.closed++;
+      if (hadError) srcStats.closedWithError++;
+      if (!upstream.destroyed) upstream.destroy();
+    } else {
+      if (upstreamConnected) {
+        dstStats.open--;
+        dstStats.closed++;
+        if (hadError) dstStats.closedWithError++;
+      }
+      if (!client.destroyed) client.destroy();
+    }
+    if (++closedCount === 2) {
+      stopObserving();
+      if (observer) safeObserve(() => observer!.close(abortError));
+      observer = undefined;
+    }
+  };
+  client.on('close', (hadError) => onClose('client', hadError));
+  upstream.on('close', (hadError) => onClose('upstream', hadError));
+}

@@ -1,0 +1,150 @@
+/**
+ * Turns observed exchanges into tap events (DESIGN §5), metrics and flight-recorder entries.
+ * One sink per connection. `req`/`rsp` events are built only while someone taps; `end`
+ * events always (metrics and the flight recorder need them).
+ */
+import { isUtf8 } from 'node:buffer';
+import type { ProxyDirection, TapBody, TapEvent } from './events.js';
+import type { FlightRecorder } from './flight-recorder.js';
+import type { ProxyMetrics, TrafficDirection } from './metrics.js';
+import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
+import type { TapHub } from './tap-hub.js';
+
+export interface Identity {
+  /** `deploy/web` */
+  workload?: string;
+  namespace?: string;
+  pod?: string;
+}
+
+export interface ConnectionInfo {
+  id: number;
+  proxy: ProxyDirection;
+  src: string;
+  dst: string;
+}
+
+export interface ObservationServices {
+  identity: Identity;
+  metrics: ProxyMetrics;
+  recorder: FlightRecorder;
+  hub: TapHub;
+  /** Body capture limit per direction, bytes. */
+  bodyLimit: number;
+  /** Whether the flight recorder keeps bodies (then bodies are always captured). */
+  recorderBodies: boolean;
+}
+
+const wallClock = (perfMs: number): string => new Date(performance.timeOrigin + perfMs).toISOString();
+
+export function bodyToTap(c: BodyCapture): TapBody {
+  const data = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.captured);
+  const text = isUtf8(data);
+  return { size: c.size, truncated: c.truncated, encoding: text ? 'utf8' : 'base64', data: data.toString(text ? 'utf8' : 'base64') };
+}
+
+export function createExchangeSink(
+  conn: ConnectionInfo,
+  services: ObservationServices,
+  hooks: { onGiveUp(reason: GiveUpReason): void; onUpgrade(): void },
+): ExchangeSink {
+  const { identity, metrics, recorder, hub } = services;
+  const direction: TrafficDirection = conn.proxy === 'in' ? 'inbound' : 'outbound';
+  const self = conn.proxy === 'in' ? 'dst' : 'src';
+
+  const baseEvent = (kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent => {
+    const e: TapEvent = {
+      kind,
+      id: `${conn.id}.${ex.stream}`,
+      ts: wallClock(atMs),
+      proxy: conn.proxy,
+      src: conn.src,
+      dst: conn.dst,
+      protocol: ex.protocol,
+      method: ex.method,
+      scheme: ex.scheme,
+      authority: ex.authority,
+      path: ex.path,
+    };
+    if (identity.workload) {
+      if (self === 'dst') e.dstWorkload = identity.workload;
+      else e.srcWorkload = identity.workload;
+    }
+    if (identity.namespace) {
+      if (self === 'dst') e.dstNamespace = identity.namespace;
+      else e.srcNamespace = identity.namespace;
+    }
+    if (identity.pod) e.pod = identity.pod;
+    return e;
+  };
+
+  return {
+    requestHead(ex) {
+      metrics.request(direction, ex.authority, conn.dst);
+      if (hub.wantsBodies || services.recorderBodies) {
+        ex.requestBody = createBodyCapture(services.bodyLimit);
+        ex.responseBody = createBodyCapture(services.bodyLimit);
+      }
+      if (hub.hasSubscribers) {
+        const e = baseEvent('req', ex, ex.startMs);
+        e.requestHeaders = ex.requestHeaders;
+        hub.publish('req', e);
+      }
+    },
+    responseHead(ex) {
+      if (hub.hasSubscribers) {
+        const e = baseEvent('rsp', ex, ex.responseMs);
+        e.requestHeaders = ex.requestHeaders;
+        e.status = ex.status;
+        e.latencyMs = ex.responseMs - ex.startMs;
+        e.responseHeaders = ex.responseHeaders;
+        hub.publish('rsp', e);
+      }
+    },
+    end(ex) {
+      const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
+      metrics.response({
+        direction,
+        authority: ex.authority,
+        targetAddr: conn.dst,
+        status: ex.status,
+        grpcStatus: ex.grpcStatus,
+        failedNoResponse: ex.status === 0,
+        latencyMs: latencyMs ?? 0,
+      });
+      const e = baseEvent('end', ex, ex.endMs);
+      e.requestHeaders = ex.requestHeaders;
+      if (ex.status) {
+        e.status = ex.status;
+        e.latencyMs = latencyMs;
+        e.responseHeaders = ex.responseHeaders;
+      }
+      if (ex.trailers.length > 0) e.trailers = ex.trailers;
+      if (ex.grpcStatus !== undefined) e.grpcStatus = ex.grpcStatus;
+      if (ex.grpcMessage !== undefined) e.grpcMessage = ex.grpcMessage;
+      e.durationMs = ex.endMs - ex.startMs;
+      e.requestBytes = ex.requestBytes;
+      e.responseBytes = ex.responseBytes;
+      if (ex.protocol === 'grpc') {
+        e.requestMessages = ex.requestMessages;
+        e.responseMessages = ex.responseMessages;
+      }
+      if (ex.requestBody) e.requestBody = bodyToTap(ex.requestBody);
+      if (ex.responseBody) e.responseBody = bodyToTap(ex.responseBody);
+      if (ex.error) e.error = ex.error;
+      if (!services.recorderBodies && (e.requestBody || e.responseBody)) {
+        const { requestBody: _a, responseBody: _b, ...withoutBodies } = e;
+        recorder.push(withoutBodies);
+      } else {
+        recorder.push(e);
+      }
+      if (hub.hasSubscribers) hub.publish('end', e);
+    },
+    giveUp(reason) {
+      hooks.onGiveUp(reason);
+    },
+    upgraded() {
+      hooks.onUpgrade();
+    },
+  };
+}

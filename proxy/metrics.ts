@@ -1,0 +1,211 @@
+/**
+ * Prometheus metrics with Linkerd's proxy names, labels and latency buckets (DESIGN §6), so
+ * existing dashboards and queries work, plus meshtap's own health (`meshtap_*`).
+ *
+ * Hot path: per-chunk byte counts are plain number additions on a per-connection-class
+ * record, folded into prom-client only at scrape time (`collect`). Per-request metrics use
+ * cached label children. Label sets are bounded (`maxAuthorities`): a hostile Host header
+ * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
+ */
+import * as prom from 'prom-client';
+import type { GiveUpReason } from './observe.js';
+
+/** Linkerd's response_latency_ms buckets. */
+export const LATENCY_BUCKETS_MS = [
+  1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000,
+  50000,
+];
+
+/** gRPC status codes that count as failure (DESIGN §6). */
+const GRPC_FAILURE = new Set([2, 4, 7, 13, 14, 15]);
+
+export interface WorkloadLabels {
+  namespace: string;
+  /** Linkerd-style workload label name (`deployment`, `statefulset`, `daemonset`, `pod`, …) and value. */
+  workloadKind: string;
+  workloadName: string;
+  pod: string;
+}
+
+export type TrafficDirection = 'inbound' | 'outbound';
+
+/** Per connection class (direction × target) byte and connection counts, folded in at scrape. */
+export interface TcpStats {
+  readonly labels: Record<string, string>;
+  opened: number;
+  closed: number;
+  closedWithError: number;
+  open: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+export interface ResponseOutcome {
+  direction: TrafficDirection;
+  authority: string;
+  targetAddr: string;
+  status: number;
+  grpcStatus?: number;
+  /** No response at all (reset, upstream closed). */
+  failedNoResponse: boolean;
+  latencyMs: number;
+}
+
+export interface ProxyMetrics {
+  readonly registry: prom.Registry;
+  tcpStats(direction: TrafficDirection, targetAddr: string, peer: 'src' | 'dst'): TcpStats;
+  request(direction: TrafficDirection, authority: string, targetAddr: string): void;
+  response(outcome: ResponseOutcome): void;
+  observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
+  protocolDetected(protocol: 'h1' | 'h2' | 'opaque'): void;
+  tapDropped(reason: string, count: number): void;
+  /** Gauge sources read at scrape time. */
+  setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
+  recorderDropped(count: number): void;
+  boundHit(bound: string): void;
+  upstreamConnectError(direction: TrafficDirection, code: string): void;
+}
+
+export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; engine?: string } = {}): ProxyMetrics {
+  const registry = new prom.Registry();
+  const base: Record<string, string> = { namespace: workload.namespace };
+  if (workload.workloadKind && workload.workloadName) base[workload.workloadKind] = workload.workloadName;
+  if (workload.pod) base.pod = workload.pod;
+  registry.setDefaultLabels(base);
+  const maxAuthorities = options.maxAuthorities ?? 1000;
+  const authorities = new Set<string>();
+
+  const boundHits = new prom.Counter({ name: 'meshtap_bound_hit_total', help: 'A configured bound was reached (observation degraded, traffic untouched)', labelNames: ['bound'], registers: [registry] });
+  const boundedAuthority = (authority: string): string => {
+    if (authorities.has(authority)) return authority;
+    if (authorities.size >= maxAuthorities) {
+      boundHits.inc({ bound: 'metric-authorities' });
+      return 'overflow';
+    }
+    authorities.add(authority);
+    return authority;
+  };
+
+  const common = ['direction', 'authority', 'target_addr'] as const;
+  const requestTotal = new prom.Counter({ name: 'request_total', help: 'Total count of HTTP requests', labelNames: [...common], registers: [registry] });
+  const responseTotal = new prom.Counter({
+    name: 'response_total',
+    help: 'Total count of HTTP responses',
+    labelNames: [...common, 'status_code', 'classification', 'grpc_status'],
+    registers: [registry],
+  });
+  const responseLatency = new prom.Histogram({
+    name: 'response_latency_ms',
+    help: 'Elapsed times between a request being sent and its response headers being received, in milliseconds',
+    labelNames: [...common, 'status_code'],
+    buckets: LATENCY_BUCKETS_MS,
+    registers: [registry],
+  });
+
+  const tcp = new Map<string, TcpStats>();
+  const tcpLabelNames = ['direction', 'peer', 'target_addr'];
+  const tcpGauge = (name: string, help: string, kind: 'counter' | 'gauge', read: (s: TcpStats) => number, extra?: (s: TcpStats) => Array<[Record<string, string>, number]>) => {
+    const cfg = {
+      name,
+      help,
+      labelNames: extra ? [...tcpLabelNames, 'errno'] : tcpLabelNames,
+      registers: [registry],
+      collect(this: prom.Gauge | prom.Counter) {
+        this.reset();
+        for (const s of tcp.values()) {
+          if (extra) for (const [l, v] of extra(s)) (this as prom.Gauge).set ? (this as prom.Gauge).set({ ...s.labels, ...l }, v) : (this as prom.Counter).inc({ ...s.labels, ...l }, v);
+          else if (kind === 'gauge') (this as prom.Gauge).set(s.labels, read(s));
+          else if (read(s) > 0) (this as prom.Counter).inc(s.labels, read(s));
+        }
+      },
+    };
+    return kind === 'gauge' ? new prom.Gauge(cfg) : new prom.Counter(cfg);
+  };
+  tcpGauge('tcp_open_total', 'Total count of opened connections', 'counter', (s) => s.opened);
+  tcpGauge('tcp_close_total', 'Total count of closed connections', 'counter', () => 0, (s) => {
+    const out: Array<[Record<string, string>, number]> = [];
+    if (s.closed - s.closedWithError > 0) out.push([{ errno: '' }, s.closed - s.closedWithError]);
+    if (s.closedWithError > 0) out.push([{ errno: 'ECONNRESET' }, s.closedWithError]);
+    return out;
+  });
+  tcpGauge('tcp_open_connections', 'Number of currently-open connections', 'gauge', (s) => s.open);
+  tcpGauge('tcp_read_bytes_total', 'Total count of bytes read from peers', 'counter', (s) => s.readBytes);
+  tcpGauge('tcp_write_bytes_total', 'Total count of bytes written to peers', 'counter', (s) => s.writeBytes);
+
+  const gaveUp = new prom.Counter({ name: 'meshtap_observer_errors_total', help: 'Connections the observer stopped following (forwarded unchanged from then on), by reason', labelNames: ['reason'], registers: [registry] });
+  const detected = new prom.Counter({ name: 'meshtap_protocol_detected_total', help: 'Connections by detected protocol', labelNames: ['protocol'], registers: [registry] });
+  const tapDropped = new prom.Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
+  const recorderDropped = new prom.Counter({ name: 'meshtap_recorder_evicted_total', help: 'Exchanges evicted from the flight recorder (oldest first) to stay within its byte bound', registers: [registry] });
+  const connectErrors = new prom.Counter({ name: 'meshtap_upstream_connect_errors_total', help: 'Upstream connects that failed (the client connection was reset)', labelNames: ['direction', 'code'], registers: [registry] });
+  const gaugeSources = new Map<string, () => number>();
+  const sourceGauge = (name: string, help: string, key: string) =>
+    new prom.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect(this: prom.Gauge) {
+        this.set(gaugeSources.get(key)?.() ?? 0);
+      },
+    });
+  sourceGauge('meshtap_tap_subscribers', 'Live tap subscribers', 'tapSubscribers');
+  sourceGauge('meshtap_recorder_bytes', 'Estimated bytes held by the flight recorder', 'recorderBytes');
+  sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
+  new prom.Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
+
+  // Cached label children: one Map lookup per request, no label hashing.
+  const reqChildren = new Map<string, prom.Counter>();
+  const rspChildren = new Map<string, { total: prom.Counter; latency: prom.Histogram }>();
+
+  return {
+    registry,
+    tcpStats(direction, targetAddr, peer) {
+      const key = `${direction}|${peer}|${targetAddr}`;
+      let s = tcp.get(key);
+      if (!s) {
+        if (tcp.size >= maxAuthorities) {
+          boundHits.inc({ bound: 'metric-targets' });
+          return tcp.get(`${direction}|${peer}|overflow`) ?? this.tcpStats(direction, 'overflow', peer);
+        }
+        s = { labels: { direction, peer, target_addr: targetAddr }, opened: 0, closed: 0, closedWithError: 0, open: 0, readBytes: 0, writeBytes: 0 };
+        tcp.set(key, s);
+      }
+      return s;
+    },
+    request(direction, authority, targetAddr) {
+      const a = boundedAuthority(authority);
+      const key = `${direction}|${a}|${targetAddr}`;
+      let c = reqChildren.get(key);
+      if (!c) {
+        c = requestTotal.labels({ direction, authority: a, target_addr: targetAddr }) as unknown as prom.Counter;
+        reqChildren.set(key, c);
+      }
+      c.inc();
+    },
+    response(o) {
+      const a = boundedAuthority(o.authority);
+      const grpc = o.grpcStatus === undefined ? '' : String(o.grpcStatus);
+      const failure = o.failedNoResponse || o.status >= 500 || (o.grpcStatus !== undefined && GRPC_FAILURE.has(o.grpcStatus));
+      const classification = failure ? 'failure' : 'success';
+      const status = o.status ? String(o.status) : '';
+      const key = `${o.direction}|${a}|${o.targetAddr}|${status}|${classification}|${grpc}`;
+      let c = rspChildren.get(key);
+      if (!c) {
+        const labels = { direction: o.direction, authority: a, target_addr: o.targetAddr };
+        c = {
+          total: responseTotal.labels({ ...labels, status_code: status, classification, grpc_status: grpc }) as unknown as prom.Counter,
+          latency: responseLatency.labels({ ...labels, status_code: status }) as unknown as prom.Histogram,
+        };
+        rspChildren.set(key, c);
+      }
+      c.total.inc();
+      if (!o.failedNoResponse) c.latency.observe(o.latencyMs);
+    },
+    observerGaveUp: (reason) => gaveUp.inc({ reason }),
+    protocolDetected: (protocol) => detected.inc({ protocol }),
+    tapDropped: (reason, count) => tapDropped.inc({ reason }, count),
+    setGaugeSource: (name, read) => void gaugeSources.set(name, read),
+    recorderDropped: (count) => recorderDropped.inc(count),
+    boundHit: (bound) => boundHits.inc({ bound }),
+    upstreamConnectError: (direction, code) => connectErrors.inc({ direction, code }),
+  };
+}

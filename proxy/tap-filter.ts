@@ -1,0 +1,149 @@
+/**
+ * Tap matching: AND within a match, OR across matches (an empty list matches everything),
+ * `negate` per condition. Request-side conditions decide at `req`; status and latency at
+ * `rsp`; gRPC status only at `end` — a subscriber's events are held back until its match
+ * can be decided (see tap-hub.ts).
+ */
+import { MeshtapError, type Result } from '../common/index.js';
+import type { TapEvent } from './events.js';
+import type { TapFilter } from './tap-types.js';
+
+export type DecisionPoint = 'req' | 'rsp' | 'end';
+
+export const GRPC_STATUS_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
+  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE',
+  'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+] as const;
+
+/** `14`, `UNAVAILABLE`, `Unavailable` → 14; undefined if unknown. */
+export function parseGrpcStatus(value: string): number | undefined {
+  if (/^\d+$/.test(value)) return Number(value) <= 16 ? Number(value) : undefined;
+  const i = GRPC_STATUS_NAMES.indexOf(value.toUpperCase().replace(/[- ]/g, '_') as (typeof GRPC_STATUS_NAMES)[number]);
+  if (i >= 0) return i;
+  // CamelCase names as Linkerd prints them (DeadlineExceeded)
+  const snake = value.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+  const j = GRPC_STATUS_NAMES.indexOf(snake as (typeof GRPC_STATUS_NAMES)[number]);
+  return j >= 0 ? j : undefined;
+}
+
+const MAX_REGEX_LENGTH = 256;
+/** Nested quantifiers such as `(a+)+` backtrack exponentially; refuse them (the sidecar's event loop is the traffic's). */
+const NESTED_QUANTIFIER = /\([^)]*[+*}][^)]*\)\s*[+*{]/;
+
+type Predicate = (e: TapEvent) => boolean;
+
+function statusPredicate(value: string): Result<(s: number) => boolean> {
+  if (/^[1-5]xx$/i.test(value)) {
+    const c = Number(value[0]);
+    return { ok: true, value: (s) => Math.floor(s / 100) === c };
+  }
+  if (/^\d{3}$/.test(value)) return { ok: true, value: (s) => s === Number(value) };
+  return { ok: false, error: `status '${value}' is not a code (404) or a class (5xx)` };
+}
+
+function addrMatches(addr: string, want: string): boolean {
+  if (addr === want) return true;
+  // `10.0.0.1` matches `10.0.0.1:8080`; `[::1]` or `::1` matches `[::1]:80`
+  const host = addr.startsWith('[') ? addr.slice(1, addr.indexOf(']')) : addr.slice(0, addr.lastIndexOf(':'));
+  return host === want || `[${host}]` === want;
+}
+
+function compileOne(f: TapFilter): Result<{ test: Predicate; point: DecisionPoint }> {
+  let test: Predicate;
+  let point: DecisionPoint = 'req';
+  switch (f.field) {
+    case 'method': {
+      const v = f.value.toUpperCase();
+      test = (e) => e.method.toUpperCase() === v;
+      break;
+    }
+    case 'scheme':
+      test = (e) => e.scheme === f.value;
+      break;
+    case 'authority':
+      test = (e) => e.authority === f.value;
+      break;
+    case 'pathPrefix':
+      test = (e) => e.path.startsWith(f.value);
+      break;
+    case 'pathRegex': {
+      if (f.value.length > MAX_REGEX_LENGTH || NESTED_QUANTIFIER.test(f.value)) {
+        return { ok: false, error: `path regex is longer than ${MAX_REGEX_LENGTH} characters or has nested quantifiers; simplify it` };
+      }
+      let re: RegExp;
+      try {
+        re = new RegExp(f.value);
+      } catch (err) {
+        return { ok: false, error: `path regex: ${(err as Error).message}` };
+      }
+      test = (e) => re.test(e.path);
+      break;
+    }
+    case 'src':
+      test = (e) => addrMatches(e.src, f.value);
+      break;
+    case 'dst':
+      test = (e) => addrMatches(e.dst, f.value);
+      break;
+    case 'header': {
+      const name = f.name.toLowerCase();
+      test = (e) => (e.requestHeaders ?? []).some(([k, v]) => k.toLowerCase() === name && v === f.value);
+      break;
+    }
+    case 'status': {
+      const p = statusPredicate(f.value);
+      if (!p.ok) return p;
+      test = (e) => e.status !== undefined && p.value(e.status);
+      point = 'rsp';
+      break;
+    }
+    case 'grpcStatus': {
+      const code = parseGrpcStatus(f.value);
+      if (code === undefined) return { ok: false, error: `grpc status '${f.value}' is not a code (0-16) or a name (UNAVAILABLE)` };
+      test = (e) => e.grpcStatus === code;
+      point = 'end';
+      break;
+    }
+    case 'minLatencyMs':
+      test = (e) => e.latencyMs !== undefined && e.latencyMs >= f.value;
+      point = 'rsp';
+      break;
+    case 'dstWorkload':
+      test = (e) => e.dstWorkload === f.value;
+      break;
+    case 'dstNamespace':
+      test = (e) => e.dstNamespace === f.value;
+      break;
+    default:
+      return { ok: false, error: `unknown filter field '${(f as { field: string }).field}'` };
+  }
+  const negated = f.negate ? (e: TapEvent) => !test(e) : test;
+  return { ok: true, value: { test: negated, point } };
+}
+
+export interface CompiledMatch {
+  test: Predicate;
+  /** The earliest event at which the match can be decided. */
+  point: DecisionPoint;
+}
+
+const ORDER: Record<DecisionPoint, number> = { req: 0, rsp: 1, end: 2 };
+
+/** Compiles matches; a bad filter is a MeshtapError (MT_BAD_FILTER) naming what to fix. */
+export function compileMatches(matches: TapFilter[][]): CompiledMatch {
+  if (matches.length === 0) return { test: () => true, point: 'req' };
+  let point: DecisionPoint = 'req';
+  const ands: Predicate[][] = [];
+  for (const m of matches) {
+    const preds: Predicate[] = [];
+    for (const f of m) {
+      const c = compileOne(f);
+      if (!c.ok) throw new MeshtapError('MT_BAD_FILTER', c.error);
+      preds.push(c.value.test);
+      if (ORDER[c.value.point] > ORDER[point]) point = c.value.point;
+    }
+    ands.push(preds);
+  }
+  return { test: (e) => ands.some((preds) => preds.every((p) => p(e))), point };
+}

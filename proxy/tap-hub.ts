@@ -1,0 +1,263 @@
+/**
+ * Live tap subscribers. The tap stream never waits on a consumer: each subscriber has a
+ * bounded queue; when it is full events are dropped, counted, and the subscriber is told how
+ * many it lost. A per-subscriber token bucket enforces its max rate (per exchange).
+ *
+ * Events are redacted per subscriber on the way out (the recorder keeps them whole in the
+ * sidecar's memory; nothing leaves without the subscriber's grant being applied).
+ */
+import { DEFAULT_SENSITIVE_HEADERS, REDACTED, type HeaderList, type TapEvent } from './events.js';
+import type { CompiledMatch, DecisionPoint } from './tap-filter.js';
+import type { TapMessage } from './tap-types.js';
+
+/** Where a subscriber's messages go: write returns false when the transport is full. */
+export interface MessageWriter {
+  write(msg: TapMessage): boolean;
+  onDrain(cb: () => void): void;
+}
+
+export interface SubscriberOptions {
+  match: CompiledMatch;
+  bodies: boolean;
+  /** Header names (lower case) shown unredacted; `all` reveals every header. */
+  reveal: ReadonlySet<string> | 'all';
+  maxRps?: number;
+  maxQueue?: number;
+  writer: MessageWriter;
+}
+
+export interface Subscriber {
+  /**
+   * Queues a message directly. History uses `force` to bypass the queue bound (it is already
+   * bounded by the flight recorder's size) so that `--last N` is never cut by the live bound.
+   */
+  send(msg: TapMessage, force?: boolean): void;
+  /** Stops taking live events; calls `done` once everything queued was handed to the writer. */
+  finish(done: () => void): void;
+  /** Stops delivery; the hub forgets the subscriber. */
+  close(): void;
+  readonly dropped: number;
+  /** False until `startLive()` — history is sent first. */
+  live: boolean;
+}
+
+export interface TapHub {
+  subscribe(options: SubscriberOptions): Subscriber;
+  /** Whether anyone listens (the connection layer skips req/rsp events otherwise). */
+  readonly hasSubscribers: boolean;
+  /** Whether a live subscriber wants bodies (captures are made only then, or for the recorder). */
+  readonly wantsBodies: boolean;
+  readonly count: number;
+  publish(kind: DecisionPoint, event: TapEvent): void;
+  /** Redacts an event for a subscriber's grant (used for history too). */
+  shape(event: TapEvent, options: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent;
+}
+
+const DEFAULT_MAX_QUEUE = 1000;
+const MAX_PENDING_EXCHANGES = 10_000;
+const ORDER: Record<DecisionPoint, number> = { req: 0, rsp: 1, end: 2 };
+
+export function redactHeaders(headers: HeaderList | undefined, sensitive: ReadonlySet<string>, reveal: ReadonlySet<string> | 'all'): HeaderList | undefined {
+  if (!headers || reveal === 'all') return headers;
+  let out: HeaderList | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const lower = headers[i][0].toLowerCase();
+    if (sensitive.has(lower) && !reveal.has(lower)) {
+      out ??= headers.slice();
+      out[i] = [headers[i][0], REDACTED];
+    }
+  }
+  return out ?? headers;
+}
+
+export function createTapHub(options: { sensitiveHeaders?: readonly string[]; onDropped?: (reason: string, n: number) => void } = {}): TapHub {
+  const sensitive = new Set((options.sensitiveHeaders ?? DEFAULT_SENSITIVE_HEADERS).map((h) => h.toLowerCase()));
+  const subs = new Set<SubscriberState>();
+  let bodySubs = 0;
+
+  interface SubscriberState extends Subscriber {
+    opts: SubscriberOptions;
+    pending: Map<string, TapEvent[]>;
+    admitted: Set<string>;
+    /** Exchanges already decided against (so a later event does not re-decide them). */
+    rejected: Set<string>;
+    enqueue(msg: TapMessage, force?: boolean): void;
+    tokens: number;
+    lastRefill: number;
+  }
+
+  const shape = (e: TapEvent, o: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent => {
+    const rq = redactHeaders(e.requestHeaders, sensitive, o.reveal);
+    const rs = redactHeaders(e.responseHeaders, sensitive, o.reveal);
+    const tr = redactHeaders(e.trailers, sensitive, o.reveal);
+    const stripBodies = !o.bodies && (e.requestBody !== undefined || e.responseBody !== undefined);
+    if (rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && !stripBodies) return e;
+    const out: TapEvent = { ...e };
+    if (rq) out.requestHeaders = rq;
+    if (rs) out.responseHeaders = rs;
+    if (tr) out.trailers = tr;
+    if (stripBodies) {
+      delete out.requestBody;
+      delete out.responseBody;
+    }
+    return out;
+  };
+
+  const takeToken = (s: SubscriberState): boolean => {
+    const rps = s.opts.maxRps;
+    if (!rps) return true;
+    const now = performance.now();
+    s.tokens = Math.min(rps, s.tokens + ((now - s.lastRefill) / 1000) * rps);
+    s.lastRefill = now;
+    if (s.tokens >= 1) {
+      s.tokens -= 1;
+      return true;
+    }
+    return false;
+  };
+
+  const deliver = (s: SubscriberState, events: TapEvent[]) => {
+    for (const e of events) s.enqueue({ type: 'event', event: shape(e, s.opts) });
+  };
+
+  return {
+    subscribe(opts) {
+      const queue: TapMessage[] = [];
+      let dropped = 0;
+      let unreported = 0;
+      let waitingDrain = false;
+      let closed = false;
+      let onFlushed: (() => void) | undefined;
+      const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
+      const pump = () => {
+        while (queue.length > 0 && !closed) {
+          if (unreported > 0 && queue.length < maxQueue) {
+            // Tell the subscriber what it lost, in order, as soon as there is room.
+            const notice: TapMessage = { type: 'dropped', count: unreported, reason: 'queue-full' };
+            unreported = 0;
+            if (!opts.writer.write(notice)) return waitDrain();
+          }
+          const msg = queue.shift()!;
+          if (!opts.writer.write(msg)) return waitDrain();
+        }
+        if (unreported > 0 && !closed) {
+          const notice: TapMessage = { type: 'dropped', count: unreported, reason: 'queue-full' };
+          unreported = 0;
+          if (!opts.writer.write(notice)) return waitDrain();
+        }
+        if (onFlushed && queue.length === 0) {
+          const cb = onFlushed;
+          onFlushed = undefined;
+          s.close();
+          cb();
+        }
+      };
+      const waitDrain = () => {
+        if (waitingDrain) return;
+        waitingDrain = true;
+        opts.writer.onDrain(() => {
+          waitingDrain = false;
+          pump();
+        });
+      };
+      const s: SubscriberState = {
+        opts,
+        pending: new Map(),
+        admitted: new Set(),
+        rejected: new Set(),
+        tokens: opts.maxRps ?? 0,
+        lastRefill: performance.now(),
+        live: false,
+        get dropped() {
+          return dropped;
+        },
+        enqueue(msg, force) {
+          if (closed) return;
+          if (queue.length >= maxQueue && !force) {
+            dropped++;
+            unreported++;
+            options.onDropped?.('queue-full', 1);
+            return;
+          }
+          queue.push(msg);
+          if (!waitingDrain) pump();
+        },
+        send(msg, force) {
+          s.enqueue(msg, force);
+        },
+        finish(done) {
+          s.live = false;
+          onFlushed = done;
+          if (!waitingDrain) pump();
+        },
+        close() {
+          if (closed) return;
+          closed = true;
+          queue.length = 0;
+          if (subs.delete(s) && opts.bodies) bodySubs--;
+        },
+      };
+      subs.add(s);
+      if (opts.bodies) bodySubs++;
+      return s;
+    },
+    get hasSubscribers() {
+      return subs.size > 0;
+    },
+    get wantsBodies() {
+      return bodySubs > 0;
+    },
+    get count() {
+      return subs.size;
+    },
+    shape,
+    publish(kind, event) {
+      for (const s of subs) {
+        if (!s.live) continue;
+        const id = event.id;
+        if (s.admitted.has(id)) {
+          deliver(s, [event]);
+          if (kind === 'end') s.admitted.delete(id);
+          continue;
+        }
+        const point = s.opts.match.point;
+        if (ORDER[kind] < ORDER[point]) {
+          // Not decidable yet: hold the event (bounded).
+          let held = s.pending.get(id);
+          if (!held) {
+            if (s.pending.size >= MAX_PENDING_EXCHANGES) {
+              options.onDropped?.('pending-full', 1);
+              continue;
+            }
+            held = [];
+            s.pending.set(id, held);
+          }
+          held.push(event);
+          continue;
+        }
+        if (s.rejected.has(id)) {
+          if (kind === 'end') s.rejected.delete(id);
+          continue;
+        }
+        // Decision point (or later, for an exchange that began before the subscription).
+        const held = s.pending.get(id);
+        if (held) s.pending.delete(id);
+        let admit = s.opts.match.test(event);
+        if (admit && !takeToken(s)) {
+          options.onDropped?.('rate-limit', 1);
+          admit = false;
+        }
+        if (!admit) {
+          if (kind !== 'end') {
+            if (s.rejected.size >= MAX_PENDING_EXCHANGES) s.rejected.clear();
+            s.rejected.add(id);
+          }
+          continue;
+        }
+        if (held) deliver(s, held);
+        deliver(s, [event]);
+        if (kind !== 'end') s.admitted.add(id);
+      }
+    },
+  };
+}

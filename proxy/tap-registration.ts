@@ -1,0 +1,153 @@
+/**
+ * Sidecar → tap API registration (local mode): POSTs this sidecar's identity and addresses to
+ * `/v1/sidecars` every `intervalMs` (the tap API forgets a sidecar after a few missed beats), so
+ * a restarted tap API learns about the sidecar again on the next beat without any handshake.
+ * Each reply carries the tap API's grant-signing public key, handed to `onPublicKey` whenever
+ * it changes (first time, key rotation, a different tap API).
+ *
+ * Never throws into the sidecar and never blocks it: failures are logged (as state changes, not
+ * per attempt) and retried with capped exponential backoff plus jitter. The tap plane is
+ * observation; a dead control plane must not cost the data path anything.
+ */
+import { createLogger } from '../common/index.js';
+
+export interface RegistrationIdentity {
+  /** `deploy/web`, `sts/db`, … (absent for a bare pod). */
+  workload?: string;
+  namespace: string;
+  pod: string;
+}
+
+export interface RegistrationOptions {
+  /** Tap API base URL (`--tap-api` / MESHTAP_TAP_API), e.g. `http://127.0.0.1:8089`. */
+  tapApiUrl: string;
+  identity: RegistrationIdentity;
+  /** `host:port` where the tap API can reach this sidecar's tap service (not 0.0.0.0). */
+  tapAddress: string;
+  /** `host:port` of the admin server (`/metrics`), for `meshtap stat`. */
+  adminAddress?: string;
+  /** Called with the base64 raw Ed25519 public key whenever it changes. */
+  onPublicKey?(publicKey: string): void;
+  /** Heartbeat period (default 2 s; the tap API's TTL is 6 s). */
+  intervalMs?: number;
+  /** Longest wait between retries while the tap API is unreachable (default 10 s). */
+  maxBackoffMs?: number;
+  /** Per-request timeout (default 5 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface Registration {
+  /** Stops heartbeating and tells the tap API goodbye (best effort, bounded). */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_REGISTRATION_INTERVAL_MS = 2_000;
+
+/** Starts registering; the first attempt happens immediately. */
+export function startRegistration(options: RegistrationOptions): Registration {
+  const log = createLogger('tap-registration');
+  const interval = options.intervalMs ?? DEFAULT_REGISTRATION_INTERVAL_MS;
+  const maxBackoff = options.maxBackoffMs ?? 10_000;
+  const timeoutMs = options.requestTimeoutMs ?? 5_000;
+  const base = options.tapApiUrl.replace(/\/+$/, '');
+  const body = JSON.stringify({
+    ...(options.identity.workload ? { workload: options.identity.workload } : {}),
+    namespace: options.identity.namespace,
+    pod: options.identity.pod,
+    tapAddress: options.tapAddress,
+    ...(options.adminAddress ? { adminAddress: options.adminAddress } : {}),
+  });
+  let state: 'starting' | 'registered' | 'unreachable' = 'starting';
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inflight: AbortController | undefined;
+  let failures = 0;
+  let lastKey: string | undefined;
+  let lastInstance: string | undefined;
+
+  const setState = (next: typeof state, fields?: Record<string, unknown>): void => {
+    if (next === state) return;
+    const level = next === 'unreachable' ? 'warn' : 'info';
+    log[level](`tap API registration ${state} -> ${next}`, { tapApi: base, ...fields });
+    state = next;
+  };
+
+  const beat = async (): Promise<void> => {
+    timer = undefined;
+    if (stopped) return;
+    inflight = new AbortController();
+    const t = setTimeout(() => inflight?.abort(), timeoutMs);
+    try {
+      const res = await fetch(`${base}/v1/sidecars`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: inflight.signal });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${messageOf(text)}`);
+      const reply = JSON.parse(text) as { publicKey?: unknown; instance?: unknown; ttlMs?: unknown };
+      if (typeof reply.instance === 'string' && lastInstance !== undefined && reply.instance !== lastInstance) {
+        log.info('tap API restarted; registered again', { tapApi: base });
+      }
+      if (typeof reply.instance === 'string') lastInstance = reply.instance;
+      if (typeof reply.publicKey === 'string' && reply.publicKey !== lastKey) {
+        lastKey = reply.publicKey;
+        try {
+          options.onPublicKey?.(reply.publicKey);
+        } catch (err) {
+          log.error('onPublicKey failed', { error: (err as Error).message });
+        }
+      }
+      failures = 0;
+      setState('registered');
+      // Beat well within the server's TTL even if it is shorter than our interval.
+      const ttl = typeof reply.ttlMs === 'number' && reply.ttlMs > 0 ? reply.ttlMs : Infinity;
+      schedule(Math.min(interval, ttl / 3));
+    } catch (err) {
+      if (stopped) return;
+      failures++;
+      setState('unreachable', { error: describe(err) });
+      const backoff = Math.min(maxBackoff, interval * 2 ** Math.min(failures - 1, 10));
+      schedule(backoff * (0.75 + Math.random() * 0.5));
+    } finally {
+      clearTimeout(t);
+      inflight = undefined;
+    }
+  };
+
+  const schedule = (ms: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => void beat(), ms);
+    timer.unref();
+  };
+
+  void beat();
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      inflight?.abort();
+      if (state !== 'registered') return;
+      const ns = encodeURIComponent(options.identity.namespace);
+      const pod = encodeURIComponent(options.identity.pod);
+      try {
+        await fetch(`${base}/v1/sidecars/${ns}/${pod}`, { method: 'DELETE', signal: AbortSignal.timeout(1_000) }).then((r) => r.text());
+      } catch {
+        // the TTL forgets us anyway
+      }
+    },
+  };
+}
+
+function messageOf(text: string): string {
+  try {
+    const s = JSON.parse(text) as { message?: unknown };
+    if (typeof s.message === 'string') return s.message;
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 200);
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'AbortError') return 'timed out';
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}

@@ -1,0 +1,159 @@
+/**
+ * The sidecar's tap service (`Observe`, gRPC on the tap port): live events and flight
+ * recorder history for one subscriber, shaped by what its grant allows.
+ *
+ * Authorization: a grant signed by the tap API (verified with its public key) is required,
+ * except for loopback callers while `trustLoopback` is on (explicit local mode; switched off by
+ * `--tap-require-grant`). A grant's bodies/headers/match/rate bound what the subscriber asked.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { KeyObject } from 'node:crypto';
+import { createLogger, MeshtapError } from '../common/index.js';
+import { verifyGrant, type GrantClaims } from '../common/grant.js';
+import type { FlightRecorder } from './flight-recorder.js';
+import type { ProxyMetrics } from './metrics.js';
+import { compileMatches, type CompiledMatch } from './tap-filter.js';
+import type { TapHub } from './tap-hub.js';
+import type { TapMessage, TapRequest } from './tap-types.js';
+import { GRANT_METADATA_KEY, TAP_SERVICE } from './tap-wire.js';
+
+const log = createLogger('tap');
+
+export interface TapServiceOptions {
+  hub: TapHub;
+  recorder: FlightRecorder;
+  metrics: ProxyMetrics;
+  /** Pod and namespace this sidecar serves (grants must name them). */
+  pod: string;
+  namespace: string;
+  trustLoopback: boolean;
+  /** The tap API's public key, once known. */
+  publicKey: () => KeyObject | string | undefined;
+  maxSubscribers?: number;
+  /** Default (and, for trusted callers, only) rate bound per subscriber; 0 = none. */
+  defaultMaxRps?: number;
+}
+
+export interface TapService {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+function isLoopbackPeer(peer: string): boolean {
+  const p = peer.replace(/^ipv[46]:/, '');
+  return p.startsWith('127.') || p.startsWith('[::1]') || p.startsWith('::1') || p.startsWith('[::ffff:127.') || p.startsWith('::ffff:127.');
+}
+
+type Access = { ok: true; bodies: boolean; reveal: ReadonlySet<string> | 'all'; match: CompiledMatch; maxRps?: number } | { ok: false; status: grpc.status; message: string };
+
+function and(a: CompiledMatch, b: CompiledMatch): CompiledMatch {
+  const order = { req: 0, rsp: 1, end: 2 } as const;
+  return { test: (e) => a.test(e) && b.test(e), point: order[a.point] >= order[b.point] ? a.point : b.point };
+}
+
+function decideAccess(req: TapRequest, grant: string | undefined, peer: string, o: TapServiceOptions): Access {
+  let match: CompiledMatch;
+  try {
+    match = compileMatches(req.matches ?? []);
+  } catch (err) {
+    return { ok: false, status: grpc.status.INVALID_ARGUMENT, message: (err as Error).message };
+  }
+  const asked = new Set((req.revealHeaders ?? []).map((h) => h.toLowerCase()));
+  if (!grant) {
+    if (o.trustLoopback && isLoopbackPeer(peer)) {
+      return { ok: true, bodies: !!req.bodies, reveal: asked.has('*') ? 'all' : asked, match, maxRps: req.maxRps };
+    }
+    return { ok: false, status: grpc.status.PERMISSION_DENIED, message: 'MT_GRANT_REQUIRED: this sidecar only serves taps authorized by the tap API (use meshtap tap --tap-api URL)' };
+  }
+  const key = o.publicKey();
+  if (!key) return { ok: false, status: grpc.status.UNAVAILABLE, message: 'MT_GRANT_NO_KEY: this sidecar does not know the tap API public key yet' };
+  const v = verifyGrant(grant, { publicKey: key, pod: o.pod, namespace: o.namespace });
+  if (!v.ok) return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `${v.error.code}: ${v.error.message}` };
+  const claims: GrantClaims = v.value;
+  if (req.bodies && !claims.bodies) {
+    return { ok: false, status: grpc.status.PERMISSION_DENIED, message: 'MT_GRANT_NO_BODIES: the grant does not allow bodies' };
+  }
+  const allowed = new Set(claims.revealHeaders.map((h) => h.toLowerCase()));
+  let reveal: ReadonlySet<string> | 'all';
+  if (allowed.has('*')) reveal = asked.has('*') ? 'all' : asked;
+  else {
+    for (const h of asked) {
+      if (!allowed.has(h)) return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `MT_GRANT_NO_HEADERS: the grant does not reveal header '${h}'` };
+    }
+    reveal = asked;
+  }
+  let grantMatch: CompiledMatch;
+  try {
+    grantMatch = compileMatches(claims.matches ?? []);
+  } catch (err) {
+    return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `MT_GRANT_MALFORMED: ${(err as Error).message}` };
+  }
+  const maxRps = Math.min(req.maxRps ?? Infinity, claims.maxRps || Infinity);
+  return { ok: true, bodies: !!req.bodies, reveal, match: and(match, grantMatch), maxRps: Number.isFinite(maxRps) ? maxRps : undefined };
+}
+
+export async function startTapService(listen: { host: string; port: number }, o: TapServiceOptions): Promise<TapService> {
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 256 });
+  const maxSubscribers = o.maxSubscribers ?? 64;
+
+  server.addService(TAP_SERVICE, {
+    Observe(call: grpc.ServerWritableStream<TapRequest, TapMessage>) {
+      const req = call.request ?? ({ matches: [], bodies: false } as TapRequest);
+      const grant = (call.metadata.get(GRANT_METADATA_KEY)[0] as string | undefined) ?? req.grant;
+      const access = decideAccess(req, grant, call.getPeer(), o);
+      if (!access.ok) {
+        log.info('tap refused', { peer: call.getPeer(), reason: access.message });
+        call.emit('error', { code: access.status, details: access.message, metadata: new grpc.Metadata() });
+        return;
+      }
+      if (o.hub.count >= maxSubscribers) {
+        o.metrics.boundHit('tap-subscribers');
+        call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `MT_TAP_BUSY: this sidecar already serves ${maxSubscribers} taps`, metadata: new grpc.Metadata() });
+        return;
+      }
+      const sub = o.hub.subscribe({
+        match: access.match,
+        bodies: access.bodies,
+        reveal: access.reveal,
+        maxRps: access.maxRps ?? (o.defaultMaxRps || undefined),
+        writer: {
+          write: (msg) => call.write(msg),
+          onDrain: (cb) => call.once('drain', cb),
+        },
+      });
+      const finish = () => sub.close();
+      call.on('cancelled', finish);
+      call.on('close', finish);
+      call.on('error', finish);
+
+      // Live delivery starts in the same tick as the history query, so nothing falls between them.
+      sub.live = true;
+      const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
+      if (wantsHistory) {
+        const history = o.recorder.query(
+          { sinceEpochMs: req.sinceMs !== undefined ? Date.now() - req.sinceMs : undefined, last: req.last },
+          (e) => access.match.test(e),
+        );
+        for (const e of history) sub.send({ type: 'event', event: o.hub.shape(e, access) }, true);
+        sub.send({ type: 'history-end' }, true);
+        if (req.follow !== true) sub.finish(() => call.end());
+      }
+    },
+  });
+
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${listen.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new MeshtapError('MT_LISTEN', `tap: cannot listen on ${host}:${listen.port}: ${err.message}`, { cause: err })) : resolve(p))),
+  );
+  return {
+    address: `${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 1000).unref();
+      }),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * `meshtap tap`: stream a workload's requests through the tap API (authorized, all its pods),
+ * or one sidecar directly with `--proxy HOST:PORT` (local debugging).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { MeshtapError } from '../../common/index.js';
+import { openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../proxy/index.js';
+import { openTapApiStream } from '../server/index.js';
+
+export interface TapSource {
+  /** One sidecar's tap port. */
+  proxy?: string;
+  /** The tap API and the target it resolves. */
+  tapApi?: { url: string; token?: string; namespace: string; target: string };
+}
+
+/** Opens the stream for a source; `onNotice` receives per-pod notices from the tap API. */
+export function openSource(source: TapSource, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void): TapStream {
+  if (source.proxy) return openTapStream(source.proxy, request);
+  if (source.tapApi) return openTapApiStream({ ...source.tapApi, request, onNotice });
+  throw new MeshtapError('MT_USAGE', 'give a TARGET (with --tap-api) or --proxy HOST:PORT');
+}
+
+/** Turns a gRPC failure from a sidecar into a one-line error that says what to do. */
+export function describeSidecarError(address: string, err: unknown): MeshtapError {
+  const e = err as grpc.ServiceError;
+  if (e && typeof e.code === 'number') {
+    if (e.code === grpc.status.UNAVAILABLE) {
+      return new MeshtapError('MT_TAP_UNREACHABLE', `cannot reach the sidecar tap service at ${address}: is 'meshtap proxy --tap ${address}' running?`, { cause: err });
+    }
+    if (e.code === grpc.status.PERMISSION_DENIED) return new MeshtapError('MT_RBAC_DENIED', `sidecar ${address} refused the tap: ${e.details}`, { cause: err });
+    if (e.code === grpc.status.INVALID_ARGUMENT) return new MeshtapError('MT_BAD_FILTER', `sidecar ${address} refused the filter: ${e.details}`, { cause: err });
+    return new MeshtapError('MT_TAP_FAILED', `tap stream from ${address} failed: ${e.details || e.message}`, { cause: err });
+  }
+  return err instanceof MeshtapError ? err : new MeshtapError('MT_TAP_FAILED', String(err), { cause: err });
+}
+
+export interface ConsumeOptions {
+  /** Stop after this many exchanges (`end` events). */
+  limit?: number;
+  onMessage(m: TapMessage): void;
+  /** Whether the stream ending by itself is normal (history only) or a failure (following). */
+  following: boolean;
+}
+
+/** Reads a tap stream to its end (or `limit`); resolves with the number of exchanges seen. */
+export async function consumeTap(stream: TapStream, source: TapSource, o: ConsumeOptions): Promise<number> {
+  let exchanges = 0;
+  const where = source.proxy ?? source.tapApi?.url ?? '';
+  try {
+    for await (const m of stream.messages) {
+      o.onMessage(m);
+      if (m.type === 'event' && m.event.kind === 'end') {
+        exchanges++;
+        if (o.limit !== undefined && exchanges >= o.limit) {
+          stream.cancel();
+          return exchanges;
+        }
+      }
+    }
+  } catch (err) {
+    if (source.proxy) throw describeSidecarError(where, err);
+    throw err;
+  }
+  if (o.following) {
+    throw new MeshtapError('MT_TAP_ENDED', `the tap stream from ${where} ended (the ${source.proxy ? 'sidecar' : 'tap API'} went away)`);
+  }
+  return exchanges;
+}
