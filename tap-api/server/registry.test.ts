@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { createSidecarRegistry, parseRegistration, resolveTarget } from './registry.js';
+import { parseTarget, type Target } from './targets.js';
+
+const reg = (pod: string, workload: string | undefined, namespace = 'shop') => ({ pod, namespace, tapAddress: '127.0.0.1:4190', ...(workload ? { workload } : {}) });
+const target = (t: string): Target => {
+  const r = parseTarget(t);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+
+describe('sidecar registry', () => {
+  it('forgets a sidecar that stops heartbeating, keeps one that beats', () => {
+    const r = createSidecarRegistry({ ttlMs: 6000 });
+    expect(r.register(reg('a', 'deploy/web'), 0)).toEqual({ ok: true, value: { isNew: true } });
+    r.register(reg('b', 'deploy/web'), 0);
+    expect(r.register(reg('a', 'deploy/web'), 5000)).toEqual({ ok: true, value: { isNew: false } });
+    expect(r.list('shop', 6000).map((s) => s.pod)).toEqual(['a', 'b']);
+    expect(r.list('shop', 6001).map((s) => s.pod)).toEqual(['a']);
+    expect(r.list('shop', 11_001)).toEqual([]);
+    expect(r.register(reg('a', 'deploy/web'), 11_002).ok && r.list('shop', 11_002)[0]!.registeredAtMs).toBe(11_002);
+  });
+
+  it('refuses new sidecars past its bound but still refreshes known ones', () => {
+    const r = createSidecarRegistry({ maxSidecars: 2 });
+    r.register(reg('a', undefined), 0);
+    r.register(reg('b', undefined), 0);
+    expect(r.register(reg('c', undefined), 1)).toEqual({ ok: false, error: 'full' });
+    expect(r.register(reg('a', undefined), 1).ok).toBe(true);
+  });
+
+  it('resolves targets to registered pods of that workload, pod, or namespace', () => {
+    const r = createSidecarRegistry();
+    r.register(reg('web-1', 'deploy/web'));
+    r.register(reg('web-2', 'deployment/web'));
+    r.register(reg('db-0', 'sts/db'));
+    r.register(reg('web-1', 'deploy/web', 'staging'));
+    const pods = (ns: string, t: string): string[] => resolveTarget(r, ns, target(t)).map((s) => `${s.namespace}/${s.pod}`);
+    expect(pods('shop', 'deploy/web')).toEqual(['shop/web-1', 'shop/web-2']);
+    expect(pods('shop', 'statefulset/db')).toEqual(['shop/db-0']);
+    expect(pods('shop', 'ds/db')).toEqual([]);
+    expect(pods('shop', 'po/web-2')).toEqual(['shop/web-2']);
+    expect(pods('staging', 'deploy/web')).toEqual(['staging/web-1']);
+    expect(pods('ignored', 'ns/shop')).toEqual(['shop/db-0', 'shop/web-1', 'shop/web-2']);
+  });
+
+  it.each([
+    [null, 'JSON object'],
+    [{ namespace: 'shop', pod: 'p' }, 'tapAddress'],
+    [{ namespace: 'Shop', pod: 'p', tapAddress: '1.2.3.4:5' }, 'namespace'],
+    [{ namespace: 'shop', pod: 'p', tapAddress: 'nope' }, 'tapAddress'],
+    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5', workload: 'rc/x' }, 'unknown target type'],
+    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5', adminAddress: 7 }, 'adminAddress'],
+  ])('refuses a bad registration %j', (body, msg) => {
+    const r = parseRegistration(body);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain(msg);
+  });
+
+  it('normalizes the workload kind', () => {
+    expect(parseRegistration({ namespace: 'shop', pod: 'p', tapAddress: '[::1]:4190', workload: 'deployment/web' })).toEqual({
+      ok: true,
+      value: { namespace: 'shop', pod: 'p', tapAddress: '[::1]:4190', workload: 'deploy/web' },
+    });
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Sidecar registration against a real tap API: first registration hands over the public key,
+ * a restarted tap API (new key, empty registry) is re-registered with, a tap API that comes up
+ * late is found, and stop() says goodbye.
+ */
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { exportPublicKeyRaw, generateGrantKeyPair } from '../common/index.js';
+import { startRegistration, type Registration } from '../proxy/tap-registration.js';
+import type { TapApiServer } from '../tap-api/server/index.js';
+import { startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => {});
+});
+
+/** Resolves on the n-th key delivered to onPublicKey. */
+function keyWatcher(): { onPublicKey(k: string): void; next(): Promise<string> } {
+  const keys: string[] = [];
+  const waiters: Array<(k: string) => void> = [];
+  return {
+    onPublicKey(k) {
+      const w = waiters.shift();
+      if (w) w(k);
+      else keys.push(k);
+    },
+    next() {
+      const k = keys.shift();
+      return k !== undefined ? Promise.resolve(k) : new Promise((r) => waiters.push(r));
+    },
+  };
+}
+
+async function fixtureApi(port = 0, keys = generateGrantKeyPair()): Promise<TapApiServer> {
+  const f = await writeTapApiFixtures();
+  cleanups.push(() => rm(f.dir, { recursive: true, force: true }));
+  const api = await startFixtureTapApi(f.rbacDir, { port }, keys);
+  cleanups.push(() => api.close());
+  return api;
+}
+
+function register(url: string, onPublicKey: (k: string) => void, pod = 'web-1'): Registration {
+  const reg = startRegistration({
+    tapApiUrl: url,
+    identity: { workload: 'deploy/web', namespace: 'shop', pod },
+    tapAddress: '127.0.0.1:4190',
+    adminAddress: '127.0.0.1:4191',
+    onPublicKey,
+    intervalMs: 100,
+    maxBackoffMs: 200,
+  });
+  cleanups.push(() => reg.stop());
+  return reg;
+}
+
+describe('sidecar registration', () => {
+  it('registers, hands over the public key, and says goodbye on stop()', async () => {
+    const keys = generateGrantKeyPair();
+    const api = await fixtureApi(0, keys);
+    const w = keyWatcher();
+    const reg = register(api.url, w.onPublicKey);
+    expect(await w.next()).toBe(exportPublicKeyRaw(keys.publicKey));
+    expect(api.registry.list('shop')).toMatchObject([
+      { pod: 'web-1', namespace: 'shop', workload: { resource: 'deployments', name: 'web' }, tapAddress: '127.0.0.1:4190', adminAddress: '127.0.0.1:4191' },
+    ]);
+    await reg.stop();
+    expect(api.registry.list('shop')).toEqual([]);
+  });
+
+  it('registers again with a restarted tap API (new key, empty registry)', async () => {
+    const first = await fixtureApi();
+    const port = first.port;
+    const w = keyWatcher();
+    register(first.url, w.onPublicKey);
+    await w.next();
+    await first.close();
+    const newKeys = generateGrantKeyPair();
+    const second = await fixtureApi(port, newKeys);
+    expect(second.registry.list('shop')).toEqual([]);
+    expect(await w.next()).toBe(exportPublicKeyRaw(newKeys.publicKey));
+    expect(second.registry.list('shop').map((r) => r.pod)).toEqual(['web-1']);
+  });
+
+  it('finds a tap API that starts after the sidecar (backoff, no throw)', async () => {
+    const probe = await fixtureApi();
+    const port = probe.port;
+    await probe.close();
+    const w = keyWatcher();
+    register(`http://127.0.0.1:${port}/`, w.onPublicKey);
+    const keys = generateGrantKeyPair();
+    const api = await fixtureApi(port, keys);
+    expect(await w.next()).toBe(exportPublicKeyRaw(keys.publicKey));
+    expect(api.registry.size).toBe(1);
+  });
+
+  it('keeps retrying (without throwing) when the tap API refuses the registration', async () => {
+    const api = await fixtureApi();
+    const errors: unknown[] = [];
+    const onErr = (e: unknown): void => void errors.push(e);
+    process.on('unhandledRejection', onErr);
+    cleanups.push(async () => process.off('unhandledRejection', onErr));
+    const w = keyWatcher();
+    const reg = startRegistration({ tapApiUrl: api.url, identity: { namespace: 'shop', pod: 'Not_A_Name' }, tapAddress: '127.0.0.1:1', onPublicKey: w.onPublicKey, intervalMs: 50, maxBackoffMs: 100 });
+    cleanups.push(() => reg.stop());
+    // A second sidecar registering fine shows time passed for several attempts of the first.
+    const ok = keyWatcher();
+    register(api.url, ok.onPublicKey, 'web-2');
+    await ok.next();
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        void fetch(`${api.url}/metrics`)
+          .then((r) => r.text())
+          .then((t) => (/meshtap_tapapi_rejected_total\{reason="bad-request"\} ([2-9]|\d\d)/.test(t) ? resolve() : setTimeout(check, 50)));
+      };
+      check();
+    });
+    expect(api.registry.list('shop').map((r) => r.pod)).toEqual(['web-2']);
+    expect(errors).toEqual([]);
+  });
+});
