@@ -1,0 +1,88 @@
+/**
+ * When each exchange of a replay starts: at its recorded offset (scaled by `--speed`), at a
+ * fixed rate, or as fast as allowed; never before the previous exchange of the same recorded
+ * connection (HTTP/1: finished — one request at a time on a connection; HTTP/2 and gRPC:
+ * started — streams interleave), and never more than `concurrency` in flight.
+ */
+import { connectionOf, startTimeMs, type RecordedExchange } from './format.js';
+
+export type ReplayTiming = { mode: 'recorded'; speed: number } | { mode: 'rate'; perSecond: number } | { mode: 'max' };
+
+/** Offsets (ms from the replay start) for exchanges already sorted by start time. */
+export function scheduleOffsets(exchanges: readonly RecordedExchange[], timing: ReplayTiming): number[] {
+  if (timing.mode === 'max') return exchanges.map(() => 0);
+  if (timing.mode === 'rate') return exchanges.map((_, i) => (i * 1000) / timing.perSecond);
+  const t0 = exchanges.length ? startTimeMs(exchanges[0]!) : 0;
+  return exchanges.map((ex) => Math.max(0, (startTimeMs(ex) - t0) / timing.speed));
+}
+
+/** Sorts exchanges by recorded start (stable: file order breaks ties). */
+export function sortByStart(exchanges: readonly RecordedExchange[]): RecordedExchange[] {
+  return exchanges.map((ex, i) => ({ ex, i, t: startTimeMs(ex) })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.ex);
+}
+
+/** A FIFO counting semaphore. */
+export function createSemaphore(limit: number): { acquire(): Promise<void>; release(): void } {
+  let free = limit;
+  const waiting: Array<() => void> = [];
+  return {
+    acquire: () => {
+      if (free > 0) {
+        free--;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release: () => {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+/**
+ * Runs `task` for every exchange per the schedule rules above; resolves when all are done.
+ * `task` must not throw (it reports its own failures).
+ */
+export async function runScheduled(
+  exchanges: readonly RecordedExchange[],
+  timing: ReplayTiming,
+  concurrency: number,
+  task: (ex: RecordedExchange, index: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const sorted = sortByStart(exchanges);
+  const offsets = scheduleOffsets(sorted, timing);
+  const semaphore = createSemaphore(Math.max(1, concurrency));
+  const t0 = performance.now();
+  /** Per recorded connection: what the next exchange waits for. */
+  const gate = new Map<string, Promise<void>>();
+  const all = sorted.map((ex, i) => {
+    const conn = connectionOf(ex);
+    const previous = gate.get(conn) ?? Promise.resolve();
+    let markStarted!: () => void;
+    const started = new Promise<void>((r) => (markStarted = r));
+    const run = (async () => {
+      await sleep(offsets[i]! - (performance.now() - t0), signal);
+      await previous;
+      await semaphore.acquire();
+      markStarted();
+      try {
+        if (!signal?.aborted) await task(ex, i);
+      } finally {
+        semaphore.release();
+      }
+    })();
+    gate.set(conn, ex.protocol === 'http/1.1' || ex.protocol === 'http/1.0' ? run : started);
+    return run;
+  });
+  await Promise.all(all);
+}
