@@ -124,26 +124,14 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
     subscribe(opts) {
       const queue: TapMessage[] = [];
       let dropped = 0;
-      let unreported = 0;
       let waitingDrain = false;
       let closed = false;
       let onFlushed: (() => void) | undefined;
       const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
       const pump = () => {
         while (queue.length > 0 && !closed) {
-          if (unreported > 0 && queue.length < maxQueue) {
-            // Tell the subscriber what it lost, in order, as soon as there is room.
-            const notice: TapMessage = { type: 'dropped', count: unreported, reason: 'queue-full' };
-            unreported = 0;
-            if (!opts.writer.write(notice)) return waitDrain();
-          }
           const msg = queue.shift()!;
           if (!opts.writer.write(msg)) return waitDrain();
-        }
-        if (unreported > 0 && !closed) {
-          const notice: TapMessage = { type: 'dropped', count: unreported, reason: 'queue-full' };
-          unreported = 0;
-          if (!opts.writer.write(notice)) return waitDrain();
         }
         if (onFlushed && queue.length === 0) {
           const cb = onFlushed;
@@ -174,9 +162,13 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
         enqueue(msg, force) {
           if (closed) return;
           if (queue.length >= maxQueue && !force) {
+            // The notice stands where the lost events would have been; consecutive losses share it
+            // (so the queue holds at most maxQueue + 1 messages).
             dropped++;
-            unreported++;
             options.onDropped?.('queue-full', 1);
+            const tail = queue[queue.length - 1];
+            if (tail?.type === 'dropped') tail.count++;
+            else queue.push({ type: 'dropped', count: 1, reason: 'queue-full' });
             return;
           }
           queue.push(msg);

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { TapEvent } from './events.js';
+import { compileMatches, parseGrpcStatus } from './tap-filter.js';
+
+const e: TapEvent = {
+  kind: 'end', id: '1.1', ts: new Date().toISOString(), proxy: 'out', src: '10.0.0.1:5555', dst: '[::1]:8080',
+  protocol: 'grpc', method: 'POST', scheme: 'http', authority: 'voting:8080', path: '/emojivoto.v1.VotingService/Vote',
+  requestHeaders: [['x-user', 'ann']], status: 200, latencyMs: 120, grpcStatus: 14, dstWorkload: 'deploy/voting', dstNamespace: 'emojivoto',
+};
+
+describe('tap filters', () => {
+  it.each([
+    [[{ field: 'method', value: 'post' }], true],
+    [[{ field: 'method', value: 'GET' }], false],
+    [[{ field: 'pathPrefix', value: '/emojivoto.v1.VotingService/' }], true],
+    [[{ field: 'pathRegex', value: 'Vot(e|ing)$' }], true],
+    [[{ field: 'authority', value: 'voting:8080' }], true],
+    [[{ field: 'header', name: 'X-User', value: 'ann' }], true],
+    [[{ field: 'header', name: 'x-user', value: 'bob' }], false],
+    [[{ field: 'src', value: '10.0.0.1' }], true],
+    [[{ field: 'dst', value: '::1' }], true],
+    [[{ field: 'dst', value: '[::1]:8080' }], true],
+    [[{ field: 'status', value: '2xx' }], true],
+    [[{ field: 'status', value: '5xx' }], false],
+    [[{ field: 'grpcStatus', value: 'Unavailable' }], true],
+    [[{ field: 'grpcStatus', value: '14' }], true],
+    [[{ field: 'minLatencyMs', value: 100 }], true],
+    [[{ field: 'minLatencyMs', value: 200 }], false],
+    [[{ field: 'dstWorkload', value: 'deploy/voting' }], true],
+    [[{ field: 'method', value: 'POST' }, { field: 'status', value: '5xx', negate: true }], true],
+    [[{ field: 'method', value: 'POST' }, { field: 'status', value: '2xx', negate: true }], false],
+  ] as const)('%j -> %s', (filters, want) => {
+    expect(compileMatches([filters as never]).test(e)).toBe(want);
+  });
+
+  it('ORs across matches and decides at the latest field it needs', () => {
+    const m = compileMatches([[{ field: 'method', value: 'GET' }], [{ field: 'grpcStatus', value: 'UNAVAILABLE' }]]);
+    expect(m.test(e)).toBe(true);
+    expect(m.point).toBe('end');
+    expect(compileMatches([[{ field: 'status', value: '404' }]]).point).toBe('rsp');
+    expect(compileMatches([]).point).toBe('req');
+  });
+
+  it('refuses regexes that could stall the event loop, and bad values, with a clear error', () => {
+    expect(() => compileMatches([[{ field: 'pathRegex', value: '(a+)+$' }]])).toThrow(/nested quantifiers/);
+    expect(() => compileMatches([[{ field: 'pathRegex', value: '(' }]])).toThrow(/path regex/);
+    expect(() => compileMatches([[{ field: 'status', value: '5x' }]])).toThrow(/status/);
+    expect(() => compileMatches([[{ field: 'grpcStatus', value: 'NOPE' }]])).toThrow(/grpc status/);
+  });
+
+  it('parses gRPC status names in every common spelling', () => {
+    expect(parseGrpcStatus('DEADLINE_EXCEEDED')).toBe(4);
+    expect(parseGrpcStatus('DeadlineExceeded')).toBe(4);
+    expect(parseGrpcStatus('deadline-exceeded')).toBe(4);
+    expect(parseGrpcStatus('16')).toBe(16);
+    expect(parseGrpcStatus('17')).toBeUndefined();
+  });
+});

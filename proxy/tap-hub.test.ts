@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { TapEvent } from './events.js';
+import { compileMatches } from './tap-filter.js';
+import { createTapHub, type MessageWriter } from './tap-hub.js';
+import type { TapMessage } from './tap-types.js';
+
+/** A transport that accepts `capacity` messages, then reports itself full until drained. */
+function transport(capacity = Infinity) {
+  const written: TapMessage[] = [];
+  let drainCb: (() => void) | undefined;
+  let room = capacity;
+  const writer: MessageWriter = {
+    write(m) {
+      written.push(m);
+      room--;
+      return room > 0;
+    },
+    onDrain(cb) {
+      drainCb = cb;
+    },
+  };
+  return {
+    writer,
+    written,
+    drain(more = Infinity) {
+      room = more;
+      const cb = drainCb;
+      drainCb = undefined;
+      cb?.();
+    },
+  };
+}
+
+const ev = (kind: TapEvent['kind'], n: number, extra: Partial<TapEvent> = {}): TapEvent => ({
+  kind,
+  id: `7.${n}`,
+  ts: new Date().toISOString(),
+  proxy: 'in',
+  src: '10.0.0.1:5000',
+  dst: '10.0.0.2:8080',
+  protocol: 'http/1.1',
+  method: 'GET',
+  scheme: 'http',
+  authority: 'web',
+  path: `/p/${n}`,
+  requestHeaders: [['Authorization', 'Bearer secret'], ['accept', '*/*']],
+  ...extra,
+});
+
+const events = (t: ReturnType<typeof transport>) => t.written.filter((m) => m.type === 'event').map((m) => (m as { event: TapEvent }).event);
+
+describe('tap hub', () => {
+  it('delivers req, rsp and end of matching exchanges only', () => {
+    const hub = createTapHub();
+    const t = transport();
+    const s = hub.subscribe({ match: compileMatches([[{ field: 'pathPrefix', value: '/p/1' }]]), bodies: false, reveal: new Set(), writer: t.writer });
+    s.live = true;
+    for (const n of [1, 2]) {
+      hub.publish('req', ev('req', n));
+      hub.publish('rsp', ev('rsp', n, { status: 200 }));
+      hub.publish('end', ev('end', n, { status: 200 }));
+    }
+    expect(events(t).map((e) => `${e.kind}:${e.id}`)).toEqual(['req:7.1', 'rsp:7.1', 'end:7.1']);
+  });
+
+  it('holds events until a response-side match can be decided, then delivers them in order', () => {
+    const hub = createTapHub();
+    const t = transport();
+    const s = hub.subscribe({ match: compileMatches([[{ field: 'status', value: '5xx' }]]), bodies: false, reveal: new Set(), writer: t.writer });
+    s.live = true;
+    hub.publish('req', ev('req', 1));
+    hub.publish('req', ev('req', 2));
+    expect(events(t)).toEqual([]);
+    hub.publish('rsp', ev('rsp', 1, { status: 200 }));
+    hub.publish('rsp', ev('rsp', 2, { status: 503 }));
+    hub.publish('end', ev('end', 1, { status: 200 }));
+    hub.publish('end', ev('end', 2, { status: 503 }));
+    expect(events(t).map((e) => `${e.kind}:${e.id}`)).toEqual(['req:7.2', 'rsp:7.2', 'end:7.2']);
+  });
+
+  it('decides gRPC status matches at end', () => {
+    const hub = createTapHub();
+    const t = transport();
+    const s = hub.subscribe({ match: compileMatches([[{ field: 'grpcStatus', value: 'UNAVAILABLE' }]]), bodies: false, reveal: new Set(), writer: t.writer });
+    s.live = true;
+    hub.publish('req', ev('req', 1, { protocol: 'grpc' }));
+    hub.publish('rsp', ev('rsp', 1, { protocol: 'grpc', status: 200 }));
+    hub.publish('end', ev('end', 1, { protocol: 'grpc', status: 200, grpcStatus: 14 }));
+    expect(events(t).map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
+  });
+
+  it('redacts sensitive headers unless revealed, and strips bodies without the body grant', () => {
+    const hub = createTapHub();
+    const plain = transport();
+    const revealed = transport();
+    const a = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: plain.writer });
+    const b = hub.subscribe({ match: compileMatches([]), bodies: true, reveal: new Set(['authorization']), writer: revealed.writer });
+    a.live = b.live = true;
+    const body = { size: 2, truncated: false, encoding: 'utf8' as const, data: 'hi' };
+    const original = ev('end', 1, { requestBody: body });
+    hub.publish('end', original);
+    expect(events(plain)[0].requestHeaders).toEqual([['Authorization', '[redacted]'], ['accept', '*/*']]);
+    expect(events(plain)[0].requestBody).toBeUndefined();
+    expect(events(revealed)[0].requestHeaders).toEqual([['Authorization', 'Bearer secret'], ['accept', '*/*']]);
+    expect(events(revealed)[0].requestBody).toEqual(body);
+    // the shared event was not modified in place
+    expect(original.requestHeaders![0][1]).toBe('Bearer secret');
+  });
+
+  it('drops and counts when a subscriber cannot keep up, then tells it how many it lost', () => {
+    const dropped: number[] = [];
+    const hub = createTapHub({ onDropped: (_r, n) => dropped.push(n) });
+    const t = transport(1); // the transport fills after one message
+    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer, maxQueue: 5 });
+    s.live = true;
+    for (let n = 0; n < 20; n++) hub.publish('end', ev('end', n));
+    expect(t.written.length).toBe(1);
+    expect(s.dropped).toBe(14); // 1 written, 5 queued
+    expect(dropped.reduce((a, b) => a + b, 0)).toBe(14);
+    t.drain();
+    const kinds = t.written.map((m) => (m.type === 'event' ? m.event.id : `${m.type}:${(m as { count?: number }).count}`));
+    expect(kinds).toEqual(['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', 'dropped:14']);
+  });
+
+  it('enforces a per-subscriber rate in exchanges per second', () => {
+    const dropped: string[] = [];
+    const hub = createTapHub({ onDropped: (r) => dropped.push(r) });
+    const t = transport();
+    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer, maxRps: 3 });
+    s.live = true;
+    for (let n = 0; n < 10; n++) {
+      hub.publish('req', ev('req', n));
+      hub.publish('end', ev('end', n));
+    }
+    const ids = new Set(events(t).map((e) => e.id));
+    expect(ids.size).toBe(3);
+    expect(events(t).length).toBe(6); // req + end of each admitted exchange, none of the others
+    expect(dropped.filter((r) => r === 'rate-limit').length).toBe(7);
+  });
+
+  it('forgets closed subscribers and reports whether bodies are wanted', () => {
+    const hub = createTapHub();
+    expect(hub.hasSubscribers).toBe(false);
+    const s = hub.subscribe({ match: compileMatches([]), bodies: true, reveal: new Set(), writer: transport().writer });
+    expect(hub.wantsBodies).toBe(true);
+    s.close();
+    expect(hub.hasSubscribers).toBe(false);
+    expect(hub.wantsBodies).toBe(false);
+  });
+});
