@@ -1,0 +1,89 @@
+import { listFlag, parseCount, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import type { Command } from './command.js';
+
+const help = `Run a command with its traffic intercepted by BPF and a meshtap sidecar (root).
+
+Usage:
+  meshtap run [--name web] [-n NS] [--netns] [--skip-ports 22,5432] [--skip-cidrs 10.0.0.0/8]
+              [--admin ADDR] [--tap ADDR] [--tap-api URL] -- CMD [ARGS...]
+
+CMD runs in a fresh cgroup v2; its outbound TCP connects go through a sidecar (running as
+its own uid) that forwards every byte unchanged and records what it sees. With --netns, CMD
+also gets a fresh network namespace with its own IP (printed), and connections to that IP
+reach CMD through the sidecar's inbound listener. CMD needs no change.
+
+Flags:
+      --name NAME            workload name (deploy/NAME); default: CMD's base name
+  -n, --namespace NS         namespace label (default: default)
+      --netns                own network namespace and IP; intercept inbound traffic too
+      --skip-ports LIST      ports never intercepted, comma-separated (repeatable)
+      --skip-cidrs LIST      destinations never intercepted, comma-separated (repeatable)
+      --admin ADDR           sidecar admin listener (default: a free port, printed)
+      --tap ADDR             sidecar tap listener (default: a free port, printed)
+      --tap-api URL          register the sidecar with a tap API
+      --sidecar-uid UID      uid the sidecar runs as (default 2102)
+
+On start, 'meshtap run: admin ADDR', 'meshtap run: tap ADDR' (and with --netns
+'meshtap run: ip ADDR') are printed on stderr. meshtap run exits with CMD's exit code and
+removes everything it set up, also on SIGINT/SIGTERM. Without root or BPF support it
+fails and says what is missing; use explicit mode then: meshtap proxy --forward LISTEN=TARGET.
+
+Example:
+  sudo meshtap run --name web -- curl -s http://10.0.0.5:8080/
+`;
+
+const command: Command = {
+  spec: {
+    name: 'run',
+    summary: 'run a command with its traffic intercepted',
+    help,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      netns: { type: 'boolean' },
+      'skip-ports': { type: 'string', multiple: true },
+      'skip-cidrs': { type: 'string', multiple: true },
+      admin: { type: 'string' },
+      tap: { type: 'string' },
+      'tap-api': { type: 'string' },
+      'sidecar-uid': { type: 'string' },
+    },
+  },
+  async run(args) {
+    const cmd = args.positionals;
+    if (cmd.length === 0) throw new UsageError("run: no command given; use 'meshtap run [flags] -- CMD [ARGS...]'");
+    const split = (name: string) => listFlag(args, name).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    const skipPorts = split('skip-ports').map((p) => {
+      const n = parseCount(p, '--skip-ports');
+      if (n > 65535) throw new UsageError(`--skip-ports: ${p} is not a port`);
+      return n;
+    });
+    const name = stringFlag(args, 'name') ?? (cmd[0].split('/').pop() ?? 'run').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new UsageError(`run: --name '${name}' must be a DNS label (e.g. web)`);
+    const { runIntercepted, DEFAULT_SIDECAR_UID } = await import('../bpf/index.js');
+    const { encodeCidrKey } = await import('../bpf/maps.js');
+    const skipCidrs = split('skip-cidrs');
+    for (const c of skipCidrs) {
+      try {
+        encodeCidrKey(c);
+      } catch (err) {
+        throw new UsageError(`--skip-cidrs: ${(err as Error).message}`);
+      }
+    }
+    const uidText = stringFlag(args, 'sidecar-uid');
+    return runIntercepted({
+      command: cmd,
+      name,
+      namespace: stringFlag(args, 'namespace', undefined, 'default')!,
+      netns: args.values.netns === true,
+      skipPorts,
+      skipCidrs,
+      admin: args.values.admin ? parseHostPort(String(args.values.admin), '--admin') : undefined,
+      tap: args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined,
+      tapApi: stringFlag(args, 'tap-api', 'MESHTAP_TAP_API'),
+      sidecarUid: uidText === undefined ? DEFAULT_SIDECAR_UID : parseCount(uidText, '--sidecar-uid'),
+    });
+  },
+};
+export default command;
