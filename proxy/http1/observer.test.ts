@@ -287,6 +287,20 @@ describe('HTTP/1 observer: giving up', () => {
     expect(calls.length).toBe(count);
   });
 
+  it('bounds pipelined exchanges by limits.maxStreams', () => {
+    const { calls } = runConversation([{ c: 'GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n' }], {
+      limits: { maxStreams: 2 },
+    });
+    expect(callNames(calls)).toEqual(['requestHead#1', 'requestHead#2', 'end#1', 'end#2', 'giveUp:h1-header-too-large']);
+    expect(ends(calls).map((e) => e.error)).toEqual(['observer-gave-up', 'observer-gave-up']);
+  });
+
+  it('bounds client bytes held behind an Upgrade request by maxHeaderBytes', () => {
+    const upgrade = 'GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n';
+    const { calls } = runConversation([{ c: upgrade }, { c: 'x'.repeat(150) }, { c: 'y'.repeat(60) }], { limits: { maxHeaderBytes: 200 } });
+    expect(callNames(calls)).toEqual(['requestHead#1', 'end#1', 'giveUp:h1-header-too-large']);
+  });
+
   it('accepts identical duplicate Content-Lengths', () => {
     const { calls } = runConversation([
       { c: 'POST / HTTP/1.1\r\nContent-Length: 5, 5\r\ncontent-length: 5\r\n\r\nhello' },
@@ -357,6 +371,17 @@ describe('HTTP/1 observer: closing', () => {
       { s: 'HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n' },
     ]);
     expect(ends(calls)[0]).toMatchObject({ status: 400, error: 'client-closed', requestBytes: 3 });
+  });
+
+  it('stops waiting on an Upgrade request when the server closes without answering', () => {
+    const { calls } = runConversation([
+      { c: 'GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n' },
+      { serverEnd: true },
+      { c: 'z'.repeat(100_000) },
+      { close: undefined },
+    ]);
+    expect(callNames(calls)).toEqual(['requestHead#1', 'end#1']);
+    expect(ends(calls)[0].error).toBe('upstream-closed');
   });
 
   it('reads and drops a response nobody asked for', () => {
