@@ -1,15 +1,19 @@
 import { parseDurationMs, stringFlag, UsageError } from '../common/index.js';
-import { startDemoMesh } from '../demo/index.js';
-import { openTapStream } from '../proxy/index.js';
-import { formatMessage, type TapOutput } from '../tap-api/cli/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDemoControlPlane, startDemoMesh } from '../demo/index.js';
+import { formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/cli/index.js';
 import type { Command } from './command.js';
 
 const help = `Start a local demo mesh and tap it: no cluster, no root.
 
   traffic -> web (HTTP/1) -> emoji (gRPC), voting (gRPC; votes for :doughnut: fail, others now and then)
 
-Each app runs behind its own meshtap sidecar in explicit mode. The demo prints live tap output
-for web's sidecar and where each sidecar's /metrics is, until Ctrl-C (or --duration).
+Each app runs behind its own meshtap sidecar in explicit mode; the sidecars register with a local
+tap API (tokens and RBAC generated into a temporary directory). The demo prints live tap output for
+deploy/web through the tap API, the commands to try from a second terminal, and where each
+sidecar's /metrics is, until Ctrl-C (or --duration). Everything it started stops on exit.
 
 Usage: meshtap demo [--duration 30s] [--rps 5] [-o text|wide|json]
 `;
@@ -32,19 +36,34 @@ const command: Command = {
     const rps = args.values.rps !== undefined ? Number(args.values.rps) : 5;
     if (!Number.isFinite(rps) || rps < 0 || rps > 1000) throw new UsageError(`demo: --rps takes a number from 0 to 1000`);
 
-    const mesh = await startDemoMesh({ rps });
+    const dir = await mkdtemp(join(tmpdir(), 'meshtap-demo-'));
+    const cp = await startDemoControlPlane(dir);
+    const mesh = await startDemoMesh({ rps, tapApi: cp.tapApi.url }).catch(async (e) => {
+      await cp.tapApi.close();
+      throw e;
+    });
+    // Wait (bounded) until the three sidecars have registered, so the first tap finds them.
+    for (let i = 0; i < 50 && cp.tapApi.registry.list('emojivoto').length < 3; i++) await new Promise((r) => setTimeout(r, 100));
     const err = (s: string) => process.stderr.write(s + '\n');
     err('meshtap demo: a local mesh is running (Ctrl-C stops everything)');
     for (const w of [mesh.web, mesh.emoji, mesh.voting]) {
-      err(`  ${w.workload.padEnd(14)} app ${w.app.address}  via sidecar ${w.inbound}  metrics http://${w.sidecar.adminAddress}/metrics  tap ${w.sidecar.tapAddress}`);
+      err(`  ${w.workload.padEnd(14)} app ${w.app.address}  via sidecar ${w.inbound}  metrics http://${w.sidecar.adminAddress}/metrics`);
     }
+    err(`  tap API ${cp.tapApi.url} (tokens and RBAC in ${dir})`);
     err(`Try from another terminal:`);
-    err(`  meshtap tap --proxy ${mesh.web.sidecar.tapAddress}`);
-    err(`  meshtap tap --proxy ${mesh.voting.sidecar.tapAddress} --grpc-status UNKNOWN -o json`);
+    err(`  alias meshtap='node ${process.argv[1]}'   # or: npm link`);
+    err(`  export MESHTAP_TAP_API=${cp.tapApi.url} MESHTAP_TOKEN=${cp.adminToken}`);
+    err(`  meshtap tap deploy/web -n emojivoto`);
+    err(`  meshtap tap deploy/voting -n emojivoto --grpc-status UNKNOWN -o json`);
+    err(`  meshtap tap deploy/web -n emojivoto --bodies --last 5`);
+    err(`  meshtap top deploy/web -n emojivoto`);
+    err(`  meshtap stat deploy -n emojivoto`);
+    err(`  MESHTAP_TOKEN=${cp.viewerToken} meshtap tap deploy/web -n emojivoto --bodies   # denied: viewer has no body permission`);
     err(`  curl -s http://${mesh.web.sidecar.adminAddress}/metrics | grep response_total`);
     err(`Live tap of deploy/web:`);
 
-    const stream = openTapStream(mesh.web.sidecar.tapAddress!, { matches: [], bodies: false });
+    const source: TapSource = { tapApi: { url: cp.tapApi.url, token: cp.adminToken, namespace: 'emojivoto', target: 'deploy/web' } };
+    const stream = openSource(source, { matches: [], bodies: false, maxRps: 100 });
     const done = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
@@ -56,14 +75,16 @@ const command: Command = {
           const line = formatMessage(m, output);
           if (line !== undefined) process.stdout.write(line + '\n');
         }
-      } catch {
-        // cancelled on shutdown
+      } catch (e) {
+        err(`meshtap demo: tap stream ended: ${(e as Error).message}`);
       }
     })();
     await done;
     stream.cancel();
     await printing;
     await mesh.close();
+    await cp.tapApi.close();
+    await rm(dir, { recursive: true, force: true });
     err(`meshtap demo: stopped (sent ${mesh.sent} requests)`);
     return 0;
   },

@@ -118,6 +118,7 @@ const command: Command = {
         pod: stringFlag(args, 'pod', 'MESHTAP_POD_NAME', hostname()),
       },
       tapApi: stringFlag(args, 'tap-api', 'MESHTAP_TAP_API'),
+      podIp: process.env.MESHTAP_POD_IP,
       tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
       requireGrant: args.values['tap-require-grant'] === true,
       recorderBytes: args.values['recorder-bytes'] ? parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') : SIDECAR_DEFAULTS.recorderBytes,

@@ -47,6 +47,8 @@ export interface SidecarOptions {
   tapApi?: string;
   /** The tap API's Ed25519 public key (base64 raw), if known up front. */
   tapPublicKey?: string;
+  /** The pod's IP (downward API), used to tell the tap API where a wildcard listener is reached. */
+  podIp?: string;
   /** Refuse grant-less loopback taps too. */
   requireGrant?: boolean;
   recorderBytes?: number;
@@ -85,6 +87,16 @@ const WORKLOAD_LABEL: Record<string, string> = {
   deploy: 'deployment', deployment: 'deployment', sts: 'statefulset', statefulset: 'statefulset', ds: 'daemonset',
   daemonset: 'daemonset', job: 'job', cronjob: 'cronjob', rs: 'replicaset', replicaset: 'replicaset', po: 'pod', pod: 'pod',
 };
+
+/** An address others can dial: a wildcard listener is reached on the pod IP (or loopback locally). */
+function reachable(address: string, podIp?: string): string {
+  const m = /^(?:\[(.*)\]|(.*)):(\d+)$/.exec(address);
+  if (!m) return address;
+  const host = m[1] ?? m[2];
+  if (host !== '0.0.0.0' && host !== '::') return address;
+  const ip = podIp ?? '127.0.0.1';
+  return ip.includes(':') ? `[${ip}]:${m[3]}` : `${ip}:${m[3]}`;
+}
 
 function listen(server: net.Server, at: HostPort, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -215,18 +227,16 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     if (o.tapApi) {
       if (!tap) throw new MeshtapError('MT_USAGE', '--tap-api needs --tap (the tap API reaches the sidecar on its tap port)');
       const { startRegistration } = await import('./tap-registration.js');
-      const [wkind, wname] = (o.identity.workload ?? '').split('/');
       registration = startRegistration({
         tapApiUrl: o.tapApi,
-        identity: { workload: o.identity.workload ?? '', namespace: o.identity.namespace ?? '', pod: o.identity.pod ?? '' },
-        tapAddress: tap.address,
-        adminAddress: admin?.address,
-        onPublicKey: (key: KeyObject | string) => {
-          publicKey = key;
+        identity: { workload: o.identity.workload, namespace: o.identity.namespace ?? 'default', pod: o.identity.pod ?? '' },
+        tapAddress: reachable(tap.address, o.podIp),
+        adminAddress: admin ? reachable(admin.address, o.podIp) : undefined,
+        onPublicKey: (key) => {
+          // A key given on the command line (or by the injector) is pinned; otherwise trust the registration's.
+          if (!o.tapPublicKey) publicKey = key;
         },
-      } as Parameters<typeof startRegistration>[0]);
-      void wkind;
-      void wname;
+      });
     }
   } catch (err) {
     await closeAll();

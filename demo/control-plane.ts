@@ -1,0 +1,58 @@
+/**
+ * The demo's local control plane: a tap API in local mode with a generated token file and
+ * RBAC policy (the shipped ClusterRoles bound to two demo users), written to a directory the
+ * user can reuse from a second terminal.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadOrCreateGrantKey } from '../common/grant.js';
+import { loadRbacDir, loadTokenFile, startTapApiServer, type TapApiServer } from '../tap-api/index.js';
+
+export interface DemoControlPlane {
+  tapApi: TapApiServer;
+  dir: string;
+  /** May tap with bodies (meshtap-tap-admin). */
+  adminToken: string;
+  /** May tap without bodies (meshtap-tap-viewer). */
+  viewerToken: string;
+}
+
+/** tap-api/server/rbac/, from both the source tree and dist/. */
+function shippedRbacDir(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  return here.includes('/dist/') ? fileURLToPath(new URL('../../tap-api/server/rbac/', import.meta.url)) : fileURLToPath(new URL('../tap-api/server/rbac/', import.meta.url));
+}
+
+const binding = (user: string, role: string) => `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: demo-${user}
+subjects:
+  - kind: User
+    name: ${user}
+    apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: ${role}
+  apiGroup: rbac.authorization.k8s.io
+`;
+
+export async function startDemoControlPlane(dir: string): Promise<DemoControlPlane> {
+  const rbacDir = join(dir, 'rbac');
+  await mkdir(rbacDir, { recursive: true });
+  const adminToken = randomBytes(16).toString('hex');
+  const viewerToken = randomBytes(16).toString('hex');
+  await writeFile(join(dir, 'tokens.csv'), `${adminToken},demo-admin,1001,"demo"\n${viewerToken},demo-viewer,1002,"demo"\n`, { mode: 0o600 });
+  for (const f of ['meshtap-tap-viewer.yaml', 'meshtap-tap-admin.yaml']) await copyFile(join(shippedRbacDir(), f), join(rbacDir, f));
+  await writeFile(join(rbacDir, 'demo-bindings.yaml'), `${binding('demo-admin', 'meshtap-tap-admin')}---\n${binding('demo-viewer', 'meshtap-tap-viewer')}`);
+  const tapApi = await startTapApiServer({
+    host: '127.0.0.1',
+    port: 0,
+    tokens: await loadTokenFile(join(dir, 'tokens.csv')),
+    policy: await loadRbacDir(rbacDir),
+    keys: await loadOrCreateGrantKey(join(dir, 'tap-api.key')),
+  });
+  return { tapApi, dir, adminToken, viewerToken };
+}
