@@ -384,6 +384,26 @@ describe('HTTP/1 observer: closing', () => {
     expect(ends(calls)[0].error).toBe('upstream-closed');
   });
 
+  it('keeps quiet when the client goes on sending a body the server closed on', () => {
+    const { calls } = runConversation([
+      { c: 'POST /big HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc' },
+      { serverEnd: true },
+      { c: 'more body bytes' },
+      { close: undefined },
+    ]);
+    expect(callNames(calls)).toEqual(['requestHead#1', 'end#1']);
+    expect(ends(calls)[0]).toMatchObject({ error: 'upstream-closed', requestBytes: 3 });
+  });
+
+  it('does not replay held bytes after the client FIN when an upgrade is declined', () => {
+    const { calls } = runConversation([
+      { c: 'GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\nGET /held HTTP/1.1\r\n\r\n' },
+      { clientEnd: true },
+      { s: 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n' },
+    ]);
+    expect(callNames(calls)).toEqual(['requestHead#1', 'responseHead#1', 'end#1']);
+  });
+
   it('reads and drops a response nobody asked for', () => {
     const { calls } = runConversation([
       { s: 'HTTP/1.1 408 Request Timeout\r\nContent-Length: 3\r\n\r\nbye' },

@@ -108,6 +108,9 @@ class Http1Observer implements ConnectionObserver {
       this.reqSide = Side.Ended;
       this.reqCurrent = undefined;
       this.reqHead.reset();
+      this.held = [];
+      this.heldBytes = 0;
+      this.heldBy = undefined;
       if (p !== undefined) {
         p.isRequestDone = true;
         p.requestError = 'client-closed';
@@ -345,7 +348,11 @@ class Http1Observer implements ConnectionObserver {
   private finish(p: Pending): void {
     const at = this.queue.indexOf(p);
     if (at >= 0) this.queue.splice(at, 1);
-    if (this.reqCurrent === p) this.reqCurrent = undefined;
+    if (this.reqCurrent === p) {
+      // Ended before its request body (the server left): the client side has nothing left to report.
+      this.reqCurrent = undefined;
+      this.reqSide = Side.Ended;
+    }
     if (p.requestError !== undefined && p.ex.error === undefined) p.ex.error = p.requestError;
     p.ex.endMs = this.ctx.now();
     this.ctx.sink.end(p.ex);
