@@ -24,6 +24,16 @@ export interface ConnectionOptions {
 
 let nextConnectionId = 1;
 
+/** Sends an RST where the platform allows it (a socket still connecting may refuse); never throws. */
+export function reset(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
 export function formatAddr(address: string | undefined, port: number | undefined): string {
   if (!address) return `unknown:${port ?? 0}`;
   const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
@@ -117,8 +127,11 @@ export function proxyConnection(
 
   if (detecting) {
     detectChunks = [];
+    // Bytes are never held back, so the timeout only bounds how long a *partial* first message
+    // (e.g. half a preface) keeps detection open. A client that has sent nothing yet (a pre-opened
+    // keep-alive connection) stays detectable until its first bytes.
     detectTimer = setTimeout(() => {
-      if (detecting) {
+      if (detecting && detectLen > 0) {
         metrics.observerGaveUp('detect-timeout');
         decide('opaque', 'timeout');
       }
@@ -166,7 +179,7 @@ export function proxyConnection(
   // Resets are mirrored: an RST on one side becomes an RST on the other.
   client.on('error', (err: NodeJS.ErrnoException) => {
     abortError ??= err.code === 'ECONNRESET' ? 'reset' : 'client-error';
-    if (!upstream.destroyed) upstream.resetAndDestroy();
+    reset(upstream);
   });
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     if (!upstreamConnected) {
@@ -174,7 +187,7 @@ export function proxyConnection(
       log.debug('upstream connect failed', { conn: info.id, target: `${target.host}:${target.port}`, code: err.code });
     }
     abortError ??= err.code === 'ECONNRESET' ? 'reset' : upstreamConnected ? 'upstream-error' : 'upstream-connect-failed';
-    if (!client.destroyed) client.resetAndDestroy();
+    reset(client);
   });
 
   const onClose = (side: 'client' | 'upstream', hadError: boolean) => {

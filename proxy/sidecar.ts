@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { createLogger, MeshtapError } from '../common/index.js';
 import { startAdminServer, type AdminServer } from './admin.js';
-import { formatAddr, proxyConnection, type ConnectionOptions } from './connection.js';
+import { formatAddr, proxyConnection, reset, type ConnectionOptions } from './connection.js';
 import { DEFAULT_SENSITIVE_HEADERS } from './events.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
 import { createFlightRecorder, type FlightRecorder } from './flight-recorder.js';
@@ -184,7 +184,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         const port = s.localPort ?? 0;
         if (port === ownPort) {
           metrics.boundHit('inbound-loop');
-          s.resetAndDestroy();
+          reset(s);
           return;
         }
         proxyConnection(s, { host: appHost, port }, { proxy: 'in', dst: formatAddr(s.localAddress, port) }, services, connOptions);
@@ -204,7 +204,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         }
         if (!orig) {
           metrics.upstreamConnectError('outbound', 'no-original-dst');
-          s.resetAndDestroy();
+          reset(s);
           return;
         }
         proxyConnection(s, orig, { proxy: 'out', dst: formatAddr(orig.host, orig.port) }, services, connOptions);
