@@ -5,7 +5,7 @@
  */
 import { UsageError, parseDurationMs, type OptionSpec, type ParsedArgs } from '../../common/index.js';
 import type { TapFilter } from '../../proxy/tap-types.js';
-import { grpcCodeOf } from './filter-match.js';
+import { parseGrpcStatus } from '../../proxy/index.js';
 
 /** Flag definitions to merge into a command's options. */
 export const FILTER_OPTIONS: OptionSpec = {
@@ -59,7 +59,7 @@ function toFilter(name: string, value: string): TapFilter {
       if (!/^([1-5]xx|[1-5]\d\d)$/i.test(value)) throw new UsageError(`--status: '${value}' is not a status (404) or class (5xx)`);
       return { field: 'status', value: value.toLowerCase() };
     case 'grpc-status':
-      if (grpcCodeOf(value) === undefined) throw new UsageError(`--grpc-status: '${value}' is not a gRPC status code or name`);
+      if (parseGrpcStatus(value) === undefined) throw new UsageError(`--grpc-status: '${value}' is not a gRPC status code or name`);
       return { field: 'grpcStatus', value };
     case 'min-latency':
       return { field: 'minLatencyMs', value: parseDurationMs(value, '--min-latency') };

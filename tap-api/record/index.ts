@@ -10,7 +10,7 @@ export { readRecording, checkExchange, MAX_LINE_BYTES } from './recording-reader
 export type { Recording, RecordingIssue, ReadOptions } from './recording-reader.js';
 export { recordStream } from './record-stream.js';
 export type { RecordLimits, RecordProgress, RecordResult, RecordStopReason } from './record-stream.js';
-export { matchesFilters, grpcCodeOf } from './filter-match.js';
+export { compileExchangeFilter } from './filter-match.js';
 export { FILTER_OPTIONS, FILTER_HELP, filtersFromArgs } from './filter-flags.js';
 export { replayExchanges, buildReplayRequest } from './replay.js';
 export type { ReplayOptions, RewriteOptions, ExchangeResult, ExchangeOutcome } from './replay.js';
@@ -23,3 +23,5 @@ export type { ReplaySummary } from './replay-report.js';
 export { createMockServer } from './mock-server.js';
 export type { MockServer, MockOptions, MockStats } from './mock-server.js';
 export { grpcCallKind } from './replay-grpc.js';
+export { recordingToHar, harToRecording } from './har.js';
+export type { Har, HarEntry } from './har.js';

@@ -7,7 +7,7 @@ import type { TapFilter } from '../../proxy/tap-types.js';
 import type { HeaderList } from '../../proxy/events.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { diffExchange, noiseBetween, type DiffOptions, type Difference } from './diff.js';
-import { matchesFilters } from './filter-match.js';
+import { compileExchangeFilter } from './filter-match.js';
 import { headerValue, sendableHeaders } from './headers.js';
 import { createGrpcReplayClient } from './replay-grpc.js';
 import { createHttpReplayClient } from './replay-http.js';
@@ -92,7 +92,7 @@ export function buildReplayRequest(ex: RecordedExchange, target: URL, rewrite: R
 /** Replays exchanges against the target; returns one result per exchange per loop. */
 export async function replayExchanges(exchanges: readonly RecordedExchange[], options: ReplayOptions): Promise<ExchangeResult[]> {
   const target = new URL(options.target);
-  const selected = exchanges.filter((ex) => matchesFilters(ex, options.matches ?? []));
+  const selected = exchanges.filter(compileExchangeFilter(options.matches ?? []));
   const concurrency = options.concurrency ?? 10;
   const http = createHttpReplayClient(target.origin, concurrency);
   const grpc = createGrpcReplayClient(target.host);

@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import { parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import type { TapRequest } from '../proxy/index.js';
+import { describeSidecarError, openSource, type TapSource } from '../tap-api/cli/index.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/record/filter-flags.js';
+import { createRecordingHeader, createRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../tap-api/record/index.js';
+import type { Command } from './command.js';
+
+const help = `Record tapped exchanges (with bodies) to a file for replay, mock or HAR export.
+
+Usage:
+  meshtap record TARGET -o FILE [-n NS] [filters] [flags]     through the tap API (deploy/NAME, pod/NAME, …)
+  meshtap record --proxy HOST:PORT -o FILE [filters] [flags]  one sidecar's tap port directly
+
+The file is JSON Lines (gzip when FILE ends in .gz), see docs/recording-format.md. It is written
+to a temporary file beside FILE and moved into place when recording stops, so FILE is never
+half-written; an existing FILE is kept unless --force. Stops at Ctrl-C or the first limit.
+
+${FILTER_HELP}
+
+Flags:
+  -o, --output FILE         where to write (required)
+      --force               replace FILE if it exists
+      --duration DURATION   stop after this long (e.g. 30s, 5m)
+      --limit N             stop after N exchanges
+      --max-bytes SIZE      stop once the file holds SIZE (uncompressed), e.g. 64MiB
+      --since DURATION      record the flight recorders' history of the last DURATION, then stop
+      --last N              record the last N exchanges of the flight recorders, then stop
+      --follow              with --since/--last: keep recording live traffic afterwards
+      --no-bodies           record without bodies (bodies need the body permission)
+      --reveal-header NAME  keep this sensitive header unredacted (needs a grant allowing it)
+      --max-rps N           most exchanges per second (default 100 through the tap API)
+  -n, --namespace NS        namespace of TARGET (default: default)
+      --tap-api URL         the tap API (env MESHTAP_TAP_API)
+      --token TOKEN         bearer token (env MESHTAP_TOKEN)
+      --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
+
+Progress (exchanges, bytes, rate) goes to stderr.
+
+Examples:
+  meshtap record deploy/web -n shop -o web.jsonl.gz --duration 5m --path /api
+  meshtap record --proxy 127.0.0.1:4190 --since 10m -o incident.jsonl
+`;
+
+async function meshtapVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function formatProgress(p: RecordProgress): string {
+  const rate = p.elapsedMs > 0 ? (p.count * 1000) / p.elapsedMs : 0;
+  const kib = (p.bytes / 1024).toFixed(1);
+  return `recorded ${p.count} exchanges, ${kib} KiB, ${rate.toFixed(1)}/s${p.dropped ? `, ${p.dropped} dropped by the tap` : ''}`;
+}
+
+const command: Command = {
+  spec: {
+    name: 'record',
+    summary: 'record tapped traffic to a file',
+    help,
+    allowPositionals: true,
+    options: {
+      ...FILTER_OPTIONS,
+      output: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
+      duration: { type: 'string' },
+      limit: { type: 'string' },
+      'max-bytes': { type: 'string' },
+      since: { type: 'string' },
+      last: { type: 'string' },
+      follow: { type: 'boolean' },
+      'no-bodies': { type: 'boolean' },
+      'reveal-header': { type: 'string', multiple: true },
+      'max-rps': { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      'tap-api': { type: 'string' },
+      token: { type: 'string' },
+      proxy: { type: 'string' },
+    },
+  },
+  async run(args) {
+    const file = stringFlag(args, 'output');
+    if (!file) throw new UsageError("record: where to? give -o FILE (e.g. -o traffic.jsonl.gz)");
+    if (args.positionals.length > 1) throw new UsageError(`record: one TARGET only (got ${args.positionals.join(' ')})`);
+    const proxy = stringFlag(args, 'proxy');
+    const target = args.positionals[0];
+    let tapSource: TapSource;
+    let source: RecordingSource;
+    if (proxy) {
+      if (target) throw new UsageError('record: give a TARGET or --proxy, not both');
+      tapSource = { proxy };
+      source = { kind: 'proxy', address: proxy };
+    } else {
+      if (!target) throw new UsageError("record: which workload? e.g. 'meshtap record deploy/web -o web.jsonl' (or --proxy HOST:PORT)");
+      const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
+      if (!url) throw new UsageError('record: where is the tap API? give --tap-api URL or set MESHTAP_TAP_API');
+      const namespace = stringFlag(args, 'namespace', undefined, 'default')!;
+      tapSource = { tapApi: { url, token: stringFlag(args, 'token', 'MESHTAP_TOKEN'), namespace, target } };
+      source = { kind: 'workload', target, namespace, url };
+    }
+    const since = stringFlag(args, 'since');
+    const last = stringFlag(args, 'last');
+    const history = since !== undefined || last !== undefined;
+    const follow = history ? args.values.follow === true : true;
+    const matches = filtersFromArgs(args);
+    const request: TapRequest = {
+      matches,
+      bodies: args.values['no-bodies'] !== true,
+      revealHeaders: (args.values['reveal-header'] as string[] | undefined) ?? undefined,
+      sinceMs: since ? parseDurationMs(since, '--since') : undefined,
+      last: last ? parseCount(last, '--last') : undefined,
+      follow: history ? follow : undefined,
+      maxRps: args.values['max-rps'] ? parseCount(String(args.values['max-rps']), '--max-rps') : tapSource.tapApi ? 100 : undefined,
+    };
+    const limits = {
+      limit: args.values.limit ? parseCount(String(args.values.limit), '--limit') : undefined,
+      maxBytes: args.values['max-bytes'] ? parseBytes(String(args.values['max-bytes']), '--max-bytes') : undefined,
+      durationMs: args.values.duration ? parseDurationMs(String(args.values.duration), '--duration') : undefined,
+      stopAtHistoryEnd: history && !follow,
+    };
+    const header = createRecordingHeader(source, await meshtapVersion(), { matches, bodies: request.bodies });
+    const writer = await createRecordingWriter(file, header, { force: args.values.force === true });
+    const stream = openSource(tapSource, request, (n) => process.stderr.write(`meshtap: ${n.pod}: ${n.message}\n`));
+    const ac = new AbortController();
+    const stop = (): void => ac.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const isTty = process.stderr.isTTY === true;
+    let lastShown = 0;
+    const onProgress = (p: RecordProgress): void => {
+      if (!isTty || p.elapsedMs - lastShown < 250) return;
+      lastShown = p.elapsedMs;
+      process.stderr.write(`\r${formatProgress(p)}\x1b[K`);
+    };
+    process.stderr.write(`meshtap: recording to ${file} (partial data in ${writer.tempPath} until it stops)\n`);
+    try {
+      const result = await recordStream(stream.messages, writer, limits, { signal: ac.signal, onProgress, cancel: () => stream.cancel() });
+      await writer.close();
+      if (isTty) process.stderr.write('\r\x1b[K');
+      process.stderr.write(`meshtap: ${formatProgress(result)}; stopped (${result.reason}); wrote ${file}\n`);
+      return 0;
+    } catch (err) {
+      if (isTty) process.stderr.write('\n');
+      const failure = proxy ? describeSidecarError(proxy, err) : err;
+      if (writer.count > 0) {
+        // Keep what was recorded: the failure is the tap's, not the file's.
+        await writer.close().catch(() => undefined);
+        process.stderr.write(`meshtap: the tap failed after ${writer.count} exchanges; they were kept in ${file}\n`);
+      } else {
+        await writer.abort();
+      }
+      throw failure;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  },
+};
+export default command;

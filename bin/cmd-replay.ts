@@ -1,0 +1,151 @@
+import { writeFile } from 'node:fs/promises';
+import { listFlag, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/record/filter-flags.js';
+import { formatJson, formatJunit, formatText, readRecording, replayExchanges, summarize, type ReplayTiming } from '../tap-api/record/index.js';
+import type { Command } from './command.js';
+
+const help = `Replay a recording against a target and diff its answers with the recorded ones.
+
+Usage: meshtap replay FILE --target URL [filters] [flags]
+
+HTTP/1 goes through undici, HTTP/2 through node:http2, gRPC through grpc-js (raw bytes: no .proto
+needed; unary and all streaming kinds). Exchanges of one recorded connection keep their order.
+Exit code: 0 all matched, 1 anything mismatched or failed, 2 usage.
+
+${FILTER_HELP}
+
+Timing:
+      --speed X             recorded gaps divided by X: 2x, 0.5x, or max (no gaps). Default 1x
+      --rate N/s            a fixed rate instead of the recorded gaps
+      --concurrency N       most exchanges in flight (default 10)
+      --loop N              replay the whole selection N times (default 1)
+      --timeout DURATION    per exchange (default 30s)
+
+Rewriting:
+      --set-header NAME=VALUE   set (replace) a request header; repeatable
+      --strip-header NAME       drop a request header; repeatable
+      --rewrite-host            send the target's host:port as Host/:authority
+      --rewrite-path FROM=TO    replace a path prefix; repeatable
+
+Diff:
+      --ignore JSONPATH         ignore a JSON body field: '$.id', '$.items[*].ts', '$..updatedAt'
+      --ignore-header NAME      ignore a response header or trailer; repeatable
+      --strict-headers          also compare date, server, etag, content-length, … (ignored by default)
+      --noise                   send each request twice; fields that differ between the two are noise
+      --lenient                 skip malformed lines of FILE instead of failing
+
+Output:
+  -o, --output FORMAT       text (default) or json
+      --report FILE         also write a JUnit XML report
+
+Examples:
+  meshtap replay web.jsonl.gz --target http://127.0.0.1:8080 --speed max --ignore '$.id'
+  meshtap replay grpc.jsonl --target http://127.0.0.1:50051 --path /demo.Emoji/ --report junit.xml
+`;
+
+function parseTiming(speed: string | undefined, rate: string | undefined): ReplayTiming {
+  if (speed !== undefined && rate !== undefined) throw new UsageError('replay: give --speed or --rate, not both');
+  if (rate !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(rate);
+    if (!m || Number(m[1]) <= 0) throw new UsageError(`--rate: '${rate}' is not a rate; use e.g. 50/s`);
+    return { mode: 'rate', perSecond: Number(m[1]) };
+  }
+  if (speed === undefined) return { mode: 'recorded', speed: 1 };
+  if (speed === 'max') return { mode: 'max' };
+  const m = /^(\d+(?:\.\d+)?)x?$/.exec(speed);
+  if (!m || Number(m[1]) <= 0) throw new UsageError(`--speed: '${speed}' is not a speed; use e.g. 2x, 0.5x or max`);
+  return { mode: 'recorded', speed: Number(m[1]) };
+}
+
+function pairs(values: string[], flag: string): Array<[string, string]> {
+  return values.map((v) => {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag}: '${v}' is not NAME=VALUE`);
+    return [v.slice(0, eq), v.slice(eq + 1)];
+  });
+}
+
+function progressBar(done: number, total: number, startedMs: number): string {
+  const width = 30;
+  const filled = total ? Math.round((done / total) * width) : width;
+  const elapsed = performance.now() - startedMs;
+  const etaS = done ? ((elapsed / done) * (total - done)) / 1000 : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ETA ${etaS.toFixed(0)}s`;
+}
+
+const command: Command = {
+  spec: {
+    name: 'replay',
+    summary: 'replay a recording against a target and diff the answers',
+    help,
+    allowPositionals: true,
+    options: {
+      ...FILTER_OPTIONS,
+      target: { type: 'string' },
+      speed: { type: 'string' },
+      rate: { type: 'string' },
+      concurrency: { type: 'string' },
+      loop: { type: 'string' },
+      timeout: { type: 'string' },
+      'set-header': { type: 'string', multiple: true },
+      'strip-header': { type: 'string', multiple: true },
+      'rewrite-host': { type: 'boolean' },
+      'rewrite-path': { type: 'string', multiple: true },
+      ignore: { type: 'string', multiple: true },
+      'ignore-header': { type: 'string', multiple: true },
+      'strict-headers': { type: 'boolean' },
+      noise: { type: 'boolean' },
+      lenient: { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      report: { type: 'string' },
+    },
+  },
+  async run(args) {
+    if (args.positionals.length !== 1) throw new UsageError("replay: give one recording FILE (e.g. 'meshtap replay traffic.jsonl --target http://127.0.0.1:8080')");
+    const target = stringFlag(args, 'target');
+    if (!target) throw new UsageError('replay: where to? give --target URL (e.g. http://127.0.0.1:8080)');
+    let targetUrl: URL;
+    try {
+      targetUrl = new URL(target);
+    } catch {
+      throw new UsageError(`--target: '${target}' is not a URL; use e.g. http://127.0.0.1:8080`);
+    }
+    if (targetUrl.protocol !== 'http:') throw new UsageError(`--target: only http:// targets (cleartext HTTP/1, h2c, gRPC) are supported, not ${targetUrl.protocol}`);
+    const output = stringFlag(args, 'output', undefined, 'text');
+    if (output !== 'text' && output !== 'json') throw new UsageError(`replay: -o takes text or json, not '${output}'`);
+    for (const m of listFlag(args, 'ignore')) if (!m.startsWith('$')) throw new UsageError(`--ignore: '${m}' is not a JSON path; use e.g. '$.id'`);
+    const timing = parseTiming(stringFlag(args, 'speed'), stringFlag(args, 'rate'));
+    const matches = filtersFromArgs(args);
+    const recording = await readRecording(args.positionals[0]!, { lenient: args.values.lenient === true });
+    for (const issue of recording.issues) process.stderr.write(`meshtap: warning: ${issue.message}\n`);
+    const isTty = process.stderr.isTTY === true;
+    const started = performance.now();
+    const results = await replayExchanges(recording.exchanges, {
+      target: targetUrl.origin,
+      timing,
+      concurrency: args.values.concurrency ? parseCount(String(args.values.concurrency), '--concurrency') : 10,
+      loop: args.values.loop ? parseCount(String(args.values.loop), '--loop') : 1,
+      timeoutMs: args.values.timeout ? parseDurationMs(String(args.values.timeout), '--timeout') : 30_000,
+      matches,
+      rewrite: {
+        setHeaders: pairs(listFlag(args, 'set-header'), '--set-header'),
+        stripHeaders: listFlag(args, 'strip-header'),
+        rewriteHost: args.values['rewrite-host'] === true,
+        rewritePaths: pairs(listFlag(args, 'rewrite-path'), '--rewrite-path'),
+      },
+      diff: { ignorePaths: listFlag(args, 'ignore'), ignoreHeaders: listFlag(args, 'ignore-header'), strictHeaders: args.values['strict-headers'] === true },
+      detectNoise: args.values.noise === true,
+      onResult: (_r, done, total) => {
+        if (isTty) process.stderr.write(`\r${progressBar(done, total, started)}\x1b[K`);
+      },
+    });
+    if (isTty) process.stderr.write('\r\x1b[K');
+    process.stdout.write(output === 'json' ? formatJson(results) : formatText(results));
+    const report = stringFlag(args, 'report');
+    if (report) await writeFile(report, formatJunit(results));
+    const s = summarize(results);
+    if (s.total === 0) process.stderr.write('meshtap: warning: no exchange was replayed (empty recording, or the filters matched nothing)\n');
+    return s.mismatched > 0 || s.failed > 0 ? 1 : 0;
+  },
+};
+export default command;
