@@ -1,0 +1,213 @@
+/**
+ * `meshtap stat`: success rate, RPS, latency percentiles and TCP connections per workload over a
+ * window. Without Prometheus: finds the sidecars (through the tap API's registry, or given
+ * directly with `--admin`), scrapes each one's `/metrics` at the start and the end of the
+ * window and works on the deltas. With `--prometheus URL`: the same numbers as PromQL queries.
+ */
+import { MeshtapError } from '../../common/index.js';
+import { listSidecars, parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
+import { computeStats, parsePromText, type PromSample, type SidecarScrape, type StatRow } from './stat-metrics.js';
+
+export { renderStatTable } from './stat-metrics.js';
+export type { StatRow } from './stat-metrics.js';
+
+/** A stat selector: a kind (`deploy`) or one object (`deploy/web`). */
+export interface StatSelector {
+  resource: TargetResource;
+  name?: string;
+}
+
+export interface StatOptions {
+  /** `deploy`, `deploy/web`, `po`, `ns/shop`, … (at least one). */
+  targets: string[];
+  namespace: string;
+  windowMs: number;
+  /** Find sidecars through the tap API registry. */
+  tapApi?: { url: string; token?: string };
+  /** Or scrape these admin addresses (`host:port`) directly. */
+  admin?: string[];
+  /** Or ask a Prometheus HTTP API. */
+  prometheus?: string;
+  scrapeTimeoutMs?: number;
+}
+
+const SHORT: Record<TargetResource, string> = { pods: 'pod', deployments: 'deploy', namespaces: 'ns', statefulsets: 'sts', daemonsets: 'ds', jobs: 'job' };
+/** Metric label that names the workload of each kind (Linkerd's labels). */
+const LABEL: Record<TargetResource, string> = {
+  pods: 'pod',
+  deployments: 'deployment',
+  namespaces: 'namespace',
+  statefulsets: 'statefulset',
+  daemonsets: 'daemonset',
+  jobs: 'job',
+};
+
+/** Parses `deploy` or `deploy/web`. */
+export function parseStatSelector(text: string): StatSelector {
+  if (!text.includes('/')) {
+    const resource = resourceOfKind(text);
+    if (!resource) throw new MeshtapError('MT_USAGE', `unknown resource type '${text}'; use deploy, pod, ns, sts, ds or job`);
+    return { resource };
+  }
+  const t = parseTarget(text);
+  if (!t.ok) throw new MeshtapError('MT_USAGE', t.error);
+  return t.value;
+}
+
+/** Gathers stats for the selectors. Resolves after the window (scrape mode). */
+export async function collectStats(o: StatOptions): Promise<StatRow[]> {
+  const selectors = o.targets.map(parseStatSelector);
+  if (o.prometheus) return queryPrometheusStats(o.prometheus, selectors, o.namespace, o.windowMs);
+  const sidecars = await findSidecars(o, selectors);
+  const scrape = (addr: string): Promise<PromSample[] | undefined> => scrapeMetrics(addr, o.scrapeTimeoutMs ?? 5_000);
+  const t0 = Date.now();
+  const before = await Promise.all(sidecars.map((s) => scrape(s.admin)));
+  const wait = o.windowMs - (Date.now() - t0);
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const after = await Promise.all(sidecars.map((s) => scrape(s.admin)));
+  const windowMs = Date.now() - t0;
+  const scrapes: SidecarScrape[] = [];
+  sidecars.forEach((s, i) => {
+    const samples = after[i] ?? before[i];
+    for (const sel of selectors) {
+      const group = s.groupOf(sel, samples);
+      if (!group) continue;
+      scrapes.push({ namespace: group.namespace, group: group.name, ...(before[i] ? { before: before[i] } : {}), ...(after[i] ? { after: after[i] } : {}) });
+    }
+  });
+  return computeStats(scrapes, windowMs);
+}
+
+interface FoundSidecar {
+  admin: string;
+  groupOf(sel: StatSelector, samples: PromSample[] | undefined): { namespace: string; name: string } | undefined;
+}
+
+async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<FoundSidecar[]> {
+  if (o.admin && o.admin.length > 0) {
+    // Direct mode: the sidecar's own metric labels say which workload it is.
+    return o.admin.map((admin) => ({
+      admin,
+      groupOf(sel, samples) {
+        const labels = samples?.find((s) => s.labels[LABEL[sel.resource]] !== undefined)?.labels;
+        const value = labels?.[LABEL[sel.resource]];
+        if (!value || (sel.name && value !== sel.name)) return undefined;
+        const namespace = sel.resource === 'namespaces' ? value : (labels?.namespace ?? o.namespace);
+        if (sel.resource !== 'namespaces' && namespace !== o.namespace) return undefined;
+        return { namespace, name: `${SHORT[sel.resource]}/${value}` };
+      },
+    }));
+  }
+  if (!o.tapApi) throw new MeshtapError('MT_USAGE', 'stat needs --tap-api URL (or MESHTAP_TAP_API), --admin HOST:PORT, or --prometheus URL');
+  const namespaces = new Set(selectors.map((s) => (s.resource === 'namespaces' && s.name ? s.name : o.namespace)));
+  const lists = await Promise.all([...namespaces].map((ns) => listSidecars({ url: o.tapApi!.url, ...(o.tapApi!.token ? { token: o.tapApi!.token } : {}), namespace: ns })));
+  const found: FoundSidecar[] = [];
+  for (const info of lists.flat()) {
+    if (!info.adminAddress) continue;
+    const workload = info.workload ? parseTarget(info.workload) : undefined;
+    found.push({
+      admin: info.adminAddress,
+      groupOf(sel) {
+        if (sel.resource === 'namespaces') return !sel.name || sel.name === info.namespace ? { namespace: info.namespace, name: `ns/${info.namespace}` } : undefined;
+        if (info.namespace !== o.namespace) return undefined;
+        if (sel.resource === 'pods') return !sel.name || sel.name === info.pod ? { namespace: info.namespace, name: `pod/${info.pod}` } : undefined;
+        if (!workload?.ok || workload.value.resource !== sel.resource) return undefined;
+        if (sel.name && workload.value.name !== sel.name) return undefined;
+        return { namespace: info.namespace, name: `${SHORT[sel.resource]}/${workload.value.name}` };
+      },
+    });
+  }
+  return found;
+}
+
+async function scrapeMetrics(address: string, timeoutMs: number): Promise<PromSample[] | undefined> {
+  try {
+    const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return undefined;
+    return parsePromText(await res.text());
+  } catch {
+    return undefined; // counted as not meshed in this window
+  }
+}
+
+interface PromVector {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+async function promQuery(base: string, query: string): Promise<PromVector[]> {
+  let res: Response;
+  try {
+    res = await fetch(new URL(`/api/v1/query?query=${encodeURIComponent(query)}`, base), { signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw new MeshtapError('MT_PROMETHEUS_UNREACHABLE', `cannot reach Prometheus at ${base}: ${(err as Error).message}`, { cause: err });
+  }
+  const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string; data?: { result?: PromVector[] } };
+  if (body.status !== 'success') throw new MeshtapError('MT_PROMETHEUS_QUERY', `Prometheus refused the query: ${body.error ?? `HTTP ${res.status}`}`);
+  return body.data?.result ?? [];
+}
+
+/** The same statistics from a Prometheus that scrapes the sidecars. */
+async function queryPrometheusStats(base: string, selectors: StatSelector[], namespace: string, windowMs: number): Promise<StatRow[]> {
+  const range = `${Math.max(1, Math.round(windowMs / 1000))}s`;
+  const rows = new Map<string, StatRow>();
+  for (const sel of selectors) {
+    const label = LABEL[sel.resource];
+    const matchers = [`direction="inbound"`];
+    if (sel.resource !== 'namespaces') matchers.push(`namespace="${namespace}"`);
+    if (sel.name) matchers.push(`${label}="${sel.name}"`);
+    const m = matchers.join(',');
+    const by = sel.resource === 'namespaces' ? 'namespace' : `namespace, ${label}`;
+    const [total, success, p50, p95, p99, tcp, pods] = await Promise.all([
+      promQuery(base, `sum by (${by}) (increase(response_total{${m}}[${range}]))`),
+      promQuery(base, `sum by (${by}) (increase(response_total{${m},classification="success"}[${range}]))`),
+      ...[0.5, 0.95, 0.99].map((q) => promQuery(base, `histogram_quantile(${q}, sum by (le, ${by}) (increase(response_latency_ms_bucket{${m}}[${range}])))`)),
+      promQuery(base, `sum by (${by}) (tcp_open_connections{${m},peer="src"})`),
+      promQuery(base, `count by (${by}) (count by (${by}, pod) (tcp_open_total{${m}}))`),
+    ]);
+    const row = (v: PromVector): StatRow | undefined => {
+      const name = v.metric[label];
+      const ns = v.metric.namespace;
+      if (!name || !ns) return undefined;
+      const key = `${ns}\u0000${SHORT[sel.resource]}/${name}`;
+      let r = rows.get(key);
+      if (!r) {
+        r = { namespace: ns, name: `${SHORT[sel.resource]}/${name}`, meshed: { ok: 0, total: 0 }, rps: 0, tcpConnections: 0 };
+        rows.set(key, r);
+      }
+      return r;
+    };
+    const num = (v: PromVector): number => Number(v.value[1]);
+    const totals = new Map<StatRow, number>();
+    for (const v of pods) {
+      const r = row(v);
+      if (r) r.meshed = { ok: num(v), total: num(v) };
+    }
+    for (const v of total) {
+      const r = row(v);
+      if (!r) continue;
+      totals.set(r, num(v));
+      r.rps = num(v) / (windowMs / 1000);
+    }
+    for (const v of success) {
+      const r = row(v);
+      const t = r ? totals.get(r) : undefined;
+      if (r && t && t > 0) r.successRate = num(v) / t;
+    }
+    for (const [vec, field] of [
+      [p50, 'latencyMsP50'],
+      [p95, 'latencyMsP95'],
+      [p99, 'latencyMsP99'],
+    ] as const) {
+      for (const v of vec) {
+        const r = row(v);
+        if (r && Number.isFinite(num(v))) r[field] = num(v);
+      }
+    }
+    for (const v of tcp) {
+      const r = row(v);
+      if (r) r.tcpConnections = num(v);
+    }
+  }
+  return [...rows.values()].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
