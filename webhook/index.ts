@@ -9,3 +9,5 @@ export type { AdmissionReviewOut, AdmissionResponse, ParsedReview } from './admi
 export { createKubeNamespaceLookup } from './namespace-lookup.js';
 export type { NamespaceLookup } from './namespace-lookup.js';
 export { readMeshtapVersion, defaultImage, defaultTapApiUrl } from './version.js';
+export { buildControlPlane, renderObjects, createCertificateAuthority, serviceDnsNames, createTapSigningKey, NAMES, CONTROL_PLANE_PORTS } from './install/index.js';
+export type { InstallOptions, OutputFormat, CertificateAuthority, PemPair } from './install/index.js';
