@@ -21,3 +21,4 @@ export {
   type ScopeOptions,
 } from './scope.js';
 export { runIntercepted, runPrerequisiteProblem, reapStaleRuns, meshtapBin, DEFAULT_SIDECAR_UID, type RunOptions } from './run.js';
+export { runNodeChecks } from './checks.js';
