@@ -10,43 +10,23 @@
  * HTTP/1. Anything the observer cannot follow ends open exchanges with an error and stops
  * observation of that connection (`giveUp`), once.
  */
-import {
-  createExchange,
-  type ConnectionObserver,
-  type CreateObserver,
-  type Exchange,
-  type GiveUpReason,
-  type ObserverContext,
-} from '../observe.js';
+import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverContext } from '../observe.js';
 import { BODY_ERROR, BODY_NEED_MORE, BodyReader } from './body-reader.js';
-import { collectHeadFacts, requestFraming, responseFraming, type Framing } from './framing.js';
-import { parseRequestHead, parseResponseHead, type ResponseHead } from './head-parse.js';
+import { classifyResponse, openExchange, type Pending } from './exchange-start.js';
+import type { ResponseHead } from './head-parse.js';
 import { HEAD_BARE_LF, HEAD_NEED_MORE, HEAD_TOO_LARGE, HeadReader } from './head-reader.js';
-import { resolveRequestTarget } from './request-target.js';
 
 /** Error set on exchanges ended because the observer gave up. */
 export const GAVE_UP_ERROR = 'observer-gave-up';
 /** Error set on pipelined exchanges cut off by a protocol switch on an earlier one. */
 export const UPGRADED_ERROR = 'connection-upgraded';
 
-/** One exchange between its request head and its end. */
-interface Pending {
-  ex: Exchange;
-  isHead: boolean;
-  isConnect: boolean;
-  /** The request may switch protocols: client bytes after it wait for its response. */
-  mayUpgrade: boolean;
-  isRequestDone: boolean;
-  isResponseDone: boolean;
-  requestError: string | undefined;
-}
-
 const enum Side {
   Head,
   Body,
   /** Client side only: waiting for the response to an Upgrade/CONNECT request. */
   Held,
-  /** Client side only: the client sent FIN. */
+  /** Client side only: nothing more to follow (client FIN, or the server left mid-request). */
   Ended,
 }
 
@@ -185,36 +165,17 @@ class Http1Observer implements ConnectionObserver {
   }
 
   private requestHead(head: Buffer): void {
-    const parsed = parseRequestHead(head);
-    if (!parsed.ok) return this.giveUp(parsed.error);
-    const { method, target, minor, headers } = parsed.value;
-    const facts = collectHeadFacts(headers);
-    const framing = requestFraming(facts);
-    if (!framing.ok) return this.giveUp(framing.error);
     // Bound on pipelined exchanges held in memory (each keeps its headers).
     if (this.queue.length >= this.ctx.limits.maxStreams) return this.giveUp('h1-header-too-large');
-    const ex = createExchange(++this.seq, minor === 0 ? 'http/1.0' : 'http/1.1', this.reqStartMs);
+    const opened = openExchange(head, this.seq + 1, this.reqStartMs);
+    if (!opened.ok) return this.giveUp(opened.error);
+    this.seq++;
     this.reqStartMs = -1;
-    const where = resolveRequestTarget(method, target, facts.host);
-    ex.method = method;
-    ex.scheme = where.scheme;
-    ex.authority = where.authority;
-    ex.path = target;
-    ex.requestHeaders = headers;
-    const isConnect = method === 'CONNECT';
-    const p: Pending = {
-      ex,
-      isHead: method === 'HEAD',
-      isConnect,
-      mayUpgrade: isConnect || facts.hasUpgrade,
-      isRequestDone: false,
-      isResponseDone: false,
-      requestError: undefined,
-    };
+    const p = opened.pending;
     this.queue.push(p);
-    this.ctx.sink.requestHead(ex);
+    this.ctx.sink.requestHead(p.ex);
     if (this.isDead) return;
-    this.reqBody.start(framing.value, ex.requestBody);
+    this.reqBody.start(opened.framing, p.ex.requestBody);
     if (this.reqBody.isDone) {
       this.requestBodyDone(p);
     } else {
@@ -280,28 +241,17 @@ class Http1Observer implements ConnectionObserver {
   }
 
   private responseHead(head: Buffer): void {
-    const parsed = parseResponseHead(head);
-    if (!parsed.ok) return this.giveUp(parsed.error);
-    const rsp = parsed.value;
-    const status = rsp.status;
     // A response with no request waiting (e.g. a 408 before closing) is read and dropped.
     const p = this.queue.find((q) => !q.isResponseDone);
-    if (status === 101) return this.switchProtocols(p, rsp);
-    if (status < 200) return; // 1xx interim responses (100-continue, 103) are skipped
-    if (p !== undefined && p.isConnect && status < 300) return this.switchProtocols(p, rsp);
-    let framing: Framing;
-    if ((p !== undefined && p.isHead) || status === 204 || status === 304) {
-      framing = { kind: 'none' };
-    } else {
-      const result = responseFraming(collectHeadFacts(rsp.headers));
-      if (!result.ok) return this.giveUp(result.error);
-      framing = result.value;
-    }
+    const rsp = classifyResponse(head, p);
+    if (rsp.kind === 'error') return this.giveUp(rsp.error);
+    if (rsp.kind === 'interim') return; // 100-continue, 103: skipped
+    if (rsp.kind === 'switch') return this.switchProtocols(p, rsp.head);
     if (p !== undefined) {
-      this.reportResponseHead(p, rsp);
+      this.reportResponseHead(p, rsp.head);
       if (this.isDead) return;
     }
-    this.rspBody.start(framing, p?.ex.responseBody);
+    this.rspBody.start(rsp.framing, p?.ex.responseBody);
     this.rspCurrent = p;
     if (this.rspBody.isDone) this.responseBodyDone();
     else this.rspSide = Side.Body;
