@@ -69,3 +69,19 @@ export function grpcMessage(body: Buffer, isCompressed = false): Buffer {
   prefix.writeUInt32BE(body.length, 1);
   return Buffer.concat([prefix, body]);
 }
+
+/** Frame headers of one direction of a captured conversation (a test oracle, simple on purpose). */
+export function listFrames(
+  log: Array<{ fromClient: boolean; chunk: Buffer }>,
+  isClient: boolean,
+): Array<{ type: number; flags: number; streamId: number; length: number }> {
+  let bytes = Buffer.concat(log.filter((c) => c.fromClient === isClient).map((c) => c.chunk));
+  if (isClient) bytes = bytes.subarray(H2_PREFACE.length);
+  const out: Array<{ type: number; flags: number; streamId: number; length: number }> = [];
+  for (let at = 0; at + 9 <= bytes.length; ) {
+    const length = bytes.readUIntBE(at, 3);
+    out.push({ type: bytes[at + 3]!, flags: bytes[at + 4]!, streamId: bytes.readUInt32BE(at + 5) & 0x7fffffff, length });
+    at += 9 + length;
+  }
+  return out;
+}
