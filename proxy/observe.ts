@@ -128,6 +128,7 @@ export const GIVE_UP_REASONS = [
   'h1-parse', // malformed HTTP/1 head or framing
   'h1-ambiguous-framing', // CL+TE, differing duplicate CL, obs-fold, bare LF where it matters
   'h1-header-too-large',
+  'h1-too-many-pipelined', // more pipelined requests awaiting responses than limits.maxStreams
   'h2-frame', // malformed frame, bad preface, frame too large
   'h2-hpack', // HPACK decoding error
   'h2-header-too-large',
@@ -140,7 +141,7 @@ export type GiveUpReason = (typeof GIVE_UP_REASONS)[number];
 export interface ObserverLimits {
   /** Largest request/response head (HTTP/1) or decoded header list (HTTP/2), bytes. */
   maxHeaderBytes: number;
-  /** HTTP/2: most concurrently tracked streams per connection. */
+  /** HTTP/2: most concurrently tracked streams per connection; HTTP/1: most pipelined requests awaiting responses. */
   maxStreams: number;
   /** HTTP/2: largest HPACK dynamic table the observer will follow, bytes. */
   maxHpackTableBytes: number;

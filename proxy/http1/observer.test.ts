@@ -291,7 +291,7 @@ describe('HTTP/1 observer: giving up', () => {
     const { calls } = runConversation([{ c: 'GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n' }], {
       limits: { maxStreams: 2 },
     });
-    expect(callNames(calls)).toEqual(['requestHead#1', 'requestHead#2', 'end#1', 'end#2', 'giveUp:h1-header-too-large']);
+    expect(callNames(calls)).toEqual(['requestHead#1', 'requestHead#2', 'end#1', 'end#2', 'giveUp:h1-too-many-pipelined']);
     expect(ends(calls).map((e) => e.error)).toEqual(['observer-gave-up', 'observer-gave-up']);
   });
 

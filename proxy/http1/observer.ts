@@ -166,7 +166,7 @@ class Http1Observer implements ConnectionObserver {
 
   private requestHead(head: Buffer): void {
     // Bound on pipelined exchanges held in memory (each keeps its headers).
-    if (this.queue.length >= this.ctx.limits.maxStreams) return this.giveUp('h1-header-too-large');
+    if (this.queue.length >= this.ctx.limits.maxStreams) return this.giveUp('h1-too-many-pipelined');
     const opened = openExchange(head, this.seq + 1, this.reqStartMs);
     if (!opened.ok) return this.giveUp(opened.error);
     this.seq++;
