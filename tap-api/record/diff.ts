@@ -53,11 +53,14 @@ export interface Observation {
 export function observationFromRecording(ex: RecordedExchange): Observation {
   const isGrpc = ex.protocol === 'grpc';
   const encoding = headerValue(ex.responseHeaders, 'grpc-encoding');
+  // A gRPC trailers-only response carries its trailers in the only HEADERS frame; clients
+  // (grpc-js) report them as trailers, so compare them as such.
+  const isTrailersOnly = isGrpc && !ex.trailers?.length && headerValue(ex.responseHeaders, 'grpc-status') !== undefined;
   return {
     isGrpc,
     status: ex.status,
-    headers: ex.responseHeaders ?? [],
-    trailers: ex.trailers ?? [],
+    headers: isTrailersOnly ? [] : (ex.responseHeaders ?? []),
+    trailers: isTrailersOnly ? (ex.responseHeaders ?? []) : (ex.trailers ?? []),
     body: decodeBody(ex.responseBody),
     bodyIsPrefix: ex.responseBody?.truncated ?? false,
     messages: (ex.responseMessages ?? []).map((f) => {

@@ -144,7 +144,7 @@ export function harToRecording(har: unknown, meshtapVersion: string, file?: stri
     }
     if (meta.status !== undefined || e.response.status) ex.status = meta.status ?? e.response.status;
     if (meta.latencyMs !== undefined) ex.latencyMs = meta.latencyMs;
-    else if (e.timings?.wait >= 0) ex.latencyMs = e.timings.wait;
+    else if (!e._meshtap && e.timings?.wait >= 0) ex.latencyMs = e.timings.wait;
     if (!meta.noResponseHeaders) ex.responseHeaders = fromHarHeaders(e.response.headers);
     if (e._trailers) ex.trailers = fromHarHeaders(e._trailers);
     if (e._requestTrailers) ex.requestTrailers = fromHarHeaders(e._requestTrailers);
