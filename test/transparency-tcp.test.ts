@@ -1,0 +1,131 @@
+/**
+ * Opaque TCP through the real sidecar process: random bytes both ways (bigger than any socket
+ * buffer), half-close in either order, server-speaks-first protocols and resets. Bytes must
+ * match exactly on both sides, no tap event may be invented, and the TCP metrics must count
+ * exactly the bytes that moved.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scrape, sumMetric, waitForMetric } from './support/metrics-scrape.js';
+import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { connectRaw, startScriptedServer, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';
+import { openTapCollector, type TapCollector } from './support/tap-collector.js';
+
+let server: ScriptedServer;
+let sidecar: SidecarProcess;
+let tap: TapCollector;
+let target: string;
+
+beforeAll(async () => {
+  server = await startScriptedServer();
+  target = `127.0.0.1:${server.port}`;
+  sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
+  tap = await openTapCollector(sidecar.tap!);
+});
+
+afterAll(async () => {
+  tap?.close();
+  await sidecar?.stop();
+  await server?.close();
+});
+
+async function pair(): Promise<{ client: RecordedSocket; upstream: RecordedSocket }> {
+  const next = server.connections.length;
+  const client = await connectRaw(sidecar.forwards[0].port);
+  return { client, upstream: await server.connection(next) };
+}
+
+/** Random bytes that no detector could take for HTTP (first byte is not a method character). */
+function opaqueBytes(n: number): Buffer {
+  const b = randomBytes(n);
+  b[0] = 0x00;
+  return b;
+}
+
+async function writeAll(s: RecordedSocket, data: Buffer, pieces = 7): Promise<void> {
+  const step = Math.ceil(data.length / pieces);
+  for (let i = 0; i < data.length; i += step) await s.write(data.subarray(i, i + step));
+}
+
+describe('opaque TCP transparency (real sidecar process)', () => {
+  it('relays MiBs of random bytes both ways, client half-closes first, server keeps writing after', async () => {
+    const before = await scrape(sidecar.admin!);
+    const { client, upstream } = await pair();
+    const up = opaqueBytes(2 * 1024 * 1024 + 17);
+    const down1 = opaqueBytes(1024 * 1024 + 3);
+    const down2 = opaqueBytes(512 * 1024 + 1);
+    await Promise.all([writeAll(client, up), writeAll(upstream, down1)]);
+    client.end();
+    await upstream.waitForEnd();
+    expect(upstream.peerEnded).toBe(true);
+    expect(upstream.received().equals(up)).toBe(true);
+    // Half-closed, not closed: the server may still answer.
+    await writeAll(upstream, down2);
+    upstream.end();
+    await client.waitForEnd();
+    await client.waitForClose();
+    expect(client.errorCode).toBeUndefined();
+    expect(client.received().equals(Buffer.concat([down1, down2]))).toBe(true);
+    await upstream.waitForClose();
+
+    const labels = { direction: 'inbound', target_addr: target };
+    const read = (peer: string) => waitForMetric(sidecar.admin!, 'tcp_read_bytes_total', { ...labels, peer }, (v) => v - sumMetric(before, 'tcp_read_bytes_total', { ...labels, peer }) >= (peer === 'src' ? up.length : down1.length + down2.length));
+    expect((await read('src')) - sumMetric(before, 'tcp_read_bytes_total', { ...labels, peer: 'src' })).toBe(up.length);
+    expect((await read('dst')) - sumMetric(before, 'tcp_read_bytes_total', { ...labels, peer: 'dst' })).toBe(down1.length + down2.length);
+    const after = await waitForMetric(sidecar.admin!, 'tcp_close_total', { ...labels, peer: 'src' }, (v) => v > sumMetric(before, 'tcp_close_total', { ...labels, peer: 'src' }));
+    expect(after - sumMetric(before, 'tcp_close_total', { ...labels, peer: 'src' })).toBe(1);
+    const samples = await scrape(sidecar.admin!);
+    expect(sumMetric(samples, 'tcp_write_bytes_total', { ...labels, peer: 'dst' }) - sumMetric(before, 'tcp_write_bytes_total', { ...labels, peer: 'dst' })).toBe(up.length);
+    expect(sumMetric(samples, 'meshtap_protocol_detected_total', { protocol: 'opaque' }) - sumMetric(before, 'meshtap_protocol_detected_total', { protocol: 'opaque' })).toBe(1);
+    expect(sumMetric(samples, 'request_total')).toBe(0);
+    expect(tap.events).toEqual([]);
+  });
+
+  it('relays a server-speaks-first protocol and a server half-close while the client keeps sending', async () => {
+    const { client, upstream } = await pair();
+    const greeting = Buffer.from('220 smtp.example ESMTP ready\r\n');
+    await upstream.write(greeting);
+    await client.waitForBytes(greeting.length);
+    const helo = Buffer.from('EHLO client.example\r\n');
+    await client.write(helo);
+    await upstream.waitForBytes(helo.length);
+    upstream.end(); // server is done talking, still listening
+    await client.waitForEnd();
+    const more = opaqueBytes(300_000);
+    await writeAll(client, more);
+    await upstream.waitForBytes(helo.length + more.length);
+    client.end();
+    await Promise.all([client.waitForClose(), upstream.waitForClose()]);
+    expect(client.received().equals(greeting)).toBe(true);
+    expect(upstream.received().equals(Buffer.concat([helo, more]))).toBe(true);
+    expect(client.errorCode).toBeUndefined();
+    expect(upstream.errorCode).toBeUndefined();
+    expect(tap.events).toEqual([]);
+  });
+
+  it('mirrors a server reset to the client, and the proxy keeps serving', async () => {
+    const { client, upstream } = await pair();
+    await client.write(opaqueBytes(1000));
+    await upstream.waitForBytes(1000);
+    upstream.socket.resetAndDestroy();
+    await client.waitForClose();
+    expect(client.errorCode).toBe('ECONNRESET');
+
+    const again = await pair();
+    const data = opaqueBytes(4096);
+    await again.client.write(data);
+    await again.upstream.waitForBytes(data.length);
+    expect(again.upstream.received().equals(data)).toBe(true);
+    again.client.destroy();
+    expect(sidecar.isRunning()).toBe(true);
+  });
+
+  it('mirrors a client reset to the server', async () => {
+    const { client, upstream } = await pair();
+    await client.write(opaqueBytes(10));
+    await upstream.waitForBytes(10);
+    client.socket.resetAndDestroy();
+    await upstream.waitForClose();
+    expect(upstream.errorCode).toBe('ECONNRESET');
+  });
+});
