@@ -11,6 +11,7 @@ import { createServer, connect, type Server, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportBpfSkip } from '../test/bpf-skip.js';
 import {
   addIpv6, attachCgroupScope, countOriginalDstEntries, createCgroup, createNetns, deleteNetns, detachScope,
   findCgroup2Mount, hasScope, readScopeStats, removeCgroup, runPrerequisiteProblem, spawnInScope, writeScopeSettings,
@@ -32,7 +33,7 @@ function skipReason(): string | undefined {
   return undefined;
 }
 const skip = skipReason();
-if (skip) process.stderr.write(`BPF-TESTS-SKIPPED: bpf/scope.test.ts: ${skip}\n`);
+if (skip) reportBpfSkip('bpf/scope.test.ts', skip);
 
 const RELAY = `
 const net = require('net'); const n = require(${JSON.stringify(ADDON)});

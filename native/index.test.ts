@@ -5,9 +5,10 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getOriginalDst, isNativeAvailable } from './index.js';
+import { reportBpfSkip } from '../test/bpf-skip.js';
 
 const available = isNativeAvailable();
-if (!available) process.stderr.write('BPF-TESTS-SKIPPED: native/index.test.ts: the addon is not built (bash scripts/build-native.sh)\n');
+if (!available) reportBpfSkip('native/index.test.ts', 'the addon is not built (bash scripts/build-native.sh)');
 
 describe('native addon', () => {
   const closers: (Server | Socket)[] = [];

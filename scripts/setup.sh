@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # What tests, the demo and the bench use. Tests that need a missing tool skip with a reason.
 DEB_PACKAGES=(
-  clang llvm libbpf-dev bpftool make gcc g++ libc6-dev pkg-config iproute2   # BPF + native addon
+  clang llvm libbpf-dev bpftool make gcc g++ libc6-dev pkg-config iproute2 util-linux   # BPF + native addon, setpriv/nsenter
   curl nghttp2-client                                                      # real HTTP/1 + h2 clients, h2load
   prometheus                                                               # metrics are scraped by a real Prometheus
   haproxy nginx wrk iperf3                                                 # benchmark peers and load generators

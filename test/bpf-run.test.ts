@@ -11,6 +11,7 @@ import { createServer, type AddressInfo, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, deleteNetns, findCgroup2Mount, runPrerequisiteProblem, type Netns } from '../bpf/index.js';
+import { reportBpfSkip } from './bpf-skip.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/meshtap.js', import.meta.url));
 
@@ -28,7 +29,7 @@ function skipReason(): string | undefined {
   return undefined;
 }
 const skip = skipReason();
-if (skip) process.stderr.write(`BPF-TESTS-SKIPPED: test/bpf-run.test.ts: ${skip}\n`);
+if (skip) reportBpfSkip('test/bpf-run.test.ts', skip);
 
 interface RunHandle { child: ChildProcess; lines: string[]; exit: Promise<number | null>; waitFor(re: RegExp): Promise<RegExpExecArray> }
 
