@@ -33,7 +33,7 @@ async function backend(name: string): Promise<Server> {
     req.on('end', () => {
       const code = req.url?.startsWith('/fail') ? 503 : 200;
       res.writeHead(code, { 'content-type': 'text/plain', 'set-cookie': 'session=s3cret' });
-      res.end(`${name} answers ${req.method} ${req.url} ${body}`);
+      res.end(req.url === '/big' ? 'x'.repeat(60_000) : `${name} answers ${req.method} ${req.url} ${body}`);
     });
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -111,7 +111,7 @@ function collect(token: string, target: string, request: Partial<TapRequest> = {
 beforeAll(async () => {
   fixtures = await writeTapApiFixtures();
   keys = await loadOrCreateGrantKey(fixtures.keyPath);
-  tapApi = spawnMeshtap(['tap-api', '--listen', '127.0.0.1:0', '--tokens', fixtures.tokensPath, '--rbac', fixtures.rbacDir, '--key', fixtures.keyPath], {
+  tapApi = spawnMeshtap(['tap-api', '--listen', '127.0.0.1:0', '--tokens', fixtures.tokensPath, '--rbac', fixtures.rbacDir, '--key', fixtures.keyPath, '--client-queue', '256KiB'], {
     timeoutMs: 300_000,
   });
   await new Promise<void>((resolve, reject) => {
@@ -316,6 +316,43 @@ describe('stat, top and RBAC through the CLI', () => {
 });
 
 describe('robustness', () => {
+  it('a client that stops reading is dropped with a final message, never waited on', async () => {
+    const { connect } = await import('node:net');
+    const body = JSON.stringify({ matches: [], bodies: true, maxRps: 1000 });
+    const sock = connect(Number(new URL(tapApiUrl).port), '127.0.0.1');
+    sock.on('error', () => {});
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(
+      `POST /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/shop/pods/web-1/tap HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TOKENS.admin}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    let raw = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (c: string) => (raw += c));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no response head: ${raw}`)), 20_000);
+      const check = (): void => (raw.includes('\r\n\r\n') ? (clearTimeout(t), resolve()) : void setTimeout(check, 20));
+      check();
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200/);
+    sock.pause(); // stop reading: the kernel buffers fill, then the tap API's queue
+    const dropped = async (): Promise<boolean> => /meshtap_tapapi_slow_clients_dropped_total [1-9]/.test(await (await fetch(`${tapApiUrl}/metrics`)).text());
+    const deadline = Date.now() + 60_000;
+    let sent = 0;
+    while (!(await dropped())) {
+      if (Date.now() > deadline) throw new Error(`client not dropped after ${sent} big responses`);
+      await Promise.all(Array.from({ length: 10 }, () => call(web[0]!, '/big')));
+      sent += 10;
+    }
+    // Forwarding went on at full speed meanwhile, and the reader gets a clear last line.
+    const ended = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.resume();
+    await ended;
+    const lines = raw.split('\n').filter((l) => l.startsWith('{'));
+    expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ type: 'error', code: 'MT_TAP_SLOW_CLIENT', message: expect.stringContaining('read too slowly') });
+    expect(await call(web[0]!, '/after-drop')).toBe(200);
+  }, 90_000);
+
   it('a sidecar killed mid-stream ends only its part; the other replicas go on', async () => {
     const tap = collect(TOKENS.viewer, 'deploy/web');
     await tap.live();
