@@ -11,3 +11,5 @@ export type { NamespaceLookup } from './namespace-lookup.js';
 export { readMeshtapVersion, defaultImage, defaultTapApiUrl } from './version.js';
 export { buildControlPlane, renderObjects, createCertificateAuthority, serviceDnsNames, createTapSigningKey, NAMES, CONTROL_PLANE_PORTS } from './install/index.js';
 export type { InstallOptions, OutputFormat, CertificateAuthority, PemPair } from './install/index.js';
+export { runClusterChecks, formatCheckResults, checkCaBundle, MIN_KUBERNETES } from './check/index.js';
+export type { ClusterCheckOptions } from './check/index.js';
