@@ -1,0 +1,145 @@
+/**
+ * Turns raw runs into the report: per scenario and load, each target's median with min–max,
+ * ratios to `direct` and to haproxy from the same run, proxy CPU per request (the most
+ * stable figure on a shared machine), RSS, latency percentiles, and the issue's targets as
+ * pass/fail lines. Pure functions over BenchResults, so any results file can be re-rendered.
+ */
+import type { BenchResults, RunRecord } from './results.js';
+import type { LoadKind, Protocol } from './scenarios.js';
+
+/** One row of the report: a target under one load of one scenario, over its repeats. */
+export interface SummaryRow {
+  scenario: string;
+  load: LoadKind;
+  target: string;
+  okRuns: number;
+  failedRuns: number;
+  firstError?: string;
+  perSecond?: { median: number; min: number; max: number };
+  ratioDirect?: number;
+  ratioHaproxy?: number;
+  cpuUsPerUnit?: number;
+  peakRssMB?: number;
+  idleRssMB?: number;
+  latencyMs?: { p50: number; p99: number; p999: number };
+  addedP50Ms?: number;
+  errors: number;
+  tap?: { events: number; dropped: number };
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const MB = 1024 * 1024;
+
+/** The haproxy target ratios are taken against, by protocol. */
+export function haproxyTargetFor(p: Protocol): string {
+  return p === 'tcp' ? 'haproxy-tcp' : 'haproxy';
+}
+
+/** Summarises every (scenario, load, target) that has at least one run. */
+export function summarize(results: BenchResults): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  for (const sc of results.scenarios) {
+    for (const load of sc.loads) {
+      const byTarget = new Map<string, RunRecord[]>();
+      for (const r of results.runs) {
+        if (r.scenario !== sc.name || r.load !== load) continue;
+        byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
+      }
+      const scRows: SummaryRow[] = [];
+      for (const [target, runs] of byTarget) {
+        const ok = runs.filter((r) => !r.error && r.result);
+        const rates = ok.map((r) => r.result!.perSecond);
+        const cpu = ok.map((r) => r.cpuUsPerUnit).filter((x): x is number => x !== undefined);
+        const rss = ok.map((r) => r.peakRssBytes).filter((x): x is number => x !== undefined);
+        const lat = ok.map((r) => r.result!.latencyMs).filter((x) => x !== undefined);
+        const idle = results.idleRss.find((i) => i.scenario === sc.name && i.target === target);
+        const taps = runs.map((r) => r.tap).filter((x) => x !== undefined);
+        scRows.push({
+          scenario: sc.name,
+          load,
+          target,
+          okRuns: ok.length,
+          failedRuns: runs.length - ok.length,
+          firstError: runs.find((r) => r.error)?.error,
+          perSecond: rates.length ? { median: median(rates), min: Math.min(...rates), max: Math.max(...rates) } : undefined,
+          cpuUsPerUnit: cpu.length ? median(cpu) : undefined,
+          peakRssMB: rss.length ? Math.max(...rss) / MB : undefined,
+          idleRssMB: idle ? idle.rssBytes / MB : undefined,
+          latencyMs: lat.length ? { p50: median(lat.map((l) => l.p50)), p99: median(lat.map((l) => l.p99)), p999: median(lat.map((l) => l.p999)) } : undefined,
+          errors: ok.reduce((n, r) => n + r.result!.errors, 0),
+          tap: taps.length ? { events: taps.reduce((n, t) => n + t.events, 0), dropped: taps.reduce((n, t) => n + t.dropped, 0) } : undefined,
+        });
+      }
+      const direct = scRows.find((r) => r.target === 'direct');
+      const hap = scRows.find((r) => r.target === haproxyTargetFor(sc.protocol));
+      for (const r of scRows) {
+        if (r.perSecond && direct?.perSecond) r.ratioDirect = r.perSecond.median / direct.perSecond.median;
+        if (r.perSecond && hap?.perSecond) r.ratioHaproxy = r.perSecond.median / hap.perSecond.median;
+        if (r.latencyMs && direct?.latencyMs) r.addedP50Ms = r.latencyMs.p50 - direct.latencyMs.p50;
+      }
+      const order = results.targets.map((t) => t.id);
+      scRows.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target));
+      rows.push(...scRows);
+    }
+  }
+  return rows;
+}
+
+/** One of the issue's goals, evaluated on this run. `value` undefined = could not be checked. */
+export interface GoalCheck {
+  goal: string;
+  value?: number;
+  display: string;
+  pass?: boolean;
+}
+
+function row(rows: SummaryRow[], scenario: string, load: LoadKind, target: string): SummaryRow | undefined {
+  return rows.find((r) => r.scenario === scenario && r.load === load && r.target === target);
+}
+
+/** The js engine's goals from issue 3 (the native ones apply once that engine exists). */
+export function checkGoals(rows: SummaryRow[]): GoalCheck[] {
+  const out: GoalCheck[] = [];
+  const add = (goal: string, value: number | undefined, fmt: (v: number) => string, ok: (v: number) => boolean) =>
+    out.push({ goal, value, display: value === undefined || Number.isNaN(value) ? 'not measured' : fmt(value), pass: value === undefined || Number.isNaN(value) ? undefined : ok(value) });
+  const x = (v: number) => `${v.toFixed(2)}×`;
+  for (const engine of ['js', 'native'] as const) {
+    const id = `meshtap-${engine}`;
+    const strict = engine === 'native';
+    const h1 = row(rows, 'h1-small', 'max', id);
+    add(`${id}: HTTP/1 small max rps ≥ ${strict ? '1.0' : '0.7'}× haproxy`, h1?.ratioHaproxy, x, (v) => v >= (strict ? 1.0 : 0.7));
+    add(`${id}: proxy CPU per small HTTP/1 request ≤ ${strict ? 13 : 22} µs`, h1?.cpuUsPerUnit, (v) => `${v.toFixed(1)} µs`, (v) => v <= (strict ? 13 : 22));
+    if (strict) {
+      const big = row(rows, 'h1-64k', 'max', id);
+      add(`${id}: proxy CPU per 64 KiB HTTP/1 request ≤ 25 µs`, big?.cpuUsPerUnit, (v) => `${v.toFixed(1)} µs`, (v) => v <= 25);
+      add(`${id}: gRPC unary max rps ≥ 1.0× haproxy`, row(rows, 'grpc', 'max', id)?.ratioHaproxy, x, (v) => v >= 1.0);
+      const p = row(rows, 'h1-small', 'rate', id)?.addedP50Ms;
+      const hp = row(rows, 'h1-small', 'rate', 'haproxy')?.addedP50Ms;
+      add(`${id}: added p50 at fixed rate ≤ haproxy's`, p !== undefined && hp !== undefined ? p - hp : undefined, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms vs haproxy`, (v) => v <= 0);
+    }
+    add(`${id}: h2 small max rps ≥ ${strict ? '0.95' : '0.8'}× direct`, row(rows, 'h2-small', 'max', id)?.ratioDirect, x, (v) => v >= (strict ? 0.95 : 0.8));
+    const fwd = row(rows, 'h1-small', 'max', `${id}-fwd`);
+    add(
+      `${id}: as shipped ≥ ${strict ? '0.95' : '0.75'}× forwarding only (HTTP/1 small)`,
+      h1?.perSecond && fwd?.perSecond ? h1.perSecond.median / fwd.perSecond.median : undefined,
+      x,
+      (v) => v >= (strict ? 0.95 : 0.75),
+    );
+    const rss = rows.filter((r) => r.target === id && r.peakRssMB !== undefined).map((r) => r.peakRssMB!);
+    add(`${id}: RSS under load ≤ ${strict ? 60 : 80} MB`, rss.length ? Math.max(...rss) : undefined, (v) => `${v.toFixed(0)} MB peak`, (v) => v <= (strict ? 60 : 80));
+    const tap = row(rows, 'h1-small', 'max', `${id}-tap`);
+    add(
+      `${id}: live tap with bodies costs ≤ 20% throughput (HTTP/1 small)`,
+      h1?.perSecond && tap?.perSecond ? 1 - tap.perSecond.median / h1.perSecond.median : undefined,
+      (v) => `${(v * 100).toFixed(0)}% cost`,
+      (v) => v <= 0.2,
+    );
+  }
+  return out;
+}

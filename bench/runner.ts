@@ -1,0 +1,146 @@
+/**
+ * Runs the plan: per scenario, one backend; every selected target started in front of it;
+ * a warm-up; then rounds interleaved as A B C … A B C … (repeat → load → target) so that
+ * drifting machine load spreads over all targets instead of landing on one. Proxy CPU and
+ * RSS are sampled during each run. A target that fails to start is recorded as skipped;
+ * a failed run is recorded with its error; neither stops the bench.
+ */
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startProcess, stopAll, waitForStderr, type BenchProcess } from './lib/procs.js';
+import { freePort } from './lib/ports.js';
+import { sampleGroup, watchGroup } from './lib/proc-stats.js';
+import { machineFacts } from './lib/machine.js';
+import { runLoad } from './loads.js';
+import { RESULTS_FORMAT, RESULTS_VERSION, type BenchResults, type RunRecord } from './results.js';
+import type { RunShape, Scenario } from './scenarios.js';
+import type { BackendAddresses, RunningTarget, TargetDef } from './targets.js';
+
+const BACKEND = fileURLToPath(new URL('./backend.js', import.meta.url));
+
+export interface RunPlan {
+  scenarios: Scenario[];
+  targets: TargetDef[];
+  shape: RunShape;
+  quick: boolean;
+  scratchDir: string;
+  proxyCpus?: string;
+  clientCpus?: string;
+  pinningNote: string;
+  /** Progress lines (stderr by default). */
+  log(line: string): void;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+
+async function startBackend(s: Scenario, plan: RunPlan): Promise<{ addrs: BackendAddresses; procs: BenchProcess[] }> {
+  if (s.protocol === 'tcp') {
+    const port = await freePort();
+    const proc = startProcess({ name: 'iperf3 server', command: 'iperf3', args: ['-s', '-B', '127.0.0.1', '-p', String(port)], cpus: plan.clientCpus, stdout: 'pipe' });
+    proc.child.stdout!.resume();
+    const { connect } = await import('node:net');
+    for (let i = 0; i < 200; i++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const c = connect(port, '127.0.0.1');
+        c.once('connect', () => (c.destroy(), resolve(true)));
+        c.once('error', () => resolve(false));
+      });
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const a = `127.0.0.1:${port}`;
+    return { addrs: { h1: a, h2: a, tcp: a }, procs: [proc] };
+  }
+  const proc = startProcess({ name: `backend (${s.name})`, command: process.execPath, args: [BACKEND, '--size', String(s.responseBytes)], cpus: plan.clientCpus });
+  await waitForStderr(proc, /^ready$/m);
+  const tail = proc.stderrTail();
+  const h1 = /^listening h1 (\S+)/m.exec(tail)![1];
+  const h2 = /^listening h2 (\S+)/m.exec(tail)![1];
+  return { addrs: { h1, h2, tcp: h1 }, procs: [proc] };
+}
+
+async function measure(plan: RunPlan, s: Scenario, load: Scenario['loads'][number], id: string, t: RunningTarget, repeat: number, durationS: number): Promise<RunRecord> {
+  const rec: RunRecord = { scenario: s.name, load, target: id, repeat };
+  const watch = t.proc ? watchGroup(t.proc.pid) : undefined;
+  const tapBefore = t.tapCounts?.();
+  try {
+    rec.result = await runLoad({ kind: load, protocol: s.protocol, address: t.address, durationS, rateRps: plan.shape.rateRps, cpus: plan.clientCpus, scratchDir: plan.scratchDir });
+    if (rec.result.units <= 0) rec.error = `no requests completed (${rec.result.errors} errors)`;
+  } catch (err) {
+    rec.error = message(err);
+  }
+  const w = watch?.stop();
+  if (w && rec.result && rec.result.units > 0) {
+    rec.proxyCpuUs = w.cpuUs;
+    rec.cpuUsPerUnit = w.cpuUs / rec.result.units;
+    rec.peakRssBytes = w.peakRssBytes;
+  }
+  if (t.tapCounts && tapBefore) {
+    const after = t.tapCounts();
+    rec.tap = { events: after.events - tapBefore.events, dropped: after.dropped - tapBefore.dropped };
+  }
+  return rec;
+}
+
+/** Runs everything in the plan and returns the raw results; always stops what it started. */
+export async function runBench(plan: RunPlan): Promise<BenchResults> {
+  const results: BenchResults = {
+    format: RESULTS_FORMAT,
+    version: RESULTS_VERSION,
+    startedAt: new Date().toISOString(),
+    quick: plan.quick,
+    shape: plan.shape,
+    machine: machineFacts(),
+    pinning: { proxyCpus: plan.proxyCpus, clientCpus: plan.clientCpus, note: plan.pinningNote },
+    scenarios: plan.scenarios.map((s) => ({ name: s.name, title: s.title, protocol: s.protocol, loads: s.loads })),
+    targets: plan.targets.map((t) => ({ id: t.id, description: t.description })),
+    skipped: [],
+    idleRss: [],
+    runs: [],
+  };
+  try {
+    for (const s of plan.scenarios) {
+      plan.log(`== ${s.name}: ${s.title}`);
+      const backend = await startBackend(s, plan);
+      const running: { id: string; t: RunningTarget }[] = [];
+      try {
+        for (const def of plan.targets.filter((d) => d.supports(s.protocol))) {
+          try {
+            const t = await def.start({ protocol: s.protocol, backend: backend.addrs, scratchDir: plan.scratchDir, proxyCpus: plan.proxyCpus, clientCpus: plan.clientCpus });
+            running.push({ id: def.id, t });
+            if (t.proc) results.idleRss.push({ scenario: s.name, target: def.id, rssBytes: sampleGroup(t.proc.pid).rssBytes });
+          } catch (err) {
+            const reason = def.id.startsWith('meshtap-native') ? `not built: ${message(err)}` : message(err);
+            results.skipped.push({ scenario: s.name, target: def.id, reason });
+            plan.log(`   skip ${def.id}: ${reason}`);
+          }
+        }
+        for (const { id, t } of running) {
+          const warm = await measure(plan, s, s.loads[0], id, t, -1, plan.shape.warmupS);
+          if (warm.error) plan.log(`   warm-up ${id}: ${warm.error}`);
+        }
+        for (let r = 0; r < plan.shape.repeats; r++) {
+          for (const load of s.loads) {
+            for (const { id, t } of running) {
+              const rec = await measure(plan, s, load, id, t, r, plan.shape.durationS);
+              results.runs.push(rec);
+              const res = rec.result;
+              plan.log(
+                `   #${r + 1} ${load.padEnd(7)} ${id.padEnd(20)} ` +
+                  (rec.error ? `ERROR ${rec.error}` : `${res!.perSecond.toFixed(0)}/s` + (rec.cpuUsPerUnit !== undefined ? ` cpu ${rec.cpuUsPerUnit.toFixed(1)}µs` : '') + (res!.latencyMs ? ` p50 ${res!.latencyMs.p50.toFixed(2)}ms` : '')),
+              );
+            }
+          }
+        }
+      } finally {
+        await Promise.all(running.map(({ t }) => t.stop()));
+        await Promise.all(backend.procs.map((p) => p.stop()));
+      }
+    }
+  } finally {
+    await stopAll();
+    results.finishedAt = new Date().toISOString();
+    results.machine.loadAvgEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  }
+  return results;
+}
