@@ -56,8 +56,10 @@ export class StreamTracker {
     const isGrpc = isGrpcContentType(headers);
     const ex = createExchange(streamId, isGrpc ? 'grpc' : 'h2', this.ctx.now());
     ex.requestHeaders = headers;
+    // Pseudo-headers should come first (RFC 9113 §8.3), but a peer that misorders them is
+    // still observed: the whole list is scanned.
     for (const [name, value] of headers) {
-      if (name.charCodeAt(0) !== 0x3a) break; // pseudo-headers come first
+      if (name.charCodeAt(0) !== 0x3a) continue;
       if (name === ':method') ex.method = value;
       else if (name === ':scheme') ex.scheme = value;
       else if (name === ':authority') ex.authority = value;
