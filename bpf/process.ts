@@ -38,12 +38,12 @@ export function spawnInScope(command: string[], opts: SpawnInScopeOptions): Chil
 }
 
 /** Inodes of TCP sockets listening on `port` in the network namespace of `pid`. */
-function listeningInodes(pid: number, port: number): Set<string> {
+function listeningInodes(pid: number, port: number, procRoot: string): Set<string> {
   const inodes = new Set<string>();
   for (const file of ['tcp', 'tcp6']) {
     let text: string;
     try {
-      text = readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
+      text = readFileSync(`${procRoot}/${pid}/net/${file}`, 'utf8');
     } catch {
       continue;
     }
@@ -56,19 +56,22 @@ function listeningInodes(pid: number, port: number): Set<string> {
   return inodes;
 }
 
-/** The fd number in process `pid` of its TCP listener on `port`, or undefined. */
-export function findListenerFd(pid: number, port: number): number | undefined {
-  const inodes = listeningInodes(pid, port);
+/**
+ * The fd number in process `pid` of its TCP listener on `port`, or undefined. `procRoot`
+ * is where the host's /proc is mounted (the node agent may see it at /host/proc).
+ */
+export function findListenerFd(pid: number, port: number, procRoot = '/proc'): number | undefined {
+  const inodes = listeningInodes(pid, port, procRoot);
   if (inodes.size === 0) return undefined;
   let fds: string[];
   try {
-    fds = readdirSync(`/proc/${pid}/fd`);
+    fds = readdirSync(`${procRoot}/${pid}/fd`);
   } catch {
     return undefined;
   }
   for (const fd of fds) {
     try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(join(`/proc/${pid}/fd`, fd)));
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(join(`${procRoot}/${pid}/fd`, fd)));
       if (m && inodes.has(m[1])) return Number(fd);
     } catch {
       /* fd closed meanwhile */
