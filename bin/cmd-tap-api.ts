@@ -39,7 +39,7 @@ Flags:
 Permissions (API group tap.meshtap.dev, checked in the target's namespace):
   tap TYPE/NAME                verb watch on <resource>/tap     (pods, deployments, namespaces,
                                                                  statefulsets, daemonsets, jobs)
-  bodies, unredacted headers   verb watch on <resource>/tapbodies   (a separate permission)
+  bodies, unredacted headers   verb watch on <resource>/tap-bodies   (a separate permission)
   stat (list sidecars)         verb list on sidecars
   Ready-made ClusterRoles: meshtap-tap-viewer (no bodies), meshtap-tap-admin (with bodies),
   shipped in tap-api/server/rbac/.

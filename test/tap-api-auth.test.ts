@@ -95,16 +95,16 @@ describe('tap API refusals', () => {
     expect((await tapError(TOKENS.named, 'pod/web-1')).message).toContain('"pods/tap"');
   });
 
-  it('viewer asking for bodies: 403 naming the separate tapbodies permission', async () => {
+  it('viewer asking for bodies: 403 naming the separate tap-bodies permission', async () => {
     const e = await tapError(TOKENS.viewer, 'deploy/web', { bodies: true });
     expect(e.code).toBe('MT_RBAC_DENIED');
-    expect(e.message).toContain('User "alice" cannot watch resource "deployments/tapbodies" in API group "tap.meshtap.dev" in the namespace "shop"');
+    expect(e.message).toContain('User "alice" cannot watch resource "deployments/tap-bodies" in API group "tap.meshtap.dev" in the namespace "shop"');
   });
 
   it('viewer asking for unredacted headers: 403 too', async () => {
     const e = await tapError(TOKENS.viewer, 'deploy/web', { revealHeaders: ['authorization'] });
     expect(e.code).toBe('MT_RBAC_DENIED');
-    expect(e.message).toContain('tapbodies');
+    expect(e.message).toContain('tap-bodies');
   });
 
   it('authorization comes before resolution: unknown targets are 403 for the unauthorized, 404 for the authorized', async () => {
@@ -183,5 +183,57 @@ describe('tap API allowed paths without a live sidecar', () => {
     const body = (await (await fetch(`${api.url}/v1/public-key`)).json()) as { algorithm: string; publicKey: string };
     expect(body.algorithm).toBe('Ed25519');
     expect(Buffer.from(body.publicKey, 'base64')).toHaveLength(32);
+  });
+});
+
+describe('tap API bounds and cancellation', () => {
+  let bounded: TapApiServer;
+  let blackHole: Server;
+  const sockets = new Set<import('node:net').Socket>();
+
+  beforeAll(async () => {
+    // A peer that accepts TCP and never speaks: a sidecar that hangs. The tap stays open.
+    blackHole = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+    const f = await writeTapApiFixtures();
+    bounded = await startFixtureTapApi(f.rbacDir, { maxConcurrentTaps: 1 });
+    await rm(f.dir, { recursive: true, force: true });
+    const port = (blackHole.address() as { port: number }).port;
+    const r = await fetch(`${bounded.url}/v1/sidecars`, { method: 'POST', body: JSON.stringify({ workload: 'deploy/web', namespace: 'shop', pod: 'web-1', tapAddress: `127.0.0.1:${port}` }) });
+    expect(r.status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await bounded?.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => blackHole?.close(() => r()));
+  });
+
+  const gauge = async (): Promise<number> => Number(/meshtap_tapapi_active_taps (\d+)/.exec(await (await fetch(`${bounded.url}/metrics`)).text())?.[1]);
+
+  it('refuses taps beyond --max-taps with 429, and frees the slot when the client goes away', async () => {
+    const ac = new AbortController();
+    const first = await fetch(`${bounded.url}/apis/tap.meshtap.dev/v1alpha1/watch/namespaces/shop/deployments/web/tap`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.viewer}` },
+      body: '{}',
+      signal: ac.signal,
+    });
+    expect(first.status).toBe(200);
+    expect(await gauge()).toBe(1);
+    const second = openTapApiStream({ url: bounded.url, token: TOKENS.viewer, namespace: 'shop', target: 'deploy/web', request: { matches: [], bodies: false } });
+    await expect(second.messages[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'MT_TAP_API_BUSY', message: expect.stringContaining('too many concurrent taps (limit 1)') });
+    ac.abort(); // the client goes away: the server cancels its sidecar streams and frees the slot
+    await first.body?.cancel().catch(() => {});
+    const deadline = Date.now() + 20_000;
+    while ((await gauge()) !== 0) {
+      if (Date.now() > deadline) throw new Error('the tap slot was not freed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await (await fetch(`${bounded.url}/metrics`)).text()).toMatch(/meshtap_tapapi_rejected_total\{reason="too-many-taps"\} 1/);
   });
 });

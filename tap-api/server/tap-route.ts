@@ -1,6 +1,6 @@
 /**
  * The tap route: authenticate → authorize (`watch <resource>/tap`, plus `watch
- * <resource>/tapbodies` for bodies or unredacted headers) → resolve the target to registered
+ * <resource>/tap-bodies` for bodies or unredacted headers) → resolve the target to registered
  * pods → sign one grant per pod → fan out → stream NDJSON to the client.
  *
  * Authorization comes before resolution, as in kube-apiserver, so a user without permission

@@ -10,7 +10,7 @@ export const TAP_API_PREFIX = `/apis/${TAP_API_GROUP}/${TAP_API_VERSION}`;
 /** Subresource a tap needs (verb `watch`). */
 export const TAP_SUBRESOURCE = 'tap';
 /** The separate subresource that bodies and unredacted headers need (verb `watch`). */
-export const TAP_BODIES_SUBRESOURCE = 'tapbodies';
+export const TAP_BODIES_SUBRESOURCE = 'tap-bodies';
 /** Resource listed by `meshtap stat` (verb `list`). */
 export const SIDECARS_RESOURCE = 'sidecars';
 
