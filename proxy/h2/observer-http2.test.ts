@@ -50,6 +50,10 @@ beforeAll(async () => {
         stream.end(`n=${String(headers['x-n'])}`);
       }
     });
+    if (path === '/goaway-trigger') {
+      // Refuse this stream and everything after stream 1: GOAWAY(last-stream-id 1).
+      stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
+    }
     if (path === '/hang') {
       // Answer the head, then never finish: the client cancels.
       stream.respond({ ':status': 200 });
@@ -93,7 +97,7 @@ function withClient(fn: (client: http2.ClientHttp2Session, authority: string) =>
     try {
       await fn(client, `127.0.0.1:${port}`);
     } finally {
-      await new Promise<void>((resolve) => client.close(() => resolve()));
+      if (!client.destroyed) await new Promise<void>((resolve) => client.close(() => resolve()));
     }
   });
 }
@@ -262,5 +266,65 @@ describe('HTTP/2 observer on real node:http2 traffic', () => {
       [3, '/hello', 200, undefined],
     ]);
     expect(rec.ended[0]!.responseBytes).toBe('partial'.length);
+  });
+
+  it('GOAWAY from the server ends streams above its last-stream-id with error goaway', async () => {
+    const log = await withClient(async (client) => {
+      const first = client.request({ ':path': '/hang' });
+      first.on('error', () => {});
+      await new Promise<void>((resolve) => first.once('response', () => resolve()));
+      const second = client.request({ ':path': '/goaway-trigger' });
+      await new Promise<void>((resolve) => {
+        second.on('error', () => resolve());
+        second.on('close', () => resolve());
+      });
+      first.close(http2.constants.NGHTTP2_CANCEL);
+      await new Promise<void>((resolve) => first.on('close', () => resolve()));
+      // After a GOAWAY a graceful close() waits for the server to hang up, which node's
+      // server does not do: end the session here.
+      client.destroy();
+    });
+    expect(listFrames(log, false).some((f) => f.type === 7)).toBe(true);
+    const rec = feedConversation(log);
+    expect(rec.giveUps).toEqual([]);
+    expect(rec.ended.map((ex) => [ex.stream, ex.path, ex.error])).toEqual([
+      [3, '/goaway-trigger', 'goaway'],
+      [1, '/hang', 'reset'],
+    ]);
+  });
+
+  it('real padded frames (paddingStrategy MAX on both ends): byte counts exclude padding', async () => {
+    const padServer = http2.createServer({ paddingStrategy: http2.constants.PADDING_STRATEGY_MAX });
+    padServer.on('stream', (stream) => {
+      stream.on('error', () => {});
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'x-padded': 'yes' });
+        stream.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((resolve) => padServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const payload = Buffer.from('padded body '.repeat(50));
+      const log = await captureConversation((padServer.address() as net.AddressInfo).port, async (port) => {
+        const client = http2.connect(`http://127.0.0.1:${port}`, { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX });
+        client.on('error', () => {});
+        const res = await request(client, { ':method': 'POST', ':path': '/pad' }, payload);
+        expect(res.body.equals(payload)).toBe(true);
+        await new Promise<void>((resolve) => client.close(() => resolve()));
+      });
+      // The capture really is padded (PADDED flag 0x8) in both directions.
+      expect(listFrames(log, true).some((f) => (f.type === 0 || f.type === 1) && f.flags & 0x8)).toBe(true);
+      expect(listFrames(log, false).some((f) => (f.type === 0 || f.type === 1) && f.flags & 0x8)).toBe(true);
+      const rec = feedConversation(log, { bodyLimit: 10_000 });
+      const ex = only(rec);
+      expect(ex).toMatchObject({ status: 200, requestBytes: payload.length, responseBytes: payload.length });
+      expect(Buffer.concat(ex.responseBody!.chunks)).toEqual(payload);
+      expect(header(ex.responseHeaders, 'x-padded')).toBe('yes');
+      expectSameUnderSplits(log, rec, 3, 10_000);
+    } finally {
+      await new Promise<void>((resolve) => padServer.close(() => resolve()));
+    }
   });
 });

@@ -7,6 +7,7 @@
  * It biases towards availability: anything it cannot follow costs only the observation of
  * this connection (one `giveUp`), never the forwarded bytes, and it never throws.
  */
+import { createLogger } from '../../common/index.js';
 import type { HeaderList } from '../events.js';
 import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverContext } from '../observe.js';
 import {
@@ -39,6 +40,9 @@ import {
 import { FrameReader, type FrameHandler } from './frame-reader.js';
 import { HpackDecoder } from './hpack-decoder.js';
 import { StreamTracker } from './stream-tracker.js';
+
+/** MESHTAP_TRACE=h2 logs why a connection stopped being observed (never header values). */
+const log = createLogger('h2');
 
 /** Error set on exchanges still open when the observer stops following the connection. */
 export const STREAM_ERROR_GAVE_UP = 'observer-gave-up';
@@ -298,9 +302,10 @@ class H2Observer implements ConnectionObserver {
   }
 
   /** Stops following the connection: ends open exchanges, tells the sink once. */
-  giveUp(reason: GiveUpReason, _detail: string): void {
+  giveUp(reason: GiveUpReason, detail: string): void {
     if (this.isDead) return;
     this.isDead = true;
+    if (log.isTracing) log.transition('observing', 'gave-up', { reason, detail, openStreams: this.streams.openStreams });
     this.client.reader.stop();
     this.server.reader.stop();
     try {
