@@ -64,6 +64,10 @@ Flags:
         else kc.loadFromDefault();
         const context = stringFlag(args, 'context');
         if (context) kc.setCurrentContext(context);
+        // client-node falls back to http://localhost:8080 when it finds no configuration at all.
+        if (!file && kc.getCurrentCluster()?.server === 'http://localhost:8080' && kc.getCurrentContext() === 'loaded-context') {
+          throw new Error('no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster');
+        }
         results = await runClusterChecks(kc, { namespace: stringFlag(args, 'namespace', undefined, 'meshtap')!, pre: args.values.pre === true });
       } catch (err) {
         results = [{ name: 'kubeconfig loaded', ok: false, detail: (err as Error).message.split('\n')[0], hint: 'pass --kubeconfig FILE or set KUBECONFIG' }];
