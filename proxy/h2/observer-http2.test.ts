@@ -16,6 +16,7 @@ const BIG_HEADER = '~|{}'.repeat(5000);
 
 let server: http2.Http2Server;
 let serverPort: number;
+const waitingN: Array<() => void> = [];
 
 beforeAll(async () => {
   server = http2.createServer({ maxHeaderListPairs: 1000, maxSessionMemory: 100 } as http2.ServerOptions);
@@ -46,8 +47,12 @@ beforeAll(async () => {
         stream.respond({ ':status': 204 });
         stream.end();
       } else if (path === '/n') {
-        stream.respond({ ':status': 200, 'x-n': String(headers['x-n']) });
-        stream.end(`n=${String(headers['x-n'])}`);
+        // Answer only once all 100 requests are in, so all 100 streams are open at once.
+        waitingN.push(() => {
+          stream.respond({ ':status': 200, 'x-n': String(headers['x-n']) });
+          stream.end(`n=${String(headers['x-n'])}`);
+        });
+        if (waitingN.length === 100) waitingN.splice(0).forEach((answer) => answer());
       }
     });
     if (path === '/goaway-trigger') {
