@@ -84,10 +84,26 @@ describe('grant codec', () => {
     if (!r.ok) expect(r.error.code).toBe('MT_GRANT_BAD_SIGNATURE');
   });
 
-  it('refuses a tampered signature', () => {
+  it('refuses a tampered signature, at every position', () => {
     const token = signGrant(claims(), pair.privateKey);
-    const flip = token.endsWith('A') ? 'B' : 'A';
-    const r = verifyGrant(token.slice(0, -1) + flip, opts);
+    const dot = token.indexOf('.');
+    for (let i = dot + 1; i < token.length; i++) {
+      const flip = token[i] === 'A' ? 'B' : 'A';
+      const r = verifyGrant(token.slice(0, i) + flip + token.slice(i + 1), opts);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.code).toBe('MT_GRANT_BAD_SIGNATURE');
+    }
+  });
+
+  // Regression: flipping only the padding bits of the last base64url character decoded to the
+  // same signature bytes, so a different token string verified (found by a flaky run).
+  it('refuses a non-canonical encoding of a valid signature', () => {
+    const token = signGrant(claims(), pair.privateKey);
+    const last = token[token.length - 1]!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const idx = alphabet.indexOf(last);
+    const sibling = alphabet[(idx & ~0b1111) | ((idx + 1) & 0b1111)]!; // same top 2 bits
+    const r = verifyGrant(token.slice(0, -1) + sibling, opts);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe('MT_GRANT_BAD_SIGNATURE');
   });

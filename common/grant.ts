@@ -92,6 +92,11 @@ export function verifyGrant(token: string, options: VerifyGrantOptions): Result<
   if (parts.length !== 2 || !B64URL.test(parts[0]!) || !B64URL.test(parts[1]!)) {
     return fail('MT_GRANT_MALFORMED', 'grant is not <base64url claims>.<base64url signature>');
   }
+  const signature = Buffer.from(parts[1]!, 'base64url');
+  // Only the canonical encoding: one grant, one token string (no malleable padding bits).
+  if (signature.length !== 64 || signature.toString('base64url') !== parts[1]) {
+    return fail('MT_GRANT_BAD_SIGNATURE', 'grant signature is not a canonical 64-byte Ed25519 signature');
+  }
   let key: KeyObject;
   try {
     key = typeof options.publicKey === 'string' ? importPublicKeyRaw(options.publicKey) : options.publicKey;
@@ -100,7 +105,7 @@ export function verifyGrant(token: string, options: VerifyGrantOptions): Result<
   }
   let good = false;
   try {
-    good = verify(null, Buffer.from(parts[0]!), key, Buffer.from(parts[1]!, 'base64url'));
+    good = verify(null, Buffer.from(parts[0]!), key, signature);
   } catch {
     good = false;
   }
