@@ -167,6 +167,17 @@ describe('tap API allowed paths without a live sidecar', () => {
     expect(notices.sort()).toEqual([expect.stringMatching(/^pod web-1: tap stream ended: UNAVAILABLE/), expect.stringMatching(/^pod web-2: tap stream ended: UNAVAILABLE/)]);
   });
 
+  it('ns/NAME taps every meshed pod of the namespace, authorized as namespaces/tap on that namespace', async () => {
+    const notices: string[] = [];
+    const s = openTapApiStream({ url: api.url, token: TOKENS.viewer, namespace: 'ignored', target: 'ns/shop', request: { matches: [], bodies: false }, onNotice: (n) => notices.push(n.pod) });
+    for await (const _m of s.messages) {
+      // both parts end (their sidecars are unreachable)
+    }
+    expect(notices.sort()).toEqual(['web-1', 'web-2']);
+    const e = await tapError(TOKENS.nobody, 'ns/shop');
+    expect(e.message).toContain('User "carol" cannot watch resource "namespaces/tap" in API group "tap.meshtap.dev" in the namespace "shop"');
+  });
+
   it('lists sidecars for `stat` only with `list sidecars`', async () => {
     const items = await listSidecars({ url: api.url, token: TOKENS.viewer, namespace: 'shop' });
     expect(items).toEqual([

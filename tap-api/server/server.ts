@@ -145,7 +145,7 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
       const ns = decodeURIComponent(tap[1]!);
       const resource = tap[2] === undefined ? 'namespaces' : resourceOfKind(tap[2]);
       const name = tap[2] === undefined ? ns : decodeURIComponent(tap[3]!);
-      if (!resource || tap[2] !== resource) return sendStatus(res, kubeStatus(404, `the server could not find the requested resource "${tap[2]}"`));
+      if (!resource || (tap[2] !== undefined && tap[2] !== resource)) return sendStatus(res, kubeStatus(404, `the server could not find the requested resource "${tap[2]}"`));
       if (!isValidName(ns) || !isValidName(name)) return sendStatus(res, kubeStatus(400, 'namespace and name must be Kubernetes names'));
       return serveTap(ctx, req, res, ns, { resource, name });
     }
