@@ -70,6 +70,10 @@ export function startFanOut(options: FanOutOptions): FanOut {
         if (cancelled) break;
         onMessage(s, msg);
       }
+      // A live stream the sidecar ended on its own (it shut down): say so, the others go on.
+      if (!cancelled && isLive(s.part.request) && state.some((x) => x !== s && !x.ended)) {
+        options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended by the sidecar` });
+      }
     } catch (err) {
       if (!cancelled) options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended: ${describeStreamError(err)}` });
     } finally {
@@ -89,6 +93,11 @@ export function startFanOut(options: FanOutOptions): FanOut {
       for (const s of state) s.stream?.cancel();
     },
   };
+}
+
+/** Whether a request follows live traffic (rather than only asking for history). */
+function isLive(r: TapRequest): boolean {
+  return (r.last === undefined && r.sinceMs === undefined) || r.follow === true;
 }
 
 function describeStreamError(err: unknown): string {
