@@ -20,6 +20,8 @@ export interface SeenRequest {
 export interface H2Origin {
   readonly port: number;
   readonly seen: Map<string, SeenRequest>;
+  /** Closes every open session (node:http2 keeps a connection open after its GOAWAY until told). */
+  destroySessions(): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,9 @@ export async function startH2Origin(): Promise<H2Origin> {
   return {
     port: (server.address() as AddressInfo).port,
     seen,
+    destroySessions() {
+      for (const s of sessions) s.destroy();
+    },
     close() {
       for (const s of sessions) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
