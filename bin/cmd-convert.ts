@@ -1,7 +1,7 @@
 import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MeshtapError, stringFlag, UsageError } from '../common/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/record/filter-flags.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
 import { compileExchangeFilter, createRecordingWriter, harToRecording, readRecording, recordingToHar } from '../tap-api/record/index.js';
 import type { Command } from './command.js';
 

@@ -1,5 +1,5 @@
 import { parseHostPort, stringFlag, UsageError } from '../common/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/record/filter-flags.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
 import { compileExchangeFilter, createMockServer, readRecording } from '../tap-api/record/index.js';
 import type { Command } from './command.js';
 

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { listFlag, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/record/filter-flags.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
 import { formatJson, formatJunit, formatText, readRecording, replayExchanges, summarize, type ReplayTiming } from '../tap-api/record/index.js';
 import type { Command } from './command.js';
 

@@ -1,7 +1,7 @@
 import { parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../proxy/index.js';
 import { consumeTap, formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/cli/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/record/filter-flags.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
 import type { Command } from './command.js';
 
 const help = `Stream live (and recent) requests of a workload, through the tap API, or of one sidecar.

@@ -3,7 +3,7 @@ import { parseCount, parseDurationMs, stringFlag, UsageError, MeshtapError } fro
 import type { TapMessage, TapRequest } from '../proxy/tap-types.js';
 import { openSource, describeSidecarError, type TapSource } from '../tap-api/cli/index.js';
 import { runTop } from '../tap-api/cli/top.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/record/filter-flags.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
 import type { Command } from './command.js';
 
 const help = `Live table of the busiest (source, destination, method, path) of a workload, like 'linkerd viz top'.

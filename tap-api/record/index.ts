@@ -11,7 +11,6 @@ export type { Recording, RecordingIssue, ReadOptions } from './recording-reader.
 export { recordStream } from './record-stream.js';
 export type { RecordLimits, RecordProgress, RecordResult, RecordStopReason } from './record-stream.js';
 export { compileExchangeFilter } from './filter-match.js';
-export { FILTER_OPTIONS, FILTER_HELP, filtersFromArgs } from './filter-flags.js';
 export { replayExchanges, buildReplayRequest } from './replay.js';
 export type { ReplayOptions, RewriteOptions, ExchangeResult, ExchangeOutcome } from './replay.js';
 export type { ReplayTiming } from './replay-schedule.js';

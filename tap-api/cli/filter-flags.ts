@@ -1,11 +1,10 @@
 /**
- * The shared tap filter flags -> TapFilter[][] for record/replay/convert. A stop-gap until the
- * `meshtap tap` helper exists (the lead unifies them): same flag names as DESIGN §7.
+ * The tap filter flags shared by tap, top, record, replay, mock and convert -> TapFilter[][]
+ * (same flag names as DESIGN §7).
  * `--not` negates the next filter flag; `--or` starts a new match (OR across matches).
  */
 import { UsageError, parseDurationMs, type OptionSpec, type ParsedArgs } from '../../common/index.js';
-import type { TapFilter } from '../../proxy/tap-types.js';
-import { parseGrpcStatus } from '../../proxy/index.js';
+import { parseGrpcStatus, type TapFilter } from '../../proxy/index.js';
 
 /** Flag definitions to merge into a command's options. */
 export const FILTER_OPTIONS: OptionSpec = {
