@@ -22,3 +22,8 @@ export {
 } from './scope.js';
 export { runIntercepted, runPrerequisiteProblem, reapStaleRuns, meshtapBin, DEFAULT_SIDECAR_UID, type RunOptions } from './run.js';
 export { runNodeChecks } from './checks.js';
+export {
+  startAgent, agentPrerequisiteProblem, startPodWatch, createAgentMetrics, podScopeName, scanPodCgroups, findPodCgroup, podCgroupNames,
+  isMeshedPod, podScopeSettings, AGENT_ANNOTATION, AGENT_LABEL_INJECTED, DEFAULT_SIDECAR_PORTS,
+  type Agent, type AgentOptions, type AgentMetrics, type AgentPod, type PodStatus, type PodWatch, type PodWatchHandlers, type PodWatchOptions, type SidecarPorts,
+} from './agent/index.js';
