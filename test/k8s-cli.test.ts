@@ -4,7 +4,7 @@
  * server; `webhook` serving a real AdmissionReview over HTTPS and stopping on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -166,5 +166,30 @@ describe('install and the commands it runs agree', () => {
     expect(parsed.values).toMatchObject({ listen: '0.0.0.0:8443', 'control-plane-namespace': 'mesh-system', image: 'img:1', 'tap-api': 'https://meshtap-tap-api.mesh-system.svc:443' });
     const mounts = dep.spec.template.spec.containers[0].volumeMounts.map((m: any) => m.mountPath);
     expect(mounts.some((m: string) => (parsed.values.cert as string).startsWith(m + '/'))).toBe(true);
+  });
+});
+
+describe('install passes flags its components accept', () => {
+  async function argsOf(kind: string, name: string): Promise<string[]> {
+    const { buildControlPlane } = await import('../webhook/install/index.js');
+    const objs = (await buildControlPlane({ namespace: 'meshtap', image: 'img:1', version: '0.1.0', ha: false, certManager: false })) as any[];
+    return objs.find((o) => o.kind === kind && o.metadata.name === name).spec.template.spec.containers[0].args;
+  }
+
+  it('tap-api args parse with `meshtap tap-api` flags', async () => {
+    const { parseCommandArgs } = await import('../common/index.js');
+    const [sub, ...args] = await argsOf('Deployment', 'meshtap-tap-api');
+    expect(sub).toBe('tap-api');
+    const spec = (await import('../bin/cmd-tap-api.js')).default.spec;
+    expect(() => parseCommandArgs(spec, args)).not.toThrow();
+  });
+
+  const agentSource = new URL('../bin/cmd-agent.ts', import.meta.url);
+  it.skipIf(!existsSync(agentSource))('agent args parse with `meshtap agent` flags (skipped: bin/cmd-agent.ts not in this tree)', async () => {
+    const { parseCommandArgs } = await import('../common/index.js');
+    const [sub, ...args] = await argsOf('DaemonSet', 'meshtap-agent');
+    expect(sub).toBe('agent');
+    const spec = (await import(/* @vite-ignore */ agentSource.href)).default.spec;
+    expect(() => parseCommandArgs(spec, args)).not.toThrow();
   });
 });

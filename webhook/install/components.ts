@@ -8,6 +8,9 @@ import { CONTROL_PLANE_PORTS, MOUNTS, NAMES, componentLabels, selectorLabels } f
 
 type Obj = Record<string, unknown>;
 
+/** The agent's /ready, /live and /metrics (`meshtap agent --admin`). */
+const AGENT_ADMIN_PORT = 4191;
+
 export interface ComponentOptions {
   namespace: string;
   image: string;
@@ -103,6 +106,8 @@ function agentDaemonSet(o: ComponentOptions): Obj {
         metadata: { labels },
         spec: {
           serviceAccountName: NAMES.agent,
+          // The agent copies each sidecar's listener with pidfd_getfd: it must see host pids.
+          hostPID: true,
           priorityClassName: 'system-node-critical',
           tolerations: [{ operator: 'Exists' }],
           containers: [
@@ -110,7 +115,10 @@ function agentDaemonSet(o: ComponentOptions): Obj {
               name: 'agent',
               image: o.image,
               imagePullPolicy: 'IfNotPresent',
-              args: ['agent'],
+              args: ['agent', '--admin', `0.0.0.0:${AGENT_ADMIN_PORT}`],
+              ports: [{ name: 'admin', containerPort: AGENT_ADMIN_PORT, protocol: 'TCP' }],
+              readinessProbe: { httpGet: { path: '/ready', port: AGENT_ADMIN_PORT, scheme: 'HTTP' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/live', port: AGENT_ADMIN_PORT, scheme: 'HTTP' }, periodSeconds: 10, failureThreshold: 6 },
               env: [
                 { name: 'MESHTAP_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
                 { name: 'MESHTAP_HOST_PROC', value: '/host/proc' },

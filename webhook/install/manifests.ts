@@ -36,7 +36,9 @@ export async function buildControlPlane(o: InstallOptions): Promise<Obj[]> {
     '--tap-public-key', signing.publicKeyBase64,
     '--control-plane-namespace', ns,
   ];
-  const tapApiArgs = ['--kubernetes', '--listen', `0.0.0.0:${CONTROL_PLANE_PORTS.tapApi}`, ...tlsArgs, '--signing-key', `${MOUNTS.signing}/signing.key`];
+  // `meshtap tap-api` flags as they exist today (--key is its grant-signing key). Its
+  // Kubernetes mode (TLS serving for the APIService, SubjectAccessReview) adds flags here.
+  const tapApiArgs = ['--listen', `0.0.0.0:${CONTROL_PLANE_PORTS.tapApi}`, '--key', `${MOUNTS.signing}/signing.key`];
 
   const namespace: Obj = {
     apiVersion: 'v1',
