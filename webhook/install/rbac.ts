@@ -39,10 +39,13 @@ export function rbacObjects(namespace: string, version: string): Obj[] {
     ]),
     clusterRole(NAMES.tapViewerRole, NAMES.tapApi, [
       { apiGroups: [NAMES.apiServiceGroup], resources: WORKLOAD_RESOURCES.map((r) => `${r}/tap`), verbs: ['watch', 'get'] },
+      // `meshtap stat` lists the meshed sidecars of a namespace.
+      { apiGroups: [NAMES.apiServiceGroup], resources: ['sidecars'], verbs: ['get', 'list'] },
     ]),
     clusterRole(NAMES.tapAdminRole, NAMES.tapApi, [
       { apiGroups: [NAMES.apiServiceGroup], resources: WORKLOAD_RESOURCES.map((r) => `${r}/tap`), verbs: ['watch', 'get'] },
       { apiGroups: [NAMES.apiServiceGroup], resources: WORKLOAD_RESOURCES.map((r) => `${r}/tap-bodies`), verbs: ['watch', 'get'] },
+      { apiGroups: [NAMES.apiServiceGroup], resources: ['sidecars'], verbs: ['get', 'list'] },
     ]),
     binding(NAMES.webhook, NAMES.webhook, NAMES.webhook),
     binding(NAMES.tapApi, NAMES.tapApi, NAMES.tapApi),
