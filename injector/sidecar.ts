@@ -47,6 +47,8 @@ export function buildProxyContainer(o: SidecarOptions): Container {
     fieldEnv('MESHTAP_POD_NAME', 'metadata.name'),
     fieldEnv('MESHTAP_POD_UID', 'metadata.uid'),
     fieldEnv('MESHTAP_NODE_NAME', 'spec.nodeName'),
+    // Where the tap API dials this sidecar's tap port (it listens on 0.0.0.0).
+    fieldEnv('MESHTAP_POD_IP', 'status.podIP'),
   ];
   if (config.tapApiUrl) env.push({ name: 'MESHTAP_TAP_API', value: config.tapApiUrl });
   if (config.tapPublicKey) env.push({ name: 'MESHTAP_TAP_PUBLIC_KEY', value: config.tapPublicKey });
