@@ -1,0 +1,187 @@
+/**
+ * `meshtap tap --proxy` end to end: the real CLI against the real sidecar process, with real
+ * HTTP/1 and gRPC traffic. Filters (--method --path --authority --status --grpc-status),
+ * --bodies, --last N, --limit N, -o json (one object per line) and text output, and redaction
+ * of sensitive headers unless revealed.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TapEvent } from '../proxy/index.js';
+import { ECHO_SERVICE, echoClient, startGrpcEcho, type GrpcEcho } from './support/grpc-echo.js';
+import { waitForMetric, scrape, sumMetric } from './support/metrics-scrape.js';
+import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
+
+let origin: http.Server;
+let grpcOrigin: GrpcEcho;
+let sidecar: SidecarProcess;
+let httpPort: number;
+let grpcPort: number;
+const started: CliProcess[] = [];
+
+beforeAll(async () => {
+  origin = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const status = Number(/\/status\/(\d+)/.exec(req.url ?? '')?.[1] ?? 200);
+      const headers: Record<string, string> = { 'content-type': 'text/plain' };
+      if (req.url?.startsWith('/login')) headers['set-cookie'] = 'session=s3cr3t; HttpOnly';
+      res.writeHead(status, headers).end(`echo:${Buffer.concat(chunks).toString()}`);
+    });
+  });
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  grpcOrigin = await startGrpcEcho();
+  sidecar = await startSidecarProcess([
+    '--forward', `127.0.0.1:0=127.0.0.1:${(origin.address() as AddressInfo).port}`,
+    '--forward', `127.0.0.1:0=127.0.0.1:${grpcOrigin.port}`,
+    '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
+  ]);
+  httpPort = sidecar.forwards[0].port;
+  grpcPort = sidecar.forwards[1].port;
+});
+
+afterAll(async () => {
+  for (const p of started) p.kill('SIGKILL');
+  await sidecar?.stop();
+  await grpcOrigin?.close();
+  await new Promise((resolve) => origin?.close(resolve));
+});
+
+function send(method: string, path: string, options: { host?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: httpPort, method, path, agent: false, headers: { host: options.host ?? 'web.test', ...options.headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Starts `meshtap tap --proxy TAP ARGS` and resolves once the sidecar counts it as a subscriber. */
+async function tapCli(args: string[]): Promise<CliProcess> {
+  const before = sumMetric(await scrape(sidecar.admin!), 'meshtap_tap_subscribers');
+  const p = spawnMeshtap(['tap', '--proxy', sidecar.tap!, ...args]);
+  started.push(p);
+  await waitForMetric(sidecar.admin!, 'meshtap_tap_subscribers', {}, (v) => v === before + 1);
+  return p;
+}
+
+/** Every stdout line must be one JSON object; returns them. */
+function jsonLines(stdout: string): TapEvent[] {
+  const lines = stdout.split('\n');
+  expect(lines.pop()).toBe('');
+  return lines.map((l) => {
+    expect(l.startsWith('{') && l.endsWith('}')).toBe(true);
+    return JSON.parse(l) as TapEvent;
+  });
+}
+
+const summary = (evs: TapEvent[]) => evs.map((e) => `${e.kind} ${e.method} ${e.path}${e.status ? ' ' + e.status : ''}`);
+
+describe('meshtap tap --proxy (real CLI, real sidecar)', () => {
+  it('--method POST --path /api --limit 2 -o json: only matching exchanges, req/rsp/end each, one JSON object per line, then exit 0', async () => {
+    const cli = await tapCli(['--method', 'POST', '--path', '/api', '--limit', '2', '-o', 'json']);
+    await send('GET', '/api/get');
+    await send('POST', '/other');
+    await send('POST', '/api/one', { body: 'x' });
+    await send('POST', '/api/two');
+    const r = await cli.done;
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(summary(jsonLines(r.stdout))).toEqual(['req POST /api/one', 'rsp POST /api/one 200', 'end POST /api/one 200', 'req POST /api/two', 'rsp POST /api/two 200', 'end POST /api/two 200']);
+  });
+
+  it('--status 5xx --authority: decided at the response, earlier request events held back and delivered with it', async () => {
+    const cli = await tapCli(['--status', '5xx', '--authority', 'api.test', '--limit', '1', '-o', 'json']);
+    await send('GET', '/status/503', { host: 'other.test' });
+    await send('GET', '/status/404', { host: 'api.test' });
+    await send('GET', '/status/502', { host: 'api.test' });
+    const r = await cli.done;
+    expect(r.code).toBe(0);
+    const evs = jsonLines(r.stdout);
+    expect(summary(evs)).toEqual(['req GET /status/502', 'rsp GET /status/502 502', 'end GET /status/502 502']);
+    expect(evs.every((e) => e.authority === 'api.test')).toBe(true);
+  });
+
+  it('--grpc-status UNAVAILABLE: only the failing call, decided at its end', async () => {
+    const cli = await tapCli(['--grpc-status', 'UNAVAILABLE', '--limit', '1', '-o', 'json']);
+    const client = echoClient(`127.0.0.1:${grpcPort}`);
+    const call = (text: string) =>
+      new Promise<number>((resolve) => client.makeUnaryRequest(ECHO_SERVICE.Unary.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(text), (err) => resolve(err?.code ?? 0)));
+    expect(await call('fine')).toBe(grpc.status.OK);
+    expect(await call('fail:5:missing')).toBe(grpc.status.NOT_FOUND);
+    expect(await call('fail:14:down')).toBe(grpc.status.UNAVAILABLE);
+    client.close();
+    const r = await cli.done;
+    expect(r.code).toBe(0);
+    const evs = jsonLines(r.stdout);
+    expect(evs.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
+    expect(evs.every((e) => e.protocol === 'grpc' && e.path === ECHO_SERVICE.Unary.path)).toBe(true);
+    expect([evs[2].grpcStatus, evs[2].grpcMessage]).toEqual([14, 'down']);
+  });
+
+  it('--bodies: request and response bodies on the end event; absent without it', async () => {
+    const withBodies = await tapCli(['--path', '/bodies', '--bodies', '--limit', '1', '-o', 'json']);
+    const without = await tapCli(['--path', '/bodies', '--limit', '1', '-o', 'json']);
+    await send('POST', '/bodies', { body: 'hello body' });
+    const [a, b] = await Promise.all([withBodies.done, without.done]);
+    const endA = jsonLines(a.stdout).find((e) => e.kind === 'end')!;
+    expect(endA.requestBody).toEqual({ size: 10, truncated: false, encoding: 'utf8', data: 'hello body' });
+    expect(endA.responseBody).toEqual({ size: 15, truncated: false, encoding: 'utf8', data: 'echo:hello body' });
+    const endB = jsonLines(b.stdout).find((e) => e.kind === 'end')!;
+    expect(endB.requestBody).toBeUndefined();
+    expect(endB.responseBody).toBeUndefined();
+    expect(endB.requestBytes).toBe(10);
+  });
+
+  it('redacts authorization, cookie, set-cookie and x-api-key unless --reveal-header names them, live and in history', async () => {
+    const plain = await tapCli(['--path', '/login', '--limit', '1', '-o', 'json']);
+    const revealing = await tapCli(['--path', '/login', '--limit', '1', '-o', 'json', '--reveal-header', 'authorization', '--reveal-header', 'Set-Cookie']);
+    const secret = { Authorization: 'Bearer tok-123', Cookie: 'sid=abc', 'X-Api-Key': 'key-456', 'X-Public': 'visible' };
+    await send('GET', '/login', { headers: secret });
+    const [p, r] = await Promise.all([plain.done, revealing.done]);
+    const endP = jsonLines(p.stdout).find((e) => e.kind === 'end')!;
+    const value = (list: Array<[string, string]> | undefined, name: string) => list?.find(([k]) => k.toLowerCase() === name)?.[1];
+    expect(['authorization', 'cookie', 'x-api-key', 'x-public'].map((h) => value(endP.requestHeaders, h))).toEqual(['[redacted]', '[redacted]', '[redacted]', 'visible']);
+    expect(value(endP.responseHeaders, 'set-cookie')).toBe('[redacted]');
+    expect(p.stdout).not.toMatch(/tok-123|sid=abc|key-456|s3cr3t/);
+    const endR = jsonLines(r.stdout).find((e) => e.kind === 'end')!;
+    expect(['authorization', 'cookie', 'x-api-key'].map((h) => value(endR.requestHeaders, h))).toEqual(['Bearer tok-123', '[redacted]', '[redacted]']);
+    expect(value(endR.responseHeaders, 'set-cookie')).toBe('session=s3cr3t; HttpOnly');
+
+    const history = await runMeshtap(['tap', '--proxy', sidecar.tap!, '--path', '/login', '--last', '1', '-o', 'json']);
+    expect(history.code).toBe(0);
+    const [h] = jsonLines(history.stdout);
+    expect(value(h.requestHeaders, 'authorization')).toBe('[redacted]');
+    expect(history.stdout).not.toMatch(/tok-123|sid=abc|key-456|s3cr3t/);
+  });
+
+  it('--last N prints the last N finished exchanges from the flight recorder and exits', async () => {
+    for (const i of [1, 2, 3, 4]) await send('GET', `/history/${i}`);
+    const r = await runMeshtap(['tap', '--proxy', sidecar.tap!, '--path', '/history/', '--last', '2', '-o', 'json']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(summary(jsonLines(r.stdout))).toEqual(['end GET /history/3 200', 'end GET /history/4 200']);
+  });
+
+  it('text output: one line per event, Linkerd tap style', async () => {
+    const cli = await tapCli(['--path', '/text', '--limit', '1']);
+    await send('GET', '/text?q=1', { host: 'txt.test' });
+    const r = await cli.done;
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^req id=\d+\.1 proxy=in src=127\.0\.0\.1:\d+ dst=127\.0\.0\.1:\d+ :method=GET :authority=txt\.test :path=\/text\?q=1$/);
+    expect(lines[1]).toMatch(/^rsp id=\d+\.1 .* :status=200 latency=/);
+    expect(lines[2]).toMatch(/^end id=\d+\.1 .* :status=200 duration=\S+ request-length=0 response-length=5$/);
+  });
+
+  it('a bad filter is a one-line usage error (exit 2) before anything is opened', async () => {
+    const r = await runMeshtap(['tap', '--proxy', sidecar.tap!, '--status', '7xx']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--status/);
+  });
+});
