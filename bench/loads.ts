@@ -118,7 +118,7 @@ async function run(spec: LoadSpec, tool: string, command: string, args: string[]
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const url = `http://${spec.address}${spec.protocol === 'grpc' ? GRPC_PATH : '/'}`;
   const grpcArgs = spec.protocol === 'grpc' ? ['-d', grpcRequestFile(spec.scratchDir), ...GRPC_HEADERS] : [];
-  const d = String(spec.durationS);
+  const d = String(Math.max(1, Math.round(spec.durationS)));
   switch (spec.kind) {
     case 'max':
       if (spec.protocol === 'h1') {

@@ -30,7 +30,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 
 function netPipe(): net.Server {
   return net.createServer((client) => {
-    const upstream = net.connect(port, host);
+    const upstream = net.connect({ port, host, noDelay: true });
+    client.setNoDelay(true);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.pipe(upstream);
@@ -85,7 +86,11 @@ function h2Forward(): http2.Http2Server {
     for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k) || (k === 'te' && v === 'trailers')) fwd[k] = v;
     const up = upstream().request(fwd, { endStream: false });
     up.on('error', () => stream.destroy());
+    stream.on('close', () => {
+      if (!up.closed) up.close(http2.constants.NGHTTP2_CANCEL);
+    });
     up.on('response', (h) => {
+      if (stream.destroyed || stream.closed) return;
       const out: http2.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(h)) if (!HOP_BY_HOP.has(k)) out[k] = v;
       stream.respond(out, { waitForTrailers: true });
@@ -93,8 +98,9 @@ function h2Forward(): http2.Http2Server {
     let trailers: http2.IncomingHttpHeaders | undefined;
     up.on('trailers', (t) => (trailers = t));
     stream.on('wantTrailers', () => {
-      if (trailers) stream.sendTrailers(trailers as http2.OutgoingHttpHeaders);
-      else stream.close();
+      if (stream.destroyed) return;
+      // no upstream trailers: an empty trailer block still ends the stream
+      stream.sendTrailers((trailers ?? {}) as http2.OutgoingHttpHeaders);
     });
     stream.pipe(up);
     up.pipe(stream);

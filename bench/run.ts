@@ -30,7 +30,7 @@ Flags:
                        scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
                        targets:   ${TARGETS.map((t) => t.id).join(', ')}
   --repeats N          repeats per measurement (default 3; quick 1)
-  --duration SECONDS   seconds per measurement (default 4; quick 1)
+  --duration SECONDS   whole seconds per measurement (default 3; quick 1)
   --out DIR            where <timestamp>.json/.md go (default bench/results)
   --no-pin             do not pin processes to CPUs
   -h, --help           this text
@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
   const quick = v.quick === true;
   const shape: RunShape = { ...(quick ? QUICK_SHAPE : FULL_SHAPE) };
   if (v.repeats) shape.repeats = Math.round(positiveNumber(v.repeats, '--repeats'));
-  if (v.duration) shape.durationS = positiveNumber(v.duration, '--duration');
+  if (v.duration) shape.durationS = Math.max(1, Math.round(positiveNumber(v.duration, '--duration')));
 
   let scenarios = SCENARIOS;
   let targets = TARGETS;

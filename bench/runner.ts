@@ -61,6 +61,11 @@ async function startBackend(s: Scenario, plan: RunPlan): Promise<{ addrs: Backen
 
 async function measure(plan: RunPlan, s: Scenario, load: Scenario['loads'][number], id: string, t: RunningTarget, repeat: number, durationS: number): Promise<RunRecord> {
   const rec: RunRecord = { scenario: s.name, load, target: id, repeat };
+  if (t.proc && (t.proc.child.exitCode !== null || t.proc.child.signalCode !== null)) {
+    const last = t.proc.stderrTail().trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+    rec.error = `${id} is no longer running (exit ${t.proc.child.exitCode ?? t.proc.child.signalCode})${last ? `: ${last.slice(0, 200)}` : ''}`;
+    return rec;
+  }
   const watch = t.proc ? watchGroup(t.proc.pid) : undefined;
   const tapBefore = t.tapCounts?.();
   try {
@@ -104,20 +109,27 @@ export async function runBench(plan: RunPlan): Promise<BenchResults> {
       const backend = await startBackend(s, plan);
       const running: { id: string; t: RunningTarget }[] = [];
       try {
-        for (const def of plan.targets.filter((d) => d.supports(s.protocol))) {
-          try {
-            const t = await def.start({ protocol: s.protocol, backend: backend.addrs, scratchDir: plan.scratchDir, proxyCpus: plan.proxyCpus, clientCpus: plan.clientCpus });
-            running.push({ id: def.id, t });
-            if (t.proc) results.idleRss.push({ scenario: s.name, target: def.id, rssBytes: sampleGroup(t.proc.pid).rssBytes });
-          } catch (err) {
-            const reason = def.id.startsWith('meshtap-native') ? `not built: ${message(err)}` : message(err);
+        // start all targets of the scenario at once (idle ones cost nothing), in report order
+        const defs = plan.targets.filter((d) => d.supports(s.protocol));
+        const started = await Promise.allSettled(
+          defs.map((def) => def.start({ protocol: s.protocol, backend: backend.addrs, scratchDir: plan.scratchDir, proxyCpus: plan.proxyCpus, clientCpus: plan.clientCpus })),
+        );
+        started.forEach((st, i) => {
+          const def = defs[i];
+          if (st.status === 'fulfilled') {
+            running.push({ id: def.id, t: st.value });
+            if (st.value.proc) results.idleRss.push({ scenario: s.name, target: def.id, rssBytes: sampleGroup(st.value.proc.pid).rssBytes });
+          } else {
+            const reason = def.id.startsWith('meshtap-native') ? `not built: ${message(st.reason)}` : message(st.reason);
             results.skipped.push({ scenario: s.name, target: def.id, reason });
             plan.log(`   skip ${def.id}: ${reason}`);
           }
-        }
-        for (const { id, t } of running) {
-          const warm = await measure(plan, s, s.loads[0], id, t, -1, plan.shape.warmupS);
-          if (warm.error) plan.log(`   warm-up ${id}: ${warm.error}`);
+        });
+        if (plan.shape.warmupS > 0) {
+          for (const { id, t } of running) {
+            const warm = await measure(plan, s, s.loads[0], id, t, -1, plan.shape.warmupS);
+            if (warm.error) plan.log(`   warm-up ${id}: ${warm.error}`);
+          }
         }
         for (let r = 0; r < plan.shape.repeats; r++) {
           for (const load of s.loads) {

@@ -35,13 +35,13 @@ export const SCENARIOS: Scenario[] = [
 /** Durations and shape of one bench run. */
 export interface RunShape {
   repeats: number;
-  /** Seconds per measurement. */
+  /** Seconds per measurement (whole seconds: wrk, h2load and iperf3 take no fractions). */
   durationS: number;
-  /** Seconds of warm-up per target and scenario (not measured). */
+  /** Seconds of warm-up per target and scenario (not measured; 0 = none). */
   warmupS: number;
   /** Requests per second of the `rate` load. */
   rateRps: number;
 }
 
-export const FULL_SHAPE: RunShape = { repeats: 3, durationS: 4, warmupS: 1, rateRps: 2000 };
-export const QUICK_SHAPE: RunShape = { repeats: 1, durationS: 1, warmupS: 0.3, rateRps: 1000 };
+export const FULL_SHAPE: RunShape = { repeats: 3, durationS: 3, warmupS: 1, rateRps: 2000 };
+export const QUICK_SHAPE: RunShape = { repeats: 1, durationS: 1, warmupS: 0, rateRps: 1000 };

@@ -141,17 +141,22 @@ function configured(id: string, description: string, supports: (p: Protocol) => 
     description,
     supports,
     async start(ctx) {
-      const port = await freePort();
-      const { command, args, config, file } = launch(ctx, port);
-      writeFileSync(file, config);
-      const proc = startProcess({ name: id, command, args, cpus: ctx.proxyCpus });
-      try {
-        await waitForListening(proc, port);
-      } catch (err) {
-        await proc.stop();
-        throw err;
+      // a free port can be taken by someone else before the peer binds it: try a few
+      let lastErr: unknown;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const port = await freePort();
+        const { command, args, config, file } = launch(ctx, port);
+        writeFileSync(file, config);
+        const proc = startProcess({ name: id, command, args, cpus: ctx.proxyCpus });
+        try {
+          await waitForListening(proc, port);
+          return { address: `127.0.0.1:${port}`, proc, stop: () => proc.stop() };
+        } catch (err) {
+          lastErr = err;
+          await proc.stop();
+        }
       }
-      return { address: `127.0.0.1:${port}`, proc, stop: () => proc.stop() };
+      throw lastErr;
     },
   };
 }
@@ -171,7 +176,8 @@ async function waitForListening(proc: BenchProcess, port: number, timeoutMs = 15
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const last = proc.stderrTail().trim().split('\n').slice(-2).join(' | ');
+  const lines = proc.stderrTail().trim().split('\n');
+  const last = (lines.filter((l) => /ALERT|emerg|error/i.test(l)).slice(0, 2).join(' | ') || lines.slice(-2).join(' | ')).slice(0, 300);
   throw new Error(`${proc.name} ${exited ? 'exited' : 'did not listen'} on 127.0.0.1:${port}${last ? `: ${last}` : ''}`);
 }
 

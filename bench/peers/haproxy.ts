@@ -17,7 +17,7 @@ export function renderHaproxyConfig(c: HaproxyConfig): string {
   return [
     'global',
     '  nbthread 1',
-    '  maxconn 20000',
+    '  maxconn 4000',
     '  tune.bufsize 65536',
     'defaults',
     `  mode ${c.mode}`,
