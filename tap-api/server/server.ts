@@ -1,11 +1,14 @@
 /**
- * `meshtap tap-api` in local mode: one node:http server that sidecars register with and the CLI
- * taps through. Routes:
+ * `meshtap tap-api`: one server for both modes. Local mode (tokens + embedded RBAC + sidecar
+ * registry, plain HTTP) is what `tokens` + `policy` build; Kubernetes mode passes its own
+ * `access` (front proxy + SubjectAccessReview + API discovery) and an HTTPS `createServer`.
+ * Routes:
  *
  *   POST   /v1/sidecars                       register / heartbeat (JSON SidecarRegistration)
  *   DELETE /v1/sidecars/NS/POD                forget (a sidecar that stops cleanly)
  *   GET    /v1/public-key                     {algorithm: "Ed25519", publicKey: base64 raw 32 bytes}
- *   GET    /healthz, /metrics
+ *   GET    /healthz, /readyz, /metrics
+ *   GET    /apis, /apis/tap.meshtap.dev, /apis/tap.meshtap.dev/v1alpha1   discovery documents
  *   POST   /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/RESOURCE/NAME/tap
  *   POST   /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/tap
  *            bearer token; body: JSON TapRequest; answer: NDJSON TapApiLine stream
@@ -14,13 +17,18 @@
  *
  * Errors are Kubernetes Status objects. Registration is unauthenticated in local mode (the tap
  * API is expected on loopback or a trusted network); a registered address only ever receives
- * grants scoped to the pod it registered as.
+ * grants scoped to the pod it registered as. In Kubernetes mode pods come from the API server:
+ * a registration is answered (the sidecar learns the grant public key) but not recorded.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { createLogger, exportPublicKeyRaw, DEFAULT_GRANT_TTL_MS, type GrantKeyPair } from '../../common/index.js';
+import { createLogger, exportPublicKeyRaw, MeshtapError, DEFAULT_GRANT_TTL_MS, type GrantKeyPair } from '../../common/index.js';
+import type { TapApiAccess } from './access.js';
+import { apiGroup, apiGroupList, apiResourceList } from './api-discovery.js';
 import { readJsonBody, sendJson, sendStatus } from './http-util.js';
+import { createLocalAccess } from './local-access.js';
 import { createTapApiMetrics, type TapApiMetrics } from './metrics.js';
 import type { RbacPolicy } from './rbac.js';
 import { createSidecarRegistry, parseRegistration, DEFAULT_SIDECAR_TTL_MS, type SidecarRegistry } from './registry.js';
@@ -33,8 +41,19 @@ export interface TapApiServerOptions {
   host?: string;
   /** 0 = any free port. */
   port: number;
-  tokens: TokenAuthenticator;
-  policy: RbacPolicy;
+  /** Local mode: the token file's users. */
+  tokens?: TokenAuthenticator;
+  /** Local mode: the RBAC policy. */
+  policy?: RbacPolicy;
+  /**
+   * Another mode's authentication, authorization and discovery (Kubernetes mode). Given
+   * `access`, `tokens`/`policy` are not used and registrations are answered but not recorded.
+   */
+  access?: TapApiAccess;
+  /** Builds the listening server (e.g. HTTPS with client certificates); default plain HTTP. */
+  createServer?: (listener: RequestListener) => Server | HttpsServer;
+  /** Extra readiness condition for `/readyz` (e.g. certificates loaded). */
+  isReady?: () => boolean;
   keys: GrantKeyPair;
   sidecarTtlMs?: number;
   maxSidecars?: number;
@@ -59,7 +78,7 @@ export const TAP_API_DEFAULTS = {
 } as const;
 
 export interface TapApiServer {
-  /** `http://host:port` */
+  /** `http://host:port` (or `https://…`) */
   url: string;
   port: number;
   registry: SidecarRegistry;
@@ -77,12 +96,15 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
   const ttlMs = options.sidecarTtlMs ?? DEFAULT_SIDECAR_TTL_MS;
   const registry = createSidecarRegistry({ ttlMs, ...(options.maxSidecars ? { maxSidecars: options.maxSidecars } : {}) });
   const metrics = createTapApiMetrics(() => registry.size);
-  let policy = options.policy;
+  let policy: RbacPolicy = options.policy ?? { roles: [], bindings: [] };
+  let access: TapApiAccess;
+  if (options.access) access = options.access;
+  else if (options.tokens) access = createLocalAccess(options.tokens, () => policy, registry);
+  else throw new MeshtapError('MT_USAGE', 'startTapApiServer: give tokens + policy (local mode) or access');
+  const isLocal = options.access === undefined;
   const publicKey = exportPublicKeyRaw(options.keys.publicKey);
   const ctx: TapRouteContext = {
-    tokens: options.tokens,
-    policy: () => policy,
-    registry,
+    access,
     keys: options.keys,
     metrics,
     limits: {
@@ -101,6 +123,14 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path === '/healthz' && method === 'GET') return void res.end('ok\n');
+    if (path === '/readyz' && method === 'GET') {
+      const ready = options.isReady?.() ?? true;
+      res.statusCode = ready ? 200 : 503;
+      return void res.end(ready ? 'ok\n' : 'not ready\n');
+    }
+    if (method === 'GET' && (path === '/apis' || path === '/apis/')) return sendJson(res, 200, apiGroupList());
+    if (method === 'GET' && path === `/apis/${TAP_API_GROUP}`) return sendJson(res, 200, apiGroup());
+    if (method === 'GET' && (path === TAP_API_PREFIX || path === TAP_API_PREFIX + '/')) return sendJson(res, 200, apiResourceList());
     if (path === '/metrics' && method === 'GET') {
       res.setHeader('content-type', metrics.registry.contentType);
       return void res.end(await metrics.registry.metrics());
@@ -109,7 +139,7 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     if (path === '/v1/sidecars' && method === 'POST') return register(req, res);
     const forget = /^\/v1\/sidecars\/([^/]+)\/([^/]+)$/.exec(path);
     if (forget && method === 'DELETE') {
-      registry.forget(decodeURIComponent(forget[1]!), decodeURIComponent(forget[2]!));
+      if (isLocal) registry.forget(decodeURIComponent(forget[1]!), decodeURIComponent(forget[2]!));
       return sendJson(res, 200, { ok: true });
     }
     if (path.startsWith(TAP_API_PREFIX + '/')) return apiRoute(req, res, method, path.slice(TAP_API_PREFIX.length));
@@ -126,6 +156,11 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     if (!reg.ok) {
       metrics.rejected.inc({ reason: 'bad-request' });
       return sendStatus(res, kubeStatus(400, `bad registration: ${reg.error}`));
+    }
+    if (!isLocal) {
+      // Kubernetes mode finds pods through the API server; the sidecar only needs the key.
+      const reply: RegistrationReply = { ttlMs, publicKey, instance };
+      return sendJson(res, 200, reply);
     }
     const r = registry.register(reg.value);
     if (!r.ok) {
@@ -155,8 +190,8 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
       const user = authenticate(ctx, req, res);
       if (!user) return;
       const attrs = { isResourceRequest: true as const, verb: 'list', apiGroup: TAP_API_GROUP, resource: SIDECARS_RESOURCE, namespace: ns };
-      if (!requirePermission(ctx, res, user, attrs, { kind: SIDECARS_RESOURCE })) return;
-      const items: SidecarInfo[] = registry.list(ns).map((r) => ({
+      if (!(await requirePermission(ctx, res, user, attrs, { kind: SIDECARS_RESOURCE }))) return;
+      const items: SidecarInfo[] = (await access.discovery.list(ns)).map((r) => ({
         namespace: r.namespace,
         pod: r.pod,
         ...(r.workload ? { workload: formatTarget(r.workload) } : {}),
@@ -167,13 +202,15 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     sendStatus(res, kubeStatus(404, `the server could not find the requested resource (${method} ${TAP_API_PREFIX}${rest})`));
   };
 
-  const server: Server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     route(req, res).catch((err: unknown) => {
       log.error('request failed', { error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) sendStatus(res, kubeStatus(500, 'internal error in the tap API'));
       else res.destroy();
     });
-  });
+  };
+  const server = options.createServer ? options.createServer(listener) : createServer(listener);
+  const scheme = server instanceof HttpsServer ? 'https' : 'http';
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -185,7 +222,7 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `${scheme}://${host}:${addr.port}`,
     port: addr.port,
     registry,
     metrics,

@@ -1,7 +1,8 @@
 /**
  * The tap route: authenticate → authorize (`watch <resource>/tap`, plus `watch
- * <resource>/tap-bodies` for bodies or unredacted headers) → resolve the target to registered
- * pods → sign one grant per pod → fan out → stream NDJSON to the client.
+ * <resource>/tap-bodies` for bodies or unredacted headers) → resolve the target to pods → sign
+ * one grant per pod → fan out → stream NDJSON to the client. Who asks, whether they may and
+ * which pods are meant come from the mode's TapApiAccess (local or Kubernetes).
  *
  * Authorization comes before resolution, as in kube-apiserver, so a user without permission
  * cannot learn which workloads exist. The client's queue is its socket's write buffer: when more
@@ -10,21 +11,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../common/index.js';
+import type { TapApiAccess } from './access.js';
 import { startFanOut, splitRate, type FanOut } from './fan-out.js';
-import { bearerToken, readJsonBody, sendStatus } from './http-util.js';
+import { readJsonBody, sendStatus } from './http-util.js';
 import type { TapApiMetrics } from './metrics.js';
-import { authorize, describeDenial, withImplicitGroups, type RbacPolicy, type RequestAttributes, type UserInfo } from './rbac.js';
-import { resolveTarget, type SidecarRegistry } from './registry.js';
+import { describeDenial, type RequestAttributes, type UserInfo } from './rbac.js';
 import { parseTapRequest } from './tap-request.js';
 import { formatTarget, type Target } from './targets.js';
-import type { TokenAuthenticator } from './tokens.js';
 import { kubeStatus, TAP_API_GROUP, TAP_BODIES_SUBRESOURCE, TAP_SUBRESOURCE, type TapApiLine } from './wire.js';
 
 /** What the tap route needs from its server. */
 export interface TapRouteContext {
-  tokens: TokenAuthenticator;
-  policy: () => RbacPolicy;
-  registry: SidecarRegistry;
+  access: TapApiAccess;
   keys: GrantKeyPair;
   metrics: TapApiMetrics;
   limits: {
@@ -40,33 +38,40 @@ export interface TapRouteContext {
 }
 
 /** Authenticates a request; on failure the 401 has been sent and undefined is returned. */
-export function authenticate(ctx: Pick<TapRouteContext, 'tokens' | 'metrics'>, req: IncomingMessage, res: ServerResponse): UserInfo | undefined {
-  const token = bearerToken(req);
-  const user = token === undefined ? undefined : ctx.tokens.authenticate(token);
-  if (!user) {
-    ctx.metrics.rejected.inc({ reason: 'unauthorized' });
-    const why = token === undefined ? 'no bearer token; pass --token or set MESHTAP_TOKEN' : 'the bearer token is not in the tap API token file';
-    sendStatus(res, kubeStatus(401, `Unauthorized: ${why}`));
-    return undefined;
-  }
-  return withImplicitGroups(user);
+export function authenticate(ctx: Pick<TapRouteContext, 'access' | 'metrics'>, req: IncomingMessage, res: ServerResponse): UserInfo | undefined {
+  const r = ctx.access.authenticator.authenticate(req);
+  if (r.ok) return r.value;
+  ctx.metrics.rejected.inc({ reason: 'unauthorized' });
+  sendStatus(res, kubeStatus(401, `Unauthorized: ${r.error}`));
+  return undefined;
 }
 
-/** Checks one permission; on denial the 403 (naming it) has been sent and false is returned. */
-export function requirePermission(
-  ctx: Pick<TapRouteContext, 'policy' | 'metrics'>,
+/**
+ * Checks one permission; on denial the 403 (naming it) has been sent and false is returned.
+ * When no decision can be had (authorizer unreachable) a 503 is sent: never allow by default.
+ */
+export async function requirePermission(
+  ctx: Pick<TapRouteContext, 'access' | 'metrics'>,
   res: ServerResponse,
   user: UserInfo,
   attrs: RequestAttributes,
   what: { kind: string; name?: string; hint?: string },
-): boolean {
-  const d = authorize(ctx.policy(), user, attrs);
+): Promise<boolean> {
+  let d;
+  try {
+    d = await ctx.access.authorizer.authorize(user, attrs);
+  } catch (err) {
+    ctx.metrics.rejected.inc({ reason: 'authz-unavailable' });
+    sendStatus(res, kubeStatus(503, `cannot check permissions right now: ${(err as Error).message}; try again`));
+    return false;
+  }
   if (d.allowed) return true;
   ctx.metrics.rejected.inc({ reason: 'forbidden' });
   const subject = attrs.isResourceRequest ? `${attrs.resource}.${attrs.apiGroup}${what.name ? ` "${what.name}"` : ''}` : 'path';
+  const why = d.reason && d.reason !== 'no RBAC policy matched' ? `: ${d.reason}` : '';
   sendStatus(
     res,
-    kubeStatus(403, `${subject} is forbidden: ${describeDenial(user, attrs)}${what.hint ? ` (${what.hint})` : ''}`, {
+    kubeStatus(403, `${subject} is forbidden: ${describeDenial(user, attrs)}${why}${what.hint ? ` (${what.hint})` : ''}`, {
       ...(what.name ? { name: what.name } : {}),
       group: TAP_API_GROUP,
       kind: what.kind,
@@ -92,17 +97,29 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
   const request = parsed.value;
   const base = { isResourceRequest: true as const, verb: 'watch', apiGroup: TAP_API_GROUP, resource: target.resource, name: target.name, namespace };
   const what = { kind: target.resource, name: target.name };
-  if (!requirePermission(ctx, res, user, { ...base, subresource: TAP_SUBRESOURCE }, what)) return;
+  if (!(await requirePermission(ctx, res, user, { ...base, subresource: TAP_SUBRESOURCE }, what))) return;
   const wantsMore = request.bodies || (request.revealHeaders?.length ?? 0) > 0;
-  if (wantsMore && !requirePermission(ctx, res, user, { ...base, subresource: TAP_BODIES_SUBRESOURCE }, { ...what, hint: 'needed for bodies and unredacted headers' })) {
+  if (wantsMore && !(await requirePermission(ctx, res, user, { ...base, subresource: TAP_BODIES_SUBRESOURCE }, { ...what, hint: 'needed for bodies and unredacted headers' }))) {
     return;
   }
-  const pods = resolveTarget(ctx.registry, namespace, target);
+  let resolved;
+  try {
+    resolved = await ctx.access.discovery.resolve(namespace, target);
+  } catch (err) {
+    ctx.metrics.rejected.inc({ reason: 'discovery-unavailable' });
+    return sendStatus(res, kubeStatus(503, `cannot find the pods of ${formatTarget(target)} right now: ${(err as Error).message}; try again`));
+  }
+  if (!resolved.ok) {
+    ctx.metrics.rejected.inc({ reason: resolved.error.code === 404 ? 'not-found' : 'discovery-failed' });
+    return sendStatus(res, resolved.error);
+  }
+  const pods = resolved.value;
   if (pods.length === 0) {
     ctx.metrics.rejected.inc({ reason: 'not-found' });
     const where = target.resource === 'namespaces' ? `namespace "${target.name}"` : `${formatTarget(target)} in namespace "${namespace}"`;
-    return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: unknown target, or its sidecars have not registered with this tap API`, what));
+    return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: ${ctx.access.discovery.noPodsHint}`, what));
   }
+  if (res.destroyed) return; // the client left while we asked the API server
   if (ctx.active.size >= ctx.limits.maxConcurrentTaps) {
     ctx.metrics.rejected.inc({ reason: 'too-many-taps' });
     return sendStatus(res, kubeStatus(429, `too many concurrent taps (limit ${ctx.limits.maxConcurrentTaps}); try again later`));
