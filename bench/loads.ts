@@ -66,7 +66,8 @@ export function parseH2load(text: string): Omit<LoadResult, 'tool'> {
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  // the epsilon keeps 0.99 × 1000 = 990.0000000000001 from rounding up to rank 991
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p * sorted.length) / 100 - 1e-9) - 1));
   return sorted[rank];
 }
 
