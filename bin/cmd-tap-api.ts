@@ -1,4 +1,8 @@
-/** `meshtap tap-api`: the tap API in local mode (token file + embedded RBAC + sidecar registry). */
+/**
+ * `meshtap tap-api`: the tap API, in local mode (token file + embedded RBAC + sidecar registry)
+ * or Kubernetes mode (an aggregated API behind kube-apiserver: front-proxy certificates,
+ * SubjectAccessReview, pods from the API server).
+ */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,18 +14,23 @@ import {
   parseDurationMs,
   parseHostPort,
   stringFlag,
+  MeshtapError,
   UsageError,
+  type ParsedArgs,
 } from '../common/index.js';
-import { loadRbacDir, loadTokenFile, startTapApiServer, TAP_API_DEFAULTS } from '../tap-api/server/index.js';
+import { loadRbacDir, loadTokenFile, startKubeTapApiServer, startTapApiServer, TAP_API_DEFAULTS, type TapApiServer } from '../tap-api/server/index.js';
 import type { Command } from './command.js';
 
-const help = `Run the tap API in local mode: sidecars register with it, users tap through it.
+const help = `Run the tap API. Local mode: sidecars register with it, users tap through it with a
+token. Kubernetes mode: the aggregated API v1alpha1.tap.meshtap.dev behind kube-apiserver.
 
 Usage:
   meshtap tap-api --tokens FILE --rbac DIR [--listen ADDR] [--key FILE] [flags]
+  meshtap tap-api --kubernetes --tls-cert-file FILE --tls-private-key-file FILE [--key FILE] [flags]
 
 Flags:
       --listen ADDR          where to listen (default 127.0.0.1:8089)
+      --mode local|kubernetes   (default local); --kubernetes is --mode kubernetes
       --tokens FILE          bearer tokens, kube-apiserver static token file format:
                              token,user,uid,"group1,group2"
       --rbac DIR             Role, ClusterRole, RoleBinding, ClusterRoleBinding YAML (multi-document
@@ -35,6 +44,25 @@ Flags:
       --client-queue SIZE    bytes queued for one tap client before it is dropped (default 1MiB)
       --sidecar-ttl DURATION forget a sidecar after this long without a heartbeat (default 6s)
       --grant-ttl DURATION   grant lifetime; sidecars check it when a stream starts (default 60s)
+
+Kubernetes mode (--kubernetes):
+      --kubeconfig FILE      how to reach the API server (default: in-cluster, KUBECONFIG, ~/.kube/config)
+      --tls-cert-file FILE   serving certificate (PEM; the APIService's caBundle must vouch for it)
+      --tls-private-key-file FILE   its key. Both are re-read when they change.
+      --requestheader-client-ca-file FILE   CA of kube-apiserver's front-proxy client certificate.
+                             Default: read kube-system/extension-apiserver-authentication (as
+                             aggregated API servers do), which also gives the settings below.
+      --requestheader-allowed-names A,B     accepted front-proxy certificate common names
+                             (default: any certificate signed by that CA)
+      --requestheader-username-headers H    (default X-Remote-User)
+      --requestheader-group-headers H       (default X-Remote-Group)
+      --requestheader-extra-headers-prefix P   (default X-Remote-Extra-)
+      --sidecar-tap-port N   sidecar tap port when a pod declares no 'meshtap-tap' port (default 4190)
+  Identity comes ONLY from a verified front-proxy certificate plus the X-Remote-* headers;
+  anything else is 401. Permissions are asked with a SubjectAccessReview (same attributes as
+  below). Pods: a target's pods by its selector and owner chain (Pod -> ReplicaSet ->
+  Deployment; sts/ds/job by controller), only Running pods labelled meshtap.dev/injected=true;
+  tap address = status.podIP : the pod's 'meshtap-tap' container port (else --sidecar-tap-port).
 
 Permissions (API group tap.meshtap.dev, checked in the target's namespace):
   tap TYPE/NAME                verb watch on <resource>/tap     (pods, deployments, namespaces,
@@ -64,7 +92,7 @@ Local mode trusts the network for registration: keep it on loopback or a trusted
 const command: Command = {
   spec: {
     name: 'tap-api',
-    summary: 'run the tap API (local mode: tokens + embedded RBAC)',
+    summary: 'run the tap API (local: tokens + embedded RBAC; --kubernetes: aggregated API)',
     help,
     options: {
       listen: { type: 'string' },
@@ -78,41 +106,36 @@ const command: Command = {
       'client-queue': { type: 'string' },
       'sidecar-ttl': { type: 'string' },
       'grant-ttl': { type: 'string' },
+      mode: { type: 'string' },
+      kubernetes: { type: 'boolean' },
+      kubeconfig: { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-private-key-file': { type: 'string' },
+      'requestheader-client-ca-file': { type: 'string' },
+      'requestheader-allowed-names': { type: 'string' },
+      'requestheader-username-headers': { type: 'string' },
+      'requestheader-group-headers': { type: 'string' },
+      'requestheader-extra-headers-prefix': { type: 'string' },
+      'sidecar-tap-port': { type: 'string' },
     },
   },
   async run(args) {
     const log = createLogger('tap-api');
+    const mode = args.values.kubernetes === true ? 'kubernetes' : (stringFlag(args, 'mode', undefined, 'local') ?? 'local');
+    if (mode !== 'local' && mode !== 'kubernetes') throw new UsageError(`tap-api: --mode takes local or kubernetes, not '${mode}'`);
+    if (args.values.kubernetes === true && stringFlag(args, 'mode') === 'local') throw new UsageError('tap-api: --kubernetes and --mode local exclude each other');
     const tokensPath = stringFlag(args, 'tokens');
     const rbacDir = stringFlag(args, 'rbac');
+    if (mode === 'kubernetes') {
+      if (tokensPath || rbacDir) throw new UsageError('tap-api: --tokens/--rbac are local mode; Kubernetes mode authenticates through kube-apiserver and asks SubjectAccessReviews');
+      return runKubernetes(args);
+    }
     if (!tokensPath) throw new UsageError("tap-api: --tokens FILE is required (lines of token,user,uid,\"groups\"); see 'meshtap tap-api --help'");
     if (!rbacDir) throw new UsageError("tap-api: --rbac DIR is required (Role/RoleBinding YAML); see 'meshtap tap-api --help'");
     const listen = parseHostPort(stringFlag(args, 'listen', undefined, '127.0.0.1:8089')!, '--listen');
-    const keyPath = stringFlag(args, 'key', undefined, join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'meshtap', 'tap-api.key'))!;
-    const num = (flag: string): number | undefined => {
-      const v = stringFlag(args, flag);
-      return v === undefined ? undefined : parseCount(v, `--${flag}`);
-    };
-    const dur = (flag: string): number | undefined => {
-      const v = stringFlag(args, flag);
-      return v === undefined ? undefined : parseDurationMs(v, `--${flag}`);
-    };
-    const queue = stringFlag(args, 'client-queue');
+    const keyPath = signingKeyPath(args);
     const [tokens, policy, keys] = await Promise.all([loadTokenFile(tokensPath), loadRbacDir(rbacDir), loadOrCreateGrantKey(keyPath)]);
-    const opt = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
-    const server = await startTapApiServer({
-      host: listen.host,
-      port: listen.port,
-      tokens,
-      policy,
-      keys,
-      ...opt('defaultMaxRps', num('max-rps')),
-      ...opt('maxRpsCap', num('max-rps-cap')),
-      ...opt('maxConcurrentTaps', num('max-taps')),
-      ...opt('maxSidecars', num('max-sidecars')),
-      ...opt('clientQueueBytes', queue === undefined ? undefined : parseBytes(queue, '--client-queue')),
-      ...opt('sidecarTtlMs', dur('sidecar-ttl')),
-      ...opt('grantTtlMs', dur('grant-ttl')),
-    });
+    const server = await startTapApiServer({ host: listen.host, port: listen.port, tokens, policy, keys, ...commonOptions(args) });
     process.stderr.write(`listening ${server.url}\npublic key ${exportPublicKeyRaw(keys.publicKey)}\n`);
     process.stderr.write(`loaded ${tokens.size} token(s), ${policy.roles.length} role(s), ${policy.bindings.length} binding(s)\nready\n`);
     const onHup = (): void => {
@@ -125,14 +148,92 @@ const command: Command = {
       );
     };
     process.on('SIGHUP', onHup);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await untilStopped(server);
     process.off('SIGHUP', onHup);
-    await server.close();
     return 0;
   },
 };
+
+function signingKeyPath(args: ParsedArgs): string {
+  return stringFlag(args, 'key', undefined, join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'meshtap', 'tap-api.key'))!;
+}
+
+/** The bounds both modes share. */
+function commonOptions(args: ParsedArgs): Record<string, number> {
+  const out: Record<string, number> = {};
+  const num = (flag: string, key: string): void => {
+    const v = stringFlag(args, flag);
+    if (v !== undefined) out[key] = parseCount(v, `--${flag}`);
+  };
+  const dur = (flag: string, key: string): void => {
+    const v = stringFlag(args, flag);
+    if (v !== undefined) out[key] = parseDurationMs(v, `--${flag}`);
+  };
+  num('max-rps', 'defaultMaxRps');
+  num('max-rps-cap', 'maxRpsCap');
+  num('max-taps', 'maxConcurrentTaps');
+  num('max-sidecars', 'maxSidecars');
+  dur('sidecar-ttl', 'sidecarTtlMs');
+  dur('grant-ttl', 'grantTtlMs');
+  const queue = stringFlag(args, 'client-queue');
+  if (queue !== undefined) out.clientQueueBytes = parseBytes(queue, '--client-queue');
+  return out;
+}
+
+async function untilStopped(server: TapApiServer): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+}
+
+/** Kubernetes mode: HTTPS behind kube-apiserver. */
+async function runKubernetes(args: ParsedArgs): Promise<number> {
+  const certFile = stringFlag(args, 'tls-cert-file');
+  const keyFile = stringFlag(args, 'tls-private-key-file');
+  if (!certFile || !keyFile) {
+    throw new UsageError("tap-api: Kubernetes mode serves HTTPS: give --tls-cert-file FILE and --tls-private-key-file FILE (the APIService's caBundle must vouch for them)");
+  }
+  const listen = parseHostPort(stringFlag(args, 'listen', undefined, '127.0.0.1:8089')!, '--listen');
+  const list = (flag: string): string[] | undefined => {
+    const v = stringFlag(args, flag);
+    return v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean);
+  };
+  const lower = (l: string[] | undefined): string[] | undefined => l?.map((x) => x.toLowerCase());
+  const tapPort = stringFlag(args, 'sidecar-tap-port');
+  if (tapPort !== undefined && Number(tapPort) > 65535) throw new UsageError(`--sidecar-tap-port: '${tapPort}' is not a port`);
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  const kubeconfig = stringFlag(args, 'kubeconfig');
+  try {
+    if (kubeconfig) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new MeshtapError('MT_KUBECONFIG', `tap-api: cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const keys = await loadOrCreateGrantKey(signingKeyPath(args));
+  const clientCaFile = stringFlag(args, 'requestheader-client-ca-file');
+  const server = await startKubeTapApiServer({
+    host: listen.host,
+    port: listen.port,
+    keys,
+    kubeconfig: kc,
+    tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) },
+    requestHeader: {
+      allowedNames: list('requestheader-allowed-names'),
+      usernameHeaders: lower(list('requestheader-username-headers')),
+      groupHeaders: lower(list('requestheader-group-headers')),
+      extraHeaderPrefixes: lower(list('requestheader-extra-headers-prefix')),
+    } as Record<string, string[]>,
+    ...(tapPort === undefined ? {} : { sidecarTapPort: parseCount(tapPort, '--sidecar-tap-port') }),
+    ...commonOptions(args),
+  });
+  const names = server.requestHeader.allowedNames;
+  process.stderr.write(`listening ${server.url}\npublic key ${exportPublicKeyRaw(keys.publicKey)}\n`);
+  process.stderr.write(`kubernetes mode: API server ${kc.getCurrentCluster()?.server ?? '?'}; front proxy ${names.length > 0 ? names.join(',') : 'any name'} from the requestheader CA\nready\n`);
+  await untilStopped(server);
+  return 0;
+}
 
 export default command;

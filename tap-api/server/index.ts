@@ -1,6 +1,8 @@
 /**
- * The tap API server (local mode) and its client: tokens, the embedded RBAC engine, the
- * sidecar registry, grants and fan-out, plus `openTapApiStream` for the CLI.
+ * The tap API server and its clients. Local mode: tokens, the embedded RBAC engine, the
+ * sidecar registry. Kubernetes mode: front-proxy authentication, SubjectAccessReview, pods from
+ * the API server, HTTPS with reloading certificates. Shared: grants, fan-out, bounds, and
+ * `openTapApiStream` / `openKubeTapStream` for the CLI.
  */
 export { startTapApiServer, TAP_API_DEFAULTS } from './server.js';
 export type { TapApiServer, TapApiServerOptions } from './server.js';
@@ -25,3 +27,16 @@ export {
   SIDECARS_RESOURCE,
 } from './wire.js';
 export type { KubeStatus, TapApiLine, RegistrationReply, SidecarInfo } from './wire.js';
+export type { TapApiAccess, TapApiAuthenticator, TapApiAuthorizer, TapApiDiscovery, TapPod } from './access.js';
+export { createLocalAccess } from './local-access.js';
+export { apiGroup, apiGroupList, apiResourceList } from './api-discovery.js';
+export { startKubeTapApiServer } from './kube-server.js';
+export type { KubeTapApiServer, KubeTapApiServerOptions } from './kube-server.js';
+export { createKubeAccess, readRequestHeaderConfigMap, requestHeaderFromConfigMap, EXTENSION_AUTH_CONFIGMAP } from './kube-access.js';
+export { createFrontProxyAuthenticator, frontProxyProblem, userFromHeaders, DEFAULT_REQUEST_HEADER_CONFIG } from './kube-front-proxy.js';
+export type { RequestHeaderConfig } from './kube-front-proxy.js';
+export { createSarAuthorizer, subjectAccessReview, decisionOf } from './kube-sar.js';
+export type { SubjectAccessReviewBody, SubjectAccessReviewStatus } from './kube-sar.js';
+export { createKubeDiscovery, selectorString, tapPodOf, MESHED_LABEL, TAP_PORT_NAME, DEFAULT_SIDECAR_TAP_PORT } from './kube-discovery.js';
+export { createReloadingTls } from './kube-tls.js';
+export type { ReloadingTls, KubeTlsSources } from './kube-tls.js';

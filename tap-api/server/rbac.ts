@@ -57,6 +57,8 @@ export interface UserInfo {
   name: string;
   uid?: string;
   groups: string[];
+  /** Extra attributes (Kubernetes mode: from X-Remote-Extra-* headers; passed on to SubjectAccessReview). */
+  extra?: Record<string, string[]>;
 }
 
 /** What is being asked: kube-apiserver's authorizer.Attributes, reduced to what RBAC reads. */
