@@ -6,7 +6,7 @@
  * MT_BAD_REQUEST (400), MT_TAP_API_UNREACHABLE (cannot connect, or the connection died
  * mid-stream), MT_TAP_SLOW_CLIENT / MT_TAP_API_SHUTDOWN (the server ended the stream).
  */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { MeshtapError } from '../../common/index.js';
 import type { TapMessage, TapRequest } from '../../proxy/tap-types.js';
 import type { TapStream } from '../../proxy/tap-wire.js';
@@ -27,6 +27,12 @@ export interface TapApiStreamOptions {
   request: TapRequest;
   /** One pod's part of the stream ended (the others go on). */
   onNotice?(notice: { pod: string; message: string }): void;
+  /** Connection settings (e.g. TLS with the kubeconfig's CA and client certificate). */
+  dispatcher?: Dispatcher;
+  /** Extra request headers (e.g. the kubeconfig's Authorization). */
+  headers?: Record<string, string>;
+  /** How to name the server in errors, and what to try when it cannot be reached. */
+  describeServer?: { name: string; hint: string };
 }
 
 /** The HTTP path of a tap. */
@@ -45,7 +51,7 @@ export function openTapApiStream(options: TapApiStreamOptions): TapStream {
   let cancelled = false;
   const { grant: _ignored, ...request_ } = options.request;
   async function* messages(): AsyncGenerator<TapMessage> {
-    const res = await call(options.url, path, 'POST', options.token, JSON.stringify(request_), ac.signal).catch((err: unknown) => {
+    const res = await call(options.url, path, 'POST', options.token, JSON.stringify(request_), ac.signal, options).catch((err: unknown) => {
       if (cancelled) return undefined;
       throw err;
     });
@@ -71,7 +77,8 @@ export function openTapApiStream(options: TapApiStreamOptions): TapStream {
     } catch (err) {
       if (cancelled) return;
       if (err instanceof MeshtapError) throw err;
-      throw new MeshtapError('MT_TAP_API_UNREACHABLE', `lost the connection to the tap API at ${options.url} mid-stream: ${describe(err)}`, { cause: err });
+      const name = options.describeServer?.name ?? `the tap API at ${options.url}`;
+      throw new MeshtapError('MT_TAP_API_UNREACHABLE', `lost the connection to ${name} mid-stream: ${describe(err)}`, { cause: err });
     }
   }
   return {
@@ -93,25 +100,33 @@ export async function listSidecars(options: { url: string; token?: string; names
 
 type Reply = Awaited<ReturnType<typeof request>>;
 
-async function call(base: string, path: string, method: 'GET' | 'POST', token: string | undefined, body?: string, signal?: AbortSignal): Promise<Reply> {
+type CallOptions = Pick<TapApiStreamOptions, 'dispatcher' | 'headers' | 'describeServer'>;
+
+async function call(
+  base: string,
+  path: string,
+  method: 'GET' | 'POST',
+  token: string | undefined,
+  body?: string,
+  signal?: AbortSignal,
+  more: CallOptions = {},
+): Promise<Reply> {
   let url: URL;
   try {
     url = new URL(path, base);
   } catch {
     throw new MeshtapError('MT_USAGE', `tap API URL '${base}' is not a URL (e.g. http://127.0.0.1:8089)`);
   }
-  const headers: Record<string, string> = { accept: 'application/x-ndjson, application/json' };
+  const headers: Record<string, string> = { accept: 'application/x-ndjson, application/json', ...more.headers };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   try {
     // bodyTimeout 0: a quiet tap (no matching traffic) may send nothing for hours.
-    return await request(url, { method, headers, body, bodyTimeout: 0, headersTimeout: 30_000, ...(signal ? { signal } : {}) });
+    return await request(url, { method, headers, body, bodyTimeout: 0, headersTimeout: 30_000, ...(signal ? { signal } : {}), ...(more.dispatcher ? { dispatcher: more.dispatcher } : {}) });
   } catch (err) {
-    throw new MeshtapError(
-      'MT_TAP_API_UNREACHABLE',
-      `cannot reach the tap API at ${base}: ${describe(err)}; is 'meshtap tap-api' running? (set --tap-api or MESHTAP_TAP_API)`,
-      { cause: err },
-    );
+    const name = more.describeServer?.name ?? `the tap API at ${base}`;
+    const hint = more.describeServer?.hint ?? "is 'meshtap tap-api' running? (set --tap-api or MESHTAP_TAP_API)";
+    throw new MeshtapError('MT_TAP_API_UNREACHABLE', `cannot reach ${name}: ${describe(err)}; ${hint}`, { cause: err });
   }
 }
 

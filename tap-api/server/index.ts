@@ -40,3 +40,5 @@ export type { SubjectAccessReviewBody, SubjectAccessReviewStatus } from './kube-
 export { createKubeDiscovery, selectorString, tapPodOf, MESHED_LABEL, TAP_PORT_NAME, DEFAULT_SIDECAR_TAP_PORT } from './kube-discovery.js';
 export { createReloadingTls } from './kube-tls.js';
 export type { ReloadingTls, KubeTlsSources } from './kube-tls.js';
+export { openKubeTapStream, findKubeconfig, loadKubeconfig } from './kube-client.js';
+export type { KubeTapStreamOptions } from './kube-client.js';

@@ -1,0 +1,110 @@
+/**
+ * `meshtap tap` in Kubernetes mode: the tap goes to kube-apiserver, at the aggregated path
+ * `/apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/RESOURCE/NAME/tap`, with the kubeconfig's
+ * credentials (CA, bearer token, client certificate, exec plugins — whatever
+ * @kubernetes/client-node's KubeConfig applies); kube-apiserver authenticates the user and
+ * proxies to the tap API. The stream and its errors are the tap API client's own.
+ * Not supported: a kubeconfig `proxy-url` (the request goes straight to the server).
+ */
+import { existsSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { Agent } from 'undici';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { MeshtapError } from '../../common/index.js';
+import type { TapMessage, TapRequest } from '../../proxy/tap-types.js';
+import type { TapStream } from '../../proxy/tap-wire.js';
+import { openTapApiStream } from './client.js';
+
+export interface KubeTapStreamOptions {
+  /** A kubeconfig file; default KUBECONFIG, then ~/.kube/config. */
+  kubeconfigPath?: string;
+  /** A context other than the current one. */
+  context?: string;
+  namespace: string;
+  /** `deploy/web`, `pod/web-1`, `ns/shop`, … */
+  target: string;
+  request: TapRequest;
+  onNotice?(notice: { pod: string; message: string }): void;
+}
+
+/**
+ * The kubeconfig `meshtap tap` would use when no tap API URL is given: `explicit`, else the
+ * first existing file of KUBECONFIG, else ~/.kube/config; undefined when there is none.
+ */
+export function findKubeconfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (explicit) return explicit;
+  for (const p of (env.KUBECONFIG ?? '').split(delimiter)) if (p && existsSync(p)) return p;
+  const home = join(env.HOME ?? homedir(), '.kube', 'config');
+  return existsSync(home) ? home : undefined;
+}
+
+/** Loads a kubeconfig file (and context); a one-line MT_KUBECONFIG error when it cannot. */
+export async function loadKubeconfig(path: string, context?: string): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(path);
+    if (context) kc.setCurrentContext(context);
+  } catch (err) {
+    throw new MeshtapError('MT_KUBECONFIG', `cannot load kubeconfig ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (!kc.getCurrentCluster()) throw new MeshtapError('MT_KUBECONFIG', `kubeconfig ${path}: the context "${kc.getCurrentContext()}" names no cluster`);
+  return kc;
+}
+
+/** Opens a tap through kube-apiserver's aggregated API. Errors surface from iterating `messages`. */
+export function openKubeTapStream(options: KubeTapStreamOptions): TapStream {
+  let inner: TapStream | undefined;
+  let cancelled = false;
+  let agent: Agent | undefined;
+  async function* messages(): AsyncGenerator<TapMessage> {
+    const path = findKubeconfig(options.kubeconfigPath);
+    if (!path) throw new MeshtapError('MT_KUBECONFIG', 'no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config); or give --tap-api URL');
+    const kc = await loadKubeconfig(path, options.context);
+    const server = kc.getCurrentCluster()!.server;
+    const opts: RequestOptions = {};
+    try {
+      await kc.applyToHTTPSOptions(opts);
+    } catch (err) {
+      throw new MeshtapError('MT_KUBECONFIG', `kubeconfig ${path}: cannot get credentials: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string' || typeof v === 'number') headers[k.toLowerCase()] = String(v);
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    agent = new Agent({
+      connect: {
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.cert ? { cert: opts.cert } : {}),
+        ...(opts.key ? { key: opts.key } : {}),
+        ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+        ...(opts.servername ? { servername: opts.servername } : {}),
+      },
+    });
+    if (cancelled) return;
+    inner = openTapApiStream({
+      url: server,
+      namespace: options.namespace,
+      target: options.target,
+      request: options.request,
+      dispatcher: agent,
+      headers,
+      describeServer: { name: `the Kubernetes API server at ${server}`, hint: `check the kubeconfig ${path} (context "${kc.getCurrentContext()}")` },
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    });
+    try {
+      yield* inner.messages;
+    } finally {
+      void agent.close().catch(() => undefined);
+    }
+  }
+  return {
+    messages: messages(),
+    cancel() {
+      cancelled = true;
+      inner?.cancel();
+      void agent?.destroy().catch(() => undefined);
+    },
+  };
+}
