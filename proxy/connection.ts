@@ -24,6 +24,13 @@ export interface ConnectionOptions {
 
 let nextConnectionId = 1;
 
+/**
+ * Most server bytes held (by reference) while the client has not yet shown its protocol. An
+ * HTTP/2 server's connection preface (SETTINGS, maybe WINDOW_UPDATE) is far smaller; a server
+ * that says more before the client speaks is not HTTP, and the connection goes opaque.
+ */
+const SERVER_FIRST_MAX_BYTES = 16 * 1024;
+
 /** Sends an RST where the platform allows it (a socket still connecting may refuse); never throws. */
 export function reset(socket: net.Socket): void {
   if (socket.destroyed) return;
@@ -74,10 +81,16 @@ export function proxyConnection(
   let detectLen = 0;
   let detectTimer: NodeJS.Timeout | undefined;
   let abortError: string | undefined;
+  // Server bytes that arrived before the client's bytes decided anything: HTTP/2 servers send
+  // their SETTINGS on accept, which can beat the client's preface here. Already forwarded;
+  // kept (by reference, bounded) only so an h2 observer can read them in order.
+  let serverFirst: Buffer[] | undefined;
+  let serverFirstLen = 0;
 
   const stopObserving = () => {
     detecting = false;
     detectChunks = undefined;
+    serverFirst = undefined;
     if (detectTimer) clearTimeout(detectTimer);
     detectTimer = undefined;
   };
@@ -108,13 +121,19 @@ export function proxyConnection(
     }
   };
 
-  const decide = (kind: 'h1' | 'h2' | 'opaque', why?: string) => {
+  const decide = (detected: 'h1' | 'h2' | 'opaque', why?: string) => {
     const chunks = detectChunks ?? [];
+    const fromServer = serverFirst;
     stopObserving();
+    // An HTTP/1 server never speaks first; a server-first protocol (SMTP's `EHLO x`) only looks like HTTP/1.
+    const kind = detected === 'h1' && fromServer ? 'opaque' : detected;
     metrics.protocolDetected(kind);
-    if (detectLog.isTracing) detectLog.debug(`detecting -> ${kind}`, { conn: info.id, why });
+    if (detectLog.isTracing) detectLog.debug(`detecting -> ${kind}`, { conn: info.id, why: fromServer ? `${why ?? detected}, server spoke first` : why });
     if (kind === 'h1') startObserver(createHttp1Observer, chunks);
-    else if (kind === 'h2') startObserver(createH2Observer, chunks);
+    else if (kind === 'h2') {
+      startObserver(createH2Observer, chunks);
+      for (const c of fromServer ?? []) safeObserve(() => observer?.serverData(c));
+    }
   };
 
   const detectOn = (chunk: Buffer) => {
@@ -155,7 +174,11 @@ export function proxyConnection(
     srcStats.writeBytes += chunk.length;
     if (!client.write(chunk)) upstream.pause();
     if (observer) safeObserve(() => observer!.serverData(chunk));
-    else if (detecting) decide('opaque', 'server spoke first');
+    else if (detecting) {
+      serverFirstLen += chunk.length;
+      if (serverFirstLen > SERVER_FIRST_MAX_BYTES) decide('opaque', 'server spoke first');
+      else (serverFirst ??= []).push(chunk);
+    }
   });
   client.on('drain', () => upstream.resume());
 

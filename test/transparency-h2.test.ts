@@ -14,9 +14,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../proxy/index.js';
 import { expectedEvents } from './support/expected-events.js';
+import { clientStart, FLAG, frame, FRAME, getHeaders, parseFrames } from './support/h2-frames.js';
 import { patternBytes, startH2Origin, type H2Origin } from './support/h2-origin.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { hasBinary } from './support/ports.js';
+import { connectRaw } from './support/raw-socket.js';
 import { eventShape, openTapCollector, type TapCollector } from './support/tap-collector.js';
 import { startTee, type Tee } from './support/tee.js';
 
@@ -125,6 +127,28 @@ describe('HTTP/2 transparency (real clients, real sidecar process)', () => {
     );
     // nghttp's priority-only idle streams are not exchanges.
     expect(tap.events.filter((e) => e.id.startsWith(`${big.conn}.`)).map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
+  });
+
+  // Regression: HTTP/2 servers (node:http2, grpc-js, Go) send their SETTINGS on accept. When those
+  // reached the sidecar before the client's preface (a loaded machine), detection called the
+  // connection opaque ("server spoke first") and the whole connection went unobserved.
+  it('a server whose SETTINGS arrive before the client preface is still observed as h2', async () => {
+    const conn = clientTee.connections.length;
+    const client = await connectRaw(clientTee.port);
+    await client.waitFor((r) => parseFrames(r).some((f) => f.type === FRAME.SETTINGS && !(f.flags & FLAG.ACK)), "the server's SETTINGS");
+    await client.write(Buffer.concat([clientStart(), frame(FRAME.SETTINGS, FLAG.ACK, 0), getHeaders(1, '/hello', authority())]));
+    await client.waitFor((r) => parseFrames(r).some((f) => f.stream === 1 && f.type === FRAME.HEADERS && f.flags & FLAG.END_STREAM), 'the response trailers');
+    client.end();
+    await expectSameBytes(conn);
+    const [end] = await tap.waitForEnds(1, (e) => e.path === '/hello' && Number(e.id.split('.')[0]) > 0 && e.authority === authority() && !e.requestHeaders!.some(([k]) => k === 'user-agent'));
+    expect(tap.exchange(end.id).map(eventShape)).toEqual(
+      expectedEvents({
+        ...base(), id: end.id, method: 'GET', path: '/hello',
+        requestHeaders: [[':method', 'GET'], [':scheme', 'http'], [':path', '/hello'], [':authority', authority()]],
+        status: 200, responseHeaders: [[':status', '200'], ['x-b', '1']], trailers: [['x-t', '2']],
+        requestBytes: 0, responseBytes: 2,
+      }),
+    );
   });
 
   it('node:http2: 100 concurrent streams plus multi-MiB bodies, all bytes and all 103 exchanges exact', async () => {

@@ -101,6 +101,8 @@ describe('opaque TCP transparency (real sidecar process)', () => {
     expect(client.errorCode).toBeUndefined();
     expect(upstream.errorCode).toBeUndefined();
     expect(tap.events).toEqual([]);
+    // `EHLO client.example` looks like an HTTP/1 request line; the server spoke first, so it is not one.
+    expect(sumMetric(await scrape(sidecar.admin!), 'meshtap_observer_errors_total')).toBe(0);
   });
 
   it('mirrors a server reset to the client, and the proxy keeps serving', async () => {
