@@ -1,6 +1,7 @@
 import { parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../proxy/index.js';
 import { consumeTap, formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/cli/index.js';
+import { findKubeconfig } from '../tap-api/server/index.js';
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
 import type { Command } from './command.js';
 
@@ -13,7 +14,7 @@ Usage:
 ${FILTER_HELP}
 
 Flags:
-  -n, --namespace NS        namespace of TARGET (default: default)
+  -n, --namespace NS        namespace of TARGET (default: default; through Kubernetes: the context's)
       --bodies              include request/response bodies (needs the body permission)
       --reveal-header NAME  show this sensitive header unredacted (needs the body permission)
       --since DURATION      start with exchanges from the flight recorders (e.g. 5m)
@@ -24,6 +25,9 @@ Flags:
   -o, --output FORMAT       text (default), wide, json (one event per line)
       --tap-api URL         the tap API (env MESHTAP_TAP_API)
       --token TOKEN         bearer token (env MESHTAP_TOKEN)
+      --kubeconfig FILE     without --tap-api: tap through the cluster's API server (aggregated API
+                            tap.meshtap.dev) with this kubeconfig (default KUBECONFIG, ~/.kube/config)
+      --context NAME        kubeconfig context
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
 Examples:
@@ -50,6 +54,8 @@ const command: Command = {
       output: { type: 'string', short: 'o' },
       'tap-api': { type: 'string' },
       token: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
       proxy: { type: 'string' },
     },
   },
@@ -66,8 +72,13 @@ const command: Command = {
     } else {
       if (!target) throw new UsageError("tap: which workload? e.g. 'meshtap tap deploy/web' (or --proxy HOST:PORT for one sidecar)");
       const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
-      if (!url) throw new UsageError('tap: where is the tap API? give --tap-api URL or set MESHTAP_TAP_API');
-      source = { tapApi: { url, token: stringFlag(args, 'token', 'MESHTAP_TOKEN'), namespace: stringFlag(args, 'namespace', undefined, 'default')!, target } };
+      const kubeconfigPath = url ? undefined : findKubeconfig(stringFlag(args, 'kubeconfig'));
+      if (url) source = { tapApi: { url, token: stringFlag(args, 'token', 'MESHTAP_TOKEN'), namespace: stringFlag(args, 'namespace', undefined, 'default')!, target } };
+      else if (kubeconfigPath) {
+        const namespace = stringFlag(args, 'namespace');
+        const context = stringFlag(args, 'context');
+        source = { kube: { kubeconfigPath, target, ...(namespace ? { namespace } : {}), ...(context ? { context } : {}) } };
+      } else throw new UsageError('tap: where is the tap API? give --tap-api URL, set MESHTAP_TAP_API, or have a kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config)');
     }
     const since = stringFlag(args, 'since');
     const last = stringFlag(args, 'last');
@@ -80,7 +91,7 @@ const command: Command = {
       sinceMs: since ? parseDurationMs(since, '--since') : undefined,
       last: last ? parseCount(last, '--last') : undefined,
       follow: history ? follow : undefined,
-      maxRps: args.values['max-rps'] ? parseCount(String(args.values['max-rps']), '--max-rps') : source.tapApi ? 100 : undefined,
+      maxRps: args.values['max-rps'] ? parseCount(String(args.values['max-rps']), '--max-rps') : source.proxy ? undefined : 100,
     };
     const limit = args.values.limit ? parseCount(String(args.values.limit), '--limit') : undefined;
     const stream = openSource(source, request, (n) => process.stderr.write(`meshtap: ${n.pod}: ${n.message}\n`));

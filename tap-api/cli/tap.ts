@@ -5,19 +5,22 @@
 import * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../../common/index.js';
 import { openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../proxy/index.js';
-import { openTapApiStream } from '../server/index.js';
+import { openKubeTapStream, openTapApiStream } from '../server/index.js';
 
 export interface TapSource {
   /** One sidecar's tap port. */
   proxy?: string;
   /** The tap API and the target it resolves. */
   tapApi?: { url: string; token?: string; namespace: string; target: string };
+  /** Through kube-apiserver's aggregated API, with a kubeconfig (namespace default: the context's). */
+  kube?: { kubeconfigPath?: string; context?: string; namespace?: string; target: string };
 }
 
 /** Opens the stream for a source; `onNotice` receives per-pod notices from the tap API. */
 export function openSource(source: TapSource, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void): TapStream {
   if (source.proxy) return openTapStream(source.proxy, request);
   if (source.tapApi) return openTapApiStream({ ...source.tapApi, request, onNotice });
+  if (source.kube) return openKubeTapStream({ ...source.kube, request, ...(onNotice ? { onNotice } : {}) });
   throw new MeshtapError('MT_USAGE', 'give a TARGET (with --tap-api) or --proxy HOST:PORT');
 }
 
@@ -46,7 +49,7 @@ export interface ConsumeOptions {
 /** Reads a tap stream to its end (or `limit`); resolves with the number of exchanges seen. */
 export async function consumeTap(stream: TapStream, source: TapSource, o: ConsumeOptions): Promise<number> {
   let exchanges = 0;
-  const where = source.proxy ?? source.tapApi?.url ?? '';
+  const where = source.proxy ?? source.tapApi?.url ?? (source.kube ? 'the Kubernetes API server' : '');
   try {
     for await (const m of stream.messages) {
       o.onMessage(m);

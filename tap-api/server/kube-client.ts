@@ -22,7 +22,8 @@ export interface KubeTapStreamOptions {
   kubeconfigPath?: string;
   /** A context other than the current one. */
   context?: string;
-  namespace: string;
+  /** Default: the context's namespace, else `default` (as kubectl). */
+  namespace?: string;
   /** `deploy/web`, `pod/web-1`, `ns/shop`, … */
   target: string;
   request: TapRequest;
@@ -85,7 +86,7 @@ export function openKubeTapStream(options: KubeTapStreamOptions): TapStream {
     if (cancelled) return;
     inner = openTapApiStream({
       url: server,
-      namespace: options.namespace,
+      namespace: options.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default',
       target: options.target,
       request: options.request,
       dispatcher: agent,
