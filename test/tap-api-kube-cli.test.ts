@@ -1,0 +1,109 @@
+/**
+ * Kubernetes mode end to end through the built binary: a `meshtap tap-api --kubernetes`
+ * process (its flags as an operator passes them: HTTPS pair, requestheader CA file and
+ * allowed names, kubeconfig, signing key) behind the stand-in kube-apiserver, real sidecars,
+ * and `meshtap tap` finding the cluster through a kubeconfig (no --tap-api): a token user via
+ * --kubeconfig, a client-certificate user via KUBECONFIG, and a denied user.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TapEvent } from '../proxy/events.js';
+import { createTestCa } from './fixtures/kube-tap/certs.js';
+import { callThrough, startKubeTapCluster, TAP_API_SERVICE, TOKENS, type KubeTapCluster } from './fixtures/kube-tap/cluster.js';
+import { runMeshtap, spawnMeshtap, type CliProcess } from './support/meshtap-process.js';
+
+/** A MESHTAP_TAP_API in the environment would win over the kubeconfig. */
+const NO_TAP_API = { MESHTAP_TAP_API: '' };
+let cluster: KubeTapCluster;
+let tapApi: CliProcess;
+let dir: string;
+
+beforeAll(async () => {
+  cluster = await startKubeTapCluster();
+  dir = await mkdtemp(join(tmpdir(), 'meshtap-kube-cli-'));
+  const ca = await createTestCa('meshtap-ca.meshtap');
+  const pair = await ca.issueServing([TAP_API_SERVICE], 1, ['127.0.0.1']);
+  await writeFile(join(dir, 'tls.crt'), pair.certPem);
+  await writeFile(join(dir, 'tls.key'), pair.keyPem, { mode: 0o600 });
+  await writeFile(join(dir, 'front-proxy-ca.crt'), cluster.api.frontProxyCa.certPem);
+  await writeFile(join(dir, 'signing.key'), cluster.keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  // prettier-ignore
+  tapApi = spawnMeshtap([
+    'tap-api', '--kubernetes', '--listen', '127.0.0.1:0',
+    '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.tapApi }),
+    '--tls-cert-file', join(dir, 'tls.crt'), '--tls-private-key-file', join(dir, 'tls.key'),
+    '--requestheader-client-ca-file', join(dir, 'front-proxy-ca.crt'), '--requestheader-allowed-names', 'front-proxy-client',
+    '--key', join(dir, 'signing.key'),
+  ], { timeoutMs: 300_000 });
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`tap-api not ready: ${tapApi.stderr()}`)), 30_000);
+    const check = (): void => {
+      const m = /listening (https:\/\/\S+)/.exec(tapApi.stderr());
+      if (m && tapApi.stderr().includes('ready\n')) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      } else setTimeout(check, 50);
+    };
+    void tapApi.done.then(() => reject(new Error(`tap-api exited: ${tapApi.stderr()}`)));
+    check();
+  });
+  cluster.api.aggregate(url, ca.certPem, TAP_API_SERVICE);
+}, 120_000);
+
+afterAll(async () => {
+  tapApi?.kill('SIGTERM');
+  await tapApi?.done;
+  await cluster?.close();
+}, 60_000);
+
+/** Runs `meshtap tap ARGS` and sends traffic through both web pods until it exits (it has --limit). */
+async function tapWithTraffic(args: string[], env: NodeJS.ProcessEnv = {}, path = '/cli'): Promise<{ code: number | null; events: TapEvent[]; stderr: string }> {
+  const cli = spawnMeshtap(['tap', ...args], { timeoutMs: 60_000, env: { ...NO_TAP_API, ...env } });
+  let done = false;
+  void cli.done.then(() => (done = true));
+  // The CLI has no "live" marker: keep sending until it has printed its --limit exchanges.
+  while (!done) {
+    await callThrough(cluster.sidecars.webA, path, { method: 'POST', body: 'ping' });
+    await callThrough(cluster.sidecars.webB, path, { method: 'POST', body: 'ping' });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await cli.done;
+  return { code: r.code, stderr: r.stderr, events: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent) };
+}
+
+describe('meshtap tap through the Kubernetes API server', () => {
+  it('finds the cluster through --kubeconfig (token user) and streams the deployment', async () => {
+    const r = await tapWithTraffic(['deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', 'json', '--limit', '3', '--path', '/cli']);
+    expect(r.code, r.stderr).toBe(0);
+    const ends = r.events.filter((e) => e.kind === 'end');
+    expect(ends.length).toBe(3);
+    for (const e of ends) {
+      expect(['web-7d4b9c-a1b2c', 'web-7d4b9c-d3e4f']).toContain(e.pod);
+      expect(e).toMatchObject({ method: 'POST', path: '/cli', status: 200 });
+      expect(e.requestBody).toBeUndefined();
+    }
+    // The stand-in saw the user's request at the aggregated path of the context's namespace.
+    expect(cluster.api.requests).toContainEqual({ method: 'POST', path: '/apis/tap.meshtap.dev/v1alpha1/watch/namespaces/shop/deployments/web/tap', user: 'alice' });
+  }, 90_000);
+
+  it('uses a client-certificate user from KUBECONFIG, with bodies when allowed', async () => {
+    const bobCert = await cluster.api.userCa.issueClient('bob', 'system:authenticated');
+    const kubeconfig = cluster.api.kubeconfig({ cert: bobCert });
+    const r = await tapWithTraffic(['deploy/web', '-n', 'shop', '--bodies', '-o', 'json', '--limit', '1', '--path', '/bodies'], { KUBECONFIG: kubeconfig }, '/bodies');
+    expect(r.code, r.stderr).toBe(0);
+    const end = r.events.find((e) => e.kind === 'end')!;
+    expect(end.requestBody?.data).toBe('ping');
+    expect(cluster.api.reviews).toContainEqual(expect.objectContaining({ user: 'bob', resourceAttributes: expect.objectContaining({ subresource: 'tap-bodies' }) }));
+  }, 90_000);
+
+  it('a denied user gets the missing permission on stderr and exit code 1', async () => {
+    const r = await runMeshtap(['tap', 'deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.carol })], { timeoutMs: 30_000, env: NO_TAP_API });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('User "carol" cannot watch resource "deployments/tap" in API group "tap.meshtap.dev" in the namespace "shop"');
+    const bad = await runMeshtap(['tap', 'deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: 'not-a-token' })], { timeoutMs: 30_000, env: NO_TAP_API });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('Unauthorized');
+  }, 60_000);
+});
