@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { MeshtapError, UsageError, parseCount, parseDurationMs, parseHostPort, stringFlag, type ParsedArgs } from '../common/index.js';
 import type { Command } from './command.js';
 
@@ -92,6 +93,9 @@ const command: Command = {
     };
     const definedPorts = Object.fromEntries(Object.entries(ports).filter(([, v]) => v !== undefined));
 
+    const cgroupRoot = stringFlag(args, 'cgroup-root');
+    if (cgroupRoot !== undefined && !existsSync(cgroupRoot)) throw new UsageError(`--cgroup-root: ${cgroupRoot} does not exist`);
+
     const { KubeConfig } = await import('@kubernetes/client-node');
     const kubeConfig = new KubeConfig();
     const file = stringFlag(args, 'kubeconfig');
@@ -108,7 +112,7 @@ const command: Command = {
     const agent = await startAgent({
       kubeConfig,
       nodeName,
-      cgroupRoot: stringFlag(args, 'cgroup-root'),
+      cgroupRoot,
       procRoot: stringFlag(args, 'proc', 'MESHTAP_HOST_PROC', '/proc'),
       admin,
       ports: definedPorts,
