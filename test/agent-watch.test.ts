@@ -158,6 +158,19 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
     expect(h.lists[1]).toEqual(['a1', 'a2']);
   });
 
+  it('retries a failing list with backoff until it succeeds, then watches', async () => {
+    const h = await start({}, (api) => {
+      api.addPod(makePod({ name: 'a1', nodeName: NODE }));
+      api.failNextLists(3);
+    });
+    await until(() => h.lists.length === 1, 'a successful list');
+    expect(h.lists[0]).toEqual(['a1']);
+    expect(listRequests(h.api)).toHaveLength(4);
+    expect(await restarts(h.metrics, 'list-error')).toBe(3);
+    expect(h.watch.isSynced).toBe(true);
+    await h.api.waitForRequest((r) => r.isWatch);
+  });
+
   it('restarts a watch that stays silent longer than the idle timeout (watchdog)', async () => {
     const h = await start({ idleTimeoutMs: 800 }, (api) => api.addPod(makePod({ name: 'a1', nodeName: NODE })));
     await until(() => watchRequests(h.api).length >= 2, 'a second watch request', 30_000);

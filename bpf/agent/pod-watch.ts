@@ -58,6 +58,21 @@ export interface PodWatch {
   stop(): Promise<void>;
 }
 
+/** One line for a failed API call: `HTTP 500 InternalError: etcdserver: request timed out`. */
+function describeApiError(err: unknown): string {
+  const e = err as { code?: number; body?: unknown; message?: string };
+  if (typeof e.code === 'number' && e.body !== undefined) {
+    let status: { reason?: string; message?: string } = {};
+    try {
+      status = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as typeof status;
+    } catch {
+      /* not a Status */
+    }
+    return `HTTP ${e.code}${status.reason ? ` ${status.reason}` : ''}${status.message ? `: ${status.message}` : ''}`;
+  }
+  return String(e.message ?? err).split('\n')[0];
+}
+
 type WatchEnd = { reason: Exclude<WatchRestartReason, 'list-error'> | 'stopped'; events: number; error?: unknown };
 
 /** Starts listing and watching the pods of `nodeName`. */
@@ -77,6 +92,7 @@ export function startPodWatch(opts: PodWatchOptions, handlers: PodWatchHandlers)
   let stopped = false;
   let abortCurrent: (() => void) | undefined;
   const stopper = new AbortController();
+  const whenStopped = new Promise<undefined>((resolve) => stopper.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
 
   const safely = (what: string, fn: () => void): void => {
     try {
@@ -180,8 +196,9 @@ export function startPodWatch(opts: PodWatchOptions, handlers: PodWatchHandlers)
       if (resourceVersion === undefined) {
         isFreshList = true;
         try {
-          const list = await listPods();
-          if (stopped) break;
+          // stop() must not wait for a slow list (it is bounded by requestTimeoutMs anyway)
+          const list = await Promise.race([listPods(), whenStopped]);
+          if (stopped || !list) break;
           resourceVersion = list.resourceVersion;
           isSynced = true;
           m?.relists.inc();
@@ -190,7 +207,7 @@ export function startPodWatch(opts: PodWatchOptions, handlers: PodWatchHandlers)
         } catch (err) {
           if (stopped) break;
           m?.watchRestarts.inc({ reason: 'list-error' });
-          log.warn('listing pods failed; retrying', { error: (err as Error).message, backoffMs });
+          log.warn('listing pods failed; retrying', { error: describeApiError(err), backoffMs });
           await backOff();
           continue;
         }
@@ -199,7 +216,10 @@ export function startPodWatch(opts: PodWatchOptions, handlers: PodWatchHandlers)
       const end = await watchOnce();
       if (stopped || end.reason === 'stopped') break;
       m?.watchRestarts.inc({ reason: end.reason });
-      log.transition('watching', `restart (${end.reason})`, { events: end.events, error: end.error ? String((end.error as Error).message ?? end.error) : undefined });
+      const detail = { events: end.events, error: end.error ? describeApiError(end.error) : undefined };
+      // the server ending a watch (timeoutSeconds) is routine; anything else is worth a line
+      if (end.reason === 'closed') log.transition('watching', 'restart (closed)', detail);
+      else log.info(`watching -> restart (${end.reason})`, detail);
       if (end.reason === 'expired') {
         resourceVersion = undefined;
         log.info('resourceVersion expired (410 Gone); listing again');
