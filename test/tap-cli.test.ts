@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../proxy/index.js';
 import { ECHO_SERVICE, echoClient, startGrpcEcho, type GrpcEcho } from './support/grpc-echo.js';
 import { waitForMetric, scrape, sumMetric } from './support/metrics-scrape.js';
@@ -19,6 +19,7 @@ let sidecar: SidecarProcess;
 let httpPort: number;
 let grpcPort: number;
 const started: CliProcess[] = [];
+const exited = new Set<CliProcess>();
 
 beforeAll(async () => {
   origin = http.createServer((req, res) => {
@@ -42,8 +43,14 @@ beforeAll(async () => {
   grpcPort = sidecar.forwards[1].port;
 });
 
+afterEach(async () => {
+  // A test that failed early may leave its tap running: stop it so it cannot skew the next one.
+  const left = started.splice(0);
+  for (const p of left) p.kill('SIGKILL');
+  await Promise.all(left.map((p) => p.done));
+});
+
 afterAll(async () => {
-  for (const p of started) p.kill('SIGKILL');
   await sidecar?.stop();
   await grpcOrigin?.close();
   await new Promise((resolve) => origin?.close(resolve));
@@ -60,12 +67,23 @@ function send(method: string, path: string, options: { host?: string; headers?: 
   });
 }
 
-/** Starts `meshtap tap --proxy TAP ARGS` and resolves once the sidecar counts it as a subscriber. */
+/**
+ * Starts `meshtap tap --proxy TAP ARGS` and resolves once the sidecar counts it as a subscriber.
+ * The base count is this file's running taps, once the sidecar agrees (a tap that just exited
+ * is forgotten by the sidecar a moment later); a tap that exits before subscribing fails fast.
+ */
 async function tapCli(args: string[]): Promise<CliProcess> {
-  const before = sumMetric(await scrape(sidecar.admin!), 'meshtap_tap_subscribers');
+  const running = started.filter((p) => !exited.has(p)).length;
+  await waitForMetric(sidecar.admin!, 'meshtap_tap_subscribers', {}, (v) => v === running, 30_000);
   const p = spawnMeshtap(['tap', '--proxy', sidecar.tap!, ...args]);
   started.push(p);
-  await waitForMetric(sidecar.admin!, 'meshtap_tap_subscribers', {}, (v) => v === before + 1);
+  void p.done.then(() => exited.add(p));
+  const subscribed = waitForMetric(sidecar.admin!, 'meshtap_tap_subscribers', {}, (v) => v === running + 1, 30_000);
+  const failed = p.done.then((r) => {
+    throw new Error(`meshtap tap ${args.join(' ')} exited (${r.code}) before subscribing: ${r.stderr}`);
+  });
+  await Promise.race([subscribed, failed]);
+  void failed.catch(() => {});
   return p;
 }
 
@@ -81,7 +99,7 @@ function jsonLines(stdout: string): TapEvent[] {
 
 const summary = (evs: TapEvent[]) => evs.map((e) => `${e.kind} ${e.method} ${e.path}${e.status ? ' ' + e.status : ''}`);
 
-describe('meshtap tap --proxy (real CLI, real sidecar)', () => {
+describe('meshtap tap --proxy (real CLI, real sidecar)', { timeout: 90_000 }, () => {
   it('--method POST --path /api --limit 2 -o json: only matching exchanges, req/rsp/end each, one JSON object per line, then exit 0', async () => {
     const cli = await tapCli(['--method', 'POST', '--path', '/api', '--limit', '2', '-o', 'json']);
     await send('GET', '/api/get');
