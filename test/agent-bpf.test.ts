@@ -11,7 +11,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,7 @@ interface TestPod {
   uid: string;
   netns: Netns;
   podCgroup: string;
+  sidecar: string;
   app: string;
   relay: ChildProcess;
   events: RelayEvent[];
@@ -149,13 +150,35 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     const container = () => join(podCgroup, layout === 'systemd' ? `cri-containerd-${randomBytes(32).toString('hex')}.scope` : randomBytes(32).toString('hex'));
     const sidecar = createCgroup(container());
     const app = createCgroup(container());
-    const relay = spawnInScope([process.execPath, '-e', RELAY], { cgroupPath: sidecar, netnsPath: netns.path, uid: SIDECAR_UID, stdio: ['ignore', 'pipe', 'inherit'] });
-    const events: RelayEvent[] = [];
-    lines(relay.stdout!, (l) => events.push(JSON.parse(l) as RelayEvent));
-    const pod: TestPod = { uid, netns, podCgroup, app, relay, events, procs: [relay], object: makePod({ uid, nodeName: NODE, meshed, podIP: netns.address }) };
+    const pod: TestPod = { uid, netns, podCgroup, sidecar, app, relay: undefined as unknown as ChildProcess, events: [], procs: [], object: makePod({ uid, nodeName: NODE, meshed, podIP: netns.address }) };
     pods.push(pod);
-    await until(() => events.some((e) => e.event === 'ready'), 'the relay');
+    await startRelay(pod);
     return pod;
+  }
+
+  /** Starts (or restarts) the pod's sidecar stand-in and waits until it listens. */
+  async function startRelay(pod: TestPod): Promise<void> {
+    const relay = spawnInScope([process.execPath, '-e', RELAY], { cgroupPath: pod.sidecar, netnsPath: pod.netns.path, uid: SIDECAR_UID, stdio: ['ignore', 'pipe', 'inherit'] });
+    pod.relay = relay;
+    pod.procs.push(relay);
+    let ready = false;
+    lines(relay.stdout!, (l) => {
+      const e = JSON.parse(l) as RelayEvent;
+      if (e.event === 'ready') ready = true;
+      else pod.events.push(e);
+    });
+    await until(() => ready, 'the relay');
+  }
+
+  function connectInbound(pod: TestPod): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const s = connect({ host: pod.netns.address, port: 8080 });
+      let text = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (text += d));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
   }
 
   async function runClient(pod: TestPod, host: string, port: number): Promise<{ ok: boolean; error?: string }> {
@@ -225,16 +248,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     const up: string[] = [];
     lines(app.stdout!, (l) => up.push(l));
     await until(() => up.includes('listening'), 'the app server');
-    const { connect } = await import('node:net');
-    const reply = await new Promise<string>((resolve, reject) => {
-      const s = connect({ host: a.netns.address, port: 8080 });
-      let text = '';
-      s.setEncoding('utf8');
-      s.on('data', (d: string) => (text += d));
-      s.on('end', () => resolve(text));
-      s.on('error', reject);
-    });
-    expect(reply).toBe('app saw 8080');
+    expect(await connectInbound(a)).toBe('app saw 8080');
     expect(a.events.filter((e) => e.event === 'in')).toEqual([{ event: 'in', local: `${a.netns.address}:8080` }]);
     expect(await metric(/^meshtap_agent_pods_attached (\d+)$/m)).toBe(1);
   });
@@ -263,6 +277,24 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     await until(() => loadNativeBpf().mapLookup(skipMap, key) === undefined, 'the skip port removed');
     expect(await runClient(a, a.netns.hostAddress, echoPort)).toEqual({ ok: true });
     expect(outEvents(a)).toHaveLength(before + 1);
+  });
+
+  it('sidecar restart: inbound falls through to the app meanwhile, then the new listener is handed to sk_lookup (on the pod update or the next resync)', async () => {
+    const a = pods.find((p) => p.object.metadata.labels?.['meshtap.dev/injected'])!;
+    a.relay.kill('SIGKILL');
+    await new Promise((r) => (a.relay.exitCode === null && a.relay.signalCode === null ? a.relay.once('exit', r) : r(undefined)));
+    // with the old listener gone, inbound connections fall through to the app: never broken
+    expect(await connectInbound(a)).toBe('app saw 8080');
+    await startRelay(a);
+    const inBefore = a.events.filter((e) => e.event === 'in').length;
+    api.updatePod(a.uid, (p) => {
+      const st = (p.status.initContainerStatuses as { restartCount: number }[])[0];
+      st.restartCount += 1;
+    });
+    await until(async () => {
+      expect(await connectInbound(a)).toBe('app saw 8080');
+      return a.events.filter((e) => e.event === 'in').length > inBefore;
+    }, 'inbound through the restarted sidecar');
   });
 
   it('follows bookmarks, reconnects when the server closes the watch, and re-lists on 410 Gone to converge', async () => {
