@@ -45,6 +45,9 @@ const cases: Case[] = [
       expect(envOf(proxy, 'MESHTAP_POD_UID')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } });
       expect(envOf(proxy, 'MESHTAP_NODE_NAME')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
       expect(envOf(proxy, 'MESHTAP_TAP_PUBLIC_KEY')?.value).toBe(config.tapPublicKey);
+      expect(envOf(proxy, 'MESHTAP_POD_IP')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+      // with the tap API's key known, the sidecar serves only granted taps
+      expect(proxy.args as string[]).toContain('--tap-require-grant');
       expect(pod.metadata!.labels).toMatchObject({ 'meshtap.dev/injected': 'true', 'meshtap.dev/proxy-version': '0.1.0' });
       expect(pod.metadata!.annotations![ANNOTATION.proxyUid]).toBe('2102');
       expect(spec(pod).containers.map((c) => c.name)).toEqual(['app']);

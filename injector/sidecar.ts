@@ -38,6 +38,8 @@ export function buildProxyContainer(o: SidecarOptions): Container {
     // Expanded by the kubelet from the env below, so templates need no namespace.
     '--namespace', '$(MESHTAP_NAMESPACE)',
     ...(config.tapApiUrl ? ['--tap-api', config.tapApiUrl] : []),
+    // In a cluster every tap must carry a grant from the tap API (no loopback trust).
+    ...(config.tapPublicKey ? ['--tap-require-grant'] : []),
     '--body-limit', String(settings.bodyLimitBytes),
     '--recorder-bytes', String(settings.recorderBytes),
   ];

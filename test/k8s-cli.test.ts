@@ -163,7 +163,10 @@ describe('install and the commands it runs agree', () => {
     const [sub, ...args] = dep.spec.template.spec.containers[0].args as string[];
     expect(sub).toBe('webhook');
     const parsed = parseCommandArgs(webhookCmd.spec, args)!;
-    expect(parsed.values).toMatchObject({ listen: '0.0.0.0:8443', 'control-plane-namespace': 'mesh-system', image: 'img:1', 'tap-api': 'https://meshtap-tap-api.mesh-system.svc:443' });
+    expect(parsed.values).toMatchObject({ listen: '0.0.0.0:8443', 'control-plane-namespace': 'mesh-system', image: 'img:1' });
+    // In a cluster sidecars verify grants with the key and are found through the Kubernetes API.
+    expect(parsed.values['tap-public-key']).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(parsed.values['tap-api']).toBeUndefined();
     const mounts = dep.spec.template.spec.containers[0].volumeMounts.map((m: any) => m.mountPath);
     expect(mounts.some((m: string) => (parsed.values.cert as string).startsWith(m + '/'))).toBe(true);
   });
@@ -181,7 +184,9 @@ describe('install passes flags its components accept', () => {
     const [sub, ...args] = await argsOf('Deployment', 'meshtap-tap-api');
     expect(sub).toBe('tap-api');
     const spec = (await import('../bin/cmd-tap-api.js')).default.spec;
-    expect(() => parseCommandArgs(spec, args)).not.toThrow();
+    const parsed = parseCommandArgs(spec, args)!;
+    // An aggregated API server: Kubernetes mode, HTTPS from the mounted serving certificate.
+    expect(parsed.values).toMatchObject({ kubernetes: true, listen: '0.0.0.0:8089', 'tls-cert-file': '/var/run/meshtap/tls/tls.crt', 'tls-private-key-file': '/var/run/meshtap/tls/tls.key' });
   });
 
   const agentSource = new URL('../bin/cmd-agent.ts', import.meta.url);

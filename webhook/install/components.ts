@@ -157,7 +157,7 @@ export function componentObjects(o: ComponentOptions): Obj[] {
         { name: NAMES.tapApiTlsSecret, mountPath: MOUNTS.tls },
         { name: NAMES.tapSigningSecret, mountPath: MOUNTS.signing },
       ],
-      { tcpSocket: { port: CONTROL_PLANE_PORTS.tapApi } },
+      httpsProbe(CONTROL_PLANE_PORTS.tapApi, '/readyz'),
     ),
     pdb(o, NAMES.webhook),
     pdb(o, NAMES.tapApi),

@@ -32,13 +32,21 @@ export async function buildControlPlane(o: InstallOptions): Promise<Obj[]> {
   const webhookArgs = [
     '--listen', `0.0.0.0:${CONTROL_PLANE_PORTS.webhook}`, ...tlsArgs,
     '--image', o.image,
-    '--tap-api', defaultTapApiUrl(ns),
+    // Sidecars verify grants with this key; they need not register (the tap API finds pods
+    // through the Kubernetes API), so no --tap-api for them in a cluster.
     '--tap-public-key', signing.publicKeyBase64,
     '--control-plane-namespace', ns,
   ];
-  // `meshtap tap-api` flags as they exist today (--key is its grant-signing key). Its
-  // Kubernetes mode (TLS serving for the APIService, SubjectAccessReview) adds flags here.
-  const tapApiArgs = ['--listen', `0.0.0.0:${CONTROL_PLANE_PORTS.tapApi}`, '--key', `${MOUNTS.signing}/signing.key`];
+  // The tap API as an aggregated API server: HTTPS for the APIService, front-proxy client
+  // certificates and SubjectAccessReview (CA and header names from kube-system's
+  // extension-apiserver-authentication ConfigMap); --key is its grant-signing key.
+  const tapApiArgs = [
+    '--kubernetes',
+    '--listen', `0.0.0.0:${CONTROL_PLANE_PORTS.tapApi}`,
+    '--tls-cert-file', `${MOUNTS.tls}/tls.crt`,
+    '--tls-private-key-file', `${MOUNTS.tls}/tls.key`,
+    '--key', `${MOUNTS.signing}/signing.key`,
+  ];
 
   const namespace: Obj = {
     apiVersion: 'v1',
