@@ -226,6 +226,45 @@ describe('HTTP/1 transparency (raw bytes, real sidecar process)', () => {
     );
   });
 
+  it('HTTP/1.0 with the client half-closing after its request: answered to FIN, reported complete', async () => {
+    const { client, upstream } = await pair();
+    const request = `GET /ten HTTP/1.0${CRLF}Host: ten${CRLF}${CRLF}`;
+    client.end(request); // like `printf … | nc -N`: request, then FIN
+    await upstream.waitForEnd();
+    expect(upstream.received().toString('latin1')).toBe(request);
+    const response = `HTTP/1.0 200 OK${CRLF}Content-Type: text/plain${CRLF}${CRLF}old but fine`;
+    upstream.end(response);
+    await client.waitForClose();
+    expect(client.received().toString('latin1')).toBe(response);
+    expect(client.errorCode).toBeUndefined();
+    expect(await eventsFor(['/ten'])).toEqual(
+      expectedEvents({
+        id: `${connId(['/ten'])}.1`, dst: target, protocol: 'http/1.0', method: 'GET', authority: 'ten', path: '/ten', workload: IDENTITY,
+        requestHeaders: [['Host', 'ten']],
+        status: 200, responseHeaders: [['Content-Type', 'text/plain']],
+        requestBytes: 0, responseBytes: 12,
+      }),
+    );
+  });
+
+  it('passes 103 Early Hints through and reports the final 200 only', async () => {
+    const { client, upstream } = await pair();
+    const request = `GET /hints HTTP/1.1${CRLF}Host: h${CRLF}${CRLF}`;
+    await client.write(request);
+    await upstream.waitForBytes(request.length);
+    const response = `HTTP/1.1 103 Early Hints${CRLF}Link: </style.css>; rel=preload${CRLF}${CRLF}HTTP/1.1 200 OK${CRLF}Content-Length: 4${CRLF}${CRLF}page`;
+    await upstream.write(response);
+    await client.waitForBytes(response.length);
+    expect(client.received().toString('latin1')).toBe(response);
+    expect(await eventsFor(['/hints'])).toEqual(
+      expectedEvents({
+        id: `${connId(['/hints'])}.1`, dst: target, method: 'GET', authority: 'h', path: '/hints', workload: IDENTITY,
+        requestHeaders: [['Host', 'h']], status: 200, responseHeaders: [['Content-Length', '4']], requestBytes: 0, responseBytes: 4,
+      }),
+    );
+    client.destroy();
+  });
+
   it('reports a WebSocket upgrade, then relays the upgraded bytes both ways untouched', async () => {
     const { client, upstream } = await pair();
     const request = `GET /ws HTTP/1.1${CRLF}Host: ws${CRLF}Upgrade: websocket${CRLF}Connection: Upgrade${CRLF}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==${CRLF}Sec-WebSocket-Version: 13${CRLF}${CRLF}`;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrape, sumMetric, waitForMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import * as net from 'node:net';
 import { connectRaw, startScriptedServer, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';
 import { openTapCollector, type TapCollector } from './support/tap-collector.js';
 
@@ -122,6 +123,55 @@ describe('opaque TCP transparency (real sidecar process)', () => {
     expect(sidecar.isRunning()).toBe(true);
   });
 
+  it('an upstream that refuses the connection resets the client and is counted; nothing else is disturbed', async () => {
+    const dead = net.createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadPort = (dead.address() as net.AddressInfo).port;
+    await new Promise((resolve) => dead.close(resolve));
+    const other = await startSidecarProcess(['--forward', `127.0.0.1:0=127.0.0.1:${deadPort}`, '--admin', '127.0.0.1:0']);
+    try {
+      const client = await connectRaw(other.forwards[0].port);
+      await client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n').catch(() => {});
+      await client.waitForClose();
+      expect(client.errorCode).toBe('ECONNRESET');
+      const samples = await scrape(other.admin!);
+      expect(sumMetric(samples, 'meshtap_upstream_connect_errors_total', { direction: 'inbound', code: 'ECONNREFUSED' })).toBe(1);
+      expect(sumMetric(samples, 'tcp_open_connections')).toBe(0);
+      expect(other.isRunning()).toBe(true);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('with --observe none, HTTP is forwarded byte for byte and nothing is observed', async () => {
+    const other = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0', '--observe', 'none']);
+    try {
+      const otherTap = await openTapCollector(other.tap!);
+      const next = server.connections.length;
+      const client = await connectRaw(other.forwards[0].port);
+      const upstream = await server.connection(next);
+      const req = 'GET /unobserved HTTP/1.1\r\nHost: u\r\n\r\n';
+      await client.write(req);
+      await upstream.waitForBytes(req.length);
+      const rsp = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+      await upstream.write(rsp);
+      await client.waitForBytes(rsp.length);
+      expect(upstream.received().toString('latin1')).toBe(req);
+      expect(client.received().toString('latin1')).toBe(rsp);
+      client.end();
+      await upstream.waitForEnd();
+      upstream.end();
+      await client.waitForClose();
+      const samples = await waitForMetric(other.admin!, 'tcp_close_total', { peer: 'src' }, (v) => v === 1).then(() => scrape(other.admin!));
+      expect(sumMetric(samples, 'request_total')).toBe(0);
+      expect(sumMetric(samples, 'tcp_read_bytes_total', { peer: 'src' })).toBe(req.length);
+      otherTap.close();
+      expect(otherTap.events).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('mirrors a client reset to the server', async () => {
     const { client, upstream } = await pair();
     await client.write(opaqueBytes(10));
@@ -129,5 +179,13 @@ describe('opaque TCP transparency (real sidecar process)', () => {
     client.socket.resetAndDestroy();
     await upstream.waitForClose();
     expect(upstream.errorCode).toBe('ECONNRESET');
+  });
+
+  it('once every peer has gone, no connection is left counted open', async () => {
+    // Some servers above kept their half of a half-closed connection open; now they leave too.
+    for (const c of server.connections) c.destroy();
+    await waitForMetric(sidecar.admin!, 'tcp_open_connections', {}, (v) => v === 0);
+    const samples = await scrape(sidecar.admin!);
+    expect(sumMetric(samples, 'tcp_open_total', { peer: 'src' })).toBe(sumMetric(samples, 'tcp_close_total', { peer: 'src' }));
   });
 });
