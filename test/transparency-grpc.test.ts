@@ -183,6 +183,25 @@ describe('gRPC transparency (grpc-js both ends, real sidecar process)', () => {
     expect(grpcEnd(end)).toEqual({ requestBytes: total, responseBytes: total, requestMessages: 30, responseMessages: 30, grpcStatus: 0, grpcMessage: 'OK', status: 200, error: undefined });
   });
 
+  it('a call past its deadline (client cancels) ends with an error, no status, and counts as a failure', async () => {
+    const from = tap.events.length;
+    const err = await withClient(
+      (c) =>
+        new Promise<grpc.ServiceError>((resolve) => {
+          // A bidi call the server never answers, with a 300 ms deadline.
+          const call = c.makeBidiStreamRequest(ECHO_SERVICE.Bidi.path, (b: Buffer) => b, (b: Buffer) => b, md(), { deadline: Date.now() + 300 });
+          call.on('data', () => {});
+          call.on('error', (e: grpc.ServiceError) => resolve(e));
+        }),
+    );
+    expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    const [end] = await tap.waitForEnds(1, (e) => e.path === ECHO_SERVICE.Bidi.path && tap.events.indexOf(e) >= from);
+    expect(end.error).toBe('reset');
+    expect(end.grpcStatus).toBeUndefined();
+    const samples = await scrape(sidecar.admin!);
+    expect(sumMetric(samples, 'response_total', { classification: 'failure', grpc_status: '' })).toBeGreaterThanOrEqual(1);
+  });
+
   it('trailers-only responses (NOT_FOUND, UNAVAILABLE): status and message come from the single HEADERS block', async () => {
     for (const [code, message] of [[grpc.status.NOT_FOUND, 'no such thing'], [grpc.status.UNAVAILABLE, 'backend down']] as const) {
       const from = tap.events.length;

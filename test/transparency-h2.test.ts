@@ -151,6 +151,36 @@ describe('HTTP/2 transparency (real clients, real sidecar process)', () => {
     );
   });
 
+  it('a stream the client cancels (RST_STREAM) ends as reset; its sibling stream on the same connection completes', async () => {
+    const conn = clientTee.connections.length;
+    const session = http2.connect(`http://${authority()}`, { maxSessionMemory: 512 });
+    session.on('error', () => {});
+    const size = 8 * 1024 * 1024;
+    const cancelled = new Promise<void>((resolve) => {
+      const req = session.request({ ':path': `/big/${size}` });
+      req.once('data', () => req.close(http2.constants.NGHTTP2_CANCEL));
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+    });
+    await cancelled;
+    const sibling = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':path': '/hello' });
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (t: string) => (body += t));
+      req.on('end', () => resolve(body));
+      req.on('error', reject);
+    });
+    expect(sibling).toBe('hi');
+    await new Promise<void>((resolve) => session.close(() => resolve()));
+    await expectSameBytes(conn);
+    const [big] = await tap.waitForEnds(1, (e) => e.path === `/big/${size}`);
+    expect([big.status, big.error]).toEqual([200, 'reset']);
+    expect(big.responseBytes).toBeLessThan(size);
+    const [hello] = await tap.waitForEnds(1, (e) => e.path === '/hello' && e.id.split('.')[0] === big.id.split('.')[0]);
+    expect([hello.status, hello.responseBytes, hello.error, hello.trailers]).toEqual([200, 2, undefined, [['x-t', '2']]]);
+  });
+
   it('node:http2: 100 concurrent streams plus multi-MiB bodies, all bytes and all 103 exchanges exact', async () => {
     const conn = clientTee.connections.length;
     const session = http2.connect(`http://${authority()}`, { maxSessionMemory: 512 });
