@@ -38,6 +38,7 @@ beforeAll(async () => {
     '--forward', `127.0.0.1:0=127.0.0.1:${(origin.address() as AddressInfo).port}`,
     '--forward', `127.0.0.1:0=127.0.0.1:${grpcOrigin.port}`,
     '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
+    '--redact-header', 'X-Internal-Token', '--body-limit', '1KiB',
   ]);
   httpPort = sidecar.forwards[0].port;
   grpcPort = sidecar.forwards[1].port;
@@ -174,6 +175,38 @@ describe('meshtap tap --proxy (real CLI, real sidecar)', { timeout: 90_000 }, ()
     const [h] = jsonLines(history.stdout);
     expect(value(h.requestHeaders, 'authorization')).toBe('[redacted]');
     expect(history.stdout).not.toMatch(/tok-123|sid=abc|key-456|s3cr3t/);
+  });
+
+  it('--redact-header adds to the redaction list (any case); reveal still works for it', async () => {
+    const plain = await tapCli(['--path', '/internal', '--limit', '1', '-o', 'json']);
+    const revealing = await tapCli(['--path', '/internal', '--limit', '1', '-o', 'json', '--reveal-header', 'x-internal-token']);
+    await send('GET', '/internal', { headers: { 'x-internal-TOKEN': 'itk-789', 'X-Public': 'visible' } });
+    const [p, r] = await Promise.all([plain.done, revealing.done]);
+    const headerOf = (e: TapEvent) => e.requestHeaders!.find(([k]) => k.toLowerCase() === 'x-internal-token')?.[1];
+    expect(jsonLines(p.stdout).map(headerOf)).toEqual(['[redacted]', '[redacted]', '[redacted]']);
+    expect(p.stdout).not.toMatch(/itk-789/);
+    expect(jsonLines(r.stdout).map(headerOf)).toEqual(['itk-789', 'itk-789', 'itk-789']);
+  });
+
+  it('--bodies beyond --body-limit are truncated (size says the whole), binary bodies come as base64', async () => {
+    const cli = await tapCli(['--path', '/limits', '--bodies', '--limit', '2', '-o', 'json']);
+    const big = 'a'.repeat(3000);
+    await send('POST', '/limits/text', { body: big });
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x81]);
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: httpPort, method: 'POST', path: '/limits/bin', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end(binary);
+    });
+    const r = await cli.done;
+    const ends = jsonLines(r.stdout).filter((e) => e.kind === 'end');
+    expect(ends.map((e) => e.path)).toEqual(['/limits/text', '/limits/bin']);
+    expect(ends[0].requestBody).toEqual({ size: 3000, truncated: true, encoding: 'utf8', data: 'a'.repeat(1024) });
+    expect(ends[0].requestBytes).toBe(3000);
+    expect(ends[1].requestBody).toEqual({ size: 5, truncated: false, encoding: 'base64', data: binary.toString('base64') });
   });
 
   it('--last N prints the last N finished exchanges from the flight recorder and exits', async () => {
