@@ -5,7 +5,9 @@
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMeshtap } from './support/meshtap-process.js';
+import { runMeshtap, startSidecarProcess } from './support/meshtap-process.js';
+import { connectRaw } from './support/raw-socket.js';
+import { openTapCollector } from './support/tap-collector.js';
 
 let busy: net.Server;
 let busyPort: number;
@@ -82,5 +84,18 @@ describe('meshtap CLI usage', () => {
   it('tapping a sidecar that is not there is a one-line failure that says what to check, exit 1', async () => {
     const r = await runMeshtap(['tap', '--proxy', `127.0.0.1:${closedPort}`, '-o', 'json']);
     expectOneLineError(r, 1, new RegExp(`127\\.0\\.0\\.1:${closedPort}`));
+  });
+
+  it('SIGTERM stops a sidecar with open connections and a live tap: exit 0, not killed', async () => {
+    const sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=127.0.0.1:${busyPort}`, '--forward', '127.0.0.1:0=127.0.0.1:1', '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
+    const tap = await openTapCollector(sidecar.tap!);
+    const idle = await connectRaw(sidecar.forwards[1].port).catch(() => undefined);
+    const halfSent = await connectRaw(sidecar.forwards[0].port);
+    await halfSent.write('GET / HTTP/1.1\r\n').catch(() => {});
+    const ended = await sidecar.stop();
+    tap.close();
+    idle?.destroy();
+    halfSent.destroy();
+    expect(ended).toEqual({ code: 0, signal: null });
   });
 });
