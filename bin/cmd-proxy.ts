@@ -117,7 +117,8 @@ const command: Command = {
         namespace: stringFlag(args, 'namespace', 'MESHTAP_NAMESPACE', 'default'),
         pod: stringFlag(args, 'pod', 'MESHTAP_POD_NAME', hostname()),
       },
-      tapApi: stringFlag(args, 'tap-api', 'MESHTAP_TAP_API'),
+      // The sidecar never reads the CLI config file: flag or environment only.
+      tapApi: (args.values['tap-api'] as string | undefined) ?? process.env.MESHTAP_TAP_API,
       podIp: process.env.MESHTAP_POD_IP,
       tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
       requireGrant: args.values['tap-require-grant'] === true,

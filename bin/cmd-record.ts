@@ -31,8 +31,8 @@ Flags:
       --reveal-header NAME  keep this sensitive header unredacted (needs a grant allowing it)
       --max-rps N           most exchanges per second (default 100 through the tap API)
   -n, --namespace NS        namespace of TARGET (default: default)
-      --tap-api URL         the tap API (env MESHTAP_TAP_API)
-      --token TOKEN         bearer token (env MESHTAP_TOKEN)
+      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
+      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
 Progress (exchanges, bytes, rate) goes to stderr.

@@ -81,7 +81,8 @@ const command: Command = {
       skipCidrs,
       admin: args.values.admin ? parseHostPort(String(args.values.admin), '--admin') : undefined,
       tap: args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined,
-      tapApi: stringFlag(args, 'tap-api', 'MESHTAP_TAP_API'),
+      // The sidecar never reads the CLI config file: flag or environment only.
+      tapApi: (args.values['tap-api'] as string | undefined) ?? process.env.MESHTAP_TAP_API,
       sidecarUid: uidText === undefined ? DEFAULT_SIDECAR_UID : parseCount(uidText, '--sidecar-uid'),
     });
   },

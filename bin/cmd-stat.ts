@@ -18,9 +18,9 @@ Flags:
   -n, --namespace NS     namespace (default: default)
   -t, --window DURATION  window (default 10s; e.g. 30s, 1m)
   -o, --output FORMAT    table (default) or json
-      --tap-api URL      find the sidecars through the tap API (env MESHTAP_TAP_API);
+      --tap-api URL      find the sidecars through the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml);
                          needs 'list sidecars' in API group tap.meshtap.dev
-      --token TOKEN      bearer token for the tap API (env MESHTAP_TOKEN)
+      --token TOKEN      bearer token for the tap API (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
       --admin HOST:PORT  scrape this sidecar admin address directly (repeatable; no tap API)
       --prometheus URL   query this Prometheus (HTTP API) instead of scraping
 

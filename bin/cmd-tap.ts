@@ -23,8 +23,8 @@ Flags:
       --limit N             exit after N exchanges
       --max-rps N           most exchanges per second (default 100, split across pods)
   -o, --output FORMAT       text (default), wide, json (one event per line)
-      --tap-api URL         the tap API (env MESHTAP_TAP_API)
-      --token TOKEN         bearer token (env MESHTAP_TOKEN)
+      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
+      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
       --kubeconfig FILE     without --tap-api: tap through the cluster's API server (aggregated API
                             tap.meshtap.dev) with this kubeconfig (default KUBECONFIG, ~/.kube/config)
       --context NAME        kubeconfig context

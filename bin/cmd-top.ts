@@ -24,8 +24,8 @@ Flags:
       --limit N             stop after N exchanges
       --duration DURATION   stop after this long (e.g. 30s)
       --refresh DURATION    redraw period on a terminal (default 1s)
-      --tap-api URL         the tap API (env MESHTAP_TAP_API)
-      --token TOKEN         bearer token (env MESHTAP_TOKEN)
+      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
+      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
 Examples:

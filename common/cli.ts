@@ -4,6 +4,7 @@
  * Built on node:util parseArgs (no dependency).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { configValueFor } from './config.js';
 import { UsageError } from './errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -55,11 +56,15 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
   }
 }
 
-/** Reads a string flag, or its environment fallback, or a default. */
+/** Reads a string flag, or its environment variable, or the config file's value for it, or a default. */
 export function stringFlag(args: ParsedArgs, name: string, envName?: string, fallback?: string): string | undefined {
   const v = args.values[name];
   if (typeof v === 'string') return v;
   if (envName && process.env[envName]) return process.env[envName];
+  if (envName) {
+    const fromFile = configValueFor(envName);
+    if (fromFile !== undefined) return fromFile;
+  }
   return fallback;
 }
 

@@ -19,3 +19,4 @@ export {
   MAX_GRANT_BYTES,
 } from './grant.js';
 export type { GrantClaims, GrantError, GrantErrorCode, GrantKeyPair, VerifyGrantOptions } from './grant.js';
+export { configFilePath, loadCliConfig } from './config.js';
