@@ -54,6 +54,11 @@ export interface TapHub {
 }
 
 const DEFAULT_MAX_QUEUE = 1000;
+/**
+ * Rate-limit losses are told to the subscriber in one notice per this interval (or right before
+ * its next event), not one per lost exchange: a notice per drop would undo the rate limit.
+ */
+const RATE_NOTICE_INTERVAL_MS = 1000;
 const MAX_PENDING_EXCHANGES = 10_000;
 const ORDER: Record<DecisionPoint, number> = { req: 0, rsp: 1, end: 2 };
 
@@ -83,6 +88,8 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
     rejected: Set<string>;
     enqueue(msg: TapMessage, force?: boolean): void;
     tokens: number;
+    /** An exchange was refused by this subscriber's rate limit: counted and, coalesced, told. */
+    rateLimited(): void;
     lastRefill: number;
   }
 
@@ -127,7 +134,17 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
       let waitingDrain = false;
       let closed = false;
       let onFlushed: (() => void) | undefined;
+      let rateLimitedUntold = 0;
+      let rateNoticeTimer: NodeJS.Timeout | undefined;
       const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
+      const tellRateLimited = () => {
+        if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
+        rateNoticeTimer = undefined;
+        if (rateLimitedUntold === 0 || closed) return;
+        queue.push({ type: 'dropped', count: rateLimitedUntold, reason: 'rate-limit' });
+        rateLimitedUntold = 0;
+        if (!waitingDrain) pump();
+      };
       const pump = () => {
         while (queue.length > 0 && !closed) {
           const msg = queue.shift()!;
@@ -159,8 +176,19 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
         get dropped() {
           return dropped;
         },
+        rateLimited() {
+          if (closed) return;
+          dropped++;
+          rateLimitedUntold++;
+          if (!rateNoticeTimer) {
+            rateNoticeTimer = setTimeout(tellRateLimited, RATE_NOTICE_INTERVAL_MS);
+            rateNoticeTimer.unref();
+          }
+        },
         enqueue(msg, force) {
           if (closed) return;
+          // Losses are told where they happened: before the next event.
+          if (rateLimitedUntold > 0 && msg.type === 'event') tellRateLimited();
           if (queue.length >= maxQueue && !force) {
             // The notice stands where the lost events would have been; consecutive losses share it
             // (so the queue holds at most maxQueue + 1 messages).
@@ -179,6 +207,7 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
         },
         finish(done) {
           s.live = false;
+          tellRateLimited();
           onFlushed = done;
           if (!waitingDrain) pump();
         },
@@ -186,6 +215,7 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
           if (closed) return;
           closed = true;
           queue.length = 0;
+          if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
           if (subs.delete(s) && opts.bodies) bodySubs--;
         },
       };
@@ -237,6 +267,7 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
         let admit = s.opts.match.test(event);
         if (admit && !takeToken(s)) {
           options.onDropped?.('rate-limit', 1);
+          s.rateLimited();
           admit = false;
         }
         if (!admit) {

@@ -216,6 +216,32 @@ describe('meshtap tap --proxy (real CLI, real sidecar)', { timeout: 90_000 }, ()
     expect(summary(jsonLines(r.stdout))).toEqual(['end GET /history/3 200', 'end GET /history/4 200']);
   });
 
+  it('--last N --follow: history first, then live exchanges on the same stream', async () => {
+    await send('GET', '/follow/old-1');
+    await send('GET', '/follow/old-2');
+    // History is answered from the recorder: once the tap is subscribed it has both old ones.
+    const cli = await tapCli(['--path', '/follow/', '--last', '1', '--follow', '--limit', '2', '-o', 'json']);
+    await send('GET', '/follow/new');
+    const r = await cli.done;
+    expect(r.code).toBe(0);
+    expect(summary(jsonLines(r.stdout))).toEqual(['end GET /follow/old-2 200', 'req GET /follow/new', 'rsp GET /follow/new 200', 'end GET /follow/new 200']);
+  });
+
+  it('--max-rps drops the excess, tells the user on stderr and counts it', async () => {
+    const before = sumMetric(await scrape(sidecar.admin!), 'meshtap_tap_dropped_events_total', { reason: 'rate-limit' });
+    const cli = await tapCli(['--path', '/rps/', '--max-rps', '1', '-o', 'json']);
+    for (let i = 0; i < 5; i++) await send('GET', `/rps/${i}`);
+    await waitForMetric(sidecar.admin!, 'meshtap_tap_dropped_events_total', { reason: 'rate-limit' }, (v) => v > before);
+    // The subscriber is told what it lost (DESIGN §7), coalesced: here the CLI's stderr notice.
+    await cli.waitForStderr(/events dropped \(rate-limit\)/);
+    cli.kill('SIGINT');
+    const r = await cli.done;
+    const ends = jsonLines(r.stdout).filter((e) => e.kind === 'end');
+    expect(ends.length).toBeGreaterThanOrEqual(1);
+    expect(ends.length).toBeLessThan(5);
+    expect(r.stderr).toMatch(/^meshtap: \d+ events dropped \(rate-limit\)/m);
+  });
+
   it('text output: one line per event, Linkerd tap style', async () => {
     const cli = await tapCli(['--path', '/text', '--limit', '1']);
     await send('GET', '/text?q=1', { host: 'txt.test' });

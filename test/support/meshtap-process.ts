@@ -127,6 +127,8 @@ export interface CliProcess {
   readonly done: Promise<CliResult>;
   /** Resolves once stdout holds at least `n` complete lines. */
   waitForLines(n: number, timeoutMs?: number): Promise<string[]>;
+  /** Resolves once stderr matches `re`. */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<string>;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -142,7 +144,10 @@ export function spawnMeshtap(args: string[], options: { timeoutMs?: number; env?
     out += t;
     for (const w of waiters.splice(0)) w();
   });
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => (err += t));
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => {
+    err += t;
+    for (const w of waiters.splice(0)) w();
+  });
   const killTimer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   const done = new Promise<CliResult>((resolve) =>
     child.once('close', (code, signal) => {
@@ -161,6 +166,21 @@ export function spawnMeshtap(args: string[], options: { timeoutMs?: number; env?
     stderr: () => err,
     done,
     kill: (signal = 'SIGTERM') => void child.kill(signal),
+    waitForStderr(re, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`meshtap ${args.join(' ')}: stderr does not match ${re} after ${timeoutMs}ms: ${err}`)), timeoutMs);
+        const check = () => {
+          if (re.test(err)) {
+            clearTimeout(t);
+            resolve(err);
+          } else if (finished) {
+            clearTimeout(t);
+            reject(new Error(`meshtap ${args.join(' ')} exited; stderr does not match ${re}: ${err}`));
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
     waitForLines(n, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`meshtap ${args.join(' ')}: ${lines().length}/${n} lines after ${timeoutMs}ms; stderr: ${err}`)), timeoutMs);
