@@ -42,7 +42,7 @@ export interface TargetDef {
   id: string;
   /** What it is, for the report. */
   description: string;
-  /** Group for ratios: the haproxy figure a target is compared with. */
+  /** Whether it can carry this protocol (e.g. undici-pool is HTTP/1 only). */
   supports(p: Protocol): boolean;
   start(ctx: TargetContext): Promise<RunningTarget>;
 }
@@ -243,8 +243,3 @@ export const TARGETS: TargetDef[] = [
   nodePeer('node-h2', 'h2-forward', 'naive Node L7: node:http2 → node:http2 forwarder (h2 and gRPC)', (p) => p === 'h2' || p === 'grpc'),
   nodePeer('net-pipe', 'net-pipe', 'Node `net` pipe (L4, no parsing at all)', () => true),
 ];
-
-/** The haproxy target a scenario's ratios are taken against. */
-export function haproxyFor(p: Protocol): string {
-  return p === 'tcp' ? 'haproxy-tcp' : 'haproxy';
-}
