@@ -2,12 +2,13 @@
  * /metrics as a real Prometheus sees it: the sidecar process serves HTTP/1 traffic with mixed
  * statuses, a real `prometheus` (Debian package) scrapes its admin port every second, and the
  * test queries `response_total` & co. back through Prometheus's HTTP API — Linkerd's names,
- * labels and classification, parsed without a scrape error.
+ * labels and classification, parsed without a scrape error. Also: label sets stay bounded
+ * under a flood of distinct authorities.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpGet } from './support/metrics-scrape.js';
+import { httpGet, scrape, sumMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { hasBinary } from './support/ports.js';
 import { startPrometheus, type Prometheus, type PromSeries } from './support/prometheus.js';
@@ -88,4 +89,41 @@ describe('metrics scraped by a real Prometheus', () => {
     const targets = await p.targets();
     expect(targets.map((t) => [t.health, t.lastError])).toEqual([['up', '']]);
   }, 60_000);
+});
+
+describe('metric label sets are bounded', () => {
+  it('a flood of distinct Host headers folds into authority="overflow" past 1000 and counts the bound', async () => {
+    const flooded = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0']);
+    try {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+      const total = 1010;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < total) {
+            const i = next++;
+            await new Promise<void>((resolve, reject) => {
+              http
+                .get({ host: '127.0.0.1', port: flooded.forwards[0].port, path: '/', headers: { host: `h${i}.flood.test` }, agent }, (res) => {
+                  res.resume();
+                  res.on('end', () => resolve());
+                })
+                .on('error', reject);
+            });
+          }
+        }),
+      );
+      agent.destroy();
+      const samples = await scrape(flooded.admin!);
+      const authorities = new Set(samples.filter((x) => x.name === 'request_total').map((x) => x.labels.authority));
+      expect(authorities.size).toBe(1001);
+      expect(authorities.has('overflow')).toBe(true);
+      expect(sumMetric(samples, 'request_total')).toBe(total);
+      expect(sumMetric(samples, 'request_total', { authority: 'overflow' })).toBe(total - 1000);
+      expect(sumMetric(samples, 'response_total', { authority: 'overflow' })).toBe(total - 1000);
+      expect(sumMetric(samples, 'meshtap_bound_hit_total', { bound: 'metric-authorities' })).toBeGreaterThanOrEqual(total - 1000);
+    } finally {
+      await flooded.stop();
+    }
+  }, 90_000);
 });

@@ -12,6 +12,7 @@ import type { TapEvent } from '../proxy/index.js';
 import { ECHO_SERVICE, echoClient, startGrpcEcho, type GrpcEcho } from './support/grpc-echo.js';
 import { waitForMetric, scrape, sumMetric } from './support/metrics-scrape.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { openTapCollector, type TapCollector } from './support/tap-collector.js';
 
 let origin: http.Server;
 let grpcOrigin: GrpcEcho;
@@ -252,6 +253,22 @@ describe('meshtap tap --proxy (real CLI, real sidecar)', { timeout: 90_000 }, ()
     expect(lines[0]).toMatch(/^req id=\d+\.1 proxy=in src=127\.0\.0\.1:\d+ dst=127\.0\.0\.1:\d+ :method=GET :authority=txt\.test :path=\/text\?q=1$/);
     expect(lines[1]).toMatch(/^rsp id=\d+\.1 .* :status=200 latency=/);
     expect(lines[2]).toMatch(/^end id=\d+\.1 .* :status=200 duration=\S+ request-length=0 response-length=5$/);
+  });
+
+  it('past 64 subscribers the sidecar refuses the next tap: one-line failure, exit 1, bound counted', async () => {
+    const taps: TapCollector[] = [];
+    try {
+      for (let i = 0; i < 64; i++) taps.push(await openTapCollector(sidecar.tap!));
+      const r = await runMeshtap(['tap', '--proxy', sidecar.tap!, '-o', 'json']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/MT_TAP_BUSY.*64/);
+      expect(sumMetric(await scrape(sidecar.admin!), 'meshtap_bound_hit_total', { bound: 'tap-subscribers' })).toBe(1);
+    } finally {
+      for (const t of taps) t.close();
+    }
+    await waitForMetric(sidecar.admin!, 'meshtap_tap_subscribers', {}, (v) => v === 0, 30_000);
   });
 
   it('a bad filter is a one-line usage error (exit 2) before anything is opened', async () => {
