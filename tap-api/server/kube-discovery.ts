@@ -149,6 +149,8 @@ export function createKubeDiscovery(kc: KubeConfig, options: KubeDiscoveryOption
       const { core, apps, batch } = await getApis();
       switch (target.resource) {
         case 'namespaces': {
+          // Only the namespace the request was authorized in (the route refuses others too).
+          if (target.name !== namespace) return { ok: false, error: notFound(target) };
           const ns = await read(target, () => core.readNamespace({ name: target.name }));
           if (!ns.ok) return ns;
           return bounded(keep(await listPods(target.name, `${MESHED_LABEL}=true`)));

@@ -109,7 +109,8 @@ export function createSidecarRegistry(options: { ttlMs?: number; maxSidecars?: n
 
 /** The registered pods a target means in a namespace (`ns/NAME`: every pod of NAME). */
 export function resolveTarget(registry: SidecarRegistry, namespace: string, target: Target): SidecarRecord[] {
-  if (target.resource === 'namespaces') return registry.list(target.name);
+  // A namespace target only ever means the namespace the request was authorized in.
+  if (target.resource === 'namespaces') return target.name === namespace ? registry.list(namespace) : [];
   const here = registry.list(namespace);
   if (target.resource === 'pods') return here.filter((r) => r.pod === target.name);
   return here.filter((r) => r.workload?.resource === target.resource && r.workload.name === target.name);

@@ -18,7 +18,7 @@ import type { TapApiMetrics } from './metrics.js';
 import { describeDenial, type RequestAttributes, type UserInfo } from './rbac.js';
 import { parseTapRequest } from './tap-request.js';
 import { formatTarget, type Target } from './targets.js';
-import { kubeStatus, TAP_API_GROUP, TAP_BODIES_SUBRESOURCE, TAP_SUBRESOURCE, type TapApiLine } from './wire.js';
+import { kubeStatus, TAP_API_GROUP, TAP_API_PREFIX, TAP_BODIES_SUBRESOURCE, TAP_SUBRESOURCE, type TapApiLine } from './wire.js';
 
 /** What the tap route needs from its server. */
 export interface TapRouteContext {
@@ -84,6 +84,11 @@ export async function requirePermission(
 export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: ServerResponse, namespace: string, target: Target): Promise<void> {
   const user = authenticate(ctx, req, res);
   if (!user) return;
+  if (target.resource === 'namespaces' && target.name !== namespace) {
+    // Authorization is asked in `namespace`; a namespace tap must not reach into another one.
+    ctx.metrics.rejected.inc({ reason: 'bad-request' });
+    return sendStatus(res, kubeStatus(400, `a namespace tap is ${TAP_API_PREFIX}/watch/namespaces/NS/tap; namespace "${target.name}" cannot be tapped from namespace "${namespace}"`));
+  }
   const body = await readJsonBody(req, ctx.limits.maxBodyBytes);
   if (!body.ok) {
     ctx.metrics.rejected.inc({ reason: body.error.code === 413 ? 'body-too-large' : 'bad-request' });
