@@ -130,6 +130,17 @@ export interface CompiledMatch {
 
 const ORDER: Record<DecisionPoint, number> = { req: 0, rsp: 1, end: 2 };
 
+/**
+ * Lower-case names of the headers that `matches` filter on. A filter on a header's value is an
+ * oracle for that value (does the guess match?), so callers refuse filters on headers the
+ * subscriber may not see unredacted.
+ */
+export function filteredHeaderNames(matches: readonly TapFilter[][]): string[] {
+  const names = new Set<string>();
+  for (const m of matches) for (const f of m) if (f.field === 'header' && typeof f.name === 'string') names.add(f.name.toLowerCase());
+  return [...names];
+}
+
 /** Compiles matches; a bad filter is a MeshtapError (MT_BAD_FILTER) naming what to fix. */
 export function compileMatches(matches: TapFilter[][]): CompiledMatch {
   if (matches.length === 0) return { test: () => true, point: 'req' };

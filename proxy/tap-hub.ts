@@ -49,6 +49,8 @@ export interface TapHub {
   readonly wantsBodies: boolean;
   readonly count: number;
   publish(kind: DecisionPoint, event: TapEvent): void;
+  /** Lower-case names of the headers redacted unless revealed. */
+  readonly sensitiveHeaders: ReadonlySet<string>;
   /** Redacts an event for a subscriber's grant (used for history too). */
   shape(event: TapEvent, options: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent;
 }
@@ -232,6 +234,7 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
     get count() {
       return subs.size;
     },
+    sensitiveHeaders: sensitive,
     shape,
     publish(kind, event) {
       for (const s of subs) {

@@ -12,7 +12,7 @@ import { createLogger, MeshtapError } from '../common/index.js';
 import { verifyGrant, type GrantClaims } from '../common/grant.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
-import { compileMatches, type CompiledMatch } from './tap-filter.js';
+import { compileMatches, filteredHeaderNames, type CompiledMatch } from './tap-filter.js';
 import type { TapHub } from './tap-hub.js';
 import type { TapMessage, TapRequest } from './tap-types.js';
 import { GRANT_METADATA_KEY, TAP_SERVICE } from './tap-wire.js';
@@ -51,6 +51,14 @@ function and(a: CompiledMatch, b: CompiledMatch): CompiledMatch {
   return { test: (e) => a.test(e) && b.test(e), point: order[a.point] >= order[b.point] ? a.point : b.point };
 }
 
+/** A refusal when `matches` filter on a header this subscriber would only see redacted (a filter on its value is an oracle). */
+function hiddenHeaderFilter(matches: TapRequest['matches'], reveal: ReadonlySet<string> | 'all', o: TapServiceOptions): Access | undefined {
+  if (reveal === 'all') return undefined;
+  const name = filteredHeaderNames(matches).find((h) => o.hub.sensitiveHeaders.has(h) && !reveal.has(h));
+  if (name === undefined) return undefined;
+  return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `MT_GRANT_NO_HEADERS: filtering on header '${name}' needs it revealed too (--reveal-header ${name})` };
+}
+
 function decideAccess(req: TapRequest, grant: string | undefined, peer: string, o: TapServiceOptions): Access {
   let match: CompiledMatch;
   try {
@@ -82,6 +90,8 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
     }
     reveal = asked;
   }
+  const hidden = hiddenHeaderFilter(req.matches ?? [], reveal, o) ?? hiddenHeaderFilter(claims.matches ?? [], reveal, o);
+  if (hidden) return hidden;
   let grantMatch: CompiledMatch;
   try {
     grantMatch = compileMatches(claims.matches ?? []);

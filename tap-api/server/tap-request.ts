@@ -5,6 +5,10 @@
  */
 import type { Result } from '../../common/index.js';
 import type { TapFilter, TapRequest } from '../../proxy/tap-types.js';
+import { DEFAULT_SENSITIVE_HEADERS } from '../../proxy/events.js';
+import { filteredHeaderNames } from '../../proxy/tap-filter.js';
+
+const SENSITIVE: ReadonlySet<string> = new Set(DEFAULT_SENSITIVE_HEADERS);
 
 export const MAX_MATCHES = 32;
 export const MAX_FILTERS = 32;
@@ -60,6 +64,12 @@ export function parseTapRequest(body: unknown): Result<TapRequest, string> {
       return { ok: false, error: `revealHeaders must be a list of at most ${MAX_REVEAL_HEADERS} header names` };
     }
     req.revealHeaders = (r as string[]).map((h) => h.toLowerCase());
+  }
+  // A filter on a redacted header's value would answer "is this the secret?": it needs the header revealed.
+  const revealed = new Set(req.revealHeaders ?? []);
+  if (!revealed.has('*')) {
+    const hidden = filteredHeaderNames(out).find((h) => SENSITIVE.has(h) && !revealed.has(h));
+    if (hidden !== undefined) return { ok: false, error: `filtering on header '${hidden}' needs it revealed too (--reveal-header ${hidden}, which needs the tap-bodies permission)` };
   }
   // A client-supplied grant is ignored: the tap API signs its own.
   return { ok: true, value: req };
