@@ -60,6 +60,10 @@ function hiddenHeaderFilter(matches: TapRequest['matches'], reveal: ReadonlySet<
 }
 
 function decideAccess(req: TapRequest, grant: string | undefined, peer: string, o: TapServiceOptions): Access {
+  // 0, negative or not a number would read as "no limit" further on and widen the grant's rate.
+  if (req.maxRps !== undefined && (typeof req.maxRps !== 'number' || !Number.isFinite(req.maxRps) || req.maxRps <= 0)) {
+    return { ok: false, status: grpc.status.INVALID_ARGUMENT, message: `MT_BAD_REQUEST: maxRps must be a positive number, not ${JSON.stringify(req.maxRps)}` };
+  }
   let match: CompiledMatch;
   try {
     match = compileMatches(req.matches ?? []);
