@@ -4,7 +4,7 @@
  * events always (metrics and the flight recorder need them).
  */
 import { isUtf8 } from 'node:buffer';
-import type { ProxyDirection, TapBody, TapEvent } from './events.js';
+import { REDACTED, type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from './events.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics, TrafficDirection } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
@@ -37,6 +37,34 @@ export interface ObservationServices {
 
 const wallClock = (perfMs: number): string => new Date(performance.timeOrigin + perfMs).toISOString();
 
+/** `scheme://user:password@` at the start of an absolute-form request target (as sent to forward proxies). */
+const ABSOLUTE_USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/;
+/** `user:password@` at the start of an authority (deprecated, invalid in h2, still sent by some clients). */
+const AUTHORITY_USERINFO = /^[^/?#@]*@/;
+
+/**
+ * Userinfo in a request target or authority is a credential: it is replaced by `[redacted]`
+ * when the event is made, so that no subscriber, recording or path filter (an oracle, prefix by
+ * prefix) ever sees it. No grant reveals it: unlike a header, it is part of fields everyone sees.
+ */
+export function redactUserinfo(value: string, isAuthority = false): string {
+  if (!value.includes('@')) return value;
+  return isAuthority ? value.replace(AUTHORITY_USERINFO, `${REDACTED}@`) : value.replace(ABSOLUTE_USERINFO, `$1${REDACTED}@`);
+}
+
+/** The request headers with userinfo redacted from h2's `:path`/`:authority` (the same list when there is none). */
+function requestHeadersOf(ex: Exchange): HeaderList {
+  const h = ex.requestHeaders;
+  let out: HeaderList | undefined;
+  for (let i = 0; i < h.length; i++) {
+    const [name, value] = h[i]!;
+    if ((name !== ':path' && name !== ':authority') || !value.includes('@')) continue;
+    out ??= h.slice();
+    out[i] = [name, redactUserinfo(value, name === ':authority')];
+  }
+  return out ?? h;
+}
+
 export function bodyToTap(c: BodyCapture): TapBody {
   const data = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.captured);
   const text = isUtf8(data);
@@ -63,8 +91,8 @@ export function createExchangeSink(
       protocol: ex.protocol,
       method: ex.method,
       scheme: ex.scheme,
-      authority: ex.authority,
-      path: ex.path,
+      authority: redactUserinfo(ex.authority, true),
+      path: redactUserinfo(ex.path),
     };
     if (identity.workload) {
       if (self === 'dst') e.dstWorkload = identity.workload;
@@ -80,21 +108,21 @@ export function createExchangeSink(
 
   return {
     requestHead(ex) {
-      metrics.request(direction, ex.authority, conn.dst);
+      metrics.request(direction, redactUserinfo(ex.authority, true), conn.dst);
       if (hub.wantsBodies || services.recorderBodies) {
         ex.requestBody = createBodyCapture(services.bodyLimit);
         ex.responseBody = createBodyCapture(services.bodyLimit);
       }
       if (hub.hasSubscribers) {
         const e = baseEvent('req', ex, ex.startMs);
-        e.requestHeaders = ex.requestHeaders;
+        e.requestHeaders = requestHeadersOf(ex);
         hub.publish('req', e);
       }
     },
     responseHead(ex) {
       if (hub.hasSubscribers) {
         const e = baseEvent('rsp', ex, ex.responseMs);
-        e.requestHeaders = ex.requestHeaders;
+        e.requestHeaders = requestHeadersOf(ex);
         e.status = ex.status;
         e.latencyMs = ex.responseMs - ex.startMs;
         e.responseHeaders = ex.responseHeaders;
@@ -105,7 +133,7 @@ export function createExchangeSink(
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
       metrics.response({
         direction,
-        authority: ex.authority,
+        authority: redactUserinfo(ex.authority, true),
         targetAddr: conn.dst,
         status: ex.status,
         grpcStatus: ex.grpcStatus,
@@ -113,7 +141,7 @@ export function createExchangeSink(
         latencyMs: latencyMs ?? 0,
       });
       const e = baseEvent('end', ex, ex.endMs);
-      e.requestHeaders = ex.requestHeaders;
+      e.requestHeaders = requestHeadersOf(ex);
       if (ex.status) {
         e.status = ex.status;
         e.latencyMs = latencyMs;
