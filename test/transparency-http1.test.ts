@@ -265,6 +265,64 @@ describe('HTTP/1 transparency (raw bytes, real sidecar process)', () => {
     client.destroy();
   });
 
+  it('CONNECT: the 200 is reported, the tunnel after it is relayed as opaque bytes', async () => {
+    const { client, upstream } = await pair();
+    const request = `CONNECT db.internal:5432 HTTP/1.1${CRLF}Host: db.internal:5432${CRLF}${CRLF}`;
+    await client.write(request);
+    await upstream.waitForBytes(request.length);
+    const established = `HTTP/1.1 200 Connection Established${CRLF}${CRLF}`;
+    await upstream.write(established);
+    await client.waitForBytes(established.length);
+    const up = randomBytes(20_000);
+    const down = randomBytes(30_000);
+    await client.write(up);
+    await upstream.write(down);
+    await upstream.waitForBytes(request.length + up.length);
+    await client.waitForBytes(established.length + down.length);
+    expect(upstream.received()).toEqual(Buffer.concat([Buffer.from(request), up]));
+    expect(client.received()).toEqual(Buffer.concat([Buffer.from(established), down]));
+    client.destroy();
+    expect(await eventsFor(['db.internal:5432'])).toEqual(
+      expectedEvents({
+        id: `${connId(['db.internal:5432'])}.1`, dst: target, method: 'CONNECT', authority: 'db.internal:5432', path: 'db.internal:5432', workload: IDENTITY,
+        requestHeaders: [['Host', 'db.internal:5432']], status: 200, responseHeaders: [], requestBytes: 0, responseBytes: 0,
+      }),
+    );
+  });
+
+  it('absolute-form request targets: authority and scheme from the URI, path exactly as sent', async () => {
+    const { client, upstream } = await pair();
+    const url = 'https://api.example:8443/v1/items?page=2';
+    const request = `GET ${url} HTTP/1.1${CRLF}Host: other.example${CRLF}${CRLF}`;
+    await client.write(request);
+    await upstream.waitForBytes(request.length);
+    const response = `HTTP/1.1 204 No Content${CRLF}${CRLF}`;
+    await upstream.write(response);
+    await client.waitForBytes(response.length);
+    expect(upstream.received().toString('latin1')).toBe(request);
+    expect(await eventsFor([url])).toEqual(
+      expectedEvents({
+        id: `${connId([url])}.1`, dst: target, method: 'GET', scheme: 'https', authority: 'api.example:8443', path: url, workload: IDENTITY,
+        requestHeaders: [['Host', 'other.example']], status: 204, responseHeaders: [], requestBytes: 0, responseBytes: 0,
+      }),
+    );
+    client.destroy();
+  });
+
+  // Reported to the lead: the observer drops URI userinfo from `authority` ("it is a credential")
+  // but keeps it in `path`, so the password reaches every tap subscriber, unredacted.
+  it('URI userinfo (a credential) never reaches tap events', async () => {
+    const { client, upstream } = await pair();
+    const request = `GET http://alice:hunter2@legacy.example/report HTTP/1.1${CRLF}Host: legacy.example${CRLF}${CRLF}`;
+    await client.write(request);
+    await upstream.waitForBytes(request.length);
+    await upstream.write(`HTTP/1.1 204 No Content${CRLF}${CRLF}`);
+    const [end] = await tap.waitForEnds(1, (e) => e.authority === 'legacy.example');
+    expect(upstream.received().toString('latin1')).toBe(request);
+    expect(JSON.stringify(tap.exchange(end.id))).not.toContain('hunter2');
+    client.destroy();
+  });
+
   it('reports a WebSocket upgrade, then relays the upgraded bytes both ways untouched', async () => {
     const { client, upstream } = await pair();
     const request = `GET /ws HTTP/1.1${CRLF}Host: ws${CRLF}Upgrade: websocket${CRLF}Connection: Upgrade${CRLF}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==${CRLF}Sec-WebSocket-Version: 13${CRLF}${CRLF}`;
