@@ -183,6 +183,22 @@ describe('gRPC transparency (grpc-js both ends, real sidecar process)', () => {
     expect(grpcEnd(end)).toEqual({ requestBytes: total, responseBytes: total, requestMessages: 30, responseMessages: 30, grpcStatus: 0, grpcMessage: 'OK', status: 200, error: undefined });
   });
 
+  it('grpc-message is percent-decoded in events (the wire carries it percent-encoded)', async () => {
+    const from = tap.events.length;
+    const message = 'naïve 100% — über';
+    const err = await withClient(
+      (c) =>
+        new Promise<grpc.ServiceError>((resolve) =>
+          c.makeUnaryRequest(ECHO_SERVICE.Unary.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(`fail:9:${message}`), md(), (e) => resolve(e!)),
+        ),
+    );
+    expect([err.code, err.details]).toEqual([grpc.status.FAILED_PRECONDITION, message]);
+    const [, rsp, end] = await callEvents(ECHO_SERVICE.Unary.path, from);
+    // Headers are shown as on the wire; the decoded message is what grpcMessage is for.
+    expect(rsp.responseHeaders!.find(([k]) => k === 'grpc-message')![1]).toMatch(/%/);
+    expect([end.grpcStatus, end.grpcMessage]).toEqual([9, message]);
+  });
+
   it('a call past its deadline (client cancels) ends with an error, no status, and counts as a failure', async () => {
     const from = tap.events.length;
     const err = await withClient(
