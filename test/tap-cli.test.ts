@@ -39,7 +39,8 @@ beforeAll(async () => {
     '--forward', `127.0.0.1:0=127.0.0.1:${(origin.address() as AddressInfo).port}`,
     '--forward', `127.0.0.1:0=127.0.0.1:${grpcOrigin.port}`,
     '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
-    '--redact-header', 'X-Internal-Token', '--body-limit', '1KiB',
+    '--forward', `out:127.0.0.1:0=127.0.0.1:${(origin.address() as AddressInfo).port}`,
+    '--redact-header', 'X-Internal-Token', '--body-limit', '1KiB', '--workload', 'deploy/tapper', '--namespace', 'ns1',
   ]);
   httpPort = sidecar.forwards[0].port;
   grpcPort = sidecar.forwards[1].port;
@@ -58,9 +59,9 @@ afterAll(async () => {
   await new Promise((resolve) => origin?.close(resolve));
 });
 
-function send(method: string, path: string, options: { host?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> {
+function send(method: string, path: string, options: { host?: string; headers?: Record<string, string>; body?: string; port?: number } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: httpPort, method, path, agent: false, headers: { host: options.host ?? 'web.test', ...options.headers } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: options.port ?? httpPort, method, path, agent: false, headers: { host: options.host ?? 'web.test', ...options.headers } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -241,6 +242,27 @@ describe('meshtap tap --proxy (real CLI, real sidecar)', { timeout: 90_000 }, ()
     expect(ends.length).toBeGreaterThanOrEqual(1);
     expect(ends.length).toBeLessThan(5);
     expect(r.stderr).toMatch(/^meshtap: \d+ events dropped \(rate-limit\)/m);
+  });
+
+  it('--since: recent exchanges from the recorder, then exit', async () => {
+    await send('GET', '/since/a');
+    await send('GET', '/since/b');
+    const r = await runMeshtap(['tap', '--proxy', sidecar.tap!, '--path', '/since/', '--since', '1h', '-o', 'json']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(summary(jsonLines(r.stdout))).toEqual(['end GET /since/a 200', 'end GET /since/b 200']);
+  });
+
+  it('an out: forward reports proxy=out with this workload as the source, and outbound metrics', async () => {
+    const cli = await tapCli(['--path', '/outbound', '--limit', '1', '-o', 'json']);
+    await send('GET', '/outbound', { port: sidecar.forwards[2].port, host: 'payments.svc' });
+    const r = await cli.done;
+    const evs = jsonLines(r.stdout);
+    expect(evs.map((e) => [e.kind, e.proxy, e.srcWorkload, e.srcNamespace, e.dstWorkload, e.dstNamespace])).toEqual(
+      ['req', 'rsp', 'end'].map((k) => [k, 'out', 'deploy/tapper', 'ns1', undefined, undefined]),
+    );
+    const samples = await scrape(sidecar.admin!);
+    expect(sumMetric(samples, 'response_total', { direction: 'outbound', authority: 'payments.svc', status_code: '200' })).toBe(1);
+    expect(sumMetric(samples, 'response_total', { direction: 'inbound', authority: 'payments.svc' })).toBe(0);
   });
 
   it('text output: one line per event, Linkerd tap style', async () => {
