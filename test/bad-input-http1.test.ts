@@ -141,6 +141,26 @@ describe('bad HTTP/1 input (real sidecar process)', () => {
     await healthyStillServes();
   });
 
+  it('a first message stalled past the detect timeout (slowloris) goes opaque, counted; its bytes still pass', async () => {
+    const before = await scrape(sidecar.admin!);
+    const { client, upstream } = await pair();
+    await client.write('GE');
+    await upstream.waitForBytes(2);
+    // Detection gives up on its own clock; the bytes already went through.
+    await waitForMetric(sidecar.admin!, ERRORS, { reason: 'detect-timeout' }, (v) => v === sumMetric(before, ERRORS, { reason: 'detect-timeout' }) + 1);
+    const rest = `T /slowloris HTTP/1.1${CRLF}Host: s${CRLF}${CRLF}`;
+    await client.write(rest);
+    await upstream.waitForBytes(2 + rest.length);
+    expect(upstream.received().toString('latin1')).toBe('GE' + rest);
+    upstream.end(BAD_REQUEST);
+    await client.waitForEnd();
+    expect(client.received().toString('latin1')).toBe(BAD_REQUEST);
+    client.end();
+    await client.waitForClose();
+    expect(tap.events.some((e) => e.path === '/slowloris')).toBe(false);
+    await healthyStillServes();
+  });
+
   it('a client that sends a head and vanishes (reset) costs only its own connection', async () => {
     const { client, upstream } = await pair();
     await client.write(`POST /vanish HTTP/1.1${CRLF}Host: v${CRLF}Content-Length: 1000${CRLF}${CRLF}partial`);
