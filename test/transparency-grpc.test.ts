@@ -239,4 +239,9 @@ describe('gRPC transparency (grpc-js both ends, real sidecar process)', () => {
     expect(sumMetric(samples, 'response_total', { grpc_status: '5', classification: 'success' })).toBe(1);
     expect(sumMetric(samples, 'response_total', { grpc_status: '13', classification: 'failure' })).toBe(1);
   });
+
+  it('followed every connection above without giving up on any', async () => {
+    const samples = await scrape(sidecar.admin!);
+    expect(samples.filter((x) => x.name === 'meshtap_observer_errors_total' && x.value > 0)).toEqual([]);
+  });
 });

@@ -16,6 +16,7 @@ import type { TapEvent } from '../proxy/index.js';
 import { expectedEvents } from './support/expected-events.js';
 import { clientStart, FLAG, frame, FRAME, getHeaders, parseFrames } from './support/h2-frames.js';
 import { patternBytes, startH2Origin, type H2Origin } from './support/h2-origin.js';
+import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { hasBinary } from './support/ports.js';
 import { connectRaw } from './support/raw-socket.js';
@@ -224,4 +225,9 @@ describe('HTTP/2 transparency (real clients, real sidecar process)', () => {
       );
     }
   }, 90_000);
+
+  it('followed every connection above without giving up on any', async () => {
+    const samples = await scrape(sidecar.admin!);
+    expect(samples.filter((x) => x.name === 'meshtap_observer_errors_total' && x.value > 0)).toEqual([]);
+  });
 });

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../proxy/index.js';
 import { expectedEvents } from './support/expected-events.js';
+import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { connectRaw, startScriptedServer, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';
 import { eventShape, openTapCollector, type TapCollector } from './support/tap-collector.js';
@@ -355,5 +356,10 @@ describe('HTTP/1 transparency (raw bytes, real sidecar process)', () => {
     );
     // Nothing after the upgrade is mistaken for another exchange.
     expect(tap.events.some((e) => e.path === '/not-http')).toBe(false);
+  });
+
+  it('followed every connection above without giving up on any', async () => {
+    const samples = await scrape(sidecar.admin!);
+    expect(samples.filter((x) => x.name === 'meshtap_observer_errors_total' && x.value > 0)).toEqual([]);
   });
 });
