@@ -310,8 +310,8 @@ describe('HTTP/1 transparency (raw bytes, real sidecar process)', () => {
     client.destroy();
   });
 
-  // Reported to the lead: the observer drops URI userinfo from `authority` ("it is a credential")
-  // but keeps it in `path`, so the password reaches every tap subscriber, unredacted.
+  // Regression: URI userinfo was dropped from `authority` but kept in `path`, so the password
+  // reached every tap subscriber (fixed in a845b3c, exchange-events redacts it).
   it('URI userinfo (a credential) never reaches tap events', async () => {
     const { client, upstream } = await pair();
     const request = `GET http://alice:hunter2@legacy.example/report HTTP/1.1${CRLF}Host: legacy.example${CRLF}${CRLF}`;
