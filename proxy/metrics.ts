@@ -3,11 +3,12 @@
  * existing dashboards and queries work, plus meshtap's own health (`meshtap_*`).
  *
  * Hot path: per-chunk byte counts are plain number additions on a per-connection-class
- * record, folded into prom-client only at scrape time (`collect`). Per-request metrics use
- * cached label children. Label sets are bounded (`maxAuthorities`): a hostile Host header
+ * record, folded into prom-client only at scrape time (`collect`); per-request HTTP metrics are
+ * plain numbers too (http-metrics.ts). Label sets are bounded (`maxAuthorities`): a hostile Host header
  * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
  */
 import * as prom from 'prom-client';
+import { createHttpMetrics } from './http-metrics.js';
 import type { GiveUpReason } from './observe.js';
 
 /** Linkerd's response_latency_ms buckets. */
@@ -86,21 +87,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     return authority;
   };
 
-  const common = ['direction', 'authority', 'target_addr'] as const;
-  const requestTotal = new prom.Counter({ name: 'request_total', help: 'Total count of HTTP requests', labelNames: [...common], registers: [registry] });
-  const responseTotal = new prom.Counter({
-    name: 'response_total',
-    help: 'Total count of HTTP responses',
-    labelNames: [...common, 'status_code', 'classification', 'grpc_status'],
-    registers: [registry],
-  });
-  const responseLatency = new prom.Histogram({
-    name: 'response_latency_ms',
-    help: 'Elapsed times between a request being sent and its response headers being received, in milliseconds',
-    labelNames: [...common, 'status_code'],
-    buckets: LATENCY_BUCKETS_MS,
-    registers: [registry],
-  });
+  const http = createHttpMetrics(registry, LATENCY_BUCKETS_MS);
 
   const tcp = new Map<string, TcpStats>();
   const tcpLabelNames = ['direction', 'peer', 'target_addr'];
@@ -152,10 +139,6 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
   new prom.Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
 
-  // Cached label children: one Map lookup per request, no label hashing.
-  const reqChildren = new Map<string, prom.Counter>();
-  const rspChildren = new Map<string, { total: prom.Counter; latency: prom.Histogram }>();
-
   return {
     registry,
     tcpStats(direction, targetAddr, peer) {
@@ -172,33 +155,12 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       return s;
     },
     request(direction, authority, targetAddr) {
-      const a = boundedAuthority(authority);
-      const key = `${direction}|${a}|${targetAddr}`;
-      let c = reqChildren.get(key);
-      if (!c) {
-        c = requestTotal.labels({ direction, authority: a, target_addr: targetAddr }) as unknown as prom.Counter;
-        reqChildren.set(key, c);
-      }
-      c.inc();
+      http.route(direction, boundedAuthority(authority), targetAddr).requests++;
     },
     response(o) {
-      const a = boundedAuthority(o.authority);
-      const grpc = o.grpcStatus === undefined ? '' : String(o.grpcStatus);
       const failure = o.failedNoResponse || o.status >= 500 || (o.grpcStatus !== undefined && GRPC_FAILURE.has(o.grpcStatus));
-      const classification = failure ? 'failure' : 'success';
-      const status = o.status ? String(o.status) : '';
-      const key = `${o.direction}|${a}|${o.targetAddr}|${status}|${classification}|${grpc}`;
-      let c = rspChildren.get(key);
-      if (!c) {
-        const labels = { direction: o.direction, authority: a, target_addr: o.targetAddr };
-        c = {
-          total: responseTotal.labels({ ...labels, status_code: status, classification, grpc_status: grpc }) as unknown as prom.Counter,
-          latency: responseLatency.labels({ ...labels, status_code: status }) as unknown as prom.Histogram,
-        };
-        rspChildren.set(key, c);
-      }
-      c.total.inc();
-      if (!o.failedNoResponse) c.latency.observe(o.latencyMs);
+      const route = http.route(o.direction, boundedAuthority(o.authority), o.targetAddr);
+      http.observeResponse(route, o.status, failure ? 'failure' : 'success', o.grpcStatus, o.failedNoResponse ? undefined : o.latencyMs);
     },
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
