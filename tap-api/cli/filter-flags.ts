@@ -5,6 +5,7 @@
  */
 import { UsageError, parseDurationMs, type OptionSpec, type ParsedArgs } from '../../common/index.js';
 import { parseGrpcStatus, type TapFilter } from '../../proxy/index.js';
+import { compilePathRegex } from '../../proxy/tap-filter.js';
 
 /** Flag definitions to merge into a command's options. */
 export const FILTER_OPTIONS: OptionSpec = {
@@ -43,10 +44,10 @@ function toFilter(name: string, value: string): TapFilter {
     case 'path':
       return { field: 'pathPrefix', value };
     case 'path-regex':
-      try {
-        new RegExp(value);
-      } catch {
-        throw new UsageError(`--path-regex: '${value}' is not a valid regular expression`);
+      {
+        // The sidecars run path regexes on RE2 (linear time): say now what they would refuse.
+        const re = compilePathRegex(value);
+        if (!re.ok) throw new UsageError(`--path-regex: ${re.error}`);
       }
       return { field: 'pathRegex', value };
     case 'header': {

@@ -41,7 +41,9 @@ describe('sidecar registry', () => {
     expect(pods('shop', 'ds/db')).toEqual([]);
     expect(pods('shop', 'po/web-2')).toEqual(['shop/web-2']);
     expect(pods('staging', 'deploy/web')).toEqual(['staging/web-1']);
-    expect(pods('ignored', 'ns/shop')).toEqual(['shop/db-0', 'shop/web-1', 'shop/web-2']);
+    expect(pods('shop', 'ns/shop')).toEqual(['shop/db-0', 'shop/web-1', 'shop/web-2']);
+    // Regression (cross-namespace namespace tap): authorized in one namespace, never another's pods.
+    expect(pods('staging', 'ns/shop')).toEqual([]);
   });
 
   it.each([

@@ -6,7 +6,7 @@
 import type { Result } from '../../common/index.js';
 import type { TapFilter, TapRequest } from '../../proxy/tap-types.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../../proxy/events.js';
-import { filteredHeaderNames } from '../../proxy/tap-filter.js';
+import { compilePathRegex, filteredHeaderNames } from '../../proxy/tap-filter.js';
 
 const SENSITIVE: ReadonlySet<string> = new Set(DEFAULT_SENSITIVE_HEADERS);
 
@@ -84,11 +84,9 @@ function checkFilter(f: unknown): string | undefined {
   if (typeof o.value !== 'string' || o.value.length > 4096) return 'value must be a string (at most 4096 characters)';
   if (o.field === 'header' && (typeof o.name !== 'string' || o.name === '')) return 'header filters need a name';
   if (o.field === 'pathRegex') {
-    try {
-      new RegExp(o.value);
-    } catch {
-      return `pathRegex ${JSON.stringify(o.value)} is not a valid regular expression`;
-    }
+    // The sidecars run path regexes on RE2 (linear time): refuse what they would refuse, up front.
+    const re = compilePathRegex(o.value);
+    if (!re.ok) return re.error;
   }
   return undefined;
 }
