@@ -18,6 +18,21 @@ function bodyLine(label: string, b: TapBody): string {
   return `  ${label} size=${b.size}${b.truncated ? ' truncated' : ''} ${b.encoding}=${JSON.stringify(preview)}`;
 }
 
+/** C0/C1 controls, DEL, line/paragraph separators and bidi overrides: they could forge or hide lines on a terminal. */
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Escapes what the traffic could use to forge tap lines or drive the terminal (`\n`, ESC, …)
+ * as `\xNN` / `\uNNNN`. Values come from the wire (an h2 client may send any byte in `:path`
+ * or a header); text output must show them, not obey them. `-o json` needs none of this.
+ */
+export function escapeForTerminal(value: string): string {
+  return value.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function formatEventText(e: TapEvent, wide: boolean): string {
   const parts = [e.kind, `id=${e.id}`, `proxy=${e.proxy}`, `src=${e.src}`, `dst=${e.dst}`];
   if (wide) {
@@ -40,14 +55,13 @@ export function formatEventText(e: TapEvent, wide: boolean): string {
     if (!e.method) parts.push(':method=-');
     else if (wide) parts.push(`:method=${e.method}`, `:path=${e.path}`);
   }
-  let line = parts.join(' ');
-  if (wide && e.kind !== 'end' && e.requestHeaders && e.kind === 'req') {
-    line += '\n' + e.requestHeaders.map(([k, v]) => `  > ${k}: ${v}`).join('\n');
-  }
-  if (wide && e.kind === 'rsp' && e.responseHeaders) line += '\n' + e.responseHeaders.map(([k, v]) => `  < ${k}: ${v}`).join('\n');
-  if (e.requestBody) line += '\n' + bodyLine('request-body', e.requestBody);
-  if (e.responseBody) line += '\n' + bodyLine('response-body', e.responseBody);
-  return line;
+  // Every line is escaped on its own, before the lines are joined: a value can never add one.
+  const lines = [parts.join(' ')];
+  if (wide && e.kind === 'req' && e.requestHeaders) for (const [k, v] of e.requestHeaders) lines.push(`  > ${k}: ${v}`);
+  if (wide && e.kind === 'rsp' && e.responseHeaders) for (const [k, v] of e.responseHeaders) lines.push(`  < ${k}: ${v}`);
+  if (e.requestBody) lines.push(bodyLine('request-body', e.requestBody));
+  if (e.responseBody) lines.push(bodyLine('response-body', e.responseBody));
+  return lines.map(escapeForTerminal).join('\n');
 }
 
 /** Formats one stream message; notices (dropped, history-end) are for stderr and return undefined here. */

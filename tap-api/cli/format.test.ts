@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { TapEvent } from '../../proxy/index.js';
+import { formatEventText, formatMessage } from './format.js';
+
+const req = (over: Partial<TapEvent> = {}): TapEvent => ({
+  kind: 'req',
+  id: '3.1',
+  ts: '2026-01-01T00:00:00.000Z',
+  proxy: 'in',
+  src: '10.0.0.1:5000',
+  dst: '10.0.0.2:8080',
+  protocol: 'h2',
+  method: 'GET',
+  scheme: 'http',
+  authority: 'web',
+  path: '/ok',
+  requestHeaders: [[':path', '/ok'], ['accept', '*/*']],
+  ...over,
+});
+
+describe('tap text output', () => {
+  it('prints one line per event in the Linkerd style', () => {
+    expect(formatEventText(req(), false)).toBe('req id=3.1 proxy=in src=10.0.0.1:5000 dst=10.0.0.2:8080 :method=GET :authority=web :path=/ok');
+  });
+
+  it('regression (forged lines): control characters from the traffic are escaped, never written raw to the terminal', () => {
+    // An h2 client may put any byte in :path or a header value; the sidecar forwards and observes it.
+    const forged = '/x\nrsp id=9.9 proxy=in :status=200\r\x1b[2J';
+    const text = formatEventText(req({ path: forged, authority: 'web\x07', requestHeaders: [['x-note', 'a\nreq id=1.1 fake'], ['x-\x1bname', 'v\u202e']] }), true);
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+    // Only the header lines of -o wide break the line, each starting with two spaces.
+    for (const line of text.split('\n').slice(1)) expect(line.startsWith('  > ')).toBe(true);
+    expect(text.split('\n')).toHaveLength(3);
+    expect(text).toContain(':path=/x\\x0arsp id=9.9 proxy=in :status=200\\x0d\\x1b[2J');
+    expect(text).toContain(':authority=web\\x07');
+    expect(text).toContain('  > x-note: a\\x0areq id=1.1 fake');
+    expect(text).toContain('  > x-\\x1bname: v\\u202e');
+  });
+
+  it('-o json keeps values exact (JSON escapes them)', () => {
+    const line = formatMessage({ type: 'event', event: req({ path: '/x\ny' }) }, 'json')!;
+    expect(line.includes('\n')).toBe(false);
+    expect((JSON.parse(line) as TapEvent).path).toBe('/x\ny');
+  });
+});
