@@ -8,6 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { createLogger, MeshtapError } from '../common/index.js';
 import { verifyGrant, type GrantClaims } from '../common/grant.js';
 import type { FlightRecorder } from './flight-recorder.js';
@@ -39,9 +40,22 @@ export interface TapService {
   close(): Promise<void>;
 }
 
-function isLoopbackPeer(peer: string): boolean {
-  const p = peer.replace(/^ipv[46]:/, '');
-  return p.startsWith('127.') || p.startsWith('[::1]') || p.startsWith('::1') || p.startsWith('[::ffff:127.') || p.startsWith('::ffff:127.');
+/** An IPv4-mapped 127.0.0.0/8 address as the URL parser writes it (`[::ffff:7f00:1]`). */
+const MAPPED_LOOPBACK = /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/;
+
+/**
+ * Whether a gRPC peer (`addr:port`, IPv6 unbracketed as grpc-js writes it) is a loopback
+ * address: 127.0.0.0/8, ::1, or IPv4-mapped 127.0.0.0/8. The address is parsed, not matched
+ * by prefix: `::1:2` or `::127.0.0.1` are not loopback, however they start.
+ */
+export function isLoopbackPeer(peer: string): boolean {
+  let p = peer.replace(/^ipv[46]:/, '');
+  if (p.startsWith('[')) p = p.slice(1, p.indexOf(']'));
+  else if (p.lastIndexOf(':') > 0) p = p.slice(0, p.lastIndexOf(':'));
+  if (isIPv4(p)) return p.startsWith('127.');
+  if (!isIPv6(p)) return false;
+  const canonical = new URL(`http://[${p}]`).hostname;
+  return canonical === '[::1]' || MAPPED_LOOPBACK.test(canonical);
 }
 
 type Access = { ok: true; bodies: boolean; reveal: ReadonlySet<string> | 'all'; match: CompiledMatch; maxRps?: number } | { ok: false; status: grpc.status; message: string };
