@@ -147,4 +147,33 @@ describe('tap hub', () => {
     expect(hub.hasSubscribers).toBe(false);
     expect(hub.wantsBodies).toBe(false);
   });
+
+  it('redacts sensitive headers case-insensitively in requestHeaders, responseHeaders and trailers, every duplicate, without touching the shared event', () => {
+    const hub = createTapHub();
+    const e = ev('end', 1, {
+      requestHeaders: [['Cookie', 'a=1'], ['cookie', 'b=2'], ['AUTHORIZATION', 'Bearer x'], ['accept', '*/*']],
+      responseHeaders: [['Set-Cookie', 's=1'], ['set-cookie', 's=2']],
+      trailers: [['x-api-key', 'k']],
+      requestBody: { size: 1, truncated: false, encoding: 'utf8', data: 'q' },
+    });
+    const before = JSON.stringify(e);
+    const out = hub.shape(e, { bodies: false, reveal: new Set(['cookie']) });
+    expect(out.requestHeaders).toEqual([['Cookie', 'a=1'], ['cookie', 'b=2'], ['AUTHORIZATION', '[redacted]'], ['accept', '*/*']]);
+    expect(out.responseHeaders).toEqual([['Set-Cookie', '[redacted]'], ['set-cookie', '[redacted]']]);
+    expect(out.trailers).toEqual([['x-api-key', '[redacted]']]);
+    expect(out.requestBody).toBeUndefined();
+    expect(JSON.stringify(e)).toBe(before); // another subscriber (with the body grant) still gets it whole
+    expect(hub.shape(e, { bodies: true, reveal: 'all' }).requestBody?.data).toBe('q');
+  });
+
+  it('regression (grpcMessage beside a redacted grpc-message trailer): a header made sensitive is redacted in the field derived from it too', () => {
+    const hub = createTapHub({ sensitiveHeaders: ['authorization', 'grpc-message'] });
+    const e = ev('end', 1, { protocol: 'grpc', trailers: [['grpc-status', '7'], ['grpc-message', 'user 42 not in group admins']], grpcStatus: 7, grpcMessage: 'user 42 not in group admins' });
+    const out = hub.shape(e, { bodies: false, reveal: new Set() });
+    expect(out.trailers).toEqual([['grpc-status', '7'], ['grpc-message', '[redacted]']]);
+    expect(out.grpcMessage).toBe('[redacted]');
+    expect(out.grpcStatus).toBe(7);
+    expect(hub.shape(e, { bodies: false, reveal: new Set(['grpc-message']) }).grpcMessage).toBe('user 42 not in group admins');
+    expect(e.grpcMessage).toBe('user 42 not in group admins');
+  });
 });
