@@ -10,7 +10,7 @@ DEB_PACKAGES=(
   clang llvm libbpf-dev bpftool make gcc g++ libc6-dev pkg-config iproute2 util-linux   # BPF + native addon, setpriv/nsenter
   curl nghttp2-client                                                      # real HTTP/1 + h2 clients, h2load
   prometheus                                                               # metrics are scraped by a real Prometheus
-  haproxy nginx wrk iperf3                                                 # benchmark peers and load generators
+  haproxy nginx libnginx-mod-stream wrk iperf3                             # benchmark peers and load generators
   chromium                                                                 # dashboard tests
 )
 
