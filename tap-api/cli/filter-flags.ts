@@ -30,7 +30,9 @@ export const FILTER_OPTIONS: OptionSpec = {
 export const FILTER_HELP = `Filters (AND; --or starts another group; --not negates the next filter):
   --method M  --scheme S  --authority A  --path PREFIX  --path-regex RE
   --header NAME=VALUE  --src IP[:PORT]  --dst IP[:PORT]  --status 5xx|404
-  --grpc-status CODE|NAME  --min-latency 100ms  --to deploy/NAME  --to-namespace NS`;
+  --grpc-status CODE|NAME  --min-latency 100ms  --to deploy/NAME  --to-namespace NS
+  --path-regex is RE2 syntax (no backreferences or lookaround); --header on a redacted header
+  (authorization, cookie, ...) needs --reveal-header NAME too.`;
 
 function toFilter(name: string, value: string): TapFilter {
   switch (name) {
