@@ -4,10 +4,11 @@
  * skipped, and why, goes to stderr so stdout stays a clean manifest.
  */
 import { readFile } from 'node:fs/promises';
-import { MeshtapError, UsageError, stringFlag, type ParsedArgs } from '../common/index.js';
-import { createMeshConfig, injectText } from '../injector/index.js';
-import { defaultImage, defaultTapApiUrl, readMeshtapVersion } from '../webhook/index.js';
+import { MeshtapError, stringFlag, type ParsedArgs } from '../common/index.js';
+import { injectText } from '../injector/index.js';
+import { defaultImage } from '../webhook/index.js';
 import type { Command } from './command.js';
+import { MESH_CONFIG_OPTIONS, meshConfigFromFlags } from './mesh-config-flags.js';
 
 
 async function readInput(file: string): Promise<string> {
@@ -37,7 +38,8 @@ Flags:
   -f, --filename FILE        input file, or - for stdin (default -)
       --image IMAGE          sidecar image (default ${defaultImage()})
       --namespace NS         control plane namespace (default meshtap)
-      --tap-api URL          tap API address given to sidecars
+      --tap-api URL          make sidecars register with this tap API (local-mode tap APIs only;
+                             in a cluster the tap API finds pods through the Kubernetes API)
       --tap-public-key KEY   Ed25519 public key (base64 raw or PEM) that verifies tap grants
       --classic              inject a classic container instead of a native sidecar
       --proxy-uid UID        the proxy's uid (default 2102)
@@ -46,29 +48,14 @@ Example:
   meshtap inject -f deploy.yaml | kubectl apply -f -
 `,
     options: {
+      ...MESH_CONFIG_OPTIONS,
       filename: { type: 'string', short: 'f' },
-      image: { type: 'string' },
       namespace: { type: 'string', short: 'n' },
-      'tap-api': { type: 'string' },
-      'tap-public-key': { type: 'string' },
-      classic: { type: 'boolean' },
-      'proxy-uid': { type: 'string' },
     },
   },
   async run(args: ParsedArgs): Promise<number> {
-    const uidText = stringFlag(args, 'proxy-uid');
-    if (uidText !== undefined && !/^[1-9]\d{0,9}$/.test(uidText)) throw new UsageError(`--proxy-uid: '${uidText}' is not a non-root uid`);
     const namespace = stringFlag(args, 'namespace', undefined, 'meshtap')!;
-    const version = readMeshtapVersion();
-    const config = createMeshConfig({
-      version,
-      image: stringFlag(args, 'image', undefined, defaultImage(version)),
-      controlPlaneNamespace: namespace,
-      tapApiUrl: stringFlag(args, 'tap-api', undefined, defaultTapApiUrl(namespace)),
-      tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
-      nativeSidecar: args.values.classic !== true,
-      ...(uidText ? { proxyUid: Number(uidText) } : {}),
-    });
+    const config = meshConfigFromFlags(args, namespace);
     const file = stringFlag(args, 'filename', undefined, '-')!;
     const result = injectText(await readInput(file), config);
     if (!result.ok) throw new MeshtapError('MT_INJECT_INPUT', `${file === '-' ? 'stdin' : file}: ${result.error}`);

@@ -3,9 +3,9 @@
  * in-cluster service account (or KUBECONFIG) to honour namespace-level annotations.
  */
 import { MeshtapError, UsageError, createLogger, parseHostPort, stringFlag, type ParsedArgs } from '../common/index.js';
-import { createMeshConfig } from '../injector/index.js';
-import { createKubeNamespaceLookup, defaultImage, defaultTapApiUrl, readMeshtapVersion, startWebhookServer, type NamespaceLookup } from '../webhook/index.js';
+import { createKubeNamespaceLookup, defaultImage, startWebhookServer, type NamespaceLookup } from '../webhook/index.js';
 import type { Command } from './command.js';
+import { MESH_CONFIG_OPTIONS, meshConfigFromFlags } from './mesh-config-flags.js';
 
 const log = createLogger('webhook');
 
@@ -23,7 +23,8 @@ Flags:
       --cert FILE                   serving certificate (PEM)
       --key FILE                    its private key (PEM)
       --image IMAGE                 sidecar image (default ${defaultImage()})
-      --tap-api URL                 tap API address given to sidecars
+      --tap-api URL                 make sidecars register with this tap API (local-mode only;
+                                    in a cluster the tap API finds pods itself)
       --tap-public-key KEY          Ed25519 public key given to sidecars (base64 raw or PEM)
       --control-plane-namespace NS  never inject this namespace (default meshtap)
       --proxy-uid UID               the proxy's uid (default 2102)
@@ -32,15 +33,11 @@ Flags:
       --no-namespace-lookup         do not read namespace annotations from the API server
 `,
     options: {
+      ...MESH_CONFIG_OPTIONS,
       listen: { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
-      image: { type: 'string' },
-      'tap-api': { type: 'string' },
-      'tap-public-key': { type: 'string' },
       'control-plane-namespace': { type: 'string' },
-      'proxy-uid': { type: 'string' },
-      classic: { type: 'boolean' },
       strict: { type: 'boolean' },
       'no-namespace-lookup': { type: 'boolean' },
     },
@@ -50,19 +47,8 @@ Flags:
     const certFile = stringFlag(args, 'cert');
     const keyFile = stringFlag(args, 'key');
     if (!certFile || !keyFile) throw new UsageError("webhook: --cert and --key are required (see 'meshtap webhook --help')");
-    const uidText = stringFlag(args, 'proxy-uid');
-    if (uidText !== undefined && !/^[1-9]\d{0,9}$/.test(uidText)) throw new UsageError(`--proxy-uid: '${uidText}' is not a non-root uid`);
     const namespace = stringFlag(args, 'control-plane-namespace', undefined, 'meshtap')!;
-    const version = readMeshtapVersion();
-    const config = createMeshConfig({
-      version,
-      image: stringFlag(args, 'image', undefined, defaultImage(version)),
-      controlPlaneNamespace: namespace,
-      tapApiUrl: stringFlag(args, 'tap-api', undefined, defaultTapApiUrl(namespace)),
-      tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
-      nativeSidecar: args.values.classic !== true,
-      ...(uidText ? { proxyUid: Number(uidText) } : {}),
-    });
+    const config = meshConfigFromFlags(args, namespace);
     let lookupNamespace: NamespaceLookup | undefined;
     if (args.values['no-namespace-lookup'] !== true) {
       const { KubeConfig } = await import('@kubernetes/client-node');

@@ -47,6 +47,18 @@ describe('meshtap inject', () => {
     const docs = parseAllDocuments(r.stdout) as unknown as { errors: unknown[]; toJS(): any }[];
     expect(docs.every((d) => d.errors.length === 0)).toBe(true);
     expect(docs[0]!.toJS().spec.template.spec.initContainers[0].image).toMatch(/^ghcr\.io\/meshtap\/meshtap:v\d/);
+    // sidecars register with a tap API only when told to (in a cluster the tap API finds pods itself)
+    expect(docs[0]!.toJS().spec.template.spec.initContainers[0].args).not.toContain('--tap-api');
+  });
+
+  it('with the tap API key, sidecars require grants; --tap-api makes them register', async () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const r = await run(['inject', '-f', FIXTURE, '--tap-public-key', key, '--tap-api', 'http://127.0.0.1:8089']);
+    expect(r.code).toBe(0);
+    const proxy = (parseAllDocuments(r.stdout) as unknown as { toJS(): any }[])[0]!.toJS().spec.template.spec.initContainers[0];
+    expect(proxy.args).toContain('--tap-require-grant');
+    expect(proxy.args[proxy.args.indexOf('--tap-api') + 1]).toBe('http://127.0.0.1:8089');
+    expect(proxy.env).toContainEqual({ name: 'MESHTAP_TAP_PUBLIC_KEY', value: key });
   });
 
   it('reads stdin with -f - and honours --image and --classic', async () => {

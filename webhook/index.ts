@@ -8,7 +8,7 @@ export { admit, parseAdmissionReview, internalErrorReview, ADMISSION_VERSIONS } 
 export type { AdmissionReviewOut, AdmissionResponse, ParsedReview } from './admission.js';
 export { createKubeNamespaceLookup } from './namespace-lookup.js';
 export type { NamespaceLookup } from './namespace-lookup.js';
-export { readMeshtapVersion, defaultImage, defaultTapApiUrl } from './version.js';
+export { readMeshtapVersion, defaultImage } from './version.js';
 export { buildControlPlane, renderObjects, createCertificateAuthority, serviceDnsNames, createTapSigningKey, NAMES, CONTROL_PLANE_PORTS } from './install/index.js';
 export type { InstallOptions, OutputFormat, CertificateAuthority, PemPair } from './install/index.js';
 export { runClusterChecks, formatCheckResults, checkCaBundle, MIN_KUBERNETES } from './check/index.js';

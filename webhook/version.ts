@@ -21,8 +21,3 @@ export function readMeshtapVersion(): string {
 export function defaultImage(version = readMeshtapVersion()): string {
   return `ghcr.io/meshtap/meshtap:v${version}`;
 }
-
-/** The tap API address sidecars are given (the tap API Service in the control plane namespace). */
-export function defaultTapApiUrl(namespace: string): string {
-  return `https://meshtap-tap-api.${namespace}.svc:443`;
-}

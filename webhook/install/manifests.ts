@@ -4,7 +4,6 @@
  * registrations that point at them). Certificates are generated here (a fresh CA per
  * install, its PEM as the caBundles) unless cert-manager is asked to issue and inject them.
  */
-import { defaultTapApiUrl } from '../version.js';
 import { createCertificateAuthority, createTapSigningKey, serviceDnsNames } from './certs.js';
 import { componentObjects } from './components.js';
 import { CONTROL_PLANE_PORTS, MOUNTS, NAMES, PART_OF, componentLabels } from './names.js';
