@@ -24,6 +24,9 @@ export interface ConnectionOptions {
 
 let nextConnectionId = 1;
 
+/** The observers' clock, shared by every connection. */
+const performanceNow = (): number => performance.now();
+
 /**
  * Most server bytes held (by reference) while the client has not yet shown its protocol. An
  * HTTP/2 server's connection preface (SETTINGS, maybe WINDOW_UPDATE) is far smaller; a server
@@ -106,18 +109,44 @@ export function proxyConnection(
         observer = undefined;
       },
     });
-    observer = create({ sink, limits: options.limits, now: () => performance.now() });
-    for (const c of chunks) safeObserve(() => observer?.clientData(c));
+    observer = create({ sink, limits: options.limits, now: performanceNow });
+    for (const c of chunks) observeClientData(c);
   };
 
   /** An observer exception costs this connection's observation, nothing else. */
-  const safeObserve = (fn: () => void) => {
+  const observerThrew = (err: unknown) => {
+    metrics.observerGaveUp('internal');
+    log.warn('observer threw; connection continues unobserved', { conn: info.id, err: String(err) });
+    observer = undefined;
+  };
+  // One function per observer call rather than a closure per chunk: these run for every chunk.
+  const observeClientData = (chunk: Buffer) => {
     try {
-      fn();
+      observer?.clientData(chunk);
     } catch (err) {
-      metrics.observerGaveUp('internal');
-      log.warn('observer threw; connection continues unobserved', { conn: info.id, err: String(err) });
-      observer = undefined;
+      observerThrew(err);
+    }
+  };
+  const observeServerData = (chunk: Buffer) => {
+    try {
+      observer?.serverData(chunk);
+    } catch (err) {
+      observerThrew(err);
+    }
+  };
+  const observeEnd = (side: 'client' | 'server') => {
+    try {
+      if (side === 'client') observer?.clientEnd();
+      else observer?.serverEnd();
+    } catch (err) {
+      observerThrew(err);
+    }
+  };
+  const observeClose = () => {
+    try {
+      observer?.close(abortError);
+    } catch (err) {
+      observerThrew(err);
     }
   };
 
@@ -132,7 +161,7 @@ export function proxyConnection(
     if (kind === 'h1') startObserver(createHttp1Observer, chunks);
     else if (kind === 'h2') {
       startObserver(createH2Observer, chunks);
-      for (const c of fromServer ?? []) safeObserve(() => observer?.serverData(c));
+      for (const c of fromServer ?? []) observeServerData(c);
     }
   };
 
@@ -163,7 +192,7 @@ export function proxyConnection(
     srcStats.readBytes += chunk.length;
     dstStats.writeBytes += chunk.length;
     if (!upstream.write(chunk)) client.pause();
-    if (observer) safeObserve(() => observer!.clientData(chunk));
+    if (observer) observeClientData(chunk);
     else if (detecting) detectOn(chunk);
   });
   upstream.on('drain', () => client.resume());
@@ -173,7 +202,7 @@ export function proxyConnection(
     dstStats.readBytes += chunk.length;
     srcStats.writeBytes += chunk.length;
     if (!client.write(chunk)) upstream.pause();
-    if (observer) safeObserve(() => observer!.serverData(chunk));
+    if (observer) observeServerData(chunk);
     else if (detecting) {
       serverFirstLen += chunk.length;
       if (serverFirstLen > SERVER_FIRST_MAX_BYTES) decide('opaque', 'server spoke first');
@@ -185,12 +214,12 @@ export function proxyConnection(
   // Half-close travels as is.
   client.on('end', () => {
     upstream.end();
-    if (observer) safeObserve(() => observer!.clientEnd());
+    if (observer) observeEnd('client');
     else if (detecting) decide('opaque', 'client ended');
   });
   upstream.on('end', () => {
     client.end();
-    if (observer) safeObserve(() => observer!.serverEnd());
+    if (observer) observeEnd('server');
   });
 
   upstream.on('connect', () => {
@@ -229,7 +258,7 @@ export function proxyConnection(
     }
     if (++closedCount === 2) {
       stopObserving();
-      if (observer) safeObserve(() => observer!.close(abortError));
+      if (observer) observeClose();
       observer = undefined;
     }
   };
