@@ -38,7 +38,7 @@ const command: Command = {
 
     const dir = await mkdtemp(join(tmpdir(), 'meshtap-demo-'));
     const cp = await startDemoControlPlane(dir);
-    const mesh = await startDemoMesh({ rps, tapApi: cp.tapApi.url }).catch(async (e) => {
+    const mesh = await startDemoMesh({ rps, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken }).catch(async (e) => {
       await cp.tapApi.close();
       throw e;
     });

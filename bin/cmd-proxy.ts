@@ -25,6 +25,10 @@ Identity (also from env, as the Kubernetes downward API gives it):
 
 Tap:
       --tap-api URL                       register with a tap API   (MESHTAP_TAP_API)
+      --tap-api-token TOKEN               the tap API's registration token (MESHTAP_TAP_API_TOKEN;
+                                          prefer the variable: a flag shows in ps). Without the
+                                          right one the tap API refuses the registration (a
+                                          warning is logged); traffic is forwarded regardless
       --tap-public-key BASE64             the tap API's Ed25519 key (MESHTAP_TAP_PUBLIC_KEY)
       --tap-require-grant                 refuse loopback taps without a grant too
 
@@ -69,6 +73,7 @@ const command: Command = {
       namespace: { type: 'string', short: 'n' },
       pod: { type: 'string' },
       'tap-api': { type: 'string' },
+      'tap-api-token': { type: 'string' },
       'tap-public-key': { type: 'string' },
       'tap-require-grant': { type: 'boolean' },
       'recorder-bytes': { type: 'string' },
@@ -119,6 +124,7 @@ const command: Command = {
       },
       // The sidecar never reads the CLI config file: flag or environment only.
       tapApi: (args.values['tap-api'] as string | undefined) ?? process.env.MESHTAP_TAP_API,
+      tapApiToken: (args.values['tap-api-token'] as string | undefined) ?? (process.env.MESHTAP_TAP_API_TOKEN || undefined),
       podIp: process.env.MESHTAP_POD_IP,
       tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
       requireGrant: args.values['tap-require-grant'] === true,

@@ -5,7 +5,7 @@ const help = `Run a command with its traffic intercepted by BPF and a meshtap si
 
 Usage:
   meshtap run [--name web] [-n NS] [--netns] [--skip-ports 22,5432] [--skip-cidrs 10.0.0.0/8]
-              [--admin ADDR] [--tap ADDR] [--tap-api URL] -- CMD [ARGS...]
+              [--admin ADDR] [--tap ADDR] [--tap-api URL [--tap-api-token TOKEN]] -- CMD [ARGS...]
 
 CMD runs in a fresh cgroup v2; its outbound TCP connects go through a sidecar (running as
 its own uid) that forwards every byte unchanged and records what it sees. With --netns, CMD
@@ -20,7 +20,9 @@ Flags:
       --skip-cidrs LIST      destinations never intercepted, comma-separated (repeatable)
       --admin ADDR           sidecar admin listener (default: a free port, printed)
       --tap ADDR             sidecar tap listener (default: a free port, printed)
-      --tap-api URL          register the sidecar with a tap API
+      --tap-api URL          register the sidecar with a tap API (MESHTAP_TAP_API)
+      --tap-api-token TOKEN  the tap API's registration token (MESHTAP_TAP_API_TOKEN; prefer the
+                             variable). Handed to the sidecar only, never to CMD
       --sidecar-uid UID      uid the sidecar runs as (default 2102)
 
 On start, 'meshtap run: admin ADDR', 'meshtap run: tap ADDR' (and with --netns
@@ -47,6 +49,7 @@ const command: Command = {
       admin: { type: 'string' },
       tap: { type: 'string' },
       'tap-api': { type: 'string' },
+      'tap-api-token': { type: 'string' },
       'sidecar-uid': { type: 'string' },
     },
   },
@@ -83,6 +86,7 @@ const command: Command = {
       tap: args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined,
       // The sidecar never reads the CLI config file: flag or environment only.
       tapApi: (args.values['tap-api'] as string | undefined) ?? process.env.MESHTAP_TAP_API,
+      tapApiToken: (args.values['tap-api-token'] as string | undefined) ?? (process.env.MESHTAP_TAP_API_TOKEN || undefined),
       sidecarUid: uidText === undefined ? DEFAULT_SIDECAR_UID : parseCount(uidText, '--sidecar-uid'),
     });
   },

@@ -18,7 +18,16 @@ import {
   UsageError,
   type ParsedArgs,
 } from '../common/index.js';
-import { loadRbacDir, loadTokenFile, startKubeTapApiServer, startTapApiServer, TAP_API_DEFAULTS, type TapApiServer } from '../tap-api/server/index.js';
+import {
+  defaultRegistrationTokenPath,
+  loadOrCreateRegistrationToken,
+  loadRbacDir,
+  loadTokenFile,
+  startKubeTapApiServer,
+  startTapApiServer,
+  TAP_API_DEFAULTS,
+  type TapApiServer,
+} from '../tap-api/server/index.js';
 import type { Command } from './command.js';
 
 const help = `Run the tap API. Local mode: sidecars register with it, users tap through it with a
@@ -37,9 +46,16 @@ Flags:
                              files and kind: List are fine; other kinds are skipped). Re-read on SIGHUP.
       --key FILE             Ed25519 grant-signing key, PEM; created (mode 0600) if missing
                              (default ~/.config/meshtap/tap-api.key)
+      --registration-token-file FILE   the token sidecars must present to register
+                             (meshtap proxy --tap-api-token, or MESHTAP_TAP_API_TOKEN); created
+                             (mode 0600, 32 random bytes as hex) if missing. Default: beside the
+                             grant key, <key dir>/registration.token
+      --insecure-registration   let anyone who reaches the tap API register any pod at any
+                             address, with no token. For throwaway local tests only.
       --max-rps N            per-tap rate when the client asks for none, split across pods (default ${TAP_API_DEFAULTS.defaultMaxRps})
       --max-rps-cap N        highest per-tap rate a client may ask for (default ${TAP_API_DEFAULTS.maxRpsCap})
       --max-taps N           concurrent taps (default ${TAP_API_DEFAULTS.maxConcurrentTaps})
+      --max-taps-per-user N  concurrent taps of one user (default ${TAP_API_DEFAULTS.maxTapsPerUser})
       --max-sidecars N       registered sidecars (default 10000)
       --client-queue SIZE    bytes queued for one tap client before it is dropped (default 1MiB)
       --sidecar-ttl DURATION forget a sidecar after this long without a heartbeat (default 6s)
@@ -83,10 +99,13 @@ HTTP API:
   POST /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/RESOURCE/NAME/tap   (ns: …/namespaces/NS/tap)
        Authorization: Bearer TOKEN; body: JSON TapRequest; answer: NDJSON tap messages.
        Errors are Kubernetes Status objects (401, 403 naming the missing permission, 404, 429).
-  GET  /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/sidecars     POST /v1/sidecars (registration)
+  GET  /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/sidecars
+  POST /v1/sidecars, DELETE /v1/sidecars/NS/POD   registration, local mode only; Authorization:
+       Bearer REGISTRATION-TOKEN (401 without it). Kubernetes mode: 404 (pods come from the API).
   GET  /v1/public-key     GET /healthz     GET /metrics
 
-Local mode trusts the network for registration: keep it on loopback or a trusted network.
+Grants are addressed to the tap address they are sent to (claim aud = host:port); a sidecar
+refuses a grant addressed to another, so a grant received by one sidecar is useless elsewhere.
 `;
 
 const command: Command = {
@@ -102,6 +121,9 @@ const command: Command = {
       'max-rps': { type: 'string' },
       'max-rps-cap': { type: 'string' },
       'max-taps': { type: 'string' },
+      'max-taps-per-user': { type: 'string' },
+      'registration-token-file': { type: 'string' },
+      'insecure-registration': { type: 'boolean' },
       'max-sidecars': { type: 'string' },
       'client-queue': { type: 'string' },
       'sidecar-ttl': { type: 'string' },
@@ -126,17 +148,36 @@ const command: Command = {
     if (args.values.kubernetes === true && stringFlag(args, 'mode') === 'local') throw new UsageError('tap-api: --kubernetes and --mode local exclude each other');
     const tokensPath = stringFlag(args, 'tokens');
     const rbacDir = stringFlag(args, 'rbac');
+    const tokenFile = stringFlag(args, 'registration-token-file');
+    const insecure = args.values['insecure-registration'] === true;
     if (mode === 'kubernetes') {
       if (tokensPath || rbacDir) throw new UsageError('tap-api: --tokens/--rbac are local mode; Kubernetes mode authenticates through kube-apiserver and asks SubjectAccessReviews');
+      if (tokenFile || insecure) throw new UsageError('tap-api: --registration-token-file/--insecure-registration are local mode; in Kubernetes mode sidecars do not register (pods come from the API server)');
       return runKubernetes(args);
     }
     if (!tokensPath) throw new UsageError("tap-api: --tokens FILE is required (lines of token,user,uid,\"groups\"); see 'meshtap tap-api --help'");
     if (!rbacDir) throw new UsageError("tap-api: --rbac DIR is required (Role/RoleBinding YAML); see 'meshtap tap-api --help'");
     const listen = parseHostPort(stringFlag(args, 'listen', undefined, '127.0.0.1:8089')!, '--listen');
+    if (tokenFile && insecure) throw new UsageError('tap-api: --registration-token-file and --insecure-registration exclude each other');
     const keyPath = signingKeyPath(args);
-    const [tokens, policy, keys] = await Promise.all([loadTokenFile(tokensPath), loadRbacDir(rbacDir), loadOrCreateGrantKey(keyPath)]);
-    const server = await startTapApiServer({ host: listen.host, port: listen.port, tokens, policy, keys, ...commonOptions(args) });
+    const registrationPath = tokenFile ?? defaultRegistrationTokenPath(keyPath);
+    const [tokens, policy, keys, registrationToken] = await Promise.all([
+      loadTokenFile(tokensPath),
+      loadRbacDir(rbacDir),
+      loadOrCreateGrantKey(keyPath),
+      insecure ? undefined : loadOrCreateRegistrationToken(registrationPath),
+    ]);
+    const server = await startTapApiServer({
+      host: listen.host,
+      port: listen.port,
+      tokens,
+      policy,
+      keys,
+      ...(registrationToken === undefined ? { insecureRegistration: true } : { registrationToken }),
+      ...commonOptions(args),
+    });
     process.stderr.write(`listening ${server.url}\npublic key ${exportPublicKeyRaw(keys.publicKey)}\n`);
+    process.stderr.write(insecure ? 'registration INSECURE: any caller may register any pod (throwaway local tests only)\n' : `registration token file ${registrationPath}\n`);
     process.stderr.write(`loaded ${tokens.size} token(s), ${policy.roles.length} role(s), ${policy.bindings.length} binding(s)\nready\n`);
     const onHup = (): void => {
       loadRbacDir(rbacDir).then(
@@ -172,6 +213,7 @@ function commonOptions(args: ParsedArgs): Record<string, number> {
   num('max-rps', 'defaultMaxRps');
   num('max-rps-cap', 'maxRpsCap');
   num('max-taps', 'maxConcurrentTaps');
+  num('max-taps-per-user', 'maxTapsPerUser');
   num('max-sidecars', 'maxSidecars');
   dur('sidecar-ttl', 'sidecarTtlMs');
   dur('grant-ttl', 'grantTtlMs');

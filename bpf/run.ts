@@ -35,6 +35,8 @@ export interface RunOptions {
   admin?: { host: string; port: number };
   tap?: { host: string; port: number };
   tapApi?: string;
+  /** The tap API's registration token: given to the sidecar by environment (not argv), never to CMD. */
+  tapApiToken?: string;
   sidecarUid: number;
   /** Called with each line meshtap itself prints (default: stderr). */
   report?: (line: string) => void;
@@ -182,7 +184,7 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
       cgroupPath: sidecarCgroup,
       netnsPath: netns?.path,
       uid: opts.sidecarUid,
-      env: { ...process.env, HOME: '/tmp' },
+      env: { ...process.env, HOME: '/tmp', ...(opts.tapApiToken ? { MESHTAP_TAP_API_TOKEN: opts.tapApiToken } : {}) },
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     sidecar.on('error', () => undefined);
@@ -200,7 +202,9 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
     report(`meshtap run: scope ${scope}`);
 
     if (signalled) return 128 + constants.signals[signalled];
-    const child = spawnInScope(opts.command, { cgroupPath: appCgroup, netnsPath: netns?.path, stdio: 'inherit' });
+    // The tapped command never gets the registration token (it could register as any pod).
+    const { MESHTAP_TAP_API_TOKEN: _token, ...appEnv } = process.env;
+    const child = spawnInScope(opts.command, { cgroupPath: appCgroup, netnsPath: netns?.path, env: appEnv, stdio: 'inherit' });
     app = child;
     const code = await new Promise<number>((resolve) => {
       child.once('error', (err) => {

@@ -10,6 +10,7 @@ import {
   loadOrCreateGrantKey,
   makeGrantClaims,
   signGrant,
+  normalizeTapAddress,
   verifyGrant,
   type GrantClaims,
 } from './grant.js';
@@ -22,6 +23,7 @@ const claims = (over: Partial<GrantClaims> = {}): GrantClaims => ({
       sub: 'alice',
       pod: 'web-1',
       namespace: 'shop',
+      aud: '10.1.2.3:4190',
       workload: 'deploy/web',
       bodies: false,
       revealHeaders: [],
@@ -32,7 +34,7 @@ const claims = (over: Partial<GrantClaims> = {}): GrantClaims => ({
   ),
   ...over,
 });
-const opts = { publicKey: pair.publicKey, pod: 'web-1', namespace: 'shop', nowMs: NOW + 1000 };
+const opts = { publicKey: pair.publicKey, pod: 'web-1', namespace: 'shop', audiences: ['127.0.0.1:4190', '10.1.2.3:4190'], nowMs: NOW + 1000 };
 
 describe('grant codec', () => {
   it('round-trips claims signed with the private key', () => {
@@ -66,6 +68,45 @@ describe('grant codec', () => {
         expect(r.error.message).toContain('shop/web-1');
       }
     }
+  });
+
+  it('refuses a grant addressed to another sidecar (replay: another pod IP, another port)', () => {
+    for (const aud of ['10.1.2.4:4190', '10.1.2.3:4191', '127.0.0.2:4190']) {
+      const r = verifyGrant(signGrant(claims({ aud }), pair.privateKey), opts);
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.code).toBe('MT_GRANT_WRONG_AUDIENCE');
+        expect(r.error.message).toContain(aud);
+      }
+    }
+  });
+
+  it('matches the audience however the address is spelled', () => {
+    const v6 = { ...opts, audiences: ['[::1]:4190', 'Web-1.Shop:4190'] };
+    for (const aud of ['[0:0:0:0:0:0:0:1]:4190', '[::1]:04190', 'web-1.shop:4190']) {
+      expect(verifyGrant(signGrant(claims({ aud }), pair.privateKey), v6).ok).toBe(true);
+    }
+    expect(normalizeTapAddress('[::FFFF:7f00:1]:80')).toBe('[::ffff:7f00:1]:80');
+    for (const bad of ['10.1.2.3', '10.1.2.3:99999', '[::1', '[not-v6]:1', 'a b:1', '']) expect(normalizeTapAddress(bad)).toBeUndefined();
+  });
+
+  it('refuses a sidecar that knows none of its addresses (no audience matches)', () => {
+    const r = verifyGrant(signGrant(claims(), pair.privateKey), { ...opts, audiences: [] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('MT_GRANT_WRONG_AUDIENCE');
+  });
+
+  it('refuses a well-signed grant without aud (an older, unbound grant: no downgrade)', () => {
+    const { aud: _aud, ...unbound } = claims();
+    const r = verifyGrant(signGrant(unbound as GrantClaims, pair.privateKey), opts);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('MT_GRANT_MALFORMED');
+      expect(r.error.message).toContain('aud');
+    }
+    const junk = verifyGrant(signGrant(claims({ aud: '*' }), pair.privateKey), opts);
+    expect(junk.ok).toBe(false);
+    if (!junk.ok) expect(junk.error.code).toBe('MT_GRANT_MALFORMED');
   });
 
   it('refuses a grant signed by another key (forged)', () => {

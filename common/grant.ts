@@ -2,6 +2,12 @@
  * Tap grants: short-lived Ed25519-signed statements from the tap API saying what one pod's
  * sidecar may show one user (bodies or not, which headers stay unredacted, the match, a rate).
  *
+ * Audience: every grant names the tap address the tap API dialed to deliver it (`aud`,
+ * `host:port`), and a sidecar accepts only grants addressed to one of its own tap addresses.
+ * Without this, whoever received a grant (a sidecar, or an impostor that registered as the pod)
+ * could replay it to the real sidecar of that pod within its lifetime. A grant without `aud`
+ * (from an older tap API) is refused, so there is no downgrade to unbound grants.
+ *
  * Token format: `base64url(JSON claims) + '.' + base64url(signature over the first part)`.
  * Not a JWT on purpose: no header, no algorithm negotiation (always Ed25519), so there is
  * nothing for a forger to downgrade.
@@ -12,6 +18,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
 import type { TapFilter } from '../proxy/tap-types.js';
 import { MeshtapError, isErrnoException, type Result } from './errors.js';
@@ -23,6 +30,11 @@ export interface GrantClaims {
   sub: string;
   pod: string;
   namespace: string;
+  /**
+   * The tap address (`host:port`) the tap API delivers this grant to: only the sidecar serving
+   * that address accepts it (see the module comment).
+   */
+  aud: string;
   /** `deploy/web`, when the pod registered a workload. */
   workload?: string;
   /** Bodies may be captured and shown. */
@@ -47,7 +59,7 @@ export const MAX_GRANT_BYTES = 64 * 1024;
 /** Clock skew tolerated on `iat` between the tap API and a sidecar. */
 export const GRANT_CLOCK_SKEW_MS = 30_000;
 
-export type GrantErrorCode = 'MT_GRANT_EXPIRED' | 'MT_GRANT_BAD_SIGNATURE' | 'MT_GRANT_WRONG_POD' | 'MT_GRANT_MALFORMED';
+export type GrantErrorCode = 'MT_GRANT_EXPIRED' | 'MT_GRANT_BAD_SIGNATURE' | 'MT_GRANT_WRONG_POD' | 'MT_GRANT_WRONG_AUDIENCE' | 'MT_GRANT_MALFORMED';
 export interface GrantError {
   code: GrantErrorCode;
   message: string;
@@ -75,14 +87,17 @@ export interface VerifyGrantOptions {
   /** The pod this sidecar serves. */
   pod: string;
   namespace: string;
+  /** This sidecar's own tap addresses (`host:port`); the grant's `aud` must be one of them. */
+  audiences: readonly string[];
   nowMs?: number;
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
- * Checks a grant: well formed, signed by `publicKey`, for this pod and namespace, not expired.
- * Never throws; the order of checks means a forged grant is reported as such, not as "wrong pod".
+ * Checks a grant: well formed, signed by `publicKey`, for this pod and namespace, addressed to
+ * one of `audiences`, not expired. Never throws; the order of checks means a forged grant is
+ * reported as such, not as "wrong pod".
  */
 export function verifyGrant(token: string, options: VerifyGrantOptions): Result<GrantClaims, GrantError> {
   const fail = (code: GrantErrorCode, message: string): Result<GrantClaims, GrantError> => ({ ok: false, error: { code, message } });
@@ -122,6 +137,10 @@ export function verifyGrant(token: string, options: VerifyGrantOptions): Result<
   if (c.pod !== options.pod || c.namespace !== options.namespace) {
     return fail('MT_GRANT_WRONG_POD', `grant is for pod ${c.namespace}/${c.pod}, not ${options.namespace}/${options.pod}`);
   }
+  const aud = normalizeTapAddress(c.aud);
+  if (aud === undefined || !options.audiences.some((a) => normalizeTapAddress(a) === aud)) {
+    return fail('MT_GRANT_WRONG_AUDIENCE', `grant is addressed to the tap at ${c.aud}, not to this sidecar (${options.audiences.join(', ') || 'no tap address'}); ask the tap API for a grant of your own`);
+  }
   const now = options.nowMs ?? Date.now();
   if (now >= c.exp) return fail('MT_GRANT_EXPIRED', `grant expired ${Math.round(now - c.exp)} ms ago; ask the tap API for a new one`);
   if (c.iat > now + GRANT_CLOCK_SKEW_MS) return fail('MT_GRANT_MALFORMED', 'grant was issued in the future (clock skew?)');
@@ -133,6 +152,8 @@ function checkClaimsShape(c: unknown): string | undefined {
   const o = c as Record<string, unknown>;
   if (o.v !== 1) return `unsupported version ${JSON.stringify(o.v)}`;
   for (const k of ['sub', 'pod', 'namespace', 'jti'] as const) if (typeof o[k] !== 'string') return `${k} must be a string`;
+  // No aud = an unbound grant (older tap API): refused, never read as "any sidecar".
+  if (typeof o.aud !== 'string' || normalizeTapAddress(o.aud) === undefined) return 'aud must be the host:port of the tap it is addressed to';
   if (o.workload !== undefined && typeof o.workload !== 'string') return 'workload must be a string';
   if (typeof o.bodies !== 'boolean') return 'bodies must be a boolean';
   if (!Array.isArray(o.revealHeaders) || !o.revealHeaders.every((h) => typeof h === 'string')) return 'revealHeaders must be a list of strings';
@@ -141,6 +162,25 @@ function checkClaimsShape(c: unknown): string | undefined {
   }
   for (const k of ['maxRps', 'iat', 'exp'] as const) if (typeof o[k] !== 'number' || !Number.isFinite(o[k])) return `${k} must be a number`;
   return undefined;
+}
+
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+
+/**
+ * One spelling per tap address, so `aud` compares equal however it was written: host names
+ * and IPv6 lower case and compressed (`[::1]:4190`), ports without leading zeros. Undefined for
+ * anything that is not `host:port`.
+ */
+export function normalizeTapAddress(address: string): string | undefined {
+  const m = HOST_PORT.exec(address);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  if (m[1] !== undefined) {
+    if (!isIPv6(m[1])) return undefined;
+    return `${new URL(`http://[${m[1]}]`).hostname}:${port}`;
+  }
+  return `${m[2]!.toLowerCase()}:${port}`;
 }
 
 /** Whether a grant allows showing header `name` unredacted. */

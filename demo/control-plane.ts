@@ -1,14 +1,21 @@
 /**
- * The demo's local control plane: a tap API in local mode with a generated token file and
- * RBAC policy (the shipped ClusterRoles bound to two demo users), written to a directory the
- * user can reuse from a second terminal.
+ * The demo's local control plane: a tap API in local mode with a generated token file, RBAC
+ * policy (the shipped ClusterRoles bound to two demo users) and sidecar registration token,
+ * written to a directory the user can reuse from a second terminal.
  */
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateGrantKey } from '../common/grant.js';
-import { loadRbacDir, loadTokenFile, startTapApiServer, type TapApiServer } from '../tap-api/index.js';
+import {
+  defaultRegistrationTokenPath,
+  loadOrCreateRegistrationToken,
+  loadRbacDir,
+  loadTokenFile,
+  startTapApiServer,
+  type TapApiServer,
+} from '../tap-api/index.js';
 
 export interface DemoControlPlane {
   tapApi: TapApiServer;
@@ -17,6 +24,8 @@ export interface DemoControlPlane {
   adminToken: string;
   /** May tap without bodies (meshtap-tap-viewer). */
   viewerToken: string;
+  /** What the demo's sidecars present to register (also in `<dir>/registration.token`). */
+  registrationToken: string;
 }
 
 /** tap-api/server/rbac/, from both the source tree and dist/. */
@@ -47,12 +56,15 @@ export async function startDemoControlPlane(dir: string): Promise<DemoControlPla
   await writeFile(join(dir, 'tokens.csv'), `${adminToken},demo-admin,1001,"demo"\n${viewerToken},demo-viewer,1002,"demo"\n`, { mode: 0o600 });
   for (const f of ['meshtap-tap-viewer.yaml', 'meshtap-tap-admin.yaml']) await copyFile(join(shippedRbacDir(), f), join(rbacDir, f));
   await writeFile(join(rbacDir, 'demo-bindings.yaml'), `${binding('demo-admin', 'meshtap-tap-admin')}---\n${binding('demo-viewer', 'meshtap-tap-viewer')}`);
+  const keyPath = join(dir, 'tap-api.key');
+  const registrationToken = await loadOrCreateRegistrationToken(defaultRegistrationTokenPath(keyPath));
   const tapApi = await startTapApiServer({
     host: '127.0.0.1',
     port: 0,
     tokens: await loadTokenFile(join(dir, 'tokens.csv')),
     policy: await loadRbacDir(rbacDir),
-    keys: await loadOrCreateGrantKey(join(dir, 'tap-api.key')),
+    keys: await loadOrCreateGrantKey(keyPath),
+    registrationToken,
   });
-  return { tapApi, dir, adminToken, viewerToken };
+  return { tapApi, dir, adminToken, viewerToken, registrationToken };
 }

@@ -14,6 +14,8 @@ export interface DemoMeshOptions {
   rps?: number;
   /** Register sidecars with this tap API. */
   tapApi?: string;
+  /** The tap API's registration token. */
+  tapApiToken?: string;
   namespace?: string;
   /** Keep bodies in the flight recorders. */
   recorderBodies?: boolean;
@@ -54,6 +56,7 @@ export async function startDemoMesh(o: DemoMeshOptions = {}): Promise<DemoMesh> 
       tap: loopback(),
       identity: { workload: `deploy/${name}`, namespace, pod: `${name}-demo-0` },
       tapApi: o.tapApi,
+      ...(o.tapApiToken ? { tapApiToken: o.tapApiToken } : {}),
       recorderBodies: o.recorderBodies,
     });
     toClose.push(() => s.close());

@@ -15,6 +15,7 @@ import { createFlightRecorder, type FlightRecorder } from './flight-recorder.js'
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { DEFAULT_OBSERVER_LIMITS } from './observe.js';
 import { createTapHub, type TapHub } from './tap-hub.js';
+import { reachableAddress as reachable } from './tap-audience.js';
 import { startTapService, type TapService } from './tap-service.js';
 
 const log = createLogger('proxy');
@@ -45,9 +46,14 @@ export interface SidecarOptions {
   identity: Identity;
   /** Register with this tap API (local mode). */
   tapApi?: string;
+  /** The tap API's registration token (`--tap-api-token`), sent as a bearer token. */
+  tapApiToken?: string;
   /** The tap API's Ed25519 public key (base64 raw), if known up front. */
   tapPublicKey?: string;
-  /** The pod's IP (downward API), used to tell the tap API where a wildcard listener is reached. */
+  /**
+   * The pod's IP (downward API): tells the tap API where a wildcard listener is reached, and is
+   * one of the tap addresses grants may be addressed to.
+   */
   podIp?: string;
   /** Refuse grant-less loopback taps too. */
   requireGrant?: boolean;
@@ -87,16 +93,6 @@ const WORKLOAD_LABEL: Record<string, string> = {
   deploy: 'deployment', deployment: 'deployment', sts: 'statefulset', statefulset: 'statefulset', ds: 'daemonset',
   daemonset: 'daemonset', job: 'job', cronjob: 'cronjob', rs: 'replicaset', replicaset: 'replicaset', po: 'pod', pod: 'pod',
 };
-
-/** An address others can dial: a wildcard listener is reached on the pod IP (or loopback locally). */
-function reachable(address: string, podIp?: string): string {
-  const m = /^(?:\[(.*)\]|(.*)):(\d+)$/.exec(address);
-  if (!m) return address;
-  const host = m[1] ?? m[2];
-  if (host !== '0.0.0.0' && host !== '::') return address;
-  const ip = podIp ?? '127.0.0.1';
-  return ip.includes(':') ? `[${ip}]:${m[3]}` : `${ip}:${m[3]}`;
-}
 
 function listen(server: net.Server, at: HostPort, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -221,6 +217,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         namespace: o.identity.namespace ?? '',
         trustLoopback: !o.requireGrant,
         publicKey: () => publicKey,
+        ...(o.podIp ? { podIp: o.podIp } : {}),
       });
     }
     if (o.admin) admin = await startAdminServer(o.admin, metrics, () => ready);
@@ -229,6 +226,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       const { startRegistration } = await import('./tap-registration.js');
       registration = startRegistration({
         tapApiUrl: o.tapApi,
+        ...(o.tapApiToken ? { token: o.tapApiToken } : {}),
         identity: { workload: o.identity.workload, namespace: o.identity.namespace ?? 'default', pod: o.identity.pod ?? '' },
         tapAddress: reachable(tap.address, o.podIp),
         adminAddress: admin ? reachable(admin.address, o.podIp) : undefined,

@@ -5,9 +5,14 @@
  * Each reply carries the tap API's grant-signing public key, handed to `onPublicKey` whenever
  * it changes (first time, key rotation, a different tap API).
  *
+ * Registration is authenticated: the tap API's registration token goes along as a bearer token
+ * (`--tap-api-token` / MESHTAP_TAP_API_TOKEN). A refused token (401/403) is its own state with
+ * its own warning, so an operator can tell "wrong token" from "tap API down".
+ *
  * Never throws into the sidecar and never blocks it: failures are logged (as state changes, not
  * per attempt) and retried with capped exponential backoff plus jitter. The tap plane is
- * observation; a dead control plane must not cost the data path anything.
+ * observation; a dead control plane or a refused registration must not cost the data path
+ * anything.
  */
 import { createLogger } from '../common/index.js';
 
@@ -22,6 +27,8 @@ export interface RegistrationOptions {
   /** Tap API base URL (`--tap-api` / MESHTAP_TAP_API), e.g. `http://127.0.0.1:8089`. */
   tapApiUrl: string;
   identity: RegistrationIdentity;
+  /** The tap API's registration token, sent as `Authorization: Bearer` (never logged). */
+  token?: string;
   /** `host:port` where the tap API can reach this sidecar's tap service (not 0.0.0.0). */
   tapAddress: string;
   /** `host:port` of the admin server (`/metrics`), for `meshtap stat`. */
@@ -57,7 +64,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
     tapAddress: options.tapAddress,
     ...(options.adminAddress ? { adminAddress: options.adminAddress } : {}),
   });
-  let state: 'starting' | 'registered' | 'unreachable' = 'starting';
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  let state: 'starting' | 'registered' | 'unreachable' | 'refused' = 'starting';
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inflight: AbortController | undefined;
@@ -67,7 +75,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
 
   const setState = (next: typeof state, fields?: Record<string, unknown>): void => {
     if (next === state) return;
-    const level = next === 'unreachable' ? 'warn' : 'info';
+    const level = next === 'unreachable' || next === 'refused' ? 'warn' : 'info';
     log[level](`tap API registration ${state} -> ${next}`, { tapApi: base, ...fields });
     state = next;
   };
@@ -78,8 +86,9 @@ export function startRegistration(options: RegistrationOptions): Registration {
     inflight = new AbortController();
     const t = setTimeout(() => inflight?.abort(), timeoutMs);
     try {
-      const res = await fetch(`${base}/v1/sidecars`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: inflight.signal });
+      const res = await fetch(`${base}/v1/sidecars`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: inflight.signal });
       const text = await res.text();
+      if (res.status === 401 || res.status === 403) throw new RegistrationRefused(res.status, messageOf(text), options.token !== undefined);
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${messageOf(text)}`);
       const reply = JSON.parse(text) as { publicKey?: unknown; instance?: unknown; ttlMs?: unknown };
       if (typeof reply.instance === 'string' && lastInstance !== undefined && reply.instance !== lastInstance) {
@@ -102,7 +111,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
     } catch (err) {
       if (stopped) return;
       failures++;
-      setState('unreachable', { error: describe(err) });
+      if (err instanceof RegistrationRefused) setState('refused', { error: err.message });
+      else setState('unreachable', { error: describe(err) });
       const backoff = Math.min(maxBackoff, interval * 2 ** Math.min(failures - 1, 10));
       schedule(backoff * (0.75 + Math.random() * 0.5));
     } finally {
@@ -128,12 +138,22 @@ export function startRegistration(options: RegistrationOptions): Registration {
       const ns = encodeURIComponent(options.identity.namespace);
       const pod = encodeURIComponent(options.identity.pod);
       try {
-        await fetch(`${base}/v1/sidecars/${ns}/${pod}`, { method: 'DELETE', signal: AbortSignal.timeout(1_000) }).then((r) => r.text());
+        await fetch(`${base}/v1/sidecars/${ns}/${pod}`, { method: 'DELETE', headers, signal: AbortSignal.timeout(1_000) }).then((r) => r.text());
       } catch {
         // the TTL forgets us anyway
       }
     },
   };
+}
+
+/** The tap API said no to our credentials: a state of its own, with what to do about it. */
+class RegistrationRefused extends Error {
+  constructor(status: number, detail: string, hadToken: boolean) {
+    const todo = hadToken
+      ? 'the registration token is wrong; give this sidecar the tap API\'s registration token (--tap-api-token or MESHTAP_TAP_API_TOKEN)'
+      : 'this sidecar sent no registration token; give it the tap API\'s registration token (--tap-api-token or MESHTAP_TAP_API_TOKEN)';
+    super(`the tap API refused the registration (HTTP ${status}: ${detail}): ${todo}; traffic is forwarded as usual, only tapping through the tap API is off`);
+  }
 }
 
 function messageOf(text: string): string {

@@ -4,7 +4,9 @@
  *
  * Authorization: a grant signed by the tap API (verified with its public key) is required,
  * except for loopback callers while `trustLoopback` is on (explicit local mode; switched off by
- * `--tap-require-grant`). A grant's bodies/headers/match/rate bound what the subscriber asked.
+ * `--tap-require-grant`). A grant must be addressed (`aud`) to one of this sidecar's own tap
+ * addresses (tap-audience.ts), so a grant handed to another sidecar cannot be replayed here.
+ * A grant's bodies/headers/match/rate bound what the subscriber asked.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
@@ -14,6 +16,7 @@ import { verifyGrant, type GrantClaims } from '../common/grant.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
 import { compileMatches, filteredHeaderNames, type CompiledMatch } from './tap-filter.js';
+import { ownTapAddresses } from './tap-audience.js';
 import type { TapHub } from './tap-hub.js';
 import type { TapMessage, TapRequest } from './tap-types.js';
 import { GRANT_METADATA_KEY, TAP_SERVICE } from './tap-wire.js';
@@ -30,6 +33,8 @@ export interface TapServiceOptions {
   trustLoopback: boolean;
   /** The tap API's public key, once known. */
   publicKey: () => KeyObject | string | undefined;
+  /** The pod IP (MESHTAP_POD_IP): where the tap API dials a wildcard tap listener. */
+  podIp?: string;
   maxSubscribers?: number;
   /** Default (and, for trusted callers, only) rate bound per subscriber; 0 = none. */
   defaultMaxRps?: number;
@@ -73,7 +78,7 @@ function hiddenHeaderFilter(matches: TapRequest['matches'], reveal: ReadonlySet<
   return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `MT_GRANT_NO_HEADERS: filtering on header '${name}' needs it revealed too (--reveal-header ${name})` };
 }
 
-function decideAccess(req: TapRequest, grant: string | undefined, peer: string, o: TapServiceOptions): Access {
+function decideAccess(req: TapRequest, grant: string | undefined, peer: string, audiences: () => string[], o: TapServiceOptions): Access {
   // 0, negative or not a number would read as "no limit" further on and widen the grant's rate.
   if (req.maxRps !== undefined && (typeof req.maxRps !== 'number' || !Number.isFinite(req.maxRps) || req.maxRps <= 0)) {
     return { ok: false, status: grpc.status.INVALID_ARGUMENT, message: `MT_BAD_REQUEST: maxRps must be a positive number, not ${JSON.stringify(req.maxRps)}` };
@@ -93,7 +98,7 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
   }
   const key = o.publicKey();
   if (!key) return { ok: false, status: grpc.status.UNAVAILABLE, message: 'MT_GRANT_NO_KEY: this sidecar does not know the tap API public key yet' };
-  const v = verifyGrant(grant, { publicKey: key, pod: o.pod, namespace: o.namespace });
+  const v = verifyGrant(grant, { publicKey: key, pod: o.pod, namespace: o.namespace, audiences: audiences() });
   if (!v.ok) return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `${v.error.code}: ${v.error.message}` };
   const claims: GrantClaims = v.value;
   if (req.bodies && !claims.bodies) {
@@ -123,12 +128,14 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
 export async function startTapService(listen: { host: string; port: number }, o: TapServiceOptions): Promise<TapService> {
   const server = new grpc.Server({ 'grpc.max_concurrent_streams': 256 });
   const maxSubscribers = o.maxSubscribers ?? 64;
+  let bound = '';
+  const audiences = (): string[] => ownTapAddresses(bound, o.podIp);
 
   server.addService(TAP_SERVICE, {
     Observe(call: grpc.ServerWritableStream<TapRequest, TapMessage>) {
       const req = call.request ?? ({ matches: [], bodies: false } as TapRequest);
       const grant = (call.metadata.get(GRANT_METADATA_KEY)[0] as string | undefined) ?? req.grant;
-      const access = decideAccess(req, grant, call.getPeer(), o);
+      const access = decideAccess(req, grant, call.getPeer(), audiences, o);
       if (!access.ok) {
         log.info('tap refused', { peer: call.getPeer(), reason: access.message });
         call.emit('error', { code: access.status, details: access.message, metadata: new grpc.Metadata() });
@@ -173,8 +180,9 @@ export async function startTapService(listen: { host: string; port: number }, o:
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${listen.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new MeshtapError('MT_LISTEN', `tap: cannot listen on ${host}:${listen.port}: ${err.message}`, { cause: err })) : resolve(p))),
   );
+  bound = `${host}:${port}`;
   return {
-    address: `${host}:${port}`,
+    address: bound,
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

@@ -14,7 +14,7 @@ export interface SecurityRig {
   /** The sidecar's forward listener (`host:port`). */
   forward: string;
   keys: ReturnType<typeof generateGrantKeyPair>;
-  /** A grant for this sidecar's pod (shop/web-1), signed with the trusted key. */
+  /** A grant for this sidecar's pod (shop/web-1) and tap address, signed with the trusted key. */
   grant(over?: Partial<GrantClaims>): string;
   /** One request through the sidecar; resolves with the status once the body was read. */
   call(path: string, init?: RequestInit): Promise<number>;
@@ -48,7 +48,10 @@ export async function startSecurityRig(more: Partial<SidecarOptions> = {}, keys 
     keys,
     grant: (over = {}) =>
       signGrant(
-        { ...makeGrantClaims({ sub: 'tester', pod: 'web-1', namespace: 'shop', bodies: false, revealHeaders: [], matches: [], maxRps: 100 }), ...over },
+        {
+          ...makeGrantClaims({ sub: 'tester', pod: 'web-1', namespace: 'shop', aud: sidecar.tapAddress!, bodies: false, revealHeaders: [], matches: [], maxRps: 100 }),
+          ...over,
+        },
         keys.privateKey,
       ),
     async call(path, init = {}) {

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateGrantKeyPair } from '../common/index.js';
 import type { TapApiServer } from '../tap-api/server/index.js';
-import { startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { startSecurityRig, type SecurityRig } from './security-rig.js';
 
 const PREFIX = '/apis/tap.meshtap.dev/v1alpha1';
@@ -21,11 +21,7 @@ beforeAll(async () => {
   const keys = generateGrantKeyPair();
   api = await startFixtureTapApi(f.rbacDir, {}, keys);
   rig = await startSecurityRig({}, keys);
-  const r = await fetch(`${api.url}/v1/sidecars`, {
-    method: 'POST',
-    body: JSON.stringify({ workload: 'deploy/web', namespace: 'shop', pod: 'web-1', tapAddress: rig.sidecar.tapAddress }),
-  });
-  expect(r.status).toBe(200);
+  expect(await registerSidecar(api.url, { workload: 'deploy/web', namespace: 'shop', pod: 'web-1', tapAddress: rig.sidecar.tapAddress })).toBe(200);
   expect(await rig.call('/shop-secret', { headers: { authorization: 'Basic YWRtaW46aHVudGVyMg==' } })).toBe(200);
 });
 

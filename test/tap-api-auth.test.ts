@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshtapError } from '../common/index.js';
 import type { TapMessage, TapRequest } from '../proxy/tap-types.js';
 import { listSidecars, openTapApiStream, type TapApiServer } from '../tap-api/server/index.js';
-import { startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 
 let api: TapApiServer;
 let dir: string;
@@ -30,11 +30,7 @@ beforeAll(async () => {
   api = await startFixtureTapApi(f.rbacDir);
   deadPort = await freePort();
   for (const pod of ['web-1', 'web-2']) {
-    const r = await fetch(`${api.url}/v1/sidecars`, {
-      method: 'POST',
-      body: JSON.stringify({ workload: 'deployment/web', namespace: 'shop', pod, tapAddress: `127.0.0.1:${deadPort}`, adminAddress: '127.0.0.1:1' }),
-    });
-    expect(r.status).toBe(200);
+    expect(await registerSidecar(api.url, { workload: 'deployment/web', namespace: 'shop', pod, tapAddress: `127.0.0.1:${deadPort}`, adminAddress: '127.0.0.1:1' })).toBe(200);
   }
 });
 
@@ -214,8 +210,7 @@ describe('tap API bounds and cancellation', () => {
     bounded = await startFixtureTapApi(f.rbacDir, { maxConcurrentTaps: 1 });
     await rm(f.dir, { recursive: true, force: true });
     const port = (blackHole.address() as { port: number }).port;
-    const r = await fetch(`${bounded.url}/v1/sidecars`, { method: 'POST', body: JSON.stringify({ workload: 'deploy/web', namespace: 'shop', pod: 'web-1', tapAddress: `127.0.0.1:${port}` }) });
-    expect(r.status).toBe(200);
+    expect(await registerSidecar(bounded.url, { workload: 'deploy/web', namespace: 'shop', pod: 'web-1', tapAddress: `127.0.0.1:${port}` })).toBe(200);
   });
 
   afterAll(async () => {

@@ -3,12 +3,14 @@
  * file), two workloads of `meshtap proxy` sidecars registering with it (deploy/web with three
  * replicas, deploy/api with one), real HTTP servers behind them, and the real client.
  * Covers: all replicas seen, workloads kept apart, redaction vs the body permission, filters,
- * grants sent straight to a sidecar (none, forged, expired, foreign pod, tampered, valid),
+ * grants sent straight to a sidecar (none, forged, expired, foreign pod, another sidecar's
+ * address, tampered, valid), sidecars registering with the token the tap API created,
  * `stat` and `top`, a sidecar killed mid-stream, and the tap API killed mid-stream.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateGrantKey, makeGrantClaims, signGrant, generateGrantKeyPair, type GrantKeyPair } from '../common/index.js';
 import type { TapEvent } from '../proxy/events.js';
@@ -126,6 +128,8 @@ beforeAll(async () => {
     };
     check();
   });
+  // Created by the tap API beside its key (mode 0600); sidecars get it by environment.
+  const registrationToken = (await readFile(join(fixtures.dir, 'registration.token'), 'utf8')).trim();
   const webBackend = (await backend('web')).address() as AddressInfo;
   const apiBackend = (await backend('api')).address() as AddressInfo;
   const sidecar = (workload: string, pod: string, port: number) =>
@@ -145,7 +149,7 @@ beforeAll(async () => {
       '--tap-api',
       tapApiUrl,
       '--tap-require-grant',
-    ]);
+    ], { env: { MESHTAP_TAP_API_TOKEN: registrationToken } });
   const started = await Promise.all([
     sidecar('deploy/web', 'web-1', webBackend.port),
     sidecar('deploy/web', 'web-2', webBackend.port),
@@ -235,7 +239,7 @@ describe('grants sent straight to a sidecar', () => {
     }
   }
   const claims = (over: Record<string, unknown> = {}) =>
-    makeGrantClaims({ sub: 'test', pod: 'web-1', namespace: 'shop', bodies: false, revealHeaders: [], matches: [], maxRps: 10, ...over });
+    makeGrantClaims({ sub: 'test', pod: 'web-1', namespace: 'shop', aud: web[0]!.tap!, bodies: false, revealHeaders: [], matches: [], maxRps: 10, ...over });
 
   it('a valid grant signed with the tap API key is served (positive control)', async () => {
     expect(await observe(signGrant(claims(), keys.privateKey))).toEqual({ ok: true, details: '' });
@@ -246,6 +250,7 @@ describe('grants sent straight to a sidecar', () => {
     ['forged (another key)', () => signGrant(claims(), generateGrantKeyPair().privateKey), /MT_GRANT_BAD_SIGNATURE/],
     ['expired', () => signGrant(claims({ iat: Date.now() - 120_000, exp: Date.now() - 60_000 }), keys.privateKey), /MT_GRANT_EXPIRED/],
     ['for another pod', () => signGrant(claims({ pod: 'web-2' }), keys.privateKey), /MT_GRANT_WRONG_POD/],
+    ["addressed to another sidecar's tap", () => signGrant(claims({ aud: web[1]!.tap! }), keys.privateKey), /MT_GRANT_WRONG_AUDIENCE/],
     [
       'tampered (bodies flipped on)',
       () => {

@@ -1,6 +1,7 @@
 /**
  * Shared fixtures for tap API tests: a token file and an RBAC directory made of the shipped
- * ClusterRoles plus bindings for a cast of users, and a helper to start a real tap API server.
+ * ClusterRoles plus bindings for a cast of users, the sidecar registration token, and helpers
+ * to start a real tap API server and to register a sidecar with it.
  */
 import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ export const TOKENS = {
   named: 'tok-named-erin',
   sa: 'tok-sa-ci',
 };
+
+/** The registration token of fixture tap APIs (what sidecars present to register). */
+export const REGISTRATION_TOKEN = 'reg-token-0123456789abcdef';
 
 export const TOKEN_FILE = [
   `${TOKENS.viewer},alice,1001,"viewers"`,
@@ -83,11 +87,22 @@ export async function writeTapApiFixtures(): Promise<{ dir: string; tokensPath: 
   return { dir, tokensPath, rbacDir, keyPath: join(dir, 'tap-api.key') };
 }
 
-/** Starts a real tap API on 127.0.0.1:0 with the fixtures. */
+/** Starts a real tap API on 127.0.0.1:0 with the fixtures (registration token: REGISTRATION_TOKEN). */
 export async function startFixtureTapApi(
   rbacDir: string,
   more: Partial<TapApiServerOptions> = {},
   keys: GrantKeyPair = generateGrantKeyPair(),
 ): Promise<TapApiServer> {
-  return startTapApiServer({ port: 0, tokens: parseTokenFile(TOKEN_FILE), policy: await loadRbacDir(rbacDir), keys, ...more });
+  return startTapApiServer({ port: 0, tokens: parseTokenFile(TOKEN_FILE), policy: await loadRbacDir(rbacDir), keys, registrationToken: REGISTRATION_TOKEN, ...more });
+}
+
+/** POSTs one registration as a sidecar would (with `token`, default the fixture's); resolves with the HTTP status. */
+export async function registerSidecar(apiUrl: string, registration: Record<string, unknown>, token: string | undefined = REGISTRATION_TOKEN): Promise<number> {
+  const r = await fetch(`${apiUrl}/v1/sidecars`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(registration),
+  });
+  await r.text();
+  return r.status;
 }

@@ -1,14 +1,15 @@
 /**
  * Sidecar registration against a real tap API: first registration hands over the public key,
  * a restarted tap API (new key, empty registry) is re-registered with, a tap API that comes up
- * late is found, and stop() says goodbye.
+ * late is found, stop() says goodbye, and a missing or wrong registration token is refused
+ * (nothing registered, the sidecar keeps trying without throwing).
  */
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exportPublicKeyRaw, generateGrantKeyPair } from '../common/index.js';
 import { startRegistration, type Registration } from '../proxy/tap-registration.js';
 import type { TapApiServer } from '../tap-api/server/index.js';
-import { startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { REGISTRATION_TOKEN, startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -40,9 +41,11 @@ async function fixtureApi(port = 0, keys = generateGrantKeyPair()): Promise<TapA
   return api;
 }
 
-function register(url: string, onPublicKey: (k: string) => void, pod = 'web-1'): Registration {
+/** `token`: null = send none. */
+function register(url: string, onPublicKey: (k: string) => void, pod = 'web-1', token: string | null = REGISTRATION_TOKEN): Registration {
   const reg = startRegistration({
     tapApiUrl: url,
+    ...(token === null ? {} : { token }),
     identity: { workload: 'deploy/web', namespace: 'shop', pod },
     tapAddress: '127.0.0.1:4190',
     adminAddress: '127.0.0.1:4191',
@@ -101,7 +104,15 @@ describe('sidecar registration', () => {
     process.on('unhandledRejection', onErr);
     cleanups.push(async () => process.off('unhandledRejection', onErr));
     const w = keyWatcher();
-    const reg = startRegistration({ tapApiUrl: api.url, identity: { namespace: 'shop', pod: 'Not_A_Name' }, tapAddress: '127.0.0.1:1', onPublicKey: w.onPublicKey, intervalMs: 50, maxBackoffMs: 100 });
+    const reg = startRegistration({
+      tapApiUrl: api.url,
+      token: REGISTRATION_TOKEN,
+      identity: { namespace: 'shop', pod: 'Not_A_Name' },
+      tapAddress: '127.0.0.1:1',
+      onPublicKey: w.onPublicKey,
+      intervalMs: 50,
+      maxBackoffMs: 100,
+    });
     cleanups.push(() => reg.stop());
     // A second sidecar registering fine shows time passed for several attempts of the first.
     const ok = keyWatcher();
@@ -116,6 +127,39 @@ describe('sidecar registration', () => {
       check();
     });
     expect(api.registry.list('shop').map((r) => r.pod)).toEqual(['web-2']);
+    expect(errors).toEqual([]);
+  });
+
+  it.each([
+    ['no token', null],
+    ['a wrong token', 'not-the-registration-token'],
+  ])('is refused with %s: nothing registered, no key handed over, refusals counted, no throw', async (_what, token) => {
+    const api = await fixtureApi();
+    const errors: unknown[] = [];
+    const onErr = (e: unknown): void => void errors.push(e);
+    process.on('unhandledRejection', onErr);
+    cleanups.push(async () => process.off('unhandledRejection', onErr));
+    const refused = keyWatcher();
+    let keysGiven = 0;
+    register(api.url, (k) => {
+      keysGiven++;
+      refused.onPublicKey(k);
+    }, 'web-1', token);
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        void fetch(`${api.url}/metrics`)
+          .then((r) => r.text())
+          .then((t) => (/meshtap_tapapi_rejected_total\{reason="registration-unauthorized"\} ([2-9]|\d\d)/.test(t) ? resolve() : setTimeout(check, 50)))
+          .catch(() => undefined); // the server closed: the test has failed already
+      };
+      check();
+    });
+    // Positive control on the same server: the right token registers.
+    const ok = keyWatcher();
+    register(api.url, ok.onPublicKey, 'web-2');
+    await ok.next();
+    expect(api.registry.list('shop').map((r) => r.pod)).toEqual(['web-2']);
+    expect(keysGiven).toBe(0);
     expect(errors).toEqual([]);
   });
 });

@@ -19,6 +19,16 @@ export { createSidecarRegistry, resolveTarget, parseRegistration } from './regis
 export type { SidecarRegistration, SidecarRecord, SidecarRegistry } from './registry.js';
 export { splitRate } from './fan-out.js';
 export {
+  createRegistrationCheck,
+  defaultRegistrationTokenPath,
+  loadOrCreateRegistrationToken,
+  registrationTokenProblem,
+  REGISTRATION_TOKEN_BYTES,
+  REGISTRATION_TOKEN_FILE,
+  MIN_REGISTRATION_TOKEN_CHARS,
+} from './registration-token.js';
+export type { RegistrationCheck } from './registration-token.js';
+export {
   kubeStatus,
   TAP_API_GROUP,
   TAP_API_PREFIX,

@@ -7,7 +7,10 @@ import { Counter, Gauge, Registry } from 'prom-client';
 
 export interface TapApiMetrics {
   registry: Registry;
-  /** Requests refused, by reason (unauthorized, forbidden, not-found, too-many-taps, body-too-large, registry-full, bad-request). */
+  /**
+   * Requests refused, by reason (unauthorized, forbidden, not-found, too-many-taps,
+   * too-many-taps-per-user, registration-unauthorized, body-too-large, registry-full, bad-request).
+   */
   rejected: Counter<'reason'>;
   tapsStarted: Counter<string>;
   activeTaps: Gauge<string>;

@@ -4,8 +4,9 @@
  * `access` (front proxy + SubjectAccessReview + API discovery) and an HTTPS `createServer`.
  * Routes:
  *
- *   POST   /v1/sidecars                       register / heartbeat (JSON SidecarRegistration)
- *   DELETE /v1/sidecars/NS/POD                forget (a sidecar that stops cleanly)
+ *   POST   /v1/sidecars                       register / heartbeat (JSON SidecarRegistration;
+ *                                             bearer registration token; local mode only)
+ *   DELETE /v1/sidecars/NS/POD                forget (a sidecar that stops cleanly; same token)
  *   GET    /v1/public-key                     {algorithm: "Ed25519", publicKey: base64 raw 32 bytes}
  *   GET    /healthz, /readyz, /metrics
  *   GET    /apis, /apis/tap.meshtap.dev, /apis/tap.meshtap.dev/v1alpha1   discovery documents
@@ -15,10 +16,11 @@
  *   GET    /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/sidecars
  *            bearer token + `list sidecars`; answer: {kind: "SidecarList", items}
  *
- * Errors are Kubernetes Status objects. Registration is unauthenticated in local mode (the tap
- * API is expected on loopback or a trusted network); a registered address only ever receives
- * grants scoped to the pod it registered as. In Kubernetes mode pods come from the API server:
- * a registration is answered (the sidecar learns the grant public key) but not recorded.
+ * Errors are Kubernetes Status objects. Registration in local mode needs the shared
+ * registration token (registration-route.ts) unless `insecureRegistration` is set (throwaway
+ * tests only); every grant is addressed to the tap address it is sent to, so even a sidecar
+ * that registered cannot replay what it receives to another. In Kubernetes mode pods come from
+ * the API server and the registration routes answer 404.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
@@ -27,15 +29,17 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, exportPublicKeyRaw, MeshtapError, DEFAULT_GRANT_TTL_MS, type GrantKeyPair } from '../../common/index.js';
 import type { TapApiAccess } from './access.js';
 import { apiGroup, apiGroupList, apiResourceList } from './api-discovery.js';
-import { readJsonBody, sendJson, sendStatus } from './http-util.js';
+import { sendJson, sendStatus } from './http-util.js';
 import { createLocalAccess } from './local-access.js';
 import { createTapApiMetrics, type TapApiMetrics } from './metrics.js';
 import type { RbacPolicy } from './rbac.js';
-import { createSidecarRegistry, parseRegistration, DEFAULT_SIDECAR_TTL_MS, type SidecarRegistry } from './registry.js';
+import { serveRegistration, type RegistrationRouteContext } from './registration-route.js';
+import { createRegistrationCheck } from './registration-token.js';
+import { createSidecarRegistry, DEFAULT_SIDECAR_TTL_MS, type SidecarRegistry } from './registry.js';
 import { authenticate, requirePermission, serveTap, type TapRouteContext } from './tap-route.js';
 import { formatTarget, isValidName, resourceOfKind } from './targets.js';
 import type { TokenAuthenticator } from './tokens.js';
-import { kubeStatus, SIDECARS_RESOURCE, TAP_API_GROUP, TAP_API_PREFIX, type RegistrationReply, type SidecarInfo } from './wire.js';
+import { kubeStatus, SIDECARS_RESOURCE, TAP_API_GROUP, TAP_API_PREFIX, type SidecarInfo } from './wire.js';
 
 export interface TapApiServerOptions {
   host?: string;
@@ -55,9 +59,18 @@ export interface TapApiServerOptions {
   /** Extra readiness condition for `/readyz` (e.g. certificates loaded). */
   isReady?: () => boolean;
   keys: GrantKeyPair;
+  /**
+   * Local mode: the token sidecars must present (bearer) to register or say goodbye. Required
+   * unless `insecureRegistration` is set.
+   */
+  registrationToken?: string;
+  /** Local mode: let anyone register any pod at any address. For throwaway local tests only. */
+  insecureRegistration?: boolean;
   sidecarTtlMs?: number;
   maxSidecars?: number;
   maxConcurrentTaps?: number;
+  /** Concurrent taps of one user (so one user cannot take every slot). */
+  maxTapsPerUser?: number;
   /** Largest request body (tap requests, registrations). */
   maxBodyBytes?: number;
   /** Bytes waiting for one tap client before it is dropped. */
@@ -71,6 +84,7 @@ export interface TapApiServerOptions {
 
 export const TAP_API_DEFAULTS = {
   maxConcurrentTaps: 64,
+  maxTapsPerUser: 8,
   maxBodyBytes: 64 * 1024,
   clientQueueBytes: 1024 * 1024,
   defaultMaxRps: 100,
@@ -102,7 +116,19 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
   else if (options.tokens) access = createLocalAccess(options.tokens, () => policy, registry);
   else throw new MeshtapError('MT_USAGE', 'startTapApiServer: give tokens + policy (local mode) or access');
   const isLocal = options.access === undefined;
+  if (isLocal && options.registrationToken === undefined && options.insecureRegistration !== true) {
+    throw new MeshtapError('MT_USAGE', 'startTapApiServer: local mode needs a registrationToken (or insecureRegistration: true, for throwaway tests only)');
+  }
   const publicKey = exportPublicKeyRaw(options.keys.publicKey);
+  const registration: RegistrationRouteContext = {
+    registry: isLocal ? registry : undefined,
+    check: createRegistrationCheck(isLocal && options.insecureRegistration !== true ? options.registrationToken : undefined),
+    metrics,
+    maxBodyBytes: options.maxBodyBytes ?? TAP_API_DEFAULTS.maxBodyBytes,
+    reply: { ttlMs, publicKey, instance },
+    log,
+  };
+  if (isLocal && options.insecureRegistration === true) log.warn('insecure registration: anyone who reaches this tap API can register any pod; use only for throwaway local tests');
   const ctx: TapRouteContext = {
     access,
     keys: options.keys,
@@ -110,12 +136,14 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     limits: {
       maxBodyBytes: options.maxBodyBytes ?? TAP_API_DEFAULTS.maxBodyBytes,
       maxConcurrentTaps: options.maxConcurrentTaps ?? TAP_API_DEFAULTS.maxConcurrentTaps,
+      maxTapsPerUser: options.maxTapsPerUser ?? TAP_API_DEFAULTS.maxTapsPerUser,
       clientQueueBytes: options.clientQueueBytes ?? TAP_API_DEFAULTS.clientQueueBytes,
       defaultMaxRps: options.defaultMaxRps ?? TAP_API_DEFAULTS.defaultMaxRps,
       maxRpsCap: options.maxRpsCap ?? TAP_API_DEFAULTS.maxRpsCap,
       grantTtlMs: options.grantTtlMs ?? DEFAULT_GRANT_TTL_MS,
     },
     active: new Set(),
+    tapsByUser: new Map(),
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -136,41 +164,9 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
       return void res.end(await metrics.registry.metrics());
     }
     if (path === '/v1/public-key' && method === 'GET') return sendJson(res, 200, { algorithm: 'Ed25519', publicKey });
-    if (path === '/v1/sidecars' && method === 'POST') return register(req, res);
-    const forget = /^\/v1\/sidecars\/([^/]+)\/([^/]+)$/.exec(path);
-    if (forget && method === 'DELETE') {
-      if (isLocal) registry.forget(decodeURIComponent(forget[1]!), decodeURIComponent(forget[2]!));
-      return sendJson(res, 200, { ok: true });
-    }
+    if (await serveRegistration(registration, req, res, method, path)) return;
     if (path.startsWith(TAP_API_PREFIX + '/')) return apiRoute(req, res, method, path.slice(TAP_API_PREFIX.length));
     sendStatus(res, kubeStatus(404, `no route for ${method} ${path}`));
-  };
-
-  const register = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = await readJsonBody(req, ctx.limits.maxBodyBytes);
-    if (!body.ok) {
-      metrics.rejected.inc({ reason: body.error.code === 413 ? 'body-too-large' : 'bad-request' });
-      return sendStatus(res, body.error);
-    }
-    const reg = parseRegistration(body.value);
-    if (!reg.ok) {
-      metrics.rejected.inc({ reason: 'bad-request' });
-      return sendStatus(res, kubeStatus(400, `bad registration: ${reg.error}`));
-    }
-    if (!isLocal) {
-      // Kubernetes mode finds pods through the API server; the sidecar only needs the key.
-      const reply: RegistrationReply = { ttlMs, publicKey, instance };
-      return sendJson(res, 200, reply);
-    }
-    const r = registry.register(reg.value);
-    if (!r.ok) {
-      metrics.rejected.inc({ reason: 'registry-full' });
-      return sendStatus(res, kubeStatus(429, `sidecar registry is full (${registry.size} sidecars); raise --max-sidecars`));
-    }
-    metrics.registrations.inc({ kind: r.value.isNew ? 'new' : 'heartbeat' });
-    if (r.value.isNew) log.info('sidecar registered', { namespace: reg.value.namespace, pod: reg.value.pod, workload: reg.value.workload });
-    const reply: RegistrationReply = { ttlMs, publicKey, instance };
-    sendJson(res, 200, reply);
   };
 
   const apiRoute = async (req: IncomingMessage, res: ServerResponse, method: string, rest: string): Promise<void> => {

@@ -5,7 +5,9 @@
  * which pods are meant come from the mode's TapApiAccess (local or Kubernetes).
  *
  * Authorization comes before resolution, as in kube-apiserver, so a user without permission
- * cannot learn which workloads exist. The client's queue is its socket's write buffer: when more
+ * cannot learn which workloads exist. Each grant is addressed (`aud`) to the tap address it is
+ * sent to. Taps are bounded in total and per user (`maxTapsPerUser`), so one user cannot take
+ * every slot; both refusals are 429s naming their limit, counted by reason. The client's queue is its socket's write buffer: when more
  * than `clientQueueBytes` are waiting, the client is dropped with a final `error` line, never
  * waited on.
  */
@@ -28,6 +30,7 @@ export interface TapRouteContext {
   limits: {
     maxBodyBytes: number;
     maxConcurrentTaps: number;
+    maxTapsPerUser: number;
     clientQueueBytes: number;
     defaultMaxRps: number;
     maxRpsCap: number;
@@ -35,6 +38,8 @@ export interface TapRouteContext {
   };
   /** Live taps, so the server can end them on shutdown. */
   active: Set<{ end(line: TapApiLine): void }>;
+  /** Live taps per user name. */
+  tapsByUser: Map<string, number>;
 }
 
 /** Authenticates a request; on failure the 401 has been sent and undefined is returned. */
@@ -125,6 +130,14 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
     return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: ${ctx.access.discovery.noPodsHint}`, what));
   }
   if (res.destroyed) return; // the client left while we asked the API server
+  const mine = ctx.tapsByUser.get(user.name) ?? 0;
+  if (mine >= ctx.limits.maxTapsPerUser) {
+    ctx.metrics.rejected.inc({ reason: 'too-many-taps-per-user' });
+    return sendStatus(
+      res,
+      kubeStatus(429, `too many concurrent taps for user "${user.name}" (limit ${ctx.limits.maxTapsPerUser} per user, --max-taps-per-user); end one of your taps or try again later`),
+    );
+  }
   if (ctx.active.size >= ctx.limits.maxConcurrentTaps) {
     ctx.metrics.rejected.inc({ reason: 'too-many-taps' });
     return sendStatus(res, kubeStatus(429, `too many concurrent taps (limit ${ctx.limits.maxConcurrentTaps}); try again later`));
@@ -139,6 +152,8 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
         sub: user.name,
         pod: p.pod,
         namespace: p.namespace,
+        // Only the sidecar we dial may use this grant (a grant is no bearer ticket to others).
+        aud: p.tapAddress,
         ...(p.workload ? { workload: formatTarget(p.workload) } : {}),
         bodies: request.bodies,
         revealHeaders: request.revealHeaders ?? [],
@@ -164,6 +179,9 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
       if (finished) return;
       finished = true;
       ctx.active.delete(entry);
+      const left = (ctx.tapsByUser.get(user.name) ?? 1) - 1;
+      if (left > 0) ctx.tapsByUser.set(user.name, left);
+      else ctx.tapsByUser.delete(user.name);
       ctx.metrics.activeTaps.dec();
       fan?.cancel();
       if (line && !res.destroyed) res.write(JSON.stringify(line) + '\n');
@@ -175,6 +193,7 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
     },
   };
   ctx.active.add(entry);
+  ctx.tapsByUser.set(user.name, mine + 1);
   res.once('close', () => entry.end()); // client went away: cancel every sidecar stream
   fan = startFanOut({
     parts,

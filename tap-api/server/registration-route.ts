@@ -1,0 +1,77 @@
+/**
+ * Sidecar registration routes of local mode: `POST /v1/sidecars` (register / heartbeat) and
+ * `DELETE /v1/sidecars/NS/POD` (goodbye). Both need the registration token
+ * (registration-token.ts) unless the server runs with insecure registration; the check comes
+ * before the body is read, so an unauthenticated caller learns nothing and costs little.
+ *
+ * Kubernetes mode has no registration: pods come from the API server, so both routes answer
+ * 404 there (nothing to hijack, and no unauthenticated write left on an exposed server).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { createLogger } from '../../common/index.js';
+import { readJsonBody, sendJson, sendStatus } from './http-util.js';
+import type { TapApiMetrics } from './metrics.js';
+import type { RegistrationCheck } from './registration-token.js';
+import { parseRegistration, type SidecarRegistry } from './registry.js';
+import { kubeStatus, type RegistrationReply } from './wire.js';
+
+/** What the registration routes need from their server. */
+export interface RegistrationRouteContext {
+  /** Local mode's registry; undefined in Kubernetes mode (routes disabled). */
+  registry: SidecarRegistry | undefined;
+  check: RegistrationCheck;
+  metrics: TapApiMetrics;
+  maxBodyBytes: number;
+  reply: RegistrationReply;
+  log: ReturnType<typeof createLogger>;
+}
+
+const KUBERNETES_MODE =
+  'sidecars do not register with a Kubernetes-mode tap API: pods come from the API server (give sidecars --tap-public-key, not --tap-api)';
+
+/** Handles `/v1/sidecars` routes; false when `method path` is not one of them. */
+export async function serveRegistration(ctx: RegistrationRouteContext, req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<boolean> {
+  const forget = /^\/v1\/sidecars\/([^/]+)\/([^/]+)$/.exec(path);
+  const isRegister = path === '/v1/sidecars' && method === 'POST';
+  if (!isRegister && !(forget && method === 'DELETE')) return false;
+  if (!ctx.registry) {
+    ctx.metrics.rejected.inc({ reason: 'not-found' });
+    sendStatus(res, kubeStatus(404, KUBERNETES_MODE));
+    return true;
+  }
+  const auth = ctx.check(req);
+  if (!auth.ok) {
+    ctx.metrics.rejected.inc({ reason: 'registration-unauthorized' });
+    ctx.log.warn('sidecar registration refused', { reason: auth.error, remote: req.socket.remoteAddress });
+    sendStatus(res, kubeStatus(401, `Unauthorized: ${auth.error}`));
+    return true;
+  }
+  if (forget) {
+    ctx.registry.forget(decodeURIComponent(forget[1]!), decodeURIComponent(forget[2]!));
+    sendJson(res, 200, { ok: true });
+    return true;
+  }
+  await register(ctx, ctx.registry, req, res);
+  return true;
+}
+
+async function register(ctx: RegistrationRouteContext, registry: SidecarRegistry, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (!body.ok) {
+    ctx.metrics.rejected.inc({ reason: body.error.code === 413 ? 'body-too-large' : 'bad-request' });
+    return sendStatus(res, body.error);
+  }
+  const reg = parseRegistration(body.value);
+  if (!reg.ok) {
+    ctx.metrics.rejected.inc({ reason: 'bad-request' });
+    return sendStatus(res, kubeStatus(400, `bad registration: ${reg.error}`));
+  }
+  const r = registry.register(reg.value);
+  if (!r.ok) {
+    ctx.metrics.rejected.inc({ reason: 'registry-full' });
+    return sendStatus(res, kubeStatus(429, `sidecar registry is full (${registry.size} sidecars); raise --max-sidecars`));
+  }
+  ctx.metrics.registrations.inc({ kind: r.value.isNew ? 'new' : 'heartbeat' });
+  if (r.value.isNew) ctx.log.info('sidecar registered', { namespace: reg.value.namespace, pod: reg.value.pod, workload: reg.value.workload, tapAddress: reg.value.tapAddress });
+  sendJson(res, 200, ctx.reply);
+}
