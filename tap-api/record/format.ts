@@ -107,6 +107,17 @@ export function connectionOf(ex: Pick<RecordedExchange, 'id'>): string {
   return dot === -1 ? ex.id : ex.id.slice(0, dot);
 }
 
+/**
+ * A key for the connection an exchange was recorded on, unique across a whole recording.
+ * Connection ids are per sidecar (every pod counts from 1), so a recording of several pods
+ * repeats them: the key is the observing pod's namespace and name plus the connection id.
+ * (`pod` is absent only for a single sidecar tapped directly, where ids cannot collide.)
+ */
+export function connectionKeyOf(ex: Pick<RecordedExchange, 'id' | 'pod' | 'proxy' | 'srcNamespace' | 'dstNamespace'>): string {
+  const namespace = (ex.proxy === 'out' ? ex.srcNamespace : ex.dstNamespace) ?? '';
+  return JSON.stringify([namespace, ex.pod ?? '', connectionOf(ex)]);
+}
+
 /** When the exchange started (ms since epoch): end time minus duration. */
 export function startTimeMs(ex: Pick<RecordedExchange, 'ts' | 'durationMs'>): number {
   return Date.parse(ex.ts) - (ex.durationMs ?? 0);

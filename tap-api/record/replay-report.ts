@@ -31,7 +31,7 @@ export function summarize(results: readonly ExchangeResult[]): ReplaySummary {
   };
 }
 
-const name = (r: ExchangeResult): string => `${r.id} ${r.method} ${r.path}${r.loop ? ` (loop ${r.loop + 1})` : ''}`;
+const name = (r: ExchangeResult): string => `${r.pod ? `${r.pod}/` : ''}${r.id} ${r.method} ${r.path}${r.loop ? ` (loop ${r.loop + 1})` : ''}`;
 
 /** Human-readable report: mismatches and failures with their differences, then the summary. */
 export function formatText(results: readonly ExchangeResult[], maxDiffsEach = 10): string {

@@ -2,9 +2,10 @@
  * When each exchange of a replay starts: at its recorded offset (scaled by `--speed`), at a
  * fixed rate, or as fast as allowed; never before the previous exchange of the same recorded
  * connection (HTTP/1: finished — one request at a time on a connection; HTTP/2 and gRPC:
- * started — streams interleave), and never more than `concurrency` in flight.
+ * started — streams interleave), and never more than `concurrency` in flight. A connection is
+ * one pod's (connectionKeyOf): ids repeat across the pods of a recording.
  */
-import { connectionOf, startTimeMs, type RecordedExchange } from './format.js';
+import { connectionKeyOf, startTimeMs, type RecordedExchange } from './format.js';
 
 export type ReplayTiming = { mode: 'recorded'; speed: number } | { mode: 'rate'; perSecond: number } | { mode: 'max' };
 
@@ -63,10 +64,10 @@ export async function runScheduled(
   const offsets = scheduleOffsets(sorted, timing);
   const semaphore = createSemaphore(Math.max(1, concurrency));
   const t0 = performance.now();
-  /** Per recorded connection: what the next exchange waits for. */
+  /** Per recorded connection (of one pod): what the next exchange waits for. */
   const gate = new Map<string, Promise<void>>();
   const all = sorted.map((ex, i) => {
-    const conn = connectionOf(ex);
+    const conn = connectionKeyOf(ex);
     const previous = gate.get(conn) ?? Promise.resolve();
     let markStarted!: () => void;
     const started = new Promise<void>((r) => (markStarted = r));

@@ -47,6 +47,8 @@ export type ExchangeOutcome = 'match' | 'mismatch' | 'failed';
 
 export interface ExchangeResult {
   id: string;
+  /** The pod that recorded the exchange (ids repeat across pods), when the recording says. */
+  pod?: string;
   /** 0-based loop number. */
   loop: number;
   protocol: RecordedExchange['protocol'];
@@ -110,7 +112,7 @@ export async function replayExchanges(exchanges: readonly RecordedExchange[], op
         options.timing ?? { mode: 'recorded', speed: 1 },
         concurrency,
         async (ex) => {
-          const base = { id: ex.id, loop, protocol: ex.protocol, method: ex.method, path: ex.path };
+          const base = { id: ex.id, ...(ex.pod ? { pod: ex.pod } : {}), loop, protocol: ex.protocol, method: ex.method, path: ex.path };
           let result: ExchangeResult;
           try {
             const req = buildReplayRequest(ex, target, options.rewrite, options.timeoutMs);
