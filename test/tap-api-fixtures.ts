@@ -96,11 +96,11 @@ export async function startFixtureTapApi(
   return startTapApiServer({ port: 0, tokens: parseTokenFile(TOKEN_FILE), policy: await loadRbacDir(rbacDir), keys, registrationToken: REGISTRATION_TOKEN, ...more });
 }
 
-/** POSTs one registration as a sidecar would (with `token`, default the fixture's); resolves with the HTTP status. */
-export async function registerSidecar(apiUrl: string, registration: Record<string, unknown>, token: string | undefined = REGISTRATION_TOKEN): Promise<number> {
+/** POSTs one registration as a sidecar would (with `token`, default the fixture's; null = none); resolves with the HTTP status. */
+export async function registerSidecar(apiUrl: string, registration: Record<string, unknown>, token: string | null = REGISTRATION_TOKEN): Promise<number> {
   const r = await fetch(`${apiUrl}/v1/sidecars`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+    headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
     body: JSON.stringify(registration),
   });
   await r.text();

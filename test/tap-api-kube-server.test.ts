@@ -6,7 +6,8 @@
  * not just labels); SAR denial is a 403 naming the permission; bodies need tap-bodies; the
  * identity headers are believed only from a verified front proxy (no certificate, another
  * CA's certificate, a name not allowed: 401); no meshed pods / unknown workload is a 404;
- * discovery documents; serving certificates are reloaded when their files change.
+ * discovery documents; serving certificates are reloaded when their files change; sidecar
+ * registration routes do not exist in this mode (nothing to register, nothing to hijack).
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,20 @@ describe('tap API, Kubernetes mode', () => {
     ac.abort();
     await ok.body.text().catch(() => undefined);
   }, 60_000);
+
+  it('has no sidecar registration: POST and DELETE /v1/sidecars answer 404, even through the front proxy', async () => {
+    const body = JSON.stringify({ workload: 'deploy/web', namespace: 'shop', pod: 'web-7d4b9c-a1b2c', tapAddress: '127.0.0.1:1' });
+    for (const client of [undefined, cluster.api.frontProxyClient]) {
+      const agent = new Agent({ connect: { ca: servingCa.certPem, servername: TAP_API_SERVICE, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) } });
+      agents.push(agent);
+      const post = await request(new URL('/v1/sidecars', tapApi.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body, dispatcher: agent });
+      expect(post.statusCode).toBe(404);
+      expect(((await post.body.json()) as { message: string }).message).toContain('pods come from the API server');
+      const del = await request(new URL('/v1/sidecars/shop/web-7d4b9c-a1b2c', tapApi.url), { method: 'DELETE', dispatcher: agent });
+      expect(del.statusCode).toBe(404);
+      await del.body.text();
+    }
+  }, 30_000);
 
   it('answers 404 when a target has no meshed pods or does not exist', async () => {
     const quiet = (await collectKubeTap(kubeconfigs.alice, 'deploy/quiet').failure()) as { code?: string; message?: string };
