@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { wallClock } from './exchange-events.js';
+import type { TapEvent } from './events.js';
+import { createExchangeSink, wallClock, type ObservationServices } from './exchange-events.js';
+import { createFlightRecorder, estimateEventBytes } from './flight-recorder.js';
+import { createHttp1Observer } from './http1/index.js';
+import { createProxyMetrics } from './metrics.js';
+import { createExchange, DEFAULT_OBSERVER_LIMITS } from './observe.js';
+import { compileMatches } from './tap-filter.js';
+import { createTapHub } from './tap-hub.js';
 
 describe('wallClock', () => {
   it('gives the same ISO-8601 text as Date, across second boundaries and in any order', () => {
@@ -8,5 +15,107 @@ describe('wallClock', () => {
       const perf = base + offset;
       expect(wallClock(perf)).toBe(new Date(Math.floor(performance.timeOrigin + perf)).toISOString());
     }
+  });
+});
+
+/** HTTP/1 exchanges that exercise every part of an `end` event the recorder keeps. */
+const CLIENT = [
+  'GET /plain HTTP/1.1\r\nHost: web:8080\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n',
+  'GET http://user:secret@api.example/abs HTTP/1.1\r\nHost: ignored\r\n\r\n',
+  'GET /utf8 HTTP/1.1\r\nHost: me:pw@web\r\nX-Name: Jos\xc3\xa9\r\nX-Raw: \xff\xfe\r\n\r\n',
+  'POST /chunked HTTP/1.1\r\nHost: web\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Req-Trailer: 1\r\n\r\n',
+  'HEAD /head HTTP/1.1\r\nHost: web\r\n\r\n',
+  'GET /trailers HTTP/1.1\r\nHost: web\r\n\r\n',
+  'POST /cut HTTP/1.1\r\nHost: web\r\nContent-Length: 10\r\n\r\nabc',
+].join('');
+const SERVER = [
+  'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok',
+  'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nX-Answer: caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nX-Checksum: abc\r\n\r\n',
+  'HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n',
+].join('');
+
+function services(withSubscriber: boolean): ObservationServices {
+  const hub = createTapHub();
+  if (withSubscriber) hub.subscribe({ match: compileMatches([]), bodies: false, reveal: 'all', writer: { write: () => true, onDrain() {} } });
+  return {
+    identity: { workload: 'deploy/web', namespace: 'shop', pod: 'web-1' },
+    metrics: createProxyMetrics({ namespace: 'shop', workloadKind: 'deployment', workloadName: 'web', pod: 'web-1' }),
+    recorder: createFlightRecorder(1 << 20),
+    hub,
+    bodyLimit: 1024,
+    recorderBodies: false,
+  };
+}
+
+/** Runs the conversation through a real HTTP/1 observer into a sink; returns what the recorder holds. */
+function record(withSubscriber: boolean) {
+  const s = services(withSubscriber);
+  const sink = createExchangeSink({ id: 7, proxy: 'in', src: '10.0.0.1:5000', dst: '10.0.0.2:8080' }, s, { onGiveUp() {}, onUpgrade() {} });
+  let clock = 1000;
+  const observer = createHttp1Observer({ sink, limits: DEFAULT_OBSERVER_LIMITS, now: () => (clock += 1.5) });
+  observer.clientData(Buffer.from(CLIENT, 'latin1'));
+  observer.serverData(Buffer.from(SERVER, 'latin1'));
+  observer.close('reset');
+  // An HTTP/2 exchange (pseudo-headers, gRPC trailers), fed to the sink as its observer would.
+  const h2 = createExchange(1, 'grpc', 2000);
+  h2.method = 'POST';
+  h2.scheme = 'http';
+  h2.authority = 'u:p@svc';
+  h2.path = '/pkg.Svc/Call';
+  h2.requestHeaders = [[':method', 'POST'], [':authority', 'u:p@svc'], [':path', '/pkg.Svc/Call'], ['content-type', 'application/grpc']];
+  sink.requestHead(h2);
+  h2.status = 200;
+  h2.responseMs = 2001;
+  h2.responseHeaders = [[':status', '200']];
+  sink.responseHead(h2);
+  h2.trailers = [['grpc-status', '14'], ['grpc-message', 'down']];
+  h2.grpcStatus = 14;
+  h2.grpcMessage = 'down';
+  h2.requestMessages = 1;
+  h2.endMs = 2002;
+  sink.end(h2);
+  return { events: s.recorder.query({}), bytes: s.recorder.bytes, size: s.recorder.size };
+}
+
+describe('exchange sink and the flight recorder', () => {
+  it('records the same end events, and the same byte estimate, whether the event is made at once (tapped) or on query', () => {
+    const tapped = record(true);
+    const untapped = record(false);
+    expect(tapped.size).toBe(8);
+    expect(untapped.events).toEqual(tapped.events);
+    expect(untapped.bytes).toBe(tapped.bytes);
+    expect(untapped.bytes).toBe(tapped.events.reduce((n, e) => n + estimateEventBytes(e), 0));
+  });
+
+  it('makes recorded events with decoded headers, redacted userinfo and errors', () => {
+    const byPath = new Map<string, TapEvent>(record(false).events.map((e) => [e.path, e]));
+    expect(byPath.get('/plain')).toMatchObject({
+      kind: 'end',
+      id: '7.1',
+      authority: 'web:8080',
+      dstWorkload: 'deploy/web',
+      status: 200,
+      requestHeaders: [['Host', 'web:8080'], ['User-Agent', 't'], ['Accept', '*/*']],
+      responseHeaders: [['Content-Type', 'text/plain'], ['Content-Length', '2']],
+      responseBytes: 2,
+    });
+    expect(byPath.get('http://[redacted]@api.example/abs')).toMatchObject({ authority: 'api.example', status: 404 });
+    expect(byPath.get('/utf8')).toMatchObject({
+      authority: '[redacted]@web',
+      requestHeaders: [['Host', 'me:pw@web'], ['X-Name', 'José'], ['X-Raw', '\xff\xfe']],
+      responseHeaders: [['X-Answer', 'café'], ['Content-Length', '0']],
+    });
+    expect(byPath.get('/trailers')?.trailers).toEqual([['X-Checksum', 'abc']]);
+    expect(byPath.get('/cut')).toMatchObject({ status: 500, requestBytes: 3, error: 'reset' });
+    expect(byPath.get('/pkg.Svc/Call')).toMatchObject({
+      authority: '[redacted]@svc',
+      requestHeaders: [[':method', 'POST'], [':authority', '[redacted]@svc'], [':path', '/pkg.Svc/Call'], ['content-type', 'application/grpc']],
+      grpcStatus: 14,
+      grpcMessage: 'down',
+    });
   });
 });

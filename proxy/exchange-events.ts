@@ -1,11 +1,12 @@
 /**
  * Turns observed exchanges into tap events (DESIGN §5), metrics and flight-recorder entries.
- * One sink per connection. `req`/`rsp` events are built only while someone taps; `end`
- * events always (metrics and the flight recorder need them).
+ * One sink per connection. `req`/`rsp` events are built only while someone taps; an `end`
+ * event is built at once while someone taps (or bodies were captured), and otherwise only if a
+ * flight-recorder query ever reads that exchange (`pushDeferred`): the same event, made later.
  */
 import { isUtf8 } from 'node:buffer';
 import { REDACTED, type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from './events.js';
-import type { FlightRecorder } from './flight-recorder.js';
+import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics, TrafficDirection } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 import type { TapHub } from './tap-hub.js';
@@ -80,6 +81,18 @@ function requestHeadersOf(ex: Exchange): HeaderList {
   return out ?? h;
 }
 
+/**
+ * `estimateEventBytes` of the `end` event `ex` makes (see `endEvent`), without making it: the
+ * flight recorder's bound comes out the same whether the event is made now or on a query.
+ */
+function estimateEndEventBytes(ex: Exchange): number {
+  let n = EVENT_OVERHEAD_BYTES + redactUserinfo(ex.path).length + redactUserinfo(ex.authority, true).length;
+  n += ex.headerBytes ? ex.headerBytes('request', HEADER_PAIR_OVERHEAD_BYTES) : headersBytes(requestHeadersOf(ex));
+  if (ex.status) n += ex.headerBytes ? ex.headerBytes('response', HEADER_PAIR_OVERHEAD_BYTES) : headersBytes(ex.responseHeaders);
+  if (ex.trailers.length > 0) n += headersBytes(ex.trailers);
+  return n + (ex.grpcMessage?.length ?? 0);
+}
+
 export function bodyToTap(c: BodyCapture): TapBody {
   const data = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.captured);
   const text = isUtf8(data);
@@ -121,6 +134,31 @@ export function createExchangeSink(
     return e;
   };
 
+  /** The `end` event of a finished exchange (with its bodies when they were captured). */
+  const endEvent = (ex: Exchange): TapEvent => {
+    const e = baseEvent('end', ex, ex.endMs);
+    e.requestHeaders = requestHeadersOf(ex);
+    if (ex.status) {
+      e.status = ex.status;
+      e.latencyMs = ex.responseMs - ex.startMs;
+      e.responseHeaders = ex.responseHeaders;
+    }
+    if (ex.trailers.length > 0) e.trailers = ex.trailers;
+    if (ex.grpcStatus !== undefined) e.grpcStatus = ex.grpcStatus;
+    if (ex.grpcMessage !== undefined) e.grpcMessage = ex.grpcMessage;
+    e.durationMs = ex.endMs - ex.startMs;
+    e.requestBytes = ex.requestBytes;
+    e.responseBytes = ex.responseBytes;
+    if (ex.protocol === 'grpc') {
+      e.requestMessages = ex.requestMessages;
+      e.responseMessages = ex.responseMessages;
+    }
+    if (ex.requestBody) e.requestBody = bodyToTap(ex.requestBody);
+    if (ex.responseBody) e.responseBody = bodyToTap(ex.responseBody);
+    if (ex.error) e.error = ex.error;
+    return e;
+  };
+
   return {
     requestHead(ex) {
       metrics.request(direction, redactUserinfo(ex.authority, true), conn.dst);
@@ -155,26 +193,13 @@ export function createExchangeSink(
         failedNoResponse: ex.status === 0,
         latencyMs: latencyMs ?? 0,
       });
-      const e = baseEvent('end', ex, ex.endMs);
-      e.requestHeaders = requestHeadersOf(ex);
-      if (ex.status) {
-        e.status = ex.status;
-        e.latencyMs = latencyMs;
-        e.responseHeaders = ex.responseHeaders;
+      if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
+        // Nobody reads this event now. The observer is done with `ex` (it never changes after
+        // `end`), so the recorder keeps it and makes the same event if a query asks.
+        recorder.pushDeferred(ex, estimateEndEventBytes(ex), endEvent);
+        return;
       }
-      if (ex.trailers.length > 0) e.trailers = ex.trailers;
-      if (ex.grpcStatus !== undefined) e.grpcStatus = ex.grpcStatus;
-      if (ex.grpcMessage !== undefined) e.grpcMessage = ex.grpcMessage;
-      e.durationMs = ex.endMs - ex.startMs;
-      e.requestBytes = ex.requestBytes;
-      e.responseBytes = ex.responseBytes;
-      if (ex.protocol === 'grpc') {
-        e.requestMessages = ex.requestMessages;
-        e.responseMessages = ex.responseMessages;
-      }
-      if (ex.requestBody) e.requestBody = bodyToTap(ex.requestBody);
-      if (ex.responseBody) e.responseBody = bodyToTap(ex.responseBody);
-      if (ex.error) e.error = ex.error;
+      const e = endEvent(ex);
       if (!services.recorderBodies && (e.requestBody || e.responseBody)) {
         const { requestBody: _a, responseBody: _b, ...withoutBodies } = e;
         recorder.push(withoutBodies);

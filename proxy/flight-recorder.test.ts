@@ -62,4 +62,32 @@ describe('flight recorder', () => {
     expect(r.query({ sinceEpochMs: now - 3 * 60_000 }).map((e) => e.id)).toEqual(['1.7', '1.8', '1.9']);
     expect(r.query({ last: 2 }, (e) => Number(e.id.split('.')[1]) % 2 === 0).map((e) => e.id)).toEqual(['1.6', '1.8']);
   });
+
+  it('makes the event of a deferred entry only when a query reads it, in order with pushed events, within the same bound', () => {
+    const per = estimateEventBytes(event(0));
+    const made: number[] = [];
+    const toEvent = (i: number) => {
+      made.push(i);
+      return event(i);
+    };
+    const r = createFlightRecorder(per * 4);
+    r.push(event(1));
+    r.pushDeferred(2, per, toEvent);
+    r.push(event(3));
+    r.pushDeferred(4, per, toEvent);
+    r.pushDeferred(5, per, toEvent); // evicts 1
+    r.pushDeferred(6, per, toEvent); // evicts 2, never made
+    expect(made).toEqual([]);
+    expect(r.size).toBe(4);
+    expect(r.evicted).toBe(2);
+    expect(r.bytes).toBe(per * 4);
+    expect(r.query({}).map((e) => e.id)).toEqual(['1.3', '1.4', '1.5', '1.6']);
+    expect(made).toEqual([4, 5, 6]);
+    const big = createFlightRecorder(per * 5000);
+    for (let i = 0; i < 3000; i++) {
+      if (i % 3 === 0) big.push(event(i));
+      else big.pushDeferred(i, per, toEvent); // past the ring's first growth
+    }
+    expect(big.query({}).map((e) => e.id)).toEqual(Array.from({ length: 3000 }, (_, i) => `1.${i}`));
+  });
 });

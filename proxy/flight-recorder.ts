@@ -5,11 +5,22 @@
  *
  * Sizes are estimated from string lengths (no JSON.stringify on the data path); the estimate
  * errs high so the bound holds.
+ *
+ * An exchange can be recorded before its event exists (`pushDeferred`): the event is made from
+ * it only when a query reads it. Most recorded exchanges are evicted unread, and making and
+ * keeping a full event for each (an object, its strings, a pair array per header) was most of
+ * the recorder's cost on the data path, in allocation and in old-generation garbage collection.
  */
 import type { HeaderList, TapEvent } from './events.js';
 
 export interface FlightRecorder {
   push(event: TapEvent): void;
+  /**
+   * Records an exchange whose `end` event `toEvent(source)` makes when a query reads it. `bytes`
+   * must be `estimateEventBytes` of that event (so the bound is the same either way), and
+   * `source` must not change once pushed.
+   */
+  pushDeferred<T>(source: T, bytes: number, toEvent: (source: T) => TapEvent): void;
   /** Events (oldest first) that ended at or after `sinceEpochMs` and/or the last `last` of them. */
   query(options: { sinceEpochMs?: number; last?: number }, accept?: (e: TapEvent) => boolean): TapEvent[];
   readonly bytes: number;
@@ -22,10 +33,11 @@ export interface FlightRecorder {
  * measured ~2.2 KB of retained heap; the object, its strings and its small arrays each carry
  * headers of their own, so the overheads below dominate the character counts.
  */
-const EVENT_OVERHEAD_BYTES = 1200;
-const HEADER_PAIR_OVERHEAD_BYTES = 96;
+export const EVENT_OVERHEAD_BYTES = 1200;
+export const HEADER_PAIR_OVERHEAD_BYTES = 96;
 
-function headersBytes(h: HeaderList | undefined): number {
+/** The header lists' share of `estimateEventBytes`. */
+export function headersBytes(h: HeaderList | undefined): number {
   if (!h) return 0;
   let n = 0;
   for (const [k, v] of h) n += k.length + v.length + HEADER_PAIR_OVERHEAD_BYTES;
@@ -47,9 +59,13 @@ export function estimateEventBytes(e: TapEvent): number {
   );
 }
 
+/** Makes a deferred entry's event; stored beside it, one per connection rather than per entry. */
+type EventMaker = (source: never) => TapEvent;
+
 export function createFlightRecorder(maxBytes: number, onEvict?: (count: number) => void): FlightRecorder {
-  // A growable circular buffer of events with their byte estimates.
-  let events: Array<TapEvent | undefined> = new Array(1024);
+  // A growable circular buffer of entries (events, or sources whose maker is set) and their byte estimates.
+  let entries: unknown[] = new Array(1024);
+  let makers: Array<EventMaker | undefined> = new Array(1024);
   let sizes = new Float64Array(1024);
   let head = 0; // index of oldest
   let count = 0;
@@ -58,51 +74,64 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
 
   const evictOldest = () => {
     bytes -= sizes[head];
-    events[head] = undefined;
-    head = (head + 1) % events.length;
+    entries[head] = undefined;
+    makers[head] = undefined;
+    head = (head + 1) % entries.length;
     count--;
     evicted++;
   };
 
   const grow = () => {
-    const n = events.length * 2;
-    const e2: Array<TapEvent | undefined> = new Array(n);
+    const n = entries.length * 2;
+    const e2: unknown[] = new Array(n);
+    const m2: Array<EventMaker | undefined> = new Array(n);
     const s2 = new Float64Array(n);
     for (let i = 0; i < count; i++) {
-      const j = (head + i) % events.length;
-      e2[i] = events[j];
+      const j = (head + i) % entries.length;
+      e2[i] = entries[j];
+      m2[i] = makers[j];
       s2[i] = sizes[j];
     }
-    events = e2;
+    entries = e2;
+    makers = m2;
     sizes = s2;
     head = 0;
   };
 
+  const store = (entry: unknown, maker: EventMaker | undefined, size: number) => {
+    if (size > maxBytes) {
+      evicted++;
+      onEvict?.(1);
+      return;
+    }
+    let n = 0;
+    while (count > 0 && bytes + size > maxBytes) {
+      evictOldest();
+      n++;
+    }
+    if (n > 0) onEvict?.(n);
+    if (count === entries.length) grow();
+    const at = (head + count) % entries.length;
+    entries[at] = entry;
+    makers[at] = maker;
+    sizes[at] = size;
+    count++;
+    bytes += size;
+  };
+
   return {
     push(event) {
-      const size = estimateEventBytes(event);
-      if (size > maxBytes) {
-        evicted++;
-        onEvict?.(1);
-        return;
-      }
-      let n = 0;
-      while (count > 0 && bytes + size > maxBytes) {
-        evictOldest();
-        n++;
-      }
-      if (n > 0) onEvict?.(n);
-      if (count === events.length) grow();
-      const at = (head + count) % events.length;
-      events[at] = event;
-      sizes[at] = size;
-      count++;
-      bytes += size;
+      store(event, undefined, estimateEventBytes(event));
+    },
+    pushDeferred(source, size, toEvent) {
+      store(source, toEvent as EventMaker, size);
     },
     query({ sinceEpochMs, last }, accept) {
       const out: TapEvent[] = [];
       for (let i = 0; i < count; i++) {
-        const e = events[(head + i) % events.length]!;
+        const at = (head + i) % entries.length;
+        const make = makers[at];
+        const e = make === undefined ? (entries[at] as TapEvent) : make(entries[at] as never);
         if (sinceEpochMs !== undefined && Date.parse(e.ts) < sinceEpochMs) continue;
         if (accept && !accept(e)) continue;
         out.push(e);

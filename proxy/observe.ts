@@ -76,6 +76,13 @@ export interface Exchange {
   responseBody?: BodyCapture;
   /** Why the exchange did not complete: `reset`, `upstream-closed`, `client-closed`, … */
   error?: string;
+  /**
+   * Optional: `sum(name.length + value.length + perFieldBytes)` over the request or response
+   * headers, without decoding them. HTTP/1 keeps heads as text and decodes a list when it is
+   * first read; this lets the flight recorder size an exchange it may never turn into an
+   * event. Lists that offer it never hold h2 pseudo-headers.
+   */
+  headerBytes?(which: 'request' | 'response', perFieldBytes: number): number;
 }
 
 export function createExchange(stream: number, protocol: Protocol, startMs: number): Exchange {
@@ -112,7 +119,11 @@ export interface ExchangeSink {
   requestHead(ex: Exchange): void;
   /** The final response head is complete (1xx responses are not reported). */
   responseHead(ex: Exchange): void;
-  /** The exchange is over: both bodies complete, or aborted with `ex.error` set. */
+  /**
+   * The exchange is over: both bodies complete, or aborted with `ex.error` set. The observer
+   * never changes `ex` after this call, so a sink may keep it (the flight recorder does, and
+   * makes its event only if it is ever read).
+   */
   end(ex: Exchange): void;
   /**
    * The observer stops following this connection (a reason from `GIVE_UP_REASONS`);

@@ -11,7 +11,7 @@ import type { HeaderList } from '../events.js';
 import { appendBody, type BodyCapture } from '../observe.js';
 import type { Framing } from './framing.js';
 import { HEAD_BARE_LF, HEAD_NEED_MORE, HEAD_TOO_LARGE, HeadReader } from './head-reader.js';
-import { parseFieldLines, splitHeadLines, type HeadError } from './head-parse.js';
+import { NO_FIELDS, parseFieldSection, type HeadError } from './head-parse.js';
 
 export type BodyError = HeadError | 'h1-header-too-large';
 
@@ -51,7 +51,7 @@ export class BodyReader {
   /** Where body bytes are copied when someone asked; undefined means no copying. */
   capture: BodyCapture | undefined;
   /** Trailer fields of a chunked body, once complete. */
-  trailers: HeaderList = [];
+  trailers: HeaderList = NO_FIELDS;
   /** Set when `feed` returned BODY_ERROR. */
   error: BodyError | undefined;
   private state = State.Done;
@@ -68,7 +68,7 @@ export class BodyReader {
   start(framing: Framing, capture: BodyCapture | undefined): void {
     this.bytes = 0;
     this.capture = capture;
-    this.trailers = [];
+    this.trailers = NO_FIELDS;
     this.error = undefined;
     this.sizeDigits = 0;
     this.remaining = 0;
@@ -198,7 +198,7 @@ export class BodyReader {
           const head = this.trailerReader.head as Buffer;
           this.trailerReader.reset();
           if (head.length > 2) {
-            const fields = parseFieldLines(splitHeadLines(head), 0);
+            const fields = parseFieldSection(head);
             if (!fields.ok) return this.fail(fields.error);
             this.trailers = fields.value;
           }

@@ -6,14 +6,14 @@
  * Kept apart from the connection state machine so that the machine only sequences events and
  * these rules (RFC 9112 §6.3, RFC 9110 §15.2) read in one place.
  */
-import { createExchange, type Exchange } from '../observe.js';
-import { collectHeadFacts, requestFraming, responseFraming, type Framing } from './framing.js';
+import { requestFraming, responseFraming, type Framing } from './framing.js';
 import { parseRequestHead, parseResponseHead, type HeadError, type ResponseHead } from './head-parse.js';
+import { Http1Exchange } from './http1-exchange.js';
 import { resolveRequestTarget } from './request-target.js';
 
 /** One exchange between its request head and its end. */
 export interface Pending {
-  ex: Exchange;
+  ex: Http1Exchange;
   isHead: boolean;
   isConnect: boolean;
   /** The request may switch protocols: client bytes after it wait for its response. */
@@ -29,17 +29,16 @@ export type OpenResult = { ok: true; pending: Pending; framing: Framing } | { ok
 export function openExchange(head: Buffer, stream: number, startMs: number): OpenResult {
   const parsed = parseRequestHead(head);
   if (!parsed.ok) return parsed;
-  const { method, target, minor, headers } = parsed.value;
-  const facts = collectHeadFacts(headers);
+  const { method, target, minor, fields, facts } = parsed.value;
   const framing = requestFraming(facts);
   if (!framing.ok) return framing;
-  const ex = createExchange(stream, minor === 0 ? 'http/1.0' : 'http/1.1', startMs);
+  const ex = new Http1Exchange(stream, minor === 0 ? 'http/1.0' : 'http/1.1', startMs);
   const where = resolveRequestTarget(method, target, facts.host);
   ex.method = method;
   ex.scheme = where.scheme;
   ex.authority = where.authority;
   ex.path = target;
-  ex.requestHeaders = headers;
+  ex.setRequestSection(fields);
   const isConnect = method === 'CONNECT';
   const pending: Pending = {
     ex,
@@ -75,7 +74,7 @@ export function classifyResponse(head: Buffer, p: Pending | undefined): Response
   if ((p !== undefined && p.isHead) || status === 204 || status === 304) {
     return { kind: 'final', head: rsp, framing: { kind: 'none' } };
   }
-  const framing = responseFraming(collectHeadFacts(rsp.headers));
+  const framing = responseFraming(rsp.facts);
   if (!framing.ok) return { kind: 'error', error: framing.error };
   return { kind: 'final', head: rsp, framing: framing.value };
 }

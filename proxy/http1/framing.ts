@@ -7,7 +7,6 @@
  * peers are known to disagree, so the observer refuses to guess and gives up on the
  * connection (`h1-ambiguous-framing`); bytes keep flowing untouched.
  */
-import type { HeaderList } from '../events.js';
 import type { HeadError } from './head-parse.js';
 
 export type Framing =
@@ -19,46 +18,18 @@ export type Framing =
 
 export type FramingResult = { ok: true; value: Framing } | { ok: false; error: HeadError };
 
-/** The header facts framing and the observer need, found in one pass. */
+/** The header facts framing and the observer need, found while a head is validated (head-parse.ts). */
 export interface HeadFacts {
   /** Host header value (first one), '' when absent. */
   host: string;
+  /** Some Host header field is present (the first one gave `host`). */
+  hasHost: boolean;
   /** Some Upgrade header field is present. */
   hasUpgrade: boolean;
   /** Content-Length values, each field line's value kept as sent; undefined when absent. */
   contentLength: string[] | undefined;
   /** Transfer-Encoding field values; undefined when absent. */
   transferEncoding: string[] | undefined;
-}
-
-function lowerEquals(name: string, lower: string): boolean {
-  return name.length === lower.length && name.toLowerCase() === lower;
-}
-
-/** Scans headers once for the fields framing depends on (names compared case-insensitively). */
-export function collectHeadFacts(headers: HeaderList): HeadFacts {
-  const facts: HeadFacts = { host: '', hasUpgrade: false, contentLength: undefined, transferEncoding: undefined };
-  let hasHost = false;
-  for (const [name, value] of headers) {
-    switch (name.length) {
-      case 4:
-        if (!hasHost && lowerEquals(name, 'host')) {
-          facts.host = value;
-          hasHost = true;
-        }
-        break;
-      case 7:
-        if (lowerEquals(name, 'upgrade')) facts.hasUpgrade = true;
-        break;
-      case 14:
-        if (lowerEquals(name, 'content-length')) (facts.contentLength ??= []).push(value);
-        break;
-      case 17:
-        if (lowerEquals(name, 'transfer-encoding')) (facts.transferEncoding ??= []).push(value);
-        break;
-    }
-  }
-  return facts;
 }
 
 const DIGITS = /^[0-9]+$/;

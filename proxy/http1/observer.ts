@@ -261,7 +261,7 @@ class Http1Observer implements ConnectionObserver {
 
   private reportResponseHead(p: Pending, rsp: ResponseHead): void {
     p.ex.status = rsp.status;
-    p.ex.responseHeaders = rsp.headers;
+    p.ex.setResponseSection(rsp.fields);
     p.ex.responseMs = this.ctx.now();
     this.ctx.sink.responseHead(p.ex);
   }
