@@ -64,7 +64,7 @@ describe('registration hijack, in process', () => {
   });
 
   it('says goodbye for shop/web-1 without the token: refused (401), web-1 stays', async () => {
-    for (const headers of [{}, { authorization: 'Bearer reg-token-guessed-0000000000' }]) {
+    for (const headers of [{}, { authorization: 'Bearer reg-token-guessed-0000000000' }] as Array<Record<string, string>>) {
       const r = await fetch(`${api.url}/v1/sidecars/shop/web-1`, { method: 'DELETE', headers });
       expect(r.status).toBe(401);
       expect(((await r.json()) as { message: string }).message).toMatch(/registration token/);
