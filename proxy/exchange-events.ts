@@ -34,6 +34,8 @@ export interface ObservationServices {
   bodyLimit: number;
   /** Whether the flight recorder keeps bodies (then bodies are always captured). */
   recorderBodies: boolean;
+  /** The workload behind an outbound destination address, when the tap API told us (`tap --to`). */
+  peerOf?: (address: string) => { workload?: string; namespace: string } | undefined;
 }
 
 let cachedSecond = -1;
@@ -108,6 +110,9 @@ export function createExchangeSink(
   const direction: TrafficDirection = conn.proxy === 'in' ? 'inbound' : 'outbound';
   const self = conn.proxy === 'in' ? 'dst' : 'src';
 
+  // Resolved once per connection: where an outbound connection goes does not change.
+  const peer = conn.proxy === 'out' ? services.peerOf?.(conn.dst) : undefined;
+
   const baseEvent = (kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent => {
     const e: TapEvent = {
       kind,
@@ -129,6 +134,10 @@ export function createExchangeSink(
     if (identity.namespace) {
       if (self === 'dst') e.dstNamespace = identity.namespace;
       else e.srcNamespace = identity.namespace;
+    }
+    if (peer) {
+      if (peer.workload) e.dstWorkload = peer.workload;
+      e.dstNamespace = peer.namespace;
     }
     if (identity.pod) e.pod = identity.pod;
     return e;

@@ -127,7 +127,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     hub,
     bodyLimit: o.bodyLimit ?? DEFAULTS.bodyLimit,
     recorderBodies: o.recorderBodies ?? false,
+    peerOf: (address) => peers.get(address),
   };
+  /** Other sidecars' inbound addresses → workloads, from the tap API (names outbound destinations). */
+  let peers = new Map<string, { workload?: string; namespace: string }>();
   const connOptions: ConnectionOptions = {
     observe: o.observe ?? true,
     detectTimeoutMs: o.detectTimeoutMs ?? DEFAULTS.detectTimeoutMs,
@@ -233,6 +236,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         onPublicKey: (key) => {
           // A key given on the command line (or by the injector) is pinned; otherwise trust the registration's.
           if (!o.tapPublicKey) publicKey = key;
+        },
+        inboundAddresses: listeners.filter((l) => l.proxy === 'in').map((l) => reachable(l.address, o.podIp)),
+        onPeers: (list) => {
+          peers = new Map(list.map((p) => [p.address, { workload: p.workload, namespace: p.namespace }]));
         },
       });
     }

@@ -23,6 +23,13 @@ export interface RegistrationIdentity {
   pod: string;
 }
 
+/** Another sidecar's inbound address and the workload behind it. */
+export interface RegistrationPeer {
+  address: string;
+  workload?: string;
+  namespace: string;
+}
+
 export interface RegistrationOptions {
   /** Tap API base URL (`--tap-api` / MESHTAP_TAP_API), e.g. `http://127.0.0.1:8089`. */
   tapApiUrl: string;
@@ -35,6 +42,14 @@ export interface RegistrationOptions {
   adminAddress?: string;
   /** Called with the base64 raw Ed25519 public key whenever it changes. */
   onPublicKey?(publicKey: string): void;
+  /**
+   * Addresses where this sidecar receives traffic for its workload (explicit `in:` forwards,
+   * the inbound listener). The tap API tells other sidecars, so their outbound events can name
+   * the destination workload (`dstWorkload`, what `tap --to` filters on).
+   */
+  inboundAddresses?: string[];
+  /** Called with the other sidecars' inbound addresses → workloads, on every heartbeat reply. */
+  onPeers?(peers: RegistrationPeer[]): void;
   /** Heartbeat period (default 2 s; the tap API's TTL is 6 s). */
   intervalMs?: number;
   /** Longest wait between retries while the tap API is unreachable (default 10 s). */
@@ -63,6 +78,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
     pod: options.identity.pod,
     tapAddress: options.tapAddress,
     ...(options.adminAddress ? { adminAddress: options.adminAddress } : {}),
+    ...(options.inboundAddresses?.length ? { inboundAddresses: options.inboundAddresses } : {}),
   });
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   let state: 'starting' | 'registered' | 'unreachable' | 'refused' = 'starting';
@@ -90,7 +106,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
       const text = await res.text();
       if (res.status === 401 || res.status === 403) throw new RegistrationRefused(res.status, messageOf(text), options.token !== undefined);
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${messageOf(text)}`);
-      const reply = JSON.parse(text) as { publicKey?: unknown; instance?: unknown; ttlMs?: unknown };
+      const reply = JSON.parse(text) as { publicKey?: unknown; instance?: unknown; ttlMs?: unknown; peers?: unknown };
       if (typeof reply.instance === 'string' && lastInstance !== undefined && reply.instance !== lastInstance) {
         log.info('tap API restarted; registered again', { tapApi: base });
       }
@@ -101,6 +117,16 @@ export function startRegistration(options: RegistrationOptions): Registration {
           options.onPublicKey?.(reply.publicKey);
         } catch (err) {
           log.error('onPublicKey failed', { error: (err as Error).message });
+        }
+      }
+      if (Array.isArray(reply.peers) && options.onPeers) {
+        const peers = reply.peers.filter(
+          (p): p is RegistrationPeer => typeof p === 'object' && p !== null && typeof p.address === 'string' && typeof p.namespace === 'string' && (p.workload === undefined || typeof p.workload === 'string'),
+        );
+        try {
+          options.onPeers(peers);
+        } catch (err) {
+          log.error('onPeers failed', { error: (err as Error).message });
         }
       }
       failures = 0;

@@ -13,7 +13,8 @@ import { readJsonBody, sendJson, sendStatus } from './http-util.js';
 import type { TapApiMetrics } from './metrics.js';
 import type { RegistrationCheck } from './registration-token.js';
 import { parseRegistration, type SidecarRegistry } from './registry.js';
-import { kubeStatus, type RegistrationReply } from './wire.js';
+import { formatTarget } from './targets.js';
+import { kubeStatus, type RegistrationPeer, type RegistrationReply } from './wire.js';
 
 /** What the registration routes need from their server. */
 export interface RegistrationRouteContext {
@@ -73,5 +74,25 @@ async function register(ctx: RegistrationRouteContext, registry: SidecarRegistry
   }
   ctx.metrics.registrations.inc({ kind: r.value.isNew ? 'new' : 'heartbeat' });
   if (r.value.isNew) ctx.log.info('sidecar registered', { namespace: reg.value.namespace, pod: reg.value.pod, workload: reg.value.workload, tapAddress: reg.value.tapAddress });
-  sendJson(res, 200, ctx.reply);
+  sendJson(res, 200, { ...ctx.reply, peers: peersOf(registry, reg.value.namespace, reg.value.pod) });
+}
+
+/** Most peers one reply lists (the reply stays small however large the mesh). */
+export const MAX_PEERS_PER_REPLY = 1000;
+
+/**
+ * The other sidecars' inbound addresses and workloads: a sidecar names the destination
+ * workload of its outbound traffic with them (`tap --to deploy/x`). Only registered (token-
+ * holding) sidecars get this list.
+ */
+function peersOf(registry: SidecarRegistry, namespace: string, pod: string): RegistrationPeer[] {
+  const out: RegistrationPeer[] = [];
+  for (const r of registry.list()) {
+    if (r.namespace === namespace && r.pod === pod) continue;
+    for (const address of r.inboundAddresses ?? []) {
+      if (out.length >= MAX_PEERS_PER_REPLY) return out;
+      out.push({ address, namespace: r.namespace, ...(r.workload ? { workload: formatTarget(r.workload) } : {}) });
+    }
+  }
+  return out;
 }

@@ -16,7 +16,12 @@ export interface SidecarRegistration {
   tapAddress: string;
   /** `host:port` of its admin server (`/metrics`), for `meshtap stat`. */
   adminAddress?: string;
+  /** Where it receives its workload's traffic (told to other sidecars for `dstWorkload`). */
+  inboundAddresses?: string[];
 }
+
+/** Most inbound addresses one sidecar may register. */
+export const MAX_INBOUND_ADDRESSES = 32;
 
 /** A registered sidecar. */
 export interface SidecarRecord {
@@ -25,6 +30,7 @@ export interface SidecarRecord {
   workload?: Target;
   tapAddress: string;
   adminAddress?: string;
+  inboundAddresses?: string[];
   registeredAtMs: number;
   lastSeenMs: number;
 }
@@ -52,6 +58,13 @@ export function parseRegistration(body: unknown): Result<SidecarRegistration, st
     reg.workload = formatTarget(t.value);
   }
   if (typeof o.adminAddress === 'string') reg.adminAddress = o.adminAddress;
+  if (o.inboundAddresses !== undefined) {
+    const a = o.inboundAddresses;
+    if (!Array.isArray(a) || a.length > MAX_INBOUND_ADDRESSES || !a.every((x) => typeof x === 'string' && HOST_PORT.test(x))) {
+      return { ok: false, error: `inboundAddresses must be at most ${MAX_INBOUND_ADDRESSES} host:port strings` };
+    }
+    reg.inboundAddresses = a as string[];
+  }
   return { ok: true, value: reg };
 }
 
@@ -89,6 +102,7 @@ export function createSidecarRegistry(options: { ttlMs?: number; maxSidecars?: n
       };
       if (workload?.ok) rec.workload = workload.value;
       if (reg.adminAddress) rec.adminAddress = reg.adminAddress;
+      if (reg.inboundAddresses) rec.inboundAddresses = reg.inboundAddresses;
       byKey.set(key, rec);
       return { ok: true, value: { isNew: !old } };
     },

@@ -57,6 +57,14 @@ export type TapApiLine =
   | { type: 'error'; code: string; message: string };
 
 /** Body of `POST /v1/sidecars` answers. */
+/** Another sidecar's inbound address and its workload, in a registration reply. */
+export interface RegistrationPeer {
+  address: string;
+  /** `deploy/web` */
+  workload?: string;
+  namespace: string;
+}
+
 export interface RegistrationReply {
   /** How long the entry lives without a heartbeat. */
   ttlMs: number;
