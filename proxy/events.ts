@@ -42,7 +42,10 @@ export interface TapEvent {
   status?: number;
   latencyMs?: number;
   responseHeaders?: HeaderList;
+  /** Response trailers (h1 chunked trailers, h2 trailing HEADERS, gRPC status). */
   trailers?: HeaderList;
+  /** Request trailers (h1 chunked trailers, h2 trailing HEADERS from the client), on `end`. */
+  requestTrailers?: HeaderList;
   grpcStatus?: number;
   grpcMessage?: string;
   durationMs?: number;

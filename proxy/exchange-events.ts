@@ -92,6 +92,7 @@ function estimateEndEventBytes(ex: Exchange): number {
   n += ex.headerBytes ? ex.headerBytes('request', HEADER_PAIR_OVERHEAD_BYTES) : headersBytes(requestHeadersOf(ex));
   if (ex.status) n += ex.headerBytes ? ex.headerBytes('response', HEADER_PAIR_OVERHEAD_BYTES) : headersBytes(ex.responseHeaders);
   if (ex.trailers.length > 0) n += headersBytes(ex.trailers);
+  if (ex.requestTrailers.length > 0) n += headersBytes(ex.requestTrailers);
   return n + (ex.grpcMessage?.length ?? 0);
 }
 
@@ -153,6 +154,7 @@ export function createExchangeSink(
       e.responseHeaders = ex.responseHeaders;
     }
     if (ex.trailers.length > 0) e.trailers = ex.trailers;
+    if (ex.requestTrailers.length > 0) e.requestTrailers = ex.requestTrailers;
     if (ex.grpcStatus !== undefined) e.grpcStatus = ex.grpcStatus;
     if (ex.grpcMessage !== undefined) e.grpcMessage = ex.grpcMessage;
     e.durationMs = ex.endMs - ex.startMs;

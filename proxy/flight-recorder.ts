@@ -53,6 +53,7 @@ export function estimateEventBytes(e: TapEvent): number {
     headersBytes(e.requestHeaders) +
     headersBytes(e.responseHeaders) +
     headersBytes(e.trailers) +
+    headersBytes(e.requestTrailers) +
     (e.requestBody?.data.length ?? 0) +
     (e.responseBody?.data.length ?? 0) +
     (e.grpcMessage?.length ?? 0)

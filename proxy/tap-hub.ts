@@ -99,15 +99,17 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
     const rq = redactHeaders(e.requestHeaders, sensitive, o.reveal);
     const rs = redactHeaders(e.responseHeaders, sensitive, o.reveal);
     const tr = redactHeaders(e.trailers, sensitive, o.reveal);
+    const rqt = redactHeaders(e.requestTrailers, sensitive, o.reveal);
     const stripBodies = !o.bodies && (e.requestBody !== undefined || e.responseBody !== undefined);
     // grpcMessage is the grpc-message trailer's value: redacted with it when that header was made sensitive.
     const hideGrpcMessage = e.grpcMessage !== undefined && sensitive.has('grpc-message') && o.reveal !== 'all' && !o.reveal.has('grpc-message');
-    if (rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && !stripBodies && !hideGrpcMessage) return e;
+    if (rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && !stripBodies && !hideGrpcMessage) return e;
     const out: TapEvent = { ...e };
     if (hideGrpcMessage) out.grpcMessage = REDACTED;
     if (rq) out.requestHeaders = rq;
     if (rs) out.responseHeaders = rs;
     if (tr) out.trailers = tr;
+    if (rqt) out.requestTrailers = rqt;
     if (stripBodies) {
       delete out.requestBody;
       delete out.responseBody;

@@ -105,6 +105,7 @@ describe('HTTP/1 transparency (raw bytes, real sidecar process)', () => {
         status: 200,
         responseHeaders: [['transfer-encoding', 'chunked'], ['Trailer', 'grpc-ish, X-Checksum']],
         trailers: [['X-Checksum', 'deadbeef'], ['grpc-ish', '0']],
+        requestTrailers: [['X-Req-Sum', '31']],
         requestBytes: 31, responseBytes: 3,
       }),
     );

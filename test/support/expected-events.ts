@@ -17,6 +17,7 @@ export interface ExpectedExchange {
   status?: number;
   responseHeaders?: HeaderList;
   trailers?: HeaderList;
+  requestTrailers?: HeaderList;
   requestBytes: number;
   responseBytes: number;
   grpcStatus?: number;
@@ -51,6 +52,7 @@ export function expectedEvents(x: ExpectedExchange): Array<Partial<TapEvent>> {
     end.responseHeaders = x.responseHeaders;
   }
   if (x.trailers && x.trailers.length > 0) end.trailers = x.trailers;
+  if (x.requestTrailers && x.requestTrailers.length > 0) end.requestTrailers = x.requestTrailers;
   if (x.grpcStatus !== undefined) end.grpcStatus = x.grpcStatus;
   if (x.grpcMessage !== undefined) end.grpcMessage = x.grpcMessage;
   if (x.requestMessages !== undefined) end.requestMessages = x.requestMessages;
