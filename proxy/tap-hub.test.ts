@@ -107,6 +107,16 @@ describe('tap hub', () => {
     expect(original.requestHeaders![0][1]).toBe('Bearer secret');
   });
 
+  it('redacts sensitive request and response trailers too', () => {
+    const hub = createTapHub({ sensitiveHeaders: ['x-signature'] });
+    const t = transport();
+    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer });
+    s.live = true;
+    hub.publish('end', ev('end', 1, { requestHeaders: [], requestTrailers: [['X-Signature', 'abc'], ['x-sum', '3']], trailers: [['x-signature', 'def']] }));
+    expect(events(t)[0].requestTrailers).toEqual([['X-Signature', '[redacted]'], ['x-sum', '3']]);
+    expect(events(t)[0].trailers).toEqual([['x-signature', '[redacted]']]);
+  });
+
   it('drops and counts when a subscriber cannot keep up, then tells it how many it lost', () => {
     const dropped: number[] = [];
     const hub = createTapHub({ onDropped: (_r, n) => dropped.push(n) });
