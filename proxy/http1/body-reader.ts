@@ -195,7 +195,7 @@ export class BodyReader {
           if (next === HEAD_NEED_MORE) return BODY_NEED_MORE;
           if (next === HEAD_BARE_LF) return this.fail('h1-ambiguous-framing');
           if (next === HEAD_TOO_LARGE) return this.fail('h1-header-too-large');
-          const head = this.trailerReader.head as Buffer;
+          const head = this.trailerReader.head as string;
           this.trailerReader.reset();
           if (head.length > 2) {
             const fields = parseFieldSection(head);

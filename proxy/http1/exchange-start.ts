@@ -25,8 +25,8 @@ export interface Pending {
 
 export type OpenResult = { ok: true; pending: Pending; framing: Framing } | { ok: false; error: HeadError };
 
-/** Parses a request head into a new exchange `stream` that started at `startMs`. */
-export function openExchange(head: Buffer, stream: number, startMs: number): OpenResult {
+/** Parses a request head (latin1 text) into a new exchange `stream` that started at `startMs`. */
+export function openExchange(head: string, stream: number, startMs: number): OpenResult {
   const parsed = parseRequestHead(head);
   if (!parsed.ok) return parsed;
   const { method, target, minor, fields, facts } = parsed.value;
@@ -63,7 +63,7 @@ export type ResponseKind =
  * 101, and a 2xx to CONNECT, switch protocols; other 1xx are interim; HEAD, 204 and 304
  * have no body whatever their headers say.
  */
-export function classifyResponse(head: Buffer, p: Pending | undefined): ResponseKind {
+export function classifyResponse(head: string, p: Pending | undefined): ResponseKind {
   const parsed = parseResponseHead(head);
   if (!parsed.ok) return { kind: 'error', error: parsed.error };
   const rsp = parsed.value;

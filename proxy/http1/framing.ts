@@ -34,11 +34,28 @@ export interface HeadFacts {
 
 const DIGITS = /^[0-9]+$/;
 
+/** The value of a field that is only decimal digits (the usual `Content-Length: 123`), else -1. */
+function plainDecimal(value: string): number {
+  const len = value.length;
+  if (len === 0 || len > 15) return -1; // longer ones take the general path (safe-integer check)
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const d = value.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /**
  * Content-Length (RFC 9110 §8.6): a list of identical decimal values is accepted as one
  * (`5, 5`); differing values are ambiguous; anything not a number is malformed.
  */
 function parseContentLength(values: string[]): { ok: true; value: number } | { ok: false; error: HeadError } {
+  if (values.length === 1) {
+    const n = plainDecimal(values[0]);
+    if (n >= 0) return { ok: true, value: n };
+  }
   let found = -1;
   let isAmbiguous = false;
   for (const field of values) {

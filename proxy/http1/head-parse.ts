@@ -165,8 +165,12 @@ function scanFieldSection(text: string, start: number, facts: HeadFacts | undefi
     while (b > a && (text.charCodeAt(b - 1) === SP || text.charCodeAt(b - 1) === HTAB)) b--;
     for (let j = a; j < b; j++) {
       const c = text.charCodeAt(j);
-      if (!isFieldValueChar(c)) return { ok: false, error: 'h1-parse' };
-      if (c >= 0x80) isAscii = false;
+      if (c < 0x20) {
+        if (c !== HTAB) return { ok: false, error: 'h1-parse' };
+      } else if (c >= 0x7f) {
+        if (c === 0x7f) return { ok: false, error: 'h1-parse' };
+        isAscii = false;
+      }
     }
     if (facts !== undefined) noteFact(facts, text, pos, colon - pos, a, b);
     count++;
@@ -204,9 +208,9 @@ export function fieldList(section: FieldSection): HeaderList {
   return (section.list ??= decodeFieldLines(section.text, section.start));
 }
 
-/** Parses a complete trailer section (field lines then the empty line) into a list, eagerly. */
-export function parseFieldSection(section: Buffer): HeadResult<HeaderList> {
-  const scanned = scanFieldSection(section.toString('latin1'), 0, undefined);
+/** Parses a complete trailer section (latin1 text: field lines then the empty line) into a list, eagerly. */
+export function parseFieldSection(section: string): HeadResult<HeaderList> {
+  const scanned = scanFieldSection(section, 0, undefined);
   return scanned.ok ? { ok: true, value: fieldList(scanned.value) } : scanned;
 }
 
@@ -217,9 +221,11 @@ function parseVersion(text: string, from: number, end: number): number {
   return d >= 0 && d <= 9 ? d : -1;
 }
 
-/** Parses a request head: `method SP request-target SP HTTP/1.x` then field lines. */
-export function parseRequestHead(head: Buffer): HeadResult<RequestHead> {
-  const text = head.toString('latin1');
+/**
+ * Parses a request head: `method SP request-target SP HTTP/1.x` then field lines. `text` is
+ * the head as latin1 text, as `HeadReader` gives it.
+ */
+export function parseRequestHead(text: string): HeadResult<RequestHead> {
   const lineEnd = text.indexOf('\r\n');
   const sp1 = text.indexOf(' ');
   const sp2 = sp1 < 0 || sp1 > lineEnd ? -1 : text.indexOf(' ', sp1 + 1);
@@ -232,9 +238,8 @@ export function parseRequestHead(head: Buffer): HeadResult<RequestHead> {
   return { ok: true, value: { method: text.slice(0, sp1), target: text.slice(sp1 + 1, sp2), minor, fields: fields.value, facts } };
 }
 
-/** Parses a response head: `HTTP/1.x SP 3DIGIT [SP reason]` then field lines. */
-export function parseResponseHead(head: Buffer): HeadResult<ResponseHead> {
-  const text = head.toString('latin1');
+/** Parses a response head (latin1 text): `HTTP/1.x SP 3DIGIT [SP reason]` then field lines. */
+export function parseResponseHead(text: string): HeadResult<ResponseHead> {
   const lineEnd = text.indexOf('\r\n');
   const minor = lineEnd >= 12 ? parseVersion(text, 0, 8) : -1;
   if (minor < 0 || text.charCodeAt(8) !== SP) return { ok: false, error: 'h1-parse' };

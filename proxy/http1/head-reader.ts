@@ -5,7 +5,8 @@
  * Why a separate reader: heads are the only part of HTTP/1 that must be held across chunks,
  * and holding is where memory and smuggling risks live. The reader finds the end of the head
  * with `indexOf` (no per-byte JS loop), keeps a copy of earlier partial pieces only when a head
- * spans chunks (a head within one chunk is returned as a view, no copy), bounds what it holds by
+ * spans chunks, returns a complete head as latin1 text (one string, decoded straight from the
+ * chunk: no intermediate Buffer view), bounds what it holds by
  * `maxBytes`, and refuses a bare LF as a line terminator (RFC 9112 §2.2 allows recipients to
  * accept it, but a peer that disagrees is how request smuggling starts).
  */
@@ -19,8 +20,11 @@ export const HEAD_BARE_LF = -2;
 export const HEAD_TOO_LARGE = -3;
 
 export class HeadReader {
-  /** The complete head (CRLF-terminated lines, ending with the empty line) after `feed` >= 0. */
-  head: Buffer | undefined;
+  /**
+   * The complete head as latin1 text (CRLF-terminated lines, ending with the empty line; every
+   * LF follows a CR) after `feed` >= 0.
+   */
+  head: string | undefined;
   private pieces: Buffer[] = [];
   /** Head bytes held in `pieces`. */
   private held = 0;
@@ -79,8 +83,8 @@ export class HeadReader {
         }
         this.head =
           this.held === 0
-            ? chunk.subarray(start, lf + 1)
-            : Buffer.concat([...this.pieces, chunk.subarray(start, lf + 1)], at + 1);
+            ? chunk.toString('latin1', start, lf + 1)
+            : Buffer.concat([...this.pieces, chunk.subarray(start, lf + 1)], at + 1).toString('latin1');
         this.pieces = [];
         this.held = 0;
         this.lineStart = 0;

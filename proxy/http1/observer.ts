@@ -148,7 +148,7 @@ class Http1Observer implements ConnectionObserver {
         if (next < 0) return this.giveUp(headError(next));
         if (this.reqStartMs < 0) this.reqStartMs = this.ctx.now();
         pos = next;
-        this.requestHead(this.reqHead.head as Buffer);
+        this.requestHead(this.reqHead.head as string);
       } else if (this.reqSide === Side.Body) {
         const next = this.reqBody.feed(chunk, pos);
         (this.reqCurrent as Pending).ex.requestBytes = this.reqBody.bytes;
@@ -164,7 +164,7 @@ class Http1Observer implements ConnectionObserver {
     }
   }
 
-  private requestHead(head: Buffer): void {
+  private requestHead(head: string): void {
     // Bound on pipelined exchanges held in memory (each keeps its headers).
     if (this.queue.length >= this.ctx.limits.maxStreams) return this.giveUp('h1-too-many-pipelined');
     const opened = openExchange(head, this.seq + 1, this.reqStartMs);
@@ -228,7 +228,7 @@ class Http1Observer implements ConnectionObserver {
         if (next === HEAD_NEED_MORE) return;
         if (next < 0) return this.giveUp(headError(next));
         pos = next;
-        this.responseHead(this.rspHead.head as Buffer);
+        this.responseHead(this.rspHead.head as string);
       } else {
         const next = this.rspBody.feed(chunk, pos);
         if (this.rspCurrent !== undefined) this.rspCurrent.ex.responseBytes = this.rspBody.bytes;
@@ -240,7 +240,7 @@ class Http1Observer implements ConnectionObserver {
     }
   }
 
-  private responseHead(head: Buffer): void {
+  private responseHead(head: string): void {
     // A response with no request waiting (e.g. a 408 before closing) is read and dropped.
     const p = this.queue.find((q) => !q.isResponseDone);
     const rsp = classifyResponse(head, p);
