@@ -20,12 +20,12 @@ let small: SidecarProcess;
 let withBodies: SidecarProcess;
 
 beforeAll(async () => {
-  origin = http.createServer((req, res) => {
+  // Large heads reach the origin (the recorder bound, not Node's default 16 KiB, is under test).
+  origin = http.createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`got ${Buffer.concat(chunks).length}`));
   });
-  origin.maxHeaderSize = 256 * 1024;
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   originPort = (origin.address() as AddressInfo).port;
   const common = ['--forward', `127.0.0.1:0=127.0.0.1:${originPort}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0'];

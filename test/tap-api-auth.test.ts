@@ -128,7 +128,7 @@ describe('tap API refusals', () => {
     expect(await notJson.json()).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400 });
     const badFilter = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ matches: [[{ field: 'colour', value: 'red' }]] }) });
     expect(badFilter.status).toBe(400);
-    expect((await badFilter.json()).message).toContain('unknown filter field "colour"');
+    expect(((await badFilter.json()) as { message: string }).message).toContain('unknown filter field "colour"');
     const huge = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ matches: [], pad: 'x'.repeat(100_000) }) });
     expect(huge.status).toBe(413);
     const get = await fetch(url, { headers: auth });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TapEvent } from '../../proxy/index.js';
 import { createRecordingHeader, exchangeFromEvent, type RecordedExchange } from './format.js';
 import { joinGrpcFrames, splitGrpcFrames } from './grpc-frames.js';
 import { readRecording } from './recording-reader.js';
@@ -132,7 +133,7 @@ describe('gRPC frames', () => {
 
   it('turns a gRPC end event body into frames', () => {
     const body = joinGrpcFrames([{ compressed: false, data: Buffer.from('a').toString('base64'), size: 1 }]);
-    const out = exchangeFromEvent({ ...ex(1), kind: 'end', protocol: 'grpc', requestMessages: 1, requestBody: { size: body.length, truncated: false, encoding: 'base64', data: body.toString('base64') } });
+    const out = exchangeFromEvent({ ...(ex(1) as unknown as TapEvent), kind: 'end', protocol: 'grpc', requestMessages: 1, requestBody: { size: body.length, truncated: false, encoding: 'base64', data: body.toString('base64') } });
     expect(out.requestMessages).toEqual([{ compressed: false, data: 'YQ==', size: 1 }]);
     expect(out.requestBody).toBeUndefined();
   });

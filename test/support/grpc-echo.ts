@@ -72,7 +72,7 @@ export async function startGrpcEcho(): Promise<GrpcEcho> {
   );
   return {
     port,
-    close: () => new Promise((resolve) => server.tryShutdown(() => resolve())).then(() => server.forceShutdown()),
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())).then(() => server.forceShutdown()),
   };
 }
 

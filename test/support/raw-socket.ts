@@ -57,7 +57,8 @@ export class RecordedSocket {
 
   /** Half-closes our side (FIN). */
   end(data?: Buffer | string): void {
-    this.socket.end(data);
+    if (data === undefined) this.socket.end();
+    else this.socket.end(data);
   }
 
   /** Resolves when `ready(received)` holds; rejects on timeout or when the socket closed first. */
