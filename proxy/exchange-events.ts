@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { REDACTED, type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from './events.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
-import type { ProxyMetrics, TrafficDirection } from './metrics.js';
+import type { HttpRoute, ProxyMetrics, TrafficDirection } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 import type { TapHub } from './tap-hub.js';
 
@@ -170,9 +170,20 @@ export function createExchangeSink(
     return e;
   };
 
+  // The metrics route of this connection's current authority (a connection rarely changes it).
+  let routeAuthority: string | undefined;
+  let route: HttpRoute | undefined;
+  const routeOf = (authority: string): HttpRoute => {
+    if (authority !== routeAuthority || !route) {
+      route = metrics.httpRoute(direction, redactUserinfo(authority, true), conn.dst);
+      routeAuthority = authority;
+    }
+    return route;
+  };
+
   return {
     requestHead(ex) {
-      metrics.request(direction, redactUserinfo(ex.authority, true), conn.dst);
+      routeOf(ex.authority).request();
       if (hub.wantsBodies || services.recorderBodies) {
         ex.requestBody = createBodyCapture(services.bodyLimit);
         ex.responseBody = createBodyCapture(services.bodyLimit);
@@ -195,15 +206,7 @@ export function createExchangeSink(
     },
     end(ex) {
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
-      metrics.response({
-        direction,
-        authority: redactUserinfo(ex.authority, true),
-        targetAddr: conn.dst,
-        status: ex.status,
-        grpcStatus: ex.grpcStatus,
-        failedNoResponse: ex.status === 0,
-        latencyMs: latencyMs ?? 0,
-      });
+      routeOf(ex.authority).response(ex.status, ex.grpcStatus, ex.status === 0, latencyMs ?? 0);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         // Nobody reads this event now. The observer is done with `ex` (it never changes after
         // `end`), so the recorder keeps it and makes the same event if a query asks.

@@ -12,10 +12,10 @@ import type * as prom from 'prom-client';
 
 export interface HttpRouteStats {
   requests: number;
-  /** By `status|classification|grpc` key. */
-  responses: Map<string, { labels: Record<string, string>; count: number }>;
-  /** By status code ('' for none). */
-  latency: Map<string, { labels: Record<string, string>; buckets: Float64Array; sum: number; count: number }>;
+  /** By a number packing status, gRPC status and classification (no string built per response). */
+  responses: Map<number, { labels: Record<string, string>; count: number }>;
+  /** By status code (0 for none). */
+  latency: Map<number, { labels: Record<string, string>; buckets: Float64Array; sum: number; count: number }>;
   readonly labels: Record<string, string>;
 }
 
@@ -83,20 +83,19 @@ export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly n
       return r;
     },
     observeResponse(r, status, classification, grpcStatus, latencyMs) {
-      const statusCode = status ? String(status) : '';
-      const grpc = grpcStatus === undefined ? '' : String(grpcStatus);
-      const key = `${statusCode}|${classification}|${grpc}`;
+      const key = ((status * 32 + (grpcStatus ?? -1) + 1) << 1) | (classification === 'failure' ? 1 : 0);
       let c = r.responses.get(key);
       if (!c) {
-        c = { labels: { ...r.labels, status_code: statusCode, classification, grpc_status: grpc }, count: 0 };
+        const grpc = grpcStatus === undefined ? '' : String(grpcStatus);
+        c = { labels: { ...r.labels, status_code: status ? String(status) : '', classification, grpc_status: grpc }, count: 0 };
         r.responses.set(key, c);
       }
       c.count++;
       if (latencyMs === undefined) return;
-      let h = r.latency.get(statusCode);
+      let h = r.latency.get(status);
       if (!h) {
-        h = { labels: { ...r.labels, status_code: statusCode }, buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
-        r.latency.set(statusCode, h);
+        h = { labels: { ...r.labels, status_code: status ? String(status) : '' }, buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
+        r.latency.set(status, h);
       }
       let i = 0;
       while (i < bounds.length && latencyMs > bounds[i]) i++;

@@ -52,9 +52,19 @@ export interface ResponseOutcome {
   latencyMs: number;
 }
 
+export interface HttpRoute {
+  request(): void;
+  response(status: number, grpcStatus: number | undefined, failedNoResponse: boolean, latencyMs: number): void;
+}
+
 export interface ProxyMetrics {
   readonly registry: prom.Registry;
   tcpStats(direction: TrafficDirection, targetAddr: string, peer: 'src' | 'dst'): TcpStats;
+  /**
+   * The HTTP metrics of one (direction, authority, target): resolved once and reused while a
+   * connection keeps the same authority, so a request costs additions, not key building.
+   */
+  httpRoute(direction: TrafficDirection, authority: string, targetAddr: string): HttpRoute;
   request(direction: TrafficDirection, authority: string, targetAddr: string): void;
   response(outcome: ResponseOutcome): void;
   observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
@@ -139,6 +149,17 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
   new prom.Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
 
+  function httpRoute(direction: TrafficDirection, authority: string, targetAddr: string): HttpRoute {
+    const route = http.route(direction, boundedAuthority(authority), targetAddr);
+    return {
+      request: () => void route.requests++,
+      response(status, grpcStatus, failedNoResponse, latencyMs) {
+        const failure = failedNoResponse || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE.has(grpcStatus));
+        http.observeResponse(route, status, failure ? 'failure' : 'success', grpcStatus, failedNoResponse ? undefined : latencyMs);
+      },
+    };
+  }
+
   return {
     registry,
     tcpStats(direction, targetAddr, peer) {
@@ -154,13 +175,12 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       }
       return s;
     },
+    httpRoute,
     request(direction, authority, targetAddr) {
-      http.route(direction, boundedAuthority(authority), targetAddr).requests++;
+      httpRoute(direction, authority, targetAddr).request();
     },
     response(o) {
-      const failure = o.failedNoResponse || o.status >= 500 || (o.grpcStatus !== undefined && GRPC_FAILURE.has(o.grpcStatus));
-      const route = http.route(o.direction, boundedAuthority(o.authority), o.targetAddr);
-      http.observeResponse(route, o.status, failure ? 'failure' : 'success', o.grpcStatus, o.failedNoResponse ? undefined : o.latencyMs);
+      httpRoute(o.direction, o.authority, o.targetAddr).response(o.status, o.grpcStatus, o.failedNoResponse, o.latencyMs);
     },
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
