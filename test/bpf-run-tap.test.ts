@@ -15,24 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, deleteNetns, runPrerequisiteProblem, type Netns } from '../bpf/index.js';
-import { reportBpfSkip } from './bpf-skip.js';
+import { meshtapRunSkipReason, reportBpfSkip } from './bpf-skip.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/meshtap.js', import.meta.url));
 
-function skipReason(): string | undefined {
-  const p = runPrerequisiteProblem();
-  if (p) return p;
-  if (!existsSync(CLI)) return 'dist/ is not built (npx tsc -p .)';
-  for (const tool of ['ip', 'curl', 'setpriv', 'nsenter']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is missing`;
-    }
-  }
-  return undefined;
-}
-const skip = skipReason();
+const skip = await meshtapRunSkipReason(CLI);
 if (skip) reportBpfSkip('test/bpf-run-tap.test.ts', skip);
 
 describe.skipIf(skip !== undefined)('meshtap run + tap', { timeout: 60_000 }, () => {

@@ -12,24 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, deleteNetns, findCgroup2Mount, runPrerequisiteProblem, type Netns } from '../bpf/index.js';
-import { reportBpfSkip } from './bpf-skip.js';
+import { meshtapRunSkipReason, reportBpfSkip } from './bpf-skip.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/meshtap.js', import.meta.url));
 
-function skipReason(): string | undefined {
-  const p = runPrerequisiteProblem();
-  if (p) return p;
-  if (!existsSync(CLI)) return "dist/ is not built (npx tsc -p .)";
-  for (const tool of ['ip', 'curl', 'setpriv', 'nsenter']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is missing`;
-    }
-  }
-  return undefined;
-}
-const skip = skipReason();
+const skip = await meshtapRunSkipReason(CLI);
 if (skip) reportBpfSkip('test/bpf-run.test.ts', skip);
 
 interface RunHandle { child: ChildProcess; lines: string[]; exit: Promise<number | null>; waitFor(re: RegExp): Promise<RegExpExecArray> }
