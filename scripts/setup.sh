@@ -11,7 +11,6 @@ DEB_PACKAGES=(
   curl nghttp2-client                                                      # real HTTP/1 + h2 clients, h2load
   prometheus                                                               # metrics are scraped by a real Prometheus
   haproxy nginx libnginx-mod-stream wrk iperf3                             # benchmark peers and load generators
-  chromium                                                                 # dashboard tests
 )
 
 missing=()
