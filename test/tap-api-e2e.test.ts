@@ -13,12 +13,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateGrantKey, makeGrantClaims, signGrant, generateGrantKeyPair, type GrantKeyPair } from '../common/index.js';
-import type { TapEvent } from '../proxy/events.js';
-import type { TapMessage, TapRequest } from '../proxy/tap-types.js';
+import type { TapRequest } from '../proxy/tap-types.js';
 import { openTapStream } from '../proxy/tap-wire.js';
 import { listSidecars, openTapApiStream } from '../tap-api/server/index.js';
 import { spawnMeshtap, startSidecarProcess, runMeshtap, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { collectTapStream } from './support/stream-collector.js';
 
 let fixtures: Awaited<ReturnType<typeof writeTapApiFixtures>>;
 let tapApi: CliProcess;
@@ -52,6 +52,7 @@ async function call(sidecar: SidecarProcess, path: string, init: RequestInit = {
 
 /** Collects a tap through the tap API; `live` resolves once every pod's history is done. */
 function collect(token: string, target: string, request: Partial<TapRequest> = {}) {
+  const notices: string[] = [];
   const stream = openTapApiStream({
     url: tapApiUrl,
     token,
@@ -60,54 +61,7 @@ function collect(token: string, target: string, request: Partial<TapRequest> = {
     request: { matches: [], bodies: false, sinceMs: 1, follow: true, ...request },
     onNotice: (n) => notices.push(n.message),
   });
-  const events: TapEvent[] = [];
-  const notices: string[] = [];
-  const waiters: Array<() => void> = [];
-  let error: unknown;
-  let ended = false;
-  let live = false;
-  void (async () => {
-    try {
-      for await (const m of stream.messages as AsyncIterable<TapMessage>) {
-        if (m.type === 'history-end') live = true;
-        if (m.type === 'event') events.push(m.event);
-        for (const w of waiters.splice(0)) w();
-      }
-    } catch (err) {
-      error = err;
-    }
-    ended = true;
-    for (const w of waiters.splice(0)) w();
-  })();
-  const until = (what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${what}: not after ${timeoutMs}ms; events ${events.map((e) => `${e.pod}:${e.kind}:${e.path}`).join(' ')}; error ${String(error)}`)), timeoutMs);
-      const check = (): void => {
-        if (cond()) {
-          clearTimeout(t);
-          resolve();
-        } else if (ended && !cond()) {
-          clearTimeout(t);
-          reject(new Error(`${what}: the stream ended first (${String((error as Error)?.message ?? 'no error')})`));
-        } else waiters.push(check);
-      };
-      check();
-    });
-  return {
-    events,
-    notices,
-    get error() {
-      return error;
-    },
-    get ended() {
-      return ended;
-    },
-    live: () => until('live', () => live),
-    ends: (pred: (e: TapEvent) => boolean, n: number) => until(`${n} end events`, () => events.filter((e) => e.kind === 'end' && pred(e)).length >= n),
-    done: () => until('end of stream', () => ended, 30_000),
-    waitEnded: () => until('end of stream', () => ended, 30_000).catch(() => undefined),
-    cancel: () => stream.cancel(),
-  };
+  return collectTapStream(stream, notices, 20_000);
 }
 
 beforeAll(async () => {
