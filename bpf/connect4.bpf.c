@@ -5,27 +5,20 @@
  * Lets the connect through untouched whenever in doubt (sidecar's own uid, loopback,
  * sidecar ports, skip lists, a full map): interception must never break a connect.
  */
-#include "lib/maps.h"
+#include "lib/connect.h"
 
 SEC("cgroup/connect4")
 int mt_connect4(struct bpf_sock_addr *ctx)
 {
-	if (ctx->type != MT_SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
-		return 1;
-	const struct mt_config *cfg = mt_config_get();
-	if (!cfg || !(cfg->flags & MT_F_OUTBOUND) || !cfg->outbound_port)
-		return 1;
-	if (mt_is_sidecar_task(cfg))
+	const struct mt_config *cfg = mt_outbound_candidate(ctx);
+	if (!cfg)
 		return 1;
 
 	__u32 ip[4];
 	mt_v4_to_canon(ctx->user_ip4, ip);
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
-	if ((!(cfg->flags & MT_F_INTERCEPT_LOOPBACK) && mt_is_local_canon(ip)) || mt_is_sidecar_port(cfg, port) ||
-	    mt_is_skipped(ip, port, MT_SKIP_OUT)) {
-		mt_count(MT_STAT_SKIPPED);
+	if (mt_outbound_skipped(cfg, ip, port))
 		return 1;
-	}
 	if (mt_store_orig(bpf_get_socket_cookie(ctx), ip, port, 4))
 		return 1;
 	ctx->user_ip4 = bpf_htonl(0x7f000001);

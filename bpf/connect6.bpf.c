@@ -6,7 +6,7 @@
  * destination also lands there; an IPV6_V6ONLY socket to a real IPv6 peer would then
  * fail, which is why such sockets are rare enough to accept (documented in bpf/README).
  */
-#include "lib/maps.h"
+#include "lib/connect.h"
 
 /* Keeps clang from merging two adjacent 4-byte context stores into one 8-byte store,
  * which the verifier rejects. */
@@ -15,12 +15,8 @@
 SEC("cgroup/connect6")
 int mt_connect6(struct bpf_sock_addr *ctx)
 {
-	if (ctx->type != MT_SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
-		return 1;
-	const struct mt_config *cfg = mt_config_get();
-	if (!cfg || !(cfg->flags & MT_F_OUTBOUND) || !cfg->outbound_port)
-		return 1;
-	if (mt_is_sidecar_task(cfg))
+	const struct mt_config *cfg = mt_outbound_candidate(ctx);
+	if (!cfg)
 		return 1;
 
 	__u32 ip[4];
@@ -29,11 +25,8 @@ int mt_connect6(struct bpf_sock_addr *ctx)
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
-	if ((!(cfg->flags & MT_F_INTERCEPT_LOOPBACK) && mt_is_local_canon(ip)) || mt_is_sidecar_port(cfg, port) ||
-	    mt_is_skipped(ip, port, MT_SKIP_OUT)) {
-		mt_count(MT_STAT_SKIPPED);
+	if (mt_outbound_skipped(cfg, ip, port))
 		return 1;
-	}
 	if (mt_store_orig(bpf_get_socket_cookie(ctx), ip, port, mt_is_v4_mapped(ip) ? 4 : 6))
 		return 1;
 	ctx->user_ip6[0] = 0;
