@@ -20,3 +20,5 @@ export {
 } from './grant.js';
 export type { GrantClaims, GrantError, GrantErrorCode, GrantKeyPair, VerifyGrantOptions } from './grant.js';
 export { configFilePath, loadCliConfig } from './config.js';
+export { startAdminServer } from './admin-server.js';
+export type { AdminServer, AdminServerOptions } from './admin-server.js';

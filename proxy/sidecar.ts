@@ -6,8 +6,7 @@
  */
 import * as net from 'node:net';
 import type { KeyObject } from 'node:crypto';
-import { createLogger, MeshtapError } from '../common/index.js';
-import { startAdminServer, type AdminServer } from './admin.js';
+import { createLogger, MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
 import { formatAddr, proxyConnection, reset, type ConnectionOptions } from './connection.js';
 import { DEFAULT_SENSITIVE_HEADERS } from './events.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
@@ -223,7 +222,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         ...(o.podIp ? { podIp: o.podIp } : {}),
       });
     }
-    if (o.admin) admin = await startAdminServer(o.admin, metrics, () => ready);
+    if (o.admin) admin = await startAdminServer(o.admin, { what: 'admin', registry: metrics.registry, isReady: () => ready });
     if (o.tapApi) {
       if (!tap) throw new MeshtapError('MT_USAGE', '--tap-api needs --tap (the tap API reaches the sidecar on its tap port)');
       const { startRegistration } = await import('./tap-registration.js');

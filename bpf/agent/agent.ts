@@ -5,11 +5,10 @@
  * interception off); the next agent adopts them, and removes those of pods that went away.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { MeshtapError, createLogger } from '../../common/index.js';
+import { MeshtapError, createLogger, startAdminServer, type AdminServer } from '../../common/index.js';
 import { isNativeAvailable } from '../../native/index.js';
 import { ensureBpffs } from '../bpffs.js';
 import { findCgroup2Mount } from '../cgroup.js';
-import { startAgentAdmin, type AgentAdminServer } from './admin.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { startPodWatch, type PodWatch } from './pod-watch.js';
 import { createReconciler, type PodStatus, type Reconciler, type SidecarPorts } from './reconciler.js';
@@ -75,8 +74,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let isReady = false;
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  let admin: AgentAdminServer | undefined;
-  if (opts.admin) admin = await startAgentAdmin(opts.admin, metrics, () => isReady, () => reconciler.status());
+  let admin: AdminServer | undefined;
+  if (opts.admin) admin = await startAdminServer(opts.admin, { what: 'agent admin', registry: metrics.registry, isReady: () => isReady, jsonRoutes: { '/pods': () => reconciler.status() } });
 
   const watch: PodWatch = startPodWatch(
     {
