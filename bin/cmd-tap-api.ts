@@ -85,6 +85,8 @@ Permissions (API group tap.meshtap.dev, checked in the target's namespace):
                                                                  statefulsets, daemonsets, jobs)
   bodies, unredacted headers   verb watch on <resource>/tap-bodies   (a separate permission)
   stat (list sidecars)         verb list on sidecars
+  edges, advise network-policy verb list on edges      (all namespaces: cluster-wide)
+  routes                       verb list on routes
   Ready-made ClusterRoles: meshtap-tap-viewer (no bodies), meshtap-tap-admin (with bodies),
   shipped in tap-api/server/rbac/.
 
@@ -100,6 +102,9 @@ HTTP API:
        Authorization: Bearer TOKEN; body: JSON TapRequest; answer: NDJSON tap messages.
        Errors are Kubernetes Status objects (401, 403 naming the missing permission, 404, 429).
   GET  /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/sidecars
+  GET  /apis/tap.meshtap.dev/v1alpha1/[namespaces/NS/]edges?window=1m    (local: /v1/edges?namespace=NS)
+  GET  /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/routes?workload=deploy/web[&to=deploy/x]&window=1m
+       (local: /v1/routes?namespace=NS&…); answers EdgeList / RouteList, see docs/edges-api.md
   POST /v1/sidecars, DELETE /v1/sidecars/NS/POD   registration, local mode only; Authorization:
        Bearer REGISTRATION-TOKEN (401 without it). Kubernetes mode: 404 (pods come from the API).
   GET  /v1/public-key     GET /healthz     GET /metrics

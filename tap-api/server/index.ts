@@ -52,3 +52,5 @@ export { createReloadingTls } from './kube-tls.js';
 export type { ReloadingTls, KubeTlsSources } from './kube-tls.js';
 export { openKubeTapStream, findKubeconfig, loadKubeconfig } from './kube-client.js';
 export type { KubeTapStreamOptions } from './kube-client.js';
+export { EDGES_RESOURCE, ROUTES_RESOURCE, DEFAULT_EDGES_WINDOW, OTHER_ROUTE, UNMESHED_ADDRESS } from './edges-wire.js';
+export type { Edge, EdgeEnd, EdgeList, EdgeProtocol, LatencyPercentiles, RouteList, RouteStats } from './edges-wire.js';
