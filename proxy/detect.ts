@@ -7,12 +7,23 @@
 /** The HTTP/2 connection preface (RFC 9113 §3.4). */
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-/** Enough bytes to decide: the preface, or a method token plus a space. */
-export const DETECT_MAX_BYTES = H2_PREFACE.length;
+/**
+ * Empty lines (CRLF) a request line may follow: RFC 9112 §2.2 asks servers to skip at least
+ * one, and old clients send a stray CRLF after a body on keep-alive. The HTTP/1 head reader
+ * skips them too; more than this many is not HTTP/1 in practice.
+ */
+export const MAX_LEADING_EMPTY_LINES = 8;
+
+/** Enough bytes to decide: the preface, or leading empty lines then a method token plus a space. */
+export const DETECT_MAX_BYTES = H2_PREFACE.length + 2 * MAX_LEADING_EMPTY_LINES;
 
 export type Detection = 'h1' | 'h2' | 'opaque' | 'need-more';
 
 const SP = 0x20;
+const CR = 0x0d;
+const LF = 0x0a;
+/** Longest method token looked at before calling the bytes opaque. */
+const MAX_METHOD_CHARS = 20;
 
 /** An HTTP method token character (RFC 9110 tchar, upper-case letters in practice). */
 function isMethodChar(b: number): boolean {
@@ -29,10 +40,17 @@ export function detectProtocol(head: Buffer): Detection {
     // "PRI" may also be an HTTP/1 method only in theory; wait for the full preface.
     return 'need-more';
   }
-  for (let i = 0; i < n; i++) {
-    const b = head[i];
-    if (b === SP) return i > 0 ? 'h1' : 'opaque';
-    if (!isMethodChar(b) || i >= 20) return 'opaque';
+  // Leading empty lines (CRLF only: a bare LF or CR is where parsers disagree).
+  let from = 0;
+  while (from < n && head[from] === CR) {
+    if (from + 1 === n) return 'need-more';
+    if (head[from + 1] !== LF || from >= 2 * MAX_LEADING_EMPTY_LINES) return 'opaque';
+    from += 2;
   }
-  return n >= DETECT_MAX_BYTES ? 'opaque' : 'need-more';
+  for (let i = from; i < n; i++) {
+    const b = head[i];
+    if (b === SP) return i > from ? 'h1' : 'opaque';
+    if (!isMethodChar(b) || i - from >= MAX_METHOD_CHARS) return 'opaque';
+  }
+  return 'need-more';
 }

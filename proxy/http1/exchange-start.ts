@@ -30,7 +30,7 @@ export function openExchange(head: string, stream: number, startMs: number): Ope
   const parsed = parseRequestHead(head);
   if (!parsed.ok) return parsed;
   const { method, target, minor, fields, facts } = parsed.value;
-  const framing = requestFraming(facts);
+  const framing = requestFraming(facts, minor);
   if (!framing.ok) return framing;
   const ex = new Http1Exchange(stream, minor === 0 ? 'http/1.0' : 'http/1.1', startMs);
   const where = resolveRequestTarget(method, target, facts.host);
@@ -74,7 +74,7 @@ export function classifyResponse(head: string, p: Pending | undefined): Response
   if ((p !== undefined && p.isHead) || status === 204 || status === 304) {
     return { kind: 'final', head: rsp, framing: { kind: 'none' } };
   }
-  const framing = responseFraming(rsp.facts);
+  const framing = responseFraming(rsp.facts, rsp.minor);
   if (!framing.ok) return { kind: 'error', error: framing.error };
   return { kind: 'final', head: rsp, framing: framing.value };
 }

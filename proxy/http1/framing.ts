@@ -90,10 +90,22 @@ function isChunkedLast(codings: string[]): boolean {
   return at >= 0 && at === codings.length - 1;
 }
 
-/** Request body framing: chunked, Content-Length, or no body (RFC 9112 §6.3 items 3-6). */
-export function requestFraming(facts: HeadFacts): FramingResult {
+/**
+ * Transfer-Encoding in an HTTP/1.0 message: the sender cannot have meant chunked framing, and
+ * something in between may have kept part of the message, so RFC 9112 §6.1 says to treat the
+ * framing as faulty. Peers that do not are exactly where smuggling hides.
+ */
+function isFaultyTransferEncoding(facts: HeadFacts, minor: number): boolean {
+  return facts.contentLength !== undefined || minor === 0;
+}
+
+/**
+ * Request body framing: chunked, Content-Length, or no body (RFC 9112 §6.3 items 3-6).
+ * `minor` is the message's HTTP/1.x minor version.
+ */
+export function requestFraming(facts: HeadFacts, minor = 1): FramingResult {
   if (facts.transferEncoding !== undefined) {
-    if (facts.contentLength !== undefined) return { ok: false, error: 'h1-ambiguous-framing' };
+    if (isFaultyTransferEncoding(facts, minor)) return { ok: false, error: 'h1-ambiguous-framing' };
     const codings = listCodings(facts.transferEncoding);
     if (!isChunkedLast(codings)) return { ok: false, error: 'h1-ambiguous-framing' };
     return { ok: true, value: { kind: 'chunked' } };
@@ -111,9 +123,9 @@ export function requestFraming(facts: HeadFacts): FramingResult {
  * 2xx to CONNECT). A last coding other than chunked means "until close" (RFC 9112 §6.3 item 4);
  * no length at all also means until close.
  */
-export function responseFraming(facts: HeadFacts): FramingResult {
+export function responseFraming(facts: HeadFacts, minor = 1): FramingResult {
   if (facts.transferEncoding !== undefined) {
-    if (facts.contentLength !== undefined) return { ok: false, error: 'h1-ambiguous-framing' };
+    if (isFaultyTransferEncoding(facts, minor)) return { ok: false, error: 'h1-ambiguous-framing' };
     const codings = listCodings(facts.transferEncoding);
     if (codings.indexOf('chunked') !== codings.lastIndexOf('chunked')) return { ok: false, error: 'h1-ambiguous-framing' };
     return { ok: true, value: isChunkedLast(codings) ? { kind: 'chunked' } : { kind: 'close' } };

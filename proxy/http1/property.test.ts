@@ -102,8 +102,8 @@ function build(reqs: RequestSpec[], rsps: ResponseSpec[]) {
   reqs.forEach((rq, i) => {
     const rs = rsps[i];
     const isLast = i === reqs.length - 1;
-    // Requests need an explicit length to have a body.
-    const rqMsg: MessageSpec = { ...rq, framing: rq.framing === 'implicit' ? 'length' : rq.framing };
+    // Requests need an explicit length to have a body; HTTP/1.0 has no chunked coding (RFC 9112 §6.1).
+    const rqMsg: MessageSpec = { ...rq, framing: rq.framing === 'implicit' || (rq.framing === 'chunked' && rq.minor === 0) ? 'length' : rq.framing };
     const rqHasBody = rq.body.length > 0 || rqMsg.framing === 'chunked';
     const rqFrame = frameBody(rqMsg, rqHasBody);
     const hostLine = rq.host === undefined ? '' : `Host: ${rq.host}\r\n`;
