@@ -1,29 +1,43 @@
 import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MeshtapError, stringFlag, UsageError } from '../common/index.js';
+import { MeshtapError, stringFlag, UsageError, type ParsedArgs } from '../common/index.js';
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
-import { compileExchangeFilter, createRecordingWriter, harToRecording, readRecording, recordingToHar } from '../tap-api/record/index.js';
+import { compileExchangeFilter, createRecordingWriter, harConvertHint, harToRecording, looksLikeHar, readRecording, recordingToHar } from '../tap-api/record/index.js';
 import type { Command } from './command.js';
 
 const help = `Convert recordings to and from HAR 1.2.
 
 Usage:
-  meshtap convert FILE --to har [-o OUT.har] [filters]      recording -> HAR (stdout without -o)
-  meshtap convert FILE.har --from har -o OUT.jsonl[.gz]      HAR -> recording
+  meshtap convert FILE --format har [-o OUT.har] [filters]        recording -> HAR (stdout without -o)
+  meshtap convert FILE.har [--format recording] -o OUT.jsonl[.gz]  HAR -> recording
+
+The input's kind is read from the file (a HAR file is one JSON object with "log"; anything else
+is read as a recording), so --format may be left out: a recording becomes HAR, HAR a recording.
+Filters select the exchanges that are written.
 
 HAR has no place for trailers or gRPC framing: they go to the custom fields _trailers,
 _requestTrailers and _grpc; meshtap's own facts (id, src/dst, protocol, …) to _meshtap, so a
 recording survives the trip to HAR and back. HAR files from browsers import too.
 
 ${FILTER_HELP}
+  (--to is the destination filter: --to deploy/NAME. The output format is --format.)
 
 Flags:
-      --to har              convert a recording to HAR
-      --from har            convert a HAR file to a recording
-  -o, --output FILE         where to write (HAR: default stdout; recording: required)
-      --force               replace an existing output file
-      --lenient             skip malformed recording lines instead of failing
+      --format har|recording  what to write (default: the other kind than FILE)
+  -o, --output FILE           where to write (HAR: default stdout; recording: required)
+      --force                 replace an existing output file
+      --lenient               skip malformed recording lines instead of failing
+
+Examples:
+  meshtap convert web.jsonl --format har -o web.har
+  meshtap convert web.jsonl --format har --to deploy/emoji > emoji-calls.har
+  meshtap convert browser.har -o browser.jsonl.gz
 `;
+
+/** Output formats; `--to`/`--from` are not among the flags (they are filters). */
+const FORMATS = ['har', 'recording'] as const;
+type Format = (typeof FORMATS)[number];
+const FORMAT_ALIASES: Record<string, Format> = { har: 'har', recording: 'recording', jsonl: 'recording', meshtap: 'recording' };
 
 async function meshtapVersion(): Promise<string> {
   try {
@@ -37,6 +51,23 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
+/**
+ * `--to har` used to be read both as "convert to HAR" and as the shared destination filter
+ * `--to deploy/NAME` (which then matched nothing: an empty HAR, exit 0). Formats now have
+ * their own flag; a format name given to --to/--from is refused with the right spelling.
+ */
+function refuseFormatAsFilter(args: ParsedArgs): void {
+  for (const token of args.tokens) {
+    if (token.kind !== 'option' || (token.name !== 'to' && token.name !== 'from') || token.value === undefined) continue;
+    const format = FORMAT_ALIASES[token.value.toLowerCase()];
+    if (!format) continue;
+    throw new UsageError(
+      `convert: --${token.name} is a traffic filter (--${token.name} deploy/NAME), not a format; ` +
+        (format === 'har' ? 'write HAR with --format har' : 'a HAR file is read as HAR by itself (add --format recording to insist)'),
+    );
+  }
+}
+
 const command: Command = {
   spec: {
     name: 'convert',
@@ -45,28 +76,35 @@ const command: Command = {
     allowPositionals: true,
     options: {
       ...FILTER_OPTIONS,
-      to: { type: 'string' },
-      from: { type: 'string' },
+      format: { type: 'string' },
       output: { type: 'string', short: 'o' },
       force: { type: 'boolean' },
       lenient: { type: 'boolean' },
     },
   },
   async run(args) {
-    if (args.positionals.length !== 1) throw new UsageError("convert: give one input FILE (e.g. 'meshtap convert traffic.jsonl --to har -o traffic.har')");
+    refuseFormatAsFilter(args);
+    if (args.positionals.length !== 1) throw new UsageError("convert: give one input FILE (e.g. 'meshtap convert traffic.jsonl --format har -o traffic.har')");
     const input = args.positionals[0]!;
-    const to = stringFlag(args, 'to');
-    const from = stringFlag(args, 'from');
-    if ((to === undefined) === (from === undefined)) throw new UsageError('convert: give --to har or --from har');
-    if ((to ?? from) !== 'har') throw new UsageError(`convert: only HAR is supported ('${to ?? from}' is not)`);
+    const formatText = stringFlag(args, 'format');
+    let format: Format | undefined;
+    if (formatText !== undefined) {
+      format = FORMAT_ALIASES[formatText.toLowerCase()];
+      if (!format) throw new UsageError(`convert: --format takes ${FORMATS.join(' or ')}, not '${formatText}'`);
+    }
     const out = stringFlag(args, 'output');
     const force = args.values.force === true;
     const select = compileExchangeFilter(filtersFromArgs(args));
+    const isHar = await looksLikeHar(input);
+    format ??= isHar ? 'recording' : 'har';
+    if (format === 'har' && isHar) throw new UsageError(`convert: ${input} is already HAR; to make a recording of it: ${harConvertHint(input)}`);
     const version = await meshtapVersion();
-    if (to) {
+    if (format === 'har') {
       const rec = await readRecording(input, { lenient: args.values.lenient === true });
       for (const issue of rec.issues) process.stderr.write(`meshtap: warning: ${issue.message}\n`);
-      const text = JSON.stringify(recordingToHar(rec.exchanges.filter(select), rec.header, version), null, 2) + '\n';
+      const selected = rec.exchanges.filter(select);
+      if (selected.length === 0 && rec.exchanges.length > 0) process.stderr.write(`meshtap: warning: the filters matched none of the ${rec.exchanges.length} exchanges; the HAR has no entries\n`);
+      const text = JSON.stringify(recordingToHar(selected, rec.header, version), null, 2) + '\n';
       if (!out) {
         process.stdout.write(text);
         return 0;
@@ -75,9 +113,11 @@ const command: Command = {
       const temp = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
       await writeFile(temp, text, { flag: 'wx' });
       await rename(temp, out);
+      process.stderr.write(`meshtap: wrote ${selected.length} exchanges to ${out}\n`);
       return 0;
     }
-    if (!out) throw new UsageError('convert: --from har needs -o FILE for the recording');
+    if (!isHar) throw new UsageError(`convert: ${input} is not a HAR file (a HAR file is one JSON object with "log"); to convert a recording to HAR use --format har`);
+    if (!out) throw new UsageError(`convert: a recording needs a file: add -o FILE (${harConvertHint(input)})`);
     let har: unknown;
     try {
       har = JSON.parse(await readFile(input, 'utf8'));

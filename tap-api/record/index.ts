@@ -6,7 +6,7 @@ export * from './format.js';
 export { splitGrpcFrames, joinGrpcFrames, GRPC_FRAME_HEADER_BYTES } from './grpc-frames.js';
 export { createRecordingWriter } from './recording-writer.js';
 export type { RecordingWriter, RecordingWriterOptions } from './recording-writer.js';
-export { readRecording, checkExchange, MAX_LINE_BYTES } from './recording-reader.js';
+export { readRecording, checkExchange, looksLikeHar, harConvertHint, MAX_LINE_BYTES } from './recording-reader.js';
 export type { Recording, RecordingIssue, ReadOptions } from './recording-reader.js';
 export { recordStream } from './record-stream.js';
 export type { RecordLimits, RecordProgress, RecordResult, RecordStopReason } from './record-stream.js';

@@ -103,7 +103,9 @@ describe('recording file', () => {
   it('refuses files that are not recordings', async () => {
     const file = join(dir, 'x.har');
     await writeFile(file, '{"log":{"entries":[]}}\n');
-    await expect(readRecording(file)).rejects.toThrow(/not a meshtap-recording header.*convert FILE --from har/);
+    await expect(readRecording(file)).rejects.toThrow(/x\.har is a HAR file, not a recording; convert it first: meshtap convert \S+x\.har -o \S+x\.jsonl/);
+    await writeFile(file, '{"not":"a header"}\n');
+    await expect(readRecording(file)).rejects.toThrow(/not a meshtap-recording header.*meshtap convert FILE.har -o FILE.jsonl/);
     await writeFile(file, '');
     await expect(readRecording(file)).rejects.toThrow(/empty file/);
     await expect(readRecording(join(dir, 'none'))).rejects.toMatchObject({ code: 'MT_RECORDING_READ' });

@@ -46,6 +46,33 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
+/** The command that turns a HAR file into a recording, for messages. */
+export function harConvertHint(path: string): string {
+  const base = path.replace(/\.har$/i, '');
+  return `meshtap convert ${path} -o ${base === path ? `${path}.jsonl` : `${base}.jsonl`}`;
+}
+
+/**
+ * Whether FILE is HAR: a JSON document whose first key is `"log"` (HAR 1.2 has just that one).
+ * Sniffs the first KiB only. Readers use it to say how to convert instead of "line 1: not valid
+ * JSON" (a HAR file is usually pretty-printed).
+ */
+export async function looksLikeHar(path: string): Promise<boolean> {
+  let head: string;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(1024), 0, 1024, 0);
+      head = buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw new MeshtapError('MT_RECORDING_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return /^\uFEFF?\s*\{\s*"log"\s*:/.test(head);
+}
+
 /** Why a parsed line is not an exchange, or undefined when it is one. */
 export function checkExchange(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
@@ -60,7 +87,7 @@ export function checkExchange(value: unknown): string | undefined {
 function checkHeader(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return 'the first line is not a recording header';
   const h = value as Record<string, unknown>;
-  if (h.format !== RECORDING_FORMAT) return `the first line is not a ${RECORDING_FORMAT} header (is this a HAR file? try 'meshtap convert FILE --from har')`;
+  if (h.format !== RECORDING_FORMAT) return `the first line is not a ${RECORDING_FORMAT} header (a HAR file? convert it: meshtap convert FILE.har -o FILE.jsonl)`;
   if (typeof h.version !== 'number' || h.version > RECORDING_VERSION) return `recording version ${String(h.version)} is newer than this meshtap understands (${RECORDING_VERSION})`;
   return undefined;
 }
@@ -95,6 +122,7 @@ export async function readRecording(path: string, options: ReadOptions = {}): Pr
   } catch (err) {
     throw new MeshtapError('MT_RECORDING_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
+  if (!gz && (await looksLikeHar(path))) throw new MeshtapError('MT_RECORDING_IS_HAR', `${path} is a HAR file, not a recording; convert it first: ${harConvertHint(path)}`);
   const issues: RecordingIssue[] = [];
   const file = createReadStream(path);
   let source: AsyncIterable<Buffer> = file;
