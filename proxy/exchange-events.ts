@@ -5,10 +5,11 @@
  * flight-recorder query ever reads that exchange (`pushDeferred`): the same event, made later.
  */
 import { isUtf8 } from 'node:buffer';
-import { REDACTED, type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from './events.js';
+import { type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from './events.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
 import type { HttpRoute, ProxyMetrics, TrafficDirection } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
+import { redactAuthority, redactHeaderCredentials, redactUrlCredentials } from './redact.js';
 import type { TapHub } from './tap-hub.js';
 
 export interface Identity {
@@ -55,41 +56,21 @@ export function wallClock(perfMs: number): string {
   return cachedPrefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z';
 }
 
-/** `scheme://user:password@` at the start of an absolute-form request target (as sent to forward proxies). */
-const ABSOLUTE_USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/;
-/** `user:password@` at the start of an authority (deprecated, invalid in h2, still sent by some clients). */
-const AUTHORITY_USERINFO = /^[^/?#@]*@/;
-
-/**
- * Userinfo in a request target or authority is a credential: it is replaced by `[redacted]`
- * when the event is made, so that no subscriber, recording or path filter (an oracle, prefix by
- * prefix) ever sees it. No grant reveals it: unlike a header, it is part of fields everyone sees.
- */
-export function redactUserinfo(value: string, isAuthority = false): string {
-  if (!value.includes('@')) return value;
-  return isAuthority ? value.replace(AUTHORITY_USERINFO, `${REDACTED}@`) : value.replace(ABSOLUTE_USERINFO, `$1${REDACTED}@`);
-}
-
-/** The request headers with userinfo redacted from h2's `:path`/`:authority` (the same list when there is none). */
+/** The request headers with URL credentials redacted (redact.ts; the same list when there are none). */
 function requestHeadersOf(ex: Exchange): HeaderList {
-  const h = ex.requestHeaders;
-  let out: HeaderList | undefined;
-  for (let i = 0; i < h.length; i++) {
-    const [name, value] = h[i]!;
-    if ((name !== ':path' && name !== ':authority') || !value.includes('@')) continue;
-    out ??= h.slice();
-    out[i] = [name, redactUserinfo(value, name === ':authority')];
-  }
-  return out ?? h;
+  return redactHeaderCredentials(ex.requestHeaders);
 }
 
 /**
- * `estimateEventBytes` of the `end` event `ex` makes (see `endEvent`), without making it: the
- * flight recorder's bound comes out the same whether the event is made now or on a query.
+ * `estimateEventBytes` of the `end` event `ex` makes (see `endEvent`), without making it (raw
+ * header sizes; off by a few bytes only where redaction rewrote a URL in another header such as
+ * `Referer`). Used for events made now and on a query alike, so the recorder's bound comes out
+ * the same whichever way the event was made.
  */
 function estimateEndEventBytes(ex: Exchange): number {
-  let n = EVENT_OVERHEAD_BYTES + redactUserinfo(ex.path).length + redactUserinfo(ex.authority, true).length;
-  n += ex.headerBytes ? ex.headerBytes('request', HEADER_PAIR_OVERHEAD_BYTES) : headersBytes(requestHeadersOf(ex));
+  let n = EVENT_OVERHEAD_BYTES + redactUrlCredentials(ex.path).length + redactAuthority(ex.authority).length;
+  // An authority with userinfo came from a Host header that redaction rewrites: size the rewritten list.
+  n += ex.headerBytes && ex.authority.indexOf('@') < 0 ? ex.headerBytes('request', HEADER_PAIR_OVERHEAD_BYTES) : headersBytes(requestHeadersOf(ex));
   if (ex.status) n += ex.headerBytes ? ex.headerBytes('response', HEADER_PAIR_OVERHEAD_BYTES) : headersBytes(ex.responseHeaders);
   if (ex.trailers.length > 0) n += headersBytes(ex.trailers);
   if (ex.requestTrailers.length > 0) n += headersBytes(ex.requestTrailers);
@@ -125,8 +106,8 @@ export function createExchangeSink(
       protocol: ex.protocol,
       method: ex.method,
       scheme: ex.scheme,
-      authority: redactUserinfo(ex.authority, true),
-      path: redactUserinfo(ex.path),
+      authority: redactAuthority(ex.authority),
+      path: redactUrlCredentials(ex.path),
     };
     if (identity.workload) {
       if (self === 'dst') e.dstWorkload = identity.workload;
@@ -151,10 +132,10 @@ export function createExchangeSink(
     if (ex.status) {
       e.status = ex.status;
       e.latencyMs = ex.responseMs - ex.startMs;
-      e.responseHeaders = ex.responseHeaders;
+      e.responseHeaders = redactHeaderCredentials(ex.responseHeaders);
     }
-    if (ex.trailers.length > 0) e.trailers = ex.trailers;
-    if (ex.requestTrailers.length > 0) e.requestTrailers = ex.requestTrailers;
+    if (ex.trailers.length > 0) e.trailers = redactHeaderCredentials(ex.trailers);
+    if (ex.requestTrailers.length > 0) e.requestTrailers = redactHeaderCredentials(ex.requestTrailers);
     if (ex.grpcStatus !== undefined) e.grpcStatus = ex.grpcStatus;
     if (ex.grpcMessage !== undefined) e.grpcMessage = ex.grpcMessage;
     e.durationMs = ex.endMs - ex.startMs;
@@ -175,7 +156,7 @@ export function createExchangeSink(
   let route: HttpRoute | undefined;
   const routeOf = (authority: string): HttpRoute => {
     if (authority !== routeAuthority || !route) {
-      route = metrics.httpRoute(direction, redactUserinfo(authority, true), conn.dst);
+      route = metrics.httpRoute(direction, redactAuthority(authority), conn.dst);
       routeAuthority = authority;
     }
     return route;
@@ -200,7 +181,7 @@ export function createExchangeSink(
         e.requestHeaders = requestHeadersOf(ex);
         e.status = ex.status;
         e.latencyMs = ex.responseMs - ex.startMs;
-        e.responseHeaders = ex.responseHeaders;
+        e.responseHeaders = redactHeaderCredentials(ex.responseHeaders);
         hub.publish('rsp', e);
       }
     },
@@ -214,11 +195,14 @@ export function createExchangeSink(
         return;
       }
       const e = endEvent(ex);
+      // Sized as a deferred entry would be (the raw header sizes: they err high by what
+      // redaction removed), so the recorder's bound does not depend on who was tapping.
+      const size = estimateEndEventBytes(ex);
       if (!services.recorderBodies && (e.requestBody || e.responseBody)) {
         const { requestBody: _a, responseBody: _b, ...withoutBodies } = e;
-        recorder.push(withoutBodies);
+        recorder.push(withoutBodies, size);
       } else {
-        recorder.push(e);
+        recorder.push(e, size + (e.requestBody?.data.length ?? 0) + (e.responseBody?.data.length ?? 0));
       }
       if (hub.hasSubscribers) hub.publish('end', e);
     },

@@ -14,7 +14,8 @@
 import type { HeaderList, TapEvent } from './events.js';
 
 export interface FlightRecorder {
-  push(event: TapEvent): void;
+  /** Records an event; `bytes` defaults to `estimateEventBytes(event)`. */
+  push(event: TapEvent, bytes?: number): void;
   /**
    * Records an exchange whose `end` event `toEvent(source)` makes when a query reads it. `bytes`
    * must be `estimateEventBytes` of that event (so the bound is the same either way), and
@@ -121,8 +122,8 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
   };
 
   return {
-    push(event) {
-      store(event, undefined, estimateEventBytes(event));
+    push(event, size) {
+      store(event, undefined, size ?? estimateEventBytes(event));
     },
     pushDeferred(source, size, toEvent) {
       store(source, toEvent as EventMaker, size);

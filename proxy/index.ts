@@ -8,3 +8,4 @@ export { openTapStream, TAP_SERVICE, TAP_OBSERVE_PATH, GRANT_METADATA_KEY } from
 export type { TapStream } from './tap-wire.js';
 export { compileMatches, parseGrpcStatus, GRPC_STATUS_NAMES } from './tap-filter.js';
 export { LATENCY_BUCKETS_MS } from './metrics.js';
+export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';
