@@ -187,7 +187,8 @@ export function createExchangeSink(
     },
     end(ex) {
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
-      routeOf(ex.authority).response(ex.status, ex.grpcStatus, ex.status === 0, latencyMs ?? 0);
+      // A gRPC call with an error ended without the server's own status: a failure, whatever its client reports.
+      routeOf(ex.authority).response(ex.status, ex.grpcStatus, ex.status === 0, latencyMs ?? 0, ex.protocol === 'grpc' && ex.error !== undefined);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         // Nobody reads this event now. The observer is done with `ex` (it never changes after
         // `end`), so the recorder keeps it and makes the same event if a query asks.

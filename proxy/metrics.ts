@@ -54,7 +54,11 @@ export interface ResponseOutcome {
 
 export interface HttpRoute {
   request(): void;
-  response(status: number, grpcStatus: number | undefined, failedNoResponse: boolean, latencyMs: number): void;
+  /**
+   * `isFailed` forces the failure classification: a gRPC call that ended without a usable
+   * grpc-status (its `grpcStatus` is then the one its client reports, e.g. CANCELLED).
+   */
+  response(status: number, grpcStatus: number | undefined, failedNoResponse: boolean, latencyMs: number, isFailed?: boolean): void;
 }
 
 export interface ProxyMetrics {
@@ -153,8 +157,8 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     const route = http.route(direction, boundedAuthority(authority), targetAddr);
     return {
       request: () => void route.requests++,
-      response(status, grpcStatus, failedNoResponse, latencyMs) {
-        const failure = failedNoResponse || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE.has(grpcStatus));
+      response(status, grpcStatus, failedNoResponse, latencyMs, isFailed = false) {
+        const failure = isFailed || failedNoResponse || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE.has(grpcStatus));
         http.observeResponse(route, status, failure ? 'failure' : 'success', grpcStatus, failedNoResponse ? undefined : latencyMs);
       },
     };

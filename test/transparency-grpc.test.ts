@@ -199,7 +199,7 @@ describe('gRPC transparency (grpc-js both ends, real sidecar process)', () => {
     expect([end.grpcStatus, end.grpcMessage]).toEqual([9, message]);
   });
 
-  it('a call past its deadline (client cancels) ends with an error, no status, and counts as a failure', async () => {
+  it('a call past its deadline (client cancels) ends DEADLINE_EXCEEDED, as its client reports, and counts as a failure', async () => {
     const from = tap.events.length;
     const err = await withClient(
       (c) =>
@@ -212,10 +212,13 @@ describe('gRPC transparency (grpc-js both ends, real sidecar process)', () => {
     );
     expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     const [end] = await tap.waitForEnds(1, (e) => e.path === ECHO_SERVICE.Bidi.path && tap.events.indexOf(e) >= from);
-    expect(end.error).toBe('reset');
-    expect(end.grpcStatus).toBeUndefined();
+    // DEADLINE_EXCEEDED either way (issue 10 item 6): grpc-js's server enforces the deadline too
+    // and its trailers-only answer crosses the client's reset; when it passed through it is
+    // reported as sent (no error), otherwise the reset is, as its client reports it.
+    expect(end.grpcStatus).toBe(grpc.status.DEADLINE_EXCEEDED);
+    if (end.error !== undefined) expect(end.error).toBe('reset');
     const samples = await scrape(sidecar.admin!);
-    expect(sumMetric(samples, 'response_total', { classification: 'failure', grpc_status: '' })).toBeGreaterThanOrEqual(1);
+    expect(sumMetric(samples, 'response_total', { classification: 'failure', grpc_status: '4' })).toBeGreaterThanOrEqual(1);
   });
 
   it('trailers-only responses (NOT_FOUND, UNAVAILABLE): status and message come from the single HEADERS block', async () => {

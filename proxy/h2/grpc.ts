@@ -5,6 +5,7 @@
  */
 import type { HeaderList } from '../events.js';
 import { GRPC_FRAME_HEADER_BYTES } from './constants.js';
+import { parseGrpcStatus } from './grpc-status.js';
 
 /** Counts messages of one direction: a 5-byte prefix (flag + big-endian length), then the body. */
 export class GrpcMessageCounter {
@@ -53,18 +54,23 @@ export function isGrpcContentType(headers: HeaderList): boolean {
   return false;
 }
 
-/** grpc-status and (percent-decoded) grpc-message from a trailer block, when present. */
-export function readGrpcStatus(headers: HeaderList): { status?: number; message?: string } {
+/**
+ * grpc-status and (percent-decoded) grpc-message from a trailer block, when present;
+ * `isMalformed` when a grpc-status field was there but not a number.
+ */
+export function readGrpcStatus(headers: HeaderList): { status?: number; message?: string; isMalformed?: boolean } {
   let status: number | undefined;
   let message: string | undefined;
+  let isMalformed: boolean | undefined;
   for (const [name, value] of headers) {
     if (name === 'grpc-status') {
-      if (/^\d{1,10}$/.test(value)) status = Number(value);
+      status = parseGrpcStatus(value);
+      isMalformed = status === undefined ? true : undefined;
     } else if (name === 'grpc-message') {
       message = percentDecode(value);
     }
   }
-  return { status, message };
+  return { status, message, isMalformed };
 }
 
 /**

@@ -98,7 +98,7 @@ export class Side implements FrameHandler {
         return this.onSettings(flags, streamId, buf, start, end);
       case FRAME_RST_STREAM:
         if (streamId === 0 || length !== RST_STREAM_PAYLOAD_BYTES) return this.conn.giveUp('h2-frame', 'bad RST_STREAM');
-        this.conn.streams.reset(streamId);
+        this.conn.streams.reset(streamId, buf.readUInt32BE(start), this.isClient);
         return;
       case FRAME_GOAWAY:
         if (streamId !== 0 || length < GOAWAY_MIN_PAYLOAD_BYTES) return this.conn.giveUp('h2-frame', 'bad GOAWAY');

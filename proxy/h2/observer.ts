@@ -11,13 +11,12 @@ import { createLogger } from '../../common/index.js';
 import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverContext } from '../observe.js';
 import { H2_PREFACE } from './constants.js';
 import { Side, type SideOwner } from './observer-side.js';
-import { StreamTracker } from './stream-tracker.js';
+import { STREAM_ERROR_GAVE_UP, StreamTracker } from './stream-tracker.js';
 
 /** MESHTAP_TRACE=h2 logs why a connection stopped being observed (never header values). */
 const log = createLogger('h2');
 
-/** Error set on exchanges still open when the observer stops following the connection. */
-export const STREAM_ERROR_GAVE_UP = 'observer-gave-up';
+export { STREAM_ERROR_GAVE_UP } from './stream-tracker.js';
 /** Error set on exchanges still open when the connection closes without a reason. */
 export const STREAM_ERROR_CLOSED = 'closed';
 

@@ -8,6 +8,7 @@ import type { HeaderList } from '../events.js';
 import type { Exchange, ObserverContext } from '../observe.js';
 import { appendBody, createExchange } from '../observe.js';
 import { GrpcMessageCounter, isGrpcContentType, readGrpcStatus } from './grpc.js';
+import { GRPC_ERROR_STATUS_MALFORMED, GRPC_ERROR_STATUS_MISSING, GRPC_UNAVAILABLE, GRPC_UNKNOWN, grpcStatusOfMissing, grpcStatusOfReset, parseGrpcTimeoutMs } from './grpc-status.js';
 
 interface StreamState {
   ex: Exchange;
@@ -16,12 +17,33 @@ interface StreamState {
   hasResponseHead: boolean;
   grpcRequest?: GrpcMessageCounter;
   grpcResponse?: GrpcMessageCounter;
+  /** HTTP/2 error code of the RST_STREAM that ended the stream. */
+  resetCode?: number;
+  /** A grpc-status field was sent but was not a number. */
+  isGrpcStatusMalformed?: boolean;
+  /** Client-reset streams: the grace batch they wait in (see `RESET_GRACE_MS`). */
+  resetBatch?: number;
+  /** The request's grpc-timeout, ms. */
+  grpcTimeoutMs?: number;
 }
+
+/**
+ * How long a stream the client reset stays open for a response already on its way. The
+ * client's RST_STREAM and the server's trailers can cross (gRPC's `cancel_after_first_response`
+ * interop case shows it about one run in ten): the server sent its status before it saw the
+ * reset, and the client receives it. Reading the two directions, the observer may see the
+ * reset first; waiting this long (one to two times it) lets it report what passed through.
+ */
+export const RESET_GRACE_MS = 1000;
+/** Most client-reset streams waiting at once; past it the oldest ends at once (rapid-reset floods). */
+export const MAX_RESET_PENDING = 128;
 
 /** Error strings set on exchanges that did not complete. */
 export const STREAM_ERROR_RESET = 'reset';
 export const STREAM_ERROR_GOAWAY = 'goaway';
 export const STREAM_ERROR_UPSTREAM_CLOSED = 'upstream-closed';
+/** Error set on exchanges still open when the observer stops following the connection. */
+export const STREAM_ERROR_GAVE_UP = 'observer-gave-up';
 
 export class StreamTracker {
   private readonly streams = new Map<number, StreamState>();
@@ -29,6 +51,10 @@ export class StreamTracker {
   private lastClientStream = 0;
   /** Streams above the server's GOAWAY last-stream-id will not be processed. */
   private goawayLastStream = Number.POSITIVE_INFINITY;
+  /** Client-reset streams waiting for a response that crossed the reset, oldest first. */
+  private readonly resetPending = new Map<number, StreamState>();
+  private resetTimer: NodeJS.Timeout | undefined;
+  private resetBatch = 0;
 
   constructor(private readonly ctx: ObserverContext) {}
 
@@ -69,6 +95,9 @@ export class StreamTracker {
     if (isGrpc) {
       created.grpcRequest = new GrpcMessageCounter();
       created.grpcResponse = new GrpcMessageCounter();
+      for (const [name, value] of headers) {
+        if (name === 'grpc-timeout') created.grpcTimeoutMs = parseGrpcTimeoutMs(value);
+      }
     }
     this.streams.set(streamId, created);
     this.ctx.sink.requestHead(ex);
@@ -79,7 +108,7 @@ export class StreamTracker {
 
   /** A header block from the server: informational, final head, or trailers. */
   responseHeaders(streamId: number, headers: HeaderList, isEndStream: boolean): void {
-    const st = this.streams.get(streamId);
+    const st = this.streams.get(streamId) ?? this.resetPending.get(streamId);
     if (!st) return;
     const ex = st.ex;
     if (!st.hasResponseHead) {
@@ -89,18 +118,18 @@ export class StreamTracker {
       ex.status = status;
       ex.responseHeaders = headers;
       ex.responseMs = this.ctx.now();
-      if (st.grpcResponse && isEndStream) this.applyGrpcStatus(ex, headers); // trailers-only
+      if (st.grpcResponse && isEndStream) this.applyGrpcStatus(ex, headers, st); // trailers-only
       this.ctx.sink.responseHead(ex);
     } else {
       ex.trailers = headers;
-      if (st.grpcResponse) this.applyGrpcStatus(ex, headers);
+      if (st.grpcResponse) this.applyGrpcStatus(ex, headers, st);
     }
     if (isEndStream) this.responseEnded(streamId, st);
   }
 
   /** DATA bytes (padding already removed) of one stream, in one direction. */
   data(isFromClient: boolean, streamId: number, buf: Buffer, start: number, end: number): void {
-    const st = this.streams.get(streamId);
+    const st = this.streams.get(streamId) ?? (isFromClient ? undefined : this.resetPending.get(streamId));
     if (!st) return;
     const ex = st.ex;
     if (isFromClient) {
@@ -116,16 +145,37 @@ export class StreamTracker {
 
   /** A DATA frame carried END_STREAM. */
   dataEndStream(isFromClient: boolean, streamId: number): void {
-    const st = this.streams.get(streamId);
+    const st = this.streams.get(streamId) ?? (isFromClient ? undefined : this.resetPending.get(streamId));
     if (!st) return;
     if (isFromClient) this.requestEnded(streamId, st);
     else this.responseEnded(streamId, st);
   }
 
-  /** RST_STREAM from either side: over now; an error unless the response was complete. */
-  reset(streamId: number): void {
+  /**
+   * RST_STREAM with HTTP/2 error `code`: over, and an error unless the response was complete.
+   * A client's reset waits a little for a response that crossed it (`RESET_GRACE_MS`).
+   */
+  reset(streamId: number, code: number, isFromClient: boolean): void {
+    const pending = this.resetPending.get(streamId);
+    if (pending !== undefined) {
+      // The server reset a stream the client had reset: nothing more can cross.
+      if (!isFromClient) this.finish(streamId, pending, STREAM_ERROR_RESET);
+      return;
+    }
     const st = this.streams.get(streamId);
-    if (st) this.finish(streamId, st, st.isResponseEnded ? undefined : STREAM_ERROR_RESET);
+    if (!st) return;
+    st.resetCode = code;
+    if (st.isResponseEnded) return this.finish(streamId, st, undefined);
+    if (!isFromClient) return this.finish(streamId, st, STREAM_ERROR_RESET);
+    this.streams.delete(streamId);
+    st.ex.endMs = this.ctx.now();
+    if (this.resetPending.size >= MAX_RESET_PENDING) {
+      const [oldestId, oldest] = this.resetPending.entries().next().value as [number, StreamState];
+      this.finish(oldestId, oldest, STREAM_ERROR_RESET);
+    }
+    st.resetBatch = this.resetBatch;
+    this.resetPending.set(streamId, st);
+    this.armResetTimer();
   }
 
   /** The server's GOAWAY: client streams above `lastStreamId` were never processed. */
@@ -138,6 +188,7 @@ export class StreamTracker {
 
   /** The server will send nothing more: streams with a complete response end cleanly. */
   serverEnded(): void {
+    this.flushResets(Number.POSITIVE_INFINITY);
     for (const [id, st] of this.streams) {
       this.finish(id, st, st.isResponseEnded ? undefined : STREAM_ERROR_UPSTREAM_CLOSED);
     }
@@ -145,13 +196,58 @@ export class StreamTracker {
 
   /** Ends every open stream with `error` (connection closed, observer gave up). */
   endAll(error: string): void {
+    this.flushResets(Number.POSITIVE_INFINITY);
     for (const [id, st] of this.streams) this.finish(id, st, st.isResponseEnded ? undefined : error);
   }
 
-  private applyGrpcStatus(ex: Exchange, headers: HeaderList): void {
-    const { status, message } = readGrpcStatus(headers);
+  private armResetTimer(): void {
+    if (this.resetTimer !== undefined) return;
+    const batch = this.resetBatch++;
+    this.resetTimer = setTimeout(() => {
+      this.resetTimer = undefined;
+      try {
+        this.flushResets(batch);
+      } catch {
+        // A sink that throws from a timer must not escape into the event loop; observation goes on.
+      }
+      if (this.resetPending.size > 0) this.armResetTimer();
+    }, RESET_GRACE_MS);
+    this.resetTimer.unref();
+  }
+
+  /** Ends client-reset streams of grace batches up to `batch` with the reset. */
+  private flushResets(batch: number): void {
+    if (batch === Number.POSITIVE_INFINITY && this.resetTimer !== undefined) {
+      clearTimeout(this.resetTimer);
+      this.resetTimer = undefined;
+    }
+    for (const [id, st] of this.resetPending) {
+      if ((st.resetBatch ?? 0) > batch) break;
+      this.finish(id, st, STREAM_ERROR_RESET);
+    }
+  }
+
+  private applyGrpcStatus(ex: Exchange, headers: HeaderList, st: StreamState): void {
+    const { status, message, isMalformed } = readGrpcStatus(headers);
     if (status !== undefined) ex.grpcStatus = status;
     if (message !== undefined) ex.grpcMessage = message;
+    if (isMalformed) st.isGrpcStatusMalformed = true;
+  }
+
+  /**
+   * A gRPC exchange over without a usable grpc-status: the status its client reports instead,
+   * and an `error` saying why (see grpc-status.ts). An observer that gave up knows nothing.
+   */
+  private deriveGrpcStatus(st: StreamState, error: string | undefined): void {
+    const ex = st.ex;
+    if (error === undefined) {
+      ex.grpcStatus = st.isGrpcStatusMalformed ? GRPC_UNKNOWN : grpcStatusOfMissing(ex.status);
+      ex.error = st.isGrpcStatusMalformed ? GRPC_ERROR_STATUS_MALFORMED : GRPC_ERROR_STATUS_MISSING;
+    } else if (error === STREAM_ERROR_RESET && st.resetCode !== undefined) {
+      ex.grpcStatus = grpcStatusOfReset(st.resetCode, ex.endMs - ex.startMs, st.grpcTimeoutMs);
+    } else if (error !== STREAM_ERROR_GAVE_UP) {
+      ex.grpcStatus = GRPC_UNAVAILABLE; // the connection went away first
+    }
   }
 
   private requestEnded(streamId: number, st: StreamState): void {
@@ -161,11 +257,13 @@ export class StreamTracker {
 
   private responseEnded(streamId: number, st: StreamState): void {
     st.isResponseEnded = true;
-    if (st.isRequestEnded) this.finish(streamId, st, undefined);
+    // A client-reset stream whose response crossed the reset: it passed through complete.
+    if (st.isRequestEnded || st.resetBatch !== undefined) this.finish(streamId, st, undefined);
   }
 
   private finish(streamId: number, st: StreamState, error: string | undefined): void {
-    this.streams.delete(streamId);
+    const wasPending = this.resetPending.delete(streamId);
+    if (!wasPending) this.streams.delete(streamId);
     const ex = st.ex;
     if (error !== undefined) ex.error = error;
     if (st.grpcRequest && st.grpcResponse) {
@@ -174,7 +272,9 @@ export class StreamTracker {
       ex.responseMessages = st.grpcResponse.messages;
       ex.responseCompressed = st.grpcResponse.isCompressed;
     }
-    ex.endMs = this.ctx.now();
+    // A client-reset stream ended when it was reset, unless its response came through after.
+    if (!(wasPending && error !== undefined)) ex.endMs = this.ctx.now();
+    if (st.grpcResponse && ex.grpcStatus === undefined) this.deriveGrpcStatus(st, error);
     this.ctx.sink.end(ex);
   }
 }
