@@ -19,7 +19,7 @@ Flags:
       --reveal-header NAME  show this sensitive header unredacted (needs the body permission)
       --since DURATION      start with exchanges from the flight recorders (e.g. 5m)
       --last N              start with the last N exchanges from the flight recorders
-      --follow              after --since/--last, keep streaming live events
+  -f, --follow              after --since/--last, keep streaming live events
       --limit N             exit after N exchanges
       --max-rps N           most exchanges per second (default 100, split across pods)
   -o, --output FORMAT       text (default), wide, json (one event per line)
@@ -48,7 +48,7 @@ const command: Command = {
       'reveal-header': { type: 'string', multiple: true },
       since: { type: 'string' },
       last: { type: 'string' },
-      follow: { type: 'boolean' },
+      follow: { type: 'boolean', short: 'f' },
       limit: { type: 'string' },
       'max-rps': { type: 'string' },
       output: { type: 'string', short: 'o' },

@@ -3,7 +3,7 @@
  * The `meshtap` entry point: finds the sub-command, parses its flags, runs it.
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as one line saying what to do.
  */
-import { MeshtapError, UsageError, parseCommandArgs } from '../common/index.js';
+import { MeshtapError, UsageError, exitQuietlyOnBrokenPipe, isEndingForBrokenPipe, parseCommandArgs, runCleanups, suggestClosest } from '../common/index.js';
 import type { Command } from './command.js';
 
 /** Sub-commands, loaded lazily so `meshtap proxy` never loads Kubernetes or dashboard code. */
@@ -44,6 +44,7 @@ function topHelp(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return main([rest[0]!, '--help']); // `meshtap help tap`, as kubectl/git
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(topHelp());
     return name === undefined ? 2 : 0;
@@ -53,7 +54,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const entry = COMMANDS[name];
-  if (!entry) throw new UsageError(`unknown command '${name}'; run 'meshtap --help' for the list`);
+  if (!entry) {
+    const near = suggestClosest(name, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command '${name}'${near ? `; did you mean '${near}'?` : ''} (run 'meshtap --help' for the list)`);
+  }
   let command: Command;
   try {
     command = (await entry.load()).default;
@@ -74,12 +78,15 @@ export async function version(): Promise<string> {
   return pkg.version;
 }
 
-main(process.argv.slice(2)).then(
+exitQuietlyOnBrokenPipe();
+main(process.argv.slice(2))
+  .then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (isEndingForBrokenPipe()) return; // the reader went away: a quiet exit 0 is under way
+    if (err instanceof UsageError || (err instanceof MeshtapError && err.code === 'MT_USAGE')) {
       process.stderr.write(`meshtap: ${err.message}\n`);
       process.exitCode = 2;
     } else if (err instanceof MeshtapError) {
@@ -90,4 +97,5 @@ main(process.argv.slice(2)).then(
       process.exitCode = 1;
     }
   },
-);
+  )
+  .finally(() => runCleanups());

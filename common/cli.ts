@@ -106,3 +106,33 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   if (!m || port > 65535) throw new UsageError(`${flag}: '${text}' is not HOST:PORT (e.g. 127.0.0.1:4191)`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
+
+/** Edit distance counting a swap of two neighbours as one edit (`tpa` → `tap` is 1). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The candidate closest to a mistyped word, for "did you mean …?" (as kubectl and git do);
+ * undefined when nothing is close (at most 2 edits, and fewer than the word's length).
+ */
+export function suggestClosest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (dist < bestD) {
+      best = c;
+      bestD = dist;
+    }
+  }
+  return best !== undefined && bestD <= Math.min(2, Math.max(1, word.length - 1)) ? best : undefined;
+}
