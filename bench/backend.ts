@@ -11,8 +11,7 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-
-const GRPC_FRAME_HEADER_BYTES = 5;
+import { GRPC_FRAME_HEADER_BYTES } from '../tap-protocol/index.js';
 
 function parseSize(argv: string[]): number {
   const i = argv.indexOf('--size');

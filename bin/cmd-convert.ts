@@ -1,8 +1,8 @@
 import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MeshtapError, stringFlag, UsageError, type ParsedArgs } from '../common/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
-import { compileExchangeFilter, createRecordingWriter, harConvertHint, harToRecording, looksLikeHar, readRecording, recordingToHar } from '../tap-api/record/index.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { compileExchangeFilter, createRecordingWriter, harConvertHint, harToRecording, looksLikeHar, readRecording, recordingToHar } from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Convert recordings to and from HAR 1.2.

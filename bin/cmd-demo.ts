@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoControlPlane, startDemoMesh } from '../demo/index.js';
-import { formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/cli/index.js';
+import { formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Start a local demo mesh and tap it: no cluster, no root.

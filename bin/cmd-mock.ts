@@ -1,6 +1,6 @@
 import { parseHostPort, stringFlag, UsageError } from '../common/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
-import { compileExchangeFilter, createMockServer, readRecording } from '../tap-api/record/index.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { compileExchangeFilter, createMockServer, readRecording } from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Serve recorded responses as a mock server (HTTP/1.1, h2c and gRPC on one port).

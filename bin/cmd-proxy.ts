@@ -1,5 +1,6 @@
 import { listFlag, parseBytes, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
-import { DEFAULT_SENSITIVE_HEADERS, SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type OriginalDstLookup } from '../proxy/index.js';
+import { SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type OriginalDstLookup } from '../proxy/index.js';
+import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.

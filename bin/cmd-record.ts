@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
-import type { TapRequest } from '../proxy/index.js';
-import { describeSidecarError, openSource, type TapSource } from '../tap-api/cli/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
-import { createRecordingHeader, createRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../tap-api/record/index.js';
+import type { TapRequest } from '../tap-protocol/index.js';
+import { describeSidecarError, openSource, type TapSource, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { createRecordingHeader, createRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Record tapped exchanges (with bodies) to a file for replay, mock or HAR export.

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { listFlag, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
-import { formatJson, formatJunit, formatText, readRecording, replayExchanges, summarize, type ReplayTiming } from '../tap-api/record/index.js';
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { formatJson, formatJunit, formatText, readRecording, replayExchanges, summarize, type ReplayTiming } from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Replay a recording against a target and diff its answers with the recorded ones.

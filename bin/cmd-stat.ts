@@ -1,6 +1,6 @@
 /** `meshtap stat`: success rate, RPS, latency percentiles and TCP connections per workload. */
 import { listFlag, MeshtapError, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
-import { collectStats, renderStatTable } from '../tap-api/cli/stat.js';
+import { collectStats, renderStatTable } from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Show success rate, requests per second, latency and TCP connections per workload.

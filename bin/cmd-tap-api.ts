@@ -5,19 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createLogger,
-  exportPublicKeyRaw,
-  loadOrCreateGrantKey,
-  parseBytes,
-  parseCount,
-  parseDurationMs,
-  parseHostPort,
-  stringFlag,
-  MeshtapError,
-  UsageError,
-  type ParsedArgs,
-} from '../common/index.js';
+import { createLogger, parseBytes, parseCount, parseDurationMs, parseHostPort, stringFlag, MeshtapError, UsageError, type ParsedArgs } from '../common/index.js';
 import {
   defaultRegistrationTokenPath,
   loadOrCreateRegistrationToken,
@@ -27,8 +15,9 @@ import {
   startTapApiServer,
   TAP_API_DEFAULTS,
   type TapApiServer,
-} from '../tap-api/server/index.js';
+} from '../tap-api/index.js';
 import type { Command } from './command.js';
+import { exportPublicKeyRaw, loadOrCreateGrantKey } from '../tap-protocol/index.js';
 
 const help = `Run the tap API. Local mode: sidecars register with it, users tap through it with a
 token. Kubernetes mode: the aggregated API v1alpha1.tap.meshtap.dev behind kube-apiserver.

@@ -1,8 +1,6 @@
 import { parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
-import type { TapRequest } from '../proxy/index.js';
-import { consumeTap, formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/cli/index.js';
-import { findKubeconfig } from '../tap-api/server/index.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
+import type { TapRequest } from '../tap-protocol/index.js';
+import { consumeTap, formatMessage, openSource, type TapOutput, type TapSource, findKubeconfig, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Stream live (and recent) requests of a workload, through the tap API, or of one sidecar.

@@ -1,9 +1,7 @@
 /** `meshtap top`: a live table of a workload's busiest paths, from a tap stream. */
 import { parseCount, parseDurationMs, stringFlag, UsageError, MeshtapError } from '../common/index.js';
-import type { TapMessage, TapRequest } from '../proxy/tap-types.js';
-import { openSource, describeSidecarError, type TapSource } from '../tap-api/cli/index.js';
-import { runTop } from '../tap-api/cli/top.js';
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/cli/filter-flags.js';
+import type { TapMessage, TapRequest } from '../tap-protocol/index.js';
+import { openSource, describeSidecarError, type TapSource, runTop, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Live table of the busiest (source, destination, method, path) of a workload, like 'linkerd viz top'.

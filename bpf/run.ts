@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MeshtapError, createLogger } from '../common/index.js';
+import { MeshtapError, createLogger, formatHostPort } from '../common/index.js';
 import { isNativeAvailable } from '../native/index.js';
 import { createCgroup, findCgroup2Mount, removeCgroup } from './cgroup.js';
 import { createNetns, deleteNetns, type Netns } from './netns.js';
@@ -171,7 +171,7 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
     };
     attachCgroupScope(scope, podCgroup, scopeOpts);
 
-    const fmt = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+    const fmt = (a: { host: string; port: number }) => formatHostPort(a.host, a.port);
     const sidecarArgs = [
       process.execPath, meshtapBin(), 'proxy',
       '--outbound', `127.0.0.1:${outboundPort}`, '--original-dst', 'bpf',

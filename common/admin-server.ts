@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import { MeshtapError } from './errors.js';
+import { formatHostPort } from './host-port.js';
 
 export interface AdminServer {
   /** `host:port` (or `[v6]:port`) it listens on. */
@@ -54,7 +55,7 @@ export async function startAdminServer(listen: { host: string; port: number }, o
   });
   const a = server.address() as { address: string; port: number };
   return {
-    address: a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`,
+    address: formatHostPort(a.address, a.port),
     close: () => new Promise((resolve) => server.close(() => resolve()).closeAllConnections()),
   };
 }

@@ -7,19 +7,7 @@ export { parseCommandArgs, stringFlag, listFlag, parseDurationMs, parseCount, pa
 export { onCleanup, runCleanups, exitQuietlyOnBrokenPipe, endForBrokenPipe, isEndingForBrokenPipe, isBrokenPipe } from './stdout.js';
 export type { CommandSpec, OptionSpec, ParsedArgs } from './cli.js';
 export type { CheckResult } from './check.js';
-export {
-  signGrant,
-  verifyGrant,
-  makeGrantClaims,
-  grantRevealsHeader,
-  generateGrantKeyPair,
-  loadOrCreateGrantKey,
-  exportPublicKeyRaw,
-  importPublicKeyRaw,
-  DEFAULT_GRANT_TTL_MS,
-  MAX_GRANT_BYTES,
-} from './grant.js';
-export type { GrantClaims, GrantError, GrantErrorCode, GrantKeyPair, VerifyGrantOptions } from './grant.js';
+export { formatHostPort } from './host-port.js';
 export { configFilePath, loadCliConfig } from './config.js';
 export { startAdminServer } from './admin-server.js';
 export type { AdminServer, AdminServerOptions } from './admin-server.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadOrCreateGrantKey } from '../common/grant.js';
+import { loadOrCreateGrantKey } from '../tap-protocol/index.js';
 import {
   defaultRegistrationTokenPath,
   loadOrCreateRegistrationToken,

@@ -5,7 +5,7 @@
  * can break the connection: a throw costs that connection's observation, never its bytes.
  */
 import * as net from 'node:net';
-import { createLogger } from '../common/index.js';
+import { createLogger, formatHostPort } from '../common/index.js';
 import { detectProtocol, DETECT_MAX_BYTES } from './detect.js';
 import { createExchangeSink, type ConnectionInfo, type ObservationServices } from './exchange-events.js';
 import { createH2Observer } from './h2/index.js';
@@ -47,7 +47,7 @@ export function reset(socket: net.Socket): void {
 export function formatAddr(address: string | undefined, port: number | undefined): string {
   if (!address) return `unknown:${port ?? 0}`;
   const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  return a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`;
+  return formatHostPort(a, `${port}`);
 }
 
 /**

@@ -3,9 +3,9 @@
  * forwarded as they arrive and detection only decides which observer (if any) reads them.
  * Like linkerd2-proxy's detector it biases towards availability: anything unclear is opaque.
  */
+import { H2_PREFACE } from '../tap-protocol/index.js';
 
-/** The HTTP/2 connection preface (RFC 9113 §3.4). */
-export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export { H2_PREFACE };
 
 /**
  * Empty lines (CRLF) a request line may follow: RFC 9112 §2.2 asks servers to skip at least

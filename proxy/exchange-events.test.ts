@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { TapEvent } from './events.js';
+import { type TapEvent, compileMatches } from '../tap-protocol/index.js';
 import { createExchangeSink, wallClock, type ObservationServices } from './exchange-events.js';
 import { createFlightRecorder, estimateEventBytes } from './flight-recorder.js';
 import { createHttp1Observer } from './http1/index.js';
 import { createProxyMetrics } from './metrics.js';
 import { createExchange, DEFAULT_OBSERVER_LIMITS } from './observe.js';
-import { compileMatches } from './tap-filter.js';
 import { createTapHub } from './tap-hub.js';
 
 describe('wallClock', () => {

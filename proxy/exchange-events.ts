@@ -5,11 +5,10 @@
  * flight-recorder query ever reads that exchange (`pushDeferred`): the same event, made later.
  */
 import { isUtf8 } from 'node:buffer';
-import { type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from './events.js';
+import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
 import type { HttpRoute, ProxyMetrics, TrafficDirection } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
-import { redactAuthority, redactHeaderCredentials, redactUrlCredentials } from './redact.js';
 import type { TapHub } from './tap-hub.js';
 
 export interface Identity {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TapEvent } from './events.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { createFlightRecorder, estimateEventBytes } from './flight-recorder.js';
 
 const event = (i: number, tsMs = Date.now()): TapEvent => ({

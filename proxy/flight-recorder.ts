@@ -11,7 +11,7 @@
  * keeping a full event for each (an object, its strings, a pair array per header) was most of
  * the recorder's cost on the data path, in allocation and in old-generation garbage collection.
  */
-import type { HeaderList, TapEvent } from './events.js';
+import type { HeaderList, TapEvent } from '../tap-protocol/index.js';
 
 export interface FlightRecorder {
   /** Records an event; `bytes` defaults to `estimateEventBytes(event)`. */

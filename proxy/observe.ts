@@ -7,7 +7,7 @@
  * An observer must never throw and never block: on anything it cannot follow it calls
  * `sink.giveUp(reason)` once and ignores all further input (the connection stays forwarded).
  */
-import type { HeaderList, Protocol } from './events.js';
+import type { HeaderList, Protocol } from '../tap-protocol/index.js';
 
 /** Bounded copy of body bytes, made only while someone asked for bodies. */
 export interface BodyCapture {

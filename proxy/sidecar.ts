@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { createLogger, MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
 import { formatAddr, proxyConnection, reset, type ConnectionOptions } from './connection.js';
-import { DEFAULT_SENSITIVE_HEADERS } from './events.js';
+import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
 import { createFlightRecorder, type FlightRecorder } from './flight-recorder.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';

@@ -11,7 +11,8 @@
  * Interfaces are read when a tap starts (not cached), so an address added later still counts.
  */
 import { networkInterfaces } from 'node:os';
-import { normalizeTapAddress } from '../common/grant.js';
+import { formatHostPort } from '../common/index.js';
+import { normalizeTapAddress } from '../tap-protocol/index.js';
 
 const ADDRESS = /^(?:\[(.*)\]|(.*)):(\d+)$/;
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
@@ -21,7 +22,7 @@ function splitAddress(address: string): { host: string; port: string } | undefin
   return m ? { host: m[1] ?? m[2] ?? '', port: m[3]! } : undefined;
 }
 
-const join = (host: string, port: string): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+const join = formatHostPort;
 
 /**
  * The address others dial for a listener bound at `address`: a wildcard listener is reached on

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TapEvent } from './events.js';
-import { compileMatches } from './tap-filter.js';
+import { type TapEvent, compileMatches, type TapMessage } from '../tap-protocol/index.js';
 import { createTapHub, type MessageWriter } from './tap-hub.js';
-import type { TapMessage } from './tap-types.js';
 
 /** A transport that accepts `capacity` messages, then reports itself full until drained. */
 function transport(capacity = Infinity) {

@@ -6,9 +6,7 @@
  * Events are redacted per subscriber on the way out (the recorder keeps them whole in the
  * sidecar's memory; nothing leaves without the subscriber's grant being applied).
  */
-import { DEFAULT_SENSITIVE_HEADERS, REDACTED, type HeaderList, type TapEvent } from './events.js';
-import type { CompiledMatch, DecisionPoint } from './tap-filter.js';
-import type { TapMessage } from './tap-types.js';
+import { DEFAULT_SENSITIVE_HEADERS, REDACTED, type HeaderList, type TapEvent, type CompiledMatch, type DecisionPoint, type TapMessage } from '../tap-protocol/index.js';
 
 /** Where a subscriber's messages go: write returns false when the transport is full. */
 export interface MessageWriter {

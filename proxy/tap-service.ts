@@ -12,14 +12,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { createLogger, MeshtapError } from '../common/index.js';
-import { verifyGrant, type GrantClaims } from '../common/grant.js';
+import { verifyGrant, type GrantClaims, compileMatches, filteredHeaderNames, type CompiledMatch, type TapMessage, type TapRequest, GRANT_METADATA_KEY, TAP_SERVICE } from '../tap-protocol/index.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
-import { compileMatches, filteredHeaderNames, type CompiledMatch } from './tap-filter.js';
 import { ownTapAddresses } from './tap-audience.js';
 import type { TapHub } from './tap-hub.js';
-import type { TapMessage, TapRequest } from './tap-types.js';
-import { GRANT_METADATA_KEY, TAP_SERVICE } from './tap-wire.js';
 
 const log = createLogger('tap');
 

@@ -16,7 +16,7 @@
  * `--engine` name there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { scrape, sumMetric, type Sample } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { connectRaw, startScriptedServer, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';

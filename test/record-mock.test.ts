@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMockServer, replayExchanges, type MockServer, type RecordedExchange } from '../tap-api/record/index.js';
+import { createMockServer, replayExchanges, type MockServer, type RecordedExchange } from '../record/index.js';
 import { captureGrpc, captureH1 } from './fixtures/record/capture.js';
 import { startServices, type Services } from './fixtures/record/services.js';
 

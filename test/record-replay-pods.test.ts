@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectionKeyOf, replayExchanges, type RecordedExchange } from '../tap-api/record/index.js';
+import { connectionKeyOf, replayExchanges, type RecordedExchange } from '../record/index.js';
 
 let server: Server | undefined;
 afterEach(async () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMockServer, createRecordingHeader, createRecordingWriter, formatJunit, formatText, readRecording, replayExchanges,
   type MockServer, type RecordedExchange,
-} from '../tap-api/record/index.js';
+} from '../record/index.js';
 import { captureAll } from './fixtures/record/capture.js';
 import { CHANGED_IN_V2, startServices, type Services } from './fixtures/record/services.js';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSidecar, type Sidecar } from '../proxy/index.js';
-import { readRecording } from '../tap-api/record/index.js';
+import { readRecording } from '../record/index.js';
 import { captureAll, captureH1 } from './fixtures/record/capture.js';
 import { CHANGED_IN_V2, startServices, type Services } from './fixtures/record/services.js';
 

@@ -7,7 +7,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { runMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { openTapCollector } from './support/tap-collector.js';

@@ -10,8 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateGrantKeyPair, type GrantClaims } from '../common/index.js';
-import { GRANT_METADATA_KEY, TAP_SERVICE, type TapMessage, type TapRequest } from '../proxy/index.js';
+import { generateGrantKeyPair, type GrantClaims, GRANT_METADATA_KEY, TAP_SERVICE, type TapMessage, type TapRequest } from '../tap-protocol/index.js';
 import type { TapApiServer } from '../tap-api/server/index.js';
 import { collectHistory, startSecurityRig, type SecurityRig } from './security-rig.js';
 import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';

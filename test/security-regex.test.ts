@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTapStream, type TapEvent, type TapFilter } from '../proxy/index.js';
+import { openTapStream, type TapEvent, type TapFilter } from '../tap-protocol/index.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 
 let backend: Server;

@@ -14,11 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateGrantKeyPair } from '../common/index.js';
-import { listSidecars, type TapApiServer } from '../tap-api/server/index.js';
+import { generateGrantKeyPair } from '../tap-protocol/index.js';
+import { type TapApiServer } from '../tap-api/server/index.js';
 import { startSecurityRig, until, type SecurityRig } from './security-rig.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { REGISTRATION_TOKEN, registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { listSidecars } from '../tap-api/index.js';
 
 const PREFIX = '/apis/tap.meshtap.dev/v1alpha1';
 

@@ -5,8 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportPublicKeyRaw, generateGrantKeyPair, makeGrantClaims, signGrant, type GrantClaims } from '../common/index.js';
-import { openTapStream, startSidecar, type Sidecar, type SidecarOptions, type TapEvent, type TapMessage, type TapRequest } from '../proxy/index.js';
+import { exportPublicKeyRaw, generateGrantKeyPair, makeGrantClaims, signGrant, type GrantClaims, openTapStream, type TapEvent, type TapMessage, type TapRequest } from '../tap-protocol/index.js';
+import { startSidecar, type Sidecar, type SidecarOptions } from '../proxy/index.js';
 
 export interface SecurityRig {
   sidecar: Sidecar;

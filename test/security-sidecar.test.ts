@@ -4,7 +4,7 @@
  * how much, whatever the request adds; credentials never leave unredacted without a grant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTapStream, type TapEvent, type TapMessage } from '../proxy/index.js';
+import { openTapStream, type TapEvent, type TapMessage } from '../tap-protocol/index.js';
 import { connectRaw } from './support/raw-socket.js';
 import { collectHistory, startSecurityRig, until, type SecurityRig } from './security-rig.js';
 

@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateGrantKeyPair } from '../common/index.js';
+import { generateGrantKeyPair } from '../tap-protocol/index.js';
 import type { TapApiServer } from '../tap-api/server/index.js';
 import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { startSecurityRig, type SecurityRig } from './security-rig.js';

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { httpGet, waitForMetric } from './support/metrics-scrape.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 

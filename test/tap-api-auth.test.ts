@@ -7,9 +7,10 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshtapError } from '../common/index.js';
-import type { TapMessage, TapRequest } from '../proxy/tap-types.js';
-import { listSidecars, openTapApiStream, type TapApiServer } from '../tap-api/server/index.js';
+import type { TapMessage, TapRequest } from '../tap-protocol/tap-types.js';
+import { type TapApiServer } from '../tap-api/server/index.js';
 import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { listSidecars, openTapApiStream } from '../tap-api/index.js';
 
 let api: TapApiServer;
 let dir: string;

@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateGrantKeyPair, type GrantKeyPair } from '../common/index.js';
+import { generateGrantKeyPair, type GrantKeyPair } from '../tap-protocol/index.js';
 import { loadRbacDir, parseTokenFile, startTapApiServer, type TapApiServer, type TapApiServerOptions } from '../tap-api/server/index.js';
 
 export const TOKENS = {

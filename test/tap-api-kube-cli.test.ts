@@ -9,7 +9,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/events.js';
+import type { TapEvent } from '../tap-protocol/events.js';
 import { createTestCa } from './fixtures/kube-tap/certs.js';
 import { callThrough, startKubeTapCluster, TAP_API_SERVICE, TOKENS, type KubeTapCluster } from './fixtures/kube-tap/cluster.js';
 import { runMeshtap, spawnMeshtap, type CliProcess } from './support/meshtap-process.js';

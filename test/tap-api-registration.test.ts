@@ -6,7 +6,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exportPublicKeyRaw, generateGrantKeyPair } from '../common/index.js';
+import { exportPublicKeyRaw, generateGrantKeyPair } from '../tap-protocol/index.js';
 import { startRegistration, type Registration } from '../proxy/tap-registration.js';
 import type { TapApiServer } from '../tap-api/server/index.js';
 import { REGISTRATION_TOKEN, startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { ECHO_SERVICE, echoClient, startGrpcEcho, type GrpcEcho } from './support/grpc-echo.js';
 import { waitForMetric, scrape, sumMetric } from './support/metrics-scrape.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';

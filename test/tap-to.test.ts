@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
-import type { TapEvent, TapFilter } from '../proxy/index.js';
+import type { TapEvent, TapFilter } from '../tap-protocol/index.js';
 import { openTapApiStream } from '../tap-api/index.js';
 
 let dir: string;

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { ECHO_SERVICE, echoClient, startGrpcEcho, type GrpcEcho } from './support/grpc-echo.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';

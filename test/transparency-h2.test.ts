@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { expectedEvents } from './support/expected-events.js';
 import { clientStart, FLAG, frame, FRAME, getHeaders, parseFrames } from './support/h2-frames.js';
 import { patternBytes, startH2Origin, type H2Origin } from './support/h2-origin.js';

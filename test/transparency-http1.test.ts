@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../proxy/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { expectedEvents } from './support/expected-events.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';

@@ -8,7 +8,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TAP_OBSERVE_PATH } from '../proxy/index.js';
+import { TAP_OBSERVE_PATH } from '../tap-protocol/index.js';
 import { FLAG, frame, FRAME, hpackLiterals, PREFACE } from './support/h2-frames.js';
 import { scrape, sumMetric, waitForMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';

@@ -2,9 +2,10 @@
  * HTTP/2 wire constants (RFC 9113) shared by the frame reader and the observer.
  * Named so that protocol magic never appears as bare numbers elsewhere.
  */
+import { GRPC_FRAME_HEADER_BYTES, H2_PREFACE } from '../../tap-protocol/index.js';
 
-/** The client connection preface: the first 24 bytes a client sends (RFC 9113 §3.4). */
-export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** The client connection preface and the gRPC message prefix size live in `tap-protocol/`. */
+export { GRPC_FRAME_HEADER_BYTES, H2_PREFACE };
 
 export const FRAME_HEADER_BYTES = 9;
 
@@ -45,6 +46,3 @@ export const RST_STREAM_PAYLOAD_BYTES = 4;
 export const PING_PAYLOAD_BYTES = 8;
 export const WINDOW_UPDATE_PAYLOAD_BYTES = 4;
 export const GOAWAY_MIN_PAYLOAD_BYTES = 8;
-
-/** gRPC length-prefixed message header: 1 compressed-flag byte + 4-byte big-endian length. */
-export const GRPC_FRAME_HEADER_BYTES = 5;

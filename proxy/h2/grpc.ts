@@ -3,7 +3,7 @@
  * direction of a stream (across DATA frames and chunk boundaries, without copying), and
  * reading grpc-status / grpc-message from trailers.
  */
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import { GRPC_FRAME_HEADER_BYTES } from './constants.js';
 import { parseGrpcStatus } from './grpc-status.js';
 

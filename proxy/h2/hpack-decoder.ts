@@ -3,7 +3,7 @@
  * connection-wide, so every header block must go through it (even when nobody is watching),
  * and after any error nothing more on that connection can be decoded.
  */
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import { DEFAULT_HEADER_TABLE_SIZE } from './constants.js';
 import { DynamicTable, HPACK_ENTRY_OVERHEAD } from './dynamic-table.js';
 import { decodeHuffman } from './huffman.js';

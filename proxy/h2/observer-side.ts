@@ -3,7 +3,7 @@
  * HPACK decoder, header block assembly across CONTINUATION frames, and the meaning of each
  * frame type. SETTINGS a side sends change what the *other* side may send.
  */
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import type { GiveUpReason, ObserverContext } from '../observe.js';
 import {
   DEFAULT_MAX_FRAME_SIZE,

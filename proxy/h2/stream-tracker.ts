@@ -4,7 +4,7 @@
  * END_STREAMs (or a reset), and reports them to the sink. Streams are forgotten as soon as
  * they end, so memory stays bounded by the number of open streams.
  */
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import type { Exchange, ObserverContext } from '../observe.js';
 import { appendBody, createExchange } from '../observe.js';
 import { GrpcMessageCounter, isGrpcContentType, readGrpcStatus } from './grpc.js';

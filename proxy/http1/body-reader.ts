@@ -7,7 +7,7 @@
  * chunk data. Chunk extensions are validated and skipped (nobody consumes them), bounded by
  * the head limit so a peer cannot make the observer scan forever in one line.
  */
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import { appendBody, type BodyCapture } from '../observe.js';
 import type { Framing } from './framing.js';
 import { HEAD_BARE_LF, HEAD_NEED_MORE, HEAD_TOO_LARGE, HeadReader } from './head-reader.js';

@@ -7,7 +7,7 @@
  * UTF-8 when they are valid UTF-8 and as latin1 otherwise, so a non-ASCII value reads well
  * when it can and round-trips byte for byte when it cannot.
  */
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import type { HeadFacts } from './framing.js';
 
 export type HeadError = 'h1-parse' | 'h1-ambiguous-framing';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import { DEFAULT_OBSERVER_LIMITS, type Exchange } from '../observe.js';
 import { createHttp1Observer } from './index.js';
 

@@ -6,7 +6,7 @@
  * Readers see a plain `Exchange`: `requestHeaders` and `responseHeaders` are accessors that
  * return (and keep) the decoded list; assigning a list replaces the section.
  */
-import type { HeaderList, Protocol } from '../events.js';
+import type { HeaderList, Protocol } from '../../tap-protocol/index.js';
 import type { BodyCapture, Exchange } from '../observe.js';
 import { fieldList, NO_FIELDS, type FieldSection } from './head-parse.js';
 

@@ -5,7 +5,7 @@
  * Exchanges are mutated in place by observers, so every call is recorded as a snapshot taken
  * at call time; that is what lets tests assert *when* a field became known.
  */
-import type { HeaderList } from '../events.js';
+import type { HeaderList } from '../../tap-protocol/index.js';
 import {
   createBodyCapture,
   DEFAULT_OBSERVER_LIMITS,

@@ -4,8 +4,7 @@
  * `--not` negates the next filter flag; `--or` starts a new match (OR across matches).
  */
 import { UsageError, parseDurationMs, type OptionSpec, type ParsedArgs } from '../../common/index.js';
-import { parseGrpcStatus, type TapFilter } from '../../proxy/index.js';
-import { compilePathRegex } from '../../proxy/tap-filter.js';
+import { compilePathRegex, parseGrpcStatus, type TapFilter } from '../../tap-protocol/index.js';
 
 /** Flag definitions to merge into a command's options. */
 export const FILTER_OPTIONS: OptionSpec = {

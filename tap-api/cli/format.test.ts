@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TapEvent } from '../../proxy/index.js';
 import { formatEventText, formatMessage } from './format.js';
+import type { TapEvent } from '../../tap-protocol/index.js';
 
 const req = (over: Partial<TapEvent> = {}): TapEvent => ({
   kind: 'req',

@@ -2,7 +2,7 @@
  * Tap event printing: `-o text` (one line per event, Linkerd tap style), `-o wide` (plus
  * workloads and pod), `-o json` (NDJSON, one event per line, so jq works).
  */
-import type { TapBody, TapEvent, TapMessage } from '../../proxy/index.js';
+import type { TapBody, TapEvent, TapMessage } from '../../tap-protocol/index.js';
 
 export type TapOutput = 'text' | 'wide' | 'json';
 

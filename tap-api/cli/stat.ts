@@ -5,7 +5,8 @@
  * window and works on the deltas. With `--prometheus URL`: the same numbers as PromQL queries.
  */
 import { MeshtapError } from '../../common/index.js';
-import { listSidecars, parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
+import { parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
+import { listSidecars } from './client.js';
 import { computeStats, parsePromText, type PromSample, type SidecarScrape, type StatRow } from './stat-metrics.js';
 
 export { renderStatTable } from './stat-metrics.js';

@@ -4,8 +4,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../../common/index.js';
-import { openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../proxy/index.js';
-import { openKubeTapStream, openTapApiStream } from '../server/index.js';
+import { openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
+import { openTapApiStream } from './client.js';
+import { openKubeTapStream } from './kube-client.js';
 
 export interface TapSource {
   /** One sidecar's tap port. */

@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { TapEvent } from '../../proxy/events.js';
-import type { TapMessage } from '../../proxy/tap-types.js';
+import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
 import { createTopTable, isSuccess, renderTopTable, runTop } from './top.js';
 
 const end = (over: Partial<TapEvent>): TapEvent => ({

@@ -6,8 +6,7 @@
  * as untracked and shown in the header.
  */
 import type { Writable } from 'node:stream';
-import type { TapEvent } from '../../proxy/events.js';
-import type { TapMessage } from '../../proxy/tap-types.js';
+import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
 
 export interface TopRow {
   source: string;

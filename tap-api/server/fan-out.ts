@@ -8,8 +8,7 @@
  * instead), so a stalled reader cannot stall a sidecar's stream.
  */
 import * as grpc from '@grpc/grpc-js';
-import { openTapStream, type TapStream } from '../../proxy/tap-wire.js';
-import type { TapMessage, TapRequest } from '../../proxy/tap-types.js';
+import { openTapStream, type TapStream, type TapMessage, type TapRequest } from '../../tap-protocol/index.js';
 import type { TapApiLine } from './wire.js';
 
 export interface FanOutPart {

@@ -1,13 +1,11 @@
 /**
- * The tap API server and its clients. Local mode: tokens, the embedded RBAC engine, the
+ * The tap API server. Local mode: tokens, the embedded RBAC engine, the
  * sidecar registry. Kubernetes mode: front-proxy authentication, SubjectAccessReview, pods from
- * the API server, HTTPS with reloading certificates. Shared: grants, fan-out, bounds, and
- * `openTapApiStream` / `openKubeTapStream` for the CLI.
+ * the API server, HTTPS with reloading certificates. Shared: grants, fan-out, bounds. The
+ * clients (`openTapApiStream`, `openKubeTapStream`) are in `../cli/`.
  */
 export { startTapApiServer, TAP_API_DEFAULTS } from './server.js';
 export type { TapApiServer, TapApiServerOptions } from './server.js';
-export { openTapApiStream, listSidecars, tapApiPath } from './client.js';
-export type { TapApiStreamOptions } from './client.js';
 export { authorize, ruleAllows, subjectMatches, withImplicitGroups, describeDenial } from './rbac.js';
 export type { PolicyRule, RoleObject, BindingObject, Subject, RbacPolicy, UserInfo, RequestAttributes, Decision } from './rbac.js';
 export { loadRbacDir, parseRbacYaml } from './rbac-load.js';
@@ -50,7 +48,5 @@ export type { SubjectAccessReviewBody, SubjectAccessReviewStatus } from './kube-
 export { createKubeDiscovery, selectorString, tapPodOf, MESHED_LABEL, TAP_PORT_NAME, DEFAULT_SIDECAR_TAP_PORT } from './kube-discovery.js';
 export { createReloadingTls } from './kube-tls.js';
 export type { ReloadingTls, KubeTlsSources } from './kube-tls.js';
-export { openKubeTapStream, findKubeconfig, loadKubeconfig } from './kube-client.js';
-export type { KubeTapStreamOptions } from './kube-client.js';
 export { EDGES_RESOURCE, ROUTES_RESOURCE, DEFAULT_EDGES_WINDOW, OTHER_ROUTE, UNMESHED_ADDRESS } from './edges-wire.js';
 export type { Edge, EdgeEnd, EdgeList, EdgeProtocol, LatencyPercentiles, RouteList, RouteStats } from './edges-wire.js';

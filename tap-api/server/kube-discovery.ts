@@ -14,7 +14,7 @@
  * container port named `meshtap-tap` (what the injector declares), else `sidecarTapPort` (4190).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Result } from '../../common/index.js';
+import { formatHostPort, type Result } from '../../common/index.js';
 import type { TapApiDiscovery, TapPod } from './access.js';
 import { describeKubeError } from './kube-sar.js';
 import type { Target } from './targets.js';
@@ -78,9 +78,7 @@ function portNamed(pod: PodLike, name: string): number | undefined {
   return undefined;
 }
 
-function hostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
+const hostPort = formatHostPort;
 
 /** A pod's tap entry, or undefined when it is not a running meshed pod. */
 export function tapPodOf(pod: PodLike, ports: { tap: number; admin: number }, workload?: Target): TapPod | undefined {

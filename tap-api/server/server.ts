@@ -26,7 +26,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { createLogger, exportPublicKeyRaw, MeshtapError, DEFAULT_GRANT_TTL_MS, type GrantKeyPair } from '../../common/index.js';
+import { createLogger, MeshtapError } from '../../common/index.js';
 import type { TapApiAccess } from './access.js';
 import { apiGroup, apiGroupList, apiResourceList } from './api-discovery.js';
 import { sendJson, sendStatus } from './http-util.js';
@@ -40,6 +40,7 @@ import { authenticate, requirePermission, serveTap, type TapRouteContext } from 
 import { formatTarget, isValidName, resourceOfKind } from './targets.js';
 import type { TokenAuthenticator } from './tokens.js';
 import { kubeStatus, SIDECARS_RESOURCE, TAP_API_GROUP, TAP_API_PREFIX, type SidecarInfo } from './wire.js';
+import { exportPublicKeyRaw, DEFAULT_GRANT_TTL_MS, type GrantKeyPair } from '../../tap-protocol/index.js';
 
 export interface TapApiServerOptions {
   host?: string;

@@ -4,9 +4,7 @@
  * MAX_MATCHES matches of MAX_FILTERS filters each.
  */
 import type { Result } from '../../common/index.js';
-import type { TapFilter, TapRequest } from '../../proxy/tap-types.js';
-import { DEFAULT_SENSITIVE_HEADERS } from '../../proxy/events.js';
-import { compilePathRegex, filteredHeaderNames } from '../../proxy/tap-filter.js';
+import { type TapFilter, type TapRequest, DEFAULT_SENSITIVE_HEADERS, compilePathRegex, filteredHeaderNames } from '../../tap-protocol/index.js';
 
 const SENSITIVE: ReadonlySet<string> = new Set(DEFAULT_SENSITIVE_HEADERS);
 

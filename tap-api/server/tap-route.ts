@@ -12,7 +12,7 @@
  * waited on.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../common/index.js';
+import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
 import type { TapApiAccess } from './access.js';
 import { startFanOut, splitRate, type FanOut } from './fan-out.js';
 import { readJsonBody, sendStatus } from './http-util.js';

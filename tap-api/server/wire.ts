@@ -2,7 +2,7 @@
  * The tap API's HTTP wire shapes, shared by the server and its client: Kubernetes `Status`
  * objects for errors (so kubectl-minded tools read them) and the NDJSON lines of a tap stream.
  */
-import type { TapMessage } from '../../proxy/tap-types.js';
+import type { TapMessage } from '../../tap-protocol/index.js';
 
 export const TAP_API_GROUP = 'tap.meshtap.dev';
 export const TAP_API_VERSION = 'v1alpha1';

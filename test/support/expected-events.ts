@@ -2,7 +2,7 @@
  * Builds the exact events (in `eventShape` form) an HTTP exchange must produce: `req`, `rsp`,
  * `end`, with the fields DESIGN §5 puts on each kind. Tests compare them with `toEqual`.
  */
-import type { HeaderList, Protocol, TapEvent } from '../../proxy/index.js';
+import type { HeaderList, Protocol, TapEvent } from '../../tap-protocol/index.js';
 
 export interface ExpectedExchange {
   id: string;

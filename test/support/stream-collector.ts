@@ -3,7 +3,7 @@
  * test can wait for conditions on what arrived: `live` (history done), `ends(pred, n)`, the end
  * of the stream. Timeouts name what was awaited and what had arrived.
  */
-import type { TapEvent, TapStream } from '../../proxy/index.js';
+import type { TapEvent, TapStream } from '../../tap-protocol/index.js';
 
 export function collectTapStream(stream: TapStream, notices: string[], defaultTimeoutMs = 30_000) {
   const events: TapEvent[] = [];

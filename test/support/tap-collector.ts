@@ -4,7 +4,7 @@
  * slip by, then collects events. `eventShape` strips the fields that differ run to run, so a
  * test can compare the exact events with `toEqual`.
  */
-import { openTapStream, type TapEvent, type TapMessage, type TapRequest } from '../../proxy/index.js';
+import { openTapStream, type TapEvent, type TapMessage, type TapRequest } from '../../tap-protocol/index.js';
 
 export interface TapCollector {
   readonly events: TapEvent[];

@@ -3,7 +3,7 @@
  * stops at the first limit reached (count, bytes, duration, history end, abort signal, stream
  * end). It never waits on anything but the file: the tap side drops and tells us instead.
  */
-import type { TapMessage } from '../../proxy/tap-types.js';
+import type { TapMessage } from '../tap-protocol/index.js';
 import { exchangeFromEvent } from './format.js';
 import type { RecordingWriter } from './recording-writer.js';
 

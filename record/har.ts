@@ -5,10 +5,10 @@
  * proxy, src/dst, protocol, body capture facts, …) — so recording -> HAR -> recording keeps
  * every field. HAR files from elsewhere (browsers) import too, with what they carry.
  */
-import { MeshtapError } from '../../common/index.js';
-import type { HeaderList, Protocol, TapBody } from '../../proxy/index.js';
+import { MeshtapError } from '../common/index.js';
 import { createRecordingHeader, startTimeMs, type GrpcFrame, type RecordedExchange, type RecordingHeader } from './format.js';
 import { headerValue } from './headers.js';
+import type { HeaderList, Protocol, TapBody } from '../tap-protocol/index.js';
 
 export interface HarHeader { name: string; value: string }
 export interface HarContent { size: number; mimeType: string; text?: string; encoding?: string }

@@ -13,8 +13,7 @@ import { delimiter, join } from 'node:path';
 import { Agent } from 'undici';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { MeshtapError } from '../../common/index.js';
-import type { TapMessage, TapRequest } from '../../proxy/tap-types.js';
-import type { TapStream } from '../../proxy/tap-wire.js';
+import type { TapMessage, TapRequest, TapStream } from '../../tap-protocol/index.js';
 import { openTapApiStream } from './client.js';
 
 export interface KubeTapStreamOptions {

@@ -2,8 +2,8 @@
 import Ajv from 'ajv';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureAll } from '../../test/fixtures/record/capture.js';
-import { startServices, type Services } from '../../test/fixtures/record/services.js';
+import { captureAll } from '../test/fixtures/record/capture.js';
+import { startServices, type Services } from '../test/fixtures/record/services.js';
 import type { RecordedExchange } from './format.js';
 import { createRecordingHeader } from './format.js';
 import { harToRecording, recordingToHar } from './har.js';

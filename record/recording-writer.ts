@@ -10,7 +10,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
-import { MeshtapError } from '../../common/index.js';
+import { MeshtapError } from '../common/index.js';
 import type { RecordedExchange, RecordingHeader } from './format.js';
 
 export interface RecordingWriterOptions {

@@ -8,10 +8,9 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { MeshtapError } from '../../common/index.js';
-import type { TapMessage, TapRequest } from '../../proxy/tap-types.js';
-import type { TapStream } from '../../proxy/tap-wire.js';
-import { parseTarget } from './targets.js';
-import { TAP_API_PREFIX, type KubeStatus, type SidecarInfo, type TapApiLine } from './wire.js';
+import type { TapMessage, TapRequest, TapStream } from '../../tap-protocol/index.js';
+import { parseTarget } from '../server/targets.js';
+import { TAP_API_PREFIX, type KubeStatus, type SidecarInfo, type TapApiLine } from '../server/wire.js';
 
 /** Longest NDJSON line accepted from the tap API (an event with two captured bodies fits). */
 export const MAX_TAP_LINE_BYTES = 64 * 1024 * 1024;

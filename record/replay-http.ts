@@ -5,7 +5,7 @@
  */
 import * as http2 from 'node:http2';
 import { Pool } from 'undici';
-import type { HeaderList } from '../../proxy/events.js';
+import type { HeaderList } from '../tap-protocol/index.js';
 import { headersFromObject, headersToObject } from './headers.js';
 import { MAX_COMPARE_BODY_BYTES, type ReplayRequest, type ReplayResponse } from './replay-types.js';
 

@@ -7,8 +7,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { MeshtapError } from '../../common/index.js';
-import type { HeaderList } from '../../proxy/events.js';
+import { MeshtapError } from '../common/index.js';
+import type { HeaderList } from '../tap-protocol/index.js';
 import type { ReplayRequest, ReplayResponse } from './replay-types.js';
 
 /** Metadata grpc-js sets itself (or refuses): never copied from the recording. */

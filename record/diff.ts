@@ -5,7 +5,7 @@
  * captured prefix) and gRPC messages one by one. Both sides are first put in one shape
  * (`Observation`), which also lets noise detection diff two live answers with the same code.
  */
-import { REDACTED, type HeaderList } from '../../proxy/events.js';
+import { REDACTED, type HeaderList } from '../tap-protocol/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { groupHeaders, headerValue, HOP_BY_HOP_HEADERS, isPseudoHeader } from './headers.js';
 import { diffJson } from './json-mask.js';

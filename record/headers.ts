@@ -3,7 +3,7 @@
  * headers (RFC 9110 §7.6.1) and redacted values are never re-sent; names compare
  * case-insensitively (h1 keeps case, h2 is lower case).
  */
-import { REDACTED, type HeaderList } from '../../proxy/events.js';
+import { REDACTED, type HeaderList } from '../tap-protocol/index.js';
 
 /** Connection-specific headers: meaningful for one hop only, forbidden in HTTP/2. */
 export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([

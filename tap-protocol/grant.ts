@@ -20,8 +20,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sig
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
-import type { TapFilter } from '../proxy/tap-types.js';
-import { MeshtapError, isErrnoException, type Result } from './errors.js';
+import type { TapFilter } from './tap-types.js';
+import { MeshtapError, isErrnoException, type Result } from '../common/index.js';
 
 /** What a grant allows. Times are ms since the epoch. */
 export interface GrantClaims {

@@ -2,7 +2,7 @@
  * What replay sends and what it gets back, independent of the client library, so the
  * diff and the report see HTTP/1, HTTP/2 and gRPC the same way.
  */
-import type { HeaderList, Protocol } from '../../proxy/events.js';
+import type { HeaderList, Protocol } from '../tap-protocol/index.js';
 
 /** A request ready to send (headers already filtered and rewritten). */
 export interface ReplayRequest {

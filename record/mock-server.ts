@@ -10,14 +10,14 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import proxy from 'http2-proxy';
 import { request as undiciRequest } from 'undici';
-import { createLogger } from '../../common/index.js';
+import { createLogger } from '../common/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
+import { H2_PREFACE } from '../tap-protocol/index.js';
 import { joinGrpcFrames } from './grpc-frames.js';
 import { headersFromObject, headersToObject, headerValue, sendableHeaders } from './headers.js';
 import { createMockIndex, type MockMatch } from './mock-index.js';
 
 const log = createLogger('mock');
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const GRPC_UNIMPLEMENTED = 12;
 /** Largest request body buffered for `--match body`. */
 export const MAX_MATCH_BODY_BYTES = 16 * 1024 * 1024;

@@ -2,8 +2,8 @@
  * Tap filters evaluated against recorded exchanges with the sidecar's own compiler
  * (proxy `compileMatches`), so `replay` and `convert` select exactly as `tap` and `record` do.
  */
-import { compileMatches, type TapEvent, type TapFilter } from '../../proxy/index.js';
 import type { RecordedExchange } from './format.js';
+import { compileMatches, type TapEvent, type TapFilter } from '../tap-protocol/index.js';
 
 /** Compiles filters once; the predicate tells whether an exchange passes. Throws MT_BAD_FILTER. */
 export function compileExchangeFilter(matches: TapFilter[][]): (ex: RecordedExchange) => boolean {

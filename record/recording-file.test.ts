@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../../proxy/index.js';
 import { createRecordingHeader, exchangeFromEvent, type RecordedExchange } from './format.js';
 import { joinGrpcFrames, splitGrpcFrames } from './grpc-frames.js';
 import { readRecording } from './recording-reader.js';
 import { createRecordingWriter } from './recording-writer.js';
 import fc from 'fast-check';
+import type { TapEvent } from '../tap-protocol/index.js';
 
 const header = createRecordingHeader({ kind: 'proxy', address: '127.0.0.1:4190' }, '0.1.0');
 const ex = (n: number): RecordedExchange => ({

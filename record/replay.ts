@@ -3,8 +3,7 @@
  * on schedule (replay-schedule.ts), diffs every answer with the recording (diff.ts) and
  * returns one result per exchange. A failure to send is a `failed` result, never a throw.
  */
-import type { TapFilter } from '../../proxy/tap-types.js';
-import type { HeaderList } from '../../proxy/events.js';
+import type { TapFilter, HeaderList } from '../tap-protocol/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { diffExchange, noiseBetween, type DiffOptions, type Difference } from './diff.js';
 import { compileExchangeFilter } from './filter-match.js';

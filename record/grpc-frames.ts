@@ -2,10 +2,10 @@
  * gRPC length-prefixed message framing: 1 byte compressed flag + 4 bytes big-endian length +
  * payload. Captured bodies are the raw stream; recordings keep one frame per message.
  */
+import { GRPC_FRAME_HEADER_BYTES } from '../tap-protocol/index.js';
 import type { GrpcFrame } from './format.js';
 
-/** Bytes of the gRPC message prefix (flag + length). */
-export const GRPC_FRAME_HEADER_BYTES = 5;
+export { GRPC_FRAME_HEADER_BYTES };
 
 /**
  * Splits a captured length-prefixed stream into frames. When the capture was cut

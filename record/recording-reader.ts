@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants as zlibConstants, createGunzip } from 'node:zlib';
-import { MeshtapError } from '../../common/index.js';
+import { MeshtapError } from '../common/index.js';
 import { RECORDING_FORMAT, RECORDING_VERSION, type RecordedExchange, type RecordingHeader } from './format.js';
 
 export interface RecordingIssue {

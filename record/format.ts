@@ -4,8 +4,7 @@
  * event with bodies, except that gRPC bodies are kept as separate message frames so replay
  * and mock can send them one by one (and other tools need not re-parse the gRPC framing).
  */
-import type { TapBody, TapEvent } from '../../proxy/events.js';
-import type { TapFilter } from '../../proxy/tap-types.js';
+import type { TapBody, TapEvent, TapFilter } from '../tap-protocol/index.js';
 import { splitGrpcFrames } from './grpc-frames.js';
 
 export const RECORDING_FORMAT = 'meshtap-recording';

@@ -1,0 +1,11 @@
+/**
+ * Protocol magic every party reads the same way: the sidecar's detector and HTTP/2 observer,
+ * the mock server's protocol sniffing, record's gRPC message framing. Written once so that a
+ * typo in one copy cannot make two parts of meshtap disagree about the wire.
+ */
+
+/** The HTTP/2 client connection preface (RFC 9113 §3.4). */
+export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** A gRPC length-prefixed message starts with 1 flag byte and a 4-byte big-endian length. */
+export const GRPC_FRAME_HEADER_BYTES = 5;

@@ -1,0 +1,30 @@
+/**
+ * What every tap party shares (DESIGN §2, §5, §7): the event schema, the tap request and its
+ * filters (and their compilation), the gRPC wire between tap clients and sidecars, grants
+ * (claims, signing, verification) and protocol constants. The sidecar, the tap API, record/
+ * and the CLI import only this file; it imports nothing of the project but `common/`.
+ */
+export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirection } from './events.js';
+export { DEFAULT_SENSITIVE_HEADERS, REDACTED } from './events.js';
+export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';
+export type { TapFilter, TapRequest, TapMessage } from './tap-types.js';
+export { openTapStream, TAP_SERVICE, TAP_OBSERVE_PATH, GRANT_METADATA_KEY } from './tap-wire.js';
+export type { TapStream } from './tap-wire.js';
+export { compileMatches, compilePathRegex, filteredHeaderNames, parseGrpcStatus, GRPC_STATUS_NAMES } from './tap-filter.js';
+export type { CompiledMatch, DecisionPoint } from './tap-filter.js';
+export {
+  signGrant,
+  verifyGrant,
+  makeGrantClaims,
+  grantRevealsHeader,
+  normalizeTapAddress,
+  generateGrantKeyPair,
+  loadOrCreateGrantKey,
+  exportPublicKeyRaw,
+  importPublicKeyRaw,
+  DEFAULT_GRANT_TTL_MS,
+  MAX_GRANT_BYTES,
+  GRANT_CLOCK_SKEW_MS,
+} from './grant.js';
+export type { GrantClaims, GrantError, GrantErrorCode, GrantKeyPair, VerifyGrantOptions } from './grant.js';
+export { H2_PREFACE, GRPC_FRAME_HEADER_BYTES } from './constants.js';
