@@ -1,4 +1,4 @@
-import { listFlag, parseBytes, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import { listFlag, MeshtapError, parseBytes, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import { SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type OriginalDstLookup } from '../proxy/index.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
@@ -40,14 +40,10 @@ Observation:
       --redact-header NAME                also redact this header (repeatable)
       --observe all|none                  none = forwarding only (benchmarks)
       --detect-timeout DURATION           protocol detection timeout (default 1s)
-
-Connections:
-      --idle-timeout DURATION             close a connection with no bytes either way for this
-                                          long, counted in meshtap_bound_hit_total{bound="idle-timeout"}
-                                          (default 1h, as Envoy; 0 = never). TCP keepalive (first
-                                          probe after 60s) runs on both legs regardless, so dead
-                                          peers are found without cutting quiet healthy ones
-      --engine js                         data path engine (only js exists so far)
+      --engine js|native                  data path engine (MESHTAP_ENGINE; default js). native: C++
+                                          epoll workers forward (needs the addon: bash scripts/build-native.sh)
+      --native-threads N                  native engine worker threads, one SO_REUSEPORT listener
+                                          each (MESHTAP_NATIVE_THREADS; default 1)
 
 On start, one line per listener is printed on stderr: 'listening KIND ADDR[ -> TARGET]', then 'ready'.
 `;
@@ -90,8 +86,8 @@ const command: Command = {
       'redact-header': { type: 'string', multiple: true },
       observe: { type: 'string' },
       'detect-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
       engine: { type: 'string' },
+      'native-threads': { type: 'string' },
     },
   },
   async run(args) {
@@ -102,7 +98,18 @@ const command: Command = {
       throw new UsageError("proxy: nothing to listen on; give --forward LISTEN=TARGET (or --inbound/--outbound with BPF)");
     }
     const engine = stringFlag(args, 'engine', 'MESHTAP_ENGINE', 'js');
-    if (engine !== 'js') throw new UsageError(`proxy: --engine '${engine}' is not available in this build; use --engine js`);
+    if (engine !== 'js' && engine !== 'native') throw new UsageError(`proxy: --engine takes js or native, not '${engine}'`);
+    const threadsText = stringFlag(args, 'native-threads', 'MESHTAP_NATIVE_THREADS', '1') ?? '1';
+    const nativeThreads = Number(threadsText);
+    if (!/^[0-9]+$/.test(threadsText) || nativeThreads < 1 || nativeThreads > 64) {
+      throw new UsageError(`proxy: --native-threads takes a number from 1 to 64, not '${threadsText}'`);
+    }
+    if (engine === 'native') {
+      const { isNativeAvailable, nativeUnavailableReason } = await import('../native/index.js');
+      if (!isNativeAvailable()) {
+        throw new MeshtapError('MT_NATIVE_MISSING', `proxy: --engine native needs the native addon, which is ${nativeUnavailableReason()}; build it with 'bash scripts/build-native.sh' or use --engine js`);
+      }
+    }
     const observe = stringFlag(args, 'observe', undefined, 'all');
     if (observe !== 'all' && observe !== 'none') throw new UsageError(`proxy: --observe takes all or none, not '${observe}'`);
     const workload = stringFlag(args, 'workload', 'MESHTAP_WORKLOAD');
@@ -142,8 +149,9 @@ const command: Command = {
       bodyLimit: args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit,
       sensitiveHeaders: [...DEFAULT_SENSITIVE_HEADERS, ...listFlag(args, 'redact-header').map((h) => h.toLowerCase())],
       observe: observe === 'all',
+      engine,
+      nativeThreads,
       detectTimeoutMs: args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs,
-      idleTimeoutMs: args.values['idle-timeout'] ? parseDurationMs(String(args.values['idle-timeout']), '--idle-timeout') : SIDECAR_DEFAULTS.idleTimeoutMs,
     });
     for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);

@@ -7,7 +7,15 @@
         "src/original-dst.cc",
         "src/bpf-loader.cc",
         "src/bpf-maps.cc",
-        "src/bpf-probe.cc"
+        "src/bpf-probe.cc",
+        "src/engine-napi.cc",
+        "src/core/addr.cc",
+        "src/core/engine.cc",
+        "src/core/engine-shared.cc",
+        "src/core/event-ring.cc",
+        "src/core/original-dst.cc",
+        "src/core/tcp-stats.cc",
+        "src/core/worker.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -17,7 +25,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
-      "libraries": ["-lbpf", "-lelf", "-lz"]
+      "libraries": ["-lbpf", "-lelf", "-lz", "-lpthread"]
     }
   ]
 }

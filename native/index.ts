@@ -43,8 +43,36 @@ export interface NativeBpf {
   probeFeatures(): Record<string, boolean>;
 }
 
+/** TCP counters of one (direction, peer, target) class, read from C++ at scrape time. */
+export interface NativeTcpStats {
+  direction: 'inbound' | 'outbound';
+  peer: 'src' | 'dst';
+  target: string;
+  opened: number;
+  closed: number;
+  closedWithError: number;
+  open: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+/** A listener the native engine creates (numeric addresses only: resolve names first). */
+export type NativeListenerSpec =
+  | { kind: 'forward'; proxy: 'in' | 'out'; host: string; port: number; targetHost: string; targetPort: number; dst: string }
+  | { kind: 'inbound'; proxy: 'in'; host: string; port: number; appHost: string }
+  | { kind: 'outbound'; proxy: 'out'; host: string; port: number };
+
+interface RawEngine {
+  listen(spec: NativeListenerSpec): string;
+  drain(): Buffer | undefined;
+  unobserve(id: number): void;
+  tcpStats(): NativeTcpStats[];
+  close(): void;
+}
+
 interface Addon extends NativeBpf {
   getOriginalDst(fd: number): OriginalDst | undefined;
+  NativeEngine: new (options: { threads: number; observe: boolean; ringBytes?: number; maxTargets?: number }, doorbell: () => void) => RawEngine;
 }
 
 const ADDON_CANDIDATES = [
@@ -85,6 +113,11 @@ function addon(): Addon {
   return a;
 }
 
+/** Why the addon is unavailable (`not built (looked for …)`), or undefined when it loads. */
+export function nativeUnavailableReason(): string | undefined {
+  return load().error;
+}
+
 /** Whether the native addon is built and loads here (never throws). */
 export function isNativeAvailable(): boolean {
   return load().addon !== undefined;
@@ -110,4 +143,162 @@ export function getOriginalDst(socket: Socket): OriginalDst | undefined {
 /** The BPF half of the addon, for bpf/. Throws MT_NATIVE_MISSING when not built. */
 export function loadNativeBpf(): NativeBpf {
   return addon();
+}
+
+// ---- the native engine (native/src/core) ----------------------------------------------------
+
+/** Why a native connection ended, as the js engine names it (`abortError` in proxy/connection.ts). */
+const ABORT_ERRORS = [undefined, 'reset', 'client-error', 'upstream-error', 'upstream-connect-failed'] as const;
+
+/** Receives the decoded records of one batch, in the order the C++ workers wrote them. */
+export interface NativeRecordHandler {
+  /** A connection JS may follow: `src`/`dst` as the js engine formats them. */
+  open(id: number, proxy: 'in' | 'out', src: string, dst: string, atMs: number): void;
+  /** Bytes that were forwarded (a view into the batch: copy what you keep past the call). */
+  data(id: number, fromClient: boolean, bytes: Buffer, atMs: number): void;
+  end(id: number, fromClient: boolean, atMs: number): void;
+  close(id: number, abortError: string | undefined, atMs: number): void;
+  /** The batch was full: this connection is no longer followed (its bytes still flow). */
+  lost(id: number): void;
+  connectError(direction: 'inbound' | 'outbound', code: string): void;
+  boundHit(bound: string): void;
+}
+
+export interface NativeEngineOptions {
+  /** epoll worker threads, one SO_REUSEPORT listener socket each (`--native-threads`). */
+  threads: number;
+  /** false: forwarding only, no record ever reaches JS. */
+  observe: boolean;
+  /** Bound of the record batch between two JS wakes, bytes. */
+  ringBytes?: number;
+  /** Most (direction, peer, target) TCP metric classes before `overflow`. */
+  maxTargets?: number;
+}
+
+/** The running native engine, as proxy/ drives it. */
+export interface NativeEngine {
+  /** Creates the listener's sockets in C++; returns the bound address (`127.0.0.1:4140`). Throws MT_LISTEN. */
+  listen(spec: NativeListenerSpec): string;
+  /** JS stops following connection `id` (opaque, gave up, upgraded): no more records for it. */
+  unobserve(id: number): void;
+  tcpStats(): NativeTcpStats[];
+  /** Stops the workers, closes every listener and connection. Idempotent. */
+  close(): void;
+}
+
+const RECORD_HEADER_BYTES = 24;
+
+/** performance.now() of a CLOCK_MONOTONIC instant in ns (both count from the same clock as libuv's hrtime). */
+function monotonicToPerfMs(originNs: number, hi: number, lo: number): number {
+  return (hi * 4294967296 + lo - originNs) / 1e6;
+}
+
+/**
+ * Decodes records of one batch (layout: native/src/core/event-ring.h) from offset `at`, at most
+ * `maxRecords` of them; returns the offset where it stopped (batch.length when done).
+ */
+export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: number, originNs: number, h: NativeRecordHandler): number {
+  const end = batch.length;
+  for (let n = 0; n < maxRecords && at + RECORD_HEADER_BYTES <= end; n++) {
+    const type = batch[at];
+    const code = batch[at + 1];
+    const id = batch.readUInt32LE(at + 4);
+    const len = batch.readUInt32LE(at + 8);
+    const t = monotonicToPerfMs(originNs, batch.readUInt32LE(at + 20), batch.readUInt32LE(at + 16));
+    const from = at + RECORD_HEADER_BYTES;
+    at = from + ((len + 7) & ~7);
+    switch (type) {
+      case 1: {
+        const text = batch.toString('latin1', from, from + len);
+        const nl = text.indexOf('\n');
+        h.open(id, code === 0 ? 'in' : 'out', text.slice(0, nl), text.slice(nl + 1), t);
+        break;
+      }
+      case 2:
+      case 3:
+        h.data(id, type === 2, batch.subarray(from, from + len), t);
+        break;
+      case 4:
+      case 5:
+        h.end(id, type === 4, t);
+        break;
+      case 6:
+        h.close(id, ABORT_ERRORS[code], t);
+        break;
+      case 7:
+        h.connectError(code === 0 ? 'inbound' : 'outbound', batch.toString('latin1', from, from + len));
+        break;
+      case 8:
+        h.boundHit(batch.toString('latin1', from, from + len));
+        break;
+      case 9:
+        h.lost(id);
+        break;
+    }
+  }
+  return at;
+}
+
+/**
+ * Records handled per macrotask. A batch gathers up to a millisecond of traffic; handling it
+ * in one go would emit its events as one burst, which a tap subscriber's bounded queue sees
+ * as one instant (the js engine hands over one socket read per macrotask). Yielding between
+ * slices lets tap streams flush as they would under the js engine.
+ */
+const RECORDS_PER_SLICE = 64;
+
+/**
+ * Starts the native engine's epoll workers. Records reach `handler` in batches: the workers
+ * ring a doorbell at most about once per millisecond and JS takes everything pending at once.
+ * Throws MT_NATIVE_MISSING when the addon is not built.
+ */
+export function startNativeEngine(options: NativeEngineOptions, handler: NativeRecordHandler): NativeEngine {
+  const a = addon();
+  if (typeof a.NativeEngine !== 'function') {
+    throw new MeshtapError('MT_NATIVE_MISSING', 'the native addon is built without the engine; rebuild it: bash scripts/build-native.sh');
+  }
+  // Both clocks are libuv's hrtime (CLOCK_MONOTONIC): their offset converts record times.
+  const originNs = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+  let raw: RawEngine | undefined;
+  // Batches taken but not fully handled yet, in order (see RECORDS_PER_SLICE).
+  const backlog: { batch: Buffer; at: number }[] = [];
+  let isScheduled = false;
+  const work = (maxRecords: number) => {
+    while (backlog.length > 0) {
+      const head = backlog[0]!;
+      head.at = decodeNativeRecords(head.batch, head.at, maxRecords, originNs, handler);
+      if (head.at < head.batch.length) break;
+      backlog.shift();
+    }
+    if (backlog.length > 0 && !isScheduled && maxRecords !== Infinity) {
+      isScheduled = true;
+      setImmediate(() => {
+        isScheduled = false;
+        work(RECORDS_PER_SLICE);
+      });
+    }
+  };
+  const drain = (maxRecords = RECORDS_PER_SLICE) => {
+    const batch = raw?.drain();
+    if (batch !== undefined) backlog.push({ batch, at: 0 });
+    if (!isScheduled || maxRecords === Infinity) work(maxRecords);
+  };
+  raw = new a.NativeEngine(options, () => drain());
+  const engine = raw;
+  return {
+    listen(spec) {
+      try {
+        return engine.listen(spec);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? (err as Error).message;
+        throw new MeshtapError('MT_LISTEN', `cannot listen on ${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}: ${code}`, { cause: err });
+      }
+    },
+    unobserve: (id) => engine.unobserve(id),
+    tcpStats: () => engine.tcpStats(),
+    close() {
+      engine.close();
+      drain(Infinity); // everything left, and the close records of connections still open
+    },
+  };
 }

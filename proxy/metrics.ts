@@ -41,6 +41,19 @@ export interface TcpStats {
   writeBytes: number;
 }
 
+/** One TCP counter class as an external source reports it (see `setTcpSource`). */
+export interface TcpStatsSnapshot {
+  direction: string;
+  peer: string;
+  target: string;
+  opened: number;
+  closed: number;
+  closedWithError: number;
+  open: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
 export interface ResponseOutcome {
   direction: TrafficDirection;
   authority: string;
@@ -74,6 +87,11 @@ export interface ProxyMetrics {
   observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
   protocolDetected(protocol: 'h1' | 'h2' | 'opaque'): void;
   tapDropped(reason: string, count: number): void;
+  /**
+   * TCP counters kept elsewhere (the native engine's, in C++), read at scrape time and shown
+   * under the same names and labels as the js engine's.
+   */
+  setTcpSource(read: () => Iterable<TcpStatsSnapshot>): void;
   /** Gauge sources read at scrape time. */
   setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
   recorderDropped(count: number): void;
@@ -104,6 +122,13 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   const http = createHttpMetrics(registry, LATENCY_BUCKETS_MS);
 
   const tcp = new Map<string, TcpStats>();
+  let tcpSource: (() => Iterable<TcpStatsSnapshot>) | undefined;
+  /** The js engine's classes, then the external source's (read once per metric per scrape). */
+  function* allTcpStats(): Iterable<TcpStats> {
+    yield* tcp.values();
+    if (tcpSource === undefined) return;
+    for (const s of tcpSource()) yield { ...s, labels: { direction: s.direction, peer: s.peer, target_addr: s.target } };
+  }
   const tcpLabelNames = ['direction', 'peer', 'target_addr'];
   const tcpGauge = (name: string, help: string, kind: 'counter' | 'gauge', read: (s: TcpStats) => number, extra?: (s: TcpStats) => Array<[Record<string, string>, number]>) => {
     const cfg = {
@@ -113,7 +138,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       registers: [registry],
       collect(this: prom.Gauge | prom.Counter) {
         this.reset();
-        for (const s of tcp.values()) {
+        for (const s of allTcpStats()) {
           if (extra) for (const [l, v] of extra(s)) (this as prom.Gauge).set ? (this as prom.Gauge).set({ ...s.labels, ...l }, v) : (this as prom.Counter).inc({ ...s.labels, ...l }, v);
           else if (kind === 'gauge') (this as prom.Gauge).set(s.labels, read(s));
           else if (read(s) > 0) (this as prom.Counter).inc(s.labels, read(s));
@@ -189,6 +214,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
     tapDropped: (reason, count) => tapDropped.inc({ reason }, count),
+    setTcpSource: (read) => void (tcpSource = read),
     setGaugeSource: (name, read) => void gaugeSources.set(name, read),
     recorderDropped: (count) => recorderDropped.inc(count),
     boundHit: (bound) => boundHits.inc({ bound }),

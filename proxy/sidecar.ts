@@ -7,7 +7,7 @@
 import * as net from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { createLogger, MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
-import { formatAddr, IDLE_TIMEOUT_MS, proxyConnection, reset, type ConnectionOptions } from './connection.js';
+import { formatAddr, proxyConnection, reset, type ConnectionOptions } from './connection.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
 import { createFlightRecorder, type FlightRecorder } from './flight-recorder.js';
@@ -63,8 +63,14 @@ export interface SidecarOptions {
   /** `false` = forwarding only (bench switch `--observe none`). */
   observe?: boolean;
   detectTimeoutMs?: number;
-  /** Close connections idle this long (0: never); default `IDLE_TIMEOUT_MS` (1 h, as Envoy). */
-  idleTimeoutMs?: number;
+  /**
+   * `js` (default): node:net sockets. `native`: C++ epoll workers own the listeners and the
+   * forwarding (native/; needs the addon, MT_NATIVE_MISSING otherwise); outbound original
+   * destinations then come from BPF's getsockopt in C++ (`outbound.lookup` is not used).
+   */
+  engine?: 'js' | 'native';
+  /** Native engine: epoll worker threads (`--native-threads`, default 1). */
+  nativeThreads?: number;
 }
 
 export interface ListenerInfo {
@@ -88,7 +94,6 @@ export const DEFAULTS = {
   recorderBytes: 8 * 1024 * 1024,
   bodyLimit: 64 * 1024,
   detectTimeoutMs: 1000,
-  idleTimeoutMs: IDLE_TIMEOUT_MS,
 };
 
 const WORKLOAD_LABEL: Record<string, string> = {
@@ -116,7 +121,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     workloadKind: WORKLOAD_LABEL[kind ?? ''] ?? '',
     workloadName: name ?? '',
     pod: o.identity.pod ?? '',
-  });
+  }, { engine: o.engine ?? 'js' });
   const recorder = createFlightRecorder(o.recorderBytes ?? DEFAULTS.recorderBytes, (n) => metrics.recorderDropped(n));
   const hub = createTapHub({ sensitiveHeaders: o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS], onDropped: (r, n) => metrics.tapDropped(r, n) });
   metrics.setGaugeSource('tapSubscribers', () => hub.count);
@@ -137,7 +142,6 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     observe: o.observe ?? true,
     detectTimeoutMs: o.detectTimeoutMs ?? DEFAULTS.detectTimeoutMs,
     limits: DEFAULT_OBSERVER_LIMITS,
-    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
   };
 
   const servers: net.Server[] = [];
@@ -163,22 +167,34 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     return server;
   };
 
+  let native: { close(): void } | undefined;
   const closeAll = async () => {
     ready = false;
     await registration?.stop().catch(() => {});
+    native?.close();
     for (const s of servers) s.close();
     for (const s of sockets) s.destroy();
     await Promise.all([admin?.close(), tap?.close()]);
   };
 
   try {
-    for (const f of o.forwards) {
+    if (o.engine === 'native') {
+      const { startNativeDataPath } = await import('./native-engine.js');
+      const path = await startNativeDataPath(
+        { threads: o.nativeThreads ?? 1, forwards: o.forwards, inbound: o.inbound, outbound: o.outbound },
+        services,
+        connOptions,
+      );
+      native = path;
+      listeners.push(...path.listeners);
+    }
+    for (const f of o.engine === 'native' ? [] : o.forwards) {
       const target = formatAddr(f.target.host, f.target.port);
       const server = newServer((s) => proxyConnection(s, f.target, { proxy: f.proxy, dst: target }, services, connOptions));
       const address = await listen(server, f.listen, 'forward');
       listeners.push({ kind: 'forward', proxy: f.proxy, address, target });
     }
-    if (o.inbound) {
+    if (o.inbound && o.engine !== 'native') {
       const appHost = o.inbound.appHost ?? '127.0.0.1';
       let ownPort = 0;
       const server = newServer((s) => {
@@ -195,7 +211,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       ownPort = (server.address() as net.AddressInfo).port;
       listeners.push({ kind: 'inbound', proxy: 'in', address });
     }
-    if (o.outbound) {
+    if (o.outbound && o.engine !== 'native') {
       const lookup = o.outbound.lookup;
       const server = newServer((s) => {
         let orig: HostPort | undefined;

@@ -48,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBpfLoader(env, exports);
   InitBpfMaps(env, exports);
   InitBpfProbe(env, exports);
+  InitEngine(env, exports);
   return exports;
 }
 

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+// One proxied connection of the native engine: its two sockets, the bytes read but not yet
+// written (at most one read's worth per direction: that is the backpressure), its counters
+// and whether JS follows it. Owned by exactly one worker; closed by Worker::Finish only.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "event-ring.h"
+#include "tcp-stats.h"
+
+namespace meshtap {
+
+class Worker;
+struct Conn;
+
+// What an epoll registration points at.
+struct Handle {
+  enum Kind : uint8_t { kListener, kClient, kUpstream, kWake } kind;
+  Conn* conn = nullptr;
+  int listener = -1;  // index into the worker's listeners
+};
+
+// Bytes read from one side that the other side did not take yet. Allocated only while bytes
+// wait (an idle connection holds no buffer), never more than one read (kReadBytes).
+class PendingBytes {
+ public:
+  ~PendingBytes() { free(data_); }
+  bool IsEmpty() const { return len_ == 0; }
+  const uint8_t* Data() const { return data_ + off_; }
+  size_t Size() const { return len_; }
+  bool Assign(const uint8_t* p, size_t n) {
+    free(data_);
+    data_ = static_cast<uint8_t*>(malloc(n));
+    off_ = 0;
+    len_ = data_ == nullptr ? 0 : n;
+    if (data_ != nullptr) memcpy(data_, p, n);
+    return data_ != nullptr;
+  }
+  void Consume(size_t n) {
+    off_ += n;
+    len_ -= n;
+    if (len_ == 0) {
+      free(data_);
+      data_ = nullptr;
+      off_ = 0;
+    }
+  }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t off_ = 0;
+  size_t len_ = 0;
+};
+
+struct Peer {
+  int fd = -1;
+  bool is_readable = false;  // edge-triggered: true until a read says EAGAIN
+  bool is_writable = false;
+  bool has_eof = false;      // the peer half-closed (read returned 0)
+  bool is_shut = false;      // we half-closed towards the peer (shutdown SHUT_WR)
+};
+
+struct Conn {
+  uint32_t id = 0;
+  bool inbound = true;
+  bool is_connected = false;  // upstream connect completed
+  bool is_observed = false;   // JS follows this connection (records go to the batch)
+  bool is_dead = false;
+  AbortCode abort = kAbortNone;
+  Handle client_handle{Handle::kClient};
+  Handle upstream_handle{Handle::kUpstream};
+  Peer client;
+  Peer upstream;
+  PendingBytes to_upstream;
+  PendingBytes to_client;
+  TcpCounters* src = nullptr;
+  TcpCounters* dst = nullptr;
+};
+
+}  // namespace meshtap

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// What every epoll worker of one native engine shares: configuration, the event batch to JS
+// and its doorbell, TCP counters, and the listener descriptions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <sys/socket.h>
+
+#include "event-ring.h"
+#include "tcp-stats.h"
+
+namespace meshtap {
+
+struct EngineConfig {
+  int threads = 1;
+  // false = forwarding only (`--observe none`): no record ever reaches JS.
+  bool observe = true;
+  size_t ring_bytes = 8 * 1024 * 1024;
+  size_t max_targets = 1000;
+  // Shortest time between two JS wakes (NATIVE.md: a wake costs 8-10 us of JS CPU).
+  uint64_t doorbell_interval_ns = 1000000;
+};
+
+enum class ListenerKind { kForward, kInbound, kOutbound };
+
+// A listener, described as data (its sockets are created by the engine, one per worker).
+struct ListenerSpec {
+  uint32_t id = 0;
+  ListenerKind kind = ListenerKind::kForward;
+  bool inbound = true;             // proxy `in` (inbound direction) or `out`
+  sockaddr_storage target{};       // forward: where connections go
+  std::string dst_text;            // forward: the destination label (as the user wrote the target)
+  sockaddr_storage app{};          // inbound: the application's host (port = original port)
+  uint16_t own_port = 0;           // inbound: a connection to this port would loop
+};
+
+struct EngineShared {
+  EngineShared(const EngineConfig& c) : config(c), ring(c.ring_bytes), tcp(c.max_targets) {}
+  const EngineConfig config;
+  EventRing ring;
+  TcpStatsRegistry tcp;
+  // Wakes the JS thread (a threadsafe-function call); set once before workers start.
+  std::function<void()> doorbell;
+
+  // Rings the doorbell if records wait and none is in flight and the last wake is older than
+  // the interval. Returns how long (ms) a worker may sleep before it must try again, -1: forever.
+  int MaybeRing();
+};
+
+}  // namespace meshtap

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// The bounded, C++-owned batch of compact records the epoll workers hand to the JS thread.
+//
+// Why a batch and a doorbell: waking the JS thread costs 8-10 us of JS CPU per wake (about
+// one whole haproxy request, NATIVE.md), so records accumulate here and the JS thread is woken
+// at most about once per millisecond; it then takes the whole batch at once (one buffer handed
+// over without a copy) and decodes it. Bounded by bytes: data records may use the capacity
+// minus a reserve kept for control records (open/close/counts), so that a flood of bytes can
+// cost observation (the caller stops observing that connection and says so) but never loses
+// the record that closes a connection JS is following.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace meshtap {
+
+// Record types (native/index.ts decodes the same numbers).
+enum RecordType : uint8_t {
+  kRecOpen = 1,         // code: 0 inbound / 1 outbound; payload "src\ndst"
+  kRecClientData = 2,   // payload: bytes forwarded client -> server
+  kRecServerData = 3,   // payload: bytes forwarded server -> client
+  kRecClientEnd = 4,    // the client half-closed
+  kRecServerEnd = 5,    // the server half-closed
+  kRecClose = 6,        // code: AbortCode; the connection is gone
+  kRecConnectError = 7, // code: 0 inbound / 1 outbound; payload: errno name or reason
+  kRecBoundHit = 8,     // payload: bound name
+  kRecLost = 9,         // observation of this connection was dropped (batch full)
+};
+
+// Why a connection ended (proxy/connection.ts abortError values, in this order).
+enum AbortCode : uint8_t { kAbortNone = 0, kAbortReset, kAbortClientError, kAbortUpstreamError, kAbortConnectFailed };
+
+// type u8, code u8, reserved u16, conn u32, len u32, reserved u32, time ns (CLOCK_MONOTONIC) u64.
+constexpr size_t kRecordHeaderBytes = 24;
+
+class EventRing {
+ public:
+  explicit EventRing(size_t cap_bytes);
+  ~EventRing();
+  EventRing(const EventRing&) = delete;
+  EventRing& operator=(const EventRing&) = delete;
+
+  // Appends one record; false when it does not fit (data records leave kControlReserve free).
+  bool Append(RecordType type, uint8_t code, uint32_t conn, uint64_t t_ns, const void* data, uint32_t len, bool is_control);
+  // Takes every pending record: the caller owns the returned malloc'd buffer (nullptr if none).
+  uint8_t* Take(size_t* len);
+  bool HasPending();
+
+  // Doorbell state shared by all workers: at most one wake in flight, at most one per interval.
+  std::atomic<bool> bell_pending{false};
+  std::atomic<uint64_t> last_bell_ns{0};
+
+ private:
+  static constexpr size_t kControlReserve = 64 * 1024;
+  std::mutex mu_;
+  uint8_t* buf_ = nullptr;
+  size_t used_ = 0;
+  size_t alloc_ = 0;
+  const size_t cap_;
+};
+
+uint64_t MonotonicNs();
+
+}  // namespace meshtap

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tcp-stats.h"
+
+namespace meshtap {
+
+TcpCounters* TcpStatsRegistry::Get(bool inbound, bool is_dst, const std::string& target, bool* bound_hit) {
+  const char* direction = inbound ? "inbound" : "outbound";
+  const char* peer = is_dst ? "dst" : "src";
+  std::string key = std::string(direction) + "|" + peer + "|" + target;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_key_.find(key);
+  if (it != by_key_.end()) return it->second.get();
+  std::string label = target;
+  if (by_key_.size() >= max_targets_) {
+    *bound_hit = true;
+    label = "overflow";
+    key = std::string(direction) + "|" + peer + "|overflow";
+    it = by_key_.find(key);
+    if (it != by_key_.end()) return it->second.get();
+  }
+  auto c = std::make_unique<TcpCounters>();
+  c->direction = direction;
+  c->peer = peer;
+  c->target = label;
+  TcpCounters* out = c.get();
+  by_key_.emplace(key, std::move(c));
+  return out;
+}
+
+std::vector<TcpSnapshot> TcpStatsRegistry::Snapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<TcpSnapshot> out;
+  out.reserve(by_key_.size());
+  for (const auto& [key, c] : by_key_) {
+    out.push_back({c->direction, c->peer, c->target, c->opened.load(std::memory_order_relaxed), c->closed.load(std::memory_order_relaxed),
+                   c->closed_with_error.load(std::memory_order_relaxed), c->read_bytes.load(std::memory_order_relaxed),
+                   c->write_bytes.load(std::memory_order_relaxed), c->open.load(std::memory_order_relaxed)});
+  }
+  return out;
+}
+
+}  // namespace meshtap

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// TCP counters of the native engine, per (direction, peer, target_addr) as proxy/metrics.ts
+// keeps them for the js engine (Linkerd's tcp_* names and labels). Workers add with relaxed
+// atomics; /metrics reads a snapshot at scrape time, so counting never wakes the JS thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace meshtap {
+
+struct TcpCounters {
+  std::string direction;  // inbound | outbound
+  std::string peer;       // src | dst
+  std::string target;     // target_addr label
+  std::atomic<uint64_t> opened{0};
+  std::atomic<uint64_t> closed{0};
+  std::atomic<uint64_t> closed_with_error{0};
+  std::atomic<int64_t> open{0};
+  std::atomic<uint64_t> read_bytes{0};
+  std::atomic<uint64_t> write_bytes{0};
+};
+
+struct TcpSnapshot {
+  std::string direction, peer, target;
+  uint64_t opened, closed, closed_with_error, read_bytes, write_bytes;
+  int64_t open;
+};
+
+class TcpStatsRegistry {
+ public:
+  explicit TcpStatsRegistry(size_t max_targets) : max_targets_(max_targets) {}
+  // The counters of one class; stable for the registry's life. *bound_hit is set when the
+  // target bound was reached and the `overflow` class was used instead.
+  TcpCounters* Get(bool inbound, bool is_dst, const std::string& target, bool* bound_hit);
+  std::vector<TcpSnapshot> Snapshot();
+
+ private:
+  const size_t max_targets_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<TcpCounters>> by_key_;
+};
+
+}  // namespace meshtap

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// One epoll thread of the native engine: its own listener socket per listener (SO_REUSEPORT
+// when there are several workers), accept4, a non-blocking upstream connect, and forwarding
+// both ways with edge-triggered readiness. Every connection it accepts lives and dies here.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "connection.h"
+#include "engine-shared.h"
+
+namespace meshtap {
+
+class Worker {
+ public:
+  Worker(int index, EngineShared* shared);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Creates the epoll and wake descriptors and starts the thread; false + *err on failure.
+  bool Start(std::string* err);
+  // Hands over a listening socket (the worker owns it from now on). Thread-safe.
+  void AddListener(std::shared_ptr<const ListenerSpec> spec, int fd);
+  // JS no longer follows connection `id` (opaque, gave up, upgraded). Thread-safe.
+  void Unobserve(uint32_t id);
+  // Closes every listener and connection and joins the thread. Idempotent.
+  void Stop();
+
+ private:
+  struct Command {
+    enum Kind { kAddListener, kUnobserve, kStop } kind;
+    std::shared_ptr<const ListenerSpec> spec;
+    int fd = -1;
+    uint32_t id = 0;
+  };
+  struct Listener {
+    std::shared_ptr<const ListenerSpec> spec;
+    int fd = -1;
+    Handle handle{Handle::kListener};
+    bool needs_retry = false;  // accept hit EMFILE/ENFILE: retry on a timer
+  };
+
+  void Post(Command c);
+  void Run();
+  void RunCommands(bool* stop);
+  void AcceptAll(int index);
+  void StartConnection(const ListenerSpec& spec, int fd, const sockaddr_storage& peer);
+  void OnEvent(Handle* h, uint32_t events);
+  void Service(Conn* c);
+  bool Pump(Conn* c, bool from_client);
+  void OnConnected(Conn* c);
+  void Fail(Conn* c, bool client_side, int err);
+  void ConnectFailed(Conn* c, int err);
+  void Finish(Conn* c, bool client_error, bool upstream_error, bool reset_client, bool reset_upstream);
+  void Record(Conn* c, RecordType type, uint8_t code, const void* data, uint32_t len, bool is_control);
+  void Count(RecordType type, uint8_t code, const std::string& what);
+  void CloseAll();
+
+  const int index_;
+  EngineShared* const shared_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  Handle wake_handle_{Handle::kWake};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<Command> commands_;
+  bool is_stopped_ = false;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<uint32_t, Conn*> conns_;
+  std::vector<Conn*> dead_;
+  uint32_t next_seq_ = 0;
+  std::unique_ptr<uint8_t[]> scratch_;
+};
+
+}  // namespace meshtap
