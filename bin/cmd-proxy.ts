@@ -40,6 +40,13 @@ Observation:
       --redact-header NAME                also redact this header (repeatable)
       --observe all|none                  none = forwarding only (benchmarks)
       --detect-timeout DURATION           protocol detection timeout (default 1s)
+
+Connections:
+      --idle-timeout DURATION             close a connection with no bytes either way for this
+                                          long, counted in meshtap_bound_hit_total{bound="idle-timeout"}
+                                          (default 1h, as Envoy; 0 = never). TCP keepalive (first
+                                          probe after 60s) runs on both legs regardless, so dead
+                                          peers are found without cutting quiet healthy ones
       --engine js|native                  data path engine (MESHTAP_ENGINE; default js). native: C++
                                           epoll workers forward (needs the addon: bash scripts/build-native.sh)
       --native-threads N                  native engine worker threads, one SO_REUSEPORT listener
@@ -86,6 +93,7 @@ const command: Command = {
       'redact-header': { type: 'string', multiple: true },
       observe: { type: 'string' },
       'detect-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
       engine: { type: 'string' },
       'native-threads': { type: 'string' },
     },
@@ -152,6 +160,7 @@ const command: Command = {
       engine,
       nativeThreads,
       detectTimeoutMs: args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs,
+      idleTimeoutMs: args.values['idle-timeout'] ? parseDurationMs(String(args.values['idle-timeout']), '--idle-timeout') : SIDECAR_DEFAULTS.idleTimeoutMs,
     });
     for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);

@@ -20,7 +20,21 @@ export interface ConnectionOptions {
   observe: boolean;
   detectTimeoutMs: number;
   limits: ObserverLimits;
+  /** Close a connection with no bytes either way for this long (0: never). See `IDLE_TIMEOUT_MS`. */
+  idleTimeoutMs: number;
 }
+
+/**
+ * TCP keepalive on both legs, first probe after this much silence: a peer that vanished (power
+ * loss, a dropped NAT entry) is found by the kernel and both sockets are freed, while a healthy
+ * connection, however long and quiet, is never cut by it (its peer answers the probes).
+ */
+export const KEEPALIVE_DELAY_MS = 60_000;
+/**
+ * Default idle timeout, Envoy's: a peer that is alive but neither sends nor closes (a backend
+ * that hangs) would otherwise hold both sockets forever. Bytes in either direction reset it.
+ */
+export const IDLE_TIMEOUT_MS = 3_600_000;
 
 let nextConnectionId = 1;
 
@@ -75,7 +89,19 @@ export function proxyConnection(
   srcStats.open++;
 
   client.setNoDelay(true);
-  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+  client.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+  if (options.idleTimeoutMs > 0) {
+    // Every forwarded byte is read or written on the client socket, so its inactivity timer
+    // is the connection's. Closed like a FIN from both peers would (graceful, not a reset).
+    client.setTimeout(options.idleTimeoutMs, () => {
+      metrics.boundHit('idle-timeout');
+      log.debug('idle timeout', { conn: info.id, idleTimeoutMs: options.idleTimeoutMs });
+      abortError ??= 'idle-timeout';
+      client.destroy();
+      upstream.destroy();
+    });
+  }
   let upstreamConnected = false;
   let closedCount = 0;
   let observer: ConnectionObserver | undefined;

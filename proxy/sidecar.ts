@@ -7,7 +7,7 @@
 import * as net from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import { createLogger, MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
-import { formatAddr, proxyConnection, reset, type ConnectionOptions } from './connection.js';
+import { formatAddr, IDLE_TIMEOUT_MS, proxyConnection, reset, type ConnectionOptions } from './connection.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
 import { createFlightRecorder, type FlightRecorder } from './flight-recorder.js';
@@ -71,6 +71,8 @@ export interface SidecarOptions {
   engine?: 'js' | 'native';
   /** Native engine: epoll worker threads (`--native-threads`, default 1). */
   nativeThreads?: number;
+  /** Close connections idle this long (0: never); default `IDLE_TIMEOUT_MS` (1 h, as Envoy). */
+  idleTimeoutMs?: number;
 }
 
 export interface ListenerInfo {
@@ -94,6 +96,7 @@ export const DEFAULTS = {
   recorderBytes: 8 * 1024 * 1024,
   bodyLimit: 64 * 1024,
   detectTimeoutMs: 1000,
+  idleTimeoutMs: IDLE_TIMEOUT_MS,
 };
 
 const WORKLOAD_LABEL: Record<string, string> = {
@@ -142,6 +145,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     observe: o.observe ?? true,
     detectTimeoutMs: o.detectTimeoutMs ?? DEFAULTS.detectTimeoutMs,
     limits: DEFAULT_OBSERVER_LIMITS,
+    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
   };
 
   const servers: net.Server[] = [];
