@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { renderSoakReport, slope, type SoakSample } from './soak-report.js';
+
+const sample = (elapsedS: number, rssMiB: number, fds: number): SoakSample => ({
+  elapsedS, isTapOn: elapsedS % 240 < 120, rssBytes: rssMiB * 2 ** 20, fds, openConnections: 10, recorderBytes: 0,
+  requestsPerS: 200, errors: 0, skipped: 0, tapLines: 0, observerErrors: 0, tapDropped: 0,
+});
+
+describe('soak report', () => {
+  it('computes a least-squares slope', () => {
+    expect(slope([[0, 1], [1, 3], [2, 5]])).toBeCloseTo(2);
+    expect(slope([[0, 4], [1, 4]])).toBe(0);
+  });
+
+  it('renders one row per sample and a summary whose RSS slope tells a leak from a plateau', () => {
+    const leaking = Array.from({ length: 31 }, (_, i) => sample(i * 60, 80 + i, 40));
+    const flat = Array.from({ length: 31 }, (_, i) => sample(i * 60, i < 3 ? 60 + 10 * i : 90, 40));
+    const run = (samples: SoakSample[]) => renderSoakReport({ startedAt: 'T', durationS: 1800, ratePerS: 200, tapCycleS: 240, samples, totals: { ok: 1, errors: 0, skipped: 0, cancelled: 0, byKind: {} }, command: 'node dist/bench/soak.js' });
+    expect(run(leaking).split('\n').filter((l) => /^\| \d/.test(l))).toHaveLength(31);
+    expect(run(leaking)).toMatch(/second-half slope 10\.00 MiB per 10 min/);
+    expect(run(flat)).toMatch(/second-half slope 0\.00 MiB per 10 min/);
+  });
+});
