@@ -1,6 +1,23 @@
-import { parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { onCleanup, parseCount, parseTimeOrAgo, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
-import { consumeTap, formatMessage, openSource, type TapOutput, type TapSource, findKubeconfig, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import {
+  COLOR_HELP,
+  colorFromArgs,
+  connectionFromArgs,
+  consumeTap,
+  createTapView,
+  FILTER_HELP,
+  FILTER_OPTIONS,
+  filtersFromArgs,
+  openSource,
+  parseTapOutput,
+  probeAdminPort,
+  SOURCE_HELP,
+  SOURCE_OPTIONS,
+  sourceFor,
+  targetFromArgs,
+  type TapSource,
+} from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Stream live (and recent) requests of a workload, through the tap API, or of one sidecar.
@@ -15,21 +32,24 @@ Flags:
   -n, --namespace NS        namespace of TARGET (default: default; through Kubernetes: the context's)
       --bodies              include request/response bodies (needs the body permission)
       --reveal-header NAME  show this sensitive header unredacted (needs the body permission)
-      --since DURATION      start with exchanges from the flight recorders (e.g. 5m)
+      --since TIME          start with exchanges from the flight recorders since TIME: a duration
+                            back from now (5m, 1h) or an RFC 3339 time (2026-12-06T05:00:00Z)
+      --until TIME          stop at TIME (same forms as --since)
       --last N              start with the last N exchanges from the flight recorders
-  -f, --follow              after --since/--last, keep streaming live events
-      --limit N             exit after N exchanges
+      --first N             start with the first (oldest) N exchanges the flight recorders hold
+  -f, --follow              after --since/--last/--first, keep streaming live events
+      --limit N             print N exchanges (whole: req, rsp, end), then exit
       --max-rps N           most exchanges per second (default 100, split across pods)
-  -o, --output FORMAT       text (default), wide, json (one event per line)
-      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
-      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
-      --kubeconfig FILE     without --tap-api: tap through the cluster's API server (aggregated API
-                            tap.meshtap.dev) with this kubeconfig (default KUBECONFIG, ~/.kube/config)
-      --context NAME        kubeconfig context
+  -o, --output FORMAT       text (default), wide, json (one event per line), yaml, jsonpath=TEMPLATE
+                            (e.g. -o jsonpath='{.method} {.path} {.status}'; one line per event)
+${COLOR_HELP}
+${SOURCE_HELP}
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
+Text lines start with the event's time (local); ids are POD/CONNECTION.STREAM through the tap API.
 Examples:
   meshtap tap deploy/web -n emojivoto --path /api --status 5xx
+  meshtap tap deploy web --since 10m --limit 20
   meshtap tap --proxy 127.0.0.1:4190 --last 20 -o json | jq .path
 `;
 
@@ -45,77 +65,111 @@ const command: Command = {
       bodies: { type: 'boolean' },
       'reveal-header': { type: 'string', multiple: true },
       since: { type: 'string' },
+      until: { type: 'string' },
       last: { type: 'string' },
+      first: { type: 'string' },
+      color: { type: 'string' },
       follow: { type: 'boolean', short: 'f' },
       limit: { type: 'string' },
       'max-rps': { type: 'string' },
       output: { type: 'string', short: 'o' },
-      'tap-api': { type: 'string' },
-      token: { type: 'string' },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
+      ...SOURCE_OPTIONS,
       proxy: { type: 'string' },
     },
   },
   async run(args) {
-    const output = (stringFlag(args, 'output', undefined, 'text') ?? 'text') as TapOutput;
-    if (!['text', 'wide', 'json'].includes(output)) throw new UsageError(`tap: -o takes text, wide or json, not '${output}'`);
-    if (args.positionals.length > 1) throw new UsageError(`tap: one TARGET only (got ${args.positionals.join(' ')})`);
+    const output = parseTapOutput(stringFlag(args, 'output', undefined, 'text')!);
+    const color = colorFromArgs(args, 'tap');
     const proxy = stringFlag(args, 'proxy');
-    const target = args.positionals[0];
+    const target = targetFromArgs('tap', args.positionals);
     let source: TapSource;
     if (proxy) {
       if (target) throw new UsageError('tap: give a TARGET or --proxy, not both');
       source = { proxy };
     } else {
       if (!target) throw new UsageError("tap: which workload? e.g. 'meshtap tap deploy/web' (or --proxy HOST:PORT for one sidecar)");
-      const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
-      const kubeconfigPath = url ? undefined : findKubeconfig(stringFlag(args, 'kubeconfig'));
-      if (url) source = { tapApi: { url, token: stringFlag(args, 'token', 'MESHTAP_TOKEN'), namespace: stringFlag(args, 'namespace', undefined, 'default')!, target } };
-      else if (kubeconfigPath) {
-        const namespace = stringFlag(args, 'namespace');
-        const context = stringFlag(args, 'context');
-        source = { kube: { kubeconfigPath, target, ...(namespace ? { namespace } : {}), ...(context ? { context } : {}) } };
-      } else throw new UsageError('tap: where is the tap API? give --tap-api URL, set MESHTAP_TAP_API, or have a kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config)');
+      source = sourceFor(connectionFromArgs('tap', args), target, stringFlag(args, 'namespace'));
     }
+    const now = Date.now();
     const since = stringFlag(args, 'since');
+    const until = stringFlag(args, 'until');
     const last = stringFlag(args, 'last');
-    const history = since !== undefined || last !== undefined;
+    const first = stringFlag(args, 'first');
+    if (last !== undefined && first !== undefined) throw new UsageError('tap: give --first or --last, not both');
+    const sinceEpochMs = since !== undefined ? parseTimeOrAgo(since, '--since', now) : undefined;
+    const untilEpochMs = until !== undefined ? parseTimeOrAgo(until, '--until', now) : undefined;
+    if (sinceEpochMs !== undefined && sinceEpochMs > now) throw new UsageError(`tap: --since ${since} is in the future`);
+    if (sinceEpochMs !== undefined && untilEpochMs !== undefined && untilEpochMs < sinceEpochMs) throw new UsageError('tap: --until is before --since');
+    const lastN = last !== undefined ? parseCount(last, '--last') : undefined;
+    const firstN = first !== undefined ? parseCount(first, '--first') : undefined;
+    const history = sinceEpochMs !== undefined || lastN !== undefined || firstN !== undefined || untilEpochMs !== undefined;
+    // --until alone reads the whole recorder up to then; --first reads it all and keeps the oldest.
+    const sinceMs = sinceEpochMs !== undefined ? Math.max(1, now - sinceEpochMs) : firstN !== undefined || (untilEpochMs !== undefined && lastN === undefined) ? now : undefined;
     const follow = history ? args.values.follow === true : true;
+    if (history && follow && untilEpochMs !== undefined && untilEpochMs <= now) throw new UsageError('tap: --follow with an --until in the past would never print live events');
+    const maxRps = args.values['max-rps'] ? parseCount(String(args.values['max-rps']), '--max-rps') : source.proxy ? undefined : 100;
+    const bodies = args.values.bodies === true;
     const request: TapRequest = {
       matches: filtersFromArgs(args),
-      bodies: args.values.bodies === true,
+      bodies,
       revealHeaders: (args.values['reveal-header'] as string[] | undefined) ?? undefined,
-      sinceMs: since ? parseDurationMs(since, '--since') : undefined,
-      last: last ? parseCount(last, '--last') : undefined,
+      sinceMs,
+      last: lastN,
       follow: history ? follow : undefined,
-      maxRps: args.values['max-rps'] ? parseCount(String(args.values['max-rps']), '--max-rps') : source.proxy ? undefined : 100,
+      maxRps,
     };
     const limit = args.values.limit ? parseCount(String(args.values.limit), '--limit') : undefined;
-    const stream = openSource(source, request, (n) => process.stderr.write(`meshtap: ${n.pod}: ${n.message}\n`));
-    const stop = () => stream.cancel();
+    const view = createTapView({
+      output,
+      color,
+      ...(limit !== undefined ? { limit } : {}),
+      ...(history
+        ? {
+            history: {
+              bodies,
+              ...(sinceEpochMs !== undefined ? { sinceMs: now - sinceEpochMs } : {}),
+              ...(lastN !== undefined ? { last: lastN } : {}),
+              ...(firstN !== undefined ? { first: firstN } : {}),
+              ...(untilEpochMs !== undefined ? { untilEpochMs } : {}),
+            },
+          }
+        : {}),
+      ...(maxRps !== undefined ? { maxRps } : {}),
+      print: (line) => process.stdout.write(line + '\n'),
+      note: (text) => process.stderr.write(`meshtap: ${text}\n`),
+    });
+    const stream = openSource(source, request, (n) => process.stderr.write(`meshtap: ${n.message}\n`));
+    // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose: quietly, exit 0.
+    let stopped = false;
+    const stop = (): void => {
+      stopped = true;
+      stream.cancel();
+    };
+    const unregister = onCleanup(stop);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    let interrupted = false;
-    process.once('SIGINT', () => (interrupted = true));
+    const untilTimer = untilEpochMs !== undefined && follow ? setTimeout(stop, Math.max(0, untilEpochMs - Date.now())) : undefined;
     try {
       await consumeTap(stream, source, {
-        limit,
         following: follow,
         onMessage(m) {
-          if (m.type === 'dropped') process.stderr.write(`meshtap: ${m.count} events dropped (${m.reason}); the tap could not keep up\n`);
-          const line = formatMessage(m, output);
-          if (line !== undefined) process.stdout.write(line + '\n');
+          if (view.onMessage(m)) stop();
         },
+        isStopped: () => stopped,
       });
     } catch (err) {
-      if (interrupted) return 0;
+      if (stopped) return 0;
+      if (source.proxy) throw await probeAdminPort(source.proxy, err);
       throw err;
     } finally {
+      view.finish();
+      if (untilTimer) clearTimeout(untilTimer);
+      unregister();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
     }
     return 0;
   },
 };
+
 export default command;

@@ -75,13 +75,46 @@ export function listFlag(args: ParsedArgs, name: string): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
-/** Parses `5m`, `30s`, `100ms`, `1h` into milliseconds. */
+/**
+ * Parses `5m`, `30s`, `100ms`, `1h`, `1m30s` into milliseconds. A unit is required (as kubectl's
+ * and Go's durations): a bare `30` could mean 30 ms or 30 s, and guessing wrong filters silently.
+ */
 export function parseDurationMs(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag}: '${text}' is not a duration; use e.g. 500ms, 30s, 5m, 1h`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  const t = text.trim();
+  if (/^\d+(?:\.\d+)?$/.test(t)) throw new UsageError(`${flag}: '${text}' has no unit; add one, e.g. ${t}ms or ${t}s`);
+  const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let at = 0;
+  let m: RegExpExecArray | null;
+  while (at < t.length && (m = re.exec(t)) !== null) {
+    total += Number(m[1]) * UNIT[m[2]!]!;
+    at = re.lastIndex;
+  }
+  if (t === '' || at !== t.length) throw new UsageError(`${flag}: '${text}' is not a duration; use e.g. 500ms, 30s, 5m, 1h`);
+  return total;
+}
+
+/** RFC 3339 date-time, with a zone (`2026-12-06T05:00:00Z`, `…+01:00`, fractions allowed). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Parses a point in time as Hubble's `--since/--until` do: a duration back from now (`5m`) or
+ * an absolute RFC 3339 time (`2026-12-06T05:00:00Z`). Returns epoch ms.
+ */
+export function parseTimeOrAgo(text: string, flag: string, nowMs = Date.now()): number {
+  const t = text.trim();
+  if (RFC3339.test(t)) {
+    const ms = Date.parse(t);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  if (/^\d{4}-/.test(t)) throw new UsageError(`${flag}: '${text}' is not an RFC 3339 time; e.g. 2026-12-06T05:00:00Z or 2026-12-06T06:00:00+01:00`);
+  try {
+    return nowMs - parseDurationMs(t, flag);
+  } catch (err) {
+    if (/^\d+(?:\.\d+)?$/.test(t)) throw err; // "has no unit" says it best
+    throw new UsageError(`${flag}: '${text}' is neither a duration (5m, 1h) nor an RFC 3339 time (2026-12-06T05:00:00Z)`);
+  }
 }
 
 /** Parses a positive integer flag. */

@@ -27,6 +27,11 @@ export interface FlightRecorder {
   readonly bytes: number;
   readonly size: number;
   readonly evicted: number;
+  /**
+   * Epoch ms from which the recorder holds every exchange: its creation while nothing was
+   * evicted, else the end of its oldest retained exchange. Read at query time only.
+   */
+  readonly historyStartMs?: number;
 }
 
 /**
@@ -73,6 +78,7 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
   let count = 0;
   let bytes = 0;
   let evicted = 0;
+  const createdMs = Date.now();
 
   const evictOldest = () => {
     bytes -= sizes[head];
@@ -148,6 +154,12 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
     },
     get evicted() {
       return evicted;
+    },
+    get historyStartMs() {
+      if (evicted === 0 || count === 0) return createdMs;
+      const make = makers[head];
+      const oldest = make === undefined ? (entries[head] as TapEvent) : make(entries[head] as never);
+      return Date.parse(oldest.ts);
     },
   };
 }

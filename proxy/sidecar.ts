@@ -243,6 +243,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         namespace: o.identity.namespace ?? '',
         trustLoopback: !o.requireGrant,
         publicKey: () => publicKey,
+        recorderBodies: o.recorderBodies ?? false,
         ...(o.podIp ? { podIp: o.podIp } : {}),
       });
     }

@@ -35,6 +35,8 @@ export interface TapServiceOptions {
   maxSubscribers?: number;
   /** Default (and, for trusted callers, only) rate bound per subscriber; 0 = none. */
   defaultMaxRps?: number;
+  /** Whether the flight recorder keeps bodies (`--recorder-bodies`), told to history readers. */
+  recorderBodies?: boolean;
 }
 
 export interface TapService {
@@ -167,7 +169,8 @@ export async function startTapService(listen: { host: string; port: number }, o:
           (e) => access.match.test(e),
         );
         for (const e of history) sub.send({ type: 'event', event: o.hub.shape(e, access) }, true);
-        sub.send({ type: 'history-end' }, true);
+        const start = o.recorder.historyStartMs;
+        sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
         if (req.follow !== true) sub.finish(() => call.end());
       }
     },

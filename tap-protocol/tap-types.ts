@@ -40,5 +40,9 @@ export type TapMessage =
   | { type: 'event'; event: TapEvent }
   /** Events dropped for this subscriber since the last notice (slow consumer / rate limit). */
   | { type: 'dropped'; count: number; reason: 'queue-full' | 'rate-limit' }
-  /** History replay is complete; live events follow (if following). */
-  | { type: 'history-end' };
+  /**
+   * History replay is complete; live events follow (if following). `historyStartMs`: the
+   * recorder holds every exchange since then and nothing older (so `--since 1h` on a younger
+   * recorder can say where its history begins); `recorderBodies`: whether it keeps bodies.
+   */
+  | { type: 'history-end'; historyStartMs?: number; recorderBodies?: boolean };

@@ -20,7 +20,8 @@ const req = (over: Partial<TapEvent> = {}): TapEvent => ({
 
 describe('tap text output', () => {
   it('prints one line per event in the Linkerd style', () => {
-    expect(formatEventText(req(), false)).toBe('req id=3.1 proxy=in src=10.0.0.1:5000 dst=10.0.0.2:8080 :method=GET :authority=web :path=/ok');
+    expect(formatEventText(req(), false)).toMatch(/^\w{3} [ \d]\d \d\d:\d\d:\d\d\.000 req id=3\.1 proxy=in src=10\.0\.0\.1:5000 dst=10\.0\.0\.2:8080 :method=GET :authority=web :path=\/ok$/);
+    expect(formatEventText(req({ pod: 'web-1' }), false)).toContain(' req id=web-1/3.1 ');
   });
 
   it('regression (forged lines): control characters from the traffic are escaped, never written raw to the terminal', () => {

@@ -33,8 +33,41 @@ export function escapeForTerminal(value: string): string {
   });
 }
 
-export function formatEventText(e: TapEvent, wide: boolean): string {
-  const parts = [e.kind, `id=${e.id}`, `proxy=${e.proxy}`, `src=${e.src}`, `dst=${e.dst}`];
+/** How text lines look: colour (ANSI) only when asked (`--color`); never on escaped values' bytes. */
+export interface TextStyle {
+  color?: boolean;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `Dec  6 05:10:01.123` in local time, as Hubble prints flows; the ISO string when unparsable. */
+export function formatClock(ts: string | number): string {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return String(ts);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** Exchange ids repeat across sidecars (`<connection>.<stream>`): in text, prefix the pod when known. */
+export function displayId(e: TapEvent): string {
+  return e.pod ? `${e.pod}/${e.id}` : e.id;
+}
+
+const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };
+
+function statusColor(e: TapEvent): string {
+  if (e.error || (e.status !== undefined && e.status >= 500) || (e.grpcStatus !== undefined && e.grpcStatus !== 0)) return SGR.red;
+  if (e.status !== undefined && e.status >= 400) return SGR.yellow;
+  return SGR.green;
+}
+
+/**
+ * One event as text: a timestamp first (as Hubble), then `kind id=… proxy=… src=… dst=…`,
+ * then what the kind carries. `end` lines carry the request too (method, authority, path), so
+ * history (which has only `end` events) and filtered output read on their own.
+ */
+export function formatEventText(e: TapEvent, wide: boolean, style: TextStyle = {}): string {
+  const parts = [`id=${displayId(e)}`, `proxy=${e.proxy}`, `src=${e.src}`, `dst=${e.dst}`];
   if (wide) {
     if (e.pod) parts.push(`pod=${e.pod}`);
     if (e.srcWorkload) parts.push(`src_workload=${e.srcNamespace ? e.srcNamespace + '/' : ''}${e.srcWorkload}`);
@@ -46,14 +79,13 @@ export function formatEventText(e: TapEvent, wide: boolean): string {
   } else if (e.kind === 'rsp') {
     parts.push(`:status=${e.status}`, `latency=${ms(e.latencyMs)}`);
   } else {
+    parts.push(`:method=${e.method || '-'}`, `:authority=${e.authority || '-'}`, `:path=${e.path || '-'}`);
     if (e.status !== undefined) parts.push(`:status=${e.status}`);
     if (e.grpcStatus !== undefined) parts.push(`grpc-status=${e.grpcStatus}`);
     if (e.grpcMessage) parts.push(`grpc-message=${JSON.stringify(e.grpcMessage)}`);
-    parts.push(`duration=${ms(e.durationMs)}`, `request-length=${e.requestBytes ?? 0}`, `response-length=${e.responseBytes ?? 0}`);
+    parts.push(`latency=${ms(e.latencyMs)}`, `duration=${ms(e.durationMs)}`, `request-length=${e.requestBytes ?? 0}`, `response-length=${e.responseBytes ?? 0}`);
     if (e.requestMessages !== undefined) parts.push(`request-messages=${e.requestMessages}`, `response-messages=${e.responseMessages ?? 0}`);
     if (e.error) parts.push(`error=${e.error}`);
-    if (!e.method) parts.push(':method=-');
-    else if (wide) parts.push(`:method=${e.method}`, `:path=${e.path}`);
   }
   // Every line is escaped on its own, before the lines are joined: a value can never add one.
   const lines = [parts.join(' ')];
@@ -61,12 +93,18 @@ export function formatEventText(e: TapEvent, wide: boolean): string {
   if (wide && e.kind === 'rsp' && e.responseHeaders) for (const [k, v] of e.responseHeaders) lines.push(`  < ${k}: ${v}`);
   if (e.requestBody) lines.push(bodyLine('request-body', e.requestBody));
   if (e.responseBody) lines.push(bodyLine('response-body', e.responseBody));
-  return lines.map(escapeForTerminal).join('\n');
+  const escaped = lines.map(escapeForTerminal);
+  // Time and kind are ours (never the traffic's), so colour can go around them safely.
+  const clock = formatClock(e.ts);
+  escaped[0] = style.color
+    ? `${SGR.dim}${clock}${SGR.reset} ${e.kind === 'req' ? SGR.cyan : statusColor(e)}${e.kind}${SGR.reset} ${escaped[0]}`
+    : `${clock} ${e.kind} ${escaped[0]}`;
+  return escaped.join('\n');
 }
 
 /** Formats one stream message; notices (dropped, history-end) are for stderr and return undefined here. */
-export function formatMessage(m: TapMessage, output: TapOutput): string | undefined {
+export function formatMessage(m: TapMessage, output: TapOutput, style: TextStyle = {}): string | undefined {
   if (m.type !== 'event') return undefined;
   if (output === 'json') return JSON.stringify(m.event);
-  return formatEventText(m.event, output === 'wide');
+  return formatEventText(m.event, output === 'wide', style);
 }

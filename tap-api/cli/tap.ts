@@ -45,6 +45,8 @@ export interface ConsumeOptions {
   onMessage(m: TapMessage): void;
   /** Whether the stream ending by itself is normal (history only) or a failure (following). */
   following: boolean;
+  /** Whether the command ended the stream on purpose (Ctrl-C, SIGTERM, enough printed): no "went away" then. */
+  isStopped?(): boolean;
 }
 
 /** Reads a tap stream to its end (or `limit`); resolves with the number of exchanges seen. */
@@ -63,11 +65,37 @@ export async function consumeTap(stream: TapStream, source: TapSource, o: Consum
       }
     }
   } catch (err) {
+    if (o.isStopped?.()) return exchanges;
     if (source.proxy) throw describeSidecarError(where, err);
     throw err;
   }
-  if (o.following) {
+  if (o.following && !o.isStopped?.()) {
     throw new MeshtapError('MT_TAP_ENDED', `the tap stream from ${where} ended (the ${source.proxy ? 'sidecar' : 'tap API'} went away)`);
   }
   return exchanges;
+}
+
+/**
+ * A failed `--proxy` tap: if HOST:PORT answers meshtap's admin routes, the user gave the admin
+ * port (printed beside the tap port at start); say so rather than a gRPC protocol error.
+ */
+export async function probeAdminPort(address: string, err: unknown): Promise<MeshtapError> {
+  const described = describeSidecarError(address, err);
+  if (described.code === 'MT_RBAC_DENIED' || described.code === 'MT_BAD_FILTER') return described;
+  try {
+    const res = await fetch(`http://${address}/live`, { signal: AbortSignal.timeout(2_000) });
+    await res.text();
+    const metrics = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const text = await metrics.text();
+    if (res.ok && metrics.ok && text.includes('meshtap_')) {
+      return new MeshtapError(
+        'MT_ADMIN_PORT',
+        `${address} is a meshtap admin port (/metrics, /ready, /live), not a tap port; give --proxy the address the sidecar printed as 'listening tap …' (default port 4190)`,
+        { cause: err },
+      );
+    }
+  } catch {
+    // not an admin port either: the original error says it best
+  }
+  return described;
 }

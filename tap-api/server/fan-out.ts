@@ -41,13 +41,20 @@ export function startFanOut(options: FanOutOptions): FanOut {
   let cancelled = false;
   let historyEmitted = false;
   let historySeen = false;
+  // Merged history facts: complete from the latest pod's start; bodies only if every pod keeps them.
+  let historyStartMs: number | undefined;
+  let recorderBodies: boolean | undefined;
   const state = options.parts.map((p) => ({ part: p, ended: false, historyEnd: false, stream: undefined as TapStream | undefined }));
 
   const maybeHistoryEnd = (): void => {
     if (historyEmitted || !historySeen || cancelled) return;
     if (state.every((s) => s.ended || s.historyEnd)) {
       historyEmitted = true;
-      options.emit({ type: 'history-end' });
+      options.emit({
+        type: 'history-end',
+        ...(historyStartMs !== undefined ? { historyStartMs } : {}),
+        ...(recorderBodies !== undefined ? { recorderBodies } : {}),
+      });
     }
   };
 
@@ -55,6 +62,8 @@ export function startFanOut(options: FanOutOptions): FanOut {
     if (msg.type === 'history-end') {
       s.historyEnd = true;
       historySeen = true;
+      if (typeof msg.historyStartMs === 'number') historyStartMs = Math.max(historyStartMs ?? 0, msg.historyStartMs);
+      if (typeof msg.recorderBodies === 'boolean') recorderBodies = (recorderBodies ?? true) && msg.recorderBodies;
       maybeHistoryEnd();
       return;
     }

@@ -1,0 +1,47 @@
+/**
+ * Where `tap`, `top` and `stat` reach the tap plane, from the same flags in each: `--proxy`
+ * (one sidecar), `--tap-api URL` (+ `--token`), or a kubeconfig (`--kubeconfig`, `--context`,
+ * KUBECONFIG, ~/.kube/config) through kube-apiserver's aggregated API.
+ */
+import { stringFlag, UsageError, type OptionSpec, type ParsedArgs } from '../../common/index.js';
+import { findKubeconfig } from './kube-client.js';
+import type { TapSource } from './tap.js';
+
+/** The connection flags, to merge into a command's options. */
+export const SOURCE_OPTIONS: OptionSpec = {
+  'tap-api': { type: 'string' },
+  token: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+};
+
+/** Help lines for SOURCE_OPTIONS. */
+export const SOURCE_HELP = `      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
+      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
+      --kubeconfig FILE     without --tap-api: go through the cluster's API server (aggregated API
+                            tap.meshtap.dev) with this kubeconfig (default KUBECONFIG, ~/.kube/config)
+      --context NAME        kubeconfig context`;
+
+/** Where the tap API is: a URL (local mode) or a kubeconfig (cluster). */
+export type TapApiConnection = { tapApi: { url: string; token?: string } } | { kube: { kubeconfigPath: string; context?: string } };
+
+/** Reads the connection flags; a usage error saying what to give when there is none. */
+export function connectionFromArgs(command: string, args: ParsedArgs): TapApiConnection {
+  const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
+  if (url) {
+    const token = stringFlag(args, 'token', 'MESHTAP_TOKEN');
+    return { tapApi: { url, ...(token ? { token } : {}) } };
+  }
+  const kubeconfigPath = findKubeconfig(stringFlag(args, 'kubeconfig'));
+  if (kubeconfigPath) {
+    const context = stringFlag(args, 'context');
+    return { kube: { kubeconfigPath, ...(context ? { context } : {}) } };
+  }
+  throw new UsageError(`${command}: where is the tap API? give --tap-api URL, set MESHTAP_TAP_API, or have a kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config)`);
+}
+
+/** The tap source of a TARGET in a namespace (undefined namespace: the tap API's default / the context's). */
+export function sourceFor(connection: TapApiConnection, target: string, namespace: string | undefined): TapSource {
+  if ('tapApi' in connection) return { tapApi: { ...connection.tapApi, namespace: namespace ?? 'default', target } };
+  return { kube: { ...connection.kube, target, ...(namespace ? { namespace } : {}) } };
+}
