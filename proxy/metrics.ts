@@ -54,6 +54,12 @@ export interface TcpStatsSnapshot {
   writeBytes: number;
 }
 
+/** Running totals of events counted outside this registry (see `setEventCountSource`). */
+export interface ExternalEventCounts {
+  boundHits: Iterable<[string, number]>;
+  connectErrors: Iterable<{ direction: string; code: string; count: number }>;
+}
+
 export interface ResponseOutcome {
   direction: TrafficDirection;
   authority: string;
@@ -92,6 +98,8 @@ export interface ProxyMetrics {
    * under the same names and labels as the js engine's.
    */
   setTcpSource(read: () => Iterable<TcpStatsSnapshot>): void;
+  /** Bound hits and upstream connect errors counted elsewhere (native engine), as running totals read at scrape time. */
+  setEventCountSource(read: () => ExternalEventCounts): void;
   /** Gauge sources read at scrape time. */
   setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
   recorderDropped(count: number): void;
@@ -108,7 +116,23 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   const maxAuthorities = options.maxAuthorities ?? 1000;
   const authorities = new Set<string>();
 
-  const boundHits = new prom.Counter({ name: 'meshtap_bound_hit_total', help: 'A configured bound was reached (observation degraded, traffic untouched)', labelNames: ['bound'], registers: [registry] });
+  let eventSource: (() => ExternalEventCounts) | undefined;
+  /** Folds an external source's totals into a counter: only what grew since the last scrape. */
+  const seen = new Map<string, number>();
+  const foldIn = (counter: prom.Counter, key: string, labels: Record<string, string>, total: number) => {
+    const delta = total - (seen.get(key) ?? 0);
+    if (delta > 0) counter.inc(labels, delta);
+    seen.set(key, total);
+  };
+  const boundHits = new prom.Counter({
+    name: 'meshtap_bound_hit_total',
+    help: 'A configured bound was reached (observation degraded, traffic untouched)',
+    labelNames: ['bound'],
+    registers: [registry],
+    collect(this: prom.Counter) {
+      for (const [bound, total] of eventSource?.().boundHits ?? []) foldIn(this, `bound|${bound}`, { bound }, total);
+    },
+  });
   const boundedAuthority = (authority: string): string => {
     if (authorities.has(authority)) return authority;
     if (authorities.size >= maxAuthorities) {
@@ -162,7 +186,15 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   const detected = new prom.Counter({ name: 'meshtap_protocol_detected_total', help: 'Connections by detected protocol', labelNames: ['protocol'], registers: [registry] });
   const tapDropped = new prom.Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
   const recorderDropped = new prom.Counter({ name: 'meshtap_recorder_evicted_total', help: 'Exchanges evicted from the flight recorder (oldest first) to stay within its byte bound', registers: [registry] });
-  const connectErrors = new prom.Counter({ name: 'meshtap_upstream_connect_errors_total', help: 'Upstream connects that failed (the client connection was reset)', labelNames: ['direction', 'code'], registers: [registry] });
+  const connectErrors = new prom.Counter({
+    name: 'meshtap_upstream_connect_errors_total',
+    help: 'Upstream connects that failed (the client connection was reset)',
+    labelNames: ['direction', 'code'],
+    registers: [registry],
+    collect(this: prom.Counter) {
+      for (const e of eventSource?.().connectErrors ?? []) foldIn(this, `connect|${e.direction}|${e.code}`, { direction: e.direction, code: e.code }, e.count);
+    },
+  });
   const gaugeSources = new Map<string, () => number>();
   const sourceGauge = (name: string, help: string, key: string) =>
     new prom.Gauge({
@@ -215,6 +247,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     protocolDetected: (protocol) => detected.inc({ protocol }),
     tapDropped: (reason, count) => tapDropped.inc({ reason }, count),
     setTcpSource: (read) => void (tcpSource = read),
+    setEventCountSource: (read) => void (eventSource = read),
     setGaugeSource: (name, read) => void gaugeSources.set(name, read),
     recorderDropped: (count) => recorderDropped.inc(count),
     boundHit: (bound) => boundHits.inc({ bound }),

@@ -38,7 +38,7 @@ export async function startNativeDataPath(o: NativeDataPathOptions, services: Ob
   let engine: NativeEngine | undefined;
 
   engine = startNativeEngine(
-    { threads: o.threads, observe: conn.observe },
+    { threads: o.threads, observe: conn.observe, idleTimeoutMs: conn.idleTimeoutMs },
     {
       open(id, proxy, src, dst, atMs) {
         recordMs = atMs;
@@ -80,6 +80,7 @@ export async function startNativeDataPath(o: NativeDataPathOptions, services: Ob
     },
   );
   metrics.setTcpSource(() => engine?.tcpStats() ?? []);
+  metrics.setEventCountSource(() => engine?.counters() ?? { boundHits: [], connectErrors: [] });
 
   const listeners: ListenerInfo[] = [];
   try {

@@ -31,7 +31,7 @@ enum RecordType : uint8_t {
 };
 
 // Why a connection ended (proxy/connection.ts abortError values, in this order).
-enum AbortCode : uint8_t { kAbortNone = 0, kAbortReset, kAbortClientError, kAbortUpstreamError, kAbortConnectFailed };
+enum AbortCode : uint8_t { kAbortNone = 0, kAbortReset, kAbortClientError, kAbortUpstreamError, kAbortConnectFailed, kAbortIdleTimeout };
 
 // type u8, code u8, reserved u16, conn u32, len u32, reserved u32, time ns (CLOCK_MONOTONIC) u64.
 constexpr size_t kRecordHeaderBytes = 24;
