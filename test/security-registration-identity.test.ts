@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { listSidecars } from '../tap-api/server/index.js';
+import { listSidecars } from '../tap-api/index.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { REGISTRATION_TOKEN, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 
