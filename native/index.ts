@@ -153,7 +153,7 @@ export function loadNativeBpf(): NativeBpf {
 
 // ---- the native engine (native/src/core) ----------------------------------------------------
 
-/** Why a native connection ended, as the js engine names it (`abortError` in proxy/connection.ts). */
+/** Why a native connection ended, as the js engine names it (`CloseReason` in proxy/engine.ts). */
 const ABORT_ERRORS = [undefined, 'reset', 'client-error', 'upstream-error', 'upstream-connect-failed', 'idle-timeout'] as const;
 
 /** Receives the decoded records of one batch, in the order the C++ workers wrote them. */
@@ -166,7 +166,7 @@ export interface NativeRecordHandler {
   close(id: number, abortError: string | undefined, atMs: number): void;
   /** The batch was full: this connection is no longer followed (its bytes still flow). */
   lost(id: number): void;
-  connectError(direction: 'inbound' | 'outbound', code: string): void;
+  connectError(proxy: 'in' | 'out', code: string): void;
   boundHit(bound: string): void;
 }
 
@@ -236,7 +236,7 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         h.close(id, ABORT_ERRORS[code], t);
         break;
       case 7:
-        h.connectError(code === 0 ? 'inbound' : 'outbound', batch.toString('latin1', from, from + len));
+        h.connectError(code === 0 ? 'in' : 'out', batch.toString('latin1', from, from + len));
         break;
       case 8:
         h.boundHit(batch.toString('latin1', from, from + len));

@@ -8,6 +8,7 @@
  * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
  */
 import * as prom from 'prom-client';
+import type { ProxyDirection } from '../tap-protocol/index.js';
 import { createHttpMetrics } from './http-metrics.js';
 import type { GiveUpReason } from './observe.js';
 
@@ -28,7 +29,12 @@ export interface WorkloadLabels {
   pod: string;
 }
 
+/**
+ * The `direction` label's values (Linkerd's names). Code says `ProxyDirection` (`in` | `out`,
+ * as tap events do) everywhere and the label is made here, once.
+ */
 export type TrafficDirection = 'inbound' | 'outbound';
+export const DIRECTION_LABEL: Readonly<Record<ProxyDirection, TrafficDirection>> = { in: 'inbound', out: 'outbound' };
 
 /** Per connection class (direction × target) byte and connection counts, folded in at scrape. */
 export interface TcpStats {
@@ -61,7 +67,7 @@ export interface ExternalEventCounts {
 }
 
 export interface ResponseOutcome {
-  direction: TrafficDirection;
+  proxy: ProxyDirection;
   authority: string;
   targetAddr: string;
   status: number;
@@ -82,13 +88,13 @@ export interface HttpRoute {
 
 export interface ProxyMetrics {
   readonly registry: prom.Registry;
-  tcpStats(direction: TrafficDirection, targetAddr: string, peer: 'src' | 'dst'): TcpStats;
+  tcpStats(proxy: ProxyDirection, targetAddr: string, peer: 'src' | 'dst'): TcpStats;
   /**
    * The HTTP metrics of one (direction, authority, target): resolved once and reused while a
    * connection keeps the same authority, so a request costs additions, not key building.
    */
-  httpRoute(direction: TrafficDirection, authority: string, targetAddr: string): HttpRoute;
-  request(direction: TrafficDirection, authority: string, targetAddr: string): void;
+  httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute;
+  request(proxy: ProxyDirection, authority: string, targetAddr: string): void;
   response(outcome: ResponseOutcome): void;
   observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
   protocolDetected(protocol: 'h1' | 'h2' | 'opaque'): void;
@@ -104,7 +110,7 @@ export interface ProxyMetrics {
   setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
   recorderDropped(count: number): void;
   boundHit(bound: string): void;
-  upstreamConnectError(direction: TrafficDirection, code: string): void;
+  upstreamConnectError(proxy: ProxyDirection, code: string): void;
 }
 
 export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; engine?: string } = {}): ProxyMetrics {
@@ -210,8 +216,8 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
   new prom.Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
 
-  function httpRoute(direction: TrafficDirection, authority: string, targetAddr: string): HttpRoute {
-    const route = http.route(direction, boundedAuthority(authority), targetAddr);
+  function httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute {
+    const route = http.route(DIRECTION_LABEL[proxy], boundedAuthority(authority), targetAddr);
     return {
       request: () => void route.requests++,
       response(status, grpcStatus, failedNoResponse, latencyMs, isFailed = false) {
@@ -223,25 +229,25 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
 
   return {
     registry,
-    tcpStats(direction, targetAddr, peer) {
-      const key = `${direction}|${peer}|${targetAddr}`;
+    tcpStats(proxy, targetAddr, peer) {
+      const key = `${proxy}|${peer}|${targetAddr}`;
       let s = tcp.get(key);
       if (!s) {
         if (tcp.size >= maxAuthorities) {
           boundHits.inc({ bound: 'metric-targets' });
-          return tcp.get(`${direction}|${peer}|overflow`) ?? this.tcpStats(direction, 'overflow', peer);
+          return tcp.get(`${proxy}|${peer}|overflow`) ?? this.tcpStats(proxy, 'overflow', peer);
         }
-        s = { labels: { direction, peer, target_addr: targetAddr }, opened: 0, closed: 0, closedWithError: 0, open: 0, readBytes: 0, writeBytes: 0 };
+        s = { labels: { direction: DIRECTION_LABEL[proxy], peer, target_addr: targetAddr }, opened: 0, closed: 0, closedWithError: 0, open: 0, readBytes: 0, writeBytes: 0 };
         tcp.set(key, s);
       }
       return s;
     },
     httpRoute,
-    request(direction, authority, targetAddr) {
-      httpRoute(direction, authority, targetAddr).request();
+    request(proxy, authority, targetAddr) {
+      httpRoute(proxy, authority, targetAddr).request();
     },
     response(o) {
-      httpRoute(o.direction, o.authority, o.targetAddr).response(o.status, o.grpcStatus, o.failedNoResponse, o.latencyMs);
+      httpRoute(o.proxy, o.authority, o.targetAddr).response(o.status, o.grpcStatus, o.failedNoResponse, o.latencyMs);
     },
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
@@ -251,6 +257,6 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     setGaugeSource: (name, read) => void gaugeSources.set(name, read),
     recorderDropped: (count) => recorderDropped.inc(count),
     boundHit: (bound) => boundHits.inc({ bound }),
-    upstreamConnectError: (direction, code) => connectErrors.inc({ direction, code }),
+    upstreamConnectError: (proxy, code) => connectErrors.inc({ direction: DIRECTION_LABEL[proxy], code }),
   };
 }
