@@ -24,6 +24,7 @@ Flags:
       --tap-api-token TOKEN  the tap API's registration token (MESHTAP_TAP_API_TOKEN; prefer the
                              variable). Handed to the sidecar only, never to CMD
       --sidecar-uid UID      uid the sidecar runs as (default 2102)
+      --engine js|native     the sidecar's data path engine (MESHTAP_ENGINE; default js)
 
 On start, 'meshtap run: admin ADDR', 'meshtap run: tap ADDR' (and with --netns
 'meshtap run: ip ADDR') are printed on stderr. meshtap run exits with CMD's exit code and
@@ -51,6 +52,7 @@ const command: Command = {
       'tap-api': { type: 'string' },
       'tap-api-token': { type: 'string' },
       'sidecar-uid': { type: 'string' },
+      engine: { type: 'string' },
     },
   },
   async run(args) {
@@ -74,6 +76,8 @@ const command: Command = {
         throw new UsageError(`--skip-cidrs: ${(err as Error).message}`);
       }
     }
+    const engine = stringFlag(args, 'engine', 'MESHTAP_ENGINE', 'js');
+    if (engine !== 'js' && engine !== 'native') throw new UsageError(`run: --engine takes js or native, not '${engine}'`);
     const uidText = stringFlag(args, 'sidecar-uid');
     return runIntercepted({
       command: cmd,
@@ -87,6 +91,7 @@ const command: Command = {
       // The sidecar never reads the CLI config file: flag or environment only.
       tapApi: (args.values['tap-api'] as string | undefined) ?? process.env.MESHTAP_TAP_API,
       tapApiToken: (args.values['tap-api-token'] as string | undefined) ?? (process.env.MESHTAP_TAP_API_TOKEN || undefined),
+      engine,
       sidecarUid: uidText === undefined ? DEFAULT_SIDECAR_UID : parseCount(uidText, '--sidecar-uid'),
     });
   },

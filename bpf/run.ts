@@ -38,6 +38,8 @@ export interface RunOptions {
   /** The tap API's registration token: given to the sidecar by environment (not argv), never to CMD. */
   tapApiToken?: string;
   sidecarUid: number;
+  /** The sidecar's data path engine (`--engine`); js when left out. */
+  engine?: 'js' | 'native';
   /** Called with each line meshtap itself prints (default: stderr). */
   report?: (line: string) => void;
 }
@@ -179,6 +181,7 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
       '--workload', `deploy/${opts.name}`, '--namespace', opts.namespace, '--pod', `${opts.name}-${scope.slice(-8)}`,
       ...(netns ? ['--inbound', `127.0.0.1:${inboundPort}`] : []),
       ...(opts.tapApi ? ['--tap-api', opts.tapApi] : []),
+      '--engine', opts.engine ?? 'js',
     ];
     sidecar = spawnInScope(sidecarArgs, {
       cgroupPath: sidecarCgroup,

@@ -19,6 +19,8 @@ export const ANNOTATION = {
   proxyMemoryRequest: 'meshtap.dev/proxy-memory-request',
   proxyMemoryLimit: 'meshtap.dev/proxy-memory-limit',
   nativeSidecar: 'meshtap.dev/native-sidecar',
+  /** The sidecar's data path engine: `js` (default) or `native` (C++ epoll workers). */
+  engine: 'meshtap.dev/engine',
   /** Written by the injector: the proxy's uid (the agent's loop prevention reads it). */
   proxyUid: 'meshtap.dev/proxy-uid',
 } as const;
@@ -45,6 +47,7 @@ export interface PodSettings {
   recorderBytes: number;
   image: string;
   nativeSidecar: boolean;
+  engine: 'js' | 'native';
   resources: ProxyResources;
 }
 
@@ -99,6 +102,7 @@ export function resolvePodSettings(pod: Annotations, ns: Annotations, config: Me
     recorderBytes: read(ANNOTATION.recorderBytes, (v) => parseByteSize(v, MAX_RECORDER_BYTES), config.recorderBytes, 'a size up to 1Gi (e.g. 8Mi)'),
     image: read(ANNOTATION.proxyImage, parseImage, config.image, 'an image reference'),
     nativeSidecar: read(ANNOTATION.nativeSidecar, (v) => (v === 'true' ? true : v === 'false' ? false : undefined), config.nativeSidecar, '"true" or "false"'),
+    engine: read<'js' | 'native'>(ANNOTATION.engine, (v) => (v === 'js' || v === 'native' ? v : undefined), config.engine, '"js" or "native"'),
     resources,
   };
   return { settings, warnings };

@@ -37,6 +37,8 @@ export interface MeshConfig {
   nativeSidecar: boolean;
   bodyLimitBytes: number;
   recorderBytes: number;
+  /** The sidecar's data path engine (`meshtap.dev/engine` overrides it per pod or namespace). */
+  engine: 'js' | 'native';
   resources: ProxyResources;
 }
 
@@ -50,6 +52,7 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = {
   nativeSidecar: true,
   bodyLimitBytes: 64 * 1024,
   recorderBytes: 8 * 1024 * 1024,
+  engine: 'js',
   resources: { cpuRequest: '50m', cpuLimit: '1', memoryRequest: '64Mi', memoryLimit: '256Mi' },
 };
 

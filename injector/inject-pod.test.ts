@@ -138,6 +138,19 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'meshtap.dev/engine: native on the namespace runs the native engine; a pod says js; a bad value warns',
+    input: { pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled } }) as PodLike, namespaceAnnotations: { [ANNOTATION.engine]: 'native' }, requireOptIn: true },
+    check: (pod, warnings) => {
+      expect(argAfter(spec(pod).initContainers![0]!, '--engine')).toBe('native');
+      expect(warnings).toEqual([]);
+      const asJs = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.engine]: 'js' } }) as PodLike, namespaceAnnotations: { [ANNOTATION.engine]: 'native' }, requireOptIn: true });
+      expect(asJs.injected).toBe(true);
+      if (asJs.injected) expect(spec(asJs.pod).initContainers![0]!.args).not.toContain('--engine');
+      const bad = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.engine]: 'turbo' } }) as PodLike, requireOptIn: true });
+      expect(bad.warnings.join()).toMatch(/meshtap\.dev\/engine="turbo" is not "js" or "native"; using the default \(js\)/);
+    },
+  },
+  {
     name: 'request above limit falls back to the default pair',
     input: { pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.proxyMemoryRequest]: '1Gi', [ANNOTATION.proxyMemoryLimit]: '128Mi' } }) as PodLike, requireOptIn: true },
     check: (pod, warnings) => {

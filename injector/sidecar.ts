@@ -42,6 +42,8 @@ export function buildProxyContainer(o: SidecarOptions): Container {
     ...(config.tapPublicKey ? ['--tap-require-grant'] : []),
     '--body-limit', String(settings.bodyLimitBytes),
     '--recorder-bytes', String(settings.recorderBytes),
+    // Only when asked: js is the default, and older images know no --engine native.
+    ...(settings.engine === 'native' ? ['--engine', 'native'] : []),
   ];
   const env: JsonObject[] = [
     { name: 'MESHTAP_WORKLOAD', value: o.workload },
