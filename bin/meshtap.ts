@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   proxy: { summary: 'run the sidecar (explicit --forward or transparent listeners)', load: () => import('./cmd-proxy.js') },
   demo: { summary: 'start a local demo mesh and tap it (no cluster, no root)', load: () => import('./cmd-demo.js') },
   tap: { summary: 'stream live (and recent) requests of a workload or one sidecar', load: () => import('./cmd-tap.js') },
+  dashboard: { summary: 'web UI: live traffic, request detail, workloads, service map', load: () => import('./cmd-dashboard.js') },
   top: { summary: 'live table of the busiest paths of a workload', load: () => import('./cmd-top.js') },
   stat: { summary: 'success rate, RPS and latency per workload', load: () => import('./cmd-stat.js') },
   'tap-api': { summary: 'run the tap API (local: tokens + embedded RBAC; --kubernetes: aggregated API)', load: () => import('./cmd-tap-api.js') },

@@ -11,6 +11,7 @@ DEB_PACKAGES=(
   curl nghttp2-client                                                      # real HTTP/1 + h2 clients, h2load
   prometheus                                                               # metrics are scraped by a real Prometheus
   haproxy nginx libnginx-mod-stream wrk iperf3                             # benchmark peers and load generators
+  chromium fonts-dejavu-core                                               # the dashboard's tests drive a real browser
 )
 
 missing=()
@@ -35,9 +36,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
-# TypeScript build (type errors fail the set-up).
+# TypeScript build (type errors fail the set-up), then the dashboard page (esbuild bundle).
 echo "setup: building TypeScript" >&2
 npx tsc -p . >&2
+npx tsc -p dashboard/ui >&2
+node dist/dashboard/build-ui.js >&2
 
 # Native addon + BPF objects (skips with a message when clang/libbpf are missing).
 if [ -f scripts/build-native.sh ]; then

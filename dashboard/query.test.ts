@@ -1,0 +1,50 @@
+/** The query bar speaks the CLI's filter flags: parsed by the CLI's parser, quoted back for the shell. */
+import { describe, expect, it } from 'vitest';
+import { cliCommand, parseQuery } from './query.js';
+import { appendFilter, joinQuery, splitQuery } from './query-text.js';
+
+describe('dashboard query', () => {
+  it('parses the tap filter flags into the same OR-of-ANDs the CLI builds', () => {
+    const r = parseQuery(`--path /api --not --status 5xx --or --method post --header 'x-user=a b' --min-latency 100ms --to deploy/voting`);
+    expect(r).toEqual({
+      ok: true,
+      words: ['--path', '/api', '--not', '--status', '5xx', '--or', '--method', 'post', '--header', 'x-user=a b', '--min-latency', '100ms', '--to', 'deploy/voting'],
+      matches: [
+        [{ field: 'pathPrefix', value: '/api' }, { field: 'status', value: '5xx', negate: true }],
+        [
+          { field: 'method', value: 'POST' },
+          { field: 'header', name: 'x-user', value: 'a b' },
+          { field: 'minLatencyMs', value: 100 },
+          { field: 'dstWorkload', value: 'deploy/voting' },
+        ],
+      ],
+    });
+    expect(parseQuery('')).toEqual({ ok: true, words: [], matches: [] });
+  });
+
+  it('refuses what the CLI refuses, with its one-line message', () => {
+    expect(parseQuery('--status 999')).toMatchObject({ ok: false, error: expect.stringMatching(/--status: '999' is not a status/) });
+    expect(parseQuery(String.raw`--path-regex '(a)\1'`)).toMatchObject({ ok: false, error: expect.stringMatching(/--path-regex/) });
+    expect(parseQuery('--bodies')).toMatchObject({ ok: false, error: expect.stringMatching(/Unknown option '--bodies'/) });
+    expect(parseQuery('/api')).toMatchObject({ ok: false, error: expect.stringMatching(/'\/api' is not a filter flag/) });
+    expect(parseQuery('--not')).toMatchObject({ ok: false, error: expect.stringMatching(/--not must be followed/) });
+    expect(parseQuery(`--path 'unclosed`)).toEqual({ ok: false, error: "unclosed ' quote" });
+    expect(parseQuery('--help')).toMatchObject({ ok: false });
+  });
+
+  it('quotes clicked values so the shell and the parser read them back unchanged', () => {
+    const values = ['/api/vote?choice=:taco:', "it's", 'a b', '$HOME', '', 'x"y\\z'];
+    for (const v of values) {
+      const q = appendFilter('--method GET', 'path', v);
+      expect(splitQuery(q)).toEqual({ ok: true, words: ['--method', 'GET', '--path', v] });
+    }
+    expect(joinQuery(['meshtap', 'tap', 'deploy/web'])).toBe('meshtap tap deploy/web');
+  });
+
+  it('prints the meshtap tap command that shows the same exchanges', () => {
+    expect(cliCommand('ns/shop', 'shop', "--path '/a b'", { source: 'live' })).toBe("meshtap tap ns/shop --path '/a b'");
+    expect(cliCommand('deploy/web', 'shop', '--status 5xx', { source: 'history', since: '10m', maxRps: 50 })).toBe(
+      'meshtap tap deploy/web -n shop --status 5xx --since 10m --max-rps 50',
+    );
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * One query language with the CLI: the dashboard's query text is parsed by the same flag parser
+ * (`parseCommandArgs` with `FILTER_OPTIONS`) and filter builder (`filtersFromArgs`) as
+ * `meshtap tap`, so the dashboard cannot accept a query the CLI would read differently, and
+ * "copy as CLI command" is the query text behind `meshtap tap TARGET -n NS`.
+ */
+import { parseCommandArgs, parseDurationMs, UsageError } from '../common/index.js';
+import type { TapFilter } from '../tap-protocol/index.js';
+import { FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { joinQuery, splitQuery } from './query-text.js';
+
+export type QueryResult = { ok: true; matches: TapFilter[][]; words: string[] } | { ok: false; error: string };
+
+/** Longest query text accepted (a URL parameter; the sidecars bound regexes themselves). */
+export const MAX_QUERY_CHARS = 4096;
+
+/** Parses query text (the tap filter flags) into the tap request's OR-of-ANDs matches. */
+export function parseQuery(text: string): QueryResult {
+  if (text.length > MAX_QUERY_CHARS) return { ok: false, error: `the query is longer than ${MAX_QUERY_CHARS} characters` };
+  const split = splitQuery(text);
+  if (!split.ok) return { ok: false, error: split.error };
+  const words = split.words;
+  if (words.includes('--help') || words.includes('-h')) return { ok: false, error: 'the query takes filter flags only (see `meshtap tap --help`)' };
+  const stray = words.find((w, i) => !w.startsWith('--') && (i === 0 || !takesValue(words[i - 1]!)));
+  if (stray !== undefined) return { ok: false, error: `'${stray}' is not a filter flag; write e.g. --path /api --status 5xx` };
+  try {
+    const args = parseCommandArgs({ name: 'query', summary: '', help: '', options: FILTER_OPTIONS, allowPositionals: false }, words);
+    if (!args) return { ok: false, error: 'the query takes filter flags only' };
+    return { ok: true, matches: filtersFromArgs(args), words };
+  } catch (err) {
+    const message = err instanceof UsageError ? err.message.replace(/ \(see 'meshtap query --help'\)$/, '').replace(/^query: /, '') : String(err);
+    return { ok: false, error: message };
+  }
+}
+
+function takesValue(flag: string): boolean {
+  const name = flag.replace(/^--/, '').split('=')[0]!;
+  return flag.startsWith('--') && !flag.includes('=') && FILTER_OPTIONS[name]?.type === 'string';
+}
+
+/** What a tap source means in CLI flags. */
+export interface CliSource {
+  /** `live` or `history` (flight recorders). */
+  source: 'live' | 'history';
+  /** History window, e.g. `5m`. */
+  since?: string;
+  maxRps?: number;
+}
+
+/** The `meshtap tap …` command line that shows what the dashboard shows. */
+export function cliCommand(target: string, namespace: string, query: string, s: CliSource): string {
+  const split = splitQuery(query);
+  const words = ['meshtap', 'tap', target];
+  if (!target.startsWith('ns/')) words.push('-n', namespace);
+  if (split.ok) words.push(...split.words);
+  if (s.source === 'history') words.push('--since', s.since ?? '5m');
+  if (s.maxRps !== undefined) words.push('--max-rps', String(s.maxRps));
+  return joinQuery(words);
+}
+
+/** Parses the history window (`5m`) the way `meshtap tap --since` does. */
+export function parseSince(text: string): { ok: true; ms: number } | { ok: false; error: string } {
+  try {
+    return { ok: true, ms: parseDurationMs(text, '--since') };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The traffic table's data: one tap (live or history) relayed by the dashboard server, folded
+ * into one row per exchange (`req` → `rsp` → `end` share a row). Bounded: at most `MAX_ROWS`
+ * rows (the oldest go, counted), and while paused at most `MAX_ROWS` held events (the rest are
+ * dropped, counted). Events are applied at most once per animation frame, so 1,000 events/s
+ * cost the page a few renders a second, not a thousand.
+ */
+import type { TapEvent } from '../../tap-protocol/index.js';
+import type { DashboardLine } from '../wire.js';
+import { streamLines } from './api.js';
+
+export const MAX_ROWS = 5000;
+
+export interface Row {
+  /** Unique per exchange across pods: ids repeat from one sidecar to the next. */
+  key: string;
+  /** The latest event's fields (end ⊇ rsp ⊇ req). */
+  e: TapEvent;
+  req?: TapEvent;
+  end?: TapEvent;
+  /** Arrival order, for stable sorting. */
+  seq: number;
+}
+
+export type FeedStatus =
+  | { state: 'connecting' }
+  | { state: 'streaming' }
+  | { state: 'done'; message: string }
+  | { state: 'error'; message: string };
+
+export interface FeedSnapshot {
+  /** Newest first. */
+  rows: Row[];
+  status: FeedStatus;
+  paused: boolean;
+  /** New rows wait while the pointer is over the list. */
+  held: boolean;
+  /** Whether bodies are shown; `bodiesMessage` says why not. */
+  bodiesAllowed?: boolean;
+  bodiesMessage?: string;
+  /** Events lost: rate limit or slow page (sidecar, tap API or dashboard), and rows evicted. */
+  dropped: number;
+  evicted: number;
+  notices: string[];
+  /** Exchanges per second over the last seconds. */
+  rate: number;
+}
+
+const keyOf = (e: TapEvent): string => `${e.pod ?? ''}|${e.proxy}|${e.id}`;
+
+export class TrafficFeed {
+  private rows = new Map<string, Row>();
+  private order: Row[] = [];
+  private pending: DashboardLine[] = [];
+  private held: DashboardLine[] = [];
+  private scheduled = false;
+  private seq = 0;
+  private abort?: AbortController;
+  private listeners = new Set<() => void>();
+  private ends: number[] = [];
+  snapshot: FeedSnapshot = { rows: [], status: { state: 'connecting' }, paused: false, held: false, dropped: 0, evicted: 0, notices: [], rate: 0 };
+
+  subscribe(l: () => void): () => void {
+    this.listeners.add(l);
+    return () => void this.listeners.delete(l);
+  }
+
+  /** (Re)starts the feed for a tap URL; clears the rows. */
+  start(url: string): void {
+    this.stop();
+    this.rows.clear();
+    this.order = [];
+    this.pending = [];
+    this.held = [];
+    this.ends = [];
+    this.snapshot = { rows: [], status: { state: 'connecting' }, paused: this.snapshot.paused, held: false, dropped: 0, evicted: 0, notices: [], rate: 0 };
+    this.emit();
+    const ac = new AbortController();
+    this.abort = ac;
+    streamLines(url, ac.signal, (line) => this.receive(line)).then(
+      () => {
+        if (ac.signal.aborted) return;
+        if (this.snapshot.status.state === 'streaming' || this.snapshot.status.state === 'connecting') this.setStatus({ state: 'done', message: 'the stream ended' });
+      },
+      (err: Error) => {
+        if (!ac.signal.aborted) this.setStatus({ state: 'error', message: err.message });
+      },
+    );
+  }
+
+  stop(): void {
+    this.abort?.abort();
+    this.abort = undefined;
+  }
+
+  /**
+   * Holds new rows while the pointer is over the list, so the row under it does not move away
+   * as it is clicked (newest rows enter at the top). Held events count against the pause bound.
+   * A new tap (another query) starts unheld: the pointer must move again to hold it.
+   */
+  setHeld(held: boolean): void {
+    if (held === this.snapshot.held) return;
+    this.snapshot = { ...this.snapshot, held };
+    if (!held && !this.snapshot.paused) {
+      this.pending.push(...this.held);
+      this.held = [];
+      this.schedule();
+    }
+    this.emit();
+  }
+
+  setPaused(paused: boolean): void {
+    this.snapshot = { ...this.snapshot, paused };
+    if (!paused && !this.snapshot.held) {
+      this.pending.push(...this.held);
+      this.held = [];
+      this.schedule();
+    }
+    this.emit();
+  }
+
+  private receive(line: DashboardLine): void {
+    if (line.type === 'event' && (this.snapshot.paused || this.snapshot.held)) {
+      if (this.held.length >= MAX_ROWS) this.snapshot.dropped++;
+      else this.held.push(line);
+      return;
+    }
+    this.pending.push(line);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const lines = this.pending;
+    this.pending = [];
+    let s = this.snapshot;
+    const now = performance.now();
+    for (const line of lines) {
+      switch (line.type) {
+        case 'event':
+          this.apply(line.event, now);
+          if (s.status.state === 'connecting') s = { ...s, status: { state: 'streaming' } };
+          break;
+        case 'bodies':
+          s = { ...s, bodiesAllowed: line.allowed, ...(line.message ? { bodiesMessage: line.message } : {}), status: s.status.state === 'connecting' ? { state: 'streaming' } : s.status };
+          break;
+        case 'dropped':
+          s = { ...s, dropped: s.dropped + line.count };
+          break;
+        case 'notice':
+          s = { ...s, notices: [...s.notices.slice(-4), `${line.pod}: ${line.message}`] };
+          break;
+        case 'history-end':
+          break;
+        case 'end':
+          s = { ...s, status: { state: 'done', message: line.message } };
+          break;
+        case 'error':
+          s = { ...s, status: { state: 'error', message: line.message } };
+          break;
+        default:
+          break;
+      }
+    }
+    while (this.order.length > MAX_ROWS) {
+      const old = this.order.shift()!;
+      this.rows.delete(old.key);
+      s.evicted++;
+    }
+    while (this.ends.length && now - this.ends[0]! > 5000) this.ends.shift();
+    this.snapshot = { ...s, rows: this.newestFirst(), rate: this.ends.length / 5 };
+    this.emit();
+  }
+
+  private newestFirst(): Row[] {
+    const out = new Array<Row>(this.order.length);
+    for (let i = 0; i < this.order.length; i++) out[i] = this.order[this.order.length - 1 - i]!;
+    return out;
+  }
+
+  private apply(e: TapEvent, now: number): void {
+    const key = keyOf(e);
+    let row = this.rows.get(key);
+    if (!row) {
+      row = { key, e, seq: this.seq++ };
+      this.rows.set(key, row);
+      this.order.push(row);
+    } else {
+      row.e = { ...row.e, ...e };
+    }
+    if (e.kind === 'req') row.req = e;
+    if (e.kind === 'end') {
+      row.end = row.req ? { ...row.req, ...e } : e;
+      this.ends.push(now);
+    }
+  }
+
+  private setStatus(status: FeedStatus): void {
+    this.snapshot = { ...this.snapshot, status };
+    this.emit();
+  }
+
+  private emit(): void {
+    for (const l of this.listeners) l();
+  }
+}
