@@ -1,7 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { listFlag, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { listFlag, MeshtapError, onCleanup, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
-import { formatJson, formatJunit, formatText, readRecording, replayExchanges, summarize, type ReplayTiming } from '../record/index.js';
+import {
+  compileExchangeFilter, describeSkipped, formatJson, formatJunit, formatText, probeTarget, readRecording, replayExchanges, selectByDirection, summarize,
+  type ExchangeResult, type ReplayDirection, type ReplayTiming,
+} from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Replay a recording against a target and diff its answers with the recorded ones.
@@ -10,7 +13,14 @@ Usage: meshtap replay FILE --target URL [filters] [flags]
 
 HTTP/1 goes through undici, HTTP/2 through node:http2, gRPC through grpc-js (raw bytes: no .proto
 needed; unary and all streaming kinds). Exchanges of one recorded connection keep their order.
-Exit code: 0 all matched, 1 anything mismatched or failed, 2 usage.
+Exit code: 0 all matched, 1 anything mismatched or failed (or the target cannot be reached, or
+the replay was interrupted), 2 usage.
+
+Which exchanges: a workload's recording holds what it served (inbound) and the calls it made to
+other workloads (outbound). Replaying against the workload sends what it served; the outbound
+calls left out are counted on stderr, per destination. Select them with --direction out (and
+--to deploy/NAME for one destination) to replay them against that destination instead.
+      --direction in|out|all    default: in when the recording has inbound exchanges, else all
 
 ${FILTER_HELP}
 
@@ -37,6 +47,8 @@ Diff:
 Output:
   -o, --output FORMAT       text (default) or json
       --report FILE         also write a JUnit XML report
+  Ctrl-C stops the replay and prints the report of what ran. A target that cannot be reached
+  stops it with "cannot connect to …" (checked before the first exchange and while it runs).
 
 Examples:
   meshtap replay web.jsonl.gz --target http://127.0.0.1:8080 --speed max --ignore '$.id'
@@ -98,6 +110,7 @@ const command: Command = {
       lenient: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       report: { type: 'string' },
+      direction: { type: 'string' },
     },
   },
   async run(args) {
@@ -115,35 +128,78 @@ const command: Command = {
     if (output !== 'text' && output !== 'json') throw new UsageError(`replay: -o takes text or json, not '${output}'`);
     for (const m of listFlag(args, 'ignore')) if (!m.startsWith('$')) throw new UsageError(`--ignore: '${m}' is not a JSON path; use e.g. '$.id'`);
     const timing = parseTiming(stringFlag(args, 'speed'), stringFlag(args, 'rate'));
+    const directionText = stringFlag(args, 'direction', undefined, 'auto')!;
+    if (!['in', 'out', 'all', 'auto'].includes(directionText)) throw new UsageError(`--direction takes in, out or all, not '${directionText}'`);
     const matches = filtersFromArgs(args);
     const recording = await readRecording(args.positionals[0]!, { lenient: args.values.lenient === true });
     for (const issue of recording.issues) process.stderr.write(`meshtap: warning: ${issue.message}\n`);
+    const selection = selectByDirection(recording.exchanges, directionText as ReplayDirection | 'auto');
+    const chosen = selection.selected.filter(compileExchangeFilter(matches));
+    const skipped = describeSkipped(selection);
+    if (skipped) process.stderr.write(`meshtap: ${skipped}\n`);
+
+    const unreachable = await probeTarget(targetUrl);
+    if (unreachable) throw new MeshtapError('MT_REPLAY_UNREACHABLE', `cannot connect to ${targetUrl.origin}: ${unreachable}; nothing was replayed`);
+
+    // Ctrl-C / SIGTERM / the target going away stop the replay; the report covers what ran.
+    const stop = new AbortController();
+    let stoppedBecause: string | undefined;
+    const onSignal = () => {
+      if (stop.signal.aborted) process.exit(130); // a second Ctrl-C does not wait
+      stoppedBecause = 'interrupted';
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const unregister = onCleanup(() => stop.abort());
+    /** Consecutive exchanges that could not reach the target, and the last such error. */
+    const UNREACHABLE_STREAK = 3;
+    let streak = 0;
+    let lastUnreachable = '';
     const isTty = process.stderr.isTTY === true;
     const started = performance.now();
-    const results = await replayExchanges(recording.exchanges, {
-      target: targetUrl.origin,
-      timing,
-      concurrency: args.values.concurrency ? parseCount(String(args.values.concurrency), '--concurrency') : 10,
-      loop: args.values.loop ? parseCount(String(args.values.loop), '--loop') : 1,
-      timeoutMs: args.values.timeout ? parseDurationMs(String(args.values.timeout), '--timeout') : 30_000,
-      matches,
-      rewrite: {
-        setHeaders: pairs(listFlag(args, 'set-header'), '--set-header'),
-        stripHeaders: listFlag(args, 'strip-header'),
-        rewriteHost: args.values['rewrite-host'] === true,
-        rewritePaths: pairs(listFlag(args, 'rewrite-path'), '--rewrite-path'),
-      },
-      diff: { ignorePaths: listFlag(args, 'ignore'), ignoreHeaders: listFlag(args, 'ignore-header'), strictHeaders: args.values['strict-headers'] === true },
-      detectNoise: args.values.noise === true,
-      onResult: (_r, done, total) => {
-        if (isTty) process.stderr.write(`\r${progressBar(done, total, started)}\x1b[K`);
-      },
-    });
+    let results: ExchangeResult[];
+    try {
+      results = await replayExchanges(chosen, {
+        target: targetUrl.origin,
+        timing,
+        concurrency: args.values.concurrency ? parseCount(String(args.values.concurrency), '--concurrency') : 10,
+        loop: args.values.loop ? parseCount(String(args.values.loop), '--loop') : 1,
+        timeoutMs: args.values.timeout ? parseDurationMs(String(args.values.timeout), '--timeout') : 30_000,
+        rewrite: {
+          setHeaders: pairs(listFlag(args, 'set-header'), '--set-header'),
+          stripHeaders: listFlag(args, 'strip-header'),
+          rewriteHost: args.values['rewrite-host'] === true,
+          rewritePaths: pairs(listFlag(args, 'rewrite-path'), '--rewrite-path'),
+        },
+        diff: { ignorePaths: listFlag(args, 'ignore'), ignoreHeaders: listFlag(args, 'ignore-header'), strictHeaders: args.values['strict-headers'] === true },
+        detectNoise: args.values.noise === true,
+        signal: stop.signal,
+        onResult: (r, done, total) => {
+          if (isTty) process.stderr.write(`\r${progressBar(done, total, started)}\x1b[K`);
+          streak = r.unreachable ? streak + 1 : 0;
+          if (r.unreachable) lastUnreachable = r.error ?? `gRPC status 14`;
+          if (streak >= UNREACHABLE_STREAK && !stop.signal.aborted) {
+            stoppedBecause = `cannot connect to ${targetUrl.origin} (${lastUnreachable}) any more`;
+            stop.abort();
+          }
+        },
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      unregister();
+    }
     if (isTty) process.stderr.write('\r\x1b[K');
     process.stdout.write(output === 'json' ? formatJson(results) : formatText(results));
     const report = stringFlag(args, 'report');
     if (report) await writeFile(report, formatJunit(results));
     const s = summarize(results);
+    const planned = chosen.length * (args.values.loop ? Number(args.values.loop) : 1);
+    if (stoppedBecause) {
+      process.stderr.write(`meshtap: replay stopped: ${stoppedBecause}; ${s.total} of ${planned} exchanges ran (the report above covers them)\n`);
+      return 1;
+    }
     if (s.total === 0) process.stderr.write('meshtap: warning: no exchange was replayed (empty recording, or the filters matched nothing)\n');
     return s.mismatched > 0 || s.failed > 0 ? 1 : 0;
   },

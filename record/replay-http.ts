@@ -32,6 +32,8 @@ async function collect(stream: AsyncIterable<Buffer | string>): Promise<{ body: 
 export interface HttpReplayClient {
   send(req: ReplayRequest): Promise<ReplayResponse>;
   close(): Promise<void>;
+  /** Drops every connection at once (a stopped replay does not wait for answers). */
+  destroy(): void;
 }
 
 /** Creates the HTTP senders for `origin` (`http://host:port`). */
@@ -117,6 +119,11 @@ export function createHttpReplayClient(origin: string, connections: number): Htt
 
   return {
     send: (req) => (req.protocol === 'h2' ? sendH2(req) : sendH1(req)),
+    destroy() {
+      void pool.destroy().catch(() => undefined);
+      session?.destroy();
+      session = undefined;
+    },
     async close() {
       await pool.close().catch(() => undefined);
       const s = session;

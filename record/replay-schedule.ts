@@ -50,8 +50,8 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /**
- * Runs `task` for every exchange per the schedule rules above; resolves when all are done.
- * `task` must not throw (it reports its own failures).
+ * Runs `task` for every exchange per the schedule rules above; resolves when all are done, or
+ * as soon as `signal` aborts. `task` must not throw (it reports its own failures).
  */
 export async function runScheduled(
   exchanges: readonly RecordedExchange[],
@@ -85,5 +85,10 @@ export async function runScheduled(
     gate.set(conn, ex.protocol === 'http/1.1' || ex.protocol === 'http/1.0' ? run : started);
     return run;
   });
-  await Promise.all(all);
+  // Stopped: return at once; exchanges in flight are abandoned by the caller.
+  await new Promise<void>((resolve, reject) => {
+    Promise.all(all).then(() => resolve(), reject);
+    if (signal?.aborted) resolve();
+    signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
 }

@@ -11,6 +11,7 @@ import { headerValue, sendableHeaders } from './headers.js';
 import { createGrpcReplayClient } from './replay-grpc.js';
 import { createHttpReplayClient } from './replay-http.js';
 import { runScheduled, type ReplayTiming } from './replay-schedule.js';
+import { isUnreachableError, isUnreachableGrpc } from './replay-target.js';
 import type { ReplayRequest, ReplayResponse } from './replay-types.js';
 
 export interface RewriteOptions {
@@ -37,6 +38,8 @@ export interface ReplayOptions {
   detectNoise?: boolean;
   /** Per-exchange timeout, ms (default 30 s). */
   timeoutMs?: number;
+  /** Stops the replay: exchanges not yet started are not sent, those in flight are abandoned
+   * (not in the results), and the results so far are returned. */
   signal?: AbortSignal;
   /** Called after each exchange (progress). */
   onResult?: (result: ExchangeResult, done: number, total: number) => void;
@@ -61,6 +64,8 @@ export interface ExchangeResult {
   durationMs?: number;
   /** Fields found noisy (with noise detection). */
   noise?: string[];
+  /** The target could not be reached for this exchange (connection refused, no route, …). */
+  unreachable?: boolean;
 }
 
 /** Builds what to send for a recorded exchange. */
@@ -124,9 +129,12 @@ export async function replayExchanges(exchanges: readonly RecordedExchange[], op
             const differences = diffExchange(ex, first, { ...options.diff, noise });
             result = { ...base, outcome: differences.length ? 'mismatch' : 'match', differences, durationMs: first.durationMs };
             if (noise?.size) result.noise = [...noise];
+            if (isUnreachableGrpc(first.grpcStatus, first.grpcMessage)) result.unreachable = true;
           } catch (err) {
             result = { ...base, outcome: 'failed', differences: [], error: err instanceof Error ? err.message : String(err) };
+            if (isUnreachableError(err)) result.unreachable = true;
           }
+          if (options.signal?.aborted) return; // abandoned: the replay was stopped meanwhile
           results.push(result);
           options.onResult?.(result, results.length, total);
         },
@@ -134,7 +142,8 @@ export async function replayExchanges(exchanges: readonly RecordedExchange[], op
       );
     }
   } finally {
-    await http.close();
+    if (options.signal?.aborted) http.destroy();
+    else await http.close();
     grpc.close();
   }
   return results;
