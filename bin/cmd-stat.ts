@@ -1,6 +1,7 @@
 /** `meshtap stat`: success rate, RPS, latency percentiles and TCP connections per workload. */
 import { listFlag, MeshtapError, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
-import { collectStats, renderStatTable } from '../tap-api/index.js';
+import { stringify } from 'yaml';
+import { collectStats, connectionFromArgs, renderStatTable, resourceOfKind, targetFromArgs } from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Show success rate, requests per second, latency and TCP connections per workload.
@@ -15,12 +16,17 @@ Inbound traffic (requests the workload served); latency percentiles interpolate 
 response_latency_ms histogram buckets like PromQL's histogram_quantile.
 
 Flags:
-  -n, --namespace NS     namespace (default: default)
-  -t, --window DURATION  window (default 10s; e.g. 30s, 1m)
-  -o, --output FORMAT    table (default) or json
+  -n, --namespace NS     namespace (default: default; through Kubernetes: the context's)
+  -A, --all-namespaces   every namespace ('stat ns' always shows every namespace)
+  -t, --window DURATION  window (default 10s; e.g. 30s, 1m); on a terminal, says it is collecting
+  -o, --output FORMAT    table (default), json, yaml
       --tap-api URL      find the sidecars through the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml);
-                         needs 'list sidecars' in API group tap.meshtap.dev
+                         needs 'list sidecars' in API group tap.meshtap.dev (cluster-wide for -A and 'stat ns')
       --token TOKEN      bearer token for the tap API (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
+      --kubeconfig FILE  without --tap-api: list the sidecars through the cluster's API server (aggregated API
+                         tap.meshtap.dev) with this kubeconfig (default KUBECONFIG, ~/.kube/config); their admin
+                         ports are scraped directly (pod IPs: from inside the cluster; else use --prometheus)
+      --context NAME     kubeconfig context
       --admin HOST:PORT  scrape this sidecar admin address directly (repeatable; no tap API)
       --prometheus URL   query this Prometheus (HTTP API) instead of scraping
 
@@ -40,6 +46,9 @@ const command: Command = {
     allowPositionals: true,
     options: {
       namespace: { type: 'string', short: 'n' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
       window: { type: 'string', short: 't' },
       output: { type: 'string', short: 'o' },
       'tap-api': { type: 'string' },
@@ -51,22 +60,27 @@ const command: Command = {
   async run(args) {
     if (args.positionals.length === 0) throw new UsageError("stat: give at least one TYPE or TYPE/NAME, e.g. 'meshtap stat deploy' (see 'meshtap stat --help')");
     const output = stringFlag(args, 'output', undefined, 'table');
-    if (output !== 'table' && output !== 'json') throw new UsageError(`stat: -o takes table or json, not '${output}'`);
-    const namespace = stringFlag(args, 'namespace', undefined, 'default')!;
-    const windowMs = parseDurationMs(stringFlag(args, 'window', undefined, '10s')!, '--window');
-    const tapApi = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
-    const token = stringFlag(args, 'token', 'MESHTAP_TOKEN');
+    if (output !== 'table' && output !== 'json' && output !== 'yaml') throw new UsageError(`stat: -o takes table, json or yaml, not '${output}'`);
+    const targets = statTargets(args.positionals);
+    const namespace = stringFlag(args, 'namespace');
+    const allNamespaces = args.values['all-namespaces'] === true;
+    const window = stringFlag(args, 'window', undefined, '10s')!;
+    const windowMs = parseDurationMs(window, '--window');
     const prometheus = stringFlag(args, 'prometheus');
     const admin = listFlag(args, 'admin');
+    const where = prometheus || admin.length ? {} : connectionFromArgs('stat', args);
+    // A blank screen for the whole window looks like a hang: say what is happening (a terminal only).
+    if (process.stderr.isTTY && !prometheus) process.stderr.write(`collecting for ${window} (-t to change)…\n`);
     let rows;
     try {
       rows = await collectStats({
-        targets: args.positionals,
-        namespace,
+        targets,
+        ...(namespace ? { namespace } : {}),
+        allNamespaces,
         windowMs,
         ...(prometheus ? { prometheus } : {}),
         ...(admin.length ? { admin } : {}),
-        ...(tapApi ? { tapApi: { url: tapApi, ...(token ? { token } : {}) } } : {}),
+        ...where,
       });
     } catch (err) {
       if (err instanceof MeshtapError && err.code === 'MT_USAGE') throw new UsageError(`stat: ${err.message}`);
@@ -76,13 +90,27 @@ const command: Command = {
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       return 0;
     }
+    if (output === 'yaml') {
+      process.stdout.write(stringify(rows));
+      return 0;
+    }
     if (rows.length === 0) {
-      process.stderr.write(`meshtap: no meshed pods found for ${args.positionals.join(' ')} in namespace "${namespace}"\n`);
+      const scope = allNamespaces || targets.some((t) => t === 'ns' || t === 'namespaces') ? 'in any namespace' : `in namespace "${namespace ?? 'default'}" (-A for every namespace)`;
+      process.stderr.write(`meshtap: no meshed pods found for ${targets.join(' ')} ${scope}\n`);
       return 1;
     }
     process.stdout.write(renderStatTable(rows));
     return 0;
   },
 };
+
+/** `deploy web` as well as `deploy/web`; kinds alone (`deploy`, `ns`) as they are. */
+function statTargets(positionals: string[]): string[] {
+  if (positionals.length === 2 && !positionals[0]!.includes('/') && !positionals[1]!.includes('/') && resourceOfKind(positionals[0]!) && !resourceOfKind(positionals[1]!)) {
+    return [`${positionals[0]}/${positionals[1]}`];
+  }
+  for (const p of positionals) if (p.includes('/')) targetFromArgs('stat', [p]);
+  return positionals;
+}
 
 export default command;

@@ -1,7 +1,23 @@
 /** `meshtap top`: a live table of a workload's busiest paths, from a tap stream. */
-import { parseCount, parseDurationMs, stringFlag, UsageError, MeshtapError } from '../common/index.js';
-import type { TapMessage, TapRequest } from '../tap-protocol/index.js';
-import { openSource, describeSidecarError, type TapSource, runTop, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { onCleanup, parseCount, parseDurationMs, stringFlag, UsageError, MeshtapError } from '../common/index.js';
+import type { TapMessage, TapRequest, TapStream } from '../tap-protocol/index.js';
+import {
+  connectionFromArgs,
+  describeSidecarError,
+  FILTER_HELP,
+  FILTER_OPTIONS,
+  filtersFromArgs,
+  openAllNamespaces,
+  openSource,
+  runTop,
+  SOURCE_HELP,
+  SOURCE_OPTIONS,
+  sourceFor,
+  targetFromArgs,
+  TOP_SORT_KEYS,
+  type TapSource,
+  type TopSortKey,
+} from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Live table of the busiest (source, destination, method, path) of a workload, like 'linkerd viz top'.
@@ -17,14 +33,19 @@ Last are response latencies; Success Rate excludes 5xx and failing gRPC statuses
 ${FILTER_HELP}
 
 Flags:
-  -n, --namespace NS        namespace of TARGET (default: default)
+  -n, --namespace NS        namespace of TARGET (default: default; through Kubernetes: the context's)
+  -A, --all-namespaces      every namespace with meshed pods (no TARGET)
       --max-rps N           most exchanges per second (default 100, split across pods)
       --limit N             stop after N exchanges
       --duration DURATION   stop after this long (e.g. 30s)
       --refresh DURATION    redraw period on a terminal (default 1s)
-      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
-      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
+      --sort KEY            count (default), worst, best, last, success (least first), path
+  -o, --output FORMAT       table (default), json or yaml: the rows once, at the end
+${SOURCE_HELP}
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
+
+On a terminal: q quits, s changes the sort. Paths are shown without their query string
+(/api/vote?… is one row for every query).
 
 Examples:
   meshtap top deploy/web -n shop
@@ -40,29 +61,35 @@ const command: Command = {
     options: {
       ...FILTER_OPTIONS,
       namespace: { type: 'string', short: 'n' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      sort: { type: 'string' },
+      output: { type: 'string', short: 'o' },
       'max-rps': { type: 'string' },
       limit: { type: 'string' },
       duration: { type: 'string' },
       refresh: { type: 'string' },
-      'tap-api': { type: 'string' },
-      token: { type: 'string' },
+      ...SOURCE_OPTIONS,
       proxy: { type: 'string' },
     },
   },
   async run(args) {
-    if (args.positionals.length > 1) throw new UsageError(`top: one TARGET only (got ${args.positionals.join(' ')})`);
-    const target = args.positionals[0];
+    const target = targetFromArgs('top', args.positionals);
     const proxy = stringFlag(args, 'proxy');
-    const namespace = stringFlag(args, 'namespace', undefined, 'default')!;
-    let source: TapSource;
-    if (proxy) source = { proxy };
-    else {
-      if (!target) throw new UsageError("top: give a TARGET (e.g. deploy/web) or --proxy HOST:PORT; see 'meshtap top --help'");
-      const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
-      if (!url) throw new UsageError('top: --tap-api URL (or MESHTAP_TAP_API) is needed to tap a TARGET');
-      const token = stringFlag(args, 'token', 'MESHTAP_TOKEN');
-      source = { tapApi: { url, namespace, target, ...(token ? { token } : {}) } };
-    }
+    const namespace = stringFlag(args, 'namespace');
+    const all = args.values['all-namespaces'] === true;
+    const format = stringFlag(args, 'output', undefined, 'table')!;
+    if (format !== 'table' && format !== 'json' && format !== 'yaml') throw new UsageError(`top: -o takes table, json or yaml, not '${format}'`);
+    const sortBy = stringFlag(args, 'sort', undefined, 'count')!;
+    if (!(TOP_SORT_KEYS as readonly string[]).includes(sortBy)) throw new UsageError(`top: --sort takes ${TOP_SORT_KEYS.join(', ')}, not '${sortBy}'`);
+    let source: TapSource | undefined;
+    if (proxy) {
+      if (target || all) throw new UsageError('top: give a TARGET, -A or --proxy, not two of them');
+      source = { proxy };
+    } else if (all) {
+      if (target) throw new UsageError(`top: -A taps every namespace; drop ${target} (or drop -A)`);
+    } else if (!target) throw new UsageError("top: give a TARGET (e.g. deploy/web), -A, or --proxy HOST:PORT; see 'meshtap top --help'");
+    const connection = proxy ? undefined : connectionFromArgs('top', args);
+    if (!source && !all) source = sourceFor(connection!, target!, namespace);
     const request: TapRequest = { matches: filtersFromArgs(args), bodies: false };
     const maxRps = stringFlag(args, 'max-rps');
     if (maxRps) request.maxRps = parseCount(maxRps, '--max-rps');
@@ -73,7 +100,7 @@ const command: Command = {
     const refresh = stringFlag(args, 'refresh');
 
     const notices: string[] = [];
-    const stream = openSource(source, request, (n) => notices.push(n.message));
+    const stream: TapStream = source ? openSource(source, request, (n) => notices.push(n.message)) : openAllNamespaces(connection!, request, (n) => notices.push(n.message));
     let stopped = false;
     const stop = (): void => {
       stopped = true;
@@ -81,6 +108,7 @@ const command: Command = {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    const unregister = onCleanup(stop);
     const timer = durationMs ? setTimeout(stop, durationMs) : undefined;
     let ends = 0;
     async function* limited(): AsyncGenerator<TapMessage> {
@@ -101,11 +129,16 @@ const command: Command = {
       await runTop({
         messages: limited(),
         out: process.stdout,
-        title: proxy ? `top ${proxy}` : `top ${target} -n ${namespace}`,
+        title: proxy ? `top ${proxy}` : all ? 'top -A' : `top ${target}${namespace ? ` -n ${namespace}` : ''}`,
+        sortBy: sortBy as TopSortKey,
+        format,
+        keys: process.stdin,
+        onQuit: stop,
         ...(refresh ? { refreshMs: parseDurationMs(refresh, '--refresh') } : {}),
       });
     } finally {
       if (timer) clearTimeout(timer);
+      unregister();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       for (const n of notices) process.stderr.write(`meshtap: ${n}\n`);

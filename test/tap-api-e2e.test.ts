@@ -16,7 +16,7 @@ import { loadOrCreateGrantKey, makeGrantClaims, signGrant, generateGrantKeyPair,
 import type { TapRequest } from '../tap-protocol/tap-types.js';
 import { openTapStream } from '../tap-protocol/tap-wire.js';
 import { listSidecars, openTapApiStream } from '../tap-api/index.js';
-import { spawnMeshtap, startSidecarProcess, runMeshtap, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { MESHTAP_BIN, spawnMeshtap, startSidecarProcess, runMeshtap, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { collectTapStream } from './support/stream-collector.js';
 
@@ -252,6 +252,41 @@ describe('stat, top and RBAC through the CLI', () => {
     expect(byName['deploy/web']!.rps).toBeGreaterThan(0);
     expect(byName['deploy/web']!.latencyMsP50).toBeGreaterThan(0);
     expect(byName['deploy/api']).toMatchObject({ meshed: { ok: 1, total: 1 }, successRate: 0 });
+  });
+
+  it('regression (issue 11 item 7, "stat ns is broken: no meshed pods found for ns"): stat ns shows every namespace; -A every workload', async () => {
+    // A cluster-wide `list sidecars` (the ci service account's ClusterRoleBinding) lists every namespace.
+    const run = runMeshtap(['stat', 'ns', '-t', '1s', '-o', 'json', '--tap-api', tapApiUrl, '--token', TOKENS.sa], { timeoutMs: 60_000 });
+    await trafficUntil(run);
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ namespace: string; name: string; meshed: { ok: number; total: number } }>;
+    expect(rows.map((x) => [x.namespace, x.name, x.meshed.total])).toEqual([['shop', 'ns/shop', 4]]);
+    const all = await runMeshtap(['stat', 'deploy', '-A', '-t', '1s', '-o', 'json', '--tap-api', tapApiUrl, '--token', TOKENS.sa], { timeoutMs: 60_000 });
+    expect(all.code, all.stderr).toBe(0);
+    expect((JSON.parse(all.stdout) as Array<{ name: string }>).map((x) => x.name)).toEqual(['deploy/api', 'deploy/web']);
+    // Without the cluster-wide permission: the 403 names it, exit 1.
+    const denied = await runMeshtap(['stat', 'ns', '-t', '1s', '--tap-api', tapApiUrl, '--token', TOKENS.viewer], { timeoutMs: 60_000 });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/cannot list resource "sidecars" in API group "tap.meshtap.dev" at the cluster scope/);
+  });
+
+  it('regression (issue 11 item 7): top -A and top -o json; stat on a terminal says it is collecting', async () => {
+    const run = runMeshtap(['top', '-A', '--limit', '4', '-o', 'json', '--tap-api', tapApiUrl, '--token', TOKENS.sa], { timeoutMs: 60_000 });
+    await trafficUntil(run);
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ destination: string; path: string; count: number }>;
+    expect(rows.reduce((a, x) => a + x.count, 0)).toBeGreaterThanOrEqual(4);
+    expect(rows[0]).toMatchObject({ path: '/stat' });
+    // A terminal (script(1) gives the CLI a pty): one line saying what the wait is for.
+    const { execFile } = await import('node:child_process');
+    const cmd = `${process.execPath} ${MESHTAP_BIN} stat deploy -n shop -t 1s --tap-api ${tapApiUrl} --token ${TOKENS.viewer}`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('script', ['-qec', cmd, '/dev/null'], { timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(out).toContain('collecting for 1s (-t to change)');
+    expect(out).toMatch(/NAMESPACE\s+NAME\s+MESHED/);
   });
 
   it('top deploy/web prints the table of its paths (not a terminal: once, at the end)', async () => {

@@ -59,8 +59,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** Runs `meshtap tap ARGS` and sends traffic through both web pods until it exits (it has --limit). */
-async function tapWithTraffic(args: string[], env: NodeJS.ProcessEnv = {}, path = '/cli'): Promise<{ code: number | null; events: TapEvent[]; stderr: string }> {
-  const cli = spawnMeshtap(['tap', ...args], { timeoutMs: 60_000, env: { ...NO_TAP_API, ...env } });
+async function tapWithTraffic(args: string[], env: NodeJS.ProcessEnv = {}, path = '/cli', command = 'tap'): Promise<{ code: number | null; events: TapEvent[]; stderr: string; stdout: string }> {
+  const cli = spawnMeshtap([command, ...args], { timeoutMs: 60_000, env: { ...NO_TAP_API, ...env } });
   let done = false;
   void cli.done.then(() => (done = true));
   // The CLI has no "live" marker: keep sending until it has printed its --limit exchanges.
@@ -70,7 +70,8 @@ async function tapWithTraffic(args: string[], env: NodeJS.ProcessEnv = {}, path 
     await new Promise((r) => setTimeout(r, 100));
   }
   const r = await cli.done;
-  return { code: r.code, stderr: r.stderr, events: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent) };
+  const events = command === 'tap' ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent) : [];
+  return { code: r.code, stderr: r.stderr, stdout: r.stdout, events };
 }
 
 describe('meshtap tap through the Kubernetes API server', () => {
@@ -106,4 +107,12 @@ describe('meshtap tap through the Kubernetes API server', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('Unauthorized');
   }, 60_000);
+
+  it('regression (issue 11 item 7, "top has no --kubeconfig/--context, so the first top in a cluster fails"): top through the API server', async () => {
+    const r = await tapWithTraffic(['deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '--context', 'standin', '--limit', '2', '-o', 'json'], {}, '/top', 'top');
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ method: string; path: string; count: number }>;
+    expect(rows.map((x) => [x.method, x.path])).toEqual([['POST', '/top']]);
+    expect(rows[0]!.count).toBeGreaterThanOrEqual(2);
+  }, 90_000);
 });

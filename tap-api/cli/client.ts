@@ -89,9 +89,13 @@ export function openTapApiStream(options: TapApiStreamOptions): TapStream {
   };
 }
 
-/** Lists the registered sidecars of a namespace (needs `list sidecars` in tap.meshtap.dev). */
-export async function listSidecars(options: { url: string; token?: string; namespace: string }): Promise<SidecarInfo[]> {
-  const res = await call(options.url, `${TAP_API_PREFIX}/namespaces/${encodeURIComponent(options.namespace)}/sidecars`, 'GET', options.token);
+/**
+ * Lists the sidecars of a namespace, or of every namespace without one (needs `list sidecars`
+ * in tap.meshtap.dev, cluster-wide for every namespace). Through kube-apiserver with `more`.
+ */
+export async function listSidecars(options: { url: string; token?: string; namespace?: string } & CallOptions): Promise<SidecarInfo[]> {
+  const path = options.namespace === undefined ? `${TAP_API_PREFIX}/sidecars` : `${TAP_API_PREFIX}/namespaces/${encodeURIComponent(options.namespace)}/sidecars`;
+  const res = await call(options.url, path, 'GET', options.token, undefined, undefined, options);
   if (res.statusCode !== 200) throw await statusError(res);
   const body = (await res.body.json()) as { items?: SidecarInfo[] };
   return Array.isArray(body.items) ? body.items : [];

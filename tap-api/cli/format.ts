@@ -8,9 +8,16 @@ export type TapOutput = 'text' | 'wide' | 'json';
 
 const BODY_PREVIEW_CHARS = 1024;
 
+/**
+ * The one latency format of tap, top and stat: milliseconds, 2 decimals below 10 ms, 1 above
+ * (`0.42ms`, `5.80ms`, `15.8ms`, `1523.0ms`): one unit, so columns and lines compare at a glance.
+ */
+export function formatLatencyMs(v: number): string {
+  return `${v.toFixed(v < 10 ? 2 : 1)}ms`;
+}
+
 function ms(v: number | undefined): string {
-  if (v === undefined) return '-';
-  return v < 1 ? `${Math.round(v * 1000)}µs` : `${v.toFixed(v < 10 ? 2 : 1)}ms`;
+  return v === undefined ? '-' : formatLatencyMs(v);
 }
 
 function bodyLine(label: string, b: TapBody): string {

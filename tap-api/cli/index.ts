@@ -1,5 +1,5 @@
 /** CLI clients that talk to sidecars and the tap API: tap streams, their printing, stat and top. */
-export { openSource, consumeTap, describeSidecarError, probeAdminPort } from './tap.js';
+export { openSource, openAllNamespaces, consumeTap, describeSidecarError, probeAdminPort } from './tap.js';
 export type { TapSource, ConsumeOptions } from './tap.js';
 export { formatEventText, formatMessage } from './format.js';
 export type { TapOutput } from './format.js';
@@ -10,8 +10,8 @@ export { openKubeTapStream, findKubeconfig, loadKubeconfig } from './kube-client
 export type { KubeTapStreamOptions } from './kube-client.js';
 export { collectStats, renderStatTable } from './stat.js';
 export type { StatRow, StatOptions } from './stat.js';
-export { runTop, createTopTable, isSuccess } from './top.js';
-export type { TopRow, TopTable } from './top.js';
+export { runTop, createTopTable, isSuccess, TOP_SORT_KEYS } from './top.js';
+export type { TopRow, TopTable, TopSortKey } from './top.js';
 export { createTapView, parseTapOutput, MAX_SORTED_HISTORY } from './tap-view.js';
 export type { TapView, TapViewOptions, TapViewOutput } from './tap-view.js';
 export { compileJsonPath } from './jsonpath.js';

@@ -54,43 +54,69 @@ export async function loadKubeconfig(path: string, context?: string): Promise<Ku
   return kc;
 }
 
+/** What a request through kube-apiserver needs: its URL, TLS, credentials, and the context's namespace. */
+export interface KubeConnection {
+  url: string;
+  dispatcher: Agent;
+  headers: Record<string, string>;
+  /** The context's namespace, else `default` (as kubectl). */
+  namespace: string;
+  describeServer: { name: string; hint: string };
+}
+
+/** Reads a kubeconfig into a connection (the caller closes `dispatcher`). */
+export async function connectKube(options: { kubeconfigPath?: string; context?: string }): Promise<KubeConnection> {
+  const path = findKubeconfig(options.kubeconfigPath);
+  if (!path) throw new MeshtapError('MT_KUBECONFIG', 'no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config); or give --tap-api URL');
+  const kc = await loadKubeconfig(path, options.context);
+  const server = kc.getCurrentCluster()!.server;
+  const opts: RequestOptions = {};
+  try {
+    await kc.applyToHTTPSOptions(opts);
+  } catch (err) {
+    throw new MeshtapError('MT_KUBECONFIG', `kubeconfig ${path}: cannot get credentials: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string' || typeof v === 'number') headers[k.toLowerCase()] = String(v);
+  if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+  const dispatcher = new Agent({
+    connect: {
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.cert ? { cert: opts.cert } : {}),
+      ...(opts.key ? { key: opts.key } : {}),
+      ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+      ...(opts.servername ? { servername: opts.servername } : {}),
+    },
+  });
+  return {
+    url: server,
+    dispatcher,
+    headers,
+    namespace: kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default',
+    describeServer: { name: `the Kubernetes API server at ${server}`, hint: `check the kubeconfig ${path} (context "${kc.getCurrentContext()}")` },
+  };
+}
+
 /** Opens a tap through kube-apiserver's aggregated API. Errors surface from iterating `messages`. */
 export function openKubeTapStream(options: KubeTapStreamOptions): TapStream {
   let inner: TapStream | undefined;
   let cancelled = false;
   let agent: Agent | undefined;
   async function* messages(): AsyncGenerator<TapMessage> {
-    const path = findKubeconfig(options.kubeconfigPath);
-    if (!path) throw new MeshtapError('MT_KUBECONFIG', 'no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config); or give --tap-api URL');
-    const kc = await loadKubeconfig(path, options.context);
-    const server = kc.getCurrentCluster()!.server;
-    const opts: RequestOptions = {};
-    try {
-      await kc.applyToHTTPSOptions(opts);
-    } catch (err) {
-      throw new MeshtapError('MT_KUBECONFIG', `kubeconfig ${path}: cannot get credentials: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    const conn = await connectKube(options);
+    agent = conn.dispatcher;
+    if (cancelled) {
+      void agent.close().catch(() => undefined);
+      return;
     }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string' || typeof v === 'number') headers[k.toLowerCase()] = String(v);
-    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    agent = new Agent({
-      connect: {
-        ...(opts.ca ? { ca: opts.ca } : {}),
-        ...(opts.cert ? { cert: opts.cert } : {}),
-        ...(opts.key ? { key: opts.key } : {}),
-        ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-        ...(opts.servername ? { servername: opts.servername } : {}),
-      },
-    });
-    if (cancelled) return;
     inner = openTapApiStream({
-      url: server,
-      namespace: options.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default',
+      url: conn.url,
+      namespace: options.namespace ?? conn.namespace,
       target: options.target,
       request: options.request,
-      dispatcher: agent,
-      headers,
-      describeServer: { name: `the Kubernetes API server at ${server}`, hint: `check the kubeconfig ${path} (context "${kc.getCurrentContext()}")` },
+      dispatcher: conn.dispatcher,
+      headers: conn.headers,
+      describeServer: conn.describeServer,
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
     try {

@@ -6,6 +6,8 @@
  * reports a workload's served requests.
  */
 
+import { formatLatencyMs } from './format.js';
+
 /** One sample of the Prometheus text format. */
 export interface PromSample {
   name: string;
@@ -156,7 +158,7 @@ export function computeStats(scrapes: SidecarScrape[], windowMs: number): StatRo
 /** Renders rows as the `linkerd viz stat`-shaped table. */
 export function renderStatTable(rows: StatRow[]): string {
   const head = ['NAMESPACE', 'NAME', 'MESHED', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99', 'TCP_CONN'];
-  const ms = (v?: number): string => (v === undefined ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)}ms`);
+  const ms = (v?: number): string => (v === undefined ? '-' : formatLatencyMs(v));
   const cells = rows.map((r) => [
     r.namespace,
     r.name,

@@ -7,6 +7,8 @@
 import { MeshtapError } from '../../common/index.js';
 import { parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
 import { listSidecars } from './client.js';
+import { connectKube, type KubeConnection } from './kube-client.js';
+import type { SidecarInfo } from '../server/wire.js';
 import { computeStats, parsePromText, type PromSample, type SidecarScrape, type StatRow } from './stat-metrics.js';
 
 export { renderStatTable } from './stat-metrics.js';
@@ -21,7 +23,12 @@ export interface StatSelector {
 export interface StatOptions {
   /** `deploy`, `deploy/web`, `po`, `ns/shop`, … (at least one). */
   targets: string[];
-  namespace: string;
+  /** Namespace of TYPE/NAME selectors; undefined: the kubeconfig context's, else `default`. */
+  namespace?: string;
+  /** `-A`: every namespace (as `stat ns` without a name always does). */
+  allNamespaces?: boolean;
+  /** Find sidecars through kube-apiserver's aggregated API with this kubeconfig. */
+  kube?: { kubeconfigPath: string; context?: string };
   windowMs: number;
   /** Find sidecars through the tap API registry. */
   tapApi?: { url: string; token?: string };
@@ -58,7 +65,7 @@ export function parseStatSelector(text: string): StatSelector {
 /** Gathers stats for the selectors. Resolves after the window (scrape mode). */
 export async function collectStats(o: StatOptions): Promise<StatRow[]> {
   const selectors = o.targets.map(parseStatSelector);
-  if (o.prometheus) return queryPrometheusStats(o.prometheus, selectors, o.namespace, o.windowMs);
+  if (o.prometheus) return queryPrometheusStats(o.prometheus, selectors, o.allNamespaces ? undefined : (o.namespace ?? 'default'), o.windowMs);
   const sidecars = await findSidecars(o, selectors);
   const scrape = (addr: string): Promise<PromSample[] | undefined> => scrapeMetrics(addr, o.scrapeTimeoutMs ?? 5_000);
   const t0 = Date.now();
@@ -85,7 +92,9 @@ interface FoundSidecar {
 }
 
 async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<FoundSidecar[]> {
+  const all = o.allNamespaces === true;
   if (o.admin && o.admin.length > 0) {
+    const namespace = o.namespace ?? 'default';
     // Direct mode: the sidecar's own metric labels say which workload it is.
     return o.admin.map((admin) => ({
       admin,
@@ -93,15 +102,31 @@ async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<
         const labels = samples?.find((s) => s.labels[LABEL[sel.resource]] !== undefined)?.labels;
         const value = labels?.[LABEL[sel.resource]];
         if (!value || (sel.name && value !== sel.name)) return undefined;
-        const namespace = sel.resource === 'namespaces' ? value : (labels?.namespace ?? o.namespace);
-        if (sel.resource !== 'namespaces' && namespace !== o.namespace) return undefined;
-        return { namespace, name: `${SHORT[sel.resource]}/${value}` };
+        const ns = sel.resource === 'namespaces' ? value : (labels?.namespace ?? namespace);
+        if (!all && sel.resource !== 'namespaces' && ns !== namespace) return undefined;
+        return { namespace: ns, name: `${SHORT[sel.resource]}/${value}` };
       },
     }));
   }
-  if (!o.tapApi) throw new MeshtapError('MT_USAGE', 'stat needs --tap-api URL (or MESHTAP_TAP_API), --admin HOST:PORT, or --prometheus URL');
-  const namespaces = new Set(selectors.map((s) => (s.resource === 'namespaces' && s.name ? s.name : o.namespace)));
-  const lists = await Promise.all([...namespaces].map((ns) => listSidecars({ url: o.tapApi!.url, ...(o.tapApi!.token ? { token: o.tapApi!.token } : {}), namespace: ns })));
+  let list: (ns: string | undefined) => Promise<SidecarInfo[]>;
+  let kube: KubeConnection | undefined;
+  if (o.tapApi) {
+    const t = o.tapApi;
+    list = (ns) => listSidecars({ url: t.url, ...(t.token ? { token: t.token } : {}), ...(ns !== undefined ? { namespace: ns } : {}) });
+  } else if (o.kube) {
+    const k = (kube = await connectKube(o.kube));
+    list = (ns) => listSidecars({ url: k.url, dispatcher: k.dispatcher, headers: k.headers, describeServer: k.describeServer, ...(ns !== undefined ? { namespace: ns } : {}) });
+  } else throw new MeshtapError('MT_USAGE', 'stat needs --tap-api URL (or MESHTAP_TAP_API), a kubeconfig, --admin HOST:PORT, or --prometheus URL');
+  const namespace = o.namespace ?? kube?.namespace ?? 'default';
+  // `stat ns` (no name) means every namespace, as in Linkerd; so does -A.
+  const everywhere = all || selectors.some((s) => s.resource === 'namespaces' && !s.name);
+  const namespaces = everywhere ? [undefined] : [...new Set(selectors.map((s) => (s.resource === 'namespaces' && s.name ? s.name : namespace)))];
+  let lists: SidecarInfo[][];
+  try {
+    lists = await Promise.all(namespaces.map((ns) => list(ns)));
+  } finally {
+    void kube?.dispatcher.close().catch(() => undefined);
+  }
   const found: FoundSidecar[] = [];
   for (const info of lists.flat()) {
     if (!info.adminAddress) continue;
@@ -110,7 +135,7 @@ async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<
       admin: info.adminAddress,
       groupOf(sel) {
         if (sel.resource === 'namespaces') return !sel.name || sel.name === info.namespace ? { namespace: info.namespace, name: `ns/${info.namespace}` } : undefined;
-        if (info.namespace !== o.namespace) return undefined;
+        if (!all && info.namespace !== namespace) return undefined;
         if (sel.resource === 'pods') return !sel.name || sel.name === info.pod ? { namespace: info.namespace, name: `pod/${info.pod}` } : undefined;
         if (!workload?.ok || workload.value.resource !== sel.resource) return undefined;
         if (sel.name && workload.value.name !== sel.name) return undefined;
@@ -149,13 +174,13 @@ async function promQuery(base: string, query: string): Promise<PromVector[]> {
 }
 
 /** The same statistics from a Prometheus that scrapes the sidecars. */
-async function queryPrometheusStats(base: string, selectors: StatSelector[], namespace: string, windowMs: number): Promise<StatRow[]> {
+async function queryPrometheusStats(base: string, selectors: StatSelector[], namespace: string | undefined, windowMs: number): Promise<StatRow[]> {
   const range = `${Math.max(1, Math.round(windowMs / 1000))}s`;
   const rows = new Map<string, StatRow>();
   for (const sel of selectors) {
     const label = LABEL[sel.resource];
     const matchers = [`direction="inbound"`];
-    if (sel.resource !== 'namespaces') matchers.push(`namespace="${namespace}"`);
+    if (sel.resource !== 'namespaces' && namespace !== undefined) matchers.push(`namespace="${namespace}"`);
     if (sel.name) matchers.push(`${label}="${sel.name}"`);
     const m = matchers.join(',');
     const by = sel.resource === 'namespaces' ? 'namespace' : `namespace, ${label}`;

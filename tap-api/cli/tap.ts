@@ -5,8 +5,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../../common/index.js';
 import { openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
-import { openTapApiStream } from './client.js';
-import { openKubeTapStream } from './kube-client.js';
+import { listSidecars, openTapApiStream } from './client.js';
+import { connectKube, openKubeTapStream } from './kube-client.js';
+import { sourceFor, type TapApiConnection } from './source-flags.js';
 
 export interface TapSource {
   /** One sidecar's tap port. */
@@ -98,4 +99,71 @@ export async function probeAdminPort(address: string, err: unknown): Promise<Mes
     // not an admin port either: the original error says it best
   }
   return described;
+}
+
+/**
+ * `-A`: one namespace tap (`ns/NS`) per namespace that has meshed pods, merged in arrival order.
+ * The namespaces come from the sidecar list (`list sidecars` cluster-wide), read once at start;
+ * history markers are merged so the reader sees one `history-end` after every namespace's.
+ */
+export function openAllNamespaces(connection: TapApiConnection, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void): TapStream {
+  const streams: TapStream[] = [];
+  let cancelled = false;
+  async function* messages(): AsyncGenerator<TapMessage> {
+    let items;
+    if ('tapApi' in connection) items = await listSidecars({ url: connection.tapApi.url, ...(connection.tapApi.token ? { token: connection.tapApi.token } : {}) });
+    else {
+      const k = await connectKube(connection.kube);
+      try {
+        items = await listSidecars({ url: k.url, dispatcher: k.dispatcher, headers: k.headers, describeServer: k.describeServer });
+      } finally {
+        void k.dispatcher.close().catch(() => undefined);
+      }
+    }
+    const namespaces = [...new Set(items.map((i) => i.namespace))].sort();
+    if (namespaces.length === 0) throw new MeshtapError('MT_NOT_FOUND', 'no meshed pods found in any namespace');
+    if (cancelled) return;
+    for (const ns of namespaces) streams.push(openSource(sourceFor(connection, `ns/${ns}`, ns), request, onNotice));
+    const queue: Array<{ m?: TapMessage; err?: unknown; done?: true }> = [];
+    let wake: (() => void) | undefined;
+    const push = (x: (typeof queue)[number]): void => {
+      queue.push(x);
+      wake?.();
+    };
+    for (const s of streams) {
+      void (async () => {
+        try {
+          for await (const m of s.messages) push({ m });
+          push({ done: true });
+        } catch (err) {
+          push({ err });
+        }
+      })();
+    }
+    let open = streams.length;
+    let historyEnds = 0;
+    while (open > 0) {
+      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      const x = queue.shift();
+      if (!x) continue;
+      if (x.err !== undefined) throw x.err;
+      if (x.done) {
+        open--;
+        continue;
+      }
+      if (x.m!.type === 'history-end') {
+        if (++historyEnds === streams.length) yield x.m!;
+        continue;
+      }
+      yield x.m!;
+    }
+  }
+  return {
+    messages: messages(),
+    cancel() {
+      cancelled = true;
+      for (const s of streams) s.cancel();
+    },
+  };
 }

@@ -6,6 +6,8 @@
  * as untracked and shown in the header.
  */
 import type { Writable } from 'node:stream';
+import { stringify } from 'yaml';
+import { formatLatencyMs } from './format.js';
 import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
 
 export interface TopRow {
@@ -19,6 +21,19 @@ export interface TopRow {
   lastMs: number;
   successes: number;
 }
+
+/** Sort keys (`--sort`, and `s` on a terminal cycles through them). */
+export const TOP_SORT_KEYS = ['count', 'worst', 'best', 'last', 'success', 'path'] as const;
+export type TopSortKey = (typeof TOP_SORT_KEYS)[number];
+const SORTS: Record<TopSortKey, (a: TopRow, b: TopRow) => number> = {
+  count: (a, b) => b.count - a.count,
+  worst: (a, b) => b.worstMs - a.worstMs,
+  best: (a, b) => a.bestMs - b.bestMs,
+  last: (a, b) => b.lastMs - a.lastMs,
+  // Least successful first: that is what one looks for.
+  success: (a, b) => a.successes / a.count - b.successes / b.count,
+  path: (a, b) => a.path.localeCompare(b.path),
+};
 
 /** gRPC statuses Linkerd classifies as failures (DESIGN §6). */
 const GRPC_FAILURES = new Set([2, 4, 7, 13, 14, 15]);
@@ -37,7 +52,7 @@ const host = (addr: string): string => addr.replace(/:\d+$/, '').replace(/^\[(.*
 /** The aggregation behind the table. */
 export interface TopTable {
   add(e: TapEvent): void;
-  rows(): TopRow[];
+  rows(sortBy?: TopSortKey): TopRow[];
   /** Exchanges not tracked because the row bound was hit. */
   readonly untracked: number;
   readonly total: number;
@@ -53,7 +68,10 @@ export function createTopTable(maxRows = DEFAULT_TOP_MAX_ROWS): TopTable {
       total++;
       const source = e.srcWorkload ? `${e.srcWorkload}` : host(e.src);
       const destination = e.dstWorkload ? `${e.dstWorkload}` : host(e.dst);
-      const key = `${source}\u0000${destination}\u0000${e.method}\u0000${e.path}`;
+      // Query strings are folded: `/api/vote?choice=a` and `?choice=b` are one row, `/api/vote?…`.
+      const q = e.path ? e.path.indexOf('?') : -1;
+      const path = q === -1 ? e.path : `${e.path.slice(0, q)}?…`;
+      const key = `${source}\u0000${destination}\u0000${e.method}\u0000${path}`;
       const ms = e.latencyMs ?? e.durationMs ?? 0;
       let r = rows.get(key);
       if (!r) {
@@ -61,7 +79,7 @@ export function createTopTable(maxRows = DEFAULT_TOP_MAX_ROWS): TopTable {
           untracked++;
           return;
         }
-        r = { source, destination, method: e.method || '-', path: e.path || '-', count: 0, bestMs: ms, worstMs: ms, lastMs: ms, successes: 0 };
+        r = { source, destination, method: e.method || '-', path: path || '-', count: 0, bestMs: ms, worstMs: ms, lastMs: ms, successes: 0 };
         rows.set(key, r);
       }
       r.count++;
@@ -70,7 +88,7 @@ export function createTopTable(maxRows = DEFAULT_TOP_MAX_ROWS): TopTable {
       r.lastMs = ms;
       if (isSuccess(e)) r.successes++;
     },
-    rows: () => [...rows.values()].sort((a, b) => b.count - a.count || a.path.localeCompare(b.path)),
+    rows: (sortBy: TopSortKey = 'count') => [...rows.values()].sort((a, b) => SORTS[sortBy](a, b) || b.count - a.count || a.path.localeCompare(b.path)),
     get untracked() {
       return untracked;
     },
@@ -80,7 +98,7 @@ export function createTopTable(maxRows = DEFAULT_TOP_MAX_ROWS): TopTable {
   };
 }
 
-const fmtMs = (v: number): string => (v < 1 ? `${Math.round(v * 1000)}µs` : v < 10 ? `${v.toFixed(1)}ms` : `${Math.round(v)}ms`);
+const fmtMs = formatLatencyMs;
 
 /** Renders the table (at most `maxLines` rows; paths cut to fit `width`). */
 export function renderTopTable(rows: TopRow[], options: { maxLines?: number; width?: number; header?: string } = {}): string {
@@ -99,8 +117,20 @@ export function renderTopTable(rows: TopRow[], options: { maxLines?: number; wid
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   if (options.width) {
-    const others = widths.reduce((a, w, i) => (i === 3 ? a : a + w + 2), 0);
-    widths[3] = Math.max(4, Math.min(widths[3]!, options.width - others - 2));
+    // Too wide: Source and Destination give way first (down to 6), then "Success Rate" becomes
+    // "Success", and only then does Path shrink (down to 10): the path is what one reads top for,
+    // and the peers are often long pod IPs or workload names that stay recognisable when cut.
+    const total = (): number => widths.reduce((a, w) => a + w, 0) + 2 * (widths.length - 1);
+    for (const i of [0, 1]) {
+      const over = total() - options.width;
+      if (over > 0) widths[i] = Math.max(Math.min(6, widths[i]!), widths[i]! - over);
+    }
+    if (total() > options.width) {
+      head[8] = 'Success';
+      widths[8] = Math.max(7, ...cells.map((c) => c[8]!.length));
+    }
+    const over = total() - options.width;
+    if (over > 0) widths[3] = Math.max(Math.min(10, widths[3]!), widths[3]! - over);
   }
   const fit = (text: string, w: number): string => (text.length > w ? text.slice(0, Math.max(1, w - 1)) + '…' : text.padEnd(w));
   const lines = [head, ...cells].map((line) => line.map((c, i) => fit(c, widths[i]!)).join('  ').trimEnd());
@@ -114,6 +144,12 @@ export interface RunTopOptions {
   refreshMs?: number;
   title: string;
   maxRows?: number;
+  sortBy?: TopSortKey;
+  /** `json`/`yaml`: the rows once, at the end, as data (no table). */
+  format?: 'table' | 'json' | 'yaml';
+  /** A terminal's keys: `q` quits (calls `onQuit`), `s` cycles the sort key. */
+  keys?: NodeJS.ReadStream;
+  onQuit?(): void;
 }
 
 /**
@@ -123,12 +159,21 @@ export interface RunTopOptions {
  */
 export async function runTop(o: RunTopOptions): Promise<TopTable> {
   const table = createTopTable(o.maxRows);
-  const isTTY = o.out.isTTY === true;
+  const format = o.format ?? 'table';
+  const isTTY = o.out.isTTY === true && format === 'table';
+  let sortBy: TopSortKey = o.sortBy ?? 'count';
   let dropped = 0;
   const draw = (final: boolean): void => {
+    if (format !== 'table') {
+      if (!final) return;
+      const rows = table.rows(sortBy);
+      o.out.write(format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : stringify(rows));
+      return;
+    }
     const extra = [dropped ? `${dropped} events dropped` : '', table.untracked ? `${table.untracked} exchanges untracked (row limit)` : ''].filter(Boolean).join(', ');
-    const header = `${o.title} — ${table.total} exchanges${extra ? ` (${extra})` : ''}`;
-    const text = renderTopTable(table.rows(), {
+    const help = isTTY && !final ? `  [sorted by ${sortBy}; s: sort, q: quit]` : '';
+    const header = `${o.title} — ${table.total} exchanges${extra ? ` (${extra})` : ''}${help}`;
+    const text = renderTopTable(table.rows(sortBy), {
       header,
       ...(isTTY && o.out.rows ? { maxLines: Math.max(1, o.out.rows - 4) } : {}),
       ...(isTTY && o.out.columns ? { width: o.out.columns } : {}),
@@ -138,6 +183,21 @@ export async function runTop(o: RunTopOptions): Promise<TopTable> {
     if (final && isTTY) o.out.write('\x1b[?25h');
   };
   let timer: NodeJS.Timeout | undefined;
+  const keys = isTTY && o.keys?.isTTY ? o.keys : undefined;
+  const onKey = (buf: Buffer): void => {
+    const k = buf.toString('utf8');
+    if (k === 'q' || k === 'Q' || k === '\x03') o.onQuit?.();
+    else if (k === 's') {
+      sortBy = TOP_SORT_KEYS[(TOP_SORT_KEYS.indexOf(sortBy) + 1) % TOP_SORT_KEYS.length]!;
+      draw(false);
+    }
+  };
+  if (keys) {
+    // Raw mode: keys arrive one by one; Ctrl-C arrives as \x03 (handled as q) instead of SIGINT.
+    keys.setRawMode(true);
+    keys.on('data', onKey);
+    keys.resume();
+  }
   if (isTTY) {
     o.out.write('\x1b[?25l');
     draw(false);
@@ -154,6 +214,11 @@ export async function runTop(o: RunTopOptions): Promise<TopTable> {
     throw err;
   } finally {
     if (timer) clearInterval(timer);
+    if (keys) {
+      keys.off('data', onKey);
+      keys.setRawMode(false);
+      keys.pause();
+    }
     // A stream refused up front (401/403/404) gets its one-line error, not an empty table.
     if (isTTY || !failed || table.total > 0) draw(true);
   }

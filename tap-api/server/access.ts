@@ -46,7 +46,7 @@ export interface TapApiDiscovery {
    */
   resolve(namespace: string, target: Target): Promise<Result<TapPod[], KubeStatus>>;
   /** Every tappable pod of a namespace (`GET …/namespaces/NS/sidecars`). */
-  list(namespace: string): Promise<TapPod[]>;
+  list(namespace: string | undefined): Promise<TapPod[]>;
   /** Why a target may have no pods, appended to the 404 message. */
   readonly noPodsHint: string;
 }

@@ -141,7 +141,13 @@ export function createKubeDiscovery(kc: KubeConfig, options: KubeDiscoveryOption
   return {
     noPodsHint: 'none of its pods is running with the meshtap sidecar',
     async list(namespace) {
-      return keep(await listPods(namespace, `${MESHED_LABEL}=true`));
+      if (namespace !== undefined) return keep(await listPods(namespace, `${MESHED_LABEL}=true`));
+      const { core } = await getApis();
+      try {
+        return keep((await core.listPodForAllNamespaces({ labelSelector: `${MESHED_LABEL}=true` })).items as PodLike[]);
+      } catch (err) {
+        throw new Error(`listing meshed pods in every namespace: ${describeKubeError(err)}`, { cause: err });
+      }
     },
     async resolve(namespace, target) {
       const { core, apps, batch } = await getApis();

@@ -181,12 +181,13 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
       if (!isValidName(ns) || !isValidName(name)) return sendStatus(res, kubeStatus(400, 'namespace and name must be Kubernetes names'));
       return serveTap(ctx, req, res, ns, { resource, name });
     }
-    const list = /^\/namespaces\/([^/]+)\/sidecars$/.exec(rest);
+    // `…/sidecars` lists every namespace (`-A`, `stat ns`): it needs `list sidecars` cluster-wide.
+    const list = /^(?:\/namespaces\/([^/]+))?\/sidecars$/.exec(rest);
     if (list && method === 'GET') {
-      const ns = decodeURIComponent(list[1]!);
+      const ns = list[1] === undefined ? undefined : decodeURIComponent(list[1]);
       const user = authenticate(ctx, req, res);
       if (!user) return;
-      const attrs = { isResourceRequest: true as const, verb: 'list', apiGroup: TAP_API_GROUP, resource: SIDECARS_RESOURCE, namespace: ns };
+      const attrs = { isResourceRequest: true as const, verb: 'list', apiGroup: TAP_API_GROUP, resource: SIDECARS_RESOURCE, ...(ns !== undefined ? { namespace: ns } : {}) };
       if (!(await requirePermission(ctx, res, user, attrs, { kind: SIDECARS_RESOURCE }))) return;
       const items: SidecarInfo[] = (await access.discovery.list(ns)).map((r) => ({
         namespace: r.namespace,
