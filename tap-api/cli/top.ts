@@ -131,6 +131,9 @@ export function renderTopTable(rows: TopRow[], options: { maxLines?: number; wid
     }
     const over = total() - options.width;
     if (over > 0) widths[3] = Math.max(Math.min(10, widths[3]!), widths[3]! - over);
+    // A narrowed peer column keeps a readable name rather than a cut one.
+    if (widths[0]! < head[0]!.length) head[0] = 'Src';
+    if (widths[1]! < head[1]!.length) head[1] = 'Dst';
   }
   const fit = (text: string, w: number): string => (text.length > w ? text.slice(0, Math.max(1, w - 1)) + '…' : text.padEnd(w));
   const lines = [head, ...cells].map((line) => line.map((c, i) => fit(c, widths[i]!)).join('  ').trimEnd());
