@@ -105,7 +105,7 @@ describe('exchange sink and the flight recorder', () => {
     expect(byPath.get('http://[redacted]@api.example/abs')).toMatchObject({ authority: 'api.example', status: 404 });
     expect(byPath.get('/utf8')).toMatchObject({
       authority: '[redacted]@web',
-      requestHeaders: [['Host', '[redacted]@web'], ['X-Name', 'José'], ['X-Raw', '\xff\xfe']],
+      requestHeaders: [['Host', '[redacted]@web'], ['X-Name', 'José'], ['X-Raw', '\\xFF\\xFE']],
       responseHeaders: [['X-Answer', 'café'], ['Content-Length', '0']],
     });
     expect(byPath.get('/trailers')?.trailers).toEqual([['X-Checksum', 'abc']]);

@@ -14,8 +14,8 @@ import { ECHO_SERVICE, startGrpcEcho, type GrpcEcho } from './support/grpc-echo.
 import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { openTapCollector, type TapCollector } from './support/tap-collector.js';
+import { ENGINES } from './support/engines.js';
 
-const ENGINES = ['js'] as const;
 const raw = (b: Buffer) => b;
 
 /** gRPC message framing: flag byte + 4-byte length. */

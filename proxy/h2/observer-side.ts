@@ -4,6 +4,7 @@
  * frame type. SETTINGS a side sends change what the *other* side may send.
  */
 import type { HeaderList } from '../../tap-protocol/index.js';
+import { decodeFieldText } from '../field-text.js';
 import type { GiveUpReason, ObserverContext } from '../observe.js';
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -185,6 +186,11 @@ export class Side implements FrameHandler {
     const result = this.decoder.decode(buf, start, end, headers);
     if (!result.ok) {
       return this.conn.giveUp(result.error === 'too-large' ? 'h2-header-too-large' : 'h2-hpack', result.detail);
+    }
+    // HPACK strings are octets; events show them by the one rule for HTTP/1 and h2 (field-text.ts).
+    for (const field of headers) {
+      const value = decodeFieldText(field[1], field[0] === ':path' ? 'percent' : 'backslash');
+      if (value !== field[1]) field[1] = value;
     }
     if (this.blockType === FRAME_PUSH_PROMISE) return; // pushed streams are not tracked
     if (this.isClient) {

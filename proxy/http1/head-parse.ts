@@ -3,11 +3,12 @@
  *
  * Expected failures are results, not throws: a malformed head is a normal thing to meet on
  * the wire and costs only that connection's observation. Names keep their case and fields
- * keep wire order (transparency: the tap shows what was sent). Field values are decoded as
- * UTF-8 when they are valid UTF-8 and as latin1 otherwise, so a non-ASCII value reads well
- * when it can and round-trips byte for byte when it cannot.
+ * keep wire order (transparency: the tap shows what was sent). Field values and the request
+ * target are decoded by one rule (../field-text.ts): UTF-8 when valid, and bytes that are not
+ * UTF-8 shown escaped, never turned into other characters.
  */
 import type { HeaderList } from '../../tap-protocol/index.js';
+import { decodeFieldText } from '../field-text.js';
 import type { HeadFacts } from './framing.js';
 
 export type HeadError = 'h1-parse' | 'h1-ambiguous-framing';
@@ -90,13 +91,9 @@ function isTarget(s: string, from: number, to: number): boolean {
   return true;
 }
 
-const HAS_NON_ASCII = /[\u0080-\u00ff]/;
-
+/** A field value as events show it: UTF-8, bytes that are not UTF-8 escaped (../field-text.ts). */
 function decodeValue(latin1: string): string {
-  if (!HAS_NON_ASCII.test(latin1)) return latin1;
-  const bytes = Buffer.from(latin1, 'latin1');
-  const utf8 = bytes.toString('utf8');
-  return Buffer.byteLength(utf8) === bytes.length && !utf8.includes('\ufffd') ? utf8 : latin1;
+  return decodeFieldText(latin1, 'backslash');
 }
 
 const COLON = 0x3a;
@@ -235,7 +232,8 @@ export function parseRequestHead(text: string): HeadResult<RequestHead> {
   const facts = emptyFacts();
   const fields = scanFieldSection(text, lineEnd + 2, facts);
   if (!fields.ok) return fields;
-  return { ok: true, value: { method: text.slice(0, sp1), target: text.slice(sp1 + 1, sp2), minor, fields: fields.value, facts } };
+  const target = decodeFieldText(text.slice(sp1 + 1, sp2), 'percent');
+  return { ok: true, value: { method: text.slice(0, sp1), target, minor, fields: fields.value, facts } };
 }
 
 /** Parses a response head (latin1 text): `HTTP/1.x SP 3DIGIT [SP reason]` then field lines. */
