@@ -16,6 +16,8 @@ tap API (tokens and RBAC generated into a temporary directory). The demo prints 
 deploy/web through the tap API, the commands to try from a second terminal, and where each
 sidecar's /metrics is, until Ctrl-C (or --duration). Everything it started stops on exit.
 
+It also starts 'meshtap dashboard' (acting as the demo's admin user) and prints its URL.
+
 Usage: meshtap demo [--duration 30s] [--rps 5] [-o text|wide|json]
 `;
 

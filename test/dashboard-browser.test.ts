@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { request } from 'undici';
+import { createMockServer, readRecording } from '../record/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchChromium, outputDir, startDashboardRig, type DashboardRig } from './dashboard-rig.js';
 
@@ -119,7 +121,7 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` (skipped: $
     await viewer.close();
   }, 60_000);
 
-  it('exports the visible rows as HAR that validates against the HAR 1.2 schema', async () => {
+  it('exports the visible rows as HAR that validates against the HAR 1.2 schema, and as a recording mock serves', async () => {
     const page = await open(rig.admin.url);
     await expect.poll(() => page.locator('.tr .status').count(), POLL).toBeGreaterThanOrEqual(5);
     await page.getByRole('button', { name: 'Pause' }).click();
@@ -131,6 +133,27 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` (skipped: $
     expect(har.log.entries.length).toBeGreaterThan(3);
     expect(har.log.entries.some((e) => e._grpc !== undefined)).toBe(true);
     expect(har.log.entries.some((e) => /\/api\//.test(e.request.url))).toBe(true);
+
+    // The same rows as a recording: read back strictly, and served by `meshtap mock`'s server.
+    await page.locator('summary', { hasText: 'Export visible' }).click();
+    const [rec] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Recording (.jsonl)' }).click()]);
+    expect(rec.suggestedFilename()).toMatch(/^meshtap-ns-emojivoto-.*\.jsonl$/);
+    const recording = await readRecording((await rec.path())!);
+    expect(recording.issues).toEqual([]);
+    expect(recording.header.source).toEqual({ kind: 'workload', target: 'ns/emojivoto', namespace: 'emojivoto' });
+    expect(recording.exchanges.length).toBe(har.log.entries.length);
+    const list = recording.exchanges.find((e) => e.path === '/api/list' && e.responseBody);
+    expect(list, 'an admin export carries bodies').toBeDefined();
+    expect(recording.exchanges.some((e) => e.protocol === 'grpc' && (e.responseMessages?.length ?? 0) > 0)).toBe(true);
+    const mock = createMockServer(recording.exchanges);
+    const at = await mock.listen(0, '127.0.0.1');
+    try {
+      const r = await request(`http://127.0.0.1:${at.port}/api/list`, { headers: { host: list!.authority } });
+      expect(r.statusCode).toBe(list!.status);
+      expect(await r.body.text()).toBe(list!.responseBody!.data);
+    } finally {
+      await mock.close();
+    }
     await page.close();
   }, 60_000);
 });

@@ -11,6 +11,13 @@ import { streamLines } from './api.js';
 
 export const MAX_ROWS = 5000;
 
+/**
+ * Events received by every feed of the page, readable as `window.meshtapDashboardStats` (the
+ * bench measures frame times against it; a plain counter, nothing sent anywhere).
+ */
+const feedStats = { events: 0 };
+(globalThis as { meshtapDashboardStats?: typeof feedStats }).meshtapDashboardStats = feedStats;
+
 export interface Row {
   /** Unique per exchange across pods: ids repeat from one sidecar to the next. */
   key: string;
@@ -120,6 +127,7 @@ export class TrafficFeed {
   }
 
   private receive(line: DashboardLine): void {
+    if (line.type === 'event') feedStats.events++;
     if (line.type === 'event' && (this.snapshot.paused || this.snapshot.held)) {
       if (this.held.length >= MAX_ROWS) this.snapshot.dropped++;
       else this.held.push(line);

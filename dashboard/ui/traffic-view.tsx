@@ -1,5 +1,5 @@
 /** The traffic view: target and source controls, the query bar, the live table and the detail. */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { appendFilter } from '../query-text.js';
 import { downloadExport } from './api.js';
 import { DetailPanel } from './detail-panel.js';
@@ -32,11 +32,14 @@ export function TrafficView({ state }: { state: UrlState }) {
   };
   const row = selected ? snap.rows.find((r) => r.key === selected) : undefined;
   const ended = snap.rows.filter((r) => r.end).map((r) => r.end!);
-  const exportVisible = (format: 'har' | 'ndjson' | 'recording') =>
-    downloadExport({ format, events: ended.slice().reverse(), namespace: state.ns, target: state.target, query: state.q }).then(
+  const menu = useRef<HTMLDetailsElement>(null);
+  const exportVisible = (format: 'har' | 'ndjson' | 'recording') => {
+    if (menu.current) menu.current.open = false;
+    return downloadExport({ format, events: ended.slice().reverse(), namespace: state.ns, target: state.target, query: state.q }).then(
       () => setNote(`Exported ${ended.length} exchanges as ${format === 'recording' ? 'a recording' : format.toUpperCase()}`),
       (e: Error) => setNote(e.message),
     );
+  };
 
   return (
     <div class={row ? 'traffic with-detail' : 'traffic'}>
@@ -83,7 +86,7 @@ export function TrafficView({ state }: { state: UrlState }) {
         </label>
         <Status snap={snap} />
         <div class="spacer" />
-        <details class="menu">
+        <details class="menu" ref={menu}>
           <summary class="btn">Export visible ({ended.length})</summary>
           <div class="menu-items">
             <button type="button" class="btn small" onClick={() => exportVisible('recording')} title="For meshtap replay / meshtap mock">
