@@ -1,10 +1,12 @@
 /**
  * The demo's local control plane: a tap API in local mode with a generated token file, RBAC
  * policy (the shipped ClusterRoles bound to two demo users) and sidecar registration token,
- * written to a directory the user can reuse from a second terminal.
+ * written to a directory. The credential files (tokens.csv, tap-api.key, registration.token) are
+ * deleted as soon as the tap API has read them: they live on in its memory only, so no way of
+ * stopping the demo (even SIGKILL) leaves a usable secret behind in the directory.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateGrantKey } from '../tap-protocol/index.js';
@@ -58,13 +60,13 @@ export async function startDemoControlPlane(dir: string): Promise<DemoControlPla
   await writeFile(join(rbacDir, 'demo-bindings.yaml'), `${binding('demo-admin', 'meshtap-tap-admin')}---\n${binding('demo-viewer', 'meshtap-tap-viewer')}`);
   const keyPath = join(dir, 'tap-api.key');
   const registrationToken = await loadOrCreateRegistrationToken(defaultRegistrationTokenPath(keyPath));
-  const tapApi = await startTapApiServer({
-    host: '127.0.0.1',
-    port: 0,
-    tokens: await loadTokenFile(join(dir, 'tokens.csv')),
-    policy: await loadRbacDir(rbacDir),
-    keys: await loadOrCreateGrantKey(keyPath),
-    registrationToken,
-  });
-  return { tapApi, dir, adminToken, viewerToken, registrationToken };
+  const secretFiles = [join(dir, 'tokens.csv'), keyPath, defaultRegistrationTokenPath(keyPath)];
+  try {
+    const tokens = await loadTokenFile(join(dir, 'tokens.csv'));
+    const keys = await loadOrCreateGrantKey(keyPath);
+    const tapApi = await startTapApiServer({ host: '127.0.0.1', port: 0, tokens, policy: await loadRbacDir(rbacDir), keys, registrationToken });
+    return { tapApi, dir, adminToken, viewerToken, registrationToken };
+  } finally {
+    for (const f of secretFiles) await rm(f, { force: true });
+  }
 }

@@ -3,15 +3,22 @@
  * the tap API, print commands that work from a second terminal, and stop everything it started.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const BIN = new URL('../dist/bin/meshtap.js', import.meta.url).pathname;
 
+const started = new Set<ReturnType<typeof spawn>>();
+afterEach(() => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  started.clear();
+});
+
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  started.add(child);
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
@@ -59,5 +66,64 @@ describe('meshtap demo', () => {
       expect(events.filter((e) => e.id === end.id && e.pod === end.pod).map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
     }
     expect(err).toMatch(/stopped \(sent \d+ requests\)/);
+  }, 60_000);
+});
+
+/** The demo's temporary directory, from its printed `source DIR/env` line. */
+async function demoDir(demo: ReturnType<typeof run>): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const m = /source (\S+)\/env\b/.exec(demo.err());
+    if (m) return m[1]!;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no env file printed: ${demo.err()}`);
+}
+
+describe('meshtap demo cleans up on every way out (issue 11 item 2: `demo | head` crashed with EPIPE and left tokens behind)', () => {
+  it('`| head`: ends quietly with 0 when the reader goes away and removes its directory', async () => {
+    const demo = run(['demo', '--rps', '50']);
+    const dir = await demoDir(demo);
+    // While it runs, only the env file and the RBAC policy are on disk: the tap API holds the rest in memory.
+    expect(readdirSync(dir).sort()).toEqual(['env', 'rbac']);
+    expect(statSync(join(dir, 'env')).mode & 0o777).toBe(0o600);
+    // head: read three lines, then close the pipe
+    await new Promise<void>((resolve) => {
+      let lines = 0;
+      demo.child.stdout.on('data', (c: Buffer) => {
+        lines += c.toString().split('\n').length - 1;
+        if (lines >= 3) {
+          demo.child.stdout.destroy();
+          resolve();
+        }
+      });
+    });
+    expect(await demo.exited).toBe(0);
+    expect(demo.err()).not.toMatch(/EPIPE|Error:|\n\s+at /);
+    expect(existsSync(dir)).toBe(false);
+  }, 60_000);
+
+  it('SIGTERM and SIGINT: exits 0 and removes its directory', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const demo = run(['demo', '--rps', '5']);
+      const dir = await demoDir(demo);
+      demo.child.kill(signal);
+      expect(await demo.exited).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    }
+  }, 60_000);
+
+  it('its env file works with `source` from another shell', async () => {
+    const demo = run(['demo', '--rps', '20']);
+    const dir = await demoDir(demo);
+    const shell = spawn('bash', ['-c', `source ${dir}/env && meshtap tap deploy/web -n emojivoto --limit 1 -o json`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    shell.stdout.on('data', (c) => (out += c));
+    const code = await new Promise<number | null>((r) => shell.on('exit', r));
+    demo.child.kill('SIGTERM');
+    await demo.exited;
+    expect(code).toBe(0);
+    const events = out.trim().split('\n').map((l) => JSON.parse(l) as { srcWorkload?: string; dstWorkload?: string });
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.srcWorkload === 'deploy/web' || e.dstWorkload === 'deploy/web')).toBe(true);
   }, 60_000);
 });
