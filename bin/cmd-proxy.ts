@@ -22,7 +22,10 @@ Listeners:
 Identity (also from env, as the Kubernetes downward API gives it):
       --workload KIND/NAME                e.g. deploy/web           (MESHTAP_WORKLOAD)
       --namespace NS                                                (MESHTAP_NAMESPACE)
-      --pod NAME                                                    (MESHTAP_POD_NAME; default: hostname)
+      --pod NAME                                                    (MESHTAP_POD_NAME; default:
+                                          HOSTNAME-PID, so two local sidecars of one workload
+                                          register as two pods; the tap API refuses a second live
+                                          sidecar with the same pod name)
 
 Tap:
       --tap-api URL                       register with a tap API   (MESHTAP_TAP_API)
@@ -54,6 +57,17 @@ Connections:
 
 On start, one line per listener is printed on stderr: 'listening KIND ADDR[ -> TARGET]', then 'ready'.
 `;
+
+/**
+ * The pod name of a sidecar not told one: `HOSTNAME-PID`, lower-cased and cut to a Kubernetes
+ * name. The hostname alone made every local replica the same pod (they replaced each other at
+ * the tap API); the pid tells replicas on one host apart and names the process to look for.
+ */
+export function defaultPodName(host: string, pid: number): string {
+  const suffix = `-${pid}`;
+  const base = host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63 - suffix.length).replace(/-+$/, '');
+  return `${base || 'sidecar'}${suffix}`;
+}
 
 function parseForward(text: string): ForwardSpec {
   let proxy: 'in' | 'out' = 'in';
@@ -144,7 +158,7 @@ const command: Command = {
       identity: {
         workload,
         namespace: stringFlag(args, 'namespace', 'MESHTAP_NAMESPACE', 'default'),
-        pod: stringFlag(args, 'pod', 'MESHTAP_POD_NAME', hostname()),
+        pod: stringFlag(args, 'pod', 'MESHTAP_POD_NAME', defaultPodName(hostname(), process.pid)),
       },
       // The sidecar never reads the CLI config file: flag or environment only.
       tapApi: (args.values['tap-api'] as string | undefined) ?? process.env.MESHTAP_TAP_API,

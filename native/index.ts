@@ -56,6 +56,11 @@ export interface NativeTcpStats {
   writeBytes: number;
 }
 
+export interface NativeCounters {
+  boundHits: Map<string, number>;
+  connectErrors: { direction: 'inbound' | 'outbound'; code: string; count: number }[];
+}
+
 /** A listener the native engine creates (numeric addresses only: resolve names first). */
 export type NativeListenerSpec =
   | { kind: 'forward'; proxy: 'in' | 'out'; host: string; port: number; targetHost: string; targetPort: number; dst: string }
@@ -67,12 +72,13 @@ interface RawEngine {
   drain(): Buffer | undefined;
   unobserve(id: number): void;
   tcpStats(): NativeTcpStats[];
+  counters(): [string, number][];
   close(): void;
 }
 
 interface Addon extends NativeBpf {
   getOriginalDst(fd: number): OriginalDst | undefined;
-  NativeEngine: new (options: { threads: number; observe: boolean; ringBytes?: number; maxTargets?: number }, doorbell: () => void) => RawEngine;
+  NativeEngine: new (options: NativeEngineOptions, doorbell: () => void) => RawEngine;
 }
 
 const ADDON_CANDIDATES = [
@@ -147,8 +153,8 @@ export function loadNativeBpf(): NativeBpf {
 
 // ---- the native engine (native/src/core) ----------------------------------------------------
 
-/** Why a native connection ended, as the js engine names it (`abortError` in proxy/connection.ts). */
-const ABORT_ERRORS = [undefined, 'reset', 'client-error', 'upstream-error', 'upstream-connect-failed'] as const;
+/** Why a native connection ended, as the js engine names it (`CloseReason` in proxy/engine.ts). */
+const ABORT_ERRORS = [undefined, 'reset', 'client-error', 'upstream-error', 'upstream-connect-failed', 'idle-timeout'] as const;
 
 /** Receives the decoded records of one batch, in the order the C++ workers wrote them. */
 export interface NativeRecordHandler {
@@ -160,7 +166,7 @@ export interface NativeRecordHandler {
   close(id: number, abortError: string | undefined, atMs: number): void;
   /** The batch was full: this connection is no longer followed (its bytes still flow). */
   lost(id: number): void;
-  connectError(direction: 'inbound' | 'outbound', code: string): void;
+  connectError(proxy: 'in' | 'out', code: string): void;
   boundHit(bound: string): void;
 }
 
@@ -173,6 +179,8 @@ export interface NativeEngineOptions {
   ringBytes?: number;
   /** Most (direction, peer, target) TCP metric classes before `overflow`. */
   maxTargets?: number;
+  /** Close connections with no bytes either way for this long (0: never). */
+  idleTimeoutMs?: number;
 }
 
 /** The running native engine, as proxy/ drives it. */
@@ -182,6 +190,8 @@ export interface NativeEngine {
   /** JS stops following connection `id` (opaque, gave up, upgraded): no more records for it. */
   unobserve(id: number): void;
   tcpStats(): NativeTcpStats[];
+  /** Totals counted in C++ since start: bound hits by bound, upstream connect errors by direction and code. */
+  counters(): NativeCounters;
   /** Stops the workers, closes every listener and connection. Idempotent. */
   close(): void;
 }
@@ -226,7 +236,7 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         h.close(id, ABORT_ERRORS[code], t);
         break;
       case 7:
-        h.connectError(code === 0 ? 'inbound' : 'outbound', batch.toString('latin1', from, from + len));
+        h.connectError(code === 0 ? 'in' : 'out', batch.toString('latin1', from, from + len));
         break;
       case 8:
         h.boundHit(batch.toString('latin1', from, from + len));
@@ -296,6 +306,15 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     },
     unobserve: (id) => engine.unobserve(id),
     tcpStats: () => engine.tcpStats(),
+    counters() {
+      const out: NativeCounters = { boundHits: new Map(), connectErrors: [] };
+      for (const [key, count] of engine.counters()) {
+        const parts = key.split('\t');
+        if (parts[0] === 'bound') out.boundHits.set(parts[1]!, count);
+        else out.connectErrors.push({ direction: parts[1] as 'inbound' | 'outbound', code: parts[2]!, count });
+      }
+      return out;
+    },
     close() {
       engine.close();
       drain(Infinity); // everything left, and the close records of connections still open

@@ -5,10 +5,11 @@
  * flight-recorder query ever reads that exchange (`pushDeferred`): the same event, made later.
  */
 import { isUtf8 } from 'node:buffer';
-import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type ProxyDirection, type TapBody, type TapEvent } from '../tap-protocol/index.js';
+import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
-import type { HttpRoute, ProxyMetrics, TrafficDirection } from './metrics.js';
+import type { HttpRoute, ProxyMetrics } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
+import type { ConnectionInfo } from './engine.js';
 import type { TapHub } from './tap-hub.js';
 
 export interface Identity {
@@ -18,12 +19,7 @@ export interface Identity {
   pod?: string;
 }
 
-export interface ConnectionInfo {
-  id: number;
-  proxy: ProxyDirection;
-  src: string;
-  dst: string;
-}
+export type { ConnectionInfo } from './engine.js';
 
 export interface ObservationServices {
   identity: Identity;
@@ -88,7 +84,6 @@ export function createExchangeSink(
   hooks: { onGiveUp(reason: GiveUpReason): void; onUpgrade(): void },
 ): ExchangeSink {
   const { identity, metrics, recorder, hub } = services;
-  const direction: TrafficDirection = conn.proxy === 'in' ? 'inbound' : 'outbound';
   const self = conn.proxy === 'in' ? 'dst' : 'src';
 
   // Resolved once per connection: where an outbound connection goes does not change.
@@ -155,7 +150,7 @@ export function createExchangeSink(
   let route: HttpRoute | undefined;
   const routeOf = (authority: string): HttpRoute => {
     if (authority !== routeAuthority || !route) {
-      route = metrics.httpRoute(direction, redactAuthority(authority), conn.dst);
+      route = metrics.httpRoute(conn.proxy, redactAuthority(authority), conn.dst);
       routeAuthority = authority;
     }
     return route;

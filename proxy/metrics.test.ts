@@ -16,11 +16,11 @@ const find = (s: Map<string, number>, name: string, ...parts: string[]) =>
 
 describe('proxy metrics', () => {
   const workload = { namespace: 'emojivoto', workloadKind: 'deployment', workloadName: 'web', pod: 'web-1' };
-  const rsp = { direction: 'inbound' as const, authority: 'web:80', targetAddr: '10.0.0.1:80' };
+  const rsp = { proxy: 'in' as const, authority: 'web:80', targetAddr: '10.0.0.1:80' };
 
   it('counts requests and classifies responses the Linkerd way, with workload labels', async () => {
     const m = createProxyMetrics(workload);
-    for (let i = 0; i < 3; i++) m.request('inbound', 'web:80', '10.0.0.1:80');
+    for (let i = 0; i < 3; i++) m.request('in', 'web:80', '10.0.0.1:80');
     m.response({ ...rsp, status: 200, failedNoResponse: false, latencyMs: 4 });
     m.response({ ...rsp, status: 503, failedNoResponse: false, latencyMs: 4 });
     m.response({ ...rsp, status: 200, grpcStatus: 14, failedNoResponse: false, latencyMs: 4 });
@@ -54,7 +54,7 @@ describe('proxy metrics', () => {
 
   it('bounds authority label values and counts when the bound is hit', async () => {
     const m = createProxyMetrics(workload, { maxAuthorities: 3 });
-    for (let i = 0; i < 10; i++) m.request('inbound', `evil-${i}.example`, '10.0.0.1:80');
+    for (let i = 0; i < 10; i++) m.request('in', `evil-${i}.example`, '10.0.0.1:80');
     const s = await scrape(m);
     expect(find(s, 'request_total').length).toBe(4); // three authorities and `overflow`
     expect(find(s, 'request_total', 'authority="overflow"')[0][1]).toBe(7);

@@ -8,6 +8,7 @@
  * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
  */
 import * as prom from 'prom-client';
+import type { ProxyDirection } from '../tap-protocol/index.js';
 import { createHttpMetrics } from './http-metrics.js';
 import type { GiveUpReason } from './observe.js';
 
@@ -28,7 +29,12 @@ export interface WorkloadLabels {
   pod: string;
 }
 
+/**
+ * The `direction` label's values (Linkerd's names). Code says `ProxyDirection` (`in` | `out`,
+ * as tap events do) everywhere and the label is made here, once.
+ */
 export type TrafficDirection = 'inbound' | 'outbound';
+export const DIRECTION_LABEL: Readonly<Record<ProxyDirection, TrafficDirection>> = { in: 'inbound', out: 'outbound' };
 
 /** Per connection class (direction × target) byte and connection counts, folded in at scrape. */
 export interface TcpStats {
@@ -54,8 +60,14 @@ export interface TcpStatsSnapshot {
   writeBytes: number;
 }
 
+/** Running totals of events counted outside this registry (see `setEventCountSource`). */
+export interface ExternalEventCounts {
+  boundHits: Iterable<[string, number]>;
+  connectErrors: Iterable<{ direction: string; code: string; count: number }>;
+}
+
 export interface ResponseOutcome {
-  direction: TrafficDirection;
+  proxy: ProxyDirection;
   authority: string;
   targetAddr: string;
   status: number;
@@ -76,13 +88,13 @@ export interface HttpRoute {
 
 export interface ProxyMetrics {
   readonly registry: prom.Registry;
-  tcpStats(direction: TrafficDirection, targetAddr: string, peer: 'src' | 'dst'): TcpStats;
+  tcpStats(proxy: ProxyDirection, targetAddr: string, peer: 'src' | 'dst'): TcpStats;
   /**
    * The HTTP metrics of one (direction, authority, target): resolved once and reused while a
    * connection keeps the same authority, so a request costs additions, not key building.
    */
-  httpRoute(direction: TrafficDirection, authority: string, targetAddr: string): HttpRoute;
-  request(direction: TrafficDirection, authority: string, targetAddr: string): void;
+  httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute;
+  request(proxy: ProxyDirection, authority: string, targetAddr: string): void;
   response(outcome: ResponseOutcome): void;
   observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
   protocolDetected(protocol: 'h1' | 'h2' | 'opaque'): void;
@@ -92,11 +104,13 @@ export interface ProxyMetrics {
    * under the same names and labels as the js engine's.
    */
   setTcpSource(read: () => Iterable<TcpStatsSnapshot>): void;
+  /** Bound hits and upstream connect errors counted elsewhere (native engine), as running totals read at scrape time. */
+  setEventCountSource(read: () => ExternalEventCounts): void;
   /** Gauge sources read at scrape time. */
   setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
   recorderDropped(count: number): void;
   boundHit(bound: string): void;
-  upstreamConnectError(direction: TrafficDirection, code: string): void;
+  upstreamConnectError(proxy: ProxyDirection, code: string): void;
 }
 
 export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; engine?: string } = {}): ProxyMetrics {
@@ -108,7 +122,23 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   const maxAuthorities = options.maxAuthorities ?? 1000;
   const authorities = new Set<string>();
 
-  const boundHits = new prom.Counter({ name: 'meshtap_bound_hit_total', help: 'A configured bound was reached (observation degraded, traffic untouched)', labelNames: ['bound'], registers: [registry] });
+  let eventSource: (() => ExternalEventCounts) | undefined;
+  /** Folds an external source's totals into a counter: only what grew since the last scrape. */
+  const seen = new Map<string, number>();
+  const foldIn = (counter: prom.Counter, key: string, labels: Record<string, string>, total: number) => {
+    const delta = total - (seen.get(key) ?? 0);
+    if (delta > 0) counter.inc(labels, delta);
+    seen.set(key, total);
+  };
+  const boundHits = new prom.Counter({
+    name: 'meshtap_bound_hit_total',
+    help: 'A configured bound was reached (observation degraded, traffic untouched)',
+    labelNames: ['bound'],
+    registers: [registry],
+    collect(this: prom.Counter) {
+      for (const [bound, total] of eventSource?.().boundHits ?? []) foldIn(this, `bound|${bound}`, { bound }, total);
+    },
+  });
   const boundedAuthority = (authority: string): string => {
     if (authorities.has(authority)) return authority;
     if (authorities.size >= maxAuthorities) {
@@ -162,7 +192,15 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   const detected = new prom.Counter({ name: 'meshtap_protocol_detected_total', help: 'Connections by detected protocol', labelNames: ['protocol'], registers: [registry] });
   const tapDropped = new prom.Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
   const recorderDropped = new prom.Counter({ name: 'meshtap_recorder_evicted_total', help: 'Exchanges evicted from the flight recorder (oldest first) to stay within its byte bound', registers: [registry] });
-  const connectErrors = new prom.Counter({ name: 'meshtap_upstream_connect_errors_total', help: 'Upstream connects that failed (the client connection was reset)', labelNames: ['direction', 'code'], registers: [registry] });
+  const connectErrors = new prom.Counter({
+    name: 'meshtap_upstream_connect_errors_total',
+    help: 'Upstream connects that failed (the client connection was reset)',
+    labelNames: ['direction', 'code'],
+    registers: [registry],
+    collect(this: prom.Counter) {
+      for (const e of eventSource?.().connectErrors ?? []) foldIn(this, `connect|${e.direction}|${e.code}`, { direction: e.direction, code: e.code }, e.count);
+    },
+  });
   const gaugeSources = new Map<string, () => number>();
   const sourceGauge = (name: string, help: string, key: string) =>
     new prom.Gauge({
@@ -178,8 +216,8 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
   new prom.Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
 
-  function httpRoute(direction: TrafficDirection, authority: string, targetAddr: string): HttpRoute {
-    const route = http.route(direction, boundedAuthority(authority), targetAddr);
+  function httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute {
+    const route = http.route(DIRECTION_LABEL[proxy], boundedAuthority(authority), targetAddr);
     return {
       request: () => void route.requests++,
       response(status, grpcStatus, failedNoResponse, latencyMs, isFailed = false) {
@@ -191,33 +229,34 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
 
   return {
     registry,
-    tcpStats(direction, targetAddr, peer) {
-      const key = `${direction}|${peer}|${targetAddr}`;
+    tcpStats(proxy, targetAddr, peer) {
+      const key = `${proxy}|${peer}|${targetAddr}`;
       let s = tcp.get(key);
       if (!s) {
         if (tcp.size >= maxAuthorities) {
           boundHits.inc({ bound: 'metric-targets' });
-          return tcp.get(`${direction}|${peer}|overflow`) ?? this.tcpStats(direction, 'overflow', peer);
+          return tcp.get(`${proxy}|${peer}|overflow`) ?? this.tcpStats(proxy, 'overflow', peer);
         }
-        s = { labels: { direction, peer, target_addr: targetAddr }, opened: 0, closed: 0, closedWithError: 0, open: 0, readBytes: 0, writeBytes: 0 };
+        s = { labels: { direction: DIRECTION_LABEL[proxy], peer, target_addr: targetAddr }, opened: 0, closed: 0, closedWithError: 0, open: 0, readBytes: 0, writeBytes: 0 };
         tcp.set(key, s);
       }
       return s;
     },
     httpRoute,
-    request(direction, authority, targetAddr) {
-      httpRoute(direction, authority, targetAddr).request();
+    request(proxy, authority, targetAddr) {
+      httpRoute(proxy, authority, targetAddr).request();
     },
     response(o) {
-      httpRoute(o.direction, o.authority, o.targetAddr).response(o.status, o.grpcStatus, o.failedNoResponse, o.latencyMs);
+      httpRoute(o.proxy, o.authority, o.targetAddr).response(o.status, o.grpcStatus, o.failedNoResponse, o.latencyMs);
     },
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
     tapDropped: (reason, count) => tapDropped.inc({ reason }, count),
     setTcpSource: (read) => void (tcpSource = read),
+    setEventCountSource: (read) => void (eventSource = read),
     setGaugeSource: (name, read) => void gaugeSources.set(name, read),
     recorderDropped: (count) => recorderDropped.inc(count),
     boundHit: (bound) => boundHits.inc({ bound }),
-    upstreamConnectError: (direction, code) => connectErrors.inc({ direction, code }),
+    upstreamConnectError: (proxy, code) => connectErrors.inc({ direction: DIRECTION_LABEL[proxy], code }),
   };
 }

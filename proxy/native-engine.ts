@@ -1,27 +1,24 @@
 /**
  * The native engine's data path (`--engine native`): listeners, accept, connect and
  * forwarding live in C++ epoll workers (native/); this file starts them, resolves names
- * first (C++ takes numeric addresses only), and turns their record batches into observation
- * (proxy/native-observation.ts), metrics and counts, the same ones the js engine produces.
+ * first (C++ takes numeric addresses only), and hands their record batches to the same
+ * observation driver the js engine uses (`engine.ts` is the contract), so events, metrics and
+ * counts are the same.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { startNativeEngine, type NativeEngine } from '../native/index.js';
-import { formatAddr, type ConnectionOptions } from './connection.js';
+import type { CloseReason, ConnectionObservation, ListenerInfo, ListenerSpec, RunningEngine } from './engine.js';
 import type { ObservationServices } from './exchange-events.js';
-import { observeNativeConnection, type NativeObservation } from './native-observation.js';
-import type { ForwardSpec, HostPort, ListenerInfo } from './sidecar.js';
+import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
+import { formatAddr } from './sockets.js';
 
 export interface NativeDataPathOptions {
   threads: number;
-  forwards: ForwardSpec[];
-  inbound?: { listen: HostPort; appHost?: string };
-  outbound?: { listen: HostPort };
-}
-
-export interface NativeDataPath {
-  readonly listeners: ListenerInfo[];
-  close(): void;
+  /** `false` = forwarding only (`--observe none`). */
+  observe: boolean;
+  /** As the js forwarder's (`ForwarderOptions.idleTimeoutMs`); swept per worker in C++. */
+  idleTimeoutMs: number;
 }
 
 async function numeric(host: string): Promise<string> {
@@ -30,43 +27,53 @@ async function numeric(host: string): Promise<string> {
   return (await lookup(host)).address;
 }
 
-export async function startNativeDataPath(o: NativeDataPathOptions, services: ObservationServices, conn: ConnectionOptions): Promise<NativeDataPath> {
+/** Starts the C++ workers on `specs` (an outbound spec's `lookup` is not used: C++ asks BPF itself). */
+export async function startNativeDataPath(
+  specs: readonly ListenerSpec[],
+  o: NativeDataPathOptions,
+  services: ObservationServices,
+  observation: ObservationOptions,
+): Promise<RunningEngine> {
   const { metrics } = services;
-  const open = new Map<number, NativeObservation>();
+  const open = new Map<number, ConnectionObservation>();
   let recordMs = 0;
   const now = () => recordMs;
   let engine: NativeEngine | undefined;
 
   engine = startNativeEngine(
-    { threads: o.threads, observe: conn.observe },
+    { threads: o.threads, observe: o.observe, idleTimeoutMs: o.idleTimeoutMs },
     {
       open(id, proxy, src, dst, atMs) {
         recordMs = atMs;
         const info = { id, proxy, src, dst };
-        open.set(id, observeNativeConnection(info, services, {
-          detectTimeoutMs: conn.detectTimeoutMs,
-          limits: conn.limits,
-          now,
-          onDone() {
-            open.delete(id);
-            engine?.unobserve(id);
-          },
-        }));
+        // Batch bytes are views into memory C++ reuses: the driver copies what it keeps.
+        const driver = createObservationDriver(info, services, { ...observation, now, chunksAreViews: true }, () => {
+          open.delete(id);
+          engine?.unobserve(id);
+        });
+        open.set(id, driver);
       },
       data(id, fromClient, bytes, atMs) {
         recordMs = atMs;
-        open.get(id)?.data(fromClient, bytes);
+        const obs = open.get(id);
+        if (obs === undefined) return;
+        if (fromClient) obs.clientData(bytes);
+        else obs.serverData(bytes);
       },
       end(id, fromClient, atMs) {
         recordMs = atMs;
-        open.get(id)?.end(fromClient);
+        const obs = open.get(id);
+        if (obs === undefined) return;
+        if (fromClient) obs.clientEnd();
+        else obs.serverEnd();
       },
       close(id, abortError, atMs) {
         recordMs = atMs;
         const obs = open.get(id);
         if (obs === undefined) return;
         open.delete(id);
-        obs.close(abortError);
+        // C++ reports the same reasons as the js forwarder (`CloseReason`).
+        obs.close(abortError as CloseReason | undefined);
       },
       lost(id) {
         metrics.boundHit('native-event-batch');
@@ -75,34 +82,29 @@ export async function startNativeDataPath(o: NativeDataPathOptions, services: Ob
         open.delete(id);
         obs.close('observer-lost');
       },
-      connectError: (direction, code) => metrics.upstreamConnectError(direction, code),
+      connectError: (proxy, code) => metrics.upstreamConnectError(proxy, code),
       boundHit: (bound) => metrics.boundHit(bound),
     },
   );
   metrics.setTcpSource(() => engine?.tcpStats() ?? []);
+  metrics.setEventCountSource(() => engine?.counters() ?? { boundHits: [], connectErrors: [] });
 
   const listeners: ListenerInfo[] = [];
   try {
-    for (const f of o.forwards) {
-      const target = formatAddr(f.target.host, f.target.port);
-      const address = engine.listen({
-        kind: 'forward',
-        proxy: f.proxy,
-        host: await numeric(f.listen.host),
-        port: f.listen.port,
-        targetHost: await numeric(f.target.host),
-        targetPort: f.target.port,
-        dst: target,
-      });
-      listeners.push({ kind: 'forward', proxy: f.proxy, address, target });
-    }
-    if (o.inbound) {
-      const address = engine.listen({ kind: 'inbound', proxy: 'in', host: await numeric(o.inbound.listen.host), port: o.inbound.listen.port, appHost: await numeric(o.inbound.appHost ?? '127.0.0.1') });
-      listeners.push({ kind: 'inbound', proxy: 'in', address });
-    }
-    if (o.outbound) {
-      const address = engine.listen({ kind: 'outbound', proxy: 'out', host: await numeric(o.outbound.listen.host), port: o.outbound.listen.port });
-      listeners.push({ kind: 'outbound', proxy: 'out', address });
+    for (const spec of specs) {
+      const host = await numeric(spec.listen.host);
+      const port = spec.listen.port;
+      if (spec.kind === 'forward') {
+        const target = formatAddr(spec.target.host, spec.target.port);
+        const address = engine.listen({ kind: 'forward', proxy: spec.proxy, host, port, targetHost: await numeric(spec.target.host), targetPort: spec.target.port, dst: target });
+        listeners.push({ kind: 'forward', proxy: spec.proxy, address, target });
+      } else if (spec.kind === 'inbound') {
+        const address = engine.listen({ kind: 'inbound', proxy: 'in', host, port, appHost: await numeric(spec.target.host) });
+        listeners.push({ kind: 'inbound', proxy: 'in', address });
+      } else {
+        const address = engine.listen({ kind: 'outbound', proxy: 'out', host, port });
+        listeners.push({ kind: 'outbound', proxy: 'out', address });
+      }
     }
   } catch (err) {
     engine.close();

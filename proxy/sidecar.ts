@@ -1,28 +1,25 @@
 /**
- * The sidecar, assembled: listeners (explicit forwards, transparent inbound/outbound) →
- * connection (forward, detect, observe) → events → metrics, flight recorder, tap hub; plus the
- * admin server, the tap service and registration with the tap API. Reads like a sentence;
- * each concern lives in its own file.
+ * The sidecar, assembled: listeners as data (explicit forwards, transparent inbound/outbound)
+ * → the engine (accept, forward) → observation (detect, observe) → events → metrics, flight
+ * recorder, tap hub; plus the admin server, the tap service and registration with the tap API.
+ * Reads like a sentence; each concern lives in its own file, and `engine.ts` is the seam.
  */
-import * as net from 'node:net';
 import type { KeyObject } from 'node:crypto';
-import { createLogger, MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
-import { formatAddr, IDLE_TIMEOUT_MS, proxyConnection, reset, type ConnectionOptions } from './connection.js';
+import { MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
+import type { HostPort, ListenerInfo, ListenerSpec, OpenObservation, OriginalDstLookup, RunningEngine } from './engine.js';
+import { IDLE_TIMEOUT_MS } from './forwarder.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
 import { createFlightRecorder, type FlightRecorder } from './flight-recorder.js';
+import { startListeners } from './listeners.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
 import { DEFAULT_OBSERVER_LIMITS } from './observe.js';
 import { createTapHub, type TapHub } from './tap-hub.js';
 import { reachableAddress as reachable } from './tap-audience.js';
 import { startTapService, type TapService } from './tap-service.js';
 
-const log = createLogger('proxy');
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort, OriginalDstLookup, ListenerInfo };
 
 /** `--forward [in:|out:]LISTEN=TARGET` */
 export interface ForwardSpec {
@@ -30,9 +27,6 @@ export interface ForwardSpec {
   listen: HostPort;
   target: HostPort;
 }
-
-/** Where an outbound connection was really going (BPF's SO_ORIGINAL_DST, or a test's table). */
-export type OriginalDstLookup = (socket: net.Socket) => HostPort | undefined;
 
 export interface SidecarOptions {
   forwards: ForwardSpec[];
@@ -63,6 +57,8 @@ export interface SidecarOptions {
   /** `false` = forwarding only (bench switch `--observe none`). */
   observe?: boolean;
   detectTimeoutMs?: number;
+  /** Close connections idle this long (0: never); default `IDLE_TIMEOUT_MS` (1 h, as Envoy). */
+  idleTimeoutMs?: number;
   /**
    * `js` (default): node:net sockets. `native`: C++ epoll workers own the listeners and the
    * forwarding (native/; needs the addon, MT_NATIVE_MISSING otherwise); outbound original
@@ -71,15 +67,6 @@ export interface SidecarOptions {
   engine?: 'js' | 'native';
   /** Native engine: epoll worker threads (`--native-threads`, default 1). */
   nativeThreads?: number;
-  /** Close connections idle this long (0: never); default `IDLE_TIMEOUT_MS` (1 h, as Envoy). */
-  idleTimeoutMs?: number;
-}
-
-export interface ListenerInfo {
-  kind: 'forward' | 'inbound' | 'outbound';
-  proxy: 'in' | 'out';
-  address: string;
-  target?: string;
 }
 
 export interface Sidecar {
@@ -104,17 +91,12 @@ const WORKLOAD_LABEL: Record<string, string> = {
   daemonset: 'daemonset', job: 'job', cronjob: 'cronjob', rs: 'replicaset', replicaset: 'replicaset', po: 'pod', pod: 'pod',
 };
 
-function listen(server: net.Server, at: HostPort, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(new MeshtapError('MT_LISTEN', `${what}: cannot listen on ${formatAddr(at.host, at.port)}: ${err.code ?? err.message}`, { cause: err }));
-    server.once('error', onError);
-    server.listen({ host: at.host, port: at.port, backlog: 1024 }, () => {
-      server.off('error', onError);
-      server.on('error', (err) => log.error('listener error', { what, err: String(err) }));
-      const a = server.address() as net.AddressInfo;
-      resolve(formatAddr(a.address, a.port));
-    });
-  });
+/** The sidecar's listeners as data, in the order they are opened (forwards, inbound, outbound). */
+export function listenerSpecs(o: Pick<SidecarOptions, 'forwards' | 'inbound' | 'outbound'>): ListenerSpec[] {
+  const specs: ListenerSpec[] = o.forwards.map((f) => ({ kind: 'forward', proxy: f.proxy, listen: f.listen, target: f.target }));
+  if (o.inbound) specs.push({ kind: 'inbound', proxy: 'in', listen: o.inbound.listen, target: { host: o.inbound.appHost ?? '127.0.0.1' } });
+  if (o.outbound) specs.push({ kind: 'outbound', proxy: 'out', listen: o.outbound.listen, lookup: o.outbound.lookup });
+  return specs;
 }
 
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
@@ -141,99 +123,37 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   };
   /** Other sidecars' inbound addresses → workloads, from the tap API (names outbound destinations). */
   let peers = new Map<string, { workload?: string; namespace: string }>();
-  const connOptions: ConnectionOptions = {
-    observe: o.observe ?? true,
+  const observation: ObservationOptions = {
     detectTimeoutMs: o.detectTimeoutMs ?? DEFAULTS.detectTimeoutMs,
     limits: DEFAULT_OBSERVER_LIMITS,
-    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
   };
+  const open: OpenObservation | undefined = (o.observe ?? true) ? (info, onStop) => createObservationDriver(info, services, observation, onStop) : undefined;
 
-  const servers: net.Server[] = [];
-  const sockets = new Set<net.Socket>();
-  const listeners: ListenerInfo[] = [];
+  let engine: RunningEngine | undefined;
+  let listeners: ListenerInfo[] = [];
   let ready = false;
   let admin: AdminServer | undefined;
   let tap: TapService | undefined;
   let registration: { stop(): Promise<void> } | undefined;
   let publicKey: KeyObject | string | undefined = o.tapPublicKey;
 
-  const track = (s: net.Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  };
-  const newServer = (onConn: (s: net.Socket) => void) => {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
-      track(s);
-      s.on('error', () => {}); // replaced by the connection's own handler; never unhandled
-      onConn(s);
-    });
-    servers.push(server);
-    return server;
-  };
-
-  let native: { close(): void } | undefined;
   const closeAll = async () => {
     ready = false;
     await registration?.stop().catch(() => {});
-    native?.close();
-    for (const s of servers) s.close();
-    for (const s of sockets) s.destroy();
+    engine?.close();
     await Promise.all([admin?.close(), tap?.close()]);
   };
 
   try {
+    const specs = listenerSpecs(o);
+    const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
     if (o.engine === 'native') {
       const { startNativeDataPath } = await import('./native-engine.js');
-      const path = await startNativeDataPath(
-        { threads: o.nativeThreads ?? 1, forwards: o.forwards, inbound: o.inbound, outbound: o.outbound },
-        services,
-        connOptions,
-      );
-      native = path;
-      listeners.push(...path.listeners);
+      engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs }, services, observation);
+    } else {
+      engine = await startListeners(specs, metrics, open, { idleTimeoutMs });
     }
-    for (const f of o.engine === 'native' ? [] : o.forwards) {
-      const target = formatAddr(f.target.host, f.target.port);
-      const server = newServer((s) => proxyConnection(s, f.target, { proxy: f.proxy, dst: target }, services, connOptions));
-      const address = await listen(server, f.listen, 'forward');
-      listeners.push({ kind: 'forward', proxy: f.proxy, address, target });
-    }
-    if (o.inbound && o.engine !== 'native') {
-      const appHost = o.inbound.appHost ?? '127.0.0.1';
-      let ownPort = 0;
-      const server = newServer((s) => {
-        // sk_lookup handed us a connection for the pod's port: that port is the original destination.
-        const port = s.localPort ?? 0;
-        if (port === ownPort) {
-          metrics.boundHit('inbound-loop');
-          reset(s);
-          return;
-        }
-        proxyConnection(s, { host: appHost, port }, { proxy: 'in', dst: formatAddr(s.localAddress, port) }, services, connOptions);
-      });
-      const address = await listen(server, o.inbound.listen, 'inbound');
-      ownPort = (server.address() as net.AddressInfo).port;
-      listeners.push({ kind: 'inbound', proxy: 'in', address });
-    }
-    if (o.outbound && o.engine !== 'native') {
-      const lookup = o.outbound.lookup;
-      const server = newServer((s) => {
-        let orig: HostPort | undefined;
-        try {
-          orig = lookup(s);
-        } catch (err) {
-          log.warn('original destination lookup failed', { err: String(err) });
-        }
-        if (!orig) {
-          metrics.upstreamConnectError('outbound', 'no-original-dst');
-          reset(s);
-          return;
-        }
-        proxyConnection(s, orig, { proxy: 'out', dst: formatAddr(orig.host, orig.port) }, services, connOptions);
-      });
-      const address = await listen(server, o.outbound.listen, 'outbound');
-      listeners.push({ kind: 'outbound', proxy: 'out', address });
-    }
+    listeners = engine.listeners;
     if (o.tap) {
       tap = await startTapService(o.tap, {
         hub,

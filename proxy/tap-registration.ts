@@ -9,12 +9,23 @@
  * (`--tap-api-token` / MESHTAP_TAP_API_TOKEN). A refused token (401/403) is its own state with
  * its own warning, so an operator can tell "wrong token" from "tap API down".
  *
+ * Each sidecar process makes a random instance key when registration starts and sends it with
+ * every heartbeat and its goodbye: the tap API binds a live registration to it, so nobody else
+ * (not even a holder of the registration token) can replace or remove it, and two sidecars
+ * given the same pod name are told apart. A refusal for that reason (409) is a state of its
+ * own, logged as an error naming the pod and the sidecar that holds it; heartbeats go on, so a
+ * restarted sidecar takes its pod back once the old registration expires.
+ *
  * Never throws into the sidecar and never blocks it: failures are logged (as state changes, not
  * per attempt) and retried with capped exponential backoff plus jitter. The tap plane is
  * observation; a dead control plane or a refused registration must not cost the data path
  * anything.
  */
+import { randomBytes } from 'node:crypto';
 import { createLogger } from '../common/index.js';
+
+/** The header a goodbye carries the instance key in (the tap API's INSTANCE_KEY_HEADER). */
+const INSTANCE_KEY_HEADER = 'x-meshtap-instance-key';
 
 export interface RegistrationIdentity {
   /** `deploy/web`, `sts/db`, … (absent for a bare pod). */
@@ -72,7 +83,9 @@ export function startRegistration(options: RegistrationOptions): Registration {
   const maxBackoff = options.maxBackoffMs ?? 10_000;
   const timeoutMs = options.requestTimeoutMs ?? 5_000;
   const base = options.tapApiUrl.replace(/\/+$/, '');
+  const instanceKey = randomBytes(32).toString('hex');
   const body = JSON.stringify({
+    instanceKey,
     ...(options.identity.workload ? { workload: options.identity.workload } : {}),
     namespace: options.identity.namespace,
     pod: options.identity.pod,
@@ -81,7 +94,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
     ...(options.inboundAddresses?.length ? { inboundAddresses: options.inboundAddresses } : {}),
   });
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-  let state: 'starting' | 'registered' | 'unreachable' | 'refused' = 'starting';
+  let state: 'starting' | 'registered' | 'unreachable' | 'refused' | 'conflict' = 'starting';
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inflight: AbortController | undefined;
@@ -91,7 +104,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
 
   const setState = (next: typeof state, fields?: Record<string, unknown>): void => {
     if (next === state) return;
-    const level = next === 'unreachable' || next === 'refused' ? 'warn' : 'info';
+    const level = next === 'conflict' ? 'error' : next === 'unreachable' || next === 'refused' ? 'warn' : 'info';
     log[level](`tap API registration ${state} -> ${next}`, { tapApi: base, ...fields });
     state = next;
   };
@@ -105,6 +118,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
       const res = await fetch(`${base}/v1/sidecars`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: inflight.signal });
       const text = await res.text();
       if (res.status === 401 || res.status === 403) throw new RegistrationRefused(res.status, messageOf(text), options.token !== undefined);
+      if (res.status === 409) throw new RegistrationConflict(options.identity, messageOf(text));
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${messageOf(text)}`);
       const reply = JSON.parse(text) as { publicKey?: unknown; instance?: unknown; ttlMs?: unknown; peers?: unknown };
       if (typeof reply.instance === 'string' && lastInstance !== undefined && reply.instance !== lastInstance) {
@@ -138,8 +152,10 @@ export function startRegistration(options: RegistrationOptions): Registration {
       if (stopped) return;
       failures++;
       if (err instanceof RegistrationRefused) setState('refused', { error: err.message });
+      else if (err instanceof RegistrationConflict) setState('conflict', { error: err.message });
       else setState('unreachable', { error: describe(err) });
-      const backoff = Math.min(maxBackoff, interval * 2 ** Math.min(failures - 1, 10));
+      // A conflict ends when the other registration expires: retry at the heartbeat pace to take the pod back within one TTL.
+      const backoff = err instanceof RegistrationConflict ? interval : Math.min(maxBackoff, interval * 2 ** Math.min(failures - 1, 10));
       schedule(backoff * (0.75 + Math.random() * 0.5));
     } finally {
       clearTimeout(t);
@@ -164,7 +180,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
       const ns = encodeURIComponent(options.identity.namespace);
       const pod = encodeURIComponent(options.identity.pod);
       try {
-        await fetch(`${base}/v1/sidecars/${ns}/${pod}`, { method: 'DELETE', headers, signal: AbortSignal.timeout(1_000) }).then((r) => r.text());
+        await fetch(`${base}/v1/sidecars/${ns}/${pod}`, { method: 'DELETE', headers: { ...headers, [INSTANCE_KEY_HEADER]: instanceKey }, signal: AbortSignal.timeout(1_000) }).then((r) => r.text());
       } catch {
         // the TTL forgets us anyway
       }
@@ -179,6 +195,16 @@ class RegistrationRefused extends Error {
       ? 'the registration token is wrong; give this sidecar the tap API\'s registration token (--tap-api-token or MESHTAP_TAP_API_TOKEN)'
       : 'this sidecar sent no registration token; give it the tap API\'s registration token (--tap-api-token or MESHTAP_TAP_API_TOKEN)';
     super(`the tap API refused the registration (HTTP ${status}: ${detail}): ${todo}; traffic is forwarded as usual, only tapping through the tap API is off`);
+  }
+}
+
+/** Another live sidecar holds our pod name at the tap API: say which, and what to do. */
+class RegistrationConflict extends Error {
+  constructor(identity: RegistrationIdentity, detail: string) {
+    super(
+      `the tap API refused to register pod ${identity.namespace}/${identity.pod}: ${detail}; ` +
+        'this sidecar cannot be tapped through the tap API until that is resolved (traffic is forwarded as usual; retrying)',
+    );
   }
 }
 

@@ -10,7 +10,7 @@ import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { runMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { connectRaw, startScriptedServer, type ScriptedServer } from './support/raw-socket.js';
 
-const ENGINES = ['js'] as const;
+import { ENGINES } from './support/engines.js';
 const IDLE = 'meshtap_bound_hit_total';
 
 describe.each(ENGINES)('regression: no idle bound held sockets forever (engine %s)', (engine) => {

@@ -148,7 +148,7 @@ describe('tap API refusals', () => {
 });
 
 describe('tap API allowed paths without a live sidecar', () => {
-  it('an authorized tap whose sidecars cannot be reached ends each part with a notice, then ends', async () => {
+  it('an authorized tap whose sidecars cannot be reached: a notice while another part lives, then an error naming every pod and its sidecar', async () => {
     const notices: string[] = [];
     const s = openTapApiStream({
       url: api.url,
@@ -159,18 +159,24 @@ describe('tap API allowed paths without a live sidecar', () => {
       onNotice: (n) => notices.push(n.message),
     });
     const got: TapMessage[] = [];
-    for await (const m of s.messages) got.push(m);
+    const err = await (async () => {
+      for await (const m of s.messages) got.push(m);
+    })().catch((e: unknown) => e);
     expect(got).toEqual([]);
-    expect(notices.sort()).toEqual([expect.stringMatching(/^pod web-1: tap stream ended: UNAVAILABLE/), expect.stringMatching(/^pod web-2: tap stream ended: UNAVAILABLE/)]);
+    expect(err).toMatchObject({ code: 'MT_TAP_PODS_ENDED' });
+    expect((err as Error).message).toMatch(/pod web-1 \(sidecar tap 127\.0\.0\.1:\d+\): UNAVAILABLE.*; pod web-2 \(sidecar tap 127\.0\.0\.1:\d+\): UNAVAILABLE/);
+    expect(notices.length).toBeLessThanOrEqual(1);
+    for (const n of notices) expect(n).toMatch(/^pod web-[12]: tap stream ended: UNAVAILABLE/);
   });
 
   it('ns/NAME taps every meshed pod of the namespace, authorized as namespaces/tap on that namespace', async () => {
-    const notices: string[] = [];
-    const s = openTapApiStream({ url: api.url, token: TOKENS.viewer, namespace: 'ignored', target: 'ns/shop', request: { matches: [], bodies: false }, onNotice: (n) => notices.push(n.pod) });
-    for await (const _m of s.messages) {
-      // both parts end (their sidecars are unreachable)
-    }
-    expect(notices.sort()).toEqual(['web-1', 'web-2']);
+    const s = openTapApiStream({ url: api.url, token: TOKENS.viewer, namespace: 'ignored', target: 'ns/shop', request: { matches: [], bodies: false } });
+    const err = await (async () => {
+      for await (const _m of s.messages) {
+        // both parts end (their sidecars are unreachable)
+      }
+    })().catch((e: unknown) => e as Error);
+    expect(err?.message).toMatch(/pod web-1 .*; pod web-2 /);
     const e = await tapError(TOKENS.nobody, 'ns/shop');
     expect(e.message).toContain('User "carol" cannot watch resource "namespaces/tap" in API group "tap.meshtap.dev" in the namespace "shop"');
   });

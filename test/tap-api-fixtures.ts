@@ -96,12 +96,18 @@ export async function startFixtureTapApi(
   return startTapApiServer({ port: 0, tokens: parseTokenFile(TOKEN_FILE), policy: await loadRbacDir(rbacDir), keys, registrationToken: REGISTRATION_TOKEN, ...more });
 }
 
-/** POSTs one registration as a sidecar would (with `token`, default the fixture's; null = none); resolves with the HTTP status. */
+/** The instance key `registerSidecar` sends unless the registration names its own (one "test sidecar" instance). */
+export const FIXTURE_INSTANCE_KEY = 'fixture-sidecar-instance-key-0001';
+
+/**
+ * POSTs one registration as a sidecar would (with `token`, default the fixture's; null = none;
+ * `instanceKey` default FIXTURE_INSTANCE_KEY); resolves with the HTTP status.
+ */
 export async function registerSidecar(apiUrl: string, registration: Record<string, unknown>, token: string | null = REGISTRATION_TOKEN): Promise<number> {
   const r = await fetch(`${apiUrl}/v1/sidecars`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(registration),
+    body: JSON.stringify({ instanceKey: FIXTURE_INSTANCE_KEY, ...registration }),
   });
   await r.text();
   return r.status;

@@ -128,8 +128,9 @@ describe('HTTP/1 transparency (raw bytes, real sidecar process)', () => {
     expect(upstream.received().toString('latin1')).toBe(reqs.join(''));
     expect(client.received().toString('latin1')).toBe(rsps.join(''));
     const paths = ['/p1', '/p2', '/p3'];
-    const conn = connId(paths);
+    // Events first: connId reads what has arrived, and the native engine hands bytes to observation ~1 ms late.
     const events = await eventsFor(paths);
+    const conn = connId(paths);
     const common = { dst: target, authority: 'pipe', workload: IDENTITY };
     expect(events).toEqual([
       ...expectedEvents({ ...common, id: `${conn}.1`, method: 'GET', path: '/p1', requestHeaders: [['Host', 'pipe']], status: 200, responseHeaders: [['Content-Length', '2']], requestBytes: 0, responseBytes: 2 }),
@@ -192,9 +193,10 @@ describe('HTTP/1 transparency (raw bytes, real sidecar process)', () => {
     expect(upstream.received().toString('latin1')).toBe(sentReq);
     expect(client.received().toString('latin1')).toBe(sentRsp);
     const paths = ['/head', '/nocontent', '/notmodified', '/after'];
+    const events = await eventsFor(paths);
     const conn = connId(paths);
     const c = { dst: target, authority: 'b', workload: IDENTITY, requestBytes: 0 };
-    expect(await eventsFor(paths)).toEqual([
+    expect(events).toEqual([
       ...expectedEvents({ ...c, id: `${conn}.1`, method: 'HEAD', path: '/head', requestHeaders: [['Host', 'b']], status: 200, responseHeaders: [['Content-Length', '1000']], responseBytes: 0 }),
       ...expectedEvents({ ...c, id: `${conn}.2`, method: 'DELETE', path: '/nocontent', requestHeaders: [['Host', 'b']], status: 204, responseHeaders: [], responseBytes: 0 }),
       ...expectedEvents({ ...c, id: `${conn}.3`, method: 'GET', path: '/notmodified', requestHeaders: [['Host', 'b'], ['If-None-Match', '"v1"']], status: 304, responseHeaders: [['ETag', '"v1"'], ['Content-Length', '50']], responseBytes: 0 }),

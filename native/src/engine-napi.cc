@@ -24,7 +24,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod("listen", &NativeEngine::Listen), InstanceMethod("drain", &NativeEngine::Drain),
-                        InstanceMethod("unobserve", &NativeEngine::Unobserve), InstanceMethod("tcpStats", &NativeEngine::TcpStats),
+                        InstanceMethod("unobserve", &NativeEngine::Unobserve), InstanceMethod("tcpStats", &NativeEngine::TcpStats), InstanceMethod("counters", &NativeEngine::Counters),
                         InstanceMethod("close", &NativeEngine::Close)});
   }
 
@@ -38,6 +38,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (o.Has("threads")) config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
     if (o.Has("observe")) config.observe = o.Get("observe").ToBoolean().Value();
     if (o.Has("ringBytes")) config.ring_bytes = static_cast<size_t>(o.Get("ringBytes").As<Napi::Number>().Int64Value());
+    if (o.Has("idleTimeoutMs")) config.idle_timeout_ns = static_cast<uint64_t>(o.Get("idleTimeoutMs").As<Napi::Number>().Int64Value()) * 1000000ull;
     if (o.Has("maxTargets")) config.max_targets = static_cast<size_t>(o.Get("maxTargets").As<Napi::Number>().Int64Value());
     if (config.threads < 1 || config.threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
     // The doorbell runs the JS callback through napi_make_callback (an object receiver and an
@@ -150,6 +151,21 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       o.Set("readBytes", static_cast<double>(s.read_bytes));
       o.Set("writeBytes", static_cast<double>(s.write_bytes));
       out.Set(i++, o);
+    }
+    return out;
+  }
+
+  // [[key, count], …]: see EventCounters.
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    if (!engine_) return out;
+    uint32_t i = 0;
+    for (const auto& [key, n] : engine_->shared().counters.Snapshot()) {
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, Napi::String::New(env, key));
+      pair.Set(1u, Napi::Number::New(env, static_cast<double>(n)));
+      out.Set(i++, pair);
     }
     return out;
   }

@@ -19,11 +19,18 @@ export interface FanOutPart {
   request: TapRequest;
 }
 
+/** How one pod's part ended: `error` says why when the stream failed (absent: the sidecar ended it). */
+export interface FanOutPartEnd {
+  pod: string;
+  address: string;
+  error?: string;
+}
+
 export interface FanOutOptions {
   parts: FanOutPart[];
   emit(line: TapApiLine): void;
-  /** Every part has ended (not called after `cancel`). */
-  onDone(): void;
+  /** Every part has ended (not called after `cancel`), with how each ended. */
+  onDone(ends: FanOutPartEnd[]): void;
 }
 
 export interface FanOut {
@@ -44,7 +51,7 @@ export function startFanOut(options: FanOutOptions): FanOut {
   // Merged history facts: complete from the latest pod's start; bodies only if every pod keeps them.
   let historyStartMs: number | undefined;
   let recorderBodies: boolean | undefined;
-  const state = options.parts.map((p) => ({ part: p, ended: false, historyEnd: false, stream: undefined as TapStream | undefined }));
+  const state = options.parts.map((p) => ({ part: p, ended: false, historyEnd: false, stream: undefined as TapStream | undefined, error: undefined as string | undefined }));
 
   const maybeHistoryEnd = (): void => {
     if (historyEmitted || !historySeen || cancelled) return;
@@ -83,12 +90,14 @@ export function startFanOut(options: FanOutOptions): FanOut {
         options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended by the sidecar` });
       }
     } catch (err) {
-      if (!cancelled) options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended: ${describeStreamError(err)}` });
+      s.error = describeStreamError(err);
+      // The last part's failure is told by onDone's caller (as the reason the whole tap ends).
+      if (!cancelled && state.some((x) => x !== s && !x.ended)) options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended: ${s.error}` });
     } finally {
       s.ended = true;
       if (!cancelled) {
         maybeHistoryEnd();
-        if (state.every((x) => x.ended)) options.onDone();
+        if (state.every((x) => x.ended)) options.onDone(state.map((x) => ({ pod: x.part.pod, address: x.part.address, ...(x.error !== undefined ? { error: x.error } : {}) })));
       }
     }
   };
@@ -104,7 +113,7 @@ export function startFanOut(options: FanOutOptions): FanOut {
 }
 
 /** Whether a request follows live traffic (rather than only asking for history). */
-function isLive(r: TapRequest): boolean {
+export function isLive(r: Pick<TapRequest, 'last' | 'sinceMs' | 'follow'>): boolean {
   return (r.last === undefined && r.sinceMs === undefined) || r.follow === true;
 }
 

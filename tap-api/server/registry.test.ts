@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createSidecarRegistry, parseRegistration, resolveTarget } from './registry.js';
 import { parseTarget, type Target } from './targets.js';
 
-const reg = (pod: string, workload: string | undefined, namespace = 'shop') => ({ pod, namespace, tapAddress: '127.0.0.1:4190', ...(workload ? { workload } : {}) });
+const INSTANCE = 'instance-key-of-the-sidecar-0001';
+const reg = (pod: string, workload: string | undefined, namespace = 'shop', instanceKey = INSTANCE) => ({ pod, namespace, tapAddress: '127.0.0.1:4190', instanceKey, ...(workload ? { workload } : {}) });
 const target = (t: string): Target => {
   const r = parseTarget(t);
   if (!r.ok) throw new Error(r.error);
@@ -46,13 +47,32 @@ describe('sidecar registry', () => {
     expect(pods('staging', 'ns/shop')).toEqual([]);
   });
 
+  it('regression (registration takeover): another instance cannot replace or forget a live registration; the pod is free once it expires or said goodbye', () => {
+    const r = createSidecarRegistry({ ttlMs: 6000 });
+    expect(r.register(reg('web-1', 'deploy/web'), 0).ok).toBe(true);
+    const other = { ...reg('web-1', 'deploy/web', 'shop', 'instance-key-of-an-impostor-02'), tapAddress: '127.0.0.1:9' };
+    const taken = r.register(other, 1000);
+    expect(taken.ok).toBe(false);
+    if (!taken.ok && taken.error !== 'full') expect(taken.error.holder.tapAddress).toBe('127.0.0.1:4190');
+    expect(r.forget('shop', 'web-1', other.instanceKey, 1000).ok).toBe(false);
+    expect(r.list('shop', 1000).map((x) => x.tapAddress)).toEqual(['127.0.0.1:4190']);
+    // A restart (new instance) registers once the old one expired…
+    expect(r.register(other, 6000).ok).toBe(false);
+    expect(r.register(other, 7001)).toEqual({ ok: true, value: { isNew: true } });
+    // …or at once after the old instance's goodbye.
+    expect(r.forget('shop', 'web-1', other.instanceKey, 7002)).toEqual({ ok: true, value: true });
+    expect(r.register(reg('web-1', 'deploy/web'), 7003)).toEqual({ ok: true, value: { isNew: true } });
+  });
+
   it.each([
     [null, 'JSON object'],
+    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5' }, 'instanceKey'],
+    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5', instanceKey: 'short' }, 'instanceKey'],
     [{ namespace: 'shop', pod: 'p' }, 'tapAddress'],
     [{ namespace: 'Shop', pod: 'p', tapAddress: '1.2.3.4:5' }, 'namespace'],
     [{ namespace: 'shop', pod: 'p', tapAddress: 'nope' }, 'tapAddress'],
-    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5', workload: 'rc/x' }, 'unknown target type'],
-    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5', adminAddress: 7 }, 'adminAddress'],
+    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5', instanceKey: INSTANCE, workload: 'rc/x' }, 'unknown target type'],
+    [{ namespace: 'shop', pod: 'p', tapAddress: '1.2.3.4:5', instanceKey: INSTANCE, adminAddress: 7 }, 'adminAddress'],
   ])('refuses a bad registration %j', (body, msg) => {
     const r = parseRegistration(body);
     expect(r.ok).toBe(false);
@@ -60,9 +80,9 @@ describe('sidecar registry', () => {
   });
 
   it('normalizes the workload kind', () => {
-    expect(parseRegistration({ namespace: 'shop', pod: 'p', tapAddress: '[::1]:4190', workload: 'deployment/web' })).toEqual({
+    expect(parseRegistration({ namespace: 'shop', pod: 'p', tapAddress: '[::1]:4190', instanceKey: INSTANCE, workload: 'deployment/web' })).toEqual({
       ok: true,
-      value: { namespace: 'shop', pod: 'p', tapAddress: '[::1]:4190', workload: 'deploy/web' },
+      value: { namespace: 'shop', pod: 'p', tapAddress: '[::1]:4190', instanceKey: INSTANCE, workload: 'deploy/web' },
     });
   });
 });

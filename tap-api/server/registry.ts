@@ -2,7 +2,15 @@
  * The local-mode sidecar registry: sidecars POST their identity and addresses every couple of
  * seconds; an entry not refreshed within its TTL is forgotten (the sidecar stopped). Bounded:
  * past `maxSidecars` new registrations are refused (refreshes of known ones still succeed).
+ *
+ * A live registration belongs to the sidecar instance that made it: each sidecar process makes
+ * a random instance key when it starts and sends it with every heartbeat and its goodbye. A
+ * registration of the same pod with another key (another process, from wherever, even holding
+ * the shared registration token) is a conflict while the first one lives; once it said goodbye
+ * or its TTL ran out, the pod is free again, so a restarted sidecar registers within one TTL.
+ * The registry keeps only a hash of the key.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Result } from '../../common/index.js';
 import { isValidName, parseTarget, formatTarget, type Target } from './targets.js';
 
@@ -18,7 +26,13 @@ export interface SidecarRegistration {
   adminAddress?: string;
   /** Where it receives its workload's traffic (told to other sidecars for `dstWorkload`). */
   inboundAddresses?: string[];
+  /** Random per sidecar process, made at its start: proves a heartbeat comes from the registrant. */
+  instanceKey: string;
 }
+
+/** Shortest and longest instance key accepted (the sidecar sends 64 hex digits). */
+export const MIN_INSTANCE_KEY_CHARS = 16;
+export const MAX_INSTANCE_KEY_CHARS = 256;
 
 /** Most inbound addresses one sidecar may register. */
 export const MAX_INBOUND_ADDRESSES = 32;
@@ -33,6 +47,23 @@ export interface SidecarRecord {
   inboundAddresses?: string[];
   registeredAtMs: number;
   lastSeenMs: number;
+  /** SHA-256 of the registrant's instance key. */
+  instanceHash: Buffer;
+}
+
+/** Why a registration or goodbye was refused: another live instance holds the pod. */
+export interface RegistrationConflict {
+  kind: 'conflict';
+  /** The live registration that stays. */
+  holder: SidecarRecord;
+}
+
+function hashKey(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+function sameInstance(rec: SidecarRecord, key: string): boolean {
+  return timingSafeEqual(rec.instanceHash, hashKey(key));
 }
 
 export const DEFAULT_SIDECAR_TTL_MS = 6_000;
@@ -47,10 +78,13 @@ export function parseRegistration(body: unknown): Result<SidecarRegistration, st
   if (typeof o.namespace !== 'string' || !isValidName(o.namespace)) return { ok: false, error: 'namespace must be a Kubernetes name' };
   if (typeof o.pod !== 'string' || !isValidName(o.pod)) return { ok: false, error: 'pod must be a Kubernetes name' };
   if (typeof o.tapAddress !== 'string' || !HOST_PORT.test(o.tapAddress)) return { ok: false, error: 'tapAddress must be host:port' };
+  if (typeof o.instanceKey !== 'string' || o.instanceKey.length < MIN_INSTANCE_KEY_CHARS || o.instanceKey.length > MAX_INSTANCE_KEY_CHARS) {
+    return { ok: false, error: `instanceKey must be a string of ${MIN_INSTANCE_KEY_CHARS}-${MAX_INSTANCE_KEY_CHARS} characters (a sidecar older than this tap API sends none: upgrade it)` };
+  }
   if (o.adminAddress !== undefined && (typeof o.adminAddress !== 'string' || !HOST_PORT.test(o.adminAddress))) {
     return { ok: false, error: 'adminAddress must be host:port' };
   }
-  const reg: SidecarRegistration = { namespace: o.namespace, pod: o.pod, tapAddress: o.tapAddress };
+  const reg: SidecarRegistration = { namespace: o.namespace, pod: o.pod, tapAddress: o.tapAddress, instanceKey: o.instanceKey };
   if (o.workload !== undefined) {
     if (typeof o.workload !== 'string') return { ok: false, error: 'workload must be TYPE/NAME' };
     const t = parseTarget(o.workload);
@@ -69,10 +103,13 @@ export function parseRegistration(body: unknown): Result<SidecarRegistration, st
 }
 
 export interface SidecarRegistry {
-  /** Registers or refreshes; `isNew` tells a first registration (or re-registration after expiry). */
-  register(reg: SidecarRegistration, nowMs?: number): Result<{ isNew: boolean }, 'full'>;
-  /** Forgets a sidecar (it said goodbye). */
-  forget(namespace: string, pod: string): boolean;
+  /**
+   * Registers or refreshes; `isNew` tells a first registration (or re-registration after expiry).
+   * Refused while another instance's registration of the pod lives.
+   */
+  register(reg: SidecarRegistration, nowMs?: number): Result<{ isNew: boolean }, 'full' | RegistrationConflict>;
+  /** Forgets a sidecar (it said goodbye); only its own instance may. False: it was not registered. */
+  forget(namespace: string, pod: string, instanceKey: string, nowMs?: number): Result<boolean, RegistrationConflict>;
   /** Live sidecars, optionally in one namespace. */
   list(namespace?: string, nowMs?: number): SidecarRecord[];
   readonly size: number;
@@ -91,6 +128,7 @@ export function createSidecarRegistry(options: { ttlMs?: number; maxSidecars?: n
       sweep(nowMs);
       const key = `${reg.namespace}/${reg.pod}`;
       const old = byKey.get(key);
+      if (old && !sameInstance(old, reg.instanceKey)) return { ok: false, error: { kind: 'conflict', holder: old } };
       if (!old && byKey.size >= max) return { ok: false, error: 'full' };
       const workload = reg.workload ? parseTarget(reg.workload) : undefined;
       const rec: SidecarRecord = {
@@ -99,6 +137,7 @@ export function createSidecarRegistry(options: { ttlMs?: number; maxSidecars?: n
         tapAddress: reg.tapAddress,
         registeredAtMs: old?.registeredAtMs ?? nowMs,
         lastSeenMs: nowMs,
+        instanceHash: old?.instanceHash ?? hashKey(reg.instanceKey),
       };
       if (workload?.ok) rec.workload = workload.value;
       if (reg.adminAddress) rec.adminAddress = reg.adminAddress;
@@ -106,8 +145,13 @@ export function createSidecarRegistry(options: { ttlMs?: number; maxSidecars?: n
       byKey.set(key, rec);
       return { ok: true, value: { isNew: !old } };
     },
-    forget(namespace, pod) {
-      return byKey.delete(`${namespace}/${pod}`);
+    forget(namespace, pod, instanceKey, nowMs = Date.now()) {
+      sweep(nowMs);
+      const key = `${namespace}/${pod}`;
+      const old = byKey.get(key);
+      if (!old) return { ok: true, value: false };
+      if (!sameInstance(old, instanceKey)) return { ok: false, error: { kind: 'conflict', holder: old } };
+      return { ok: true, value: byKey.delete(key) };
     },
     list(namespace, nowMs = Date.now()) {
       sweep(nowMs);

@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
 import type { TapApiAccess } from './access.js';
-import { startFanOut, splitRate, type FanOut } from './fan-out.js';
+import { isLive, startFanOut, splitRate, type FanOut, type FanOutPartEnd } from './fan-out.js';
 import { readJsonBody, sendStatus } from './http-util.js';
 import type { TapApiMetrics } from './metrics.js';
 import { describeDenial, type RequestAttributes, type UserInfo } from './rbac.js';
@@ -210,7 +210,20 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
       }
       res.write(JSON.stringify(line) + '\n');
     },
-    onDone: () => entry.end(),
+    onDone: (ends) => entry.end(endLine(request, ends)),
   });
   if (finished) fan.cancel();
+}
+
+/**
+ * The last line of a tap whose every pod stream ended: nothing when that is how it should end
+ * (history only, all read), else an error that names each pod, its sidecar's tap address and
+ * why (so the user reads "sidecar at 10.0.0.7:4190 refused the grant", not "the tap API went
+ * away" while the tap API is up).
+ */
+export function endLine(request: { last?: number; sinceMs?: number; follow?: boolean }, ends: FanOutPartEnd[]): TapApiLine | undefined {
+  const failed = ends.filter((e) => e.error !== undefined);
+  if (!isLive(request) && failed.length === 0) return undefined;
+  const what = ends.map((e) => `pod ${e.pod} (sidecar tap ${e.address}): ${e.error ?? 'the sidecar ended the stream'}`).join('; ');
+  return { type: 'error', code: 'MT_TAP_PODS_ENDED', message: `the tap ended because every pod's stream ended: ${what}` };
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Socket addresses as the js engine prints them (proxy/connection.ts formatAddr): `a.b.c.d:p`,
+// Socket addresses as the js engine prints them (proxy/sockets.ts formatAddr): `a.b.c.d:p`,
 // `[v6]:p`, v4-mapped IPv6 shown as IPv4, so both engines label events and metrics alike.
 #pragma once
 

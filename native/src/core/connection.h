@@ -70,6 +70,7 @@ struct Conn {
   bool is_observed = false;   // JS follows this connection (records go to the batch)
   bool is_dead = false;
   AbortCode abort = kAbortNone;
+  uint64_t last_active_ns = 0;  // last byte read either way (idle timeout)
   Handle client_handle{Handle::kClient};
   Handle upstream_handle{Handle::kUpstream};
   Peer client;

@@ -22,6 +22,10 @@ struct EngineConfig {
   size_t max_targets = 1000;
   // Shortest time between two JS wakes (NATIVE.md: a wake costs 8-10 us of JS CPU).
   uint64_t doorbell_interval_ns = 1000000;
+  // Close a connection with no bytes either way for this long (0: never), as the js engine's
+  // --idle-timeout; TCP keepalive (first probe after keepalive_idle_s) runs on both legs.
+  uint64_t idle_timeout_ns = 3600ull * 1000000000ull;
+  int keepalive_idle_s = 60;
 };
 
 enum class ListenerKind { kForward, kInbound, kOutbound };
@@ -42,6 +46,7 @@ struct EngineShared {
   const EngineConfig config;
   EventRing ring;
   TcpStatsRegistry tcp;
+  EventCounters counters;
   // Wakes the JS thread (a threadsafe-function call); set once before workers start.
   std::function<void()> doorbell;
 

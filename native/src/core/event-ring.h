@@ -30,8 +30,8 @@ enum RecordType : uint8_t {
   kRecLost = 9,         // observation of this connection was dropped (batch full)
 };
 
-// Why a connection ended (proxy/connection.ts abortError values, in this order).
-enum AbortCode : uint8_t { kAbortNone = 0, kAbortReset, kAbortClientError, kAbortUpstreamError, kAbortConnectFailed };
+// Why a connection ended (proxy/engine.ts CloseReason values, in this order).
+enum AbortCode : uint8_t { kAbortNone = 0, kAbortReset, kAbortClientError, kAbortUpstreamError, kAbortConnectFailed, kAbortIdleTimeout };
 
 // type u8, code u8, reserved u16, conn u32, len u32, reserved u32, time ns (CLOCK_MONOTONIC) u64.
 constexpr size_t kRecordHeaderBytes = 24;

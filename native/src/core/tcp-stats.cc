@@ -39,4 +39,14 @@ std::vector<TcpSnapshot> TcpStatsRegistry::Snapshot() {
   return out;
 }
 
+void EventCounters::Add(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  by_key_[key]++;
+}
+
+std::vector<std::pair<std::string, uint64_t>> EventCounters::Snapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {by_key_.begin(), by_key_.end()};
+}
+
 }  // namespace meshtap

@@ -46,4 +46,17 @@ class TcpStatsRegistry {
   std::map<std::string, std::unique_ptr<TcpCounters>> by_key_;
 };
 
+// Rare events counted in C++ and read at scrape (bound hits, upstream connect errors), keyed
+// by their label values joined with '\t' ("bound\tidle-timeout", "connect\toutbound\tECONNREFUSED").
+// Counted here rather than sent as records so that a scrape right after the event sees it.
+class EventCounters {
+ public:
+  void Add(const std::string& key);
+  std::vector<std::pair<std::string, uint64_t>> Snapshot();
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, uint64_t> by_key_;
+};
+
 }  // namespace meshtap

@@ -25,9 +25,12 @@ constexpr size_t kReadBytes = 64 * 1024;
 constexpr int kMaxEvents = 256;
 constexpr int kAcceptRetryMs = 100;
 
-void SetNoDelay(int fd) {
+// TCP_NODELAY and keepalive on every leg, as the js engine's sockets (setNoDelay, setKeepAlive).
+void SetSocketOptions(int fd, int keepalive_idle_s) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepalive_idle_s, sizeof keepalive_idle_s);
 }
 
 // Closes with an RST (SO_LINGER 0), as the js engine's socket.resetAndDestroy().
@@ -148,6 +151,8 @@ void Worker::Run() {
     for (Conn* c : dead_) delete c;
     dead_.clear();
     timeout = shared_->MaybeRing();
+    const int sweep_ms = SweepIdle();
+    if (sweep_ms >= 0 && (timeout < 0 || sweep_ms < timeout)) timeout = sweep_ms;
     for (size_t i = 0; i < listeners_.size(); i++) {
       if (!listeners_[i]->needs_retry) continue;
       listeners_[i]->needs_retry = false;
@@ -166,6 +171,31 @@ void Worker::CloseAll() {
   for (Conn* c : open) Finish(c, false, false, false, false);
   for (Conn* c : dead_) delete c;
   dead_.clear();
+}
+
+int Worker::SweepIdle() {
+  const uint64_t idle = shared_->config.idle_timeout_ns;
+  if (idle == 0 || conns_.empty()) return -1;
+  // Swept at a tenth of the timeout (10 ms .. 1 s): close enough to the js engine's per-socket
+  // timer, and one pass over the table instead of a timer per connection.
+  uint64_t step = idle / 10;
+  if (step < 10000000ull) step = 10000000ull;
+  if (step > 1000000000ull) step = 1000000000ull;
+  const uint64_t now = MonotonicNs();
+  if (now >= next_sweep_ns_) {
+    next_sweep_ns_ = now + step;
+    std::vector<Conn*> expired;
+    for (auto& [id, c] : conns_) {
+      if (now - c->last_active_ns >= idle) expired.push_back(c);
+    }
+    for (Conn* c : expired) {
+      // Closed like a FIN from both peers would be (graceful, not a reset), and counted.
+      Count(kRecBoundHit, 0, "idle-timeout");
+      if (c->abort == kAbortNone) c->abort = kAbortIdleTimeout;
+      Finish(c, false, false, false, false);
+    }
+  }
+  return static_cast<int>((next_sweep_ns_ - now + 999999) / 1000000);
 }
 
 void Worker::AcceptAll(int index) {
@@ -187,8 +217,8 @@ void Worker::AcceptAll(int index) {
 }
 
 void Worker::Count(RecordType type, uint8_t code, const std::string& what) {
-  if (!shared_->config.observe && type != kRecConnectError && type != kRecBoundHit) return;
-  shared_->ring.Append(type, code, 0, MonotonicNs(), what.data(), static_cast<uint32_t>(what.size()), true);
+  if (type == kRecBoundHit) shared_->counters.Add("bound\t" + what);
+  else shared_->counters.Add(std::string("connect\t") + (code == 0 ? "inbound\t" : "outbound\t") + what);
 }
 
 void Worker::Record(Conn* c, RecordType type, uint8_t code, const void* data, uint32_t len, bool is_control) {
@@ -236,6 +266,7 @@ void Worker::StartConnection(const ListenerSpec& spec, int fd, const sockaddr_st
   c->client_handle.conn = c;
   c->upstream_handle.conn = c;
   c->client.fd = fd;
+  c->last_active_ns = MonotonicNs();
   bool hit = false;
   c->src = shared_->tcp.Get(spec.inbound, false, dst, &hit);
   c->dst = shared_->tcp.Get(spec.inbound, true, dst, &hit);
@@ -243,7 +274,7 @@ void Worker::StartConnection(const ListenerSpec& spec, int fd, const sockaddr_st
   c->src->opened.fetch_add(1, std::memory_order_relaxed);
   c->src->open.fetch_add(1, std::memory_order_relaxed);
   conns_[c->id] = c;
-  SetNoDelay(fd);
+  SetSocketOptions(fd, shared_->config.keepalive_idle_s);
   if (c->is_observed) {
     std::string text = FormatAddr(peer) + "\n" + dst;
     Record(c, kRecOpen, spec.inbound ? 0 : 1, text.data(), static_cast<uint32_t>(text.size()), true);
@@ -257,7 +288,7 @@ void Worker::StartConnection(const ListenerSpec& spec, int fd, const sockaddr_st
   int ufd = socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (ufd < 0) return ConnectFailed(c, errno);
   c->upstream.fd = ufd;
-  SetNoDelay(ufd);
+  SetSocketOptions(ufd, shared_->config.keepalive_idle_s);
   ev.data.ptr = &c->upstream_handle;
   epoll_ctl(epfd_, EPOLL_CTL_ADD, ufd, &ev);
   if (connect(ufd, reinterpret_cast<const sockaddr*>(&target), AddrLen(target)) == 0) {
@@ -350,6 +381,7 @@ bool Worker::Pump(Conn* c, bool from_client) {
       continue;
     }
     const size_t got = static_cast<size_t>(n);
+    c->last_active_ns = MonotonicNs();
     read_stats->read_bytes.fetch_add(got, std::memory_order_relaxed);
     write_stats->write_bytes.fetch_add(got, std::memory_order_relaxed);
     size_t sent = 0;

@@ -61,6 +61,8 @@ class Worker {
   void Record(Conn* c, RecordType type, uint8_t code, const void* data, uint32_t len, bool is_control);
   void Count(RecordType type, uint8_t code, const std::string& what);
   void CloseAll();
+  // Closes connections idle longer than the configured timeout; returns ms until the next sweep.
+  int SweepIdle();
 
   const int index_;
   EngineShared* const shared_;
@@ -75,6 +77,7 @@ class Worker {
   std::unordered_map<uint32_t, Conn*> conns_;
   std::vector<Conn*> dead_;
   uint32_t next_seq_ = 0;
+  uint64_t next_sweep_ns_ = 0;
   std::unique_ptr<uint8_t[]> scratch_;
 };
 
