@@ -107,7 +107,7 @@ describe('summary and goals', () => {
   it('evaluates the js goals and leaves unmeasured ones open', () => {
     const goals = new Map(checkGoals(rows).map((g) => [g.goal, g]));
     expect(goals.get('meshtap-js: HTTP/1 small max rps ≥ 0.7× haproxy')!.pass).toBe(true);
-    expect(goals.get('meshtap-js: proxy CPU per small HTTP/1 request ≤ 22 µs')!.pass).toBe(true);
+    expect(goals.get("meshtap-js: proxy CPU per small HTTP/1 request ≤ 1.5× haproxy's")!.value).toBeCloseTo(20.5 / 13); // against haproxy of the same run
     expect(goals.get('meshtap-js: as shipped ≥ 0.75× forwarding only (HTTP/1 small)')!.value).toBeCloseTo(19000 / 24000);
     expect(goals.get('meshtap-js: live tap with bodies costs ≤ 20% throughput (HTTP/1 small)')!.pass).toBe(false);
     expect(goals.get('meshtap-js: RSS under load ≤ 80 MB')!.pass).toBe(true);

@@ -103,7 +103,10 @@ function row(rows: SummaryRow[], scenario: string, load: LoadKind, target: strin
   return rows.find((r) => r.scenario === scenario && r.load === load && r.target === target);
 }
 
-/** The js engine's goals from issue 3 (the native ones apply once that engine exists). */
+/**
+ * The engines' goals (js: issue 3; native: issue 13), each a ratio to a peer measured in the
+ * same run (absolute µs move ±20-30 % between runs and machines here), except RSS.
+ */
 export function checkGoals(rows: SummaryRow[]): GoalCheck[] {
   const out: GoalCheck[] = [];
   const add = (goal: string, value: number | undefined, fmt: (v: number) => string, ok: (v: number) => boolean) =>
@@ -114,14 +117,17 @@ export function checkGoals(rows: SummaryRow[]): GoalCheck[] {
     const strict = engine === 'native';
     const h1 = row(rows, 'h1-small', 'max', id);
     add(`${id}: HTTP/1 small max rps ≥ ${strict ? '1.0' : '0.7'}× haproxy`, h1?.ratioHaproxy, x, (v) => v >= (strict ? 1.0 : 0.7));
-    add(`${id}: proxy CPU per small HTTP/1 request ≤ ${strict ? 13 : 22} µs`, h1?.cpuUsPerUnit, (v) => `${v.toFixed(1)} µs`, (v) => v <= (strict ? 13 : 22));
+    /** `a / b` of the same measure of two targets, when both were measured. */
+    const per = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+    const cpuVsHaproxy = (scenario: string) => per(row(rows, scenario, 'max', id)?.cpuUsPerUnit, row(rows, scenario, 'max', 'haproxy')?.cpuUsPerUnit);
+    const cpuX = (v: number) => `${v.toFixed(2)}× haproxy's`;
+    add(`${id}: proxy CPU per small HTTP/1 request ≤ ${strict ? '1.0' : '1.5'}× haproxy's`, cpuVsHaproxy('h1-small'), cpuX, (v) => v <= (strict ? 1.0 : 1.5));
     if (strict) {
-      const big = row(rows, 'h1-64k', 'max', id);
-      add(`${id}: proxy CPU per 64 KiB HTTP/1 request ≤ 25 µs`, big?.cpuUsPerUnit, (v) => `${v.toFixed(1)} µs`, (v) => v <= 25);
+      add(`${id}: proxy CPU per 64 KiB HTTP/1 request ≤ 0.8× haproxy's`, cpuVsHaproxy('h1-64k'), cpuX, (v) => v <= 0.8);
+      add(`${id}: opaque TCP MiB/s ≥ 1.0× haproxy (TCP mode)`, row(rows, 'tcp', 'max', id)?.ratioHaproxy, x, (v) => v >= 1.0);
       add(`${id}: gRPC unary max rps ≥ 1.0× haproxy`, row(rows, 'grpc', 'max', id)?.ratioHaproxy, x, (v) => v >= 1.0);
-      const p = row(rows, 'h1-small', 'rate', id)?.addedP50Ms;
-      const hp = row(rows, 'h1-small', 'rate', 'haproxy')?.addedP50Ms;
-      add(`${id}: added p50 at fixed rate ≤ haproxy's`, p !== undefined && hp !== undefined ? p - hp : undefined, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms vs haproxy`, (v) => v <= 0);
+      const p99 = per(row(rows, 'h1-small', 'rate', id)?.latencyMs?.p99, row(rows, 'h1-small', 'rate', 'haproxy')?.latencyMs?.p99);
+      add(`${id}: p99 at a fixed rate ≤ 1.0× haproxy's (HTTP/1 small)`, p99, (v) => `${v.toFixed(2)}× haproxy's`, (v) => v <= 1.0);
     }
     add(`${id}: h2 small max rps ≥ ${strict ? '0.95' : '0.8'}× direct`, row(rows, 'h2-small', 'max', id)?.ratioDirect, x, (v) => v >= (strict ? 0.95 : 0.8));
     const fwd = row(rows, 'h1-small', 'max', `${id}-fwd`);

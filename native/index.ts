@@ -92,8 +92,10 @@ function load(): { addon?: Addon; error?: string } {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
-  for (const rel of ADDON_CANDIDATES) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
+  // MESHTAP_NATIVE_ADDON: another build of the addon (scripts/native-sanitize.sh's ASan build).
+  const override = process.env.MESHTAP_NATIVE_ADDON;
+  for (const rel of override ? [override] : ADDON_CANDIDATES) {
+    const path = override ? override : fileURLToPath(new URL(rel, import.meta.url));
     tried.push(path);
     if (!existsSync(path)) continue;
     try {

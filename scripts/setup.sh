@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # What tests, the demo and the bench use. Tests that need a missing tool skip with a reason.
 DEB_PACKAGES=(
   clang llvm libbpf-dev bpftool make gcc g++ libc6-dev pkg-config iproute2 util-linux   # BPF + native addon, setpriv/nsenter
+  libclang-rt-14-dev                                                       # libFuzzer + sanitizer runtimes (native/fuzz, scripts/native-sanitize.sh)
   curl nghttp2-client                                                      # real HTTP/1 + h2 clients, h2load
   prometheus                                                               # metrics are scraped by a real Prometheus
   haproxy nginx libnginx-mod-stream wrk iperf3                             # benchmark peers and load generators

@@ -1,0 +1,42 @@
+/**
+ * Runs the native libFuzzer targets (native/fuzz/*-fuzz.cc) for a bounded time from their seed
+ * corpora, as CI should: a crash or sanitizer report fails the test and names the input file
+ * (commit it under native/fuzz/corpus/<target>/ as a regression seed). Skips with a reason where
+ * clang's fuzzer runtime is missing (Debian: libclang-rt-14-dev).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const FUZZ_SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
+const TARGETS = readdirSync(join(ROOT, 'native/fuzz')).filter((f) => f.endsWith('-fuzz.cc'));
+
+function fuzzerRuntime(): string | undefined {
+  try {
+    const dir = execFileSync('clang++', ['-print-resource-dir'], { encoding: 'utf8' }).trim();
+    return existsSync(join(dir, 'lib/linux/libclang_rt.fuzzer-x86_64.a')) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const runtime = fuzzerRuntime();
+if (!runtime) process.stderr.write('skip: native/fuzz.test.ts (clang++ with libFuzzer not found; apt-get install clang libclang-rt-14-dev)\n');
+
+describe('native libFuzzer targets (bounded run)', () => {
+  const out = mkdtempSync(join(tmpdir(), 'meshtap-fuzz-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it.skipIf(!runtime).each(TARGETS)('%s finds nothing in a bounded run from its seeds', (file) => {
+    const name = file.replace(/\.cc$/, '');
+    const bin = join(out, name);
+    execFileSync('clang++', ['-std=c++17', '-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=undefined', `-I${join(ROOT, 'native/src')}`, join(ROOT, 'native/fuzz', file), join(ROOT, 'native/src/core/event-ring.cc'), '-o', bin], { stdio: 'pipe' });
+    const seeds = join(ROOT, 'native/fuzz/corpus', name);
+    const r = spawnSync(bin, [`-max_total_time=${FUZZ_SECONDS}`, `-artifact_prefix=${out}/`, ...(existsSync(seeds) ? [seeds] : [])], { encoding: 'utf8', timeout: (FUZZ_SECONDS + 60) * 1000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' } });
+    const crashes = readdirSync(out).filter((f) => /^(crash|leak|timeout|oom)-/.test(f));
+    expect({ status: r.status, crashes, tail: r.status === 0 ? '' : r.stderr.split('\n').slice(-20).join('\n') }).toEqual({ status: 0, crashes: [], tail: '' });
+  }, (FUZZ_SECONDS + 120) * 1000);
+});
