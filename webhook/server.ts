@@ -55,7 +55,16 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   }
   const metrics = createWebhookMetrics();
   const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const server = createServer({ ...pair, minVersion: 'TLSv1.2', requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 10_000) });
+  const server = createServer({
+    ...pair,
+    minVersion: 'TLSv1.2',
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(requestTimeoutMs, 10_000),
+    // Node checks the two timeouts above only this often (30 s by default), so a slow client
+    // was held up to 30 s past them; and a TLS handshake has its own 120 s unless told.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeoutMs / 4)),
+    handshakeTimeout: requestTimeoutMs,
+  });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, opts, metrics).catch((err: unknown) => {
       log.error('request failed', { error: (err as Error).message });
@@ -67,7 +76,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     if ((err as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.rejected.inc({ reason: 'timeout' });
     socket.destroy();
   });
-  server.on('tlsClientError', (err) => log.debug('TLS handshake failed', { error: err.message }));
+  server.on('tlsClientError', (err) => {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT') metrics.rejected.inc({ reason: 'timeout' });
+    log.debug('TLS handshake failed', { error: err.message });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -124,7 +136,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: WebhookSe
   const body = await readBody(req, opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   if (!body.ok) {
     metrics.rejected.inc({ reason: body.reason });
-    if (body.reason === 'too-large') res.setHeader('connection', 'close');
+    // The rest of a body too large is read and dropped (bounded by the request timeout), not
+    // cut by closing: a client that writes its whole request before reading (kube-apiserver)
+    // would get a reset that discards the 413 instead of the 413.
     return send(res, body.reason === 'too-large' ? 413 : 400, 'text/plain', body.message + '\n');
   }
   let decoded: unknown;
