@@ -66,8 +66,7 @@ const command: Command = {
     });
     const name = stringFlag(args, 'name') ?? (cmd[0].split('/').pop() ?? 'run').toLowerCase().replace(/[^a-z0-9-]/g, '-');
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new UsageError(`run: --name '${name}' must be a DNS label (e.g. web)`);
-    const { runIntercepted, DEFAULT_SIDECAR_UID } = await import('../bpf/index.js');
-    const { encodeCidrKey } = await import('../bpf/maps.js');
+    const { runIntercepted, DEFAULT_SIDECAR_UID, encodeCidrKey } = await import('../bpf/index.js');
     const skipCidrs = split('skip-cidrs');
     for (const c of skipCidrs) {
       try {

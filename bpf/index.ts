@@ -22,6 +22,7 @@ export {
 } from './scope.js';
 export { runIntercepted, runPrerequisiteProblem, reapStaleRuns, meshtapBin, DEFAULT_SIDECAR_UID, type RunOptions } from './run.js';
 export { runNodeChecks } from './checks.js';
+export { encodeCidrKey } from './maps.js';
 export {
   startAgent, agentPrerequisiteProblem, startPodWatch, createAgentMetrics, podScopeName, scanPodCgroups, findPodCgroup, podCgroupNames,
   isMeshedPod, podScopeSettings, AGENT_ANNOTATION, AGENT_LABEL_INJECTED, DEFAULT_SIDECAR_PORTS,
