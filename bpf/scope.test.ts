@@ -17,6 +17,7 @@ import {
   findCgroup2Mount, hasScope, readScopeStats, removeCgroup, runPrerequisiteProblem, spawnInScope, writeScopeSettings,
   type Netns, type ScopeOptions,
 } from './index.js';
+import { until } from '../test/support/until.js';
 
 const ADDON = fileURLToPath(new URL('../native/build/Release/meshtap_native.node', import.meta.url));
 const SIDECAR_UID = 2102;
@@ -106,14 +107,6 @@ function echoServer(host: string): Promise<{ server: Server; port: number; peers
   });
 }
 
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe.skipIf(skip !== undefined)('BPF scope: outbound interception', { timeout: 60_000 }, () => {
   const id = randomBytes(4).toString('hex');
   const scope = `test-${id}`;
@@ -142,7 +135,7 @@ describe.skipIf(skip !== undefined)('BPF scope: outbound interception', { timeou
       if (o.event === 'listening') relayPort = o.port as number;
       else relayed.push({ orig: o.orig as (typeof relayed)[number]['orig'] });
     });
-    await until(() => relayPort > 0);
+    await until('the relay', () => relayPort > 0);
     opts = { sidecarUid: SIDECAR_UID, outboundPort: relayPort };
     attachCgroupScope(scope, pod, opts);
   });
@@ -171,7 +164,7 @@ describe.skipIf(skip !== undefined)('BPF scope: outbound interception', { timeou
     const sock = connect({ host: netns.hostAddress, port: v4.port });
     await new Promise((r) => sock.once('connect', r));
     expect(`${sock.remoteAddress}:${sock.remotePort}`).toBe(`${netns.hostAddress}:${v4.port}`);
-    await until(() => v4.peers.includes(`${sock.localAddress}:${sock.localPort}`));
+    await until('the relay sees the client', () => v4.peers.includes(`${sock.localAddress}:${sock.localPort}`));
     sock.destroy();
     expect(relayed.length).toBe(before);
   });
@@ -181,7 +174,7 @@ describe.skipIf(skip !== undefined)('BPF scope: outbound interception', { timeou
     const results = await runClient(join(pod, 'app'), netns.hostAddress, v4.port, 64);
     expect(results.filter((r) => r.ok)).toHaveLength(64);
     expect(relayed.length - before).toBe(64);
-    await until(() => countOriginalDstEntries(scope) === 0);
+    await until('no original-destination entries left', () => countOriginalDstEntries(scope) === 0);
     expect(readScopeStats(scope).sockoptHit).toBeGreaterThanOrEqual(64);
   });
 

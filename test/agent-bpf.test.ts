@@ -19,6 +19,7 @@ import { agentPrerequisiteProblem, createCgroup, createNetns, deleteNetns, detac
 import { loadNativeBpf } from '../native/index.js';
 import { reportBpfSkip } from './bpf-skip.js';
 import { makePod, startPodApiServer, type Pod, type PodApiServer } from './fixtures/agent/pod-api-server.js';
+import { until } from './support/until.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/meshtap.js', import.meta.url));
 const ADDON = fileURLToPath(new URL('../native/build/Release/meshtap_native.node', import.meta.url));
@@ -100,14 +101,6 @@ function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void
   });
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 interface AgentHandle { child: ChildProcess; admin: string; lines: string[]; exit: Promise<number | null> }
 
 describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => {
@@ -128,7 +121,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     const out: string[] = [];
     lines(child.stderr!, (l) => out.push(l));
     const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    await until(() => out.includes('meshtap agent: ready') || child.exitCode !== null, 'the agent to be ready');
+    await until('the agent to be ready', () => out.includes('meshtap agent: ready') || child.exitCode !== null, 30_000);
     expect(child.exitCode, out.join('\n')).toBeNull();
     const admin = /^meshtap agent: admin (\S+)$/.exec(out.find((l) => l.startsWith('meshtap agent: admin'))!)![1];
     return { child, admin, lines: out, exit };
@@ -167,7 +160,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
       if (e.event === 'ready') ready = true;
       else pod.events.push(e);
     });
-    await until(() => ready, 'the relay');
+    await until('the relay', () => ready, 30_000);
   }
 
   function connectInbound(pod: TestPod): Promise<string> {
@@ -232,7 +225,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     agent = await startAgent();
     const a = await createPod('systemd');
     api.addPod(a.object);
-    await until(() => isAttached(a), 'pod A attached');
+    await until('pod A attached', () => isAttached(a), 30_000);
     expect(pins(a.uid).filter((n) => n.startsWith('link-'))).toEqual(
       ['link-connect4', 'link-connect6', 'link-getpeername4', 'link-getpeername6', 'link-getsockopt', 'link-sk-lookup', 'link-sockops'],
     );
@@ -247,7 +240,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     a.procs.push(app);
     const up: string[] = [];
     lines(app.stdout!, (l) => up.push(l));
-    await until(() => up.includes('listening'), 'the app server');
+    await until('the app server', () => up.includes('listening'), 30_000);
     expect(await connectInbound(a)).toBe('app saw 8080');
     expect(a.events.filter((e) => e.event === 'in')).toEqual([{ event: 'in', local: `${a.netns.address}:8080` }]);
     expect(await metric(/^meshtap_agent_pods_attached (\d+)$/m)).toBe(1);
@@ -263,7 +256,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
       p.metadata.annotations!['meshtap.dev/skip-outbound-ports'] = `${echoPort}`;
       p.metadata.annotations!['meshtap.dev/skip-outbound-cidrs'] = 'not-a-cidr';
     });
-    await until(() => loadNativeBpf().mapLookup(skipMap, key) !== undefined, 'the skip port in the map');
+    await until('the skip port in the map', () => loadNativeBpf().mapLookup(skipMap, key) !== undefined, 30_000);
     const before = outEvents(a).length;
     expect(await runClient(a, a.netns.hostAddress, echoPort)).toEqual({ ok: true });
     expect(outEvents(a)).toHaveLength(before);
@@ -274,7 +267,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
       delete p.metadata.annotations!['meshtap.dev/skip-outbound-ports'];
       delete p.metadata.annotations!['meshtap.dev/skip-outbound-cidrs'];
     });
-    await until(() => loadNativeBpf().mapLookup(skipMap, key) === undefined, 'the skip port removed');
+    await until('the skip port removed', () => loadNativeBpf().mapLookup(skipMap, key) === undefined, 30_000);
     expect(await runClient(a, a.netns.hostAddress, echoPort)).toEqual({ ok: true });
     expect(outEvents(a)).toHaveLength(before + 1);
   });
@@ -291,10 +284,10 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
       const st = (p.status.initContainerStatuses as { restartCount: number }[])[0];
       st.restartCount += 1;
     });
-    await until(async () => {
+    await until('inbound through the restarted sidecar', async () => {
       expect(await connectInbound(a)).toBe('app saw 8080');
       return a.events.filter((e) => e.event === 'in').length > inBefore;
-    }, 'inbound through the restarted sidecar');
+    }, 30_000);
   });
 
   it('follows bookmarks, reconnects when the server closes the watch, and re-lists on 410 Gone to converge', async () => {
@@ -310,7 +303,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
 
     const c = await createPod('cgroupfs');
     api.addPod(c.object);
-    await until(() => isAttached(c), 'pod C attached after the reconnect');
+    await until('pod C attached after the reconnect', () => isAttached(c), 30_000);
     expect(pins(c.uid)).toContain('link-sk-lookup');
 
     // C goes away while the agent is not told; only the 410 and the re-list reveal it
@@ -319,7 +312,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     api.deletePod(c.uid);
     api.silent = false;
     api.expireHistory();
-    await until(() => pins(c.uid).length === 0, 'pod C detached after the re-list');
+    await until('pod C detached after the re-list', () => pins(c.uid).length === 0, 30_000);
     expect(lists()).toBeGreaterThan(listsBefore);
     expect(await metric(/^meshtap_agent_watch_restarts_total\{reason="expired"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
     expect(await metric(/^meshtap_agent_watch_restarts_total\{reason="closed"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
@@ -329,7 +322,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     const a = pods.find((p) => existsSync(join(PIN_ROOT, `pod-${p.uid}`)))!;
     const d = await createPod('systemd');
     api.addPod(d.object);
-    await until(() => isAttached(d), 'pod D attached');
+    await until('pod D attached', () => isAttached(d), 30_000);
     const linkId = () => loadNativeBpf().linkInfo(join(PIN_ROOT, `pod-${a.uid}`, 'link-connect4'))?.id;
     const idBefore = linkId();
     expect(idBefore).toBeGreaterThan(0);
@@ -344,8 +337,8 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     api.deletePod(d.uid);
 
     agent = await startAgent();
-    await until(() => pins(d.uid).length === 0, "the deleted pod's pins removed");
-    await until(() => isAttached(a), 'pod A adopted');
+    await until("the deleted pod's pins removed", () => pins(d.uid).length === 0);
+    await until('pod A adopted', () => isAttached(a), 30_000);
     expect(linkId()).toBe(idBefore);
     expect(await metric(/^meshtap_agent_attaches_total\{how="adopted"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
     before = outEvents(a).length;
@@ -356,7 +349,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
   it('pod DELETED: detached, pins gone, its connects go straight out; nothing of ours is left pinned', async () => {
     const a = pods.find((p) => existsSync(join(PIN_ROOT, `pod-${p.uid}`)))!;
     api.deletePod(a.uid);
-    await until(() => pins(a.uid).length === 0, 'pod A detached');
+    await until('pod A detached', () => pins(a.uid).length === 0, 30_000);
     const before = outEvents(a).length;
     expect(await runClient(a, a.netns.hostAddress, echoPort)).toEqual({ ok: true });
     expect(outEvents(a)).toHaveLength(before);

@@ -9,6 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgentMetrics, startPodWatch, type AgentMetrics, type AgentPod, type PodWatch } from '../bpf/index.js';
 import { makePod, startPodApiServer, type PodApiServer } from './fixtures/agent/pod-api-server.js';
+import { until } from './support/until.js';
 
 const NODE = 'node-a';
 
@@ -29,14 +30,6 @@ afterEach(async () => {
   await current?.api.close();
   current = undefined;
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function start(opts: { idleTimeoutMs?: number; pageSize?: number } = {}, seed: (api: PodApiServer) => void = () => undefined): Promise<Harness> {
   const api = await startPodApiServer();
@@ -87,13 +80,13 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
     expect(w.query.get('fieldSelector')).toBe(`spec.nodeName=${NODE}`);
     expect(w.query.get('allowWatchBookmarks')).toBe('true');
     expect(w.query.get('resourceVersion')).toBe(String(h.api.resourceVersion));
-    await until(() => h.api.openWatches === 1, 'the watch stream');
+    await until('the watch stream', () => h.api.openWatches === 1);
 
     const added = h.api.addPod(makePod({ name: 'a4', nodeName: NODE }));
     h.api.addPod(makePod({ name: 'b2', nodeName: 'node-b' }));
     h.api.updatePod(added.metadata.uid, (p) => (p.metadata.annotations!['meshtap.dev/skip-outbound-ports'] = '5432'));
     h.api.deletePod([...h.known.values()].find((p) => p.metadata?.name === 'a1')!.metadata!.uid!);
-    await until(() => h.events.length === 3, 'three events');
+    await until('three events', () => h.events.length === 3);
     expect(h.events).toEqual(['ADDED a4', 'MODIFIED a4', 'DELETED a1']);
     expect(h.known.get('a4')?.metadata?.annotations?.['meshtap.dev/skip-outbound-ports']).toBe('5432');
     expect([...h.known.keys()].sort()).toEqual(['a2', 'a3', 'a4']);
@@ -101,23 +94,23 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
 
   it('moves its resourceVersion on a bookmark and resumes from it after the server closes the stream, without a re-list', async () => {
     const h = await start({}, (api) => api.addPod(makePod({ name: 'a1', nodeName: NODE })));
-    await until(() => h.api.openWatches === 1, 'the watch stream');
+    await until('the watch stream', () => h.api.openWatches === 1);
     // changes on another node move the server's resourceVersion; only a bookmark tells us
     h.api.addPod(makePod({ name: 'b1', nodeName: 'node-b' }));
     h.api.addPod(makePod({ name: 'b2', nodeName: 'node-b' }));
     const bookmarked = String(h.api.resourceVersion);
     expect(h.watch.resourceVersion).not.toBe(bookmarked);
     h.api.bookmark();
-    await until(() => h.watch.resourceVersion === bookmarked, 'the bookmark');
+    await until('the bookmark', () => h.watch.resourceVersion === bookmarked);
     expect(h.events).toEqual([]);
 
     const before = watchRequests(h.api).length;
     h.api.closeWatches();
     const again = await h.api.waitForRequest((r) => r.isWatch && watchRequests(h.api).indexOf(r) >= before);
     expect(again.query.get('resourceVersion')).toBe(bookmarked);
-    await until(() => h.api.openWatches === 1, 'the new watch stream');
+    await until('the new watch stream', () => h.api.openWatches === 1);
     h.api.addPod(makePod({ name: 'a2', nodeName: NODE }));
-    await until(() => h.events.includes('ADDED a2'), 'an event after the reconnect');
+    await until('an event after the reconnect', () => h.events.includes('ADDED a2'));
     expect(listRequests(h.api)).toHaveLength(1);
     expect(await restarts(h.metrics, 'closed')).toBe(1);
   });
@@ -127,34 +120,34 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
       api.addPod(makePod({ name: 'keep', nodeName: NODE }));
       api.addPod(makePod({ name: 'gone', nodeName: NODE }));
     });
-    await until(() => h.api.openWatches === 1, 'the watch stream');
+    await until('the watch stream', () => h.api.openWatches === 1);
     h.api.silent = true;
     h.api.addPod(makePod({ name: 'new', nodeName: NODE }));
     h.api.deletePod([...h.known.values()].find((p) => p.metadata?.name === 'gone')!.metadata!.uid!);
     h.api.silent = false;
     expect([...h.known.keys()].sort()).toEqual(['gone', 'keep']);
     h.api.expireHistory();
-    await until(() => h.lists.length === 2, 'the re-list');
+    await until('the re-list', () => h.lists.length === 2);
     expect(h.lists[1]).toEqual(['keep', 'new']);
     expect([...h.known.keys()].sort()).toEqual(['keep', 'new']);
     expect(await restarts(h.metrics, 'expired')).toBe(1);
     expect((await h.metrics.relists.get()).values[0].value).toBe(2);
     // and it watches again from the new list
-    await until(() => h.api.openWatches === 1, 'the watch after the re-list');
+    await until('the watch after the re-list', () => h.api.openWatches === 1);
     h.api.addPod(makePod({ name: 'later', nodeName: NODE }));
-    await until(() => h.known.has('later'), 'an event after the re-list');
+    await until('an event after the re-list', () => h.known.has('later'));
   });
 
   it('a watch from a compacted resourceVersion (410 on reconnect) also re-lists', async () => {
     const h = await start({}, (api) => api.addPod(makePod({ name: 'a1', nodeName: NODE })));
-    await until(() => h.api.openWatches === 1, 'the watch stream');
+    await until('the watch stream', () => h.api.openWatches === 1);
     h.api.silent = true;
     h.api.addPod(makePod({ name: 'a2', nodeName: NODE }));
     h.api.silent = false;
     // compact, but close the stream without telling: the reconnect gets the 410
     h.api.closeWatches();
     h.api.expireHistory();
-    await until(() => h.lists.length === 2, 'the re-list');
+    await until('the re-list', () => h.lists.length === 2);
     expect(h.lists[1]).toEqual(['a1', 'a2']);
   });
 
@@ -163,7 +156,7 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
       api.addPod(makePod({ name: 'a1', nodeName: NODE }));
       api.failNextLists(3);
     });
-    await until(() => h.lists.length === 1, 'a successful list');
+    await until('a successful list', () => h.lists.length === 1);
     expect(h.lists[0]).toEqual(['a1']);
     expect(listRequests(h.api)).toHaveLength(4);
     expect(await restarts(h.metrics, 'list-error')).toBe(3);
@@ -173,7 +166,7 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
 
   it('restarts a watch that stays silent longer than the idle timeout (watchdog)', async () => {
     const h = await start({ idleTimeoutMs: 800 }, (api) => api.addPod(makePod({ name: 'a1', nodeName: NODE })));
-    await until(() => watchRequests(h.api).length >= 2, 'a second watch request', 30_000);
+    await until('a second watch request', () => watchRequests(h.api).length >= 2, 30_000);
     expect(await restarts(h.metrics, 'idle')).toBeGreaterThanOrEqual(1);
     expect(listRequests(h.api)).toHaveLength(1);
     expect(watchRequests(h.api)[1].query.get('resourceVersion')).toBe(watchRequests(h.api)[0].query.get('resourceVersion'));

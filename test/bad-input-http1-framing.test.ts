@@ -23,6 +23,7 @@ import { connectRaw, startScriptedServer, type RecordedSocket, type ScriptedServ
 import { openTapCollector, type TapCollector } from './support/tap-collector.js';
 
 import { ENGINES } from './support/engines.js';
+import { until } from './support/until.js';
 
 const CRLF = '\r\n';
 const ERRORS = 'meshtap_observer_errors_total';
@@ -194,14 +195,6 @@ describe.each(ENGINES)('HTTP/1 framing and smuggling shapes (engine %s, real sid
     expect(sidecar.isRunning()).toBe(true);
   }
 
-  async function until(isDone: () => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!isDone()) {
-      if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   function moved(before: Sample[], after: Sample[], name: string, label: string): Record<string, number> {
     const out: Record<string, number> = {};
     for (const s of after) {
@@ -233,7 +226,7 @@ describe.each(ENGINES)('HTTP/1 framing and smuggling shapes (engine %s, real sid
     // A row that overflows the subscriber's queue: its `dropped` notice is queued last, so once
     // it arrived the queue has room again and the healthy request's events cannot be dropped
     // (the native engine finishes the row before the tap stream has written the burst out).
-    if (!Array.isArray(row.ends)) await until(() => tap.messages.some((m) => m.type === 'dropped'));
+    if (!Array.isArray(row.ends)) await until('the dropped notice', () => tap.messages.some((m) => m.type === 'dropped'));
     await healthyStillServes();
     const after = await scrape(sidecar.admin!);
     expect(moved(before, after, ERRORS, 'reason')).toEqual(row.gaveUp ? { [row.gaveUp]: 1 } : {});

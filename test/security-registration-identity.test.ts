@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listSidecars } from '../tap-api/index.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { REGISTRATION_TOKEN, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { until as untilCondition } from './support/until.js';
 
 let dir: string;
 let tapApi: CliProcess;
@@ -65,13 +66,9 @@ const holderOf = async (pod: string): Promise<string | undefined> => (await list
 
 const pods = async (): Promise<string[]> => (await listSidecars({ url, token: TOKENS.viewer, namespace: 'shop' })).map((x) => x.pod);
 
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; tap API stderr: ${tapApi.stderr().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls `cond`; on timeout the error carries the tap API's stderr. */
+const until = (what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> =>
+  untilCondition(what, cond, { timeoutMs, intervalMs: 100, detail: () => `tap API stderr: ${tapApi.stderr().slice(-2000)}` });
 
 function post(body: Record<string, unknown>): Promise<{ status: number; message: string }> {
   return fetch(`${url}/v1/sidecars`, {

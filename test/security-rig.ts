@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportPublicKeyRaw, generateGrantKeyPair, makeGrantClaims, signGrant, type GrantClaims, openTapStream, type TapEvent, type TapMessage, type TapRequest } from '../tap-protocol/index.js';
 import { startSidecar, type Sidecar, type SidecarOptions } from '../proxy/index.js';
+export { until } from './support/until.js';
 
 export interface SecurityRig {
   sidecar: Sidecar;
@@ -90,11 +91,3 @@ export async function collectHistory(address: string, request: Partial<TapReques
   return out;
 }
 
-/** Waits until `cond` holds, polling every 20 ms (for state with no event to await). */
-export async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -11,6 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAP_API_DEFAULTS, type TapApiServer } from '../tap-api/server/index.js';
 import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { until } from './support/until.js';
 
 const TAP = '/apis/tap.meshtap.dev/v1alpha1/watch/namespaces/shop/deployments/web/tap';
 
@@ -71,11 +72,7 @@ describe('per-user tap bound', () => {
 
     // One of alice's taps ends: she gets a slot back.
     alice[0]!.ac.abort();
-    const deadline = Date.now() + 20_000;
-    while ((await active()) !== 8) {
-      if (Date.now() > deadline) throw new Error('the tap slot was not freed');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('the tap slot freed', async () => (await active()) === 8);
     expect((await openTap(TOKENS.viewer)).status).toBe(200);
     expect(await rejected()).toBe(1);
   }, 60_000);

@@ -11,6 +11,7 @@ import type { TapMessage, TapRequest } from '../tap-protocol/tap-types.js';
 import { type TapApiServer } from '../tap-api/server/index.js';
 import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { listSidecars, openTapApiStream } from '../tap-api/index.js';
+import { until } from './support/until.js';
 
 let api: TapApiServer;
 let dir: string;
@@ -242,11 +243,7 @@ describe('tap API bounds and cancellation', () => {
     await expect(second.messages[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'MT_TAP_API_BUSY', message: expect.stringContaining('too many concurrent taps (limit 1)') });
     ac.abort(); // the client goes away: the server cancels its sidecar streams and frees the slot
     await first.body?.cancel().catch(() => {});
-    const deadline = Date.now() + 20_000;
-    while ((await gauge()) !== 0) {
-      if (Date.now() > deadline) throw new Error('the tap slot was not freed');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('the tap slot freed', async () => (await gauge()) === 0);
     expect(await (await fetch(`${bounded.url}/metrics`)).text()).toMatch(/meshtap_tapapi_rejected_total\{reason="too-many-taps"\} 1/);
   });
 });

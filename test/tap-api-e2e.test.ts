@@ -19,6 +19,7 @@ import { listSidecars, openTapApiStream } from '../tap-api/index.js';
 import { MESHTAP_BIN, spawnMeshtap, startSidecarProcess, runMeshtap, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { collectTapStream } from './support/stream-collector.js';
+import { until } from './support/until.js';
 
 let fixtures: Awaited<ReturnType<typeof writeTapApiFixtures>>;
 let tapApi: CliProcess;
@@ -113,11 +114,7 @@ beforeAll(async () => {
   web.push(...started.slice(0, 3));
   api = started[3]!;
   // Registration is asynchronous (every 2 s): wait until the tap API lists all four.
-  const deadline = Date.now() + 30_000;
-  while ((await listSidecars({ url: tapApiUrl, token: TOKENS.viewer, namespace: 'shop' })).length < 4) {
-    if (Date.now() > deadline) throw new Error('sidecars did not register');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until('all four sidecars registered', async () => (await listSidecars({ url: tapApiUrl, token: TOKENS.viewer, namespace: 'shop' })).length >= 4, { timeoutMs: 30_000, intervalMs: 100 });
 }, 90_000);
 
 afterAll(async () => {

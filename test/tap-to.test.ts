@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
 import type { TapEvent, TapFilter } from '../tap-protocol/index.js';
 import { openTapApiStream } from '../tap-api/index.js';
+import { until } from './support/until.js';
 
 let dir: string;
 let cp: DemoControlPlane;
@@ -19,9 +20,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mt-tap-to-'));
   cp = await startDemoControlPlane(dir);
   mesh = await startDemoMesh({ rps: 25, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken });
-  // every sidecar registered, and had a heartbeat reply listing the others
-  for (let i = 0; i < 100 && cp.tapApi.registry.list('emojivoto').length < 3; i++) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 2500));
+  // Every sidecar registered and had a heartbeat reply listing the others: web's outbound
+  // exchanges (in its flight recorder) name both destination workloads.
+  await until('web names its destinations', () => {
+    const out = mesh.web.sidecar.recorder.query({ last: 200 }, (e) => e.proxy === 'out');
+    return out.some((e) => e.dstWorkload === 'deploy/emoji') && out.some((e) => e.dstWorkload === 'deploy/voting');
+  }, { timeoutMs: 25_000, intervalMs: 100 });
 }, 30_000);
 
 afterAll(async () => {

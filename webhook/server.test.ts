@@ -13,6 +13,7 @@ import { podCreateReview, verifyAdmissionResponse } from '../test/fixtures/k8s/a
 import { sendJson, startStandinApiServer, status, type StandinApiServer } from '../test/fixtures/k8s/api-server.js';
 import { apiPod, controllerCreatedPod } from '../test/fixtures/k8s/pods.js';
 import { applyStrict } from '../test/fixtures/k8s/strict-patch.js';
+import { until } from '../test/support/until.js';
 
 const SERVICE_HOST = 'meshtap-webhook.meshtap.svc';
 const config = createMeshConfig({ version: '0.1.0', image: 'ghcr.io/meshtap/meshtap:v0.1.0' });
@@ -173,13 +174,8 @@ function peerFingerprint(port: number): Promise<string> {
   });
 }
 
-async function waitForFingerprint(port: number, want: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if ((await peerFingerprint(port)) === want) return;
-    if (Date.now() > deadline) throw new Error('the new certificate was not served within 20 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitForFingerprint(port: number, want: string): Promise<void> {
+  return until('the new certificate served', async () => (await peerFingerprint(port)) === want, { intervalMs: 100 });
 }
 
 describe('certificate rotation while serving', () => {
