@@ -16,5 +16,6 @@ export { parseTarget, resourceOfKind } from './targets.js';
 export type { TargetResource } from './targets.js';
 export { apiGroup } from './api-discovery.js';
 export { MESHED_LABEL } from './kube-discovery.js';
+export { TAP_API_PREFIX } from './wire.js';
 export { EDGES_RESOURCE, ROUTES_RESOURCE, DEFAULT_EDGES_WINDOW, OTHER_ROUTE, UNMESHED_ADDRESS } from './edges-wire.js';
 export type { Edge, EdgeEnd, EdgeList, EdgeProtocol, LatencyPercentiles, RouteList, RouteStats } from './edges-wire.js';
