@@ -159,14 +159,16 @@ export function createExchangeSink(
   return {
     requestHead(ex) {
       routeOf(ex.authority).request();
-      if (hub.wantsBodies || services.recorderBodies) {
-        ex.requestBody = createBodyCapture(services.bodyLimit);
-        ex.responseBody = createBodyCapture(services.bodyLimit);
-      }
+      let e: TapEvent | undefined;
       if (hub.hasSubscribers) {
-        const e = baseEvent('req', ex, ex.startMs);
+        e = baseEvent('req', ex, ex.startMs);
         e.requestHeaders = requestHeadersOf(ex);
         hub.publish('req', e);
+      } else hub.skipped();
+      // Body bytes are copied only for an exchange a reading subscriber may be given (or the recorder keeps).
+      if (services.recorderBodies || (e !== undefined && hub.wantsBodiesFor(e))) {
+        ex.requestBody = createBodyCapture(services.bodyLimit);
+        ex.responseBody = createBodyCapture(services.bodyLimit);
       }
     },
     responseHead(ex) {
@@ -177,13 +179,15 @@ export function createExchangeSink(
         e.latencyMs = ex.responseMs - ex.startMs;
         e.responseHeaders = redactHeaderCredentials(ex.responseHeaders);
         hub.publish('rsp', e);
-      }
+      } else hub.skipped();
     },
     end(ex) {
+      if (ex.requestBody !== undefined || ex.responseBody !== undefined) metrics.bodyCaptured((ex.requestBody?.captured ?? 0) + (ex.responseBody?.captured ?? 0));
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
       // A gRPC call with an error ended without the server's own status: a failure, whatever its client reports.
       routeOf(ex.authority).response(ex.status, ex.grpcStatus, ex.status === 0, latencyMs ?? 0, ex.protocol === 'grpc' && ex.error !== undefined);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
+        hub.skipped();
         // Nobody reads this event now. The observer is done with `ex` (it never changes after
         // `end`), so the recorder keeps it and makes the same event if a query asks.
         recorder.pushDeferred(ex, estimateEndEventBytes(ex), endEvent);
@@ -200,6 +204,7 @@ export function createExchangeSink(
         recorder.push(e, size + (e.requestBody?.data.length ?? 0) + (e.responseBody?.data.length ?? 0));
       }
       if (hub.hasSubscribers) hub.publish('end', e);
+      else hub.skipped();
     },
     giveUp(reason) {
       hooks.onGiveUp(reason);

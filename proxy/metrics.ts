@@ -109,6 +109,8 @@ export interface ProxyMetrics {
   /** Gauge sources read at scrape time. */
   setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
   recorderDropped(count: number): void;
+  /** Body bytes copied for tap subscribers or the flight recorder (what body capture costs). */
+  bodyCaptured(bytes: number): void;
   boundHit(bound: string): void;
   upstreamConnectError(proxy: ProxyDirection, code: string): void;
 }
@@ -191,6 +193,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   const gaveUp = new prom.Counter({ name: 'meshtap_observer_errors_total', help: 'Connections the observer stopped following (forwarded unchanged from then on), by reason', labelNames: ['reason'], registers: [registry] });
   const detected = new prom.Counter({ name: 'meshtap_protocol_detected_total', help: 'Connections by detected protocol', labelNames: ['protocol'], registers: [registry] });
   const tapDropped = new prom.Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
+  const bodyCaptured = new prom.Counter({ name: 'meshtap_body_capture_bytes_total', help: 'Body bytes copied for tap subscribers or the flight recorder', registers: [registry] });
   const recorderDropped = new prom.Counter({ name: 'meshtap_recorder_evicted_total', help: 'Exchanges evicted from the flight recorder (oldest first) to stay within its byte bound', registers: [registry] });
   const connectErrors = new prom.Counter({
     name: 'meshtap_upstream_connect_errors_total',
@@ -252,6 +255,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
     tapDropped: (reason, count) => tapDropped.inc({ reason }, count),
+    bodyCaptured: (bytes) => bodyCaptured.inc(bytes),
     setTcpSource: (read) => void (tcpSource = read),
     setEventCountSource: (read) => void (eventSource = read),
     setGaugeSource: (name, read) => void gaugeSources.set(name, read),

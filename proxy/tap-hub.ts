@@ -3,6 +3,12 @@
  * bounded queue; when it is full events are dropped, counted, and the subscriber is told how
  * many it lost. A per-subscriber token bucket enforces its max rate (per exchange).
  *
+ * A subscriber whose queue is full is "not reading" (a stopped or stalled client): from then on
+ * the data path makes no events and copies no bodies for it, it only counts what passed
+ * (`skipped`), and the subscriber is told that count once its queue drains. So a tap that is
+ * SIGSTOPped costs forwarding one counter per event, not an event and body copies per exchange.
+ * The count is every event that passed meanwhile (its filter was not evaluated: an upper bound).
+ *
  * Events are redacted per subscriber on the way out (the recorder keeps them whole in the
  * sidecar's memory; nothing leaves without the subscriber's grant being applied).
  */
@@ -41,12 +47,20 @@ export interface Subscriber {
 
 export interface TapHub {
   subscribe(options: SubscriberOptions): Subscriber;
-  /** Whether anyone listens (the connection layer skips req/rsp events otherwise). */
+  /** Whether a subscriber is reading (the connection layer makes no events otherwise). */
   readonly hasSubscribers: boolean;
-  /** Whether a live subscriber wants bodies (captures are made only then, or for the recorder). */
+  /** Whether a reading subscriber wants bodies (captures are made only then, or for the recorder). */
   readonly wantsBodies: boolean;
+  /**
+   * Whether a reading subscriber with bodies would be delivered the exchange `req` was published
+   * for (its match decided at `req`, or not decidable yet): body bytes are copied only then.
+   */
+  wantsBodiesFor(req: TapEvent): boolean;
+  /** Every subscriber, reading or not. */
   readonly count: number;
   publish(kind: DecisionPoint, event: TapEvent): void;
+  /** An event nobody reading was given: counted for the subscribers that are not reading. */
+  skipped(): void;
   /** Lower-case names of the headers redacted unless revealed. */
   readonly sensitiveHeaders: ReadonlySet<string>;
   /** Redacts an event for a subscriber's grant (used for history too). */
@@ -78,7 +92,16 @@ export function redactHeaders(headers: HeaderList | undefined, sensitive: Readon
 export function createTapHub(options: { sensitiveHeaders?: readonly string[]; onDropped?: (reason: string, n: number) => void } = {}): TapHub {
   const sensitive = new Set((options.sensitiveHeaders ?? DEFAULT_SENSITIVE_HEADERS).map((h) => h.toLowerCase()));
   const subs = new Set<SubscriberState>();
-  let bodySubs = 0;
+  /** Reading subscribers, and those of them with bodies. */
+  let reading = 0;
+  let readingBodies = 0;
+  /** Subscribers that are not reading, and the events that passed while any was not (running total). */
+  let stalledSubs = 0;
+  let skippedTotal = 0;
+  const countSkipped = (): void => {
+    skippedTotal++;
+    options.onDropped?.('not-reading', 1);
+  };
 
   interface SubscriberState extends Subscriber {
     opts: SubscriberOptions;
@@ -91,6 +114,8 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
     /** An exchange was refused by this subscriber's rate limit: counted and, coalesced, told. */
     rateLimited(): void;
     lastRefill: number;
+    /** The queue is full: not reading. */
+    stalled: boolean;
   }
 
   const shape = (e: TapEvent, o: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent => {
@@ -150,11 +175,40 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
         rateLimitedUntold = 0;
         if (!waitingDrain) pump();
       };
+      /** `skippedTotal` when this subscriber stopped reading. */
+      let skippedMark = 0;
+      const stall = () => {
+        s.stalled = true;
+        skippedMark = skippedTotal;
+        stalledSubs++;
+        reading--;
+        if (opts.bodies) readingBodies--;
+        // Nothing more is decided for it while it does not read: what it held is lost anyway.
+        s.pending.clear();
+        s.admitted.clear();
+        s.rejected.clear();
+      };
+      const resume = () => {
+        s.stalled = false;
+        stalledSubs--;
+        reading++;
+        if (opts.bodies) readingBodies++;
+        const lost = skippedTotal - skippedMark;
+        if (lost > 0) {
+          dropped += lost;
+          const tail = queue[queue.length - 1];
+          if (tail?.type === 'dropped' && tail.reason === 'queue-full') tail.count += lost;
+          else queue.push({ type: 'dropped', count: lost, reason: 'queue-full' });
+        }
+      };
       const pump = () => {
         while (queue.length > 0 && !closed) {
           const msg = queue.shift()!;
           if (!opts.writer.write(msg)) return waitDrain();
+          // Reading again once half the queue is free (not at the first free slot: no flapping).
+          if (s.stalled && queue.length <= maxQueue / 2) resume();
         }
+        if (s.stalled && !closed) resume();
         if (onFlushed && queue.length === 0) {
           const cb = onFlushed;
           onFlushed = undefined;
@@ -178,8 +232,9 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
         tokens: opts.maxRps ?? 0,
         lastRefill: performance.now(),
         live: false,
+        stalled: false,
         get dropped() {
-          return dropped;
+          return dropped + (s.stalled ? skippedTotal - skippedMark : 0);
         },
         rateLimited() {
           if (closed) return;
@@ -202,6 +257,7 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
             const tail = queue[queue.length - 1];
             if (tail?.type === 'dropped') tail.count++;
             else queue.push({ type: 'dropped', count: 1, reason: 'queue-full' });
+            if (!s.stalled) stall();
             return;
           }
           queue.push(msg);
@@ -221,18 +277,36 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
           closed = true;
           queue.length = 0;
           if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
-          if (subs.delete(s) && opts.bodies) bodySubs--;
+          if (!subs.delete(s)) return;
+          if (s.stalled) stalledSubs--;
+          else {
+            reading--;
+            if (opts.bodies) readingBodies--;
+          }
         },
       };
       subs.add(s);
-      if (opts.bodies) bodySubs++;
+      reading++;
+      if (opts.bodies) readingBodies++;
       return s;
     },
     get hasSubscribers() {
-      return subs.size > 0;
+      return reading > 0;
     },
     get wantsBodies() {
-      return bodySubs > 0;
+      return readingBodies > 0;
+    },
+    wantsBodiesFor(req) {
+      if (readingBodies === 0) return false;
+      for (const s of subs) {
+        if (!s.live || s.stalled || !s.opts.bodies) continue;
+        if (s.admitted.has(req.id)) return true;
+        if (s.opts.match.point !== 'req' && !s.rejected.has(req.id)) return true; // decided later: it may be delivered
+      }
+      return false;
+    },
+    skipped() {
+      if (stalledSubs > 0) countSkipped();
     },
     get count() {
       return subs.size;
@@ -240,8 +314,9 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
     sensitiveHeaders: sensitive,
     shape,
     publish(kind, event) {
+      if (stalledSubs > 0) countSkipped(); // the subscribers not reading miss this one too
       for (const s of subs) {
-        if (!s.live) continue;
+        if (!s.live || s.stalled) continue;
         const id = event.id;
         if (s.admitted.has(id)) {
           deliver(s, [event]);
