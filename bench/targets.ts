@@ -74,7 +74,12 @@ async function waitForTapSubscriber(adminAddr: string, timeoutMs = 20_000): Prom
   throw new Error(`tap client did not attach to the sidecar (admin ${adminAddr}) within ${timeoutMs} ms`);
 }
 
-function meshtap(engine: 'js' | 'native', variant: 'shipped' | 'fwd' | 'tap'): TargetDef {
+/**
+ * `tap-stopped`: the same `--bodies` tap client, SIGSTOPped once attached (issue 10 item 8): a
+ * subscriber that is not reading must cost forwarding nothing but a counter, so this target
+ * should match `shipped`, not `tap`.
+ */
+function meshtap(engine: 'js' | 'native', variant: 'shipped' | 'fwd' | 'tap' | 'tap-stopped'): TargetDef {
   const suffix = variant === 'shipped' ? '' : `-${variant}`;
   return {
     id: `meshtap-${engine}${suffix}`,
@@ -83,7 +88,9 @@ function meshtap(engine: 'js' | 'native', variant: 'shipped' | 'fwd' | 'tap'): T
         ? `meshtap ${engine} engine as shipped (metrics + flight recorder)`
         : variant === 'fwd'
           ? `meshtap ${engine} engine, forwarding only (--observe none)`
-          : `meshtap ${engine} engine with a live tap with bodies attached (meshtap tap --bodies -o json)`,
+          : variant === 'tap'
+            ? `meshtap ${engine} engine with a live tap with bodies attached (meshtap tap --bodies -o json)`
+            : `meshtap ${engine} engine with a --bodies tap attached and then SIGSTOPped (a subscriber that does not read)`,
     supports: () => true,
     async start(ctx) {
       const args = [MESHTAP_CLI, 'proxy', '--engine', engine, '--forward', `127.0.0.1:0=${upstreamFor(ctx)}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0'];
@@ -98,7 +105,7 @@ function meshtap(engine: 'js' | 'native', variant: 'shipped' | 'fwd' | 'tap'): T
         const admin = /^listening admin (\S+)/m.exec(tail)![1];
         const tap = /^listening tap (\S+)/m.exec(tail)![1];
         let tapCounts: RunningTarget['tapCounts'];
-        if (variant === 'tap') {
+        if (variant === 'tap' || variant === 'tap-stopped') {
           const client = startProcess({
             name: `tap client of meshtap-${engine}`,
             command: process.execPath,
@@ -118,12 +125,14 @@ function meshtap(engine: 'js' | 'native', variant: 'shipped' | 'fwd' | 'tap'): T
           });
           await waitForTapSubscriber(admin);
           tapCounts = () => ({ events, dropped });
+          if (variant === 'tap-stopped') client.child.kill('SIGSTOP');
         }
         return {
           address,
           proc,
           tapCounts,
           async stop() {
+            for (const e of extras) e.child.kill('SIGCONT'); // a stopped client would not see SIGTERM
             await Promise.all([proc.stop(), ...extras.map((e) => e.stop())]);
           },
         };
@@ -220,6 +229,7 @@ export const TARGETS: TargetDef[] = [
   meshtap('js', 'shipped'),
   meshtap('js', 'fwd'),
   meshtap('js', 'tap'),
+  meshtap('js', 'tap-stopped'),
   meshtap('native', 'shipped'),
   meshtap('native', 'fwd'),
   meshtap('native', 'tap'),
