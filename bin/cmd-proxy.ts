@@ -1,5 +1,5 @@
 import { listFlag, MeshtapError, parseBytes, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
-import { SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type OriginalDstLookup } from '../proxy/index.js';
+import { parseJsonPath, SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type OriginalDstLookup } from '../proxy/index.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 
@@ -41,6 +41,14 @@ Observation:
       --recorder-bodies                   keep bodies in the flight recorder (default: off)
       --body-limit SIZE                   body capture per direction (default 64KiB)
       --redact-header NAME                also redact this header (repeatable)
+      --redact-body-field NAME|JSONPATH   also redact this body field (repeatable): a name anywhere in
+                                          JSON or form bodies, or a JSON path ($.user.ssn, $.items[*].pin).
+                                          Always redacted (unless a grant reveals all headers, --reveal-header '*'):
+                                          password, passwd, secret, token, access_token, refresh_token,
+                                          api_key, authorization, client_secret, and card numbers (Luhn)
+      --capture-content-type TYPE         capture only bodies of these types (repeatable or comma list,
+                                          e.g. application/json,text/*; default: every type)
+      --body-over-limit truncate|drop     a body over --body-limit: keep its first bytes (default) or none
       --observe all|none                  none = forwarding only (benchmarks)
       --detect-timeout DURATION           protocol detection timeout (default 1s)
 
@@ -105,6 +113,9 @@ const command: Command = {
       'recorder-bodies': { type: 'boolean' },
       'body-limit': { type: 'string' },
       'redact-header': { type: 'string', multiple: true },
+      'redact-body-field': { type: 'string', multiple: true },
+      'capture-content-type': { type: 'string', multiple: true },
+      'body-over-limit': { type: 'string' },
       observe: { type: 'string' },
       'detect-timeout': { type: 'string' },
       'idle-timeout': { type: 'string' },
@@ -148,6 +159,21 @@ const command: Command = {
         return d ? { host: d.address, port: d.port } : undefined;
       };
     }
+    const redactBodyFields = listFlag(args, 'redact-body-field');
+    for (const f of redactBodyFields) {
+      if (!f.startsWith('$')) continue;
+      try {
+        parseJsonPath(f);
+      } catch (err) {
+        throw new UsageError(`proxy: --redact-body-field ${(err as Error).message}`);
+      }
+    }
+    const captureContentTypes = listFlag(args, 'capture-content-type').flatMap((t) => t.split(',')).map((t) => t.trim().toLowerCase()).filter(Boolean);
+    for (const t of captureContentTypes) {
+      if (!/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/.test(t)) throw new UsageError(`proxy: --capture-content-type '${t}' is not TYPE/SUBTYPE or TYPE/* (e.g. application/json, text/*)`);
+    }
+    const bodyOverLimit = stringFlag(args, 'body-over-limit', undefined, 'truncate');
+    if (bodyOverLimit !== 'truncate' && bodyOverLimit !== 'drop') throw new UsageError(`proxy: --body-over-limit takes truncate or drop, not '${bodyOverLimit}'`);
     const { hostname } = await import('node:os');
     const sidecar = await startSidecar({
       forwards,
@@ -170,6 +196,9 @@ const command: Command = {
       recorderBodies: args.values['recorder-bodies'] === true,
       bodyLimit: args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit,
       sensitiveHeaders: [...DEFAULT_SENSITIVE_HEADERS, ...listFlag(args, 'redact-header').map((h) => h.toLowerCase())],
+      redactBodyFields,
+      captureContentTypes,
+      bodyOverLimit,
       observe: observe === 'all',
       engine,
       nativeThreads,

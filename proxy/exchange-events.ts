@@ -30,6 +30,10 @@ export interface ObservationServices {
   bodyLimit: number;
   /** Whether the flight recorder keeps bodies (then bodies are always captured). */
   recorderBodies: boolean;
+  /** Content types whose bodies are captured (`application/json`, `text/*`); empty or absent: all. */
+  captureContentTypes?: readonly string[];
+  /** A body over the capture limit: `truncate` (keep the first bodyLimit bytes, default) or `drop` (keep none). */
+  bodyOverLimit?: 'truncate' | 'drop';
   /** The workload behind an outbound destination address, when the tap API told us (`tap --to`). */
   peerOf?: (address: string) => { workload?: string; namespace: string } | undefined;
 }
@@ -72,7 +76,26 @@ function estimateEndEventBytes(ex: Exchange): number {
   return n + (ex.grpcMessage?.length ?? 0);
 }
 
-export function bodyToTap(c: BodyCapture): TapBody {
+/**
+ * Whether a body of `contentType` may be captured: `types` holds `type/subtype` or `type/*`
+ * (parameters ignored, case-insensitive); an empty list allows every type, and a body without a
+ * content type is captured only then.
+ */
+export function isCapturedContentType(types: readonly string[] | undefined, contentType: string | undefined): boolean {
+  if (!types || types.length === 0) return true;
+  if (!contentType) return false;
+  const t = contentType.split(';')[0]!.trim().toLowerCase();
+  return types.some((a) => a === t || (a.endsWith('/*') && t.startsWith(a.slice(0, -1))));
+}
+
+function contentTypeOf(headers: HeaderList): string | undefined {
+  for (const [k, v] of headers) if (k.length === 12 && k.toLowerCase() === 'content-type') return v;
+  return undefined;
+}
+
+export function bodyToTap(c: BodyCapture, overLimit: 'truncate' | 'drop' = 'truncate'): TapBody {
+  if (c.omitted !== undefined) return { size: c.size, truncated: c.size > 0, encoding: 'utf8', data: '', omitted: c.omitted };
+  if (overLimit === 'drop' && c.truncated) return { size: c.size, truncated: true, encoding: 'utf8', data: '', omitted: 'too-large' };
   const data = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.captured);
   const text = isUtf8(data);
   return { size: c.size, truncated: c.truncated, encoding: text ? 'utf8' : 'base64', data: data.toString(text ? 'utf8' : 'base64') };
@@ -139,8 +162,8 @@ export function createExchangeSink(
       e.requestMessages = ex.requestMessages;
       e.responseMessages = ex.responseMessages;
     }
-    if (ex.requestBody) e.requestBody = bodyToTap(ex.requestBody);
-    if (ex.responseBody) e.responseBody = bodyToTap(ex.responseBody);
+    if (ex.requestBody) e.requestBody = bodyToTap(ex.requestBody, services.bodyOverLimit);
+    if (ex.responseBody) e.responseBody = bodyToTap(ex.responseBody, services.bodyOverLimit);
     if (ex.error) e.error = ex.error;
     return e;
   };
@@ -169,9 +192,11 @@ export function createExchangeSink(
       if (services.recorderBodies || (e !== undefined && hub.wantsBodiesFor(e))) {
         ex.requestBody = createBodyCapture(services.bodyLimit);
         ex.responseBody = createBodyCapture(services.bodyLimit);
+        if (!isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.requestHeaders))) ex.requestBody.omitted = 'content-type';
       }
     },
     responseHead(ex) {
+      if (ex.responseBody !== undefined && !isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.responseHeaders))) ex.responseBody.omitted = 'content-type';
       if (hub.hasSubscribers) {
         const e = baseEvent('rsp', ex, ex.responseMs);
         e.requestHeaders = requestHeadersOf(ex);

@@ -2,3 +2,5 @@
 export { startSidecar, DEFAULTS as SIDECAR_DEFAULTS } from './sidecar.js';
 export type { Sidecar, SidecarOptions, ForwardSpec, HostPort, OriginalDstLookup, ListenerInfo } from './sidecar.js';
 export { LATENCY_BUCKETS_MS } from './metrics.js';
+export { DEFAULT_SECRET_BODY_FIELDS, parseJsonPath, redactBody, bodyRedactionRules } from './body-redact.js';
+export type { BodyRedactionRules } from './body-redact.js';

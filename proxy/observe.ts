@@ -19,6 +19,8 @@ export interface BodyCapture {
   /** Whole body size seen so far. */
   size: number;
   truncated: boolean;
+  /** Set when the capture keeps no bytes at all (content type not allowed): only `size` counts. */
+  omitted?: 'content-type';
 }
 
 export function createBodyCapture(limit: number): BodyCapture {
@@ -28,6 +30,7 @@ export function createBodyCapture(limit: number): BodyCapture {
 /** Appends (a copy of, at most the remaining room of) `data` to a capture. */
 export function appendBody(capture: BodyCapture, data: Buffer): void {
   capture.size += data.length;
+  if (capture.omitted !== undefined) return;
   const room = capture.limit - capture.captured;
   if (room <= 0) {
     if (data.length > 0) capture.truncated = true;

@@ -15,6 +15,7 @@ import { startListeners } from './listeners.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
 import { DEFAULT_OBSERVER_LIMITS } from './observe.js';
+import { bodyRedactionRules } from './body-redact.js';
 import { createTapHub, type TapHub } from './tap-hub.js';
 import { reachableAddress as reachable } from './tap-audience.js';
 import { startTapService, type TapService } from './tap-service.js';
@@ -53,6 +54,12 @@ export interface SidecarOptions {
   recorderBytes?: number;
   recorderBodies?: boolean;
   bodyLimit?: number;
+  /** Extra secret body fields (names or JSON paths) redacted besides the defaults (body-redact.ts). */
+  redactBodyFields?: string[];
+  /** Content types whose bodies are captured (empty: all). */
+  captureContentTypes?: string[];
+  /** A body over the capture limit: truncated (default) or dropped. */
+  bodyOverLimit?: 'truncate' | 'drop';
   sensitiveHeaders?: string[];
   /** `false` = forwarding only (bench switch `--observe none`). */
   observe?: boolean;
@@ -108,7 +115,11 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     pod: o.identity.pod ?? '',
   }, { engine: o.engine ?? 'js' });
   const recorder = createFlightRecorder(o.recorderBytes ?? DEFAULTS.recorderBytes, (n) => metrics.recorderDropped(n));
-  const hub = createTapHub({ sensitiveHeaders: o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS], onDropped: (r, n) => metrics.tapDropped(r, n) });
+  const hub = createTapHub({
+    sensitiveHeaders: o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS],
+    bodyRedaction: bodyRedactionRules(o.redactBodyFields ?? []),
+    onDropped: (r, n) => metrics.tapDropped(r, n),
+  });
   metrics.setGaugeSource('tapSubscribers', () => hub.count);
   metrics.setGaugeSource('recorderBytes', () => recorder.bytes);
   metrics.setGaugeSource('recorderEvents', () => recorder.size);
@@ -119,6 +130,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     hub,
     bodyLimit: o.bodyLimit ?? DEFAULTS.bodyLimit,
     recorderBodies: o.recorderBodies ?? false,
+    captureContentTypes: (o.captureContentTypes ?? []).map((t) => t.toLowerCase()),
+    bodyOverLimit: o.bodyOverLimit ?? 'truncate',
     peerOf: (address) => peers.get(address),
   };
   /** Other sidecars' inbound addresses → workloads, from the tap API (names outbound destinations). */

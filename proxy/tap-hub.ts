@@ -12,7 +12,8 @@
  * Events are redacted per subscriber on the way out (the recorder keeps them whole in the
  * sidecar's memory; nothing leaves without the subscriber's grant being applied).
  */
-import { DEFAULT_SENSITIVE_HEADERS, REDACTED, type HeaderList, type TapEvent, type CompiledMatch, type DecisionPoint, type TapMessage } from '../tap-protocol/index.js';
+import { DEFAULT_SENSITIVE_HEADERS, REDACTED, type HeaderList, type TapBody, type TapEvent, type CompiledMatch, type DecisionPoint, type TapMessage } from '../tap-protocol/index.js';
+import { bodyRedactionRules, redactBody, type BodyRedactionRules } from './body-redact.js';
 
 /** Where a subscriber's messages go: write returns false when the transport is full. */
 export interface MessageWriter {
@@ -89,7 +90,20 @@ export function redactHeaders(headers: HeaderList | undefined, sensitive: Readon
   return out ?? headers;
 }
 
-export function createTapHub(options: { sensitiveHeaders?: readonly string[]; onDropped?: (reason: string, n: number) => void } = {}): TapHub {
+export function createTapHub(
+  options: { sensitiveHeaders?: readonly string[]; bodyRedaction?: BodyRedactionRules; onDropped?: (reason: string, n: number) => void } = {},
+): TapHub {
+  const bodyRules = options.bodyRedaction ?? bodyRedactionRules();
+  /** Redacted bodies, made once per captured body whatever the number of subscribers. */
+  const redactedBodies = new WeakMap<TapBody, TapBody>();
+  const redactedBody = (b: TapBody, headers: HeaderList | undefined): TapBody => {
+    let r = redactedBodies.get(b);
+    if (r === undefined) {
+      r = redactBody(b, headerValue(headers, 'content-type'), bodyRules);
+      redactedBodies.set(b, r);
+    }
+    return r;
+  };
   const sensitive = new Set((options.sensitiveHeaders ?? DEFAULT_SENSITIVE_HEADERS).map((h) => h.toLowerCase()));
   const subs = new Set<SubscriberState>();
   /** Reading subscribers, and those of them with bodies. */
@@ -124,15 +138,20 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
     const tr = redactHeaders(e.trailers, sensitive, o.reveal);
     const rqt = redactHeaders(e.requestTrailers, sensitive, o.reveal);
     const stripBodies = !o.bodies && (e.requestBody !== undefined || e.responseBody !== undefined);
+    // Secrets in bodies are revealed exactly as headers are: only to a grant revealing them all.
+    const qb = o.bodies && o.reveal !== 'all' && e.requestBody ? redactedBody(e.requestBody, e.requestHeaders) : e.requestBody;
+    const sb = o.bodies && o.reveal !== 'all' && e.responseBody ? redactedBody(e.responseBody, e.responseHeaders) : e.responseBody;
     // grpcMessage is the grpc-message trailer's value: redacted with it when that header was made sensitive.
     const hideGrpcMessage = e.grpcMessage !== undefined && sensitive.has('grpc-message') && o.reveal !== 'all' && !o.reveal.has('grpc-message');
-    if (rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && !stripBodies && !hideGrpcMessage) return e;
+    if (rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && !stripBodies && !hideGrpcMessage && qb === e.requestBody && sb === e.responseBody) return e;
     const out: TapEvent = { ...e };
     if (hideGrpcMessage) out.grpcMessage = REDACTED;
     if (rq) out.requestHeaders = rq;
     if (rs) out.responseHeaders = rs;
     if (tr) out.trailers = tr;
     if (rqt) out.requestTrailers = rqt;
+    if (qb) out.requestBody = qb;
+    if (sb) out.responseBody = sb;
     if (stripBodies) {
       delete out.requestBody;
       delete out.responseBody;
@@ -364,4 +383,11 @@ export function createTapHub(options: { sensitiveHeaders?: readonly string[]; on
       }
     },
   };
+}
+
+/** The first value of header `name` (lower case) in a list, if any. */
+function headerValue(headers: HeaderList | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  for (const [k, v] of headers) if (k.length === name.length && k.toLowerCase() === name) return v;
+  return undefined;
 }

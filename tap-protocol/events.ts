@@ -16,6 +16,11 @@ export interface TapBody {
   truncated: boolean;
   encoding: 'utf8' | 'base64';
   data: string;
+  /**
+   * Why no bytes were kept (then `data` is empty and `truncated` true): `content-type` (not in
+   * the sidecar's --capture-content-type list) or `too-large` (over the limit, --body-over-limit drop).
+   */
+  omitted?: 'content-type' | 'too-large';
 }
 
 export interface TapEvent {

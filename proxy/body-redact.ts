@@ -1,0 +1,229 @@
+/**
+ * Secrets inside captured bodies: values of well-known secret fields in JSON and in form bodies
+ * (`password`, `token`, `client_secret`, …, plus `--redact-body-field NAME|JSONPATH`) and card
+ * numbers anywhere in text (13–19 digits with a card network's prefix that pass the Luhn check)
+ * read `[redacted]`. Applied where events leave the sidecar (tap-hub `shape`: live taps, history,
+ * and so recordings), unless the subscriber's grant reveals every header (`--reveal-header '*'`,
+ * which needs the body permission): body fields are revealed exactly as headers are.
+ *
+ * The JSON scanner is tolerant: it rewrites values in place (the rest of the text stays byte for
+ * byte) and works on a body cut at the capture limit, where a parser would give up and leak. The
+ * trade-off: a field whose name is split or escaped oddly (`"pass\u0077ord"`) is not recognized.
+ */
+import { REDACTED, type TapBody } from '../tap-protocol/index.js';
+
+/** Field names redacted by default (matched case-insensitively, in JSON and form bodies). */
+export const DEFAULT_SECRET_BODY_FIELDS: readonly string[] = [
+  'password', 'passwd', 'secret', 'token', 'access_token', 'refresh_token', 'api_key', 'authorization', 'client_secret',
+];
+
+export interface BodyRedactionRules {
+  /** Lower-case field names, anywhere in a JSON document or form. */
+  fields: ReadonlySet<string>;
+  /** JSON paths (`$.user.ssn`, `$.items[*].card`): segments, `*` for any key or index. */
+  paths: ReadonlyArray<readonly string[]>;
+  /** Redact card numbers (Luhn-checked) anywhere in text bodies. */
+  cards: boolean;
+}
+
+/** Parses `--redact-body-field` values (names or JSON paths starting with `$`) added to the defaults. */
+export function bodyRedactionRules(extra: readonly string[] = [], defaults = DEFAULT_SECRET_BODY_FIELDS): BodyRedactionRules {
+  const fields = new Set(defaults.map((f) => f.toLowerCase()));
+  const paths: string[][] = [];
+  for (const f of extra) {
+    if (f.startsWith('$')) paths.push(parseJsonPath(f));
+    else fields.add(f.toLowerCase());
+  }
+  return { fields, paths, cards: true };
+}
+
+/** `$.a.b[*].c` / `$['a'][0]` → ['a', 'b', '*', 'c']; throws on anything else. */
+export function parseJsonPath(path: string): string[] {
+  const out: string[] = [];
+  const re = /\.([A-Za-z_$][\w$-]*|\*)|\[(\*|\d+|'[^']*'|"[^"]*")\]/y;
+  let at = 1;
+  while (at < path.length) {
+    re.lastIndex = at;
+    const m = re.exec(path);
+    if (!m) throw new Error(`JSON path '${path}' is not of the form $.a.b[*].c`);
+    const seg = m[1] ?? m[2]!;
+    out.push(seg.startsWith("'") || seg.startsWith('"') ? seg.slice(1, -1) : seg);
+    at = re.lastIndex;
+  }
+  if (out.length === 0) throw new Error(`JSON path '${path}' names no field`);
+  return out;
+}
+
+/** Card network prefixes (IIN ranges) checked before Luhn: a timestamp or an id is rarely one. */
+const CARD_PREFIX = /^(4|5[1-5]|2(2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|6011|65|64[4-9]|62|3(0[0-5]|[68])|35(2[89]|[3-8]\d))/;
+
+/** Whether a string of 13–19 digits is a card number (known prefix, Luhn checksum). */
+export function isCardNumber(digits: string): boolean {
+  if (digits.length < 13 || digits.length > 19 || !CARD_PREFIX.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Digit runs of a card's length, optionally grouped by single spaces or dashes. */
+const CARD_CANDIDATE = /(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])/g;
+
+export function redactCards(text: string): string {
+  if (!/\d{4}/.test(text)) return text;
+  return text.replace(CARD_CANDIDATE, (m) => (isCardNumber(m.replace(/[ -]/g, '')) ? REDACTED : m));
+}
+
+function pathMatches(paths: BodyRedactionRules['paths'], stack: readonly string[]): boolean {
+  outer: for (const p of paths) {
+    if (p.length !== stack.length) continue;
+    for (let i = 0; i < p.length; i++) if (p[i] !== '*' && p[i] !== stack[i]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Index just past the JSON string starting at `i` (a quote), or text.length when it is cut. */
+function stringEnd(text: string, i: number): number {
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return text.length;
+}
+
+/** Index just past the JSON value starting at `i` (scalar, string, object or array; cut: text.length). */
+function valueEnd(text: string, i: number): number {
+  const c = text[i];
+  if (c === '"') return stringEnd(text, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const d = text[j];
+      if (d === '"') j = stringEnd(text, j) - 1;
+      else if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return text.length;
+  }
+  let j = i;
+  while (j < text.length && !/[,}\]\s]/.test(text[j]!)) j++;
+  return j;
+}
+
+/** Rewrites secret values of a JSON text in place (tolerant of a cut-off end). */
+export function redactJson(text: string, rules: BodyRedactionRules): string {
+  const out: string[] = [];
+  let copied = 0;
+  const replace = (from: number, to: number, withText: string) => {
+    out.push(text.slice(copied, from), withText);
+    copied = to;
+  };
+  // Containers: keys (objects) or indices (arrays) on the way down.
+  const stack: Array<{ isArray: boolean; index: number; key: string | undefined }> = [];
+  const path = (): string[] => stack.map((s) => (s.isArray ? String(s.index) : (s.key ?? '')));
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '}' || c === ']') {
+      stack.pop();
+      expectKey = false;
+      continue;
+    }
+    if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.isArray) top.index++;
+      expectKey = top !== undefined && !top.isArray;
+      continue;
+    }
+    if (c === ':' || c === ' ' || c === '\n' || c === '\r' || c === '\t') continue;
+    const top = stack[stack.length - 1];
+    if (expectKey && c === '"') {
+      const end = stringEnd(text, i);
+      if (top) top.key = text.slice(i + 1, end - 1);
+      expectKey = false;
+      i = end - 1;
+      continue;
+    }
+    // A value: secret by its key's name or its path, else scanned for card numbers.
+    const end = valueEnd(text, i);
+    const name = top && !top.isArray ? top.key?.toLowerCase() : undefined;
+    if ((name !== undefined && rules.fields.has(name)) || (rules.paths.length > 0 && pathMatches(rules.paths, path()))) {
+      replace(i, end, `"${REDACTED}"`);
+      i = end - 1;
+      continue;
+    }
+    if (c === '{' || c === '[') {
+      stack.push({ isArray: c === '[', index: 0, key: undefined });
+      expectKey = c === '{';
+      continue;
+    }
+    if (rules.cards && (c === '"' || (c >= '0' && c <= '9'))) {
+      const scalar = text.slice(i, end);
+      const redacted = redactCards(scalar);
+      if (redacted !== scalar) replace(i, end, c === '"' ? redacted : `"${REDACTED}"`);
+    }
+    i = end - 1;
+  }
+  if (copied === 0) return text;
+  out.push(text.slice(copied));
+  return out.join('');
+}
+
+/** Rewrites secret values of an `application/x-www-form-urlencoded` text. */
+export function redactForm(text: string, rules: BodyRedactionRules): string {
+  let changed = false;
+  const parts = text.split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq < 0) return pair;
+    let key = pair.slice(0, eq);
+    try {
+      key = decodeURIComponent(key.replace(/\+/g, ' '));
+    } catch {
+      // keep it raw
+    }
+    if (rules.fields.has(key.toLowerCase())) {
+      changed = true;
+      return `${pair.slice(0, eq)}=${REDACTED}`;
+    }
+    if (!rules.cards) return pair;
+    let value = pair.slice(eq + 1);
+    try {
+      value = decodeURIComponent(value.replace(/\+/g, ' '));
+    } catch {
+      // keep it raw
+    }
+    if (redactCards(value) === value) return pair;
+    changed = true;
+    return `${pair.slice(0, eq)}=${REDACTED}`;
+  });
+  return changed ? parts.join('&') : text;
+}
+
+const FORM_SHAPE = /^[^=&\s{["]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*&?$/;
+
+/**
+ * A body with secrets redacted per `rules` (the same object when nothing changed). JSON by
+ * content type or by shape (`{`/`[`), forms by content type or by shape (`a=b&c=d`), else card
+ * numbers in any text. Binary (base64) bodies are left alone: field names mean nothing there.
+ */
+export function redactBody(body: TapBody, contentType: string | undefined, rules: BodyRedactionRules): TapBody {
+  if (body.encoding !== 'utf8' || body.data === '') return body;
+  const ct = (contentType ?? '').toLowerCase();
+  const trimmed = body.data.trimStart();
+  let data: string;
+  if (ct.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) data = redactJson(body.data, rules);
+  else if (ct.includes('x-www-form-urlencoded') || FORM_SHAPE.test(body.data)) data = redactForm(body.data, rules);
+  else data = rules.cards ? redactCards(body.data) : body.data;
+  return data === body.data ? body : { ...body, data };
+}
