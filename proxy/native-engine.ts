@@ -46,7 +46,8 @@ export async function startNativeDataPath(
       open(id, proxy, src, dst, atMs) {
         recordMs = atMs;
         const info = { id, proxy, src, dst };
-        // Batch bytes are views into memory C++ reuses: the driver copies what it keeps.
+        // Batch bytes are views into one batch buffer (freed by GC once unreferenced): the driver
+        // copies what it keeps, so a kept view never pins a whole batch.
         const driver = createObservationDriver(info, services, { ...observation, now, chunksAreViews: true }, () => {
           open.delete(id);
           engine?.unobserve(id);
