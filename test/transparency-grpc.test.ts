@@ -11,9 +11,11 @@ import { ECHO_SERVICE, echoClient, startGrpcEcho, type GrpcEcho } from './suppor
 import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { eventShape, openTapCollector, type TapCollector } from './support/tap-collector.js';
-import { startTee, type Tee } from './support/tee.js';
+import type { Tee } from './support/tee.js';
+import { startTeeRig, type TeeRig } from './support/transparency-rig.js';
 
 let origin: GrpcEcho;
+let rig: TeeRig;
 let serverTee: Tee;
 let clientTee: Tee;
 let sidecar: SidecarProcess;
@@ -22,18 +24,12 @@ let target: string;
 
 beforeAll(async () => {
   origin = await startGrpcEcho();
-  serverTee = await startTee(origin.port, { keepBytes: false });
-  target = `127.0.0.1:${serverTee.port}`;
-  sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
-  clientTee = await startTee(sidecar.forwards[0].port, { keepBytes: false });
-  tap = await openTapCollector(sidecar.tap!);
+  rig = await startTeeRig(origin.port);
+  ({ serverTee, clientTee, sidecar, tap, target } = rig);
 });
 
 afterAll(async () => {
-  tap?.close();
-  await clientTee?.close();
-  await sidecar?.stop();
-  await serverTee?.close();
+  await rig?.close();
   await origin?.close();
 });
 

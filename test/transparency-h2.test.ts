@@ -21,11 +21,13 @@ import { startSidecarProcess, type SidecarProcess } from './support/meshtap-proc
 import { hasBinary } from './support/ports.js';
 import { connectRaw } from './support/raw-socket.js';
 import { eventShape, openTapCollector, type TapCollector } from './support/tap-collector.js';
-import { startTee, type Tee } from './support/tee.js';
+import type { Tee } from './support/tee.js';
+import { startTeeRig, type TeeRig } from './support/transparency-rig.js';
 
 const run = promisify(execFile);
 
 let origin: H2Origin;
+let rig: TeeRig;
 let serverTee: Tee;
 let clientTee: Tee;
 let sidecar: SidecarProcess;
@@ -36,18 +38,12 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshtap-h2-'));
   origin = await startH2Origin();
-  serverTee = await startTee(origin.port, { keepBytes: false });
-  target = `127.0.0.1:${serverTee.port}`;
-  sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0', '--namespace', 'h2ns']);
-  clientTee = await startTee(sidecar.forwards[0].port, { keepBytes: false });
-  tap = await openTapCollector(sidecar.tap!);
+  rig = await startTeeRig(origin.port, ['--namespace', 'h2ns']);
+  ({ serverTee, clientTee, sidecar, tap, target } = rig);
 });
 
 afterAll(async () => {
-  tap?.close();
-  await clientTee?.close();
-  await sidecar?.stop();
-  await serverTee?.close();
+  await rig?.close();
   await origin?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -9,41 +9,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { expectedEvents } from './support/expected-events.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
-import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
-import { connectRaw, startScriptedServer, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';
-import { eventShape, openTapCollector, type TapCollector } from './support/tap-collector.js';
+import type { SidecarProcess } from './support/meshtap-process.js';
+import type { RecordedSocket, ScriptedServer } from './support/raw-socket.js';
+import { eventShape, type TapCollector } from './support/tap-collector.js';
+import { startRawRig, type RawRig } from './support/transparency-rig.js';
 
 const CRLF = '\r\n';
 const IDENTITY = { workload: 'deploy/web', namespace: 'transp' };
 
+let rig: RawRig;
 let server: ScriptedServer;
 let sidecar: SidecarProcess;
 let tap: TapCollector;
 let target: string;
 
 beforeAll(async () => {
-  server = await startScriptedServer();
-  target = `127.0.0.1:${server.port}`;
-  sidecar = await startSidecarProcess([
-    '--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
-    '--workload', IDENTITY.workload, '--namespace', IDENTITY.namespace, '--pod', 'web-0',
-  ]);
-  tap = await openTapCollector(sidecar.tap!);
+  rig = await startRawRig(['--workload', IDENTITY.workload, '--namespace', IDENTITY.namespace, '--pod', 'web-0']);
+  ({ server, sidecar, tap, target } = rig);
 });
 
-afterAll(async () => {
-  tap?.close();
-  await sidecar?.stop();
-  await server?.close();
-});
+afterAll(() => rig?.close());
 
 /** A client connected through the sidecar, and the server side of that same connection. */
-async function pair(): Promise<{ client: RecordedSocket; upstream: RecordedSocket }> {
-  const next = server.connections.length;
-  const client = await connectRaw(sidecar.forwards[0].port);
-  const upstream = await server.connection(next);
-  return { client, upstream };
-}
+const pair = (): Promise<{ client: RecordedSocket; upstream: RecordedSocket }> => rig.pair();
 
 /** The shaped events of the exchanges whose path is in `paths`, in order of their ids. */
 async function eventsFor(paths: string[]): Promise<Array<Partial<TapEvent>>> {

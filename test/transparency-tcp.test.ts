@@ -9,32 +9,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrape, sumMetric, waitForMetric } from './support/metrics-scrape.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import * as net from 'node:net';
-import { connectRaw, startScriptedServer, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';
+import { connectRaw, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';
 import { openTapCollector, type TapCollector } from './support/tap-collector.js';
+import { startRawRig, type RawRig } from './support/transparency-rig.js';
 
 let server: ScriptedServer;
 let sidecar: SidecarProcess;
 let tap: TapCollector;
 let target: string;
 
+let rig: RawRig;
+
 beforeAll(async () => {
-  server = await startScriptedServer();
-  target = `127.0.0.1:${server.port}`;
-  sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
-  tap = await openTapCollector(sidecar.tap!);
+  rig = await startRawRig();
+  ({ server, sidecar, tap, target } = rig);
 });
 
-afterAll(async () => {
-  tap?.close();
-  await sidecar?.stop();
-  await server?.close();
-});
+afterAll(() => rig?.close());
 
-async function pair(): Promise<{ client: RecordedSocket; upstream: RecordedSocket }> {
-  const next = server.connections.length;
-  const client = await connectRaw(sidecar.forwards[0].port);
-  return { client, upstream: await server.connection(next) };
-}
+const pair = (): Promise<{ client: RecordedSocket; upstream: RecordedSocket }> => rig.pair();
 
 /** Random bytes that no detector could take for HTTP (first byte is not a method character). */
 function opaqueBytes(n: number): Buffer {
