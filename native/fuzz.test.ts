@@ -5,7 +5,7 @@
  * clang's fuzzer runtime is missing (Debian: libclang-rt-14-dev).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,10 @@ describe('native libFuzzer targets (bounded run)', () => {
     const bin = join(out, name);
     execFileSync('clang++', ['-std=c++17', '-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=undefined', `-I${join(ROOT, 'native/src')}`, join(ROOT, 'native/fuzz', file), join(ROOT, 'native/src/core/event-ring.cc'), '-o', bin], { stdio: 'pipe' });
     const seeds = join(ROOT, 'native/fuzz/corpus', name);
-    const r = spawnSync(bin, [`-max_total_time=${FUZZ_SECONDS}`, `-artifact_prefix=${out}/`, ...(existsSync(seeds) ? [seeds] : [])], { encoding: 'utf8', timeout: (FUZZ_SECONDS + 60) * 1000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' } });
+    // New inputs go to the first corpus directory (a scratch one), never into the seeds.
+    const scratch = join(out, `${name}-corpus`);
+    mkdirSync(scratch, { recursive: true });
+    const r = spawnSync(bin, [`-max_total_time=${FUZZ_SECONDS}`, `-artifact_prefix=${out}/`, scratch, ...(existsSync(seeds) ? [seeds] : [])], { encoding: 'utf8', timeout: (FUZZ_SECONDS + 60) * 1000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' } });
     const crashes = readdirSync(out).filter((f) => /^(crash|leak|timeout|oom)-/.test(f));
     expect({ status: r.status, crashes, tail: r.status === 0 ? '' : r.stderr.split('\n').slice(-20).join('\n') }).toEqual({ status: 0, crashes: [], tail: '' });
   }, (FUZZ_SECONDS + 120) * 1000);
