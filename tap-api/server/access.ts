@@ -47,6 +47,11 @@ export interface TapApiDiscovery {
   resolve(namespace: string, target: Target): Promise<Result<TapPod[], KubeStatus>>;
   /** Every tappable pod of a namespace (`GET …/namespaces/NS/sidecars`). */
   list(namespace: string | undefined): Promise<TapPod[]>;
+  /**
+   * Calls `onChange` when the pods of `namespace` may have changed (Kubernetes: a pod watch).
+   * Absent: live taps re-resolve their target on a timer instead.
+   */
+  watch?(namespace: string, onChange: () => void): { stop(): void };
   /** Why a target may have no pods, appended to the 404 message. */
   readonly noPodsHint: string;
 }

@@ -149,6 +149,9 @@ export function createKubeDiscovery(kc: KubeConfig, options: KubeDiscoveryOption
         throw new Error(`listing meshed pods in every namespace: ${describeKubeError(err)}`, { cause: err });
       }
     },
+    watch(namespace, onChange) {
+      return watchMeshedPods(kc, namespace, onChange);
+    },
     async resolve(namespace, target) {
       const { core, apps, batch } = await getApis();
       switch (target.resource) {
@@ -214,4 +217,73 @@ type Apis = {
 async function loadApis(kc: KubeConfig): Promise<Apis> {
   const k8s = await import('@kubernetes/client-node');
   return { core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api), batch: kc.makeApiClient(k8s.BatchV1Api) };
+}
+
+/** Longest a pod watch may stay silent before it is restarted (client-node's Watch has no idle timeout). */
+const WATCH_IDLE_MS = 5 * 60_000;
+const WATCH_MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Watches the meshed pods of a namespace and calls `onChange` on every event (ADDED, MODIFIED,
+ * DELETED): a live tap then re-resolves its target. client-node's Watch never reconnects, so it
+ * is restarted with backoff when it ends or fails, and when it stays silent past WATCH_IDLE_MS
+ * (a half-open connection); each start also calls `onChange` (events may have been missed).
+ */
+export function watchMeshedPods(kc: KubeConfig, namespace: string, onChange: () => void): { stop(): void } {
+  let stopped = false;
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  let backoffMs = 250;
+  const restart = (): void => {
+    controller?.abort();
+    controller = undefined;
+    if (idle) clearTimeout(idle);
+    if (stopped) return;
+    timer = setTimeout(() => void start(), backoffMs);
+    timer.unref();
+    backoffMs = Math.min(WATCH_MAX_BACKOFF_MS, backoffMs * 2);
+  };
+  const touch = (): void => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(restart, WATCH_IDLE_MS);
+    idle.unref();
+  };
+  const start = async (): Promise<void> => {
+    if (stopped) return;
+    const { Watch } = await import('@kubernetes/client-node');
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      restart();
+    };
+    try {
+      touch();
+      const c = await new Watch(kc).watch(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        { labelSelector: `${MESHED_LABEL}=true`, allowWatchBookmarks: true },
+        (type) => {
+          touch();
+          backoffMs = 250;
+          if (type !== 'BOOKMARK') onChange();
+        },
+        () => end(),
+      );
+      if (stopped || ended) c.abort();
+      else controller = c;
+      onChange();
+    } catch {
+      end();
+    }
+  };
+  void start();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      if (idle) clearTimeout(idle);
+      controller?.abort();
+    },
+  };
 }

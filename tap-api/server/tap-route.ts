@@ -15,6 +15,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
 import type { TapApiAccess } from './access.js';
 import { isLive, startFanOut, splitRate, type FanOut, type FanOutPartEnd } from './fan-out.js';
+import type { TapPod } from './access.js';
+import type { TapRequest } from '../../tap-protocol/index.js';
 import { readJsonBody, sendStatus } from './http-util.js';
 import type { TapApiMetrics } from './metrics.js';
 import { describeDenial, type RequestAttributes, type UserInfo } from './rbac.js';
@@ -35,6 +37,8 @@ export interface TapRouteContext {
     defaultMaxRps: number;
     maxRpsCap: number;
     grantTtlMs: number;
+    /** Re-read a live tap's pods this often without a discovery watch (default MEMBERSHIP_POLL_MS). */
+    membershipPollMs?: number;
   };
   /** Live taps, so the server can end them on shutdown. */
   active: Set<{ end(line: TapApiLine): void }>;
@@ -146,7 +150,8 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
   const totalRps = Math.min(request.maxRps ?? ctx.limits.defaultMaxRps, ctx.limits.maxRpsCap);
   const perPodRps = splitRate(totalRps, pods.length);
   const now = Date.now();
-  const parts = pods.map((p) => {
+  const makePart = (p: TapPod, forRequest: TapRequest) => {
+    const at = Date.now();
     const claims = makeGrantClaims(
       {
         sub: user.name,
@@ -159,13 +164,16 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
         revealHeaders: request.revealHeaders ?? [],
         matches: request.matches,
         maxRps: perPodRps,
-        exp: now + ctx.limits.grantTtlMs,
+        exp: at + ctx.limits.grantTtlMs,
       },
-      now,
+      at,
     );
     ctx.metrics.grantsIssued.inc();
-    return { pod: p.pod, address: p.tapAddress, request: { ...request, maxRps: perPodRps, grant: signGrant(claims, ctx.keys.privateKey) } };
-  });
+    return { pod: p.pod, address: p.tapAddress, request: { ...forRequest, maxRps: perPodRps, grant: signGrant(claims, ctx.keys.privateKey) } };
+  };
+  const parts = pods.map((p) => makePart(p, request));
+  // Pods that join later get the live tap only: their history was not asked for when the tap began.
+  const { sinceMs: _s, last: _l, follow: _f, ...liveRequest } = request;
 
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.flushHeaders();
@@ -184,6 +192,7 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
       else ctx.tapsByUser.delete(user.name);
       ctx.metrics.activeTaps.dec();
       fan?.cancel();
+      membership?.stop();
       if (line && !res.destroyed) res.write(JSON.stringify(line) + '\n');
       res.end();
       // A client that never reads would keep the final bytes (and the socket) forever.
@@ -194,6 +203,7 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
   };
   ctx.active.add(entry);
   ctx.tapsByUser.set(user.name, mine + 1);
+  let membership: { stop(): void } | undefined;
   res.once('close', () => entry.end()); // client went away: cancel every sidecar stream
   fan = startFanOut({
     parts,
@@ -213,6 +223,55 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
     onDone: (ends) => entry.end(endLine(request, ends)),
   });
   if (finished) fan.cancel();
+  else if (isLive(request)) {
+    const started = fan;
+    membership = followMembership(ctx, namespace, target, (now) => {
+      const byName = new Map(now.map((p) => [p.pod, p]));
+      started.update(
+        now.map((p) => ({ pod: p.pod, address: p.tapAddress })),
+        (p) => makePart(byName.get(p.pod)!, liveRequest),
+      );
+    });
+  }
+}
+
+/** How often a live tap re-reads its target's pods when discovery cannot say when they change (local mode). */
+export const MEMBERSHIP_POLL_MS = 2_000;
+
+/**
+ * Calls `onPods` with the target's pods whenever they may have changed: on each discovery watch
+ * event (Kubernetes: a pod watch; debounced), or every MEMBERSHIP_POLL_MS (local registry, in
+ * memory). A failed lookup keeps the current pods (the next one may succeed).
+ */
+function followMembership(ctx: TapRouteContext, namespace: string, target: Target, onPods: (pods: TapPod[]) => void): { stop(): void } {
+  let stopped = false;
+  let pending: NodeJS.Timeout | undefined;
+  const check = async (): Promise<void> => {
+    try {
+      const r = await ctx.access.discovery.resolve(namespace, target);
+      if (!stopped && r.ok) onPods(r.value);
+    } catch {
+      // keep tapping the pods we have
+    }
+  };
+  const soon = (): void => {
+    if (stopped || pending) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      void check();
+    }, 200);
+  };
+  const watch = ctx.access.discovery.watch?.(namespace, soon);
+  const poll = watch ? undefined : setInterval(() => void check(), ctx.limits.membershipPollMs ?? MEMBERSHIP_POLL_MS);
+  poll?.unref();
+  return {
+    stop() {
+      stopped = true;
+      if (pending) clearTimeout(pending);
+      if (poll) clearInterval(poll);
+      watch?.stop();
+    },
+  };
 }
 
 /**
