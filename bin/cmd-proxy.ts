@@ -35,6 +35,8 @@ Tap:
                                           warning is logged); traffic is forwarded regardless
       --tap-public-key BASE64             the tap API's Ed25519 key (MESHTAP_TAP_PUBLIC_KEY)
       --tap-require-grant                 refuse loopback taps without a grant too
+      --tap-trust-peer IP                 trust grant-less taps from IP as from loopback (what
+                                          'meshtap run --netns' gives the host end of its veth)
 
 Observation:
       --recorder-bytes SIZE               flight recorder bound (default 8MiB)
@@ -109,6 +111,7 @@ const command: Command = {
       'tap-api-token': { type: 'string' },
       'tap-public-key': { type: 'string' },
       'tap-require-grant': { type: 'boolean' },
+      'tap-trust-peer': { type: 'string', multiple: true },
       'recorder-bytes': { type: 'string' },
       'recorder-bodies': { type: 'boolean' },
       'body-limit': { type: 'string' },
@@ -192,6 +195,7 @@ const command: Command = {
       podIp: process.env.MESHTAP_POD_IP,
       tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
       requireGrant: args.values['tap-require-grant'] === true,
+      tapTrustPeers: (args.values['tap-trust-peer'] as string[] | undefined) ?? [],
       recorderBytes: args.values['recorder-bytes'] ? parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') : SIDECAR_DEFAULTS.recorderBytes,
       recorderBodies: args.values['recorder-bodies'] === true,
       bodyLimit: args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit,

@@ -1,5 +1,15 @@
 import { listFlag, parseCount, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import type { Command } from './command.js';
+import type { RunOutput } from './run-exchanges.js';
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 const help = `Run a command with its traffic intercepted by BPF and a meshtap sidecar (root).
 
@@ -7,8 +17,11 @@ Usage:
   meshtap run [--name web] [-n NS] [--netns] [--skip-ports 22,5432] [--skip-cidrs 10.0.0.0/8]
               [--admin ADDR] [--tap ADDR] [--tap-api URL [--tap-api-token TOKEN]] -- CMD [ARGS...]
 
-CMD runs in a fresh cgroup v2; its outbound TCP connects go through a sidecar (running as
-its own uid) that forwards every byte unchanged and records what it sees. With --netns, CMD
+CMD runs in a fresh cgroup v2; its outbound TCP connects (loopback targets included) go
+through a sidecar (running as its own uid) that forwards every byte unchanged and records what
+it sees. CMD's exchanges are printed on stderr as they end (CMD keeps stdout), like strace.
+Not intercepted, and said at start: UDP (DNS), the sidecar's own connects, --skip-ports and
+--skip-cidrs, and without --netns connections made to CMD. With --netns, CMD
 also gets a fresh network namespace with its own IP (printed), and connections to that IP
 reach CMD through the sidecar's inbound listener. CMD needs no change.
 
@@ -25,6 +38,9 @@ Flags:
                              variable). Handed to the sidecar only, never to CMD
       --sidecar-uid UID      uid the sidecar runs as (default 2102)
       --engine js|native     the sidecar's data path engine (MESHTAP_ENGINE; default js)
+  -o, --output FORMAT        CMD's exchanges on stderr, one line each: text (default), wide, json, none
+      --record FILE          also write CMD's exchanges (with bodies) as a recording (.gz: gzip)
+      --force                with --record: replace FILE
 
 On start, 'meshtap run: admin ADDR', 'meshtap run: tap ADDR' (and with --netns
 'meshtap run: ip ADDR') are printed on stderr. meshtap run exits with CMD's exit code and
@@ -53,6 +69,9 @@ const command: Command = {
       'tap-api-token': { type: 'string' },
       'sidecar-uid': { type: 'string' },
       engine: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      record: { type: 'string' },
+      force: { type: 'boolean' },
     },
   },
   async run(args) {
@@ -78,7 +97,20 @@ const command: Command = {
     const engine = stringFlag(args, 'engine', 'MESHTAP_ENGINE', 'js');
     if (engine !== 'js' && engine !== 'native') throw new UsageError(`run: --engine takes js or native, not '${engine}'`);
     const uidText = stringFlag(args, 'sidecar-uid');
+    const output = stringFlag(args, 'output', undefined, 'text')!;
+    if (!['text', 'wide', 'json', 'none'].includes(output)) throw new UsageError(`run: -o takes text, wide, json or none, not '${output}'`);
+    const record = stringFlag(args, 'record');
+    const { createRunExchanges } = await import('./run-exchanges.js');
+    const print = (l: string) => {
+      if (!process.stderr.destroyed) process.stderr.write(l + '\n');
+    };
+    const shown = createRunExchanges({ output: output as RunOutput, record, force: args.values.force === true, version: await version(), print });
     return runIntercepted({
+      onSidecarReady: ({ tap }) => shown.start(tap),
+      onCommandExit: async () => {
+        const { exchanges } = await shown.finish();
+        if (exchanges === 0) print('meshtap run: CMD made no HTTP exchange through the sidecar (TCP without HTTP is forwarded but not listed)');
+      },
       command: cmd,
       name,
       namespace: stringFlag(args, 'namespace', undefined, 'default')!,

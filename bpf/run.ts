@@ -17,7 +17,7 @@ import { isNativeAvailable } from '../native/index.js';
 import { createCgroup, findCgroup2Mount, removeCgroup } from './cgroup.js';
 import { createNetns, deleteNetns, type Netns } from './netns.js';
 import { findListenerFd, spawnInScope } from './process.js';
-import { attachCgroupScope, attachInbound, detachScope, listScopes, writeScopeSettings, type ScopeOptions } from './scope.js';
+import { attachCgroupScope, attachInbound, detachScope, listScopes, readScopeStats, writeScopeSettings, type ScopeOptions } from './scope.js';
 
 const log = createLogger('bpf.run');
 
@@ -42,6 +42,10 @@ export interface RunOptions {
   engine?: 'js' | 'native';
   /** Called with each line meshtap itself prints (default: stderr). */
   report?: (line: string) => void;
+  /** Awaited once the sidecar is ready, before CMD starts (e.g. to subscribe to its tap). */
+  onSidecarReady?: (addresses: { tap: string; admin: string; ip?: string }) => Promise<void>;
+  /** Awaited after CMD exited, before the sidecar stops (e.g. to let its last exchanges end). */
+  onCommandExit?: () => Promise<void>;
 }
 
 async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -170,6 +174,9 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
       skipOutboundPorts: opts.skipPorts,
       skipInboundPorts: opts.skipPorts,
       skipCidrs: opts.skipCidrs,
+      // CMD's own connections to loopback targets (a local server, a port-forward) are what a
+      // user runs meshtap run to see; the sidecar's own connects are never redirected (its uid).
+      interceptLoopback: true,
     };
     attachCgroupScope(scope, podCgroup, scopeOpts);
 
@@ -181,6 +188,9 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
       '--workload', `deploy/${opts.name}`, '--namespace', opts.namespace, '--pod', `${opts.name}-${scope.slice(-8)}`,
       ...(netns ? ['--inbound', `127.0.0.1:${inboundPort}`] : []),
       ...(opts.tapApi ? ['--tap-api', opts.tapApi] : []),
+      // The printed tap address is in the namespace: the host reaches it from its veth end,
+      // which only this machine can use (like loopback without --netns).
+      ...(netns ? ['--tap-trust-peer', netns.hostAddress] : []),
       '--engine', opts.engine ?? 'js',
     ];
     sidecar = spawnInScope(sidecarArgs, {
@@ -203,6 +213,12 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
     report(`meshtap run: tap ${fmt(tap)}`);
     if (netns) report(`meshtap run: ip ${netns.address}`);
     report(`meshtap run: scope ${scope}`);
+    const notIntercepted = ['UDP (e.g. DNS)', 'connects made by the sidecar itself'];
+    if (!netns) notIntercepted.push('connections to CMD (inbound: use --netns)');
+    if (opts.skipPorts.length) notIntercepted.push(`ports ${opts.skipPorts.join(',')} (--skip-ports)`);
+    if (opts.skipCidrs.length) notIntercepted.push(`${opts.skipCidrs.join(',')} (--skip-cidrs)`);
+    report(`meshtap run: intercepting CMD's outbound TCP connects, loopback included${netns ? `, and inbound TCP to ${netns.address}` : ''}; not intercepted: ${notIntercepted.join(', ')}`);
+    await opts.onSidecarReady?.({ tap: fmt(tap), admin: fmt(admin), ...(netns ? { ip: netns.address } : {}) });
 
     if (signalled) return 128 + constants.signals[signalled];
     // The tapped command never gets the registration token (it could register as any pod).
@@ -216,6 +232,9 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
       });
       child.once('exit', (c, sig) => resolve(c ?? 128 + (sig ? constants.signals[sig] : 0)));
     });
+    await opts.onCommandExit?.();
+    const skipped = readScopeStats(scope).skipped;
+    if (skipped > 0) report(`meshtap run: ${skipped} connect${skipped === 1 ? ' was' : 's were'} left alone (sidecar ports or skip lists)`);
     return code;
   } finally {
     await cleanup();

@@ -51,6 +51,8 @@ export interface SidecarOptions {
   podIp?: string;
   /** Refuse grant-less loopback taps too. */
   requireGrant?: boolean;
+  /** Peer IPs trusted like loopback (the host end of `meshtap run --netns`'s veth); not with requireGrant. */
+  tapTrustPeers?: string[];
   recorderBytes?: number;
   recorderBodies?: boolean;
   bodyLimit?: number;
@@ -175,6 +177,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         pod: o.identity.pod ?? '',
         namespace: o.identity.namespace ?? '',
         trustLoopback: !o.requireGrant,
+        trustedPeers: o.requireGrant ? [] : (o.tapTrustPeers ?? []),
         publicKey: () => publicKey,
         recorderBodies: o.recorderBodies ?? false,
         ...(o.podIp ? { podIp: o.podIp } : {}),

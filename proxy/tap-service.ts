@@ -28,6 +28,9 @@ export interface TapServiceOptions {
   pod: string;
   namespace: string;
   trustLoopback: boolean;
+  /** Peer IPs trusted as loopback is (with trustLoopback): the host end of a `meshtap run --netns` veth,
+   * reachable only from this machine, as loopback is. */
+  trustedPeers?: string[];
   /** The tap API's public key, once known. */
   publicKey: () => KeyObject | string | undefined;
   /** The pod IP (MESHTAP_POD_IP): where the tap API dials a wildcard tap listener. */
@@ -62,6 +65,15 @@ export function isLoopbackPeer(peer: string): boolean {
   return canonical === '[::1]' || MAPPED_LOOPBACK.test(canonical);
 }
 
+/** Whether a gRPC peer (`ipv4:a.b.c.d:port` or `a.b.c.d:port`) is one of `trusted` (IPs). */
+function isTrustedPeer(peer: string, trusted: string[] | undefined): boolean {
+  if (!trusted?.length) return false;
+  let p = peer.replace(/^ipv[46]:/, '');
+  if (p.startsWith('[')) p = p.slice(1, p.indexOf(']'));
+  else if (p.lastIndexOf(':') > 0) p = p.slice(0, p.lastIndexOf(':'));
+  return trusted.includes(p);
+}
+
 type Access = { ok: true; bodies: boolean; reveal: ReadonlySet<string> | 'all'; match: CompiledMatch; maxRps?: number } | { ok: false; status: grpc.status; message: string };
 
 function and(a: CompiledMatch, b: CompiledMatch): CompiledMatch {
@@ -90,7 +102,7 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
   }
   const asked = new Set((req.revealHeaders ?? []).map((h) => h.toLowerCase()));
   if (!grant) {
-    if (o.trustLoopback && isLoopbackPeer(peer)) {
+    if (o.trustLoopback && (isLoopbackPeer(peer) || isTrustedPeer(peer, o.trustedPeers))) {
       return { ok: true, bodies: !!req.bodies, reveal: asked.has('*') ? 'all' : asked, match, maxRps: req.maxRps };
     }
     return { ok: false, status: grpc.status.PERMISSION_DENIED, message: 'MT_GRANT_REQUIRED: this sidecar only serves taps authorized by the tap API (use meshtap tap --tap-api URL)' };

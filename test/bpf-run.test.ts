@@ -134,6 +134,10 @@ describe.skipIf(skip !== undefined)('meshtap run', { timeout: 90_000 }, () => {
       if (!body) await new Promise((r) => setTimeout(r, 50));
     }
     expect(body).toBe('inbound /in abc');
+    // meshtap run taps its sidecar at the printed (namespace) tap address from the host: that
+    // works without a grant now (issue 11 item 6: MT_GRANT_REQUIRED), and the exchange is printed.
+    await run.waitFor(/ end id=\S+ proxy=in .*:path=\/in /);
+    expect(run.lines.join('\n')).not.toMatch(/MT_GRANT_REQUIRED|RST_STREAM/);
     const metrics = await fetch(`http://${admin}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(new RegExp(`request_total\\{direction="inbound",authority="${ip.replace(/\./g, '\\.')}:8080"`));
     run.child.kill('SIGTERM');
