@@ -130,6 +130,20 @@ describe('tap hub', () => {
     expect(kinds).toEqual(['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', 'dropped:14']);
   });
 
+  it('regression (queue bound by count only): body bytes bound the queue too, and past it the subscriber is not read for', () => {
+    const hub = createTapHub();
+    const t = transport(1);
+    const s = hub.subscribe({ match: compileMatches([]), bodies: true, reveal: 'all', writer: t.writer, maxQueueBodyBytes: 10_000 });
+    s.live = true;
+    const body = { size: 4000, truncated: false, encoding: 'utf8' as const, data: 'x'.repeat(4000) };
+    for (let n = 0; n < 10; n++) hub.publish('end', ev('end', n, { requestBody: body }));
+    expect(t.written.length).toBe(1); // 1 written, 3 queued (12,000 body bytes ≥ 10,000), the rest dropped
+    expect(s.dropped).toBe(6);
+    expect(hub.wantsBodies).toBe(false);
+    t.drain();
+    expect(hub.wantsBodies).toBe(true);
+  });
+
   it('enforces a per-subscriber rate in exchanges per second', () => {
     const dropped: string[] = [];
     const hub = createTapHub({ onDropped: (r) => dropped.push(r) });

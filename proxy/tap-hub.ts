@@ -28,6 +28,8 @@ export interface SubscriberOptions {
   reveal: ReadonlySet<string> | 'all';
   maxRps?: number;
   maxQueue?: number;
+  /** Most body bytes waiting in the queue (default 8 MiB): a count bound alone let 1000 events with 64 KiB bodies queue 64 MiB. */
+  maxQueueBodyBytes?: number;
   writer: MessageWriter;
 }
 
@@ -69,6 +71,12 @@ export interface TapHub {
 }
 
 const DEFAULT_MAX_QUEUE = 1000;
+const DEFAULT_MAX_QUEUE_BODY_BYTES = 8 * 1024 * 1024;
+
+/** Body characters a queued message holds (what dominates its memory when bodies are on). */
+function bodyBytesOf(m: TapMessage): number {
+  return m.type === 'event' ? (m.event.requestBody?.data.length ?? 0) + (m.event.responseBody?.data.length ?? 0) : 0;
+}
 /**
  * Rate-limit losses are told to the subscriber in one notice per this interval (or right before
  * its next event), not one per lost exchange: a notice per drop would undo the rate limit.
@@ -186,6 +194,8 @@ export function createTapHub(
       let rateLimitedUntold = 0;
       let rateNoticeTimer: NodeJS.Timeout | undefined;
       const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
+      const maxBodyBytes = opts.maxQueueBodyBytes ?? DEFAULT_MAX_QUEUE_BODY_BYTES;
+      let queuedBodyBytes = 0;
       const tellRateLimited = () => {
         if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
         rateNoticeTimer = undefined;
@@ -223,9 +233,10 @@ export function createTapHub(
       const pump = () => {
         while (queue.length > 0 && !closed) {
           const msg = queue.shift()!;
+          queuedBodyBytes -= bodyBytesOf(msg);
           if (!opts.writer.write(msg)) return waitDrain();
           // Reading again once half the queue is free (not at the first free slot: no flapping).
-          if (s.stalled && queue.length <= maxQueue / 2) resume();
+          if (s.stalled && queue.length <= maxQueue / 2 && queuedBodyBytes <= maxBodyBytes / 2) resume();
         }
         if (s.stalled && !closed) resume();
         if (onFlushed && queue.length === 0) {
@@ -268,7 +279,7 @@ export function createTapHub(
           if (closed) return;
           // Losses are told where they happened: before the next event.
           if (rateLimitedUntold > 0 && msg.type === 'event') tellRateLimited();
-          if (queue.length >= maxQueue && !force) {
+          if ((queue.length >= maxQueue || queuedBodyBytes >= maxBodyBytes) && !force) {
             // The notice stands where the lost events would have been; consecutive losses share it
             // (so the queue holds at most maxQueue + 1 messages).
             dropped++;
@@ -280,6 +291,7 @@ export function createTapHub(
             return;
           }
           queue.push(msg);
+          queuedBodyBytes += bodyBytesOf(msg);
           if (!waitingDrain) pump();
         },
         send(msg, force) {
@@ -295,6 +307,7 @@ export function createTapHub(
           if (closed) return;
           closed = true;
           queue.length = 0;
+          queuedBodyBytes = 0;
           if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
           if (!subs.delete(s)) return;
           if (s.stalled) stalledSubs--;
