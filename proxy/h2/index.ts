@@ -3,7 +3,7 @@
  * with the HTTP/2 client preface; see observer.ts for the behaviour and observe.ts for the
  * contract.
  */
-export { createH2Observer, STREAM_ERROR_CLOSED, STREAM_ERROR_GAVE_UP } from './observer.js';
+export { createH2Observer, createUpgradedH2Observer, STREAM_ERROR_CLOSED, STREAM_ERROR_GAVE_UP } from './observer.js';
 export { HpackDecoder, createHpackDecoder } from './hpack-decoder.js';
 export type { HpackDecoderOptions, HpackError, HpackResult } from './hpack-decoder.js';
 export { decodeHuffman } from './huffman.js';

@@ -8,7 +8,7 @@
  * this connection (one `giveUp`), never the forwarded bytes, and it never throws.
  */
 import { createLogger } from '../../common/index.js';
-import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverContext } from '../observe.js';
+import type { ConnectionObserver, CreateObserver, Exchange, GiveUpReason, ObserverContext } from '../observe.js';
 import { H2_PREFACE } from './constants.js';
 import { Side, type SideOwner } from './observer-side.js';
 import { STREAM_ERROR_GAVE_UP, StreamTracker } from './stream-tracker.js';
@@ -115,3 +115,14 @@ class H2Observer implements ConnectionObserver, SideOwner {
 
 /** Creates the HTTP/2 (and gRPC) observer for one connection (contract: observe.ts). */
 export const createH2Observer: CreateObserver = (ctx) => new H2Observer(ctx);
+
+/**
+ * The observer for the rest of a connection that switched from HTTP/1 to h2c (`Upgrade: h2c`,
+ * `101`): the upgraded request `ex` is stream 1, the client sends the preface next and the
+ * server's first frame is its SETTINGS, as on any h2 connection.
+ */
+export function createUpgradedH2Observer(ctx: ObserverContext, ex: Exchange): ConnectionObserver {
+  const observer = new H2Observer(ctx);
+  observer.streams.adoptUpgraded(ex);
+  return observer;
+}

@@ -63,6 +63,16 @@ export class StreamTracker {
   }
 
   /**
+   * An HTTP/1 request upgraded to h2c (RFC 7540 §3.2) is stream 1, its request already complete;
+   * its response comes as h2 frames. The exchange keeps its id; its protocol becomes h2.
+   */
+  adoptUpgraded(ex: Exchange): void {
+    ex.protocol = 'h2';
+    this.lastClientStream = 1;
+    this.streams.set(1, { ex, isRequestEnded: true, isResponseEnded: false, hasResponseHead: false });
+  }
+
+  /**
    * A header block from the client. Returns false when a new stream would exceed
    * `maxStreams` (the caller gives up).
    */

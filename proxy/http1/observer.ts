@@ -10,10 +10,12 @@
  * HTTP/1. Anything the observer cannot follow ends open exchanges with an error and stops
  * observation of that connection (`giveUp`), once.
  */
+import type { HeaderList } from '../../tap-protocol/index.js';
+import { createUpgradedH2Observer } from '../h2/index.js';
 import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverContext } from '../observe.js';
 import { BODY_ERROR, BODY_NEED_MORE, BodyReader } from './body-reader.js';
 import { classifyResponse, openExchange, type Pending } from './exchange-start.js';
-import type { ResponseHead } from './head-parse.js';
+import { fieldList, type ResponseHead } from './head-parse.js';
 import { HEAD_BARE_LF, HEAD_NEED_MORE, HEAD_TOO_LARGE, HeadReader } from './head-reader.js';
 
 /** Error set on exchanges ended because the observer gave up. */
@@ -34,8 +36,18 @@ function headError(code: number): GiveUpReason {
   return code === HEAD_TOO_LARGE ? 'h1-header-too-large' : code === HEAD_BARE_LF ? 'h1-ambiguous-framing' : 'h1-parse';
 }
 
+/** Whether `list` has an Upgrade field naming the `h2c` token. */
+function upgradesToH2c(list: HeaderList): boolean {
+  for (const [name, value] of list) {
+    if (name.toLowerCase() === 'upgrade' && value.split(',').some((t) => t.trim().toLowerCase() === 'h2c')) return true;
+  }
+  return false;
+}
+
 class Http1Observer implements ConnectionObserver {
   private isDead = false;
+  /** After a `101` to h2c: the HTTP/2 observer that follows the rest of the connection. */
+  private h2: ConnectionObserver | undefined;
   /** Exchanges reported by requestHead and not yet ended, in request order. */
   private queue: Pending[] = [];
   private seq = 0;
@@ -64,6 +76,7 @@ class Http1Observer implements ConnectionObserver {
   }
 
   clientData(chunk: Buffer): void {
+    if (this.h2 !== undefined) return this.h2.clientData(chunk);
     if (this.isDead) return;
     try {
       this.feedClient(chunk);
@@ -73,6 +86,7 @@ class Http1Observer implements ConnectionObserver {
   }
 
   serverData(chunk: Buffer): void {
+    if (this.h2 !== undefined) return this.h2.serverData(chunk);
     if (this.isDead) return;
     try {
       this.feedServer(chunk);
@@ -82,6 +96,7 @@ class Http1Observer implements ConnectionObserver {
   }
 
   clientEnd(): void {
+    if (this.h2 !== undefined) return this.h2.clientEnd();
     if (this.isDead) return;
     try {
       const p = this.reqCurrent;
@@ -102,6 +117,7 @@ class Http1Observer implements ConnectionObserver {
   }
 
   serverEnd(): void {
+    if (this.h2 !== undefined) return this.h2.serverEnd();
     if (this.isDead) return;
     try {
       if (this.rspSide === Side.Body && this.rspBody.isCloseDelimited) {
@@ -128,6 +144,7 @@ class Http1Observer implements ConnectionObserver {
   }
 
   close(error?: string): void {
+    if (this.h2 !== undefined) return this.h2.close(error);
     if (this.isDead) return;
     this.isDead = true;
     this.endAll(error ?? 'connection-closed');
@@ -229,6 +246,8 @@ class Http1Observer implements ConnectionObserver {
         if (next < 0) return this.giveUp(headError(next));
         pos = next;
         this.responseHead(this.rspHead.head as string);
+        // Switched to h2c: the rest of this chunk is the server's first HTTP/2 frames.
+        if (this.h2 !== undefined) return pos < chunk.length ? this.h2.serverData(chunk.subarray(pos)) : undefined;
       } else {
         const next = this.rspBody.feed(chunk, pos);
         if (this.rspCurrent !== undefined) this.rspCurrent.ex.responseBytes = this.rspBody.bytes;
@@ -277,8 +296,15 @@ class Http1Observer implements ConnectionObserver {
     if (p.isRequestDone) this.finish(p);
   }
 
-  /** 101, or 2xx to CONNECT: report and end that exchange, then the connection is opaque. */
+  /**
+   * 101, or 2xx to CONNECT: report and end that exchange, then the connection is opaque —
+   * except a 101 to h2c (RFC 7540 §3.2), which continues as HTTP/2 with the upgraded request
+   * as stream 1: its response is the h2 one, not the 101.
+   */
   private switchProtocols(p: Pending | undefined, rsp: ResponseHead): void {
+    if (p !== undefined && p === this.heldBy && !p.isConnect && upgradesToH2c(fieldList(rsp.fields)) && upgradesToH2c(p.ex.requestHeaders)) {
+      return this.switchToH2c(p);
+    }
     if (p !== undefined) {
       this.reportResponseHead(p, rsp);
       if (this.isDead) return;
@@ -291,6 +317,18 @@ class Http1Observer implements ConnectionObserver {
     this.endAll(UPGRADED_ERROR);
     this.release();
     this.ctx.sink.upgraded();
+  }
+
+  private switchToH2c(p: Pending): void {
+    const held = this.held;
+    const at = this.queue.indexOf(p);
+    if (at >= 0) this.queue.splice(at, 1);
+    // Requests pipelined after the upgrade request cannot be (the client waits for the 101).
+    this.endAll(UPGRADED_ERROR);
+    this.release();
+    this.isDead = true;
+    this.h2 = createUpgradedH2Observer(this.ctx, p.ex);
+    for (const bytes of held) this.h2.clientData(bytes);
   }
 
   // ---- ending ------------------------------------------------------------------------
