@@ -17,7 +17,7 @@ describe('soak report', () => {
     const flat = Array.from({ length: 31 }, (_, i) => sample(i * 60, i < 3 ? 60 + 10 * i : 90, 40));
     const run = (samples: SoakSample[]) => renderSoakReport({ startedAt: 'T', durationS: 1800, ratePerS: 200, tapCycleS: 240, samples, totals: { ok: 1, errors: 0, skipped: 0, cancelled: 0, byKind: {} }, command: 'node dist/bench/soak.js' });
     expect(run(leaking).split('\n').filter((l) => /^\| \d/.test(l))).toHaveLength(31);
-    expect(run(leaking)).toMatch(/second-half slope 10\.00 MiB per 10 min/);
+    expect(run(leaking)).toMatch(/second-half slope 10\.00 MiB per 10 min \(tap-on samples only 10\.00, tap-off only 10\.00\)/);
     expect(run(flat)).toMatch(/second-half slope 0\.00 MiB per 10 min/);
   });
 });

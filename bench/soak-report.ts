@@ -76,7 +76,10 @@ export function renderSoakReport(run: SoakRun): string {
     const fdSlope = slope(second.map((x) => [x.elapsedS / 600, x.fds]));
     const t = run.totals;
     lines.push('Summary:', '');
-    lines.push(`- RSS: start ${mib(s[0]!.rssBytes)} MiB, after warm-up ${mib(warm.rssBytes)} MiB, end ${mib(end.rssBytes)} MiB, peak ${mib(Math.max(...s.map((x) => x.rssBytes)))} MiB; second-half slope ${rssSlope.toFixed(2)} MiB per 10 min.`);
+    // RSS follows the tap (on: event objects and the tap stream's buffers), so the leak question
+    // is answered per phase: samples with the tap on against each other, off against off.
+    const phaseSlope = (isOn: boolean) => slope(second.filter((x) => x.isTapOn === isOn).map((x) => [x.elapsedS / 600, x.rssBytes / 2 ** 20]));
+    lines.push(`- RSS: start ${mib(s[0]!.rssBytes)} MiB, after warm-up ${mib(warm.rssBytes)} MiB, end ${mib(end.rssBytes)} MiB, peak ${mib(Math.max(...s.map((x) => x.rssBytes)))} MiB; second-half slope ${rssSlope.toFixed(2)} MiB per 10 min (tap-on samples only ${phaseSlope(true).toFixed(2)}, tap-off only ${phaseSlope(false).toFixed(2)}).`);
     lines.push(`- fds: start ${s[0]!.fds}, end ${end.fds}, peak ${Math.max(...s.map((x) => x.fds))}; second-half slope ${fdSlope.toFixed(2)} per 10 min.`);
     lines.push(`- requests: ${t.ok} ok, ${t.errors} failed, ${t.skipped} skipped (client bound), ${t.cancelled} gRPC calls cancelled on purpose; by kind ${Object.entries(t.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
     lines.push('');
