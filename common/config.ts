@@ -32,6 +32,10 @@ export function loadCliConfig(path = configFilePath()): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    // A file named on purpose (MESHTAP_CONFIG) that is not there is a mistake worth a word; the default file is optional.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && process.env.MESHTAP_CONFIG && path === process.env.MESHTAP_CONFIG) {
+      throw new MeshtapError('MT_CONFIG', `MESHTAP_CONFIG names ${path}, which does not exist; create it or unset MESHTAP_CONFIG`, { cause: err });
+    }
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       cached = { path, values: {} };
       return cached.values;

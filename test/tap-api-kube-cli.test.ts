@@ -118,3 +118,31 @@ describe('meshtap tap through the Kubernetes API server', () => {
     expect(rows[0]!.count).toBeGreaterThanOrEqual(2);
   }, 90_000);
 });
+
+describe('a live tap follows pod watches (issue 11 item 4, Kubernetes mode)', () => {
+  it('a pod deleted from the API server is reported gone; the same pod added back is tapped again', async () => {
+    const cli = spawnMeshtap(['tap', 'deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', 'json'], { timeoutMs: 80_000, env: NO_TAP_API });
+    const pods = (): Set<string | undefined> => new Set(cli.stdout().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as TapEvent).pod));
+    const until = async (check: () => boolean, what: string, send: () => Promise<unknown>): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${cli.stderr()}`);
+        await send();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await until(() => pods().has('web-7d4b9c-d3e4f'), 'web B traffic', () => callThrough(cluster.sidecars.webB, '/watch'));
+      const gone = cluster.api.remove('Pod', 'shop', 'web-7d4b9c-d3e4f')!;
+      await cli.waitForStderr(/^meshtap: pod web-7d4b9c-d3e4f went away; still tapping 1 pod$/m, 20_000);
+      cluster.api.add(gone);
+      await cli.waitForStderr(/^meshtap: pod web-7d4b9c-d3e4f joined; tapping 2 pods$/m, 20_000);
+      const before = cli.stdout().length;
+      await until(() => cli.stdout().slice(before).includes('"pod":"web-7d4b9c-d3e4f"'), 'web B traffic again', () => callThrough(cluster.sidecars.webB, '/again'));
+    } finally {
+      cli.kill('SIGTERM');
+      const r = await cli.done;
+      expect(r.code).toBe(0);
+    }
+  }, 90_000);
+});
