@@ -35,7 +35,9 @@ if [ "$MODE" != "--fuzz-only" ]; then
   # The sanitizer runtime's allocator makes every node process slower: longer timeouts.
   SLOW=(--testTimeout=120000 --hookTimeout=120000)
   status=0
-  LD_PRELOAD="$PRELOAD" MESHTAP_NATIVE_ADDON="$ADDON" npx vitest run "${SLOW[@]}" --project native || status=1
+  # transparency-h2 is left out: its curl --http2-prior-knowledge 1 MiB POST hangs whenever the
+  # sanitizer runtime is preloaded into curl, on the js engine as on the native one (06:50 run).
+  LD_PRELOAD="$PRELOAD" MESHTAP_NATIVE_ADDON="$ADDON" npx vitest run "${SLOW[@]}" --project native --exclude test/transparency-h2.test.ts || status=1
   LD_PRELOAD="$PRELOAD" MESHTAP_NATIVE_ADDON="$ADDON" npx vitest run "${SLOW[@]}" --project js test/engine-selection.test.ts test/bad-input-http1-framing.test.ts test/idle-timeout.test.ts || status=1
   if [ "$status" != 0 ]; then echo "native-sanitize: suites failed (a sanitizer report says 'ERROR: AddressSanitizer' or 'runtime error' above)" >&2; exit 1; fi
 fi
