@@ -55,6 +55,7 @@ export async function startDemoMesh(o: DemoMeshOptions = {}): Promise<DemoMesh> 
       admin: loopback(),
       tap: loopback(),
       identity: { workload: `deploy/${name}`, namespace, pod: `${name}-demo-0` },
+      podLabels: { app: name }, // what `meshtap advise network-policy` selects the pods by
       tapApi: o.tapApi,
       ...(o.tapApiToken ? { tapApiToken: o.tapApiToken } : {}),
       recorderBodies: o.recorderBodies,

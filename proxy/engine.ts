@@ -51,7 +51,7 @@ export type OriginalDstLookup = (socket: net.Socket) => HostPort | undefined;
  * - `outbound`: transparent outbound: the original destination comes from `lookup`.
  */
 export type ListenerSpec =
-  | { kind: 'forward'; proxy: Direction; listen: HostPort; target: HostPort }
+  | { kind: 'forward'; proxy: Direction; listen: HostPort; target: HostPort & { /** connect from this address (a local sidecar's own loopback address) */ localAddress?: string } }
   | { kind: 'inbound'; proxy: 'in'; listen: HostPort; target: { host: string } }
   | { kind: 'outbound'; proxy: 'out'; listen: HostPort; lookup: OriginalDstLookup };
 

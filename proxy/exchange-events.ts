@@ -7,9 +7,10 @@
 import { isUtf8 } from 'node:buffer';
 import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
-import type { HttpRoute, ProxyMetrics } from './metrics.js';
+import { isFailure, type HttpRoute, type ProxyMetrics } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 import type { ConnectionInfo } from './engine.js';
+import { hostOf, type PeerDirectory, type PeerIdentity } from './peers.js';
 import type { TapHub } from './tap-hub.js';
 
 export interface Identity {
@@ -34,8 +35,11 @@ export interface ObservationServices {
   captureContentTypes?: readonly string[];
   /** A body over the capture limit: `truncate` (keep the first bodyLimit bytes, default) or `drop` (keep none). */
   bodyOverLimit?: 'truncate' | 'drop';
-  /** The workload behind an outbound destination address, when the tap API told us (`tap --to`). */
-  peerOf?: (address: string) => { workload?: string; namespace: string } | undefined;
+  /**
+   * Other sidecars by address, when the tap API told us: names the workload behind an outbound
+   * destination (`tap --to`) and behind an inbound caller's IP. Looked up per event (7c).
+   */
+  peers?: PeerDirectory;
 }
 
 let cachedSecond = -1;
@@ -109,8 +113,21 @@ export function createExchangeSink(
   const { identity, metrics, recorder, hub } = services;
   const self = conn.proxy === 'in' ? 'dst' : 'src';
 
-  // Resolved once per connection: where an outbound connection goes does not change.
-  const peer = conn.proxy === 'out' ? services.peerOf?.(conn.dst) : undefined;
+  // The other end: named by the address it is reached at (outbound) or calls from (inbound: its
+  // IP; the port is ephemeral). The name is looked up again whenever the directory changed, so a
+  // connection opened before its peer registered is named from then on (issue 10 item 7c).
+  const peerAddress = conn.proxy === 'out' ? conn.dst : hostOf(conn.src);
+  let peerVersion = -1;
+  let peer: PeerIdentity | undefined;
+  const currentPeer = (): PeerIdentity | undefined => {
+    const dir = services.peers;
+    if (dir && dir.version !== peerVersion) {
+      peerVersion = dir.version;
+      peer = dir.lookup(peerAddress);
+    }
+    return peer;
+  };
+  const routeCursor = metrics.routes.cursor(conn.proxy === 'in' ? 'inbound' : 'outbound', conn.dst, conn.proxy === 'in' ? peerAddress : undefined);
 
   const baseEvent = (kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent => {
     const e: TapEvent = {
@@ -134,9 +151,15 @@ export function createExchangeSink(
       if (self === 'dst') e.dstNamespace = identity.namespace;
       else e.srcNamespace = identity.namespace;
     }
-    if (peer) {
-      if (peer.workload) e.dstWorkload = peer.workload;
-      e.dstNamespace = peer.namespace;
+    const p = currentPeer();
+    if (p) {
+      if (self === 'src') {
+        if (p.workload) e.dstWorkload = p.workload;
+        e.dstNamespace = p.namespace;
+      } else {
+        if (p.workload) e.srcWorkload = p.workload;
+        e.srcNamespace = p.namespace;
+      }
     }
     if (identity.pod) e.pod = identity.pod;
     return e;
@@ -210,7 +233,9 @@ export function createExchangeSink(
       if (ex.requestBody !== undefined || ex.responseBody !== undefined) metrics.bodyCaptured((ex.requestBody?.captured ?? 0) + (ex.responseBody?.captured ?? 0));
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
       // A gRPC call with an error ended without the server's own status: a failure, whatever its client reports.
-      routeOf(ex.authority).response(ex.status, ex.grpcStatus, ex.status === 0, latencyMs ?? 0, ex.protocol === 'grpc' && ex.error !== undefined);
+      const isFailed = ex.protocol === 'grpc' && ex.error !== undefined;
+      routeOf(ex.authority).response(ex.status, ex.grpcStatus, ex.status === 0, latencyMs ?? 0, isFailed);
+      metrics.routes.record(routeCursor, ex.method, ex.path, ex.protocol, isFailed || isFailure(ex.status, ex.grpcStatus, ex.status === 0), latencyMs);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         hub.skipped();
         // Nobody reads this event now. The observer is done with `ex` (it never changes after

@@ -36,7 +36,7 @@ export const IDLE_TIMEOUT_MS = 3_600_000;
 /** Forwards `client` to `target`; `open` (absent when observation is off) opens its observation. */
 export function forwardConnection(
   client: net.Socket,
-  target: HostPort,
+  target: HostPort & { localAddress?: string },
   info: ConnectionInfo,
   metrics: ForwarderMetrics,
   open: OpenObservation | undefined,
@@ -49,7 +49,7 @@ export function forwardConnection(
 
   client.setNoDelay(true);
   client.setKeepAlive(true, KEEPALIVE_DELAY_MS);
-  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS, ...(target.localAddress ? { localAddress: target.localAddress } : {}) });
   let upstreamConnected = false;
   let closedCount = 0;
   let closeReason: CloseReason | undefined;

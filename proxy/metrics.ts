@@ -11,6 +11,7 @@ import * as prom from 'prom-client';
 import type { ProxyDirection } from '../tap-protocol/index.js';
 import { createHttpMetrics } from './http-metrics.js';
 import type { GiveUpReason } from './observe.js';
+import { createRouteMetrics, type PeerLabeler, type RouteMetrics } from './route-metrics.js';
 
 /** Linkerd's response_latency_ms buckets. */
 export const LATENCY_BUCKETS_MS = [
@@ -20,6 +21,11 @@ export const LATENCY_BUCKETS_MS = [
 
 /** gRPC status codes that count as failure (DESIGN §6). */
 const GRPC_FAILURE = new Set([2, 4, 7, 13, 14, 15]);
+
+/** Linkerd's classification: no response, HTTP 5xx, or a failing gRPC status. */
+export function isFailure(status: number, grpcStatus: number | undefined, failedNoResponse: boolean): boolean {
+  return failedNoResponse || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE.has(grpcStatus));
+}
 
 export interface WorkloadLabels {
   namespace: string;
@@ -94,6 +100,13 @@ export interface ProxyMetrics {
    * connection keeps the same authority, so a request costs additions, not key building.
    */
   httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute;
+  /** Per-route, per-peer statistics (edges and routes, DESIGN §11). */
+  readonly routes: RouteMetrics;
+  /**
+   * Names peers when /metrics is read: `dst_namespace`/`dst_workload` on outbound route and TCP
+   * series, `src_namespace`/`src_workload` on inbound route series.
+   */
+  setPeerLabeler(labeler: PeerLabeler): void;
   request(proxy: ProxyDirection, authority: string, targetAddr: string): void;
   response(outcome: ResponseOutcome): void;
   observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
@@ -115,7 +128,7 @@ export interface ProxyMetrics {
   upstreamConnectError(proxy: ProxyDirection, code: string): void;
 }
 
-export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; engine?: string } = {}): ProxyMetrics {
+export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; maxRoutes?: number; engine?: string } = {}): ProxyMetrics {
   const registry = new prom.Registry();
   const base: Record<string, string> = { namespace: workload.namespace };
   if (workload.workloadKind && workload.workloadName) base[workload.workloadKind] = workload.workloadName;
@@ -152,6 +165,19 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   };
 
   const http = createHttpMetrics(registry, LATENCY_BUCKETS_MS);
+  const routes = createRouteMetrics(registry, LATENCY_BUCKETS_MS, { ...(options.maxRoutes ? { maxRoutes: options.maxRoutes } : {}), onBoundHit: (bound) => boundHits.inc({ bound }) });
+  let peerLabeler: PeerLabeler = () => undefined;
+  /** Outbound TCP series name their destination at scrape time, like route series. */
+  const tcpLabels = (s: TcpStats): Record<string, string> => {
+    if (s.labels.direction !== 'outbound') return s.labels;
+    let named: Record<string, string> | undefined;
+    try {
+      named = peerLabeler('outbound', s.labels.target_addr!);
+    } catch {
+      named = undefined;
+    }
+    return named ? { ...s.labels, ...named } : s.labels;
+  };
 
   const tcp = new Map<string, TcpStats>();
   let tcpSource: (() => Iterable<TcpStatsSnapshot>) | undefined;
@@ -161,7 +187,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     if (tcpSource === undefined) return;
     for (const s of tcpSource()) yield { ...s, labels: { direction: s.direction, peer: s.peer, target_addr: s.target } };
   }
-  const tcpLabelNames = ['direction', 'peer', 'target_addr'];
+  const tcpLabelNames = ['direction', 'peer', 'target_addr', 'dst_namespace', 'dst_workload'];
   const tcpGauge = (name: string, help: string, kind: 'counter' | 'gauge', read: (s: TcpStats) => number, extra?: (s: TcpStats) => Array<[Record<string, string>, number]>) => {
     const cfg = {
       name,
@@ -171,9 +197,10 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       collect(this: prom.Gauge | prom.Counter) {
         this.reset();
         for (const s of allTcpStats()) {
-          if (extra) for (const [l, v] of extra(s)) (this as prom.Gauge).set ? (this as prom.Gauge).set({ ...s.labels, ...l }, v) : (this as prom.Counter).inc({ ...s.labels, ...l }, v);
-          else if (kind === 'gauge') (this as prom.Gauge).set(s.labels, read(s));
-          else if (read(s) > 0) (this as prom.Counter).inc(s.labels, read(s));
+          const labels = tcpLabels(s);
+          if (extra) for (const [l, v] of extra(s)) (this as prom.Gauge).set ? (this as prom.Gauge).set({ ...labels, ...l }, v) : (this as prom.Counter).inc({ ...labels, ...l }, v);
+          else if (kind === 'gauge') (this as prom.Gauge).set(labels, read(s));
+          else if (read(s) > 0) (this as prom.Counter).inc(labels, read(s));
         }
       },
     };
@@ -217,6 +244,9 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   sourceGauge('meshtap_tap_subscribers', 'Live tap subscribers', 'tapSubscribers');
   sourceGauge('meshtap_recorder_bytes', 'Estimated bytes held by the flight recorder', 'recorderBytes');
   sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
+  // When the counters started: a reader (the tap API's edges) knows a sidecar younger than its
+  // window counted everything in it from zero.
+  new prom.Gauge({ name: 'meshtap_start_time_seconds', help: 'When these counters started (unix seconds)', registers: [registry] }).set(Date.now() / 1000);
   new prom.Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
 
   function httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute {
@@ -224,7 +254,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     return {
       request: () => void route.requests++,
       response(status, grpcStatus, failedNoResponse, latencyMs, isFailed = false) {
-        const failure = isFailed || failedNoResponse || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE.has(grpcStatus));
+        const failure = isFailed || isFailure(status, grpcStatus, failedNoResponse);
         http.observeResponse(route, status, failure ? 'failure' : 'success', grpcStatus, failedNoResponse ? undefined : latencyMs);
       },
     };
@@ -246,6 +276,11 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       return s;
     },
     httpRoute,
+    routes,
+    setPeerLabeler(l) {
+      peerLabeler = l;
+      routes.setPeerLabeler(l);
+    },
     request(proxy, authority, targetAddr) {
       httpRoute(proxy, authority, targetAddr).request();
     },

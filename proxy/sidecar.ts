@@ -5,7 +5,8 @@
  * Reads like a sentence; each concern lives in its own file, and `engine.ts` is the seam.
  */
 import type { KeyObject } from 'node:crypto';
-import { MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
+import { createServer } from 'node:net';
+import { createLogger, MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { HostPort, ListenerInfo, ListenerSpec, OpenObservation, OriginalDstLookup, RunningEngine } from './engine.js';
 import { IDLE_TIMEOUT_MS } from './forwarder.js';
@@ -16,6 +17,7 @@ import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
 import { DEFAULT_OBSERVER_LIMITS } from './observe.js';
 import { bodyRedactionRules } from './body-redact.js';
+import { createPeerDirectory, loopbackSourceAddress } from './peers.js';
 import { createTapHub, type TapHub } from './tap-hub.js';
 import { reachableAddress as reachable } from './tap-audience.js';
 import { startTapService, type TapService } from './tap-service.js';
@@ -63,6 +65,14 @@ export interface SidecarOptions {
   /** A body over the capture limit: truncated (default) or dropped. */
   bodyOverLimit?: 'truncate' | 'drop';
   sensitiveHeaders?: string[];
+  /**
+   * Explicit `out:` forwards to a loopback target connect from this sidecar's own loopback
+   * address (peers.ts `loopbackSourceAddress`) so the callee's sidecar can name it. Default: on
+   * when registering with a tap API (`--tap-api`) and the address can be bound.
+   */
+  loopbackSource?: boolean;
+  /** The pod's labels, registered with the tap API (NetworkPolicy drafts select pods by them). */
+  podLabels?: Record<string, string>;
   /** `false` = forwarding only (bench switch `--observe none`). */
   observe?: boolean;
   detectTimeoutMs?: number;
@@ -100,12 +110,32 @@ const WORKLOAD_LABEL: Record<string, string> = {
   daemonset: 'daemonset', job: 'job', cronjob: 'cronjob', rs: 'replicaset', replicaset: 'replicaset', po: 'pod', pod: 'pod',
 };
 
-/** The sidecar's listeners as data, in the order they are opened (forwards, inbound, outbound). */
-export function listenerSpecs(o: Pick<SidecarOptions, 'forwards' | 'inbound' | 'outbound'>): ListenerSpec[] {
-  const specs: ListenerSpec[] = o.forwards.map((f) => ({ kind: 'forward', proxy: f.proxy, listen: f.listen, target: f.target }));
+/**
+ * The sidecar's listeners as data, in the order they are opened (forwards, inbound, outbound).
+ * `sourceAddress`: explicit `out:` forwards to 127.0.0.1 connect from it (peers.ts).
+ */
+export function listenerSpecs(o: Pick<SidecarOptions, 'forwards' | 'inbound' | 'outbound'>, sourceAddress?: string): ListenerSpec[] {
+  const specs: ListenerSpec[] = o.forwards.map((f) => ({
+    kind: 'forward',
+    proxy: f.proxy,
+    listen: f.listen,
+    target: f.proxy === 'out' && sourceAddress && f.target.host === '127.0.0.1' ? { ...f.target, localAddress: sourceAddress } : f.target,
+  }));
   if (o.inbound) specs.push({ kind: 'inbound', proxy: 'in', listen: o.inbound.listen, target: { host: o.inbound.appHost ?? '127.0.0.1' } });
   if (o.outbound) specs.push({ kind: 'outbound', proxy: 'out', listen: o.outbound.listen, lookup: o.outbound.lookup });
   return specs;
+}
+
+/** `address` when this host can bind it (127.0.0.0/8 on Linux), else undefined: forwarding never depends on it. */
+async function bindableSource(address: string): Promise<string | undefined> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once('error', () => {
+      createLogger('proxy').warn('cannot use a loopback source address; callers of this sidecar are not named', { address });
+      resolve(undefined);
+    });
+    probe.listen({ host: address, port: 0 }, () => probe.close(() => resolve(address)));
+  });
 }
 
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
@@ -116,6 +146,14 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     workloadName: name ?? '',
     pod: o.identity.pod ?? '',
   }, { engine: o.engine ?? 'js' });
+  /** Other sidecars' inbound and source addresses → workloads, from the tap API. */
+  const peers = createPeerDirectory();
+  metrics.setPeerLabeler((direction, address) => {
+    const p = peers.lookup(address);
+    if (!p) return undefined;
+    const side = direction === 'outbound' ? 'dst' : 'src';
+    return p.workload ? { [`${side}_namespace`]: p.namespace, [`${side}_workload`]: p.workload } : { [`${side}_namespace`]: p.namespace };
+  });
   const recorder = createFlightRecorder(o.recorderBytes ?? DEFAULTS.recorderBytes, (n) => metrics.recorderDropped(n));
   const hub = createTapHub({
     sensitiveHeaders: o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS],
@@ -134,10 +172,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     recorderBodies: o.recorderBodies ?? false,
     captureContentTypes: (o.captureContentTypes ?? []).map((t) => t.toLowerCase()),
     bodyOverLimit: o.bodyOverLimit ?? 'truncate',
-    peerOf: (address) => peers.get(address),
+    peers,
   };
-  /** Other sidecars' inbound addresses → workloads, from the tap API (names outbound destinations). */
-  let peers = new Map<string, { workload?: string; namespace: string }>();
   const observation: ObservationOptions = {
     detectTimeoutMs: o.detectTimeoutMs ?? DEFAULTS.detectTimeoutMs,
     limits: DEFAULT_OBSERVER_LIMITS,
@@ -159,8 +195,9 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     await Promise.all([admin?.close(), tap?.close()]);
   };
 
+  const sourceAddress = (o.loopbackSource ?? o.tapApi !== undefined) && o.identity.pod ? await bindableSource(loopbackSourceAddress(o.identity.namespace ?? 'default', o.identity.pod)) : undefined;
   try {
-    const specs = listenerSpecs(o);
+    const specs = listenerSpecs(o, sourceAddress);
     const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
     if (o.engine === 'native') {
       const { startNativeDataPath } = await import('./native-engine.js');
@@ -198,9 +235,9 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
           if (!o.tapPublicKey) publicKey = key;
         },
         inboundAddresses: listeners.filter((l) => l.proxy === 'in').map((l) => reachable(l.address, o.podIp)),
-        onPeers: (list) => {
-          peers = new Map(list.map((p) => [p.address, { workload: p.workload, namespace: p.namespace }]));
-        },
+        ...(sourceAddress ? { sourceAddresses: [sourceAddress] } : {}),
+        ...(o.podLabels ? { labels: o.podLabels } : {}),
+        onPeers: (list) => peers.replace(list),
       });
     }
   } catch (err) {

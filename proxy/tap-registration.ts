@@ -59,6 +59,13 @@ export interface RegistrationOptions {
    * the destination workload (`dstWorkload`, what `tap --to` filters on).
    */
   inboundAddresses?: string[];
+  /**
+   * Source IPs this sidecar's outbound connections come from (explicit local mode's loopback
+   * address): the tap API tells other sidecars, so their inbound events name the caller.
+   */
+  sourceAddresses?: string[];
+  /** The pod's labels (for NetworkPolicy drafts from observed edges). */
+  labels?: Record<string, string>;
   /** Called with the other sidecars' inbound addresses → workloads, on every heartbeat reply. */
   onPeers?(peers: RegistrationPeer[]): void;
   /** Heartbeat period (default 2 s; the tap API's TTL is 6 s). */
@@ -92,6 +99,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
     tapAddress: options.tapAddress,
     ...(options.adminAddress ? { adminAddress: options.adminAddress } : {}),
     ...(options.inboundAddresses?.length ? { inboundAddresses: options.inboundAddresses } : {}),
+    ...(options.sourceAddresses?.length ? { sourceAddresses: options.sourceAddresses } : {}),
+    ...(options.labels && Object.keys(options.labels).length > 0 ? { labels: options.labels } : {}),
   });
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   let state: 'starting' | 'registered' | 'unreachable' | 'refused' | 'conflict' = 'starting';

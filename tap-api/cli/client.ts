@@ -101,9 +101,23 @@ export async function listSidecars(options: { url: string; token?: string; names
   return Array.isArray(body.items) ? body.items : [];
 }
 
+/**
+ * GETs a JSON document from the tap API (or kube-apiserver's aggregated API); a non-200 answer
+ * becomes the MeshtapError its Status says (MT_RBAC_DENIED for 403, …).
+ */
+export async function getTapApiJson<T>(base: string, path: string, token: string | undefined, more: CallOptions = {}): Promise<T> {
+  const res = await call(base, path, 'GET', token, undefined, undefined, more);
+  if (res.statusCode !== 200) throw await statusError(res);
+  try {
+    return (await res.body.json()) as T;
+  } catch (err) {
+    throw new MeshtapError('MT_TAP_API_PROTOCOL', `tap API answered ${path} with something that is not JSON`, { cause: err });
+  }
+}
+
 type Reply = Awaited<ReturnType<typeof request>>;
 
-type CallOptions = Pick<TapApiStreamOptions, 'dispatcher' | 'headers' | 'describeServer'>;
+export type CallOptions = Pick<TapApiStreamOptions, 'dispatcher' | 'headers' | 'describeServer'>;
 
 async function call(
   base: string,

@@ -156,12 +156,12 @@ async function scrapeMetrics(address: string, timeoutMs: number): Promise<PromSa
   }
 }
 
-interface PromVector {
+export interface PromVector {
   metric: Record<string, string>;
   value: [number, string];
 }
 
-async function promQuery(base: string, query: string): Promise<PromVector[]> {
+export async function promQuery(base: string, query: string): Promise<PromVector[]> {
   let res: Response;
   try {
     res = await fetch(new URL(`/api/v1/query?query=${encodeURIComponent(query)}`, base), { signal: AbortSignal.timeout(15_000) });

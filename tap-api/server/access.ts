@@ -36,6 +36,14 @@ export interface TapPod {
   tapAddress: string;
   /** `host:port` of the sidecar's admin server, for `meshtap stat`. */
   adminAddress?: string;
+  /**
+   * Addresses naming this pod as a peer (edges): local mode's registered inbound (`host:port`)
+   * and source (IP) addresses; in a cluster, absent (the pod IP of `tapAddress` names it).
+   */
+  inboundAddresses?: string[];
+  sourceAddresses?: string[];
+  /** The pod's labels (per-pod ones such as pod-template-hash left out), for NetworkPolicy drafts. */
+  labels?: Record<string, string>;
 }
 
 /** Finds the pods a target means. */
@@ -52,6 +60,8 @@ export interface TapApiDiscovery {
    * Absent: live taps re-resolve their target on a timer instead.
    */
   watch?(namespace: string, onChange: () => void): { stop(): void };
+  /** Every tappable pod of every namespace, with its workload where known (edges, routes). */
+  listAll(): Promise<TapPod[]>;
   /** Why a target may have no pods, appended to the 404 message. */
   readonly noPodsHint: string;
 }

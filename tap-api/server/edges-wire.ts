@@ -46,6 +46,12 @@ export interface EdgeEnd {
   workload?: string;
   address?: string;
   meshed: boolean;
+  /**
+   * Labels every pod of the workload carries (Kubernetes: from the pods, per-pod labels such as
+   * pod-template-hash left out; local mode: what its sidecars registered), for NetworkPolicy
+   * selectors. Absent when not known.
+   */
+  labels?: Record<string, string>;
 }
 
 /** Latency percentiles in ms, interpolated in Linkerd's histogram buckets (absent: no responses). */
@@ -60,6 +66,8 @@ export interface Edge {
   dst: EdgeEnd;
   /** Sorted. */
   protocols: EdgeProtocol[];
+  /** Destination ports seen (as the connections addressed them), sorted. */
+  ports: number[];
   /** HTTP/gRPC requests that ended in the window (responses, resets and no-responses included). */
   requests: number;
   /** requests / window seconds. */

@@ -80,6 +80,9 @@ function portNamed(pod: PodLike, name: string): number | undefined {
 
 const hostPort = formatHostPort;
 
+/** Labels that differ from pod to pod of one workload (useless in a workload's selector). */
+const PER_POD_LABELS = new Set(['pod-template-hash', 'controller-revision-hash', 'statefulset.kubernetes.io/pod-name', 'apps.kubernetes.io/pod-index', 'batch.kubernetes.io/job-completion-index']);
+
 /** A pod's tap entry, or undefined when it is not a running meshed pod. */
 export function tapPodOf(pod: PodLike, ports: { tap: number; admin: number }, workload?: Target): TapPod | undefined {
   const meta = pod.metadata;
@@ -94,7 +97,24 @@ export function tapPodOf(pod: PodLike, ports: { tap: number; admin: number }, wo
     adminAddress: hostPort(ip, portNamed(pod, ADMIN_PORT_NAME) ?? ports.admin),
   };
   if (workload) tp.workload = workload;
+  const labels = Object.entries(meta.labels ?? {}).filter(([k]) => !PER_POD_LABELS.has(k) && !k.startsWith('meshtap.dev/'));
+  if (labels.length > 0) tp.labels = Object.fromEntries(labels);
   return tp;
+}
+
+/**
+ * A pod's workload from its controller alone, without reading the controller (edges name every
+ * meshed pod at once): a ReplicaSet named `<deployment>-<pod-template-hash>` is its Deployment's;
+ * StatefulSet, DaemonSet and Job owners name themselves; anything else is the pod itself.
+ */
+export function workloadOfPod(pod: PodLike): Target | undefined {
+  const owner = controllerOf(pod.metadata);
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  if (owner?.kind === 'ReplicaSet' && hash && owner.name?.endsWith(`-${hash}`)) return { resource: 'deployments', name: owner.name.slice(0, -hash.length - 1) };
+  if (owner?.kind === 'StatefulSet' && owner.name) return { resource: 'statefulsets', name: owner.name };
+  if (owner?.kind === 'DaemonSet' && owner.name) return { resource: 'daemonsets', name: owner.name };
+  if (owner?.kind === 'Job' && owner.name) return { resource: 'jobs', name: owner.name };
+  return pod.metadata?.name ? { resource: 'pods', name: pod.metadata.name } : undefined;
 }
 
 export interface KubeDiscoveryOptions {
@@ -151,6 +171,16 @@ export function createKubeDiscovery(kc: KubeConfig, options: KubeDiscoveryOption
     },
     watch(namespace, onChange) {
       return watchMeshedPods(kc, namespace, onChange);
+    },
+    async listAll() {
+      const { core } = await getApis();
+      let pods: PodLike[];
+      try {
+        pods = (await core.listPodForAllNamespaces({ labelSelector: `${MESHED_LABEL}=true` })).items as PodLike[];
+      } catch (err) {
+        throw new Error(`listing meshed pods: ${describeKubeError(err)}`, { cause: err });
+      }
+      return pods.map((p) => tapPodOf(p, ports, workloadOfPod(p))).filter((p): p is TapPod => p !== undefined);
     },
     async resolve(namespace, target) {
       const { core, apps, batch } = await getApis();

@@ -38,7 +38,11 @@ describe('selectorString', () => {
 
 describe('tapPodOf', () => {
   it('uses the pod IP and the declared meshtap-tap port', () => {
-    expect(tapPodOf(meshedPod(), PORTS)).toEqual({ namespace: 'shop', pod: 'web-1', tapAddress: '10.1.2.3:14190', adminAddress: '10.1.2.3:4191' });
+    expect(tapPodOf(meshedPod(), PORTS)).toEqual({ namespace: 'shop', pod: 'web-1', tapAddress: '10.1.2.3:14190', adminAddress: '10.1.2.3:4191', labels: { app: 'web' } });
+  });
+  it('keeps the labels a workload selector can use (no per-pod hash, no meshtap.dev/)', () => {
+    const p = meshedPod({ metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web', tier: 'front', 'pod-template-hash': '7d4b9c8f6d', 'meshtap.dev/injected': 'true' } } });
+    expect(tapPodOf(p, PORTS)?.labels).toEqual({ app: 'web', tier: 'front' });
   });
   it('falls back to the default port, and brackets IPv6', () => {
     const p = meshedPod({ spec: { containers: [] }, status: { phase: 'Running', podIP: 'fd00::7' } });

@@ -26,6 +26,7 @@ export function createLocalAccess(tokens: TokenAuthenticator, policy: () => Rbac
     discovery: {
       resolve: (namespace, target) => Promise.resolve({ ok: true, value: resolveTarget(registry, namespace, target) }),
       list: (namespace) => Promise.resolve(registry.list(namespace)),
+      listAll: () => Promise.resolve(registry.list()),
       noPodsHint: 'unknown target, or its sidecars have not registered with this tap API',
     },
   };

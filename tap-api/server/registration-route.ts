@@ -131,18 +131,25 @@ function refuseConflict(
 export const MAX_PEERS_PER_REPLY = 1000;
 
 /**
- * The other sidecars' inbound addresses and workloads: a sidecar names the destination
- * workload of its outbound traffic with them (`tap --to deploy/x`). Only registered (token-
- * holding) sidecars get this list.
+ * The other sidecars' inbound addresses and source IPs with their workloads: a sidecar names the
+ * destination workload of its outbound traffic (`tap --to deploy/x`) and the caller of its
+ * inbound traffic with them. An address two sidecars claim names neither. Only registered
+ * (token-holding) sidecars get this list.
  */
 function peersOf(registry: SidecarRegistry, namespace: string, pod: string): RegistrationPeer[] {
-  const out: RegistrationPeer[] = [];
+  const claims = new Map<string, RegistrationPeer | null>();
   for (const r of registry.list()) {
-    if (r.namespace === namespace && r.pod === pod) continue;
-    for (const address of r.inboundAddresses ?? []) {
-      if (out.length >= MAX_PEERS_PER_REPLY) return out;
-      out.push({ address, namespace: r.namespace, ...(r.workload ? { workload: formatTarget(r.workload) } : {}) });
+    const isSelf = r.namespace === namespace && r.pod === pod;
+    for (const address of [...(r.inboundAddresses ?? []), ...(r.sourceAddresses ?? [])]) {
+      const peer = { address, namespace: r.namespace, ...(r.workload ? { workload: formatTarget(r.workload) } : {}) };
+      claims.set(address, claims.has(address) ? null : isSelf ? null : peer);
     }
+  }
+  const out: RegistrationPeer[] = [];
+  for (const p of claims.values()) {
+    if (!p) continue;
+    if (out.length >= MAX_PEERS_PER_REPLY) break;
+    out.push(p);
   }
   return out;
 }

@@ -28,6 +28,10 @@ export interface SidecarRegistration {
   inboundAddresses?: string[];
   /** Random per sidecar process, made at its start: proves a heartbeat comes from the registrant. */
   instanceKey: string;
+  /** Source IPs of its outbound connections (told to other sidecars for `srcWorkload`). */
+  sourceAddresses?: string[];
+  /** Its pod's labels, when it knows them (NetworkPolicy drafts select pods by them). */
+  labels?: Record<string, string>;
 }
 
 /** Shortest and longest instance key accepted (the sidecar sends 64 hex digits). */
@@ -36,6 +40,13 @@ export const MAX_INSTANCE_KEY_CHARS = 256;
 
 /** Most inbound addresses one sidecar may register. */
 export const MAX_INBOUND_ADDRESSES = 32;
+/** Most source addresses one sidecar may register. */
+export const MAX_SOURCE_ADDRESSES = 4;
+/** Most pod labels one sidecar may register. */
+export const MAX_LABELS = 64;
+/** A Kubernetes label key (optional DNS prefix) and value. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** A registered sidecar. */
 export interface SidecarRecord {
@@ -45,6 +56,8 @@ export interface SidecarRecord {
   tapAddress: string;
   adminAddress?: string;
   inboundAddresses?: string[];
+  sourceAddresses?: string[];
+  labels?: Record<string, string>;
   registeredAtMs: number;
   lastSeenMs: number;
   /** SHA-256 of the registrant's instance key. */
@@ -70,6 +83,7 @@ export const DEFAULT_SIDECAR_TTL_MS = 6_000;
 export const DEFAULT_MAX_SIDECARS = 10_000;
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
 
 /** Validates a registration body (untrusted JSON). */
 export function parseRegistration(body: unknown): Result<SidecarRegistration, string> {
@@ -98,6 +112,22 @@ export function parseRegistration(body: unknown): Result<SidecarRegistration, st
       return { ok: false, error: `inboundAddresses must be at most ${MAX_INBOUND_ADDRESSES} host:port strings` };
     }
     reg.inboundAddresses = a as string[];
+  }
+  if (o.sourceAddresses !== undefined) {
+    const a = o.sourceAddresses;
+    if (!Array.isArray(a) || a.length > MAX_SOURCE_ADDRESSES || !a.every((x) => typeof x === 'string' && IP.test(x))) {
+      return { ok: false, error: `sourceAddresses must be at most ${MAX_SOURCE_ADDRESSES} IP addresses` };
+    }
+    reg.sourceAddresses = a as string[];
+  }
+  if (o.labels !== undefined) {
+    const l = o.labels;
+    if (typeof l !== 'object' || l === null || Array.isArray(l)) return { ok: false, error: 'labels must be an object of label keys to values' };
+    const entries = Object.entries(l as Record<string, unknown>);
+    if (entries.length > MAX_LABELS || !entries.every(([k, v]) => LABEL_KEY.test(k) && typeof v === 'string' && LABEL_VALUE.test(v))) {
+      return { ok: false, error: `labels must be at most ${MAX_LABELS} Kubernetes labels (key: value)` };
+    }
+    reg.labels = Object.fromEntries(entries) as Record<string, string>;
   }
   return { ok: true, value: reg };
 }
@@ -142,6 +172,8 @@ export function createSidecarRegistry(options: { ttlMs?: number; maxSidecars?: n
       if (workload?.ok) rec.workload = workload.value;
       if (reg.adminAddress) rec.adminAddress = reg.adminAddress;
       if (reg.inboundAddresses) rec.inboundAddresses = reg.inboundAddresses;
+      if (reg.sourceAddresses) rec.sourceAddresses = reg.sourceAddresses;
+      if (reg.labels) rec.labels = reg.labels;
       byKey.set(key, rec);
       return { ok: true, value: { isNew: !old } };
     },

@@ -31,6 +31,10 @@ import type { TapApiAccess } from './access.js';
 import { apiGroup, apiGroupList, apiResourceList } from './api-discovery.js';
 import { sendJson, sendStatus } from './http-util.js';
 import { createLocalAccess } from './local-access.js';
+import { createEdgeHistory, type EdgeHistory } from '../edges/history.js';
+import { prometheusWindow } from '../edges/prometheus.js';
+import { resolverOf, workloadLabelsOf } from '../edges/resolve.js';
+import { serveEdges, serveRoutes, type EdgesRouteContext } from '../edges/route.js';
 import { createTapApiMetrics, type TapApiMetrics } from './metrics.js';
 import type { RbacPolicy } from './rbac.js';
 import { serveRegistration, type RegistrationRouteContext } from './registration-route.js';
@@ -81,6 +85,11 @@ export interface TapApiServerOptions {
   /** Highest per-tap rate a client may ask for. */
   maxRpsCap?: number;
   grantTtlMs?: number;
+  /**
+   * Edges and routes (docs/edges-api.md): from this Prometheus, or (default) from the sidecars'
+   * /metrics, read every `scrapeIntervalMs` (default 10 s).
+   */
+  edges?: { prometheus?: string; scrapeIntervalMs?: number };
 }
 
 export const TAP_API_DEFAULTS = {
@@ -147,6 +156,23 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     tapsByUser: new Map(),
   };
 
+  const prometheus = options.edges?.prometheus;
+  const history: EdgeHistory | undefined = prometheus
+    ? undefined
+    : createEdgeHistory({
+        list: async () =>
+          (await access.discovery.listAll()).flatMap((p) => (p.adminAddress ? [{ key: `${p.namespace}/${p.pod}`, adminAddress: p.adminAddress }] : [])),
+        ...(options.edges?.scrapeIntervalMs ? { intervalMs: options.edges.scrapeIntervalMs } : {}),
+      });
+  const edges: EdgesRouteContext = {
+    access,
+    metrics,
+    source: prometheus ? 'prometheus' : 'sidecars',
+    window: (ms) => (prometheus ? prometheusWindow(prometheus, ms) : history!.window(ms)),
+    resolver: async () => resolverOf(await access.discovery.listAll(), !isLocal),
+    workloadLabels: async () => workloadLabelsOf(await access.discovery.listAll()),
+  };
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://tap-api');
     const path = url.pathname;
@@ -166,11 +192,22 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     }
     if (path === '/v1/public-key' && method === 'GET') return sendJson(res, 200, { algorithm: 'Ed25519', publicKey });
     if (await serveRegistration(registration, req, res, method, path)) return;
-    if (path.startsWith(TAP_API_PREFIX + '/')) return apiRoute(req, res, method, path.slice(TAP_API_PREFIX.length));
+    if (path === '/v1/edges' && method === 'GET') {
+      const all = url.searchParams.get('allNamespaces') === 'true';
+      return serveEdges(edges, req, res, all ? undefined : (url.searchParams.get('namespace') ?? 'default'), url.searchParams);
+    }
+    if (path === '/v1/routes' && method === 'GET') return serveRoutes(edges, req, res, url.searchParams.get('namespace') ?? 'default', url.searchParams);
+    if (path.startsWith(TAP_API_PREFIX + '/')) return apiRoute(req, res, method, path.slice(TAP_API_PREFIX.length), url.searchParams);
     sendStatus(res, kubeStatus(404, `no route for ${method} ${path}`));
   };
 
-  const apiRoute = async (req: IncomingMessage, res: ServerResponse, method: string, rest: string): Promise<void> => {
+  const apiRoute = async (req: IncomingMessage, res: ServerResponse, method: string, rest: string, query: URLSearchParams): Promise<void> => {
+    if (method === 'GET' && rest === '/edges') return serveEdges(edges, req, res, undefined, query);
+    const scoped = /^\/namespaces\/([^/]+)\/(edges|routes)$/.exec(rest);
+    if (scoped && method === 'GET') {
+      const ns = decodeURIComponent(scoped[1]!);
+      return scoped[2] === 'edges' ? serveEdges(edges, req, res, ns, query) : serveRoutes(edges, req, res, ns, query);
+    }
     const tap = /^\/watch\/namespaces\/([^/]+)(?:\/([^/]+)\/([^/]+))?\/tap$/.exec(rest);
     if (tap) {
       if (method !== 'POST') return sendStatus(res, kubeStatus(405, 'use POST with a JSON TapRequest body'));
@@ -228,6 +265,7 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
       policy = p;
     },
     async close() {
+      history?.close();
       for (const t of [...ctx.active]) t.end({ type: 'error', code: 'MT_TAP_API_SHUTDOWN', message: 'the tap API is shutting down' });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

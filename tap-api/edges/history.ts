@@ -1,0 +1,184 @@
+/**
+ * Edges and routes without Prometheus: the tap API reads every sidecar's `/metrics` about every
+ * `intervalMs` and keeps a thinned history of the series edges need (route_*, tcp_*, the
+ * counters' start time), so a window question is answered at once from "now minus then".
+ *
+ * Exactness: a sidecar whose counters started inside the window (`meshtap_start_time_seconds`)
+ * counted all of it from zero, so its baseline is zero; otherwise the baseline is the newest
+ * snapshot at or before the window's start (so counts may reach back up to one thinning step
+ * further). The answer's window is the longest span any sidecar's numbers cover: shorter than
+ * asked while every sidecar, or the tap API, is younger than the window. Bounded: at most `maxSnapshots` per sidecar (10 s steps for 2 minutes, then one a
+ * minute, then one per 5 minutes up to `maxWindowMs`), sidecars gone for `maxWindowMs` forgotten.
+ */
+import { createLogger } from '../../common/index.js';
+import { parsePromText, type PromSample } from '../cli/stat-metrics.js';
+
+export interface ScrapeTarget {
+  /** `ns/pod` */
+  key: string;
+  adminAddress: string;
+}
+
+interface Snapshot {
+  atMs: number;
+  samples: PromSample[];
+}
+
+export interface WindowSamples {
+  /** Counter increases and last gauge values over the window, all sidecars together. */
+  samples: PromSample[];
+  /** What the numbers cover (see the module comment). */
+  windowMs: number;
+  /** Sidecars that did not answer now (`ns/pod`). */
+  unreachable: string[];
+}
+
+export interface EdgeHistory {
+  window(windowMs: number): Promise<WindowSamples>;
+  close(): void;
+}
+
+export const EDGE_HISTORY_DEFAULTS = { intervalMs: 10_000, timeoutMs: 5_000, maxWindowMs: 3_600_000, freshMs: 1_000 };
+
+const KEPT = /^(route_response_total|route_response_latency_ms_bucket|tcp_open_connections|tcp_read_bytes_total|tcp_write_bytes_total|meshtap_start_time_seconds)$/;
+const isCounter = (name: string): boolean => name.endsWith('_total') || name.endsWith('_bucket');
+
+function seriesKey(s: PromSample): string {
+  let k = s.name;
+  for (const l of Object.keys(s.labels).sort()) k += `\u0000${l}=${s.labels[l]}`;
+  return k;
+}
+
+/** Increases of counters between two snapshots (a counter that went down restarted: counts from zero) and gauges as they are now. */
+export function windowDeltas(before: PromSample[] | undefined, after: PromSample[]): PromSample[] {
+  const prev = new Map((before ?? []).filter((s) => isCounter(s.name)).map((s) => [seriesKey(s), s.value]));
+  const out: PromSample[] = [];
+  for (const s of after) {
+    if (s.name === 'meshtap_start_time_seconds') continue;
+    if (!isCounter(s.name)) {
+      out.push(s);
+      continue;
+    }
+    const p = prev.get(seriesKey(s)) ?? 0;
+    const v = s.value >= p ? s.value - p : s.value;
+    if (v > 0 || s.name.endsWith('_bucket')) out.push({ ...s, value: v }); // empty buckets place the quantiles
+  }
+  return out;
+}
+
+/** Keeps a snapshot when it is at least a step older than the last one kept (steps grow with age). */
+function thin(snaps: Snapshot[], nowMs: number, intervalMs: number, maxWindowMs: number): Snapshot[] {
+  const step = (age: number): number => (age < 120_000 ? intervalMs * 0.9 : age < 600_000 ? 60_000 : 300_000);
+  const kept: Snapshot[] = [];
+  for (let i = snaps.length - 1; i >= 0; i--) {
+    const s = snaps[i]!;
+    const age = nowMs - s.atMs;
+    if (age > maxWindowMs + 300_000) break;
+    const last = kept[kept.length - 1];
+    if (!last || last.atMs - s.atMs >= step(age)) kept.push(s);
+  }
+  return kept.reverse();
+}
+
+export function createEdgeHistory(options: {
+  /** Every sidecar to follow, now. */
+  list(): Promise<ScrapeTarget[]>;
+  intervalMs?: number;
+  timeoutMs?: number;
+  maxWindowMs?: number;
+  /** A fresh read younger than this is reused (dashboards poll). */
+  freshMs?: number;
+}): EdgeHistory {
+  const log = createLogger('tap-api.edges');
+  const intervalMs = options.intervalMs ?? EDGE_HISTORY_DEFAULTS.intervalMs;
+  const timeoutMs = options.timeoutMs ?? EDGE_HISTORY_DEFAULTS.timeoutMs;
+  const maxWindowMs = options.maxWindowMs ?? EDGE_HISTORY_DEFAULTS.maxWindowMs;
+  const freshMs = options.freshMs ?? EDGE_HISTORY_DEFAULTS.freshMs;
+  const bySidecar = new Map<string, { snaps: Snapshot[]; lastListedMs: number }>();
+  let lastRound: { atMs: number; unreachable: string[]; done: Promise<void> } | undefined;
+  let closed = false;
+
+  const scrapeOne = async (t: ScrapeTarget): Promise<PromSample[] | undefined> => {
+    try {
+      const res = await fetch(`http://${t.adminAddress}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) return undefined;
+      return parsePromText(await res.text()).filter((s) => KEPT.test(s.name));
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Reads every sidecar once and files the snapshots. */
+  const round = (): Promise<void> => {
+    const atMs = Date.now();
+    const unreachable: string[] = [];
+    const done = (async () => {
+      let targets: ScrapeTarget[];
+      try {
+        targets = await options.list();
+      } catch (err) {
+        log.warn('cannot list sidecars for edges', { error: (err as Error).message });
+        return;
+      }
+      await Promise.all(
+        targets.map(async (t) => {
+          const samples = await scrapeOne(t);
+          let h = bySidecar.get(t.key);
+          if (!h) bySidecar.set(t.key, (h = { snaps: [], lastListedMs: atMs }));
+          h.lastListedMs = atMs;
+          if (!samples) return void unreachable.push(t.key);
+          h.snaps.push({ atMs, samples });
+          h.snaps = thin(h.snaps, atMs, intervalMs, maxWindowMs);
+        }),
+      );
+      for (const [k, h] of bySidecar) if (atMs - h.lastListedMs > maxWindowMs) bySidecar.delete(k);
+    })();
+    lastRound = { atMs, unreachable, done };
+    return done;
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    timer = undefined;
+    if (closed) return;
+    void round().finally(() => {
+      if (!closed) {
+        timer = setTimeout(tick, intervalMs);
+        timer.unref();
+      }
+    });
+  };
+  tick();
+
+  return {
+    async window(windowMs) {
+      if (!lastRound || Date.now() - lastRound.atMs > freshMs) await round();
+      else await lastRound.done;
+      const now = lastRound!.atMs;
+      const from = now - windowMs;
+      const samples: PromSample[] = [];
+      // The longest span any sidecar's numbers cover: the window, or less while every sidecar
+      // (or the tap API's view of it) is younger than the window.
+      let covered = 0;
+      for (const h of bySidecar.values()) {
+        const latest = h.snaps[h.snaps.length - 1];
+        if (!latest || latest.atMs !== now) continue; // did not answer this round
+        const started = latest.samples.find((s) => s.name === 'meshtap_start_time_seconds')?.value;
+        let base: Snapshot | undefined;
+        if (started !== undefined && started * 1000 >= from) {
+          covered = Math.max(covered, now - started * 1000); // counted from zero, all inside the window
+        } else {
+          base = [...h.snaps].reverse().find((s) => s.atMs <= from) ?? h.snaps[0];
+          if (base === latest) continue; // first sight of an old sidecar: nothing to compare yet
+          covered = Math.max(covered, Math.min(windowMs, now - base.atMs));
+        }
+        samples.push(...windowDeltas(base?.samples, latest.samples));
+      }
+      return { samples, windowMs: Math.max(1, Math.round(covered)), unreachable: [...lastRound!.unreachable].sort() };
+    },
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
