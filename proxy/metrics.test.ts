@@ -60,4 +60,14 @@ describe('proxy metrics', () => {
     expect(find(s, 'request_total', 'authority="overflow"')[0][1]).toBe(7);
     expect(find(s, 'meshtap_bound_hit_total', 'bound="metric-authorities"')[0][1]).toBe(7);
   });
+
+  // Regression: with the TCP label bound reached and no `overflow` series yet, tcpStats called
+  // itself forever (stack overflow on the js engine's accept path).
+  it('bounds TCP target labels: past the bound, connections count under target_addr="overflow"', async () => {
+    const m = createProxyMetrics(workload, { maxAuthorities: 3 });
+    for (let i = 0; i < 10; i++) m.tcpStats('out', `10.0.0.${i}:80`, 'dst').opened++;
+    const s = await scrape(m);
+    expect(find(s, 'tcp_open_total', 'target_addr="overflow"')[0][1]).toBe(7);
+    expect(find(s, 'meshtap_bound_hit_total', 'bound="metric-targets"')[0][1]).toBe(7);
+  });
 });

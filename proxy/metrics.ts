@@ -266,12 +266,17 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       const key = `${proxy}|${peer}|${targetAddr}`;
       let s = tcp.get(key);
       if (!s) {
-        if (tcp.size >= maxAuthorities) {
+        let label = targetAddr;
+        let at = key;
+        if (tcp.size >= maxAuthorities && targetAddr !== 'overflow') {
           boundHits.inc({ bound: 'metric-targets' });
-          return tcp.get(`${proxy}|${peer}|overflow`) ?? this.tcpStats(proxy, 'overflow', peer);
+          label = 'overflow';
+          at = `${proxy}|${peer}|overflow`;
+          const overflow = tcp.get(at);
+          if (overflow) return overflow;
         }
-        s = { labels: { direction: DIRECTION_LABEL[proxy], peer, target_addr: targetAddr }, opened: 0, closed: 0, closedWithError: 0, open: 0, readBytes: 0, writeBytes: 0 };
-        tcp.set(key, s);
+        s = { labels: { direction: DIRECTION_LABEL[proxy], peer, target_addr: label }, opened: 0, closed: 0, closedWithError: 0, open: 0, readBytes: 0, writeBytes: 0 };
+        tcp.set(at, s);
       }
       return s;
     },
