@@ -70,7 +70,7 @@ describe('meshtap CLI usage', () => {
     ['a bad --observe', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--observe', 'maybe'], /--observe/],
     ['a bad --workload', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--workload', 'Web'], /--workload 'Web'/],
     ['tap without a target', ['tap'], /which workload/],
-    ['tap with a bad -o', ['tap', '--proxy', '127.0.0.1:1', '-o', 'yaml'], /-o takes text, wide or json/],
+    ['tap with a bad -o', ['tap', '--proxy', '127.0.0.1:1', '-o', 'xml'], /-o takes text, wide, json/],
     ['tap with a bad --limit', ['tap', '--proxy', '127.0.0.1:1', '--limit', '0'], /--limit/],
   ])('%s is one line on stderr and exit 2', async (_name, args, mentions) => {
     expectOneLineError(await runMeshtap(args), 2, mentions);
