@@ -21,6 +21,8 @@ export interface AdminServerOptions {
   isReady: () => boolean;
   /** Extra GET routes answered with JSON (e.g. the agent's `/pods`). */
   jsonRoutes?: Record<string, () => unknown>;
+  /** Runs before each `/metrics` render (e.g. an engine hands over what it still holds). */
+  beforeScrape?: () => void;
 }
 
 /** Starts the admin server on `listen` (port 0: a free port). */
@@ -32,6 +34,11 @@ export async function startAdminServer(listen: { host: string; port: number }, o
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
+      try {
+        o.beforeScrape?.();
+      } catch {
+        // A failing hook costs this scrape's freshness, never the scrape.
+      }
       o.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': o.registry.contentType }).end(text),
         (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),

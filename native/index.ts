@@ -194,6 +194,8 @@ export interface NativeEngine {
   tcpStats(): NativeTcpStats[];
   /** Totals counted in C++ since start: bound hits by bound, upstream connect errors by direction and code. */
   counters(): NativeCounters;
+  /** Handles every pending record now, on the calling (JS) thread. */
+  flush(): void;
   /** Stops the workers, closes every listener and connection. Idempotent. */
   close(): void;
 }
@@ -317,6 +319,7 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       }
       return out;
     },
+    flush: () => drain(Infinity),
     close() {
       engine.close();
       drain(Infinity); // everything left, and the close records of connections still open

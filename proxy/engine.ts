@@ -69,6 +69,11 @@ export interface RunningEngine {
   readonly listeners: ListenerInfo[];
   /** Stops accepting and drops every open connection. */
   close(): void;
+  /**
+   * Hands observation everything the engine still holds (the native engine batches records
+   * between doorbells), so that a `/metrics` scrape reflects every byte forwarded before it.
+   */
+  flush?(): void;
 }
 
 /** One accepted connection as observation and events see it. */

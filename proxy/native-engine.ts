@@ -113,6 +113,7 @@ export async function startNativeDataPath(
   }
   return {
     listeners,
+    flush: () => engine?.flush(),
     close() {
       const e = engine;
       engine = undefined;

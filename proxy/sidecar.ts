@@ -220,7 +220,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         ...(o.podIp ? { podIp: o.podIp } : {}),
       });
     }
-    if (o.admin) admin = await startAdminServer(o.admin, { what: 'admin', registry: metrics.registry, isReady: () => ready });
+    if (o.admin) admin = await startAdminServer(o.admin, { what: 'admin', registry: metrics.registry, isReady: () => ready, beforeScrape: () => engine?.flush?.() });
     if (o.tapApi) {
       if (!tap) throw new MeshtapError('MT_USAGE', '--tap-api needs --tap (the tap API reaches the sidecar on its tap port)');
       const { startRegistration } = await import('./tap-registration.js');
