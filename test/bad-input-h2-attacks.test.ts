@@ -1,8 +1,8 @@
 /**
  * HTTP/2 attack shapes through the real sidecar process, with their memory bounds: an HPACK
- * bomb (a small block that decodes to megabytes), a rapid-reset flood (20,000 streams opened
- * and reset), a SETTINGS flood. Each: every byte reaches the server unchanged, the observer
- * gives up with the right reason or not at all, and the sidecar's RSS grows by less than
+ * bomb (a small block that decodes to megabytes), a CONTINUATION flood (a header block that
+ * never ends), a rapid-reset flood (20,000 streams opened and reset), a SETTINGS flood. Each:
+ * every byte reaches the server unchanged, the observer gives up with the right reason or not at all, and the sidecar's RSS grows by less than
  * `MAX_RSS_GROWTH_BYTES` (the observer's bounds hold: header lists, pending resets, streams).
  */
 import { readFileSync } from 'node:fs';
@@ -56,6 +56,14 @@ describe.each(ENGINES)('HTTP/2 attack shapes and their memory bounds (engine %s)
       frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, Buffer.concat([encodeIndexedLiteral('x-bomb', 'b'.repeat(4000)), Buffer.alloc(4000, 0xbe)])),
     ], { 'h2-header-too-large': 1 }],
     ['rapid reset: 20,000 streams opened and reset at once', () => [clientStart(), ...Array.from({ length: 20_000 }, (_, i) => Buffer.concat([request(2 * i + 1), rst(2 * i + 1)]))], {}],
+    // CONTINUATION flood: a header block that never ends (no END_HEADERS), 20,000 CONTINUATION
+    // frames of 1 KiB (20 MiB): the observer gives up once the block passes its header bound,
+    // and keeps nothing of the rest.
+    ['CONTINUATION flood: one header block of 20,000 CONTINUATION frames that never ends (20 MiB)', () => [
+      clientStart(),
+      frame(FRAME.HEADERS, 0, 1, encodeLiteral(':method', 'GET')),
+      ...Array.from({ length: 20_000 }, () => frame(FRAME.CONTINUATION, 0, 1, Buffer.alloc(1024, 0x40))),
+    ], { 'h2-header-too-large': 1 }],
     ['SETTINGS flood: 20,000 SETTINGS frames', () => [clientStart(), ...Array.from({ length: 20_000 }, () => frame(FRAME.SETTINGS, 0, 0, Buffer.from([0, 3, 0, 0, 0, 100])))], {}],
   ] as const)('%s: bytes through unchanged, the expected give-ups, RSS bounded', async (_name, build, gaveUp) => {
     const before = await scrape(sidecar.admin!);
