@@ -95,7 +95,9 @@ export function createEdgeHistory(options: {
   const maxWindowMs = options.maxWindowMs ?? EDGE_HISTORY_DEFAULTS.maxWindowMs;
   const freshMs = options.freshMs ?? EDGE_HISTORY_DEFAULTS.freshMs;
   const bySidecar = new Map<string, { snaps: Snapshot[]; lastListedMs: number }>();
-  let lastRound: { atMs: number; unreachable: string[]; done: Promise<void> } | undefined;
+  // `onDemand`: a round a query asked for. Only those are reused by other queries (within
+  // `freshMs`): a background round may predate sidecars that registered since.
+  let lastRound: { atMs: number; unreachable: string[]; done: Promise<void>; onDemand: boolean } | undefined;
   let closed = false;
 
   const scrapeOne = async (t: ScrapeTarget): Promise<PromSample[] | undefined> => {
@@ -109,7 +111,7 @@ export function createEdgeHistory(options: {
   };
 
   /** Reads every sidecar once and files the snapshots. */
-  const round = (): Promise<void> => {
+  const round = (onDemand = false): Promise<void> => {
     const atMs = Date.now();
     const unreachable: string[] = [];
     const done = (async () => {
@@ -133,7 +135,7 @@ export function createEdgeHistory(options: {
       );
       for (const [k, h] of bySidecar) if (atMs - h.lastListedMs > maxWindowMs) bySidecar.delete(k);
     })();
-    lastRound = { atMs, unreachable, done };
+    lastRound = { atMs, unreachable, done, onDemand };
     return done;
   };
 
@@ -152,7 +154,7 @@ export function createEdgeHistory(options: {
 
   return {
     async window(windowMs) {
-      if (!lastRound || Date.now() - lastRound.atMs > freshMs) await round();
+      if (!lastRound || !lastRound.onDemand || Date.now() - lastRound.atMs > freshMs) await round(true);
       else await lastRound.done;
       const now = lastRound!.atMs;
       const from = now - windowMs;
