@@ -30,7 +30,7 @@ beforeAll(async () => {
   const keys = generateGrantKeyPair();
   api = await startFixtureTapApi(f.rbacDir, {}, keys);
   rig = await startSecurityRig({ recorderBodies: true }, keys);
-  expect(await rig.call('/secret-body', { method: 'POST', body: 'card=4111111111111111' })).toBe(200);
+  expect(await rig.call('/secret-body', { method: 'POST', body: 'note=only-for-admins-7731' })).toBe(200);
   impostor = new grpc.Server();
   impostor.addService(TAP_SERVICE, {
     Observe(call: grpc.ServerWritableStream<TapRequest, TapMessage>) {
@@ -83,7 +83,7 @@ describe('grants are bound to the sidecar they are sent to', () => {
     expect(await registerSidecar(api.url, { workload: 'deploy/web', namespace: 'shop', pod: 'web-1', tapAddress: rig.sidecar.tapAddress })).toBe(200);
     const r = await tapAsAdmin();
     expect(r.status).toBe(200);
-    expect(r.text).toContain('card=4111111111111111');
+    expect(r.text).toContain('note=only-for-admins-7731');
     expect(captured).toHaveLength(1); // nothing more went to the impostor
   });
 });
