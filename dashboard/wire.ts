@@ -6,18 +6,9 @@
 import type { TapEvent } from '../tap-protocol/index.js';
 import type { TapMessage } from '../tap-protocol/index.js';
 
-/** One row of the live top view: the CLI's `meshtap top` row (tap-api TopRow). */
-export interface TopRowWire {
-  source: string;
-  destination: string;
-  method: string;
-  path: string;
-  count: number;
-  bestMs: number;
-  worstMs: number;
-  lastMs: number;
-  successes: number;
-}
+/** One row of the live top view: the CLI's `meshtap top` row. */
+export type { TopRow as TopRowWire } from '../tap-api/index.js';
+import type { TopRow as TopRowWire, StatRow as StatRowWire } from '../tap-api/index.js';
 
 export type DashboardLine =
   | TapMessage
@@ -48,17 +39,7 @@ export interface DashboardConfig {
 export type QueryCheck = { ok: true; cli: string; groups: number } | { ok: false; error: string; cli?: string };
 
 /** `GET /api/stat?ns=…` rows: `meshtap stat -o json` rows. */
-export interface StatRowWire {
-  namespace: string;
-  name: string;
-  meshed: { ok: number; total: number };
-  successRate?: number;
-  rps: number;
-  latencyMsP50?: number;
-  latencyMsP95?: number;
-  latencyMsP99?: number;
-  tcpConnections: number;
-}
+export type { StatRow as StatRowWire } from '../tap-api/index.js';
 
 /** `POST /api/export`: the exchanges (tap `end` events) and where they came from. */
 export interface ExportRequest {
