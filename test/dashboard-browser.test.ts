@@ -100,7 +100,9 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` (skipped: $
 
   it('shows bodies to an admin, and to a viewer which permission is missing', async () => {
     const page = await open(`${rig.admin.url}&q=${encodeURIComponent('--path /api/list')}`);
-    await page.waitForSelector('.tr[data-dst="deploy/web"] .status', { timeout: 20_000 });
+    // Three finished rows: the newest then began after the tap did (one in flight when the tap
+    // started has no captured body).
+    await expect.poll(() => page.locator('.tr[data-dst="deploy/web"] .status').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
     // A finished exchange: its row shows a status; open it with the keyboard.
     await page.locator('.tr').filter({ has: page.locator('.status') }).first().locator('.td').first().click();
     await page.getByRole('tab', { name: 'Response' }).click();
