@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentPrerequisiteProblem, createCgroup, createNetns, deleteNetns, detachScope, findCgroup2Mount, listScopes, removeCgroup, spawnInScope, type Netns } from '../bpf/index.js';
 import { loadNativeBpf } from '../native/index.js';
 import { reportBpfSkip } from './bpf-skip.js';
-import { makePod, startPodApiServer, type Pod, type PodApiServer } from './fixtures/agent/pod-api-server.js';
+import { startKubeApiServer, type KubeApiServer } from './support/kube-api-server.js';
+import { pod as kubePod, type Pod } from './support/kube-objects.js';
 import { until } from './support/until.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/meshtap.js', import.meta.url));
@@ -106,7 +107,7 @@ interface AgentHandle { child: ChildProcess; admin: string; lines: string[]; exi
 describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => {
   const id = randomBytes(3).toString('hex');
   let root: string;
-  let api: PodApiServer;
+  let api: KubeApiServer;
   let echo: Server;
   let echoPort = 0;
   let agent: AgentHandle | undefined;
@@ -143,7 +144,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     const container = () => join(podCgroup, layout === 'systemd' ? `cri-containerd-${randomBytes(32).toString('hex')}.scope` : randomBytes(32).toString('hex'));
     const sidecar = createCgroup(container());
     const app = createCgroup(container());
-    const pod: TestPod = { uid, netns, podCgroup, sidecar, app, relay: undefined as unknown as ChildProcess, events: [], procs: [], object: makePod({ uid, nodeName: NODE, meshed, podIP: netns.address }) };
+    const pod: TestPod = { uid, netns, podCgroup, sidecar, app, relay: undefined as unknown as ChildProcess, events: [], procs: [], object: kubePod({ uid, nodeName: NODE, meshed, podIP: netns.address }) };
     pods.push(pod);
     await startRelay(pod);
     return pod;
@@ -198,7 +199,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
 
   beforeAll(async () => {
     root = createCgroup(join(findCgroup2Mount()!, `mt-agent-test-${id}`));
-    api = await startPodApiServer();
+    api = await startKubeApiServer();
     echo = createServer((s) => {
       s.on('error', () => undefined);
       s.pipe(s);
@@ -221,10 +222,10 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
 
   it('pod ADDED: attaches pinned programs; the pod\'s connects reach the sidecar with their original destination, inbound goes through it too', async () => {
     const other = await createPod('cgroupfs', false);
-    api.addPod(other.object);
+    api.add(other.object);
     agent = await startAgent();
     const a = await createPod('systemd');
-    api.addPod(a.object);
+    api.add(a.object);
     await until('pod A attached', () => isAttached(a), 30_000);
     expect(pins(a.uid).filter((n) => n.startsWith('link-'))).toEqual(
       ['link-connect4', 'link-connect6', 'link-getpeername4', 'link-getpeername6', 'link-getsockopt', 'link-sk-lookup', 'link-sockops'],
@@ -252,7 +253,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     const key = Buffer.alloc(4);
     key.writeUInt32LE(echoPort);
     const warningsBefore = await metric(/^meshtap_agent_annotation_warnings_total (\d+)$/m);
-    api.updatePod(a.uid, (p) => {
+    api.update(a.object, (p) => {
       p.metadata.annotations!['meshtap.dev/skip-outbound-ports'] = `${echoPort}`;
       p.metadata.annotations!['meshtap.dev/skip-outbound-cidrs'] = 'not-a-cidr';
     });
@@ -263,7 +264,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     expect(await metric(/^meshtap_agent_annotation_warnings_total (\d+)$/m)).toBeGreaterThan(warningsBefore);
     expect(loadNativeBpf().mapKeys(join(PIN_ROOT, `pod-${a.uid}`, 'mt_skip_cidr'), 16)).toEqual([]);
 
-    api.updatePod(a.uid, (p) => {
+    api.update(a.object, (p) => {
       delete p.metadata.annotations!['meshtap.dev/skip-outbound-ports'];
       delete p.metadata.annotations!['meshtap.dev/skip-outbound-cidrs'];
     });
@@ -280,7 +281,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     expect(await connectInbound(a)).toBe('app saw 8080');
     await startRelay(a);
     const inBefore = a.events.filter((e) => e.event === 'in').length;
-    api.updatePod(a.uid, (p) => {
+    api.update(a.object, (p) => {
       const st = (p.status.initContainerStatuses as { restartCount: number }[])[0];
       st.restartCount += 1;
     });
@@ -293,7 +294,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
   it('follows bookmarks, reconnects when the server closes the watch, and re-lists on 410 Gone to converge', async () => {
     const watches = () => api.requests.filter((r) => r.isWatch).length;
     const lists = () => api.requests.filter((r) => !r.isWatch).length;
-    api.addPod(makePod({ nodeName: 'elsewhere', meshed: true }));
+    api.add(kubePod({ nodeName: 'elsewhere', meshed: true }));
     const rv = String(api.resourceVersion);
     api.bookmark();
     const before = watches();
@@ -302,14 +303,14 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     expect(again.query.get('resourceVersion')).toBe(rv);
 
     const c = await createPod('cgroupfs');
-    api.addPod(c.object);
+    api.add(c.object);
     await until('pod C attached after the reconnect', () => isAttached(c), 30_000);
     expect(pins(c.uid)).toContain('link-sk-lookup');
 
     // C goes away while the agent is not told; only the 410 and the re-list reveal it
     const listsBefore = lists();
     api.silent = true;
-    api.deletePod(c.uid);
+    api.remove('Pod', c.object.metadata.namespace, c.object.metadata.name);
     api.silent = false;
     api.expireHistory();
     await until('pod C detached after the re-list', () => pins(c.uid).length === 0, 30_000);
@@ -321,7 +322,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
   it('agent restart: pins of live pods are adopted (same links, still intercepting), pins of a pod deleted meanwhile are removed', async () => {
     const a = pods.find((p) => existsSync(join(PIN_ROOT, `pod-${p.uid}`)))!;
     const d = await createPod('systemd');
-    api.addPod(d.object);
+    api.add(d.object);
     await until('pod D attached', () => isAttached(d), 30_000);
     const linkId = () => loadNativeBpf().linkInfo(join(PIN_ROOT, `pod-${a.uid}`, 'link-connect4'))?.id;
     const idBefore = linkId();
@@ -334,7 +335,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
     let before = outEvents(a).length;
     expect(await runClient(a, a.netns.hostAddress, echoPort)).toEqual({ ok: true });
     expect(outEvents(a)).toHaveLength(before + 1);
-    api.deletePod(d.uid);
+    api.remove('Pod', d.object.metadata.namespace, d.object.metadata.name);
 
     agent = await startAgent();
     await until("the deleted pod's pins removed", () => pins(d.uid).length === 0);
@@ -348,7 +349,7 @@ describe.skipIf(skip !== undefined)('meshtap agent', { timeout: 60_000 }, () => 
 
   it('pod DELETED: detached, pins gone, its connects go straight out; nothing of ours is left pinned', async () => {
     const a = pods.find((p) => existsSync(join(PIN_ROOT, `pod-${p.uid}`)))!;
-    api.deletePod(a.uid);
+    api.remove('Pod', a.object.metadata.namespace, a.object.metadata.name);
     await until('pod A detached', () => pins(a.uid).length === 0, 30_000);
     const before = outEvents(a).length;
     expect(await runClient(a, a.netns.hostAddress, echoPort)).toEqual({ ok: true });

@@ -1,6 +1,6 @@
 /**
  * The agent's pod watch against a stand-in API server that speaks the real list/watch
- * protocol over HTTPS (test/fixtures/agent/pod-api-server.ts), through
+ * protocol over HTTPS (test/support/kube-api-server.ts), through
  * @kubernetes/client-node as in production: list then watch from the list's
  * resourceVersion, bookmarks, reconnect after the server closes the stream, 410 Gone →
  * re-list and converge, and the watchdog for a silent connection. Needs no root.
@@ -8,13 +8,14 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgentMetrics, startPodWatch, type AgentMetrics, type AgentPod, type PodWatch } from '../bpf/index.js';
-import { makePod, startPodApiServer, type PodApiServer } from './fixtures/agent/pod-api-server.js';
+import { startKubeApiServer, type KubeApiServer } from './support/kube-api-server.js';
+import { pod } from './support/kube-objects.js';
 import { until } from './support/until.js';
 
 const NODE = 'node-a';
 
 interface Harness {
-  api: PodApiServer;
+  api: KubeApiServer;
   watch: PodWatch;
   metrics: AgentMetrics;
   lists: string[][];
@@ -31,8 +32,8 @@ afterEach(async () => {
   current = undefined;
 });
 
-async function start(opts: { idleTimeoutMs?: number; pageSize?: number } = {}, seed: (api: PodApiServer) => void = () => undefined): Promise<Harness> {
-  const api = await startPodApiServer();
+async function start(opts: { idleTimeoutMs?: number; pageSize?: number } = {}, seed: (api: KubeApiServer) => void = () => undefined): Promise<Harness> {
+  const api = await startKubeApiServer();
   seed(api);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(api.kubeconfigPath);
@@ -59,8 +60,8 @@ async function start(opts: { idleTimeoutMs?: number; pageSize?: number } = {}, s
   return current;
 }
 
-const watchRequests = (api: PodApiServer) => api.requests.filter((r) => r.isWatch);
-const listRequests = (api: PodApiServer) => api.requests.filter((r) => !r.isWatch);
+const watchRequests = (api: KubeApiServer) => api.requests.filter((r) => r.isWatch);
+const listRequests = (api: KubeApiServer) => api.requests.filter((r) => !r.isWatch);
 
 async function restarts(m: AgentMetrics, reason: string): Promise<number> {
   return (await m.watchRestarts.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -69,8 +70,8 @@ async function restarts(m: AgentMetrics, reason: string): Promise<number> {
 describe('agent pod watch', { timeout: 60_000 }, () => {
   it('lists its node (paged), then watches from the list resourceVersion with bookmarks, seeing only its node', async () => {
     const h = await start({ pageSize: 2 }, (api) => {
-      for (const name of ['a1', 'a2', 'a3']) api.addPod(makePod({ name, nodeName: NODE }));
-      api.addPod(makePod({ name: 'other', nodeName: 'node-b' }));
+      for (const name of ['a1', 'a2', 'a3']) api.add(pod({ name, nodeName: NODE }));
+      api.add(pod({ name: 'other', nodeName: 'node-b' }));
     });
     const w = await h.api.waitForRequest((r) => r.isWatch);
     expect(h.lists).toEqual([['a1', 'a2', 'a3']]);
@@ -82,10 +83,10 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
     expect(w.query.get('resourceVersion')).toBe(String(h.api.resourceVersion));
     await until('the watch stream', () => h.api.openWatches === 1);
 
-    const added = h.api.addPod(makePod({ name: 'a4', nodeName: NODE }));
-    h.api.addPod(makePod({ name: 'b2', nodeName: 'node-b' }));
-    h.api.updatePod(added.metadata.uid, (p) => (p.metadata.annotations!['meshtap.dev/skip-outbound-ports'] = '5432'));
-    h.api.deletePod([...h.known.values()].find((p) => p.metadata?.name === 'a1')!.metadata!.uid!);
+    const added = h.api.add(pod({ name: 'a4', nodeName: NODE }));
+    h.api.add(pod({ name: 'b2', nodeName: 'node-b' }));
+    h.api.update(added, (p) => (p.metadata.annotations!['meshtap.dev/skip-outbound-ports'] = '5432'));
+    h.api.remove('Pod', 'default', 'a1');
     await until('three events', () => h.events.length === 3);
     expect(h.events).toEqual(['ADDED a4', 'MODIFIED a4', 'DELETED a1']);
     expect(h.known.get('a4')?.metadata?.annotations?.['meshtap.dev/skip-outbound-ports']).toBe('5432');
@@ -93,11 +94,11 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
   });
 
   it('moves its resourceVersion on a bookmark and resumes from it after the server closes the stream, without a re-list', async () => {
-    const h = await start({}, (api) => api.addPod(makePod({ name: 'a1', nodeName: NODE })));
+    const h = await start({}, (api) => api.add(pod({ name: 'a1', nodeName: NODE })));
     await until('the watch stream', () => h.api.openWatches === 1);
     // changes on another node move the server's resourceVersion; only a bookmark tells us
-    h.api.addPod(makePod({ name: 'b1', nodeName: 'node-b' }));
-    h.api.addPod(makePod({ name: 'b2', nodeName: 'node-b' }));
+    h.api.add(pod({ name: 'b1', nodeName: 'node-b' }));
+    h.api.add(pod({ name: 'b2', nodeName: 'node-b' }));
     const bookmarked = String(h.api.resourceVersion);
     expect(h.watch.resourceVersion).not.toBe(bookmarked);
     h.api.bookmark();
@@ -109,7 +110,7 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
     const again = await h.api.waitForRequest((r) => r.isWatch && watchRequests(h.api).indexOf(r) >= before);
     expect(again.query.get('resourceVersion')).toBe(bookmarked);
     await until('the new watch stream', () => h.api.openWatches === 1);
-    h.api.addPod(makePod({ name: 'a2', nodeName: NODE }));
+    h.api.add(pod({ name: 'a2', nodeName: NODE }));
     await until('an event after the reconnect', () => h.events.includes('ADDED a2'));
     expect(listRequests(h.api)).toHaveLength(1);
     expect(await restarts(h.metrics, 'closed')).toBe(1);
@@ -117,13 +118,13 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
 
   it('on 410 Gone lists again and converges on what changed while it was not told', async () => {
     const h = await start({}, (api) => {
-      api.addPod(makePod({ name: 'keep', nodeName: NODE }));
-      api.addPod(makePod({ name: 'gone', nodeName: NODE }));
+      api.add(pod({ name: 'keep', nodeName: NODE }));
+      api.add(pod({ name: 'gone', nodeName: NODE }));
     });
     await until('the watch stream', () => h.api.openWatches === 1);
     h.api.silent = true;
-    h.api.addPod(makePod({ name: 'new', nodeName: NODE }));
-    h.api.deletePod([...h.known.values()].find((p) => p.metadata?.name === 'gone')!.metadata!.uid!);
+    h.api.add(pod({ name: 'new', nodeName: NODE }));
+    h.api.remove('Pod', 'default', 'gone');
     h.api.silent = false;
     expect([...h.known.keys()].sort()).toEqual(['gone', 'keep']);
     h.api.expireHistory();
@@ -134,15 +135,15 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
     expect((await h.metrics.relists.get()).values[0].value).toBe(2);
     // and it watches again from the new list
     await until('the watch after the re-list', () => h.api.openWatches === 1);
-    h.api.addPod(makePod({ name: 'later', nodeName: NODE }));
+    h.api.add(pod({ name: 'later', nodeName: NODE }));
     await until('an event after the re-list', () => h.known.has('later'));
   });
 
   it('a watch from a compacted resourceVersion (410 on reconnect) also re-lists', async () => {
-    const h = await start({}, (api) => api.addPod(makePod({ name: 'a1', nodeName: NODE })));
+    const h = await start({}, (api) => api.add(pod({ name: 'a1', nodeName: NODE })));
     await until('the watch stream', () => h.api.openWatches === 1);
     h.api.silent = true;
-    h.api.addPod(makePod({ name: 'a2', nodeName: NODE }));
+    h.api.add(pod({ name: 'a2', nodeName: NODE }));
     h.api.silent = false;
     // compact, but close the stream without telling: the reconnect gets the 410
     h.api.closeWatches();
@@ -153,7 +154,7 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
 
   it('retries a failing list with backoff until it succeeds, then watches', async () => {
     const h = await start({}, (api) => {
-      api.addPod(makePod({ name: 'a1', nodeName: NODE }));
+      api.add(pod({ name: 'a1', nodeName: NODE }));
       api.failNextLists(3);
     });
     await until('a successful list', () => h.lists.length === 1);
@@ -165,7 +166,7 @@ describe('agent pod watch', { timeout: 60_000 }, () => {
   });
 
   it('restarts a watch that stays silent longer than the idle timeout (watchdog)', async () => {
-    const h = await start({ idleTimeoutMs: 800 }, (api) => api.addPod(makePod({ name: 'a1', nodeName: NODE })));
+    const h = await start({ idleTimeoutMs: 800 }, (api) => api.add(pod({ name: 'a1', nodeName: NODE })));
     await until('a second watch request', () => watchRequests(h.api).length >= 2, 30_000);
     expect(await restarts(h.metrics, 'idle')).toBeGreaterThanOrEqual(1);
     expect(listRequests(h.api)).toHaveLength(1);

@@ -2,17 +2,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runClusterChecks, formatCheckResults } from '../webhook/index.js';
-import { sendJson, startStandinApiServer, type StandinApiServer } from './fixtures/k8s/api-server.js';
+import { sendJson, startKubeApiServer, STANDIN_TOKEN, type KubeApiServerOptions, type KubeApiServer } from './support/kube-api-server.js';
 import { installInto } from './fixtures/k8s/cluster.js';
 
-let api: StandinApiServer | undefined;
+let api: KubeApiServer | undefined;
 afterEach(async () => {
   await api?.close();
   api = undefined;
 });
 
-async function cluster(): Promise<{ api: StandinApiServer; kc: KubeConfig }> {
-  api = await startStandinApiServer();
+async function cluster(options: KubeApiServerOptions = {}): Promise<{ api: KubeApiServer; kc: KubeConfig }> {
+  api = await startKubeApiServer(options);
   const kc = new KubeConfig();
   kc.loadFromFile(api.kubeconfigPath);
   return { api, kc };
@@ -78,20 +78,11 @@ describe('meshtap check (cluster) against a stand-in API server', () => {
   });
 
   it('--pre: permissions through SelfSubjectAccessReview', async () => {
-    const { api, kc } = await cluster();
     const denied = new Set(['clusterroles', 'mutatingwebhookconfigurations']);
-    api.route((req, res, body) => {
-      if (req.method !== 'POST' || req.url !== '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') return false;
-      const ssar = body as { spec: { resourceAttributes: { resource: string } } };
-      const allowed = !denied.has(ssar.spec.resourceAttributes.resource);
-      sendJson(res, 201, {
-        kind: 'SelfSubjectAccessReview',
-        apiVersion: 'authorization.k8s.io/v1',
-        metadata: { creationTimestamp: null },
-        spec: ssar.spec,
-        status: allowed ? { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to User "admin"' } : { allowed: false },
-      });
-      return true;
+    const { api, kc } = await cluster({
+      tokens: { [STANDIN_TOKEN]: { user: 'admin', groups: ['system:authenticated'] } },
+      decide: (spec) =>
+        denied.has(spec.resourceAttributes!.resource) ? { allowed: false } : { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to User "admin"' },
     });
     const results = await runClusterChecks(kc, { namespace: 'meshtap', pre: true });
     const failed = results.filter((r) => !r.ok).map((r) => r.name);
@@ -123,7 +114,7 @@ describe('meshtap check (cluster) against a stand-in API server', () => {
     const { api } = await cluster();
     const kc = new KubeConfig();
     const path = api.kubeconfigPath + '.bad';
-    writeFileSync(path, readFileSync(api.kubeconfigPath, 'utf8').replace('token: standin-token', 'token: wrong'));
+    writeFileSync(path, readFileSync(api.kubeconfigPath, 'utf8').replace(`token: ${STANDIN_TOKEN}`, 'token: wrong'));
     kc.loadFromFile(path);
     const results = await runClusterChecks(kc, { namespace: 'meshtap', pre: false });
     expect(results[0]).toMatchObject({ ok: false, detail: 'HTTP 401: Unauthorized' });

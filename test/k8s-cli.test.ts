@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createCertificateAuthority, serviceDnsNames } from '../webhook/install/index.js';
 import { podCreateReview, verifyAdmissionResponse } from './fixtures/k8s/admission.js';
-import { startStandinApiServer, type StandinApiServer } from './fixtures/k8s/api-server.js';
+import { startKubeApiServer, type KubeApiServer } from './support/kube-api-server.js';
 import { installInto } from './fixtures/k8s/cluster.js';
 import { apiPod } from './fixtures/k8s/pods.js';
 
@@ -32,7 +32,7 @@ function run(args: string[], opts: { stdin?: string; env?: Record<string, string
   });
 }
 
-let api: StandinApiServer | undefined;
+let api: KubeApiServer | undefined;
 afterEach(async () => {
   await api?.close();
   api = undefined;
@@ -96,7 +96,7 @@ describe('meshtap install', () => {
 
 describe('meshtap check --cluster-only', () => {
   it('exit 0 and ✔ lines on a healthy installation', async () => {
-    api = await startStandinApiServer();
+    api = await startKubeApiServer();
     await installInto(api);
     const r = await run(['check', '--cluster-only', '--kubeconfig', api.kubeconfigPath]);
     expect(r.stdout).toContain('✔ webhook caBundle valid and not expiring');
@@ -105,7 +105,7 @@ describe('meshtap check --cluster-only', () => {
   });
 
   it('exit 1 with ✖ lines and hints on a broken one; -o json', async () => {
-    api = await startStandinApiServer();
+    api = await startKubeApiServer();
     await installInto(api, { daemonSetReady: 1 });
     const r = await run(['check', '--cluster-only', '--kubeconfig', api.kubeconfigPath]);
     expect(r.code).toBe(1);

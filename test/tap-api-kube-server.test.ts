@@ -17,7 +17,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../injector/annotations.js';
 import { MESHED_LABEL, startKubeTapApiServer, type KubeTapApiServer } from '../tap-api/server/index.js';
-import { createTestCa, type PemPair, type TestCa } from './fixtures/kube-tap/certs.js';
+import { createTestCa, type PemPair, type TestCa } from './support/test-ca.js';
 import { callThrough, startKubeTapCluster, TAP_API_SERVICE, TOKENS, type KubeTapCluster } from './fixtures/kube-tap/cluster.js';
 import { collectKubeTap } from './fixtures/kube-tap/collect.js';
 

@@ -10,7 +10,7 @@ import { createMeshConfig } from '../injector/index.js';
 import { createKubeNamespaceLookup, startWebhookServer, type WebhookServer } from './index.js';
 import { createCertificateAuthority, serviceDnsNames } from './install/certs.js';
 import { podCreateReview, verifyAdmissionResponse } from '../test/fixtures/k8s/admission.js';
-import { sendJson, startStandinApiServer, status, type StandinApiServer } from '../test/fixtures/k8s/api-server.js';
+import { kubeStatus, sendJson, startKubeApiServer, type KubeApiServer } from '../test/support/kube-api-server.js';
 import { apiPod, controllerCreatedPod } from '../test/fixtures/k8s/pods.js';
 import { applyStrict } from '../test/fixtures/k8s/strict-patch.js';
 import { until } from '../test/support/until.js';
@@ -20,7 +20,7 @@ const config = createMeshConfig({ version: '0.1.0', image: 'ghcr.io/meshtap/mesh
 
 let dir: string;
 let caPem: string;
-let api: StandinApiServer;
+let api: KubeApiServer;
 let webhook: WebhookServer;
 let strictWebhook: WebhookServer;
 let agent: Agent;
@@ -45,14 +45,14 @@ beforeAll(async () => {
   caPem = ca.certPem;
   writePair(await ca.issueServing(serviceDnsNames('meshtap-webhook', 'meshtap')));
 
-  api = await startStandinApiServer();
+  api = await startKubeApiServer();
   api.add(
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' }, annotations: { 'meshtap.dev/inject': 'enabled', 'meshtap.dev/skip-outbound-ports': '5432' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain', labels: { 'kubernetes.io/metadata.name': 'plain' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } },
   );
   api.route((req, res) => {
     if (req.url === '/api/v1/namespaces/flaky') {
-      sendJson(res, 500, status(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'));
+      sendJson(res, 500, kubeStatus(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'));
       return true;
     }
     return false;
