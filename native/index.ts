@@ -63,7 +63,7 @@ export interface NativeCounters {
 
 /** A listener the native engine creates (numeric addresses only: resolve names first). */
 export type NativeListenerSpec =
-  | { kind: 'forward'; proxy: 'in' | 'out'; host: string; port: number; targetHost: string; targetPort: number; dst: string }
+  | { kind: 'forward'; proxy: 'in' | 'out'; host: string; port: number; targetHost: string; targetPort: number; dst: string; /** connect from this numeric address (a local sidecar's own 127.x.y.z) */ localAddress?: string }
   | { kind: 'inbound'; proxy: 'in'; host: string; port: number; appHost: string }
   | { kind: 'outbound'; proxy: 'out'; host: string; port: number };
 
@@ -124,6 +124,15 @@ function addon(): Addon {
 /** Why the addon is unavailable (`not built (looked for …)`), or undefined when it loads. */
 export function nativeUnavailableReason(): string | undefined {
   return load().error;
+}
+
+/**
+ * Whether the loaded addon is a test build with fault injection compiled in (MESHTAP_FAULT_INJECTION,
+ * scripts/native-sanitize.sh): its workers then fail on purpose where a test asks them to. Release
+ * builds have no such code; tests of failure containment skip there.
+ */
+export function isNativeFaultInjectionBuild(): boolean {
+  return (load().addon as { faultInjection?: boolean } | undefined)?.faultInjection === true;
 }
 
 /** Whether the native addon is built and loads here (never throws). */

@@ -97,7 +97,8 @@ export async function startNativeDataPath(
       const port = spec.listen.port;
       if (spec.kind === 'forward') {
         const target = formatAddr(spec.target.host, spec.target.port);
-        const address = engine.listen({ kind: 'forward', proxy: spec.proxy, host, port, targetHost: await numeric(spec.target.host), targetPort: spec.target.port, dst: target });
+        const localAddress = spec.target.localAddress !== undefined ? { localAddress: await numeric(spec.target.localAddress) } : {};
+        const address = engine.listen({ kind: 'forward', proxy: spec.proxy, host, port, targetHost: await numeric(spec.target.host), targetPort: spec.target.port, dst: target, ...localAddress });
         listeners.push({ kind: 'forward', proxy: spec.proxy, address, target });
       } else if (spec.kind === 'inbound') {
         const address = engine.listen({ kind: 'inbound', proxy: 'in', host, port, appHost: await numeric(spec.target.host) });

@@ -22,9 +22,11 @@ if [ "$MODE" != "--fuzz-only" ]; then
   GYP="$NPM_BIN/../node_modules/node-gyp/bin/node-gyp.js"
   [ -f "$GYP" ] || GYP="$NPM_BIN/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
   SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+  # A test build: fault injection compiled in (test/native-worker-fault.test.ts), never in release.
+  FAULT="-DMESHTAP_FAULT_INJECTION"
   NODEDIR_ARGS=()
   if [ -f /usr/include/node/node_api.h ]; then NODEDIR_ARGS=(--nodedir=/usr); fi
-  ( cd "$OUT/addon" && NODE_PATH="$ROOT/node_modules" CFLAGS="$SAN" CXXFLAGS="$SAN" LDFLAGS="$SAN" node "$GYP" rebuild --loglevel=warn "${NODEDIR_ARGS[@]}" -j 2 >/dev/null )
+  ( cd "$OUT/addon" && NODE_PATH="$ROOT/node_modules" CFLAGS="$SAN" CXXFLAGS="$SAN $FAULT" LDFLAGS="$SAN" node "$GYP" rebuild --loglevel=warn "${NODEDIR_ARGS[@]}" -j 2 >/dev/null )
   ADDON="$OUT/addon/build/Release/meshtap_native.node"
   echo "native-sanitize: built $ADDON" >&2
   PRELOAD="$(g++ -print-file-name=libasan.so):$(g++ -print-file-name=libubsan.so)"
@@ -38,7 +40,7 @@ if [ "$MODE" != "--fuzz-only" ]; then
   # transparency-h2 is left out: its curl --http2-prior-knowledge 1 MiB POST hangs whenever the
   # sanitizer runtime is preloaded into curl, on the js engine as on the native one (06:50 run).
   LD_PRELOAD="$PRELOAD" MESHTAP_NATIVE_ADDON="$ADDON" npx vitest run "${SLOW[@]}" --project native --exclude test/transparency-h2.test.ts || status=1
-  LD_PRELOAD="$PRELOAD" MESHTAP_NATIVE_ADDON="$ADDON" npx vitest run "${SLOW[@]}" --project js test/engine-selection.test.ts test/bad-input-http1-framing.test.ts test/idle-timeout.test.ts || status=1
+  LD_PRELOAD="$PRELOAD" MESHTAP_NATIVE_ADDON="$ADDON" npx vitest run "${SLOW[@]}" --project js test/engine-selection.test.ts test/bad-input-http1-framing.test.ts test/idle-timeout.test.ts test/native-worker-fault.test.ts test/loopback-source.test.ts || status=1
   if [ "$status" != 0 ]; then echo "native-sanitize: suites failed (a sanitizer report says 'ERROR: AddressSanitizer' or 'runtime error' above)" >&2; exit 1; fi
 fi
 

@@ -83,7 +83,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return *engine_;
   }
 
-  // listen({kind, proxy, host, port, targetHost, targetPort, dst, appHost}) -> 'addr:port'
+  // listen({kind, proxy, host, port, targetHost, targetPort, dst, localAddress?, appHost}) -> 'addr:port'
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Engine& engine = Live(env);
@@ -103,6 +103,10 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
         throw Napi::Error::New(env, "listen: target is not a numeric address: " + th);
       }
       spec.dst_text = o.Get("dst").As<Napi::String>().Utf8Value();
+      if (o.Has("localAddress") && o.Get("localAddress").IsString()) {
+        const std::string la = o.Get("localAddress").As<Napi::String>().Utf8Value();
+        if (!ParseAddr(la, 0, &spec.source)) throw Napi::Error::New(env, "listen: localAddress is not a numeric address: " + la);
+      }
     } else if (spec.kind == ListenerKind::kInbound) {
       const std::string app = o.Has("appHost") ? o.Get("appHost").As<Napi::String>().Utf8Value() : "127.0.0.1";
       if (!ParseAddr(app, 0, &spec.app)) throw Napi::Error::New(env, "listen: appHost is not a numeric address: " + app);
@@ -182,6 +186,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
 }  // namespace
 
-void InitEngine(Napi::Env env, Napi::Object exports) { exports.Set("NativeEngine", NativeEngine::Define(env)); }
+void InitEngine(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeEngine", NativeEngine::Define(env));
+#ifdef MESHTAP_FAULT_INJECTION
+  // A test build (scripts/native-sanitize.sh): core/worker.cc can be told to fail on purpose.
+  exports.Set("faultInjection", Napi::Boolean::New(env, true));
+#endif
+}
 
 }  // namespace meshtap

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // One proxied connection of the native engine: its two sockets, the bytes read but not yet
 // written (at most one read's worth per direction: that is the backpressure), its counters
-// and whether JS follows it. Owned by exactly one worker; closed by Worker::Finish only.
+// and whether JS follows it. Owned by exactly one worker (its connection table); its sockets
+// are UniqueFd, so they close with it whatever path ends it; Worker::Finish is the one place that
+// ends it on purpose (counters, RST or FIN, the close record).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 
 #include "event-ring.h"
 #include "tcp-stats.h"
+#include "unique-fd.h"
 
 namespace meshtap {
 
@@ -56,7 +59,7 @@ class PendingBytes {
 };
 
 struct Peer {
-  int fd = -1;
+  UniqueFd fd;
   bool is_readable = false;  // edge-triggered: true until a read says EAGAIN
   bool is_writable = false;
   bool has_eof = false;      // the peer half-closed (read returned 0)
@@ -79,6 +82,7 @@ struct Conn {
   PendingBytes to_client;
   TcpCounters* src = nullptr;
   TcpCounters* dst = nullptr;
+  Conn* next_dead = nullptr;  // the worker's list of finished connections (linking allocates nothing)
 };
 
 }  // namespace meshtap

@@ -36,6 +36,8 @@ struct ListenerSpec {
   ListenerKind kind = ListenerKind::kForward;
   bool inbound = true;             // proxy `in` (inbound direction) or `out`
   sockaddr_storage target{};       // forward: where connections go
+  sockaddr_storage source{};       // forward: connect from this address (family 0: any); a local
+                                   // sidecar's own 127.x.y.z, so that the callee can name its caller
   std::string dst_text;            // forward: the destination label (as the user wrote the target)
   sockaddr_storage app{};          // inbound: the application's host (port = original port)
   uint16_t own_port = 0;           // inbound: a connection to this port would loop

@@ -13,28 +13,23 @@ namespace {
 
 constexpr int kBacklog = 1024;  // as the js engine's listeners
 
-int OpenListener(const sockaddr_storage& at, bool reuse_port, std::string* err) {
-  int fd = socket(at.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+UniqueFd OpenListener(const sockaddr_storage& at, bool reuse_port, std::string* err) {
+  UniqueFd owned(socket(at.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  const int fd = owned.Get();
   if (fd < 0) {
     *err = std::string("socket: ") + strerrorname_np(errno);
-    return -1;
+    return owned;
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // SO_REUSEPORT only with several workers: with one, a second sidecar on the same port must
   // fail with EADDRINUSE (as the js engine does) rather than silently share connections.
   if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&at), AddrLen(at)) != 0) {
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&at), AddrLen(at)) != 0 || listen(fd, kBacklog) != 0) {
     *err = std::string(strerrorname_np(errno));
-    close(fd);
-    return -1;
+    owned.Reset();
   }
-  if (listen(fd, kBacklog) != 0) {
-    *err = std::string(strerrorname_np(errno));
-    close(fd);
-    return -1;
-  }
-  return fd;
+  return owned;
 }
 
 }  // namespace
@@ -56,25 +51,22 @@ bool Engine::Start(std::function<void()> doorbell, std::string* err) {
 
 std::string Engine::Listen(ListenerSpec spec, const sockaddr_storage& at, std::string* err) {
   const bool reuse_port = workers_.size() > 1;
-  std::vector<int> fds;
+  std::vector<UniqueFd> fds;  // closed on every early return
   sockaddr_storage bound = at;
   for (size_t i = 0; i < workers_.size(); i++) {
-    int fd = OpenListener(bound, reuse_port, err);
-    if (fd < 0) {
-      for (int f : fds) close(f);
-      return "";
-    }
+    UniqueFd fd = OpenListener(bound, reuse_port, err);
+    if (!fd.IsOpen()) return "";
     if (i == 0) {
       // Port 0: every other worker's socket joins the port the first one got.
       socklen_t len = sizeof bound;
-      getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+      getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&bound), &len);
     }
-    fds.push_back(fd);
+    fds.push_back(std::move(fd));
   }
   spec.id = next_listener_++;
   if (spec.kind == ListenerKind::kInbound) spec.own_port = PortOf(bound);
   auto shared = std::make_shared<const ListenerSpec>(spec);
-  for (size_t i = 0; i < workers_.size(); i++) workers_[i]->AddListener(shared, fds[i]);
+  for (size_t i = 0; i < workers_.size(); i++) workers_[i]->AddListener(shared, std::move(fds[i]));
   return FormatAddr(bound);
 }
 

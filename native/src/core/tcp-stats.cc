@@ -46,7 +46,10 @@ void EventCounters::Add(const std::string& key) {
 
 std::vector<std::pair<std::string, uint64_t>> EventCounters::Snapshot() {
   std::lock_guard<std::mutex> lock(mu_);
-  return {by_key_.begin(), by_key_.end()};
+  std::vector<std::pair<std::string, uint64_t>> out(by_key_.begin(), by_key_.end());
+  const uint64_t errors = worker_errors.load(std::memory_order_relaxed);
+  if (errors > 0) out.emplace_back("bound\tnative-worker-error", errors);
+  return out;
 }
 
 }  // namespace meshtap

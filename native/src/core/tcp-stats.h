@@ -52,7 +52,13 @@ class TcpStatsRegistry {
 class EventCounters {
  public:
   void Add(const std::string& key);
+  // Snapshot() reports these as "bound\t<name>" too.
   std::vector<std::pair<std::string, uint64_t>> Snapshot();
+
+  // Connections a worker dropped (both sides reset) because it failed while serving them: an
+  // exception such as std::bad_alloc. Counted without allocating (allocation may be what failed);
+  // reported as bound "native-worker-error".
+  std::atomic<uint64_t> worker_errors{0};
 
  private:
   std::mutex mu_;

@@ -7,7 +7,9 @@
 #include "worker.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -34,11 +36,25 @@ void SetSocketOptions(int fd, int keepalive_idle_s) {
 }
 
 // Closes with an RST (SO_LINGER 0), as the js engine's socket.resetAndDestroy().
-void CloseWithReset(int fd) {
+void CloseWithReset(UniqueFd* fd) {
+  if (!fd->IsOpen()) return;
   linger l{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  close(fd);
+  setsockopt(fd->Get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  fd->Reset();
 }
+
+#ifdef MESHTAP_FAULT_INJECTION
+// Test builds only (scripts/native-sanitize.sh defines MESHTAP_FAULT_INJECTION; release builds
+// have no such code): with MESHTAP_FAULT_INJECTION=1 in the environment, a client read that
+// begins with this marker throws std::bad_alloc mid-forward, so a test can prove that a worker
+// failure costs that one connection (test/native-worker-fault.test.ts).
+constexpr char kFaultMarker[] = "MESHTAP-FAULT-BAD-ALLOC";
+void MaybeInjectFault(bool is_enabled, const uint8_t* data, size_t len) {
+  if (is_enabled && len >= sizeof kFaultMarker - 1 && memcmp(data, kFaultMarker, sizeof kFaultMarker - 1) == 0) throw std::bad_alloc();
+}
+#else
+inline void MaybeInjectFault(bool, const uint8_t*, size_t) {}
+#endif
 
 std::string ErrnoName(int err) {
   const char* name = strerrorname_np(err);
@@ -47,25 +63,26 @@ std::string ErrnoName(int err) {
 
 }  // namespace
 
-Worker::Worker(int index, EngineShared* shared) : index_(index), shared_(shared), scratch_(new uint8_t[kReadBytes]) {}
-
-Worker::~Worker() {
-  Stop();
-  if (epfd_ >= 0) close(epfd_);
-  if (wakefd_ >= 0) close(wakefd_);
+Worker::Worker(int index, EngineShared* shared) : index_(index), shared_(shared), scratch_(new uint8_t[kReadBytes]) {
+#ifdef MESHTAP_FAULT_INJECTION
+  const char* fault = getenv("MESHTAP_FAULT_INJECTION");
+  is_fault_injection_ = fault != nullptr && strcmp(fault, "1") == 0;
+#endif
 }
 
+Worker::~Worker() { Stop(); }
+
 bool Worker::Start(std::string* err) {
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epfd_ < 0 || wakefd_ < 0) {
+  epfd_.Reset(epoll_create1(EPOLL_CLOEXEC));
+  wakefd_.Reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!epfd_.IsOpen() || !wakefd_.IsOpen()) {
     *err = std::string("epoll/eventfd: ") + strerror(errno);
     return false;
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = &wake_handle_;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
+  if (epoll_ctl(epfd_.Get(), EPOLL_CTL_ADD, wakefd_.Get(), &ev) != 0) {
     *err = std::string("epoll_ctl: ") + strerror(errno);
     return false;
   }
@@ -79,24 +96,24 @@ void Worker::Post(Command c) {
     commands_.push_back(std::move(c));
   }
   uint64_t one = 1;
-  ssize_t n = write(wakefd_, &one, sizeof one);
+  ssize_t n = write(wakefd_.Get(), &one, sizeof one);
   (void)n;
 }
 
-void Worker::AddListener(std::shared_ptr<const ListenerSpec> spec, int fd) { Post({Command::kAddListener, std::move(spec), fd, 0}); }
+void Worker::AddListener(std::shared_ptr<const ListenerSpec> spec, UniqueFd fd) { Post({Command::kAddListener, std::move(spec), std::move(fd), 0}); }
 
-void Worker::Unobserve(uint32_t id) { Post({Command::kUnobserve, nullptr, -1, id}); }
+void Worker::Unobserve(uint32_t id) { Post({Command::kUnobserve, nullptr, UniqueFd(), id}); }
 
 void Worker::Stop() {
   if (is_stopped_ || !thread_.joinable()) return;
   is_stopped_ = true;
-  Post({Command::kStop, nullptr, -1, 0});
+  Post({Command::kStop, nullptr, UniqueFd(), 0});
   thread_.join();
 }
 
 void Worker::RunCommands(bool* stop) {
   uint64_t drained;
-  ssize_t n = read(wakefd_, &drained, sizeof drained);
+  ssize_t n = read(wakefd_.Get(), &drained, sizeof drained);
   (void)n;
   std::vector<Command> cmds;
   {
@@ -108,17 +125,17 @@ void Worker::RunCommands(bool* stop) {
       case Command::kAddListener: {
         auto l = std::make_unique<Listener>();
         l->spec = std::move(cmd.spec);
-        l->fd = cmd.fd;
+        l->fd = std::move(cmd.fd);
         l->handle.listener = static_cast<int>(listeners_.size());
+        listeners_.reserve(listeners_.size() + 1);  // push_back below cannot throw once registered
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLET;
         ev.data.ptr = &l->handle;
-        if (epoll_ctl(epfd_, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
-          close(l->fd);
-          break;
-        }
+        if (epoll_ctl(epfd_.Get(), EPOLL_CTL_ADD, l->fd.Get(), &ev) != 0) break;  // l closes it
         listeners_.push_back(std::move(l));
-        AcceptAll(static_cast<int>(listeners_.size()) - 1);  // connections may already wait
+        // Connections may already wait; accepted on the next pass (a failure here must not
+        // cost the commands still queued behind this one, such as kStop).
+        listeners_.back()->needs_retry = true;
         break;
       }
       case Command::kUnobserve: {
@@ -138,39 +155,80 @@ void Worker::Run() {
   bool stop = false;
   int timeout = -1;
   while (!stop) {
-    int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
-    if (n < 0 && errno != EINTR) break;
-    for (int i = 0; i < n; i++) {
-      auto* h = static_cast<Handle*>(events[i].data.ptr);
-      if (h->kind == Handle::kWake) {
-        RunCommands(&stop);
-      } else {
-        OnEvent(h, events[i].events);
-      }
+    try {
+      RunOnce(events, &timeout, &stop);
+    } catch (...) {
+      // Outside any one connection's service (the sweep, the doorbell): nothing to drop.
+      OnServeError();
+      timeout = kAcceptRetryMs;
     }
-    for (Conn* c : dead_) delete c;
-    dead_.clear();
-    timeout = shared_->MaybeRing();
-    const int sweep_ms = SweepIdle();
-    if (sweep_ms >= 0 && (timeout < 0 || sweep_ms < timeout)) timeout = sweep_ms;
-    for (size_t i = 0; i < listeners_.size(); i++) {
-      if (!listeners_[i]->needs_retry) continue;
-      listeners_[i]->needs_retry = false;
-      AcceptAll(static_cast<int>(i));
-      if (listeners_[i]->needs_retry && (timeout < 0 || timeout > kAcceptRetryMs)) timeout = kAcceptRetryMs;
-    }
+    ReapDead();
   }
   CloseAll();
 }
 
+void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
+  int n = epoll_wait(epfd_.Get(), events, kMaxEvents, *timeout);
+  if (n < 0 && errno != EINTR) {
+    *stop = true;
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    auto* h = static_cast<Handle*>(events[i].data.ptr);
+    current_ = nullptr;
+    try {
+      if (h->kind == Handle::kWake) {
+        RunCommands(stop);
+      } else {
+        OnEvent(h, events[i].events);
+      }
+    } catch (...) {
+      OnServeError();
+      // An accept loop cut short leaves connections in the backlog with no new edge to come.
+      if (h->kind == Handle::kListener) listeners_[h->listener]->needs_retry = true;
+    }
+    current_ = nullptr;
+  }
+  ReapDead();
+  *timeout = shared_->MaybeRing();
+  const int sweep_ms = SweepIdle();
+  if (sweep_ms >= 0 && (*timeout < 0 || sweep_ms < *timeout)) *timeout = sweep_ms;
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    if (!listeners_[i]->needs_retry) continue;
+    listeners_[i]->needs_retry = false;
+    try {
+      AcceptAll(static_cast<int>(i));
+    } catch (...) {
+      OnServeError();
+      listeners_[i]->needs_retry = true;
+    }
+    current_ = nullptr;
+    if (listeners_[i]->needs_retry && (*timeout < 0 || *timeout > kAcceptRetryMs)) *timeout = kAcceptRetryMs;
+  }
+}
+
+void Worker::OnServeError() noexcept {
+  shared_->counters.worker_errors.fetch_add(1, std::memory_order_relaxed);
+  Conn* c = current_;
+  current_ = nullptr;
+  if (c == nullptr || c->is_dead) return;
+  // Its state is unknown from here: both sides get an RST, as after any error on one side.
+  if (c->abort == kAbortNone) c->abort = kAbortReset;
+  Finish(c, true, true, true, true);
+}
+
 void Worker::CloseAll() {
-  for (auto& l : listeners_) close(l->fd);
-  listeners_.clear();
-  std::vector<Conn*> open;
-  for (auto& [id, c] : conns_) open.push_back(c);
-  for (Conn* c : open) Finish(c, false, false, false, false);
-  for (Conn* c : dead_) delete c;
-  dead_.clear();
+  listeners_.clear();  // closes the listening sockets
+  for (auto& [id, c] : conns_) Finish(c.get(), false, false, false, false);
+  ReapDead();
+}
+
+void Worker::ReapDead() noexcept {
+  while (dead_ != nullptr) {
+    Conn* c = dead_;
+    dead_ = c->next_dead;
+    conns_.erase(c->id);  // deletes it (and closes whatever it still holds)
+  }
 }
 
 int Worker::SweepIdle() {
@@ -186,14 +244,16 @@ int Worker::SweepIdle() {
     next_sweep_ns_ = now + step;
     std::vector<Conn*> expired;
     for (auto& [id, c] : conns_) {
-      if (now - c->last_active_ns >= idle) expired.push_back(c);
+      if (!c->is_dead && now - c->last_active_ns >= idle) expired.push_back(c.get());
     }
     for (Conn* c : expired) {
+      current_ = c;
       // Closed like a FIN from both peers would be (graceful, not a reset), and counted.
       Count(kRecBoundHit, 0, "idle-timeout");
       if (c->abort == kAbortNone) c->abort = kAbortIdleTimeout;
       Finish(c, false, false, false, false);
     }
+    current_ = nullptr;
   }
   return static_cast<int>((next_sweep_ns_ - now + 999999) / 1000000);
 }
@@ -203,8 +263,8 @@ void Worker::AcceptAll(int index) {
   for (;;) {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
-    int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
+    UniqueFd fd(accept4(l.fd.Get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.IsOpen()) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         l.needs_retry = true;
@@ -212,7 +272,9 @@ void Worker::AcceptAll(int index) {
       }
       return;
     }
-    StartConnection(*l.spec, fd, peer);
+    current_ = nullptr;
+    StartConnection(*l.spec, std::move(fd), peer);
+    current_ = nullptr;
   }
 }
 
@@ -229,7 +291,7 @@ void Worker::Record(Conn* c, RecordType type, uint8_t code, const void* data, ui
   shared_->ring.Append(kRecLost, 0, c->id, MonotonicNs(), nullptr, 0, true);
 }
 
-void Worker::StartConnection(const ListenerSpec& spec, int fd, const sockaddr_storage& peer) {
+void Worker::StartConnection(const ListenerSpec& spec, UniqueFd fd, const sockaddr_storage& peer) {
   sockaddr_storage target{};
   std::string dst;
   if (spec.kind == ListenerKind::kForward) {
@@ -239,11 +301,11 @@ void Worker::StartConnection(const ListenerSpec& spec, int fd, const sockaddr_st
     // sk_lookup handed us a connection for the pod's port: that port is the original destination.
     sockaddr_storage local{};
     socklen_t len = sizeof local;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+    getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&local), &len);
     const uint16_t port = PortOf(local);
     if (port == spec.own_port) {
       Count(kRecBoundHit, 0, "inbound-loop");
-      CloseWithReset(fd);
+      CloseWithReset(&fd);
       return;
     }
     target = spec.app;
@@ -251,30 +313,35 @@ void Worker::StartConnection(const ListenerSpec& spec, int fd, const sockaddr_st
     dst = FormatAddr(local);
   } else {
     int err = 0;
-    if (LookupOriginalDst(fd, &target, &err) != OriginalDstResult::kFound) {
+    if (LookupOriginalDst(fd.Get(), &target, &err) != OriginalDstResult::kFound) {
+      CloseWithReset(&fd);
       Count(kRecConnectError, 1, "no-original-dst");
-      CloseWithReset(fd);
       return;
     }
     dst = FormatAddr(target);
   }
 
-  auto* c = new Conn();
+  bool hit = false;
+  TcpCounters* src = shared_->tcp.Get(spec.inbound, false, dst, &hit);
+  TcpCounters* dst_stats = shared_->tcp.Get(spec.inbound, true, dst, &hit);
+  if (hit) Count(kRecBoundHit, 0, "metric-targets");
+  auto owned = std::make_unique<Conn>();
+  Conn* c = owned.get();
   c->id = ++next_seq_ * static_cast<uint32_t>(shared_->config.threads) + static_cast<uint32_t>(index_);
   c->inbound = spec.inbound;
   c->is_observed = shared_->config.observe;
   c->client_handle.conn = c;
   c->upstream_handle.conn = c;
-  c->client.fd = fd;
+  c->client.fd = std::move(fd);
   c->last_active_ns = MonotonicNs();
-  bool hit = false;
-  c->src = shared_->tcp.Get(spec.inbound, false, dst, &hit);
-  c->dst = shared_->tcp.Get(spec.inbound, true, dst, &hit);
-  if (hit) Count(kRecBoundHit, 0, "metric-targets");
+  c->src = src;
+  c->dst = dst_stats;
+  conns_.emplace(c->id, std::move(owned));  // may throw: then `owned` still closes the socket
+  // From here on the table owns it, and an exception costs it through OnServeError -> Finish.
+  current_ = c;
   c->src->opened.fetch_add(1, std::memory_order_relaxed);
   c->src->open.fetch_add(1, std::memory_order_relaxed);
-  conns_[c->id] = c;
-  SetSocketOptions(fd, shared_->config.keepalive_idle_s);
+  SetSocketOptions(c->client.fd.Get(), shared_->config.keepalive_idle_s);
   if (c->is_observed) {
     std::string text = FormatAddr(peer) + "\n" + dst;
     Record(c, kRecOpen, spec.inbound ? 0 : 1, text.data(), static_cast<uint32_t>(text.size()), true);
@@ -283,14 +350,22 @@ void Worker::StartConnection(const ListenerSpec& spec, int fd, const sockaddr_st
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
   ev.data.ptr = &c->client_handle;
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  epoll_ctl(epfd_.Get(), EPOLL_CTL_ADD, c->client.fd.Get(), &ev);
 
-  int ufd = socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (ufd < 0) return ConnectFailed(c, errno);
-  c->upstream.fd = ufd;
+  c->upstream.fd.Reset(socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!c->upstream.fd.IsOpen()) return ConnectFailed(c, errno);
+  const int ufd = c->upstream.fd.Get();
   SetSocketOptions(ufd, shared_->config.keepalive_idle_s);
+  if (spec.source.ss_family != 0) {
+    // A local sidecar connects from its own loopback address (proxy/sidecar.ts), so that the
+    // callee's inbound side can name its caller. The port is chosen at connect, not here
+    // (IP_BIND_ADDRESS_NO_PORT), so each destination still has the whole ephemeral range.
+    int one = 1;
+    setsockopt(ufd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (bind(ufd, reinterpret_cast<const sockaddr*>(&spec.source), AddrLen(spec.source)) != 0) return ConnectFailed(c, errno);
+  }
   ev.data.ptr = &c->upstream_handle;
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, ufd, &ev);
+  epoll_ctl(epfd_.Get(), EPOLL_CTL_ADD, ufd, &ev);
   if (connect(ufd, reinterpret_cast<const sockaddr*>(&target), AddrLen(target)) == 0) {
     OnConnected(c);
     Service(c);
@@ -310,12 +385,13 @@ void Worker::OnEvent(Handle* h, uint32_t events) {
   if (h->kind == Handle::kListener) return AcceptAll(h->listener);
   Conn* c = h->conn;
   if (c->is_dead) return;
+  current_ = c;
   const bool is_error = (events & (EPOLLERR | EPOLLHUP)) != 0;
   if (h->kind == Handle::kUpstream && !c->is_connected) {
     if ((events & EPOLLOUT) == 0 && !is_error) return;
     int err = 0;
     socklen_t len = sizeof err;
-    getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    getsockopt(c->upstream.fd.Get(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return ConnectFailed(c, err);
     OnConnected(c);
   }
@@ -344,7 +420,7 @@ bool Worker::Pump(Conn* c, bool from_client) {
   for (;;) {
     if (!pending.IsEmpty()) {
       if (!can_write_to || !to.is_writable) return true;
-      ssize_t w = send(to.fd, pending.Data(), pending.Size(), MSG_NOSIGNAL);
+      ssize_t w = send(to.fd.Get(), pending.Data(), pending.Size(), MSG_NOSIGNAL);
       if (w < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) {
@@ -359,13 +435,13 @@ bool Worker::Pump(Conn* c, bool from_client) {
     }
     if (from.has_eof) {
       if (!to.is_shut && can_write_to) {
-        shutdown(to.fd, SHUT_WR);
+        shutdown(to.fd.Get(), SHUT_WR);
         to.is_shut = true;
       }
       return true;
     }
     if (!from.is_readable) return true;
-    ssize_t n = recv(from.fd, scratch_.get(), kReadBytes, 0);
+    ssize_t n = recv(from.fd.Get(), scratch_.get(), kReadBytes, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
@@ -381,12 +457,13 @@ bool Worker::Pump(Conn* c, bool from_client) {
       continue;
     }
     const size_t got = static_cast<size_t>(n);
+    if (from_client) MaybeInjectFault(is_fault_injection_, scratch_.get(), got);
     c->last_active_ns = MonotonicNs();
     read_stats->read_bytes.fetch_add(got, std::memory_order_relaxed);
     write_stats->write_bytes.fetch_add(got, std::memory_order_relaxed);
     size_t sent = 0;
     if (can_write_to && to.is_writable) {
-      ssize_t w = send(to.fd, scratch_.get(), got, MSG_NOSIGNAL);
+      ssize_t w = send(to.fd.Get(), scratch_.get(), got, MSG_NOSIGNAL);
       if (w >= 0) {
         sent = static_cast<size_t>(w);
       } else if (errno == EAGAIN) {
@@ -424,21 +501,19 @@ void Worker::ConnectFailed(Conn* c, int err) {
 }
 
 // The one close path of a connection: counters, sockets, the record that ends observation.
-void Worker::Finish(Conn* c, bool client_error, bool upstream_error, bool reset_client, bool reset_upstream) {
+void Worker::Finish(Conn* c, bool client_error, bool upstream_error, bool reset_client, bool reset_upstream) noexcept {
   if (c->is_dead) return;
   c->is_dead = true;
-  if (c->client.fd >= 0) {
-    if (reset_client) CloseWithReset(c->client.fd);
-    else close(c->client.fd);
-    c->client.fd = -1;
+  if (c->client.fd.IsOpen()) {
+    if (reset_client) CloseWithReset(&c->client.fd);
+    else c->client.fd.Reset();
     c->src->open.fetch_sub(1, std::memory_order_relaxed);
     c->src->closed.fetch_add(1, std::memory_order_relaxed);
     if (client_error) c->src->closed_with_error.fetch_add(1, std::memory_order_relaxed);
   }
-  if (c->upstream.fd >= 0) {
-    if (reset_upstream) CloseWithReset(c->upstream.fd);
-    else close(c->upstream.fd);
-    c->upstream.fd = -1;
+  if (c->upstream.fd.IsOpen()) {
+    if (reset_upstream) CloseWithReset(&c->upstream.fd);
+    else c->upstream.fd.Reset();
     if (c->is_connected) {
       c->dst->open.fetch_sub(1, std::memory_order_relaxed);
       c->dst->closed.fetch_add(1, std::memory_order_relaxed);
@@ -446,8 +521,8 @@ void Worker::Finish(Conn* c, bool client_error, bool upstream_error, bool reset_
     }
   }
   Record(c, kRecClose, c->abort, nullptr, 0, true);
-  conns_.erase(c->id);
-  dead_.push_back(c);
+  c->next_dead = dead_;
+  dead_ = c;
 }
 
 }  // namespace meshtap

@@ -2,9 +2,15 @@
 // One epoll thread of the native engine: its own listener socket per listener (SO_REUSEPORT
 // when there are several workers), accept4, a non-blocking upstream connect, and forwarding
 // both ways with edge-triggered readiness. Every connection it accepts lives and dies here.
+//
+// Failure containment: whatever a worker throws while it serves one connection (std::bad_alloc
+// when memory runs out, any other exception) costs that connection only: both sides are reset,
+// meshtap_bound_hit_total{bound="native-worker-error"} counts it, and the loop goes on. An
+// exception never leaves the thread (it would terminate the whole process, every connection).
 #pragma once
 
 #include <memory>
+#include <sys/epoll.h>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -13,6 +19,7 @@
 
 #include "connection.h"
 #include "engine-shared.h"
+#include "unique-fd.h"
 
 namespace meshtap {
 
@@ -26,7 +33,7 @@ class Worker {
   // Creates the epoll and wake descriptors and starts the thread; false + *err on failure.
   bool Start(std::string* err);
   // Hands over a listening socket (the worker owns it from now on). Thread-safe.
-  void AddListener(std::shared_ptr<const ListenerSpec> spec, int fd);
+  void AddListener(std::shared_ptr<const ListenerSpec> spec, UniqueFd fd);
   // JS no longer follows connection `id` (opaque, gave up, upgraded). Thread-safe.
   void Unobserve(uint32_t id);
   // Closes every listener and connection and joins the thread. Idempotent.
@@ -36,28 +43,34 @@ class Worker {
   struct Command {
     enum Kind { kAddListener, kUnobserve, kStop } kind;
     std::shared_ptr<const ListenerSpec> spec;
-    int fd = -1;
+    UniqueFd fd;
     uint32_t id = 0;
   };
   struct Listener {
     std::shared_ptr<const ListenerSpec> spec;
-    int fd = -1;
+    UniqueFd fd;
     Handle handle{Handle::kListener};
     bool needs_retry = false;  // accept hit EMFILE/ENFILE: retry on a timer
   };
 
   void Post(Command c);
   void Run();
+  // One pass of the loop: wait, serve what is ready, ring, sweep. Exceptions are contained per event.
+  void RunOnce(epoll_event* events, int* timeout, bool* stop);
+  // The exception escaped while serving current_ (or no connection): drop it, count, go on.
+  void OnServeError() noexcept;
   void RunCommands(bool* stop);
   void AcceptAll(int index);
-  void StartConnection(const ListenerSpec& spec, int fd, const sockaddr_storage& peer);
+  void StartConnection(const ListenerSpec& spec, UniqueFd fd, const sockaddr_storage& peer);
   void OnEvent(Handle* h, uint32_t events);
   void Service(Conn* c);
   bool Pump(Conn* c, bool from_client);
   void OnConnected(Conn* c);
   void Fail(Conn* c, bool client_side, int err);
   void ConnectFailed(Conn* c, int err);
-  void Finish(Conn* c, bool client_error, bool upstream_error, bool reset_client, bool reset_upstream);
+  void Finish(Conn* c, bool client_error, bool upstream_error, bool reset_client, bool reset_upstream) noexcept;
+  // Deletes the connections finished during this pass (no Conn* is held across passes).
+  void ReapDead() noexcept;
   void Record(Conn* c, RecordType type, uint8_t code, const void* data, uint32_t len, bool is_control);
   void Count(RecordType type, uint8_t code, const std::string& what);
   void CloseAll();
@@ -66,16 +79,18 @@ class Worker {
 
   const int index_;
   EngineShared* const shared_;
-  int epfd_ = -1;
-  int wakefd_ = -1;
+  UniqueFd epfd_;
+  UniqueFd wakefd_;
   Handle wake_handle_{Handle::kWake};
   std::thread thread_;
   std::mutex mu_;
   std::vector<Command> commands_;
   bool is_stopped_ = false;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unordered_map<uint32_t, Conn*> conns_;
-  std::vector<Conn*> dead_;
+  std::unordered_map<uint32_t, std::unique_ptr<Conn>> conns_;  // owns every connection, dead or alive
+  Conn* dead_ = nullptr;     // finished this pass (linked through Conn::next_dead), erased by ReapDead
+  Conn* current_ = nullptr;  // the connection being served: what an exception costs
+  bool is_fault_injection_ = false;  // test builds only (MESHTAP_FAULT_INJECTION), see worker.cc
   uint32_t next_seq_ = 0;
   uint64_t next_sweep_ns_ = 0;
   std::unique_ptr<uint8_t[]> scratch_;
