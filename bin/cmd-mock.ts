@@ -10,6 +10,8 @@ Usage: meshtap mock FILE --listen ADDR [--match body] [--passthrough URL] [filte
 A request is answered by a recorded exchange with the same method and path (query included);
 with --match body, also the same request body. Repeated requests cycle through the recorded
 responses in order. Unmatched requests get 404 (gRPC: UNIMPLEMENTED), or go to --passthrough.
+Responses carry a current Date header (the recorded one is replaced by the time of serving, as
+a real server's would be); --keep-date serves the recorded headers unchanged.
 
 ${FILTER_HELP}
 
@@ -18,6 +20,8 @@ Flags:
       --match MODE          default (method + path + query) or body (adds a body hash)
       --passthrough URL     send unmatched requests to this upstream (http://host:port):
                             HTTP via http2-proxy (upstream HTTP/1.1), gRPC via HTTP/2
+      --keep-date           serve the recorded Date header as recorded (and none where none
+                            was recorded), for byte-exact replays; default: the current time
       --lenient             skip malformed lines of FILE instead of failing
 
 Prints 'listening HOST:PORT' on stderr once ready; Ctrl-C stops it.
@@ -38,6 +42,7 @@ const command: Command = {
       match: { type: 'string' },
       passthrough: { type: 'string' },
       lenient: { type: 'boolean' },
+      'keep-date': { type: 'boolean' },
     },
   },
   async run(args) {
@@ -60,7 +65,7 @@ const command: Command = {
     const recording = await readRecording(args.positionals[0]!, { lenient: args.values.lenient === true });
     for (const issue of recording.issues) process.stderr.write(`meshtap: warning: ${issue.message}\n`);
     const exchanges = recording.exchanges.filter(compileExchangeFilter(filtersFromArgs(args)));
-    const mock = createMockServer(exchanges, { match, passthrough });
+    const mock = createMockServer(exchanges, { match, passthrough, keepDate: args.values['keep-date'] === true });
     const addr = await mock.listen(listen.port, listen.host);
     process.stderr.write(`meshtap: serving ${exchanges.length} recorded exchanges\nlistening ${addr.host}:${addr.port}\n`);
     await new Promise<void>((resolve) => {

@@ -12,7 +12,7 @@ import proxy from 'http2-proxy';
 import { request as undiciRequest } from 'undici';
 import { createLogger } from '../common/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
-import { H2_PREFACE } from '../tap-protocol/index.js';
+import { H2_PREFACE, type HeaderList } from '../tap-protocol/index.js';
 import { joinGrpcFrames } from './grpc-frames.js';
 import { headersFromObject, headersToObject, headerValue, sendableHeaders } from './headers.js';
 import { createMockIndex, type MockMatch } from './mock-index.js';
@@ -24,6 +24,12 @@ export const MAX_MATCH_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface MockOptions {
   match?: MockMatch;
+  /**
+   * Serve the recorded `Date` header unchanged (and add none where the recording had none),
+   * for byte-exact replays. Default false: the `Date` is the time of serving, as a real server's
+   * is (a stale Date makes clients and caches misjudge freshness and clock skew).
+   */
+  keepDate?: boolean;
   /** Upstream for unmatched requests (`http://host:port`). */
   passthrough?: string;
 }
@@ -59,9 +65,20 @@ async function readBody(stream: AsyncIterable<Buffer>): Promise<Buffer | undefin
   return Buffer.concat(chunks);
 }
 
-function serveH1(res: http.ServerResponse, ex: RecordedExchange): void {
+/**
+ * The recorded headers with each `Date` value replaced by the time of serving (its place and
+ * case kept); unchanged with keepDate. Where none was recorded, node adds one (sendDate) unless keepDate.
+ */
+function currentDate(headers: HeaderList, keepDate: boolean): HeaderList {
+  if (keepDate) return headers;
+  const now = new Date().toUTCString();
+  return headers.map(([n, v]) => (n.toLowerCase() === 'date' ? [n, now] : [n, v]));
+}
+
+function serveH1(res: http.ServerResponse, ex: RecordedExchange, keepDate: boolean): void {
   const body = responseBody(ex);
-  const headers = sendableHeaders(ex.responseHeaders, noLength);
+  const headers = currentDate(sendableHeaders(ex.responseHeaders, noLength), keepDate);
+  res.sendDate = !keepDate;
   const trailers = sendableHeaders(ex.trailers);
   const flat: string[] = [];
   for (const [n, v] of headers) flat.push(n, v);
@@ -87,12 +104,14 @@ function h2Headers(list: ReturnType<typeof sendableHeaders>): Record<string, str
   return headersToObject(out);
 }
 
-function serveH2(res: http2.Http2ServerResponse, ex: RecordedExchange): void {
-  const headers = h2Headers(sendableHeaders(ex.responseHeaders, noLength));
+function serveH2(res: http2.Http2ServerResponse, ex: RecordedExchange, keepDate: boolean): void {
+  const headers = h2Headers(currentDate(sendableHeaders(ex.responseHeaders, noLength), keepDate));
+  res.sendDate = !keepDate;
   const trailers = sendableHeaders(ex.trailers).map(([n, v]): [string, string] => [n.toLowerCase(), v]);
   const body = responseBody(ex);
   if (ex.protocol === 'grpc' && trailers.length === 0 && body.length === 0 && headerValue(ex.responseHeaders, 'grpc-status') !== undefined) {
-    res.stream.respond({ ':status': ex.status ?? 200, ...headers }, { endStream: true }); // trailers-only
+    // trailers-only; `sendDate` is read by node's respond() (lib/internal/http2/core.js) but not in its types
+    res.stream.respond({ ':status': ex.status ?? 200, ...headers }, { endStream: true, sendDate: !keepDate } as http2.ServerStreamResponseOptions);
     return;
   }
   res.writeHead(ex.status ?? 200, headers);
@@ -139,6 +158,7 @@ function passGrpc(session: () => http2.ClientHttp2Session, req: http2.Http2Serve
 /** Creates the mock over recorded exchanges. */
 export function createMockServer(exchanges: readonly RecordedExchange[], options: MockOptions = {}): MockServer {
   const match = options.match ?? 'default';
+  const keepDate = options.keepDate === true;
   const index = createMockIndex(exchanges, match);
   const stats: MockStats = { served: 0, unmatched: 0, passedThrough: 0 };
   const upstream = options.passthrough ? new URL(options.passthrough) : undefined;
@@ -182,8 +202,8 @@ export function createMockServer(exchanges: readonly RecordedExchange[], options
     if (ex) {
       stats.served++;
       if (!body) req.resume();
-      if (res instanceof http2.Http2ServerResponse) serveH2(res, ex);
-      else serveH1(res, ex);
+      if (res instanceof http2.Http2ServerResponse) serveH2(res, ex, keepDate);
+      else serveH1(res, ex, keepDate);
       return;
     }
     if (!upstream) {
