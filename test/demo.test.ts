@@ -3,7 +3,7 @@
  * the tap API, print commands that work from a second terminal, and stop everything it started.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,15 +115,32 @@ describe('meshtap demo cleans up on every way out (issue 11 item 2: `demo | head
   it('its env file works with `source` from another shell', async () => {
     const demo = run(['demo', '--rps', '20']);
     const dir = await demoDir(demo);
-    const shell = spawn('bash', ['-c', `source ${dir}/env && meshtap tap deploy/web -n emojivoto --limit 1 -o json`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A shell with nothing of ours: no MESHTAP_* variables, an empty HOME (so no config file): what
+    // the tap needs comes from the env file alone.
+    const home = mkdtempSync(join(tmpdir(), 'mt-demo-home-'));
+    const shell = spawn('bash', ['-c', `source ${dir}/env && meshtap tap deploy/web -n emojivoto --limit 1 -o json`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, HOME: home },
+    });
     let out = '';
+    let err = '';
     shell.stdout.on('data', (c) => (out += c));
+    shell.stderr.on('data', (c) => (err += c));
     const code = await new Promise<number | null>((r) => shell.on('exit', r));
     demo.child.kill('SIGTERM');
     await demo.exited;
-    expect(code).toBe(0);
-    const events = out.trim().split('\n').map((l) => JSON.parse(l) as { srcWorkload?: string; dstWorkload?: string });
-    expect(events.length).toBeGreaterThan(0);
-    expect(events.every((e) => e.srcWorkload === 'deploy/web' || e.dstWorkload === 'deploy/web')).toBe(true);
+    rmSync(home, { recursive: true, force: true });
+    expect(code, err).toBe(0);
+    // --limit 1: the events of exactly one exchange of web's sidecar, ending with its `end`. That
+    // exchange may be one web served (proxy=in) or one of its calls to emoji or voting (proxy=out),
+    // whichever finished first (flaky before: the test expected an inbound one).
+    type Event = { kind: string; id: string; proxy: string; srcWorkload?: string; dstWorkload?: string; dstNamespace?: string; srcNamespace?: string };
+    const events = out.trim().split('\n').map((l) => JSON.parse(l) as Event);
+    expect(new Set(events.map((e) => e.id)).size).toBe(1);
+    expect(events.at(-1)!.kind).toBe('end');
+    for (const e of events) {
+      if (e.proxy === 'in') expect(e).toMatchObject({ dstWorkload: 'deploy/web', dstNamespace: 'emojivoto' });
+      else expect(e).toMatchObject({ proxy: 'out', srcWorkload: 'deploy/web', srcNamespace: 'emojivoto' });
+    }
   }, 60_000);
 });
