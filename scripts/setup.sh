@@ -37,11 +37,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
-# TypeScript build (type errors fail the set-up), then the dashboard page (esbuild bundle).
-echo "setup: building TypeScript" >&2
-npx tsc -p . >&2
-npx tsc -p dashboard/ui >&2
-node dist/dashboard/build-ui.js >&2
+# TypeScript build and the dashboard page; skipped when no source changed since the last build.
+bash scripts/build-ts.sh >&2
 
 # Native addon + BPF objects (skips with a message when clang/libbpf are missing).
 if [ -f scripts/build-native.sh ]; then
