@@ -71,6 +71,7 @@ interface RawEngine {
   listen(spec: NativeListenerSpec): string;
   drain(): Buffer | undefined;
   unobserve(id: number): void;
+  setWantBodies(want: boolean): void;
   tcpStats(): NativeTcpStats[];
   counters(): [string, number][];
   close(): void;
@@ -179,6 +180,29 @@ export interface NativeRecordHandler {
   lost(id: number): void;
   connectError(proxy: 'in' | 'out', code: string): void;
   boundHit(bound: string): void;
+  /** Detection decided (C++ detects now): `why` is trace text (`timeout` = the detect timeout passed). */
+  detected(id: number, kind: 'h1' | 'h2' | 'opaque', why: string, atMs: number): void;
+  /** HTTP/1 exchange records of the C++ observer (heads and trailers as latin1 text, as sent). */
+  requestHead(id: number, stream: number, head: string, hasBodies: boolean, atMs: number): void;
+  responseHead(id: number, stream: number, head: string, atMs: number): void;
+  /** De-framed body bytes (a view into the batch), sent only for heads with `hasBodies`. */
+  body(id: number, stream: number, isRequest: boolean, bytes: Buffer): void;
+  exchangeEnd(id: number, stream: number, end: NativeExchangeEnd, atMs: number): void;
+  /** The observer stopped following the connection; `reason` indexes GIVE_UP_REASONS (proxy/observe.ts). */
+  giveUp(id: number, reason: number, atMs: number): void;
+  upgraded(id: number, atMs: number): void;
+  /** Exchange `stream` continues as HTTP/2 stream 1 (a 101 to h2c); the connection's bytes follow as data records. */
+  h2c(id: number, stream: number, atMs: number): void;
+}
+
+/** How an HTTP/1 exchange ended, as the C++ observer saw it. */
+export interface NativeExchangeEnd {
+  error: string | undefined;
+  requestBytes: number;
+  responseBytes: number;
+  /** Trailer sections as sent (latin1), '' when none. */
+  requestTrailers: string;
+  trailers: string;
 }
 
 export interface NativeEngineOptions {
@@ -192,6 +216,13 @@ export interface NativeEngineOptions {
   maxTargets?: number;
   /** Close connections with no bytes either way for this long (0: never). */
   idleTimeoutMs?: number;
+  /** A partial first message is opaque after this long (the js driver's detect timeout). */
+  detectTimeoutMs?: number;
+  /** Body bytes sent to JS per exchange and direction at most. */
+  bodyLimit?: number;
+  /** ObserverLimits of the C++ observers. */
+  maxHeaderBytes?: number;
+  maxStreams?: number;
 }
 
 /** The running native engine, as proxy/ drives it. */
@@ -200,6 +231,8 @@ export interface NativeEngine {
   listen(spec: NativeListenerSpec): string;
   /** JS stops following connection `id` (opaque, gave up, upgraded): no more records for it. */
   unobserve(id: number): void;
+  /** Whether exchanges whose request head comes from now on send their body bytes (tap bodies, --recorder-bodies). */
+  setWantBodies(want: boolean): void;
   tcpStats(): NativeTcpStats[];
   /** Totals counted in C++ since start: bound hits by bound, upstream connect errors by direction and code. */
   counters(): NativeCounters;
@@ -256,6 +289,42 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         break;
       case 9:
         h.lost(id);
+        break;
+      case 10:
+        h.detected(id, code === 1 ? 'h1' : code === 2 ? 'h2' : 'opaque', batch.toString('latin1', from, from + len), t);
+        break;
+      case 11:
+        h.requestHead(id, batch.readUInt32LE(from), batch.toString('latin1', from + 4, from + len), code === 1, t);
+        break;
+      case 12:
+        h.responseHead(id, batch.readUInt32LE(from), batch.toString('latin1', from + 4, from + len), t);
+        break;
+      case 13:
+        h.body(id, batch.readUInt32LE(from), code === 0, batch.subarray(from + 4, from + len));
+        break;
+      case 14: {
+        const errLen = batch.readUInt32LE(from + 4);
+        const reqTrailersLen = batch.readUInt32LE(from + 8);
+        const trailersLen = batch.readUInt32LE(from + 12);
+        const requestBytes = batch.readUInt32LE(from + 20) * 4294967296 + batch.readUInt32LE(from + 16);
+        const responseBytes = batch.readUInt32LE(from + 28) * 4294967296 + batch.readUInt32LE(from + 24);
+        let p = from + 32;
+        const error = errLen > 0 ? batch.toString('latin1', p, p + errLen) : undefined;
+        p += errLen;
+        const requestTrailers = reqTrailersLen > 0 ? batch.toString('latin1', p, p + reqTrailersLen) : '';
+        p += reqTrailersLen;
+        const trailers = trailersLen > 0 ? batch.toString('latin1', p, p + trailersLen) : '';
+        h.exchangeEnd(id, batch.readUInt32LE(from), { error, requestBytes, responseBytes, requestTrailers, trailers }, t);
+        break;
+      }
+      case 15:
+        h.giveUp(id, code, t);
+        break;
+      case 16:
+        h.upgraded(id, t);
+        break;
+      case 17:
+        h.h2c(id, batch.readUInt32LE(from), t);
         break;
     }
   }
@@ -318,6 +387,7 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       }
     },
     unobserve: (id) => engine.unobserve(id),
+    setWantBodies: (want) => engine.setWantBodies(want),
     tcpStats: () => engine.tcpStats(),
     counters() {
       const out: NativeCounters = { boundHits: new Map(), connectErrors: [] };

@@ -1,16 +1,17 @@
 /**
  * The native engine's data path (`--engine native`): listeners, accept, connect and
- * forwarding live in C++ epoll workers (native/); this file starts them, resolves names
- * first (C++ takes numeric addresses only), and hands their record batches to the same
- * observation driver the js engine uses (`engine.ts` is the contract), so events, metrics and
- * counts are the same.
+ * forwarding live in C++ epoll workers (native/), and so do protocol detection and the HTTP/1
+ * observer; this file starts them, resolves names first (C++ takes numeric addresses only), and
+ * hands their records to native-observation.ts, which reports to the same exchange sink the js
+ * engine uses (`engine.ts` is the contract), so events, metrics and counts are the same.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { startNativeEngine, type NativeEngine } from '../native/index.js';
-import type { CloseReason, ConnectionObservation, ListenerInfo, ListenerSpec, RunningEngine } from './engine.js';
+import type { ListenerInfo, ListenerSpec, RunningEngine } from './engine.js';
 import type { ObservationServices } from './exchange-events.js';
-import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
+import { createNativeObservation } from './native-observation.js';
+import type { ObservationOptions } from './observation-driver.js';
 import { formatAddr } from './sockets.js';
 
 export interface NativeDataPathOptions {
@@ -35,58 +36,24 @@ export async function startNativeDataPath(
   observation: ObservationOptions,
 ): Promise<RunningEngine> {
   const { metrics } = services;
-  const open = new Map<number, ConnectionObservation>();
-  let recordMs = 0;
-  const now = () => recordMs;
   let engine: NativeEngine | undefined;
-
+  const observed = createNativeObservation(services, observation, (id) => engine?.unobserve(id));
   engine = startNativeEngine(
-    { threads: o.threads, observe: o.observe, idleTimeoutMs: o.idleTimeoutMs },
     {
-      open(id, proxy, src, dst, atMs) {
-        recordMs = atMs;
-        const info = { id, proxy, src, dst };
-        // Batch bytes are views into one batch buffer (freed by GC once unreferenced): the driver
-        // copies what it keeps, so a kept view never pins a whole batch.
-        const driver = createObservationDriver(info, services, { ...observation, now, chunksAreViews: true }, () => {
-          open.delete(id);
-          engine?.unobserve(id);
-        });
-        open.set(id, driver);
-      },
-      data(id, fromClient, bytes, atMs) {
-        recordMs = atMs;
-        const obs = open.get(id);
-        if (obs === undefined) return;
-        if (fromClient) obs.clientData(bytes);
-        else obs.serverData(bytes);
-      },
-      end(id, fromClient, atMs) {
-        recordMs = atMs;
-        const obs = open.get(id);
-        if (obs === undefined) return;
-        if (fromClient) obs.clientEnd();
-        else obs.serverEnd();
-      },
-      close(id, abortError, atMs) {
-        recordMs = atMs;
-        const obs = open.get(id);
-        if (obs === undefined) return;
-        open.delete(id);
-        // C++ reports the same reasons as the js forwarder (`CloseReason`).
-        obs.close(abortError as CloseReason | undefined);
-      },
-      lost(id) {
-        metrics.boundHit('native-event-batch');
-        const obs = open.get(id);
-        if (obs === undefined) return;
-        open.delete(id);
-        obs.close('observer-lost');
-      },
-      connectError: (proxy, code) => metrics.upstreamConnectError(proxy, code),
-      boundHit: (bound) => metrics.boundHit(bound),
+      threads: o.threads,
+      observe: o.observe,
+      idleTimeoutMs: o.idleTimeoutMs,
+      detectTimeoutMs: observation.detectTimeoutMs,
+      bodyLimit: services.bodyLimit,
+      maxHeaderBytes: observation.limits.maxHeaderBytes,
+      maxStreams: observation.limits.maxStreams,
     },
+    { ...observed, connectError: (proxy, code) => metrics.upstreamConnectError(proxy, code), boundHit: (bound) => metrics.boundHit(bound) },
   );
+  // C++ decides at each request head whether body bytes cross to JS at all: keep it current.
+  const updateBodies = () => engine?.setWantBodies(services.recorderBodies || services.hub.wantsBodies);
+  updateBodies();
+  services.hub.onWantsBodiesChange(updateBodies);
   metrics.setTcpSource(() => engine?.tcpStats() ?? []);
   metrics.setEventCountSource(() => engine?.counters() ?? { boundHits: [], connectErrors: [] });
 
@@ -119,8 +86,7 @@ export async function startNativeDataPath(
       const e = engine;
       engine = undefined;
       e?.close();
-      for (const obs of open.values()) obs.close('connection-closed');
-      open.clear();
+      observed.closeAll();
     },
   };
 }

@@ -55,6 +55,11 @@ export interface TapHub {
   /** Whether a reading subscriber wants bodies (captures are made only then, or for the recorder). */
   readonly wantsBodies: boolean;
   /**
+   * Calls `listener` whenever `wantsBodies` may have changed: the native engine decides in C++,
+   * at each request head, whether body bytes cross to JS at all, so it must learn at once.
+   */
+  onWantsBodiesChange(listener: () => void): void;
+  /**
    * Whether a reading subscriber with bodies would be delivered the exchange `req` was published
    * for (its match decided at `req`, or not decidable yet): body bytes are copied only then.
    */
@@ -117,6 +122,13 @@ export function createTapHub(
   /** Reading subscribers, and those of them with bodies. */
   let reading = 0;
   let readingBodies = 0;
+  const bodiesListeners: (() => void)[] = [];
+  /** Adds `delta` to readingBodies and tells the listeners when it crossed zero. */
+  const addReadingBodies = (delta: number): void => {
+    const was = readingBodies > 0;
+    readingBodies += delta;
+    if (was !== readingBodies > 0) for (const l of bodiesListeners) l();
+  };
   /** Subscribers that are not reading, and the events that passed while any was not (running total). */
   let stalledSubs = 0;
   let skippedTotal = 0;
@@ -211,7 +223,7 @@ export function createTapHub(
         skippedMark = skippedTotal;
         stalledSubs++;
         reading--;
-        if (opts.bodies) readingBodies--;
+        if (opts.bodies) addReadingBodies(-1);
         // Nothing more is decided for it while it does not read: what it held is lost anyway.
         s.pending.clear();
         s.admitted.clear();
@@ -221,7 +233,7 @@ export function createTapHub(
         s.stalled = false;
         stalledSubs--;
         reading++;
-        if (opts.bodies) readingBodies++;
+        if (opts.bodies) addReadingBodies(1);
         const lost = skippedTotal - skippedMark;
         if (lost > 0) {
           dropped += lost;
@@ -313,13 +325,13 @@ export function createTapHub(
           if (s.stalled) stalledSubs--;
           else {
             reading--;
-            if (opts.bodies) readingBodies--;
+            if (opts.bodies) addReadingBodies(-1);
           }
         },
       };
       subs.add(s);
       reading++;
-      if (opts.bodies) readingBodies++;
+      if (opts.bodies) addReadingBodies(1);
       return s;
     },
     get hasSubscribers() {
@@ -327,6 +339,9 @@ export function createTapHub(
     },
     get wantsBodies() {
       return readingBodies > 0;
+    },
+    onWantsBodiesChange(listener) {
+      bodiesListeners.push(listener);
     },
     wantsBodiesFor(req) {
       if (readingBodies === 0) return false;

@@ -24,7 +24,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod("listen", &NativeEngine::Listen), InstanceMethod("drain", &NativeEngine::Drain),
-                        InstanceMethod("unobserve", &NativeEngine::Unobserve), InstanceMethod("tcpStats", &NativeEngine::TcpStats), InstanceMethod("counters", &NativeEngine::Counters),
+                        InstanceMethod("unobserve", &NativeEngine::Unobserve), InstanceMethod("setWantBodies", &NativeEngine::SetWantBodies), InstanceMethod("tcpStats", &NativeEngine::TcpStats), InstanceMethod("counters", &NativeEngine::Counters),
                         InstanceMethod("close", &NativeEngine::Close)});
   }
 
@@ -40,6 +40,10 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (o.Has("ringBytes")) config.ring_bytes = static_cast<size_t>(o.Get("ringBytes").As<Napi::Number>().Int64Value());
     if (o.Has("idleTimeoutMs")) config.idle_timeout_ns = static_cast<uint64_t>(o.Get("idleTimeoutMs").As<Napi::Number>().Int64Value()) * 1000000ull;
     if (o.Has("maxTargets")) config.max_targets = static_cast<size_t>(o.Get("maxTargets").As<Napi::Number>().Int64Value());
+    if (o.Has("detectTimeoutMs")) config.detect_timeout_ns = static_cast<uint64_t>(o.Get("detectTimeoutMs").As<Napi::Number>().Int64Value()) * 1000000ull;
+    if (o.Has("bodyLimit")) config.body_limit = static_cast<uint64_t>(o.Get("bodyLimit").As<Napi::Number>().Int64Value());
+    if (o.Has("maxHeaderBytes")) config.limits.max_header_bytes = static_cast<size_t>(o.Get("maxHeaderBytes").As<Napi::Number>().Int64Value());
+    if (o.Has("maxStreams")) config.limits.max_streams = static_cast<size_t>(o.Get("maxStreams").As<Napi::Number>().Int64Value());
     if (config.threads < 1 || config.threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
     // The doorbell runs the JS callback through napi_make_callback (an object receiver and an
     // async context): a plain call from a threadsafe function runs no process.nextTick queue
@@ -135,6 +139,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   Napi::Value Unobserve(const Napi::CallbackInfo& info) {
     if (engine_ && !is_closed_) engine_->Unobserve(info[0].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
+  }
+
+  // Whether exchanges starting from now send their body bytes (up to bodyLimit) to JS.
+  Napi::Value SetWantBodies(const Napi::CallbackInfo& info) {
+    if (engine_) engine_->shared().want_bodies.store(info[0].ToBoolean().Value(), std::memory_order_relaxed);
     return info.Env().Undefined();
   }
 

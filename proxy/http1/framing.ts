@@ -34,6 +34,24 @@ export interface HeadFacts {
 
 const DIGITS = /^[0-9]+$/;
 
+/**
+ * A list element without the optional whitespace around it (RFC 9110 §5.6.1: OWS is SP and
+ * HTAB only). Not `String.trim()`: values are decoded from UTF-8 first, and a NO-BREAK SPACE
+ * that trim() removes is, to every server, part of the value.
+ */
+export function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** ASCII-only lower case (tokens are ASCII; `toLowerCase()` would fold KELVIN SIGN U+212A to `k`). */
+export function asciiLower(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
 /** The value of a field that is only decimal digits (the usual `Content-Length: 123`), else -1. */
 function plainDecimal(value: string): number {
   const len = value.length;
@@ -60,7 +78,7 @@ function parseContentLength(values: string[]): { ok: true; value: number } | { o
   let isAmbiguous = false;
   for (const field of values) {
     for (const part of field.split(',')) {
-      const v = part.trim();
+      const v = trimOws(part);
       if (!DIGITS.test(v)) return { ok: false, error: 'h1-parse' };
       const n = Number(v);
       if (!Number.isSafeInteger(n)) return { ok: false, error: 'h1-parse' };
@@ -77,7 +95,7 @@ function listCodings(values: string[]): string[] {
   for (const field of values) {
     for (const part of field.split(',')) {
       const semi = part.indexOf(';');
-      const name = (semi < 0 ? part : part.slice(0, semi)).trim().toLowerCase();
+      const name = asciiLower(trimOws(semi < 0 ? part : part.slice(0, semi)));
       if (name !== '') codings.push(name);
     }
   }

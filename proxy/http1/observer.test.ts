@@ -263,6 +263,10 @@ describe('HTTP/1 observer: giving up', () => {
     ['h1-parse', 'bad status line', [{ c: 'GET / HTTP/1.1\r\n\r\n' }, { s: 'HTTP/1.1 2x0 OK\r\n\r\n' }]],
     ['h1-parse', 'bad chunk size', [{ c: 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' }]],
     ['h1-parse', 'missing CRLF after chunk data', [{ c: 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n' }]],
+    // Regressions: framing folded case and trimmed with Unicode rules after UTF-8 decoding, so a
+    // KELVIN SIGN (U+212A) read as `k` and a NO-BREAK SPACE as OWS, where servers read neither.
+    ['h1-ambiguous-framing', 'TE chunked spelled with a KELVIN SIGN', [{ c: Buffer.from('POST / HTTP/1.1\r\nTransfer-Encoding: chun\u212aed\r\n\r\n', 'utf8') }]],
+    ['h1-parse', 'Content-Length after a NO-BREAK SPACE', [{ c: Buffer.from('POST / HTTP/1.1\r\nContent-Length: \u00a03\r\n\r\nabc', 'utf8') }]],
   ];
 
   it.each(cases)('gives up with %s on %s, ending the open exchange first', (reason, _name, steps) => {

@@ -15,6 +15,7 @@ import { createUpgradedH2Observer } from '../h2/index.js';
 import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverContext } from '../observe.js';
 import { BODY_ERROR, BODY_NEED_MORE, BodyReader } from './body-reader.js';
 import { classifyResponse, openExchange, type Pending } from './exchange-start.js';
+import { asciiLower, trimOws } from './framing.js';
 import { fieldList, type ResponseHead } from './head-parse.js';
 import { HEAD_BARE_LF, HEAD_NEED_MORE, HEAD_TOO_LARGE, HeadReader } from './head-reader.js';
 
@@ -39,7 +40,7 @@ function headError(code: number): GiveUpReason {
 /** Whether `list` has an Upgrade field naming the `h2c` token. */
 function upgradesToH2c(list: HeaderList): boolean {
   for (const [name, value] of list) {
-    if (name.toLowerCase() === 'upgrade' && value.split(',').some((t) => t.trim().toLowerCase() === 'h2c')) return true;
+    if (asciiLower(name) === 'upgrade' && value.split(',').some((t) => asciiLower(trimOws(t)) === 'h2c')) return true;
   }
   return false;
 }

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
+#include "detect-driver.h"
 #include "event-ring.h"
 #include "tcp-stats.h"
 #include "unique-fd.h"
@@ -83,6 +85,8 @@ struct Conn {
   TcpCounters* src = nullptr;
   TcpCounters* dst = nullptr;
   Conn* next_dead = nullptr;  // the worker's list of finished connections (linking allocates nothing)
+  // Detection and the C++ observers (null when not observed); fed after each forward.
+  std::unique_ptr<ObservationDriver> obs;
 };
 
 }  // namespace meshtap

@@ -3,6 +3,7 @@
 // and its doorbell, TCP counters, and the listener descriptions.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "event-ring.h"
+#include "h1-exchange.h"
 #include "tcp-stats.h"
 
 namespace meshtap {
@@ -26,6 +28,11 @@ struct EngineConfig {
   // --idle-timeout; TCP keepalive (first probe after keepalive_idle_s) runs on both legs.
   uint64_t idle_timeout_ns = 3600ull * 1000000000ull;
   int keepalive_idle_s = 60;
+  // Observation (proxy/observation-driver.ts options): a partial first message is opaque after
+  // this long; the observers' bounds; body bytes copied per direction at most.
+  uint64_t detect_timeout_ns = 1000000000ull;
+  ObserverLimits limits;
+  uint64_t body_limit = 64 * 1024;
 };
 
 enum class ListenerKind { kForward, kInbound, kOutbound };
@@ -49,6 +56,9 @@ struct EngineShared {
   EventRing ring;
   TcpStatsRegistry tcp;
   EventCounters counters;
+  // Whether body bytes go to JS for exchanges starting now (JS sets it: --recorder-bodies, or a
+  // tap subscriber with bodies). Read at each request head.
+  std::atomic<bool> want_bodies{false};
   // Wakes the JS thread (a threadsafe-function call); set once before workers start.
   std::function<void()> doorbell;
 

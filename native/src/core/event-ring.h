@@ -28,6 +28,17 @@ enum RecordType : uint8_t {
   kRecConnectError = 7, // code: 0 inbound / 1 outbound; payload: errno name or reason
   kRecBoundHit = 8,     // payload: bound name
   kRecLost = 9,         // observation of this connection was dropped (batch full)
+  // Written by the C++ observers (detect-driver.h, h1-record-sink.h); "u32 stream" is the
+  // exchange's 1-based sequence number. Heads and trailers are the bytes sent (latin1).
+  kRecDetected = 10,    // code: 1 h1, 2 h2, 3 opaque; payload: why (trace text; "timeout" counts detect-timeout)
+  kRecReqHead = 11,     // code: 1 when body records follow for it; payload: u32 stream, request head; time: start
+  kRecRspHead = 12,     // payload: u32 stream, final response head (or the 101 / CONNECT 2xx); time: response
+  kRecBody = 13,        // code: 0 request / 1 response; payload: u32 stream, de-framed body bytes (<= body limit in all)
+  kRecExEnd = 14,       // payload: u32 stream, u32 error len, u32 request trailers len, u32 trailers len,
+                        //   u64 request bytes, u64 response bytes, error, request trailers, trailers; time: end
+  kRecGiveUp = 15,      // code: GiveUpReason (proxy/observe.ts GIVE_UP_REASONS index); nothing follows
+  kRecUpgraded = 16,    // the connection switched protocols (opaque from here); nothing follows
+  kRecH2c = 17,         // payload: u32 stream: that exchange continues as HTTP/2 stream 1; bytes follow
 };
 
 // Why a connection ended (proxy/engine.ts CloseReason values, in this order).

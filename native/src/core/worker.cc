@@ -193,6 +193,12 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
   *timeout = shared_->MaybeRing();
   const int sweep_ms = SweepIdle();
   if (sweep_ms >= 0 && (*timeout < 0 || sweep_ms < *timeout)) *timeout = sweep_ms;
+  const uint64_t now = MonotonicNs();
+  const int detect_ms = detect_deadlines_.Sweep(now, [this, now](uint32_t id) {
+    auto it = conns_.find(id);
+    if (it != conns_.end() && it->second->obs) it->second->obs->DetectDeadline(now);
+  });
+  if (detect_ms >= 0 && (*timeout < 0 || detect_ms < *timeout)) *timeout = detect_ms;
   for (size_t i = 0; i < listeners_.size(); i++) {
     if (!listeners_[i]->needs_retry) continue;
     listeners_[i]->needs_retry = false;
@@ -345,6 +351,8 @@ void Worker::StartConnection(const ListenerSpec& spec, UniqueFd fd, const sockad
   if (c->is_observed) {
     std::string text = FormatAddr(peer) + "\n" + dst;
     Record(c, kRecOpen, spec.inbound ? 0 : 1, text.data(), static_cast<uint32_t>(text.size()), true);
+    c->obs = std::make_unique<ObservationDriver>(shared_, c);
+    detect_deadlines_.Add(c->id, c->last_active_ns + shared_->config.detect_timeout_ns);
   }
 
   epoll_event ev{};
@@ -453,7 +461,7 @@ bool Worker::Pump(Conn* c, bool from_client) {
     }
     if (n == 0) {
       from.has_eof = true;
-      Record(c, from_client ? kRecClientEnd : kRecServerEnd, 0, nullptr, 0, true);
+      if (c->obs) c->obs->End(from_client, MonotonicNs());
       continue;
     }
     const size_t got = static_cast<size_t>(n);
@@ -469,8 +477,9 @@ bool Worker::Pump(Conn* c, bool from_client) {
       } else if (errno == EAGAIN) {
         to.is_writable = false;
       } else if (errno != EINTR) {
-        Record(c, from_client ? kRecClientData : kRecServerData, 0, scratch_.get(), static_cast<uint32_t>(got), false);
-        Fail(c, !from_client, errno);
+        const int err = errno;
+        if (c->obs) c->obs->Data(from_client, scratch_.get(), got, c->last_active_ns);
+        Fail(c, !from_client, err);
         return false;
       }
     }
@@ -479,7 +488,7 @@ bool Worker::Pump(Conn* c, bool from_client) {
       return false;
     }
     // Forwarded first, observed second.
-    Record(c, from_client ? kRecClientData : kRecServerData, 0, scratch_.get(), static_cast<uint32_t>(got), false);
+    if (c->obs) c->obs->Data(from_client, scratch_.get(), got, c->last_active_ns);
   }
 }
 
@@ -520,6 +529,7 @@ void Worker::Finish(Conn* c, bool client_error, bool upstream_error, bool reset_
       if (upstream_error) c->dst->closed_with_error.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  if (c->obs) c->obs->Close(c->abort, MonotonicNs());
   Record(c, kRecClose, c->abort, nullptr, 0, true);
   c->next_dead = dead_;
   dead_ = c;

@@ -93,6 +93,7 @@ class Worker {
   bool is_fault_injection_ = false;  // test builds only (MESHTAP_FAULT_INJECTION), see worker.cc
   uint32_t next_seq_ = 0;
   uint64_t next_sweep_ns_ = 0;
+  DetectDeadlines detect_deadlines_;
   std::unique_ptr<uint8_t[]> scratch_;
 };
 

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "detect-driver.h"
+
+#include <cstring>
+
+#include "connection.h"
+#include "h1-observer.h"
+#include "h1-record-sink.h"
+
+namespace meshtap {
+namespace {
+
+// Most server bytes held while the client has not yet shown its protocol (proxy/observation-
+// driver.ts SERVER_FIRST_MAX_BYTES): an HTTP/2 server's preface is far smaller.
+constexpr size_t kServerFirstMaxBytes = 16 * 1024;
+
+// Why an exchange ended when the connection closed (proxy/engine.ts CloseReason, by AbortCode).
+const char* AbortError(AbortCode abort) {
+  switch (abort) {
+    case kAbortReset: return "reset";
+    case kAbortClientError: return "client-error";
+    case kAbortUpstreamError: return "upstream-error";
+    case kAbortConnectFailed: return "upstream-connect-failed";
+    case kAbortIdleTimeout: return "idle-timeout";
+    default: return nullptr;
+  }
+}
+
+const char* DetectionName(Detection d) { return d == Detection::kH1 ? "h1" : d == Detection::kH2 ? "h2" : "opaque"; }
+
+}  // namespace
+
+ObservationDriver::ObservationDriver(EngineShared* shared, Conn* conn) : shared_(shared), conn_(conn) {}
+
+ObservationDriver::~ObservationDriver() = default;
+
+bool ObservationDriver::IsLive() {
+  if (conn_->is_observed) return true;
+  // JS stopped following (unobserve) or the batch was full: drop the state, keep forwarding.
+  if (state_ != State::kOff) {
+    state_ = State::kOff;
+    detect_buf_.clear();
+    server_first_.clear();
+  }
+  return false;
+}
+
+bool ObservationDriver::Emit(RecordType type, uint8_t code, const void* data, size_t len, uint64_t t_ns, bool is_control) {
+  if (!conn_->is_observed) return false;
+  if (shared_->ring.Append(type, code, conn_->id, t_ns, data, static_cast<uint32_t>(len), is_control)) return true;
+  // The batch is full (JS is behind): this connection's observation stops, its bytes do not.
+  conn_->is_observed = false;
+  shared_->ring.Append(kRecLost, 0, conn_->id, MonotonicNs(), nullptr, 0, true);
+  return false;
+}
+
+bool ObservationDriver::Emit2(RecordType type, uint8_t code, uint32_t stream, const void* body, size_t len, uint64_t t_ns, bool is_control) {
+  std::string payload;
+  payload.resize(4 + len);
+  memcpy(&payload[0], &stream, 4);
+  if (len > 0) memcpy(&payload[4], body, len);
+  return Emit(type, code, payload.data(), payload.size(), t_ns, is_control);
+}
+
+void ObservationDriver::StopObserving() {
+  state_ = State::kOff;
+  conn_->is_observed = false;
+}
+
+void ObservationDriver::ToBytes(bool from_client, const uint8_t* p, size_t n) {
+  if (n > 0) Emit(from_client ? kRecClientData : kRecServerData, 0, p, n, now_ns_, false);
+}
+
+void ObservationDriver::Data(bool from_client, const uint8_t* p, size_t n, uint64_t now_ns) {
+  if (!IsLive()) return;
+  now_ns_ = now_ns;
+  try {
+    switch (state_) {
+      case State::kDetecting:
+        if (from_client) {
+          // At most kDetectMaxBytes decide; only what came before the deciding read is kept.
+          Detection d;
+          if (detect_buf_.empty()) {
+            d = DetectProtocol(p, n);
+          } else {
+            const size_t add = n < kDetectMaxBytes ? n : kDetectMaxBytes;
+            std::string head = detect_buf_;
+            head.append(reinterpret_cast<const char*>(p), add);
+            d = DetectProtocol(reinterpret_cast<const uint8_t*>(head.data()), head.size());
+          }
+          if (d == Detection::kNeedMore) detect_buf_.append(reinterpret_cast<const char*>(p), n);
+          else Decide(d, nullptr, p, n);
+        } else {
+          server_first_len_ += n;
+          if (server_first_len_ > kServerFirstMaxBytes) {
+            Decide(Detection::kOpaque, "server spoke first", nullptr, 0);
+          } else {
+            server_first_.append(reinterpret_cast<const char*>(p), n);
+            has_server_first_ = true;
+          }
+        }
+        break;
+      case State::kH1:
+        if (from_client) h1_->ClientData(p, n, now_ns);
+        else h1_->ServerData(p, n, now_ns);
+        if (!from_client && h1_->IsH2c()) {
+          // The rest of this read is the server's first HTTP/2 bytes (after the held client ones).
+          const size_t from = h1_->H2cServerOffset();
+          AfterH1();
+          ToBytes(false, p + from, n - from);
+        }
+        break;
+      case State::kBytes:
+        ToBytes(from_client, p, n);
+        break;
+      case State::kOff:
+        break;
+    }
+  } catch (...) {
+    // Out of memory in here costs this connection's observation, never the process.
+    shared_->ring.Append(kRecGiveUp, static_cast<uint8_t>(GiveUpReason::kInternal), conn_->id, now_ns_, nullptr, 0, true);
+    StopObserving();
+  }
+}
+
+// After a 101 to h2c: the held client bytes go to JS first, then everything as bytes.
+void ObservationDriver::AfterH1() {
+  if (!h1_->IsH2c()) return;
+  state_ = State::kBytes;
+  std::string held = h1_->TakeH2cClientBytes();
+  ToBytes(true, reinterpret_cast<const uint8_t*>(held.data()), held.size());
+}
+
+void ObservationDriver::Decide(Detection detected, const char* why, const uint8_t* last, size_t n) {
+  // An HTTP/1 server never speaks first; a server-first protocol (SMTP's `EHLO x`) only looks like HTTP/1.
+  const Detection kind = detected == Detection::kH1 && has_server_first_ ? Detection::kOpaque : detected;
+  std::string text = why != nullptr ? why : "";
+  if (has_server_first_) text = std::string(why != nullptr ? why : DetectionName(detected)) + ", server spoke first";
+  Emit(kRecDetected, static_cast<uint8_t>(kind), text.data(), text.size(), now_ns_, true);
+  std::string client;
+  client.swap(detect_buf_);
+  std::string server;
+  server.swap(server_first_);
+  if (!conn_->is_observed) return;
+  if (kind == Detection::kOpaque) {
+    StopObserving();
+  } else if (kind == Detection::kH2) {
+    // The js HTTP/2 observer reads the same bytes it would have: client first, then the server's.
+    state_ = State::kBytes;
+    ToBytes(true, reinterpret_cast<const uint8_t*>(client.data()), client.size());
+    ToBytes(true, last, n);
+    ToBytes(false, reinterpret_cast<const uint8_t*>(server.data()), server.size());
+  } else {
+    state_ = State::kH1;
+    sink_ = std::make_unique<H1RecordSink>(this);
+    h1_ = std::make_unique<H1Observer>(sink_.get(), shared_->config.limits);
+    if (!client.empty()) h1_->ClientData(reinterpret_cast<const uint8_t*>(client.data()), client.size(), now_ns_);
+    if (n > 0) h1_->ClientData(last, n, now_ns_);
+  }
+}
+
+void ObservationDriver::End(bool from_client, uint64_t now_ns) {
+  if (!IsLive()) return;
+  now_ns_ = now_ns;
+  switch (state_) {
+    case State::kDetecting:
+      if (from_client) Decide(Detection::kOpaque, "client ended", nullptr, 0);
+      break;
+    case State::kH1:
+      if (from_client) h1_->ClientEnd(now_ns);
+      else h1_->ServerEnd(now_ns);
+      break;
+    case State::kBytes:
+      Emit(from_client ? kRecClientEnd : kRecServerEnd, 0, nullptr, 0, now_ns, true);
+      break;
+    case State::kOff:
+      break;
+  }
+}
+
+void ObservationDriver::Close(AbortCode abort, uint64_t now_ns) {
+  if (!IsLive()) return;
+  now_ns_ = now_ns;
+  if (state_ == State::kH1) h1_->Close(AbortError(abort), now_ns);
+}
+
+void ObservationDriver::DetectDeadline(uint64_t now_ns) {
+  if (!IsLive() || state_ != State::kDetecting || detect_buf_.empty()) return;
+  now_ns_ = now_ns;
+  Decide(Detection::kOpaque, "timeout", nullptr, 0);
+}
+
+}  // namespace meshtap

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// The observation of one native connection (proxy/observation-driver.ts's C++ twin): detects
+// the protocol on the first client bytes, then
+//   h1     → the C++ HTTP/1 observer, whose exchanges go to JS as compact records (no bytes);
+//   h2     → the bytes go to JS as today (its HTTP/2 observer), until part 2 moves it here;
+//   opaque → nothing more goes to JS (not HTTP, TLS, detection timed out, server spoke first).
+//
+//     detecting ──► h1 ──► off (gave up, upgraded)   h1 ──► bytes (101 to h2c)
+//         ├───────► bytes (h2)
+//         └───────► off (opaque)
+//
+// Records it writes (event-ring.h): kRecDetected, the h1 exchange records (h1-record-sink.h),
+// and for `bytes` connections kRecClientData/kRecServerData as before. Never throws.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "detect.h"
+#include "engine-shared.h"
+#include "event-ring.h"
+
+namespace meshtap {
+
+struct Conn;
+class H1Observer;
+class H1RecordSink;
+
+class ObservationDriver {
+ public:
+  ObservationDriver(EngineShared* shared, Conn* conn);
+  ~ObservationDriver();
+  ObservationDriver(const ObservationDriver&) = delete;
+  ObservationDriver& operator=(const ObservationDriver&) = delete;
+
+  // Bytes just forwarded one way (a view of the worker's read buffer), read at now_ns.
+  void Data(bool from_client, const uint8_t* p, size_t n, uint64_t now_ns);
+  // That side half-closed.
+  void End(bool from_client, uint64_t now_ns);
+  // The connection is gone (before its close record): open exchanges end with the reason.
+  void Close(AbortCode abort, uint64_t now_ns);
+  // The detection timeout passed since the connection opened (proxy/observation-driver.ts).
+  void DetectDeadline(uint64_t now_ns);
+
+  // Writes one record of this connection; false when observation is over (the batch was full:
+  // the connection is then unobserved and JS told with kRecLost).
+  bool Emit(RecordType type, uint8_t code, const void* data, size_t len, uint64_t t_ns, bool is_control);
+  // Writes `head` (a u32 stream) then `body` as one record payload.
+  bool Emit2(RecordType type, uint8_t code, uint32_t stream, const void* body, size_t len, uint64_t t_ns, bool is_control);
+  // The HTTP/1 observer stopped (gave up, upgraded): no more records for this connection.
+  void StopObserving();
+  uint64_t now_ns() const { return now_ns_; }
+  EngineShared* shared() const { return shared_; }
+
+ private:
+  enum class State { kDetecting, kH1, kBytes, kOff };
+  void Decide(Detection d, const char* why, const uint8_t* last, size_t n);
+  void ToBytes(bool from_client, const uint8_t* p, size_t n);
+  void AfterH1();
+  bool IsLive();
+
+  EngineShared* const shared_;
+  Conn* const conn_;
+  State state_ = State::kDetecting;
+  uint64_t now_ns_ = 0;
+  std::string detect_buf_;      // client bytes while detecting (< kDetectMaxBytes)
+  std::string server_first_;    // server bytes while detecting (<= kServerFirstMaxBytes)
+  size_t server_first_len_ = 0;
+  bool has_server_first_ = false;
+  std::unique_ptr<H1RecordSink> sink_;
+  std::unique_ptr<H1Observer> h1_;
+};
+
+// Connections still detecting, by deadline: the timeout is the same for all, so deadlines come
+// in opening order and a FIFO is enough (one entry per connection opened within the timeout).
+class DetectDeadlines {
+ public:
+  void Add(uint32_t id, uint64_t at_ns) { queue_.emplace_back(at_ns, id); }
+  // Calls fire(id) for every passed deadline; returns ms until the next one, -1: none.
+  template <typename Fire>
+  int Sweep(uint64_t now_ns, Fire fire) {
+    while (!queue_.empty() && queue_.front().first <= now_ns) {
+      const uint32_t id = queue_.front().second;
+      queue_.pop_front();
+      fire(id);
+    }
+    if (queue_.empty()) return -1;
+    return static_cast<int>((queue_.front().first - now_ns + 999999) / 1000000);
+  }
+
+ private:
+  std::deque<std::pair<uint64_t, uint32_t>> queue_;
+};
+
+}  // namespace meshtap

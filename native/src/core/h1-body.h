@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+// Incremental de-framing of one HTTP/1 body (Content-Length, chunked with extensions and
+// trailers, close-delimited): proxy/http1/body-reader.ts, rule for rule. Body bytes are
+// counted; they are handed on (`on_data`) only while a capture was asked for.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "h1-head.h"
+
+namespace meshtap {
+
+constexpr int64_t kBodyNeedMore = -1;
+constexpr int64_t kBodyError = -2;
+
+class BodyReader {
+ public:
+  explicit BodyReader(size_t max_header_bytes) : max_header_bytes_(max_header_bytes), trailer_reader_(max_header_bytes, true) {}
+  // Starts a body; `capture` receives de-framed bytes when not null.
+  void Start(const Framing& framing, bool capture);
+  bool IsDone() const { return state_ == kDone; }
+  bool IsCloseDelimited() const { return state_ == kClose; }
+  // The sender closed: a close-delimited body is complete now.
+  void FinishOnClose() {
+    if (state_ == kClose) state_ = kDone;
+  }
+  // Consumes chunk[offset, len): the offset after the body when it completed, kBodyNeedMore, or
+  // kBodyError (then `error` says why). De-framed data ranges are reported through
+  // (*on_data)(ctx, p, n) when capturing.
+  using OnData = void (*)(void* ctx, const uint8_t* p, size_t n);
+  int64_t Feed(const uint8_t* chunk, size_t len, size_t offset, OnData on_data, void* ctx);
+
+  uint64_t bytes = 0;
+  // The trailer section as sent ("" when there was none), once complete.
+  std::string trailers;
+  GiveUpReason error = GiveUpReason::kH1Parse;
+
+ private:
+  enum State { kDone, kLength, kClose, kSize, kExt, kSizeLf, kData, kDataCr, kDataLf, kTrailers };
+  int64_t Fail(GiveUpReason e) {
+    error = e;
+    state_ = kDone;
+    return kBodyError;
+  }
+  const size_t max_header_bytes_;
+  HeadReader trailer_reader_;
+  State state_ = kDone;
+  bool capture_ = false;
+  uint64_t remaining_ = 0;
+  uint64_t size_digits_ = 0;
+  uint64_t ext_bytes_ = 0;
+};
+
+}  // namespace meshtap

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "h1-record-sink.h"
+
+#include <cstring>
+#include <string>
+
+#include "detect-driver.h"
+
+namespace meshtap {
+namespace {
+
+void PutU32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
+void PutU64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
+
+}  // namespace
+
+void H1RecordSink::RequestHead(H1Exchange& ex) {
+  ex.capture_bodies = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
+  driver_->Emit2(kRecReqHead, ex.capture_bodies ? 1 : 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
+}
+
+void H1RecordSink::ResponseHead(H1Exchange& ex) {
+  driver_->Emit2(kRecRspHead, 0, ex.stream, ex.response_head.data(), ex.response_head.size(), ex.response_ns, false);
+}
+
+void H1RecordSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* data, size_t len) {
+  const int dir = is_request ? 0 : 1;
+  const uint64_t limit = driver_->shared()->config.body_limit;
+  if (ex.body_copied[dir] >= limit) return;
+  const uint64_t room = limit - ex.body_copied[dir];
+  const size_t take = len < room ? len : static_cast<size_t>(room);
+  ex.body_copied[dir] += take;
+  driver_->Emit2(kRecBody, static_cast<uint8_t>(dir), ex.stream, data, take, driver_->now_ns(), false);
+}
+
+void H1RecordSink::End(H1Exchange& ex) {
+  const size_t err_len = ex.error != nullptr ? strlen(ex.error) : 0;
+  std::string payload;
+  payload.reserve(32 + err_len + ex.request_trailers.size() + ex.trailers.size());
+  PutU32(&payload, ex.stream);
+  PutU32(&payload, static_cast<uint32_t>(err_len));
+  PutU32(&payload, static_cast<uint32_t>(ex.request_trailers.size()));
+  PutU32(&payload, static_cast<uint32_t>(ex.trailers.size()));
+  PutU64(&payload, ex.request_bytes);
+  PutU64(&payload, ex.response_bytes);
+  if (err_len > 0) payload.append(ex.error, err_len);
+  payload += ex.request_trailers;
+  payload += ex.trailers;
+  driver_->Emit(kRecExEnd, 0, payload.data(), payload.size(), ex.end_ns, true);
+}
+
+void H1RecordSink::GiveUp(GiveUpReason reason) {
+  driver_->Emit(kRecGiveUp, static_cast<uint8_t>(reason), nullptr, 0, driver_->now_ns(), true);
+  driver_->StopObserving();
+}
+
+void H1RecordSink::Upgraded() {
+  driver_->Emit(kRecUpgraded, 0, nullptr, 0, driver_->now_ns(), true);
+  driver_->StopObserving();
+}
+
+void H1RecordSink::SwitchedToH2c(H1Exchange& ex) {
+  driver_->Emit2(kRecH2c, 0, ex.stream, nullptr, 0, driver_->now_ns(), true);
+}
+
+}  // namespace meshtap

@@ -1,0 +1,246 @@
+/**
+ * The JS half of the native engine's observation: C++ detects each connection's protocol and
+ * observes HTTP/1 itself (native/src/core/detect-driver.h, h1-observer.h); this file turns its
+ * records back into what the js engine's observers would have reported.
+ *
+ * - `detected` counts the protocol (and the detect timeout) as the js driver does;
+ * - HTTP/1: exchange records become `Http1Exchange` objects built by the js observer's own head
+ *   parser (openExchange, parseResponseHead, parseFieldSection), reported to the same exchange
+ *   sink, so events, metrics, recorder and tap are the js engine's by construction; no byte of
+ *   an HTTP/1 connection crosses to JS, only heads (and bodies while someone asked for them);
+ * - HTTP/2 (and h2c after a 101): bytes still come as data records and go to the js observers;
+ * - opaque: nothing after the detection record.
+ */
+import { createLogger } from '../common/index.js';
+import type { NativeExchangeEnd, NativeRecordHandler } from '../native/index.js';
+import type { CloseReason, ConnectionInfo, ConnectionObservation } from './engine.js';
+import { createExchangeSink, type ObservationServices } from './exchange-events.js';
+import { createUpgradedH2Observer } from './h2/index.js';
+import { openExchange } from './http1/exchange-start.js';
+import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
+import type { Http1Exchange } from './http1/http1-exchange.js';
+import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
+import { appendBody, GIVE_UP_REASONS, type BodyCapture, type ConnectionObserver, type ExchangeSink, type GiveUpReason } from './observe.js';
+
+const log = createLogger('proxy.conn');
+const detectLog = createLogger('detect');
+
+/** Error on exchanges still open when the record batch overflowed (the js driver's close reason). */
+const LOST_ERROR = 'observer-lost';
+
+type NativeConn =
+  | { kind: 'detecting'; info: ConnectionInfo }
+  | { kind: 'h2'; info: ConnectionInfo; driver: ConnectionObservation }
+  | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange>; h2: ConnectionObserver | undefined };
+
+/** The record handler's observation part (everything but engine-wide counters). */
+export type NativeObservationHandler = Omit<NativeRecordHandler, 'connectError' | 'boundHit'> & {
+  /** Ends every connection still followed (the engine stopped). */
+  closeAll(): void;
+};
+
+/**
+ * Follows the native engine's connections from their records. `unobserve(id)` tells C++ to stop
+ * sending records for a connection (its js HTTP/2 observer stopped).
+ */
+export function createNativeObservation(services: ObservationServices, observation: ObservationOptions, unobserve: (id: number) => void): NativeObservationHandler {
+  const { metrics } = services;
+  const conns = new Map<number, NativeConn>();
+  let recordMs = 0;
+  const now = () => recordMs;
+
+  const trace = (id: number, from: string, to: string, why?: string) => {
+    if (detectLog.isTracing) detectLog.transition(from, to, why ? { conn: id, why } : { conn: id });
+  };
+
+  /** The C++ observer and the js head parser disagree (a bug): observation stops, counted as `internal`. */
+  const diverged = (id: number, what: string) => {
+    metrics.observerGaveUp('internal');
+    log.warn('native observer record the js parser refuses; connection continues unobserved', { conn: id, what });
+    endOpen(id, 'observer-gave-up');
+    conns.delete(id);
+    unobserve(id);
+  };
+
+  /** Ends exchanges still open on a connection the records no longer follow (`h2Error`: for a js HTTP/2 observer after h2c). */
+  const endOpen = (id: number, error: string, h2Error: string | undefined = error) => {
+    const c = conns.get(id);
+    if (c?.kind !== 'h1') return;
+    if (c.h2 !== undefined) c.h2.close(h2Error);
+    for (const ex of c.open.values()) {
+      ex.error = error;
+      ex.endMs = recordMs;
+      c.sink.end(ex);
+    }
+    c.open.clear();
+  };
+
+  const startH1 = (info: ConnectionInfo) => {
+    const id = info.id;
+    const sink = createExchangeSink(info, services, {
+      onGiveUp: (reason: GiveUpReason) => {
+        metrics.observerGaveUp(reason);
+        log.debug('observer gave up', { conn: id, reason });
+        stopH1(id, 'gave up');
+      },
+      onUpgrade: () => stopH1(id, 'upgraded'),
+    });
+    conns.set(id, { kind: 'h1', info, sink, open: new Map(), h2: undefined });
+  };
+
+  const stopH1 = (id: number, why: string) => {
+    if (!conns.delete(id)) return;
+    trace(id, 'h1', 'unobserved', why);
+    unobserve(id); // C++ already stopped unless a js HTTP/2 observer (after h2c) gave up
+  };
+
+  const h1 = (id: number) => {
+    const c = conns.get(id);
+    return c?.kind === 'h1' ? c : undefined;
+  };
+
+  /** Sizes a capture made from at most bodyLimit bytes per direction as if it had seen every byte. */
+  const settleCapture = (capture: BodyCapture | undefined, size: number) => {
+    if (capture === undefined) return;
+    capture.size = size;
+    if (capture.omitted === undefined) capture.truncated = size > capture.captured;
+  };
+
+  return {
+    open(id, proxy, src, dst, atMs) {
+      recordMs = atMs;
+      conns.set(id, { kind: 'detecting', info: { id, proxy, src, dst } });
+    },
+    detected(id, kind, why, atMs) {
+      recordMs = atMs;
+      const c = conns.get(id);
+      if (c?.kind !== 'detecting') return;
+      if (kind === 'h2') {
+        // The js driver reads the bytes that follow (it detects h2 again at once and counts it).
+        const driver = createObservationDriver(c.info, services, { ...observation, now, chunksAreViews: true }, () => {
+          conns.delete(id);
+          unobserve(id);
+        });
+        conns.set(id, { kind: 'h2', info: c.info, driver });
+        return;
+      }
+      if (why === 'timeout') metrics.observerGaveUp('detect-timeout');
+      metrics.protocolDetected(kind);
+      trace(id, 'detecting', kind, why || undefined);
+      if (kind === 'h1') startH1(c.info);
+      else conns.delete(id); // opaque: C++ sends nothing more
+    },
+    requestHead(id, stream, head, hasBodies, atMs) {
+      recordMs = atMs;
+      const c = h1(id);
+      if (c === undefined) return;
+      const opened = openExchange(head, stream, atMs);
+      if (!opened.ok) return diverged(id, `request head: ${opened.error}`);
+      const ex = opened.pending.ex;
+      c.open.set(stream, ex);
+      c.sink.requestHead(ex);
+      if (!hasBodies) {
+        // C++ decided at this head that nobody wanted bodies (a tap with bodies began since): none.
+        delete ex.requestBody;
+        delete ex.responseBody;
+      }
+    },
+    responseHead(id, stream, head, atMs) {
+      recordMs = atMs;
+      const c = h1(id);
+      const ex = c?.open.get(stream);
+      if (c === undefined || ex === undefined) return;
+      const parsed = parseResponseHead(head);
+      if (!parsed.ok) return diverged(id, `response head: ${parsed.error}`);
+      ex.status = parsed.value.status;
+      ex.setResponseSection(parsed.value.fields);
+      ex.responseMs = atMs;
+      c.sink.responseHead(ex);
+    },
+    body(id, stream, isRequest, bytes) {
+      const ex = h1(id)?.open.get(stream);
+      const capture = isRequest ? ex?.requestBody : ex?.responseBody;
+      if (capture !== undefined) appendBody(capture, bytes);
+    },
+    exchangeEnd(id, stream, end: NativeExchangeEnd, atMs) {
+      recordMs = atMs;
+      const c = h1(id);
+      const ex = c?.open.get(stream);
+      if (c === undefined || ex === undefined) return;
+      c.open.delete(stream);
+      ex.requestBytes = end.requestBytes;
+      ex.responseBytes = end.responseBytes;
+      if (end.requestTrailers !== '') {
+        const t = parseFieldSection(end.requestTrailers);
+        if (!t.ok) return diverged(id, `request trailers: ${t.error}`);
+        ex.requestTrailers = t.value;
+      }
+      if (end.trailers !== '') {
+        const t = parseFieldSection(end.trailers);
+        if (!t.ok) return diverged(id, `trailers: ${t.error}`);
+        ex.trailers = t.value;
+      }
+      if (end.error !== undefined) ex.error = end.error;
+      ex.endMs = atMs;
+      settleCapture(ex.requestBody, end.requestBytes);
+      settleCapture(ex.responseBody, end.responseBytes);
+      c.sink.end(ex);
+    },
+    giveUp(id, reason, atMs) {
+      recordMs = atMs;
+      h1(id)?.sink.giveUp(GIVE_UP_REASONS[reason] ?? 'internal');
+    },
+    upgraded(id, atMs) {
+      recordMs = atMs;
+      h1(id)?.sink.upgraded();
+    },
+    h2c(id, stream, atMs) {
+      recordMs = atMs;
+      const c = h1(id);
+      const ex = c?.open.get(stream);
+      if (c === undefined || ex === undefined) return;
+      c.open.delete(stream);
+      c.h2 = createUpgradedH2Observer({ sink: c.sink, limits: observation.limits, now }, ex);
+    },
+    data(id, fromClient, bytes, atMs) {
+      recordMs = atMs;
+      const c = conns.get(id);
+      const o = c?.kind === 'h2' ? c.driver : c?.kind === 'h1' ? c.h2 : undefined;
+      if (o === undefined) return;
+      if (fromClient) o.clientData(bytes);
+      else o.serverData(bytes);
+    },
+    end(id, fromClient, atMs) {
+      recordMs = atMs;
+      const c = conns.get(id);
+      const o = c?.kind === 'h2' ? c.driver : c?.kind === 'h1' ? c.h2 : undefined;
+      if (o === undefined) return;
+      if (fromClient) o.clientEnd();
+      else o.serverEnd();
+    },
+    close(id, abortError, atMs) {
+      recordMs = atMs;
+      const c = conns.get(id);
+      if (c === undefined) return;
+      // C++ ended its open HTTP/1 exchanges before this record; a js HTTP/2 observer ends its own.
+      if (c.kind === 'h1') endOpen(id, abortError ?? 'connection-closed', abortError);
+      else if (c.kind === 'h2') c.driver.close(abortError as CloseReason | undefined);
+      conns.delete(id);
+    },
+    lost(id) {
+      metrics.boundHit('native-event-batch');
+      const c = conns.get(id);
+      if (c === undefined) return;
+      if (c.kind === 'h1') endOpen(id, LOST_ERROR);
+      else if (c.kind === 'h2') c.driver.close(LOST_ERROR as CloseReason);
+      conns.delete(id);
+    },
+    closeAll() {
+      for (const [id, c] of conns) {
+        if (c.kind === 'h1') endOpen(id, 'connection-closed', 'connection-closed');
+        else if (c.kind === 'h2') c.driver.close('connection-closed');
+      }
+      conns.clear();
+    },
+  };
+}
