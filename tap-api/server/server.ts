@@ -33,6 +33,7 @@ import { sendJson, sendStatus } from './http-util.js';
 import { createLocalAccess } from './local-access.js';
 import { createEdgeHistory, type EdgeHistory } from '../edges/history.js';
 import { prometheusWindow } from '../edges/prometheus.js';
+import { createPeerNames } from '../edges/peer-names.js';
 import { resolverOf, workloadLabelsOf } from '../edges/resolve.js';
 import { serveEdges, serveRoutes, type EdgesRouteContext } from '../edges/route.js';
 import { createTapApiMetrics, type TapApiMetrics } from './metrics.js';
@@ -154,6 +155,7 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
     },
     active: new Set(),
     tapsByUser: new Map(),
+    peerNames: createPeerNames({ list: () => access.discovery.listAll(), byPodIp: !isLocal }),
   };
 
   const prometheus = options.edges?.prometheus;

@@ -13,6 +13,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
+import type { PeerNames } from '../edges/peer-names.js';
 import type { TapApiAccess } from './access.js';
 import { isLive, startFanOut, splitRate, type FanOut, type FanOutPartEnd } from './fan-out.js';
 import type { TapPod } from './access.js';
@@ -44,6 +45,8 @@ export interface TapRouteContext {
   active: Set<{ end(line: TapApiLine): void }>;
   /** Live taps per user name. */
   tapsByUser: Map<string, number>;
+  /** Names the peers of events by address (Kubernetes: callers by pod IP), absent = as the sidecars sent them. */
+  peerNames?: PeerNames;
 }
 
 /** Authenticates a request; on failure the 401 has been sent and undefined is returned. */
@@ -133,6 +136,8 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
     const where = target.resource === 'namespaces' ? `namespace "${target.name}"` : `${formatTarget(target)} in namespace "${namespace}"`;
     return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: ${ctx.access.discovery.noPodsHint}`, what));
   }
+  // Callers are named from the pod list: have one before the first event (bounded wait).
+  await ctx.peerNames?.ready();
   if (res.destroyed) return; // the client left while we asked the API server
   const mine = ctx.tapsByUser.get(user.name) ?? 0;
   if (mine >= ctx.limits.maxTapsPerUser) {
@@ -218,6 +223,7 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
         });
         return;
       }
+      if (line.type === 'event') ctx.peerNames?.name(line.event);
       res.write(JSON.stringify(line) + '\n');
     },
     onDone: (ends) => entry.end(endLine(request, ends)),
@@ -255,6 +261,7 @@ function followMembership(ctx: TapRouteContext, namespace: string, target: Targe
     }
   };
   const soon = (): void => {
+    ctx.peerNames?.invalidate();
     if (stopped || pending) return;
     pending = setTimeout(() => {
       pending = undefined;
