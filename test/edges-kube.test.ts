@@ -1,6 +1,6 @@
 /**
  * Edges, routes and caller names in Kubernetes mode (issue 15): a real tap API in Kubernetes mode
- * behind the stand-in kube-apiserver (aggregation, SubjectAccessReviews, pod lists), real
+ * behind the stand-in kube-apiserver (test/support/kube-api-server.ts: aggregation, SubjectAccessReviews, pod lists), real
  * sidecars, and the CLI finding the cluster through a kubeconfig.
  *
  * The cluster: `shop/deploy/web` (pod IP 127.0.0.1) is called by `other/deploy/client`, a meshed
@@ -20,10 +20,10 @@ import { loopbackSourceAddress } from '../proxy/peers.js';
 import type { TapEvent } from '../tap-protocol/events.js';
 import { exportPublicKeyRaw, generateGrantKeyPair } from '../tap-protocol/index.js';
 import { startKubeTapApiServer, type EdgeList, type KubeTapApiServer, type RouteList } from '../tap-api/server/index.js';
-import { startKubeStandin, type KubeStandin, type SarSpec, type SarStatus } from './fixtures/kube-tap/api-server.js';
-import { createTestCa } from './fixtures/kube-tap/certs.js';
 import { collectKubeTap } from './fixtures/kube-tap/collect.js';
-import { deployment, extensionApiserverAuthentication, namespace, pod, replicaSet, type Obj } from './fixtures/kube-tap/objects.js';
+import { startKubeApiServer, type KubeApiServer, type SarSpec, type SarStatus } from './support/kube-api-server.js';
+import { deployment, extensionApiserverAuthentication, namespace, pod, replicaSet, type Obj } from './support/kube-objects.js';
+import { createTestCa } from './support/test-ca.js';
 import { runMeshtap } from './support/meshtap-process.js';
 
 const SERVICE = 'meshtap-tap-api.meshtap.svc';
@@ -43,7 +43,7 @@ function decide(spec: SarSpec): SarStatus {
   return { allowed: false };
 }
 
-let api: KubeStandin;
+let api: KubeApiServer;
 let tapApi: KubeTapApiServer;
 let dir: string;
 let backend: http.Server;
@@ -55,7 +55,7 @@ const kubeconfig: Record<'viewer' | 'cluster' | 'nobody', string> = { viewer: ''
 function meshedPod(ns: string, name: string, app: string, owner: Obj, ip: string, s: Sidecar): Obj {
   const port = (a: string | undefined): number => Number(a!.slice(a!.lastIndexOf(':') + 1));
   const p = pod({ ns, name, labels: { app, 'pod-template-hash': name.split('-')[1]! }, owner, podIP: ip, tapPort: port(s.tapAddress) });
-  const sidecar = (p.spec as { initContainers: Array<{ ports: Array<{ name: string; containerPort: number }> }> }).initContainers[0]!;
+  const sidecar = (p.spec as unknown as { initContainers: Array<{ ports: Array<{ name: string; containerPort: number }> }> }).initContainers[0]!;
   sidecar.ports.find((x) => x.name === 'meshtap-admin')!.containerPort = port(s.adminAddress);
   return p;
 }
@@ -70,7 +70,7 @@ async function call(path: string, localAddress: string, via = web.listeners[0]!.
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshtap-edges-kube-'));
   const keys = generateGrantKeyPair();
-  api = await startKubeStandin({
+  api = await startKubeApiServer({
     tokens: {
       [TOKENS.viewer]: { user: 'viewer', groups: ['system:authenticated'] },
       [TOKENS.cluster]: { user: 'cluster', groups: ['system:authenticated'] },
