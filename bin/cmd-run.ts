@@ -33,7 +33,8 @@ Flags:
       --skip-cidrs LIST      destinations never intercepted, comma-separated (repeatable)
       --admin ADDR           sidecar admin listener (default: a free port, printed)
       --tap ADDR             sidecar tap listener (default: a free port, printed)
-      --tap-api URL          register the sidecar with a tap API (MESHTAP_TAP_API)
+      --tap-api URL          register the sidecar with a tap API (MESHTAP_TAP_API); with --netns, an
+                             http tap API on the host's loopback is relayed into the namespace
       --tap-api-token TOKEN  the tap API's registration token (MESHTAP_TAP_API_TOKEN; prefer the
                              variable). Handed to the sidecar only, never to CMD
       --sidecar-uid UID      uid the sidecar runs as (default 2102)
@@ -85,7 +86,7 @@ const command: Command = {
     });
     const name = stringFlag(args, 'name') ?? (cmd[0].split('/').pop() ?? 'run').toLowerCase().replace(/[^a-z0-9-]/g, '-');
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new UsageError(`run: --name '${name}' must be a DNS label (e.g. web)`);
-    const { runIntercepted, DEFAULT_SIDECAR_UID, encodeCidrKey } = await import('../bpf/index.js');
+    const { runIntercepted, DEFAULT_SIDECAR_UID, encodeCidrKey, isLoopbackUrl } = await import('../bpf/index.js');
     const skipCidrs = split('skip-cidrs');
     for (const c of skipCidrs) {
       try {
@@ -100,6 +101,18 @@ const command: Command = {
     const output = stringFlag(args, 'output', undefined, 'text')!;
     if (!['text', 'wide', 'json', 'none'].includes(output)) throw new UsageError(`run: -o takes text, wide, json or none, not '${output}'`);
     const record = stringFlag(args, 'record');
+    const tapApi = (args.values['tap-api'] as string | undefined) ?? (process.env.MESHTAP_TAP_API || undefined);
+    if (tapApi !== undefined) {
+      let url: URL;
+      try {
+        url = new URL(tapApi);
+      } catch {
+        throw new UsageError(`run: --tap-api '${tapApi}' is not a URL (e.g. http://127.0.0.1:8089)`);
+      }
+      if (args.values.netns === true && url.protocol === 'https:' && isLoopbackUrl(url)) {
+        throw new UsageError(`run: with --netns the sidecar cannot reach ${url.origin} (the host's loopback; its certificate names loopback, so it cannot be relayed); give an address the namespace reaches (--tap-api https://HOST-IP:PORT) or leave out --netns`);
+      }
+    }
     const { createRunExchanges } = await import('./run-exchanges.js');
     const print = (l: string) => {
       if (!process.stderr.destroyed) process.stderr.write(l + '\n');
@@ -120,7 +133,7 @@ const command: Command = {
       admin: args.values.admin ? parseHostPort(String(args.values.admin), '--admin') : undefined,
       tap: args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined,
       // The sidecar never reads the CLI config file: flag or environment only.
-      tapApi: (args.values['tap-api'] as string | undefined) ?? process.env.MESHTAP_TAP_API,
+      tapApi,
       tapApiToken: (args.values['tap-api-token'] as string | undefined) ?? (process.env.MESHTAP_TAP_API_TOKEN || undefined),
       engine,
       sidecarUid: uidText === undefined ? DEFAULT_SIDECAR_UID : parseCount(uidText, '--sidecar-uid'),

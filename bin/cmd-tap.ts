@@ -156,6 +156,7 @@ const command: Command = {
           if (view.onMessage(m)) stop();
         },
         isStopped: () => stopped,
+        note: (text) => process.stderr.write(`meshtap: ${text}\n`),
       });
     } catch (err) {
       if (stopped) return 0;

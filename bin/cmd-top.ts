@@ -1,6 +1,6 @@
 /** `meshtap top`: a live table of a workload's busiest paths, from a tap stream. */
 import { onCleanup, parseCount, parseDurationMs, stringFlag, UsageError, MeshtapError } from '../common/index.js';
-import type { TapMessage, TapRequest, TapStream } from '../tap-protocol/index.js';
+import { isSidecarStopped, type TapMessage, type TapRequest, type TapStream } from '../tap-protocol/index.js';
 import {
   connectionFromArgs,
   describeSidecarError,
@@ -10,6 +10,7 @@ import {
   openAllNamespaces,
   openSource,
   runTop,
+  sidecarStoppedNote,
   SOURCE_HELP,
   SOURCE_OPTIONS,
   sourceFor,
@@ -122,6 +123,10 @@ const command: Command = {
         }
       } catch (err) {
         if (stopped) return; // cancelled on purpose
+        if (proxy && isSidecarStopped(err)) {
+          notices.push(sidecarStoppedNote(proxy));
+          return;
+        }
         throw proxy && !(err instanceof MeshtapError) ? describeSidecarError(proxy, err) : err;
       }
     }

@@ -21,6 +21,7 @@ export {
   type ScopeOptions,
 } from './scope.js';
 export { runIntercepted, runPrerequisiteProblem, reapStaleRuns, meshtapBin, DEFAULT_SIDECAR_UID, type RunOptions } from './run.js';
+export { isLoopbackUrl } from './run-relay.js';
 export { runNodeChecks } from './checks.js';
 export { encodeCidrKey } from './maps.js';
 export {

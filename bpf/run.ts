@@ -17,9 +17,13 @@ import { isNativeAvailable } from '../native/index.js';
 import { createCgroup, findCgroup2Mount, removeCgroup } from './cgroup.js';
 import { createNetns, deleteNetns, type Netns } from './netns.js';
 import { findListenerFd, spawnInScope } from './process.js';
+import { MAX_RELAY_CONNECTIONS, startTapApiRelay, type TapApiRelay } from './run-relay.js';
 import { attachCgroupScope, attachInbound, detachScope, listScopes, readScopeStats, writeScopeSettings, type ScopeOptions } from './scope.js';
 
 const log = createLogger('bpf.run');
+
+/** Longest meshtap run waits for its sidecar to stop on SIGTERM before it is killed with its cgroup. */
+const SIDECAR_STOP_MS = 3_000;
 
 /** Default uid of the sidecar (loop prevention skips its connects). */
 export const DEFAULT_SIDECAR_UID = 2102;
@@ -137,6 +141,7 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
   const scope = `run-${process.pid}-${randomBytes(4).toString('hex')}`;
   const podCgroup = join(cgroupRoot, `meshtap-${scope}`);
   let netns: Netns | undefined;
+  let relay: TapApiRelay | undefined;
   let sidecar: ChildProcess | undefined;
   let app: ChildProcess | undefined;
   let signalled: NodeJS.Signals | undefined;
@@ -150,7 +155,15 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
   const cleanup = async () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (sidecar && sidecar.exitCode === null && sidecar.signalCode === null) sidecar.kill('SIGTERM');
+    // The sidecar ends its taps with a reason (the sidecar stopped) and says goodbye to the tap API
+    // on SIGTERM; removing the cgroup would SIGKILL it mid-way, so it gets a bounded moment first.
+    const s = sidecar;
+    if (s && s.exitCode === null && s.signalCode === null) {
+      const exited = new Promise<void>((resolve) => s.once('exit', () => resolve()));
+      s.kill('SIGTERM');
+      await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, SIDECAR_STOP_MS).unref())]);
+    }
+    await relay?.close();
     detachScope(scope);
     await removeCgroup(podCgroup).catch((err) => report(`meshtap run: ${(err as Error).message}`));
     if (netns) await deleteNetns(netns);
@@ -161,6 +174,14 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
     const sidecarCgroup = createCgroup(join(podCgroup, 'sidecar'));
     if (opts.netns) netns = await createNetns(`mt-${randomBytes(3).toString('hex')}`);
     const listenHost = netns ? netns.address : '127.0.0.1';
+    // In the namespace, 127.0.0.1 is not the host's: a tap API on the host's loopback is relayed.
+    if (netns && opts.tapApi) {
+      relay = await startTapApiRelay(opts.tapApi, netns.hostAddress, (n) => {
+        if (n === 1) report(`meshtap run: the tap API relay refused a connection: ${MAX_RELAY_CONNECTIONS} were open`);
+      });
+      if (relay) report(`meshtap run: the sidecar reaches the tap API ${opts.tapApi} through ${relay.url} (the host end of the namespace's veth)`);
+    }
+    const tapApi = relay?.url ?? opts.tapApi;
     const outboundPort = await freePort();
     const inboundPort = await freePort();
     const admin = opts.admin ?? { host: listenHost, port: await freePort() };
@@ -187,7 +208,7 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
       '--admin', fmt(admin), '--tap', fmt(tap),
       '--workload', `deploy/${opts.name}`, '--namespace', opts.namespace, '--pod', `${opts.name}-${scope.slice(-8)}`,
       ...(netns ? ['--inbound', `127.0.0.1:${inboundPort}`] : []),
-      ...(opts.tapApi ? ['--tap-api', opts.tapApi] : []),
+      ...(tapApi ? ['--tap-api', tapApi] : []),
       // The printed tap address is in the namespace: the host reaches it from its veth end,
       // which only this machine can use (like loopback without --netns).
       ...(netns ? ['--tap-trust-peer', netns.hostAddress] : []),

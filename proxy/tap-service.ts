@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { createLogger, MeshtapError } from '../common/index.js';
-import { verifyGrant, type GrantClaims, compileMatches, filteredHeaderNames, type CompiledMatch, type TapMessage, type TapRequest, GRANT_METADATA_KEY, TAP_SERVICE } from '../tap-protocol/index.js';
+import { verifyGrant, type GrantClaims, compileMatches, filteredHeaderNames, type CompiledMatch, type TapMessage, type TapRequest, GRANT_METADATA_KEY, SIDECAR_STOPPED_DETAILS, TAP_SERVICE } from '../tap-protocol/index.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
 import { ownTapAddresses } from './tap-audience.js';
@@ -44,8 +44,12 @@ export interface TapServiceOptions {
 
 export interface TapService {
   readonly address: string;
+  /** Ends every tap with MT_SIDECAR_STOPPED (after what is queued), then shuts the server down. */
   close(): Promise<void>;
 }
+
+/** Longest a stopping sidecar waits for its taps to take what is queued before it cuts them. */
+const STOP_GRACE_MS = 1_000;
 
 /** An IPv4-mapped 127.0.0.0/8 address as the URL parser writes it (`[::ffff:7f00:1]`). */
 const MAPPED_LOOPBACK = /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/;
@@ -140,6 +144,8 @@ export async function startTapService(listen: { host: string; port: number }, o:
   const server = new grpc.Server({ 'grpc.max_concurrent_streams': 256 });
   const maxSubscribers = o.maxSubscribers ?? 64;
   let bound = '';
+  // Live taps, so that close() can end each one with a reason instead of a reset.
+  const open = new Set<() => void>();
   const audiences = (): string[] => ownTapAddresses(bound, o.podIp);
 
   server.addService(TAP_SERVICE, {
@@ -167,7 +173,14 @@ export async function startTapService(listen: { host: string; port: number }, o:
           onDrain: (cb) => call.once('drain', cb),
         },
       });
-      const finish = () => sub.close();
+      const stopping = (): void =>
+        sub.finish(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: SIDECAR_STOPPED_DETAILS, metadata: new grpc.Metadata() }));
+      // A history-only tap already ends by itself once its history is out.
+      if (!(req.last !== undefined || req.sinceMs !== undefined) || req.follow === true) open.add(stopping);
+      const finish = () => {
+        open.delete(stopping);
+        sub.close();
+      };
       call.on('cancelled', finish);
       call.on('close', finish);
       call.on('error', finish);
@@ -197,11 +210,13 @@ export async function startTapService(listen: { host: string; port: number }, o:
     address: bound,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const stop of [...open]) stop();
+        open.clear();
         server.tryShutdown(() => resolve());
         setTimeout(() => {
           server.forceShutdown();
           resolve();
-        }, 1000).unref();
+        }, STOP_GRACE_MS).unref();
       }),
   };
 }

@@ -12,6 +12,20 @@ import type { TapMessage, TapRequest } from './tap-types.js';
 export const TAP_OBSERVE_PATH = '/meshtap.tap.v1.Tap/Observe';
 export const GRANT_METADATA_KEY = 'meshtap-grant';
 
+/**
+ * Details of the status (UNAVAILABLE, as gRPC servers end calls when they shut down) a sidecar
+ * ends its live taps with when it stops. Clients read the code prefix: the tap API reports the
+ * pod as gone, `meshtap tap --proxy` says "the sidecar … stopped" and exits 0 (not a raw
+ * RST_STREAM error).
+ */
+export const SIDECAR_STOPPED_DETAILS = 'MT_SIDECAR_STOPPED: the sidecar stopped';
+
+/** Whether a tap stream failed because its sidecar stopped (SIDECAR_STOPPED_DETAILS). */
+export function isSidecarStopped(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: unknown } | undefined;
+  return e?.code === grpc.status.UNAVAILABLE && typeof e.details === 'string' && e.details.startsWith('MT_SIDECAR_STOPPED:');
+}
+
 const jsonSerialize = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const jsonDeserialize = <T>(bytes: Buffer): T => JSON.parse(bytes.toString('utf8')) as T;
 

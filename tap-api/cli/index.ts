@@ -1,5 +1,5 @@
 /** CLI clients that talk to sidecars and the tap API: tap streams, their printing, stat and top. */
-export { openSource, openAllNamespaces, consumeTap, describeSidecarError, probeAdminPort } from './tap.js';
+export { openSource, openAllNamespaces, consumeTap, describeSidecarError, probeAdminPort, sidecarStoppedNote } from './tap.js';
 export type { TapSource, ConsumeOptions } from './tap.js';
 export { formatEventText, formatMessage } from './format.js';
 export type { TapOutput } from './format.js';

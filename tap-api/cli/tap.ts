@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../../common/index.js';
-import { openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
+import { isSidecarStopped, openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
 import { listSidecars, openTapApiStream } from './client.js';
 import { connectKube, openKubeTapStream } from './kube-client.js';
 import { sourceFor, type TapApiConnection } from './source-flags.js';
@@ -48,6 +48,8 @@ export interface ConsumeOptions {
   following: boolean;
   /** Whether the command ended the stream on purpose (Ctrl-C, SIGTERM, enough printed): no "went away" then. */
   isStopped?(): boolean;
+  /** Told (one line) when the tapped sidecar stopped: the tap ends normally then (exit 0). */
+  note?(text: string): void;
 }
 
 /** Reads a tap stream to its end (or `limit`); resolves with the number of exchanges seen. */
@@ -67,6 +69,10 @@ export async function consumeTap(stream: TapStream, source: TapSource, o: Consum
     }
   } catch (err) {
     if (o.isStopped?.()) return exchanges;
+    if (source.proxy && isSidecarStopped(err)) {
+      o.note?.(sidecarStoppedNote(where));
+      return exchanges;
+    }
     if (source.proxy) throw describeSidecarError(where, err);
     throw err;
   }
@@ -74,6 +80,11 @@ export async function consumeTap(stream: TapStream, source: TapSource, o: Consum
     throw new MeshtapError('MT_TAP_ENDED', `the tap stream from ${where} ended (the ${source.proxy ? 'sidecar' : 'tap API'} went away)`);
   }
   return exchanges;
+}
+
+/** What `--proxy` taps say when their sidecar stops (it ended the tap with MT_SIDECAR_STOPPED). */
+export function sidecarStoppedNote(address: string): string {
+  return `the sidecar at ${address} stopped; the tap ended`;
 }
 
 /**

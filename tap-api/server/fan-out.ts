@@ -14,7 +14,7 @@
  * instead), so a stalled reader cannot stall a sidecar's stream.
  */
 import * as grpc from '@grpc/grpc-js';
-import { openTapStream, type TapStream, type TapMessage, type TapRequest } from '../../tap-protocol/index.js';
+import { isSidecarStopped, openTapStream, type TapStream, type TapMessage, type TapRequest } from '../../tap-protocol/index.js';
 import type { TapApiLine } from './wire.js';
 
 export interface FanOutPart {
@@ -115,9 +115,10 @@ export function startFanOut(options: FanOutOptions): FanOut {
     } catch (err) {
       s.ended = true;
       if (cancelled || s.gone) return;
-      // A sidecar shutting down cancels its streams: the pod went away. Anything else (unreachable,
+      // A sidecar shutting down ends its streams with MT_SIDECAR_STOPPED (or, cut short, cancels
+      // them): the pod went away. Anything else (unreachable,
       // grant refused) is a failure, told as a notice while another part lives, else by onDone.
-      if (live && (err as Partial<grpc.ServiceError>).code === grpc.status.CANCELLED) wentAway(s);
+      if (live && (isSidecarStopped(err) || (err as Partial<grpc.ServiceError>).code === grpc.status.CANCELLED)) wentAway(s);
       else {
         s.error = describeStreamError(err);
         if (state.some((x) => x !== s && !x.ended)) options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended: ${s.error}` });
