@@ -3,7 +3,7 @@
  * The `meshtap` entry point: finds the sub-command, parses its flags, runs it.
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as one line saying what to do.
  */
-import { MeshtapError, UsageError, exitQuietlyOnBrokenPipe, isEndingForBrokenPipe, parseCommandArgs, runCleanups, suggestClosest } from '../common/index.js';
+import { MeshtapError, UsageError, exitQuietlyOnBrokenPipe, isEndingForBrokenPipe, meshtapVersion, parseCommandArgs, runCleanups, suggestClosest } from '../common/index.js';
 import type { Command } from './command.js';
 
 /** Sub-commands, loaded lazily so `meshtap proxy` never loads Kubernetes or dashboard code. */
@@ -28,6 +28,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   inject: { summary: 'add the meshtap sidecar to Kubernetes YAML/JSON', load: () => import('./cmd-inject.js') },
   webhook: { summary: 'run the mutating admission webhook (HTTPS)', load: () => import('./cmd-webhook.js') },
   install: { summary: 'print the control plane manifests for kubectl apply -f -', load: () => import('./cmd-install.js') },
+  version: { summary: 'print the client and server (tap API) versions', load: () => import('./cmd-version.js') },
 };
 
 function topHelp(): string {
@@ -53,8 +54,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(topHelp());
     return name === undefined ? 2 : 0;
   }
-  if (name === '--version' || name === 'version') {
-    process.stdout.write(`meshtap ${await version()}\n`);
+  if (name === '--version') {
+    process.stdout.write(`meshtap ${meshtapVersion()}\n`); // the client only; `meshtap version` asks the server too
     return 0;
   }
   const entry = COMMANDS[name];
@@ -74,12 +75,6 @@ async function main(argv: string[]): Promise<number> {
   const args = parseCommandArgs(command.spec, rest);
   if (!args) return 0;
   return command.run(args);
-}
-
-export async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 exitQuietlyOnBrokenPipe();

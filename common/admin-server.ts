@@ -1,12 +1,14 @@
 /**
  * The admin listener every meshtap process with metrics serves (the sidecar, the node agent):
- * `/metrics` (Prometheus text from a prom-client registry), `/ready`, `/live`, plus any extra
+ * `/metrics` (Prometheus text from a prom-client registry), `/ready`, `/live`, `/version` (the
+ * build, as `meshtap version` shows it), plus any extra
  * JSON routes. Separate from traffic ports and never intercepted; bounded request time.
  */
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import { MeshtapError } from './errors.js';
 import { formatHostPort } from './host-port.js';
+import { buildInfo } from './version.js';
 
 export interface AdminServer {
   /** `host:port` (or `[v6]:port`) it listens on. */
@@ -27,7 +29,7 @@ export interface AdminServerOptions {
 
 /** Starts the admin server on `listen` (port 0: a free port). */
 export async function startAdminServer(listen: { host: string; port: number }, o: AdminServerOptions): Promise<AdminServer> {
-  const routes = ['/metrics', '/ready', '/live', ...Object.keys(o.jsonRoutes ?? {})];
+  const routes = ['/metrics', '/ready', '/live', '/version', ...Object.keys(o.jsonRoutes ?? {})];
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const json = o.jsonRoutes?.[path];
@@ -48,6 +50,8 @@ export async function startAdminServer(listen: { host: string; port: number }, o
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/live') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('live\n');
+    } else if (path === '/version') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(buildInfo())}\n`);
     } else if (json) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(json())}\n`);
     } else {

@@ -11,3 +11,5 @@ export { formatHostPort } from './host-port.js';
 export { configFilePath, loadCliConfig } from './config.js';
 export { startAdminServer } from './admin-server.js';
 export type { AdminServer, AdminServerOptions } from './admin-server.js';
+export { meshtapVersion, buildInfo } from './version.js';
+export type { BuildInfo } from './version.js';

@@ -117,6 +117,13 @@ describe('meshtap tap through the Kubernetes API server', () => {
     expect(rows.map((x) => [x.method, x.path])).toEqual([['POST', '/top']]);
     expect(rows[0]!.count).toBeGreaterThanOrEqual(2);
   }, 90_000);
+
+  it('meshtap version asks the tap API through the API server (issue 11 habit: client and server versions)', async () => {
+    const r = await runMeshtap(['version', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', 'json'], { timeoutMs: 30_000, env: NO_TAP_API });
+    expect(r.code, r.stderr).toBe(0);
+    const v = JSON.parse(r.stdout) as { clientVersion: { version: string }; serverVersion: { version: string; mode: string } };
+    expect(v.serverVersion).toMatchObject({ version: v.clientVersion.version, mode: 'kubernetes' });
+  }, 60_000);
 });
 
 describe('a live tap follows pod watches (issue 11 item 4, Kubernetes mode)', () => {

@@ -25,3 +25,5 @@ export { getEdges, getRoutes, renderEdgesTable, renderRoutesTable, edgesOfType }
 export type { EdgesSource, EdgesRequest, RoutesRequest } from './edges.js';
 export { draftNetworkPolicies, renderNetworkPolicies } from './network-policy.js';
 export type { NetworkPolicyDraft } from './network-policy.js';
+export { fetchServerVersion } from './version-client.js';
+export type { ServerVersion } from './version-client.js';

@@ -6,7 +6,7 @@
  */
 import { TARGET_RESOURCES } from './targets.js';
 import { EDGES_RESOURCE, ROUTES_RESOURCE } from './edges-wire.js';
-import { SIDECARS_RESOURCE, TAP_API_GROUP, TAP_API_VERSION, TAP_BODIES_SUBRESOURCE, TAP_SUBRESOURCE } from './wire.js';
+import { SIDECARS_RESOURCE, VERSION_RESOURCE, TAP_API_GROUP, TAP_API_VERSION, TAP_BODIES_SUBRESOURCE, TAP_SUBRESOURCE } from './wire.js';
 
 const GROUP_VERSION = `${TAP_API_GROUP}/${TAP_API_VERSION}`;
 const PREFERRED = { groupVersion: GROUP_VERSION, version: TAP_API_VERSION };
@@ -24,7 +24,7 @@ export function apiGroupList(): Record<string, unknown> {
 
 /**
  * `/apis/tap.meshtap.dev/v1alpha1`: every target resource with its `tap` and `tap-bodies`
- * subresources (verb watch), and `sidecars`, `edges`, `routes` (verb list). The plain resources are listed too
+ * subresources (verb watch), `sidecars`, `edges`, `routes` (verb list), and `version` (verb get). The plain resources are listed too
  * (with no verbs), as Linkerd's tap API does, so subresources have a parent.
  */
 export function apiResourceList(): Record<string, unknown> {
@@ -38,5 +38,6 @@ export function apiResourceList(): Record<string, unknown> {
   resources.push({ name: SIDECARS_RESOURCE, singularName: 'sidecar', namespaced: true, kind: 'SidecarList', verbs: ['list'] });
   resources.push({ name: EDGES_RESOURCE, singularName: 'edge', namespaced: true, kind: 'EdgeList', verbs: ['list'] });
   resources.push({ name: ROUTES_RESOURCE, singularName: 'route', namespaced: true, kind: 'RouteList', verbs: ['list'] });
+  resources.push({ name: VERSION_RESOURCE, singularName: '', namespaced: false, kind: 'Version', verbs: ['get'] });
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: GROUP_VERSION, resources };
 }

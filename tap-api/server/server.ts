@@ -9,6 +9,9 @@
  *   DELETE /v1/sidecars/NS/POD                forget (a sidecar that stops cleanly; same token)
  *   GET    /v1/public-key                     {algorithm: "Ed25519", publicKey: base64 raw 32 bytes}
  *   GET    /healthz, /readyz, /metrics
+ *   GET    /version, /apis/tap.meshtap.dev/v1alpha1/version   the server's build and mode (no
+ *            authentication, like Kubernetes' /version: a build is no secret; through kube-apiserver
+ *            the caller needs `get version` in tap.meshtap.dev, which the tap ClusterRoles grant)
  *   GET    /apis, /apis/tap.meshtap.dev, /apis/tap.meshtap.dev/v1alpha1   discovery documents
  *   POST   /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/RESOURCE/NAME/tap
  *   POST   /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/NS/tap
@@ -26,7 +29,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { createLogger, MeshtapError } from '../../common/index.js';
+import { buildInfo, createLogger, MeshtapError } from '../../common/index.js';
 import type { TapApiAccess } from './access.js';
 import { apiGroup, apiGroupList, apiResourceList } from './api-discovery.js';
 import { sendJson, sendStatus } from './http-util.js';
@@ -44,7 +47,7 @@ import { createSidecarRegistry, DEFAULT_SIDECAR_TTL_MS, type SidecarRegistry } f
 import { authenticate, requirePermission, serveTap, type TapRouteContext } from './tap-route.js';
 import { formatTarget, isValidName, resourceOfKind } from './targets.js';
 import type { TokenAuthenticator } from './tokens.js';
-import { kubeStatus, SIDECARS_RESOURCE, TAP_API_GROUP, TAP_API_PREFIX, type SidecarInfo } from './wire.js';
+import { kubeStatus, SIDECARS_RESOURCE, TAP_API_GROUP, TAP_API_PREFIX, VERSION_RESOURCE, type SidecarInfo } from './wire.js';
 import { exportPublicKeyRaw, DEFAULT_GRANT_TTL_MS, type GrantKeyPair } from '../../tap-protocol/index.js';
 
 export interface TapApiServerOptions {
@@ -193,6 +196,9 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
       return void res.end(await metrics.registry.metrics());
     }
     if (path === '/v1/public-key' && method === 'GET') return sendJson(res, 200, { algorithm: 'Ed25519', publicKey });
+    if (method === 'GET' && (path === '/version' || path === `${TAP_API_PREFIX}/${VERSION_RESOURCE}`)) {
+      return sendJson(res, 200, { ...buildInfo(), mode: isLocal ? 'local' : 'kubernetes' });
+    }
     if (await serveRegistration(registration, req, res, method, path)) return;
     if (path === '/v1/edges' && method === 'GET') {
       const all = url.searchParams.get('allNamespaces') === 'true';

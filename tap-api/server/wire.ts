@@ -13,6 +13,12 @@ export const TAP_SUBRESOURCE = 'tap';
 export const TAP_BODIES_SUBRESOURCE = 'tap-bodies';
 /** Resource listed by `meshtap stat` (verb `list`). */
 export const SIDECARS_RESOURCE = 'sidecars';
+/**
+ * `GET /apis/tap.meshtap.dev/v1alpha1/version` (and `/version` directly): the server's build
+ * (`meshtap version`). Public, like Kubernetes' /version: the tap API answers it to anyone; through
+ * kube-apiserver the caller needs `get` on `version` (the tap ClusterRoles grant it).
+ */
+export const VERSION_RESOURCE = 'version';
 
 /** A Kubernetes `Status` (metav1.Status) as kube-apiserver returns for failures. */
 export interface KubeStatus {

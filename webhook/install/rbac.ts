@@ -43,12 +43,16 @@ export function rbacObjects(namespace: string, version: string): Obj[] {
       { apiGroups: [NAMES.apiServiceGroup], resources: ['sidecars'], verbs: ['get', 'list'] },
       // `meshtap edges`, `routes`, `advise network-policy` and the dashboard's service map (docs/edges-api.md).
       { apiGroups: [NAMES.apiServiceGroup], resources: ['edges', 'routes'], verbs: ['list'] },
+      // `meshtap version` asks the tap API for its build (the tap API answers anyone; kube-apiserver checks this first).
+      { apiGroups: [NAMES.apiServiceGroup], resources: ['version'], verbs: ['get'] },
     ]),
     clusterRole(NAMES.tapAdminRole, NAMES.tapApi, [
       { apiGroups: [NAMES.apiServiceGroup], resources: WORKLOAD_RESOURCES.map((r) => `${r}/tap`), verbs: ['watch', 'get'] },
       { apiGroups: [NAMES.apiServiceGroup], resources: WORKLOAD_RESOURCES.map((r) => `${r}/tap-bodies`), verbs: ['watch', 'get'] },
       { apiGroups: [NAMES.apiServiceGroup], resources: ['sidecars'], verbs: ['get', 'list'] },
       { apiGroups: [NAMES.apiServiceGroup], resources: ['edges', 'routes'], verbs: ['list'] },
+      // `meshtap version` asks the tap API for its build (the tap API answers anyone; kube-apiserver checks this first).
+      { apiGroups: [NAMES.apiServiceGroup], resources: ['version'], verbs: ['get'] },
     ]),
     binding(NAMES.webhook, NAMES.webhook, NAMES.webhook),
     binding(NAMES.tapApi, NAMES.tapApi, NAMES.tapApi),
