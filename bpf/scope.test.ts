@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportBpfSkip } from '../test/bpf-skip.js';
-import {
-  addIpv6, attachCgroupScope, countOriginalDstEntries, createCgroup, createNetns, deleteNetns, detachScope,
-  findCgroup2Mount, hasScope, readScopeStats, removeCgroup, runPrerequisiteProblem, spawnInScope, writeScopeSettings,
-  type Netns, type ScopeOptions,
-} from './index.js';
+import { createCgroup, findCgroup2Mount, removeCgroup } from './cgroup.js';
+import { addIpv6, createNetns, deleteNetns, type Netns } from './netns.js';
+import { spawnInScope } from './process.js';
+import { runPrerequisiteProblem } from './run.js';
+import { attachCgroupScope, countOriginalDstEntries, detachScope, hasScope, readScopeStats, writeScopeSettings, type ScopeOptions } from './scope.js';
 import { until } from '../test/support/until.js';
 
 const ADDON = fileURLToPath(new URL('../native/build/Release/meshtap_native.node', import.meta.url));

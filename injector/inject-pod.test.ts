@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Pod } from 'kubernetes-models/v1/Pod';
-import { ANNOTATION, createMeshConfig, injectPod, type InjectPodInput, type PodLike } from './index.js';
+import { ANNOTATION } from './annotations.js';
+import { createMeshConfig } from './config.js';
+import { injectPod, type InjectPodInput } from './inject-pod.js';
+import type { PodLike } from './types.js';
 import { apiContainer, apiPod, controllerCreatedPod, type Json } from '../test/fixtures/k8s/pods.js';
 import { applyStrict, destructiveOps } from '../test/fixtures/k8s/strict-patch.js';
 

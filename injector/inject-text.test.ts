@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { createMeshConfig, injectText } from './index.js';
+import { createMeshConfig } from './config.js';
+import { injectText } from './inject-text.js';
 import { applyStrict } from '../test/fixtures/k8s/strict-patch.js';
 
 const config = createMeshConfig({ version: '0.1.0', image: 'ghcr.io/meshtap/meshtap:v0.1.0' });

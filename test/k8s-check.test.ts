@@ -82,7 +82,7 @@ describe('meshtap check (cluster) against a stand-in API server', () => {
     const { api, kc } = await cluster({
       tokens: { [STANDIN_TOKEN]: { user: 'admin', groups: ['system:authenticated'] } },
       decide: (spec) =>
-        denied.has(spec.resourceAttributes!.resource) ? { allowed: false } : { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to User "admin"' },
+        denied.has(spec.resourceAttributes?.resource ?? '') ? { allowed: false } : { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to User "admin"' },
     });
     const results = await runClusterChecks(kc, { namespace: 'meshtap', pre: true });
     const failed = results.filter((r) => !r.ok).map((r) => r.name);

@@ -16,7 +16,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshConfig } from '../injector/index.js';
-import { startWebhookServer, type WebhookServer } from './index.js';
+import { startWebhookServer, type WebhookServer } from './server.js';
 import { createCertificateAuthority, serviceDnsNames } from './install/certs.js';
 import { podCreateReview } from '../test/fixtures/k8s/admission.js';
 import { controllerCreatedPod } from '../test/fixtures/k8s/pods.js';

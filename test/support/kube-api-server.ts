@@ -26,6 +26,7 @@
  * `bookmark`, `expireHistory`, `failNextLists`) and read what it saw (`requests`, `reviews`).
  * Object builders shaped like a real API server's: test/support/kube-objects.ts.
  */
+import type { V1SubjectAccessReviewSpec, V1SubjectAccessReviewStatus } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -52,20 +53,8 @@ export interface KubeUser {
 }
 
 /** The `spec` of a SubjectAccessReview (for a SelfSubjectAccessReview, the caller's identity is filled in). */
-export interface SarSpec {
-  user: string;
-  groups?: string[];
-  uid?: string;
-  extra?: Record<string, string[]>;
-  resourceAttributes?: { namespace?: string; verb: string; group: string; resource: string; subresource?: string; name?: string };
-  nonResourceAttributes?: { path: string; verb: string };
-}
-
-export interface SarStatus {
-  allowed: boolean;
-  denied?: boolean;
-  reason?: string;
-}
+export type SarSpec = V1SubjectAccessReviewSpec & { user: string };
+export type SarStatus = V1SubjectAccessReviewStatus;
 
 /** One request the stand-in received. */
 export interface KubeRequest {
