@@ -23,7 +23,9 @@
         "src/core/h1-text.cc",
         "src/core/original-dst.cc",
         "src/core/tcp-stats.cc",
-        "src/core/worker.cc"
+        "src/core/pipe-pool.cc",
+        "src/core/worker.cc",
+        "src/core/worker-splice.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -59,6 +59,8 @@ export interface NativeTcpStats {
 export interface NativeCounters {
   boundHits: Map<string, number>;
   connectErrors: { direction: 'inbound' | 'outbound'; code: string; count: number }[];
+  /** Bytes the workers moved with splice(2) instead of read/write. */
+  splicedBytes: number;
 }
 
 /** A listener the native engine creates (numeric addresses only: resolve names first). */
@@ -223,6 +225,8 @@ export interface NativeEngineOptions {
   /** ObserverLimits of the C++ observers. */
   maxHeaderBytes?: number;
   maxStreams?: number;
+  /** Pipes each worker may hold for splice(2) (default 16; 0: never splice). */
+  maxPipes?: number;
 }
 
 /** The running native engine, as proxy/ drives it. */
@@ -390,10 +394,11 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     setWantBodies: (want) => engine.setWantBodies(want),
     tcpStats: () => engine.tcpStats(),
     counters() {
-      const out: NativeCounters = { boundHits: new Map(), connectErrors: [] };
+      const out: NativeCounters = { boundHits: new Map(), connectErrors: [], splicedBytes: 0 };
       for (const [key, count] of engine.counters()) {
         const parts = key.split('\t');
         if (parts[0] === 'bound') out.boundHits.set(parts[1]!, count);
+        else if (parts[0] === 'splice') out.splicedBytes = count;
         else out.connectErrors.push({ direction: parts[1] as 'inbound' | 'outbound', code: parts[2]!, count });
       }
       return out;

@@ -39,6 +39,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (o.Has("observe")) config.observe = o.Get("observe").ToBoolean().Value();
     if (o.Has("ringBytes")) config.ring_bytes = static_cast<size_t>(o.Get("ringBytes").As<Napi::Number>().Int64Value());
     if (o.Has("idleTimeoutMs")) config.idle_timeout_ns = static_cast<uint64_t>(o.Get("idleTimeoutMs").As<Napi::Number>().Int64Value()) * 1000000ull;
+    if (o.Has("maxPipes")) config.max_pipes = static_cast<size_t>(o.Get("maxPipes").As<Napi::Number>().Int64Value());
     if (o.Has("maxTargets")) config.max_targets = static_cast<size_t>(o.Get("maxTargets").As<Napi::Number>().Int64Value());
     if (o.Has("detectTimeoutMs")) config.detect_timeout_ns = static_cast<uint64_t>(o.Get("detectTimeoutMs").As<Napi::Number>().Int64Value()) * 1000000ull;
     if (o.Has("bodyLimit")) config.body_limit = static_cast<uint64_t>(o.Get("bodyLimit").As<Napi::Number>().Int64Value());

@@ -13,6 +13,7 @@
 
 #include "detect-driver.h"
 #include "event-ring.h"
+#include "pipe-pool.h"
 #include "tcp-stats.h"
 #include "unique-fd.h"
 
@@ -82,6 +83,15 @@ struct Conn {
   Peer upstream;
   PendingBytes to_upstream;
   PendingBytes to_client;
+  // splice(2), per direction (0: client -> upstream, 1: upstream -> client). A pipe is borrowed
+  // from the worker's pool only while spliced bytes wait in it; pipe_fill is how many (the kernel
+  // cannot tell "pipe full" from "socket empty" in an EAGAIN, so the fill is tracked here). Bytes
+  // wait either in a PendingBytes or in the pipe, never in both, so their order is kept.
+  Pipe pipe[2];
+  size_t pipe_fill[2] = {0, 0};
+  bool is_streaming[2] = {false, false};     // a read filled the whole buffer: splice from now on
+  bool was_pipe_denied[2] = {false, false};  // pool exhaustion counted once per direction
+  bool cannot_splice = false;                // the kernel refused splice on these sockets
   TcpCounters* src = nullptr;
   TcpCounters* dst = nullptr;
   Conn* next_dead = nullptr;  // the worker's list of finished connections (linking allocates nothing)

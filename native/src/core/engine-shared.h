@@ -33,6 +33,9 @@ struct EngineConfig {
   uint64_t detect_timeout_ns = 1000000000ull;
   ObserverLimits limits;
   uint64_t body_limit = 64 * 1024;
+  // Pipes each worker may hold for splice(2) (pipe-pool.h; 0: never splice). Pipes are rationed
+  // per uid node-wide (1024 full-size ones) and every sidecar on a node shares that uid.
+  size_t max_pipes = 16;
 };
 
 enum class ListenerKind { kForward, kInbound, kOutbound };

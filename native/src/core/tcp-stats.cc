@@ -49,6 +49,7 @@ std::vector<std::pair<std::string, uint64_t>> EventCounters::Snapshot() {
   std::vector<std::pair<std::string, uint64_t>> out(by_key_.begin(), by_key_.end());
   const uint64_t errors = worker_errors.load(std::memory_order_relaxed);
   if (errors > 0) out.emplace_back("bound\tnative-worker-error", errors);
+  out.emplace_back("splice\tbytes", spliced_bytes.load(std::memory_order_relaxed));
   return out;
 }
 

@@ -59,6 +59,8 @@ class EventCounters {
   // exception such as std::bad_alloc. Counted without allocating (allocation may be what failed);
   // reported as bound "native-worker-error".
   std::atomic<uint64_t> worker_errors{0};
+  // Bytes moved with splice(2) (socket -> pipe), reported as "splice\tbytes".
+  std::atomic<uint64_t> spliced_bytes{0};
 
  private:
   std::mutex mu_;

@@ -63,7 +63,7 @@ std::string ErrnoName(int err) {
 
 }  // namespace
 
-Worker::Worker(int index, EngineShared* shared) : index_(index), shared_(shared), scratch_(new uint8_t[kReadBytes]) {
+Worker::Worker(int index, EngineShared* shared) : index_(index), shared_(shared), scratch_(new uint8_t[kReadBytes]), pipes_(shared->config.max_pipes) {
 #ifdef MESHTAP_FAULT_INJECTION
   const char* fault = getenv("MESHTAP_FAULT_INJECTION");
   is_fault_injection_ = fault != nullptr && strcmp(fault, "1") == 0;
@@ -407,6 +407,14 @@ void Worker::OnEvent(Handle* h, uint32_t events) {
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) p.is_readable = true;
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) p.is_writable = true;
   Service(c);
+  if (c->is_dead || (events & EPOLLERR) == 0) return;
+  // The socket failed (an RST) but Service could not read it to find out: its bytes wait for the
+  // other side (backpressure). Mirror the reset now rather than when the other side drains, which
+  // may be never (a peer that stopped reading would pin this connection, its buffers and pipe).
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(p.fd.Get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) Fail(c, h->kind == Handle::kClient, err);
 }
 
 void Worker::Service(Conn* c) {
@@ -425,6 +433,7 @@ bool Worker::Pump(Conn* c, bool from_client) {
   TcpCounters* read_stats = from_client ? c->src : c->dst;
   TcpCounters* write_stats = from_client ? c->dst : c->src;
   const bool can_write_to = from_client ? c->is_connected : true;
+  const int dir = from_client ? 0 : 1;
   for (;;) {
     if (!pending.IsEmpty()) {
       if (!can_write_to || !to.is_writable) return true;
@@ -441,6 +450,13 @@ bool Worker::Pump(Conn* c, bool from_client) {
       pending.Consume(static_cast<size_t>(w));
       continue;
     }
+    if (c->pipe_fill[dir] > 0) {
+      if (!can_write_to || !to.is_writable) return true;
+      bool blocked = false;
+      if (!SpliceToSocket(c, from_client, &blocked)) return false;
+      if (blocked) return true;
+      continue;
+    }
     if (from.has_eof) {
       if (!to.is_shut && can_write_to) {
         shutdown(to.fd.Get(), SHUT_WR);
@@ -449,6 +465,12 @@ bool Worker::Pump(Conn* c, bool from_client) {
       return true;
     }
     if (!from.is_readable) return true;
+    if (WantsSplice(c, dir)) {
+      const SpliceIn r = SpliceFromSocket(c, from_client);
+      if (r == SpliceIn::kFailed) return false;
+      if (r == SpliceIn::kSocketEmpty) return true;
+      if (r != SpliceIn::kFallback) continue;
+    }
     ssize_t n = recv(from.fd.Get(), scratch_.get(), kReadBytes, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -466,6 +488,8 @@ bool Worker::Pump(Conn* c, bool from_client) {
     }
     const size_t got = static_cast<size_t>(n);
     if (from_client) MaybeInjectFault(is_fault_injection_, scratch_.get(), got);
+    // A read that fills the whole buffer: more is likely waiting, a stream worth splicing.
+    if (got == kReadBytes) c->is_streaming[dir] = true;
     c->last_active_ns = MonotonicNs();
     read_stats->read_bytes.fetch_add(got, std::memory_order_relaxed);
     write_stats->write_bytes.fetch_add(got, std::memory_order_relaxed);
@@ -530,6 +554,7 @@ void Worker::Finish(Conn* c, bool client_error, bool upstream_error, bool reset_
     }
   }
   if (c->obs) c->obs->Close(c->abort, MonotonicNs());
+  ReleasePipes(c);
   Record(c, kRecClose, c->abort, nullptr, 0, true);
   c->next_dead = dead_;
   dead_ = c;

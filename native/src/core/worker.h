@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "pipe-pool.h"
 #include "engine-shared.h"
 #include "unique-fd.h"
 
@@ -65,6 +66,13 @@ class Worker {
   void OnEvent(Handle* h, uint32_t events);
   void Service(Conn* c);
   bool Pump(Conn* c, bool from_client);
+  // splice(2) (worker-splice.cc): outcome of one socket -> pipe step.
+  enum class SpliceIn { kMoved, kSocketEmpty, kEof, kFallback, kFailed };
+  bool WantsSplice(const Conn* c, int dir) const;
+  SpliceIn SpliceFromSocket(Conn* c, bool from_client);
+  // Pipe -> socket. False when the connection ended; *blocked when the socket is full.
+  bool SpliceToSocket(Conn* c, bool from_client, bool* blocked);
+  void ReleasePipes(Conn* c) noexcept;
   void OnConnected(Conn* c);
   void Fail(Conn* c, bool client_side, int err);
   void ConnectFailed(Conn* c, int err);
@@ -95,6 +103,7 @@ class Worker {
   uint64_t next_sweep_ns_ = 0;
   DetectDeadlines detect_deadlines_;
   std::unique_ptr<uint8_t[]> scratch_;
+  PipePool pipes_;
 };
 
 }  // namespace meshtap
