@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isNativeAvailable, startNativeEngine, type NativeEngine, type NativeRecordHandler } from '../native/index.js';
 
 const MiB = 1024 * 1024;
-const ignore: NativeRecordHandler = { open() {}, data() {}, end() {}, close() {}, lost() {}, connectError() {}, boundHit() {} };
+// observe: false — no record ever arrives; every handler method is a no-op.
+const ignore = new Proxy({}, { get: () => () => undefined }) as NativeRecordHandler;
 
 let cleanups: (() => unknown)[] = [];
 afterEach(async () => {
