@@ -2,9 +2,15 @@ import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 /**
- * The sidecar suites that spawn `meshtap proxy` run a second time on the native engine
- * (MESHTAP_ENGINE=native reaches every spawned sidecar) when the addon is built here. Suites
- * that compare the engines themselves list them inside (test/support/engines.ts).
+ * The sidecar suites (transparency, bad input, tap, recorder, metrics, and the security suites
+ * that go through a sidecar's forwarding, tap or redaction) run a second time on the native
+ * engine when the addon is built here: MESHTAP_ENGINE=native reaches every spawned
+ * `meshtap proxy`, and in-process sidecars take `engine: PROJECT_ENGINE`
+ * (test/support/engines.ts). Suites that compare the engines themselves run both inside
+ * (`describe.each(ENGINES)`: bad-input-http1-framing, bad-input-h2-attacks, h2c-upgrade,
+ * idle-timeout, grpc-status-unusable, non-ascii-targets, loopback-source, engine-selection,
+ * differential-*) and are not listed. Left on js only, being engine-neutral: the tap API's own
+ * suites (auth, registration, membership, Kubernetes mode), CLI and record/replay/mock files.
  */
 const NATIVE_ENGINE_SUITES = [
   'test/transparency-*.test.ts',
@@ -15,6 +21,16 @@ const NATIVE_ENGINE_SUITES = [
   'test/record-sidecar.test.ts',
   'test/tap-cli.test.ts',
   'test/tap-api-e2e.test.ts',
+  'test/tap-history-text.test.ts',
+  'test/tap-to.test.ts',
+  'test/tap-api-stat-prometheus.test.ts',
+  'test/security-sidecar.test.ts',
+  'test/security-body-secrets.test.ts',
+  'test/security-url-credentials.test.ts',
+  'test/security-regex.test.ts',
+  'test/security-grant-audience.test.ts',
+  'test/edges-fixture.test.ts',
+  'test/peer-names-late.test.ts',
 ];
 const hasNativeAddon = existsSync(new URL('./native/build/Release/meshtap_native.node', import.meta.url));
 

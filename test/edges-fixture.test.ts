@@ -14,6 +14,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { startSidecar, type Sidecar } from '../proxy/index.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 import type { EdgeList, RouteList, TapApiServer } from '../tap-api/index.js';
 import { REGISTRATION_TOKEN, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { runMeshtap } from './support/meshtap-process.js';
@@ -50,6 +51,7 @@ beforeAll(async () => {
       admin: { host: '127.0.0.1', port: 0 },
       tap: { host: '127.0.0.1', port: 0 },
       identity: { workload, namespace, pod: `${workload.split('/')[1]}-0` },
+      engine: PROJECT_ENGINE,
       tapApi: tapApi.url,
       tapApiToken: REGISTRATION_TOKEN,
       podLabels: { app: workload.split('/')[1]! },

@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSidecar, type Sidecar } from '../proxy/index.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 import { openTapStream, type TapEvent } from '../tap-protocol/index.js';
 import type { TapApiServer } from '../tap-api/index.js';
 import { REGISTRATION_TOKEN, registerSidecar, startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';
@@ -32,6 +33,7 @@ beforeAll(async () => {
   callee = await startSidecar({
     forwards: [{ proxy: 'in', listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: (app.address() as AddressInfo).port } }],
     identity: { workload: 'deploy/late', namespace: 'shop', pod: 'late-0' },
+    engine: PROJECT_ENGINE,
   });
   const at = callee.listeners[0]!.address;
   caller = await startSidecar({
@@ -39,6 +41,7 @@ beforeAll(async () => {
     admin: { host: '127.0.0.1', port: 0 },
     tap: { host: '127.0.0.1', port: 0 },
     identity: { workload: 'deploy/web', namespace: 'shop', pod: 'web-0' },
+    engine: PROJECT_ENGINE,
     tapApi: tapApi.url,
     tapApiToken: REGISTRATION_TOKEN,
   });

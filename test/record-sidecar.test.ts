@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSidecar, type Sidecar } from '../proxy/index.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 import { readRecording } from '../record/index.js';
 import { captureAll, captureH1 } from './fixtures/record/capture.js';
 import { CHANGED_IN_V2, startServices, type Services } from './fixtures/record/services.js';
@@ -81,6 +82,7 @@ describe('record, replay and mock through a real sidecar', () => {
       tap: { host: '127.0.0.1', port: 0 },
       identity: { workload: 'deploy/demo', namespace: 'test', pod: 'demo-1' },
       recorderBodies: true,
+      engine: PROJECT_ENGINE,
     });
     via = throughSidecar(sidecar, v1);
   }, 120_000);

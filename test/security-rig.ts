@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportPublicKeyRaw, generateGrantKeyPair, makeGrantClaims, signGrant, type GrantClaims, openTapStream, type TapEvent, type TapMessage, type TapRequest } from '../tap-protocol/index.js';
 import { startSidecar, type Sidecar, type SidecarOptions } from '../proxy/index.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 export { until } from './support/until.js';
 
 export interface SecurityRig {
@@ -39,6 +40,7 @@ export async function startSecurityRig(more: Partial<SidecarOptions> = {}, keys 
     identity: { workload: 'deploy/web', namespace: 'shop', pod: 'web-1' },
     tapPublicKey: exportPublicKeyRaw(keys.publicKey),
     requireGrant: true,
+    engine: PROJECT_ENGINE,
     ...more,
   });
   const forward = sidecar.listeners[0]!.address;

@@ -15,6 +15,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSidecar, type Sidecar } from '../proxy/index.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 import { openTapStream, type TapMessage } from '../tap-protocol/index.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
 
@@ -33,6 +34,7 @@ beforeAll(async () => {
     tap: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     identity: { workload: 'deploy/web', namespace: 'shop', pod: 'web-1' },
+    engine: PROJECT_ENGINE,
   });
 });
 
