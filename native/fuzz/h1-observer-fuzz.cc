@@ -6,7 +6,7 @@
 // connection closes); report heads and trailers that the head parser accepts again; pass every
 // de-framed body byte to BodyData when capturing; and report exactly the same calls however the
 // forwarded bytes were split (the split-point property of proxy/http1/split-points.test.ts; a
-// give-up's reason aside, see GiveUp).
+// give-up's reason aside, see GiveUp), or whether uncaptured body bytes were skipped (spliced).
 // Input: byte 0 = options (bit 0 capture bodies, bits 1-2 head limit, bit 3 a pipelining limit
 // of 3), then ops: 0x00-0x3f client bytes, 0x40-0x7f server bytes (length = the next byte, then
 // that many bytes), 0x80 client FIN, 0x81 server FIN, other values are ignored.
@@ -113,7 +113,9 @@ class CheckingSink : public H1ExchangeSink {
   bool is_over_ = false;
 };
 
-std::string Run(const std::vector<Op>& ops, bool capture, const ObserverLimits& limits, bool split) {
+enum class Mode { kWhole, kSplit, kSkip };
+
+std::string Run(const std::vector<Op>& ops, bool capture, const ObserverLimits& limits, Mode mode) {
   CheckingSink sink;
   sink.capture = capture;
   H1Observer obs(&sink, limits);
@@ -122,8 +124,22 @@ std::string Run(const std::vector<Op>& ops, bool capture, const ObserverLimits& 
     const auto* p = reinterpret_cast<const uint8_t*>(op.bytes.data());
     const size_t n = op.bytes.size();
     if (op.kind == 0 || op.kind == 1) {
+      if (mode == Mode::kSkip) {
+        // What the observer calls skippable goes by unseen (as the worker's splice does).
+        const bool is_client = op.kind == 0;
+        for (size_t at = 0; at < n && !obs.IsH2c();) {
+          const uint64_t skip = obs.SkippableBytes(is_client);
+          const size_t k = skip > 0 ? static_cast<size_t>(skip < n - at ? skip : n - at) : (n - at < 16 ? n - at : 16);
+          if (skip > 0) obs.Skipped(is_client, k, t++);
+          else if (is_client) obs.ClientData(p + at, k, t++);
+          else obs.ServerData(p + at, k, t++);
+          at += k;
+        }
+        if (obs.IsH2c()) break;
+        continue;
+      }
       // A split run feeds each op in two pieces (never an empty one).
-      const size_t cut = split && n > 1 ? 1 + (n * 7) / 13 % (n - 1) : n;
+      const size_t cut = mode == Mode::kSplit && n > 1 ? 1 + (n * 7) / 13 % (n - 1) : n;
       for (size_t from = 0; from < n; from = cut > from ? cut : n) {
         const size_t to = cut > from ? cut : n;
         if (op.kind == 0) obs.ClientData(p + from, to - from, t++);
@@ -171,8 +187,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Detection d = DetectProtocol(reinterpret_cast<const uint8_t*>(first_client.data()), first_client.size());
   if (first_client.size() >= kDetectMaxBytes) Check(d != Detection::kNeedMore);
   const bool capture = (options & 1) != 0;
-  const std::string whole = Run(ops, capture, limits, false);
-  const std::string split = Run(ops, capture, limits, true);
-  Check(whole == split);
+  const std::string whole = Run(ops, capture, limits, Mode::kWhole);
+  Check(whole == Run(ops, capture, limits, Mode::kSplit));
+  // Skipping (splice) must change nothing an observer reports.
+  if (!capture) Check(whole == Run(ops, capture, limits, Mode::kSkip));
   return 0;
 }

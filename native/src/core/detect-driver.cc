@@ -184,6 +184,17 @@ void ObservationDriver::Close(AbortCode abort, uint64_t now_ns) {
   if (state_ == State::kH1) h1_->Close(AbortError(abort), now_ns);
 }
 
+uint64_t ObservationDriver::Skippable(bool from_client) {
+  if (!IsLive() || state_ == State::kOff) return UINT64_MAX;
+  return state_ == State::kH1 ? h1_->SkippableBytes(from_client) : 0;
+}
+
+void ObservationDriver::Skipped(bool from_client, uint64_t n, uint64_t now_ns) {
+  if (!IsLive() || state_ != State::kH1) return;
+  now_ns_ = now_ns;
+  h1_->Skipped(from_client, n, now_ns);
+}
+
 void ObservationDriver::DetectDeadline(uint64_t now_ns) {
   if (!IsLive() || state_ != State::kDetecting || detect_buf_.empty()) return;
   now_ns_ = now_ns;

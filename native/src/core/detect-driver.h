@@ -42,6 +42,11 @@ class ObservationDriver {
   void End(bool from_client, uint64_t now_ns);
   // The connection is gone (before its close record): open exchanges end with the reason.
   void Close(AbortCode abort, uint64_t now_ns);
+  // How many of the next bytes from that side the worker may forward without calling Data (body
+  // bytes nobody captures, e.g. to splice them): UINT64_MAX when nothing observes the connection,
+  // 0 when every byte must be shown. Then Skipped reports what went by unseen.
+  uint64_t Skippable(bool from_client);
+  void Skipped(bool from_client, uint64_t n, uint64_t now_ns);
   // The detection timeout passed since the connection opened (proxy/observation-driver.ts).
   void DetectDeadline(uint64_t now_ns);
 

@@ -42,6 +42,13 @@ void BodyReader::Start(const Framing& framing, bool capture) {
   }
 }
 
+void BodyReader::Skip(uint64_t n) {
+  bytes += n;
+  if (state_ != kLength && state_ != kData) return;
+  remaining_ -= n < remaining_ ? n : remaining_;
+  if (remaining_ == 0) state_ = state_ == kLength ? kDone : kDataCr;
+}
+
 int64_t BodyReader::Feed(const uint8_t* chunk, size_t len, size_t offset, OnData on_data, void* ctx) {
   size_t pos = offset;
   while (pos < len) {

@@ -29,6 +29,16 @@ class BodyReader {
   // Consumes chunk[offset, len): the offset after the body when it completed, kBodyNeedMore, or
   // kBodyError (then `error` says why). De-framed data ranges are reported through
   // (*on_data)(ctx, p, n) when capturing.
+  // How many of the next bytes are body bytes nobody looks at (not capturing; a known remaining
+  // length, or until close): the engine may move them without showing them (Skip), e.g. with
+  // splice(2). 0 when the next bytes must be read (framing, or a capture).
+  uint64_t Skippable() const {
+    if (capture_) return 0;
+    if (state_ == kLength || state_ == kData) return remaining_;
+    return state_ == kClose ? UINT64_MAX : 0;
+  }
+  // `n` (<= Skippable()) body bytes went by unseen.
+  void Skip(uint64_t n);
   using OnData = void (*)(void* ctx, const uint8_t* p, size_t n);
   int64_t Feed(const uint8_t* chunk, size_t len, size_t offset, OnData on_data, void* ctx);
 

@@ -59,6 +59,31 @@ void H1Observer::ServerData(const uint8_t* p, size_t n, uint64_t now_ns) {
   graveyard_.clear();
 }
 
+uint64_t H1Observer::SkippableBytes(bool from_client) const {
+  if (is_dead_) return 0;
+  if (from_client) return req_side_ == Side::kBody ? req_body_.Skippable() : 0;
+  return rsp_side_ == Side::kBody ? rsp_body_.Skippable() : 0;
+}
+
+void H1Observer::Skipped(bool from_client, uint64_t n, uint64_t now_ns) {
+  if (is_dead_ || n == 0) return;
+  now_ns_ = now_ns;
+  try {
+    if (from_client && req_side_ == Side::kBody) {
+      req_body_.Skip(n);
+      req_current_->ex.request_bytes = req_body_.bytes;
+      if (req_body_.IsDone()) RequestBodyDone(nullptr);
+    } else if (!from_client && rsp_side_ == Side::kBody) {
+      rsp_body_.Skip(n);
+      if (rsp_current_ != nullptr) rsp_current_->ex.response_bytes = rsp_body_.bytes;
+      if (rsp_body_.IsDone()) ResponseBodyDone();
+    }
+  } catch (...) {
+    GiveUp(GiveUpReason::kInternal);
+  }
+  graveyard_.clear();
+}
+
 void H1Observer::ClientEnd(uint64_t now_ns) {
   if (is_dead_) return;
   now_ns_ = now_ns;

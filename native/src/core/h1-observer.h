@@ -32,6 +32,11 @@ class H1Observer {
   void ServerData(const uint8_t* p, size_t n, uint64_t now_ns);
   void ClientEnd(uint64_t now_ns);
   void ServerEnd(uint64_t now_ns);
+  // Body bytes nobody captures that follow in that direction (BodyReader::Skippable), and the
+  // report that `n` of them were forwarded without being shown (splice): the observer counts
+  // them as if it had read them.
+  uint64_t SkippableBytes(bool from_client) const;
+  void Skipped(bool from_client, uint64_t n, uint64_t now_ns);
   // The connection is gone: open exchanges end with `error` (kConnectionClosed when null).
   void Close(const char* error, uint64_t now_ns);
 
