@@ -13,6 +13,7 @@ DEB_PACKAGES=(
   prometheus                                                               # metrics are scraped by a real Prometheus
   haproxy nginx libnginx-mod-stream wrk iperf3                             # benchmark peers and load generators
   chromium fonts-dejavu-core                                               # the dashboard's tests drive a real browser
+  zsh fish                                                                 # meshtap completion's scripts are checked by the real shells
 )
 
 missing=()

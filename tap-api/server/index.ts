@@ -12,7 +12,7 @@ export type { KubeTapApiServer } from './kube-server.js';
 export { loadRbacDir } from './rbac-load.js';
 export { loadTokenFile, parseTokenFile } from './tokens.js';
 export { defaultRegistrationTokenPath, loadOrCreateRegistrationToken } from './registration-token.js';
-export { parseTarget, resourceOfKind, formatTarget } from './targets.js';
+export { parseTarget, resourceOfKind, formatTarget, TARGET_SHORT_KINDS } from './targets.js';
 export type { TargetResource } from './targets.js';
 export { apiGroup } from './api-discovery.js';
 export { MESHED_LABEL } from './kube-discovery.js';

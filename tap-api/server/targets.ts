@@ -42,6 +42,9 @@ const SHORT: Record<TargetResource, string> = {
   jobs: 'job',
 };
 
+/** The short kind words of TARGET_RESOURCES (`pod`, `deploy`, `ns`, …), as `deploy/web` writes them. */
+export const TARGET_SHORT_KINDS: readonly string[] = Object.values(SHORT);
+
 /** Every resource that has a `<resource>/tap` permission. */
 export const TARGET_RESOURCES: readonly TargetResource[] = ['pods', 'deployments', 'namespaces', 'statefulsets', 'daemonsets', 'jobs'];
 
