@@ -76,12 +76,20 @@ interface RawEngine {
   setWantBodies(want: boolean): void;
   tcpStats(): NativeTcpStats[];
   counters(): [string, number][];
+  httpMetrics(): NativeHttpMetrics;
+  recorderQuery(sinceEndNs: number): Buffer;
+  recorderStats(): { bytes: number; count: number; evicted: number; oldestEndNs: number };
+  setTapped(on: boolean): void;
   close(): void;
 }
 
 interface Addon extends NativeBpf {
   getOriginalDst(fd: number): OriginalDst | undefined;
   NativeEngine: new (options: NativeEngineOptions, doorbell: () => void) => RawEngine;
+  routeTemplate(target: string, isGrpc: boolean): string;
+  redactAuthority(authority: string): string;
+  MetricsHarness: new (limits: NativeMetricsLimits) => NativeMetricsHarness;
+  RecorderHarness: new (maxBytes: number) => RawRecorderHarness;
 }
 
 const ADDON_CANDIDATES = [
@@ -227,6 +235,12 @@ export interface NativeEngineOptions {
   maxStreams?: number;
   /** Pipes each worker may hold for splice(2) (default 16; 0: never splice). */
   maxPipes?: number;
+  /** The C++ flight recorder's byte bound (`--recorder-bytes`). */
+  recorderBytes?: number;
+  /** The C++ flight recorder keeps bodies (`--recorder-bodies`), at most `bodyLimit` bytes each. */
+  recorderBodies?: boolean;
+  /** Most route records before `[other]` (route-metrics.ts ROUTE_DEFAULTS). */
+  maxRoutes?: number;
 }
 
 /** The running native engine, as proxy/ drives it. */
@@ -242,6 +256,13 @@ export interface NativeEngine {
   counters(): NativeCounters;
   /** Handles every pending record now, on the calling (JS) thread. */
   flush(): void;
+  /** HTTP metrics of the exchanges observed in C++, one consistent read (at scrape time). */
+  httpMetrics(): NativeHttpMetrics;
+  /** Exchanges in the C++ flight recorder that ended at or after `sinceEpochMs` (all without), oldest first. */
+  recorderQuery(sinceEpochMs?: number): NativeRecordedList;
+  recorderStats(): NativeRecorderStats;
+  /** Whether a tap subscriber is attached: only then do exchanges observed in C++ reach JS. */
+  setTapped(on: boolean): void;
   /** Stops the workers, closes every listener and connection. Idempotent. */
   close(): void;
 }
@@ -404,9 +425,236 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       return out;
     },
     flush: () => drain(Infinity),
+    httpMetrics: () => engine.httpMetrics(),
+    recorderQuery(sinceEpochMs) {
+      // Pre-filtered in C++ by end time, a millisecond early: the caller compares event times (ms) exactly.
+      const sinceNs = sinceEpochMs === undefined ? 0 : Math.max(0, (sinceEpochMs - 1 - performance.timeOrigin) * 1e6 + originNs);
+      return decodeRecorderRecords(engine.recorderQuery(sinceNs), originNs);
+    },
+    recorderStats() {
+      const s = engine.recorderStats();
+      return { bytes: s.bytes, count: s.count, evicted: s.evicted, oldestEndMs: s.count > 0 ? (s.oldestEndNs - originNs) / 1e6 : undefined };
+    },
+    setTapped: (on) => engine.setTapped(on),
     close() {
       engine.close();
       drain(Infinity); // everything left, and the close records of connections still open
+    },
+  };
+}
+
+// ---- HTTP metrics and the flight recorder in C++ (core/metrics-http.h, core/recorder-ring.h) ----
+
+/** Latency buckets as counted (not cumulative), one per LATENCY_BUCKETS_MS bound then +Inf. */
+export interface NativeLatency {
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** What the C++ HTTP metrics hold (the js engine's http-metrics.ts and route-metrics.ts records). */
+export interface NativeHttpMetrics {
+  routes: Array<{
+    direction: 'inbound' | 'outbound';
+    authority: string;
+    target: string;
+    requests: number;
+    responses: Array<{ status: number; grpcStatus?: number; failure: boolean; count: number }>;
+    latency: Array<{ status: number } & NativeLatency>;
+  }>;
+  peers: Array<{
+    direction: 'inbound' | 'outbound';
+    target: string;
+    source?: string;
+    records: Array<{ method: string; route: string; protocol: string; success: number; failure: number } & NativeLatency>;
+  }>;
+}
+
+export interface NativeRecorderStats {
+  bytes: number;
+  count: number;
+  evicted: number;
+  /** performance.now() ms of the oldest held exchange's end; undefined when empty. */
+  oldestEndMs: number | undefined;
+}
+
+/** One exchange of the C++ flight recorder, decoded: heads as sent (latin1), times in performance.now() ms. */
+export interface NativeRecordedExchange {
+  connId: number;
+  stream: number;
+  proxy: 'in' | 'out';
+  isHttp10: boolean;
+  src: string;
+  dst: string;
+  startMs: number;
+  responseMs: number;
+  endMs: number;
+  /** 0: no response. */
+  status: number;
+  requestHead: string;
+  responseHead: string;
+  requestTrailers: string;
+  trailers: string;
+  requestBytes: number;
+  responseBytes: number;
+  error?: string;
+  /** With --recorder-bodies: per direction the bytes kept, the whole size, whether cut. */
+  bodies?: Array<{ data: Buffer; size: number; truncated: boolean }>;
+}
+
+/**
+ * A recorder query answer (layout: native/src/core/recorder-ring.h), decoded one exchange at a
+ * time when read: a `--last 10` query over a full recorder decodes 10, not every record.
+ */
+export interface NativeRecordedList {
+  readonly length: number;
+  /** Exchange `i` (0 = oldest). */
+  get(i: number): NativeRecordedExchange;
+}
+
+export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeRecordedList {
+  let at = 0;
+  const varint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = buf[at++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  const str = (): string => {
+    const n = varint();
+    const s = buf.toString('latin1', at, at + n);
+    at += n;
+    return s;
+  };
+  const names: string[] = [];
+  for (let n = varint(); n > 0; n--) names.push(str());
+  const frames: number[] = [];
+  while (at + 4 <= buf.length) {
+    frames.push(at + 4);
+    at += 4 + buf.readUInt32LE(at);
+  }
+  const head = (): string => {
+    let out = '';
+    for (let n = varint(), i = 0; i < n; i++) {
+      if (i > 0) out += '\r\n';
+      const tag = varint();
+      if (tag % 2 === 1) {
+        const len = (tag - 1) / 2;
+        out += buf.toString('latin1', at, at + len);
+        at += len;
+      } else out += `${names[tag / 2]}: ${str()}`;
+    }
+    return out;
+  };
+  const decode = (from: number): NativeRecordedExchange => {
+    at = from;
+    const endNs = buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 4294967296;
+    at += 8;
+    const connId = varint();
+    const stream = varint();
+    const flags = buf[at++]!;
+    const endMs = (endNs - originNs) / 1e6;
+    const startMs = endMs - varint() / 1e6;
+    const hasStatus = (flags & 4) !== 0;
+    const responseMs = hasStatus ? startMs + varint() / 1e6 : 0;
+    const status = hasStatus ? varint() : 0;
+    const src = str();
+    const dst = str();
+    const requestHead = head();
+    const responseHead = hasStatus ? head() : '';
+    const requestTrailers = head();
+    const trailers = head();
+    const requestBytes = varint();
+    const responseBytes = varint();
+    const r: NativeRecordedExchange = {
+      connId, stream, proxy: (flags & 1) !== 0 ? 'in' : 'out', isHttp10: (flags & 2) !== 0, src, dst, startMs, responseMs, endMs, status,
+      requestHead, responseHead, requestTrailers, trailers, requestBytes, responseBytes,
+    };
+    if ((flags & 8) !== 0) r.error = str();
+    if ((flags & 16) !== 0) {
+      r.bodies = [];
+      for (let d = 0; d < 2; d++) {
+        const size = varint();
+        const truncated = buf[at++] === 1;
+        const n = varint();
+        r.bodies.push({ data: Buffer.from(buf.subarray(at, at + n)), size, truncated });
+        at += n;
+      }
+    }
+    return r;
+  };
+  return { length: frames.length, get: (i) => decode(frames[i]!) };
+}
+
+export interface NativeMetricsLimits {
+  maxAuthorities?: number;
+  maxRoutes?: number;
+  maxPeers?: number;
+}
+
+/** The C++ HTTP metrics registry fed from JS (tests compare it with the js engine's on the same exchanges). */
+export interface NativeMetricsHarness {
+  open(id: number, inbound: boolean, src: string, dst: string): void;
+  request(id: number, authority: string): void;
+  end(id: number, o: { authority: string; method: string; path: string; protocol: string; status: number; grpcStatus?: number; isFailed: boolean; latencyMs?: number }): void;
+  snapshot(): NativeHttpMetrics;
+  counters(): [string, number][];
+}
+
+interface RawRecorderHarness {
+  push(ex: NativeRecorderInput): void;
+  query(sinceEndNs: number): Buffer;
+  stats(): { bytes: number; count: number; evicted: number; oldestEndNs: number };
+}
+
+/** One exchange as the C++ HTTP/1 observer hands it to the recorder (times: CLOCK_MONOTONIC ns). */
+export interface NativeRecorderInput {
+  connId: number;
+  stream: number;
+  inbound: boolean;
+  isHttp10: boolean;
+  src: string;
+  dst: string;
+  startNs: number;
+  responseNs: number;
+  endNs: number;
+  status: number;
+  requestHead: string;
+  responseHead: string;
+  requestTrailers: string;
+  trailers: string;
+  requestBytes: number;
+  responseBytes: number;
+  error?: string;
+  bodies?: Array<{ data: Buffer; size: number; truncated: boolean }>;
+}
+
+/** The C++ flight recorder fed from JS, for tests (`originNs` 0: record times read as ns / 1e6). */
+export interface NativeRecorderHarness {
+  push(ex: NativeRecorderInput): void;
+  query(sinceEndNs?: number): NativeRecordedList;
+  stats(): { bytes: number; count: number; evicted: number; oldestEndNs: number };
+}
+
+/** The C++ label helpers and metrics registry, for the tests that hold them to the TypeScript originals. Throws MT_NATIVE_MISSING. */
+export function loadNativeMetricsTools(): {
+  routeTemplate(target: string, isGrpc: boolean): string;
+  redactAuthority(authority: string): string;
+  createHarness(limits?: NativeMetricsLimits): NativeMetricsHarness;
+  createRecorder(maxBytes: number): NativeRecorderHarness;
+} {
+  const a = addon();
+  return {
+    routeTemplate: (t, g) => a.routeTemplate(t, g),
+    redactAuthority: (x) => a.redactAuthority(x),
+    createHarness: (limits = {}) => new a.MetricsHarness(limits),
+    createRecorder(maxBytes) {
+      const r = new a.RecorderHarness(maxBytes);
+      return { push: (ex) => r.push(ex), query: (since = 0) => decodeRecorderRecords(r.query(since), 0), stats: () => r.stats() };
     },
   };
 }

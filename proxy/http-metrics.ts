@@ -33,31 +33,87 @@ function customMetric(name: string, help: string, type: 'counter' | 'histogram',
   } as unknown as prom.Metric;
 }
 
+/**
+ * HTTP metrics counted elsewhere (the native engine's, in C++), read at scrape and shown merged
+ * with these: a series both hold is one series, its counts summed.
+ */
+export interface ExternalHttpRoutes {
+  routes: ReadonlyArray<{
+    direction: string;
+    authority: string;
+    target: string;
+    requests: number;
+    responses: ReadonlyArray<{ status: number; grpcStatus?: number; failure: boolean; count: number }>;
+    latency: ReadonlyArray<{ status: number; buckets: readonly number[]; sum: number; count: number }>;
+  }>;
+}
+
 export interface HttpMetrics {
   /** The stats of one (direction, authority, target) route, created on first use. */
   route(direction: string, authority: string, targetAddr: string): HttpRouteStats;
   observeResponse(route: HttpRouteStats, status: number, classification: 'success' | 'failure', grpcStatus: number | undefined, latencyMs: number | undefined): void;
+  /** Another source of the same metrics, merged in at scrape (`read` is called once per metric per scrape). */
+  setSource(read: () => ExternalHttpRoutes | undefined): void;
+}
+
+const responseKey = (status: number, grpcStatus: number | undefined, failure: boolean): number => ((status * 32 + (grpcStatus ?? -1) + 1) << 1) | (failure ? 1 : 0);
+
+/** `routes` with `ext`'s routes added (copies where both hold a route: `routes` is never changed). */
+function mergeRoutes(routes: Map<string, HttpRouteStats>, ext: ExternalHttpRoutes | undefined, buckets: number): Iterable<HttpRouteStats> {
+  if (ext === undefined || ext.routes.length === 0) return routes.values();
+  const out = new Map(routes);
+  for (const x of ext.routes) {
+    const key = `${x.direction}|${x.authority}|${x.target}`;
+    const own = out.get(key);
+    const labels = own?.labels ?? { direction: x.direction, authority: x.authority, target_addr: x.target };
+    const r: HttpRouteStats = { requests: (own?.requests ?? 0) + x.requests, responses: new Map(), latency: new Map(), labels };
+    for (const [k, v] of own?.responses ?? []) r.responses.set(k, { labels: v.labels, count: v.count });
+    for (const [k, v] of own?.latency ?? []) r.latency.set(k, { labels: v.labels, buckets: Float64Array.from(v.buckets), sum: v.sum, count: v.count });
+    for (const v of x.responses) {
+      const k = responseKey(v.status, v.grpcStatus, v.failure);
+      const c = r.responses.get(k);
+      if (c) c.count += v.count;
+      else {
+        const grpc = v.grpcStatus === undefined ? '' : String(v.grpcStatus);
+        r.responses.set(k, { labels: { ...labels, status_code: v.status ? String(v.status) : '', classification: v.failure ? 'failure' : 'success', grpc_status: grpc }, count: v.count });
+      }
+    }
+    for (const v of x.latency) {
+      let h = r.latency.get(v.status);
+      if (!h) {
+        h = { labels: { ...labels, status_code: v.status ? String(v.status) : '' }, buckets: new Float64Array(buckets), sum: 0, count: 0 };
+        r.latency.set(v.status, h);
+      }
+      for (let i = 0; i < buckets; i++) h.buckets[i]! += v.buckets[i] ?? 0;
+      h.sum += v.sum;
+      h.count += v.count;
+    }
+    out.set(key, r);
+  }
+  return out.values();
 }
 
 export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly number[]): HttpMetrics {
   const routes = new Map<string, HttpRouteStats>();
   const bounds = Float64Array.from(bucketsMs);
   const leLabels = [...bucketsMs.map(String), '+Inf'];
+  let source: (() => ExternalHttpRoutes | undefined) | undefined;
+  const allRoutes = (): Iterable<HttpRouteStats> => mergeRoutes(routes, source?.(), leLabels.length);
 
   registry.registerMetric(
-    customMetric('request_total', 'Total count of HTTP requests', 'counter', () => [...routes.values()].filter((r) => r.requests > 0).map((r) => ({ labels: r.labels, value: r.requests }))),
+    customMetric('request_total', 'Total count of HTTP requests', 'counter', () => [...allRoutes()].filter((r) => r.requests > 0).map((r) => ({ labels: r.labels, value: r.requests }))),
   );
   registry.registerMetric(
     customMetric('response_total', 'Total count of HTTP responses', 'counter', () => {
       const out: MetricValue[] = [];
-      for (const r of routes.values()) for (const v of r.responses.values()) out.push({ labels: v.labels, value: v.count });
+      for (const r of allRoutes()) for (const v of r.responses.values()) out.push({ labels: v.labels, value: v.count });
       return out;
     }),
   );
   registry.registerMetric(
     customMetric('response_latency_ms', 'Elapsed times between a request being sent and its response headers being received, in milliseconds', 'histogram', () => {
       const out: MetricValue[] = [];
-      for (const r of routes.values()) {
+      for (const r of allRoutes()) {
         for (const h of r.latency.values()) {
           let cumulative = 0;
           for (let i = 0; i < leLabels.length; i++) {
@@ -83,7 +139,7 @@ export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly n
       return r;
     },
     observeResponse(r, status, classification, grpcStatus, latencyMs) {
-      const key = ((status * 32 + (grpcStatus ?? -1) + 1) << 1) | (classification === 'failure' ? 1 : 0);
+      const key = responseKey(status, grpcStatus, classification === 'failure');
       let c = r.responses.get(key);
       if (!c) {
         const grpc = grpcStatus === undefined ? '' : String(grpcStatus);
@@ -102,6 +158,9 @@ export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly n
       h.buckets[i]++;
       h.sum += latencyMs;
       h.count++;
+    },
+    setSource(read) {
+      source = read;
     },
   };
 }

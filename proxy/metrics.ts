@@ -9,9 +9,9 @@
  */
 import * as prom from 'prom-client';
 import type { ProxyDirection } from '../tap-protocol/index.js';
-import { createHttpMetrics } from './http-metrics.js';
+import { createHttpMetrics, type ExternalHttpRoutes } from './http-metrics.js';
 import type { GiveUpReason } from './observe.js';
-import { createRouteMetrics, type PeerLabeler, type RouteMetrics } from './route-metrics.js';
+import { createRouteMetrics, type ExternalRouteStats, type PeerLabeler, type RouteMetrics } from './route-metrics.js';
 
 /** Linkerd's response_latency_ms buckets. */
 export const LATENCY_BUCKETS_MS = [
@@ -70,7 +70,12 @@ export interface TcpStatsSnapshot {
 export interface ExternalEventCounts {
   boundHits: Iterable<[string, number]>;
   connectErrors: Iterable<{ direction: string; code: string; count: number }>;
+  /** Exchanges evicted from (or refused by) an external flight recorder, a running total. */
+  recorderEvicted?: number;
 }
+
+/** HTTP and route metrics counted elsewhere (the native engine's C++ observers), read at scrape. */
+export type ExternalHttpMetrics = ExternalHttpRoutes & ExternalRouteStats;
 
 export interface ResponseOutcome {
   proxy: ProxyDirection;
@@ -119,6 +124,11 @@ export interface ProxyMetrics {
   setTcpSource(read: () => Iterable<TcpStatsSnapshot>): void;
   /** Bound hits and upstream connect errors counted elsewhere (native engine), as running totals read at scrape time. */
   setEventCountSource(read: () => ExternalEventCounts): void;
+  /**
+   * HTTP metrics counted elsewhere (the native engine's, in C++), read once per scrape and shown
+   * merged with the js observers' under the same names and labels.
+   */
+  setHttpSource(read: () => ExternalHttpMetrics): void;
   /** Gauge sources read at scrape time. */
   setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
   recorderDropped(count: number): void;
@@ -128,7 +138,7 @@ export interface ProxyMetrics {
   upstreamConnectError(proxy: ProxyDirection, code: string): void;
 }
 
-export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; maxRoutes?: number; engine?: string } = {}): ProxyMetrics {
+export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; maxRoutes?: number; maxPeers?: number; engine?: string } = {}): ProxyMetrics {
   const registry = new prom.Registry();
   const base: Record<string, string> = { namespace: workload.namespace };
   if (workload.workloadKind && workload.workloadName) base[workload.workloadKind] = workload.workloadName;
@@ -165,7 +175,20 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   };
 
   const http = createHttpMetrics(registry, LATENCY_BUCKETS_MS);
-  const routes = createRouteMetrics(registry, LATENCY_BUCKETS_MS, { ...(options.maxRoutes ? { maxRoutes: options.maxRoutes } : {}), onBoundHit: (bound) => boundHits.inc({ bound }) });
+  const routes = createRouteMetrics(registry, LATENCY_BUCKETS_MS, {
+    ...(options.maxRoutes ? { maxRoutes: options.maxRoutes } : {}),
+    ...(options.maxPeers ? { maxPeers: options.maxPeers } : {}),
+    onBoundHit: (bound) => boundHits.inc({ bound }),
+  });
+  /** The external HTTP source's one read per scrape (prom-client asks every metric in the same tick). */
+  let httpSnapshot: ExternalHttpMetrics | undefined;
+  const httpSourceOnce = (read: () => ExternalHttpMetrics) => (): ExternalHttpMetrics => {
+    if (httpSnapshot === undefined) {
+      httpSnapshot = read();
+      setImmediate(() => (httpSnapshot = undefined));
+    }
+    return httpSnapshot;
+  };
   let peerLabeler: PeerLabeler = () => undefined;
   /** Outbound TCP series name their destination at scrape time, like route series. */
   const tcpLabels = (s: TcpStats): Record<string, string> => {
@@ -221,7 +244,15 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   const detected = new prom.Counter({ name: 'meshtap_protocol_detected_total', help: 'Connections by detected protocol', labelNames: ['protocol'], registers: [registry] });
   const tapDropped = new prom.Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
   const bodyCaptured = new prom.Counter({ name: 'meshtap_body_capture_bytes_total', help: 'Body bytes copied for tap subscribers or the flight recorder', registers: [registry] });
-  const recorderDropped = new prom.Counter({ name: 'meshtap_recorder_evicted_total', help: 'Exchanges evicted from the flight recorder (oldest first) to stay within its byte bound', registers: [registry] });
+  const recorderDropped = new prom.Counter({
+    name: 'meshtap_recorder_evicted_total',
+    help: 'Exchanges evicted from the flight recorder (oldest first) to stay within its byte bound',
+    registers: [registry],
+    collect(this: prom.Counter) {
+      const total = eventSource?.().recorderEvicted;
+      if (total !== undefined) foldIn(this, 'recorder-evicted', {}, total);
+    },
+  });
   const connectErrors = new prom.Counter({
     name: 'meshtap_upstream_connect_errors_total',
     help: 'Upstream connects that failed (the client connection was reset)',
@@ -298,6 +329,11 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     bodyCaptured: (bytes) => bodyCaptured.inc(bytes),
     setTcpSource: (read) => void (tcpSource = read),
     setEventCountSource: (read) => void (eventSource = read),
+    setHttpSource(read) {
+      const once = httpSourceOnce(read);
+      http.setSource(once);
+      routes.setSource(once);
+    },
     setGaugeSource: (name, read) => void gaugeSources.set(name, read),
     recorderDropped: (count) => recorderDropped.inc(count),
     boundHit: (bound) => boundHits.inc({ bound }),

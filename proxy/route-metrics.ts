@@ -54,11 +54,26 @@ export interface RouteCursor {
  */
 export type PeerLabeler = (direction: RouteDirection, address: string) => Record<string, string> | undefined;
 
+/**
+ * Route statistics counted elsewhere (the native engine's, in C++), read at scrape and shown
+ * merged with these (a series both hold is one series, its counts summed).
+ */
+export interface ExternalRouteStats {
+  peers: ReadonlyArray<{
+    direction: RouteDirection;
+    target: string;
+    source?: string;
+    records: ReadonlyArray<{ method: string; route: string; protocol: string; success: number; failure: number; buckets: readonly number[]; sum: number; count: number }>;
+  }>;
+}
+
 export interface RouteMetrics {
   /** `target`: the connection's destination (`ip:port`); `source`: inbound only, the caller's IP. */
   cursor(direction: RouteDirection, target: string, source?: string): RouteCursor;
   record(cursor: RouteCursor, method: string, path: string, protocol: Protocol, failure: boolean, latencyMs: number | undefined): void;
   setPeerLabeler(labeler: PeerLabeler): void;
+  /** Another source of the same statistics, merged in at scrape (`read` is called once per metric per scrape). */
+  setSource(read: () => ExternalRouteStats | undefined): void;
   /** Route records held (for tests and the bound). */
   readonly size: number;
 }
@@ -86,6 +101,37 @@ export function createRouteMetrics(
   const peers = new Map<string, PeerRoutes>();
   let records = 0;
   let labeler: PeerLabeler = () => undefined;
+  let source: (() => ExternalRouteStats | undefined) | undefined;
+
+  /** `peers` with the external source's added (copies where both hold a record: `peers` is never changed). */
+  const allPeers = (): Iterable<PeerRoutes> => {
+    const ext = source?.();
+    if (ext === undefined || ext.peers.length === 0) return peers.values();
+    const out = new Map(peers);
+    for (const x of ext.peers) {
+      const key = x.direction === 'inbound' ? `i|${x.source}|${x.target}` : `o|${x.target}`;
+      const own = out.get(key);
+      const p: PeerRoutes = { direction: x.direction, target: x.target, source: x.direction === 'inbound' ? x.source : undefined, byRoute: new Map() };
+      for (const [route, list] of own?.byRoute ?? []) p.byRoute.set(route, list.map((r) => ({ ...r, buckets: Float64Array.from(r.buckets) })));
+      for (const e of x.records) {
+        const protocol = e.protocol as Protocol;
+        let list = p.byRoute.get(e.route);
+        let r = list?.find((y) => y.method === e.method && y.protocol === protocol);
+        if (!r) {
+          r = { method: e.method, route: e.route, protocol, success: 0, failure: 0, buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
+          if (list) list.push(r);
+          else p.byRoute.set(e.route, (list = [r]));
+        }
+        r.success += e.success;
+        r.failure += e.failure;
+        for (let i = 0; i <= bounds.length; i++) r.buckets[i]! += e.buckets[i] ?? 0;
+        r.sum += e.sum;
+        r.count += e.count;
+      }
+      out.set(key, p);
+    }
+    return out.values();
+  };
 
   const peerOf = (direction: RouteDirection, target: string, source: string | undefined): PeerRoutes => {
     const key = direction === 'inbound' ? `i|${source}|${target}` : `o|${target}`;
@@ -134,7 +180,7 @@ export function createRouteMetrics(
   registry.registerMetric(
     customMetric('route_response_total', 'HTTP/gRPC exchanges per route template and peer, by classification (no response = failure)', 'counter', () => {
       const out: MetricValue[] = [];
-      for (const p of peers.values()) {
+      for (const p of allPeers()) {
         const peerLabels = labelsOf(p);
         for (const list of p.byRoute.values()) {
           for (const r of list) {
@@ -150,7 +196,7 @@ export function createRouteMetrics(
   registry.registerMetric(
     customMetric('route_response_latency_ms', 'Request start to response headers per route template and peer, in milliseconds', 'histogram', () => {
       const out: MetricValue[] = [];
-      for (const p of peers.values()) {
+      for (const p of allPeers()) {
         const peerLabels = labelsOf(p);
         for (const list of p.byRoute.values()) {
           for (const r of list) {
@@ -192,6 +238,9 @@ export function createRouteMetrics(
     },
     setPeerLabeler(l) {
       labeler = l;
+    },
+    setSource(read) {
+      source = read;
     },
     get size() {
       return records;

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { AUTHORITY_REDACTION_CASES } from './redact.cases.js';
 import { redactAuthority, redactHeaderCredentials, redactUrlCredentials } from './redact.js';
 
 describe('URL credential redaction', () => {
-  it.each([
-    ['web', 'web'],
-    ['admin:hunter2@web', '[redacted]@web'],
-    ['user:p@ss@web:8080', '[redacted]@web:8080'],
-    ['@web', '[redacted]@web'],
-  ])('authority %s -> %s', (input, out) => expect(redactAuthority(input)).toBe(out));
+  it.each(AUTHORITY_REDACTION_CASES)('authority %s -> %s', (input, out) => expect(redactAuthority(input)).toBe(out));
 
   it.each([
     ['/plain', '/plain'],

@@ -49,6 +49,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBpfMaps(env, exports);
   InitBpfProbe(env, exports);
   InitEngine(env, exports);
+  InitMetrics(env, exports);
   return exports;
 }
 

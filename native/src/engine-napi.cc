@@ -10,6 +10,7 @@
 #include "addon.h"
 #include "core/addr.h"
 #include "core/engine.h"
+#include "metrics-napi.h"
 
 namespace meshtap {
 namespace {
@@ -25,6 +26,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod("listen", &NativeEngine::Listen), InstanceMethod("drain", &NativeEngine::Drain),
                         InstanceMethod("unobserve", &NativeEngine::Unobserve), InstanceMethod("setWantBodies", &NativeEngine::SetWantBodies), InstanceMethod("tcpStats", &NativeEngine::TcpStats), InstanceMethod("counters", &NativeEngine::Counters),
+                        InstanceMethod("httpMetrics", &NativeEngine::HttpMetrics), InstanceMethod("recorderQuery", &NativeEngine::RecorderQuery),
+                        InstanceMethod("recorderStats", &NativeEngine::RecorderStats), InstanceMethod("setTapped", &NativeEngine::SetTapped),
                         InstanceMethod("close", &NativeEngine::Close)});
   }
 
@@ -45,6 +48,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (o.Has("bodyLimit")) config.body_limit = static_cast<uint64_t>(o.Get("bodyLimit").As<Napi::Number>().Int64Value());
     if (o.Has("maxHeaderBytes")) config.limits.max_header_bytes = static_cast<size_t>(o.Get("maxHeaderBytes").As<Napi::Number>().Int64Value());
     if (o.Has("maxStreams")) config.limits.max_streams = static_cast<size_t>(o.Get("maxStreams").As<Napi::Number>().Int64Value());
+    if (o.Has("recorderBytes")) config.recorder_bytes = static_cast<size_t>(o.Get("recorderBytes").As<Napi::Number>().Int64Value());
+    if (o.Has("recorderBodies")) config.recorder_bodies = o.Get("recorderBodies").ToBoolean().Value();
+    if (o.Has("maxRoutes")) config.http_limits.max_routes = static_cast<size_t>(o.Get("maxRoutes").As<Napi::Number>().Int64Value());
     if (config.threads < 1 || config.threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
     // The doorbell runs the JS callback through napi_make_callback (an object receiver and an
     // async context): a plain call from a threadsafe function runs no process.nextTick queue
@@ -183,6 +189,38 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       out.Set(i++, pair);
     }
     return out;
+  }
+
+  // HTTP metrics of exchanges observed in C++ (read when /metrics is scraped).
+  Napi::Value HttpMetrics(const Napi::CallbackInfo& info) {
+    if (!engine_) return info.Env().Undefined();
+    return HttpMetricsToJs(info.Env(), engine_->shared().http);
+  }
+
+  // recorderQuery(sinceEndNs) -> Buffer: the recorder's dictionary and records (core/recorder-ring.h).
+  Napi::Value RecorderQuery(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) return env.Undefined();
+    const double since = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    std::string out = engine_->shared().recorder.Query(since > 0 ? static_cast<uint64_t>(since) : 0);
+    return Napi::Buffer<char>::Copy(env, out.data(), out.size());
+  }
+
+  Napi::Value RecorderStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    meshtap::RecorderStats s = engine_ ? engine_->shared().recorder.Stats() : meshtap::RecorderStats();
+    o.Set("bytes", static_cast<double>(s.bytes));
+    o.Set("count", static_cast<double>(s.count));
+    o.Set("evicted", static_cast<double>(s.evicted));
+    o.Set("oldestEndNs", static_cast<double>(s.oldest_end_ns));
+    return o;
+  }
+
+  // Whether a tap subscriber is attached: exchanges observed in C++ reach JS only then.
+  Napi::Value SetTapped(const Napi::CallbackInfo& info) {
+    if (engine_) engine_->shared().tapped.store(info[0].ToBoolean().Value(), std::memory_order_relaxed);
+    return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -12,6 +12,8 @@
 
 #include "event-ring.h"
 #include "h1-exchange.h"
+#include "metrics-http.h"
+#include "recorder-ring.h"
 #include "tcp-stats.h"
 
 namespace meshtap {
@@ -36,6 +38,12 @@ struct EngineConfig {
   // Pipes each worker may hold for splice(2) (pipe-pool.h; 0: never splice). Pipes are rationed
   // per uid node-wide (1024 full-size ones) and every sidecar on a node shares that uid.
   size_t max_pipes = 16;
+  // HTTP metrics bounds (proxy/metrics.ts maxAuthorities, route-metrics.ts ROUTE_DEFAULTS).
+  HttpMetricsLimits http_limits;
+  // The flight recorder's byte bound (--recorder-bytes) and whether it keeps bodies (--recorder-bodies,
+  // at most body_limit bytes per body, the observers' bound above).
+  size_t recorder_bytes = 8 * 1024 * 1024;
+  bool recorder_bodies = false;
 };
 
 enum class ListenerKind { kForward, kInbound, kOutbound };
@@ -54,7 +62,7 @@ struct ListenerSpec {
 };
 
 struct EngineShared {
-  EngineShared(const EngineConfig& c) : config(c), ring(c.ring_bytes), tcp(c.max_targets) {}
+  EngineShared(const EngineConfig& c) : config(c), ring(c.ring_bytes), tcp(c.max_targets), http(c.http_limits, &counters), recorder(c.recorder_bytes) {}
   const EngineConfig config;
   EventRing ring;
   TcpStatsRegistry tcp;
@@ -62,6 +70,12 @@ struct EngineShared {
   // Whether body bytes go to JS for exchanges starting now (JS sets it: --recorder-bodies, or a
   // tap subscriber with bodies). Read at each request head.
   std::atomic<bool> want_bodies{false};
+  // HTTP metrics and the flight recorder of exchanges observed in C++ (read at scrape / query).
+  HttpMetricsRegistry http;
+  RecorderRing recorder;
+  // Whether any tap subscriber is attached (set by JS): only then do exchanges observed in C++
+  // go to JS as records, decided per exchange at its request head.
+  std::atomic<bool> tapped{false};
   // Wakes the JS thread (a threadsafe-function call); set once before workers start.
   std::function<void()> doorbell;
 

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "metrics-h1-sink.h"
+
+#include <algorithm>
+
+namespace meshtap {
+
+H1MetricsSink::H1MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
+                             std::string src, std::string dst)
+    : metrics_(metrics), recorder_(recorder), config_(config), conn_id_(conn_id), inbound_(inbound), src_(std::move(src)), dst_(std::move(dst)) {
+  if (metrics_ != nullptr) conn_ = metrics_->Open(inbound_, dst_, src_);
+}
+
+void H1MetricsSink::RequestHead(H1Exchange& ex) {
+  if (conn_) metrics_->Request(conn_.get(), ex.authority);
+  if (config_.recorder_bodies && recorder_ != nullptr) {
+    ex.capture_bodies = true;
+    bodies_[ex.stream];
+  }
+}
+
+void H1MetricsSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* data, size_t len) {
+  auto it = bodies_.find(ex.stream);
+  if (it == bodies_.end()) return;
+  const int d = is_request ? 0 : 1;
+  RecordedBodies& b = it->second;
+  b.size[d] += len;
+  const size_t room = config_.body_limit > b.data[d].size() ? config_.body_limit - b.data[d].size() : 0;
+  const size_t take = std::min(room, len);
+  b.data[d].append(reinterpret_cast<const char*>(data), take);
+  if (take < len) b.truncated[d] = true;
+}
+
+void H1MetricsSink::End(H1Exchange& ex) {
+  if (conn_) {
+    ExchangeOutcome o;
+    o.authority = ex.authority;
+    o.method = ex.method;
+    o.path = ex.path;
+    o.protocol = ex.is_http10 ? "http/1.0" : "http/1.1";
+    o.status = ex.status;
+    if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
+    metrics_->End(conn_.get(), o);
+  }
+  if (recorder_ != nullptr) {
+    auto it = bodies_.find(ex.stream);
+    recorder_->Push(conn_id_, inbound_, src_, dst_, ex, it == bodies_.end() ? nullptr : &it->second);
+    if (it != bodies_.end()) bodies_.erase(it);
+  }
+}
+
+void H1MetricsSink::SwitchedToH2c(H1Exchange& ex) { bodies_.erase(ex.stream); }
+
+}  // namespace meshtap

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// The C++ sink of one HTTP/1 connection's exchanges: HTTP and route metrics (metrics-http.h) and
+// the flight recorder (recorder-ring.h), what the js engine's createExchangeSink does for
+// metrics and recorder, with no JS involved. Made when the connection is detected as HTTP/1
+// (where the js engine makes its sink, and its route cursor counts the route-peers bound).
+// Events for tap subscribers are the record sink's job (h1-record-sink.h), teed beside this one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "h1-exchange.h"
+#include "metrics-http.h"
+#include "recorder-ring.h"
+
+namespace meshtap {
+
+struct H1MetricsSinkConfig {
+  // --recorder-bodies: keep up to body_limit bytes of each body in the recorder.
+  bool recorder_bodies = false;
+  size_t body_limit = 64 * 1024;
+};
+
+class H1MetricsSink : public H1ExchangeSink {
+ public:
+  // `src`/`dst`: the connection's addresses as its open record gives them.
+  H1MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound, std::string src,
+                std::string dst);
+
+  void RequestHead(H1Exchange& ex) override;
+  void ResponseHead(H1Exchange& ex) override {}
+  void BodyData(H1Exchange& ex, bool is_request, const uint8_t* data, size_t len) override;
+  void End(H1Exchange& ex) override;
+  void GiveUp(GiveUpReason reason) override {}
+  void Upgraded() override {}
+  void SwitchedToH2c(H1Exchange& ex) override;
+
+ private:
+  HttpMetricsRegistry* const metrics_;
+  RecorderRing* const recorder_;
+  const H1MetricsSinkConfig config_;
+  const uint32_t conn_id_;
+  const bool inbound_;
+  const std::string src_, dst_;
+  std::unique_ptr<MetricsConn> conn_;
+  // Bodies being captured for the recorder, by stream (pipelined exchanges overlap).
+  std::unordered_map<uint32_t, RecordedBodies> bodies_;
+};
+
+}  // namespace meshtap

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// HTTP metrics of exchanges observed in C++, aggregated on the workers and read when /metrics is
+// scraped (no JS wake per request): Linkerd's request_total / response_total /
+// response_latency_ms by (direction, authority, target_addr), and the per-route, per-peer
+// route_response_total / route_response_latency_ms behind `meshtap edges` and `meshtap routes`.
+//
+// The same rules as the js engine (proxy/metrics.ts, http-metrics.ts, route-metrics.ts), down to
+// the per-connection caches, because the bounds count a hit per cache miss: a connection resolves
+// its authority's route once per change of authority, and its route record once per change of
+// (path, method, protocol); the route cursor (its peer) is made when the connection is known to
+// be HTTP. Bounds: `max_authorities` authority labels (then `overflow`, bound
+// `metric-authorities`), `max_routes` route records (then route `[other]`, bound `routes`),
+// `max_peers` peers (then peer `overflow`, bound `route-peers`); hits go to EventCounters.
+//
+// One mutex guards everything: a worker takes it twice per exchange (request head, end), about
+// 20 ns each uncontended; a scrape takes it once for its snapshot. Measured: see
+// docs/decisions.md ("Native HTTP metrics").
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "tcp-stats.h"
+
+namespace meshtap {
+
+// Linkerd's response_latency_ms bucket bounds (LATENCY_BUCKETS_MS in proxy/metrics.ts).
+constexpr double kLatencyBucketsMs[] = {1,    2,    3,    4,    5,     10,    20,    30,    40,    50,   100,  200,  300,
+                                        400,  500,  1000, 2000, 3000,  4000,  5000,  10000, 20000, 30000, 40000, 50000};
+constexpr size_t kLatencyBuckets = sizeof(kLatencyBucketsMs) / sizeof(kLatencyBucketsMs[0]);
+
+struct LatencyHistogram {
+  uint64_t buckets[kLatencyBuckets + 1] = {};  // not cumulative; the last is +Inf
+  double sum = 0;
+  uint64_t count = 0;
+  void Observe(double ms);
+};
+
+// One finished exchange, as the metrics need it.
+struct ExchangeOutcome {
+  std::string_view authority;  // raw (redacted here)
+  std::string_view method;
+  std::string_view path;       // raw request target
+  const char* protocol = "http/1.1";  // label value: http/1.1 | http/1.0 | h2 | grpc
+  int status = 0;              // 0: no response
+  int grpc_status = -1;        // -1: none
+  bool is_failed = false;      // forced failure (gRPC call ended by an error)
+  double latency_ms = 0;       // request start to response head (only when status != 0)
+};
+
+struct HttpRouteStats {
+  struct Response {
+    int status;
+    int grpc_status;
+    bool failure;
+    uint64_t count;
+  };
+  std::string direction, authority, target;
+  uint64_t requests = 0;
+  std::vector<Response> responses;                         // in first-seen order
+  std::vector<std::pair<int, LatencyHistogram>> latency;   // by status, first-seen order
+};
+
+struct RouteRecord {
+  std::string method, route;
+  const char* protocol;
+  uint64_t success = 0, failure = 0;
+  LatencyHistogram latency;
+};
+
+struct PeerRoutes {
+  bool inbound;
+  std::string target;  // target_addr
+  std::string source;  // inbound: the caller's IP (src_addr)
+  std::vector<std::string> route_order;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<RouteRecord>>> by_route;
+};
+
+// One connection's caches (createExchangeSink's routeOf and route cursor). Owned by the
+// connection's observer; used only by its worker.
+struct MetricsConn {
+  bool inbound = true;
+  std::string target;
+  PeerRoutes* peer = nullptr;
+  bool has_route_authority = false;
+  std::string route_authority;
+  HttpRouteStats* route = nullptr;
+  std::string last_path, last_method;
+  const char* last_protocol = nullptr;
+  RouteRecord* last_record = nullptr;
+};
+
+struct HttpMetricsLimits {
+  size_t max_authorities = 1000;
+  size_t max_routes = 200;
+  size_t max_peers = 1000;
+};
+
+class HttpMetricsRegistry {
+ public:
+  HttpMetricsRegistry(const HttpMetricsLimits& limits, EventCounters* counters) : limits_(limits), counters_(counters) {}
+
+  // A connection became HTTP: `target` is its dst (`ip:port`), `src` its client address.
+  std::unique_ptr<MetricsConn> Open(bool inbound, std::string_view target, std::string_view src);
+  // A request head was seen.
+  void Request(MetricsConn* c, std::string_view authority);
+  // An exchange ended (with or without a response).
+  void End(MetricsConn* c, const ExchangeOutcome& o);
+
+  // Calls `fn` with the registry locked (a scrape's consistent view; keep it short).
+  template <typename Fn>
+  void Read(Fn&& fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fn(static_cast<const std::deque<std::unique_ptr<HttpRouteStats>>&>(routes_), static_cast<const std::deque<std::unique_ptr<PeerRoutes>>&>(peers_));
+  }
+
+ private:
+  HttpRouteStats* RouteOf(MetricsConn* c, std::string_view authority);  // mu_ held
+  PeerRoutes* PeerOf(bool inbound, const std::string& target, const std::string& source);  // mu_ held
+  RouteRecord* RecordOf(PeerRoutes* p, std::string_view method, std::string_view path, const char* protocol);  // mu_ held
+  void BoundHit(const char* bound);
+
+  const HttpMetricsLimits limits_;
+  EventCounters* const counters_;
+  std::mutex mu_;
+  std::unordered_set<std::string> authorities_;
+  std::unordered_map<std::string, HttpRouteStats*> route_index_;
+  std::deque<std::unique_ptr<HttpRouteStats>> routes_;
+  std::unordered_map<std::string, PeerRoutes*> peer_index_;
+  std::deque<std::unique_ptr<PeerRoutes>> peers_;
+  size_t records_ = 0;
+};
+
+}  // namespace meshtap

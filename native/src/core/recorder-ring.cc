@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "recorder-ring.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace meshtap {
+namespace {
+
+constexpr size_t kFrameBytes = 4;  // u32 record length before each record
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutStr(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s.data(), s.size());
+}
+
+}  // namespace
+
+RecorderRing::RecorderRing(size_t max_bytes) : cap_(max_bytes) {
+  // malloc, not new[]: the pages of a large block are mapped lazily, so an idle recorder holds
+  // only what it has filled.
+  if (cap_ > 0) buf_ = static_cast<uint8_t*>(std::malloc(cap_));
+}
+
+RecorderRing::~RecorderRing() { std::free(buf_); }
+
+void RecorderRing::EncodeHead(std::string_view head) {
+  // Segments between CRLFs: joined with CRLF they give the head back byte for byte.
+  size_t count = 1;
+  for (size_t at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) count++;
+  if (head.empty()) count = 0;
+  PutVarint(&scratch_, count);
+  size_t from = 0;
+  for (size_t i = 0; i < count; i++) {
+    size_t to = head.find("\r\n", from);
+    if (to == std::string_view::npos) to = head.size();
+    std::string_view seg = head.substr(from, to - from);
+    from = to + 2;
+    const size_t colon = seg.find(':');
+    if (colon != std::string_view::npos && colon > 0 && colon <= kMaxNameBytes && colon + 1 < seg.size() && seg[colon + 1] == ' ') {
+      std::string name(seg.substr(0, colon));
+      auto it = name_index_.find(name);
+      uint32_t index = 0;
+      bool known = it != name_index_.end();
+      if (known) {
+        index = it->second;
+      } else if (names_.size() < kMaxNames) {
+        index = static_cast<uint32_t>(names_.size());
+        names_.push_back(name);
+        name_index_.emplace(std::move(name), index);
+        known = true;
+      }
+      if (known) {
+        PutVarint(&scratch_, static_cast<uint64_t>(index) << 1);
+        PutStr(&scratch_, seg.substr(colon + 2));
+        continue;
+      }
+    }
+    PutVarint(&scratch_, (static_cast<uint64_t>(seg.size()) << 1) | 1);
+    scratch_.append(seg.data(), seg.size());
+  }
+}
+
+void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
+  scratch_.clear();
+  const uint64_t end_ns = ex.end_ns;
+  scratch_.append(reinterpret_cast<const char*>(&end_ns), sizeof end_ns);
+  PutVarint(&scratch_, conn_id);
+  PutVarint(&scratch_, ex.stream);
+  const bool has_status = ex.status != 0;
+  uint8_t flags = 0;
+  if (inbound) flags |= kInbound;
+  if (ex.is_http10) flags |= kHttp10;
+  if (has_status) flags |= kHasStatus;
+  if (ex.error != nullptr) flags |= kHasError;
+  if (bodies != nullptr) flags |= kHasBodies;
+  scratch_.push_back(static_cast<char>(flags));
+  PutVarint(&scratch_, end_ns >= ex.start_ns ? end_ns - ex.start_ns : 0);
+  if (has_status) {
+    PutVarint(&scratch_, ex.response_ns >= ex.start_ns ? ex.response_ns - ex.start_ns : 0);
+    PutVarint(&scratch_, static_cast<uint64_t>(ex.status));
+  }
+  PutStr(&scratch_, src);
+  PutStr(&scratch_, dst);
+  EncodeHead(ex.request_head);
+  if (has_status) EncodeHead(ex.response_head);
+  EncodeHead(ex.request_trailers);
+  EncodeHead(ex.trailers);
+  PutVarint(&scratch_, ex.request_bytes);
+  PutVarint(&scratch_, ex.response_bytes);
+  if (ex.error != nullptr) PutStr(&scratch_, ex.error);
+  if (bodies != nullptr) {
+    for (int d = 0; d < 2; d++) {
+      PutVarint(&scratch_, bodies->size[d]);
+      scratch_.push_back(bodies->truncated[d] ? 1 : 0);
+      PutStr(&scratch_, bodies->data[d]);
+    }
+  }
+}
+
+uint32_t RecorderRing::LengthAt(size_t at) const {
+  uint32_t len;
+  std::memcpy(&len, buf_ + at, sizeof len);
+  return len;
+}
+
+void RecorderRing::EvictOldest() {
+  const size_t n = kFrameBytes + LengthAt(head_);
+  head_ += n;
+  stats_.bytes -= n;
+  stats_.count--;
+  stats_.evicted++;
+  if (wrapped_ && head_ == wrap_) {
+    head_ = 0;
+    wrapped_ = false;
+  }
+  if (stats_.count == 0) head_ = tail_ = wrap_ = 0, wrapped_ = false;
+}
+
+void RecorderRing::Store(const std::string& record) {
+  const size_t need = kFrameBytes + record.size();
+  if (buf_ == nullptr || need > cap_) {
+    stats_.evicted++;  // larger than the whole ring: refused, counted as the js recorder does
+    return;
+  }
+  size_t at;
+  for (;;) {
+    if (!wrapped_) {
+      if (cap_ - tail_ >= need) {
+        at = tail_;
+        break;
+      }
+      if (stats_.count > 0 && head_ >= need) {  // no room at the end: continue at the start
+        wrap_ = tail_;
+        wrapped_ = true;
+        at = 0;
+        break;
+      }
+    } else if (head_ - tail_ >= need) {
+      at = tail_;
+      break;
+    }
+    EvictOldest();
+  }
+  const uint32_t len = static_cast<uint32_t>(record.size());
+  std::memcpy(buf_ + at, &len, sizeof len);
+  std::memcpy(buf_ + at + kFrameBytes, record.data(), record.size());
+  tail_ = at + need;
+  stats_.bytes += need;
+  stats_.count++;
+}
+
+void RecorderRing::Push(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Encode(conn_id, inbound, src, dst, ex, bodies);
+  Store(scratch_);
+}
+
+std::string RecorderRing::Query(uint64_t since_end_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  PutVarint(&out, names_.size());
+  for (const auto& n : names_) PutStr(&out, n);
+  auto copy = [&](size_t from, size_t to) {
+    for (size_t at = from; at < to;) {
+      const size_t n = kFrameBytes + LengthAt(at);
+      uint64_t end_ns;
+      std::memcpy(&end_ns, buf_ + at + kFrameBytes, sizeof end_ns);
+      if (end_ns >= since_end_ns) out.append(reinterpret_cast<const char*>(buf_ + at), n);
+      at += n;
+    }
+  };
+  if (stats_.count > 0) {
+    if (wrapped_) {
+      copy(head_, wrap_);
+      copy(0, tail_);
+    } else {
+      copy(head_, tail_);
+    }
+  }
+  return out;
+}
+
+RecorderStats RecorderRing::Stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RecorderStats s = stats_;
+  if (s.count > 0) std::memcpy(&s.oldest_end_ns, buf_ + head_ + kFrameBytes, sizeof s.oldest_end_ns);
+  return s;
+}
+
+}  // namespace meshtap

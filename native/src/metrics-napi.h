@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+// Conversions of the C++ HTTP metrics to JS values (metrics-napi.cc), shared by the engine.
+#pragma once
+
+#include <napi.h>
+
+#include "core/metrics-http.h"
+
+namespace meshtap {
+
+// {routes: [{direction, authority, target, requests, responses, latency}], peers: [{direction,
+// target, source?, records}]}, from one consistent read of the registry.
+Napi::Value HttpMetricsToJs(Napi::Env env, HttpMetricsRegistry& registry);
+
+}  // namespace meshtap

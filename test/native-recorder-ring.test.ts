@@ -1,0 +1,105 @@
+/**
+ * The native engine's flight recorder ring (native/src/core/recorder-ring.cc), fed without
+ * traffic: exchanges come back exactly as pushed (heads byte for byte, whatever their shape),
+ * the ring never holds more than its bytes, evicts oldest first and counts it, refuses (and
+ * counts) an exchange larger than itself, and answers `since` by end time.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isNativeAvailable, loadNativeMetricsTools, type NativeRecorderInput } from '../native/index.js';
+import { reportBpfSkip } from './bpf-skip.js';
+
+const available = isNativeAvailable();
+if (!available) reportBpfSkip('test/native-recorder-ring.test.ts', 'the addon is not built (bash scripts/build-native.sh)');
+
+const CURL_REQUEST = 'GET /users/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n';
+const RESPONSE = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Sun, 06 Dec 2026 08:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 11\r\n\r\n';
+
+function exchange(stream: number, over: Partial<NativeRecorderInput> = {}): NativeRecorderInput {
+  const startNs = 5_000_000_000 + stream * 1_000_000;
+  return {
+    connId: 7, stream, inbound: true, isHttp10: false, src: '10.0.0.1:40000', dst: '10.0.0.2:8080',
+    startNs, responseNs: startNs + 250_000, endNs: startNs + 300_000, status: 200,
+    requestHead: CURL_REQUEST, responseHead: RESPONSE, requestTrailers: '', trailers: '', requestBytes: 0, responseBytes: 11,
+    ...over,
+  };
+}
+
+const HEAD_PIECES = ['GET / HTTP/1.1', '\r\n', '\r\n', 'Host: a', 'X-Long-' + 'n'.repeat(70) + ': v', 'a:b', ': x', 'Name:  two spaces ', '\n', 'caf\xe9: \xff', ':', ' ', 'Set-Cookie: k=v', 'x'];
+const head = fc.array(fc.constantFrom(...HEAD_PIECES), { maxLength: 12 }).map((p) => p.join(''));
+
+describe.skipIf(!available)('C++ flight recorder ring', () => {
+  const tools = available ? loadNativeMetricsTools() : undefined!;
+
+  it('gives back every field as pushed, heads byte for byte', () => {
+    const r = tools.createRecorder(1 << 20);
+    fc.assert(
+      fc.property(head, head, head, fc.constantFrom(0, 200, 503), fc.option(fc.constantFrom('reset', 'upstream-closed'), { nil: undefined }), fc.boolean(), (rq, rs, tr, status, error, withBodies) => {
+        const input = exchange(1, {
+          requestHead: rq, responseHead: status ? rs : '', trailers: tr, status, isHttp10: withBodies, inbound: !withBodies,
+          ...(error ? { error } : {}),
+          ...(withBodies ? { bodies: [{ data: Buffer.from('{"a":1}'), size: 7, truncated: false }, { data: Buffer.from([0, 255, 1]), size: 9000, truncated: true }] } : {}),
+        });
+        r.push(input);
+        const list = r.query();
+        const got = list.get(list.length - 1);
+        expect(got).toMatchObject({
+          connId: 7, stream: 1, proxy: withBodies ? 'out' : 'in', isHttp10: withBodies, src: input.src, dst: input.dst, status,
+          requestHead: rq, responseHead: status ? rs : '', trailers: tr, requestTrailers: '', requestBytes: 0, responseBytes: 11,
+        });
+        expect(got.error).toBe(error);
+        expect(got.endMs).toBeCloseTo(input.endNs / 1e6, 6);
+        expect(got.startMs).toBeCloseTo(input.startNs / 1e6, 6);
+        if (status) expect(got.responseMs).toBeCloseTo(input.responseNs / 1e6, 6);
+        expect(got.bodies).toEqual(input.bodies);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('packs a small curl exchange (3 request, 5 response headers) in under 256 bytes', () => {
+    const r = tools.createRecorder(1 << 20);
+    for (let i = 1; i <= 100; i++) r.push(exchange(i));
+    expect(r.stats().count).toBe(100);
+    expect(r.stats().bytes / 100).toBeLessThan(256);
+  });
+
+  it('stays within its bytes, evicting the oldest first and counting them', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 600, max: 8192 }), fc.array(fc.nat(900), { minLength: 1, maxLength: 300 }), (maxBytes, pads) => {
+        const r = tools.createRecorder(maxBytes);
+        pads.forEach((pad, i) => r.push(exchange(i + 1, { requestHead: CURL_REQUEST + 'x'.repeat(pad) })));
+        const s = r.stats();
+        expect(s.bytes).toBeLessThanOrEqual(maxBytes);
+        expect(s.count + s.evicted).toBe(pads.length);
+        const list = r.query();
+        const held = Array.from({ length: list.length }, (_, i) => list.get(i).stream);
+        expect(held.length).toBe(s.count);
+        // The newest ones, in order (an exchange larger than the ring is refused, not kept).
+        const fits = pads
+          .map((pad, i) => ({ stream: i + 1, pad }))
+          .filter((x) => {
+            const alone = tools.createRecorder(maxBytes);
+            alone.push(exchange(x.stream, { requestHead: CURL_REQUEST + 'x'.repeat(x.pad) }));
+            return alone.stats().count === 1;
+          });
+        if (held.length > 0) expect(held).toEqual(fits.slice(fits.length - held.length).map((x) => x.stream));
+        if (held.length > 0) expect(s.oldestEndNs).toBe(exchange(held[0]!).endNs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses an exchange larger than the whole ring, and counts it', () => {
+    const r = tools.createRecorder(300);
+    r.push(exchange(1, { requestHead: CURL_REQUEST + 'x'.repeat(400) }));
+    expect(r.stats()).toMatchObject({ bytes: 0, count: 0, evicted: 1 });
+  });
+
+  it('answers since by end time', () => {
+    const r = tools.createRecorder(1 << 20);
+    for (let i = 1; i <= 10; i++) r.push(exchange(i));
+    const list = r.query(exchange(7).endNs);
+    expect(Array.from({ length: list.length }, (_, i) => list.get(i).stream)).toEqual([7, 8, 9, 10]);
+  });
+});
