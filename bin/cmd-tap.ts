@@ -9,6 +9,7 @@ import {
   FILTER_HELP,
   FILTER_OPTIONS,
   filtersFromArgs,
+  openAllNamespaces,
   openSource,
   parseTapOutput,
   probeAdminPort,
@@ -16,6 +17,7 @@ import {
   SOURCE_OPTIONS,
   sourceFor,
   targetFromArgs,
+  type TapApiConnection,
   type TapSource,
 } from '../tap-api/index.js';
 import type { Command } from './command.js';
@@ -24,12 +26,15 @@ const help = `Stream live (and recent) requests of a workload, through the tap A
 
 Usage:
   meshtap tap TARGET [-n NS] [filters] [flags]       TARGET: deploy/NAME, pod/NAME, ns/NAME, sts/…, ds/…, job/…
+  meshtap tap -A [filters] [flags]                   every namespace with meshed pods (needs list sidecars
+                                                     cluster-wide, and a namespace tap in each)
   meshtap tap --proxy HOST:PORT [filters] [flags]    tap one sidecar's tap port directly (loopback, local mode)
 
 ${FILTER_HELP}
 
 Flags:
   -n, --namespace NS        namespace of TARGET (default: default; through Kubernetes: the context's)
+  -A, --all-namespaces      every namespace with meshed pods (no TARGET; the namespaces are read at start)
       --bodies              include request/response bodies (needs the body permission)
       --reveal-header NAME  show this sensitive header unredacted (needs the body permission)
       --since TIME          start with exchanges from the flight recorders since TIME: a duration
@@ -62,6 +67,7 @@ const command: Command = {
     options: {
       ...FILTER_OPTIONS,
       namespace: { type: 'string', short: 'n' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
       bodies: { type: 'boolean' },
       'reveal-header': { type: 'string', multiple: true },
       since: { type: 'string' },
@@ -82,10 +88,18 @@ const command: Command = {
     const color = colorFromArgs(args, 'tap');
     const proxy = stringFlag(args, 'proxy');
     const target = targetFromArgs('tap', args.positionals);
+    const all = args.values['all-namespaces'] === true;
     let source: TapSource;
+    let connection: TapApiConnection | undefined;
     if (proxy) {
-      if (target) throw new UsageError('tap: give a TARGET or --proxy, not both');
+      if (target || all) throw new UsageError('tap: give a TARGET, -A or --proxy, not two of them');
       source = { proxy };
+    } else if (all) {
+      if (target) throw new UsageError(`tap: -A taps every namespace; drop ${target} (or drop -A)`);
+      if (stringFlag(args, 'namespace') !== undefined) throw new UsageError('tap: -A taps every namespace; drop -n (or drop -A)');
+      connection = connectionFromArgs('tap', args);
+      // Names the tap API in messages; the streams are one namespace tap per namespace.
+      source = sourceFor(connection, 'ns/all', undefined);
     } else {
       if (!target) throw new UsageError("tap: which workload? e.g. 'meshtap tap deploy/web' (or --proxy HOST:PORT for one sidecar)");
       source = sourceFor(connectionFromArgs('tap', args), target, stringFlag(args, 'namespace'));
@@ -138,7 +152,8 @@ const command: Command = {
       print: (line) => process.stdout.write(line + '\n'),
       note: (text) => process.stderr.write(`meshtap: ${text}\n`),
     });
-    const stream = openSource(source, request, (n) => process.stderr.write(`meshtap: ${n.message}\n`));
+    const onNotice = (n: { message: string }): void => void process.stderr.write(`meshtap: ${n.message}\n`);
+    const stream = connection ? openAllNamespaces(connection, request, onNotice) : openSource(source, request, onNotice);
     // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose: quietly, exit 0.
     let stopped = false;
     const stop = (): void => {

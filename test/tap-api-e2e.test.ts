@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateGrantKey, makeGrantClaims, signGrant, generateGrantKeyPair, type GrantKeyPair } from '../tap-protocol/index.js';
 import type { TapRequest } from '../tap-protocol/tap-types.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { openTapStream } from '../tap-protocol/tap-wire.js';
 import { listSidecars, openTapApiStream } from '../tap-api/index.js';
 import { MESHTAP_BIN, spawnMeshtap, startSidecarProcess, runMeshtap, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
@@ -28,6 +29,8 @@ let keys: GrantKeyPair;
 const backends: Server[] = [];
 const web: SidecarProcess[] = [];
 let api: SidecarProcess;
+/** What a test needs to start one more sidecar: the registration token and web's backend port. */
+let more = { registrationToken: '', webPort: 0 };
 
 async function backend(name: string): Promise<Server> {
   const s = createServer((req, res) => {
@@ -87,6 +90,7 @@ beforeAll(async () => {
   const registrationToken = (await readFile(join(fixtures.dir, 'registration.token'), 'utf8')).trim();
   const webBackend = (await backend('web')).address() as AddressInfo;
   const apiBackend = (await backend('api')).address() as AddressInfo;
+  more = { registrationToken, webPort: webBackend.port };
   const sidecar = (workload: string, pod: string, port: number) =>
     startSidecarProcess([
       '--forward',
@@ -284,6 +288,35 @@ describe('stat, top and RBAC through the CLI', () => {
     );
     expect(out).toContain('collecting for 1s (-t to change)');
     expect(out).toMatch(/NAMESPACE\s+NAME\s+MESHED/);
+  });
+
+  it('regression (issue 11 item 7, "no tap -A"): tap -A streams every namespace with meshed pods', async () => {
+    // prettier-ignore
+    const other = await startSidecarProcess([
+      '--forward', `127.0.0.1:0=127.0.0.1:${more.webPort}`, '--tap', '127.0.0.1:0', '--workload', 'deploy/web', '--namespace', 'other',
+      '--pod', 'web-o1', '--tap-api', tapApiUrl, '--tap-require-grant',
+    ], { env: { MESHTAP_TAP_API_TOKEN: more.registrationToken } });
+    try {
+      await until('web-o1 registered', async () => (await listSidecars({ url: tapApiUrl, token: TOKENS.sa })).some((x) => x.pod === 'web-o1'), { timeoutMs: 30_000, intervalMs: 100 });
+      const run = runMeshtap(['tap', '-A', '-o', 'json', '--limit', '6', '--path', '/everywhere', '--tap-api', tapApiUrl, '--token', TOKENS.sa], { timeoutMs: 60_000 });
+      let stop = false;
+      void run.finally(() => (stop = true));
+      while (!stop) {
+        await Promise.all([call(web[0]!, '/everywhere'), call(other, '/everywhere')]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const r = await run;
+      expect(r.code, r.stderr).toBe(0);
+      const ends = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TapEvent).filter((e) => e.kind === 'end');
+      expect(ends).toHaveLength(6);
+      expect(new Set(ends.map((e) => e.pod)).has('web-o1')).toBe(true);
+      expect(ends.some((e) => e.pod?.startsWith('web-') && e.pod !== 'web-o1')).toBe(true);
+      // -A with a TARGET or -n is a usage error.
+      const bad = await runMeshtap(['tap', '-A', 'deploy/web', '--tap-api', tapApiUrl, '--token', TOKENS.sa]);
+      expect([bad.code, bad.stderr]).toEqual([2, 'meshtap: tap: -A taps every namespace; drop deploy/web (or drop -A)\n']);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('top deploy/web prints the table of its paths (not a terminal: once, at the end)', async () => {

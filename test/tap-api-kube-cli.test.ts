@@ -126,6 +126,27 @@ describe('meshtap tap through the Kubernetes API server', () => {
   }, 60_000);
 });
 
+describe('stat through the API server (issue 11 item 7)', () => {
+  it('regression ("stat deploy --kubeconfig groups nothing": listed pods had no workload): rows per Deployment, from the pods\' owners', async () => {
+    const stat = spawnMeshtap(['stat', 'deploy', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-t', '2s', '-o', 'json'], { timeoutMs: 60_000, env: NO_TAP_API });
+    let done = false;
+    void stat.done.then(() => (done = true));
+    while (!done) {
+      await callThrough(cluster.sidecars.webA, '/stat');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await stat.done;
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ namespace: string; name: string; meshed: { ok: number; total: number }; rps: number }>;
+    // web's two pods (ReplicaSet web-7d4b9c → deploy/web), web-canary's one; the Pending and un-meshed pods are not sidecars.
+    expect(rows.map((x) => [x.namespace, x.name, x.meshed])).toEqual([
+      ['shop', 'deploy/web', { ok: 2, total: 2 }],
+      ['shop', 'deploy/web-canary', { ok: 1, total: 1 }],
+    ]);
+    expect(rows[0]!.rps).toBeGreaterThan(0);
+  }, 90_000);
+});
+
 describe('a live tap follows pod watches (issue 11 item 4, Kubernetes mode)', () => {
   it('a pod deleted from the API server is reported gone; the same pod added back is tapped again', async () => {
     const cli = spawnMeshtap(['tap', 'deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', 'json'], { timeoutMs: 80_000, env: NO_TAP_API });

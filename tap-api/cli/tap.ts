@@ -112,6 +112,9 @@ export async function probeAdminPort(address: string, err: unknown): Promise<Mes
   return described;
 }
 
+/** Most messages `-A` holds while merging its namespaces' streams. */
+const MAX_MERGE_QUEUE = 1_000;
+
 /**
  * `-A`: one namespace tap (`ns/NS`) per namespace that has meshed pods, merged in arrival order.
  * The namespaces come from the sidecar list (`list sidecars` cluster-wide), read once at start;
@@ -119,6 +122,7 @@ export async function probeAdminPort(address: string, err: unknown): Promise<Mes
  */
 export function openAllNamespaces(connection: TapApiConnection, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void): TapStream {
   const streams: TapStream[] = [];
+  const drained: Array<() => void> = [];
   let cancelled = false;
   async function* messages(): AsyncGenerator<TapMessage> {
     let items;
@@ -137,17 +141,20 @@ export function openAllNamespaces(connection: TapApiConnection, request: TapRequ
     for (const ns of namespaces) streams.push(openSource(sourceFor(connection, `ns/${ns}`, ns), request, onNotice));
     const queue: Array<{ m?: TapMessage; err?: unknown; done?: true }> = [];
     let wake: (() => void) | undefined;
-    const push = (x: (typeof queue)[number]): void => {
+    // Bounded: a namespace stream waits while MAX_MERGE_QUEUE messages are queued (the tap API
+    // drops a client that falls too far behind; nothing piles up here).
+    const push = async (x: (typeof queue)[number]): Promise<void> => {
       queue.push(x);
       wake?.();
+      if (queue.length >= MAX_MERGE_QUEUE) await new Promise<void>((r) => drained.push(r));
     };
     for (const s of streams) {
       void (async () => {
         try {
-          for await (const m of s.messages) push({ m });
-          push({ done: true });
+          for await (const m of s.messages) await push({ m });
+          await push({ done: true });
         } catch (err) {
-          push({ err });
+          await push({ err });
         }
       })();
     }
@@ -157,6 +164,7 @@ export function openAllNamespaces(connection: TapApiConnection, request: TapRequ
       if (queue.length === 0) await new Promise<void>((r) => (wake = r));
       wake = undefined;
       const x = queue.shift();
+      if (queue.length < MAX_MERGE_QUEUE / 2) for (const r of drained.splice(0)) r();
       if (!x) continue;
       if (x.err !== undefined) throw x.err;
       if (x.done) {
@@ -175,6 +183,7 @@ export function openAllNamespaces(connection: TapApiConnection, request: TapRequ
     cancel() {
       cancelled = true;
       for (const s of streams) s.cancel();
+      for (const r of drained.splice(0)) r();
     },
   };
 }

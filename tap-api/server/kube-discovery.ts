@@ -155,33 +155,29 @@ export function createKubeDiscovery(kc: KubeConfig, options: KubeDiscoveryOption
   };
   const bounded = (pods: TapPod[]): Result<TapPod[], KubeStatus> =>
     pods.length > maxPods ? { ok: false, error: kubeStatus(400, `the target has ${pods.length} meshed pods, more than one tap may fan out to (${maxPods}); tap a smaller target`) } : { ok: true, value: pods };
+  /** Tappable pods; each one's workload is `workload` when the caller resolved it, else read from its owner. */
   const keep = (pods: PodLike[], workload?: Target): TapPod[] =>
-    pods.map((p) => tapPodOf(p, ports, workload)).filter((p): p is TapPod => p !== undefined).sort((a, b) => a.pod.localeCompare(b.pod));
+    pods
+      .map((p) => tapPodOf(p, ports, workload ?? workloadOfPod(p)))
+      .filter((p): p is TapPod => p !== undefined)
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod));
+  /** Every meshed pod of a namespace, or of every namespace (undefined). */
+  const listMeshed = async (namespace: string | undefined): Promise<TapPod[]> => {
+    if (namespace !== undefined) return keep(await listPods(namespace, `${MESHED_LABEL}=true`));
+    const { core } = await getApis();
+    try {
+      return keep((await core.listPodForAllNamespaces({ labelSelector: `${MESHED_LABEL}=true` })).items as PodLike[]);
+    } catch (err) {
+      throw new Error(`listing meshed pods in every namespace: ${describeKubeError(err)}`, { cause: err });
+    }
+  };
 
   return {
     noPodsHint: 'none of its pods is running with the meshtap sidecar',
-    async list(namespace) {
-      if (namespace !== undefined) return keep(await listPods(namespace, `${MESHED_LABEL}=true`));
-      const { core } = await getApis();
-      try {
-        return keep((await core.listPodForAllNamespaces({ labelSelector: `${MESHED_LABEL}=true` })).items as PodLike[]);
-      } catch (err) {
-        throw new Error(`listing meshed pods in every namespace: ${describeKubeError(err)}`, { cause: err });
-      }
-    },
-    watch(namespace, onChange) {
-      return watchMeshedPods(kc, namespace, onChange);
-    },
-    async listAll() {
-      const { core } = await getApis();
-      let pods: PodLike[];
-      try {
-        pods = (await core.listPodForAllNamespaces({ labelSelector: `${MESHED_LABEL}=true` })).items as PodLike[];
-      } catch (err) {
-        throw new Error(`listing meshed pods: ${describeKubeError(err)}`, { cause: err });
-      }
-      return pods.map((p) => tapPodOf(p, ports, workloadOfPod(p))).filter((p): p is TapPod => p !== undefined);
-    },
+    // One listing serves `list` (stat, -A) and `listAll` (edges, routes): each pod named with its
+    // workload from its owner (workloadOfPod), so `stat deploy` through a kubeconfig groups by it.
+    list: (namespace) => listMeshed(namespace),
+    listAll: () => listMeshed(undefined),
     async resolve(namespace, target) {
       const { core, apps, batch } = await getApis();
       switch (target.resource) {

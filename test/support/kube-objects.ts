@@ -69,6 +69,8 @@ export interface PodFixture {
   annotations?: Record<string, string>;
   /** The sidecar's tap port, declared as the container port `meshtap-tap` (as the injector does). */
   tapPort?: number;
+  /** The sidecar's admin port (`/metrics`), declared as the container port `meshtap-admin` (default 4191). */
+  adminPort?: number;
 }
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -101,7 +103,7 @@ export function pod(f: PodFixture = {}): Pod {
     ports: [
       { name: 'meshtap-in', containerPort: 4143, protocol: 'TCP' },
       { name: 'meshtap-tap', containerPort: f.tapPort ?? 4190, protocol: 'TCP' },
-      { name: 'meshtap-admin', containerPort: 4191, protocol: 'TCP' },
+      { name: 'meshtap-admin', containerPort: f.adminPort ?? 4191, protocol: 'TCP' },
     ],
     securityContext: { runAsUser: 2102, runAsGroup: 2102, runAsNonRoot: true },
   };
