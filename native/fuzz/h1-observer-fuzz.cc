@@ -5,8 +5,8 @@
 // exchange ended once, nothing after GiveUp/Upgraded/SwitchedToH2c, every exchange ended once the
 // connection closes); report heads and trailers that the head parser accepts again; pass every
 // de-framed body byte to BodyData when capturing; and report exactly the same calls however the
-// forwarded bytes were split (the split-point property of proxy/http1/split-points.test.ts; a
-// give-up's reason aside, see GiveUp), or whether uncaptured body bytes were skipped (spliced).
+// forwarded bytes were split (the split-point property of proxy/http1/split-points.test.ts), or
+// whether uncaptured body bytes were skipped (spliced).
 // Input: byte 0 = options (bit 0 capture bodies, bits 1-2 head limit, bit 3 a pipelining limit
 // of 3), then ops: 0x00-0x3f client bytes, 0x40-0x7f server bytes (length = the next byte, then
 // that many bytes), 0x80 client FIN, 0x81 server FIN, other values are ignored.
@@ -81,10 +81,7 @@ class CheckingSink : public H1ExchangeSink {
   void GiveUp(GiveUpReason reason) override {
     Check(!is_over_ && open_.empty());
     is_over_ = true;
-    // The reason is not compared across splits: where a head both passes the size bound and has a
-    // bare LF, which is met first depends on the split (in the js reader too); both give up.
-    log += "giveUp\n";
-    last_reason = reason;
+    log += std::string("giveUp ") + GiveUpReasonName(reason) + "\n";
   }
   void Upgraded() override {
     Check(!is_over_ && open_.empty());
@@ -101,7 +98,6 @@ class CheckingSink : public H1ExchangeSink {
   void CheckClosed() { Check(open_.empty()); }
 
   bool capture = false;
-  GiveUpReason last_reason = GiveUpReason::kInternal;
 
  private:
   struct State {

@@ -68,10 +68,12 @@ export class HeadReader {
     for (;;) {
       const lf = chunk.indexOf(LF, pos);
       if (lf < 0) break;
+      const at = this.held + (lf - start); // head offset of this LF
+      // The bound first: a head split before this LF would have hit it at the split, so the
+      // reason must not depend on where the bytes were split.
+      if (at + 1 > this.maxBytes) return HEAD_TOO_LARGE;
       const prev = lf > start ? chunk[lf - 1] : this.prevByte;
       if (prev !== CR) return HEAD_BARE_LF;
-      const at = this.held + (lf - start); // head offset of this LF
-      if (at + 1 > this.maxBytes) return HEAD_TOO_LARGE;
       if (at - this.lineStart === 1) {
         // An empty line.
         if (this.lineStart === 0 && !this.isTrailer) {

@@ -326,6 +326,17 @@ describe('HTTP/1 observer: giving up', () => {
     expect(callNames(fits)).toEqual(['requestHead#1']);
   });
 
+  it('names the same reason however an oversized head with a bare LF past the limit was split (regression: bare LF in one piece, too large in two)', () => {
+    const big = `GET / HTTP/1.1\r\nX-Big: ${'a'.repeat(200)}\n\r\n`;
+    for (const pieces of [[big], [big.slice(0, 150), big.slice(150)]]) {
+      const { calls } = runConversation(
+        pieces.map((c) => ({ c })),
+        { limits: { maxHeaderBytes: 128 } },
+      );
+      expect(callNames(calls)).toEqual(['giveUp:h1-header-too-large']);
+    }
+  });
+
   it('gives up (internal) when the sink throws, and never throws itself', () => {
     const sink = createRecordingSink();
     const recordResponseHead = sink.responseHead;

@@ -243,10 +243,11 @@ int64_t HeadReader::Feed(const uint8_t* chunk, size_t len, size_t offset) {
     const void* hit = pos < len ? memchr(chunk + pos, kLf, len - pos) : nullptr;
     if (hit == nullptr) break;
     const size_t lf = static_cast<const uint8_t*>(hit) - chunk;
+    const size_t at = held_.size() + (lf - start);  // head offset of this LF
+    // The bound first, so that the reason does not depend on where the bytes were split.
+    if (at + 1 > max_bytes_) return kHeadTooLarge;
     const int prev = lf > start ? chunk[lf - 1] : prev_byte_;
     if (prev != kCr) return kHeadBareLf;
-    const size_t at = held_.size() + (lf - start);  // head offset of this LF
-    if (at + 1 > max_bytes_) return kHeadTooLarge;
     if (at - line_start_ == 1) {
       // An empty line.
       if (line_start_ == 0 && !is_trailer_) {
