@@ -7,8 +7,8 @@
  *
  * What is normalized, and why (everything else is compared exactly):
  * - events: `ts`, `latencyMs`, `durationMs` (clock; checked to be valid, then dropped), `src`
- *   (the client's ephemeral port), `dst` (each engine has its own upstream port: becomes
- *   `upstream`), and the connection part of `id` (`<connection>.<stream>`: engines number
+ *   (the client's ephemeral port), `dst` (each engine has its own upstream ports: they become
+ *   `upstream`, `upstream2`…), and the connection part of `id` (`<connection>.<stream>`: engines number
  *   connections independently; becomes the connection's order of appearance in the run, the
  *   stream part is kept). `pod` is the same on both (`--pod`).
  * - metrics: the delta of every series over one run (series that did not move are left out).
@@ -16,7 +16,7 @@
  *   engine's own accounting, are left out: `meshtap_engine` (names the engine),
  *   `meshtap_start_time_seconds`, `meshtap_recorder_bytes` (the recorder's memory for the same
  *   records: C++ compact records vs JS objects). Latency `_count` is kept (it counts responses).
- *   Label values holding the upstream's port (`target_addr`, `dst_*`) become `upstream`.
+ *   Label values holding an upstream's address (`target_addr`) become its name, as in events.
  *
  * The pieces of a conversation are written one at a time and each is awaited at the far end
  * before the next, so both engines see the same reads in the same order (a split point in the
@@ -42,16 +42,22 @@ export interface Conversation {
   closeFirst: 'client' | 'server';
 }
 
-/** What one engine made of one conversation, normalized for comparison. */
-export interface RunResult {
-  /** What the server received (must equal the client's bytes). */
-  serverReceived: Buffer;
-  /** What the client received (must equal the server's bytes). */
-  clientReceived: Buffer;
+/** What one engine observed during one run, normalized for comparison. */
+export interface Observed {
   events: Array<Record<string, unknown>>;
   history: Array<Record<string, unknown>>;
   /** Series that moved during the run: `name{labels}` -> delta. */
   metrics: Record<string, number>;
+  /** Bytes of the run's marker exchange (in `metrics`' TCP counters of `upstream` too). */
+  markerBytes: { request: number; response: number };
+}
+
+/** What one engine made of one raw conversation. */
+export interface RunResult extends Observed {
+  /** What the server received (must equal the client's bytes). */
+  serverReceived: Buffer;
+  /** What the client received (must equal the server's bytes). */
+  clientReceived: Buffer;
 }
 
 /** One engine's sidecar with its upstream, tap subscriber and a keep-alive marker connection. */
@@ -60,7 +66,11 @@ export interface EngineSide {
   sidecar: SidecarProcess;
   server: ScriptedServer;
   tap: TapCollector;
+  /** Forward listener ports: [0] goes to `server`, [1 + i] to `extraTargets[i]`. */
+  ports: number[];
   run(conversation: Conversation): Promise<RunResult>;
+  /** Runs `traffic` (which must open and close its own connections) and returns what was observed. */
+  measure(traffic: () => Promise<void>): Promise<Observed>;
   close(): Promise<void>;
 }
 
@@ -74,8 +84,8 @@ const isTiming = (name: string) => /latency_ms_(bucket|sum)$/.test(name) || /_se
 export interface EngineSideOptions {
   /** Extra `meshtap proxy` flags (both engines get the same). */
   args?: string[];
-  /** Whether the conversation's events carry an HTTP exchange (false: opaque TCP suites). */
-  observesHttp?: boolean;
+  /** More upstream ports, each behind its own forward listener (`ports[1 + i]`). */
+  extraTargets?: number[];
 }
 
 /** Starts `engine`'s sidecar in front of a fresh scripted server. */
@@ -87,6 +97,7 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
     sidecar = await startSidecarProcess([
       '--engine', engine,
       '--forward', `127.0.0.1:0=127.0.0.1:${server.port}`,
+      ...(options.extraTargets ?? []).flatMap((port) => ['--forward', `127.0.0.1:0=127.0.0.1:${port}`]),
       '--admin', '127.0.0.1:0',
       '--tap', '127.0.0.1:0',
       '--pod', POD,
@@ -102,7 +113,7 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
   }
   const sc = sidecar;
   const tp = tap;
-  const upstreamPort = String(server.port);
+  const upstreams = new Map<string, string>([[String(server.port), 'upstream'], ...(options.extraTargets ?? []).map((p, i) => [String(p), `upstream${i + 2}`] as [string, string])]);
 
   // The marker: a keep-alive HTTP/1 connection opened once; a request on it after a run is
   // handled after every record of the run's (closed) connection, so its `end` event marks that
@@ -112,7 +123,7 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
   let markers = 0;
   let seenConnection = 0;
   let lastScrape: Sample[] | undefined;
-  async function mark(): Promise<number> {
+  async function mark(): Promise<{ connection: number; request: number; response: number }> {
     const path = `/marker/${++markers}`;
     const req = `GET ${path} HTTP/1.1${CRLF}Host: marker${CRLF}${CRLF}`;
     const rsp = `HTTP/1.1 200 OK${CRLF}Content-Length: 0${CRLF}${CRLF}`;
@@ -123,39 +134,47 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
     await markerUpstream.write(rsp);
     await markerClient.waitForBytes(down + rsp.length);
     const [end] = await tp.waitForEnds(1, (e) => e.path === path);
-    return connectionOf(end.id);
+    return { connection: connectionOf(end.id), request: req.length, response: rsp.length };
   }
-  const markerConnection = await mark();
+  const markerConnection = (await mark()).connection;
 
-  return {
+  const side: EngineSide = {
     engine,
     sidecar: sc,
     server,
     tap: tp,
-    async run(conversation) {
+    ports: sc.forwards.map((f) => f.port),
+    async measure(traffic) {
       // The previous run's last scrape is this run's baseline (nothing moves in between).
       const before = lastScrape ?? (await scrape(sc.admin!));
       const firstEvent = tp.events.length;
-      const next = server.connections.length;
-      const client = await connectRaw(sc.forwards[0].port);
-      const upstream = await server.connection(next);
-      await play(conversation, client, upstream);
-      await mark();
+      await traffic();
+      const marker = await mark();
       const events = tp.events.slice(firstEvent).filter((e) => connectionOf(e.id) !== markerConnection);
       const after = await scrape(sc.admin!);
       lastScrape = after;
-      // The recorder's answer for this run's connection only: connections are numbered in
-      // order, so the run's is above every one seen before (the marker's included).
+      // The recorder's answer for this run's connections only: connections are numbered in
+      // order, so the run's are above every one seen before (the marker's included).
       const recent = await lastExchanges(sc.tap!, 64);
       const kept = recent.filter((e) => connectionOf(e.id) > seenConnection && connectionOf(e.id) !== markerConnection);
       for (const e of recent) seenConnection = Math.max(seenConnection, connectionOf(e.id));
       return {
-        serverReceived: upstream.received(),
-        clientReceived: client.received(),
-        events: normalizeEvents(events, upstreamPort),
-        history: normalizeEvents(kept, upstreamPort),
-        metrics: metricDelta(before, after, upstreamPort),
+        events: normalizeEvents(events, upstreams),
+        history: normalizeEvents(kept, upstreams),
+        metrics: metricDelta(before, after, upstreams),
+        markerBytes: { request: marker.request, response: marker.response },
       };
+    },
+    async run(conversation) {
+      let client: RecordedSocket | undefined;
+      let upstream: RecordedSocket | undefined;
+      const observed = await side.measure(async () => {
+        const next = server.connections.length;
+        client = await connectRaw(sc.forwards[0].port);
+        upstream = await server.connection(next);
+        await play(conversation, client, upstream);
+      });
+      return { ...observed, serverReceived: upstream!.received(), clientReceived: client!.received() };
     },
     async close() {
       tp.close();
@@ -164,6 +183,7 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
       await server.close();
     },
   };
+  return side;
 }
 
 /** Writes each step, waiting until the far end has it; then the half-closes; then waits for both closes. */
@@ -209,7 +229,7 @@ async function lastExchanges(tapAddr: string, n: number): Promise<TapEvent[]> {
 }
 
 /** Events without clock, ports and connection numbers (see the file comment). */
-export function normalizeEvents(events: TapEvent[], upstreamPort: string): Array<Record<string, unknown>> {
+export function normalizeEvents(events: TapEvent[], upstreams: ReadonlyMap<string, string>): Array<Record<string, unknown>> {
   const connections = new Map<string, number>();
   return events.map((e) => {
     if (Number.isNaN(Date.parse(e.ts))) throw new Error(`event ${e.id} has a bad ts: ${e.ts}`);
@@ -226,14 +246,19 @@ export function normalizeEvents(events: TapEvent[], upstreamPort: string): Array
     const conn = dot < 0 ? e.id : e.id.slice(0, dot);
     if (!connections.has(conn)) connections.set(conn, connections.size + 1);
     out.id = `c${connections.get(conn)}${dot < 0 ? '' : e.id.slice(dot)}`;
-    out.dst = e.dst.endsWith(`:${upstreamPort}`) ? 'upstream' : e.dst;
+    out.dst = upstreamName(e.dst, upstreams);
     return out;
   });
 }
 
-function seriesKey(s: Sample, upstreamPort: string): string {
+/** `127.0.0.1:PORT` of an upstream -> its name (`upstream`, `upstream2`…); anything else unchanged. */
+function upstreamName(addr: string, upstreams: ReadonlyMap<string, string>): string {
+  return upstreams.get(addr.slice(addr.lastIndexOf(':') + 1)) ?? addr;
+}
+
+function seriesKey(s: Sample, upstreams: ReadonlyMap<string, string>): string {
   const labels = Object.entries(s.labels)
-    .map(([k, v]) => [k, v.endsWith(`:${upstreamPort}`) ? 'upstream' : v])
+    .map(([k, v]) => [k, upstreamName(v, upstreams)])
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(',');
@@ -241,13 +266,13 @@ function seriesKey(s: Sample, upstreamPort: string): string {
 }
 
 /** Per-series change between two scrapes, leaving out timing and engine-own series. */
-export function metricDelta(before: Sample[], after: Sample[], upstreamPort: string): Record<string, number> {
+export function metricDelta(before: Sample[], after: Sample[], upstreams: ReadonlyMap<string, string>): Record<string, number> {
   const was = new Map<string, number>();
-  for (const s of before) was.set(seriesKey(s, upstreamPort), s.value);
+  for (const s of before) was.set(seriesKey(s, upstreams), s.value);
   const out: Record<string, number> = {};
   for (const s of after) {
     if (UNCOMPARED.has(s.name) || isTiming(s.name)) continue;
-    const key = seriesKey(s, upstreamPort);
+    const key = seriesKey(s, upstreams);
     const d = s.value - (was.get(key) ?? 0);
     if (d !== 0) out[key] = d;
   }
@@ -258,6 +283,8 @@ export function metricDelta(before: Sample[], after: Sample[], upstreamPort: str
 export interface EnginePair {
   sides: EngineSide[];
   run(conversation: Conversation): Promise<RunResult[]>;
+  /** Runs each side's traffic (given that side) at once on both engines. */
+  measure(traffic: (side: EngineSide) => Promise<void>): Promise<Observed[]>;
   close(): Promise<void>;
 }
 
@@ -272,6 +299,7 @@ export async function startEnginePair(engines: readonly Engine[], options: Engin
   return {
     sides,
     run: (c) => Promise.all(sides.map((s) => s.run(c))),
+    measure: (traffic) => Promise.all(sides.map((s) => s.measure(() => traffic(s)))),
     close: async () => void (await Promise.all(sides.map((s) => s.close()))),
   };
 }
