@@ -319,6 +319,19 @@ describe('stat, top and RBAC through the CLI', () => {
     }
   });
 
+  it('habit (issue 11): "no meshed pods found" names the namespaces that have them, only those the user may tap', async () => {
+    // The ci service account may tap everywhere: the hint names shop.
+    const sa = await runMeshtap(['tap', 'deploy/web', '-n', 'default', '--tap-api', tapApiUrl, '--token', TOKENS.sa]);
+    expect(sa.code).toBe(1);
+    expect(sa.stderr).toMatch(/no meshed pods found for deploy\/web in namespace "default": .*; it has meshed pods in namespace "shop" \(e\.g\. -n shop\)\n$/);
+    expect(sa.stderr.split('\n')).toHaveLength(2);
+    // dave may tap only in "other": his 404 there says nothing of shop, which he may not tap.
+    const dave = await runMeshtap(['tap', 'deploy/web', '-n', 'other', '--tap-api', tapApiUrl, '--token', TOKENS.otherNs]);
+    expect(dave.code).toBe(1);
+    expect(dave.stderr).toMatch(/no meshed pods found for deploy\/web in namespace "other"/);
+    expect(dave.stderr).not.toMatch(/shop/);
+  });
+
   it('top deploy/web prints the table of its paths (not a terminal: once, at the end)', async () => {
     const run = runMeshtap(['top', 'deploy/web', '-n', 'shop', '--limit', '6', '--tap-api', tapApiUrl, '--token', TOKENS.viewer], { timeoutMs: 60_000 });
     await trafficUntil(run);

@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
 import type { PeerNames } from '../edges/peer-names.js';
 import type { TapApiAccess } from './access.js';
+import { elsewhereHint, namespacesElsewhere } from './elsewhere.js';
 import { isLive, startFanOut, splitRate, type FanOut, type FanOutPartEnd } from './fan-out.js';
 import type { TapPod } from './access.js';
 import type { TapRequest } from '../../tap-protocol/index.js';
@@ -128,13 +129,16 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
   }
   if (!resolved.ok) {
     ctx.metrics.rejected.inc({ reason: resolved.error.code === 404 ? 'not-found' : 'discovery-failed' });
-    return sendStatus(res, resolved.error);
+    if (resolved.error.code !== 404) return sendStatus(res, resolved.error);
+    const hint = elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
+    return sendStatus(res, hint ? { ...resolved.error, message: `${resolved.error.message} in namespace "${namespace}"${hint}` } : resolved.error);
   }
   const pods = resolved.value;
   if (pods.length === 0) {
     ctx.metrics.rejected.inc({ reason: 'not-found' });
     const where = target.resource === 'namespaces' ? `namespace "${target.name}"` : `${formatTarget(target)} in namespace "${namespace}"`;
-    return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: ${ctx.access.discovery.noPodsHint}`, what));
+    const hint = elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
+    return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: ${ctx.access.discovery.noPodsHint}${hint}`, what));
   }
   // Callers are named from the pod list: have one before the first event (bounded wait).
   await ctx.peerNames?.ready();
