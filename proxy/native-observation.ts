@@ -188,7 +188,16 @@ export function createNativeObservation(services: ObservationServices, observati
     },
     giveUp(id, reason, atMs) {
       recordMs = atMs;
-      h1(id)?.sink.giveUp(GIVE_UP_REASONS[reason] ?? 'internal');
+      const c = conns.get(id);
+      if (c === undefined) return;
+      const why = GIVE_UP_REASONS[reason] ?? 'internal';
+      // C++ ended its open exchanges first; what is still open here (C++ abandoned the connection
+      // mid-exchange, out of memory) ends the way a give-up ends it.
+      endOpen(id, 'observer-gave-up');
+      if (c.kind === 'h1') return c.sink.giveUp(why);
+      metrics.observerGaveUp(why);
+      if (c.kind === 'h2') c.driver.close('observer-gave-up' as CloseReason);
+      conns.delete(id);
     },
     upgraded(id, atMs) {
       recordMs = atMs;

@@ -117,10 +117,15 @@ void ObservationDriver::Data(bool from_client, const uint8_t* p, size_t n, uint6
         break;
     }
   } catch (...) {
-    // Out of memory in here costs this connection's observation, never the process.
-    shared_->ring.Append(kRecGiveUp, static_cast<uint8_t>(GiveUpReason::kInternal), conn_->id, now_ns_, nullptr, 0, true);
-    StopObserving();
+    Abandon();
   }
+}
+
+// Out of memory in here costs this connection's observation, never the process (JS counts it
+// as an `internal` give-up and ends what it had open).
+void ObservationDriver::Abandon() noexcept {
+  if (conn_->is_observed) shared_->ring.Append(kRecGiveUp, static_cast<uint8_t>(GiveUpReason::kInternal), conn_->id, now_ns_, nullptr, 0, true);
+  StopObserving();
 }
 
 // After a 101 to h2c: the held client bytes go to JS first, then everything as bytes.
@@ -162,6 +167,15 @@ void ObservationDriver::Decide(Detection detected, const char* why, const uint8_
 void ObservationDriver::End(bool from_client, uint64_t now_ns) {
   if (!IsLive()) return;
   now_ns_ = now_ns;
+  try {
+    EndOf(from_client);
+  } catch (...) {
+    Abandon();
+  }
+}
+
+void ObservationDriver::EndOf(bool from_client) {
+  const uint64_t now_ns = now_ns_;
   switch (state_) {
     case State::kDetecting:
       if (from_client) Decide(Detection::kOpaque, "client ended", nullptr, 0);
@@ -181,7 +195,7 @@ void ObservationDriver::End(bool from_client, uint64_t now_ns) {
 void ObservationDriver::Close(AbortCode abort, uint64_t now_ns) {
   if (!IsLive()) return;
   now_ns_ = now_ns;
-  if (state_ == State::kH1) h1_->Close(AbortError(abort), now_ns);
+  if (state_ == State::kH1) h1_->Close(AbortError(abort), now_ns);  // catches its own
 }
 
 uint64_t ObservationDriver::Skippable(bool from_client) {
@@ -198,7 +212,11 @@ void ObservationDriver::Skipped(bool from_client, uint64_t n, uint64_t now_ns) {
 void ObservationDriver::DetectDeadline(uint64_t now_ns) {
   if (!IsLive() || state_ != State::kDetecting || detect_buf_.empty()) return;
   now_ns_ = now_ns;
-  Decide(Detection::kOpaque, "timeout", nullptr, 0);
+  try {
+    Decide(Detection::kOpaque, "timeout", nullptr, 0);
+  } catch (...) {
+    Abandon();
+  }
 }
 
 }  // namespace meshtap

@@ -65,6 +65,8 @@ class ObservationDriver {
   void Decide(Detection d, const char* why, const uint8_t* last, size_t n);
   void ToBytes(bool from_client, const uint8_t* p, size_t n);
   void AfterH1();
+  void EndOf(bool from_client);
+  void Abandon() noexcept;
   bool IsLive();
 
   EngineShared* const shared_;
