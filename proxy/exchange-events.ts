@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
-import { isFailure, type HttpRoute, type ProxyMetrics } from './metrics.js';
+import type { HttpRoute, ProxyMetrics } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 import type { ConnectionInfo } from './engine.js';
 import { hostOf, type PeerDirectory, type PeerIdentity } from './peers.js';
@@ -234,8 +234,7 @@ export function createExchangeSink(
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
       // A gRPC call with an error ended without the server's own status: a failure, whatever its client reports.
       const isFailed = ex.protocol === 'grpc' && ex.error !== undefined;
-      routeOf(ex.authority).response(ex.status, ex.grpcStatus, ex.status === 0, latencyMs ?? 0, isFailed);
-      metrics.routes.record(routeCursor, ex.method, ex.path, ex.protocol, isFailed || isFailure(ex.status, ex.grpcStatus, ex.status === 0), latencyMs);
+      routeOf(ex.authority).exchange(routeCursor, ex.method, ex.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         hub.skipped();
         // Nobody reads this event now. The observer is done with `ex` (it never changes after

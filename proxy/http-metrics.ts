@@ -17,6 +17,18 @@ export interface HttpRouteStats {
   /** By status code (0 for none). */
   latency: Map<number, { labels: Record<string, string>; buckets: Float64Array; sum: number; count: number }>;
   readonly labels: Record<string, string>;
+  /** The last response counter and latency histogram used: a connection repeating one outcome skips both Map lookups. */
+  lastKey: number;
+  lastResponse: { labels: Record<string, string>; count: number } | undefined;
+  lastStatus: number;
+  lastLatency: { labels: Record<string, string>; buckets: Float64Array; sum: number; count: number } | undefined;
+}
+
+/** The histogram bucket of `latencyMs` (index into `bounds`, or `bounds.length` for +Inf): found once per exchange, used by every histogram it lands in. */
+export function latencyBucket(bounds: Float64Array, latencyMs: number): number {
+  let i = 0;
+  while (i < bounds.length && latencyMs > bounds[i]!) i++;
+  return i;
 }
 
 type MetricValue = { labels: Record<string, string>; value: number; metricName?: string };
@@ -54,6 +66,10 @@ export interface HttpMetrics {
   observeResponse(route: HttpRouteStats, status: number, classification: 'success' | 'failure', grpcStatus: number | undefined, latencyMs: number | undefined): void;
   /** Another source of the same metrics, merged in at scrape (`read` is called once per metric per scrape). */
   setSource(read: () => ExternalHttpRoutes | undefined): void;
+  /** The same with the classification and the latency's bucket (`latencyBucket`) already known. */
+  countResponse(route: HttpRouteStats, status: number, failure: boolean, grpcStatus: number | undefined, latencyMs: number | undefined, bucket: number): void;
+  /** The latency buckets' upper bounds. */
+  readonly bounds: Float64Array;
 }
 
 const responseKey = (status: number, grpcStatus: number | undefined, failure: boolean): number => ((status * 32 + (grpcStatus ?? -1) + 1) << 1) | (failure ? 1 : 0);
@@ -66,7 +82,7 @@ function mergeRoutes(routes: Map<string, HttpRouteStats>, ext: ExternalHttpRoute
     const key = `${x.direction}|${x.authority}|${x.target}`;
     const own = out.get(key);
     const labels = own?.labels ?? { direction: x.direction, authority: x.authority, target_addr: x.target };
-    const r: HttpRouteStats = { requests: (own?.requests ?? 0) + x.requests, responses: new Map(), latency: new Map(), labels };
+    const r: HttpRouteStats = { requests: (own?.requests ?? 0) + x.requests, responses: new Map(), latency: new Map(), labels, lastKey: -1, lastResponse: undefined, lastStatus: -1, lastLatency: undefined };
     for (const [k, v] of own?.responses ?? []) r.responses.set(k, { labels: v.labels, count: v.count });
     for (const [k, v] of own?.latency ?? []) r.latency.set(k, { labels: v.labels, buckets: Float64Array.from(v.buckets), sum: v.sum, count: v.count });
     for (const v of x.responses) {
@@ -128,37 +144,45 @@ export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly n
     }),
   );
 
+  const countResponse: HttpMetrics['countResponse'] = (r, status, failure, grpcStatus, latencyMs, bucket) => {
+    const key = responseKey(status, grpcStatus, failure);
+    let c = key === r.lastKey ? r.lastResponse : r.responses.get(key);
+    if (!c) {
+      const grpc = grpcStatus === undefined ? '' : String(grpcStatus);
+      c = { labels: { ...r.labels, status_code: status ? String(status) : '', classification: failure ? 'failure' : 'success', grpc_status: grpc }, count: 0 };
+      r.responses.set(key, c);
+    }
+    r.lastKey = key;
+    r.lastResponse = c;
+    c.count++;
+    if (latencyMs === undefined) return;
+    let h = status === r.lastStatus ? r.lastLatency : r.latency.get(status);
+    if (!h) {
+      h = { labels: { ...r.labels, status_code: status ? String(status) : '' }, buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
+      r.latency.set(status, h);
+    }
+    r.lastStatus = status;
+    r.lastLatency = h;
+    h.buckets[bucket]++;
+    h.sum += latencyMs;
+    h.count++;
+  };
+
   return {
     route(direction, authority, targetAddr) {
       const key = `${direction}|${authority}|${targetAddr}`;
       let r = routes.get(key);
       if (!r) {
-        r = { requests: 0, responses: new Map(), latency: new Map(), labels: { direction, authority, target_addr: targetAddr } };
+        r = { requests: 0, responses: new Map(), latency: new Map(), labels: { direction, authority, target_addr: targetAddr }, lastKey: -1, lastResponse: undefined, lastStatus: -1, lastLatency: undefined };
         routes.set(key, r);
       }
       return r;
     },
     observeResponse(r, status, classification, grpcStatus, latencyMs) {
-      const key = responseKey(status, grpcStatus, classification === 'failure');
-      let c = r.responses.get(key);
-      if (!c) {
-        const grpc = grpcStatus === undefined ? '' : String(grpcStatus);
-        c = { labels: { ...r.labels, status_code: status ? String(status) : '', classification, grpc_status: grpc }, count: 0 };
-        r.responses.set(key, c);
-      }
-      c.count++;
-      if (latencyMs === undefined) return;
-      let h = r.latency.get(status);
-      if (!h) {
-        h = { labels: { ...r.labels, status_code: status ? String(status) : '' }, buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
-        r.latency.set(status, h);
-      }
-      let i = 0;
-      while (i < bounds.length && latencyMs > bounds[i]) i++;
-      h.buckets[i]++;
-      h.sum += latencyMs;
-      h.count++;
+      countResponse(r, status, classification === 'failure', grpcStatus, latencyMs, latencyMs === undefined ? -1 : latencyBucket(bounds, latencyMs));
     },
+    countResponse,
+    bounds,
     setSource(read) {
       source = read;
     },

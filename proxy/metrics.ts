@@ -8,10 +8,10 @@
  * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
  */
 import * as prom from 'prom-client';
-import type { ProxyDirection } from '../tap-protocol/index.js';
-import { createHttpMetrics, type ExternalHttpRoutes } from './http-metrics.js';
+import type { Protocol, ProxyDirection } from '../tap-protocol/index.js';
+import { createHttpMetrics, latencyBucket, type ExternalHttpRoutes } from './http-metrics.js';
 import type { GiveUpReason } from './observe.js';
-import { createRouteMetrics, type ExternalRouteStats, type PeerLabeler, type RouteMetrics } from './route-metrics.js';
+import { createRouteMetrics, type ExternalRouteStats, type PeerLabeler, type RouteCursor, type RouteMetrics } from './route-metrics.js';
 
 /** Linkerd's response_latency_ms buckets. */
 export const LATENCY_BUCKETS_MS = [
@@ -95,6 +95,14 @@ export interface HttpRoute {
    * grpc-status (its `grpcStatus` is then the one its client reports, e.g. CANCELLED).
    */
   response(status: number, grpcStatus: number | undefined, failedNoResponse: boolean, latencyMs: number, isFailed?: boolean): void;
+  /**
+   * One record per finished exchange for every series it lands in: Linkerd's `response_*` of
+   * this route and `route_response_*` through `routes` (the connection's route cursor). The
+   * classification and the latency bucket are found once; a connection repeating its last
+   * outcome and path reaches every counter through cached references (no Map lookups), so
+   * route stats cost only their additions. `latencyMs` undefined: no response (status 0).
+   */
+  exchange(cursor: RouteCursor, method: string, path: string, protocol: Protocol, status: number, grpcStatus: number | undefined, latencyMs: number | undefined, isFailed: boolean): void;
 }
 
 export interface ProxyMetrics {
@@ -287,6 +295,13 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       response(status, grpcStatus, failedNoResponse, latencyMs, isFailed = false) {
         const failure = isFailed || isFailure(status, grpcStatus, failedNoResponse);
         http.observeResponse(route, status, failure ? 'failure' : 'success', grpcStatus, failedNoResponse ? undefined : latencyMs);
+      },
+      exchange(cursor, method, path, protocol, status, grpcStatus, latencyMs, isFailed) {
+        const failure = isFailed || isFailure(status, grpcStatus, status === 0);
+        const lat = status === 0 ? undefined : latencyMs;
+        const bucket = lat === undefined ? -1 : latencyBucket(http.bounds, lat);
+        http.countResponse(route, status, failure, grpcStatus, lat, bucket);
+        routes.recordAt(cursor, method, path, protocol, failure, lat, bucket);
       },
     };
   }

@@ -15,6 +15,7 @@
  */
 import type * as prom from 'prom-client';
 import type { Protocol } from '../tap-protocol/index.js';
+import { latencyBucket } from './http-metrics.js';
 import { OTHER_ROUTE, routeTemplate } from './route-template.js';
 
 export type RouteDirection = 'inbound' | 'outbound';
@@ -71,6 +72,8 @@ export interface RouteMetrics {
   /** `target`: the connection's destination (`ip:port`); `source`: inbound only, the caller's IP. */
   cursor(direction: RouteDirection, target: string, source?: string): RouteCursor;
   record(cursor: RouteCursor, method: string, path: string, protocol: Protocol, failure: boolean, latencyMs: number | undefined): void;
+  /** The same with the latency's bucket (http-metrics.ts `latencyBucket`) already found (one search per exchange for every histogram). */
+  recordAt(cursor: RouteCursor, method: string, path: string, protocol: Protocol, failure: boolean, latencyMs: number | undefined, bucket: number): void;
   setPeerLabeler(labeler: PeerLabeler): void;
   /** Another source of the same statistics, merged in at scrape (`read` is called once per metric per scrape). */
   setSource(read: () => ExternalRouteStats | undefined): void;
@@ -216,26 +219,29 @@ export function createRouteMetrics(
     }),
   );
 
+  const recordAt: RouteMetrics['recordAt'] = (c, method, path, protocol, failure, latencyMs, bucket) => {
+    let r = c.lastRecord;
+    if (r === undefined || path !== c.lastPath || method !== c.lastMethod || protocol !== c.lastProtocol) {
+      r = recordOf(c.peer, method, path, protocol);
+      c.lastRecord = r;
+      c.lastPath = path;
+      c.lastMethod = method;
+      c.lastProtocol = protocol;
+    }
+    if (failure) r.failure++;
+    else r.success++;
+    if (latencyMs === undefined) return;
+    r.buckets[bucket]!++;
+    r.sum += latencyMs;
+    r.count++;
+  };
+
   return {
     cursor: (direction, target, source) => ({ peer: peerOf(direction, target, source), lastPath: undefined, lastMethod: '', lastProtocol: undefined, lastRecord: undefined }),
     record(c, method, path, protocol, failure, latencyMs) {
-      let r = c.lastRecord;
-      if (r === undefined || path !== c.lastPath || method !== c.lastMethod || protocol !== c.lastProtocol) {
-        r = recordOf(c.peer, method, path, protocol);
-        c.lastRecord = r;
-        c.lastPath = path;
-        c.lastMethod = method;
-        c.lastProtocol = protocol;
-      }
-      if (failure) r.failure++;
-      else r.success++;
-      if (latencyMs === undefined) return;
-      let i = 0;
-      while (i < bounds.length && latencyMs > bounds[i]!) i++;
-      r.buckets[i]!++;
-      r.sum += latencyMs;
-      r.count++;
+      recordAt(c, method, path, protocol, failure, latencyMs, latencyMs === undefined ? -1 : latencyBucket(bounds, latencyMs));
     },
+    recordAt,
     setPeerLabeler(l) {
       labeler = l;
     },
