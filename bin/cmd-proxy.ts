@@ -26,6 +26,9 @@ Identity (also from env, as the Kubernetes downward API gives it):
                                           HOSTNAME-PID, so two local sidecars of one workload
                                           register as two pods; the tap API refuses a second live
                                           sidecar with the same pod name)
+      --pod-label KEY=VALUE               a label of the pod (repeatable), registered with the tap API
+                                          so 'meshtap advise network-policy' selects the pods by it
+                                          in local mode (in a cluster the pod's own labels are used)
 
 Tap:
       --tap-api URL                       register with a tap API   (MESHTAP_TAP_API)
@@ -112,6 +115,7 @@ const command: Command = {
       'tap-public-key': { type: 'string' },
       'tap-require-grant': { type: 'boolean' },
       'tap-trust-peer': { type: 'string', multiple: true },
+      'pod-label': { type: 'string', multiple: true },
       'recorder-bytes': { type: 'string' },
       'recorder-bodies': { type: 'boolean' },
       'body-limit': { type: 'string' },
@@ -162,6 +166,7 @@ const command: Command = {
         return d ? { host: d.address, port: d.port } : undefined;
       };
     }
+    const podLabels = parsePodLabels(listFlag(args, 'pod-label'));
     const redactBodyFields = listFlag(args, 'redact-body-field');
     for (const f of redactBodyFields) {
       if (!f.startsWith('$')) continue;
@@ -196,6 +201,7 @@ const command: Command = {
       tapPublicKey: stringFlag(args, 'tap-public-key', 'MESHTAP_TAP_PUBLIC_KEY'),
       requireGrant: args.values['tap-require-grant'] === true,
       tapTrustPeers: (args.values['tap-trust-peer'] as string[] | undefined) ?? [],
+      ...(podLabels ? { podLabels } : {}),
       recorderBytes: args.values['recorder-bytes'] ? parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') : SIDECAR_DEFAULTS.recorderBytes,
       recorderBodies: args.values['recorder-bodies'] === true,
       bodyLimit: args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit,
@@ -223,3 +229,28 @@ const command: Command = {
   },
 };
 export default command;
+
+/** A label name or value part: alphanumeric at both ends, `-_.` inside, at most 63 characters (Kubernetes). */
+const LABEL_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A DNS subdomain (a label key's optional prefix). */
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** `--pod-label KEY=VALUE` flags as labels, validated as Kubernetes would (a NetworkPolicy draft selects by them). */
+export function parsePodLabels(flags: string[]): Record<string, string> | undefined {
+  if (flags.length === 0) return undefined;
+  const labels: Record<string, string> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    const key = eq < 0 ? f : f.slice(0, eq);
+    const value = eq < 0 ? undefined : f.slice(eq + 1);
+    const slash = key.lastIndexOf('/');
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    const name = slash < 0 ? key : key.slice(slash + 1);
+    const keyOk = LABEL_PART.test(name) && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
+    if (value === undefined || !keyOk || (value !== '' && !LABEL_PART.test(value))) {
+      throw new UsageError(`proxy: --pod-label '${f}' is not KEY=VALUE with a Kubernetes label key and value (e.g. --pod-label app=web)`);
+    }
+    labels[key] = value;
+  }
+  return labels;
+}
