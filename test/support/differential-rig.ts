@@ -65,7 +65,8 @@ export interface EngineSide {
   engine: Engine;
   sidecar: SidecarProcess;
   server: ScriptedServer;
-  tap: TapCollector;
+  /** The live subscriber (absent with `liveTap: false`). */
+  tap?: TapCollector;
   /** Forward listener ports: [0] goes to `server`, [1 + i] to `extraTargets[i]`. */
   ports: number[];
   run(conversation: Conversation): Promise<RunResult>;
@@ -86,10 +87,18 @@ export interface EngineSideOptions {
   args?: string[];
   /** More upstream ports, each behind its own forward listener (`ports[1 + i]`). */
   extraTargets?: number[];
+  /**
+   * false: no live tap subscriber and a recorder without bodies — the path where nobody wants
+   * events or bodies (the native engine then keeps exchanges in C++ and may splice bodies);
+   * events are not collected, the recorder's answers and metrics still are. Default true: a
+   * live subscriber with bodies, and `--recorder-bodies`.
+   */
+  liveTap?: boolean;
 }
 
 /** Starts `engine`'s sidecar in front of a fresh scripted server. */
 export async function startEngineSide(engine: Engine, options: EngineSideOptions = {}): Promise<EngineSide> {
+  const isLive = options.liveTap !== false;
   const server = await startScriptedServer();
   let sidecar: SidecarProcess | undefined;
   let tap: TapCollector | undefined;
@@ -101,10 +110,10 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
       '--admin', '127.0.0.1:0',
       '--tap', '127.0.0.1:0',
       '--pod', POD,
-      '--recorder-bodies',
+      ...(isLive ? ['--recorder-bodies'] : []),
       ...(options.args ?? []),
     ]);
-    tap = await openTapCollector(sidecar.tap!, { bodies: true });
+    if (isLive) tap = await openTapCollector(sidecar.tap!, { bodies: true });
   } catch (err) {
     tap?.close();
     await sidecar?.stop();
@@ -116,8 +125,8 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
   const upstreams = new Map<string, string>([[String(server.port), 'upstream'], ...(options.extraTargets ?? []).map((p, i) => [String(p), `upstream${i + 2}`] as [string, string])]);
 
   // The marker: a keep-alive HTTP/1 connection opened once; a request on it after a run is
-  // handled after every record of the run's (closed) connection, so its `end` event marks that
-  // all of the run's events have arrived.
+  // handled after every record of the run's (closed) connection, so its `end` event (or, without
+  // a live tap, its entry in the recorder) marks that all of the run's events have arrived.
   const markerClient = await connectRaw(sc.forwards[0].port);
   const markerUpstream = await server.connection(0);
   let markers = 0;
@@ -133,7 +142,7 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
     await markerUpstream.waitForBytes(up + req.length);
     await markerUpstream.write(rsp);
     await markerClient.waitForBytes(down + rsp.length);
-    const [end] = await tp.waitForEnds(1, (e) => e.path === path);
+    const end = tp ? (await tp.waitForEnds(1, (e) => e.path === path))[0] : await recorded(sc.tap!, path);
     return { connection: connectionOf(end.id), request: req.length, response: rsp.length };
   }
   const markerConnection = (await mark()).connection;
@@ -147,10 +156,10 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
     async measure(traffic) {
       // The previous run's last scrape is this run's baseline (nothing moves in between).
       const before = lastScrape ?? (await scrape(sc.admin!));
-      const firstEvent = tp.events.length;
+      const firstEvent = tp?.events.length ?? 0;
       await traffic();
       const marker = await mark();
-      const events = tp.events.slice(firstEvent).filter((e) => connectionOf(e.id) !== markerConnection);
+      const events = (tp?.events ?? []).slice(firstEvent).filter((e) => connectionOf(e.id) !== markerConnection);
       const after = await scrape(sc.admin!);
       lastScrape = after;
       // The recorder's answer for this run's connections only: connections are numbered in
@@ -177,7 +186,7 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
       return { ...observed, serverReceived: upstream!.received(), clientReceived: client!.received() };
     },
     async close() {
-      tp.close();
+      tp?.close();
       markerClient.destroy();
       await sc.stop();
       await server.close();
@@ -214,6 +223,17 @@ function connectionOf(id: string): number {
   const n = Number.parseInt(id, 10);
   if (!Number.isSafeInteger(n)) throw new Error(`event id ${id} does not start with a connection number`);
   return n;
+}
+
+/** Polls the recorder until the exchange of `path` is in it; resolves with its event. */
+async function recorded(tapAddr: string, path: string, timeoutMs = 20_000): Promise<TapEvent> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = (await lastExchanges(tapAddr, 4)).find((e) => e.path === path);
+    if (hit) return hit;
+    if (Date.now() > deadline) throw new Error(`the recorder never showed ${path} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** The flight recorder's last `n` exchanges (a history-only tap with bodies). */

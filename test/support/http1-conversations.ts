@@ -36,6 +36,8 @@ const bodyArb = fc.oneof(
   { weight: 3, arbitrary: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) },
   // Past the suites' body limit (256 B), so truncation is compared too.
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 200, maxLength: 3000, size: 'max' }).map((a) => Buffer.from(a)) },
+  // Long enough for the native engine to splice (its threshold is a few KiB).
+  { weight: 1, arbitrary: fc.integer({ min: 4096, max: 100_000 }).map((n) => Buffer.alloc(n, n & 0xff)) },
   // JSON with fields the body redaction must catch on both engines.
   {
     weight: 1,
