@@ -32,7 +32,8 @@ const command: Command = {
 
 Adds the meshtap sidecar to every Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
 Job and CronJob in the input (YAML streams, JSON, Lists); other kinds pass through.
-Comments and key order are kept. A report goes to stderr.
+YAML lines it does not change stay byte for byte (indentation, comments, quoting, other
+documents): a diff of input and output shows only the sidecar. A report goes to stderr.
 
 Flags:
   -f, --filename FILE        input file, or - for stdin (default -)

@@ -1,12 +1,16 @@
 /**
- * `meshtap inject` on text: YAML (multi-document streams) or JSON. YAML is edited in
- * place by applying the injection's JSON Patch to the parsed document tree, so comments,
- * key order and styles of everything the injector did not touch survive.
+ * `meshtap inject` on text: YAML (multi-document streams) or JSON. YAML is edited as text at
+ * the changed nodes' source ranges (yaml-splice.ts), so every line the injection did not change
+ * stays byte for byte: indentation, comments, quoting, flow style, untouched documents. Where a
+ * document cannot be spliced, the injection's JSON Patch is applied to the parsed tree and the
+ * stream rendered again (comments and key order kept, indentation yaml's own). JSON is rendered
+ * again (2-space indent).
  */
 import { parseAllDocuments, isCollection, isSeq, type Document } from 'yaml';
 import type { MeshConfig } from './config.js';
 import { injectObject, type ObjectReport } from './inject-object.js';
 import { diffPatch } from './patch.js';
+import { applyEdits, deepEqual, spliceEdits, type TextEdit } from './yaml-splice.js';
 import type { PatchOperation } from './types.js';
 
 export type InjectTextResult =
@@ -37,14 +41,43 @@ function injectYaml(text: string, config: MeshConfig): InjectTextResult {
     if (err) return { ok: false, error: `document ${i + 1} is not valid YAML: ${err.message.split('\n')[0]}` };
   }
   const reports: ObjectReport[] = [];
+  const changes: Array<{ doc: Document; original: unknown; mutated: unknown }> = [];
+  const expected: unknown[] = [];
   for (const doc of docs) {
     const original: unknown = doc.toJS({ maxAliasCount: 100 });
+    expected.push(original);
     if (original === null || original === undefined) continue;
     const result = injectObject(original, config);
     reports.push(...result.reports);
-    if (result.object !== original) applyPatchToDocument(doc, diffPatch(original, result.object));
+    if (result.object !== original) {
+      changes.push({ doc, original, mutated: result.object });
+      expected[expected.length - 1] = result.object;
+    }
   }
-  return { ok: true, output: docs.map((d) => d.toString({ lineWidth: 0, flowCollectionPadding: false })).join(''), reports };
+  return { ok: true, output: splicedOutput(text, changes, expected) ?? renderedOutput(docs, changes), reports };
+}
+
+/**
+ * The source with only the injected lines changed (yaml-splice.ts), if every changed document
+ * could be spliced and the result parses back to exactly the injected objects.
+ */
+function splicedOutput(text: string, changes: Array<{ doc: Document; original: unknown; mutated: unknown }>, expected: unknown[]): string | undefined {
+  const edits: TextEdit[] = [];
+  for (const c of changes) {
+    const e = spliceEdits(text, c.doc, c.original, c.mutated);
+    if (!e) return undefined;
+    edits.push(...e);
+  }
+  const output = applyEdits(text, edits);
+  const back = parseAllDocuments(output);
+  if (!Array.isArray(back) || back.length !== expected.length || back.some((d) => d.errors.length > 0)) return undefined;
+  return back.every((d, i) => deepEqual(d.toJS({ maxAliasCount: 100 }), expected[i])) ? output : undefined;
+}
+
+/** Every document rendered again from its edited tree (comments and key order kept; indentation is yaml's). */
+function renderedOutput(docs: Document[], changes: Array<{ doc: Document; original: unknown; mutated: unknown }>): string {
+  for (const c of changes) applyPatchToDocument(c.doc, diffPatch(c.original, c.mutated));
+  return docs.map((d) => d.toString({ lineWidth: 0, flowCollectionPadding: false })).join('');
 }
 
 /** `/a/b~1c/0` → ['a', 'b/c', '0']. */
