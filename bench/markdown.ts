@@ -2,7 +2,7 @@
  * Renders BenchResults as the markdown report (`bench/results/<ts>.md`, `bench/REPORT.md`):
  * machine facts first, then one table per scenario and load, then the goal checks.
  */
-import { checkGoals, summarize, type SummaryRow } from './report.js';
+import { checkGoals, summarize, verdict, type SummaryRow } from './report.js';
 import type { BenchResults } from './results.js';
 
 const f = (v: number | undefined, digits = 0): string => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
@@ -72,9 +72,9 @@ export function renderMarkdown(results: BenchResults): string {
     for (const [key, scs] of seen) out.push(`- ${key} (${scs.join(', ')})`);
     out.push('');
   }
-  out.push('## Goals (issue 3)', '');
+  out.push('## Goals (js: issue 3; native: issue 13), each against a peer of this run', '');
   out.push('| goal | this run | verdict |', '|---|---:|---|');
-  for (const g of checkGoals(rows)) out.push(`| ${g.goal} | ${g.display} | ${g.pass === undefined ? 'n/a' : g.pass ? 'pass' : 'FAIL'} |`);
+  for (const g of checkGoals(rows)) out.push(`| ${g.goal} | ${g.display} | ${verdict(g)} |`);
   out.push('');
   out.push('## Targets', '');
   for (const t of results.targets) out.push(`- \`${t.id}\`: ${t.description}`);
