@@ -6,9 +6,10 @@
  * spliced bytes, so a test cannot pass on the read/write path by accident.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isNativeAvailable, startNativeEngine, type NativeEngine, type NativeRecordHandler } from '../native/index.js';
+import { isNativeAvailable, startNativeEngine, type NativeEngine, type NativeExchangeEnd, type NativeRecordHandler } from '../native/index.js';
 
 const MiB = 1024 * 1024;
 // observe: false — no record ever arrives; every handler method is a no-op.
@@ -165,4 +166,65 @@ describe.skipIf(!isNativeAvailable())('native engine splice(2) with a bounded pi
     expect(c.splicedBytes - splicedBefore).toBeGreaterThan(MiB); // the one pipe was free again
     expect(c.boundHits.get('pipe-pool')).toBeUndefined();
   }, 30_000);
+
+  describe('HTTP/1 bodies of known length', () => {
+    /** Three keep-alive exchanges (a 1 MiB POST answered with 2 MiB) through an observing engine. */
+    async function threeExchanges(wantBodies: boolean) {
+      const received: string[] = [];
+      const answers = [0, 1, 2].map(() => randomBytes(2 * MiB));
+      let n = 0;
+      const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          received.push(sha(Buffer.concat(chunks)));
+          res.writeHead(200, { 'content-length': String(2 * MiB) });
+          res.end(answers[n++]);
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      cleanups.push(() => new Promise((r) => server.close(r)));
+      const ends: NativeExchangeEnd[] = [];
+      const handler = new Proxy({} as NativeRecordHandler, {
+        get: (_t, name) => (name === 'exchangeEnd' ? (_id: number, _stream: number, end: NativeExchangeEnd) => void ends.push(end) : () => undefined),
+      });
+      const engine = startNativeEngine({ threads: 1, observe: true }, handler);
+      cleanups.push(() => engine.close());
+      engine.setWantBodies(wantBodies);
+      const port = (server.address() as net.AddressInfo).port;
+      const address = engine.listen({ kind: 'forward', proxy: 'in', host: '127.0.0.1', port: 0, targetHost: '127.0.0.1', targetPort: port, dst: `127.0.0.1:${port}` });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      cleanups.push(() => agent.destroy());
+      const sent = [0, 1, 2].map(() => randomBytes(MiB));
+      const got: string[] = [];
+      for (const body of sent) {
+        got.push(
+          await new Promise<string>((resolve, reject) => {
+            const at = address.lastIndexOf(':');
+            const req = http.request({ host: '127.0.0.1', port: Number(address.slice(at + 1)), method: 'POST', path: '/', agent, headers: { 'content-length': String(body.length) } }, (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () => resolve(sha(Buffer.concat(chunks))));
+            });
+            req.on('error', reject);
+            req.end(body);
+          }),
+        );
+      }
+      for (let i = 0; i < 100 && ends.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(received).toEqual(sent.map(sha));
+      expect(got).toEqual(answers.map(sha));
+      // The observer saw every exchange end, and counted every body byte, spliced or not.
+      expect(ends.map((e) => [e.error, e.requestBytes, e.responseBytes])).toEqual([0, 1, 2].map(() => [undefined, MiB, 2 * MiB]));
+      return engine.counters().splicedBytes;
+    }
+
+    it('nobody captures them: they are spliced, and the observer still ends each exchange with exact byte counts', async () => {
+      expect(await threeExchanges(false)).toBeGreaterThan(3 * MiB); // of 9 MiB of bodies
+    }, 30_000);
+
+    it('a tap or the recorder wants bodies: every body byte is read (nothing spliced)', async () => {
+      expect(await threeExchanges(true)).toBe(0);
+    }, 30_000);
+  });
 });

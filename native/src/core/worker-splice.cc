@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // The worker's splice(2) path: socket -> pooled pipe -> socket, for bytes nobody reads in user
-// space (a connection JS does not follow: opaque TCP after detection, or --observe none).
-//
-// When it is used, and why: NATIVE.md measured splice no cheaper than read/write for runs of
-// 64 KiB or less, and cheaper (17-29 % of forwarding CPU) for long runs. So a direction starts
-// splicing only once a plain read filled the whole 64 KiB buffer (a stream that keeps buffers
-// full: haproxy's "fast streamer" idea), and falls back to read/write as soon as one splice moves
-// less than kStreamingMinBytes (the stream went interactive). Pipes come from the worker's
-// bounded pool (pipe-pool.h) and go back the moment they are empty.
+// space:
+//  - a connection nobody observes (opaque TCP after detection, given up, --observe none) or an
+//    HTTP/1 body that runs until close: once a plain read filled the whole 64 KiB buffer (a
+//    stream that keeps buffers full: haproxy's "fast streamer" idea), until one splice moves less
+//    than kStreamingMinBytes (the stream went interactive);
+//  - an HTTP/1 body of known remaining length that no tap and no recorder captures
+//    (ObservationDriver::Skippable), when at least kBodyMinBytes remain: exactly that many bytes
+//    are spliced (never past the body into the next head), then the observer is told (Skipped).
+// Why thresholds: NATIVE.md measured splice no cheaper than read/write for runs of 64 KiB or less
+// and 17-29 % cheaper for long runs; see docs/decisions.md for this engine's numbers. Pipes come
+// from the worker's bounded pool (pipe-pool.h) and go back the moment they are empty.
 #include <cerrno>
+#include <cstdint>
 #include <fcntl.h>
 
 #include "worker.h"
@@ -18,14 +22,21 @@ namespace {
 
 // A splice that moved less than this ends the streaming run (read/write again).
 constexpr size_t kStreamingMinBytes = 16 * 1024;
+// Fewer known body bytes left than this are read, not spliced (haproxy's threshold: 4 KiB).
+constexpr uint64_t kBodyMinBytes = 4 * 1024;
 
 }  // namespace
 
-bool Worker::WantsSplice(const Conn* c, int dir) const {
-  return c->is_streaming[dir] && !c->is_observed && !c->cannot_splice && shared_->config.max_pipes > 0;
+size_t Worker::SpliceLimit(Conn* c, bool from_client) const {
+  if (c->cannot_splice || shared_->config.max_pipes == 0) return 0;
+  const int dir = from_client ? 0 : 1;
+  const uint64_t skippable = c->is_observed && c->obs ? c->obs->Skippable(from_client) : UINT64_MAX;
+  if (skippable == UINT64_MAX) return c->is_streaming[dir] ? PipePool::kPipeBytes : 0;
+  if (skippable < kBodyMinBytes) return 0;
+  return skippable < PipePool::kPipeBytes ? static_cast<size_t>(skippable) : PipePool::kPipeBytes;
 }
 
-Worker::SpliceIn Worker::SpliceFromSocket(Conn* c, bool from_client) {
+Worker::SpliceIn Worker::SpliceFromSocket(Conn* c, bool from_client, size_t limit) {
   const int dir = from_client ? 0 : 1;
   Peer& from = from_client ? c->client : c->upstream;
   Pipe& pipe = c->pipe[dir];
@@ -40,14 +51,14 @@ Worker::SpliceIn Worker::SpliceFromSocket(Conn* c, bool from_client) {
   // The pipe is empty here (pipe_fill == 0), so EAGAIN can only mean "the socket is empty".
   ssize_t n;
   do {
-    n = splice(from.fd.Get(), nullptr, pipe.wr.Get(), nullptr, PipePool::kPipeBytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    n = splice(from.fd.Get(), nullptr, pipe.wr.Get(), nullptr, limit, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) {
     const int err = n < 0 ? errno : 0;
     pipes_.Return(&pipe);
     if (n == 0) {
       from.has_eof = true;
-      if (c->obs) c->obs->End(from_client, MonotonicNs());  // a no-op: spliced connections are not observed
+      if (c->obs) c->obs->End(from_client, MonotonicNs());
       return SpliceIn::kEof;
     }
     if (err == EAGAIN) {
@@ -68,6 +79,8 @@ Worker::SpliceIn Worker::SpliceFromSocket(Conn* c, bool from_client) {
   (from_client ? c->dst : c->src)->write_bytes.fetch_add(got, std::memory_order_relaxed);
   shared_->counters.spliced_bytes.fetch_add(got, std::memory_order_relaxed);
   if (got < kStreamingMinBytes) c->is_streaming[dir] = false;
+  // Body bytes the observer let go by unseen: it counts them and may end the message here.
+  if (c->is_observed && c->obs) c->obs->Skipped(from_client, got, c->last_active_ns);
   return SpliceIn::kMoved;
 }
 

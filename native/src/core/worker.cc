@@ -465,8 +465,8 @@ bool Worker::Pump(Conn* c, bool from_client) {
       return true;
     }
     if (!from.is_readable) return true;
-    if (WantsSplice(c, dir)) {
-      const SpliceIn r = SpliceFromSocket(c, from_client);
+    if (const size_t limit = SpliceLimit(c, from_client); limit > 0) {
+      const SpliceIn r = SpliceFromSocket(c, from_client, limit);
       if (r == SpliceIn::kFailed) return false;
       if (r == SpliceIn::kSocketEmpty) return true;
       if (r != SpliceIn::kFallback) continue;

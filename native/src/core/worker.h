@@ -68,8 +68,9 @@ class Worker {
   bool Pump(Conn* c, bool from_client);
   // splice(2) (worker-splice.cc): outcome of one socket -> pipe step.
   enum class SpliceIn { kMoved, kSocketEmpty, kEof, kFallback, kFailed };
-  bool WantsSplice(const Conn* c, int dir) const;
-  SpliceIn SpliceFromSocket(Conn* c, bool from_client);
+  // How many of the next bytes that way may be spliced (0: read them).
+  size_t SpliceLimit(Conn* c, bool from_client) const;
+  SpliceIn SpliceFromSocket(Conn* c, bool from_client, size_t limit);
   // Pipe -> socket. False when the connection ended; *blocked when the socket is full.
   bool SpliceToSocket(Conn* c, bool from_client, bool* blocked);
   void ReleasePipes(Conn* c) noexcept;
