@@ -27,6 +27,7 @@
  * TCP counters (`metrics.tcpStats`, or `metrics.setTcpSource`) and `upstreamConnectError` are the
  * engine's to count. Starting an engine on its specs yields a `RunningEngine`.
  */
+import type { FlightRecorder } from './flight-recorder.js';
 import type * as net from 'node:net';
 import type { ProxyDirection } from '../tap-protocol/index.js';
 import type { ConnectionObserver } from './observe.js';
@@ -74,6 +75,11 @@ export interface RunningEngine {
    * between doorbells), so that a `/metrics` scrape reflects every byte forwarded before it.
    */
   flush?(): void;
+  /**
+   * The flight recorder history is read from, when the engine keeps one of its own (the native
+   * engine's C++ recorder, merged with the js one): the sidecar's tap service queries this.
+   */
+  readonly recorder?: FlightRecorder;
 }
 
 /** One accepted connection as observation and events see it. */

@@ -105,12 +105,20 @@ export function bodyToTap(c: BodyCapture, overLimit: 'truncate' | 'drop' = 'trun
   return { size: c.size, truncated: c.truncated, encoding: text ? 'utf8' : 'base64', data: data.toString(text ? 'utf8' : 'base64') };
 }
 
-export function createExchangeSink(
-  conn: ConnectionInfo,
-  services: ObservationServices,
-  hooks: { onGiveUp(reason: GiveUpReason): void; onUpgrade(): void },
-): ExchangeSink {
-  const { identity, metrics, recorder, hub } = services;
+/** Makes one connection's tap events (DESIGN §5) from its exchanges: `req`/`rsp` bases and whole `end` events. */
+export interface EventMaker {
+  baseEvent(kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent;
+  /** The `end` event of a finished exchange (with its bodies when they were captured). */
+  endEvent(ex: Exchange): TapEvent;
+}
+
+/**
+ * The event maker of connection `conn`: identity and peer names (looked up again whenever the
+ * peer directory changed), URL credentials redacted. Also used for exchanges the native
+ * engine's flight recorder kept in C++ (native-recorder.ts), so history reads the same.
+ */
+export function createEventMaker(conn: ConnectionInfo, services: Pick<ObservationServices, 'identity' | 'peers' | 'bodyOverLimit'>): EventMaker {
+  const { identity } = services;
   const self = conn.proxy === 'in' ? 'dst' : 'src';
 
   // The other end: named by the address it is reached at (outbound) or calls from (inbound: its
@@ -127,8 +135,6 @@ export function createExchangeSink(
     }
     return peer;
   };
-  const routeCursor = metrics.routes.cursor(conn.proxy === 'in' ? 'inbound' : 'outbound', conn.dst, conn.proxy === 'in' ? peerAddress : undefined);
-
   const baseEvent = (kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent => {
     const e: TapEvent = {
       kind,
@@ -191,6 +197,27 @@ export function createExchangeSink(
     return e;
   };
 
+  return { baseEvent, endEvent };
+}
+
+export function createExchangeSink(
+  conn: ConnectionInfo,
+  services: ObservationServices,
+  hooks: { onGiveUp(reason: GiveUpReason): void; onUpgrade(): void },
+  options: {
+    /**
+     * Events for tap subscribers only: no metrics, no flight recorder (the native engine counts and
+     * records its HTTP/1 exchanges in C++ and sends JS only those that began while someone tapped).
+     */
+    tapOnly?: boolean;
+  } = {},
+): ExchangeSink {
+  const { metrics, recorder, hub } = services;
+  const isTapOnly = options.tapOnly === true;
+  const { baseEvent, endEvent } = createEventMaker(conn, services);
+  const peerAddress = conn.proxy === 'out' ? conn.dst : hostOf(conn.src);
+  const routeCursor = isTapOnly ? undefined : metrics.routes.cursor(conn.proxy === 'in' ? 'inbound' : 'outbound', conn.dst, conn.proxy === 'in' ? peerAddress : undefined);
+
   // The metrics route of this connection's current authority (a connection rarely changes it).
   let routeAuthority: string | undefined;
   let route: HttpRoute | undefined;
@@ -204,7 +231,7 @@ export function createExchangeSink(
 
   return {
     requestHead(ex) {
-      routeOf(ex.authority).request();
+      if (!isTapOnly) routeOf(ex.authority).request();
       let e: TapEvent | undefined;
       if (hub.hasSubscribers) {
         e = baseEvent('req', ex, ex.startMs);
@@ -231,10 +258,15 @@ export function createExchangeSink(
     },
     end(ex) {
       if (ex.requestBody !== undefined || ex.responseBody !== undefined) metrics.bodyCaptured((ex.requestBody?.captured ?? 0) + (ex.responseBody?.captured ?? 0));
+      if (isTapOnly) {
+        if (hub.hasSubscribers) hub.publish('end', endEvent(ex));
+        else hub.skipped();
+        return;
+      }
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
       // A gRPC call with an error ended without the server's own status: a failure, whatever its client reports.
       const isFailed = ex.protocol === 'grpc' && ex.error !== undefined;
-      routeOf(ex.authority).exchange(routeCursor, ex.method, ex.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
+      routeOf(ex.authority).exchange(routeCursor!, ex.method, ex.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         hub.skipped();
         // Nobody reads this event now. The observer is done with `ex` (it never changes after

@@ -11,6 +11,7 @@ import { startNativeEngine, type NativeEngine } from '../native/index.js';
 import type { ListenerInfo, ListenerSpec, RunningEngine } from './engine.js';
 import type { ObservationServices } from './exchange-events.js';
 import { createNativeObservation } from './native-observation.js';
+import { createNativeFlightRecorder } from './native-recorder.js';
 import type { ObservationOptions } from './observation-driver.js';
 import { formatAddr } from './sockets.js';
 
@@ -20,6 +21,8 @@ export interface NativeDataPathOptions {
   observe: boolean;
   /** As the js forwarder's (`ForwarderOptions.idleTimeoutMs`); swept per worker in C++. */
   idleTimeoutMs: number;
+  /** The C++ flight recorder's byte bound (`--recorder-bytes`; the js recorder keeps HTTP/2 with its own). */
+  recorderBytes: number;
 }
 
 async function numeric(host: string): Promise<string> {
@@ -47,15 +50,26 @@ export async function startNativeDataPath(
       bodyLimit: services.bodyLimit,
       maxHeaderBytes: observation.limits.maxHeaderBytes,
       maxStreams: observation.limits.maxStreams,
+      recorderBytes: o.recorderBytes,
+      recorderBodies: services.recorderBodies,
     },
     { ...observed, connectError: (proxy, code) => metrics.upstreamConnectError(proxy, code), boundHit: (bound) => metrics.boundHit(bound) },
   );
-  // C++ decides at each request head whether body bytes cross to JS at all: keep it current.
-  const updateBodies = () => engine?.setWantBodies(services.recorderBodies || services.hub.wantsBodies);
+  // C++ decides at each request head whether the exchange crosses to JS at all (only while
+  // someone taps: metrics and the recorder of HTTP/1 are C++'s), and with its body bytes (only
+  // while a tap wants bodies; --recorder-bodies keeps them in C++): keep both current.
+  const updateBodies = () => engine?.setWantBodies(services.hub.wantsBodies);
   updateBodies();
   services.hub.onWantsBodiesChange(updateBodies);
-  metrics.setTcpSource(() => engine?.tcpStats() ?? []);
-  metrics.setEventCountSource(() => engine?.counters() ?? { boundHits: [], connectErrors: [] });
+  const updateTapped = () => engine?.setTapped(services.hub.count > 0);
+  updateTapped();
+  services.hub.onCountChange(updateTapped);
+  // Read at scrape (and after close, the last totals).
+  const counted = engine;
+  metrics.setTcpSource(() => counted.tcpStats());
+  metrics.setEventCountSource(() => ({ ...counted.counters(), recorderEvicted: counted.recorderStats().evicted }));
+  metrics.setHttpSource(() => counted.httpMetrics());
+  const recorder = createNativeFlightRecorder(services.recorder, () => engine, services);
 
   const listeners: ListenerInfo[] = [];
   try {
@@ -81,6 +95,7 @@ export async function startNativeDataPath(
   }
   return {
     listeners,
+    recorder,
     flush: () => engine?.flush(),
     close() {
       const e = engine;

@@ -4,10 +4,12 @@
  * records back into what the js engine's observers would have reported.
  *
  * - `detected` counts the protocol (and the detect timeout) as the js driver does;
- * - HTTP/1: exchange records become `Http1Exchange` objects built by the js observer's own head
- *   parser (openExchange, parseResponseHead, parseFieldSection), reported to the same exchange
- *   sink, so events, metrics, recorder and tap are the js engine's by construction; no byte of
- *   an HTTP/1 connection crosses to JS, only heads (and bodies while someone asked for them);
+ * - HTTP/1: metrics and the flight recorder are kept in C++ (native/src/core/metrics-h1-sink.h),
+ *   and only exchanges that began while a tap subscriber was attached come here as records:
+ *   `Http1Exchange` objects built by the js observer's own head parser (openExchange,
+ *   parseResponseHead, parseFieldSection), reported to the same exchange sink in its tap-only
+ *   mode, so tap events are the js engine's by construction; no byte of an HTTP/1 connection
+ *   crosses to JS, only heads (and bodies while someone asked for them);
  * - HTTP/2 (and h2c after a 101): bytes still come as data records and go to the js observers;
  * - opaque: nothing after the detection record.
  */
@@ -75,17 +77,26 @@ export function createNativeObservation(services: ObservationServices, observati
     c.open.clear();
   };
 
-  const startH1 = (info: ConnectionInfo) => {
+  /** `tapOnly`: C++ keeps this connection's metrics and recorder (HTTP/1); not after h2c (JS's HTTP/2 observer). */
+  const sinkOf = (info: ConnectionInfo, tapOnly: boolean) => {
     const id = info.id;
-    const sink = createExchangeSink(info, services, {
-      onGiveUp: (reason: GiveUpReason) => {
-        metrics.observerGaveUp(reason);
-        log.debug('observer gave up', { conn: id, reason });
-        stopH1(id, 'gave up');
+    return createExchangeSink(
+      info,
+      services,
+      {
+        onGiveUp: (reason: GiveUpReason) => {
+          metrics.observerGaveUp(reason);
+          log.debug('observer gave up', { conn: id, reason });
+          stopH1(id, 'gave up');
+        },
+        onUpgrade: () => stopH1(id, 'upgraded'),
       },
-      onUpgrade: () => stopH1(id, 'upgraded'),
-    });
-    conns.set(id, { kind: 'h1', info, sink, open: new Map(), h2: undefined });
+      { tapOnly },
+    );
+  };
+
+  const startH1 = (info: ConnectionInfo) => {
+    conns.set(info.id, { kind: 'h1', info, sink: sinkOf(info, true), open: new Map(), h2: undefined });
   };
 
   const stopH1 = (id: number, why: string) => {
@@ -209,6 +220,9 @@ export function createNativeObservation(services: ObservationServices, observati
       const ex = c?.open.get(stream);
       if (c === undefined || ex === undefined) return;
       c.open.delete(stream);
+      // From here the js HTTP/2 observer follows the connection: its exchanges (stream 1 included,
+      // whose request C++ counted) are metered and recorded in JS, as on the js engine.
+      c.sink = sinkOf(c.info, false);
       c.h2 = createUpgradedH2Observer({ sink: c.sink, limits: observation.limits, now }, ex);
     },
     data(id, fromClient, bytes, atMs) {

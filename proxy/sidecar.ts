@@ -161,8 +161,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     onDropped: (r, n) => metrics.tapDropped(r, n),
   });
   metrics.setGaugeSource('tapSubscribers', () => hub.count);
-  metrics.setGaugeSource('recorderBytes', () => recorder.bytes);
-  metrics.setGaugeSource('recorderEvents', () => recorder.size);
+  // History is read from the engine's recorder when it keeps one (native: C++ records merged with these).
+  let history: FlightRecorder = recorder;
+  metrics.setGaugeSource('recorderBytes', () => history.bytes);
+  metrics.setGaugeSource('recorderEvents', () => history.size);
   const services: ObservationServices = {
     identity: o.identity,
     metrics,
@@ -201,15 +203,16 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
     if (o.engine === 'native') {
       const { startNativeDataPath } = await import('./native-engine.js');
-      engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs }, services, observation);
+      engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs, recorderBytes: o.recorderBytes ?? DEFAULTS.recorderBytes }, services, observation);
     } else {
       engine = await startListeners(specs, metrics, open, { idleTimeoutMs });
     }
     listeners = engine.listeners;
+    history = engine.recorder ?? recorder;
     if (o.tap) {
       tap = await startTapService(o.tap, {
         hub,
-        recorder,
+        recorder: history,
         metrics,
         pod: o.identity.pod ?? '',
         namespace: o.identity.namespace ?? '',
@@ -250,7 +253,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     adminAddress: admin?.address,
     tapAddress: tap?.address,
     metrics,
-    recorder,
+    recorder: history,
     hub,
     close: closeAll,
   };

@@ -59,6 +59,8 @@ export interface TapHub {
    * at each request head, whether body bytes cross to JS at all, so it must learn at once.
    */
   onWantsBodiesChange(listener: () => void): void;
+  /** Calls `listener` whenever `count` changed (the native engine sends exchanges to JS only while it is above 0). */
+  onCountChange(listener: () => void): void;
   /**
    * Whether a reading subscriber with bodies would be delivered the exchange `req` was published
    * for (its match decided at `req`, or not decidable yet): body bytes are copied only then.
@@ -123,6 +125,7 @@ export function createTapHub(
   let reading = 0;
   let readingBodies = 0;
   const bodiesListeners: (() => void)[] = [];
+  const countListeners: (() => void)[] = [];
   /** Adds `delta` to readingBodies and tells the listeners when it crossed zero. */
   const addReadingBodies = (delta: number): void => {
     const was = readingBodies > 0;
@@ -327,11 +330,13 @@ export function createTapHub(
             reading--;
             if (opts.bodies) addReadingBodies(-1);
           }
+          for (const l of countListeners) l();
         },
       };
       subs.add(s);
       reading++;
       if (opts.bodies) addReadingBodies(1);
+      for (const l of countListeners) l();
       return s;
     },
     get hasSubscribers() {
@@ -342,6 +347,9 @@ export function createTapHub(
     },
     onWantsBodiesChange(listener) {
       bodiesListeners.push(listener);
+    },
+    onCountChange(listener) {
+      countListeners.push(listener);
     },
     wantsBodiesFor(req) {
       if (readingBodies === 0) return false;

@@ -6,6 +6,7 @@
 #include "connection.h"
 #include "h1-observer.h"
 #include "h1-record-sink.h"
+#include "metrics-h1-sink.h"
 
 namespace meshtap {
 namespace {
@@ -30,7 +31,7 @@ const char* DetectionName(Detection d) { return d == Detection::kH1 ? "h1" : d =
 
 }  // namespace
 
-ObservationDriver::ObservationDriver(EngineShared* shared, Conn* conn) : shared_(shared), conn_(conn) {}
+ObservationDriver::ObservationDriver(EngineShared* shared, Conn* conn, std::string addresses) : shared_(shared), conn_(conn), addresses_(std::move(addresses)) {}
 
 ObservationDriver::~ObservationDriver() = default;
 
@@ -158,7 +159,18 @@ void ObservationDriver::Decide(Detection detected, const char* why, const uint8_
   } else {
     state_ = State::kH1;
     sink_ = std::make_unique<H1RecordSink>(this);
-    h1_ = std::make_unique<H1Observer>(sink_.get(), shared_->config.limits);
+    // Metrics and the flight recorder in C++ (made here, where the js engine makes its sink), the
+    // records to JS beside them (only for exchanges that begin while someone taps).
+    const size_t nl = addresses_.find('\n');
+    H1MetricsSinkConfig mc;
+    mc.recorder_bodies = shared_->config.recorder_bodies;
+    mc.body_limit = shared_->config.body_limit;
+    metrics_sink_ = std::make_unique<H1MetricsSink>(&shared_->http, &shared_->recorder, mc, conn_->id, conn_->inbound, addresses_.substr(0, nl),
+                                                    nl == std::string::npos ? std::string() : addresses_.substr(nl + 1));
+    addresses_.clear();
+    addresses_.shrink_to_fit();
+    tee_ = std::make_unique<H1TeeSink>(metrics_sink_.get(), sink_.get());
+    h1_ = std::make_unique<H1Observer>(tee_.get(), shared_->config.limits);
     if (!client.empty()) h1_->ClientData(reinterpret_cast<const uint8_t*>(client.data()), client.size(), now_ns_);
     if (n > 0) h1_->ClientData(last, n, now_ns_);
   }

@@ -28,10 +28,14 @@ namespace meshtap {
 struct Conn;
 class H1Observer;
 class H1RecordSink;
+class H1MetricsSink;
+class H1TeeSink;
 
 class ObservationDriver {
  public:
-  ObservationDriver(EngineShared* shared, Conn* conn);
+  // `addresses`: the connection's "src\ndst" as its open record gives them (the C++ metrics and
+  // flight recorder label and keep them).
+  ObservationDriver(EngineShared* shared, Conn* conn, std::string addresses);
   ~ObservationDriver();
   ObservationDriver(const ObservationDriver&) = delete;
   ObservationDriver& operator=(const ObservationDriver&) = delete;
@@ -77,7 +81,10 @@ class ObservationDriver {
   std::string server_first_;    // server bytes while detecting (<= kServerFirstMaxBytes)
   size_t server_first_len_ = 0;
   bool has_server_first_ = false;
+  std::string addresses_;
   std::unique_ptr<H1RecordSink> sink_;
+  std::unique_ptr<H1MetricsSink> metrics_sink_;
+  std::unique_ptr<H1TeeSink> tee_;
   std::unique_ptr<H1Observer> h1_;
 };
 

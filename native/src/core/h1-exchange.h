@@ -86,6 +86,10 @@ struct H1Exchange {
   bool capture_bodies = false;
   // Scratch of the record sink: body bytes it copied per direction (request, response).
   uint64_t body_copied[2] = {0, 0};
+  // Set by the record sink in RequestHead: this exchange goes to JS as records (a tap subscriber
+  // was attached at its request head), and with its body bytes. Decided once: all or nothing.
+  bool to_js = false;
+  bool bodies_to_js = false;
 };
 
 // Where the observer reports (proxy/observe.ts ExchangeSink). Calls come in wire order.

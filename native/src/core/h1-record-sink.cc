@@ -14,16 +14,24 @@ void PutU64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*
 
 }  // namespace
 
+// Exchange records go to JS only for exchanges that began while a tap subscriber was attached:
+// metrics and the flight recorder are C++'s (metrics-h1-sink.h), so with nobody tapping the JS
+// thread sees no request at all.
 void H1RecordSink::RequestHead(H1Exchange& ex) {
-  ex.capture_bodies = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
-  driver_->Emit2(kRecReqHead, ex.capture_bodies ? 1 : 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
+  ex.to_js = driver_->shared()->tapped.load(std::memory_order_relaxed);
+  if (!ex.to_js) return;
+  ex.bodies_to_js = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
+  if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
+  driver_->Emit2(kRecReqHead, ex.bodies_to_js ? 1 : 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
 }
 
 void H1RecordSink::ResponseHead(H1Exchange& ex) {
+  if (!ex.to_js) return;
   driver_->Emit2(kRecRspHead, 0, ex.stream, ex.response_head.data(), ex.response_head.size(), ex.response_ns, false);
 }
 
 void H1RecordSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* data, size_t len) {
+  if (!ex.bodies_to_js) return;
   const int dir = is_request ? 0 : 1;
   const uint64_t limit = driver_->shared()->config.body_limit;
   if (ex.body_copied[dir] >= limit) return;
@@ -34,6 +42,7 @@ void H1RecordSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* data
 }
 
 void H1RecordSink::End(H1Exchange& ex) {
+  if (!ex.to_js) return;
   const size_t err_len = ex.error != nullptr ? strlen(ex.error) : 0;
   std::string payload;
   payload.reserve(32 + err_len + ex.request_trailers.size() + ex.trailers.size());
@@ -60,6 +69,11 @@ void H1RecordSink::Upgraded() {
 }
 
 void H1RecordSink::SwitchedToH2c(H1Exchange& ex) {
+  // The exchange continues in JS (its HTTP/2 observer) whoever taps: JS needs its head now.
+  if (!ex.to_js) {
+    ex.to_js = true;
+    driver_->Emit2(kRecReqHead, 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
+  }
   driver_->Emit2(kRecH2c, 0, ex.stream, nullptr, 0, driver_->now_ns(), true);
 }
 

@@ -49,4 +49,25 @@ class H1MetricsSink : public H1ExchangeSink {
   std::unordered_map<uint32_t, RecordedBodies> bodies_;
 };
 
+// Hands every call to two sinks, `first` then `second` (this connection's metrics/recorder sink
+// and its record sink to JS). Neither owns the other.
+class H1TeeSink : public H1ExchangeSink {
+ public:
+  H1TeeSink(H1ExchangeSink* first, H1ExchangeSink* second) : a_(first), b_(second) {}
+  void RequestHead(H1Exchange& ex) override { a_->RequestHead(ex), b_->RequestHead(ex); }
+  void ResponseHead(H1Exchange& ex) override { a_->ResponseHead(ex), b_->ResponseHead(ex); }
+  void BodyData(H1Exchange& ex, bool is_request, const uint8_t* data, size_t len) override {
+    a_->BodyData(ex, is_request, data, len);
+    b_->BodyData(ex, is_request, data, len);
+  }
+  void End(H1Exchange& ex) override { a_->End(ex), b_->End(ex); }
+  void GiveUp(GiveUpReason reason) override { a_->GiveUp(reason), b_->GiveUp(reason); }
+  void Upgraded() override { a_->Upgraded(), b_->Upgraded(); }
+  void SwitchedToH2c(H1Exchange& ex) override { a_->SwitchedToH2c(ex), b_->SwitchedToH2c(ex); }
+
+ private:
+  H1ExchangeSink* const a_;
+  H1ExchangeSink* const b_;
+};
+
 }  // namespace meshtap

@@ -351,7 +351,7 @@ void Worker::StartConnection(const ListenerSpec& spec, UniqueFd fd, const sockad
   if (c->is_observed) {
     std::string text = FormatAddr(peer) + "\n" + dst;
     Record(c, kRecOpen, spec.inbound ? 0 : 1, text.data(), static_cast<uint32_t>(text.size()), true);
-    c->obs = std::make_unique<ObservationDriver>(shared_, c);
+    c->obs = std::make_unique<ObservationDriver>(shared_, c, std::move(text));
     detect_deadlines_.Add(c->id, c->last_active_ns + shared_->config.detect_timeout_ns);
   }
 

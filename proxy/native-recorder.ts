@@ -1,0 +1,137 @@
+/**
+ * The flight recorder under the native engine: HTTP/1 exchanges observed in C++ are kept in
+ * C++ memory as compact records (native/src/core/recorder-ring.h, bounded by bytes, oldest
+ * evicted first) and become `end` TapEvents only here, when a history query reads them; HTTP/2
+ * and gRPC (still observed in JS until part 2) stay in the js recorder. Queries merge both by
+ * time, so `tap --since/--last` and `record --since` read one history.
+ *
+ * A record becomes an event the way a live one does: its heads go through the js observer's own
+ * parser (openExchange, parseResponseHead, parseFieldSection) into an `Http1Exchange`, and the
+ * connection's event maker (exchange-events.ts) makes the event, with today's peer names.
+ */
+import type { NativeEngine, NativeRecordedExchange } from '../native/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
+import { createEventMaker, isCapturedContentType, wallClock, type EventMaker, type ObservationServices } from './exchange-events.js';
+import type { FlightRecorder } from './flight-recorder.js';
+import { openExchange } from './http1/exchange-start.js';
+import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
+import type { BodyCapture } from './observe.js';
+
+function contentTypeOf(headers: ReadonlyArray<[string, string]>): string | undefined {
+  for (const [k, v] of headers) if (k.length === 12 && k.toLowerCase() === 'content-type') return v;
+  return undefined;
+}
+
+function captureOf(b: { data: Buffer; size: number; truncated: boolean }, limit: number, contentType: string | undefined, types: readonly string[] | undefined): BodyCapture {
+  const c: BodyCapture = { limit, chunks: b.data.length > 0 ? [b.data] : [], captured: b.data.length, size: b.size, truncated: b.truncated };
+  if (!isCapturedContentType(types, contentType)) {
+    c.omitted = 'content-type';
+    c.chunks = [];
+    c.captured = 0;
+  }
+  return c;
+}
+
+/** The `end` event of one recorded exchange, or undefined if its heads no longer parse (cannot happen: C++ parsed them). */
+function toEvent(r: NativeRecordedExchange, maker: EventMaker, services: ObservationServices): TapEvent | undefined {
+  const opened = openExchange(r.requestHead, r.stream, r.startMs);
+  if (!opened.ok) return undefined;
+  const ex = opened.pending.ex;
+  if (r.status !== 0) {
+    const rsp = parseResponseHead(r.responseHead);
+    if (!rsp.ok) return undefined;
+    ex.status = rsp.value.status;
+    ex.setResponseSection(rsp.value.fields);
+    ex.responseMs = r.responseMs;
+  }
+  if (r.requestTrailers !== '') {
+    const t = parseFieldSection(r.requestTrailers);
+    if (t.ok) ex.requestTrailers = t.value;
+  }
+  if (r.trailers !== '') {
+    const t = parseFieldSection(r.trailers);
+    if (t.ok) ex.trailers = t.value;
+  }
+  ex.requestBytes = r.requestBytes;
+  ex.responseBytes = r.responseBytes;
+  if (r.error !== undefined) ex.error = r.error;
+  ex.endMs = r.endMs;
+  if (r.bodies !== undefined) {
+    ex.requestBody = captureOf(r.bodies[0]!, services.bodyLimit, contentTypeOf(ex.requestHeaders), services.captureContentTypes);
+    ex.responseBody = captureOf(r.bodies[1]!, services.bodyLimit, contentTypeOf(ex.responseHeaders), services.captureContentTypes);
+  }
+  return maker.endEvent(ex);
+}
+
+/**
+ * One history over the js recorder (`js`: what JS observers record) and the native engine's C++
+ * recorder. `native()` is the running engine (undefined once closed: then only `js` answers).
+ */
+export function createNativeFlightRecorder(js: FlightRecorder, native: () => NativeEngine | undefined, services: ObservationServices): FlightRecorder {
+  // The js recorder is made with the sidecar and has evicted nothing yet: its start is ours.
+  const createdMs = js.historyStartMs ?? Date.now();
+  /** Events of the C++ recorder, oldest first, as the js recorder's query makes them. */
+  const nativeQuery = (e: NativeEngine, sinceEpochMs: number | undefined, last: number | undefined, accept?: (e: TapEvent) => boolean): TapEvent[] => {
+    const list = e.recorderQuery(sinceEpochMs);
+    const makers = new Map<string, EventMaker>();
+    const eventAt = (i: number): TapEvent | undefined => {
+      const r = list.get(i);
+      const key = `${r.connId}|${r.proxy}|${r.src}|${r.dst}`;
+      let maker = makers.get(key);
+      if (maker === undefined) makers.set(key, (maker = createEventMaker({ id: r.connId, proxy: r.proxy, src: r.src, dst: r.dst }, services)));
+      const ev = toEvent(r, maker, services);
+      if (ev === undefined || (sinceEpochMs !== undefined && Date.parse(ev.ts) < sinceEpochMs) || (accept && !accept(ev))) return undefined;
+      return services.recorderBodies ? ev : withoutBodies(ev);
+    };
+    const out: TapEvent[] = [];
+    if (last !== undefined) {
+      // Newest first until `last` are found: a `--last 10` decodes a handful, not the whole ring.
+      for (let i = list.length - 1; i >= 0 && out.length < last; i--) {
+        const ev = eventAt(i);
+        if (ev !== undefined) out.push(ev);
+      }
+      return out.reverse();
+    }
+    for (let i = 0; i < list.length; i++) {
+      const ev = eventAt(i);
+      if (ev !== undefined) out.push(ev);
+    }
+    return out;
+  };
+  return {
+    push: (event, bytes) => js.push(event, bytes),
+    pushDeferred: (source, bytes, toEvent) => js.pushDeferred(source, bytes, toEvent),
+    query({ sinceEpochMs, last }, accept) {
+      const fromJs = js.query({ sinceEpochMs, last }, accept);
+      const e = native();
+      if (e === undefined) return fromJs;
+      const fromNative = nativeQuery(e, sinceEpochMs, last, accept);
+      if (fromJs.length === 0) return fromNative;
+      const merged = [...fromJs, ...fromNative].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
+      return last !== undefined && merged.length > last ? merged.slice(merged.length - last) : merged;
+    },
+    get bytes() {
+      return js.bytes + (native()?.recorderStats().bytes ?? 0);
+    },
+    get size() {
+      return js.size + (native()?.recorderStats().count ?? 0);
+    },
+    get evicted() {
+      return js.evicted + (native()?.recorderStats().evicted ?? 0);
+    },
+    get historyStartMs() {
+      // From when both hold everything: the later of the two starts.
+      const s = native()?.recorderStats();
+      let nativeStart = createdMs;
+      if (s !== undefined && s.evicted > 0 && s.oldestEndMs !== undefined) nativeStart = Date.parse(wallClock(s.oldestEndMs));
+      return Math.max(js.historyStartMs ?? createdMs, nativeStart);
+    },
+  };
+}
+
+/** The event as the js recorder keeps it without --recorder-bodies. */
+function withoutBodies(e: TapEvent): TapEvent {
+  if (e.requestBody === undefined && e.responseBody === undefined) return e;
+  const { requestBody: _a, responseBody: _b, ...rest } = e;
+  return rest;
+}
