@@ -17,7 +17,7 @@ import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
 import { DEFAULT_OBSERVER_LIMITS } from './observe.js';
 import { bodyRedactionRules } from './body-redact.js';
-import { createPeerDirectory, loopbackSourceAddress } from './peers.js';
+import { createPeerDirectory, loopbackSourceAddress, type PeerDirectory } from './peers.js';
 import { createTapHub, type TapHub } from './tap-hub.js';
 import { reachableAddress as reachable } from './tap-audience.js';
 import { startTapService, type TapService } from './tap-service.js';
@@ -95,6 +95,8 @@ export interface Sidecar {
   readonly metrics: ProxyMetrics;
   readonly recorder: FlightRecorder;
   readonly hub: TapHub;
+  /** Who the other sidecars are, as of the last registration heartbeat (read-only: tests wait on it). */
+  readonly peers: Pick<PeerDirectory, 'version' | 'lookup'>;
   close(): Promise<void>;
 }
 
@@ -255,6 +257,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     metrics,
     recorder: history,
     hub,
+    peers,
     close: closeAll,
   };
 }

@@ -16,6 +16,7 @@ import { openTapStream, type TapEvent } from '../tap-protocol/index.js';
 import type { TapApiServer } from '../tap-api/index.js';
 import { REGISTRATION_TOKEN, startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { ENGINES } from './support/engines.js';
+import { until } from './support/until.js';
 
 let cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -54,8 +55,7 @@ describe.each(ENGINES)('loopback source address [%s]', (engine) => {
     });
     cleanups.push(() => caller.close());
     // Both registered; the callee hears of the caller (and its source address) on a heartbeat (every 2 s).
-    for (let i = 0; i < 100 && tapApi.registry.list().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 2_600));
+    await until('the callee heard of its caller on a heartbeat', () => callee.peers.lookup(loopbackSourceAddress('shop', 'web-0'))?.workload === 'deploy/web', 10_000);
 
     const stream = openTapStream(callee.tapAddress!, { matches: [], bodies: false });
     const ends: TapEvent[] = [];
@@ -63,7 +63,7 @@ describe.each(ENGINES)('loopback source address [%s]', (engine) => {
       for await (const m of stream.messages) if (m.type === 'event' && m.event.kind === 'end') ends.push(m.event);
     })().catch(() => undefined);
     try {
-      await new Promise((r) => setTimeout(r, 300)); // the subscription is live
+      await until('the tap subscription is live', () => callee.hub.count > 0);
       const body = await new Promise<string>((resolve, reject) => {
         http
           .get(`http://${caller.listeners[0]!.address}/who`, (res) => {
@@ -74,7 +74,7 @@ describe.each(ENGINES)('loopback source address [%s]', (engine) => {
           .on('error', reject);
       });
       expect(body).toBe('ok');
-      for (let i = 0; i < 100 && ends.length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      await until('the end event', () => ends.length >= 1, 5_000);
     } finally {
       stream.cancel();
       await collecting;

@@ -16,6 +16,7 @@ import { openTapStream, type TapEvent } from '../tap-protocol/index.js';
 import type { TapApiServer } from '../tap-api/index.js';
 import { REGISTRATION_TOKEN, registerSidecar, startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { httpGet } from './support/metrics-scrape.js';
+import { until } from './support/until.js';
 
 let dir: string;
 let tapApi: TapApiServer;
@@ -45,7 +46,7 @@ beforeAll(async () => {
     tapApi: tapApi.url,
     tapApiToken: REGISTRATION_TOKEN,
   });
-  for (let i = 0; i < 100 && tapApi.registry.list().length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+  await until('the caller registered', () => tapApi.registry.list().length >= 1, 5_000);
 }, 30_000);
 
 afterAll(async () => {
@@ -63,7 +64,7 @@ describe('issue 10 item 7c: names are resolved when events are made', () => {
     const collecting = (async () => {
       for await (const m of stream.messages) if (m.type === 'event' && m.event.kind === 'end') ends.push(m.event);
     })().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 300)); // the subscription is live
+    await until('the tap subscription is live', () => caller.hub.count > 0);
     const client = new Client(`http://${caller.listeners[0]!.address}`, { pipelining: 1, keepAliveTimeout: 60_000 });
     const get = async (path: string) => (await client.request({ path, method: 'GET' })).body.text();
     try {
@@ -71,9 +72,9 @@ describe('issue 10 item 7c: names are resolved when events are made', () => {
       // The peer registers now (what its sidecar's registration sends), and the caller hears of it
       // on its next heartbeat (every 2 s).
       expect(await registerSidecar(tapApi.url, { workload: 'deploy/late', namespace: 'shop', pod: 'late-0', tapAddress: '127.0.0.1:1', inboundAddresses: [callee.listeners[0]!.address] })).toBe(200);
-      await new Promise((r) => setTimeout(r, 2_600));
+      await until('the caller heard of deploy/late on a heartbeat', () => caller.peers.lookup(callee.listeners[0]!.address)?.workload === 'deploy/late', 10_000);
       for (let i = 0; i < 3; i++) await get(`/after/${i}`);
-      for (let i = 0; i < 50 && ends.length < 6; i++) await new Promise((r) => setTimeout(r, 50));
+      await until('six end events', () => ends.length >= 6, 5_000);
     } finally {
       await client.close();
       stream.cancel();

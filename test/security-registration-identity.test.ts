@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listSidecars } from '../tap-api/index.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { REGISTRATION_TOKEN, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { scrape, sumMetric } from './support/metrics-scrape.js';
 import { until as untilCondition } from './support/until.js';
 
 let dir: string;
@@ -63,6 +64,9 @@ function startSidecar(more: string[] = []): Promise<SidecarProcess> {
 
 /** Which sidecar process holds shop/POD (by its admin address), if any. */
 const holderOf = async (pod: string): Promise<string | undefined> => (await listSidecars({ url, token: TOKENS.viewer, namespace: 'shop' })).find((x) => x.pod === pod)?.adminAddress;
+
+/** A counter on the tap API's own /metrics, summed over the series with `labels`. */
+const tapApiCounter = async (name: string, labels: Record<string, string>): Promise<number> => sumMetric(await scrape(new URL(url).host), name, labels);
 
 const pods = async (): Promise<string[]> => (await listSidecars({ url, token: TOKENS.viewer, namespace: 'shop' })).map((x) => x.pod);
 
@@ -139,9 +143,16 @@ describe('registration identity (real tap API and sidecar processes)', { timeout
     expect(line).toContain('"level":"error"');
     expect(line).toContain(`pod shop/web-1 is already registered by another live sidecar (tap address ${a.tap}`);
     expect(line).toContain('--pod or MESHTAP_POD_NAME');
-    await new Promise((r) => setTimeout(r, 2500)); // a heartbeat or two later: no flip-flop
+    // No flip-flop: the first sidecar's heartbeats go on (it beats every TTL/3 = 1 s) and the
+    // second's retries (every 2 s) keep being refused, counted on the tap API's /metrics.
+    const beats = await tapApiCounter('meshtap_tapapi_registrations_total', { kind: 'heartbeat' });
+    const refused = await tapApiCounter('meshtap_tapapi_rejected_total', { reason: 'registration-conflict' });
+    await until('two more heartbeats of web-1 and one more refused retry of the second sidecar', async () =>
+      (await tapApiCounter('meshtap_tapapi_registrations_total', { kind: 'heartbeat' })) >= beats + 2 &&
+      (await tapApiCounter('meshtap_tapapi_rejected_total', { reason: 'registration-conflict' })) >= refused + 1);
     const list = await listSidecars({ url, token: TOKENS.viewer, namespace: 'shop' });
     expect(list.map((x) => x.pod)).toEqual(['web-1']);
+    expect(await holderOf('web-1')).toBe(a.admin);
     await fetch(`http://${a.forwards[0]!.address}/only-a`).then((r) => r.text());
     const tap = await runMeshtap(['tap', 'pod/web-1', '-n', 'shop', '--tap-api', url, '--token', TOKENS.viewer, '--last', '1', '-o', 'json']);
     expect(tap.stdout).toContain('"path":"/only-a"');

@@ -127,11 +127,7 @@ describe('registration token, as processes', () => {
     const s = await startSidecarProcess([...proxyArgs('web-1'), '--tap-api-token', 'reg-token-wrong-000000000000'], { env: { MESHTAP_TAP_API_TOKEN: '' } });
     sidecars.push(s);
     const start = await metric(url(), 'registration-unauthorized');
-    const deadline = Date.now() + 60_000;
-    while ((await metric(url(), 'registration-unauthorized')) < start + 2) {
-      if (Date.now() > deadline) throw new Error(`no second refused attempt; sidecar stderr: ${s.stderr()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until('a second refused attempt', async () => (await metric(url(), 'registration-unauthorized')) >= start + 2, { timeoutMs: 60_000, intervalMs: 100, detail: () => `sidecar stderr: ${s.stderr()}` });
     const warnings = s.stderr().split('\n').filter((l) => l.includes('registration starting -> refused'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('MESHTAP_TAP_API_TOKEN');
@@ -146,11 +142,7 @@ describe('registration token, as processes', () => {
     const token = (await readFile(join(dir, 'keys', 'registration.token'), 'utf8')).trim();
     const s = await startSidecarProcess(proxyArgs('web-2'), { env: { MESHTAP_TAP_API_TOKEN: token } });
     sidecars.push(s);
-    const deadline = Date.now() + 30_000;
-    while ((await listSidecars({ url: url(), token: TOKENS.viewer, namespace: 'shop' })).length === 0) {
-      if (Date.now() > deadline) throw new Error(`not registered; sidecar stderr: ${s.stderr()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until('registered', async () => (await listSidecars({ url: url(), token: TOKENS.viewer, namespace: 'shop' })).length > 0, { timeoutMs: 30_000, intervalMs: 100, detail: () => `sidecar stderr: ${s.stderr()}` });
     expect((await listSidecars({ url: url(), token: TOKENS.viewer, namespace: 'shop' })).map((x) => x.pod)).toEqual(['web-2']);
   }, 60_000);
 

@@ -20,7 +20,7 @@ import { listSidecars, openTapApiStream } from '../tap-api/index.js';
 import { MESHTAP_BIN, spawnMeshtap, startSidecarProcess, runMeshtap, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { collectTapStream } from './support/stream-collector.js';
-import { until } from './support/until.js';
+import { actUntilSettled, until } from './support/until.js';
 
 let fixtures: Awaited<ReturnType<typeof writeTapApiFixtures>>;
 let tapApi: CliProcess;
@@ -74,18 +74,8 @@ beforeAll(async () => {
   tapApi = spawnMeshtap(['tap-api', '--listen', '127.0.0.1:0', '--tokens', fixtures.tokensPath, '--rbac', fixtures.rbacDir, '--key', fixtures.keyPath, '--client-queue', '256KiB'], {
     timeoutMs: 300_000,
   });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tap-api not ready: ${tapApi.stderr()}`)), 20_000);
-    const check = (): void => {
-      const m = /listening (http:\/\/\S+)/.exec(tapApi.stderr());
-      if (m && tapApi.stderr().includes('ready')) {
-        clearTimeout(t);
-        tapApiUrl = m[1]!;
-        resolve();
-      } else setTimeout(check, 50);
-    };
-    check();
-  });
+  await tapApi.waitForStderr(/^ready$/m, 20_000);
+  tapApiUrl = /listening (http:\/\/\S+)/.exec(tapApi.stderr())![1]!;
   // Created by the tap API beside its key (mode 0600); sidecars get it by environment.
   const registrationToken = (await readFile(join(fixtures.dir, 'registration.token'), 'utf8')).trim();
   const webBackend = (await backend('web')).address() as AddressInfo;
@@ -229,16 +219,8 @@ describe('grants sent straight to a sidecar', () => {
 
 describe('stat, top and RBAC through the CLI', () => {
   /** Keeps sending requests through every sidecar until `done` settles. */
-  async function trafficUntil(done: Promise<unknown>): Promise<number> {
-    let stop = false;
-    void done.finally(() => (stop = true));
-    let n = 0;
-    while (!stop) {
-      await Promise.all([...web.map((s) => call(s, '/stat')), call(api, '/fail-api')]);
-      n++;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return n;
+  function trafficUntil(done: Promise<unknown>): Promise<number> {
+    return actUntilSettled('the CLI to finish', done, () => Promise.all([...web.map((s) => call(s, '/stat')), call(api, '/fail-api')]), { timeoutMs: 60_000, intervalMs: 20 });
   }
 
   it('stat deploy -o json: every workload with its replicas, success rate and RPS', async () => {
@@ -412,12 +394,7 @@ describe('robustness', () => {
     const cli = spawnMeshtap(['tap', 'deploy/web', '-n', 'shop', '--tap-api', tapApiUrl, '--token', TOKENS.viewer, '-o', 'json']);
     // The CLI has no "live" marker on stdout: send traffic until it prints some.
     const printed = cli.waitForLines(1, 30_000);
-    let seen = false;
-    void printed.finally(() => (seen = true)).catch(() => {});
-    while (!seen) {
-      await call(web[0]!, '/before-api-kill');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await actUntilSettled('the tap CLI to print an event', printed, () => call(web[0]!, '/before-api-kill'), { timeoutMs: 30_000, intervalMs: 100 });
     await printed;
     await tap.ends((e) => e.path === '/before-api-kill', 1);
     tapApi.kill('SIGKILL');

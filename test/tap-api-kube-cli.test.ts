@@ -13,6 +13,7 @@ import type { TapEvent } from '../tap-protocol/events.js';
 import { createTestCa } from './support/test-ca.js';
 import { callThrough, startKubeTapCluster, TAP_API_SERVICE, TOKENS, type KubeTapCluster } from './fixtures/kube-tap/cluster.js';
 import { runMeshtap, spawnMeshtap, type CliProcess } from './support/meshtap-process.js';
+import { actUntil, actUntilSettled } from './support/until.js';
 
 /** A MESHTAP_TAP_API in the environment would win over the kubeconfig. */
 const NO_TAP_API = { MESHTAP_TAP_API: '' };
@@ -37,18 +38,8 @@ beforeAll(async () => {
     '--requestheader-client-ca-file', join(dir, 'front-proxy-ca.crt'), '--requestheader-allowed-names', 'front-proxy-client',
     '--key', join(dir, 'signing.key'),
   ], { timeoutMs: 300_000 });
-  const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tap-api not ready: ${tapApi.stderr()}`)), 30_000);
-    const check = (): void => {
-      const m = /listening (https:\/\/\S+)/.exec(tapApi.stderr());
-      if (m && tapApi.stderr().includes('ready\n')) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      } else setTimeout(check, 50);
-    };
-    void tapApi.done.then(() => reject(new Error(`tap-api exited: ${tapApi.stderr()}`)));
-    check();
-  });
+  await tapApi.waitForStderr(/^ready$/m, 30_000);
+  const url = /listening (https:\/\/\S+)/.exec(tapApi.stderr())![1]!;
   cluster.api.aggregate(url, ca.certPem, TAP_API_SERVICE);
 }, 120_000);
 
@@ -61,14 +52,11 @@ afterAll(async () => {
 /** Runs `meshtap tap ARGS` and sends traffic through both web pods until it exits (it has --limit). */
 async function tapWithTraffic(args: string[], env: NodeJS.ProcessEnv = {}, path = '/cli', command = 'tap'): Promise<{ code: number | null; events: TapEvent[]; stderr: string; stdout: string }> {
   const cli = spawnMeshtap([command, ...args], { timeoutMs: 60_000, env: { ...NO_TAP_API, ...env } });
-  let done = false;
-  void cli.done.then(() => (done = true));
   // The CLI has no "live" marker: keep sending until it has printed its --limit exchanges.
-  while (!done) {
+  await actUntilSettled(`meshtap ${command} to print its exchanges`, cli.done, async () => {
     await callThrough(cluster.sidecars.webA, path, { method: 'POST', body: 'ping' });
     await callThrough(cluster.sidecars.webB, path, { method: 'POST', body: 'ping' });
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  }, { timeoutMs: 60_000, intervalMs: 100 });
   const r = await cli.done;
   const events = command === 'tap' ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent) : [];
   return { code: r.code, stderr: r.stderr, stdout: r.stdout, events };
@@ -151,22 +139,17 @@ describe('a live tap follows pod watches (issue 11 item 4, Kubernetes mode)', ()
   it('a pod deleted from the API server is reported gone; the same pod added back is tapped again', async () => {
     const cli = spawnMeshtap(['tap', 'deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', 'json'], { timeoutMs: 80_000, env: NO_TAP_API });
     const pods = (): Set<string | undefined> => new Set(cli.stdout().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as TapEvent).pod));
-    const until = async (check: () => boolean, what: string, send: () => Promise<unknown>): Promise<void> => {
-      const deadline = Date.now() + 30_000;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${cli.stderr()}`);
-        await send();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    /** Sends through a sidecar until the tap printed what `check` looks for. */
+    const sendUntil = (what: string, check: () => boolean, send: () => Promise<unknown>) =>
+      actUntil(what, check, send, { timeoutMs: 30_000, intervalMs: 100, detail: () => `stderr: ${cli.stderr()}` });
     try {
-      await until(() => pods().has('web-7d4b9c-d3e4f'), 'web B traffic', () => callThrough(cluster.sidecars.webB, '/watch'));
+      await sendUntil('web B traffic', () => pods().has('web-7d4b9c-d3e4f'), () => callThrough(cluster.sidecars.webB, '/watch'));
       const gone = cluster.api.remove('Pod', 'shop', 'web-7d4b9c-d3e4f')!;
       await cli.waitForStderr(/^meshtap: pod web-7d4b9c-d3e4f went away; still tapping 1 pod$/m, 20_000);
       cluster.api.add(gone);
       await cli.waitForStderr(/^meshtap: pod web-7d4b9c-d3e4f joined; tapping 2 pods$/m, 20_000);
       const before = cli.stdout().length;
-      await until(() => cli.stdout().slice(before).includes('"pod":"web-7d4b9c-d3e4f"'), 'web B traffic again', () => callThrough(cluster.sidecars.webB, '/again'));
+      await sendUntil('web B traffic again', () => cli.stdout().slice(before).includes('"pod":"web-7d4b9c-d3e4f"'), () => callThrough(cluster.sidecars.webB, '/again'));
     } finally {
       cli.kill('SIGTERM');
       const r = await cli.done;

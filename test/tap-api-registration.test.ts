@@ -10,6 +10,8 @@ import { exportPublicKeyRaw, generateGrantKeyPair } from '../tap-protocol/index.
 import { startRegistration, type Registration } from '../proxy/tap-registration.js';
 import type { TapApiServer } from '../tap-api/server/index.js';
 import { REGISTRATION_TOKEN, startFixtureTapApi, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { parseMetrics, sumMetric } from './support/metrics-scrape.js';
+import { until } from './support/until.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -42,6 +44,11 @@ async function fixtureApi(port = 0, keys = generateGrantKeyPair()): Promise<TapA
 }
 
 /** `token`: null = send none. */
+/** Requests the tap API at `url` refused for `reason` (its own /metrics). */
+async function rejected(url: string, reason: string): Promise<number> {
+  return sumMetric(parseMetrics(await (await fetch(`${url}/metrics`)).text()), 'meshtap_tapapi_rejected_total', { reason });
+}
+
 function register(url: string, onPublicKey: (k: string) => void, pod = 'web-1', token: string | null = REGISTRATION_TOKEN): Registration {
   const reg = startRegistration({
     tapApiUrl: url,
@@ -118,14 +125,7 @@ describe('sidecar registration', () => {
     const ok = keyWatcher();
     register(api.url, ok.onPublicKey, 'web-2');
     await ok.next();
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        void fetch(`${api.url}/metrics`)
-          .then((r) => r.text())
-          .then((t) => (/meshtap_tapapi_rejected_total\{reason="bad-request"\} ([2-9]|\d\d)/.test(t) ? resolve() : setTimeout(check, 50)));
-      };
-      check();
-    });
+    await until('two registrations refused as bad requests', async () => (await rejected(api.url, 'bad-request')) >= 2, { intervalMs: 50 });
     expect(api.registry.list('shop').map((r) => r.pod)).toEqual(['web-2']);
     expect(errors).toEqual([]);
   });
@@ -145,15 +145,7 @@ describe('sidecar registration', () => {
       keysGiven++;
       refused.onPublicKey(k);
     }, 'web-1', token);
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        void fetch(`${api.url}/metrics`)
-          .then((r) => r.text())
-          .then((t) => (/meshtap_tapapi_rejected_total\{reason="registration-unauthorized"\} ([2-9]|\d\d)/.test(t) ? resolve() : setTimeout(check, 50)))
-          .catch(() => undefined); // the server closed: the test has failed already
-      };
-      check();
-    });
+    await until('two registrations refused as unauthorized', async () => (await rejected(api.url, 'registration-unauthorized')) >= 2, { intervalMs: 50 });
     // Positive control on the same server: the right token registers.
     const ok = keyWatcher();
     register(api.url, ok.onPublicKey, 'web-2');

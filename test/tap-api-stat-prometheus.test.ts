@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, hasBinary } from './support/ports.js';
 import { runMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { until } from './support/until.js';
 
 const HAS_PROMETHEUS = hasBinary('prometheus');
 
@@ -54,6 +55,7 @@ describe.skipIf(!HAS_PROMETHEUS)('stat --prometheus (needs the prometheus binary
 
   it('reports success rate, RPS and latency for deploy/web from PromQL', async () => {
     let stop = false;
+    // Steady traffic for as long as the test runs (the pause paces it; it waits for nothing).
     const traffic = (async () => {
       while (!stop) {
         for (const path of ['/ok', '/ok', '/ok', '/fail']) {
@@ -65,16 +67,13 @@ describe.skipIf(!HAS_PROMETHEUS)('stat --prometheus (needs the prometheus binary
     })();
     try {
       // Prometheus has no "ready with data" event: poll its API until the window holds traffic.
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const q = encodeURIComponent('sum(increase(response_total{direction="inbound",deployment="web"}[10s]))');
+      const q = encodeURIComponent('sum(increase(response_total{direction="inbound",deployment="web"}[10s]))');
+      await until('Prometheus to see the traffic', async () => {
         const body = await fetch(`${promUrl}/api/v1/query?query=${q}`)
           .then((r) => r.json() as Promise<{ data?: { result?: Array<{ value: [number, string] }> } }>)
           .catch(() => undefined);
-        if (Number(body?.data?.result?.[0]?.value[1] ?? 0) > 0) break;
-        if (Date.now() > deadline) throw new Error('Prometheus never saw the traffic');
-        await new Promise((r) => setTimeout(r, 500));
-      }
+        return Number(body?.data?.result?.[0]?.value[1] ?? 0) > 0;
+      }, { timeoutMs: 90_000, intervalMs: 500 });
       const r = await runMeshtap(['stat', 'deploy/web', '-n', 'shop', '--prometheus', promUrl, '-t', '10s', '-o', 'json']);
       expect(r.code, r.stderr).toBe(0);
       const rows = JSON.parse(r.stdout) as Array<{ name: string; namespace: string; meshed: { ok: number }; successRate: number; rps: number; latencyMsP99: number }>;

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
+import { actUntil } from './support/until.js';
 
 let fixtures: Awaited<ReturnType<typeof writeTapApiFixtures>>;
 let tapApi: CliProcess;
@@ -58,25 +59,20 @@ describe('a live tap follows its target (local registrations)', { timeout: 90_00
     // Wait until web-1 is registered: the tap must start with it alone.
     const cli = spawnMeshtap(['tap', 'deploy/web', '-n', 'shop', '-o', 'json', '--tap-api', tapApiUrl, '--token', TOKENS.viewer], { timeoutMs: 80_000 });
     const ends = (): TapEvent[] => cli.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent).filter((e) => e.kind === 'end');
-    const until = async (check: () => boolean, what: string, send: () => Promise<void>): Promise<void> => {
-      const deadline = Date.now() + 30_000;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${cli.stderr()}`);
-        await send();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    await until(() => ends().some((e) => e.pod === 'web-1'), 'web-1 traffic', () => call(web1, '/one'));
+    /** Sends through a sidecar until the tap printed what `check` looks for. */
+    const sendUntil = (what: string, check: () => boolean, send: () => Promise<void>) =>
+      actUntil(what, check, send, { timeoutMs: 30_000, intervalMs: 100, detail: () => `stderr: ${cli.stderr()}` });
+    await sendUntil('web-1 traffic', () => ends().some((e) => e.pod === 'web-1'), () => call(web1, '/one'));
     expect(cli.stderr()).toBe('');
 
     const web2 = await sidecar('web-2');
     await cli.waitForStderr(/^meshtap: pod web-2 joined; tapping 2 pods$/m, 20_000);
-    await until(() => ends().some((e) => e.pod === 'web-2' && e.path === '/two'), 'web-2 traffic', () => call(web2, '/two'));
+    await sendUntil('web-2 traffic', () => ends().some((e) => e.pod === 'web-2' && e.path === '/two'), () => call(web2, '/two'));
 
     await web1.stop();
     await cli.waitForStderr(/^meshtap: pod web-1 went away; still tapping 1 pod$/m, 20_000);
     const before = ends().length;
-    await until(() => ends().length > before, 'traffic after web-1 left', () => call(web2, '/still'));
+    await sendUntil('traffic after web-1 left', () => ends().length > before, () => call(web2, '/still'));
     expect(cli.stderr().match(/web-1 went away/g)).toHaveLength(1);
     cli.kill('SIGTERM');
     const r = await cli.done;

@@ -18,6 +18,7 @@ import { startSidecar, type Sidecar } from '../proxy/index.js';
 import { PROJECT_ENGINE } from './support/engines.js';
 import { openTapStream, type TapMessage } from '../tap-protocol/index.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
+import { actUntil } from './support/until.js';
 
 let backend: Server;
 let sidecar: Sidecar;
@@ -84,13 +85,10 @@ describe('a tap subscriber that is not reading', { timeout: 120_000 }, () => {
         if (r.value.type === 'event' && r.value.event.kind === 'end' && r.value.event.path === '/after' && r.value.event.requestBody) return void (hasBodyAgain = true);
       }
     })();
-    const deadline = Date.now() + 30_000;
     // Exchanges that began while it was not reading carry no body: keep sending until one that
     // began after it resumed comes through.
-    while (!hasBodyAgain && Date.now() < deadline) {
-      await fetch(`http://${sidecar.listeners[0]!.address}/after`, { method: 'POST', body: BODY }).then((r) => r.text());
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await actUntil('an exchange with its body after the reader resumed', () => hasBodyAgain, () =>
+      fetch(`http://${sidecar.listeners[0]!.address}/after`, { method: 'POST', body: BODY }).then((r) => r.text()), { timeoutMs: 30_000, intervalMs: 50 });
     await reader;
     stream.cancel();
     expect(told).toBeGreaterThanOrEqual(300);

@@ -3,6 +3,7 @@
  * sums series by name and label subset, so tests can assert that a counter moved.
  */
 import * as http from 'node:http';
+import { until } from './until.js';
 
 export interface Sample {
   name: string;
@@ -62,12 +63,7 @@ export async function scrape(admin: string): Promise<Sample[]> {
 
 /** Scrapes until `ok(value)` holds for the summed metric (metrics are updated asynchronously to the traffic). */
 export async function waitForMetric(admin: string, name: string, labels: Record<string, string>, ok: (v: number) => boolean, timeoutMs = 15_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
   let v = NaN;
-  for (;;) {
-    v = sumMetric(await scrape(admin), name, labels);
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`metric ${name}${JSON.stringify(labels)} is ${v} after ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(`metric ${name}${JSON.stringify(labels)}`, async () => ok((v = sumMetric(await scrape(admin), name, labels))), { timeoutMs, intervalMs: 50, detail: () => `it is ${v}` });
+  return v;
 }

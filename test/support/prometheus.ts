@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { httpGet } from './metrics-scrape.js';
+import { until } from './until.js';
 
 export interface PromSeries {
   metric: Record<string, string>;
@@ -71,33 +72,23 @@ export async function startPrometheus(targets: string[], scrapeIntervalS = 1): P
   const query = async (promql: string) => ((await api(`/api/v1/query?query=${encodeURIComponent(promql)}`)) as { result: PromSeries[] }).result;
 
   // Ready when its API answers.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`prometheus exited at start: ${logs}`);
-    }
-    const r = await httpGet(address, '/-/ready').catch(() => undefined);
-    if (r?.status === 200) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus not ready after 30s: ${logs}`);
-    }
-    await new Promise((res) => setTimeout(res, 100));
+  try {
+    await until('prometheus ready', async () => {
+      if (exited) throw new Error(`prometheus exited at start: ${logs}`);
+      return (await httpGet(address, '/-/ready').catch(() => undefined))?.status === 200;
+    }, { timeoutMs: 30_000, intervalMs: 100, detail: () => logs });
+  } catch (err) {
+    await stop();
+    throw err;
   }
 
   return {
     address,
     query,
     async waitFor(promql, ok, timeoutMs = 30_000) {
-      const until = Date.now() + timeoutMs;
       let last: PromSeries[] = [];
-      for (;;) {
-        last = await query(promql);
-        if (ok(last)) return last;
-        if (Date.now() > until) throw new Error(`prometheus: ${promql} still ${JSON.stringify(last)} after ${timeoutMs}ms; logs: ${logs}`);
-        await new Promise((res) => setTimeout(res, 250));
-      }
+      await until(`prometheus: ${promql}`, async () => ok((last = await query(promql))), { timeoutMs, intervalMs: 250, detail: () => `still ${JSON.stringify(last)}; logs: ${logs}` });
+      return last;
     },
     async targets() {
       return ((await api('/api/v1/targets')) as { activeTargets: Array<{ health: string; lastError: string; scrapeUrl: string }> }).activeTargets;

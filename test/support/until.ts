@@ -18,3 +18,33 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Repeats `act` (sending a request, say) until `check` holds, and returns how many rounds it
+ * took: for a consumer with no "live" marker, such as a tap that prints only what it sees, the
+ * traffic goes on until it has seen what the test waits for. Fails like `until`.
+ */
+export async function actUntil(what: string, check: () => boolean | Promise<boolean>, act: () => Promise<unknown>, options: UntilOptions | number = {}): Promise<number> {
+  let rounds = 0;
+  await until(
+    what,
+    async () => {
+      if (await check()) return true;
+      await act();
+      rounds++;
+      return check();
+    },
+    options,
+  );
+  return rounds;
+}
+
+/** `actUntil` a promise settles (a CLI with --limit exits once it has printed enough). */
+export function actUntilSettled(what: string, done: Promise<unknown>, act: () => Promise<unknown>, options: UntilOptions | number = {}): Promise<number> {
+  let settled = false;
+  void done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return actUntil(what, () => settled, act, options);
+}
