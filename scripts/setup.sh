@@ -14,6 +14,7 @@ DEB_PACKAGES=(
   haproxy nginx libnginx-mod-stream wrk iperf3                             # benchmark peers and load generators
   chromium fonts-dejavu-core                                               # the dashboard's tests drive a real browser
   zsh fish                                                                 # meshtap completion's scripts are checked by the real shells
+  firefox-esr                                                              # the dashboard's smoke test in Firefox (puppeteer-core, WebDriver BiDi)
 )
 
 missing=()
