@@ -76,6 +76,8 @@ Permissions (API group tap.meshtap.dev, checked in the target's namespace):
   stat (list sidecars)         verb list on sidecars
   edges, advise network-policy verb list on edges      (all namespaces: cluster-wide)
   routes                       verb list on routes
+  version (meshtap version)    none: /version is public, as Kubernetes' is (through kube-apiserver:
+                               verb get on version, which both ClusterRoles grant)
   Ready-made ClusterRoles: meshtap-tap-viewer (no bodies), meshtap-tap-admin (with bodies),
   shipped in tap-api/server/rbac/.
 
