@@ -46,7 +46,7 @@ void RecorderRing::EncodeHead(std::string_view head) {
     from = to + 2;
     const size_t colon = seg.find(':');
     if (colon != std::string_view::npos && colon > 0 && colon <= kMaxNameBytes && colon + 1 < seg.size() && seg[colon + 1] == ' ') {
-      std::string name(seg.substr(0, colon));
+      const std::string_view name = seg.substr(0, colon);
       auto it = name_index_.find(name);
       uint32_t index = 0;
       bool known = it != name_index_.end();
@@ -54,8 +54,8 @@ void RecorderRing::EncodeHead(std::string_view head) {
         index = it->second;
       } else if (names_.size() < kMaxNames) {
         index = static_cast<uint32_t>(names_.size());
-        names_.push_back(name);
-        name_index_.emplace(std::move(name), index);
+        names_.emplace_back(name);
+        name_index_.emplace(std::string_view(names_.back()), index);
         known = true;
       }
       if (known) {

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -78,8 +79,10 @@ class RecorderRing {
   size_t head_ = 0, tail_ = 0, wrap_ = 0;
   bool wrapped_ = false;
   RecorderStats stats_;
-  std::unordered_map<std::string, uint32_t> name_index_;
-  std::vector<std::string> names_;
+  // Interned names; the index keys are views into names_ (a deque: entries never move), so a
+  // lookup allocates nothing.
+  std::unordered_map<std::string_view, uint32_t> name_index_;
+  std::deque<std::string> names_;
   std::string scratch_;
 };
 
