@@ -1,8 +1,9 @@
 /**
- * What the native engine hands the JS thread (issue 13: no per-byte JS work for HTTP/1): an
- * opaque connection costs JS its open and detection records only; an HTTP/1 connection sends
- * exchange records (heads, end with byte counts), never its bytes, and body bytes only while
- * JS said bodies are wanted, at most the body limit per direction. Real sockets, the real addon.
+ * What the native engine hands the JS thread (issue 13: no per-byte and, untapped, no per-request
+ * JS work for HTTP/1): an opaque connection costs JS its open and detection records only; an
+ * HTTP/1 connection sends nothing per exchange while nobody taps, exchange records (heads, end
+ * with byte counts) and never its bytes while someone does, and body bytes only while JS said
+ * bodies are wanted, at most the body limit per direction. Real sockets, the real addon.
  */
 import { request, createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -93,7 +94,7 @@ describe.skipIf(!available)('native engine records', () => {
     expect(records[1]).toMatchObject({ kind: 'opaque' });
   });
 
-  it('an HTTP/1 connection sends exchange records, not bytes; bodies only while wanted, at most the limit', async () => {
+  it('an HTTP/1 connection sends nothing per exchange untapped, exchange records (not bytes) tapped, bodies only while wanted, at most the limit', async () => {
     const body = Buffer.alloc(200_000, 'b');
     const web: HttpServer = createHttpServer((req, res) => {
       req.resume();
@@ -115,6 +116,14 @@ describe.skipIf(!available)('native engine records', () => {
         req.end(Buffer.alloc(5000, 'q'));
       });
 
+    // Nobody taps: metrics and the recorder are C++'s, JS hears of the connection only.
+    expect(await post()).toBe(body.length);
+    await until(engine, () => records.some((r) => r.type === 'close'));
+    expect(records.map((r) => r.type)).toEqual(['open', 'detected', 'close']);
+    expect(engine.httpMetrics().routes.map((r) => [r.target, r.requests, r.responses.map((x) => [x.status, x.count])])).toEqual([['web', 1, [[200, 1]]]]);
+
+    records.length = 0;
+    engine.setTapped(true);
     expect(await post()).toBe(body.length);
     await until(engine, () => records.some((r) => r.type === 'exchangeEnd'));
     const first = records.filter((r) => r.type !== 'close' && r.type !== 'open').map((r) => r.type);
