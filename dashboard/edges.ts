@@ -1,12 +1,13 @@
 /**
  * `GET /api/edges` and `GET /api/routes`: the tap API's edge and route statistics (DESIGN §11,
  * docs/edges-api.md), asked as the user. The map may show several namespaces: one EdgeList per
- * namespace, merged (an edge between two shown namespaces is listed by both: kept once).
+ * namespace, merged (an edge between two shown namespaces is listed by both: kept once). Asked
+ * with the CLI's own client (tap-api's `fetchEdges`/`fetchRoutes`: bearer token, or kube-apiserver
+ * with the kubeconfig's credentials), so `meshtap edges` and the map get the same answers and errors.
  */
 import { MeshtapError } from '../common/index.js';
-import { TAP_API_PREFIX, type Edge, type EdgeList, type RouteList } from '../tap-api/index.js';
+import { fetchEdges as fetchEdgeList, fetchRoutes as fetchRouteList, type Edge, type EdgeList, type RouteList } from '../tap-api/index.js';
 import type { DashboardConnection } from './connection.js';
-import { getFromTapApi } from './tap-api-get.js';
 
 const WINDOW = /^\d+(ms|s|m|h)$/;
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -19,7 +20,7 @@ export async function fetchEdges(c: DashboardConnection, namespaces: string[], w
   if (!WINDOW.test(window)) throw new MeshtapError('MT_BAD_REQUEST', `window '${window}' is not a duration like 1m`);
   for (const ns of namespaces) if (!NAME.test(ns)) throw new MeshtapError('MT_BAD_REQUEST', `namespace '${ns}' is not a Kubernetes name`);
   const lists = await Promise.all(
-    namespaces.map((ns) => getFromTapApi<EdgeList>(c, `${TAP_API_PREFIX}/namespaces/${encodeURIComponent(ns)}/edges?window=${encodeURIComponent(window)}`)),
+    namespaces.map((ns) => fetchEdgeList(c, { namespace: ns, window })),
   );
   const seen = new Set<string>();
   const items: Edge[] = [];
@@ -49,6 +50,5 @@ export async function fetchRoutes(c: DashboardConnection, namespace: string, wor
   if (!WINDOW.test(window)) throw new MeshtapError('MT_BAD_REQUEST', `window '${window}' is not a duration like 1m`);
   if (!NAME.test(namespace)) throw new MeshtapError('MT_BAD_REQUEST', `namespace '${namespace}' is not a Kubernetes name`);
   if (!WORKLOAD.test(workload)) throw new MeshtapError('MT_BAD_REQUEST', `workload '${workload}' is not TYPE/NAME`);
-  const q = new URLSearchParams({ workload, window });
-  return getFromTapApi<RouteList>(c, `${TAP_API_PREFIX}/namespaces/${encodeURIComponent(namespace)}/routes?${q}`);
+  return fetchRouteList(c, { namespace, workload, window });
 }
