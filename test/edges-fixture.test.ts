@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { startSidecar, type Sidecar } from '../proxy/index.js';
 import { PROJECT_ENGINE } from './support/engines.js';
-import type { EdgeList, RouteList, TapApiServer } from '../tap-api/index.js';
+import type { EdgeList, RouteList, StatRow, TapApiServer } from '../tap-api/index.js';
 import { REGISTRATION_TOKEN, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { runMeshtap } from './support/meshtap-process.js';
 
@@ -115,6 +115,30 @@ const SHOP_EDGES = [
     protocols: ['http/1.1'],
   },
 ];
+
+describe('stat --to/--from (issue 11 habit: Linkerd\'s stat for outbound traffic, from the edges)', () => {
+  it('--to: the workloads of -n that called it; --from: the workloads it called; pods and bad pairs are usage errors', async () => {
+    const to = await cli(TOKENS.viewer, ['stat', 'deploy', '-n', 'shop', '--to', 'deploy/api', '-o', 'json']);
+    expect(to.code, to.stderr).toBe(0);
+    // The unmeshed caller has no workload: not a row.
+    expect((JSON.parse(to.stdout) as StatRow[]).map((r) => ({ namespace: r.namespace, name: r.name, successRate: r.successRate, rps: r.rps > 0 }))).toEqual([
+      { namespace: 'shop', name: 'deploy/web', successRate: 1, rps: true },
+    ]);
+    const from = await cli(TOKENS.sa, ['stat', 'deploy', '-A', '--from', 'deploy/web', '--from-namespace', 'shop', '-o', 'json']);
+    expect(from.code, from.stderr).toBe(0);
+    expect((JSON.parse(from.stdout) as StatRow[]).map((r) => `${r.namespace}/${r.name}`)).toEqual(['other/deploy/audit', 'shop/deploy/api']);
+    const table = await cli(TOKENS.viewer, ['stat', 'deploy/web', '-n', 'shop', '--to', 'deploy/api']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^NAMESPACE\s+NAME\s+MESHED\s+SUCCESS/);
+    expect(table.stdout.split('\n')[1]).toMatch(/^shop\s+deploy\/web\s+-\s+100\.00%/);
+    const none = await cli(TOKENS.viewer, ['stat', 'deploy', '-n', 'shop', '--to', 'deploy/nobody']);
+    expect([none.code, none.stderr]).toEqual([1, 'meshtap: no requests from deploy to deploy/nobody in the last 30m in namespace "shop" (-A for every namespace)\n']);
+    for (const args of [['stat', 'pod', '--to', 'deploy/api'], ['stat', 'deploy', '--to', 'deploy/api', '--from', 'deploy/web'], ['stat', 'deploy', '--to', 'pod/x']]) {
+      const bad = await cli(TOKENS.viewer, args);
+      expect([bad.code, bad.stderr.split('\n').length], args.join(' ')).toEqual([2, 2]);
+    }
+  }, 60_000);
+});
 
 describe('meshtap edges on a known call graph', () => {
   it('shows exactly the true edges of shop, with the counts sent (cross-namespace and unmeshed included)', async () => {

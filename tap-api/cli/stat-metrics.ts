@@ -162,7 +162,7 @@ export function renderStatTable(rows: StatRow[]): string {
   const cells = rows.map((r) => [
     r.namespace,
     r.name,
-    `${r.meshed.ok}/${r.meshed.total}`,
+    r.meshed.total === 0 ? '-' : `${r.meshed.ok}/${r.meshed.total}`,
     r.successRate === undefined ? '-' : `${(r.successRate * 100).toFixed(2)}%`,
     `${r.rps.toFixed(1)}rps`,
     ms(r.latencyMsP50),
