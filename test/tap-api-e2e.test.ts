@@ -261,7 +261,8 @@ describe('stat, top and RBAC through the CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ destination: string; path: string; count: number }>;
     expect(rows.reduce((a, x) => a + x.count, 0)).toBeGreaterThanOrEqual(4);
-    expect(rows[0]).toMatchObject({ path: '/stat' });
+    // Which paths the first 4 exchanges were depends on where in a round of calls the tap began.
+    expect(rows.map((x) => x.path).filter((p) => p !== '/stat' && p !== '/fail-api')).toEqual([]);
     // A terminal (script(1) gives the CLI a pty): one line saying what the wait is for.
     const { execFile } = await import('node:child_process');
     const cmd = `${process.execPath} ${MESHTAP_BIN} stat deploy -n shop -t 1s --tap-api ${tapApiUrl} --token ${TOKENS.viewer}`;
