@@ -1,19 +1,25 @@
 #!/usr/bin/env node
 /**
- * `node dist/bench/dashboard.js` — the dashboard page under load: the demo mesh (web → emoji,
- * voting, each behind its own sidecar, registered with a local tap API) driven hard enough that
- * a namespace-wide tap carries about 1,000 tap events a second, the dashboard acting as the demo
- * admin, and Debian's Chromium showing the live table (max-rps 1000). While the page streams it
+ * `node dist/bench/dashboard.js` — the dashboard page under load: by default (`--load-rps`) a tap
+ * API (the demo's control plane, in this process), `meshtap proxy` sidecar processes in namespace
+ * emojivoto in front of a small HTTP server process, h2load sending a fixed request rate through
+ * them (3 tap events per exchange: about 1,000 events a second at 340 requests a second), and a
+ * `meshtap dashboard` process acting as the demo admin; or (`--load-rps 0`) the demo mesh itself
+ * (`meshtap demo`, everything in one process, which this machine cannot drive to 1,000 events a
+ * second). Debian's Chromium shows the live table (max-rps 1000). While the page streams it
  * measures, in the page, the time between animation frames (what a user feels as jank) and
  * long tasks, and through the DevTools protocol the JS heap at the start and the end. Prints a
  * markdown summary and writes the numbers as JSON (bench/results/dashboard-*.json).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { parseDurationMs } from '../common/index.js';
+import { startDemoControlPlane } from '../demo/index.js';
 import { startProcess, stopAll, waitForStderr } from './lib/procs.js';
 
 const BIN = fileURLToPath(new URL('../bin/meshtap.js', import.meta.url));
@@ -25,8 +31,11 @@ Measures the dashboard's live table in Chromium under about 1,000 tap events per
 Flags:
   --duration DURATION  measuring time after warm-up (default 20s)
   --warmup DURATION    (default 5s)
-  --rps N              requests per second the demo's generator sends to web (default 80: about
-                       4 exchanges and 12 tap events each across the three sidecars)
+  --load-rps N         requests per second h2load sends through the load sidecars (default 340:
+                       about 1,000 tap events a second); 0 = the demo mesh instead
+  --sidecars N         load sidecar processes (default 2), the rate split across them
+  --rps N              with --load-rps 0: requests per second the demo's generator sends to web
+                       (default 80: about 4 exchanges and 12 tap events each)
   --chromium PATH      (default /usr/bin/chromium)
   -h, --help           this text
 `;
@@ -45,16 +54,24 @@ function pct(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, warmup: { type: 'string' }, rps: { type: 'string' }, chromium: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rps: { type: 'string' },
+      'load-rps': { type: 'string' },
+      sidecars: { type: 'string' },
+      chromium: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) return void process.stdout.write(HELP);
   const durationMs = parseDurationMs(values.duration ?? '20s', '--duration');
   const warmupMs = parseDurationMs(values.warmup ?? '5s', '--warmup');
   const rps = Number(values.rps ?? 80);
-  // The mesh, tap API and dashboard in a process of their own (`meshtap demo`), so this one only
-  // drives the browser and its event loop does not slow the traffic down.
-  const demo = startProcess({ name: 'demo', command: process.execPath, args: [BIN, 'demo', '--rps', String(rps), '-o', 'json'] });
-  const url = (await waitForStderr(demo, /dashboard (http:\/\/\S+)/, 60_000))[1]!;
+  const loadRps = Number(values['load-rps'] ?? 340);
+  const sidecars = Number(values.sidecars ?? 2);
+  const url = loadRps > 0 ? await startLoad(loadRps, sidecars, warmupMs + durationMs + 30_000) : await startDemo(rps);
+  const driver = loadRps > 0 ? `h2load at ${loadRps} req/s through ${sidecars} sidecar processes` : `demo generator at ${rps} req/s`;
   const browser = await chromium.launch({ executablePath: values.chromium ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -115,6 +132,8 @@ async function main(): Promise<void> {
       longTaskMsPerSecond: sample.longTaskMs / seconds,
       heapMiB: { before: heapBefore / 2 ** 20, after: heapAfter / 2 ** 20 },
       status: rows,
+      driver,
+      loadAverage: loadavg(),
     };
     const file = join(resultsDir(), `dashboard-${result.date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
@@ -125,7 +144,8 @@ async function main(): Promise<void> {
         '',
         '| measure | value |',
         '|---|---|',
-        `| tap events received by the page | ${f(result.eventsPerSecond, 0)} /s (demo generator at ${rps} req/s) |`,
+        `| tap events received by the page | ${f(result.eventsPerSecond, 0)} /s (${driver}) |`,
+        `| load average (1 min) at the end | ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs |`,
         `| frames | ${f(result.fps)} /s |`,
         `| frame interval p50 / p95 / p99 / max | ${f(result.frameMs.p50)} / ${f(result.frameMs.p95)} / ${f(result.frameMs.p99)} / ${f(result.frameMs.max)} ms |`,
         `| frames over 50 ms | ${result.framesOver50ms} |`,
@@ -140,7 +160,54 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await stopAll();
+    await cleanup?.();
   }
+}
+
+let cleanup: (() => Promise<void>) | undefined;
+
+/** The demo mesh, tap API and dashboard in one process of their own (`meshtap demo`); the dashboard's URL. */
+async function startDemo(rps: number): Promise<string> {
+  const demo = startProcess({ name: 'demo', command: process.execPath, args: [BIN, 'demo', '--rps', String(rps), '-o', 'json'] });
+  return (await waitForStderr(demo, /dashboard (http:\/\/\S+)/, 60_000))[1]!;
+}
+
+/**
+ * A tap API here, sidecar processes registered in emojivoto in front of an HTTP server process,
+ * h2load at a fixed rate through them for `forMs`, and a dashboard process; the dashboard's URL.
+ */
+async function startLoad(totalRps: number, sidecars: number, forMs: number): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'meshtap-bench-dash-'));
+  const cp = await startDemoControlPlane(dir);
+  cleanup = async () => {
+    await cp.tapApi.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  const server = startProcess({
+    name: 'backend',
+    command: process.execPath,
+    args: ['-e', "const s=require('http').createServer((q,r)=>r.end('ok'));s.listen(0,'127.0.0.1',()=>console.error('port '+s.address().port))"],
+  });
+  const port = (await waitForStderr(server, /port (\d+)/))[1]!;
+  const addresses: string[] = [];
+  for (let i = 0; i < sidecars; i++) {
+    const p = startProcess({
+      name: `sidecar-${i}`,
+      command: process.execPath,
+      args: [BIN, 'proxy', '--forward', `127.0.0.1:0=127.0.0.1:${port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0', '--workload', 'deploy/load', '--namespace', 'emojivoto', '--pod', `load-${i}`, '--tap-api', cp.tapApi.url],
+      env: { ...process.env, MESHTAP_TAP_API_TOKEN: cp.registrationToken },
+    });
+    addresses.push((await waitForStderr(p, /listening \S+ (127\.0\.0\.1:\d+) ->/))[1]!);
+  }
+  for (let i = 0; i < 100 && cp.tapApi.registry.list('emojivoto').length < sidecars; i++) await new Promise((r) => setTimeout(r, 100));
+  const dash = startProcess({ name: 'dashboard', command: process.execPath, args: [BIN, 'dashboard', '--tap-api', cp.tapApi.url, '--token', cp.adminToken, '-n', 'emojivoto', '--address', '127.0.0.1:0'] });
+  const url = (await waitForStderr(dash, /open (http:\/\/\S+)/, 30_000))[1]!;
+  // h2load: per sidecar 4 HTTP/1 clients, each at its share of the rate (--rps is per client).
+  const perClient = Math.max(1, Math.round(totalRps / sidecars / 4));
+  for (const [i, a] of addresses.entries()) {
+    startProcess({ name: `h2load-${i}`, command: 'h2load', args: ['--h1', '-c', '4', '--rps', String(perClient), '-D', String(Math.ceil(forMs / 1000)), `http://${a}/load/${i}`] });
+  }
+  return url;
 }
 
 function resultsDir(): string {
