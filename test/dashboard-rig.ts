@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
 import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
+import { until } from './support/until.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const BUNDLE = fileURLToPath(new URL('../dist/dashboard/ui/app.js', import.meta.url));
@@ -47,7 +48,7 @@ export async function startDashboardRig(o: { rps?: number } = {}): Promise<Dashb
   const dir = await mkdtemp(join(tmpdir(), 'meshtap-dash-test-'));
   const cp = await startDemoControlPlane(dir);
   const mesh = await startDemoMesh({ rps: o.rps ?? 10, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken });
-  for (let i = 0; i < 100 && cp.tapApi.registry.list('emojivoto').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+  await until('the demo\'s three sidecars registered', () => cp.tapApi.registry.list('emojivoto').length >= 3, 5_000);
   const start = (token: string) =>
     startDashboardServer({ connection: { tapApi: { url: cp.tapApi.url, token } }, namespaces: ['emojivoto'], port: 0, version: 'test', statWindowMs: 2000 });
   const admin = await start(cp.adminToken);

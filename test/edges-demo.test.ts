@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
 import type { EdgeList, RouteList } from '../tap-api/index.js';
 import { runMeshtap } from './support/meshtap-process.js';
+import { until } from './support/until.js';
 
 let dir: string;
 let cp: DemoControlPlane;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mt-edges-demo-'));
   cp = await startDemoControlPlane(dir);
   mesh = await startDemoMesh({ rps: 0, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken });
-  for (let i = 0; i < 100 && cp.tapApi.registry.list('emojivoto').length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  await until('the demo\'s three sidecars registered', () => cp.tapApi.registry.list('emojivoto').length >= 3, 10_000);
   const get = async (path: string) => (await request(`http://${mesh.web.inbound}${path}`)).body.dump();
   for (let i = 0; i < SENT.list; i++) await get('/api/list');
   for (let i = 0; i < SENT.leaderboard; i++) await get('/api/leaderboard');

@@ -18,6 +18,7 @@ import { PROJECT_ENGINE } from './support/engines.js';
 import type { EdgeList, RouteList, StatRow, TapApiServer } from '../tap-api/index.js';
 import { REGISTRATION_TOKEN, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { runMeshtap } from './support/meshtap-process.js';
+import { until } from './support/until.js';
 
 const require = createRequire(import.meta.url);
 
@@ -65,7 +66,7 @@ beforeAll(async () => {
     { proxy: 'out', listen: { host: '127.0.0.1', port: 0 }, target: hostPort(api.listeners[0]!.address) },
     { proxy: 'out', listen: { host: '127.0.0.1', port: 0 }, target: hostPort(audit.listeners[0]!.address) },
   ]);
-  for (let i = 0; i < 100 && tapApi.registry.list().length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  await until('three sidecars registered', () => tapApi.registry.list().length >= 3, 10_000);
 
   // web's application: HTTP/1 to api and HTTP/2 to audit, through web's outbound forwards.
   const viaWeb = (i: number) => `http://${web.listeners[i]!.address}`;

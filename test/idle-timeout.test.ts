@@ -61,6 +61,7 @@ describe.each(ENGINES)('regression: no idle bound held sockets forever (engine %
         await upstream.write('y');
         await client.waitForBytes(++down);
       }
+      // The gap is the behaviour under test: activity every 300 ms keeps a 1 s idle timeout away.
       await new Promise((r) => setTimeout(r, 300));
     }
     expect(client.socket.destroyed).toBe(false);

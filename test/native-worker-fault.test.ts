@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isNativeFaultInjectionBuild } from '../native/index.js';
 import { startSidecar, type Sidecar } from '../proxy/index.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
+import { until } from './support/until.js';
 
 const FAULT_MARKER = 'MESHTAP-FAULT-BAD-ALLOC';
 const isFaultBuild = isNativeFaultInjectionBuild();
@@ -89,7 +90,7 @@ describe.skipIf(!isFaultBuild)('native worker failure containment', () => {
     });
     doomed.write(`${FAULT_MARKER} and the rest`);
     expect(await doomedEnd).toBe('ECONNRESET');
-    for (let i = 0; i < 100 && ends.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    await until('the upstream side closed', () => ends.length >= 1, 2_000);
     expect(ends).toEqual(['ECONNRESET']); // the upstream side was reset too
 
     // The connection opened before goes on, and new ones are served.

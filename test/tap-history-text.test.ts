@@ -82,6 +82,7 @@ describe('tap history in text mode', { timeout: 60_000 }, () => {
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(2);
     const m = /^meshtap: history begins at (\w{3} [ \d]\d \d\d:\d\d:\d\d\.\d{3}): the flight recorders hold nothing older than that\n$/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
+    // The gap is the behaviour under test: the recorded exchanges must be older than `--since 1s`.
     await new Promise((res) => setTimeout(res, 1100));
     const recent = await runMeshtap(['tap', '--proxy', plain.tap!, '--since', '1s']);
     expect([recent.code, recent.stderr, recent.stdout]).toEqual([0, '', '']);

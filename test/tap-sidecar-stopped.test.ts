@@ -8,6 +8,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { waitForMetric } from './support/metrics-scrape.js';
+import { actUntil } from './support/until.js';
 
 let origin: http.Server | undefined;
 let sidecar: SidecarProcess | undefined;
@@ -22,7 +24,7 @@ afterEach(async () => {
 async function startMesh(): Promise<SidecarProcess> {
   origin = http.createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => origin!.listen(0, '127.0.0.1', r));
-  sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=127.0.0.1:${(origin.address() as AddressInfo).port}`, '--tap', '127.0.0.1:0', '--pod', 'web-1']);
+  sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=127.0.0.1:${(origin.address() as AddressInfo).port}`, '--tap', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--pod', 'web-1']);
   return sidecar;
 }
 
@@ -37,15 +39,13 @@ describe('a tap whose sidecar stops', { timeout: 60_000 }, () => {
     it(`${cmd} --proxy: one line saying the sidecar stopped, exit 0, no RST_STREAM`, async () => {
       const s = await startMesh();
       const tap = spawnMeshtap(cmd === 'tap' ? ['tap', '--proxy', s.tap!, '-o', 'json'] : ['top', '--proxy', s.tap!, '-o', 'json']);
-      // The tap is attached once an exchange made now shows up (tap) / after a moment (top prints at the end).
+      // The tap is attached once an exchange made now shows up (tap) / once the sidecar counts its subscriber (top prints at the end).
       if (cmd === 'tap') {
-        for (let i = 0; i < 50 && tap.stdout() === ''; i++) {
-          await get(s, `/ping-${i}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        let i = 0;
+        await actUntil('the tap prints an exchange made now', () => tap.stdout() !== '', () => get(s, `/ping-${i++}`), { timeoutMs: 5_000, intervalMs: 100 });
         expect(tap.stdout()).toContain('"path":"/ping-');
       } else {
-        await new Promise((r) => setTimeout(r, 1_500));
+        await waitForMetric(s.admin!, 'meshtap_tap_subscribers', {}, (v) => v > 0);
         await get(s, '/ping');
       }
       await s.stop();
