@@ -170,7 +170,9 @@ void ObservationDriver::Decide(Detection detected, const char* why, const uint8_
     addresses_.clear();
     addresses_.shrink_to_fit();
     tee_ = std::make_unique<H1TeeSink>(metrics_sink_.get(), sink_.get());
-    h1_ = std::make_unique<H1Observer>(tee_.get(), shared_->config.limits);
+    ObserverLimits limits = shared_->config.limits;
+    limits.max_body_capture_bytes = shared_->config.body_limit;  // what any sink keeps, at most
+    h1_ = std::make_unique<H1Observer>(tee_.get(), limits);
     if (!client.empty()) h1_->ClientData(reinterpret_cast<const uint8_t*>(client.data()), client.size(), now_ns_);
     if (n > 0) h1_->ClientData(last, n, now_ns_);
   }

@@ -18,9 +18,9 @@ int HexValue(uint8_t c) {
 
 }  // namespace
 
-void BodyReader::Start(const Framing& framing, bool capture) {
+void BodyReader::Start(const Framing& framing, uint64_t capture_bytes) {
   bytes = 0;
-  capture_ = capture;
+  capture_left_ = capture_bytes;
   trailers.clear();
   error = GiveUpReason::kH1Parse;
   size_digits_ = 0;
@@ -57,14 +57,14 @@ int64_t BodyReader::Feed(const uint8_t* chunk, size_t len, size_t offset, OnData
         return static_cast<int64_t>(pos);
       case kClose:
         bytes += len - pos;
-        if (capture_) on_data(ctx, chunk + pos, len - pos);
+        if (capture_left_ > 0) Capture(chunk + pos, len - pos, on_data, ctx);
         return kBodyNeedMore;
       case kLength:
       case kData: {
         const uint64_t avail = len - pos;
         const size_t take = static_cast<size_t>(remaining_ < avail ? remaining_ : avail);
         bytes += take;
-        if (capture_ && take > 0) on_data(ctx, chunk + pos, take);
+        if (capture_left_ > 0 && take > 0) Capture(chunk + pos, take, on_data, ctx);
         pos += take;
         remaining_ -= take;
         if (remaining_ == 0) state_ = state_ == kLength ? kDone : kDataCr;

@@ -18,8 +18,8 @@ constexpr int64_t kBodyError = -2;
 class BodyReader {
  public:
   explicit BodyReader(size_t max_header_bytes) : max_header_bytes_(max_header_bytes), trailer_reader_(max_header_bytes, true) {}
-  // Starts a body; `capture` receives de-framed bytes when not null.
-  void Start(const Framing& framing, bool capture);
+  // Starts a body; the first `capture_bytes` de-framed bytes go to `on_data` (0: none).
+  void Start(const Framing& framing, uint64_t capture_bytes);
   bool IsDone() const { return state_ == kDone; }
   bool IsCloseDelimited() const { return state_ == kClose; }
   // The sender closed: a close-delimited body is complete now.
@@ -33,7 +33,7 @@ class BodyReader {
   // length, or until close): the engine may move them without showing them (Skip), e.g. with
   // splice(2). 0 when the next bytes must be read (framing, or a capture).
   uint64_t Skippable() const {
-    if (capture_) return 0;
+    if (capture_left_ > 0) return 0;
     if (state_ == kLength || state_ == kData) return remaining_;
     return state_ == kClose ? UINT64_MAX : 0;
   }
@@ -57,7 +57,12 @@ class BodyReader {
   const size_t max_header_bytes_;
   HeadReader trailer_reader_;
   State state_ = kDone;
-  bool capture_ = false;
+  uint64_t capture_left_ = 0;
+  void Capture(const uint8_t* p, size_t n, OnData on_data, void* ctx) {
+    const size_t take = n < capture_left_ ? n : static_cast<size_t>(capture_left_);
+    capture_left_ -= take;
+    if (take > 0) on_data(ctx, p, take);
+  }
   uint64_t remaining_ = 0;
   uint64_t size_digits_ = 0;
   uint64_t ext_bytes_ = 0;

@@ -39,6 +39,9 @@ struct ObserverLimits {
   size_t max_header_bytes = 64 * 1024;
   size_t max_streams = 1000;
   size_t max_hpack_table_bytes = 64 * 1024;
+  // Body bytes per exchange and direction handed to BodyData at most (the body limit): past it
+  // the rest of a captured body is only counted, and may be spliced.
+  uint64_t max_body_capture_bytes = 64 * 1024;
 };
 
 // Errors an exchange can end with (proxy/http1/observer.ts and the engines' CloseReason).
@@ -81,8 +84,9 @@ struct H1Exchange {
   uint64_t end_ns = 0;
   // Why it did not complete (exchange_error::…, or an engine close reason), nullptr when it did.
   const char* error = nullptr;
-  // Set by a sink in RequestHead: body bytes are then passed to BodyData (all of them; the sink
-  // bounds what it copies). Left false, no body byte is looked at beyond counting.
+  // Set by a sink in RequestHead: body bytes are then passed to BodyData, at most
+  // ObserverLimits::max_body_capture_bytes per direction (the whole size is request_bytes /
+  // response_bytes at End). Left false, no body byte is looked at beyond counting.
   bool capture_bodies = false;
   // Scratch of the record sink: body bytes it copied per direction (request, response).
   uint64_t body_copied[2] = {0, 0};
@@ -100,7 +104,8 @@ class H1ExchangeSink {
   virtual void RequestHead(H1Exchange& ex) = 0;
   // The final response head is complete (1xx are not reported; a 101 is, then End, then Upgraded).
   virtual void ResponseHead(H1Exchange& ex) = 0;
-  // De-framed body bytes of an exchange with capture_bodies set (a view: copy what you keep).
+  // De-framed body bytes of an exchange with capture_bodies set, the first max_body_capture_bytes
+  // per direction only (a view: copy what you keep).
   virtual void BodyData(H1Exchange& ex, bool is_request, const uint8_t* data, size_t len) = 0;
   // Both bodies are complete, or the exchange was aborted (ex.error set). The observer destroys
   // `ex` when this returns; a sink may move strings out of it (it is never read again).

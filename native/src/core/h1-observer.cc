@@ -207,7 +207,7 @@ void H1Observer::OnRequestHead() {
   queue_.push_back(std::move(owned));
   sink_->RequestHead(ex);
   if (is_dead_) return;
-  req_body_.Start(framing, ex.capture_bodies);
+  req_body_.Start(framing, ex.capture_bodies ? limits_.max_body_capture_bytes : 0);
   if (req_body_.IsDone()) {
     RequestBodyDone(p);
   } else {
@@ -306,7 +306,7 @@ void H1Observer::OnResponseHead() {
     ReportResponseHead(p, status);
     if (is_dead_) return;
   }
-  rsp_body_.Start(framing, p != nullptr && p->ex.capture_bodies);
+  rsp_body_.Start(framing, p != nullptr && p->ex.capture_bodies ? limits_.max_body_capture_bytes : 0);
   rsp_current_ = p;
   if (rsp_body_.IsDone()) ResponseBodyDone();
   else rsp_side_ = Side::kBody;

@@ -24,7 +24,6 @@ void H1MetricsSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* dat
   if (it == bodies_.end()) return;
   const int d = is_request ? 0 : 1;
   RecordedBodies& b = it->second;
-  b.size[d] += len;
   const size_t room = config_.body_limit > b.data[d].size() ? config_.body_limit - b.data[d].size() : 0;
   const size_t take = std::min(room, len);
   b.data[d].append(reinterpret_cast<const char*>(data), take);
@@ -44,6 +43,14 @@ void H1MetricsSink::End(H1Exchange& ex) {
   }
   if (recorder_ != nullptr) {
     auto it = bodies_.find(ex.stream);
+    if (it != bodies_.end()) {
+      // The observer hands over the first body_limit bytes only (the rest may be spliced): the
+      // whole size is the exchange's byte count.
+      RecordedBodies& b = it->second;
+      b.size[0] = ex.request_bytes;
+      b.size[1] = ex.response_bytes;
+      for (int d = 0; d < 2; d++) b.truncated[d] = b.size[d] > b.data[d].size();
+    }
     recorder_->Push(conn_id_, inbound_, src_, dst_, ex, it == bodies_.end() ? nullptr : &it->second);
     if (it != bodies_.end()) bodies_.erase(it);
   }
