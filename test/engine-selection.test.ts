@@ -103,7 +103,9 @@ describe('engine selection on meshtap proxy', () => {
       symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
       const bin = join(dir, 'dist', MESHTAP_BIN.slice(join(ROOT, 'dist').length + 1));
-      const r = spawnSync(process.execPath, [bin, 'proxy', '--engine', 'native', '--forward', `127.0.0.1:0=${target}`], { encoding: 'utf8', timeout: 20_000 });
+      // Without MESHTAP_NATIVE_ADDON (scripts/native-sanitize.sh points it at its own build).
+      const { MESHTAP_NATIVE_ADDON: _override, ...env } = process.env;
+      const r = spawnSync(process.execPath, [bin, 'proxy', '--engine', 'native', '--forward', `127.0.0.1:0=${target}`], { encoding: 'utf8', timeout: 20_000, env });
       expect(r.status).toBe(1);
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
