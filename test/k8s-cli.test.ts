@@ -15,21 +15,14 @@ import { podCreateReview, verifyAdmissionResponse } from './fixtures/k8s/admissi
 import { startKubeApiServer, type KubeApiServer } from './support/kube-api-server.js';
 import { installInto } from './fixtures/k8s/cluster.js';
 import { apiPod } from './fixtures/k8s/pods.js';
+import { runMeshtap, type CliResult } from './support/meshtap-process.js';
 
 const BIN = new URL('../dist/bin/meshtap.js', import.meta.url).pathname;
 const FIXTURE = new URL('./fixtures/k8s/inject/workloads.yaml', import.meta.url).pathname;
 
-function run(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KUBECONFIG: '/nonexistent', ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
-  });
+/** The real CLI, with no kubeconfig unless a test names one. */
+function run(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return runMeshtap(args, { env: { KUBECONFIG: '/nonexistent', ...opts.env }, stdin: opts.stdin ?? '' });
 }
 
 let api: KubeApiServer | undefined;

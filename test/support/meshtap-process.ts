@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { splitAddr } from './ports.js';
+import { stopChild } from './stop-child.js';
 
 /** The built CLI entry point. */
 export const MESHTAP_BIN = fileURLToPath(new URL('../../dist/bin/meshtap.js', import.meta.url));
@@ -67,12 +68,7 @@ export function startSidecarProcess(args: string[], options: { timeoutMs?: numbe
   let admin: string | undefined;
   let tap: string | undefined;
   const stop = async () => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exitPromise;
-      clearTimeout(t);
-    }
+    await stopChild(child, exitPromise);
     return exitPromise;
   };
   return new Promise((resolve, reject) => {
@@ -133,9 +129,10 @@ export interface CliProcess {
 }
 
 /** Starts `meshtap ARGS` and collects its output. */
-export function spawnMeshtap(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliProcess {
+export function spawnMeshtap(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; stdin?: string } = {}): CliProcess {
   assertBuilt();
-  const child = spawn(process.execPath, [MESHTAP_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, [MESHTAP_BIN, ...args], { stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  if (options.stdin !== undefined) child.stdin!.end(options.stdin);
   running.add(child);
   let out = '';
   let err = '';
@@ -200,6 +197,6 @@ export function spawnMeshtap(args: string[], options: { timeoutMs?: number; env?
 }
 
 /** Runs `meshtap ARGS` to completion. */
-export function runMeshtap(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runMeshtap(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
   return spawnMeshtap(args, options).done;
 }

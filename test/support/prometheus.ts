@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { httpGet } from './metrics-scrape.js';
+import { stopChild } from './stop-child.js';
 import { until } from './until.js';
 
 export interface PromSeries {
@@ -54,12 +55,7 @@ export async function startPrometheus(targets: string[], scrapeIntervalS = 1): P
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
 
   const stop = async () => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(t);
-    }
+    await stopChild(child, exit);
     await rm(dir, { recursive: true, force: true });
   };
 
