@@ -37,6 +37,9 @@ ObservationDriver::~ObservationDriver() = default;
 
 bool ObservationDriver::IsLive() {
   if (conn_->is_observed) return true;
+  // An HTTP/1 connection JS no longer follows (the batch was full, or JS unobserved it) is still
+  // observed for the C++ metrics and flight recorder; only its records stop (Emit).
+  if (state_ == State::kH1) return true;
   // JS stopped following (unobserve) or the batch was full: drop the state, keep forwarding.
   if (state_ != State::kOff) {
     state_ = State::kOff;
