@@ -13,6 +13,9 @@ import {
   openSource,
   parseTapOutput,
   probeAdminPort,
+  SELECTOR_HELP,
+  SELECTOR_OPTION,
+  selectorFromArgs,
   SOURCE_HELP,
   SOURCE_OPTIONS,
   sourceFor,
@@ -48,6 +51,7 @@ Flags:
   -o, --output FORMAT       text (default), wide, json (one event per line), yaml, jsonpath=TEMPLATE
                             (e.g. -o jsonpath='{.method} {.path} {.status}'; one line per event)
 ${COLOR_HELP}
+${SELECTOR_HELP}
 ${SOURCE_HELP}
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
@@ -80,6 +84,7 @@ const command: Command = {
       'max-rps': { type: 'string' },
       output: { type: 'string', short: 'o' },
       ...SOURCE_OPTIONS,
+      ...SELECTOR_OPTION,
       proxy: { type: 'string' },
     },
   },
@@ -89,10 +94,12 @@ const command: Command = {
     const proxy = stringFlag(args, 'proxy');
     const target = targetFromArgs('tap', args.positionals);
     const all = args.values['all-namespaces'] === true;
+    const selector = selectorFromArgs('tap', args);
     let source: TapSource;
     let connection: TapApiConnection | undefined;
     if (proxy) {
       if (target || all) throw new UsageError('tap: give a TARGET, -A or --proxy, not two of them');
+      if (selector) throw new UsageError('tap: -l selects pods through the tap API; --proxy taps one sidecar (drop one of them)');
       source = { proxy };
     } else if (all) {
       if (target) throw new UsageError(`tap: -A taps every namespace; drop ${target} (or drop -A)`);
@@ -101,8 +108,10 @@ const command: Command = {
       // Names the tap API in messages; the streams are one namespace tap per namespace.
       source = sourceFor(connection, 'ns/all', undefined);
     } else {
-      if (!target) throw new UsageError("tap: which workload? e.g. 'meshtap tap deploy/web' (or --proxy HOST:PORT for one sidecar)");
-      source = sourceFor(connectionFromArgs('tap', args), target, stringFlag(args, 'namespace'));
+      if (!target && !selector) throw new UsageError("tap: which workload? e.g. 'meshtap tap deploy/web' (or -l app=web, or --proxy HOST:PORT for one sidecar)");
+      const namespace = stringFlag(args, 'namespace');
+      // `-l` alone selects within the namespace, as `kubectl get pods -l …` does.
+      source = sourceFor(connectionFromArgs('tap', args), target ?? `ns/${namespace ?? 'default'}`, namespace, selector);
     }
     const now = Date.now();
     const since = stringFlag(args, 'since');
@@ -153,7 +162,7 @@ const command: Command = {
       note: (text) => process.stderr.write(`meshtap: ${text}\n`),
     });
     const onNotice = (n: { message: string }): void => void process.stderr.write(`meshtap: ${n.message}\n`);
-    const stream = connection ? openAllNamespaces(connection, request, onNotice) : openSource(source, request, onNotice);
+    const stream = connection ? openAllNamespaces(connection, request, onNotice, selector) : openSource(source, request, onNotice);
     // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose: quietly, exit 0.
     let stopped = false;
     const stop = (): void => {

@@ -11,6 +11,9 @@ import {
   openSource,
   runTop,
   sidecarStoppedNote,
+  SELECTOR_HELP,
+  SELECTOR_OPTION,
+  selectorFromArgs,
   SOURCE_HELP,
   SOURCE_OPTIONS,
   sourceFor,
@@ -42,6 +45,7 @@ Flags:
       --refresh DURATION    redraw period on a terminal (default 1s)
       --sort KEY            count (default), worst, best, last, success (least first), path
   -o, --output FORMAT       table (default), json or yaml: the rows once, at the end
+${SELECTOR_HELP}
 ${SOURCE_HELP}
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
@@ -70,6 +74,7 @@ const command: Command = {
       duration: { type: 'string' },
       refresh: { type: 'string' },
       ...SOURCE_OPTIONS,
+      ...SELECTOR_OPTION,
       proxy: { type: 'string' },
     },
   },
@@ -82,15 +87,17 @@ const command: Command = {
     if (format !== 'table' && format !== 'json' && format !== 'yaml') throw new UsageError(`top: -o takes table, json or yaml, not '${format}'`);
     const sortBy = stringFlag(args, 'sort', undefined, 'count')!;
     if (!(TOP_SORT_KEYS as readonly string[]).includes(sortBy)) throw new UsageError(`top: --sort takes ${TOP_SORT_KEYS.join(', ')}, not '${sortBy}'`);
+    const selector = selectorFromArgs('top', args);
     let source: TapSource | undefined;
     if (proxy) {
       if (target || all) throw new UsageError('top: give a TARGET, -A or --proxy, not two of them');
+      if (selector) throw new UsageError('top: -l selects pods through the tap API; --proxy taps one sidecar (drop one of them)');
       source = { proxy };
     } else if (all) {
       if (target) throw new UsageError(`top: -A taps every namespace; drop ${target} (or drop -A)`);
-    } else if (!target) throw new UsageError("top: give a TARGET (e.g. deploy/web), -A, or --proxy HOST:PORT; see 'meshtap top --help'");
+    } else if (!target && !selector) throw new UsageError("top: give a TARGET (e.g. deploy/web), -l SELECTOR, -A, or --proxy HOST:PORT; see 'meshtap top --help'");
     const connection = proxy ? undefined : connectionFromArgs('top', args);
-    if (!source && !all) source = sourceFor(connection!, target!, namespace);
+    if (!source && !all) source = sourceFor(connection!, target ?? `ns/${namespace ?? 'default'}`, namespace, selector);
     const request: TapRequest = { matches: filtersFromArgs(args), bodies: false };
     const maxRps = stringFlag(args, 'max-rps');
     if (maxRps) request.maxRps = parseCount(maxRps, '--max-rps');
@@ -101,7 +108,7 @@ const command: Command = {
     const refresh = stringFlag(args, 'refresh');
 
     const notices: string[] = [];
-    const stream: TapStream = source ? openSource(source, request, (n) => notices.push(n.message)) : openAllNamespaces(connection!, request, (n) => notices.push(n.message));
+    const stream: TapStream = source ? openSource(source, request, (n) => notices.push(n.message)) : openAllNamespaces(connection!, request, (n) => notices.push(n.message), selector);
     let stopped = false;
     const stop = (): void => {
       stopped = true;

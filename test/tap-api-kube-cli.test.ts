@@ -114,6 +114,29 @@ describe('meshtap tap through the Kubernetes API server', () => {
   }, 60_000);
 });
 
+describe('-l/--selector (issue 11 habit)', () => {
+  it('tap -l track=canary -n shop: only the pods with that label (the namespace tap, narrowed); a bad selector is exit 2', async () => {
+    const cli = spawnMeshtap(['tap', '-n', 'shop', '-l', 'track=canary', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', 'json', '--limit', '3'], { timeoutMs: 60_000, env: NO_TAP_API });
+    let done = false;
+    void cli.done.then(() => (done = true));
+    while (!done) {
+      await callThrough(cluster.sidecars.webA, '/not-canary');
+      await callThrough(cluster.sidecars.stray, '/canary');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const r = await cli.done;
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent);
+    expect(events.filter((e) => e.kind === 'end')).toHaveLength(3);
+    expect(new Set(events.map((e) => e.pod))).toEqual(new Set(['web-canary-x9y8z']));
+    // The namespace tap (alice's 'watch namespaces/tap'), narrowed by the selector.
+    expect(cluster.api.requests).toContainEqual(expect.objectContaining({ method: 'POST', path: '/apis/tap.meshtap.dev/v1alpha1/watch/namespaces/shop/tap', user: 'alice' }));
+    const bad = await runMeshtap(['tap', 'deploy/web', '-n', 'shop', '-l', '=web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice })], { env: NO_TAP_API });
+    expect([bad.code, bad.stderr.split('\n').length]).toEqual([2, 2]);
+    expect(bad.stderr).toMatch(/^meshtap: tap: -l: label selector term '=web' /);
+  }, 90_000);
+});
+
 describe('stat through the API server (issue 11 item 7)', () => {
   it('regression ("stat deploy --kubeconfig groups nothing": listed pods had no workload): rows per Deployment, from the pods\' owners', async () => {
     const stat = spawnMeshtap(['stat', 'deploy', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-t', '2s', '-o', 'json'], { timeoutMs: 60_000, env: NO_TAP_API });

@@ -23,6 +23,8 @@ export interface TapApiStreamOptions {
   namespace: string;
   /** `deploy/web`, `pod/web-1`, `ns/shop`, … */
   target: string;
+  /** `-l`: only the target's pods with these labels (Kubernetes selector syntax). */
+  labelSelector?: string;
   request: TapRequest;
   /** One pod's part of the stream ended (the others go on). */
   onNotice?(notice: { pod: string; message: string }): void;
@@ -34,18 +36,19 @@ export interface TapApiStreamOptions {
   describeServer?: { name: string; hint: string };
 }
 
-/** The HTTP path of a tap. */
-export function tapApiPath(namespace: string, target: string): string {
+/** The HTTP path (and `labelSelector` query) of a tap. */
+export function tapApiPath(namespace: string, target: string, labelSelector?: string): string {
   const t = parseTarget(target);
   if (!t.ok) throw new MeshtapError('MT_USAGE', t.error);
   const ns = encodeURIComponent(namespace);
-  if (t.value.resource === 'namespaces') return `${TAP_API_PREFIX}/watch/namespaces/${encodeURIComponent(t.value.name)}/tap`;
-  return `${TAP_API_PREFIX}/watch/namespaces/${ns}/${t.value.resource}/${encodeURIComponent(t.value.name)}/tap`;
+  const query = labelSelector ? `?${new URLSearchParams({ labelSelector })}` : '';
+  if (t.value.resource === 'namespaces') return `${TAP_API_PREFIX}/watch/namespaces/${encodeURIComponent(t.value.name)}/tap${query}`;
+  return `${TAP_API_PREFIX}/watch/namespaces/${ns}/${t.value.resource}/${encodeURIComponent(t.value.name)}/tap${query}`;
 }
 
 /** Opens a tap through the tap API. Errors surface from iterating `messages`. */
 export function openTapApiStream(options: TapApiStreamOptions): TapStream {
-  const path = tapApiPath(options.namespace, options.target);
+  const path = tapApiPath(options.namespace, options.target, options.labelSelector);
   const ac = new AbortController();
   let cancelled = false;
   const { grant: _ignored, ...request_ } = options.request;

@@ -17,7 +17,7 @@ export { createTapView, parseTapOutput, MAX_SORTED_HISTORY } from './tap-view.js
 export type { TapView, TapViewOptions, TapViewOutput } from './tap-view.js';
 export { compileJsonPath } from './jsonpath.js';
 export { colorFromArgs, COLOR_HELP } from './color.js';
-export { connectionFromArgs, sourceFor, SOURCE_OPTIONS, SOURCE_HELP } from './source-flags.js';
+export { connectionFromArgs, sourceFor, selectorFromArgs, SOURCE_OPTIONS, SOURCE_HELP, SELECTOR_OPTION, SELECTOR_HELP } from './source-flags.js';
 export type { TapApiConnection } from './source-flags.js';
 export { targetFromArgs } from './target-args.js';
 export { fetchEdges, fetchRoutes, edgesPath, routesPath } from './edges-client.js';

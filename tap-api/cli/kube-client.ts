@@ -25,6 +25,8 @@ export interface KubeTapStreamOptions {
   namespace?: string;
   /** `deploy/web`, `pod/web-1`, `ns/shop`, … */
   target: string;
+  /** `-l`: only the target's pods with these labels. */
+  labelSelector?: string;
   request: TapRequest;
   onNotice?(notice: { pod: string; message: string }): void;
 }
@@ -113,6 +115,7 @@ export function openKubeTapStream(options: KubeTapStreamOptions): TapStream {
       url: conn.url,
       namespace: options.namespace ?? conn.namespace,
       target: options.target,
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
       request: options.request,
       dispatcher: conn.dispatcher,
       headers: conn.headers,

@@ -5,6 +5,7 @@
  */
 import { stringFlag, UsageError, type OptionSpec, type ParsedArgs } from '../../common/index.js';
 import { findKubeconfig } from './kube-client.js';
+import { parseLabelSelector } from '../server/label-selector.js';
 import type { TapSource } from './tap.js';
 
 /** The connection flags, to merge into a command's options. */
@@ -14,6 +15,11 @@ export const SOURCE_OPTIONS: OptionSpec = {
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
 };
+
+/** `-l/--selector` of tap and top. */
+export const SELECTOR_OPTION: OptionSpec = { selector: { type: 'string', short: 'l' } };
+export const SELECTOR_HELP = `  -l, --selector SELECTOR   only pods with these labels (app=web,tier!=db,env in (a,b)); without
+                            a TARGET: every such pod of the namespace (needs the namespace tap)`;
 
 /** Help lines for SOURCE_OPTIONS. */
 export const SOURCE_HELP = `      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
@@ -41,7 +47,20 @@ export function connectionFromArgs(command: string, args: ParsedArgs): TapApiCon
 }
 
 /** The tap source of a TARGET in a namespace (undefined namespace: the tap API's default / the context's). */
-export function sourceFor(connection: TapApiConnection, target: string, namespace: string | undefined): TapSource {
-  if ('tapApi' in connection) return { tapApi: { ...connection.tapApi, namespace: namespace ?? 'default', target } };
-  return { kube: { ...connection.kube, target, ...(namespace ? { namespace } : {}) } };
+export function sourceFor(connection: TapApiConnection, target: string, namespace: string | undefined, labelSelector?: string): TapSource {
+  const sel = labelSelector ? { labelSelector } : {};
+  if ('tapApi' in connection) return { tapApi: { ...connection.tapApi, namespace: namespace ?? 'default', target, ...sel } };
+  return { kube: { ...connection.kube, target, ...(namespace ? { namespace } : {}), ...sel } };
+}
+
+/**
+ * `-l/--selector` checked on the client (a usage error, exit 2), and the target it implies: with
+ * no TARGET, the namespace (`ns/NS`), as `kubectl get pods -l …` selects within one.
+ */
+export function selectorFromArgs(command: string, args: ParsedArgs): string | undefined {
+  const sel = stringFlag(args, 'selector');
+  if (sel === undefined) return undefined;
+  const parsed = parseLabelSelector(sel);
+  if (!parsed.ok) throw new UsageError(`${command}: -l: ${parsed.error}`);
+  return sel;
 }

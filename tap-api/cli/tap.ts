@@ -13,9 +13,9 @@ export interface TapSource {
   /** One sidecar's tap port. */
   proxy?: string;
   /** The tap API and the target it resolves. */
-  tapApi?: { url: string; token?: string; namespace: string; target: string };
+  tapApi?: { url: string; token?: string; namespace: string; target: string; labelSelector?: string };
   /** Through kube-apiserver's aggregated API, with a kubeconfig (namespace default: the context's). */
-  kube?: { kubeconfigPath?: string; context?: string; namespace?: string; target: string };
+  kube?: { kubeconfigPath?: string; context?: string; namespace?: string; target: string; labelSelector?: string };
 }
 
 /** Opens the stream for a source; `onNotice` receives per-pod notices from the tap API. */
@@ -120,7 +120,7 @@ const MAX_MERGE_QUEUE = 1_000;
  * The namespaces come from the sidecar list (`list sidecars` cluster-wide), read once at start;
  * history markers are merged so the reader sees one `history-end` after every namespace's.
  */
-export function openAllNamespaces(connection: TapApiConnection, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void): TapStream {
+export function openAllNamespaces(connection: TapApiConnection, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void, labelSelector?: string): TapStream {
   const streams: TapStream[] = [];
   const drained: Array<() => void> = [];
   let cancelled = false;
@@ -138,7 +138,7 @@ export function openAllNamespaces(connection: TapApiConnection, request: TapRequ
     const namespaces = [...new Set(items.map((i) => i.namespace))].sort();
     if (namespaces.length === 0) throw new MeshtapError('MT_NOT_FOUND', 'no meshed pods found in any namespace');
     if (cancelled) return;
-    for (const ns of namespaces) streams.push(openSource(sourceFor(connection, `ns/${ns}`, ns), request, onNotice));
+    for (const ns of namespaces) streams.push(openSource(sourceFor(connection, `ns/${ns}`, ns, labelSelector), request, onNotice));
     const queue: Array<{ m?: TapMessage; err?: unknown; done?: true }> = [];
     let wake: (() => void) | undefined;
     // Bounded: a namespace stream waits while MAX_MERGE_QUEUE messages are queued (the tap API

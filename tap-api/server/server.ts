@@ -224,7 +224,7 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
       const name = tap[2] === undefined ? ns : decodeURIComponent(tap[3]!);
       if (!resource || (tap[2] !== undefined && tap[2] !== resource)) return sendStatus(res, kubeStatus(404, `the server could not find the requested resource "${tap[2]}"`));
       if (!isValidName(ns) || !isValidName(name)) return sendStatus(res, kubeStatus(400, 'namespace and name must be Kubernetes names'));
-      return serveTap(ctx, req, res, ns, { resource, name });
+      return serveTap(ctx, req, res, ns, { resource, name }, query.get('labelSelector') ?? undefined);
     }
     // `…/sidecars` lists every namespace (`-A`, `stat ns`): it needs `list sidecars` cluster-wide.
     const list = /^(?:\/namespaces\/([^/]+))?\/sidecars$/.exec(rest);

@@ -16,6 +16,7 @@ import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protoco
 import type { PeerNames } from '../edges/peer-names.js';
 import type { TapApiAccess } from './access.js';
 import { elsewhereHint, namespacesElsewhere } from './elsewhere.js';
+import { parseLabelSelector, type LabelMatcher } from './label-selector.js';
 import { isLive, startFanOut, splitRate, type FanOut, type FanOutPartEnd } from './fan-out.js';
 import type { TapPod } from './access.js';
 import type { TapRequest } from '../../tap-protocol/index.js';
@@ -94,9 +95,20 @@ export async function requirePermission(
 }
 
 /** Serves one tap request for `target` in `namespace`. */
-export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: ServerResponse, namespace: string, target: Target): Promise<void> {
+export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: ServerResponse, namespace: string, target: Target, labelSelector?: string): Promise<void> {
   const user = authenticate(ctx, req, res);
   if (!user) return;
+  // `-l`: only the target's pods whose labels match (the permission is the target's, as for kubectl).
+  let selected: LabelMatcher = () => true;
+  if (labelSelector) {
+    const sel = parseLabelSelector(labelSelector);
+    if (!sel.ok) {
+      ctx.metrics.rejected.inc({ reason: 'bad-request' });
+      return sendStatus(res, kubeStatus(400, `bad labelSelector: ${sel.error}`));
+    }
+    selected = sel.value;
+  }
+  const pick = (pods: TapPod[]): TapPod[] => pods.filter((p) => selected(p.labels ?? {}));
   if (target.resource === 'namespaces' && target.name !== namespace) {
     // Authorization is asked in `namespace`; a namespace tap must not reach into another one.
     ctx.metrics.rejected.inc({ reason: 'bad-request' });
@@ -133,11 +145,11 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
     const hint = elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
     return sendStatus(res, hint ? { ...resolved.error, message: `${resolved.error.message} in namespace "${namespace}"${hint}` } : resolved.error);
   }
-  const pods = resolved.value;
+  const pods = pick(resolved.value);
   if (pods.length === 0) {
     ctx.metrics.rejected.inc({ reason: 'not-found' });
-    const where = target.resource === 'namespaces' ? `namespace "${target.name}"` : `${formatTarget(target)} in namespace "${namespace}"`;
-    const hint = elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
+    const where = `${target.resource === 'namespaces' ? `namespace "${target.name}"` : `${formatTarget(target)} in namespace "${namespace}"`}${labelSelector ? ` with labels ${labelSelector}` : ''}`;
+    const hint = labelSelector ? '' : elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
     return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: ${ctx.access.discovery.noPodsHint}${hint}`, what));
   }
   // Callers are named from the pod list: have one before the first event (bounded wait).
@@ -235,7 +247,8 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
   if (finished) fan.cancel();
   else if (isLive(request)) {
     const started = fan;
-    membership = followMembership(ctx, namespace, target, (now) => {
+    membership = followMembership(ctx, namespace, target, (all) => {
+      const now = pick(all);
       const byName = new Map(now.map((p) => [p.pod, p]));
       started.update(
         now.map((p) => ({ pod: p.pod, address: p.tapAddress })),
