@@ -11,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import type { TapApiServer } from '../tap-api/index.js';
 import { REGISTRATION_TOKEN, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { runMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { until } from './support/until.js';
 
 let dir: string;
 let tapApi: TapApiServer;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   sidecars.push(api);
   const web = await startSidecarProcess(['--forward', `out:127.0.0.1:0=${api.forwards[0]!.address}`, '--workload', 'deploy/web', '--pod', 'web-0', '--pod-label', 'app.kubernetes.io/name=web', ...common], { env });
   sidecars.push(web);
-  for (let i = 0; i < 100 && tapApi.registry.list().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  await until('two sidecars registered', () => tapApi.registry.list().length >= 2, 10_000);
   for (let i = 0; i < 3; i++) await (await fetch(`http://${web.forwards[0]!.address}/orders/${i}`)).text();
 }, 90_000);
 

@@ -16,6 +16,7 @@ import { REGISTRATION_TOKEN, startFixtureTapApi, writeTapApiFixtures } from './t
 import { runMeshtap } from './support/meshtap-process.js';
 import { hasBinary } from './support/ports.js';
 import { startPrometheus, type Prometheus } from './support/prometheus.js';
+import { until } from './support/until.js';
 
 const SENT = { webToApi: 6, unmeshedToApi: 4 };
 const hostPort = (a: string) => ({ host: a.slice(0, a.lastIndexOf(':')), port: Number(a.slice(a.lastIndexOf(':') + 1)) });
@@ -43,7 +44,7 @@ describe.skipIf(!hasBinary('prometheus'))('edges and routes with --prometheus (n
       identity: { workload: 'deploy/api', namespace: 'shop', pod: 'api-0' },
     });
     web = await startSidecar({ ...common, forwards: [{ proxy: 'out', listen: { host: '127.0.0.1', port: 0 }, target: hostPort(api.listeners[0]!.address) }], identity: { workload: 'deploy/web', namespace: 'shop', pod: 'web-0' } });
-    for (let i = 0; i < 100 && tapApi.registry.list().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    await until('two sidecars registered', () => tapApi.registry.list().length >= 2, 10_000);
     prom = await startPrometheus([web.adminAddress!, api.adminAddress!]);
     const viaWeb = `http://${web.listeners[0]!.address}`;
     const direct = `http://${api.listeners[0]!.address}`;
