@@ -282,12 +282,7 @@ describe('stat, top and RBAC through the CLI', () => {
     try {
       await until('web-o1 registered', async () => (await listSidecars({ url: tapApiUrl, token: TOKENS.sa })).some((x) => x.pod === 'web-o1'), { timeoutMs: 30_000, intervalMs: 100 });
       const run = runMeshtap(['tap', '-A', '-o', 'json', '--limit', '6', '--path', '/everywhere', '--tap-api', tapApiUrl, '--token', TOKENS.sa], { timeoutMs: 60_000 });
-      let stop = false;
-      void run.finally(() => (stop = true));
-      while (!stop) {
-        await Promise.all([call(web[0]!, '/everywhere'), call(other, '/everywhere')]);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await actUntilSettled('the tap to print 6 exchanges', run, () => Promise.all([call(web[0]!, '/everywhere'), call(other, '/everywhere')]), { timeoutMs: 60_000, intervalMs: 50 });
       const r = await run;
       expect(r.code, r.stderr).toBe(0);
       const ends = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TapEvent).filter((e) => e.kind === 'end');

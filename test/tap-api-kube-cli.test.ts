@@ -117,13 +117,10 @@ describe('meshtap tap through the Kubernetes API server', () => {
 describe('-l/--selector (issue 11 habit)', () => {
   it('tap -l track=canary -n shop: only the pods with that label (the namespace tap, narrowed); a bad selector is exit 2', async () => {
     const cli = spawnMeshtap(['tap', '-n', 'shop', '-l', 'track=canary', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', 'json', '--limit', '3'], { timeoutMs: 60_000, env: NO_TAP_API });
-    let done = false;
-    void cli.done.then(() => (done = true));
-    while (!done) {
+    await actUntilSettled('the tap to print 3 exchanges', cli.done, async () => {
       await callThrough(cluster.sidecars.webA, '/not-canary');
       await callThrough(cluster.sidecars.stray, '/canary');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    }, { timeoutMs: 60_000, intervalMs: 100 });
     const r = await cli.done;
     expect(r.code, r.stderr).toBe(0);
     const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent);
@@ -140,12 +137,7 @@ describe('-l/--selector (issue 11 habit)', () => {
 describe('stat through the API server (issue 11 item 7)', () => {
   it('regression ("stat deploy --kubeconfig groups nothing": listed pods had no workload): rows per Deployment, from the pods\' owners', async () => {
     const stat = spawnMeshtap(['stat', 'deploy', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-t', '2s', '-o', 'json'], { timeoutMs: 60_000, env: NO_TAP_API });
-    let done = false;
-    void stat.done.then(() => (done = true));
-    while (!done) {
-      await callThrough(cluster.sidecars.webA, '/stat');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await actUntilSettled('stat to finish', stat.done, () => callThrough(cluster.sidecars.webA, '/stat'), { timeoutMs: 60_000, intervalMs: 50 });
     const r = await stat.done;
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ namespace: string; name: string; meshed: { ok: number; total: number }; rps: number }>;
