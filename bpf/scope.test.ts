@@ -219,7 +219,7 @@ describe.skipIf(skip !== undefined)('BPF scope: outbound interception', { timeou
     createCgroup(pod2);
     try {
       // a separate loader process (the built CLI's module) attaches and exits
-      const built = new URL('../dist/bpf/index.js', import.meta.url);
+      const built = new URL('../dist/bpf/scope.js', import.meta.url);
       expect(existsSync(built), "run 'npx tsc -p .' first").toBe(true);
       const loader = `import(${JSON.stringify(built.href)}).then((m) => m.attachCgroupScope(${JSON.stringify(scope2)}, ${JSON.stringify(pod2)}, ${JSON.stringify(opts)}))`;
       execFileSync(process.execPath, ['--input-type=module', '-e', loader], { stdio: 'inherit' });
