@@ -25,26 +25,31 @@ function startRun(args: string[]): RunHandle {
   const child = spawn(process.execPath, [CLI, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString('utf8');
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      lines.push(line);
-      for (const w of [...waiters]) {
-        const m = w.re.exec(line);
-        if (m) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(m);
+  // One line buffer per stream: CMD's stdout (curl writes its body, then echo its newline) and the
+  // exchange lines meshtap run prints on stderr interleave, and a shared buffer glued them together.
+  const lineReader = () => {
+    let buf = '';
+    return (d: Buffer) => {
+      buf += d.toString('utf8');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        for (const w of [...waiters]) {
+          const m = w.re.exec(line);
+          if (m) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(m);
+          }
         }
       }
-    }
+    };
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  child.stdout!.on('data', lineReader());
+  child.stderr!.on('data', lineReader());
+  // 'close' comes after both pipes are drained, so every line is in `lines` when `exit` resolves
+  const exit = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
   return {
     child, lines, exit,
     waitFor: (re) => {
