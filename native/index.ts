@@ -478,17 +478,13 @@ export interface NativeRecorderStats {
   oldestEndMs: number | undefined;
 }
 
-/** One exchange of the C++ flight recorder, decoded: heads as sent (latin1), times in performance.now() ms. */
-export interface NativeRecordedExchange {
+/** What a C++ flight-recorder exchange holds, whichever way it goes (into the recorder or out of it). */
+interface NativeExchangeFields {
   connId: number;
   stream: number;
-  proxy: 'in' | 'out';
   isHttp10: boolean;
   src: string;
   dst: string;
-  startMs: number;
-  responseMs: number;
-  endMs: number;
   /** 0: no response. */
   status: number;
   requestHead: string;
@@ -500,6 +496,14 @@ export interface NativeRecordedExchange {
   error?: string;
   /** With --recorder-bodies: per direction the bytes kept, the whole size, whether cut. */
   bodies?: Array<{ data: Buffer; size: number; truncated: boolean }>;
+}
+
+/** One exchange of the C++ flight recorder, decoded: heads as sent (latin1), times in performance.now() ms. */
+export interface NativeRecordedExchange extends NativeExchangeFields {
+  proxy: 'in' | 'out';
+  startMs: number;
+  responseMs: number;
+  endMs: number;
 }
 
 /**
@@ -612,25 +616,11 @@ interface RawRecorderHarness {
 }
 
 /** One exchange as the C++ HTTP/1 observer hands it to the recorder (times: CLOCK_MONOTONIC ns). */
-export interface NativeRecorderInput {
-  connId: number;
-  stream: number;
+export interface NativeRecorderInput extends NativeExchangeFields {
   inbound: boolean;
-  isHttp10: boolean;
-  src: string;
-  dst: string;
   startNs: number;
   responseNs: number;
   endNs: number;
-  status: number;
-  requestHead: string;
-  responseHead: string;
-  requestTrailers: string;
-  trailers: string;
-  requestBytes: number;
-  responseBytes: number;
-  error?: string;
-  bodies?: Array<{ data: Buffer; size: number; truncated: boolean }>;
 }
 
 /** The C++ flight recorder fed from JS, for tests (`originNs` 0: record times read as ns / 1e6). */
