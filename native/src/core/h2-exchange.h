@@ -32,6 +32,8 @@ constexpr const char* kReset = "reset";
 constexpr const char* kGoaway = "goaway";
 constexpr const char* kGrpcStatusMissing = "grpc-status-missing";
 constexpr const char* kGrpcStatusMalformed = "grpc-status-malformed";
+// proxy/h2/observer.ts STREAM_ERROR_CLOSED: the connection closed without a reason.
+constexpr const char* kClosed = "closed";
 }  // namespace h2_error
 
 // One HTTP/2 stream (client-initiated) as the observer sees it.
@@ -54,8 +56,9 @@ struct H2Exchange {
   H2FieldList trailers;
   // gRPC: from trailers (or a trailers-only response), or derived as grpc-status.ts does
   // when missing/malformed/reset/connection gone. grpc_message is percent-decoded (UTF-8 octets).
+  // int64: grpc-status.ts accepts 1..10 digits (9999999999 is reported as such).
   bool has_grpc_status = false;
-  int grpc_status = 0;
+  int64_t grpc_status = 0;
   bool has_grpc_message = false;
   std::string grpc_message;
   // DATA payload bytes (padding removed) per direction.
