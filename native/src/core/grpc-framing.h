@@ -48,11 +48,17 @@ struct GrpcStatusRead {
 };
 GrpcStatusRead ReadGrpcStatus(const H2FieldList& headers);
 
-// gRPC percent-decoding (PROTOCOL-HTTP2.md; grpc.ts percentDecode): `%XX` become bytes, a
-// malformed escape is kept as sent; the octets are then read as UTF-8 the way JS's
-// Buffer#toString('utf8') reads them (each ill-formed subsequence → U+FFFD), so the result is
-// the UTF-8 encoding of exactly the string the js engine reports.
+// gRPC percent-decoding (PROTOCOL-HTTP2.md; grpc.ts percentDecode) of a field value as the
+// observer hands it over (UTF-8 of the js engine's decodeFieldText string): the value becomes
+// octets as JS's Buffer.from(value, 'latin1') makes them, `%XX` become bytes (a malformed escape
+// is kept as sent), and the octets are read as UTF-8 the way Buffer#toString('utf8') reads them
+// (each ill-formed subsequence → U+FFFD). The result is the UTF-8 encoding of exactly the string
+// the js engine reports.
 std::string GrpcPercentDecode(const std::string& value);
+
+// What Buffer.from(s, 'latin1') makes of the JS string whose UTF-8 is `utf8`: the low byte of
+// each UTF-16 code unit (bytes that are not UTF-8 are kept as they are).
+std::string JsLatin1Octets(const std::string& utf8);
 
 // The UTF-8 encoding of what Buffer#toString('utf8') makes of `octets` (WHATWG decode with
 // replacement: maximal ill-formed subparts → one U+FFFD each).

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "h2-streams.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "grpc-status.h"
+
+namespace meshtap {
+
+namespace {
+
+// `:status` as a number; 0 when missing or not three digits (the first :status field counts).
+int StatusOf(const H2FieldList& headers) {
+  for (const H2Field& f : headers) {
+    if (f.name != ":status") continue;
+    const std::string& v = f.value;
+    if (v.size() != 3) return 0;
+    for (char c : v) {
+      if (c < '0' || c > '9') return 0;
+    }
+    return (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
+  }
+  return 0;
+}
+
+bool SameError(const char* a, const char* b) { return a != nullptr && b != nullptr && std::strcmp(a, b) == 0; }
+
+}  // namespace
+
+H2StreamTracker::H2StreamTracker(H2ExchangeSink* sink, const ObserverLimits& limits) : sink_(sink), limits_(limits) {}
+
+H2StreamTracker::~H2StreamTracker() = default;
+
+H2StreamTracker::Stream* H2StreamTracker::Find(uint32_t stream_id) {
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+H2StreamTracker::Stream* H2StreamTracker::FindPending(uint32_t stream_id) {
+  auto it = reset_pending_.find(stream_id);
+  return it == reset_pending_.end() ? nullptr : it->second.get();
+}
+
+void H2StreamTracker::AdoptUpgraded(H2Exchange&& ex) {
+  auto st = std::make_unique<Stream>();
+  st->ex = std::move(ex);
+  st->ex.is_grpc = false;
+  st->ex.from_h2c = true;
+  st->ex.stream = 1;
+  st->is_request_ended = true;
+  last_client_stream_ = 1;
+  streams_[1] = std::move(st);
+}
+
+bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, bool is_end_stream, uint64_t now_ns) {
+  if (Stream* st = Find(stream_id)) {
+    // A second block from the client is the request's trailers.
+    if (!st->is_request_ended) {
+      st->ex.request_trailers = std::move(headers);
+      if (is_end_stream) RequestEnded(st, now_ns);
+    }
+    return true;
+  }
+  if (stream_id % 2 == 0 || stream_id <= last_client_stream_) return true;  // closed or not ours
+  if (streams_.size() >= limits_.max_streams) return false;
+  last_client_stream_ = stream_id;
+  auto owned = std::make_unique<Stream>();
+  Stream* st = owned.get();
+  H2Exchange& ex = st->ex;
+  ex.stream = stream_id;
+  ex.is_grpc = IsGrpcContentType(headers);
+  ex.start_ns = now_ns;
+  // Pseudo-headers should come first (RFC 9113 §8.3), but a peer that misorders them is still
+  // observed: the whole list is scanned, the last of each name wins.
+  for (const H2Field& f : headers) {
+    if (f.name.empty() || f.name[0] != ':') continue;
+    if (f.name == ":method") ex.method = f.value;
+    else if (f.name == ":scheme") ex.scheme = f.value;
+    else if (f.name == ":authority") ex.authority = f.value;
+    else if (f.name == ":path") ex.path = f.value;
+  }
+  if (ex.is_grpc) {
+    st->has_grpc = true;
+    for (const H2Field& f : headers) {
+      if (f.name == "grpc-timeout") st->grpc_timeout_ms = ParseGrpcTimeoutMs(f.value);
+    }
+  }
+  ex.request_headers = std::move(headers);
+  streams_[stream_id] = std::move(owned);
+  sink_->RequestHead(ex);
+  if (stream_id > goaway_last_stream_) Finish(st, h2_error::kGoaway, now_ns);
+  else if (is_end_stream) RequestEnded(st, now_ns);
+  return true;
+}
+
+void H2StreamTracker::ResponseHeaders(uint32_t stream_id, H2FieldList&& headers, bool is_end_stream, uint64_t now_ns) {
+  Stream* st = Find(stream_id);
+  if (st == nullptr) st = FindPending(stream_id);
+  if (st == nullptr) return;
+  H2Exchange& ex = st->ex;
+  if (!st->has_response_head) {
+    const int status = StatusOf(headers);
+    if (status >= 100 && status < 200) return;  // 1xx: informational, not reported
+    st->has_response_head = true;
+    ex.status = status;
+    ex.response_ns = now_ns;
+    if (st->has_grpc && is_end_stream) ApplyGrpcStatus(st, headers);  // trailers-only
+    ex.response_headers = std::move(headers);
+    sink_->ResponseHead(ex);
+  } else {
+    if (st->has_grpc) ApplyGrpcStatus(st, headers);
+    ex.trailers = std::move(headers);
+  }
+  if (is_end_stream) ResponseEnded(st, now_ns);
+}
+
+void H2StreamTracker::Data(bool is_from_client, uint32_t stream_id, const uint8_t* data, size_t len) {
+  Stream* st = Find(stream_id);
+  if (st == nullptr && !is_from_client) st = FindPending(stream_id);
+  if (st == nullptr) return;
+  H2Exchange& ex = st->ex;
+  const int dir = is_from_client ? 0 : 1;
+  if (is_from_client) ex.request_bytes += len;
+  else ex.response_bytes += len;
+  if (ex.capture_bodies && st->body_captured[dir] < limits_.max_body_capture_bytes && len > 0) {
+    const uint64_t room = limits_.max_body_capture_bytes - st->body_captured[dir];
+    const size_t take = room < len ? static_cast<size_t>(room) : len;
+    st->body_captured[dir] += take;
+    sink_->BodyData(ex, is_from_client, data, take);
+  }
+  if (st->has_grpc) (is_from_client ? st->grpc_request : st->grpc_response).Feed(data, len);
+}
+
+void H2StreamTracker::DataEndStream(bool is_from_client, uint32_t stream_id, uint64_t now_ns) {
+  Stream* st = Find(stream_id);
+  if (st == nullptr && !is_from_client) st = FindPending(stream_id);
+  if (st == nullptr) return;
+  if (is_from_client) RequestEnded(st, now_ns);
+  else ResponseEnded(st, now_ns);
+}
+
+void H2StreamTracker::Reset(uint32_t stream_id, uint32_t code, bool is_from_client, uint64_t now_ns) {
+  if (Stream* pending = FindPending(stream_id)) {
+    // The server reset a stream the client had reset: nothing more can cross.
+    if (!is_from_client) Finish(pending, h2_error::kReset, now_ns);
+    return;
+  }
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  Stream* st = it->second.get();
+  st->has_reset_code = true;
+  st->reset_code = code;
+  if (st->is_response_ended) return Finish(st, nullptr, now_ns);
+  if (!is_from_client) return Finish(st, h2_error::kReset, now_ns);
+  StreamPtr owned = std::move(it->second);
+  streams_.erase(it);
+  owned->ex.end_ns = now_ns;
+  if (reset_order_.size() >= kMaxResetPending) Finish(FindPending(reset_order_.front()), h2_error::kReset, now_ns);
+  owned->in_reset_grace = true;
+  owned->reset_batch = reset_batch_;
+  reset_order_.push_back(stream_id);
+  reset_pending_[stream_id] = std::move(owned);
+  ArmResetTimer(now_ns);
+}
+
+void H2StreamTracker::Goaway(uint32_t last_stream_id, uint64_t now_ns) {
+  if (last_stream_id < goaway_last_stream_) goaway_last_stream_ = last_stream_id;
+  // Ids above last_stream_id, in id (= insertion) order.
+  while (true) {
+    auto it = streams_.upper_bound(last_stream_id);
+    if (it == streams_.end()) break;
+    Finish(it->second.get(), h2_error::kGoaway, now_ns);
+  }
+}
+
+void H2StreamTracker::ServerEnded(uint64_t now_ns) {
+  FlushResets(std::nullopt, now_ns);
+  while (!streams_.empty()) {
+    Stream* st = streams_.begin()->second.get();
+    Finish(st, st->is_response_ended ? nullptr : exchange_error::kUpstreamClosed, now_ns);
+  }
+}
+
+void H2StreamTracker::EndAll(const char* error, uint64_t now_ns) {
+  FlushResets(std::nullopt, now_ns);
+  while (!streams_.empty()) {
+    Stream* st = streams_.begin()->second.get();
+    Finish(st, st->is_response_ended ? nullptr : error, now_ns);
+  }
+}
+
+void H2StreamTracker::OnDeadline(uint64_t now_ns) {
+  if (!timer_armed_ || now_ns < timer_deadline_ns_) return;
+  timer_armed_ = false;
+  FlushResets(timer_batch_, now_ns);
+  if (!reset_order_.empty()) ArmResetTimer(now_ns);
+}
+
+void H2StreamTracker::ArmResetTimer(uint64_t now_ns) {
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  timer_batch_ = reset_batch_++;
+  timer_deadline_ns_ = now_ns + kResetGraceNs;
+}
+
+void H2StreamTracker::FlushResets(std::optional<uint64_t> batch, uint64_t now_ns) {
+  if (!batch) timer_armed_ = false;
+  while (!reset_order_.empty()) {
+    Stream* st = FindPending(reset_order_.front());
+    if (batch && st->reset_batch > *batch) break;
+    Finish(st, h2_error::kReset, now_ns);
+  }
+}
+
+void H2StreamTracker::ApplyGrpcStatus(Stream* st, const H2FieldList& headers) {
+  GrpcStatusRead read = ReadGrpcStatus(headers);
+  H2Exchange& ex = st->ex;
+  if (read.status) {
+    ex.has_grpc_status = true;
+    ex.grpc_status = *read.status;
+  }
+  if (read.message) {
+    ex.has_grpc_message = true;
+    ex.grpc_message = std::move(*read.message);
+  }
+  if (read.is_malformed) st->is_grpc_status_malformed = true;
+}
+
+void H2StreamTracker::DeriveGrpcStatus(Stream* st, const char* error) {
+  // A gRPC exchange over without a usable grpc-status: the status its client reports instead,
+  // and an error saying why (grpc-status.h). An observer that gave up knows nothing.
+  H2Exchange& ex = st->ex;
+  if (error == nullptr) {
+    ex.has_grpc_status = true;
+    ex.grpc_status = st->is_grpc_status_malformed ? kGrpcUnknown : GrpcStatusOfMissing(ex.status);
+    ex.error = st->is_grpc_status_malformed ? h2_error::kGrpcStatusMalformed : h2_error::kGrpcStatusMissing;
+  } else if (SameError(error, h2_error::kReset) && st->has_reset_code) {
+    // As the js engine's endMs - startMs (signed: a driver's clock never goes back, but if it did
+    // the answer stays a small number, not 2^64 ns).
+    const double elapsed_ms = static_cast<double>(static_cast<int64_t>(ex.end_ns - ex.start_ns)) / 1e6;
+    ex.has_grpc_status = true;
+    ex.grpc_status = GrpcStatusOfReset(st->reset_code, elapsed_ms, st->grpc_timeout_ms);
+  } else if (!SameError(error, exchange_error::kGaveUp)) {
+    ex.has_grpc_status = true;
+    ex.grpc_status = kGrpcUnavailable;  // the connection went away first
+  }
+}
+
+void H2StreamTracker::RequestEnded(Stream* st, uint64_t now_ns) {
+  st->is_request_ended = true;
+  if (st->is_response_ended) Finish(st, nullptr, now_ns);
+}
+
+void H2StreamTracker::ResponseEnded(Stream* st, uint64_t now_ns) {
+  st->is_response_ended = true;
+  // A client-reset stream whose response crossed the reset: it passed through complete.
+  if (st->is_request_ended || st->in_reset_grace) Finish(st, nullptr, now_ns);
+}
+
+void H2StreamTracker::Finish(Stream* st, const char* error, uint64_t now_ns) {
+  const uint32_t id = st->ex.stream;
+  StreamPtr owned;
+  const bool was_pending = st->in_reset_grace;
+  if (was_pending) {
+    auto it = reset_pending_.find(id);
+    owned = std::move(it->second);
+    reset_pending_.erase(it);
+    reset_order_.erase(std::find(reset_order_.begin(), reset_order_.end(), id));
+  } else {
+    auto it = streams_.find(id);
+    owned = std::move(it->second);
+    streams_.erase(it);
+  }
+  H2Exchange& ex = st->ex;
+  if (error != nullptr) ex.error = error;
+  if (st->has_grpc) {
+    ex.request_messages = st->grpc_request.messages();
+    ex.request_compressed = st->grpc_request.is_compressed();
+    ex.response_messages = st->grpc_response.messages();
+    ex.response_compressed = st->grpc_response.is_compressed();
+  }
+  // A client-reset stream ended when it was reset, unless its response came through after.
+  if (!(was_pending && error != nullptr)) ex.end_ns = now_ns;
+  if (st->has_grpc && !ex.has_grpc_status) DeriveGrpcStatus(st, error);
+  sink_->End(ex);
+}
+
+}  // namespace meshtap
