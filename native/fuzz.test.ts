@@ -14,9 +14,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FUZZ_SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
 const TARGETS = readdirSync(join(ROOT, 'native/fuzz')).filter((f) => f.endsWith('-fuzz.cc'));
-/** The plain C++ the targets exercise (no epoll, no Node-API): the event batch, detection, the HTTP/1 observer. */
+/** The plain C++ the targets exercise (no epoll, no Node-API): the event batch, detection, the HTTP/1 observer, the HTTP/2 stream tracker and gRPC framing. */
 const CORE_SOURCES = readdirSync(join(ROOT, 'native/src/core'))
-  .filter((f) => f === 'event-ring.cc' || f === 'detect.cc' || (f.startsWith('h1-') && f.endsWith('.cc') && f !== 'h1-record-sink.cc'))
+  .filter((f) => f === 'event-ring.cc' || f === 'detect.cc' || f === 'h2-streams.cc' || (f.startsWith('grpc-') && f.endsWith('.cc')) || (f.startsWith('h1-') && f.endsWith('.cc') && f !== 'h1-record-sink.cc'))
   .map((f) => join(ROOT, 'native/src/core', f));
 
 function fuzzerRuntime(): string | undefined {

@@ -67,7 +67,8 @@ if [ "$MODE" != "--suites-only" ]; then
     bin="$OUT/fuzz/$name"
     clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -I"$ROOT/native/src" "$src" "$ROOT"/native/src/core/event-ring.cc "$ROOT"/native/src/core/detect.cc \
-      $(ls "$ROOT"/native/src/core/h1-*.cc | grep -v h1-record-sink) -o "$bin"
+      $(ls "$ROOT"/native/src/core/h1-*.cc | grep -v h1-record-sink) "$ROOT"/native/src/core/grpc-*.cc \
+      "$ROOT"/native/src/core/h2-streams.cc -o "$bin"
     corpus="$OUT/fuzz/$name-corpus"
     mkdir -p "$corpus"
     if [ -d "$ROOT/native/fuzz/corpus/$name" ]; then cp "$ROOT/native/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true; fi
