@@ -1,6 +1,6 @@
 import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MeshtapError, stringFlag, UsageError, type ParsedArgs } from '../common/index.js';
+import { MeshtapError, meshtapVersion, stringFlag, UsageError, type ParsedArgs } from '../common/index.js';
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
 import { compileExchangeFilter, createRecordingWriter, harConvertHint, harToRecording, looksLikeHar, readRecording, recordingToHar } from '../record/index.js';
 import type { Command } from './command.js';
@@ -39,13 +39,6 @@ const FORMATS = ['har', 'recording'] as const;
 type Format = (typeof FORMATS)[number];
 const FORMAT_ALIASES: Record<string, Format> = { har: 'har', recording: 'recording', jsonl: 'recording', meshtap: 'recording' };
 
-async function meshtapVersion(): Promise<string> {
-  try {
-    return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
@@ -98,7 +91,7 @@ const command: Command = {
     const isHar = await looksLikeHar(input);
     format ??= isHar ? 'recording' : 'har';
     if (format === 'har' && isHar) throw new UsageError(`convert: ${input} is already HAR; to make a recording of it: ${harConvertHint(input)}`);
-    const version = await meshtapVersion();
+    const version = meshtapVersion();
     if (format === 'har') {
       const rec = await readRecording(input, { lenient: args.values.lenient === true });
       for (const issue of rec.issues) process.stderr.write(`meshtap: warning: ${issue.message}\n`);

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { listFlag, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import { listFlag, meshtapVersion, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import { isLoopbackHost, startDashboardServer } from '../dashboard/index.js';
 import { connectionFromArgs, SOURCE_HELP, SOURCE_OPTIONS } from '../tap-api/index.js';
 import type { Command } from './command.js';
@@ -32,10 +31,6 @@ Examples:
 const DEFAULT_PORT = 4195;
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-async function version(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 const command: Command = {
   spec: {
@@ -59,7 +54,7 @@ const command: Command = {
     const statWindowMs = parseDurationMs(stringFlag(args, 'stat-window', undefined, '5s')!, '--stat-window');
     const connection = connectionFromArgs('dashboard', args);
     const prometheus = stringFlag(args, 'prometheus');
-    const options = { connection, namespaces, host, statWindowMs, version: await version(), ...(prometheus ? { prometheus } : {}) };
+    const options = { connection, namespaces, host, statWindowMs, version: meshtapVersion(), ...(prometheus ? { prometheus } : {}) };
     let server;
     try {
       server = await startDashboardServer({ ...options, port });

@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onCleanup, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { meshtapVersion, onCleanup, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
 import { formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/index.js';
 import type { Command } from './command.js';
@@ -172,7 +172,7 @@ const command: Command = {
 };
 /** The dashboard on its usual port (a free one if taken), acting as the demo's admin user. */
 async function startDemoDashboard(url: string, token: string): Promise<DashboardServer> {
-  const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const version = meshtapVersion();
   const options = { connection: { tapApi: { url, token } }, namespaces: ['emojivoto'], version };
   return startDashboardServer({ ...options, port: 4195 }).catch(() => startDashboardServer({ ...options, port: 0 }));
 }

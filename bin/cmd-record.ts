@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { meshtapVersion, parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import { describeSidecarError, openSource, type TapSource, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
 import { createRecordingHeader, createRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../record/index.js';
@@ -41,14 +40,6 @@ Examples:
   meshtap record --proxy 127.0.0.1:4190 --since 10m -o incident.jsonl
 `;
 
-async function meshtapVersion(): Promise<string> {
-  try {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function formatProgress(p: RecordProgress): string {
   const rate = p.elapsedMs > 0 ? (p.count * 1000) / p.elapsedMs : 0;
@@ -121,7 +112,7 @@ const command: Command = {
       durationMs: args.values.duration ? parseDurationMs(String(args.values.duration), '--duration') : undefined,
       stopAtHistoryEnd: history && !follow,
     };
-    const header = createRecordingHeader(source, await meshtapVersion(), { matches, bodies: request.bodies });
+    const header = createRecordingHeader(source, meshtapVersion(), { matches, bodies: request.bodies });
     const writer = await createRecordingWriter(file, header, { force: args.values.force === true });
     const stream = openSource(tapSource, request, (n) => process.stderr.write(`meshtap: ${n.pod}: ${n.message}\n`));
     const ac = new AbortController();

@@ -1,15 +1,6 @@
-import { listFlag, parseCount, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import { listFlag, meshtapVersion, parseCount, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import type { Command } from './command.js';
 import type { RunOutput } from './run-exchanges.js';
-
-async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 const help = `Run a command with its traffic intercepted by BPF and a meshtap sidecar (root).
 
@@ -117,7 +108,7 @@ const command: Command = {
     const print = (l: string) => {
       if (!process.stderr.destroyed) process.stderr.write(l + '\n');
     };
-    const shown = createRunExchanges({ output: output as RunOutput, record, force: args.values.force === true, version: await version(), print });
+    const shown = createRunExchanges({ output: output as RunOutput, record, force: args.values.force === true, version: meshtapVersion(), print });
     return runIntercepted({
       onSidecarReady: ({ tap }) => shown.start(tap),
       onCommandExit: async () => {
