@@ -5,11 +5,13 @@
  *   `listening h2 ADDR`  HTTP/2 prior knowledge (h2c): GET → 200 with --size bytes;
  *                        content-type application/grpc → one gRPC message of --size bytes
  *                        and trailers grpc-status 0 (a unary RPC with any method name)
+ *   `listening tcp ADDR` opaque TCP echo: every byte read is written back (the soak's TCP mix)
  * then `ready`. Bodies are allocated once; each response is one write.
  * Usage: node dist/bench/backend.js --size BYTES
  */
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { GRPC_FRAME_HEADER_BYTES } from '../tap-protocol/index.js';
 
@@ -59,11 +61,16 @@ h2.on('stream', (stream, headers) => {
 });
 h2.on('sessionError', () => {});
 
-const listen = (srv: http.Server | http2.Http2Server): Promise<string> =>
+const tcp = net.createServer((socket) => {
+  socket.on('error', () => socket.destroy());
+  socket.pipe(socket);
+});
+
+const listen = (srv: http.Server | http2.Http2Server | net.Server): Promise<string> =>
   new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(srv.address() as AddressInfo).port}`)));
 
-const [a1, a2] = await Promise.all([listen(h1), listen(h2)]);
-process.stderr.write(`listening h1 ${a1}\nlistening h2 ${a2}\nready\n`);
+const [a1, a2, a3] = await Promise.all([listen(h1), listen(h2), listen(tcp)]);
+process.stderr.write(`listening h1 ${a1}\nlistening h2 ${a2}\nlistening tcp ${a3}\nready\n`);
 const stop = () => process.exit(0);
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

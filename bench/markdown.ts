@@ -19,7 +19,7 @@ function notes(r: SummaryRow): string {
   const n: string[] = [];
   if (r.errors) n.push(`${r.errors} errors`);
   if (r.failedRuns) n.push(`${r.failedRuns} failed runs: ${r.firstError ?? ''}`);
-  if (r.tap) n.push(`tap got ${r.tap.events} events, ${r.tap.dropped} dropped`);
+  if (r.tap) n.push(`tap got ${r.tap.events} events${r.tap.withBodies !== undefined ? ` (${r.tap.withBodies} with a response body)` : ''}, ${r.tap.dropped} dropped`);
   return n.join('; ').replace(/\|/g, '/');
 }
 
@@ -72,7 +72,7 @@ export function renderMarkdown(results: BenchResults): string {
     for (const [key, scs] of seen) out.push(`- ${key} (${scs.join(', ')})`);
     out.push('');
   }
-  out.push('## Goals (js: issue 3; native: issue 13), each against a peer of this run', '');
+  out.push('## Goals (js: issue 3; native: issues 13 and 14, marked (13) / (14)), each against a peer of this run', '');
   out.push('| goal | this run | verdict |', '|---|---:|---|');
   for (const g of checkGoals(rows)) out.push(`| ${g.goal} | ${g.display} | ${verdict(g)} |`);
   out.push('');

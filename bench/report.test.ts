@@ -112,7 +112,8 @@ describe('summary and goals', () => {
     expect(goals.get('meshtap-js: live tap with bodies costs ≤ 20% throughput (HTTP/1 small)')!.pass).toBe(false);
     expect(goals.get('meshtap-js: RSS under load ≤ 80 MB (absolute, as the issues state it)')!.pass).toBe(true);
     expect(goals.get('meshtap-js: h2 small max rps ≥ 0.8× direct')!.pass).toBeUndefined();
-    expect(goals.get('meshtap-native: HTTP/1 small max rps ≥ 1.0× haproxy')!.display).toBe('not measured');
+    expect(goals.get('meshtap-native: HTTP/1 small max rps ≥ 1.0× haproxy (13)')!.display).toBe('not measured');
+    expect(goals.get('meshtap-native: RSS under load ≤ 60 MB, every scenario (13, 14)')!.display).toBe('not measured');
   });
 
   it('says by how much each goal is met or missed, relative to its bound', () => {
@@ -122,6 +123,49 @@ describe('summary and goals', () => {
     expect(verdict(cpu)).toBe('MISSED by 5 %');
     const rps = goals.get('meshtap-js: HTTP/1 small max rps ≥ 0.7× haproxy')!; // 19000 / 25000 = 0.76×
     expect(verdict(rps)).toBe('met, 9 % to spare');
-    expect(verdict(goals.get('meshtap-native: HTTP/1 small max rps ≥ 1.0× haproxy')!)).toBe('n/a');
+    expect(verdict(goals.get('meshtap-native: HTTP/1 small max rps ≥ 1.0× haproxy (13)')!)).toBe('n/a');
+  });
+});
+
+describe('native goals of issue 14, against peers of the same run', () => {
+  const run = (scenario: string, load: RunRecord['load'], target: string, perSecond: number, extra: Partial<RunRecord> = {}): Partial<RunRecord> => ({
+    scenario, load, target, result: { tool: 'h2load', units: perSecond * 3, durationS: 3, perSecond, errors: 0, ...(extra.result ?? {}) }, ...extra,
+  });
+  const lat = (p99: number) => ({ result: { tool: 'h2load', units: 6000, durationS: 3, perSecond: 2000, errors: 0, latencyMs: { p50: 1, p99, p999: p99 * 2, samples: 6000 } } });
+  const r = results([
+    run('h2-small', 'max', 'direct', 40000), run('h2-small', 'max', 'meshtap-native', 36000, { cpuUsPerUnit: 9, peakRssBytes: 55 * 2 ** 20 }), run('h2-small', 'max', 'haproxy', 30000, { cpuUsPerUnit: 10 }),
+    run('h2-small', 'rate', 'meshtap-native', 2000, lat(4)), run('h2-small', 'rate', 'haproxy', 2000, lat(5)),
+    run('grpc', 'max', 'meshtap-native', 24000, { cpuUsPerUnit: 12, peakRssBytes: 64 * 2 ** 20 }), run('grpc', 'max', 'meshtap-native-tap', 18000), run('grpc', 'max', 'haproxy', 21000, { cpuUsPerUnit: 11 }),
+    run('grpc', 'rate', 'meshtap-native', 2000, lat(6)), run('grpc', 'rate', 'haproxy', 2000, lat(5)),
+  ]);
+  r.scenarios = [
+    { name: 'h2-small', title: 't', protocol: 'h2', loads: ['max', 'rate'] },
+    { name: 'grpc', title: 't', protocol: 'grpc', loads: ['max', 'rate'] },
+  ];
+  r.targets = ['direct', 'meshtap-native', 'meshtap-native-tap', 'haproxy'].map((id) => ({ id, description: id }));
+  const goals = new Map(checkGoals(summarize(r)).map((g) => [g.goal, g]));
+
+  it('checks h2 throughput against direct and h2 CPU per request against haproxy', () => {
+    expect(goals.get('meshtap-native: h2 small max rps ≥ 0.95× direct (14)')!.value).toBeCloseTo(0.9);
+    expect(goals.get('meshtap-native: h2 small max rps ≥ 0.95× direct (14)')!.pass).toBe(false);
+    expect(goals.get("meshtap-native: proxy CPU per small h2 request ≤ 1.0× haproxy's (14)")!.value).toBeCloseTo(0.9);
+  });
+
+  it('checks gRPC against haproxy (1.2× its rate, at most its CPU per call) and what a tap with bodies costs', () => {
+    const rps = goals.get('meshtap-native: gRPC unary max rps ≥ 1.2× haproxy (14)')!;
+    expect(rps.value).toBeCloseTo(24000 / 21000);
+    expect(verdict(rps)).toBe('MISSED by 5 %');
+    expect(goals.get("meshtap-native: proxy CPU per gRPC unary call ≤ 1.0× haproxy's (14)")!.pass).toBe(false);
+    const tap = goals.get('meshtap-native: live tap with bodies costs ≤ 20% throughput (gRPC unary) (14)')!;
+    expect(tap.value).toBeCloseTo(0.25);
+    expect(verdict(tap)).toBe('MISSED by 25 %');
+    expect(goals.get('meshtap-native: live tap with bodies costs ≤ 20% throughput (HTTP/1 small) (14)')!.display).toBe('not measured');
+  });
+
+  it('checks p99 at the fixed rate per protocol and RSS per scenario', () => {
+    expect(goals.get("meshtap-native: p99 at a fixed rate ≤ 1.0× haproxy's (h2 small) (14)")!.pass).toBe(true);
+    expect(goals.get("meshtap-native: p99 at a fixed rate ≤ 1.0× haproxy's (gRPC unary) (14)")!.value).toBeCloseTo(1.2);
+    expect(goals.get('meshtap-native: RSS under load ≤ 60 MB (h2 small) (13, 14)')!.pass).toBe(true);
+    expect(goals.get('meshtap-native: RSS under load ≤ 60 MB (gRPC unary) (13, 14)')!.pass).toBe(false);
   });
 });

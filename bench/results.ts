@@ -22,8 +22,11 @@ export interface RunRecord {
   /** proxyCpuUs per request (per MiB for TCP). */
   cpuUsPerUnit?: number;
   peakRssBytes?: number;
-  /** Live tap: events the tap client received and drops it was told about during this run. */
-  tap?: { events: number; dropped: number };
+  /**
+   * Live tap: events the tap client received, drops it was told about, and events that carried a
+   * response body (proof that the tap asked for bodies and got them) during this run.
+   */
+  tap?: { events: number; dropped: number; withBodies?: number };
 }
 
 export interface MachineFacts {

@@ -82,7 +82,7 @@ async function measure(plan: RunPlan, s: Scenario, load: Scenario['loads'][numbe
   }
   if (t.tapCounts && tapBefore) {
     const after = t.tapCounts();
-    rec.tap = { events: after.events - tapBefore.events, dropped: after.dropped - tapBefore.dropped };
+    rec.tap = { events: after.events - tapBefore.events, dropped: after.dropped - tapBefore.dropped, withBodies: after.withBodies - tapBefore.withBodies };
   }
   return rec;
 }

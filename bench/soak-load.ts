@@ -1,12 +1,14 @@
 /**
  * The soak's traffic: a steady mix of HTTP/1 (keep-alive pool, fresh connections, bodies),
- * h2c (one session, replaced every minute) and gRPC unary calls (some cancelled at once, so
- * resets and the observer's reset path are exercised), at a fixed total rate. Open requests are
+ * h2c (one session, replaced every minute), gRPC unary calls (some cancelled at once, so
+ * resets and the observer's reset path are exercised) and opaque TCP (a fresh connection per
+ * exchange, plus one long-lived stream), at a fixed total rate. Open requests are
  * bounded: when the sidecar (or the machine) falls behind, requests are skipped and counted
  * rather than piling up in the client, so the client's memory never masks the sidecar's.
  */
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Pool } from 'undici';
 
@@ -16,7 +18,15 @@ export interface SoakCounts {
   skipped: number;
   cancelled: number;
   byKind: Record<string, number>;
+  /** Bytes echoed back on the long-lived opaque TCP stream. */
+  tcpStreamBytes: number;
 }
+
+/** The mix, in words, for the report (kept beside the code that makes it). */
+export const SOAK_MIX =
+  'HTTP/1 keep-alive GET 30%, POST 2 KiB 10%, fresh connection 5%, h2c 20% on a session replaced every minute, ' +
+  'gRPC unary 30% of which 1 in 12 cancelled at once, opaque TCP 5% (a fresh connection echoing 16 KiB); ' +
+  'plus one long-lived opaque TCP stream echoing 8 KiB every 20 ms';
 
 export interface SoakLoad {
   readonly counts: SoakCounts;
@@ -32,16 +42,60 @@ const H2_SESSION_MS = 60_000;
 
 const raw = (b: Buffer) => b;
 const POST_BODY = Buffer.alloc(2048, 'p');
+/** Opaque bytes: no HTTP method, no h2 preface, so detection calls them TCP. */
+const TCP_CHUNK = Buffer.alloc(16 * 1024, 0xa5);
+const TCP_STREAM_CHUNK = TCP_CHUNK.subarray(0, 8 * 1024);
 
-/** Starts the mix against `h1` (HTTP/1 forward address) and `h2` (h2c/gRPC forward address). */
-export function startSoakLoad(h1: string, h2: string, ratePerS: number): SoakLoad {
-  const counts: SoakCounts = { ok: 0, errors: 0, skipped: 0, cancelled: 0, byKind: {} };
+/** One opaque TCP exchange on a fresh connection: write `bytes`, read them echoed, close. */
+function tcpEcho(host: string, port: number, bytes: Buffer, done: (isOk: boolean) => void): void {
+  let got = 0;
+  let isSettled = false;
+  const settle = (isOk: boolean) => {
+    if (isSettled) return;
+    isSettled = true;
+    socket.destroy();
+    done(isOk);
+  };
+  const socket = net.connect(port, host, () => socket.write(bytes));
+  socket.setTimeout(10_000, () => settle(false));
+  socket.on('data', (b: Buffer) => {
+    got += b.length;
+    if (got >= bytes.length) settle(got === bytes.length);
+  });
+  socket.on('error', () => settle(false));
+  socket.on('close', () => settle(false));
+}
+
+/**
+ * Starts the mix against `h1` (HTTP/1 forward address), `h2` (h2c/gRPC forward address) and
+ * `tcp` (a forward to a TCP echo server).
+ */
+export function startSoakLoad(h1: string, h2: string, tcp: string, ratePerS: number): SoakLoad {
+  const counts: SoakCounts = { ok: 0, errors: 0, skipped: 0, cancelled: 0, byKind: {}, tcpStreamBytes: 0 };
   let inFlight = 0;
   const pool = new Pool(`http://${h1}`, { connections: 8, pipelining: 1 });
   let session: http2.ClientHttp2Session | undefined;
   let sessionBorn = 0;
   const grpcClient = new grpc.Client(h2, grpc.credentials.createInsecure());
   const [h1Host, h1Port] = h1.split(':') as [string, string];
+  const [tcpHost, tcpPort] = tcp.split(':') as [string, string];
+
+  // The long-lived opaque stream: reopened if it ever closes (each reopen counts as an error).
+  let stream: net.Socket | undefined;
+  let isStopping = false;
+  const openStream = () => {
+    const s = net.connect(Number(tcpPort), tcpHost);
+    s.on('data', (b: Buffer) => (counts.tcpStreamBytes += b.length));
+    s.on('error', () => {});
+    s.on('close', () => {
+      if (isStopping) return;
+      counts.errors++;
+      counts.byKind['tcp-stream-reopen'] = (counts.byKind['tcp-stream-reopen'] ?? 0) + 1;
+      stream = undefined;
+    });
+    stream = s;
+  };
+  openStream();
 
   const done = (kind: string, isOk: boolean) => {
     inFlight--;
@@ -89,7 +143,10 @@ export function startSoakLoad(h1: string, h2: string, ratePerS: number): SoakLoa
       });
       req.on('error', () => done('h1-fresh', false));
       req.end();
-    } else if (pick < 14) {
+    } else if (pick === 13) {
+      // Opaque TCP on a fresh connection.
+      tcpEcho(tcpHost, Number(tcpPort), TCP_CHUNK, (isOk) => done('tcp', isOk));
+    } else if (pick < 13) {
       // h2c GET on the shared session.
       const s = h2Session().request({ ':path': `/h2/${n % 50}` });
       let status = 0;
@@ -116,12 +173,16 @@ export function startSoakLoad(h1: string, h2: string, ratePerS: number): SoakLoa
   const timer = setInterval(() => {
     const owed = Math.floor(((performance.now() - startedAt) / 1000) * ratePerS);
     while (n < owed) one(n++);
+    if (stream === undefined) openStream();
+    else if (stream.writableLength < TCP_STREAM_CHUNK.length * 4) stream.write(TCP_STREAM_CHUNK);
   }, 1000 / TICKS_PER_S);
 
   return {
     counts,
     async stop() {
       clearInterval(timer);
+      isStopping = true;
+      stream?.destroy();
       const deadline = Date.now() + 5000;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       session?.close();

@@ -3,7 +3,7 @@ import { renderSoakReport, slope, type SoakSample } from './soak-report.js';
 
 const sample = (elapsedS: number, rssMiB: number, fds: number): SoakSample => ({
   elapsedS, isTapOn: elapsedS % 240 < 120, rssBytes: rssMiB * 2 ** 20, fds, openConnections: 10, recorderBytes: 0,
-  requestsPerS: 200, errors: 0, skipped: 0, tapLines: 0, observerErrors: 0, tapDropped: 0,
+  requestsPerS: 200, errors: 0, skipped: 0, tapLines: 0, tapBodyLines: 0, observerErrors: 0, tapDropped: 0,
 });
 
 describe('soak report', () => {
@@ -15,7 +15,7 @@ describe('soak report', () => {
   it('renders one row per sample and a summary whose RSS slope tells a leak from a plateau', () => {
     const leaking = Array.from({ length: 31 }, (_, i) => sample(i * 60, 80 + i, 40));
     const flat = Array.from({ length: 31 }, (_, i) => sample(i * 60, i < 3 ? 60 + 10 * i : 90, 40));
-    const run = (samples: SoakSample[]) => renderSoakReport({ startedAt: 'T', durationS: 1800, ratePerS: 200, tapCycleS: 240, samples, totals: { ok: 1, errors: 0, skipped: 0, cancelled: 0, byKind: {} }, command: 'node dist/bench/soak.js' });
+    const run = (samples: SoakSample[]) => renderSoakReport({ engine: 'native', startedAt: 'T', durationS: 1800, ratePerS: 200, tapCycleS: 240, samples, totals: { ok: 1, errors: 0, skipped: 0, cancelled: 0, byKind: {}, tcpStreamBytes: 0 }, command: 'node dist/bench/soak.js' });
     expect(run(leaking).split('\n').filter((l) => /^\| \d/.test(l))).toHaveLength(31);
     expect(run(leaking)).toMatch(/second-half slope 10\.00 MiB per 10 min \(tap-on samples only 10\.00, tap-off only 10\.00\)/);
     expect(run(flat)).toMatch(/second-half slope 0\.00 MiB per 10 min/);

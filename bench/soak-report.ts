@@ -3,7 +3,7 @@
  * leak?": RSS and fds at the start, after warm-up, at the end and at their peak, and the RSS
  * slope over the second half (MiB per 10 minutes), where warm-up no longer counts.
  */
-import type { SoakCounts } from './soak-load.js';
+import { SOAK_MIX, type SoakCounts } from './soak-load.js';
 
 export interface SoakSample {
   elapsedS: number;
@@ -18,11 +18,15 @@ export interface SoakSample {
   /** Requests skipped so far because too many were open (the client side's bound). */
   skipped: number;
   tapLines: number;
+  /** Tap lines that carry a request or response body. */
+  tapBodyLines: number;
   observerErrors: number;
   tapDropped: number;
 }
 
 export interface SoakRun {
+  /** The sidecar's engine (`--engine`). */
+  engine: string;
   startedAt: string;
   durationS: number;
   ratePerS: number;
@@ -53,18 +57,17 @@ export function slope(points: Array<[number, number]>): number {
 export function renderSoakReport(run: SoakRun): string {
   const s = run.samples;
   const lines: string[] = [];
-  lines.push('# Soak: one sidecar under mixed load', '');
+  lines.push(`# Soak: one sidecar (engine ${run.engine}) under mixed load`, '');
   lines.push(
-    `Started ${run.startedAt}; ${(run.durationS / 60).toFixed(1)} min at ${run.ratePerS} req/s (HTTP/1 keep-alive GET 30%, POST 2 KiB 10%, fresh connection 5%, ` +
-      `h2c 25% on a session replaced every minute, gRPC unary 30% of which 1 in 10 cancelled at once); a live \`meshtap tap --bodies -o json\` ` +
+    `Started ${run.startedAt}; ${(run.durationS / 60).toFixed(1)} min at ${run.ratePerS} req/s (${SOAK_MIX}); a live \`meshtap tap --bodies -o json\` ` +
       `attached for the first half of every ${run.tapCycleS} s. Command: \`${run.command}\`.`,
     '',
   );
-  lines.push('| t (min) | tap | req/s | errors | RSS MiB | fds | open conns | recorder MiB | tap lines | observer give-ups | tap dropped |');
-  lines.push('|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| t (min) | tap | req/s | errors | RSS MiB | fds | open conns | recorder MiB | tap lines | with bodies | observer give-ups | tap dropped |');
+  lines.push('|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of s) {
     lines.push(
-      `| ${(x.elapsedS / 60).toFixed(1)} | ${x.isTapOn ? 'on' : 'off'} | ${x.requestsPerS.toFixed(0)} | ${x.errors} | ${mib(x.rssBytes)} | ${x.fds} | ${x.openConnections} | ${mib(x.recorderBytes)} | ${x.tapLines} | ${x.observerErrors} | ${x.tapDropped} |`,
+      `| ${(x.elapsedS / 60).toFixed(1)} | ${x.isTapOn ? 'on' : 'off'} | ${x.requestsPerS.toFixed(0)} | ${x.errors} | ${mib(x.rssBytes)} | ${x.fds} | ${x.openConnections} | ${mib(x.recorderBytes)} | ${x.tapLines} | ${x.tapBodyLines ?? 0} | ${x.observerErrors} | ${x.tapDropped} |`,
     );
   }
   lines.push('');
@@ -81,7 +84,7 @@ export function renderSoakReport(run: SoakRun): string {
     const phaseSlope = (isOn: boolean) => slope(second.filter((x) => x.isTapOn === isOn).map((x) => [x.elapsedS / 600, x.rssBytes / 2 ** 20]));
     lines.push(`- RSS: start ${mib(s[0]!.rssBytes)} MiB, after warm-up ${mib(warm.rssBytes)} MiB, end ${mib(end.rssBytes)} MiB, peak ${mib(Math.max(...s.map((x) => x.rssBytes)))} MiB; second-half slope ${rssSlope.toFixed(2)} MiB per 10 min (tap-on samples only ${phaseSlope(true).toFixed(2)}, tap-off only ${phaseSlope(false).toFixed(2)}).`);
     lines.push(`- fds: start ${s[0]!.fds}, end ${end.fds}, peak ${Math.max(...s.map((x) => x.fds))}; second-half slope ${fdSlope.toFixed(2)} per 10 min.`);
-    lines.push(`- requests: ${t.ok} ok, ${t.errors} failed, ${t.skipped} skipped (client bound), ${t.cancelled} gRPC calls cancelled on purpose; by kind ${Object.entries(t.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
+    lines.push(`- requests: ${t.ok} ok, ${t.errors} failed, ${t.skipped} skipped (client bound), ${t.cancelled} gRPC calls cancelled on purpose; by kind ${Object.entries(t.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}; ${mib(t.tcpStreamBytes ?? 0)} MiB echoed on the long-lived TCP stream.`);
     lines.push('');
   }
   return lines.join('\n');

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `node dist/bench/soak.js` — the soak: one sidecar under a steady mixed load (HTTP/1, h2c,
- * gRPC; see soak-load.ts) for a long time, with a live tap (`meshtap tap --proxy … --bodies`)
+ * gRPC, opaque TCP; see soak-load.ts) for a long time, with a live tap (`meshtap tap --proxy … --bodies`)
  * attached for half of every tap cycle, sampling the sidecar's RSS and open fds (from /proc)
  * and a few of its own gauges at each interval. A leak shows as a series that keeps climbing
  * after warm-up; a bound that holds shows as a plateau. Writes a markdown report (the series as
@@ -18,10 +18,11 @@ import { renderSoakReport, type SoakSample } from './soak-report.js';
 
 const HELP = `Usage: node dist/bench/soak.js [flags]
 
-Runs one meshtap sidecar under a mixed HTTP/1 + h2c + gRPC load, a live tap attached half of
-the time, and reports its RSS and open fds over time.
+Runs one meshtap sidecar under a mixed HTTP/1 + h2c + gRPC + opaque TCP load, a live tap with
+bodies attached half of the time, and reports its RSS and open fds over time.
 
 Flags:
+  --engine native|js    the sidecar's engine (default native)
   --duration DURATION   how long (default 30m)
   --interval DURATION   sampling interval (default 60s)
   --rate N              requests per second, all kinds together (default 200)
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         duration: { type: 'string' },
+        engine: { type: 'string' },
         interval: { type: 'string' },
         rate: { type: 'string' },
         'tap-cycle': { type: 'string' },
@@ -78,34 +80,54 @@ async function main(argv: string[]): Promise<number> {
   if (!Number.isFinite(rate) || rate <= 0) throw new UsageError(`soak: --rate takes a positive number, not '${v.rate}'`);
   if (intervalMs <= 0 || durationMs < intervalMs) throw new UsageError('soak: --duration must be at least one --interval');
   const out = v.out ?? join(REPO, 'bench/SOAK-REPORT.md');
+  const engine = v.engine ?? 'native';
+  if (engine !== 'native' && engine !== 'js') throw new UsageError(`soak: --engine takes native or js, not '${engine}'`);
 
   const node = process.execPath;
   const backend = startProcess({ name: 'backend', command: node, args: [join(REPO, 'dist/bench/backend.js'), '--size', '1024'] });
   await waitForStderr(backend, /^ready$/m);
   const h1Target = /listening h1 (\S+)/.exec(backend.stderrTail())![1]!;
   const h2Target = /listening h2 (\S+)/.exec(backend.stderrTail())![1]!;
+  const tcpTarget = /listening tcp (\S+)/.exec(backend.stderrTail())![1]!;
   const sidecar = startProcess({
     name: 'meshtap',
     command: node,
-    args: [join(REPO, 'dist/bin/meshtap.js'), 'proxy', '--forward', `127.0.0.1:0=${h1Target}`, '--forward', `127.0.0.1:0=${h2Target}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0'],
+    args: [
+      join(REPO, 'dist/bin/meshtap.js'), 'proxy', '--engine', engine,
+      '--forward', `127.0.0.1:0=${h1Target}`, '--forward', `127.0.0.1:0=${h2Target}`, '--forward', `127.0.0.1:0=${tcpTarget}`,
+      '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
+    ],
   });
   await waitForStderr(sidecar, /^ready$/m);
   const err = sidecar.stderrTail();
   const forwards = [...err.matchAll(/listening forward (\S+) -> (\S+)/g)];
   const h1 = forwards.find((m) => m[2] === h1Target)![1]!;
   const h2 = forwards.find((m) => m[2] === h2Target)![1]!;
+  const tcp = forwards.find((m) => m[2] === tcpTarget)![1]!;
   const admin = /listening admin (\S+)/.exec(err)![1]!;
   const tapAddr = /listening tap (\S+)/.exec(err)![1]!;
-  process.stderr.write(`soak: sidecar pid ${sidecar.pid}, h1 ${h1}, h2 ${h2}, admin ${admin}, tap ${tapAddr}; ${durationMs / 60_000} min at ${rate} req/s\n`);
+  process.stderr.write(`soak: sidecar pid ${sidecar.pid} (engine ${engine}), h1 ${h1}, h2 ${h2}, tcp ${tcp}, admin ${admin}, tap ${tapAddr}; ${durationMs / 60_000} min at ${rate} req/s\n`);
+  const engineShown = /^meshtap_engine\{(?:[^}]*,)?engine="(\w+)"[^}]*\} 1/m.exec(await (await fetch(`http://${admin}/metrics`)).text())?.[1] ?? 'unknown';
+  if (engineShown !== engine) throw new Error(`soak: asked for --engine ${engine} but the sidecar's meshtap_engine metric says '${engineShown}'`);
 
-  const load = startSoakLoad(h1, h2, rate);
+  const load = startSoakLoad(h1, h2, tcp, rate);
   let tap: BenchProcess | undefined;
   let tapLines = 0;
+  let tapBodyLines = 0;
   const setTap = async (isOn: boolean) => {
     if (isOn && tap === undefined) {
       tap = startProcess({ name: 'tap', command: node, args: [join(REPO, 'dist/bin/meshtap.js'), 'tap', '--proxy', tapAddr, '--bodies', '-o', 'json', '--max-rps', '1000'], stdout: 'pipe' });
-      tap.child.stdout!.on('data', (b: Buffer) => {
-        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tapLines++;
+      // Whole lines only (a chunk may end mid-line), so lines carrying a body are counted exactly:
+      // proof that the tap asked for bodies and got them.
+      let carry = '';
+      tap.child.stdout!.setEncoding('utf8');
+      tap.child.stdout!.on('data', (text: string) => {
+        const lines = (carry + text).split('\n');
+        carry = lines.pop()!;
+        for (const line of lines) {
+          tapLines++;
+          if (line.includes('"requestBody"') || line.includes('"responseBody"')) tapBodyLines++;
+        }
       });
     } else if (!isOn && tap !== undefined) {
       const t = tap;
@@ -138,12 +160,13 @@ async function main(argv: string[]): Promise<number> {
       errors: c.errors - last.errors,
       skipped: c.skipped,
       tapLines,
+      tapBodyLines,
       observerErrors: metric(text, 'meshtap_observer_errors_total'),
       tapDropped: metric(text, 'meshtap_tap_dropped_events_total'),
     });
     last = { ok: c.ok, errors: c.errors, at: now };
     const s = samples[samples.length - 1]!;
-    process.stderr.write(`soak: t=${s.elapsedS}s tap=${s.isTapOn ? 'on' : 'off'} rss=${(s.rssBytes / 2 ** 20).toFixed(1)}MiB fds=${s.fds} rps=${s.requestsPerS.toFixed(0)} errors=${s.errors}\n`);
+    process.stderr.write(`soak: t=${s.elapsedS}s tap=${s.isTapOn ? 'on' : 'off'} (${s.tapLines} lines, ${s.tapBodyLines} with bodies) rss=${(s.rssBytes / 2 ** 20).toFixed(1)}MiB fds=${s.fds} rps=${s.requestsPerS.toFixed(0)} errors=${s.errors}\n`);
   };
 
   await sample();
@@ -159,10 +182,10 @@ async function main(argv: string[]): Promise<number> {
   await load.stop();
   const c = load.counts;
   const command = `node dist/bench/soak.js ${argv.join(' ')}`.trim();
-  const md = renderSoakReport({ startedAt: new Date(startedAt).toISOString(), durationS: durationMs / 1000, ratePerS: rate, tapCycleS: tapCycleMs / 1000, samples, totals: c, command });
+  const md = renderSoakReport({ engine, startedAt: new Date(startedAt).toISOString(), durationS: durationMs / 1000, ratePerS: rate, tapCycleS: tapCycleMs / 1000, samples, totals: c, command });
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
-  writeFileSync(out.replace(/\.md$/, '') + '.json', JSON.stringify({ startedAt: new Date(startedAt).toISOString(), rate, samples, totals: c }, null, 2) + '\n');
+  writeFileSync(out.replace(/\.md$/, '') + '.json', JSON.stringify({ engine, startedAt: new Date(startedAt).toISOString(), rate, samples, totals: c }, null, 2) + '\n');
   process.stdout.write(md);
   return 0;
 }

@@ -33,8 +33,8 @@ export interface TargetContext {
 export interface RunningTarget {
   address: string;
   proc?: BenchProcess;
-  /** Live tap: events received and drops reported so far (meshtap `-tap` variants). */
-  tapCounts?(): { events: number; dropped: number };
+  /** Live tap: events received, drops reported and events with a response body so far (meshtap `-tap` variants). */
+  tapCounts?(): { events: number; dropped: number; withBodies: number };
   stop(): Promise<void>;
 }
 
@@ -73,6 +73,9 @@ async function waitForTapSubscriber(adminAddr: string, timeoutMs = 20_000): Prom
   }
   throw new Error(`tap client did not attach to the sidecar (admin ${adminAddr}) within ${timeoutMs} ms`);
 }
+
+/** How an `end` event carrying a response body starts that field in `-o json`. */
+const RESPONSE_BODY_KEY = Buffer.from('"responseBody":');
 
 /**
  * `tap-stopped`: the same `--bodies` tap client, SIGSTOPped once attached (issue 10 item 8): a
@@ -117,14 +120,17 @@ function meshtap(engine: 'js' | 'native', variant: 'shipped' | 'fwd' | 'tap' | '
           extras.push(client);
           let events = 0;
           let dropped = 0;
+          let withBodies = 0;
           client.child.stdout!.on('data', (b: Buffer) => {
             for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) events++;
+            // a key split across two chunks is missed: a count that proves bodies arrive, not an exact one
+            for (let i = b.indexOf(RESPONSE_BODY_KEY); i >= 0; i = b.indexOf(RESPONSE_BODY_KEY, i + RESPONSE_BODY_KEY.length)) withBodies++;
           });
           client.child.stderr!.on('data', (b: Buffer) => {
             for (const m of b.toString('utf8').matchAll(/(\d+) events dropped/g)) dropped += Number(m[1]);
           });
           await waitForTapSubscriber(admin);
-          tapCounts = () => ({ events, dropped });
+          tapCounts = () => ({ events, dropped, withBodies });
           if (variant === 'tap-stopped') client.child.kill('SIGSTOP');
         }
         return {
