@@ -72,7 +72,7 @@ export function renderMarkdown(results: BenchResults): string {
     for (const [key, scs] of seen) out.push(`- ${key} (${scs.join(', ')})`);
     out.push('');
   }
-  out.push('## Goals (js: issue 3; native: issues 13 and 14, marked (13) / (14)), each against a peer of this run', '');
+  out.push('## Goals (js: issue 3; native: issues 13 and 14), each against a peer of this run', '');
   out.push('| goal | this run | verdict |', '|---|---:|---|');
   for (const g of checkGoals(rows)) out.push(`| ${g.goal} | ${g.display} | ${verdict(g)} |`);
   out.push('');

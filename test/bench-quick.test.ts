@@ -148,7 +148,7 @@ describe.skipIf(skipReason !== '')('bench --quick', () => {
     expect(markdown).toContain('## grpc: ');
     expect(markdown).toContain('| target | req/s | × direct | × haproxy | proxy CPU µs/req |');
     expect(markdown).toContain('| target | p50 ms | p99 ms | p99.9 ms |');
-    expect(markdown).toContain('## Goals (js: issue 3; native: issue 13), each against a peer of this run');
+    expect(markdown).toContain('## Goals (js: issue 3; native: issues 13 and 14), each against a peer of this run');
     expect(run.stdout).toBe(markdown);
     const rows = summarize(results);
     const direct = rows.find((r) => r.scenario === 'h1-small' && r.load === 'max' && r.target === 'direct')!;
