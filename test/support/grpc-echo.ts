@@ -5,8 +5,10 @@
  *
  * - `Unary`: echoes; a request `fail:CODE:MESSAGE` fails at once (a trailers-only response).
  * - `Server`: request `N` → N messages `msg-i`, then, when the request is `N:CODE`, that status.
- * - `Client`: replies with all messages joined by `|`.
- * - `Bidi`: echoes each message as it comes.
+ * - `Client`: replies with all messages joined by `|`; when one was `fail:CODE:MESSAGE`, fails
+ *   with that status once the client has ended (nothing sent before: a trailers-only response).
+ * - `Bidi`: echoes each message as it comes; `fail:CODE:MESSAGE` fails the call there (the
+ *   status in trailers after the echoes).
  */
 import * as grpc from '@grpc/grpc-js';
 
@@ -37,8 +39,9 @@ export interface GrpcEcho {
   close(): Promise<void>;
 }
 
-export async function startGrpcEcho(): Promise<GrpcEcho> {
-  const server = new grpc.Server();
+/** `options`: grpc-js server options (e.g. `grpc.default_compression_algorithm` to compress answers). */
+export async function startGrpcEcho(options: grpc.ServerOptions = {}): Promise<GrpcEcho> {
+  const server = new grpc.Server(options);
   server.addService(ECHO_SERVICE, {
     Unary(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
       const text = call.request.toString();
@@ -60,10 +63,18 @@ export async function startGrpcEcho(): Promise<GrpcEcho> {
     Client(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
       const parts: string[] = [];
       call.on('data', (b: Buffer) => parts.push(b.toString()));
-      call.on('end', () => cb(null, Buffer.from(parts.join('|'))));
+      call.on('end', () => {
+        const m = parts.map((p) => /^fail:(\d+):(.*)$/.exec(p)).find((x) => x !== null);
+        if (m) cb(statusError(Number(m[1]), m[2]!));
+        else cb(null, Buffer.from(parts.join('|')));
+      });
     },
     Bidi(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
-      call.on('data', (b: Buffer) => call.write(b));
+      call.on('data', (b: Buffer) => {
+        const m = /^fail:(\d+):(.*)$/.exec(b.toString());
+        if (m) call.emit('error', statusError(Number(m[1]), m[2]!));
+        else call.write(b);
+      });
       call.on('end', () => call.end());
     },
   });
@@ -77,6 +88,6 @@ export async function startGrpcEcho(): Promise<GrpcEcho> {
 }
 
 /** A grpc-js client for the echo service at `address`. */
-export function echoClient(address: string): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure());
+export function echoClient(address: string, options: grpc.ClientOptions = {}): grpc.Client {
+  return new grpc.Client(address, grpc.credentials.createInsecure(), options);
 }
