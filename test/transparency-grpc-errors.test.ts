@@ -93,7 +93,7 @@ describe('gRPC errors and compression through the real sidecar process (grpc-js 
 
     const ends = await rig.tap.waitForEnds(calls.length, (e) => e.path === ECHO_SERVICE.Unary.path && rig.tap.events.indexOf(e) >= from);
     expect(new Set(ends.map((e) => e.id.split('.')[0])).size).toBe(1); // multiplexed on one connection
-    const seen = ends.map((e) => grpcEnd(e)).sort((a, b) => a.requestBytes - b.requestBytes || (a.grpcStatus ?? 0) - (b.grpcStatus ?? 0));
+    const seen = ends.map((e) => grpcEnd(e)).sort((a, b) => (a.requestBytes ?? 0) - (b.requestBytes ?? 0) || (a.grpcStatus ?? 0) - (b.grpcStatus ?? 0));
     const expected = calls
       .map(({ code, text }) => ({
         requestBytes: text.length + PREFIX,
