@@ -101,9 +101,9 @@ function runJs(script: string): string[] {
       out.push('SEQ');
     } else if (op === 'up') {
       advance(tk[1]!);
-      const ex = createExchange(1, 'http/1.1', Date.now() - base);
-      [ex.method, ex.scheme, ex.authority, ex.path] = [unhex(tk[2]!), unhex(tk[3]!), unhex(tk[4]!), unhex(tk[5]!)];
-      if (wants(mode, 1)) {
+      const ex = createExchange(Number(tk[2]), 'http/1.1', Date.now() - base);
+      [ex.method, ex.scheme, ex.authority, ex.path] = [unhex(tk[3]!), unhex(tk[4]!), unhex(tk[5]!), unhex(tk[6]!)];
+      if (wants(mode, ex.stream)) {
         ex.requestBody = createBodyCapture(limit);
         ex.responseBody = createBodyCapture(limit);
       }
@@ -198,7 +198,8 @@ const NAMED: Record<string, string> = {
   'serverEnded: complete responses clean, others upstream-closed': seq([`rh 1 0 0 ${f([[':method', 'GET']])}`, `sh 1 1 1 ${f([[':status', '200']])}`, `rh 3 1 2 ${f([[':method', 'GET']])}`, 'se 4']),
   'too many streams: RequestHeaders refuses the one over the bound': seq([`rh 1 0 0 ${f([[':method', 'GET']])}`, `rh 3 0 0 ${f([[':method', 'GET']])}`, `rh 5 0 0 ${f([[':method', 'GET']])}`], 2),
   'even, zero and old stream ids are ignored': seq([`rh 2 1 0 ${f([[':method', 'GET']])}`, `rh 0 1 0 ${f([[':method', 'GET']])}`, `rh 5 1 0 ${f([[':method', 'GET']])}`, `rh 3 1 0 ${f([[':method', 'GET']])}`, 'ea closed 1']),
-  'h2c upgrade: stream 1 adopted, its response followed': seq(['up 0 474554 68747470 68 2f', `sh 1 0 1 ${f([[':status', '200']])}`, 'd s 1 6869', 'de s 1 2', `rh 3 1 3 ${f([[':method', 'GET']])}`, 'ea closed 4'], 1000, 1, 1),
+  'h2c upgrade after two HTTP/1 requests: the exchange keeps its id 3, stream 1 is followed': seq(['up 0 3 474554 68747470 68 2f', `sh 1 0 1 ${f([[':status', '200']])}`, 'd s 1 6869', 'de s 1 2', `rh 3 1 3 ${f([[':method', 'GET']])}`, 'ea closed 4'], 1000, 1, 1),
+  'h2c upgrade: stream 1 adopted, its response followed': seq(['up 0 1 474554 68747470 68 2f', `sh 1 0 1 ${f([[':status', '200']])}`, 'd s 1 6869', 'de s 1 2', `rh 3 1 3 ${f([[':method', 'GET']])}`, 'ea closed 4'], 1000, 1, 1),
   'bodies captured up to the limit, per direction, gRPC framing kept': seq([`rh 1 0 0 ${f(grpcCall())}`, `d c 1 ${msg('abcdef')}`, 'de c 1 0', `sh 1 0 1 ${f(rspHead())}`, `d s 1 ${msg('x')}`, `sh 1 1 1 ${f([['grpc-status', '0']])}`], 1000, 1, 8),
   'compressed flag and messages split across DATA': seq([`rh 1 0 0 ${f(grpcCall())}`, `d c 1 ${msg('abc', 1).slice(0, 6)}`, `d c 1 ${msg('abc', 1).slice(6)}${msg('')}`, 'de c 1 0', `sh 1 1 1 ${f(rspHead('200', [['grpc-status', '0']]))}`]),
   'non-UTF-8 grpc-message bytes and a 10-digit status': seq([`rh 1 1 0 ${f(grpcCall())}`, `sh 1 1 1 ${f(rspHead('200', [['grpc-status', '9999999999'], ['grpc-message', 'caf\xe9 \xc3\xa9 %E9 %C4%A5 \u0125 %f0%9f%98%80']]))}`]),
@@ -246,7 +247,7 @@ function randomSequence(rng: () => number): string {
   const id = (): number => (ids.length > 0 && rng() < 0.85 ? pick(ids) : pick([0, 2, 4, 1, 3, 5, 7, 9, 11, 13]));
   const step = (): number => (t += pick(STEPS));
   if (rng() < 0.1) {
-    ops.push(`up 0 ${hex('GET', 'latin1')} ${hex('http', 'latin1')} ${hex('h', 'latin1')} ${hex('/', 'latin1')}`);
+    ops.push(`up 0 ${pick([1, 1, 2, 5])} ${hex('GET', 'latin1')} ${hex('http', 'latin1')} ${hex('h', 'latin1')} ${hex('/', 'latin1')}`);
     ids.push(1);
     nextId = 3;
   }

@@ -94,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t fresh = 1;
   if (opts & 64) {
     H2Exchange ex;
+    ex.stream = 1;  // the HTTP/1 sequence number: 1 keeps the sink's bookkeeping simple
     ex.start_ns = now;
     ex.capture_bodies = sink.capture;
     tracker.AdoptUpgraded(std::move(ex));

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -49,27 +50,17 @@ std::string Fields(const H2FieldList& list) {
 // Capture modes: 0 none, 1 every stream, 2 streams with id % 4 == 1.
 struct Sink : H2ExchangeSink {
   int capture_mode = 0;
-  std::vector<std::pair<uint32_t, std::string>> req_bodies, rsp_bodies;
+  // Captured bodies by exchange (an adopted h2c exchange may share its number with a stream).
+  std::map<const H2Exchange*, std::string> req_bodies, rsp_bodies;
 
   static bool Wants(int mode, uint32_t id) { return mode == 1 || (mode == 2 && id % 4 == 1); }
-  std::string& Body(bool is_request, uint32_t id) {
-    auto& list = is_request ? req_bodies : rsp_bodies;
-    for (auto& [k, v] : list) {
-      if (k == id) return v;
-    }
-    list.emplace_back(id, "");
-    return list.back().second;
-  }
-  std::string TakeBody(bool is_request, uint32_t id) {
-    auto& list = is_request ? req_bodies : rsp_bodies;
-    for (size_t i = 0; i < list.size(); i++) {
-      if (list[i].first == id) {
-        std::string out = std::move(list[i].second);
-        list.erase(list.begin() + i);
-        return out;
-      }
-    }
-    return "";
+  std::string TakeBody(bool is_request, const H2Exchange* ex) {
+    auto& bodies = is_request ? req_bodies : rsp_bodies;
+    auto it = bodies.find(ex);
+    if (it == bodies.end()) return "";
+    std::string out = std::move(it->second);
+    bodies.erase(it);
+    return out;
   }
   void RequestHead(H2Exchange& ex) override {
     ex.capture_bodies = Wants(capture_mode, ex.stream);
@@ -80,7 +71,7 @@ struct Sink : H2ExchangeSink {
   }
   void BodyData(H2Exchange& ex, bool is_request, const uint8_t* data, size_t len) override {
     if (!ex.capture_bodies) std::cout << "BAD body without capture\n";
-    Body(is_request, ex.stream).append(reinterpret_cast<const char*>(data), len);
+    (is_request ? req_bodies : rsp_bodies)[&ex].append(reinterpret_cast<const char*>(data), len);
   }
   void End(H2Exchange& ex) override {
     std::ostringstream o;
@@ -97,7 +88,7 @@ struct Sink : H2ExchangeSink {
       << ex.end_ns / kNsPerMs << " " << (ex.error ? ex.error : "-");
     for (int dir = 0; dir < 2; dir++) {
       const bool is_request = dir == 0;
-      std::string body = TakeBody(is_request, ex.stream);
+      std::string body = TakeBody(is_request, &ex);
       if (!ex.capture_bodies) {
         o << " none";
         continue;
@@ -153,17 +144,18 @@ int main() {
       std::cout << "SEQ\n";
     } else if (op == "up") {
       uint64_t t;
+      uint32_t seq;
       std::string m, s, a, p;
-      in >> t >> m >> s >> a >> p;
+      in >> t >> seq >> m >> s >> a >> p;
       advance(t);
       H2Exchange ex;
-      ex.stream = 1;
+      ex.stream = seq;
       ex.start_ns = now;
       ex.method = Unhex(m);
       ex.scheme = Unhex(s);
       ex.authority = Unhex(a);
       ex.path = Unhex(p);
-      ex.capture_bodies = Sink::Wants(sink.capture_mode, 1);
+      ex.capture_bodies = Sink::Wants(sink.capture_mode, seq);
       tracker->AdoptUpgraded(std::move(ex));
     } else if (op == "rh" || op == "sh") {
       uint32_t id;

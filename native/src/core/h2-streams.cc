@@ -48,7 +48,7 @@ void H2StreamTracker::AdoptUpgraded(H2Exchange&& ex) {
   st->ex = std::move(ex);
   st->ex.is_grpc = false;
   st->ex.from_h2c = true;
-  st->ex.stream = 1;
+  st->id = 1;
   st->is_request_ended = true;
   last_client_stream_ = 1;
   streams_[1] = std::move(st);
@@ -68,6 +68,7 @@ bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, 
   last_client_stream_ = stream_id;
   auto owned = std::make_unique<Stream>();
   Stream* st = owned.get();
+  st->id = stream_id;
   H2Exchange& ex = st->ex;
   ex.stream = stream_id;
   ex.is_grpc = IsGrpcContentType(headers);
@@ -260,7 +261,7 @@ void H2StreamTracker::ResponseEnded(Stream* st, uint64_t now_ns) {
 }
 
 void H2StreamTracker::Finish(Stream* st, const char* error, uint64_t now_ns) {
-  const uint32_t id = st->ex.stream;
+  const uint32_t id = st->id;
   StreamPtr owned;
   const bool was_pending = st->in_reset_grace;
   if (was_pending) {

@@ -54,7 +54,8 @@ class H2StreamTracker {
 
   // An HTTP/1 request upgraded to h2c (RFC 7540 §3.2) is stream 1, its request already complete
   // and already reported (RequestHead is not called again); its response comes as h2 frames.
-  // The tracker sets from_h2c and is_grpc = false (protocol h2, as adoptUpgraded does).
+  // The tracker sets from_h2c and is_grpc = false (protocol h2, as adoptUpgraded does); ex.stream
+  // stays the HTTP/1 exchange's sequence number, which keeps its id (as in JS).
   void AdoptUpgraded(H2Exchange&& ex);
 
   // A header block from the client (pseudo-headers included, wire order). Returns false when
@@ -87,6 +88,7 @@ class H2StreamTracker {
 
  private:
   struct Stream {
+    uint32_t id = 0;  // the HTTP/2 stream id (ex.stream differs for an adopted h2c exchange)
     H2Exchange ex;
     bool is_request_ended = false;
     bool is_response_ended = false;
