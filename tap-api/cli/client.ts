@@ -100,7 +100,7 @@ export async function listSidecars(options: { url: string; token?: string; names
   const path = options.namespace === undefined ? `${TAP_API_PREFIX}/sidecars` : `${TAP_API_PREFIX}/namespaces/${encodeURIComponent(options.namespace)}/sidecars`;
   const res = await call(options.url, path, 'GET', options.token, undefined, undefined, options);
   if (res.statusCode !== 200) throw await statusError(res);
-  const body = (await res.body.json()) as { items?: SidecarInfo[] };
+  const body = await readJson<{ items?: SidecarInfo[] }>(res, path);
   return Array.isArray(body.items) ? body.items : [];
 }
 
@@ -111,8 +111,26 @@ export async function listSidecars(options: { url: string; token?: string; names
 export async function getTapApiJson<T>(base: string, path: string, token: string | undefined, more: CallOptions = {}): Promise<T> {
   const res = await call(base, path, 'GET', token, undefined, undefined, more);
   if (res.statusCode !== 200) throw await statusError(res);
+  return readJson<T>(res, path);
+}
+
+/**
+ * Reads a JSON answer of at most MAX_TAP_LINE_BYTES (a misbehaving server or proxy in between
+ * must not make the CLI buffer without bound); too long or not JSON is MT_TAP_API_PROTOCOL.
+ */
+async function readJson<T>(res: Reply, path: string): Promise<T> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of res.body as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_TAP_LINE_BYTES) {
+      res.body.destroy();
+      throw new MeshtapError('MT_TAP_API_PROTOCOL', `tap API answered ${path} with more than ${MAX_TAP_LINE_BYTES} bytes`);
+    }
+    chunks.push(c);
+  }
   try {
-    return (await res.body.json()) as T;
+    return JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as T;
   } catch (err) {
     throw new MeshtapError('MT_TAP_API_PROTOCOL', `tap API answered ${path} with something that is not JSON`, { cause: err });
   }
