@@ -10,16 +10,25 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { feedConversation, type LoggedChunk } from '../proxy/h2/test-support/recording-sink.js';
+import { createRecordingSink, feedConversation, type LoggedChunk } from '../proxy/h2/test-support/recording-sink.js';
+import { createHttp1Observer } from '../proxy/http1/observer.js';
+import { DEFAULT_OBSERVER_LIMITS } from '../proxy/observe.js';
 import { grpcConversationArb } from './support/grpc-conversations.js';
 import { h2ConversationArb, toH2Conversation, type H2ConversationSpec } from './support/h2-conversations.js';
 
 const SAMPLES = 300;
 
+/** The js observer's view of a generated conversation (an h2c upgrade starts in the HTTP/1 observer, as the sidecar's detection would). */
 function observe(spec: H2ConversationSpec) {
   const built = toH2Conversation(spec);
   const log: LoggedChunk[] = built.steps.map((s) => ({ fromClient: s.from === 'client', chunk: s.bytes }));
-  return { built, recording: feedConversation(log, { bodyLimit: 256 }) };
+  if (spec.upgrade === null) return { built, recording: feedConversation(log, { bodyLimit: 256 }) };
+  const sink = createRecordingSink(256);
+  let clock = 0;
+  const observer = createHttp1Observer({ sink, limits: DEFAULT_OBSERVER_LIMITS, now: () => ++clock });
+  for (const { fromClient, chunk } of log) (fromClient ? observer.clientData(chunk) : observer.serverData(chunk));
+  observer.close();
+  return { built, recording: sink.recording };
 }
 
 describe('the h2 conversation generator (through the js observer)', () => {
@@ -45,6 +54,8 @@ describe('the h2 conversation generator (through the js observer)', () => {
     expect(runs.some((r) => r.spec.streams.length >= 3 && r.recording.ended.length >= 3)).toBe(true);
     expect(runs.some((r) => r.built.log.some((l) => l.includes('CONTINUATION')))).toBe(true);
     expect(runs.some((r) => r.built.log.some((l) => l.includes('PUSH_PROMISE')))).toBe(true);
+    // h2c: the upgraded request is stream 1 of an h2 exchange.
+    expect(runs.some((r) => r.spec.upgrade !== null && r.spec.mutation === null && r.recording.ended.some((e) => e.stream === 1 && e.protocol === 'h2' && e.status > 0))).toBe(true);
   });
 
   it('malformations end in the give-ups they aim at', () => {

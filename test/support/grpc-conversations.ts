@@ -134,4 +134,4 @@ function bytesSpec(b: Buffer): string {
 }
 
 /** Generated gRPC conversations: 1–3 calls on one connection. */
-export const grpcConversationArb: fc.Arbitrary<H2ConversationSpec> = conversationOf(fc.array(callArb.map(grpcStream), { minLength: 1, maxLength: 3 }));
+export const grpcConversationArb: fc.Arbitrary<H2ConversationSpec> = conversationOf(fc.array(callArb.map(grpcStream), { minLength: 1, maxLength: 3 }), { upgrades: false });

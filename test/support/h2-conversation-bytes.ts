@@ -11,7 +11,7 @@ import type { Conversation, Step } from './differential-rig.js';
 import type { BlockSpec, BodySpec, DirectionSpec, ExtraSpec, H2ConversationSpec, MutationKind, MutationSpec } from './h2-conversation-spec.js';
 import { TABLE_SIZES } from './h2-conversation-spec.js';
 import { writeMutation } from './h2-mutations.js';
-import { DEFAULT_MAX_FRAME, FLAG, FRAME, FRAME_BUDGET, FRAME_NAMES, SETTINGS, frame, settingsPayload, u32 } from './h2-wire.js';
+import { DEFAULT_MAX_FRAME, FLAG, FRAME, FRAME_BUDGET, FRAME_NAMES, MAX_FRAME_LIMIT, SETTINGS, frame, settingsPayload, u32 } from './h2-wire.js';
 import { HpackEncoder } from './hpack-encoder.js';
 
 /** At most this many DATA frames per body (a 100 KB body in 3-byte frames would be 33,000 writes). */
@@ -36,6 +36,8 @@ interface SideState {
   encoder: HpackEncoder;
   /** Largest SETTINGS_HEADER_TABLE_SIZE the peer advertised (what a size update may ask). */
   allowedTable: number;
+  /** Largest SETTINGS_MAX_FRAME_SIZE the peer advertised (what this side's DATA frames may carry). */
+  maxFrame: number;
 }
 
 /** A frame the schedule emits for one stream. */
@@ -56,7 +58,8 @@ function directionActions(side: 'client' | 'server', d: DirectionSpec): Action[]
     let at = 0;
     let i = 0;
     do {
-      const size = Math.min(Math.max(d.dataSizes[i % d.dataSizes.length]!, minSize, 1), FRAME_BUDGET, body.length - at);
+      // Frames past what the peer allowed are split when they go out (see emitAction).
+      const size = Math.min(Math.max(d.dataSizes[i % d.dataSizes.length]!, minSize, 1), body.length - at);
       const bytes = body.subarray(at, at + size);
       at += size;
       out.push({ side, kind: 'data', bytes, padding: d.dataPadding.length === 0 ? null : d.dataPadding[i % d.dataPadding.length]!, isEnd: at >= body.length && !hasTrailers });
@@ -86,15 +89,20 @@ export function toH2Conversation(spec: H2ConversationSpec): BuiltConversation {
     else segments.push({ from, bytes });
   };
   const sides: Record<'client' | 'server', SideState> = {
-    client: { name: 'client', encoder: new HpackEncoder(), allowedTable: 4096 },
-    server: { name: 'server', encoder: new HpackEncoder(), allowedTable: 4096 },
+    client: { name: 'client', encoder: new HpackEncoder(), allowedTable: 4096, maxFrame: DEFAULT_MAX_FRAME },
+    server: { name: 'server', encoder: new HpackEncoder(), allowedTable: 4096, maxFrame: DEFAULT_MAX_FRAME },
   };
   const other = (s: 'client' | 'server') => (s === 'client' ? 'server' : 'client');
   const emit = (from: 'client' | 'server', type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)) => {
     push(from, frame(type, flags, stream, payload), `${FRAME_NAMES[type] ?? `type ${type}`} s=${stream} f=0x${flags.toString(16)} ${payload.subarray(0, 24).toString('hex')}${payload.length > 24 ? '…' : ''}`);
   };
   const applySettings = (from: 'client' | 'server', entries: Array<[number, number]>) => {
-    for (const [id, v] of entries) if (id === SETTINGS.HEADER_TABLE_SIZE) sides[other(from)].allowedTable = Math.max(sides[other(from)].allowedTable, v);
+    const peer = sides[other(from)];
+    for (const [id, v] of entries) {
+      if (id === SETTINGS.HEADER_TABLE_SIZE) peer.allowedTable = Math.max(peer.allowedTable, v);
+      // The js reader's rule (observer-side.ts): only a valid increase counts at once.
+      if (id === SETTINGS.MAX_FRAME_SIZE && v >= DEFAULT_MAX_FRAME && v <= MAX_FRAME_LIMIT) peer.maxFrame = Math.max(peer.maxFrame, v);
+    }
   };
   const mutation = spec.mutation;
   const clientSettings = () => {
@@ -108,6 +116,15 @@ export function toH2Conversation(spec: H2ConversationSpec): BuiltConversation {
     emit('server', FRAME.SETTINGS, 0, 0, settingsPayload(spec.serverSettings));
     applySettings('server', spec.serverSettings);
   };
+  if (spec.upgrade !== null) {
+    // h2c (RFC 7540 §3.2): an HTTP/1 request asking for the upgrade, the 101, then HTTP/2 with
+    // that request as stream 1 (its response comes as h2 frames).
+    const u = spec.upgrade;
+    const body = Buffer.from(u.body, 'utf8');
+    const head = [`${u.method} ${u.path} HTTP/1.1`, 'Host: h2c.diff', 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', `HTTP2-Settings: ${settingsPayload(spec.clientSettings).toString('base64url')}`, ...(body.length > 0 ? [`Content-Length: ${body.length}`] : [])];
+    push('client', Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), body]), 'HTTP/1.1 request, Upgrade: h2c');
+    push('server', Buffer.from('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'), 'HTTP/1.1 101');
+  }
   if (spec.isServerFirst) {
     serverSettings();
     clientSettings();
@@ -160,8 +177,13 @@ export function toH2Conversation(spec: H2ConversationSpec): BuiltConversation {
     isClientStopped: false,
     isServerStopped: false,
   }));
+  if (spec.upgrade !== null) {
+    // The upgraded request is stream 1, already sent: only its response is left.
+    const response = directionActions('server', spec.upgrade.response);
+    streams.unshift({ spec: { request: spec.upgrade.response, response: spec.upgrade.response, reset: null }, id: 1, client: [], server: response, done: 1, isReset: false, isClientStopped: true, isServerStopped: false });
+  }
   const total = streams.reduce((n, s) => n + s.client.length + s.server.length, 0);
-  let nextId = 1;
+  let nextId = spec.upgrade !== null ? 3 : 1;
   let lastOpened = 0;
   let picks = 0;
   let emitted = 0;
@@ -217,9 +239,15 @@ export function toH2Conversation(spec: H2ConversationSpec): BuiltConversation {
       nextId += 2;
     }
     if (a.kind === 'data') {
-      const flags = (a.isEnd ? FLAG.END_STREAM : 0) | (a.padding !== null ? FLAG.PADDED : 0);
-      const payload = a.padding !== null ? Buffer.concat([Buffer.from([a.padding]), a.bytes, Buffer.alloc(a.padding)]) : a.bytes;
-      return emit(a.side, FRAME.DATA, flags, st.id, payload);
+      const room = sides[a.side].maxFrame - 256; // pad length + padding
+      for (let at = 0; at === 0 || at < a.bytes.length; at += room) {
+        const bytes = a.bytes.subarray(at, at + room);
+        const isLast = at + room >= a.bytes.length;
+        const flags = (a.isEnd && isLast ? FLAG.END_STREAM : 0) | (a.padding !== null ? FLAG.PADDED : 0);
+        const payload = a.padding !== null ? Buffer.concat([Buffer.from([a.padding]), bytes, Buffer.alloc(a.padding)]) : bytes;
+        emit(a.side, FRAME.DATA, flags, st.id, payload);
+      }
+      return;
     }
     const fields = a.block.fields;
     const isEnd = a.kind === 'trailers' ? true : a.isEnd;

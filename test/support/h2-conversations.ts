@@ -22,7 +22,7 @@
  * gRPC conversations (support/grpc-conversations.ts) are specs of the same shape.
  */
 import fc from 'fast-check';
-import { EXTRA_KINDS, MUTATIONS, TABLE_SIZES, type BlockSpec, type BodySpec, type H2ConversationSpec, type MutationSpec, type StreamSpec } from './h2-conversation-spec.js';
+import { EXTRA_KINDS, MUTATIONS, TABLE_SIZES, type BlockSpec, type BodySpec, type DirectionSpec, type H2ConversationSpec, type MutationSpec, type StreamSpec } from './h2-conversation-spec.js';
 import { SETTINGS } from './h2-wire.js';
 import type { FieldStyle } from './hpack-encoder.js';
 
@@ -73,7 +73,7 @@ export const bodySpecArb: fc.Arbitrary<BodySpec> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('{"user":"ann","password":"hunter2"}', 'a=1&token=t0k&b=2', 'caf\u00e9 \u20ac') },
 );
 export const dataLayoutArb = fc.record({
-  dataSizes: fc.array(fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17, max: 5000 })), { minLength: 1, maxLength: 4 }),
+  dataSizes: fc.array(fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17, max: 5000 }), fc.integer({ min: 16_000, max: 40_000 })), { minLength: 1, maxLength: 4 }),
   dataPadding: fc.oneof({ weight: 3, arbitrary: fc.constant([] as Array<number | null>) }, { weight: 1, arbitrary: fc.array(fc.option(fc.integer({ min: 0, max: 255 }), { nil: null }), { minLength: 1, maxLength: 3 }) }),
   isEmptyDataEnd: fc.boolean(),
 });
@@ -90,7 +90,7 @@ const requestArb = fc.record({
   trailers: maybe(fc.tuple(fieldsArb(2), blockOptionsArb), 1, 3),
 });
 
-const responseArb = fc.record({
+const responseShapeArb = fc.record({
   interim: fc.array(fc.tuple(fc.constantFrom(100, 103), blockOptionsArb), { maxLength: 2 }),
   status: fc.constantFrom(200, 200, 201, 204, 301, 400, 404, 500, 503),
   fields: fieldsArb(5),
@@ -99,6 +99,14 @@ const responseArb = fc.record({
   data: dataLayoutArb,
   trailers: maybe(fc.tuple(fieldsArb(2), blockOptionsArb), 1, 2),
 });
+
+const responseArb: fc.Arbitrary<DirectionSpec> = responseShapeArb.map((rs) => ({
+  interim: rs.interim.map(([s, o]) => block([[':status', String(s)], ...(s === 103 ? [['link', '</s.css>; rel=preload'] as [string, string]] : [])], o)),
+  head: block([[':status', String(rs.status)], ...rs.fields], rs.head),
+  body: rs.status === 204 ? '' : rs.body,
+  ...rs.data,
+  trailers: rs.trailers && block(rs.trailers[0], rs.trailers[1]),
+}));
 
 export const resetArb = maybe(
   fc.record({
@@ -122,13 +130,7 @@ const streamArb: fc.Arbitrary<StreamSpec> = fc.record({ request: requestArb, res
     ...rq.data,
     trailers: rq.trailers && block(rq.trailers[0], rq.trailers[1]),
   },
-  response: {
-    interim: rs.interim.map(([s, o]) => block([[':status', String(s)], ...(s === 103 ? [['link', '</s.css>; rel=preload'] as [string, string]] : [])], o)),
-    head: block([[':status', String(rs.status)], ...rs.fields], rs.head),
-    body: rs.status === 204 ? '' : rs.body,
-    ...rs.data,
-    trailers: rs.trailers && block(rs.trailers[0], rs.trailers[1]),
-  },
+  response: rs,
   reset,
 }));
 
@@ -146,7 +148,17 @@ export const mutationArb: fc.Arbitrary<MutationSpec | null> = maybe(fc.record({ 
 export const piecesArb = fc.array(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 3000 })), { minLength: 1, maxLength: 5 });
 
 /** Envelope of a conversation around the given streams. */
-export function conversationOf(streamsArb: fc.Arbitrary<StreamSpec[]>, options: { mutations?: boolean } = {}): fc.Arbitrary<H2ConversationSpec> {
+const upgradeArb = fc.record({
+  method: fc.constantFrom('GET' as const, 'POST' as const),
+  path: fc.constantFrom('/', '/up', '/h2c?x=1'),
+  // Bodies on the upgraded request ('hello', '{"password":"hunter2"}') come back once the native
+  // engine counts them (NOTES 11:21: requestBytes 0 after the h2c hand-over; regression case in
+  // differential-h2.test.ts): until then every run would fail on main.
+  body: fc.constantFrom(''),
+  response: responseArb,
+});
+
+export function conversationOf(streamsArb: fc.Arbitrary<StreamSpec[]>, options: { mutations?: boolean; upgrades?: boolean } = {}): fc.Arbitrary<H2ConversationSpec> {
   return fc.record({
     isServerFirst: fc.boolean(),
     clientSettings: settingsArb,
@@ -155,6 +167,7 @@ export function conversationOf(streamsArb: fc.Arbitrary<StreamSpec[]>, options: 
     schedule: fc.array(fc.nat(), { minLength: 1, maxLength: 12 }),
     extras: extrasArb,
     mutation: options.mutations === false ? fc.constant(null) : mutationArb,
+    upgrade: options.upgrades === false ? fc.constant(null) : maybe(upgradeArb, 1, 6),
     pieces: piecesArb,
     stopAfter: maybe(fc.nat(), 1, 5),
     serverClosesFirst: fc.boolean(),

@@ -6,6 +6,8 @@ export const FRAME_NAMES = ['DATA', 'HEADERS', 'PRIORITY', 'RST_STREAM', 'SETTIN
 export const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
 export const SETTINGS = { HEADER_TABLE_SIZE: 1, MAX_FRAME_SIZE: 5 } as const;
 export const DEFAULT_MAX_FRAME = 16_384;
+/** Largest SETTINGS_MAX_FRAME_SIZE allowed (RFC 9113 §6.5.2). */
+export const MAX_FRAME_LIMIT = 16_777_215;
 /** Generated frames stay under this (room for padding and priority bytes). */
 export const FRAME_BUDGET = DEFAULT_MAX_FRAME - 512;
 
