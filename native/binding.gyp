@@ -25,6 +25,8 @@
         "src/core/h1-record-sink.cc",
         "src/core/h1-text.cc",
         "src/core/h2-streams.cc",
+        "src/core/h2-frames.cc",
+        "src/core/h2-hpack.cc",
         "src/core/metrics-h1-sink.cc",
         "src/core/metrics-http.cc",
         "src/core/metrics-labels.cc",
@@ -43,7 +45,11 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
-      "libraries": ["-lbpf", "-lelf", "-lz", "-lpthread"]
+      "libraries": ["-lbpf", "-lelf", "-lz", "-lpthread", "-l:libnghttp2.a"],
+      "ldflags": [
+        "-Wl,-Bsymbolic",
+        "-Wl,--exclude-libs,libnghttp2.a"
+      ]
     }
   ]
 }

@@ -14,10 +14,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FUZZ_SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
 const TARGETS = readdirSync(join(ROOT, 'native/fuzz')).filter((f) => f.endsWith('-fuzz.cc'));
-/** The plain C++ the targets exercise (no epoll, no Node-API): the event batch, detection, the HTTP/1 observer, the HTTP/2 stream tracker and gRPC framing. */
+/**
+ * The plain C++ the targets exercise (no epoll, no Node-API): the event batch, detection, the HTTP/1
+ * and HTTP/2 observers (frames, HPACK, streams, gRPC); not the record sinks, which write to the ring.
+ */
 const CORE_SOURCES = readdirSync(join(ROOT, 'native/src/core'))
-  .filter((f) => f === 'event-ring.cc' || f === 'detect.cc' || f === 'h2-streams.cc' || (f.startsWith('grpc-') && f.endsWith('.cc')) || (f.startsWith('h1-') && f.endsWith('.cc') && f !== 'h1-record-sink.cc'))
+  .filter((f) => f === 'event-ring.cc' || f === 'detect.cc' || (/^(h1|h2|grpc)-.*\.cc$/.test(f) && !f.endsWith('record-sink.cc')))
   .map((f) => join(ROOT, 'native/src/core', f));
+/** libnghttp2's HPACK inflater, as the addon links it (statically). */
+const LIBS = ['-l:libnghttp2.a'];
 
 function fuzzerRuntime(): string | undefined {
   try {
@@ -37,7 +42,7 @@ describe('native libFuzzer targets (bounded run)', () => {
   it.skipIf(!runtime).each(TARGETS)('%s finds nothing in a bounded run from its seeds', (file) => {
     const name = file.replace(/\.cc$/, '');
     const bin = join(out, name);
-    execFileSync('clang++', ['-std=c++17', '-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=undefined', `-I${join(ROOT, 'native/src')}`, join(ROOT, 'native/fuzz', file), ...CORE_SOURCES, '-o', bin], { stdio: 'pipe' });
+    execFileSync('clang++', ['-std=c++17', '-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=undefined', `-I${join(ROOT, 'native/src')}`, join(ROOT, 'native/fuzz', file), ...CORE_SOURCES, ...LIBS, '-o', bin], { stdio: 'pipe' });
     const seeds = join(ROOT, 'native/fuzz/corpus', name);
     // New inputs go to the first corpus directory (a scratch one), never into the seeds.
     const scratch = join(out, `${name}-corpus`);

@@ -15,9 +15,11 @@ for tool in clang bpftool g++ make pkg-config; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ! pkg-config --exists libbpf 2>/dev/null; then missing+=("libbpf-dev"); fi
+# The addon links libnghttp2's HPACK inflater statically (native/binding.gyp: never node's copy).
+if [ ! -f "/usr/lib/$ARCH-linux-gnu/libnghttp2.a" ]; then missing+=("libnghttp2-dev"); fi
 if [ ! -d "/usr/include/$ARCH-linux-gnu" ]; then missing+=("libc6-dev"); fi
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "build-native: skipped (missing: ${missing[*]}); install clang llvm libbpf-dev bpftool make gcc g++ libc6-dev pkg-config to build the BPF interception and the native addon" >&2
+  echo "build-native: skipped (missing: ${missing[*]}); install clang llvm libbpf-dev bpftool make gcc g++ libc6-dev pkg-config libnghttp2-dev to build the BPF interception and the native addon" >&2
   exit 0
 fi
 

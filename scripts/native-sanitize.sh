@@ -67,8 +67,8 @@ if [ "$MODE" != "--suites-only" ]; then
     bin="$OUT/fuzz/$name"
     clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -I"$ROOT/native/src" "$src" "$ROOT"/native/src/core/event-ring.cc "$ROOT"/native/src/core/detect.cc \
-      $(ls "$ROOT"/native/src/core/h1-*.cc | grep -v h1-record-sink) "$ROOT"/native/src/core/grpc-*.cc \
-      "$ROOT"/native/src/core/h2-streams.cc -o "$bin"
+      $(find "$ROOT/native/src/core" -maxdepth 1 \( -name 'h1-*.cc' -o -name 'h2-*.cc' -o -name 'grpc-*.cc' \) ! -name '*record-sink.cc' | sort) \
+      -l:libnghttp2.a -o "$bin"
     corpus="$OUT/fuzz/$name-corpus"
     mkdir -p "$corpus"
     if [ -d "$ROOT/native/fuzz/corpus/$name" ]; then cp "$ROOT/native/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true; fi

@@ -15,6 +15,7 @@ DEB_PACKAGES=(
   chromium fonts-dejavu-core                                               # the dashboard's tests drive a real browser
   zsh fish                                                                 # meshtap completion's scripts are checked by the real shells
   firefox-esr                                                              # the dashboard's smoke test in Firefox (puppeteer-core, WebDriver BiDi)
+  libnghttp2-dev                                                           # HPACK inflater, linked statically into the native addon (NATIVE.md)
 )
 
 missing=()
