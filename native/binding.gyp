@@ -27,6 +27,7 @@
         "src/core/h2-streams.cc",
         "src/core/h2-frames.cc",
         "src/core/h2-hpack.cc",
+        "src/core/h2-observer.cc",
         "src/core/metrics-h1-sink.cc",
         "src/core/metrics-http.cc",
         "src/core/metrics-labels.cc",
