@@ -6,8 +6,11 @@
 // sink, so that JS does no per-stream work when nobody taps. Sinks never throw and never block
 // (they run on an epoll worker).
 //
-// Header lists are kept as HPACK decoded them: octets (JS reads them as latin1, one char per
-// octet, exactly as proxy/h2/hpack-decoder.ts does), pseudo-headers included and in wire order.
+// Header lists are kept as proxy/h2/observer-side.ts hands them to the stream tracker, pseudo-
+// headers included and in wire order: names as HPACK decoded them (octets; JS reads them as
+// latin1, one char per octet, as proxy/h2/hpack-decoder.ts does), values decoded by the one
+// field-text rule (h1-text.h DecodeFieldText: `:path` percent-escaped, others backslash) and so
+// UTF-8 (JS reads them as utf8). For ASCII, which nearly all are, both are the octets as sent.
 #pragma once
 
 #include <cstddef>
