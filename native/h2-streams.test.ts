@@ -24,6 +24,8 @@ import { MAX_RESET_PENDING, StreamTracker } from '../proxy/h2/stream-tracker.js'
 import { createBodyCapture, createExchange, type Exchange, type ExchangeSink } from '../proxy/observe.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The generated runs take a few seconds here, several times that on a loaded CI machine. */
+const SLOW_MS = 180_000;
 const CORE = join(ROOT, 'native/src/core');
 
 // ---- the js side: the same operations through StreamTracker, printed as the driver prints ----
@@ -405,7 +407,7 @@ describe('C++ H2StreamTracker = js StreamTracker', () => {
     const firstResponse = cpp.findIndex((l) => l.startsWith('RS '));
     expect(endsOf(cpp.slice(0, firstResponse))).toHaveLength(400 - MAX_RESET_PENDING);
     expect(cpp.at(-1)).toBe('OPEN 0 0');
-  });
+  }, SLOW_MS);
 
   it('random operation sequences: every sink call the same (4000 seeded sequences)', () => {
     const scripts: string[] = [];
@@ -423,12 +425,12 @@ describe('C++ H2StreamTracker = js StreamTracker', () => {
     const all = cpp.join('\n');
     for (const needle of [' grpc-status-missing ', ' grpc-status-malformed ', ' reset ', ' goaway ', ' upstream-closed ', 'FULL ', ' b:', '+ ']) expect(all).toContain(needle);
     expect(endsOf(cpp).some((e) => e[12] === '4')).toBe(true);
-  });
+  }, SLOW_MS);
 
   it('percent-decoding, grpc-timeout and message counting helpers (3000 seeded inputs each)', () => {
     const script = Array.from({ length: 3000 }, (_, i) => randomHelpers(mulberry32(100_000 + i))).join('\n');
     const { js, cpp } = compare(script);
     expect(cpp).toEqual(js);
     expect(cpp.filter((l) => l.startsWith('GC ') && l !== 'GC 0 0').length).toBeGreaterThan(100);
-  });
+  }, SLOW_MS);
 });
