@@ -47,7 +47,7 @@ describe.skipIf(ENGINES.length < 2).each(SETUPS)('differential: gRPC calls throu
       // The generator writes valid gRPC over HTTP/2: the oracle sees every call, as gRPC.
       const where = `\nconversation:\n${describeH2Conversation(built)}`;
       const ends = js!.events.filter((e) => e.kind === 'end');
-      expect(ends.map((e) => e.protocol), `js saw other calls${where}`).toEqual(Array.from({ length: built.openedStreams }, () => 'grpc'));
+      expect(ends.map((e) => e.protocol), `js saw other calls${where}`).toEqual(Array.from({ length: built.exchanges }, () => 'grpc'));
     }
   }
 

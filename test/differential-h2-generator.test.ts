@@ -40,7 +40,7 @@ describe('the h2 conversation generator (through the js observer)', () => {
     expect(valid.length).toBeGreaterThan(SAMPLES / 2);
     for (const r of valid) {
       expect(r.recording.giveUps, r.built.log.join('\n')).toEqual([]);
-      expect(r.recording.ended.length, r.built.log.join('\n')).toBe(r.built.openedStreams);
+      expect(r.recording.ended.length, r.built.log.join('\n')).toBe(r.built.exchanges);
     }
   });
 
@@ -54,8 +54,8 @@ describe('the h2 conversation generator (through the js observer)', () => {
     expect(runs.some((r) => r.spec.streams.length >= 3 && r.recording.ended.length >= 3)).toBe(true);
     expect(runs.some((r) => r.built.log.some((l) => l.includes('CONTINUATION')))).toBe(true);
     expect(runs.some((r) => r.built.log.some((l) => l.includes('PUSH_PROMISE')))).toBe(true);
-    // h2c: the upgraded request is stream 1 of an h2 exchange.
-    expect(runs.some((r) => r.spec.upgrade !== null && r.spec.mutation === null && r.recording.ended.some((e) => e.stream === 1 && e.protocol === 'h2' && e.status > 0))).toBe(true);
+    // h2c: the upgraded request becomes an h2 exchange (keeping its HTTP/1 number).
+    expect(runs.some((r) => r.spec.upgrade !== null && r.spec.mutation === null && r.recording.ended.some((e) => e.stream === 1 + r.spec.upgrade!.before && e.protocol === 'h2' && e.status > 0))).toBe(true);
   });
 
   it('malformations end in the give-ups they aim at', () => {

@@ -56,7 +56,7 @@ describe.skipIf(ENGINES.length < 2).each(SETUPS)('differential: HTTP/2 conversat
       // would agree on nothing more than an early give-up).
       const where = `\nconversation:\n${describeH2Conversation(built)}`;
       expect(Object.keys(js!.metrics).filter((k) => k.startsWith('meshtap_observer_errors_total')), `js gave up on a valid conversation${where}`).toEqual([]);
-      if (options.liveTap !== false) expect(js!.events.filter((e) => e.kind === 'end'), `js ended another number of exchanges${where}`).toHaveLength(built.openedStreams);
+      if (options.liveTap !== false) expect(js!.events.filter((e) => e.kind === 'end'), `js ended another number of exchanges${where}`).toHaveLength(built.exchanges);
     }
   }
 

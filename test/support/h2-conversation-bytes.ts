@@ -73,8 +73,8 @@ function directionActions(side: 'client' | 'server', d: DirectionSpec): Action[]
 /** What `toH2Conversation` built: the steps plus a readable log of every frame. */
 export interface BuiltConversation extends Conversation {
   log: string[];
-  /** Streams whose request HEADERS went out (each is one exchange for a correct observer). */
-  openedStreams: number;
+  /** Exchanges a correct observer reports: streams whose request HEADERS went out, HTTP/1 exchanges before an upgrade. */
+  exchanges: number;
 }
 
 /** The bytes of a spec, in the order the schedule picked, cut into TCP pieces. */
@@ -120,6 +120,10 @@ export function toH2Conversation(spec: H2ConversationSpec): BuiltConversation {
     // h2c (RFC 7540 §3.2): an HTTP/1 request asking for the upgrade, the 101, then HTTP/2 with
     // that request as stream 1 (its response comes as h2 frames).
     const u = spec.upgrade;
+    for (let i = 0; i < u.before; i++) {
+      push('client', Buffer.from(`GET /before/${i} HTTP/1.1\r\nHost: h2c.diff\r\n\r\n`), 'HTTP/1.1 request');
+      push('server', Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'), 'HTTP/1.1 200');
+    }
     const body = Buffer.from(u.body, 'utf8');
     const head = [`${u.method} ${u.path} HTTP/1.1`, 'Host: h2c.diff', 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', `HTTP2-Settings: ${settingsPayload(spec.clientSettings).toString('base64url')}`, ...(body.length > 0 ? [`Content-Length: ${body.length}`] : [])];
     push('client', Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), body]), 'HTTP/1.1 request, Upgrade: h2c');
@@ -283,8 +287,9 @@ export function toH2Conversation(spec: H2ConversationSpec): BuiltConversation {
   for (const e of extrasAt(emitted)) emitExtra(e);
   if (mutationAt(emitted)) emitMutation(mutation!);
   if (mutation?.kind === 'flip-byte' || mutation?.kind === 'cut-off') applyByteMutation(segments, mutation, log);
-  const openedStreams = streams.filter((st) => st.id !== 0).length;
-  return { steps: cut(segments, spec.pieces), closeFirst: spec.serverClosesFirst ? 'server' : 'client', log, openedStreams };
+  // One exchange per stream opened, plus the plain HTTP/1 ones before an upgrade.
+  const exchanges = streams.filter((st) => st.id !== 0).length + (spec.upgrade?.before ?? 0);
+  return { steps: cut(segments, spec.pieces), closeFirst: spec.serverClosesFirst ? 'server' : 'client', log, exchanges };
 }
 
 function isInjected(kind: MutationKind): boolean {

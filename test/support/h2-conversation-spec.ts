@@ -107,8 +107,11 @@ export interface H2ConversationSpec {
   schedule: number[];
   extras: ExtraSpec[];
   mutation: MutationSpec | null;
-  /** An h2c upgrade first (HTTP/1 request with `Upgrade: h2c`, 101): the request is stream 1, this its response. */
-  upgrade: null | { method: 'GET' | 'POST'; path: string; body: string; response: DirectionSpec };
+  /**
+   * An h2c upgrade first (HTTP/1 request with `Upgrade: h2c`, 101), after `before` plain HTTP/1
+   * exchanges: the request is stream 1, `response` its answer.
+   */
+  upgrade: null | { before: number; method: 'GET' | 'POST'; path: string; body: string; response: DirectionSpec };
   /** TCP piece sizes, cycled. */
   pieces: number[];
   /** Close after this many stream frames (modulo their number + 1), streams left open; null: after all. */

@@ -149,6 +149,7 @@ export const piecesArb = fc.array(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.in
 
 /** Envelope of a conversation around the given streams. */
 const upgradeArb = fc.record({
+  before: fc.constantFrom(0, 0, 1, 2),
   method: fc.constantFrom('GET' as const, 'POST' as const),
   path: fc.constantFrom('/', '/up', '/h2c?x=1'),
   // Bodies on the upgraded request ('hello', '{"password":"hunter2"}') come back once the native
