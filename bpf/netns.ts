@@ -46,9 +46,8 @@ async function pickFreeSubnet(): Promise<[string, string]> {
 
 /** Creates `mt-<id>` (or `name`) with a veth to the host, loopback up, default route. */
 export async function createNetns(name = `mt-${randomBytes(3).toString('hex')}`): Promise<Netns> {
-  const tag = name.replace(/^mt-/, '').slice(0, 10);
-  const hostIf = `mt${tag}h`;
-  const nsIf = `mt${tag}n`;
+  const hostIf = netnsHostIf(name);
+  const nsIf = hostIf.replace(/h$/, 'n');
   const [hostAddress, address] = await pickFreeSubnet();
   const netns: Netns = { name, path: `/run/netns/${name}`, hostIf, hostAddress, address };
   try {
@@ -65,6 +64,11 @@ export async function createNetns(name = `mt-${randomBytes(3).toString('hex')}`)
     throw err;
   }
   return netns;
+}
+
+/** The host end of `name`'s veth (`mt-1a2b3c` → `mt1a2b3ch`; interface names have 15 bytes at most). */
+export function netnsHostIf(name: string): string {
+  return `mt${name.replace(/^mt-/, '').slice(0, 10)}h`;
 }
 
 /** Deletes the veth (both ends go together) and the namespace; never throws. */

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { MeshtapError, createLogger, formatHostPort } from '../common/index.js';
 import { isNativeAvailable } from '../native/index.js';
 import { createCgroup, findCgroup2Mount, removeCgroup } from './cgroup.js';
-import { createNetns, deleteNetns, type Netns } from './netns.js';
+import { createNetns, deleteNetns, netnsHostIf, type Netns } from './netns.js';
 import { findListenerFd, spawnInScope } from './process.js';
 import { MAX_RELAY_CONNECTIONS, startTapApiRelay, type TapApiRelay } from './run-relay.js';
 import { attachCgroupScope, attachInbound, detachScope, listScopes, readScopeStats, writeScopeSettings, type ScopeOptions } from './scope.js';
@@ -92,12 +92,19 @@ function isAlive(pid: number): boolean {
 /** Removes pins and cgroups left by `meshtap run`s whose process is gone (e.g. SIGKILL). */
 export async function reapStaleRuns(cgroupRoot: string): Promise<void> {
   for (const scope of listScopes()) {
-    const m = /^run-(\d+)-[0-9a-f]+$/.exec(scope);
+    const m = /^run-(\d+)-([0-9a-f]+)$/.exec(scope);
     if (!m || isAlive(Number(m[1]))) continue;
     log.info('removing stale run', { scope });
     detachScope(scope);
     await removeCgroup(join(cgroupRoot, `meshtap-${scope}`)).catch(() => undefined);
+    const name = runNetnsName(m[2]!);
+    if (existsSync(`/run/netns/${name}`)) await deleteNetns({ name, hostIf: netnsHostIf(name) });
   }
+}
+
+/** A run's namespace is named after its scope, so that a later run can reap it after a SIGKILL. */
+function runNetnsName(scopeHex: string): string {
+  return `mt-${scopeHex.slice(0, 6)}`;
 }
 
 function waitForReady(child: ChildProcess, report: (l: string) => void, timeoutMs: number): Promise<void> {
@@ -138,7 +145,8 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
   const cgroupRoot = findCgroup2Mount()!;
   await reapStaleRuns(cgroupRoot);
 
-  const scope = `run-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const scopeHex = randomBytes(4).toString('hex');
+  const scope = `run-${process.pid}-${scopeHex}`;
   const podCgroup = join(cgroupRoot, `meshtap-${scope}`);
   let netns: Netns | undefined;
   let relay: TapApiRelay | undefined;
@@ -172,7 +180,7 @@ export async function runIntercepted(opts: RunOptions): Promise<number> {
   try {
     const appCgroup = createCgroup(join(podCgroup, 'app'));
     const sidecarCgroup = createCgroup(join(podCgroup, 'sidecar'));
-    if (opts.netns) netns = await createNetns(`mt-${randomBytes(3).toString('hex')}`);
+    if (opts.netns) netns = await createNetns(runNetnsName(scopeHex));
     const listenHost = netns ? netns.address : '127.0.0.1';
     // In the namespace, 127.0.0.1 is not the host's: a tap API on the host's loopback is relayed.
     if (netns && opts.tapApi) {

@@ -59,6 +59,10 @@ function startRun(args: string[]): RunHandle {
   };
 }
 
+function netnsNames(): string[] {
+  return execFileSync('ip', ['netns', 'list']).toString().split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('mt-'));
+}
+
 /** Everything meshtap run may create, so a test can assert none of it is left. */
 function leftovers(): string[] {
   const out: string[] = [];
@@ -151,6 +155,27 @@ describe.skipIf(skip !== undefined)('meshtap run', { timeout: 90_000 }, () => {
     const links = execFileSync('ip', ['-o', 'link']).toString();
     expect(execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => /^mt-/.test(l) && !l.startsWith(`${netns.name} `))).toEqual([]);
     expect(links.split('\n').filter((l) => / mt[0-9a-f]{6}[hn][@:]/.test(l) && !l.includes(netns.hostIf))).toEqual([]);
+  });
+
+  it('a run killed with SIGKILL leaves its namespace behind, and the next run removes it', async () => {
+    // Regression: reapStaleRuns removed a dead run's pins and cgroup but not its --netns namespace
+    // and veth, which piled up on machines where runs were killed (CI timeouts, OOM).
+    const before = new Set(netnsNames());
+    const killed = startRun(['--netns', '--name', 'killed', '--', 'sleep', '60']);
+    runs.push(killed);
+    const [, ip] = await killed.waitFor(/^meshtap run: ip (\S+)$/);
+    const mine = netnsNames().filter((n) => !before.has(n) && execFileSync('ip', ['-n', n, '-4', '-o', 'addr']).toString().includes(` ${ip}/`));
+    expect(mine).toHaveLength(1);
+    // 'exit', not `exit` (close): CMD and the sidecar live on and hold the pipes until reaped.
+    const gone = new Promise((resolve) => killed.child.once('exit', resolve));
+    killed.child.kill('SIGKILL');
+    await gone;
+    expect(netnsNames()).toContain(mine[0]);
+    const next = startRun(['--name', 'next', '--', 'true']);
+    runs.push(next);
+    expect(await next.exit).toBe(0);
+    expect(netnsNames()).not.toContain(mine[0]);
+    expect(execFileSync('ip', ['-o', 'link']).toString()).not.toContain(` mt${mine[0]!.slice(3)}h`);
   });
 
   it('fails with a clear message on bad usage', async () => {
