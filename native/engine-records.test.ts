@@ -37,7 +37,10 @@ function collector(): { records: Rec[]; handler: NativeRecordHandler } {
       exchangeEnd: (id, stream, end) => push({ type: 'exchangeEnd', id, stream, ...end }),
       giveUp: (id, reason) => push({ type: 'giveUp', id, reason }),
       upgraded: (id) => push({ type: 'upgraded', id }),
-      h2c: (id, stream) => push({ type: 'h2c', id, stream }),
+      h2c: (id, stream, _atMs, isNative) => push({ type: 'h2c', id, stream, isNative }),
+      h2RequestHead: (id, stream, head, hasBodies) => push({ type: 'h2RequestHead', id, stream, path: head.path, hasBodies }),
+      h2ResponseHead: (id, stream, status) => push({ type: 'h2ResponseHead', id, stream, status }),
+      h2End: (id, stream, end) => push({ type: 'h2End', id, stream, ...end }),
     },
   };
 }

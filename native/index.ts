@@ -90,6 +90,7 @@ interface Addon extends NativeBpf {
   redactAuthority(authority: string): string;
   MetricsHarness: new (limits: NativeMetricsLimits) => NativeMetricsHarness;
   RecorderHarness: new (maxBytes: number) => RawRecorderHarness;
+  H2SinkHarness: new (options: NativeH2SinkHarnessOptions) => NativeH2SinkHarness;
 }
 
 const ADDON_CANDIDATES = [
@@ -190,8 +191,12 @@ export interface NativeRecordHandler {
   lost(id: number): void;
   connectError(proxy: 'in' | 'out', code: string): void;
   boundHit(bound: string): void;
-  /** Detection decided (C++ detects now): `why` is trace text (`timeout` = the detect timeout passed). */
-  detected(id: number, kind: 'h1' | 'h2' | 'opaque', why: string, atMs: number): void;
+  /**
+   * Detection decided (C++ detects now): `why` is trace text (`timeout` = the detect timeout passed).
+   * `h2`: the connection's bytes follow for the js HTTP/2 observer; `h2-native`: C++ observes it
+   * and sends HTTP/2 stream records (h2RequestHead, …).
+   */
+  detected(id: number, kind: 'h1' | 'h2' | 'h2-native' | 'opaque', why: string, atMs: number): void;
   /** HTTP/1 exchange records of the C++ observer (heads and trailers as latin1 text, as sent). */
   requestHead(id: number, stream: number, head: string, hasBodies: boolean, atMs: number): void;
   responseHead(id: number, stream: number, head: string, atMs: number): void;
@@ -201,8 +206,44 @@ export interface NativeRecordHandler {
   /** The observer stopped following the connection; `reason` indexes GIVE_UP_REASONS (proxy/observe.ts). */
   giveUp(id: number, reason: number, atMs: number): void;
   upgraded(id: number, atMs: number): void;
-  /** Exchange `stream` continues as HTTP/2 stream 1 (a 101 to h2c); the connection's bytes follow as data records. */
-  h2c(id: number, stream: number, atMs: number): void;
+  /**
+   * Exchange `stream` continues as HTTP/2 stream 1 (a 101 to h2c): the connection's bytes follow as
+   * data records, or (`isNative`) C++ follows it and HTTP/2 stream records follow (stream 1 included).
+   */
+  h2c(id: number, stream: number, atMs: number, isNative: boolean): void;
+  /** HTTP/2 stream records of the C++ observer (core/h2-record-sink.h), for streams begun while tapped. */
+  h2RequestHead(id: number, stream: number, head: NativeH2Head, hasBodies: boolean, atMs: number): void;
+  h2ResponseHead(id: number, stream: number, status: number, headers: NativeHeaderList, atMs: number): void;
+  h2End(id: number, stream: number, end: NativeH2End, atMs: number): void;
+}
+
+/** A header list as HPACK decoded it: names and values read as latin1 (one char per octet), pseudo-headers included, in order. */
+export type NativeHeaderList = Array<[string, string]>;
+
+/** The request HEADERS of an HTTP/2 stream as the C++ observer saw it (method, … from the pseudo-headers). */
+export interface NativeH2Head {
+  isGrpc: boolean;
+  method: string;
+  scheme: string;
+  authority: string;
+  path: string;
+  headers: NativeHeaderList;
+}
+
+/** How an HTTP/2 stream ended, as the C++ observer saw it (proxy/h2/stream-tracker.ts's fields). */
+export interface NativeH2End {
+  error: string | undefined;
+  requestBytes: number;
+  responseBytes: number;
+  requestMessages: number;
+  responseMessages: number;
+  requestCompressed: boolean;
+  responseCompressed: boolean;
+  grpcStatus: number | undefined;
+  /** Percent-decoded, read as UTF-8. */
+  grpcMessage: string | undefined;
+  requestTrailers: NativeHeaderList;
+  trailers: NativeHeaderList;
 }
 
 /** How an HTTP/1 exchange ended, as the C++ observer saw it. */
@@ -316,7 +357,7 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         h.lost(id);
         break;
       case 10:
-        h.detected(id, code === 1 ? 'h1' : code === 2 ? 'h2' : 'opaque', batch.toString('latin1', from, from + len), t);
+        h.detected(id, code === 1 ? 'h1' : code === 2 ? 'h2' : code === 4 ? 'h2-native' : 'opaque', batch.toString('latin1', from, from + len), t);
         break;
       case 11:
         h.requestHead(id, batch.readUInt32LE(from), batch.toString('latin1', from + 4, from + len), code === 1, t);
@@ -349,11 +390,71 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         h.upgraded(id, t);
         break;
       case 17:
-        h.h2c(id, batch.readUInt32LE(from), t);
+        h.h2c(id, batch.readUInt32LE(from), t, code === 1);
         break;
+      case 18: {
+        const r = h2Reader(batch, from + 4);
+        const head: NativeH2Head = { isGrpc: (code & 2) !== 0, method: r.str(), scheme: r.str(), authority: r.str(), path: r.str(), headers: r.fields() };
+        h.h2RequestHead(id, batch.readUInt32LE(from), head, (code & 1) !== 0, t);
+        break;
+      }
+      case 19:
+        h.h2ResponseHead(id, batch.readUInt32LE(from), batch.readUInt32LE(from + 4), h2Reader(batch, from + 8).fields(), t);
+        break;
+      case 20: {
+        const flags = batch.readUInt32LE(from + 4);
+        const r = h2Reader(batch, from + 36);
+        const error = r.str();
+        const grpcMessage = r.str('utf8');
+        h.h2End(
+          id,
+          batch.readUInt32LE(from),
+          {
+            error: (flags & 16) !== 0 ? error : undefined,
+            grpcStatus: (flags & 1) !== 0 ? batch.readInt32LE(from + 8) : undefined,
+            grpcMessage: (flags & 2) !== 0 ? grpcMessage : undefined,
+            requestCompressed: (flags & 4) !== 0,
+            responseCompressed: (flags & 8) !== 0,
+            requestMessages: batch.readUInt32LE(from + 12),
+            responseMessages: batch.readUInt32LE(from + 16),
+            requestBytes: batch.readUInt32LE(from + 24) * 4294967296 + batch.readUInt32LE(from + 20),
+            responseBytes: batch.readUInt32LE(from + 32) * 4294967296 + batch.readUInt32LE(from + 28),
+            requestTrailers: r.fields(),
+            trailers: r.fields(),
+          },
+          t,
+        );
+        break;
+      }
     }
   }
   return at;
+}
+
+/** Reads the str and fields of an HTTP/2 record payload (event-ring.h) from `at` on. */
+function h2Reader(batch: Buffer, at: number): { str(encoding?: 'latin1' | 'utf8'): string; fields(): NativeHeaderList } {
+  const str = (encoding: 'latin1' | 'utf8' = 'latin1'): string => {
+    const n = batch.readUInt32LE(at);
+    const s = n === 0 ? '' : batch.toString(encoding, at + 4, at + 4 + n);
+    at += 4 + n;
+    return s;
+  };
+  return {
+    str,
+    fields() {
+      const out: NativeHeaderList = [];
+      const n = batch.readUInt32LE(at);
+      at += 4;
+      for (let i = 0; i < n; i++) {
+        const nameLen = batch.readUInt32LE(at);
+        const valueLen = batch.readUInt32LE(at + 4);
+        const p = at + 8;
+        out.push([batch.toString('latin1', p, p + nameLen), batch.toString('latin1', p + nameLen, p + nameLen + valueLen)]);
+        at = p + nameLen + valueLen;
+      }
+      return out;
+    },
+  };
 }
 
 /**
@@ -498,12 +599,51 @@ interface NativeExchangeFields {
   bodies?: Array<{ data: Buffer; size: number; truncated: boolean }>;
 }
 
-/** One exchange of the C++ flight recorder, decoded: heads as sent (latin1), times in performance.now() ms. */
+/**
+ * One exchange of the C++ flight recorder, decoded: heads as sent (latin1), times in performance.now()
+ * ms. An HTTP/2 or gRPC stream has `h2` (its heads and trailer texts are then '').
+ */
 export interface NativeRecordedExchange extends NativeExchangeFields {
   proxy: 'in' | 'out';
   startMs: number;
   responseMs: number;
   endMs: number;
+  h2?: NativeRecordedH2;
+}
+
+/** What an HTTP/2 stream record holds beyond the shared fields (proxy/h2/stream-tracker.ts's Exchange). */
+export interface NativeRecordedH2 {
+  isGrpc: boolean;
+  /** Stream 1 of a connection upgraded from HTTP/1: its request was HTTP/1. */
+  isFromH2c: boolean;
+  method: string;
+  scheme: string;
+  authority: string;
+  path: string;
+  requestHeaders: NativeHeaderList;
+  /** [] when there was no final status. */
+  responseHeaders: NativeHeaderList;
+  requestTrailers: NativeHeaderList;
+  trailers: NativeHeaderList;
+  requestMessages: number;
+  responseMessages: number;
+  requestCompressed: boolean;
+  responseCompressed: boolean;
+  grpcStatus?: number;
+  grpcMessage?: string;
+}
+
+/** method, scheme, authority, path from a request's pseudo-headers, the last of each winning (stream-tracker.ts). */
+function pseudoHeadersOf(headers: NativeHeaderList): { method: string; scheme: string; authority: string; path: string } {
+  const out = { method: '', scheme: '', authority: '', path: '' };
+  for (const [name, value] of headers) {
+    if (name.charCodeAt(0) !== 0x3a) continue;
+    if (name === ':method') out.method = value;
+    else if (name === ':scheme') out.scheme = value;
+    else if (name === ':authority') out.authority = value;
+    else if (name === ':path') out.path = value;
+  }
+  return out;
 }
 
 /**
@@ -536,6 +676,11 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
   };
   const names: string[] = [];
   for (let n = varint(); n > 0; n--) names.push(str());
+  const dict: Array<[string, string]> = [];
+  for (let n = varint(); n > 0; n--) {
+    const name = names[varint()]!;
+    dict.push([name, str()]);
+  }
   const frames: number[] = [];
   while (at + 4 <= buf.length) {
     frames.push(at + 4);
@@ -554,6 +699,71 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
     }
     return out;
   };
+  const fields = (): NativeHeaderList => {
+    const out: NativeHeaderList = [];
+    for (let n = varint(); n > 0; n--) {
+      const tag = varint();
+      const kind = tag % 4;
+      const x = (tag - kind) / 4;
+      if (kind === 0) {
+        const [name, value] = dict[x]!;
+        out.push([name, value]);
+      } else if (kind === 1) out.push([names[x]!, str()]);
+      else {
+        const name = buf.toString('latin1', at, at + x);
+        at += x;
+        out.push([name, str()]);
+      }
+    }
+    return out;
+  };
+  const bodiesOf = (): Array<{ data: Buffer; size: number; truncated: boolean }> => {
+    const out = [];
+    for (let d = 0; d < 2; d++) {
+      const size = varint();
+      const truncated = buf[at++] === 1;
+      const n = varint();
+      out.push({ data: Buffer.from(buf.subarray(at, at + n)), size, truncated });
+      at += n;
+    }
+    return out;
+  };
+  const decodeH2 = (connId: number, stream: number, flags: number, endMs: number): NativeRecordedExchange => {
+    const h2flags = buf[at++]!;
+    const startMs = endMs - varint() / 1e6;
+    const hasStatus = (flags & 4) !== 0;
+    const responseMs = hasStatus ? startMs + varint() / 1e6 : 0;
+    const status = hasStatus ? varint() : 0;
+    const src = str();
+    const dst = str();
+    const isFromH2c = (h2flags & 32) !== 0;
+    const given = isFromH2c ? { method: str(), scheme: str(), authority: str(), path: str() } : undefined;
+    const requestHeaders = fields();
+    const responseHeaders = hasStatus ? fields() : [];
+    const requestTrailers = fields();
+    const trailers = fields();
+    const requestBytes = varint();
+    const responseBytes = varint();
+    const isGrpc = (h2flags & 1) !== 0;
+    const h2: NativeRecordedH2 = {
+      isGrpc, isFromH2c, ...(given ?? pseudoHeadersOf(requestHeaders)), requestHeaders, responseHeaders, requestTrailers, trailers,
+      requestMessages: isGrpc ? varint() : 0, responseMessages: isGrpc ? varint() : 0,
+      requestCompressed: (h2flags & 8) !== 0, responseCompressed: (h2flags & 16) !== 0,
+    };
+    if ((h2flags & 2) !== 0) h2.grpcStatus = varint();
+    if ((h2flags & 4) !== 0) {
+      const n = varint();
+      h2.grpcMessage = buf.toString('utf8', at, at + n);
+      at += n;
+    }
+    const r: NativeRecordedExchange = {
+      connId, stream, proxy: (flags & 1) !== 0 ? 'in' : 'out', isHttp10: false, src, dst, startMs, responseMs, endMs, status,
+      requestHead: '', responseHead: '', requestTrailers: '', trailers: '', requestBytes, responseBytes, h2,
+    };
+    if ((flags & 8) !== 0) r.error = str();
+    if ((flags & 16) !== 0) r.bodies = bodiesOf();
+    return r;
+  };
   const decode = (from: number): NativeRecordedExchange => {
     at = from;
     const endNs = buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 4294967296;
@@ -561,6 +771,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
     const connId = varint();
     const stream = varint();
     const flags = buf[at++]!;
+    if ((flags & 32) !== 0) return decodeH2(connId, stream, flags, (endNs - originNs) / 1e6);
     const endMs = (endNs - originNs) / 1e6;
     const startMs = endMs - varint() / 1e6;
     const hasStatus = (flags & 4) !== 0;
@@ -579,16 +790,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
       requestHead, responseHead, requestTrailers, trailers, requestBytes, responseBytes,
     };
     if ((flags & 8) !== 0) r.error = str();
-    if ((flags & 16) !== 0) {
-      r.bodies = [];
-      for (let d = 0; d < 2; d++) {
-        const size = varint();
-        const truncated = buf[at++] === 1;
-        const n = varint();
-        r.bodies.push({ data: Buffer.from(buf.subarray(at, at + n)), size, truncated });
-        at += n;
-      }
-    }
+    if ((flags & 16) !== 0) r.bodies = bodiesOf();
     return r;
   };
   return { length: frames.length, get: (i) => decode(frames[i]!) };
@@ -647,4 +849,73 @@ export function loadNativeMetricsTools(): {
       return { push: (ex) => r.push(ex), query: (since = 0) => decodeRecorderRecords(r.query(since), 0), stats: () => r.stats() };
     },
   };
+}
+
+/** One HTTP/2 stream as the C++ observer fills core/h2-exchange.h (strings latin1 octets; times CLOCK_MONOTONIC ns). */
+export interface NativeH2ExchangeInput {
+  stream: number;
+  isGrpc: boolean;
+  /** Stream 1 after a 101 to h2c, with what the HTTP/1 sinks decided at its request head. */
+  fromH2c?: boolean;
+  toJs?: boolean;
+  bodiesToJs?: boolean;
+  method: string;
+  scheme: string;
+  authority: string;
+  path: string;
+  requestHeaders: NativeHeaderList;
+  requestTrailers: NativeHeaderList;
+  status: number;
+  responseHeaders: NativeHeaderList;
+  trailers: NativeHeaderList;
+  grpcStatus?: number;
+  /** Percent-decoded (held as UTF-8 octets in C++). */
+  grpcMessage?: string;
+  requestBytes: number;
+  responseBytes: number;
+  requestMessages: number;
+  responseMessages: number;
+  requestCompressed: boolean;
+  responseCompressed: boolean;
+  startNs: number;
+  responseNs: number;
+  endNs: number;
+  error?: string;
+}
+
+export interface NativeH2SinkHarnessOptions {
+  connId: number;
+  inbound: boolean;
+  src: string;
+  dst: string;
+  bodyLimit?: number;
+  recorderBytes?: number;
+  recorderBodies?: boolean;
+}
+
+/**
+ * The C++ HTTP/2 sinks (record sink to JS, metrics and flight recorder, teed as the engine tees
+ * them) fed step by step from JS without traffic (native/src/h2-sink-napi.cc), for the tests that
+ * hold them to the js engine's exchange sink. Record times and recorder times are ns / 1e6 (origin 0).
+ */
+export interface NativeH2SinkHarness {
+  setTapped(on: boolean): void;
+  setWantBodies(on: boolean): void;
+  /** Returns whether the sinks asked for the stream's DATA bytes (capture_bodies). */
+  requestHead(ex: NativeH2ExchangeInput): boolean;
+  responseHead(ex: NativeH2ExchangeInput): void;
+  /** DATA payload of a stream whose sinks asked for it (ignored otherwise, as the observer does). */
+  body(stream: number, isRequest: boolean, data: Buffer): void;
+  end(ex: NativeH2ExchangeInput): void;
+  giveUp(reason: number): void;
+  /** The records the record sink wrote since the last drain (decode with decodeNativeRecords, originNs 0). */
+  drain(): Buffer | undefined;
+  httpMetrics(): NativeHttpMetrics;
+  recorderQuery(sinceEndNs: number): Buffer;
+  recorderStats(): { bytes: number; count: number; evicted: number; oldestEndNs: number };
+}
+
+/** A C++ HTTP/2 sink harness (see NativeH2SinkHarness). Throws MT_NATIVE_MISSING. */
+export function createNativeH2SinkHarness(options: NativeH2SinkHarnessOptions): NativeH2SinkHarness {
+  return new (addon().H2SinkHarness)(options);
 }

@@ -10,11 +10,16 @@
  *   parseResponseHead, parseFieldSection), reported to the same exchange sink in its tap-only
  *   mode, so tap events are the js engine's by construction; no byte of an HTTP/1 connection
  *   crosses to JS, only heads (and bodies while someone asked for them);
- * - HTTP/2 (and h2c after a 101): bytes still come as data records and go to the js observers;
+ * - HTTP/2 and gRPC observed in C++ (`h2-native`, and h2c after a 101 when C++ follows it):
+ *   likewise, metrics and recorder in C++ (native/src/core/metrics-h2-sink.h), and only streams
+ *   begun while someone tapped come here, as records with their header lists as HPACK decoded them:
+ *   `Exchange` objects filled exactly as proxy/h2/stream-tracker.ts fills them, reported to the
+ *   same tap-only exchange sink;
+ * - HTTP/2 whose bytes come as data records (`h2`, h2c when JS follows it): the js observers;
  * - opaque: nothing after the detection record.
  */
 import { createLogger } from '../common/index.js';
-import type { NativeExchangeEnd, NativeRecordHandler } from '../native/index.js';
+import type { NativeExchangeEnd, NativeH2End, NativeH2Head, NativeRecordHandler } from '../native/index.js';
 import type { CloseReason, ConnectionInfo, ConnectionObservation } from './engine.js';
 import { createExchangeSink, type ObservationServices } from './exchange-events.js';
 import { createUpgradedH2Observer } from './h2/index.js';
@@ -22,7 +27,7 @@ import { openExchange } from './http1/exchange-start.js';
 import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
 import type { Http1Exchange } from './http1/http1-exchange.js';
 import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
-import { appendBody, GIVE_UP_REASONS, type BodyCapture, type ConnectionObserver, type ExchangeSink, type GiveUpReason } from './observe.js';
+import { appendBody, createExchange, GIVE_UP_REASONS, type BodyCapture, type ConnectionObserver, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 
 const log = createLogger('proxy.conn');
 const detectLog = createLogger('detect');
@@ -33,7 +38,9 @@ const LOST_ERROR = 'observer-lost';
 type NativeConn =
   | { kind: 'detecting'; info: ConnectionInfo }
   | { kind: 'h2'; info: ConnectionInfo; driver: ConnectionObservation }
-  | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange>; h2: ConnectionObserver | undefined };
+  | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange>; h2: ConnectionObserver | undefined }
+  /** HTTP/2 observed in C++: streams begun while tapped, by stream id (stream 1 of h2c may be an Http1Exchange). */
+  | { kind: 'h2-native'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Exchange> };
 
 /** The record handler's observation part (everything but engine-wide counters). */
 export type NativeObservationHandler = Omit<NativeRecordHandler, 'connectError' | 'boundHit'> & {
@@ -67,8 +74,8 @@ export function createNativeObservation(services: ObservationServices, observati
   /** Ends exchanges still open on a connection the records no longer follow (`h2Error`: for a js HTTP/2 observer after h2c). */
   const endOpen = (id: number, error: string, h2Error: string | undefined = error) => {
     const c = conns.get(id);
-    if (c?.kind !== 'h1') return;
-    if (c.h2 !== undefined) c.h2.close(h2Error);
+    if (c?.kind !== 'h1' && c?.kind !== 'h2-native') return;
+    if (c.kind === 'h1' && c.h2 !== undefined) c.h2.close(h2Error);
     for (const ex of c.open.values()) {
       ex.error = error;
       ex.endMs = recordMs;
@@ -77,7 +84,7 @@ export function createNativeObservation(services: ObservationServices, observati
     c.open.clear();
   };
 
-  /** `tapOnly`: C++ keeps this connection's metrics and recorder (HTTP/1); not after h2c (JS's HTTP/2 observer). */
+  /** `tapOnly`: C++ keeps this connection's metrics and recorder (HTTP/1, h2-native); not when JS's HTTP/2 observer follows (h2c). */
   const sinkOf = (info: ConnectionInfo, tapOnly: boolean) => {
     const id = info.id;
     return createExchangeSink(
@@ -87,9 +94,9 @@ export function createNativeObservation(services: ObservationServices, observati
         onGiveUp: (reason: GiveUpReason) => {
           metrics.observerGaveUp(reason);
           log.debug('observer gave up', { conn: id, reason });
-          stopH1(id, 'gave up');
+          stopFollowing(id, 'gave up');
         },
-        onUpgrade: () => stopH1(id, 'upgraded'),
+        onUpgrade: () => stopFollowing(id, 'upgraded'),
       },
       { tapOnly },
     );
@@ -99,15 +106,22 @@ export function createNativeObservation(services: ObservationServices, observati
     conns.set(info.id, { kind: 'h1', info, sink: sinkOf(info, true), open: new Map(), h2: undefined });
   };
 
-  const stopH1 = (id: number, why: string) => {
-    if (!conns.delete(id)) return;
-    trace(id, 'h1', 'unobserved', why);
+  const stopFollowing = (id: number, why: string) => {
+    const c = conns.get(id);
+    if (c === undefined) return;
+    conns.delete(id);
+    trace(id, c.kind, 'unobserved', why);
     unobserve(id); // C++ already stopped unless a js HTTP/2 observer (after h2c) gave up
   };
 
   const h1 = (id: number) => {
     const c = conns.get(id);
     return c?.kind === 'h1' ? c : undefined;
+  };
+
+  const h2n = (id: number) => {
+    const c = conns.get(id);
+    return c?.kind === 'h2-native' ? c : undefined;
   };
 
   /** Sizes a capture made from at most bodyLimit bytes per direction as if it had seen every byte. */
@@ -136,9 +150,10 @@ export function createNativeObservation(services: ObservationServices, observati
         return;
       }
       if (why === 'timeout') metrics.observerGaveUp('detect-timeout');
-      metrics.protocolDetected(kind);
+      metrics.protocolDetected(kind === 'h2-native' ? 'h2' : kind);
       trace(id, 'detecting', kind, why || undefined);
       if (kind === 'h1') startH1(c.info);
+      else if (kind === 'h2-native') conns.set(id, { kind, info: c.info, sink: sinkOf(c.info, true), open: new Map() });
       else conns.delete(id); // opaque: C++ sends nothing more
     },
     requestHead(id, stream, head, hasBodies, atMs) {
@@ -169,7 +184,8 @@ export function createNativeObservation(services: ObservationServices, observati
       c.sink.responseHead(ex);
     },
     body(id, stream, isRequest, bytes) {
-      const ex = h1(id)?.open.get(stream);
+      const c = conns.get(id);
+      const ex = c?.kind === 'h1' || c?.kind === 'h2-native' ? c.open.get(stream) : undefined;
       const capture = isRequest ? ex?.requestBody : ex?.responseBody;
       if (capture !== undefined) appendBody(capture, bytes);
     },
@@ -205,7 +221,7 @@ export function createNativeObservation(services: ObservationServices, observati
       // C++ ended its open exchanges first; what is still open here (C++ abandoned the connection
       // mid-exchange, out of memory) ends the way a give-up ends it.
       endOpen(id, 'observer-gave-up');
-      if (c.kind === 'h1') return c.sink.giveUp(why);
+      if (c.kind === 'h1' || c.kind === 'h2-native') return c.sink.giveUp(why);
       metrics.observerGaveUp(why);
       if (c.kind === 'h2') c.driver.close('observer-gave-up' as CloseReason);
       conns.delete(id);
@@ -214,16 +230,79 @@ export function createNativeObservation(services: ObservationServices, observati
       recordMs = atMs;
       h1(id)?.sink.upgraded();
     },
-    h2c(id, stream, atMs) {
+    h2c(id, stream, atMs, isNative) {
       recordMs = atMs;
       const c = h1(id);
-      const ex = c?.open.get(stream);
-      if (c === undefined || ex === undefined) return;
+      if (c === undefined) return;
+      const ex = c.open.get(stream);
       c.open.delete(stream);
+      if (isNative) {
+        // C++ follows the rest (metrics and recorder too): stream 1 is the upgraded exchange, when it went to JS.
+        const open = new Map<number, Exchange>();
+        if (ex !== undefined) {
+          ex.protocol = 'h2';
+          open.set(1, ex);
+        }
+        conns.set(id, { kind: 'h2-native', info: c.info, sink: c.sink, open });
+        return;
+      }
+      if (ex === undefined) return;
       // From here the js HTTP/2 observer follows the connection: its exchanges (stream 1 included,
       // whose request C++ counted) are metered and recorded in JS, as on the js engine.
       c.sink = sinkOf(c.info, false);
       c.h2 = createUpgradedH2Observer({ sink: c.sink, limits: observation.limits, now }, ex);
+    },
+    h2RequestHead(id, stream, head: NativeH2Head, hasBodies, atMs) {
+      recordMs = atMs;
+      const c = h2n(id);
+      if (c === undefined || c.open.has(stream)) return;
+      const ex = createExchange(stream, head.isGrpc ? 'grpc' : 'h2', atMs);
+      ex.method = head.method;
+      ex.scheme = head.scheme;
+      ex.authority = head.authority;
+      ex.path = head.path;
+      ex.requestHeaders = head.headers;
+      c.open.set(stream, ex);
+      c.sink.requestHead(ex);
+      if (!hasBodies) {
+        // C++ decided at this head that nobody wanted bodies (a tap with bodies began since): none.
+        delete ex.requestBody;
+        delete ex.responseBody;
+      }
+    },
+    h2ResponseHead(id, stream, status, headers, atMs) {
+      recordMs = atMs;
+      const c = h2n(id);
+      const ex = c?.open.get(stream);
+      if (c === undefined || ex === undefined) return;
+      ex.status = status;
+      ex.responseHeaders = headers;
+      ex.responseMs = atMs;
+      c.sink.responseHead(ex);
+    },
+    h2End(id, stream, end: NativeH2End, atMs) {
+      recordMs = atMs;
+      const c = h2n(id);
+      const ex = c?.open.get(stream);
+      if (c === undefined || ex === undefined) return;
+      c.open.delete(stream);
+      if (end.requestTrailers.length > 0) ex.requestTrailers = end.requestTrailers;
+      if (end.trailers.length > 0) ex.trailers = end.trailers;
+      ex.requestBytes = end.requestBytes;
+      ex.responseBytes = end.responseBytes;
+      if (ex.protocol === 'grpc') {
+        ex.requestMessages = end.requestMessages;
+        ex.responseMessages = end.responseMessages;
+        ex.requestCompressed = end.requestCompressed;
+        ex.responseCompressed = end.responseCompressed;
+      }
+      if (end.grpcStatus !== undefined) ex.grpcStatus = end.grpcStatus;
+      if (end.grpcMessage !== undefined) ex.grpcMessage = end.grpcMessage;
+      if (end.error !== undefined) ex.error = end.error;
+      ex.endMs = atMs;
+      settleCapture(ex.requestBody, end.requestBytes);
+      settleCapture(ex.responseBody, end.responseBytes);
+      c.sink.end(ex);
     },
     data(id, fromClient, bytes, atMs) {
       recordMs = atMs;
@@ -245,8 +324,8 @@ export function createNativeObservation(services: ObservationServices, observati
       recordMs = atMs;
       const c = conns.get(id);
       if (c === undefined) return;
-      // C++ ended its open HTTP/1 exchanges before this record; a js HTTP/2 observer ends its own.
-      if (c.kind === 'h1') endOpen(id, abortError ?? 'connection-closed', abortError);
+      // C++ ended its open exchanges and streams before this record; a js HTTP/2 observer ends its own.
+      if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, abortError ?? 'connection-closed', abortError);
       else if (c.kind === 'h2') c.driver.close(abortError as CloseReason | undefined);
       conns.delete(id);
     },
@@ -254,13 +333,13 @@ export function createNativeObservation(services: ObservationServices, observati
       metrics.boundHit('native-event-batch');
       const c = conns.get(id);
       if (c === undefined) return;
-      if (c.kind === 'h1') endOpen(id, LOST_ERROR);
+      if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, LOST_ERROR);
       else if (c.kind === 'h2') c.driver.close(LOST_ERROR as CloseReason);
       conns.delete(id);
     },
     closeAll() {
       for (const [id, c] of conns) {
-        if (c.kind === 'h1') endOpen(id, 'connection-closed', 'connection-closed');
+        if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, 'connection-closed', 'connection-closed');
         else if (c.kind === 'h2') c.driver.close('connection-closed');
       }
       conns.clear();

@@ -1,12 +1,14 @@
 /**
- * The flight recorder under the native engine: HTTP/1 exchanges observed in C++ are kept in
- * C++ memory as compact records (native/src/core/recorder-ring.h, bounded by bytes, oldest
- * evicted first) and become `end` TapEvents only here, when a history query reads them; HTTP/2
- * and gRPC (still observed in JS until part 2) stay in the js recorder. Queries merge both by
- * time, so `tap --since/--last` and `record --since` read one history.
+ * The flight recorder under the native engine: exchanges observed in C++ (HTTP/1, and HTTP/2 and
+ * gRPC streams) are kept in C++ memory as compact records (native/src/core/recorder-ring.h,
+ * bounded by bytes, oldest evicted first) and become `end` TapEvents only here, when a history
+ * query reads them; exchanges observed in JS (HTTP/2 whose bytes JS reads) stay in the js
+ * recorder. Queries merge both by time, so `tap --since/--last` and `record --since` read one
+ * history.
  *
- * A record becomes an event the way a live one does: its heads go through the js observer's own
- * parser (openExchange, parseResponseHead, parseFieldSection) into an `Http1Exchange`, and the
+ * A record becomes an event the way a live one does: HTTP/1 heads go through the js observer's
+ * own parser (openExchange, parseResponseHead, parseFieldSection) into an `Http1Exchange`; an
+ * HTTP/2 stream's header lists fill an `Exchange` as proxy/h2/stream-tracker.ts fills it; the
  * connection's event maker (exchange-events.ts) makes the event, with today's peer names.
  */
 import type { NativeEngine, NativeRecordedExchange } from '../native/index.js';
@@ -15,7 +17,7 @@ import { createEventMaker, isCapturedContentType, wallClock, type EventMaker, ty
 import type { FlightRecorder } from './flight-recorder.js';
 import { openExchange } from './http1/exchange-start.js';
 import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
-import type { BodyCapture } from './observe.js';
+import { createExchange, type BodyCapture, type Exchange } from './observe.js';
 
 function contentTypeOf(headers: ReadonlyArray<[string, string]>): string | undefined {
   for (const [k, v] of headers) if (k.length === 12 && k.toLowerCase() === 'content-type') return v;
@@ -32,8 +34,48 @@ function captureOf(b: { data: Buffer; size: number; truncated: boolean }, limit:
   return c;
 }
 
+/** The Exchange of a recorded HTTP/2 stream (`r.h2` set), as the stream tracker had filled it. */
+function h2ExchangeOf(r: NativeRecordedExchange): Exchange {
+  const h = r.h2!;
+  const ex = createExchange(r.stream, h.isGrpc ? 'grpc' : 'h2', r.startMs);
+  ex.method = h.method;
+  ex.scheme = h.scheme;
+  ex.authority = h.authority;
+  ex.path = h.path;
+  ex.requestHeaders = h.requestHeaders;
+  ex.requestTrailers = h.requestTrailers;
+  if (r.status !== 0) {
+    ex.status = r.status;
+    ex.responseHeaders = h.responseHeaders;
+    ex.responseMs = r.responseMs;
+  }
+  ex.trailers = h.trailers;
+  if (h.grpcStatus !== undefined) ex.grpcStatus = h.grpcStatus;
+  if (h.grpcMessage !== undefined) ex.grpcMessage = h.grpcMessage;
+  ex.requestMessages = h.requestMessages;
+  ex.responseMessages = h.responseMessages;
+  ex.requestCompressed = h.requestCompressed;
+  ex.responseCompressed = h.responseCompressed;
+  return ex;
+}
+
 /** The `end` event of one recorded exchange, or undefined if its heads no longer parse (cannot happen: C++ parsed them). */
 function toEvent(r: NativeRecordedExchange, maker: EventMaker, services: ObservationServices): TapEvent | undefined {
+  const ex = r.h2 !== undefined ? h2ExchangeOf(r) : http1ExchangeOf(r);
+  if (ex === undefined) return undefined;
+  ex.requestBytes = r.requestBytes;
+  ex.responseBytes = r.responseBytes;
+  if (r.error !== undefined) ex.error = r.error;
+  ex.endMs = r.endMs;
+  if (r.bodies !== undefined) {
+    ex.requestBody = captureOf(r.bodies[0]!, services.bodyLimit, contentTypeOf(ex.requestHeaders), services.captureContentTypes);
+    ex.responseBody = captureOf(r.bodies[1]!, services.bodyLimit, contentTypeOf(ex.responseHeaders), services.captureContentTypes);
+  }
+  return maker.endEvent(ex);
+}
+
+/** The Http1Exchange of a recorded HTTP/1 exchange, its heads parsed by the js observer's parser. */
+function http1ExchangeOf(r: NativeRecordedExchange): Exchange | undefined {
   const opened = openExchange(r.requestHead, r.stream, r.startMs);
   if (!opened.ok) return undefined;
   const ex = opened.pending.ex;
@@ -52,15 +94,7 @@ function toEvent(r: NativeRecordedExchange, maker: EventMaker, services: Observa
     const t = parseFieldSection(r.trailers);
     if (t.ok) ex.trailers = t.value;
   }
-  ex.requestBytes = r.requestBytes;
-  ex.responseBytes = r.responseBytes;
-  if (r.error !== undefined) ex.error = r.error;
-  ex.endMs = r.endMs;
-  if (r.bodies !== undefined) {
-    ex.requestBody = captureOf(r.bodies[0]!, services.bodyLimit, contentTypeOf(ex.requestHeaders), services.captureContentTypes);
-    ex.responseBody = captureOf(r.bodies[1]!, services.bodyLimit, contentTypeOf(ex.responseHeaders), services.captureContentTypes);
-  }
-  return maker.endEvent(ex);
+  return ex;
 }
 
 /**

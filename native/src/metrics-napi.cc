@@ -13,6 +13,9 @@
 #include "metrics-napi.h"
 
 namespace meshtap {
+
+void InitH2SinkHarness(Napi::Env env, Napi::Object exports);  // h2-sink-napi.cc
+
 namespace {
 
 Napi::Array Buckets(Napi::Env env, const LatencyHistogram& h) {
@@ -264,6 +267,7 @@ void InitMetrics(Napi::Env env, Napi::Object exports) {
   exports.Set("redactAuthority", Napi::Function::New(env, RedactAuthorityJs, "redactAuthority"));
   exports.Set("MetricsHarness", MetricsHarness::Define(env));
   exports.Set("RecorderHarness", RecorderHarness::Define(env));
+  InitH2SinkHarness(env, exports);
 }
 
 }  // namespace meshtap

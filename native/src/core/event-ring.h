@@ -38,7 +38,34 @@ enum RecordType : uint8_t {
                         //   u64 request bytes, u64 response bytes, error, request trailers, trailers; time: end
   kRecGiveUp = 15,      // code: GiveUpReason (proxy/observe.ts GIVE_UP_REASONS index); nothing follows
   kRecUpgraded = 16,    // the connection switched protocols (opaque from here); nothing follows
-  kRecH2c = 17,         // payload: u32 stream: that exchange continues as HTTP/2 stream 1; bytes follow
+  kRecH2c = 17,         // code: 0 the bytes follow as data records (the js HTTP/2 observer), 1 the C++ HTTP/2
+                        //   observer follows (h2 records); payload: u32 stream: that exchange continues as stream 1
+  // Written by the C++ HTTP/2 sink (h2-record-sink.h) for streams begun while tapped. str = u32
+  // length + octets; fields = u32 count, then per field u32 name length, u32 value length, name,
+  // value (octets as HPACK decoded them, pseudo-headers included, wire order). Body bytes of a
+  // stream come as kRecBody (DATA payload, gRPC messages with their prefixes).
+  kRecH2ReqHead = 18,   // code: H2HeadCode bits; payload: u32 stream, str method, str scheme, str authority,
+                        //   str path, fields request headers; time: start
+  kRecH2RspHead = 19,   // payload: u32 stream, u32 status, fields response headers; time: response
+  kRecH2End = 20,       // payload: u32 stream, u32 H2EndFlags, u32 grpc status, u32 request messages,
+                        //   u32 response messages, u64 request bytes, u64 response bytes, str error,
+                        //   str grpc message (percent-decoded octets), fields request trailers,
+                        //   fields trailers; time: end
+};
+
+// kRecDetected codes beyond Detection's: the connection is HTTP/2 and the C++ observer follows it
+// (h2 records, no bytes), where kH2 (2) means its bytes follow for the js observer.
+constexpr uint8_t kDetectedH2Native = 4;
+
+// kRecH2ReqHead code bits.
+enum H2HeadCode : uint8_t { kH2HeadBodies = 1, kH2HeadGrpc = 2 };
+// kRecH2End flag bits.
+enum H2EndFlags : uint32_t {
+  kH2EndHasGrpcStatus = 1,
+  kH2EndHasGrpcMessage = 2,
+  kH2EndRequestCompressed = 4,
+  kH2EndResponseCompressed = 8,
+  kH2EndHasError = 16,
 };
 
 // Why a connection ended (proxy/engine.ts CloseReason values, in this order).

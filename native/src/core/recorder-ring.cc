@@ -22,6 +22,16 @@ void PutStr(std::string* out, std::string_view s) {
   out->append(s.data(), s.size());
 }
 
+// Fields whose values change with every request or second: never worth a dictionary slot.
+bool IsVolatileField(std::string_view name) {
+  static constexpr std::string_view kVolatile[] = {"date", "x-request-id", "traceparent", "tracestate", "grpc-timeout", "x-b3-traceid", "x-b3-spanid",
+                                                   "x-b3-parentspanid", "x-amzn-trace-id", "last-modified", "expires", "etag"};
+  for (auto v : kVolatile) {
+    if (v == name) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 RecorderRing::RecorderRing(size_t max_bytes) : cap_(max_bytes) {
@@ -31,6 +41,63 @@ RecorderRing::RecorderRing(size_t max_bytes) : cap_(max_bytes) {
 }
 
 RecorderRing::~RecorderRing() { std::free(buf_); }
+
+int64_t RecorderRing::NameIndex(std::string_view name) {
+  if (name.size() > kMaxNameBytes) return -1;
+  auto it = name_index_.find(name);
+  if (it != name_index_.end()) return it->second;
+  if (names_.size() >= kMaxNames) return -1;
+  const auto index = static_cast<uint32_t>(names_.size());
+  names_.emplace_back(name);
+  name_index_.emplace(std::string_view(names_.back()), index);
+  return index;
+}
+
+void RecorderRing::EncodeFields(const H2FieldList& fields) {
+  PutVarint(&scratch_, fields.size());
+  for (const auto& f : fields) {
+    const int64_t name = NameIndex(f.name);
+    if (name < 0) {
+      PutVarint(&scratch_, (static_cast<uint64_t>(f.name.size()) << 2) | 2);
+      scratch_.append(f.name);
+      PutStr(&scratch_, f.value);
+      continue;
+    }
+    if (f.value.size() <= kMaxFieldValueBytes && !IsVolatileField(f.name)) {
+      key_.assign(reinterpret_cast<const char*>(&name), 4);
+      key_.append(f.value);
+      auto it = field_index_.find(key_);
+      if (it != field_index_.end()) {
+        PutVarint(&scratch_, static_cast<uint64_t>(it->second) << 2);
+        continue;
+      }
+      if (fields_.size() < kMaxFields && field_dict_bytes_ + key_.size() <= kMaxFieldDictBytes) {
+        const uint64_t h = std::hash<std::string_view>()(key_);
+        if (field_candidates_.erase(h) > 0) {
+          const auto index = static_cast<uint32_t>(fields_.size());
+          fields_.push_back(key_);
+          field_index_.emplace(std::string_view(fields_.back()), index);
+          field_dict_bytes_ += key_.size();
+          PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
+          continue;
+        }
+        if (field_candidates_.size() >= kMaxFieldCandidates) field_candidates_.clear();
+        field_candidates_.insert(h);
+      }
+    }
+    PutVarint(&scratch_, (static_cast<uint64_t>(name) << 2) | 1);
+    PutStr(&scratch_, f.value);
+  }
+}
+
+void RecorderRing::EncodeBodies(const RecordedBodies* bodies) {
+  if (bodies == nullptr) return;
+  for (int d = 0; d < 2; d++) {
+    PutVarint(&scratch_, bodies->size[d]);
+    scratch_.push_back(bodies->truncated[d] ? 1 : 0);
+    PutStr(&scratch_, bodies->data[d]);
+  }
+}
 
 void RecorderRing::EncodeHead(std::string_view head) {
   // Segments between CRLFs: joined with CRLF they give the head back byte for byte.
@@ -45,20 +112,9 @@ void RecorderRing::EncodeHead(std::string_view head) {
     std::string_view seg = head.substr(from, to - from);
     from = to + 2;
     const size_t colon = seg.find(':');
-    if (colon != std::string_view::npos && colon > 0 && colon <= kMaxNameBytes && colon + 1 < seg.size() && seg[colon + 1] == ' ') {
-      const std::string_view name = seg.substr(0, colon);
-      auto it = name_index_.find(name);
-      uint32_t index = 0;
-      bool known = it != name_index_.end();
-      if (known) {
-        index = it->second;
-      } else if (names_.size() < kMaxNames) {
-        index = static_cast<uint32_t>(names_.size());
-        names_.emplace_back(name);
-        name_index_.emplace(std::string_view(names_.back()), index);
-        known = true;
-      }
-      if (known) {
+    if (colon != std::string_view::npos && colon > 0 && colon + 1 < seg.size() && seg[colon + 1] == ' ') {
+      const int64_t index = NameIndex(seg.substr(0, colon));
+      if (index >= 0) {
         PutVarint(&scratch_, static_cast<uint64_t>(index) << 1);
         PutStr(&scratch_, seg.substr(colon + 2));
         continue;
@@ -97,13 +153,58 @@ void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, 
   PutVarint(&scratch_, ex.request_bytes);
   PutVarint(&scratch_, ex.response_bytes);
   if (ex.error != nullptr) PutStr(&scratch_, ex.error);
-  if (bodies != nullptr) {
-    for (int d = 0; d < 2; d++) {
-      PutVarint(&scratch_, bodies->size[d]);
-      scratch_.push_back(bodies->truncated[d] ? 1 : 0);
-      PutStr(&scratch_, bodies->data[d]);
-    }
+  EncodeBodies(bodies);
+}
+
+void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies) {
+  scratch_.clear();
+  const uint64_t end_ns = ex.end_ns;
+  scratch_.append(reinterpret_cast<const char*>(&end_ns), sizeof end_ns);
+  PutVarint(&scratch_, conn_id);
+  PutVarint(&scratch_, ex.stream);
+  const bool has_status = ex.status != 0;
+  uint8_t flags = kH2;
+  if (inbound) flags |= kInbound;
+  if (has_status) flags |= kHasStatus;
+  if (ex.error != nullptr) flags |= kHasError;
+  if (bodies != nullptr) flags |= kHasBodies;
+  uint8_t h2 = 0;
+  if (ex.is_grpc) h2 |= kGrpc;
+  if (ex.has_grpc_status) h2 |= kHasGrpcStatus;
+  if (ex.has_grpc_message) h2 |= kHasGrpcMessage;
+  if (ex.request_compressed) h2 |= kRequestCompressed;
+  if (ex.response_compressed) h2 |= kResponseCompressed;
+  if (ex.from_h2c) h2 |= kFromH2c;
+  scratch_.push_back(static_cast<char>(flags));
+  scratch_.push_back(static_cast<char>(h2));
+  PutVarint(&scratch_, end_ns >= ex.start_ns ? end_ns - ex.start_ns : 0);
+  if (has_status) {
+    PutVarint(&scratch_, ex.response_ns >= ex.start_ns ? ex.response_ns - ex.start_ns : 0);
+    PutVarint(&scratch_, static_cast<uint64_t>(ex.status));
   }
+  PutStr(&scratch_, src);
+  PutStr(&scratch_, dst);
+  if (ex.from_h2c) {
+    // Its request was HTTP/1: method, target and authority do not come from pseudo-headers.
+    PutStr(&scratch_, ex.method);
+    PutStr(&scratch_, ex.scheme);
+    PutStr(&scratch_, ex.authority);
+    PutStr(&scratch_, ex.path);
+  }
+  EncodeFields(ex.request_headers);
+  if (has_status) EncodeFields(ex.response_headers);
+  EncodeFields(ex.request_trailers);
+  EncodeFields(ex.trailers);
+  PutVarint(&scratch_, ex.request_bytes);
+  PutVarint(&scratch_, ex.response_bytes);
+  if (ex.is_grpc) {
+    PutVarint(&scratch_, ex.request_messages);
+    PutVarint(&scratch_, ex.response_messages);
+  }
+  if (ex.has_grpc_status) PutVarint(&scratch_, static_cast<uint32_t>(ex.grpc_status));
+  if (ex.has_grpc_message) PutStr(&scratch_, ex.grpc_message);
+  if (ex.error != nullptr) PutStr(&scratch_, ex.error);
+  EncodeBodies(bodies);
 }
 
 uint32_t RecorderRing::LengthAt(size_t at) const {
@@ -164,11 +265,24 @@ void RecorderRing::Push(uint32_t conn_id, bool inbound, std::string_view src, st
   Store(scratch_);
 }
 
+void RecorderRing::Push(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies) {
+  std::lock_guard<std::mutex> lock(mu_);
+  EncodeH2(conn_id, inbound, src, dst, ex, bodies);
+  Store(scratch_);
+}
+
 std::string RecorderRing::Query(uint64_t since_end_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   PutVarint(&out, names_.size());
   for (const auto& n : names_) PutStr(&out, n);
+  PutVarint(&out, fields_.size());
+  for (const auto& f : fields_) {
+    uint32_t name;
+    std::memcpy(&name, f.data(), 4);
+    PutVarint(&out, name);
+    PutStr(&out, std::string_view(f).substr(4));
+  }
   auto copy = [&](size_t from, size_t to) {
     for (size_t at = from; at < to;) {
       const size_t n = kFrameBytes + LengthAt(at);

@@ -1,23 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
-// The native engine's flight recorder: ended HTTP/1 exchanges kept as compact records in one
-// C++-owned byte ring, bounded by bytes, oldest evicted first (counted), decoded to TapEvents
-// in JS only when a history query (`tap --since/--last`, `record --since`) reads them.
+// The native engine's flight recorder: ended HTTP/1, HTTP/2 and gRPC exchanges kept as compact
+// records in one C++-owned byte ring, bounded by bytes (bodies included), oldest evicted first
+// (counted), decoded to TapEvents in JS only when a history query (`tap --since/--last`,
+// `record --since`) reads them (proxy/native-recorder.ts).
 //
 // Why a byte ring of encoded records rather than objects: the js recorder's events cost ~2.2 KB
 // of heap each (EVENT_OVERHEAD_BYTES); a record here is the exchange's own bytes, packed:
-// numbers as LEB128 varints, times as deltas from the end, heads kept exactly as sent (so JS
-// decodes them with the js observer's own parser and shows the same header lists) but with each
-// `Name: value` line's name interned in a bounded dictionary. A small curl exchange with 3
-// request and 5 response headers takes ~200 bytes (docs/decisions.md has the measurement), so
-// the js default of 8 MiB holds ~40,000 exchanges here. The ring is the bound: it is allocated
-// once (pages touched as it fills) and never grows; the dictionary has its own small bound.
+// numbers as LEB128 varints, times as deltas from the end, header names interned in a bounded
+// dictionary, and (HTTP/2) whole header fields whose value repeats interned in a second one. A
+// small curl exchange with 3 request and 5 response headers takes ~200 bytes; a grpc-js unary
+// call with its usual 9 request, 5 response and 2 trailer fields ~111 (docs/decisions.md has the
+// measurements), so the default 8 MiB holds over 5 minutes at 100 exchanges/s. The ring is the
+// bound: it is allocated once (pages touched as it fills) and never grows; the dictionaries have
+// their own small bounds and live as long as the engine.
 //
-// Record (after a u32 length): u64 end_ns; varint conn id, stream; u8 flags; varint
-// end-start ns; [status] varint response-start ns, status; str src, dst; head request,
-// [status] head response, head request trailers, head trailers; varint request bytes,
-// response bytes; [error] str error; [bodies] per direction varint size, u8 truncated, str data.
+// HTTP/1 heads are kept exactly as sent (so JS decodes them with the js observer's own parser
+// and shows the same header lists), each `Name: value` line's name interned. HTTP/2 header lists
+// are kept as HPACK decoded them (octets), pseudo-headers included, in order.
+//
+// Record (after a u32 length): u64 end_ns; varint conn id, stream; u8 flags; [h2] u8 h2 flags;
+// varint end-start ns; [status] varint response-start ns, status; str src, dst; then
+//   HTTP/1: head request, [status] head response, head request trailers, head trailers;
+//   HTTP/2: [h2c] str method, scheme, authority, path; fields request headers, [status] fields
+//           response headers, fields request trailers, fields trailers;
+// varint request bytes, response bytes; [grpc] varint request messages, response messages;
+// [grpc status] varint grpc status; [grpc message] str grpc message; [error] str error;
+// [bodies] per direction varint size, u8 truncated, str data.
 // str = varint length + bytes; head = varint segment count + segments split at CRLF, each
-// `varint (index<<1)` + str value for an interned `Name: value` line, else `varint (len<<1|1)` + bytes.
+// `varint (index<<1)` + str value for an interned `Name: value` line, else `varint (len<<1|1)` +
+// bytes; fields = varint count + per field `varint (pair<<2)` (an interned field), `varint
+// (name<<2|1)` + str value (an interned name), or `varint (len<<2|2)` + name bytes + str value.
 #pragma once
 
 #include <cstdint>
@@ -26,9 +38,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "h1-exchange.h"
+#include "h2-exchange.h"
 
 namespace meshtap {
 
@@ -49,9 +63,17 @@ struct RecorderStats {
 class RecorderRing {
  public:
   // Record flags.
-  static constexpr uint8_t kInbound = 1, kHttp10 = 2, kHasStatus = 4, kHasError = 8, kHasBodies = 16;
+  static constexpr uint8_t kInbound = 1, kHttp10 = 2, kHasStatus = 4, kHasError = 8, kHasBodies = 16, kH2 = 32;
+  // HTTP/2 record flags (the second flags byte).
+  static constexpr uint8_t kGrpc = 1, kHasGrpcStatus = 2, kHasGrpcMessage = 4, kRequestCompressed = 8, kResponseCompressed = 16, kFromH2c = 32;
   static constexpr size_t kMaxNames = 1024;
   static constexpr size_t kMaxNameBytes = 64;
+  // Interned HTTP/2 fields (name, value): a field is interned the second time it is seen (a
+  // value seen once, such as a request id, never takes a slot), while the dictionary has room.
+  static constexpr size_t kMaxFields = 4096;
+  static constexpr size_t kMaxFieldValueBytes = 128;
+  static constexpr size_t kMaxFieldDictBytes = 256 * 1024;
+  static constexpr size_t kMaxFieldCandidates = 8192;
 
   explicit RecorderRing(size_t max_bytes);
   ~RecorderRing();
@@ -60,14 +82,21 @@ class RecorderRing {
 
   // Encodes and keeps one ended exchange of connection `conn_id`; evicts the oldest to fit.
   void Push(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies);
-  // The dictionary then every record that ended at or after `since_end_ns`, oldest first:
-  // varint name count, str names, then [u32 length][record] frames.
+  void Push(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies);
+  // The dictionaries then every record that ended at or after `since_end_ns`, oldest first:
+  // varint name count, str names, varint field count, per field varint name index + str value,
+  // then [u32 length][record] frames.
   std::string Query(uint64_t since_end_ns);
   RecorderStats Stats();
 
  private:
   void Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies);  // into scratch_, mu_ held
+  void EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies);  // mu_ held
   void EncodeHead(std::string_view head);
+  void EncodeFields(const H2FieldList& fields);
+  void EncodeBodies(const RecordedBodies* bodies);
+  // The index of an interned name, or -1 (interns it when there is room).
+  int64_t NameIndex(std::string_view name);
   void Store(const std::string& record);
   void EvictOldest();
   uint32_t LengthAt(size_t at) const;
@@ -83,6 +112,13 @@ class RecorderRing {
   // lookup allocates nothing.
   std::unordered_map<std::string_view, uint32_t> name_index_;
   std::deque<std::string> names_;
+  // Interned HTTP/2 fields: keys are u32 name index + value octets (views into fields_).
+  std::unordered_map<std::string_view, uint32_t> field_index_;
+  std::deque<std::string> fields_;
+  size_t field_dict_bytes_ = 0;
+  // Hashes of fields seen once (cleared when full): the second sight interns.
+  std::unordered_set<uint64_t> field_candidates_;
+  std::string key_;
   std::string scratch_;
 };
 

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "metrics-h2-sink.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "metrics-labels.h"
+
+namespace meshtap {
+
+H2MetricsSink::H2MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
+                             std::string src, std::string dst)
+    : metrics_(metrics), recorder_(recorder), config_(config), conn_id_(conn_id), inbound_(inbound), src_(std::move(src)), dst_(std::move(dst)) {
+  if (metrics_ != nullptr) conn_ = metrics_->Open(inbound_, dst_, src_);
+}
+
+RecordedBodies* H2MetricsSink::BodiesOf(const H2Exchange& ex) {
+  auto it = bodies_.find(ex.stream);
+  return it == bodies_.end() ? nullptr : &it->second;
+}
+
+void H2MetricsSink::RequestHead(H2Exchange& ex) {
+  // An h2c stream 1 was counted (and its bodies asked for) as the HTTP/1 request it began as.
+  if (ex.from_h2c) return;
+  if (conn_) metrics_->Request(conn_.get(), Latin1ToUtf8(ex.authority));
+  if (config_.recorder_bodies && recorder_ != nullptr) {
+    ex.capture_bodies = true;
+    bodies_[ex.stream];
+  }
+}
+
+void H2MetricsSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* data, size_t len) {
+  RecordedBodies* b = BodiesOf(ex);
+  if (b == nullptr) return;
+  const int d = is_request ? 0 : 1;
+  const size_t room = config_.body_limit > b->data[d].size() ? config_.body_limit - b->data[d].size() : 0;
+  const size_t take = std::min(room, len);
+  b->data[d].append(reinterpret_cast<const char*>(data), take);
+}
+
+void H2MetricsSink::End(H2Exchange& ex) {
+  if (conn_) {
+    const std::string authority = Latin1ToUtf8(ex.authority);
+    const std::string method = Latin1ToUtf8(ex.method);
+    const std::string path = Latin1ToUtf8(ex.path);
+    ExchangeOutcome o;
+    o.authority = authority;
+    o.method = method;
+    o.path = path;
+    o.protocol = ex.is_grpc ? "grpc" : "h2";
+    o.status = ex.status;
+    o.grpc_status = ex.has_grpc_status ? ex.grpc_status : -1;
+    o.is_failed = ex.is_grpc && ex.error != nullptr;
+    if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
+    metrics_->End(conn_.get(), o);
+  }
+  if (recorder_ != nullptr) {
+    RecordedBodies* b = BodiesOf(ex);
+    if (b != nullptr) {
+      // The whole sizes are the stream's DATA byte counts; what was kept is at most body_limit.
+      b->size[0] = ex.request_bytes;
+      b->size[1] = ex.response_bytes;
+      for (int d = 0; d < 2; d++) b->truncated[d] = b->size[d] > b->data[d].size();
+    }
+    recorder_->Push(conn_id_, inbound_, src_, dst_, ex, b);
+    if (b != nullptr) bodies_.erase(ex.stream);
+  }
+}
+
+}  // namespace meshtap
