@@ -217,7 +217,11 @@ export interface NativeRecordHandler {
   h2End(id: number, stream: number, end: NativeH2End, atMs: number): void;
 }
 
-/** A header list as HPACK decoded it: names and values read as latin1 (one char per octet), pseudo-headers included, in order. */
+/**
+ * A header list as the C++ HTTP/2 observer reports it: names as HPACK decoded them (octets read as
+ * latin1), values as the js observer decodes them (decodeFieldText; UTF-8 in C++), pseudo-headers
+ * included, in order.
+ */
 export type NativeHeaderList = Array<[string, string]>;
 
 /** The request HEADERS of an HTTP/2 stream as the C++ observer saw it (method, … from the pseudo-headers). */
@@ -403,22 +407,22 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         break;
       case 20: {
         const flags = batch.readUInt32LE(from + 4);
-        const r = h2Reader(batch, from + 36);
-        const error = r.str();
-        const grpcMessage = r.str('utf8');
+        const r = h2Reader(batch, from + 40);
+        const error = r.str('latin1');
+        const grpcMessage = r.str();
         h.h2End(
           id,
           batch.readUInt32LE(from),
           {
             error: (flags & 16) !== 0 ? error : undefined,
-            grpcStatus: (flags & 1) !== 0 ? batch.readInt32LE(from + 8) : undefined,
+            grpcStatus: (flags & 1) !== 0 ? batch.readUInt32LE(from + 12) * 4294967296 + batch.readUInt32LE(from + 8) : undefined,
             grpcMessage: (flags & 2) !== 0 ? grpcMessage : undefined,
             requestCompressed: (flags & 4) !== 0,
             responseCompressed: (flags & 8) !== 0,
-            requestMessages: batch.readUInt32LE(from + 12),
-            responseMessages: batch.readUInt32LE(from + 16),
-            requestBytes: batch.readUInt32LE(from + 24) * 4294967296 + batch.readUInt32LE(from + 20),
-            responseBytes: batch.readUInt32LE(from + 32) * 4294967296 + batch.readUInt32LE(from + 28),
+            requestMessages: batch.readUInt32LE(from + 16),
+            responseMessages: batch.readUInt32LE(from + 20),
+            requestBytes: batch.readUInt32LE(from + 28) * 4294967296 + batch.readUInt32LE(from + 24),
+            responseBytes: batch.readUInt32LE(from + 36) * 4294967296 + batch.readUInt32LE(from + 32),
             requestTrailers: r.fields(),
             trailers: r.fields(),
           },
@@ -431,9 +435,9 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
   return at;
 }
 
-/** Reads the str and fields of an HTTP/2 record payload (event-ring.h) from `at` on. */
+/** Reads the str (UTF-8 unless said) and fields of an HTTP/2 record payload (event-ring.h) from `at` on. */
 function h2Reader(batch: Buffer, at: number): { str(encoding?: 'latin1' | 'utf8'): string; fields(): NativeHeaderList } {
-  const str = (encoding: 'latin1' | 'utf8' = 'latin1'): string => {
+  const str = (encoding: 'latin1' | 'utf8' = 'utf8'): string => {
     const n = batch.readUInt32LE(at);
     const s = n === 0 ? '' : batch.toString(encoding, at + 4, at + 4 + n);
     at += 4 + n;
@@ -449,7 +453,7 @@ function h2Reader(batch: Buffer, at: number): { str(encoding?: 'latin1' | 'utf8'
         const nameLen = batch.readUInt32LE(at);
         const valueLen = batch.readUInt32LE(at + 4);
         const p = at + 8;
-        out.push([batch.toString('latin1', p, p + nameLen), batch.toString('latin1', p + nameLen, p + nameLen + valueLen)]);
+        out.push([batch.toString('latin1', p, p + nameLen), batch.toString('utf8', p + nameLen, p + nameLen + valueLen)]);
         at = p + nameLen + valueLen;
       }
       return out;
@@ -676,10 +680,17 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
   };
   const names: string[] = [];
   for (let n = varint(); n > 0; n--) names.push(str());
+  const utf8 = (): string => {
+    const n = varint();
+    const s = buf.toString('utf8', at, at + n);
+    at += n;
+    return s;
+  };
+  // HTTP/2 fields: names latin1 (octets), values UTF-8 (the js observer's decoded text).
   const dict: Array<[string, string]> = [];
   for (let n = varint(); n > 0; n--) {
     const name = names[varint()]!;
-    dict.push([name, str()]);
+    dict.push([name, utf8()]);
   }
   const frames: number[] = [];
   while (at + 4 <= buf.length) {
@@ -708,11 +719,11 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
       if (kind === 0) {
         const [name, value] = dict[x]!;
         out.push([name, value]);
-      } else if (kind === 1) out.push([names[x]!, str()]);
+      } else if (kind === 1) out.push([names[x]!, utf8()]);
       else {
         const name = buf.toString('latin1', at, at + x);
         at += x;
-        out.push([name, str()]);
+        out.push([name, utf8()]);
       }
     }
     return out;
@@ -737,7 +748,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
     const src = str();
     const dst = str();
     const isFromH2c = (h2flags & 32) !== 0;
-    const given = isFromH2c ? { method: str(), scheme: str(), authority: str(), path: str() } : undefined;
+    const given = isFromH2c ? { method: utf8(), scheme: utf8(), authority: utf8(), path: utf8() } : undefined;
     const requestHeaders = fields();
     const responseHeaders = hasStatus ? fields() : [];
     const requestTrailers = fields();
@@ -751,11 +762,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
       requestCompressed: (h2flags & 8) !== 0, responseCompressed: (h2flags & 16) !== 0,
     };
     if ((h2flags & 2) !== 0) h2.grpcStatus = varint();
-    if ((h2flags & 4) !== 0) {
-      const n = varint();
-      h2.grpcMessage = buf.toString('utf8', at, at + n);
-      at += n;
-    }
+    if ((h2flags & 4) !== 0) h2.grpcMessage = utf8();
     const r: NativeRecordedExchange = {
       connId, stream, proxy: (flags & 1) !== 0 ? 'in' : 'out', isHttp10: false, src, dst, startMs, responseMs, endMs, status,
       requestHead: '', responseHead: '', requestTrailers: '', trailers: '', requestBytes, responseBytes, h2,

@@ -12,7 +12,7 @@
  *   crosses to JS, only heads (and bodies while someone asked for them);
  * - HTTP/2 and gRPC observed in C++ (`h2-native`, and h2c after a 101 when C++ follows it):
  *   likewise, metrics and recorder in C++ (native/src/core/metrics-h2-sink.h), and only streams
- *   begun while someone tapped come here, as records with their header lists as HPACK decoded them:
+ *   begun while someone tapped come here, as records with their header lists as the js observer decodes them:
  *   `Exchange` objects filled exactly as proxy/h2/stream-tracker.ts fills them, reported to the
  *   same tap-only exchange sink;
  * - HTTP/2 whose bytes come as data records (`h2`, h2c when JS follows it): the js observers;

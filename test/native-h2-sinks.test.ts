@@ -38,20 +38,21 @@ interface Stream {
   responseChunks: Buffer[];
 }
 
-const latin1 = fc.constantFrom('web', 'web:8080', 'u:p@svc', 'caf\xe9.local', '');
-const extraField = fc.tuple(fc.constantFrom('user-agent', 'x-trace', 'authorization', 'cookie', 'x-\xe9', 'accept', 'x-long-name-' + 'n'.repeat(60)), fc.constantFrom('', 'v', 'grpc-node-js/1.12', 'Bearer abc', 'caf\xe9', 'x'.repeat(200)));
+/** Values are the js observer's decoded text (any string); names are octets (latin1). */
+const authority = fc.constantFrom('web', 'web:8080', 'u:p@svc', 'caf\xe9.local', '\u2713.local', '');
+const extraField = fc.tuple(fc.constantFrom('user-agent', 'x-trace', 'authorization', 'cookie', 'x-\xe9', 'accept', 'x-long-name-' + 'n'.repeat(60)), fc.constantFrom('', 'v', 'grpc-node-js/1.12', 'Bearer abc', 'caf\xe9', '\u2713 %ZZ \\xff', 'x'.repeat(200)));
 const chunks = fc.array(fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a)), { maxLength: 4 });
 
 const stream: fc.Arbitrary<Omit<Stream, 'input'> & { input: Omit<NativeH2ExchangeInput, 'stream' | 'startNs' | 'responseNs' | 'endNs'> & { latencyNs: number; durationNs: number } }> = fc
   .record({
     isGrpc: fc.boolean(),
     method: fc.constantFrom('GET', 'POST', 'BREW'),
-    authority: latin1,
+    authority,
     path: fc.constantFrom('/', '/users/12?x=1', '/pkg.Svc/Call', '/caf\xe9/9', 'http://u:p@x/y'),
     extra: fc.array(extraField, { maxLength: 4 }),
     status: fc.constantFrom(0, 200, 200, 404, 503),
     responseExtra: fc.array(extraField, { maxLength: 3 }),
-    grpcStatus: fc.option(fc.constantFrom(0, 2, 5, 13, 14), { nil: undefined }),
+    grpcStatus: fc.option(fc.constantFrom(0, 2, 5, 13, 14, 9_999_999_999), { nil: undefined }),
     grpcMessage: fc.option(fc.constantFrom('', 'down', 'caf\u00e9 \u2713', '\ufffd'), { nil: undefined }),
     requestTrailers: fc.array(extraField, { maxLength: 1 }),
     error: fc.option(fc.constantFrom('reset', 'goaway', 'upstream-closed', 'grpc-status-missing', 'observer-gave-up'), { nil: undefined }),

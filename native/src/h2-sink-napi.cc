@@ -24,6 +24,10 @@
 namespace meshtap {
 namespace {
 
+// A JS string as UTF-8 (header values and the strings from them, h2-exchange.h).
+std::string Utf8(Napi::Value v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
+
+// A JS string's chars as octets (header names, addresses).
 std::string Latin1(Napi::Value v) {
   if (!v.IsString()) return "";
   size_t len = 0;
@@ -46,7 +50,7 @@ H2FieldList Fields(Napi::Object o, const char* key) {
   Napi::Array a = v.As<Napi::Array>();
   for (uint32_t i = 0; i < a.Length(); i++) {
     Napi::Array pair = a.Get(i).As<Napi::Array>();
-    out.push_back({Latin1(pair.Get(0u)), Latin1(pair.Get(1u))});
+    out.push_back({Latin1(pair.Get(0u)), Utf8(pair.Get(1u))});
   }
   return out;
 }
@@ -91,10 +95,10 @@ class H2SinkHarness : public Napi::ObjectWrap<H2SinkHarness> {
     ex.stream = static_cast<uint32_t>(U64(o, "stream"));
     ex.is_grpc = o.Get("isGrpc").ToBoolean().Value();
     ex.from_h2c = o.Get("fromH2c").ToBoolean().Value();
-    ex.method = Latin1(o.Get("method"));
-    ex.scheme = Latin1(o.Get("scheme"));
-    ex.authority = Latin1(o.Get("authority"));
-    ex.path = Latin1(o.Get("path"));
+    ex.method = Utf8(o.Get("method"));
+    ex.scheme = Utf8(o.Get("scheme"));
+    ex.authority = Utf8(o.Get("authority"));
+    ex.path = Utf8(o.Get("path"));
     ex.request_headers = Fields(o, "requestHeaders");
     ex.request_trailers = Fields(o, "requestTrailers");
     ex.status = static_cast<int>(U64(o, "status"));
@@ -102,7 +106,7 @@ class H2SinkHarness : public Napi::ObjectWrap<H2SinkHarness> {
     ex.trailers = Fields(o, "trailers");
     Napi::Value g = o.Get("grpcStatus");
     ex.has_grpc_status = g.IsNumber();
-    ex.grpc_status = g.IsNumber() ? g.As<Napi::Number>().Int32Value() : 0;
+    ex.grpc_status = g.IsNumber() ? g.As<Napi::Number>().Int64Value() : 0;
     Napi::Value m = o.Get("grpcMessage");
     ex.has_grpc_message = m.IsString();
     ex.grpc_message = m.IsString() ? m.As<Napi::String>().Utf8Value() : "";

@@ -89,7 +89,7 @@ class MetricsHarness : public Napi::ObjectWrap<MetricsHarness> {
     }
     out.status = o.Get("status").As<Napi::Number>().Int32Value();
     Napi::Value g = o.Get("grpcStatus");
-    out.grpc_status = g.IsNumber() ? g.As<Napi::Number>().Int32Value() : -1;
+    out.grpc_status = g.IsNumber() ? g.As<Napi::Number>().Int64Value() : -1;
     out.is_failed = o.Get("isFailed").ToBoolean().Value();
     Napi::Value l = o.Get("latencyMs");
     out.latency_ms = l.IsNumber() ? l.As<Napi::Number>().DoubleValue() : 0;
@@ -212,7 +212,7 @@ Napi::Value HttpMetricsToJs(Napi::Env env, HttpMetricsRegistry& registry) {
       for (const auto& x : r->responses) {
         Napi::Object v = Napi::Object::New(env);
         v.Set("status", x.status);
-        if (x.grpc_status >= 0) v.Set("grpcStatus", x.grpc_status);
+        if (x.grpc_status >= 0) v.Set("grpcStatus", static_cast<double>(x.grpc_status));
         v.Set("failure", x.failure);
         v.Set("count", static_cast<double>(x.count));
         responses.Set(j++, v);

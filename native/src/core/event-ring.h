@@ -41,15 +41,16 @@ enum RecordType : uint8_t {
   kRecH2c = 17,         // code: 0 the bytes follow as data records (the js HTTP/2 observer), 1 the C++ HTTP/2
                         //   observer follows (h2 records); payload: u32 stream: that exchange continues as stream 1
   // Written by the C++ HTTP/2 sink (h2-record-sink.h) for streams begun while tapped. str = u32
-  // length + octets; fields = u32 count, then per field u32 name length, u32 value length, name,
-  // value (octets as HPACK decoded them, pseudo-headers included, wire order). Body bytes of a
-  // stream come as kRecBody (DATA payload, gRPC messages with their prefixes).
+  // length + bytes; fields = u32 count, then per field u32 name length, u32 value length, name,
+  // value (h2-exchange.h: names are octets, read as latin1; values and the strings from them are
+  // the js observer's decoded text as UTF-8; pseudo-headers included, wire order). Body bytes of
+  // a stream come as kRecBody (DATA payload, gRPC messages with their prefixes).
   kRecH2ReqHead = 18,   // code: H2HeadCode bits; payload: u32 stream, str method, str scheme, str authority,
                         //   str path, fields request headers; time: start
   kRecH2RspHead = 19,   // payload: u32 stream, u32 status, fields response headers; time: response
-  kRecH2End = 20,       // payload: u32 stream, u32 H2EndFlags, u32 grpc status, u32 request messages,
+  kRecH2End = 20,       // payload: u32 stream, u32 H2EndFlags, u64 grpc status, u32 request messages,
                         //   u32 response messages, u64 request bytes, u64 response bytes, str error,
-                        //   str grpc message (percent-decoded octets), fields request trailers,
+                        //   str grpc message (percent-decoded, UTF-8), fields request trailers,
                         //   fields trailers; time: end
 };
 

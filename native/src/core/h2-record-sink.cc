@@ -86,10 +86,10 @@ void H2RecordSink::End(H2Exchange& ex) {
   if (ex.response_compressed) flags |= kH2EndResponseCompressed;
   if (ex.error != nullptr) flags |= kH2EndHasError;
   std::string payload;
-  payload.reserve(44 + error.size() + ex.grpc_message.size() + FieldsBytes(ex.request_trailers) + FieldsBytes(ex.trailers));
+  payload.reserve(48 + error.size() + ex.grpc_message.size() + FieldsBytes(ex.request_trailers) + FieldsBytes(ex.trailers));
   PutU32(&payload, ex.stream);
   PutU32(&payload, flags);
-  PutU32(&payload, static_cast<uint32_t>(ex.grpc_status));
+  PutU64(&payload, static_cast<uint64_t>(ex.grpc_status));
   PutU32(&payload, ex.request_messages);
   PutU32(&payload, ex.response_messages);
   PutU64(&payload, ex.request_bytes);

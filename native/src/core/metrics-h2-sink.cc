@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "metrics-labels.h"
 
 namespace meshtap {
 
@@ -22,7 +21,7 @@ RecordedBodies* H2MetricsSink::BodiesOf(const H2Exchange& ex) {
 void H2MetricsSink::RequestHead(H2Exchange& ex) {
   // An h2c stream 1 was counted (and its bodies asked for) as the HTTP/1 request it began as.
   if (ex.from_h2c) return;
-  if (conn_) metrics_->Request(conn_.get(), Latin1ToUtf8(ex.authority));
+  if (conn_) metrics_->Request(conn_.get(), ex.authority);
   if (config_.recorder_bodies && recorder_ != nullptr) {
     ex.capture_bodies = true;
     bodies_[ex.stream];
@@ -40,13 +39,10 @@ void H2MetricsSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* dat
 
 void H2MetricsSink::End(H2Exchange& ex) {
   if (conn_) {
-    const std::string authority = Latin1ToUtf8(ex.authority);
-    const std::string method = Latin1ToUtf8(ex.method);
-    const std::string path = Latin1ToUtf8(ex.path);
     ExchangeOutcome o;
-    o.authority = authority;
-    o.method = method;
-    o.path = path;
+    o.authority = ex.authority;
+    o.method = ex.method;
+    o.path = ex.path;
     o.protocol = ex.is_grpc ? "grpc" : "h2";
     o.status = ex.status;
     o.grpc_status = ex.has_grpc_status ? ex.grpc_status : -1;

@@ -5,10 +5,10 @@
 // detected as HTTP/2 (or switches to h2c), where the js engine makes its sink. Events for tap
 // subscribers are the record sink's job (h2-record-sink.h), teed beside this one (H2TeeSink).
 //
-// Labels as the js engine makes them: its HTTP/2 header values are latin1 strings, so method,
-// authority and path are read as latin1 here (Latin1ToUtf8) before the registry sees them;
-// protocol `grpc` or `h2`; a gRPC stream that ended with an error (reset, connection gone, no
-// usable grpc-status) is a failure whatever status its client reports (exchange-events.ts).
+// Labels as the js engine makes them: method, authority and path are the js observer's decoded
+// text as UTF-8 (h2-exchange.h), as the registry's strings are; protocol `grpc` or `h2`; a gRPC
+// stream that ended with an error (reset, connection gone, no usable grpc-status) is a failure
+// whatever status its client reports (exchange-events.ts).
 #pragma once
 
 #include <cstdint>

@@ -18,10 +18,10 @@ bool IsKnownMethod(std::string_view m) {
 }
 
 // gRPC status codes that count as failure (metrics.ts GRPC_FAILURE).
-bool IsGrpcFailure(int s) { return s == 2 || s == 4 || s == 7 || s == 13 || s == 14 || s == 15; }
+bool IsGrpcFailure(int64_t s) { return s == 2 || s == 4 || s == 7 || s == 13 || s == 14 || s == 15; }
 
 // Linkerd's classification: no response, HTTP 5xx, or a failing gRPC status (metrics.ts isFailure).
-bool IsFailure(int status, int grpc_status) { return status == 0 || status >= 500 || (grpc_status >= 0 && IsGrpcFailure(grpc_status)); }
+bool IsFailure(int status, int64_t grpc_status) { return status == 0 || status >= 500 || (grpc_status >= 0 && IsGrpcFailure(grpc_status)); }
 
 constexpr const char* kOverflow = "overflow";
 

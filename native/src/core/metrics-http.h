@@ -50,7 +50,7 @@ struct ExchangeOutcome {
   std::string_view path;       // raw request target
   const char* protocol = "http/1.1";  // label value: http/1.1 | http/1.0 | h2 | grpc
   int status = 0;              // 0: no response
-  int grpc_status = -1;        // -1: none
+  int64_t grpc_status = -1;    // -1: none (grpc-status.ts reads up to 10 digits)
   bool is_failed = false;      // forced failure (gRPC call ended by an error)
   double latency_ms = 0;       // request start to response head (only when status != 0)
 };
@@ -58,7 +58,7 @@ struct ExchangeOutcome {
 struct HttpRouteStats {
   struct Response {
     int status;
-    int grpc_status;
+    int64_t grpc_status;
     bool failure;
     uint64_t count;
   };

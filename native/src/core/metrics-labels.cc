@@ -90,20 +90,6 @@ size_t Utf16Length(std::string_view utf8) {
   return n;
 }
 
-std::string Latin1ToUtf8(std::string_view octets) {
-  std::string out;
-  out.reserve(octets.size());
-  for (unsigned char c : octets) {
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
-  return out;
-}
-
 std::string RedactAuthority(std::string_view authority) {
   const size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(authority);

@@ -33,8 +33,4 @@ std::string_view HostOf(std::string_view address);
 // The length of UTF-8 text in UTF-16 code units (JS `string.length`).
 size_t Utf16Length(std::string_view utf8);
 
-// Octets read as latin1 (one char per octet, as JS reads HTTP/2 header values), as UTF-8: the
-// label text of an HTTP/2 authority, method or path (the same text when it is all ASCII).
-std::string Latin1ToUtf8(std::string_view octets);
-
 }  // namespace meshtap

@@ -201,7 +201,7 @@ void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src
     PutVarint(&scratch_, ex.request_messages);
     PutVarint(&scratch_, ex.response_messages);
   }
-  if (ex.has_grpc_status) PutVarint(&scratch_, static_cast<uint32_t>(ex.grpc_status));
+  if (ex.has_grpc_status) PutVarint(&scratch_, static_cast<uint64_t>(ex.grpc_status));
   if (ex.has_grpc_message) PutStr(&scratch_, ex.grpc_message);
   if (ex.error != nullptr) PutStr(&scratch_, ex.error);
   EncodeBodies(bodies);

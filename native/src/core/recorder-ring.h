@@ -16,7 +16,8 @@
 //
 // HTTP/1 heads are kept exactly as sent (so JS decodes them with the js observer's own parser
 // and shows the same header lists), each `Name: value` line's name interned. HTTP/2 header lists
-// are kept as HPACK decoded them (octets), pseudo-headers included, in order.
+// are kept as the observer reports them (h2-exchange.h: names octets, values the js observer's
+// decoded text as UTF-8), pseudo-headers included, in order.
 //
 // Record (after a u32 length): u64 end_ns; varint conn id, stream; u8 flags; [h2] u8 h2 flags;
 // varint end-start ns; [status] varint response-start ns, status; str src, dst; then
