@@ -9,14 +9,33 @@ import type { Command } from './command.js';
 
 type NodeChecks = { runNodeChecks?: () => Promise<CheckResult[]> };
 
-/** bpf/ is optional in a build: without it the node part says so instead of failing. */
+/**
+ * bpf/ is optional in a build: without it the node part says so instead of failing. The specifier
+ * is a literal so that tools that prune bpf/index.ts's exports see this use (a variable one hid it,
+ * runNodeChecks was dropped from the index, and every node check said "no BPF support").
+ */
 async function nodeChecks(): Promise<CheckResult[]> {
-  const specifier = '../bpf/index.js';
-  const mod = (await import(specifier).catch(() => undefined)) as NodeChecks | undefined;
+  const mod = (await import('../bpf/index.js').catch(() => undefined)) as NodeChecks | undefined;
+  const engine = await engineCheck();
   if (typeof mod?.runNodeChecks !== 'function') {
-    return [{ name: 'node checks available', ok: false, detail: 'this build has no BPF support', hint: 'use a meshtap build with bpf/ (the container image has it)' }];
+    return [{ name: 'node checks available', ok: false, detail: 'this build has no BPF support', hint: 'use a meshtap build with bpf/ (the container image has it)' }, engine];
   }
-  return mod.runNodeChecks();
+  return [...(await mod.runNodeChecks()), engine];
+}
+
+/**
+ * Which data path engine a sidecar started here runs by default (issue 14): native where the
+ * addon loads, else js, and why. A failed check, since the node then runs the slower engine.
+ */
+async function engineCheck(): Promise<CheckResult> {
+  const { isNativeAvailable, nativeUnavailableReason } = await import('../native/index.js');
+  if (isNativeAvailable()) return { name: 'data path engine', ok: true, detail: 'native by default; js with --engine js' };
+  return {
+    name: 'data path engine',
+    ok: false,
+    detail: `js only: the native addon is ${nativeUnavailableReason() ?? 'unavailable'}`,
+    hint: "build it with 'bash scripts/build-native.sh' (needs clang llvm libbpf-dev bpftool g++); until then sidecars fall back to --engine js",
+  };
 }
 
 const command: Command = {
@@ -25,7 +44,8 @@ const command: Command = {
     summary: 'check this node (and a cluster) for what meshtap needs',
     help: `Usage: meshtap check [--pre] [flags]
 
-Checks this node's kernel for what interception needs, and the cluster of the current
+Checks this node's kernel for what interception needs and which data path engine it
+runs (native where the addon is built, else js), and the cluster of the current
 kubeconfig context: with --pre, whether meshtap can be installed; otherwise whether
 the installed control plane is healthy. Exit code 1 if any check fails.
 

@@ -7,6 +7,7 @@ import { meshtapVersion, onCleanup, parseDurationMs, stringFlag, UsageError } fr
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
 import { formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/index.js';
 import type { Command } from './command.js';
+import { chooseEngine } from './engine-choice.js';
 
 const help = `Start a local demo mesh and tap it: no cluster, no root.
 
@@ -23,7 +24,14 @@ away ('meshtap demo | head').
 
 It also starts 'meshtap dashboard' (acting as the demo's admin user) and prints its URL.
 
-Usage: meshtap demo [--duration 30s] [--rps 5] [-o text|wide|json]
+Usage: meshtap demo [--duration 30s] [--rps 5] [-o text|wide|json] [--engine native|js]
+
+Flags:
+      --duration DURATION   stop after this long (default: until Ctrl-C)
+      --rps N               requests per second the traffic generator sends (default 5; 0 = none)
+  -o, --output FORMAT       the live tap's lines: text (default), wide, json
+      --engine native|js    the sidecars' data path engine (MESHTAP_ENGINE; default native where the
+                            addon is built, else js with a line saying why)
 `;
 
 /** What a second terminal needs, as lines of shell. */
@@ -66,6 +74,7 @@ const command: Command = {
       duration: { type: 'string' },
       rps: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      engine: { type: 'string' },
     },
   },
   async run(args) {
@@ -74,6 +83,7 @@ const command: Command = {
     const durationMs = args.values.duration ? parseDurationMs(String(args.values.duration), '--duration') : undefined;
     const rps = args.values.rps !== undefined ? Number(args.values.rps) : 5;
     if (!Number.isFinite(rps) || rps < 0 || rps > 1000) throw new UsageError(`demo: --rps takes a number from 0 to 1000`);
+    const { engine, fallbackNote } = await chooseEngine(args, 'demo');
 
     const err = (s: string) => {
       if (!process.stderr.destroyed) process.stderr.write(s + '\n');
@@ -114,14 +124,15 @@ const command: Command = {
     const unregister = onCleanup(teardown);
     try {
       cp = await startDemoControlPlane(dir);
-      mesh = await startDemoMesh({ rps, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken });
+      if (fallbackNote) err(fallbackNote);
+      mesh = await startDemoMesh({ rps, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken, engine });
       // Wait (bounded) until the three sidecars have registered, so the first tap finds them.
       for (let i = 0; i < 50 && cp.tapApi.registry.list('emojivoto').length < 3; i++) await new Promise((r) => setTimeout(r, 100));
       const binPath = process.argv[1]!;
       const envPath = join(dir, 'env');
       await writeFile(envPath, envFile(binPath, cp), { mode: 0o600 });
       const commands = tryCommands(envPath, binPath, cp, mesh);
-      err('meshtap demo: a local mesh is running (Ctrl-C stops everything)');
+      err(`meshtap demo: a local mesh is running on the ${engine} engine (Ctrl-C stops everything)`);
       for (const w of [mesh.web, mesh.emoji, mesh.voting]) {
         err(`  ${w.workload.padEnd(14)} app ${w.app.address}  via sidecar ${w.inbound}  metrics http://${w.sidecar.adminAddress}/metrics`);
       }

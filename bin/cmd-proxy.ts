@@ -1,7 +1,8 @@
-import { listFlag, MeshtapError, parseBytes, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import { listFlag, parseBytes, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import { parseJsonPath, SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type OriginalDstLookup } from '../proxy/index.js';
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
+import { chooseEngine } from './engine-choice.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
 
@@ -63,8 +64,10 @@ Connections:
                                           (default 1h, as Envoy; 0 = never). TCP keepalive (first
                                           probe after 60s) runs on both legs regardless, so dead
                                           peers are found without cutting quiet healthy ones
-      --engine js|native                  data path engine (MESHTAP_ENGINE; default js). native: C++
-                                          epoll workers forward (needs the addon: bash scripts/build-native.sh)
+      --engine native|js                  data path engine (MESHTAP_ENGINE). native (the default where
+                                          the addon is built): C++ epoll workers forward and observe. js:
+                                          the TypeScript engine; also what runs, with one line saying so,
+                                          where the addon is not built (bash scripts/build-native.sh)
       --native-threads N                  native engine worker threads, one SO_REUSEPORT listener
                                           each (MESHTAP_NATIVE_THREADS; default 1)
 
@@ -137,18 +140,11 @@ const command: Command = {
     if (forwards.length === 0 && !inbound && !outbound) {
       throw new UsageError("proxy: nothing to listen on; give --forward LISTEN=TARGET (or --inbound/--outbound with BPF)");
     }
-    const engine = stringFlag(args, 'engine', 'MESHTAP_ENGINE', 'js');
-    if (engine !== 'js' && engine !== 'native') throw new UsageError(`proxy: --engine takes js or native, not '${engine}'`);
+    const { engine, fallbackNote } = await chooseEngine(args, 'proxy');
     const threadsText = stringFlag(args, 'native-threads', 'MESHTAP_NATIVE_THREADS', '1') ?? '1';
     const nativeThreads = Number(threadsText);
     if (!/^[0-9]+$/.test(threadsText) || nativeThreads < 1 || nativeThreads > 64) {
       throw new UsageError(`proxy: --native-threads takes a number from 1 to 64, not '${threadsText}'`);
-    }
-    if (engine === 'native') {
-      const { isNativeAvailable, nativeUnavailableReason } = await import('../native/index.js');
-      if (!isNativeAvailable()) {
-        throw new MeshtapError('MT_NATIVE_MISSING', `proxy: --engine native needs the native addon, which is ${nativeUnavailableReason()}; build it with 'bash scripts/build-native.sh' or use --engine js`);
-      }
     }
     const observe = stringFlag(args, 'observe', undefined, 'all');
     if (observe !== 'all' && observe !== 'none') throw new UsageError(`proxy: --observe takes all or none, not '${observe}'`);
@@ -183,6 +179,7 @@ const command: Command = {
     const bodyOverLimit = stringFlag(args, 'body-over-limit', undefined, 'truncate');
     if (bodyOverLimit !== 'truncate' && bodyOverLimit !== 'drop') throw new UsageError(`proxy: --body-over-limit takes truncate or drop, not '${bodyOverLimit}'`);
     const { hostname } = await import('node:os');
+    if (fallbackNote) process.stderr.write(fallbackNote + '\n');
     const sidecar = await startSidecar({
       forwards,
       inbound: inbound ? { listen: parseHostPort(inbound, '--inbound') } : undefined,

@@ -1,5 +1,6 @@
 import { listFlag, meshtapVersion, parseCount, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import type { Command } from './command.js';
+import { chooseEngine } from './engine-choice.js';
 import type { RunOutput } from './run-exchanges.js';
 
 const help = `Run a command with its traffic intercepted by BPF and a meshtap sidecar (root).
@@ -29,7 +30,8 @@ Flags:
       --tap-api-token TOKEN  the tap API's registration token (MESHTAP_TAP_API_TOKEN; prefer the
                              variable). Handed to the sidecar only, never to CMD
       --sidecar-uid UID      uid the sidecar runs as (default 2102)
-      --engine js|native     the sidecar's data path engine (MESHTAP_ENGINE; default js)
+      --engine native|js     the sidecar's data path engine (MESHTAP_ENGINE; default native where
+                             the addon is built, else js with a line saying why)
   -o, --output FORMAT        CMD's exchanges on stderr, one line each: text (default), wide, json, none
       --record FILE          also write CMD's exchanges (with bodies) as a recording (.gz: gzip)
       --force                with --record: replace FILE
@@ -86,8 +88,7 @@ const command: Command = {
         throw new UsageError(`--skip-cidrs: ${(err as Error).message}`);
       }
     }
-    const engine = stringFlag(args, 'engine', 'MESHTAP_ENGINE', 'js');
-    if (engine !== 'js' && engine !== 'native') throw new UsageError(`run: --engine takes js or native, not '${engine}'`);
+    const { engine, fallbackNote } = await chooseEngine(args, 'run');
     const uidText = stringFlag(args, 'sidecar-uid');
     const output = stringFlag(args, 'output', undefined, 'text')!;
     if (!['text', 'wide', 'json', 'none'].includes(output)) throw new UsageError(`run: -o takes text, wide, json or none, not '${output}'`);
@@ -108,6 +109,7 @@ const command: Command = {
     const print = (l: string) => {
       if (!process.stderr.destroyed) process.stderr.write(l + '\n');
     };
+    if (fallbackNote) print(fallbackNote);
     const shown = createRunExchanges({ output: output as RunOutput, record, force: args.values.force === true, version: meshtapVersion(), print });
     return runIntercepted({
       onSidecarReady: ({ tap }) => shown.start(tap),

@@ -10,6 +10,7 @@ export { detachScope, listScopes } from './scope.js';
 export { runIntercepted, runPrerequisiteProblem, DEFAULT_SIDECAR_UID } from './run.js';
 export { isLoopbackUrl } from './run-relay.js';
 export { encodeCidrKey } from './maps.js';
+export { runNodeChecks } from './checks.js';
 export {
   startAgent, agentPrerequisiteProblem, startPodWatch, createAgentMetrics,
   type AgentMetrics, type AgentPod, type PodWatch,

@@ -19,6 +19,8 @@ export interface DemoMeshOptions {
   namespace?: string;
   /** Keep bodies in the flight recorders. */
   recorderBodies?: boolean;
+  /** The sidecars' data path engine (`meshtap demo --engine`; tests pass their project's). */
+  engine: 'js' | 'native';
 }
 
 export interface DemoWorkload {
@@ -45,7 +47,7 @@ const hostPort = (addr: string) => {
   return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
 };
 
-export async function startDemoMesh(o: DemoMeshOptions = {}): Promise<DemoMesh> {
+export async function startDemoMesh(o: DemoMeshOptions): Promise<DemoMesh> {
   const namespace = o.namespace ?? 'emojivoto';
   const proto = loadDemoProto();
   const toClose: Array<() => Promise<void>> = [];
@@ -59,6 +61,7 @@ export async function startDemoMesh(o: DemoMeshOptions = {}): Promise<DemoMesh> 
       tapApi: o.tapApi,
       ...(o.tapApiToken ? { tapApiToken: o.tapApiToken } : {}),
       recorderBodies: o.recorderBodies,
+      engine: o.engine,
     });
     toClose.push(() => s.close());
     return s;

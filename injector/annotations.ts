@@ -19,7 +19,7 @@ export const ANNOTATION = {
   proxyMemoryRequest: 'meshtap.dev/proxy-memory-request',
   proxyMemoryLimit: 'meshtap.dev/proxy-memory-limit',
   nativeSidecar: 'meshtap.dev/native-sidecar',
-  /** The sidecar's data path engine: `js` (default) or `native` (C++ epoll workers). */
+  /** The sidecar's data path engine: `native` (default: C++ epoll workers) or `js` (the TypeScript engine). */
   engine: 'meshtap.dev/engine',
   /** Written by the injector: the proxy's uid (the agent's loop prevention reads it). */
   proxyUid: 'meshtap.dev/proxy-uid',

@@ -52,7 +52,7 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = {
   nativeSidecar: true,
   bodyLimitBytes: 64 * 1024,
   recorderBytes: 8 * 1024 * 1024,
-  engine: 'js',
+  engine: 'native',
   resources: { cpuRequest: '50m', cpuLimit: '1', memoryRequest: '64Mi', memoryLimit: '256Mi' },
 };
 

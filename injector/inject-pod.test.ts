@@ -141,16 +141,19 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'meshtap.dev/engine: native on the namespace runs the native engine; a pod says js; a bad value warns',
-    input: { pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled } }) as PodLike, namespaceAnnotations: { [ANNOTATION.engine]: 'native' }, requireOptIn: true },
+    name: 'the sidecar runs native by default; meshtap.dev/engine: js on the namespace picks js; a pod says native; a bad value warns and keeps native',
+    input: { pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled } }) as PodLike, requireOptIn: true },
     check: (pod, warnings) => {
+      // The old default (js, with no --engine in the args) fails here.
       expect(argAfter(spec(pod).initContainers![0]!, '--engine')).toBe('native');
       expect(warnings).toEqual([]);
-      const asJs = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.engine]: 'js' } }) as PodLike, namespaceAnnotations: { [ANNOTATION.engine]: 'native' }, requireOptIn: true });
-      expect(asJs.injected).toBe(true);
-      if (asJs.injected) expect(spec(asJs.pod).initContainers![0]!.args).not.toContain('--engine');
+      const nsJs = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled } }) as PodLike, namespaceAnnotations: { [ANNOTATION.engine]: 'js' }, requireOptIn: true });
+      expect(nsJs.injected && argAfter(spec(nsJs.pod).initContainers![0]!, '--engine')).toBe('js');
+      const podNative = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.engine]: 'native' } }) as PodLike, namespaceAnnotations: { [ANNOTATION.engine]: 'js' }, requireOptIn: true });
+      expect(podNative.injected && argAfter(spec(podNative.pod).initContainers![0]!, '--engine')).toBe('native');
       const bad = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.engine]: 'turbo' } }) as PodLike, requireOptIn: true });
-      expect(bad.warnings.join()).toMatch(/meshtap\.dev\/engine="turbo" is not "js" or "native"; using the default \(js\)/);
+      expect(bad.warnings.join()).toMatch(/meshtap\.dev\/engine="turbo" is not "js" or "native"; using the default \(native\)/);
+      expect(bad.injected && argAfter(spec(bad.pod).initContainers![0]!, '--engine')).toBe('native');
     },
   },
   {

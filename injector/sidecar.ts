@@ -42,8 +42,9 @@ export function buildProxyContainer(o: SidecarOptions): Container {
     ...(config.tapPublicKey ? ['--tap-require-grant'] : []),
     '--body-limit', String(settings.bodyLimitBytes),
     '--recorder-bytes', String(settings.recorderBytes),
-    // Only when asked: js is the default, and older images know no --engine native.
-    ...(settings.engine === 'native' ? ['--engine', 'native'] : []),
+    // Always said, so the pod spec shows which engine runs (native by default: the image builds
+    // the addon, and its build fails without it; meshtap.dev/engine: js picks the js engine).
+    '--engine', settings.engine,
   ];
   const env: JsonObject[] = [
     { name: 'MESHTAP_WORKLOAD', value: o.workload },

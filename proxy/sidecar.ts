@@ -79,11 +79,13 @@ export interface SidecarOptions {
   /** Close connections idle this long (0: never); default `IDLE_TIMEOUT_MS` (1 h, as Envoy). */
   idleTimeoutMs?: number;
   /**
-   * `js` (default): node:net sockets. `native`: C++ epoll workers own the listeners and the
-   * forwarding (native/; needs the addon, MT_NATIVE_MISSING otherwise); outbound original
-   * destinations then come from BPF's getsockopt in C++ (`outbound.lookup` is not used).
+   * `js`: node:net sockets. `native`: C++ epoll workers own the listeners and the forwarding
+   * (native/; needs the addon, MT_NATIVE_MISSING otherwise); outbound original destinations then
+   * come from BPF's getsockopt in C++ (`outbound.lookup` is not used). Required: the CLI's default
+   * (native where built, else js with a line; bin/engine-choice.ts) is the CLI's to decide, and a
+   * caller that said nothing once silently ran js where native was meant.
    */
-  engine?: 'js' | 'native';
+  engine: 'js' | 'native';
   /** Native engine: epoll worker threads (`--native-threads`, default 1). */
   nativeThreads?: number;
 }
@@ -147,7 +149,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     workloadKind: WORKLOAD_LABEL[kind ?? ''] ?? '',
     workloadName: name ?? '',
     pod: o.identity.pod ?? '',
-  }, { engine: o.engine ?? 'js' });
+  }, { engine: o.engine });
   /** Other sidecars' inbound and source addresses → workloads, from the tap API. */
   const peers = createPeerDirectory();
   metrics.setPeerLabeler((direction, address) => {

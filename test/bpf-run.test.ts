@@ -21,8 +21,8 @@ if (skip) reportBpfSkip('test/bpf-run.test.ts', skip);
 
 interface RunHandle { child: ChildProcess; lines: string[]; exit: Promise<number | null>; waitFor(re: RegExp): Promise<RegExpExecArray> }
 
-function startRun(args: string[]): RunHandle {
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startRun(args: string[], env: NodeJS.ProcessEnv = {}): RunHandle {
+  const child = spawn(process.execPath, [CLI, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
   // One line buffer per stream: CMD's stdout (curl writes its body, then echo its newline) and the
@@ -113,10 +113,12 @@ describe.skipIf(skip !== undefined)('meshtap run', { timeout: 90_000 }, () => {
     expect(leftovers()).toEqual([]);
   });
 
-  it('shows the exchange in the sidecar metrics while the command runs', async () => {
+  // With MESHTAP_ENGINE cleared (the vitest project sets it): the sidecar runs the default engine,
+  // native (issue 14; failed on the old default, js).
+  it('shows the exchange in the sidecar metrics while the command runs, on the native engine by default', async () => {
     const url = `http://${netns.hostAddress}:${port}/metered`;
     const flag = `/tmp/mt-run-${process.pid}-${Date.now()}`;
-    const run2 = startRun(['--name', 'metered', '--', 'sh', '-c', `curl -sf ${url} >/dev/null; while [ ! -e ${flag} ]; do sleep 0.1; done; rm -f ${flag}`]);
+    const run2 = startRun(['--name', 'metered', '--', 'sh', '-c', `curl -sf ${url} >/dev/null; while [ ! -e ${flag} ]; do sleep 0.1; done; rm -f ${flag}`], { MESHTAP_ENGINE: '' });
     runs.push(run2);
     const [, admin] = await run2.waitFor(/^meshtap run: admin (\S+)$/);
     const want = new RegExp(`request_total\\{direction="outbound",authority="${netns.hostAddress.replace(/\./g, '\\.')}:${port}"[^}]*deployment="metered"`);
@@ -127,6 +129,7 @@ describe.skipIf(skip !== undefined)('meshtap run', { timeout: 90_000 }, () => {
     }
     execFileSync('touch', [flag]);
     expect(metrics).toMatch(want);
+    expect(metrics).toMatch(/^meshtap_engine\{[^}]*engine="native"[^}]*\} 1$/m);
     expect(await run2.exit).toBe(0);
     expect(leftovers()).toEqual([]);
   });

@@ -13,6 +13,7 @@ import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
 import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
 import { until } from './support/until.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const BUNDLE = fileURLToPath(new URL('../dist/dashboard/ui/app.js', import.meta.url));
@@ -47,7 +48,7 @@ export interface DashboardRig {
 export async function startDashboardRig(o: { rps?: number } = {}): Promise<DashboardRig> {
   const dir = await mkdtemp(join(tmpdir(), 'meshtap-dash-test-'));
   const cp = await startDemoControlPlane(dir);
-  const mesh = await startDemoMesh({ rps: o.rps ?? 10, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken });
+  const mesh = await startDemoMesh({ rps: o.rps ?? 10, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken, engine: PROJECT_ENGINE });
   await until('the demo\'s three sidecars registered', () => cp.tapApi.registry.list('emojivoto').length >= 3, 5_000);
   const start = (token: string) =>
     startDashboardServer({ connection: { tapApi: { url: cp.tapApi.url, token } }, namespaces: ['emojivoto'], port: 0, version: 'test', statWindowMs: 2000 });

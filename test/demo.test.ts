@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isNativeAvailable } from '../native/index.js';
+import { scrape, sumMetric } from './support/metrics-scrape.js';
 
 const BIN = new URL('../dist/bin/meshtap.js', import.meta.url).pathname;
 
@@ -143,4 +145,50 @@ describe('meshtap demo cleans up on every way out (issue 11 item 2: `demo | head
       else expect(e).toMatchObject({ proxy: 'out', srcWorkload: 'deploy/web', srcNamespace: 'emojivoto' });
     }
   }, 60_000);
+});
+
+/**
+ * Issue 14: the demo's sidecars run the native engine by default where the addon is built, and
+ * js with one line saying why where it is not (MESHTAP_ENGINE cleared: the vitest project sets it).
+ * Failed on the old default (js, and no engine named).
+ */
+describe('meshtap demo: the default engine', () => {
+  /** Starts the demo, waits for its three metrics addresses, and says which engine each sidecar reports. */
+  async function demoEngines(env: NodeJS.ProcessEnv): Promise<{ err: string; engines: string[] }> {
+    const demo = run(['demo', '--rps', '0'], { MESHTAP_ENGINE: '', ...env });
+    let admins: string[] = [];
+    for (let i = 0; i < 400 && admins.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      admins = [...demo.err().matchAll(/metrics http:\/\/(\S+)\/metrics/g)].map((m) => m[1]!);
+    }
+    expect(admins, demo.err()).toHaveLength(3);
+    const engines: string[] = [];
+    for (const a of admins) {
+      const samples = await scrape(a);
+      engines.push(...samples.filter((x) => x.name === 'meshtap_engine' && x.value === 1).map((x) => x.labels.engine!));
+    }
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).toBe(0);
+    return { err: demo.err(), engines };
+  }
+
+  it.skipIf(!isNativeAvailable())('is native where the addon is built, and says so', async () => {
+    const { err, engines } = await demoEngines({});
+    expect(engines).toEqual(['native', 'native', 'native']);
+    expect(err).toMatch(/^meshtap demo: a local mesh is running on the native engine/m);
+    expect(err).not.toMatch(/running the js engine/);
+  }, 60_000);
+
+  it('falls back to js without the addon, with one line saying why and how to build it', async () => {
+    const { err, engines } = await demoEngines({ MESHTAP_NATIVE_ADDON: '/nonexistent/meshtap_native.node' });
+    expect(engines).toEqual(['js', 'js', 'js']);
+    expect(err).toMatch(/^meshtap demo: running the js engine: the native addon \(the default engine\) is not built \(looked for \/nonexistent\/meshtap_native\.node\); build it with 'bash scripts\/build-native.sh', or pass --engine js to choose js without this line$/m);
+    expect(err).toMatch(/^meshtap demo: a local mesh is running on the js engine/m);
+  }, 60_000);
+
+  it('--engine foo is a one-line usage error (exit 2)', async () => {
+    const demo = run(['demo', '--engine', 'foo']);
+    expect(await demo.exited).toBe(2);
+    expect(demo.err()).toBe("meshtap: demo: --engine takes js or native, not 'foo'\n");
+  }, 30_000);
 });

@@ -12,6 +12,7 @@ import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoM
 import type { EdgeList, RouteList } from '../tap-api/index.js';
 import { runMeshtap } from './support/meshtap-process.js';
 import { until } from './support/until.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 
 let dir: string;
 let cp: DemoControlPlane;
@@ -21,7 +22,7 @@ const SENT = { list: 5, leaderboard: 3, voteTaco: 4, voteDoughnut: 2 };
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mt-edges-demo-'));
   cp = await startDemoControlPlane(dir);
-  mesh = await startDemoMesh({ rps: 0, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken });
+  mesh = await startDemoMesh({ rps: 0, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken, engine: PROJECT_ENGINE });
   await until('the demo\'s three sidecars registered', () => cp.tapApi.registry.list('emojivoto').length >= 3, 10_000);
   const get = async (path: string) => (await request(`http://${mesh.web.inbound}${path}`)).body.dump();
   for (let i = 0; i < SENT.list; i++) await get('/api/list');

@@ -25,6 +25,7 @@ import { startKubeApiServer, type KubeApiServer, type SarSpec, type SarStatus } 
 import { deployment, extensionApiserverAuthentication, namespace, pod, replicaSet, type Obj } from './support/kube-objects.js';
 import { createTestCa } from './support/test-ca.js';
 import { runMeshtap } from './support/meshtap-process.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 
 const SERVICE = 'meshtap-tap-api.meshtap.svc';
 const TOKENS = { viewer: 'tok-viewer', cluster: 'tok-cluster', nobody: 'tok-nobody', tapApi: 'tok-tap-api' } as const;
@@ -87,6 +88,7 @@ beforeAll(async () => {
     admin: { host: '127.0.0.1', port: 0 },
     tap: { host: '127.0.0.1', port: 0 },
     identity: { workload: 'deploy/web', namespace: 'shop', pod: 'web-7d4b9c-a1b2c' },
+    engine: PROJECT_ENGINE,
     tapPublicKey: publicKey,
     requireGrant: true,
   });
@@ -97,6 +99,7 @@ beforeAll(async () => {
     admin: { host: CLIENT_IP, port: 0 },
     tap: { host: CLIENT_IP, port: 0 },
     identity: { workload: 'deploy/client', namespace: 'other', pod: 'client-5f5f-k2j3h' },
+    engine: PROJECT_ENGINE,
     tapPublicKey: publicKey,
     requireGrant: true,
     loopbackSource: true,

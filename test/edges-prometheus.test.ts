@@ -17,6 +17,7 @@ import { runMeshtap } from './support/meshtap-process.js';
 import { hasBinary } from './support/ports.js';
 import { startPrometheus, type Prometheus } from './support/prometheus.js';
 import { until } from './support/until.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 
 const SENT = { webToApi: 6, unmeshedToApi: 4 };
 const hostPort = (a: string) => ({ host: a.slice(0, a.lastIndexOf(':')), port: Number(a.slice(a.lastIndexOf(':') + 1)) });
@@ -37,7 +38,7 @@ describe.skipIf(!hasBinary('prometheus'))('edges and routes with --prometheus (n
     tapApi = await startFixtureTapApi(f.rbacDir);
     app = http.createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    const common = { admin: { host: '127.0.0.1', port: 0 }, tap: { host: '127.0.0.1', port: 0 }, tapApi: tapApi.url, tapApiToken: REGISTRATION_TOKEN };
+    const common = { engine: PROJECT_ENGINE, admin: { host: '127.0.0.1', port: 0 }, tap: { host: '127.0.0.1', port: 0 }, tapApi: tapApi.url, tapApiToken: REGISTRATION_TOKEN };
     api = await startSidecar({
       ...common,
       forwards: [{ proxy: 'in', listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: (app.address() as AddressInfo).port } }],

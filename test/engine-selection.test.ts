@@ -115,3 +115,63 @@ describe('engine selection on meshtap proxy', () => {
     }
   });
 });
+
+/**
+ * Issue 14: native is the default wherever the addon is built; where it is not, the default falls
+ * back to js with one line saying why and how to build it (not an error). MESHTAP_ENGINE is
+ * cleared (the vitest projects set it); MESHTAP_NATIVE_ADDON pointed at a missing file is a
+ * machine without the addon. Each of these failed on the old default (js, silently).
+ */
+describe('the default engine', () => {
+  const MISSING_ADDON = '/nonexistent/meshtap_native.node';
+  const FALLBACK = /^meshtap proxy: running the js engine: the native addon \(the default engine\) is not built \(looked for \/nonexistent\/meshtap_native\.node\); build it with 'bash scripts\/build-native.sh', or pass --engine js to choose js without this line$/m;
+
+  it.skipIf(!hasNative)('is native where the addon is built, with no line about it', async () => {
+    const sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0'], { env: { MESHTAP_ENGINE: '' } });
+    try {
+      expect(await roundTrip(sidecar.forwards[0].port, 'GET / HTTP/1.1\r\nHost: t\r\n\r\n')).toBe('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      const samples = await scrape(sidecar.admin!);
+      expect(sumMetric(samples, 'meshtap_engine', { engine: 'native' })).toBe(1);
+      expect(sumMetric(samples, 'meshtap_engine')).toBe(1);
+      expect(sidecar.stderr()).not.toMatch(/js engine/);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+
+  it('falls back to js without the addon: one line saying why and how to build it, then it forwards', async () => {
+    const sidecar = await startSidecarProcess(['--forward', `127.0.0.1:0=${target}`, '--admin', '127.0.0.1:0'], { env: { MESHTAP_ENGINE: '', MESHTAP_NATIVE_ADDON: MISSING_ADDON } });
+    try {
+      expect(sidecar.stderr()).toMatch(FALLBACK);
+      expect(sidecar.stderr().match(/native addon/g)).toHaveLength(1);
+      expect(await roundTrip(sidecar.forwards[0].port, 'opaque bytes')).toBe('opaque bytes');
+      expect(sumMetric(await scrape(sidecar.admin!), 'meshtap_engine', { engine: 'js' })).toBe(1);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+
+  it('--engine js without the addon says nothing about it', async () => {
+    const sidecar = await startSidecarProcess(['--engine', 'js', '--forward', `127.0.0.1:0=${target}`], { env: { MESHTAP_ENGINE: '', MESHTAP_NATIVE_ADDON: MISSING_ADDON } });
+    try {
+      expect(sidecar.stderr()).not.toMatch(/native/);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+
+  it('MESHTAP_ENGINE=native without the addon is the one-line error, naming the variable (exit 1)', async () => {
+    const r = await spawnMeshtap(['proxy', '--forward', `127.0.0.1:0=${target}`], { env: { MESHTAP_ENGINE: 'native', MESHTAP_NATIVE_ADDON: MISSING_ADDON } }).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^meshtap: proxy: MESHTAP_ENGINE=native needs the native addon, which is not built \(looked for \/nonexistent\/meshtap_native\.node\); build it with 'bash scripts\/build-native.sh' or use --engine js$/m);
+  });
+});
+
+describe('--engine on meshtap run', () => {
+  it('--engine foo is a one-line usage error before anything is set up (exit 2)', async () => {
+    const r = await spawnMeshtap(['run', '--engine', 'foo', '--', 'true']).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("meshtap: run: --engine takes js or native, not 'foo'\n");
+  });
+});

@@ -6,7 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createMeshConfig, injectPod } from '../injector/index.js';
 import { buildControlPlane } from '../webhook/install/index.js';
+import { apiPod } from './fixtures/k8s/pods.js';
 
 const root = new URL('../', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, root), 'utf8');
@@ -134,5 +136,29 @@ describe('Dockerfile', () => {
     expect(subcommands.sort()).toEqual(['agent', 'tap-api', 'webhook']);
     // the command table (bin/commands.ts) loads each sub-command lazily
     for (const sub of subcommands) expect(read('bin/commands.ts')).toContain(`import('./cmd-${sub}.js')`);
+  });
+
+  // Issue 14: the injected sidecar runs --engine native by default, so the image must hold an addon
+  // that loads. Failed on the old image, which only checked that a file was built.
+  it('the sidecar it runs is native by default: the build fails without the addon, the runtime stage fails if it does not load', () => {
+    const build = runs(stages[0]!);
+    expect(build).toMatch(/bash scripts\/build-native\.sh\b[^\n]*&& test -f native\/build\/Release\/meshtap_native\.node/);
+    const runtime = stages[1]!.instructions;
+    const load = runtime.findIndex((i) => i.op === 'RUN' && /isNativeAvailable\(\)[^\n]*process\.exit\(1\)/.test(i.args));
+    expect(load, 'a RUN in the runtime stage that loads the addon and fails when it does not').toBeGreaterThan(runtime.findIndex((i) => i.op === 'COPY' && i.args.includes('--from=build')));
+    expect(runtime.findIndex((i) => i.op === 'USER')).toBeGreaterThan(load);
+    // Every shared library the addon links against (-lNAME; -l:libX.a is static) is installed there.
+    const RUNTIME_PACKAGE: Record<string, string | undefined> = { bpf: 'libbpf1', elf: 'libelf1', z: 'zlib1g', pthread: undefined /* libc */ };
+    const shared = [...read('native/binding.gyp').matchAll(/"-l([^":]+)"/g)].map((m) => m[1]!);
+    expect(shared).toContain('bpf');
+    for (const lib of shared) {
+      expect(lib in RUNTIME_PACKAGE, `-l${lib}: add its runtime package to the Dockerfile's runtime stage and to RUNTIME_PACKAGE here`).toBe(true);
+      const pkg = RUNTIME_PACKAGE[lib];
+      if (pkg) expect(runs(stages[1]!)).toMatch(new RegExp(`apt-get install[^\\n]*\\s${pkg}(\\s|$)`));
+    }
+    const pod = injectPod({ config: createMeshConfig(), pod: apiPod({ name: 'web', namespace: 'shop', annotations: { 'meshtap.dev/inject': 'enabled' } }) as never, requireOptIn: true });
+    expect(pod.injected).toBe(true);
+    const args = pod.injected ? ((pod.pod as any).spec.initContainers[0].args as string[]) : [];
+    expect(args.slice(args.indexOf('--engine'), args.indexOf('--engine') + 2)).toEqual(['--engine', 'native']);
   });
 });

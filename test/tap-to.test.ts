@@ -11,6 +11,7 @@ import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoM
 import type { TapEvent, TapFilter } from '../tap-protocol/index.js';
 import { openTapApiStream } from '../tap-api/index.js';
 import { until } from './support/until.js';
+import { PROJECT_ENGINE } from './support/engines.js';
 
 let dir: string;
 let cp: DemoControlPlane;
@@ -19,7 +20,7 @@ let mesh: DemoMesh;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mt-tap-to-'));
   cp = await startDemoControlPlane(dir);
-  mesh = await startDemoMesh({ rps: 25, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken });
+  mesh = await startDemoMesh({ rps: 25, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken, engine: PROJECT_ENGINE });
   // Every sidecar registered and had a heartbeat reply listing the others: web's outbound
   // exchanges (in its flight recorder) name both destination workloads.
   await until('web names its destinations', () => {

@@ -9,12 +9,19 @@ export type Engine = 'js' | 'native';
 export const ENGINES: readonly Engine[] = isNativeAvailable() ? ['js', 'native'] : ['js'];
 
 /**
- * The engine of this vitest project: `native` in the `native` project (MESHTAP_ENGINE=native),
- * else js. A spawned `meshtap proxy` reads MESHTAP_ENGINE itself; a sidecar started in-process
- * (`startSidecar`) does not, so suites pass `engine: PROJECT_ENGINE` (without it the native
- * project silently reran them on js).
+ * The engine of this vitest project: MESHTAP_ENGINE, which vitest.config.ts sets in each project
+ * (`js`: js, `native`: native). Since native became the CLI's default (issue 14) the js project
+ * says js too: a spawned `meshtap proxy`/`run`/`demo` reads MESHTAP_ENGINE itself, and a sidecar
+ * started in-process (`startSidecar`, `startDemoMesh`) takes `engine: PROJECT_ENGINE`, which both
+ * require. Outside a project (no MESHTAP_ENGINE) this refuses to guess: a suite that ran on the
+ * default would test whichever engine this machine happens to have built.
  */
-export const PROJECT_ENGINE: Engine = process.env.MESHTAP_ENGINE === 'native' ? 'native' : 'js';
+export const PROJECT_ENGINE: Engine = projectEngine(process.env.MESHTAP_ENGINE);
+
+function projectEngine(value: string | undefined): Engine {
+  if (value === 'js' || value === 'native') return value;
+  throw new Error(`MESHTAP_ENGINE is '${value ?? ''}': run the suites through vitest.config.ts's projects (npx vitest run --project js|native …), which set it`);
+}
 
 if (!isNativeAvailable()) {
   process.stderr.write(`skip: --engine native suites (the native addon is ${nativeUnavailableReason()}; bash scripts/build-native.sh)\n`);
