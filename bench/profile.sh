@@ -38,7 +38,7 @@ if [ "$tap" = yes ]; then
   sleep 3
 fi
 
-load=$((secs + 6))
+load=$((secs + 9))
 case "$proto" in
   h1) taskset -c 0 wrk -t1 -c32 -d${load}s "http://$fwd/" >"$work/load.out" 2>&1 & ;;
   h2) taskset -c 0 h2load -t1 -c4 -m32 -D $load "http://$fwd/" >"$work/load.out" 2>&1 & ;;
@@ -48,11 +48,12 @@ case "$proto" in
       "http://$fwd/bench.Svc/Call" >"$work/load.out" 2>&1 & ;;
 esac
 lp=$!; pids+=("$lp")
-sleep 2
+sleep 5  # past the JIT warm-up (V8 compiler threads otherwise fill the profile)
 t0=$(awk '{print $14+$15}' "/proc/$px/stat")
 perf record -F 999 -g -o "$work/perf.data" -p "$px" -- sleep "$secs" 2>"$work/perf-record.err" >/dev/null
 t1=$(awk '{print $14+$15}' "/proc/$px/stat")
 wait "$lp" || true
+set +e +o pipefail  # the summaries below end in `head`: a closed pipe is not a failure
 echo "== $proto, tap=$tap, proxy pid $px: $(awk '/finished in|Requests\/sec|requests:/' "$work/load.out" | tr '\n' ' ')"
 echo "== proxy CPU during the profile: $(( (t1 - t0) * 1000 / $(getconf CLK_TCK) )) ms in ${secs} s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$tap" = yes ] && echo "== tap lines: $(wc -l <"$work/tap.out"), with a responseBody: $(grep -c '"responseBody"' "$work/tap.out" || true)"
