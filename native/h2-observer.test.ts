@@ -20,10 +20,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HeaderList } from '../tap-protocol/index.js';
 import { createH2Observer } from '../proxy/h2/observer.js';
-import { createBodyCapture, DEFAULT_OBSERVER_LIMITS, type Exchange, type ExchangeSink, type ObserverLimits } from '../proxy/observe.js';
+import { seededRandom } from '../proxy/h2/test-support/recording-sink.js';
+import { DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from '../proxy/observe.js';
 import { h2ConversationArb, toH2Conversation } from '../test/support/h2-conversations.js';
+import { createPrintingSink } from './test/h2-print.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CORE = join(ROOT, 'native/src/core');
@@ -40,49 +41,10 @@ interface Run {
 
 // ---- the js side, printed as the driver prints ----
 
-const hex = (s: string, enc: BufferEncoding): string => Buffer.from(s, enc).toString('hex');
-const fieldsText = (list: HeaderList): string => `${list.length}${list.map(([n, v]) => `:${hex(n, 'latin1')}=${hex(v, 'utf8')}`).join('')}`;
-
-function bodyText(ex: Exchange, which: 'requestBody' | 'responseBody'): string {
-  const capture = ex[which];
-  if (capture === undefined) return 'none';
-  return `b:${Buffer.concat(capture.chunks).toString('hex')}${capture.truncated ? '+' : ''}`;
-}
-
-function endText(ex: Exchange): string {
-  return [
-    'END', ex.stream, ex.protocol, hex(ex.method, 'utf8'), hex(ex.scheme, 'utf8'), hex(ex.authority, 'utf8'), hex(ex.path, 'utf8'),
-    fieldsText(ex.requestHeaders), fieldsText(ex.requestTrailers), ex.status, fieldsText(ex.responseHeaders), fieldsText(ex.trailers),
-    ex.grpcStatus ?? '-', ex.grpcMessage === undefined ? '-' : `m:${hex(ex.grpcMessage, 'utf8')}`,
-    ex.requestBytes, ex.responseBytes, ex.requestMessages, ex.responseMessages, `${+ex.requestCompressed}${+ex.responseCompressed}`,
-    ex.startMs, ex.responseMs, ex.endMs, ex.error ?? '-', bodyText(ex, 'requestBody'), bodyText(ex, 'responseBody'),
-  ].join(' ');
-}
-
 function runJs(run: Run): string[] {
   const out: string[] = [];
   let clock = 0;
-  const sink: ExchangeSink = {
-    requestHead(ex) {
-      if (run.capture) {
-        ex.requestBody = createBodyCapture(run.bodyLimit);
-        ex.responseBody = createBodyCapture(run.bodyLimit);
-      }
-      out.push(`RH ${ex.stream}`);
-    },
-    responseHead(ex) {
-      out.push(`RS ${ex.stream} ${ex.status} ${ex.responseMs}`);
-    },
-    end(ex) {
-      out.push(endText(ex));
-    },
-    giveUp(reason) {
-      out.push(`GU ${reason}`);
-    },
-    upgraded() {
-      out.push('BAD upgraded');
-    },
-  };
+  const sink = createPrintingSink(out, () => (run.capture ? run.bodyLimit : undefined));
   const observer = createH2Observer({ sink, limits: run.limits, now: () => clock });
   for (const op of run.ops) {
     clock++;
@@ -138,14 +100,7 @@ function fromFuzzInput(data: Buffer): Run {
 
 /** The same run with every read cut at pseudo-random points (seeded). */
 function recut(run: Run, seed: number): Run {
-  let a = seed >>> 0;
-  const random = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const ops: Run['ops'] = [];
   for (const op of run.ops) {
     if (!('bytes' in op) || op.bytes.length < 2) {

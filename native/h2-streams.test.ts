@@ -21,7 +21,9 @@ import { decodeFieldText } from '../proxy/field-text.js';
 import { GrpcMessageCounter, percentDecode } from '../proxy/h2/grpc.js';
 import { parseGrpcTimeoutMs } from '../proxy/h2/grpc-status.js';
 import { MAX_RESET_PENDING, StreamTracker } from '../proxy/h2/stream-tracker.js';
-import { createBodyCapture, createExchange, type Exchange, type ExchangeSink } from '../proxy/observe.js';
+import { seededRandom } from '../proxy/h2/test-support/recording-sink.js';
+import { createExchange } from '../proxy/observe.js';
+import { captureBodies, createPrintingSink, hex } from './test/h2-print.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The generated runs take a few seconds here, several times that on a loaded CI machine. */
@@ -30,26 +32,8 @@ const CORE = join(ROOT, 'native/src/core');
 
 // ---- the js side: the same operations through StreamTracker, printed as the driver prints ----
 
-const hex = (s: string, enc: BufferEncoding): string => (s === '' ? '' : Buffer.from(s, enc).toString('hex'));
 const unhex = (h: string): string => (h === '-' ? '' : Buffer.from(h, 'hex').toString('latin1'));
-const fieldsText = (list: HeaderList): string => `${list.length}${list.map(([n, v]) => `:${hex(n, 'latin1')}=${hex(v, 'utf8')}`).join('')}`;
 const wants = (mode: number, id: number): boolean => mode === 1 || (mode === 2 && id % 4 === 1);
-
-function bodyText(ex: Exchange, which: 'requestBody' | 'responseBody'): string {
-  const capture = ex[which];
-  if (capture === undefined) return 'none';
-  return `b:${Buffer.concat(capture.chunks).toString('hex')}${capture.truncated ? '+' : ''}`;
-}
-
-function endText(ex: Exchange): string {
-  return [
-    'END', ex.stream, ex.protocol, hex(ex.method, 'utf8'), hex(ex.scheme, 'utf8'), hex(ex.authority, 'utf8'), hex(ex.path, 'utf8'),
-    fieldsText(ex.requestHeaders), fieldsText(ex.requestTrailers), ex.status, fieldsText(ex.responseHeaders), fieldsText(ex.trailers),
-    ex.grpcStatus ?? '-', ex.grpcMessage === undefined ? '-' : `m:${hex(ex.grpcMessage, 'utf8')}`,
-    ex.requestBytes, ex.responseBytes, ex.requestMessages, ex.responseMessages, `${+ex.requestCompressed}${+ex.responseCompressed}`,
-    ex.startMs, ex.responseMs, ex.endMs, ex.error ?? '-', bodyText(ex, 'requestBody'), bodyText(ex, 'responseBody'),
-  ].join(' ');
-}
 
 function readFields(tokens: string[], at: number): HeaderList {
   const n = Number(tokens[at]);
@@ -68,27 +52,7 @@ function runJs(script: string): string[] {
   let base = Date.now();
   let mode = 0;
   let limit = 0;
-  const sink: ExchangeSink = {
-    requestHead(ex) {
-      if (wants(mode, ex.stream)) {
-        ex.requestBody = createBodyCapture(limit);
-        ex.responseBody = createBodyCapture(limit);
-      }
-      out.push(`RH ${ex.stream}`);
-    },
-    responseHead(ex) {
-      out.push(`RS ${ex.stream} ${ex.status} ${ex.responseMs}`);
-    },
-    end(ex) {
-      out.push(endText(ex));
-    },
-    giveUp() {
-      out.push('BAD giveup');
-    },
-    upgraded() {
-      out.push('BAD upgraded');
-    },
-  };
+  const sink = createPrintingSink(out, (ex) => (wants(mode, ex.stream) ? limit : undefined));
   const advance = (t: string): void => {
     vi.advanceTimersByTime(base + Number(t) - Date.now());
   };
@@ -105,10 +69,7 @@ function runJs(script: string): string[] {
       advance(tk[1]!);
       const ex = createExchange(Number(tk[2]), 'http/1.1', Date.now() - base);
       [ex.method, ex.scheme, ex.authority, ex.path] = [unhex(tk[3]!), unhex(tk[4]!), unhex(tk[5]!), unhex(tk[6]!)];
-      if (wants(mode, ex.stream)) {
-        ex.requestBody = createBodyCapture(limit);
-        ex.responseBody = createBodyCapture(limit);
-      }
+      if (wants(mode, ex.stream)) captureBodies(ex, limit);
       tracker!.adoptUpgraded(ex);
     } else if (op === 'rh' || op === 'sh') {
       advance(tk[3]!);
@@ -216,17 +177,6 @@ function flood(n: number): string {
 }
 
 // ---- random sequences (seeded: a failure names its seed) ----
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TEXT_BITS = ['a', 'é', '\xe9', '\xc3\xa9', '%', '%4', '%41', '%zz', '%C3%A9', '%c3', '%E9', '\xf0\x9f\x98\x80', '%F0%9F%98%80', '\xed\xa0\x80', '\xc4\xa5', '%ED%A0%80', ' ', '\x7f', '\xff', '\xc0\xaf', '%25'];
 const STATUS_VALUES = ['0', '1', '5', '13', '14', '9999999999', '12345678901', 'abc', ' 13 ', '-1', '0x2', '', '1.0', '\xd9\xa3', '007'];
@@ -351,7 +301,7 @@ function bySequence(lines: string[]): string[][] {
 
 beforeAll(() => {
   // -fsanitize where the compiler has it: the driver doubles as a memory check of the tracker.
-  execFileSync('c++', ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter', `-I${join(ROOT, 'native/src')}`, join(ROOT, 'native/test/h2-streams-driver.cc'), ...['h2-streams.cc', 'grpc-framing.cc', 'grpc-status.cc', 'h1-text.cc'].map((s) => join(CORE, s)), '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-o', driver], { stdio: 'pipe' });
+  execFileSync('c++', ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter', `-I${join(ROOT, 'native/src')}`, join(ROOT, 'native/test/h2-streams-driver.cc'), ...['h2-streams.cc', 'grpc-framing.cc', 'grpc-status.cc', 'h1-text.cc', 'h1-exchange.cc'].map((s) => join(CORE, s)), '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-o', driver], { stdio: 'pipe' });
 }, 120_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 afterEach(() => {
@@ -411,7 +361,7 @@ describe('C++ H2StreamTracker = js StreamTracker', () => {
 
   it('random operation sequences: every sink call the same (4000 seeded sequences)', () => {
     const scripts: string[] = [];
-    for (let s = 1; s <= 4000; s++) scripts.push(randomSequence(mulberry32(s)));
+    for (let s = 1; s <= 4000; s++) scripts.push(randomSequence(seededRandom(s)));
     const { js, cpp } = compare(scripts.join('\n'));
     const jsSeqs = bySequence(js);
     const cppSeqs = bySequence(cpp);
@@ -428,7 +378,7 @@ describe('C++ H2StreamTracker = js StreamTracker', () => {
   }, SLOW_MS);
 
   it('percent-decoding, grpc-timeout and message counting helpers (3000 seeded inputs each)', () => {
-    const script = Array.from({ length: 3000 }, (_, i) => randomHelpers(mulberry32(100_000 + i))).join('\n');
+    const script = Array.from({ length: 3000 }, (_, i) => randomHelpers(seededRandom(100_000 + i))).join('\n');
     const { js, cpp } = compare(script);
     expect(cpp).toEqual(js);
     expect(cpp.filter((l) => l.startsWith('GC ') && l !== 'GC 0 0').length).toBeGreaterThan(100);

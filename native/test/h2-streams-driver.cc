@@ -17,89 +17,15 @@
 #include "core/grpc-status.h"
 #include "core/h1-text.h"
 #include "core/h2-streams.h"
+#include "h2-print-sink.h"
 
 using namespace meshtap;
 
 namespace {
 
-constexpr uint64_t kNsPerMs = 1000000;
-
-std::string Hex(const std::string& s) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-std::string Unhex(const std::string& h) {
-  if (h == "-") return "";
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-std::string Fields(const H2FieldList& list) {
-  std::string out = std::to_string(list.size());
-  for (const H2Field& f : list) out += ":" + Hex(f.name) + "=" + Hex(f.value);
-  return out;
-}
-
-// Capture modes: 0 none, 1 every stream, 2 streams with id % 4 == 1.
-struct Sink : H2ExchangeSink {
-  int capture_mode = 0;
-  // Captured bodies by exchange (an adopted h2c exchange may share its number with a stream).
-  std::map<const H2Exchange*, std::string> req_bodies, rsp_bodies;
-
-  static bool Wants(int mode, uint32_t id) { return mode == 1 || (mode == 2 && id % 4 == 1); }
-  std::string TakeBody(bool is_request, const H2Exchange* ex) {
-    auto& bodies = is_request ? req_bodies : rsp_bodies;
-    auto it = bodies.find(ex);
-    if (it == bodies.end()) return "";
-    std::string out = std::move(it->second);
-    bodies.erase(it);
-    return out;
-  }
-  void RequestHead(H2Exchange& ex) override {
-    ex.capture_bodies = Wants(capture_mode, ex.stream);
-    std::cout << "RH " << ex.stream << "\n";
-  }
-  void ResponseHead(H2Exchange& ex) override {
-    std::cout << "RS " << ex.stream << " " << ex.status << " " << ex.response_ns / kNsPerMs << "\n";
-  }
-  void BodyData(H2Exchange& ex, bool is_request, const uint8_t* data, size_t len) override {
-    if (!ex.capture_bodies) std::cout << "BAD body without capture\n";
-    (is_request ? req_bodies : rsp_bodies)[&ex].append(reinterpret_cast<const char*>(data), len);
-  }
-  void End(H2Exchange& ex) override {
-    std::ostringstream o;
-    o << "END " << ex.stream << " " << (ex.is_grpc ? "grpc" : "h2") << " " << Hex(ex.method) << " " << Hex(ex.scheme) << " "
-      << Hex(ex.authority) << " " << Hex(ex.path) << " " << Fields(ex.request_headers) << " " << Fields(ex.request_trailers)
-      << " " << ex.status << " " << Fields(ex.response_headers) << " " << Fields(ex.trailers) << " ";
-    if (ex.has_grpc_status) o << ex.grpc_status;
-    else o << "-";
-    o << " ";
-    if (ex.has_grpc_message) o << "m:" << Hex(ex.grpc_message);
-    else o << "-";
-    o << " " << ex.request_bytes << " " << ex.response_bytes << " " << ex.request_messages << " " << ex.response_messages << " "
-      << ex.request_compressed << ex.response_compressed << " " << ex.start_ns / kNsPerMs << " " << ex.response_ns / kNsPerMs << " "
-      << ex.end_ns / kNsPerMs << " " << (ex.error ? ex.error : "-");
-    for (int dir = 0; dir < 2; dir++) {
-      const bool is_request = dir == 0;
-      std::string body = TakeBody(is_request, &ex);
-      if (!ex.capture_bodies) {
-        o << " none";
-        continue;
-      }
-      const uint64_t total = is_request ? ex.request_bytes : ex.response_bytes;
-      o << " b:" << Hex(body) << (total > body.size() ? "+" : "");
-    }
-    std::cout << o.str() << "\n";
-  }
-  void GiveUp(GiveUpReason) override { std::cout << "BAD giveup\n"; }
-};
+using test::Hex;
+using test::kNsPerMs;
+using test::Unhex;
 
 H2FieldList ReadFields(std::istringstream& in) {
   size_t n = 0;
@@ -120,7 +46,8 @@ H2FieldList ReadFields(std::istringstream& in) {
 
 int main() {
   std::ios::sync_with_stdio(false);
-  Sink sink;
+  std::vector<std::string> out;
+  test::PrintingSink sink(&out);
   ObserverLimits limits;
   std::unique_ptr<H2StreamTracker> tracker;
   uint64_t now = 0;
@@ -138,10 +65,9 @@ int main() {
     if (op == "seq") {
       in >> limits.max_streams >> sink.capture_mode >> limits.max_body_capture_bytes;
       tracker = std::make_unique<H2StreamTracker>(&sink, limits);
-      sink.req_bodies.clear();  // of streams the last sequence left open
-      sink.rsp_bodies.clear();
+      sink.Clear();  // bodies of streams the last sequence left open
       now = 0;
-      std::cout << "SEQ\n";
+      out.push_back("SEQ");
     } else if (op == "up") {
       uint64_t t;
       uint32_t seq;
@@ -155,7 +81,7 @@ int main() {
       ex.scheme = Unhex(s);
       ex.authority = Unhex(a);
       ex.path = Unhex(p);
-      ex.capture_bodies = Sink::Wants(sink.capture_mode, seq);
+      ex.capture_bodies = test::PrintingSink::Wants(sink.capture_mode, seq);
       tracker->AdoptUpgraded(std::move(ex));
     } else if (op == "rh" || op == "sh") {
       uint32_t id;
@@ -165,7 +91,7 @@ int main() {
       advance(t);
       H2FieldList fields = ReadFields(in);
       if (op == "sh") tracker->ResponseHeaders(id, std::move(fields), end != 0, now);
-      else if (!tracker->RequestHeaders(id, std::move(fields), end != 0, now)) std::cout << "FULL " << id << "\n";
+      else if (!tracker->RequestHeaders(id, std::move(fields), end != 0, now)) out.push_back("FULL " + std::to_string(id));
     } else if (op == "d") {
       std::string dir, hex;
       uint32_t id;
@@ -213,12 +139,12 @@ int main() {
       in >> t;
       advance(t);
     } else if (op == "end") {
-      std::cout << "OPEN " << tracker->OpenStreams() << " " << tracker->ResetPending() << "\n";
+      out.push_back("OPEN " + std::to_string(tracker->OpenStreams()) + " " + std::to_string(tracker->ResetPending()));
       tracker.reset();
     } else if (op == "pd") {
       std::string hex;
       in >> hex;
-      std::cout << "PD " << Hex(GrpcPercentDecode(DecodeFieldText(Unhex(hex), EscapeStyle::kBackslash))) << "\n";
+      out.push_back("PD " + Hex(GrpcPercentDecode(DecodeFieldText(Unhex(hex), EscapeStyle::kBackslash))));
     } else if (op == "gt") {
       std::string hex;
       in >> hex;
@@ -230,7 +156,7 @@ int main() {
         std::memcpy(&bits, &*ms, sizeof bits);
         std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(bits));
       }
-      std::cout << "GT " << (ms ? buf : "-") << "\n";
+      out.push_back(std::string("GT ") + (ms ? buf : "-"));
     } else if (op == "gc") {
       std::string hex;
       std::vector<size_t> cuts;
@@ -245,8 +171,10 @@ int main() {
         counter.Feed(reinterpret_cast<const uint8_t*>(bytes.data()) + from, cut - from);
         from = cut;
       }
-      std::cout << "GC " << counter.messages() << " " << counter.is_compressed() << "\n";
+      out.push_back("GC " + std::to_string(counter.messages()) + " " + std::to_string(counter.is_compressed()));
     }
+    for (const std::string& o : out) std::cout << o << "\n";
+    out.clear();
   }
   return 0;
 }
