@@ -235,19 +235,36 @@ export interface NativeH2Head {
 }
 
 /** How an HTTP/2 stream ended, as the C++ observer saw it (proxy/h2/stream-tracker.ts's fields). */
-export interface NativeH2End {
+export interface NativeH2End extends NativeH2Outcome {
   error: string | undefined;
   requestBytes: number;
   responseBytes: number;
+}
+
+/** What an HTTP/2 stream's end adds to its Exchange (stream-tracker.ts), in records and recorder alike. */
+export interface NativeH2Outcome {
+  requestTrailers: NativeHeaderList;
+  trailers: NativeHeaderList;
+  /** gRPC only (0 / false otherwise). */
   requestMessages: number;
   responseMessages: number;
   requestCompressed: boolean;
   responseCompressed: boolean;
-  grpcStatus: number | undefined;
-  /** Percent-decoded, read as UTF-8. */
-  grpcMessage: string | undefined;
-  requestTrailers: NativeHeaderList;
-  trailers: NativeHeaderList;
+  grpcStatus?: number | undefined;
+  /** Percent-decoded. */
+  grpcMessage?: string | undefined;
+}
+
+/** An HTTP/2 stream's request side and outcome, as the recorder keeps it and the test harness takes it. */
+interface NativeH2Fields extends NativeH2Outcome {
+  isGrpc: boolean;
+  method: string;
+  scheme: string;
+  authority: string;
+  path: string;
+  requestHeaders: NativeHeaderList;
+  /** [] when there was no final status. */
+  responseHeaders: NativeHeaderList;
 }
 
 /** How an HTTP/1 exchange ended, as the C++ observer saw it. */
@@ -616,25 +633,9 @@ export interface NativeRecordedExchange extends NativeExchangeFields {
 }
 
 /** What an HTTP/2 stream record holds beyond the shared fields (proxy/h2/stream-tracker.ts's Exchange). */
-export interface NativeRecordedH2 {
-  isGrpc: boolean;
+export interface NativeRecordedH2 extends NativeH2Fields {
   /** Stream 1 of a connection upgraded from HTTP/1: its request was HTTP/1. */
   isFromH2c: boolean;
-  method: string;
-  scheme: string;
-  authority: string;
-  path: string;
-  requestHeaders: NativeHeaderList;
-  /** [] when there was no final status. */
-  responseHeaders: NativeHeaderList;
-  requestTrailers: NativeHeaderList;
-  trailers: NativeHeaderList;
-  requestMessages: number;
-  responseMessages: number;
-  requestCompressed: boolean;
-  responseCompressed: boolean;
-  grpcStatus?: number;
-  grpcMessage?: string;
 }
 
 /** method, scheme, authority, path from a request's pseudo-headers, the last of each winning (stream-tracker.ts). */
@@ -859,31 +860,15 @@ export function loadNativeMetricsTools(): {
 }
 
 /** One HTTP/2 stream as the C++ observer fills core/h2-exchange.h (strings latin1 octets; times CLOCK_MONOTONIC ns). */
-export interface NativeH2ExchangeInput {
+export interface NativeH2ExchangeInput extends NativeH2Fields {
   stream: number;
-  isGrpc: boolean;
   /** Stream 1 after a 101 to h2c, with what the HTTP/1 sinks decided at its request head. */
   fromH2c?: boolean;
   toJs?: boolean;
   bodiesToJs?: boolean;
-  method: string;
-  scheme: string;
-  authority: string;
-  path: string;
-  requestHeaders: NativeHeaderList;
-  requestTrailers: NativeHeaderList;
   status: number;
-  responseHeaders: NativeHeaderList;
-  trailers: NativeHeaderList;
-  grpcStatus?: number;
-  /** Percent-decoded (held as UTF-8 octets in C++). */
-  grpcMessage?: string;
   requestBytes: number;
   responseBytes: number;
-  requestMessages: number;
-  responseMessages: number;
-  requestCompressed: boolean;
-  responseCompressed: boolean;
   startNs: number;
   responseNs: number;
   endNs: number;

@@ -19,7 +19,7 @@
  * - opaque: nothing after the detection record.
  */
 import { createLogger } from '../common/index.js';
-import type { NativeExchangeEnd, NativeH2End, NativeH2Head, NativeRecordHandler } from '../native/index.js';
+import type { NativeExchangeEnd, NativeH2End, NativeH2Head, NativeH2Outcome, NativeRecordHandler } from '../native/index.js';
 import type { CloseReason, ConnectionInfo, ConnectionObservation } from './engine.js';
 import { createExchangeSink, type ObservationServices } from './exchange-events.js';
 import { createUpgradedH2Observer } from './h2/index.js';
@@ -41,6 +41,20 @@ type NativeConn =
   | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange>; h2: ConnectionObserver | undefined }
   /** HTTP/2 observed in C++: streams begun while tapped, by stream id (stream 1 of h2c may be an Http1Exchange). */
   | { kind: 'h2-native'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Exchange> };
+
+/** What the end of an HTTP/2 stream observed in C++ adds to its Exchange, as stream-tracker.ts adds it (live records and history alike). */
+export function applyH2Outcome(ex: Exchange, o: NativeH2Outcome): void {
+  if (o.requestTrailers.length > 0) ex.requestTrailers = o.requestTrailers;
+  if (o.trailers.length > 0) ex.trailers = o.trailers;
+  if (ex.protocol === 'grpc') {
+    ex.requestMessages = o.requestMessages;
+    ex.responseMessages = o.responseMessages;
+    ex.requestCompressed = o.requestCompressed;
+    ex.responseCompressed = o.responseCompressed;
+  }
+  if (o.grpcStatus !== undefined) ex.grpcStatus = o.grpcStatus;
+  if (o.grpcMessage !== undefined) ex.grpcMessage = o.grpcMessage;
+}
 
 /** The record handler's observation part (everything but engine-wide counters). */
 export type NativeObservationHandler = Omit<NativeRecordHandler, 'connectError' | 'boundHit'> & {
@@ -286,18 +300,9 @@ export function createNativeObservation(services: ObservationServices, observati
       const ex = c?.open.get(stream);
       if (c === undefined || ex === undefined) return;
       c.open.delete(stream);
-      if (end.requestTrailers.length > 0) ex.requestTrailers = end.requestTrailers;
-      if (end.trailers.length > 0) ex.trailers = end.trailers;
+      applyH2Outcome(ex, end);
       ex.requestBytes = end.requestBytes;
       ex.responseBytes = end.responseBytes;
-      if (ex.protocol === 'grpc') {
-        ex.requestMessages = end.requestMessages;
-        ex.responseMessages = end.responseMessages;
-        ex.requestCompressed = end.requestCompressed;
-        ex.responseCompressed = end.responseCompressed;
-      }
-      if (end.grpcStatus !== undefined) ex.grpcStatus = end.grpcStatus;
-      if (end.grpcMessage !== undefined) ex.grpcMessage = end.grpcMessage;
       if (end.error !== undefined) ex.error = end.error;
       ex.endMs = atMs;
       settleCapture(ex.requestBody, end.requestBytes);

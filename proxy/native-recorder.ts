@@ -16,6 +16,7 @@ import type { TapEvent } from '../tap-protocol/index.js';
 import { createEventMaker, isCapturedContentType, wallClock, type EventMaker, type ObservationServices } from './exchange-events.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import { openExchange } from './http1/exchange-start.js';
+import { applyH2Outcome } from './native-observation.js';
 import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
 import { createExchange, type BodyCapture, type Exchange } from './observe.js';
 
@@ -43,19 +44,12 @@ function h2ExchangeOf(r: NativeRecordedExchange): Exchange {
   ex.authority = h.authority;
   ex.path = h.path;
   ex.requestHeaders = h.requestHeaders;
-  ex.requestTrailers = h.requestTrailers;
   if (r.status !== 0) {
     ex.status = r.status;
     ex.responseHeaders = h.responseHeaders;
     ex.responseMs = r.responseMs;
   }
-  ex.trailers = h.trailers;
-  if (h.grpcStatus !== undefined) ex.grpcStatus = h.grpcStatus;
-  if (h.grpcMessage !== undefined) ex.grpcMessage = h.grpcMessage;
-  ex.requestMessages = h.requestMessages;
-  ex.responseMessages = h.responseMessages;
-  ex.requestCompressed = h.requestCompressed;
-  ex.responseCompressed = h.responseCompressed;
+  applyH2Outcome(ex, h);
   return ex;
 }
 

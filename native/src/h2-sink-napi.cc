@@ -177,15 +177,7 @@ class H2SinkHarness : public Napi::ObjectWrap<H2SinkHarness> {
     std::string out = shared_->recorder.Query(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
     return Napi::Buffer<char>::Copy(info.Env(), out.data(), out.size());
   }
-  Napi::Value RecorderStats(const Napi::CallbackInfo& info) {
-    meshtap::RecorderStats s = shared_->recorder.Stats();
-    Napi::Object o = Napi::Object::New(info.Env());
-    o.Set("bytes", static_cast<double>(s.bytes));
-    o.Set("count", static_cast<double>(s.count));
-    o.Set("evicted", static_cast<double>(s.evicted));
-    o.Set("oldestEndNs", static_cast<double>(s.oldest_end_ns));
-    return o;
-  }
+  Napi::Value RecorderStats(const Napi::CallbackInfo& info) { return RecorderStatsToJs(info.Env(), shared_->recorder.Stats()); }
 
   std::unique_ptr<EngineShared> shared_;
   Conn conn_;

@@ -181,19 +181,20 @@ class RecorderHarness : public Napi::ObjectWrap<RecorderHarness> {
     std::string out = ring_->Query(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
     return Napi::Buffer<char>::Copy(info.Env(), out.data(), out.size());
   }
-  Napi::Value Stats(const Napi::CallbackInfo& info) {
-    RecorderStats s = ring_->Stats();
-    Napi::Object o = Napi::Object::New(info.Env());
-    o.Set("bytes", static_cast<double>(s.bytes));
-    o.Set("count", static_cast<double>(s.count));
-    o.Set("evicted", static_cast<double>(s.evicted));
-    o.Set("oldestEndNs", static_cast<double>(s.oldest_end_ns));
-    return o;
-  }
+  Napi::Value Stats(const Napi::CallbackInfo& info) { return RecorderStatsToJs(info.Env(), ring_->Stats()); }
   std::unique_ptr<RecorderRing> ring_;
 };
 
 }  // namespace
+
+Napi::Value RecorderStatsToJs(Napi::Env env, const RecorderStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytes", static_cast<double>(s.bytes));
+  o.Set("count", static_cast<double>(s.count));
+  o.Set("evicted", static_cast<double>(s.evicted));
+  o.Set("oldestEndNs", static_cast<double>(s.oldest_end_ns));
+  return o;
+}
 
 Napi::Value HttpMetricsToJs(Napi::Env env, HttpMetricsRegistry& registry) {
   Napi::Object out = Napi::Object::New(env);

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics-h1-sink.h"
 
-#include <algorithm>
-
 namespace meshtap {
 
 H1MetricsSink::H1MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
@@ -21,13 +19,7 @@ void H1MetricsSink::RequestHead(H1Exchange& ex) {
 
 void H1MetricsSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* data, size_t len) {
   auto it = bodies_.find(ex.stream);
-  if (it == bodies_.end()) return;
-  const int d = is_request ? 0 : 1;
-  RecordedBodies& b = it->second;
-  const size_t room = config_.body_limit > b.data[d].size() ? config_.body_limit - b.data[d].size() : 0;
-  const size_t take = std::min(room, len);
-  b.data[d].append(reinterpret_cast<const char*>(data), take);
-  if (take < len) b.truncated[d] = true;
+  if (it != bodies_.end()) it->second.Append(is_request ? 0 : 1, data, len, config_.body_limit);
 }
 
 void H1MetricsSink::End(H1Exchange& ex) {
@@ -43,14 +35,7 @@ void H1MetricsSink::End(H1Exchange& ex) {
   }
   if (recorder_ != nullptr) {
     auto it = bodies_.find(ex.stream);
-    if (it != bodies_.end()) {
-      // The observer hands over the first body_limit bytes only (the rest may be spliced): the
-      // whole size is the exchange's byte count.
-      RecordedBodies& b = it->second;
-      b.size[0] = ex.request_bytes;
-      b.size[1] = ex.response_bytes;
-      for (int d = 0; d < 2; d++) b.truncated[d] = b.size[d] > b.data[d].size();
-    }
+    if (it != bodies_.end()) it->second.Settle(ex.request_bytes, ex.response_bytes);
     recorder_->Push(conn_id_, inbound_, src_, dst_, ex, it == bodies_.end() ? nullptr : &it->second);
     if (it != bodies_.end()) bodies_.erase(it);
   }

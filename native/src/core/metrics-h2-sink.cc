@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics-h2-sink.h"
 
-#include <algorithm>
-#include <cstring>
-
+#include <utility>
 
 namespace meshtap {
 
@@ -29,12 +27,7 @@ void H2MetricsSink::RequestHead(H2Exchange& ex) {
 }
 
 void H2MetricsSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* data, size_t len) {
-  RecordedBodies* b = BodiesOf(ex);
-  if (b == nullptr) return;
-  const int d = is_request ? 0 : 1;
-  const size_t room = config_.body_limit > b->data[d].size() ? config_.body_limit - b->data[d].size() : 0;
-  const size_t take = std::min(room, len);
-  b->data[d].append(reinterpret_cast<const char*>(data), take);
+  if (RecordedBodies* b = BodiesOf(ex)) b->Append(is_request ? 0 : 1, data, len, config_.body_limit);
 }
 
 void H2MetricsSink::End(H2Exchange& ex) {
@@ -52,12 +45,7 @@ void H2MetricsSink::End(H2Exchange& ex) {
   }
   if (recorder_ != nullptr) {
     RecordedBodies* b = BodiesOf(ex);
-    if (b != nullptr) {
-      // The whole sizes are the stream's DATA byte counts; what was kept is at most body_limit.
-      b->size[0] = ex.request_bytes;
-      b->size[1] = ex.response_bytes;
-      for (int d = 0; d < 2; d++) b->truncated[d] = b->size[d] > b->data[d].size();
-    }
+    if (b != nullptr) b->Settle(ex.request_bytes, ex.response_bytes);
     recorder_->Push(conn_id_, inbound_, src_, dst_, ex, b);
     if (b != nullptr) bodies_.erase(ex.stream);
   }

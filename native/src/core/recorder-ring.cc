@@ -34,6 +34,17 @@ bool IsVolatileField(std::string_view name) {
 
 }  // namespace
 
+void RecordedBodies::Append(int d, const uint8_t* p, size_t len, size_t limit) {
+  const size_t room = limit > data[d].size() ? limit - data[d].size() : 0;
+  data[d].append(reinterpret_cast<const char*>(p), len < room ? len : room);
+}
+
+void RecordedBodies::Settle(uint64_t request_bytes, uint64_t response_bytes) {
+  size[0] = request_bytes;
+  size[1] = response_bytes;
+  for (int d = 0; d < 2; d++) truncated[d] = size[d] > data[d].size();
+}
+
 RecorderRing::RecorderRing(size_t max_bytes) : cap_(max_bytes) {
   // malloc, not new[]: the pages of a large block are mapped lazily, so an idle recorder holds
   // only what it has filled.
@@ -125,20 +136,23 @@ void RecorderRing::EncodeHead(std::string_view head) {
   }
 }
 
-void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
+// What both record kinds start with, up to the addresses (see the layout in recorder-ring.h):
+// `flags` gets the shared bits added; `h2_flags` follows it for HTTP/2 records (-1: none).
+template <typename Exchange>
+void RecorderRing::EncodeStart(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const Exchange& ex, const RecordedBodies* bodies,
+                               uint8_t flags, int h2_flags) {
   scratch_.clear();
   const uint64_t end_ns = ex.end_ns;
   scratch_.append(reinterpret_cast<const char*>(&end_ns), sizeof end_ns);
   PutVarint(&scratch_, conn_id);
   PutVarint(&scratch_, ex.stream);
   const bool has_status = ex.status != 0;
-  uint8_t flags = 0;
   if (inbound) flags |= kInbound;
-  if (ex.is_http10) flags |= kHttp10;
   if (has_status) flags |= kHasStatus;
   if (ex.error != nullptr) flags |= kHasError;
   if (bodies != nullptr) flags |= kHasBodies;
   scratch_.push_back(static_cast<char>(flags));
+  if (h2_flags >= 0) scratch_.push_back(static_cast<char>(h2_flags));
   PutVarint(&scratch_, end_ns >= ex.start_ns ? end_ns - ex.start_ns : 0);
   if (has_status) {
     PutVarint(&scratch_, ex.response_ns >= ex.start_ns ? ex.response_ns - ex.start_ns : 0);
@@ -146,6 +160,11 @@ void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, 
   }
   PutStr(&scratch_, src);
   PutStr(&scratch_, dst);
+}
+
+void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
+  const bool has_status = ex.status != 0;
+  EncodeStart(conn_id, inbound, src, dst, ex, bodies, ex.is_http10 ? kHttp10 : 0, -1);
   EncodeHead(ex.request_head);
   if (has_status) EncodeHead(ex.response_head);
   EncodeHead(ex.request_trailers);
@@ -157,17 +176,7 @@ void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, 
 }
 
 void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies) {
-  scratch_.clear();
-  const uint64_t end_ns = ex.end_ns;
-  scratch_.append(reinterpret_cast<const char*>(&end_ns), sizeof end_ns);
-  PutVarint(&scratch_, conn_id);
-  PutVarint(&scratch_, ex.stream);
   const bool has_status = ex.status != 0;
-  uint8_t flags = kH2;
-  if (inbound) flags |= kInbound;
-  if (has_status) flags |= kHasStatus;
-  if (ex.error != nullptr) flags |= kHasError;
-  if (bodies != nullptr) flags |= kHasBodies;
   uint8_t h2 = 0;
   if (ex.is_grpc) h2 |= kGrpc;
   if (ex.has_grpc_status) h2 |= kHasGrpcStatus;
@@ -175,15 +184,7 @@ void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src
   if (ex.request_compressed) h2 |= kRequestCompressed;
   if (ex.response_compressed) h2 |= kResponseCompressed;
   if (ex.from_h2c) h2 |= kFromH2c;
-  scratch_.push_back(static_cast<char>(flags));
-  scratch_.push_back(static_cast<char>(h2));
-  PutVarint(&scratch_, end_ns >= ex.start_ns ? end_ns - ex.start_ns : 0);
-  if (has_status) {
-    PutVarint(&scratch_, ex.response_ns >= ex.start_ns ? ex.response_ns - ex.start_ns : 0);
-    PutVarint(&scratch_, static_cast<uint64_t>(ex.status));
-  }
-  PutStr(&scratch_, src);
-  PutStr(&scratch_, dst);
+  EncodeStart(conn_id, inbound, src, dst, ex, bodies, kH2, h2);
   if (ex.from_h2c) {
     // Its request was HTTP/1: method, target and authority do not come from pseudo-headers.
     PutStr(&scratch_, ex.method);

@@ -52,6 +52,11 @@ struct RecordedBodies {
   std::string data[2];  // request, response
   uint64_t size[2] = {0, 0};
   bool truncated[2] = {false, false};
+  // Keeps what fits of `len` more bytes of direction `d` (0 request, 1 response) under `limit`.
+  void Append(int d, const uint8_t* p, size_t len, size_t limit);
+  // The whole sizes (the exchange's byte counts: observers hand over the first `limit` bytes
+  // only, the rest may be spliced), and truncated where they exceed what was kept.
+  void Settle(uint64_t request_bytes, uint64_t response_bytes);
 };
 
 struct RecorderStats {
@@ -92,6 +97,9 @@ class RecorderRing {
 
  private:
   void Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies);  // into scratch_, mu_ held
+  template <typename Exchange>
+  void EncodeStart(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const Exchange& ex, const RecordedBodies* bodies, uint8_t flags,
+                   int h2_flags);  // mu_ held
   void EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies);  // mu_ held
   void EncodeHead(std::string_view head);
   void EncodeFields(const H2FieldList& fields);
