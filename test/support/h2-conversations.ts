@@ -45,6 +45,8 @@ export const h2NameArb = fc.oneof(
   { weight: 3, arbitrary: fc.stringMatching(/^x-[a-z0-9-]{1,10}$/) },
   { weight: 2, arbitrary: fc.constantFrom('accept', 'accept-encoding', 'user-agent', 'content-type', 'cache-control', 'etag', 'via', 'x-request-id') },
   { weight: 1, arbitrary: fc.constantFrom('authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization') },
+  // Names HTTP/2 forbids but a passive observer still reads (neither engine validates them).
+  { weight: 1, arbitrary: fc.constantFrom('X-Upper', 'Authorization', 'bad name', '', ':custom', 'latin1:x-\xff', 'x_under', 'content-length') },
 );
 /** Values: a small pool (so the dynamic table gets hits), printable text, non-ASCII, empty. */
 export const h2ValueArb = fc.oneof(
@@ -52,6 +54,8 @@ export const h2ValueArb = fc.oneof(
   { weight: 3, arbitrary: fc.stringMatching(/^[!-~]([ !-~]{0,30}[!-~])?$/) },
   { weight: 1, arbitrary: fc.constantFrom('', 'caf\u00e9', '\u20ac 5', 'sp ace', 'tab\there') },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 1200 }).map((n) => 'v'.repeat(n)) },
+  // Octets that are not UTF-8 or not allowed (events show them by the field-text rule).
+  { weight: 1, arbitrary: fc.constantFrom('latin1:\xff\xfe', 'latin1:a\x00b', 'latin1:cr\rlf\n', 'latin1:caf\xe9', ' lead', 'trail ', 'latin1:\x7f', 'back\\slash') },
 );
 const fieldsArb = (max: number) => fc.array(fc.tuple(h2NameArb, h2ValueArb), { maxLength: max });
 
@@ -82,7 +86,13 @@ const requestArb = fc.record({
   method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'),
   scheme: fc.constantFrom('http', 'https'),
   authority: fc.option(fc.constantFrom('h2.diff', 'api.example:8443', 'LOCALHOST', '[::1]:80'), { nil: undefined }),
-  path: fc.oneof(fc.stringMatching(/^\/[a-z0-9/._~%-]{0,24}$/), fc.constantFrom('/', '/index.html', '/a%20b', '/caf%C3%A9?q=1', '/p%zz')),
+  path: fc.oneof(
+    { weight: 4, arbitrary: fc.stringMatching(/^\/[a-z0-9/._~%-]{0,24}$/) },
+    { weight: 2, arbitrary: fc.constantFrom('/', '/index.html', '/a%20b', '/caf%C3%A9?q=1', '/p%zz') },
+    { weight: 1, arbitrary: fc.constantFrom('latin1:/\xff%41', '/a b', '*', '', 'http://abs.example/x', '/caf\u00e9') },
+  ),
+  /** Pseudo-header fields as sent: normal, or in shapes RFC 9113 §8.3 forbids (the observer scans them all). */
+  pseudo: fc.constantFrom('normal', 'normal', 'normal', 'normal', 'duplicate-path', 'no-method', 'late-method', 'extra-pseudo'),
   fields: fieldsArb(5),
   head: blockOptionsArb,
   body: bodySpecArb,
@@ -119,13 +129,30 @@ export const resetArb = maybe(
   4,
 );
 
+type RequestShape = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** A request head's fields in the generated pseudo-header shape. */
+function requestFields(rq: RequestShape): Array<[string, string]> {
+  const method: [string, string] = [':method', rq.method];
+  const rest: Array<[string, string]> = [[':scheme', rq.scheme], ...(rq.authority === undefined ? [] : [[':authority', rq.authority] as [string, string]]), [':path', rq.path]];
+  switch (rq.pseudo) {
+    case 'duplicate-path':
+      return [method, ...rest, [':path', '/second'], ...rq.fields];
+    case 'no-method':
+      return [...rest, ...rq.fields];
+    case 'late-method':
+      return [...rest, ...rq.fields, method];
+    case 'extra-pseudo':
+      return [method, ...rest, [':protocol', 'websocket'], ...rq.fields];
+    default:
+      return [method, ...rest, ...rq.fields];
+  }
+}
+
 const streamArb: fc.Arbitrary<StreamSpec> = fc.record({ request: requestArb, response: responseArb, reset: resetArb }).map(({ request: rq, response: rs, reset }) => ({
   request: {
     interim: [],
-    head: block(
-      [[':method', rq.method], [':scheme', rq.scheme], ...(rq.authority === undefined ? [] : [[':authority', rq.authority] as [string, string]]), [':path', rq.path], ...rq.fields],
-      rq.head,
-    ),
+    head: block(requestFields(rq), rq.head),
     body: rq.body,
     ...rq.data,
     trailers: rq.trailers && block(rq.trailers[0], rq.trailers[1]),

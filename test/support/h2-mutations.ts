@@ -87,6 +87,24 @@ export function writeMutation(m: MutationSpec, ctx: MutationContext): void {
       return emit(from, FRAME.HEADERS, FLAG.END_HEADERS | FLAG.PADDED, stream, Buffer.from([10 + (m.byte % 200), 0x82, 0x84]));
     case 'push-promise-from-client':
       return emit('client', FRAME.PUSH_PROMISE, FLAG.END_HEADERS, Math.max(lastOpened, 1), Buffer.concat([u32(2), Buffer.from([0x82])]));
+    case 'hpack-int-overflow':
+      // An index whose integer runs past 2^31 (a decoder must stop, not wrap).
+      return headers(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f + (m.byte % 2) * 0x70]));
+    case 'hpack-update-past-bound':
+      // Above 64 KiB: allowed only when the peer advertised more, and past the js decoder's bound either way.
+      return headers(encodeInteger(65_537 + m.byte, 5, 0x20));
+    case 'unknown-too-large':
+      return emit(from, 0x20 + (m.byte % 16), 0, 0, Buffer.alloc(4 * DEFAULT_MAX_FRAME + 1, 0x75));
+    case 'data-padding-too-long':
+      return emit(from, FRAME.DATA, FLAG.PADDED, Math.max(lastOpened, 1), Buffer.from([5 + (m.byte % 200), 0x61, 0x62]));
+    case 'client-even-stream':
+      return emit('client', FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, stream + 1, Buffer.from([0x82, 0x86, 0x84]));
+    case 'client-old-stream':
+      return emit('client', FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, Buffer.from([0x83, 0x86, 0x85]));
+    case 'data-unknown-stream':
+      return emit(from, FRAME.DATA, FLAG.END_STREAM, 1001, Buffer.from('stray'));
+    case 'rst-stream-0':
+      return emit(from, FRAME.RST_STREAM, 0, 0, u32(8));
     case 'garbage':
       return push(from, Buffer.from(Array.from({ length: 1 + (m.byte % 40) }, (_, i) => (m.byte * 31 + i * 17) & 0xff)), 'garbage');
     default:

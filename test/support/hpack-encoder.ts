@@ -9,7 +9,8 @@
  * here are what a test needs to know exactly which bytes it sends. The integer and Huffman
  * coders are the ones the js observer's own tests use (proxy/h2/test-support/hpack-encoder.ts);
  * the static table is RFC 7541 Appendix A as proxy/h2/static-table.ts holds it.
- * Strings are sent as their UTF-8 octets.
+ * Strings are sent as their UTF-8 octets, or as raw octets when they start with `latin1:` (one
+ * char per octet: for bytes that are not UTF-8, such as 0xff, NUL or a bare CR).
  */
 import { STATIC_TABLE } from '../../proxy/h2/static-table.js';
 import { encodeHuffman, encodeInteger } from '../../proxy/h2/test-support/hpack-encoder.js';
@@ -31,7 +32,12 @@ export interface FieldStyle {
 }
 
 export const HPACK_ENTRY_OVERHEAD = 32;
-const octets = (s: string) => Buffer.byteLength(s, 'utf8');
+const LATIN1 = 'latin1:';
+/** The octets a header string stands for (see the file comment). */
+export function octetsOf(s: string): Buffer {
+  return s.startsWith(LATIN1) ? Buffer.from(s.slice(LATIN1.length), 'latin1') : Buffer.from(s, 'utf8');
+}
+const octets = (s: string) => octetsOf(s).length;
 
 /** One direction's encoder: its dynamic table follows every block it writes. */
 export class HpackEncoder {
@@ -115,9 +121,9 @@ export class HpackEncoder {
 
 const PLAIN: FieldStyle = { rep: 'without', isNameIndexed: false, isHuffman: false };
 
-/** A string literal of `text`'s UTF-8 octets (RFC 7541 §5.2). */
+/** A string literal of `text`'s octets (RFC 7541 §5.2). */
 export function encodeString(text: string, isHuffman: boolean): Buffer {
-  const raw = Buffer.from(text, 'utf8');
+  const raw = octetsOf(text);
   const bytes = isHuffman ? encodeHuffman(raw) : raw;
   return Buffer.concat([encodeInteger(bytes.length, 7, isHuffman ? 0x80 : 0), bytes]);
 }
