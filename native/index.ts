@@ -58,6 +58,10 @@ export interface NativeTcpStats {
 
 export interface NativeCounters {
   boundHits: Map<string, number>;
+  /** Connections by detected protocol (`h1`, `h2`, `opaque`): counted in C++, not from records. */
+  protocolDetected: Map<string, number>;
+  /** Observers that stopped following a connection, by reason (GIVE_UP_REASONS, `detect-timeout`). */
+  observerErrors: Map<string, number>;
   connectErrors: { direction: 'inbound' | 'outbound'; code: string; count: number }[];
   /** Bytes the workers moved with splice(2) instead of read/write. */
   splicedBytes: number;
@@ -303,6 +307,30 @@ export interface NativeEngineOptions {
   recorderBodies?: boolean;
   /** Most route records before `[other]` (route-metrics.ts ROUTE_DEFAULTS). */
   maxRoutes?: number;
+  /**
+   * Every observed connection's open and detection records reach JS (for MESHTAP_TRACE=detect).
+   * Default: a connection is announced only before the first record JS needs (a tapped exchange,
+   * HTTP/2 bytes), so one nobody taps costs the JS thread nothing.
+   */
+  announceConnections?: boolean;
+}
+
+/** What the native engines of this process handed the JS thread so far (see `nativeDeliveries`). */
+export interface NativeDeliveries {
+  /** Doorbell wakes of the JS thread. */
+  wakes: number;
+  /** Records decoded, every kind. */
+  records: number;
+}
+
+const deliveries: NativeDeliveries = { wakes: 0, records: 0 };
+
+/**
+ * How many wakes and records the native engines of this process cost the JS thread since it
+ * started: the proof that, with nobody tapping, HTTP/1 and opaque connections cost none.
+ */
+export function nativeDeliveries(): NativeDeliveries {
+  return { ...deliveries };
 }
 
 /** The running native engine, as proxy/ drives it. */
@@ -343,6 +371,7 @@ function monotonicToPerfMs(originNs: number, hi: number, lo: number): number {
 export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: number, originNs: number, h: NativeRecordHandler): number {
   const end = batch.length;
   for (let n = 0; n < maxRecords && at + RECORD_HEADER_BYTES <= end; n++) {
+    deliveries.records++;
     const type = batch[at];
     const code = batch[at + 1];
     const id = batch.readUInt32LE(at + 4);
@@ -522,7 +551,10 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     if (batch !== undefined) backlog.push({ batch, at: 0 });
     if (!isScheduled || maxRecords === Infinity) work(maxRecords);
   };
-  raw = new a.NativeEngine(options, () => drain());
+  raw = new a.NativeEngine(options, () => {
+    deliveries.wakes++;
+    drain();
+  });
   const engine = raw;
   return {
     listen(spec) {
@@ -537,10 +569,12 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     setWantBodies: (want) => engine.setWantBodies(want),
     tcpStats: () => engine.tcpStats(),
     counters() {
-      const out: NativeCounters = { boundHits: new Map(), connectErrors: [], splicedBytes: 0 };
+      const out: NativeCounters = { boundHits: new Map(), protocolDetected: new Map(), observerErrors: new Map(), connectErrors: [], splicedBytes: 0 };
       for (const [key, count] of engine.counters()) {
         const parts = key.split('\t');
         if (parts[0] === 'bound') out.boundHits.set(parts[1]!, count);
+        else if (parts[0] === 'detected') out.protocolDetected.set(parts[1]!, count);
+        else if (parts[0] === 'gaveup') out.observerErrors.set(parts[1]!, count);
         else if (parts[0] === 'splice') out.splicedBytes = count;
         else out.connectErrors.push({ direction: parts[1] as 'inbound' | 'outbound', code: parts[2]!, count });
       }

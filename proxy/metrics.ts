@@ -72,6 +72,10 @@ export interface ExternalEventCounts {
   connectErrors: Iterable<{ direction: string; code: string; count: number }>;
   /** Exchanges evicted from (or refused by) an external flight recorder, a running total. */
   recorderEvicted?: number;
+  /** Connections by detected protocol (`meshtap_protocol_detected_total`), running totals. */
+  protocolDetected?: Iterable<[string, number]>;
+  /** Observers' give-ups by reason (`meshtap_observer_errors_total`), running totals. */
+  observerErrors?: Iterable<[string, number]>;
 }
 
 /** HTTP and route metrics counted elsewhere (the native engine's C++ observers), read at scrape. */
@@ -248,8 +252,24 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   tcpGauge('tcp_read_bytes_total', 'Total count of bytes read from peers', 'counter', (s) => s.readBytes);
   tcpGauge('tcp_write_bytes_total', 'Total count of bytes written to peers', 'counter', (s) => s.writeBytes);
 
-  const gaveUp = new prom.Counter({ name: 'meshtap_observer_errors_total', help: 'Connections the observer stopped following (forwarded unchanged from then on), by reason', labelNames: ['reason'], registers: [registry] });
-  const detected = new prom.Counter({ name: 'meshtap_protocol_detected_total', help: 'Connections by detected protocol', labelNames: ['protocol'], registers: [registry] });
+  const gaveUp = new prom.Counter({
+    name: 'meshtap_observer_errors_total',
+    help: 'Connections the observer stopped following (forwarded unchanged from then on), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect(this: prom.Counter) {
+      for (const [reason, total] of eventSource?.().observerErrors ?? []) foldIn(this, `gaveup|${reason}`, { reason }, total);
+    },
+  });
+  const detected = new prom.Counter({
+    name: 'meshtap_protocol_detected_total',
+    help: 'Connections by detected protocol',
+    labelNames: ['protocol'],
+    registers: [registry],
+    collect(this: prom.Counter) {
+      for (const [protocol, total] of eventSource?.().protocolDetected ?? []) foldIn(this, `detected|${protocol}`, { protocol }, total);
+    },
+  });
   const tapDropped = new prom.Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
   const bodyCaptured = new prom.Counter({ name: 'meshtap_body_capture_bytes_total', help: 'Body bytes copied for tap subscribers or the flight recorder', registers: [registry] });
   const recorderDropped = new prom.Counter({

@@ -6,6 +6,7 @@
  * engine uses (`engine.ts` is the contract), so events, metrics and counts are the same.
  */
 import { lookup } from 'node:dns/promises';
+import { createLogger } from '../common/index.js';
 import { isIP } from 'node:net';
 import { startNativeEngine, type NativeEngine } from '../native/index.js';
 import type { ListenerInfo, ListenerSpec, RunningEngine } from './engine.js';
@@ -52,6 +53,8 @@ export async function startNativeDataPath(
       maxStreams: observation.limits.maxStreams,
       recorderBytes: o.recorderBytes,
       recorderBodies: services.recorderBodies,
+      // A trace line per connection needs every connection's records (otherwise none untapped).
+      announceConnections: createLogger('detect').isTracing,
     },
     { ...observed, connectError: (proxy, code) => metrics.upstreamConnectError(proxy, code), boundHit: (bound) => metrics.boundHit(bound) },
   );

@@ -3,7 +3,9 @@
  * observes HTTP/1 itself (native/src/core/detect-driver.h, h1-observer.h); this file turns its
  * records back into what the js engine's observers would have reported.
  *
- * - `detected` counts the protocol (and the detect timeout) as the js driver does;
+ * - a connection is announced (`open`) only before the first record JS needs: an HTTP/1 or opaque
+ *   connection nobody taps sends nothing at all; detections, detect timeouts, give-ups and lost
+ *   batches are counted in C++ and read at scrape (native/src/core/detect-driver.h), never here;
  * - HTTP/1: metrics and the flight recorder are kept in C++ (native/src/core/metrics-h1-sink.h),
  *   and only exchanges that began while a tap subscriber was attached come here as records:
  *   `Http1Exchange` objects built by the js observer's own head parser (openExchange,
@@ -69,6 +71,8 @@ export type NativeObservationHandler = Omit<NativeRecordHandler, 'connectError' 
 export function createNativeObservation(services: ObservationServices, observation: ObservationOptions, unobserve: (id: number) => void): NativeObservationHandler {
   const { metrics } = services;
   const conns = new Map<number, NativeConn>();
+  /** For the js HTTP/2 driver: its detection is C++'s, counted there. */
+  const h2Services: ObservationServices = { ...services, metrics: { ...metrics, protocolDetected: () => undefined } };
   let recordMs = 0;
   const now = () => recordMs;
 
@@ -106,7 +110,8 @@ export function createNativeObservation(services: ObservationServices, observati
       services,
       {
         onGiveUp: (reason: GiveUpReason) => {
-          metrics.observerGaveUp(reason);
+          // C++ counted its own observer's give-up; a js HTTP/2 observer's (after h2c) is counted here.
+          if (!tapOnly) metrics.observerGaveUp(reason);
           log.debug('observer gave up', { conn: id, reason });
           stopFollowing(id, 'gave up');
         },
@@ -155,16 +160,14 @@ export function createNativeObservation(services: ObservationServices, observati
       const c = conns.get(id);
       if (c?.kind !== 'detecting') return;
       if (kind === 'h2') {
-        // The js driver reads the bytes that follow (it detects h2 again at once and counts it).
-        const driver = createObservationDriver(c.info, services, { ...observation, now, chunksAreViews: true }, () => {
+        // The js driver reads the bytes that follow (it detects h2 again at once; C++ counted it).
+        const driver = createObservationDriver(c.info, h2Services, { ...observation, now, chunksAreViews: true }, () => {
           conns.delete(id);
           unobserve(id);
         });
         conns.set(id, { kind: 'h2', info: c.info, driver });
         return;
       }
-      if (why === 'timeout') metrics.observerGaveUp('detect-timeout');
-      metrics.protocolDetected(kind === 'h2-native' ? 'h2' : kind);
       trace(id, 'detecting', kind, why || undefined);
       if (kind === 'h1') startH1(c.info);
       else if (kind === 'h2-native') conns.set(id, { kind, info: c.info, sink: sinkOf(c.info, true), open: new Map() });
@@ -236,7 +239,6 @@ export function createNativeObservation(services: ObservationServices, observati
       // mid-exchange, out of memory) ends the way a give-up ends it.
       endOpen(id, 'observer-gave-up');
       if (c.kind === 'h1' || c.kind === 'h2-native') return c.sink.giveUp(why);
-      metrics.observerGaveUp(why);
       if (c.kind === 'h2') c.driver.close('observer-gave-up' as CloseReason);
       conns.delete(id);
     },
@@ -335,7 +337,6 @@ export function createNativeObservation(services: ObservationServices, observati
       conns.delete(id);
     },
     lost(id) {
-      metrics.boundHit('native-event-batch');
       const c = conns.get(id);
       if (c === undefined) return;
       if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, LOST_ERROR);

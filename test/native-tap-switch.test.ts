@@ -54,12 +54,14 @@ describe.skipIf(!isNativeAvailable())('native engine: HTTP/1 exchanges reach JS 
 
     for (let i = 0; i < 20; i++) expect(await get(agent, port, `/users/${i}`)).toBe(200);
     engine.flush();
-    expect(counts.get('detected')).toBe(1); // the connection itself is still announced
-    for (const kind of ['requestHead', 'responseHead', 'exchangeEnd', 'data']) expect(counts.get(kind) ?? 0, kind).toBe(0);
+    // Not even the connection is announced while nobody taps (counted in C++ instead).
+    for (const kind of ['open', 'detected', 'requestHead', 'responseHead', 'exchangeEnd', 'data']) expect(counts.get(kind) ?? 0, kind).toBe(0);
+    expect(engine.counters().protocolDetected.get('h1')).toBe(1);
 
     engine.setTapped(true);
     for (let i = 0; i < 3; i++) await get(agent, port, '/fail');
     engine.flush();
+    expect([counts.get('open'), counts.get('detected')]).toEqual([1, 1]); // announced before its first tapped exchange
     expect(counts.get('requestHead')).toBe(3);
     expect(counts.get('responseHead')).toBe(3);
     expect(counts.get('exchangeEnd')).toBe(3);

@@ -50,6 +50,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (o.Has("maxStreams")) config.limits.max_streams = static_cast<size_t>(o.Get("maxStreams").As<Napi::Number>().Int64Value());
     if (o.Has("recorderBytes")) config.recorder_bytes = static_cast<size_t>(o.Get("recorderBytes").As<Napi::Number>().Int64Value());
     if (o.Has("recorderBodies")) config.recorder_bodies = o.Get("recorderBodies").ToBoolean().Value();
+    if (o.Has("announceConnections")) config.announce_connections = o.Get("announceConnections").ToBoolean().Value();
     if (o.Has("maxRoutes")) config.http_limits.max_routes = static_cast<size_t>(o.Get("maxRoutes").As<Napi::Number>().Int64Value());
     if (config.threads < 1 || config.threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
     // The doorbell runs the JS callback through napi_make_callback (an object receiver and an

@@ -78,6 +78,7 @@ class H2SinkHarness : public Napi::ObjectWrap<H2SinkHarness> {
     conn_.id = static_cast<uint32_t>(U64(o, "connId"));
     conn_.inbound = o.Get("inbound").ToBoolean().Value();
     conn_.is_observed = true;
+    conn_.is_announced = true;  // JS was told of it already (the caller sends open and detected itself)
     const std::string src = Latin1(o.Get("src")), dst = Latin1(o.Get("dst"));
     driver_ = std::make_unique<ObservationDriver>(shared_.get(), &conn_, src + "\n" + dst);
     H1MetricsSinkConfig mc;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // One proxied connection of the native engine: its two sockets, the bytes read but not yet
 // written (at most one read's worth per direction: that is the backpressure), its counters
-// and whether JS follows it. Owned by exactly one worker (its connection table); its sockets
-// are UniqueFd, so they close with it whatever path ends it; Worker::Finish is the one place that
+// and whether JS follows it (is_observed) and knows of it (is_announced). Owned by exactly one
+// worker (its connection table); its sockets are UniqueFd, so they close with it whatever path ends it; Worker::Finish is the one place that
 // ends it on purpose (counters, RST or FIN, the close record).
 #pragma once
 
@@ -73,7 +73,10 @@ struct Conn {
   uint32_t id = 0;
   bool inbound = true;
   bool is_connected = false;  // upstream connect completed
-  bool is_observed = false;   // JS follows this connection (records go to the batch)
+  bool is_observed = false;   // records of this connection may go to JS (observing; not unobserved or lost)
+  bool is_announced = false;  // its open record went to JS: sent lazily, before the first record JS
+                              // needs (ObservationDriver::Announce); a connection nobody taps costs
+                              // the JS thread nothing, and its close record goes only after an open
   bool is_dead = false;
   AbortCode abort = kAbortNone;
   uint64_t last_active_ns = 0;  // last byte read either way (idle timeout)

@@ -49,13 +49,51 @@ bool ObservationDriver::IsLive() {
   return false;
 }
 
-bool ObservationDriver::Emit(RecordType type, uint8_t code, const void* data, size_t len, uint64_t t_ns, bool is_control) {
-  if (!conn_->is_observed) return false;
-  if (shared_->ring.Append(type, code, conn_->id, t_ns, data, static_cast<uint32_t>(len), is_control)) return true;
-  // The batch is full (JS is behind): this connection's observation stops, its bytes do not.
+void ObservationDriver::Lost() {
+  // The batch is full (JS is behind): this connection's records stop, its bytes do not.
   conn_->is_observed = false;
-  shared_->ring.Append(kRecLost, 0, conn_->id, MonotonicNs(), nullptr, 0, true);
+  shared_->counters.Add("bound\tnative-event-batch");
+  if (conn_->is_announced) shared_->ring.Append(kRecLost, 0, conn_->id, MonotonicNs(), nullptr, 0, true);
+}
+
+bool ObservationDriver::IsAnnounced() const { return conn_->is_announced; }
+
+bool ObservationDriver::Announce(uint64_t t_ns) {
+  if (!conn_->is_observed) return false;
+  if (!conn_->is_announced) {
+    if (!shared_->ring.Append(kRecOpen, conn_->inbound ? 0 : 1, conn_->id, t_ns, addresses_.data(), static_cast<uint32_t>(addresses_.size()), true)) {
+      Lost();
+      return false;
+    }
+    conn_->is_announced = true;
+    addresses_.clear();
+    addresses_.shrink_to_fit();
+  }
+  // JS follows an HTTP/1 connection from its detection record (counted here, not there).
+  if (state_ == State::kH1 && !is_detection_sent_) {
+    is_detection_sent_ = true;
+    if (!shared_->ring.Append(kRecDetected, static_cast<uint8_t>(Detection::kH1), conn_->id, t_ns, nullptr, 0, true)) {
+      Lost();
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ObservationDriver::Emit(RecordType type, uint8_t code, const void* data, size_t len, uint64_t t_ns, bool is_control) {
+  if (!Announce(t_ns)) return false;
+  if (shared_->ring.Append(type, code, conn_->id, t_ns, data, static_cast<uint32_t>(len), is_control)) return true;
+  Lost();
   return false;
+}
+
+void ObservationDriver::GaveUp(GiveUpReason reason) {
+  const size_t slot = static_cast<size_t>(reason);
+  if (slot < EventCounters::kGaveUpSlots) shared_->counters.gave_up[slot].fetch_add(1, std::memory_order_relaxed);
+  if (conn_->is_announced && conn_->is_observed) {
+    shared_->ring.Append(kRecGiveUp, static_cast<uint8_t>(reason), conn_->id, now_ns_, nullptr, 0, true);
+  }
+  StopObserving();
 }
 
 bool ObservationDriver::Emit2(RecordType type, uint8_t code, uint32_t stream, const void* body, size_t len, uint64_t t_ns, bool is_control) {
@@ -128,8 +166,7 @@ void ObservationDriver::Data(bool from_client, const uint8_t* p, size_t n, uint6
 // Out of memory in here costs this connection's observation, never the process (JS counts it
 // as an `internal` give-up and ends what it had open).
 void ObservationDriver::Abandon() noexcept {
-  if (conn_->is_observed) shared_->ring.Append(kRecGiveUp, static_cast<uint8_t>(GiveUpReason::kInternal), conn_->id, now_ns_, nullptr, 0, true);
-  StopObserving();
+  GaveUp(GiveUpReason::kInternal);
 }
 
 // After a 101 to h2c: the held client bytes go to JS first, then everything as bytes.
@@ -143,9 +180,16 @@ void ObservationDriver::AfterH1() {
 void ObservationDriver::Decide(Detection detected, const char* why, const uint8_t* last, size_t n) {
   // An HTTP/1 server never speaks first; a server-first protocol (SMTP's `EHLO x`) only looks like HTTP/1.
   const Detection kind = detected == Detection::kH1 && has_server_first_ ? Detection::kOpaque : detected;
-  std::string text = why != nullptr ? why : "";
-  if (has_server_first_) text = std::string(why != nullptr ? why : DetectionName(detected)) + ", server spoke first";
-  Emit(kRecDetected, static_cast<uint8_t>(kind), text.data(), text.size(), now_ns_, true);
+  const size_t slot = static_cast<size_t>(kind);
+  if (slot < sizeof shared_->counters.detected / sizeof shared_->counters.detected[0]) shared_->counters.detected[slot].fetch_add(1, std::memory_order_relaxed);
+  if (why != nullptr && strcmp(why, "timeout") == 0) shared_->counters.detect_timeouts.fetch_add(1, std::memory_order_relaxed);
+  // JS needs the detection of h2 (its observer reads the bytes); of h1 only with the connection's
+  // first tapped record (Announce), of opaque never, unless every connection is announced (trace).
+  if (kind == Detection::kH2 || shared_->config.announce_connections) {
+    std::string text = why != nullptr ? why : "";
+    if (has_server_first_) text = std::string(why != nullptr ? why : DetectionName(detected)) + ", server spoke first";
+    is_detection_sent_ = Emit(kRecDetected, static_cast<uint8_t>(kind), text.data(), text.size(), now_ns_, true);
+  }
   std::string client;
   client.swap(detect_buf_);
   std::string server;
@@ -170,8 +214,6 @@ void ObservationDriver::Decide(Detection detected, const char* why, const uint8_
     mc.body_limit = shared_->config.body_limit;
     metrics_sink_ = std::make_unique<H1MetricsSink>(&shared_->http, &shared_->recorder, mc, conn_->id, conn_->inbound, addresses_.substr(0, nl),
                                                     nl == std::string::npos ? std::string() : addresses_.substr(nl + 1));
-    addresses_.clear();
-    addresses_.shrink_to_fit();
     tee_ = std::make_unique<H1TeeSink>(metrics_sink_.get(), sink_.get());
     ObserverLimits limits = shared_->config.limits;
     limits.max_body_capture_bytes = shared_->config.body_limit;  // what any sink keeps, at most

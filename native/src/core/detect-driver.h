@@ -11,6 +11,12 @@
 //
 // Records it writes (event-ring.h): kRecDetected, the h1 exchange records (h1-record-sink.h),
 // and for `bytes` connections kRecClientData/kRecServerData as before. Never throws.
+//
+// JS hears of a connection only when it needs to (DESIGN §3: with no tap subscriber the JS
+// thread does no per-connection work): the open record (and, for HTTP/1, its detection) goes
+// lazily, just before the first record JS must see (a tapped exchange, h2 bytes, h2c), and what
+// the js engine counts from detection (protocol, detect timeout, give-ups) is counted in C++
+// (EventCounters) and read at scrape. An HTTP/1 or opaque connection nobody taps sends nothing.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +28,7 @@
 #include "detect.h"
 #include "engine-shared.h"
 #include "event-ring.h"
+#include "h1-exchange.h"
 
 namespace meshtap {
 
@@ -54,8 +61,15 @@ class ObservationDriver {
   // The detection timeout passed since the connection opened (proxy/observation-driver.ts).
   void DetectDeadline(uint64_t now_ns);
 
-  // Writes one record of this connection; false when observation is over (the batch was full:
-  // the connection is then unobserved and JS told with kRecLost).
+  // Sends JS the connection's open record (and its detection, once known) if not yet sent; false
+  // when records no longer go to JS. Called by Emit; by the worker at open only when every
+  // connection is announced (EngineConfig::announce_connections, MESHTAP_TRACE=detect).
+  bool Announce(uint64_t t_ns);
+  bool IsAnnounced() const;
+  // The observer gave up (counted, told to JS only if it knows the connection); observation stops.
+  void GaveUp(GiveUpReason reason);
+  // Writes one record of this connection, announcing it first; false when observation is over (the
+  // batch was full: the connection is then unobserved and, if announced, JS told with kRecLost).
   bool Emit(RecordType type, uint8_t code, const void* data, size_t len, uint64_t t_ns, bool is_control);
   // Writes `head` (a u32 stream) then `body` as one record payload.
   bool Emit2(RecordType type, uint8_t code, uint32_t stream, const void* body, size_t len, uint64_t t_ns, bool is_control);
@@ -72,6 +86,8 @@ class ObservationDriver {
   void EndOf(bool from_client);
   void Abandon() noexcept;
   bool IsLive();
+  // The batch was full: records stop for this connection (counted; JS told if it knows it).
+  void Lost();
 
   EngineShared* const shared_;
   Conn* const conn_;
@@ -81,7 +97,8 @@ class ObservationDriver {
   std::string server_first_;    // server bytes while detecting (<= kServerFirstMaxBytes)
   size_t server_first_len_ = 0;
   bool has_server_first_ = false;
-  std::string addresses_;
+  std::string addresses_;       // "src\ndst": the open record's payload (kept until announced)
+  bool is_detection_sent_ = false;
   std::unique_ptr<H1RecordSink> sink_;
   std::unique_ptr<H1MetricsSink> metrics_sink_;
   std::unique_ptr<H1TeeSink> tee_;

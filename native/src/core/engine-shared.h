@@ -44,6 +44,10 @@ struct EngineConfig {
   // at most body_limit bytes per body, the observers' bound above).
   size_t recorder_bytes = 8 * 1024 * 1024;
   bool recorder_bodies = false;
+  // Every observed connection's open and detection go to JS at once (MESHTAP_TRACE=detect logs a
+  // line per connection, as the js engine does). Otherwise a connection is announced to JS only
+  // before its first record JS needs (detect-driver.h), and one nobody taps costs JS nothing.
+  bool announce_connections = false;
 };
 
 enum class ListenerKind { kForward, kInbound, kOutbound };

@@ -58,13 +58,11 @@ void H1RecordSink::End(H1Exchange& ex) {
   driver_->Emit(kRecExEnd, 0, payload.data(), payload.size(), ex.end_ns, true);
 }
 
-void H1RecordSink::GiveUp(GiveUpReason reason) {
-  driver_->Emit(kRecGiveUp, static_cast<uint8_t>(reason), nullptr, 0, driver_->now_ns(), true);
-  driver_->StopObserving();
-}
+void H1RecordSink::GiveUp(GiveUpReason reason) { driver_->GaveUp(reason); }
 
 void H1RecordSink::Upgraded() {
-  driver_->Emit(kRecUpgraded, 0, nullptr, 0, driver_->now_ns(), true);
+  // JS follows the connection only if it was told of it (a tapped exchange): then it must stop.
+  if (driver_->IsAnnounced()) driver_->Emit(kRecUpgraded, 0, nullptr, 0, driver_->now_ns(), true);
   driver_->StopObserving();
 }
 

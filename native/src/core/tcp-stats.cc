@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tcp-stats.h"
 
+#include "h1-exchange.h"
+
 namespace meshtap {
+
+static_assert(static_cast<size_t>(GiveUpReason::kInternal) < EventCounters::kGaveUpSlots, "a gave_up slot per GiveUpReason");
 
 TcpCounters* TcpStatsRegistry::Get(bool inbound, bool is_dst, const std::string& target, bool* bound_hit) {
   const char* direction = inbound ? "inbound" : "outbound";
@@ -50,6 +54,17 @@ std::vector<std::pair<std::string, uint64_t>> EventCounters::Snapshot() {
   const uint64_t errors = worker_errors.load(std::memory_order_relaxed);
   if (errors > 0) out.emplace_back("bound\tnative-worker-error", errors);
   out.emplace_back("splice\tbytes", spliced_bytes.load(std::memory_order_relaxed));
+  static const char* const kProtocols[] = {nullptr, "h1", "h2", "opaque"};
+  for (size_t i = 1; i < 4; i++) {
+    const uint64_t n = detected[i].load(std::memory_order_relaxed);
+    if (n > 0) out.emplace_back(std::string("detected\t") + kProtocols[i], n);
+  }
+  for (size_t i = 0; i <= static_cast<size_t>(GiveUpReason::kInternal); i++) {
+    const uint64_t n = gave_up[i].load(std::memory_order_relaxed);
+    if (n > 0) out.emplace_back(std::string("gaveup\t") + GiveUpReasonName(static_cast<GiveUpReason>(i)), n);
+  }
+  const uint64_t timeouts = detect_timeouts.load(std::memory_order_relaxed);
+  if (timeouts > 0) out.emplace_back("gaveup\tdetect-timeout", timeouts);
   return out;
 }
 

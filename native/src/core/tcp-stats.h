@@ -61,6 +61,15 @@ class EventCounters {
   std::atomic<uint64_t> worker_errors{0};
   // Bytes moved with splice(2) (socket -> pipe), reported as "splice\tbytes".
   std::atomic<uint64_t> spliced_bytes{0};
+  // What the js engine counts per connection from its observation driver, counted here so that
+  // a connection nobody taps costs the JS thread nothing (not even a record): detections by
+  // protocol (index: Detection, 1 h1 / 2 h2 / 3 opaque; "detected\th1"), observers giving up by
+  // reason (index: GiveUpReason; "gaveup\th1-parse") and detections that timed out
+  // ("gaveup\tdetect-timeout"). Atomics: counted on every connection, no lock, no allocation.
+  static constexpr size_t kGaveUpSlots = 16;
+  std::atomic<uint64_t> detected[4] = {};
+  std::atomic<uint64_t> gave_up[kGaveUpSlots] = {};
+  std::atomic<uint64_t> detect_timeouts{0};
 
  private:
   std::mutex mu_;

@@ -289,11 +289,13 @@ void Worker::Count(RecordType type, uint8_t code, const std::string& what) {
   else shared_->counters.Add(std::string("connect\t") + (code == 0 ? "inbound\t" : "outbound\t") + what);
 }
 
-void Worker::Record(Conn* c, RecordType type, uint8_t code, const void* data, uint32_t len, bool is_control) {
-  if (!c->is_observed) return;
-  if (shared_->ring.Append(type, code, c->id, MonotonicNs(), data, len, is_control)) return;
-  // The batch is full (JS is behind): this connection's observation stops, its bytes do not.
+void Worker::RecordClose(Conn* c) {
+  // Only for a connection JS knows of and still follows: an unannounced one cost JS nothing.
+  if (!c->is_observed || !c->is_announced) return;
+  if (shared_->ring.Append(kRecClose, c->abort, c->id, MonotonicNs(), nullptr, 0, true)) return;
+  // The batch is full even for control records (JS is far behind): JS learns the loss instead.
   c->is_observed = false;
+  shared_->counters.Add("bound\tnative-event-batch");
   shared_->ring.Append(kRecLost, 0, c->id, MonotonicNs(), nullptr, 0, true);
 }
 
@@ -349,9 +351,9 @@ void Worker::StartConnection(const ListenerSpec& spec, UniqueFd fd, const sockad
   c->src->open.fetch_add(1, std::memory_order_relaxed);
   SetSocketOptions(c->client.fd.Get(), shared_->config.keepalive_idle_s);
   if (c->is_observed) {
-    std::string text = FormatAddr(peer) + "\n" + dst;
-    Record(c, kRecOpen, spec.inbound ? 0 : 1, text.data(), static_cast<uint32_t>(text.size()), true);
-    c->obs = std::make_unique<ObservationDriver>(shared_, c, std::move(text));
+    // JS hears of it only when it must (ObservationDriver::Announce), or at once when tracing.
+    c->obs = std::make_unique<ObservationDriver>(shared_, c, FormatAddr(peer) + "\n" + dst);
+    if (shared_->config.announce_connections) c->obs->Announce(c->last_active_ns);
     detect_deadlines_.Add(c->id, c->last_active_ns + shared_->config.detect_timeout_ns);
   }
 
@@ -555,7 +557,7 @@ void Worker::Finish(Conn* c, bool client_error, bool upstream_error, bool reset_
   }
   if (c->obs) c->obs->Close(c->abort, MonotonicNs());
   ReleasePipes(c);
-  Record(c, kRecClose, c->abort, nullptr, 0, true);
+  RecordClose(c);
   c->next_dead = dead_;
   dead_ = c;
 }

@@ -80,7 +80,8 @@ class Worker {
   void Finish(Conn* c, bool client_error, bool upstream_error, bool reset_client, bool reset_upstream) noexcept;
   // Deletes the connections finished during this pass (no Conn* is held across passes).
   void ReapDead() noexcept;
-  void Record(Conn* c, RecordType type, uint8_t code, const void* data, uint32_t len, bool is_control);
+  // The close record, sent only if the connection's open was (Conn::is_announced).
+  void RecordClose(Conn* c);
   void Count(RecordType type, uint8_t code, const std::string& what);
   void CloseAll();
   // Closes connections idle longer than the configured timeout; returns ms until the next sweep.
