@@ -41,16 +41,6 @@ export async function checkConversation(pair: EnginePair, conversation: Conversa
   return results;
 }
 
-/** The knobs every generated differential suite reads (see each suite's file comment). */
-export function diffKnobs(defaultRuns: number, defaultTimeLimitMs: number): { numRuns: number; timeLimitMs: number; seed?: number; path?: string } {
-  return {
-    numRuns: Number(process.env.MESHTAP_DIFF_RUNS ?? defaultRuns),
-    timeLimitMs: Number(process.env.MESHTAP_DIFF_TIME_LIMIT_MS ?? defaultTimeLimitMs),
-    seed: process.env.MESHTAP_DIFF_SEED === undefined ? undefined : Number(process.env.MESHTAP_DIFF_SEED),
-    path: process.env.MESHTAP_DIFF_PATH,
-  };
-}
-
 function byExchange(r: RunResult): RunResult {
   const sort = (list: Array<Record<string, unknown>>) => list.map((e, i) => [e, i] as const).sort(([a, i], [b, j]) => compareIds(String(a.id), String(b.id)) || i - j).map(([e]) => e);
   return { ...r, events: sort(r.events), history: sort(r.history) };

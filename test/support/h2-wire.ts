@@ -11,15 +11,8 @@ export const MAX_FRAME_LIMIT = 16_777_215;
 /** Generated frames stay under this (room for padding and priority bytes). */
 export const FRAME_BUDGET = DEFAULT_MAX_FRAME - 512;
 
-/** One frame: 9-byte header + payload. */
-export function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream >>> 0, 5);
-  return Buffer.concat([h, payload]);
-}
+/** One frame: 9-byte header + payload (the builder the js observer's own tests use). */
+export { frame } from '../../proxy/h2/test-support/frames.js';
 
 export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
