@@ -41,6 +41,12 @@ void H1MetricsSink::End(H1Exchange& ex) {
   }
 }
 
-void H1MetricsSink::SwitchedToH2c(H1Exchange& ex) { bodies_.erase(ex.stream); }
+std::unique_ptr<RecordedBodies> H1MetricsSink::TakeBodies(uint32_t stream) {
+  auto it = bodies_.find(stream);
+  if (it == bodies_.end()) return nullptr;
+  auto out = std::make_unique<RecordedBodies>(std::move(it->second));
+  bodies_.erase(it);
+  return out;
+}
 
 }  // namespace meshtap

@@ -16,6 +16,10 @@ RecordedBodies* H2MetricsSink::BodiesOf(const H2Exchange& ex) {
   return it == bodies_.end() ? nullptr : &it->second;
 }
 
+void H2MetricsSink::Adopt(uint32_t stream, std::unique_ptr<RecordedBodies> bodies) {
+  if (bodies != nullptr && recorder_ != nullptr) bodies_[stream] = std::move(*bodies);
+}
+
 void H2MetricsSink::RequestHead(H2Exchange& ex) {
   // An h2c stream 1 was counted (and its bodies asked for) as the HTTP/1 request it began as.
   if (ex.from_h2c) return;

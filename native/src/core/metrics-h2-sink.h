@@ -34,6 +34,9 @@ class H2MetricsSink : public H2ExchangeSink {
   void BodyData(H2Exchange& ex, bool is_request, const uint8_t* data, size_t len) override;
   void End(H2Exchange& ex) override;
   void GiveUp(GiveUpReason reason) override {}
+  // h2c: stream `stream` (1) continues the upgraded HTTP/1 exchange, whose recorder bodies so far
+  // (H1MetricsSink::TakeBodies; null: none were captured) carry over.
+  void Adopt(uint32_t stream, std::unique_ptr<RecordedBodies> bodies);
 
  private:
   RecordedBodies* BodiesOf(const H2Exchange& ex);
