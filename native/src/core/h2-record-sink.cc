@@ -101,9 +101,7 @@ void H2RecordSink::End(H2Exchange& ex) {
   driver_->Emit(kRecH2End, 0, payload.data(), payload.size(), ex.end_ns, true);
 }
 
-void H2RecordSink::GiveUp(GiveUpReason reason) {
-  driver_->Emit(kRecGiveUp, static_cast<uint8_t>(reason), nullptr, 0, driver_->now_ns(), true);
-  driver_->StopObserving();
-}
+// Counted in C++; JS hears of it only if it follows the connection (GaveUp says so).
+void H2RecordSink::GiveUp(GiveUpReason reason) { driver_->GaveUp(reason); }
 
 }  // namespace meshtap
