@@ -5,6 +5,7 @@ import {
   colorFromArgs,
   connectionFromArgs,
   consumeTap,
+  createLineOut,
   createTapView,
   FILTER_HELP,
   FILTER_OPTIONS,
@@ -142,6 +143,12 @@ const command: Command = {
       maxRps,
     };
     const limit = args.values.limit ? parseCount(String(args.values.limit), '--limit') : undefined;
+    // Lines go out a batch at a time; stderr notes flush them first, so the two stay in order on a terminal.
+    const out = createLineOut(process.stdout);
+    const note = (text: string): void => {
+      out.flush();
+      process.stderr.write(`meshtap: ${text}\n`);
+    };
     const view = createTapView({
       output,
       color,
@@ -158,10 +165,10 @@ const command: Command = {
           }
         : {}),
       ...(maxRps !== undefined ? { maxRps } : {}),
-      print: (line) => process.stdout.write(line + '\n'),
-      note: (text) => process.stderr.write(`meshtap: ${text}\n`),
+      print: out.print,
+      note,
     });
-    const onNotice = (n: { message: string }): void => void process.stderr.write(`meshtap: ${n.message}\n`);
+    const onNotice = (n: { message: string }): void => note(n.message);
     const stream = connection ? openAllNamespaces(connection, request, onNotice, selector) : openSource(source, request, onNotice);
     // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose: quietly, exit 0.
     let stopped = false;
@@ -180,7 +187,7 @@ const command: Command = {
           if (view.onMessage(m)) stop();
         },
         isStopped: () => stopped,
-        note: (text) => process.stderr.write(`meshtap: ${text}\n`),
+        note,
       });
     } catch (err) {
       if (stopped) return 0;
@@ -188,6 +195,7 @@ const command: Command = {
       throw err;
     } finally {
       view.finish();
+      out.flush();
       if (untilTimer) clearTimeout(untilTimer);
       unregister();
       process.off('SIGINT', stop);

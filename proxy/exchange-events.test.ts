@@ -39,7 +39,7 @@ const SERVER = [
 
 function services(withSubscriber: boolean): ObservationServices {
   const hub = createTapHub();
-  if (withSubscriber) hub.subscribe({ match: compileMatches([]), bodies: false, reveal: 'all', writer: { write: () => true, onDrain() {} } });
+  if (withSubscriber) hub.subscribe({ match: compileMatches([]), bodies: false, reveal: 'all', writer: { write: (_batch, sent) => sent() } });
   return {
     identity: { workload: 'deploy/web', namespace: 'shop', pod: 'web-1' },
     metrics: createProxyMetrics({ namespace: 'shop', workloadKind: 'deployment', workloadName: 'web', pod: 'web-1' }),

@@ -2,29 +2,31 @@ import { describe, expect, it } from 'vitest';
 import { type TapEvent, compileMatches, type TapMessage } from '../tap-protocol/index.js';
 import { createTapHub, type MessageWriter } from './tap-hub.js';
 
-/** A transport that accepts `capacity` messages, then reports itself full until drained. */
-function transport(capacity = Infinity) {
+/**
+ * A transport that sends every batch on at once, or (`hold`) keeps them in flight until drained:
+ * with `maxInFlightBytes: 1` a subscriber then writes one batch and waits.
+ */
+function transport(hold = false) {
   const written: TapMessage[] = [];
-  let drainCb: (() => void) | undefined;
-  let room = capacity;
+  const batches: TapMessage[][] = [];
+  let held: Array<() => void> = [];
   const writer: MessageWriter = {
-    write(m) {
-      written.push(m);
-      room--;
-      return room > 0;
-    },
-    onDrain(cb) {
-      drainCb = cb;
+    write(batch, sent) {
+      const messages = JSON.parse(batch) as TapMessage[];
+      batches.push(messages);
+      written.push(...messages);
+      if (hold) held.push(sent);
+      else sent();
     },
   };
   return {
     writer,
     written,
-    drain(more = Infinity) {
-      room = more;
-      const cb = drainCb;
-      drainCb = undefined;
-      cb?.();
+    batches,
+    drain() {
+      const cbs = held;
+      held = [];
+      for (const cb of cbs) cb();
     },
   };
 }
@@ -45,10 +47,13 @@ const ev = (kind: TapEvent['kind'], n: number, extra: Partial<TapEvent> = {}): T
   ...extra,
 });
 
+/** One turn of the event loop: the hub writes what was published meanwhile. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const events = (t: ReturnType<typeof transport>) => t.written.filter((m) => m.type === 'event').map((m) => (m as { event: TapEvent }).event);
 
 describe('tap hub', () => {
-  it('delivers req, rsp and end of matching exchanges only', () => {
+  it('delivers req, rsp and end of matching exchanges only', async () => {
     const hub = createTapHub();
     const t = transport();
     const s = hub.subscribe({ match: compileMatches([[{ field: 'pathPrefix', value: '/p/1' }]]), bodies: false, reveal: new Set(), writer: t.writer });
@@ -58,25 +63,28 @@ describe('tap hub', () => {
       hub.publish('rsp', ev('rsp', n, { status: 200 }));
       hub.publish('end', ev('end', n, { status: 200 }));
     }
+    await turn();
     expect(events(t).map((e) => `${e.kind}:${e.id}`)).toEqual(['req:7.1', 'rsp:7.1', 'end:7.1']);
   });
 
-  it('holds events until a response-side match can be decided, then delivers them in order', () => {
+  it('holds events until a response-side match can be decided, then delivers them in order', async () => {
     const hub = createTapHub();
     const t = transport();
     const s = hub.subscribe({ match: compileMatches([[{ field: 'status', value: '5xx' }]]), bodies: false, reveal: new Set(), writer: t.writer });
     s.live = true;
     hub.publish('req', ev('req', 1));
     hub.publish('req', ev('req', 2));
+    await turn();
     expect(events(t)).toEqual([]);
     hub.publish('rsp', ev('rsp', 1, { status: 200 }));
     hub.publish('rsp', ev('rsp', 2, { status: 503 }));
     hub.publish('end', ev('end', 1, { status: 200 }));
     hub.publish('end', ev('end', 2, { status: 503 }));
+    await turn();
     expect(events(t).map((e) => `${e.kind}:${e.id}`)).toEqual(['req:7.2', 'rsp:7.2', 'end:7.2']);
   });
 
-  it('decides gRPC status matches at end', () => {
+  it('decides gRPC status matches at end', async () => {
     const hub = createTapHub();
     const t = transport();
     const s = hub.subscribe({ match: compileMatches([[{ field: 'grpcStatus', value: 'UNAVAILABLE' }]]), bodies: false, reveal: new Set(), writer: t.writer });
@@ -84,10 +92,11 @@ describe('tap hub', () => {
     hub.publish('req', ev('req', 1, { protocol: 'grpc' }));
     hub.publish('rsp', ev('rsp', 1, { protocol: 'grpc', status: 200 }));
     hub.publish('end', ev('end', 1, { protocol: 'grpc', status: 200, grpcStatus: 14 }));
+    await turn();
     expect(events(t).map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
   });
 
-  it('redacts sensitive headers unless revealed, and strips bodies without the body grant', () => {
+  it('redacts sensitive headers unless revealed, and strips bodies without the body grant', async () => {
     const hub = createTapHub();
     const plain = transport();
     const revealed = transport();
@@ -97,6 +106,7 @@ describe('tap hub', () => {
     const body = { size: 2, truncated: false, encoding: 'utf8' as const, data: 'hi' };
     const original = ev('end', 1, { requestBody: body });
     hub.publish('end', original);
+    await turn();
     expect(events(plain)[0].requestHeaders).toEqual([['Authorization', '[redacted]'], ['accept', '*/*']]);
     expect(events(plain)[0].requestBody).toBeUndefined();
     expect(events(revealed)[0].requestHeaders).toEqual([['Authorization', 'Bearer secret'], ['accept', '*/*']]);
@@ -105,46 +115,53 @@ describe('tap hub', () => {
     expect(original.requestHeaders![0][1]).toBe('Bearer secret');
   });
 
-  it('redacts sensitive request and response trailers too', () => {
+  it('redacts sensitive request and response trailers too', async () => {
     const hub = createTapHub({ sensitiveHeaders: ['x-signature'] });
     const t = transport();
     const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer });
     s.live = true;
     hub.publish('end', ev('end', 1, { requestHeaders: [], requestTrailers: [['X-Signature', 'abc'], ['x-sum', '3']], trailers: [['x-signature', 'def']] }));
+    await turn();
     expect(events(t)[0].requestTrailers).toEqual([['X-Signature', '[redacted]'], ['x-sum', '3']]);
     expect(events(t)[0].trailers).toEqual([['x-signature', '[redacted]']]);
   });
 
-  it('drops and counts when a subscriber cannot keep up, then tells it how many it lost', () => {
+  it('drops and counts when a subscriber cannot keep up, then tells it how many it lost', async () => {
     const dropped: number[] = [];
     const hub = createTapHub({ onDropped: (_r, n) => dropped.push(n) });
-    const t = transport(1); // the transport fills after one message
-    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer, maxQueue: 5 });
+    const t = transport(true); // one batch in flight fills it
+    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer, maxQueue: 5, maxInFlightBytes: 1 });
     s.live = true;
     for (let n = 0; n < 20; n++) hub.publish('end', ev('end', n));
-    expect(t.written.length).toBe(1);
-    expect(s.dropped).toBe(14); // 1 written, 5 queued
-    expect(dropped.reduce((a, b) => a + b, 0)).toBe(14);
+    // 5 queued, the 6th dropped (queue-full): from then on the subscriber is not read for (14 more lost)
+    expect(s.dropped).toBe(15);
+    expect(dropped.reduce((a, b) => a + b, 0)).toBe(15);
+    await turn();
+    expect(t.batches.length).toBe(1); // everything queued went out as one batch
+    const kinds = () => t.written.map((m) => (m.type === 'event' ? m.event.id : `${m.type}:${(m as { count?: number }).count}`));
+    expect(kinds()).toEqual(['7.0', '7.1', '7.2', '7.3', '7.4', 'dropped:1']);
     t.drain();
-    const kinds = t.written.map((m) => (m.type === 'event' ? m.event.id : `${m.type}:${(m as { count?: number }).count}`));
-    expect(kinds).toEqual(['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', 'dropped:14']);
+    expect(kinds()).toEqual(['7.0', '7.1', '7.2', '7.3', '7.4', 'dropped:1', 'dropped:14']);
+    expect(s.dropped).toBe(15);
   });
 
-  it('regression (queue bound by count only): body bytes bound the queue too, and past it the subscriber is not read for', () => {
+  it('regression (queue bound by count only): body bytes bound the queue too, and past it the subscriber is not read for', async () => {
     const hub = createTapHub();
-    const t = transport(1);
-    const s = hub.subscribe({ match: compileMatches([]), bodies: true, reveal: 'all', writer: t.writer, maxQueueBodyBytes: 10_000 });
+    const t = transport(true);
+    const s = hub.subscribe({ match: compileMatches([]), bodies: true, reveal: 'all', writer: t.writer, maxQueueBodyBytes: 10_000, maxInFlightBytes: 1 });
     s.live = true;
     const body = { size: 4000, truncated: false, encoding: 'utf8' as const, data: 'x'.repeat(4000) };
     for (let n = 0; n < 10; n++) hub.publish('end', ev('end', n, { requestBody: body }));
-    expect(t.written.length).toBe(1); // 1 written, 3 queued (12,000 body bytes ≥ 10,000), the rest dropped
-    expect(s.dropped).toBe(6);
+    expect(s.dropped).toBe(7); // 3 queued (12,000 body bytes ≥ 10,000), the rest dropped
     expect(hub.wantsBodies).toBe(false);
+    await turn();
+    expect(events(t).length).toBe(3);
+    expect(hub.wantsBodies).toBe(false); // the transport is full: still not reading
     t.drain();
     expect(hub.wantsBodies).toBe(true);
   });
 
-  it('enforces a per-subscriber rate in exchanges per second', () => {
+  it('enforces a per-subscriber rate in exchanges per second', async () => {
     const dropped: string[] = [];
     const hub = createTapHub({ onDropped: (r) => dropped.push(r) });
     const t = transport();
@@ -154,6 +171,7 @@ describe('tap hub', () => {
       hub.publish('req', ev('req', n));
       hub.publish('end', ev('end', n));
     }
+    await turn();
     const ids = new Set(events(t).map((e) => e.id));
     expect(ids.size).toBe(3);
     expect(events(t).length).toBe(6); // req + end of each admitted exchange, none of the others

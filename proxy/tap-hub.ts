@@ -11,14 +11,36 @@
  *
  * Events are redacted per subscriber on the way out (the recorder keeps them whole in the
  * sidecar's memory; nothing leaves without the subscriber's grant being applied).
+ *
+ * Cost (issue 14: a live tap with bodies may cost at most 20 % of throughput): an event is
+ * serialized once per grant shape whatever the number of subscribers, at enqueue, so a queue
+ * holds JSON text rather than objects; what queued up during one turn of the event loop is
+ * written as one batch (one gRPC message, tap wire v2). Two bounds per subscriber: its queue
+ * (messages and body bytes; full = drop, count, stall) and the batch bytes written but not yet
+ * sent on by the transport (a client that does not open its window holds at most that much).
  */
-import { DEFAULT_SENSITIVE_HEADERS, REDACTED, type HeaderList, type TapBody, type TapEvent, type CompiledMatch, type DecisionPoint, type TapMessage } from '../tap-protocol/index.js';
+import {
+  DEFAULT_SENSITIVE_HEADERS,
+  REDACTED,
+  TAP_BATCH_MAX_BYTES,
+  TAP_BATCH_MAX_MESSAGES,
+  batchText,
+  type HeaderList,
+  type TapBody,
+  type TapEvent,
+  type CompiledMatch,
+  type DecisionPoint,
+  type TapMessage,
+} from '../tap-protocol/index.js';
 import { bodyRedactionRules, redactBody, type BodyRedactionRules } from './body-redact.js';
 
-/** Where a subscriber's messages go: write returns false when the transport is full. */
+/**
+ * Where a subscriber's messages go, a batch at a time (tap wire v2: the JSON text of an array of
+ * TapMessages). `written` is called once the transport has sent the batch on (for gRPC: handed
+ * it to HTTP/2 within the stream's flow-control window); until then it counts as in flight.
+ */
 export interface MessageWriter {
-  write(msg: TapMessage): boolean;
-  onDrain(cb: () => void): void;
+  write(batch: string, written: () => void): void;
 }
 
 export interface SubscriberOptions {
@@ -30,6 +52,12 @@ export interface SubscriberOptions {
   maxQueue?: number;
   /** Most body bytes waiting in the queue (default 8 MiB): a count bound alone let 1000 events with 64 KiB bodies queue 64 MiB. */
   maxQueueBodyBytes?: number;
+  /**
+   * Most batch characters written but not yet sent on by the transport (default 256 KiB): past it
+   * nothing more is written until half of it went (the transport's own buffer, for a client with
+   * a closed window, holds at most this much; the rest waits, bounded, in the queue).
+   */
+  maxInFlightBytes?: number;
   writer: MessageWriter;
 }
 
@@ -79,10 +107,16 @@ export interface TapHub {
 
 const DEFAULT_MAX_QUEUE = 1000;
 const DEFAULT_MAX_QUEUE_BODY_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024;
 
-/** Body characters a queued message holds (what dominates its memory when bodies are on). */
-function bodyBytesOf(m: TapMessage): number {
-  return m.type === 'event' ? (m.event.requestBody?.data.length ?? 0) + (m.event.responseBody?.data.length ?? 0) : 0;
+/** Body characters an event holds (what dominates a queued message's memory when bodies are on). */
+function bodyBytesOf(e: TapEvent): number {
+  return (e.requestBody?.data.length ?? 0) + (e.responseBody?.data.length ?? 0);
+}
+
+/** What a subscriber's shape depends on: subscribers with the same key get the same JSON. */
+function shapeKeyOf(o: Pick<SubscriberOptions, 'bodies' | 'reveal'>): string {
+  return `${o.bodies ? 'b' : '-'}|${o.reveal === 'all' ? '*' : [...o.reveal].sort().join(',')}`;
 }
 /**
  * Rate-limit losses are told to the subscriber in one notice per this interval (or right before
@@ -142,6 +176,12 @@ export function createTapHub(
 
   interface SubscriberState extends Subscriber {
     opts: SubscriberOptions;
+    /** shapeKeyOf(opts). */
+    shapeKey: string;
+    /** Queues an event message already serialized (`json`), holding `bodyBytes` of bodies. */
+    enqueueJson(json: string, bodyBytes: number): void;
+    /** Writes what is queued (batches), unless the transport is full. */
+    pump(): void;
     pending: Map<string, TapEvent[]>;
     admitted: Set<string>;
     /** Exchanges already decided against (so a later event does not re-decide them). */
@@ -195,13 +235,59 @@ export function createTapHub(
     return false;
   };
 
+  /**
+   * The message JSON of event `e` shaped for `s`. Made once per event and shape, whatever the
+   * number of subscribers: publish hands one event to every subscriber in turn, so the cache
+   * holds the last event's texts only.
+   */
+  let cachedEvent: TapEvent | undefined;
+  const cachedJson = new Map<string, string>();
+  const messageJson = (e: TapEvent, s: SubscriberState): string => {
+    if (e !== cachedEvent) {
+      cachedEvent = e;
+      cachedJson.clear();
+    }
+    let json = cachedJson.get(s.shapeKey);
+    if (json === undefined) {
+      json = `{"type":"event","event":${JSON.stringify(shape(e, s.opts))}}`;
+      cachedJson.set(s.shapeKey, json);
+    }
+    return json;
+  };
   const deliver = (s: SubscriberState, events: TapEvent[]) => {
-    for (const e of events) s.enqueue({ type: 'event', event: shape(e, s.opts) });
+    for (const e of events) s.enqueueJson(messageJson(e, s), s.opts.bodies ? bodyBytesOf(e) : 0);
+  };
+
+  /**
+   * Subscribers with something queued, written once per turn of the event loop: everything
+   * published meanwhile (a native record batch, the I/O callbacks of one poll) goes out as one
+   * batch, one gRPC message, instead of one per event.
+   */
+  const dirty = new Set<SubscriberState>();
+  let flushScheduled = false;
+  const flushDirty = (): void => {
+    flushScheduled = false;
+    for (const s of dirty) {
+      dirty.delete(s);
+      s.pump();
+    }
+  };
+  const schedulePump = (s: SubscriberState): void => {
+    dirty.add(s);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushDirty);
+    }
   };
 
   return {
     subscribe(opts) {
-      const queue: TapMessage[] = [];
+      // The queue: message JSON texts (events, serialized at enqueue) and notices (objects whose
+      // count may still grow, serialized when written); `head` is the oldest.
+      const queue: Array<string | TapMessage> = [];
+      const queueBodies: number[] = [];
+      let head = 0;
+      const queued = (): number => queue.length - head;
       let dropped = 0;
       let waitingDrain = false;
       let closed = false;
@@ -211,13 +297,21 @@ export function createTapHub(
       const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
       const maxBodyBytes = opts.maxQueueBodyBytes ?? DEFAULT_MAX_QUEUE_BODY_BYTES;
       let queuedBodyBytes = 0;
+      const maxInFlight = opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+      let inFlight = 0;
+      const push = (item: string | TapMessage, bodyBytes: number): void => {
+        queue.push(item);
+        queueBodies.push(bodyBytes);
+        queuedBodyBytes += bodyBytes;
+        if (!waitingDrain) schedulePump(s);
+      };
+      const tail = (): string | TapMessage | undefined => (queued() > 0 ? queue[queue.length - 1] : undefined);
       const tellRateLimited = () => {
         if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
         rateNoticeTimer = undefined;
         if (rateLimitedUntold === 0 || closed) return;
-        queue.push({ type: 'dropped', count: rateLimitedUntold, reason: 'rate-limit' });
+        push({ type: 'dropped', count: rateLimitedUntold, reason: 'rate-limit' }, 0);
         rateLimitedUntold = 0;
-        if (!waitingDrain) pump();
       };
       /** `skippedTotal` when this subscriber stopped reading. */
       let skippedMark = 0;
@@ -240,21 +334,48 @@ export function createTapHub(
         const lost = skippedTotal - skippedMark;
         if (lost > 0) {
           dropped += lost;
-          const tail = queue[queue.length - 1];
-          if (tail?.type === 'dropped' && tail.reason === 'queue-full') tail.count += lost;
-          else queue.push({ type: 'dropped', count: lost, reason: 'queue-full' });
+          const t = tail();
+          if (typeof t === 'object' && t.type === 'dropped' && t.reason === 'queue-full') t.count += lost;
+          else push({ type: 'dropped', count: lost, reason: 'queue-full' }, 0);
         }
       };
+      /** Takes the oldest messages, up to the batch bounds, off the queue as one batch's text. */
+      const takeBatch = (): string => {
+        const parts: string[] = [];
+        let bytes = 0;
+        while (head < queue.length && parts.length < TAP_BATCH_MAX_MESSAGES) {
+          const item = queue[head]!;
+          const text = typeof item === 'string' ? item : JSON.stringify(item);
+          if (parts.length > 0 && bytes + text.length > TAP_BATCH_MAX_BYTES) break;
+          parts.push(text);
+          bytes += text.length;
+          queuedBodyBytes -= queueBodies[head]!;
+          head++;
+        }
+        if (head === queue.length) {
+          queue.length = 0;
+          queueBodies.length = 0;
+          head = 0;
+        } else if (head >= 1024 && head * 2 >= queue.length) {
+          queue.splice(0, head);
+          queueBodies.splice(0, head);
+          head = 0;
+        }
+        return batchText(parts);
+      };
       const pump = () => {
-        while (queue.length > 0 && !closed) {
-          const msg = queue.shift()!;
-          queuedBodyBytes -= bodyBytesOf(msg);
-          if (!opts.writer.write(msg)) return waitDrain();
+        while (queued() > 0 && !closed) {
+          if (inFlight >= maxInFlight) return waitDrain();
+          const batch = takeBatch();
+          inFlight += batch.length;
+          opts.writer.write(batch, () => sent(batch.length));
+          if (inFlight >= maxInFlight) return waitDrain();
           // Reading again once half the queue is free (not at the first free slot: no flapping).
-          if (s.stalled && queue.length <= maxQueue / 2 && queuedBodyBytes <= maxBodyBytes / 2) resume();
+          if (s.stalled && queued() <= maxQueue / 2 && queuedBodyBytes <= maxBodyBytes / 2) resume();
         }
         if (s.stalled && !closed) resume();
-        if (onFlushed && queue.length === 0) {
+        if (queued() > 0 && !closed) return pump(); // resume() queued the loss notice
+        if (onFlushed && queued() === 0) {
           const cb = onFlushed;
           onFlushed = undefined;
           s.close();
@@ -262,15 +383,32 @@ export function createTapHub(
         }
       };
       const waitDrain = () => {
-        if (waitingDrain) return;
         waitingDrain = true;
-        opts.writer.onDrain(() => {
+      };
+      /** The transport sent a batch on: write more once half of the in-flight bound is free. */
+      const sent = (chars: number) => {
+        inFlight -= chars;
+        if (waitingDrain && inFlight <= maxInFlight / 2) {
           waitingDrain = false;
           pump();
-        });
+        }
+      };
+      /** Whether the queue has no room for one more live message: counted, told, and the subscriber stalls. */
+      const isFull = (force: boolean | undefined): boolean => {
+        if ((queued() < maxQueue && queuedBodyBytes < maxBodyBytes) || force) return false;
+        // The notice stands where the lost events would have been; consecutive losses share it
+        // (so the queue holds at most maxQueue + 1 messages).
+        dropped++;
+        options.onDropped?.('queue-full', 1);
+        const t = tail();
+        if (typeof t === 'object' && t.type === 'dropped') t.count++;
+        else push({ type: 'dropped', count: 1, reason: 'queue-full' }, 0);
+        if (!s.stalled) stall();
+        return true;
       };
       const s: SubscriberState = {
         opts,
+        shapeKey: shapeKeyOf(opts),
         pending: new Map(),
         admitted: new Set(),
         rejected: new Set(),
@@ -290,23 +428,20 @@ export function createTapHub(
             rateNoticeTimer.unref();
           }
         },
-        enqueue(msg, force) {
+        enqueueJson(json, bodyBytes) {
           if (closed) return;
           // Losses are told where they happened: before the next event.
+          if (rateLimitedUntold > 0) tellRateLimited();
+          if (isFull(false)) return;
+          push(json, bodyBytes);
+        },
+        enqueue(msg, force) {
+          if (closed) return;
           if (rateLimitedUntold > 0 && msg.type === 'event') tellRateLimited();
-          if ((queue.length >= maxQueue || queuedBodyBytes >= maxBodyBytes) && !force) {
-            // The notice stands where the lost events would have been; consecutive losses share it
-            // (so the queue holds at most maxQueue + 1 messages).
-            dropped++;
-            options.onDropped?.('queue-full', 1);
-            const tail = queue[queue.length - 1];
-            if (tail?.type === 'dropped') tail.count++;
-            else queue.push({ type: 'dropped', count: 1, reason: 'queue-full' });
-            if (!s.stalled) stall();
-            return;
-          }
-          queue.push(msg);
-          queuedBodyBytes += bodyBytesOf(msg);
+          if (isFull(force)) return;
+          push(JSON.stringify(msg), msg.type === 'event' ? bodyBytesOf(msg.event) : 0);
+        },
+        pump() {
           if (!waitingDrain) pump();
         },
         send(msg, force) {
@@ -322,7 +457,10 @@ export function createTapHub(
           if (closed) return;
           closed = true;
           queue.length = 0;
+          queueBodies.length = 0;
+          head = 0;
           queuedBodyBytes = 0;
+          dirty.delete(s);
           if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
           if (!subs.delete(s)) return;
           if (s.stalled) stalledSubs--;

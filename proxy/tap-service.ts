@@ -12,7 +12,19 @@ import * as grpc from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { createLogger, MeshtapError } from '../common/index.js';
-import { verifyGrant, type GrantClaims, compileMatches, filteredHeaderNames, type CompiledMatch, type TapMessage, type TapRequest, GRANT_METADATA_KEY, SIDECAR_STOPPED_DETAILS, TAP_SERVICE } from '../tap-protocol/index.js';
+import {
+  verifyGrant,
+  type GrantClaims,
+  compileMatches,
+  filteredHeaderNames,
+  type CompiledMatch,
+  type TapRequest,
+  GRANT_METADATA_KEY,
+  SIDECAR_STOPPED_DETAILS,
+  TAP_SERVICE,
+  TAP_SERVICE_V1,
+  WIRE_TOO_OLD_DETAILS,
+} from '../tap-protocol/index.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
 import { ownTapAddresses } from './tap-audience.js';
@@ -149,7 +161,7 @@ export async function startTapService(listen: { host: string; port: number }, o:
   const audiences = (): string[] => ownTapAddresses(bound, o.podIp);
 
   server.addService(TAP_SERVICE, {
-    Observe(call: grpc.ServerWritableStream<TapRequest, TapMessage>) {
+    Observe(call: grpc.ServerWritableStream<TapRequest, string>) {
       const req = call.request ?? ({ matches: [], bodies: false } as TapRequest);
       const grant = (call.metadata.get(GRANT_METADATA_KEY)[0] as string | undefined) ?? req.grant;
       const access = decideAccess(req, grant, call.getPeer(), audiences, o);
@@ -168,10 +180,7 @@ export async function startTapService(listen: { host: string; port: number }, o:
         bodies: access.bodies,
         reveal: access.reveal,
         maxRps: access.maxRps ?? (o.defaultMaxRps || undefined),
-        writer: {
-          write: (msg) => call.write(msg),
-          onDrain: (cb) => call.once('drain', cb),
-        },
+        writer: { write: (batch, written) => void call.write(batch, written) },
       });
       const stopping = (): void =>
         sub.finish(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: SIDECAR_STOPPED_DETAILS, metadata: new grpc.Metadata() }));
@@ -198,6 +207,13 @@ export async function startTapService(listen: { host: string; port: number }, o:
         sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
         if (req.follow !== true) sub.finish(() => call.end());
       }
+    },
+  });
+
+  // Callers of the version 1 wire (one message per event) are told what to upgrade, not left to a bare UNIMPLEMENTED.
+  server.addService(TAP_SERVICE_V1, {
+    Observe(call: grpc.ServerWritableStream<unknown, unknown>) {
+      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: WIRE_TOO_OLD_DETAILS, metadata: new grpc.Metadata() });
     },
   });
 

@@ -8,8 +8,22 @@ export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirect
 export { DEFAULT_SENSITIVE_HEADERS, REDACTED } from './events.js';
 export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';
 export type { TapFilter, TapRequest, TapMessage } from './tap-types.js';
-export { openTapStream, TAP_SERVICE, TAP_OBSERVE_PATH, GRANT_METADATA_KEY, SIDECAR_STOPPED_DETAILS, isSidecarStopped } from './tap-wire.js';
-export type { TapStream } from './tap-wire.js';
+export {
+  openTapStream,
+  openTapBatchStream,
+  batchText,
+  TAP_SERVICE,
+  TAP_SERVICE_V1,
+  TAP_OBSERVE_PATH,
+  TAP_WIRE_VERSION,
+  TAP_BATCH_MAX_BYTES,
+  TAP_BATCH_MAX_MESSAGES,
+  WIRE_TOO_OLD_DETAILS,
+  GRANT_METADATA_KEY,
+  SIDECAR_STOPPED_DETAILS,
+  isSidecarStopped,
+} from './tap-wire.js';
+export type { TapStream, TapBatchStream } from './tap-wire.js';
 export { compileMatches, compilePathRegex, filteredHeaderNames, parseGrpcStatus, GRPC_STATUS_NAMES } from './tap-filter.js';
 export type { CompiledMatch, DecisionPoint } from './tap-filter.js';
 export {

@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateGrantKeyPair, type GrantClaims, GRANT_METADATA_KEY, TAP_SERVICE, type TapMessage, type TapRequest } from '../tap-protocol/index.js';
+import { batchText, generateGrantKeyPair, type GrantClaims, GRANT_METADATA_KEY, TAP_SERVICE, type TapMessage, type TapRequest } from '../tap-protocol/index.js';
 import type { TapApiServer } from '../tap-api/server/index.js';
 import { collectHistory, startSecurityRig, type SecurityRig } from './security-rig.js';
 import { registerSidecar, startFixtureTapApi, TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
@@ -33,10 +33,10 @@ beforeAll(async () => {
   expect(await rig.call('/secret-body', { method: 'POST', body: 'note=only-for-admins-7731' })).toBe(200);
   impostor = new grpc.Server();
   impostor.addService(TAP_SERVICE, {
-    Observe(call: grpc.ServerWritableStream<TapRequest, TapMessage>) {
+    Observe(call: grpc.ServerWritableStream<TapRequest, string>) {
       const grant = (call.metadata.get(GRANT_METADATA_KEY)[0] as string | undefined) ?? call.request.grant;
       if (grant) captured.push(grant);
-      call.write({ type: 'history-end' });
+      call.write(batchText([JSON.stringify({ type: 'history-end' } satisfies TapMessage)]));
       call.end();
     },
   });

@@ -16,6 +16,8 @@ export type { TopRow, TopTable, TopSortKey } from './top.js';
 export { createTapView, parseTapOutput, MAX_SORTED_HISTORY } from './tap-view.js';
 export type { TapView, TapViewOptions, TapViewOutput } from './tap-view.js';
 export { compileJsonPath } from './jsonpath.js';
+export { createLineOut } from './line-out.js';
+export type { LineOut } from './line-out.js';
 export { colorFromArgs, COLOR_HELP } from './color.js';
 export { connectionFromArgs, sourceFor, selectorFromArgs, SOURCE_OPTIONS, SOURCE_HELP, SELECTOR_OPTION, SELECTOR_HELP } from './source-flags.js';
 export type { TapApiConnection } from './source-flags.js';
