@@ -19,7 +19,7 @@ import { createNativeObservation } from '../proxy/native-observation.js';
 import { createNativeFlightRecorder } from '../proxy/native-recorder.js';
 import { appendBody, createExchange, DEFAULT_OBSERVER_LIMITS, type Exchange } from '../proxy/observe.js';
 import { createTapHub } from '../proxy/tap-hub.js';
-import { compileMatches, type TapEvent } from '../tap-protocol/index.js';
+import { compileMatches, type TapEvent, type TapMessage } from '../tap-protocol/index.js';
 import { reportBpfSkip } from './bpf-skip.js';
 
 const available = isNativeAvailable();
@@ -112,11 +112,10 @@ function tappedHub(bodies: boolean): { hub: ReturnType<typeof createTapHub>; eve
     bodies,
     reveal: 'all',
     writer: {
-      write: (m) => {
-        if (m.type === 'event') events.push(m.event);
-        return true;
+      write: (batch, sent) => {
+        for (const m of JSON.parse(batch) as TapMessage[]) if (m.type === 'event') events.push(m.event);
+        sent();
       },
-      onDrain() {},
     },
   });
   sub.live = true;
@@ -186,7 +185,8 @@ describe.skipIf(!available)('C++ HTTP/2 sinks: tap records, metrics and flight r
         expect(batch).toBeDefined();
         decodeNativeRecords(batch!, 0, Infinity, 0, { ...observation, connectError() {}, boundHit() {} });
 
-        // Tap events: the same, in the same order.
+        // Tap events (written a batch per turn of the event loop): the same, in the same order.
+        await new Promise((resolve) => setImmediate(resolve));
         expect(nativeTap.events).toEqual(jsTap.events);
 
         // /metrics: the C++ metrics read as the native engine's scrape source.
