@@ -67,6 +67,19 @@ int64_t RecorderRing::NameIndex(std::string_view name) {
 void RecorderRing::EncodeFields(const H2FieldList& fields) {
   PutVarint(&scratch_, fields.size());
   for (const auto& f : fields) {
+    // One lookup for an interned field (the common case): its key is the name's length, name, value.
+    const bool is_internable = f.value.size() <= kMaxFieldValueBytes && f.name.size() <= kMaxNameBytes;
+    if (is_internable) {
+      const auto name_len = static_cast<uint32_t>(f.name.size());
+      key_.assign(reinterpret_cast<const char*>(&name_len), 4);
+      key_.append(f.name);
+      key_.append(f.value);
+      auto it = field_index_.find(key_);
+      if (it != field_index_.end()) {
+        PutVarint(&scratch_, static_cast<uint64_t>(it->second) << 2);
+        continue;
+      }
+    }
     const int64_t name = NameIndex(f.name);
     if (name < 0) {
       PutVarint(&scratch_, (static_cast<uint64_t>(f.name.size()) << 2) | 2);
@@ -74,27 +87,18 @@ void RecorderRing::EncodeFields(const H2FieldList& fields) {
       PutStr(&scratch_, f.value);
       continue;
     }
-    if (f.value.size() <= kMaxFieldValueBytes && !IsVolatileField(f.name)) {
-      key_.assign(reinterpret_cast<const char*>(&name), 4);
-      key_.append(f.value);
-      auto it = field_index_.find(key_);
-      if (it != field_index_.end()) {
-        PutVarint(&scratch_, static_cast<uint64_t>(it->second) << 2);
+    if (is_internable && !IsVolatileField(f.name) && fields_.size() < kMaxFields && field_dict_bytes_ + key_.size() <= kMaxFieldDictBytes) {
+      const uint64_t h = std::hash<std::string_view>()(key_);
+      if (field_candidates_.erase(h) > 0) {
+        const auto index = static_cast<uint32_t>(fields_.size());
+        fields_.push_back({static_cast<uint32_t>(name), key_});
+        field_index_.emplace(std::string_view(fields_.back().key), index);
+        field_dict_bytes_ += key_.size();
+        PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
         continue;
       }
-      if (fields_.size() < kMaxFields && field_dict_bytes_ + key_.size() <= kMaxFieldDictBytes) {
-        const uint64_t h = std::hash<std::string_view>()(key_);
-        if (field_candidates_.erase(h) > 0) {
-          const auto index = static_cast<uint32_t>(fields_.size());
-          fields_.push_back(key_);
-          field_index_.emplace(std::string_view(fields_.back()), index);
-          field_dict_bytes_ += key_.size();
-          PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
-          continue;
-        }
-        if (field_candidates_.size() >= kMaxFieldCandidates) field_candidates_.clear();
-        field_candidates_.insert(h);
-      }
+      if (field_candidates_.size() >= kMaxFieldCandidates) field_candidates_.clear();
+      field_candidates_.insert(h);
     }
     PutVarint(&scratch_, (static_cast<uint64_t>(name) << 2) | 1);
     PutStr(&scratch_, f.value);
@@ -279,10 +283,10 @@ std::string RecorderRing::Query(uint64_t since_end_ns) {
   for (const auto& n : names_) PutStr(&out, n);
   PutVarint(&out, fields_.size());
   for (const auto& f : fields_) {
-    uint32_t name;
-    std::memcpy(&name, f.data(), 4);
-    PutVarint(&out, name);
-    PutStr(&out, std::string_view(f).substr(4));
+    uint32_t name_len;
+    std::memcpy(&name_len, f.key.data(), 4);
+    PutVarint(&out, f.name);
+    PutStr(&out, std::string_view(f.key).substr(4 + name_len));
   }
   auto copy = [&](size_t from, size_t to) {
     for (size_t at = from; at < to;) {

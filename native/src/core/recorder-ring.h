@@ -121,9 +121,13 @@ class RecorderRing {
   // lookup allocates nothing.
   std::unordered_map<std::string_view, uint32_t> name_index_;
   std::deque<std::string> names_;
-  // Interned HTTP/2 fields: keys are u32 name index + value octets (views into fields_).
+  // Interned HTTP/2 fields: keys are u32 name length + name + value (views into fields_).
+  struct InternedField {
+    uint32_t name;  // its index in names_
+    std::string key;
+  };
   std::unordered_map<std::string_view, uint32_t> field_index_;
-  std::deque<std::string> fields_;
+  std::deque<InternedField> fields_;
   size_t field_dict_bytes_ = 0;
   // Hashes of fields seen once (cleared when full): the second sight interns.
   std::unordered_set<uint64_t> field_candidates_;
