@@ -7,10 +7,11 @@
  * plain numbers too (http-metrics.ts). Label sets are bounded (`maxAuthorities`): a hostile Host header
  * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
  */
-import * as prom from 'prom-client';
+import type * as prom from 'prom-client';
 import type { Protocol, ProxyDirection } from '../tap-protocol/index.js';
 import { createHttpMetrics, latencyBucket, type ExternalHttpRoutes } from './http-metrics.js';
 import type { GiveUpReason } from './observe.js';
+import { Counter, Gauge, Registry } from './prom.js';
 import { createRouteMetrics, type ExternalRouteStats, type PeerLabeler, type RouteCursor, type RouteMetrics } from './route-metrics.js';
 
 /** Linkerd's response_latency_ms buckets. */
@@ -151,7 +152,7 @@ export interface ProxyMetrics {
 }
 
 export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; maxRoutes?: number; maxPeers?: number; engine?: string } = {}): ProxyMetrics {
-  const registry = new prom.Registry();
+  const registry = new Registry();
   const base: Record<string, string> = { namespace: workload.namespace };
   if (workload.workloadKind && workload.workloadName) base[workload.workloadKind] = workload.workloadName;
   if (workload.pod) base.pod = workload.pod;
@@ -167,7 +168,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     if (delta > 0) counter.inc(labels, delta);
     seen.set(key, total);
   };
-  const boundHits = new prom.Counter({
+  const boundHits = new Counter({
     name: 'meshtap_bound_hit_total',
     help: 'A configured bound was reached (observation degraded, traffic untouched)',
     labelNames: ['bound'],
@@ -239,7 +240,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
         }
       },
     };
-    return kind === 'gauge' ? new prom.Gauge(cfg) : new prom.Counter(cfg);
+    return kind === 'gauge' ? new Gauge(cfg) : new Counter(cfg);
   };
   tcpGauge('tcp_open_total', 'Total count of opened connections', 'counter', (s) => s.opened);
   tcpGauge('tcp_close_total', 'Total count of closed connections', 'counter', () => 0, (s) => {
@@ -252,7 +253,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   tcpGauge('tcp_read_bytes_total', 'Total count of bytes read from peers', 'counter', (s) => s.readBytes);
   tcpGauge('tcp_write_bytes_total', 'Total count of bytes written to peers', 'counter', (s) => s.writeBytes);
 
-  const gaveUp = new prom.Counter({
+  const gaveUp = new Counter({
     name: 'meshtap_observer_errors_total',
     help: 'Connections the observer stopped following (forwarded unchanged from then on), by reason',
     labelNames: ['reason'],
@@ -261,7 +262,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       for (const [reason, total] of eventSource?.().observerErrors ?? []) foldIn(this, `gaveup|${reason}`, { reason }, total);
     },
   });
-  const detected = new prom.Counter({
+  const detected = new Counter({
     name: 'meshtap_protocol_detected_total',
     help: 'Connections by detected protocol',
     labelNames: ['protocol'],
@@ -270,9 +271,9 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       for (const [protocol, total] of eventSource?.().protocolDetected ?? []) foldIn(this, `detected|${protocol}`, { protocol }, total);
     },
   });
-  const tapDropped = new prom.Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
-  const bodyCaptured = new prom.Counter({ name: 'meshtap_body_capture_bytes_total', help: 'Body bytes copied for tap subscribers or the flight recorder', registers: [registry] });
-  const recorderDropped = new prom.Counter({
+  const tapDropped = new Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
+  const bodyCaptured = new Counter({ name: 'meshtap_body_capture_bytes_total', help: 'Body bytes copied for tap subscribers or the flight recorder', registers: [registry] });
+  const recorderDropped = new Counter({
     name: 'meshtap_recorder_evicted_total',
     help: 'Exchanges evicted from the flight recorder (oldest first) to stay within its byte bound',
     registers: [registry],
@@ -281,7 +282,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       if (total !== undefined) foldIn(this, 'recorder-evicted', {}, total);
     },
   });
-  const connectErrors = new prom.Counter({
+  const connectErrors = new Counter({
     name: 'meshtap_upstream_connect_errors_total',
     help: 'Upstream connects that failed (the client connection was reset)',
     labelNames: ['direction', 'code'],
@@ -292,7 +293,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   });
   const gaugeSources = new Map<string, () => number>();
   const sourceGauge = (name: string, help: string, key: string) =>
-    new prom.Gauge({
+    new Gauge({
       name,
       help,
       registers: [registry],
@@ -305,8 +306,8 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
   // When the counters started: a reader (the tap API's edges) knows a sidecar younger than its
   // window counted everything in it from zero.
-  new prom.Gauge({ name: 'meshtap_start_time_seconds', help: 'When these counters started (unix seconds)', registers: [registry] }).set(Date.now() / 1000);
-  new prom.Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
+  new Gauge({ name: 'meshtap_start_time_seconds', help: 'When these counters started (unix seconds)', registers: [registry] }).set(Date.now() / 1000);
+  new Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
 
   function httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute {
     const route = http.route(DIRECTION_LABEL[proxy], boundedAuthority(authority), targetAddr);
