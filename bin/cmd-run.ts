@@ -109,10 +109,13 @@ const command: Command = {
     const print = (l: string) => {
       if (!process.stderr.destroyed) process.stderr.write(l + '\n');
     };
-    if (fallbackNote) print(fallbackNote);
     const shown = createRunExchanges({ output: output as RunOutput, record, force: args.values.force === true, version: meshtapVersion(), print });
     return runIntercepted({
-      onSidecarReady: ({ tap }) => shown.start(tap),
+      // Said once the sidecar runs: without the addon there is no BPF either, and run stops earlier.
+      onSidecarReady: ({ tap }) => {
+        if (fallbackNote) print(fallbackNote);
+        return shown.start(tap);
+      },
       onCommandExit: async () => {
         const { exchanges } = await shown.finish();
         if (exchanges === 0) print('meshtap run: CMD made no HTTP exchange through the sidecar (TCP without HTTP is forwarded but not listed)');

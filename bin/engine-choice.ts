@@ -19,15 +19,17 @@ export interface EngineChoice {
 /** Resolves `--engine` / MESHTAP_ENGINE / the default for `command` (`proxy`, `run`, `demo`). */
 export async function chooseEngine(args: ParsedArgs, command: string): Promise<EngineChoice> {
   const asked = stringFlag(args, 'engine', 'MESHTAP_ENGINE');
+  // Name what the user set: the flag, or the variable they may have forgotten in their shell.
+  const source = typeof args.values.engine === 'string' ? '--engine' : 'MESHTAP_ENGINE';
   if (asked !== undefined && asked !== 'js' && asked !== 'native') {
-    throw new UsageError(`${command}: --engine takes js or native, not '${asked}'`);
+    throw new UsageError(`${command}: ${source} takes js or native, not '${asked}'`);
   }
   if (asked === 'js') return { engine: 'js' };
   const { isNativeAvailable, nativeUnavailableReason } = await import('../native/index.js');
   if (isNativeAvailable()) return { engine: 'native' };
   const reason = nativeUnavailableReason() ?? 'unavailable';
   if (asked === 'native') {
-    const said = typeof args.values.engine === 'string' ? '--engine native' : 'MESHTAP_ENGINE=native';
+    const said = source === '--engine' ? '--engine native' : 'MESHTAP_ENGINE=native';
     throw new MeshtapError('MT_NATIVE_MISSING', `${command}: ${said} needs the native addon, which is ${reason}; build it with 'bash scripts/build-native.sh' or use --engine js`);
   }
   return {

@@ -160,6 +160,12 @@ describe('the default engine', () => {
     }
   });
 
+  it('MESHTAP_ENGINE=turbo is a one-line usage error naming the variable, not a flag the user never gave (exit 2)', async () => {
+    const r = await spawnMeshtap(['proxy', '--forward', `127.0.0.1:0=${target}`], { env: { MESHTAP_ENGINE: 'turbo' } }).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("meshtap: proxy: MESHTAP_ENGINE takes js or native, not 'turbo'\n");
+  });
+
   it('MESHTAP_ENGINE=native without the addon is the one-line error, naming the variable (exit 1)', async () => {
     const r = await spawnMeshtap(['proxy', '--forward', `127.0.0.1:0=${target}`], { env: { MESHTAP_ENGINE: 'native', MESHTAP_NATIVE_ADDON: MISSING_ADDON } }).done;
     expect(r.code).toBe(1);
