@@ -81,13 +81,14 @@ function record(withSubscriber: boolean) {
 }
 
 describe('exchange sink and the flight recorder', () => {
-  it('records the same end events, and the same byte estimate, whether the event is made at once (tapped) or on query', () => {
+  it('records the same end events, and the same bytes, whether the event is made at once (tapped) or on query', () => {
     const tapped = record(true);
     const untapped = record(false);
     expect(tapped.size).toBe(8);
     expect(untapped.events).toEqual(tapped.events);
     expect(untapped.bytes).toBe(tapped.bytes);
-    expect(untapped.bytes).toBe(tapped.events.reduce((n, e) => n + estimateEventBytes(e), 0));
+    // Compact records: a fraction of what the events' objects take.
+    expect(untapped.bytes).toBeLessThan(tapped.events.reduce((n, e) => n + estimateEventBytes(e), 0) / 4);
   });
 
   it('makes recorded events with decoded headers, redacted userinfo and errors', () => {
@@ -116,5 +117,44 @@ describe('exchange sink and the flight recorder', () => {
       grpcStatus: 14,
       grpcMessage: 'down',
     });
+  });
+});
+
+describe('flight recorder depth (issue 14)', () => {
+  /** A browser-like request and an API answer: repeated headers, plus per-request ids and a clock. */
+  const exchange = (i: number): [string, string] => [
+    `GET /api/v1/orders/${1000 + (i % 500)}?page=${i % 7} HTTP/1.1\r\nHost: shop.example.com\r\n` +
+      'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n' +
+      'Accept: application/json, text/plain, */*\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\n' +
+      `X-Request-Id: ${(0x10000000 + i * 7919).toString(16)}-4f1c-4b7e-9a1d-${(0x100000000000 + i * 104729).toString(16)}\r\n` +
+      `traceparent: 00-${(0x1000000000000000n + BigInt(i) * 15485863n).toString(16).padStart(32, '0')}-${(0x100000000 + i).toString(16).padStart(16, '0')}-01\r\n\r\n`,
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 2\r\n' +
+      `Date: Sun, 06 Dec 2026 12:${String(Math.floor(i / 100) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} GMT\r\n` +
+      'Cache-Control: no-store\r\nServer: envoy\r\n\r\n{}',
+  ];
+
+  it('keeps 5 minutes at 100 exchanges/s with realistic headers (no bodies) within 16 MiB, and makes the same events as a tap does', () => {
+    const s = services(false);
+    const tapped = services(true);
+    const EXCHANGES = 3000;
+    for (const svc of [s, tapped]) {
+      for (let c = 0; c < 10; c++) {
+        const sink = createExchangeSink({ id: c + 1, proxy: 'in', src: `10.0.0.${c + 1}:5000`, dst: '10.0.0.2:8080' }, svc, { onGiveUp() {}, onUpgrade() {} });
+        let clock = 1000;
+        const observer = createHttp1Observer({ sink, limits: DEFAULT_OBSERVER_LIMITS, now: () => (clock += 0.25) });
+        for (let i = c; i < EXCHANGES; i += 10) {
+          const [req, rsp] = exchange(i);
+          observer.clientData(Buffer.from(req, 'latin1'));
+          observer.serverData(Buffer.from(rsp, 'latin1'));
+        }
+        observer.close();
+      }
+    }
+    expect(s.recorder.size).toBe(EXCHANGES);
+    const perExchange = s.recorder.bytes / s.recorder.size;
+    // 5 min × 100/s = 30,000 exchanges in 16 MiB: at most 559 bytes each.
+    expect(perExchange * 30_000).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(s.recorder.query({})).toEqual(tapped.recorder.query({}));
+    expect(s.recorder.query({ last: 1 })[0]).toMatchObject({ path: '/api/v1/orders/1499?page=3', status: 200 });
   });
 });

@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
-import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type FlightRecorder } from './flight-recorder.js';
+import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type ExchangeEventMaker, type FlightRecorder } from './flight-recorder.js';
 import type { HttpRoute, ProxyMetrics } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 import type { ConnectionInfo } from './engine.js';
@@ -200,6 +200,22 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
   return { baseEvent, endEvent };
 }
 
+const recordedEventMakers = new WeakMap<object, ExchangeEventMaker>();
+
+/**
+ * How the flight recorder makes the `end` event of an exchange it kept as a compact record: the
+ * connection's event maker, made again at query time (with the peer names known then, as a
+ * deferred entry's is). One function per sidecar's services, so the recorder keeps it once.
+ */
+function recordedEventMaker(services: Pick<ObservationServices, 'identity' | 'peers' | 'bodyOverLimit'>): ExchangeEventMaker {
+  let make = recordedEventMakers.get(services);
+  if (make === undefined) {
+    make = (conn, ex) => createEventMaker(conn, services).endEvent(ex);
+    recordedEventMakers.set(services, make);
+  }
+  return make;
+}
+
 export function createExchangeSink(
   conn: ConnectionInfo,
   services: ObservationServices,
@@ -215,6 +231,7 @@ export function createExchangeSink(
   const { metrics, recorder, hub } = services;
   const isTapOnly = options.tapOnly === true;
   const { baseEvent, endEvent } = createEventMaker(conn, services);
+  const recordedEvent = recordedEventMaker(services);
   const peerAddress = conn.proxy === 'out' ? conn.dst : hostOf(conn.src);
   const routeCursor = isTapOnly ? undefined : metrics.routes.cursor(conn.proxy === 'in' ? 'inbound' : 'outbound', conn.dst, conn.proxy === 'in' ? peerAddress : undefined);
 
@@ -269,21 +286,16 @@ export function createExchangeSink(
       routeOf(ex.authority).exchange(routeCursor!, ex.method, ex.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         hub.skipped();
-        // Nobody reads this event now. The observer is done with `ex` (it never changes after
-        // `end`), so the recorder keeps it and makes the same event if a query asks.
-        recorder.pushDeferred(ex, estimateEndEventBytes(ex), endEvent);
+        // Nobody reads this event now: the recorder keeps a compact record of `ex` and makes the
+        // same event from it if a query asks.
+        recorder.pushExchange(conn, ex, recordedEvent);
         return;
       }
       const e = endEvent(ex);
-      // Sized as a deferred entry would be (the raw header sizes: they err high by what
-      // redaction removed), so the recorder's bound does not depend on who was tapping.
-      const size = estimateEndEventBytes(ex);
-      if (!services.recorderBodies && (e.requestBody || e.responseBody)) {
-        const { requestBody: _a, responseBody: _b, ...withoutBodies } = e;
-        recorder.push(withoutBodies, size);
-      } else {
-        recorder.push(e, size + (e.requestBody?.data.length ?? 0) + (e.responseBody?.data.length ?? 0));
-      }
+      // Without --recorder-bodies the recorder keeps the compact record, whoever was tapping (so
+      // tapping does not shorten the history); with it, the event and its bodies.
+      if (!services.recorderBodies || (e.requestBody === undefined && e.responseBody === undefined)) recorder.pushExchange(conn, ex, recordedEvent);
+      else recorder.push(e, estimateEndEventBytes(ex) + (e.requestBody?.data.length ?? 0) + (e.responseBody?.data.length ?? 0));
       if (hub.hasSubscribers) hub.publish('end', e);
       else hub.skipped();
     },

@@ -10,8 +10,16 @@
  * it only when a query reads it. Most recorded exchanges are evicted unread, and making and
  * keeping a full event for each (an object, its strings, a pair array per header) was most of
  * the recorder's cost on the data path, in allocation and in old-generation garbage collection.
+ *
+ * `pushExchange` goes further: it keeps no object at all but a compact record (exchange-codec.ts,
+ * ~10× smaller than the objects), counted at its real size, so the same bound holds minutes of
+ * history instead of seconds. The bound counts records (plus RECORD_OVERHEAD_BYTES each for the
+ * index); the chunks they sit in may hold up to two chunks more (the oldest, partly evicted, and
+ * the one being filled).
  */
 import type { HeaderList, TapEvent } from '../tap-protocol/index.js';
+import { Chunk, CHUNK_BYTES, createChunk, decodeExchange, encodeExchange, type RecordedConnection } from './exchange-codec.js';
+import type { Exchange } from './observe.js';
 
 export interface FlightRecorder {
   /** Records an event; `bytes` defaults to `estimateEventBytes(event)`. */
@@ -22,6 +30,12 @@ export interface FlightRecorder {
    * `source` must not change once pushed.
    */
   pushDeferred<T>(source: T, bytes: number, toEvent: (source: T) => TapEvent): void;
+  /**
+   * Records a finished exchange as a compact record; `toEvent(conn, ex)` makes its `end` event
+   * from the decoded exchange when a query reads it (the same function for every exchange of a
+   * sidecar: it is kept once, not per record). `ex` carries no body captures.
+   */
+  pushExchange(conn: RecordedConnection, ex: Exchange, toEvent: ExchangeEventMaker): void;
   /** Events (oldest first) that ended at or after `sinceEpochMs` and/or the last `last` of them. */
   query(options: { sinceEpochMs?: number; last?: number }, accept?: (e: TapEvent) => boolean): TapEvent[];
   readonly bytes: number;
@@ -69,18 +83,47 @@ export function estimateEventBytes(e: TapEvent): number {
 /** Makes a deferred entry's event; stored beside it, one per connection rather than per entry. */
 type EventMaker = (source: never) => TapEvent;
 
+/** Makes the `end` event of a recorded exchange. */
+export type ExchangeEventMaker = (conn: RecordedConnection, ex: Exchange) => TapEvent;
+
+/** What the recorder's index costs per record (its slots in four arrays), counted in the bound. */
+export const RECORD_OVERHEAD_BYTES = 32;
+/** Most distinct event makers (one per sidecar in practice); past it records are refused and counted. */
+const MAX_MAKERS = 64;
+
 export function createFlightRecorder(maxBytes: number, onEvict?: (count: number) => void): FlightRecorder {
   // A growable circular buffer of entries (events, or sources whose maker is set) and their byte estimates.
   let entries: unknown[] = new Array(1024);
   let makers: Array<EventMaker | undefined> = new Array(1024);
   let sizes = new Float64Array(1024);
+  let offsets = new Float64Array(1024);
   let head = 0; // index of oldest
   let count = 0;
   let bytes = 0;
   let evicted = 0;
   const createdMs = Date.now();
+  /** The chunk compact records are written to, and the event makers records name by index. */
+  let current: Chunk | undefined;
+  const exchangeMakers: ExchangeEventMaker[] = [];
+
+  /** A compact record's entry is its chunk (its offset in `offsets`). */
+  const release = (entry: unknown) => {
+    if (entry instanceof Chunk) entry.records--;
+  };
+  /** Makes an entry's event: a plain event, a deferred source, or a compact record. */
+  const eventAt = (at: number): TapEvent => {
+    const entry = entries[at];
+    const make = makers[at];
+    if (make !== undefined) return make(entry as never);
+    if (entry instanceof Chunk) {
+      const { conn, maker, ex } = decodeExchange(entry.buf, offsets[at]!);
+      return exchangeMakers[maker]!(conn, ex);
+    }
+    return entry as TapEvent;
+  };
 
   const evictOldest = () => {
+    release(entries[head]);
     bytes -= sizes[head];
     entries[head] = undefined;
     makers[head] = undefined;
@@ -94,20 +137,24 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
     const e2: unknown[] = new Array(n);
     const m2: Array<EventMaker | undefined> = new Array(n);
     const s2 = new Float64Array(n);
+    const o2 = new Float64Array(n);
     for (let i = 0; i < count; i++) {
       const j = (head + i) % entries.length;
       e2[i] = entries[j];
       m2[i] = makers[j];
       s2[i] = sizes[j];
+      o2[i] = offsets[j];
     }
     entries = e2;
     makers = m2;
     sizes = s2;
+    offsets = o2;
     head = 0;
   };
 
-  const store = (entry: unknown, maker: EventMaker | undefined, size: number) => {
+  const store = (entry: unknown, maker: EventMaker | undefined, size: number, offset = 0) => {
     if (size > maxBytes) {
+      release(entry);
       evicted++;
       onEvict?.(1);
       return;
@@ -123,6 +170,7 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
     entries[at] = entry;
     makers[at] = maker;
     sizes[at] = size;
+    offsets[at] = offset;
     count++;
     bytes += size;
   };
@@ -134,17 +182,50 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
     pushDeferred(source, size, toEvent) {
       store(source, toEvent as EventMaker, size);
     },
-    query({ sinceEpochMs, last }, accept) {
-      const out: TapEvent[] = [];
-      for (let i = 0; i < count; i++) {
-        const at = (head + i) % entries.length;
-        const make = makers[at];
-        const e = make === undefined ? (entries[at] as TapEvent) : make(entries[at] as never);
-        if (sinceEpochMs !== undefined && Date.parse(e.ts) < sinceEpochMs) continue;
-        if (accept && !accept(e)) continue;
-        out.push(e);
+    pushExchange(conn, ex, toEvent) {
+      let maker = exchangeMakers.indexOf(toEvent);
+      if (maker < 0) {
+        if (exchangeMakers.length >= MAX_MAKERS) {
+          evicted++;
+          onEvict?.(1);
+          return;
+        }
+        maker = exchangeMakers.push(toEvent) - 1;
       }
-      return last !== undefined && out.length > last ? out.slice(out.length - last) : out;
+      let chunk = current ?? (current = createChunk(CHUNK_BYTES));
+      let offset = chunk.used;
+      let size = encodeExchange(chunk, conn, maker, ex);
+      // Full: the next chunk (doubling past CHUNK_BYTES for a record that fits no ordinary chunk).
+      for (let room = CHUNK_BYTES; size < 0; room *= 2) {
+        if (room > maxBytes) {
+          evicted++;
+          onEvict?.(1);
+          return;
+        }
+        chunk.seen = undefined;
+        current = chunk = createChunk(room);
+        offset = 0;
+        size = encodeExchange(chunk, conn, maker, ex);
+      }
+      chunk.records++;
+      store(chunk, undefined, size + RECORD_OVERHEAD_BYTES, offset);
+    },
+    query({ sinceEpochMs, last }, accept) {
+      const keep = (e: TapEvent): boolean => (sinceEpochMs === undefined || Date.parse(e.ts) >= sinceEpochMs) && (!accept || accept(e));
+      const out: TapEvent[] = [];
+      if (last !== undefined) {
+        // Newest first until `last` are found: `--last 10` decodes a handful, not minutes of records.
+        for (let i = count - 1; i >= 0 && out.length < last; i--) {
+          const e = eventAt((head + i) % entries.length);
+          if (keep(e)) out.push(e);
+        }
+        return out.reverse();
+      }
+      for (let i = 0; i < count; i++) {
+        const e = eventAt((head + i) % entries.length);
+        if (keep(e)) out.push(e);
+      }
+      return out;
     },
     get bytes() {
       return bytes;
@@ -157,9 +238,8 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
     },
     get historyStartMs() {
       if (evicted === 0 || count === 0) return createdMs;
-      const make = makers[head];
-      const oldest = make === undefined ? (entries[head] as TapEvent) : make(entries[head] as never);
-      return Date.parse(oldest.ts);
+      return Date.parse(eventAt(head).ts);
     },
   };
 }
+

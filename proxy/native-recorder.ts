@@ -129,6 +129,7 @@ export function createNativeFlightRecorder(js: FlightRecorder, native: () => Nat
   return {
     push: (event, bytes) => js.push(event, bytes),
     pushDeferred: (source, bytes, toEvent) => js.pushDeferred(source, bytes, toEvent),
+    pushExchange: (conn, ex, toEvent) => js.pushExchange(conn, ex, toEvent),
     query({ sinceEpochMs, last }, accept) {
       const fromJs = js.query({ sinceEpochMs, last }, accept);
       const e = native();

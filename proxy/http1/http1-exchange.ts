@@ -82,6 +82,11 @@ export class Http1Exchange implements Exchange {
     this.responseSection = section;
   }
 
+  /** The head's field section while its list was not replaced (the flight recorder keeps its lines, exchange-codec.ts). */
+  headerSection(which: 'request' | 'response'): FieldSection | undefined {
+    return which === 'request' ? this.requestSection : this.responseSection;
+  }
+
   headerBytes(which: 'request' | 'response', perFieldBytes: number): number {
     const s = which === 'request' ? this.requestSection : this.responseSection;
     if (s !== undefined) return sectionBytes(s, perFieldBytes);
