@@ -8,9 +8,9 @@
  * addresses (tap-audience.ts), so a grant handed to another sidecar cannot be replayed here.
  * A grant's bodies/headers/match/rate bound what the subscriber asked.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
+import { createServer, isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
 import { createLogger, MeshtapError } from '../common/index.js';
 import {
   verifyGrant,
@@ -20,6 +20,8 @@ import {
   type CompiledMatch,
   type TapRequest,
   GRANT_METADATA_KEY,
+  GRPC_STATUS,
+  loadGrpc,
   SIDECAR_STOPPED_DETAILS,
   TAP_SERVICE,
   TAP_SERVICE_V1,
@@ -90,7 +92,7 @@ function isTrustedPeer(peer: string, trusted: string[] | undefined): boolean {
   return trusted.includes(p);
 }
 
-type Access = { ok: true; bodies: boolean; reveal: ReadonlySet<string> | 'all'; match: CompiledMatch; maxRps?: number } | { ok: false; status: grpc.status; message: string };
+type Access = { ok: true; bodies: boolean; reveal: ReadonlySet<string> | 'all'; match: CompiledMatch; maxRps?: number } | { ok: false; status: number; message: string };
 
 function and(a: CompiledMatch, b: CompiledMatch): CompiledMatch {
   const order = { req: 0, rsp: 1, end: 2 } as const;
@@ -102,41 +104,41 @@ function hiddenHeaderFilter(matches: TapRequest['matches'], reveal: ReadonlySet<
   if (reveal === 'all') return undefined;
   const name = filteredHeaderNames(matches).find((h) => o.hub.sensitiveHeaders.has(h) && !reveal.has(h));
   if (name === undefined) return undefined;
-  return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `MT_GRANT_NO_HEADERS: filtering on header '${name}' needs it revealed too (--reveal-header ${name})` };
+  return { ok: false, status: GRPC_STATUS.PERMISSION_DENIED, message: `MT_GRANT_NO_HEADERS: filtering on header '${name}' needs it revealed too (--reveal-header ${name})` };
 }
 
 function decideAccess(req: TapRequest, grant: string | undefined, peer: string, audiences: () => string[], o: TapServiceOptions): Access {
   // 0, negative or not a number would read as "no limit" further on and widen the grant's rate.
   if (req.maxRps !== undefined && (typeof req.maxRps !== 'number' || !Number.isFinite(req.maxRps) || req.maxRps <= 0)) {
-    return { ok: false, status: grpc.status.INVALID_ARGUMENT, message: `MT_BAD_REQUEST: maxRps must be a positive number, not ${JSON.stringify(req.maxRps)}` };
+    return { ok: false, status: GRPC_STATUS.INVALID_ARGUMENT, message: `MT_BAD_REQUEST: maxRps must be a positive number, not ${JSON.stringify(req.maxRps)}` };
   }
   let match: CompiledMatch;
   try {
     match = compileMatches(req.matches ?? []);
   } catch (err) {
-    return { ok: false, status: grpc.status.INVALID_ARGUMENT, message: (err as Error).message };
+    return { ok: false, status: GRPC_STATUS.INVALID_ARGUMENT, message: (err as Error).message };
   }
   const asked = new Set((req.revealHeaders ?? []).map((h) => h.toLowerCase()));
   if (!grant) {
     if (o.trustLoopback && (isLoopbackPeer(peer) || isTrustedPeer(peer, o.trustedPeers))) {
       return { ok: true, bodies: !!req.bodies, reveal: asked.has('*') ? 'all' : asked, match, maxRps: req.maxRps };
     }
-    return { ok: false, status: grpc.status.PERMISSION_DENIED, message: 'MT_GRANT_REQUIRED: this sidecar only serves taps authorized by the tap API (use meshtap tap --tap-api URL)' };
+    return { ok: false, status: GRPC_STATUS.PERMISSION_DENIED, message: 'MT_GRANT_REQUIRED: this sidecar only serves taps authorized by the tap API (use meshtap tap --tap-api URL)' };
   }
   const key = o.publicKey();
-  if (!key) return { ok: false, status: grpc.status.UNAVAILABLE, message: 'MT_GRANT_NO_KEY: this sidecar does not know the tap API public key yet' };
+  if (!key) return { ok: false, status: GRPC_STATUS.UNAVAILABLE, message: 'MT_GRANT_NO_KEY: this sidecar does not know the tap API public key yet' };
   const v = verifyGrant(grant, { publicKey: key, pod: o.pod, namespace: o.namespace, audiences: audiences() });
-  if (!v.ok) return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `${v.error.code}: ${v.error.message}` };
+  if (!v.ok) return { ok: false, status: GRPC_STATUS.PERMISSION_DENIED, message: `${v.error.code}: ${v.error.message}` };
   const claims: GrantClaims = v.value;
   if (req.bodies && !claims.bodies) {
-    return { ok: false, status: grpc.status.PERMISSION_DENIED, message: 'MT_GRANT_NO_BODIES: the grant does not allow bodies' };
+    return { ok: false, status: GRPC_STATUS.PERMISSION_DENIED, message: 'MT_GRANT_NO_BODIES: the grant does not allow bodies' };
   }
   const allowed = new Set(claims.revealHeaders.map((h) => h.toLowerCase()));
   let reveal: ReadonlySet<string> | 'all';
   if (allowed.has('*')) reveal = asked.has('*') ? 'all' : asked;
   else {
     for (const h of asked) {
-      if (!allowed.has(h)) return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `MT_GRANT_NO_HEADERS: the grant does not reveal header '${h}'` };
+      if (!allowed.has(h)) return { ok: false, status: GRPC_STATUS.PERMISSION_DENIED, message: `MT_GRANT_NO_HEADERS: the grant does not reveal header '${h}'` };
     }
     reveal = asked;
   }
@@ -146,91 +148,113 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
   try {
     grantMatch = compileMatches(claims.matches ?? []);
   } catch (err) {
-    return { ok: false, status: grpc.status.PERMISSION_DENIED, message: `MT_GRANT_MALFORMED: ${(err as Error).message}` };
+    return { ok: false, status: GRPC_STATUS.PERMISSION_DENIED, message: `MT_GRANT_MALFORMED: ${(err as Error).message}` };
   }
   const maxRps = Math.min(req.maxRps ?? Infinity, claims.maxRps || Infinity);
   return { ok: true, bodies: !!req.bodies, reveal, match: and(match, grantMatch), maxRps: Number.isFinite(maxRps) ? maxRps : undefined };
 }
 
 export async function startTapService(listen: { host: string; port: number }, o: TapServiceOptions): Promise<TapService> {
-  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 256 });
   const maxSubscribers = o.maxSubscribers ?? 64;
   let bound = '';
   // Live taps, so that close() can end each one with a reason instead of a reset.
   const open = new Set<() => void>();
   const audiences = (): string[] => ownTapAddresses(bound, o.podIp);
 
-  server.addService(TAP_SERVICE, {
-    Observe(call: grpc.ServerWritableStream<TapRequest, string>) {
-      const req = call.request ?? ({ matches: [], bodies: false } as TapRequest);
-      const grant = (call.metadata.get(GRANT_METADATA_KEY)[0] as string | undefined) ?? req.grant;
-      const access = decideAccess(req, grant, call.getPeer(), audiences, o);
-      if (!access.ok) {
-        log.info('tap refused', { peer: call.getPeer(), reason: access.message });
-        call.emit('error', { code: access.status, details: access.message, metadata: new grpc.Metadata() });
-        return;
-      }
-      if (o.hub.count >= maxSubscribers) {
-        o.metrics.boundHit('tap-subscribers');
-        call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `MT_TAP_BUSY: this sidecar already serves ${maxSubscribers} taps`, metadata: new grpc.Metadata() });
-        return;
-      }
-      const sub = o.hub.subscribe({
-        match: access.match,
-        bodies: access.bodies,
-        reveal: access.reveal,
-        maxRps: access.maxRps ?? (o.defaultMaxRps || undefined),
-        writer: { write: (batch, written) => void call.write(batch, written) },
-      });
-      const stopping = (): void =>
-        sub.finish(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: SIDECAR_STOPPED_DETAILS, metadata: new grpc.Metadata() }));
-      // A history-only tap already ends by itself once its history is out.
-      if (!(req.last !== undefined || req.sinceMs !== undefined) || req.follow === true) open.add(stopping);
-      const finish = () => {
-        open.delete(stopping);
-        sub.close();
-      };
-      call.on('cancelled', finish);
-      call.on('close', finish);
-      call.on('error', finish);
+  // The tap port is a plain listener; grpc-js is loaded with its first connection (most sidecars
+  // never see a tap, and loading it costs RSS: tap-protocol/grpc-lazy.ts), and serves every
+  // connection through a connection injector, as a server bound to the port would.
+  let server: grpc.Server | undefined;
+  let injector: grpc.ConnectionInjector | undefined;
+  const inject = (socket: Socket): void => {
+    if (injector === undefined) {
+      server = createGrpcServer();
+      injector = server.createConnectionInjector(loadGrpc().ServerCredentials.createInsecure());
+    }
+    injector.injectConnection(socket);
+  };
 
-      // Live delivery starts in the same tick as the history query, so nothing falls between them.
-      sub.live = true;
-      const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
-      if (wantsHistory) {
-        const history = o.recorder.query(
-          { sinceEpochMs: req.sinceMs !== undefined ? Date.now() - req.sinceMs : undefined, last: req.last },
-          (e) => access.match.test(e),
-        );
-        for (const e of history) sub.send({ type: 'event', event: o.hub.shape(e, access) }, true);
-        const start = o.recorder.historyStartMs;
-        sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
-        if (req.follow !== true) sub.finish(() => call.end());
-      }
-    },
-  });
+  const createGrpcServer = (): grpc.Server => {
+    const created = new (loadGrpc().Server)({ 'grpc.max_concurrent_streams': 256 });
+    created.addService(TAP_SERVICE, {
+      Observe(call: grpc.ServerWritableStream<TapRequest, string>) {
+        const req = call.request ?? ({ matches: [], bodies: false } as TapRequest);
+        const grant = (call.metadata.get(GRANT_METADATA_KEY)[0] as string | undefined) ?? req.grant;
+        const access = decideAccess(req, grant, call.getPeer(), audiences, o);
+        if (!access.ok) {
+          log.info('tap refused', { peer: call.getPeer(), reason: access.message });
+          call.emit('error', { code: access.status, details: access.message, metadata: new (loadGrpc().Metadata)() });
+          return;
+        }
+        if (o.hub.count >= maxSubscribers) {
+          o.metrics.boundHit('tap-subscribers');
+          call.emit('error', { code: GRPC_STATUS.RESOURCE_EXHAUSTED, details: `MT_TAP_BUSY: this sidecar already serves ${maxSubscribers} taps`, metadata: new (loadGrpc().Metadata)() });
+          return;
+        }
+        const sub = o.hub.subscribe({
+          match: access.match,
+          bodies: access.bodies,
+          reveal: access.reveal,
+          maxRps: access.maxRps ?? (o.defaultMaxRps || undefined),
+          writer: { write: (batch, written) => void call.write(batch, written) },
+        });
+        const stopping = (): void =>
+          sub.finish(() => call.emit('error', { code: GRPC_STATUS.UNAVAILABLE, details: SIDECAR_STOPPED_DETAILS, metadata: new (loadGrpc().Metadata)() }));
+        // A history-only tap already ends by itself once its history is out.
+        if (!(req.last !== undefined || req.sinceMs !== undefined) || req.follow === true) open.add(stopping);
+        const finish = () => {
+          open.delete(stopping);
+          sub.close();
+        };
+        call.on('cancelled', finish);
+        call.on('close', finish);
+        call.on('error', finish);
 
-  // Callers of the version 1 wire (one message per event) are told what to upgrade, not left to a bare UNIMPLEMENTED.
-  server.addService(TAP_SERVICE_V1, {
-    Observe(call: grpc.ServerWritableStream<unknown, unknown>) {
-      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: WIRE_TOO_OLD_DETAILS, metadata: new grpc.Metadata() });
-    },
-  });
+        // Live delivery starts in the same tick as the history query, so nothing falls between them.
+        sub.live = true;
+        const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
+        if (wantsHistory) {
+          const history = o.recorder.query(
+            { sinceEpochMs: req.sinceMs !== undefined ? Date.now() - req.sinceMs : undefined, last: req.last },
+            (e) => access.match.test(e),
+          );
+          for (const e of history) sub.send({ type: 'event', event: o.hub.shape(e, access) }, true);
+          const start = o.recorder.historyStartMs;
+          sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
+          if (req.follow !== true) sub.finish(() => call.end());
+        }
+      },
+    });
+
+    // Callers of the version 1 wire (one message per event) are told what to upgrade, not left to a bare UNIMPLEMENTED.
+    created.addService(TAP_SERVICE_V1, {
+      Observe(call: grpc.ServerWritableStream<unknown, unknown>) {
+        call.emit('error', { code: GRPC_STATUS.FAILED_PRECONDITION, details: WIRE_TOO_OLD_DETAILS, metadata: new (loadGrpc().Metadata)() });
+      },
+    });
+    return created;
+  };
 
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${listen.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new MeshtapError('MT_LISTEN', `tap: cannot listen on ${host}:${listen.port}: ${err.message}`, { cause: err })) : resolve(p))),
-  );
+  const listener = createServer(inject);
+  const port = await new Promise<number>((resolve, reject) => {
+    listener.once('error', (err) => reject(new MeshtapError('MT_LISTEN', `tap: cannot listen on ${host}:${listen.port}: ${err.message}`, { cause: err })));
+    listener.listen(listen.port, listen.host, () => resolve((listener.address() as AddressInfo).port));
+  });
+  listener.on('error', (err) => log.warn('tap listener error', { err: String(err) }));
   bound = `${host}:${port}`;
   return {
     address: bound,
     close: () =>
       new Promise<void>((resolve) => {
+        listener.close();
         for (const stop of [...open]) stop();
         open.clear();
-        server.tryShutdown(() => resolve());
+        if (server === undefined) return resolve();
+        const s = server;
+        s.tryShutdown(() => resolve());
         setTimeout(() => {
-          server.forceShutdown();
+          s.forceShutdown();
           resolve();
         }, STOP_GRACE_MS).unref();
       }),

@@ -15,8 +15,9 @@
  * FAILED_PRECONDITION `MT_TAP_WIRE: …`, and a v2 client turns a v1 sidecar's UNIMPLEMENTED into
  * the same code, so a mix of versions fails with a line that says what to upgrade.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../common/index.js';
+import { GRPC_STATUS, loadGrpc } from './grpc-lazy.js';
 import type { TapMessage, TapRequest } from './tap-types.js';
 
 /** The tap wire version this build speaks (the `vN` of the gRPC package). */
@@ -43,7 +44,7 @@ export const SIDECAR_STOPPED_DETAILS = 'MT_SIDECAR_STOPPED: the sidecar stopped'
 /** Whether a tap stream failed because its sidecar stopped (SIDECAR_STOPPED_DETAILS). */
 export function isSidecarStopped(err: unknown): boolean {
   const e = err as { code?: unknown; details?: unknown } | undefined;
-  return e?.code === grpc.status.UNAVAILABLE && typeof e.details === 'string' && e.details.startsWith('MT_SIDECAR_STOPPED:');
+  return e?.code === GRPC_STATUS.UNAVAILABLE && typeof e.details === 'string' && e.details.startsWith('MT_SIDECAR_STOPPED:');
 }
 
 const jsonSerialize = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -118,11 +119,11 @@ export interface TapBatchStream {
  */
 function wireMismatch(err: unknown, address: string): unknown {
   const e = err as Partial<grpc.ServiceError>;
-  if (e?.code === grpc.status.UNIMPLEMENTED && typeof e.details === 'string' && e.details.includes('meshtap.tap.')) {
+  if (e?.code === GRPC_STATUS.UNIMPLEMENTED && typeof e.details === 'string' && e.details.includes('meshtap.tap.')) {
     return Object.assign(new Error(`MT_TAP_WIRE: the sidecar at ${address} speaks an older tap wire (this meshtap speaks v${TAP_WIRE_VERSION}): run the same meshtap version on both ends`), {
-      code: grpc.status.FAILED_PRECONDITION,
+      code: GRPC_STATUS.FAILED_PRECONDITION,
       details: `MT_TAP_WIRE: the sidecar at ${address} speaks an older tap wire (this meshtap speaks v${TAP_WIRE_VERSION}): run the same meshtap version on both ends`,
-      metadata: e.metadata ?? new grpc.Metadata(),
+      metadata: e.metadata ?? new (loadGrpc().Metadata)(),
     });
   }
   return err;
@@ -130,10 +131,10 @@ function wireMismatch(err: unknown, address: string): unknown {
 
 /** Opens a tap stream to one sidecar's tap port (`host:port`), batch by batch. */
 export function openTapBatchStream(address: string, request: TapRequest, options: { deadlineMs?: number } = {}): TapBatchStream {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+  const client = new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
-  const metadata = new grpc.Metadata();
+  const metadata = new (loadGrpc().Metadata)();
   if (request.grant) metadata.set(GRANT_METADATA_KEY, request.grant);
   const callOptions: grpc.CallOptions = {};
   if (options.deadlineMs) callOptions.deadline = Date.now() + options.deadlineMs;
