@@ -20,8 +20,32 @@ import { checkConversation } from './support/differential-check.js';
 import { describeDifferential } from './support/differential-suite.js';
 import { describeH2Conversation, h2ConversationArb, toH2Conversation, type H2ConversationSpec } from './support/h2-conversations.js';
 
+const PLAIN_BLOCK = { styles: [{ rep: 'without', isNameIndexed: false, isHuffman: false }], fragments: 1, padding: null, hasPriority: false, sizeUpdate: 'none' } as const;
+/** A conversation with only the given parts (everything else empty or off). */
+const conversation = (parts: Partial<H2ConversationSpec>): H2ConversationSpec => ({
+  isServerFirst: false, clientSettings: [], serverSettings: [], streams: [], schedule: [0], extras: [], mutation: null,
+  upgrade: null, pieces: [100_000], stopAfter: null, serverClosesFirst: false, ...parts,
+});
+
 /** Divergences found by this suite, as minimal reproductions (named; each failed before its fix). */
-const EXAMPLES: Array<[string, H2ConversationSpec]> = [];
+const EXAMPLES: Array<[string, H2ConversationSpec]> = [
+  [
+    // NOTES 12:36: found on the C++ h2 wiring (h2-frames 5230d1d) before it landed.
+    'h2c upgrade as the 3rd request of a keep-alive connection, then h2 stream 3: the native engine lost stream 3 (its id <conn>.3 is also the adopted exchange\'s)',
+    conversation({
+      // Stream 3 opens while the adopted exchange (HTTP/1 number 3) is still open.
+      schedule: [0, 1, 0, 0],
+      upgrade: { before: 2, method: 'GET', path: '/up', body: '', response: { interim: [], head: { ...PLAIN_BLOCK, styles: [...PLAIN_BLOCK.styles], fields: [[':status', '200']] }, body: 'ok', dataSizes: [100], dataPadding: [], trailers: null, isEmptyDataEnd: false } },
+      streams: [
+        {
+          request: { interim: [], head: { ...PLAIN_BLOCK, styles: [...PLAIN_BLOCK.styles], fields: [[':method', 'GET'], [':scheme', 'http'], [':path', '/three']] }, body: '', dataSizes: [100], dataPadding: [], trailers: null, isEmptyDataEnd: false },
+          response: { interim: [], head: { ...PLAIN_BLOCK, styles: [...PLAIN_BLOCK.styles], fields: [[':status', '204']] }, body: '', dataSizes: [100], dataPadding: [], trailers: null, isEmptyDataEnd: false },
+          reset: null,
+        },
+      ],
+    }),
+  ],
+];
 
 describeDifferential({
   what: 'HTTP/2 conversations',
