@@ -17,7 +17,8 @@ case "$proto" in h1|h2|grpc) ;; *) echo "profile: the protocol is h1, h2 or grpc
 command -v perf >/dev/null || { echo "profile: perf is missing (apt-get install linux-perf)" >&2; exit 1; }
 work=$(mktemp -d /tmp/meshtap-profile-XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+# --perf-basic-prof makes node write isolate-*-v8.log into its working directory: moved beside perf.data
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; mv isolate-*-"${px:-none}"-v8.log "$work/" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 wait_for() { for _ in $(seq 1 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "profile: no '$2' in $1" >&2; cat "$1" >&2; exit 1; }
