@@ -253,11 +253,13 @@ export function createNativeObservation(services: ObservationServices, observati
       const ex = c.open.get(stream);
       c.open.delete(stream);
       if (isNative) {
-        // C++ follows the rest (metrics and recorder too): stream 1 is the upgraded exchange, when it went to JS.
+        // C++ follows the rest (metrics and recorder too): HTTP/2 stream 1 is the upgraded exchange,
+        // when it went to JS. Its records keep the exchange's HTTP/1 number (`stream`, not always 1:
+        // plain requests may precede the upgrade on the connection), so it is found by that.
         const open = new Map<number, Exchange>();
         if (ex !== undefined) {
           ex.protocol = 'h2';
-          open.set(1, ex);
+          open.set(stream, ex);
         }
         conns.set(id, { kind: 'h2-native', info: c.info, sink: c.sink, open });
         return;

@@ -2,19 +2,22 @@
 // The observation of one native connection (proxy/observation-driver.ts's C++ twin): detects
 // the protocol on the first client bytes, then
 //   h1     → the C++ HTTP/1 observer, whose exchanges go to JS as compact records (no bytes);
-//   h2     → the bytes go to JS as today (its HTTP/2 observer), until part 2 moves it here;
+//   h2     → the C++ HTTP/2 observer (h2-observer.h), whose streams go to JS as compact records
+//            only while tapped (h2-record-sink.h), metrics and flight recorder in C++;
 //   opaque → nothing more goes to JS (not HTTP, TLS, detection timed out, server spoke first).
 //
-//     detecting ──► h1 ──► off (gave up, upgraded)   h1 ──► bytes (101 to h2c)
-//         ├───────► bytes (h2)
+//     detecting ──► h1 ──► off (gave up, upgraded)   h1 ──► h2 (101 to h2c: stream 1 adopted)
+//         ├───────► h2 ──► off (gave up)
 //         └───────► off (opaque)
 //
-// Records it writes (event-ring.h): kRecDetected, the h1 exchange records (h1-record-sink.h),
-// and for `bytes` connections kRecClientData/kRecServerData as before. Never throws.
+// Records it writes (event-ring.h): kRecOpen and kRecDetected (kDetectedH2Native for h2), the h1
+// and h2 exchange records (h1-record-sink.h, h2-record-sink.h), kRecH2c, kRecUpgraded, kRecGiveUp;
+// no connection's bytes go to JS. The C++ HTTP/2 observer's reset grace is a deadline the worker
+// keeps (H2Deadline). Never throws.
 //
 // JS hears of a connection only when it needs to (DESIGN §3: with no tap subscriber the JS
 // thread does no per-connection work): the open record (and, for HTTP/1, its detection) goes
-// lazily, just before the first record JS must see (a tapped exchange, h2 bytes, h2c), and what
+// lazily, just before the first record JS must see (a tapped exchange or stream, h2c), and what
 // the js engine counts from detection (protocol, detect timeout, give-ups) is counted in C++
 // (EventCounters) and read at scrape. An HTTP/1 or opaque connection nobody taps sends nothing.
 #pragma once
@@ -37,12 +40,19 @@ class H1Observer;
 class H1RecordSink;
 class H1MetricsSink;
 class H1TeeSink;
+class H1ToH2cSink;
+class H2Observer;
+class H2RecordSink;
+class H2MetricsSink;
+class H2TeeSink;
+class DetectDeadlines;
 
 class ObservationDriver {
  public:
   // `addresses`: the connection's "src\ndst" as its open record gives them (the C++ metrics and
-  // flight recorder label and keep them).
-  ObservationDriver(EngineShared* shared, Conn* conn, std::string addresses);
+  // flight recorder label and keep them). `h2_deadlines`: the worker's queue of HTTP/2 reset-grace
+  // deadlines (null: none are kept, the grace then ends only with the connection).
+  ObservationDriver(EngineShared* shared, Conn* conn, std::string addresses, DetectDeadlines* h2_deadlines = nullptr);
   ~ObservationDriver();
   ObservationDriver(const ObservationDriver&) = delete;
   ObservationDriver& operator=(const ObservationDriver&) = delete;
@@ -60,6 +70,8 @@ class ObservationDriver {
   void Skipped(bool from_client, uint64_t n, uint64_t now_ns);
   // The detection timeout passed since the connection opened (proxy/observation-driver.ts).
   void DetectDeadline(uint64_t now_ns);
+  // An HTTP/2 reset-grace deadline this driver queued may have come (stale ones do nothing).
+  void H2Deadline(uint64_t now_ns);
 
   // Sends JS the connection's open record (and its detection, once known) if not yet sent; false
   // when records no longer go to JS. Called by Emit; by the worker at open only when every
@@ -73,15 +85,16 @@ class ObservationDriver {
   bool Emit(RecordType type, uint8_t code, const void* data, size_t len, uint64_t t_ns, bool is_control);
   // Writes `head` (a u32 stream) then `body` as one record payload.
   bool Emit2(RecordType type, uint8_t code, uint32_t stream, const void* body, size_t len, uint64_t t_ns, bool is_control);
-  // The HTTP/1 observer stopped (gave up, upgraded): no more records for this connection.
+  // The observer stopped (gave up, upgraded): no more records for this connection.
   void StopObserving();
   uint64_t now_ns() const { return now_ns_; }
   EngineShared* shared() const { return shared_; }
 
  private:
-  enum class State { kDetecting, kH1, kBytes, kOff };
+  enum class State { kDetecting, kH1, kH2, kOff };
   void Decide(Detection d, const char* why, const uint8_t* last, size_t n);
-  void ToBytes(bool from_client, const uint8_t* p, size_t n);
+  void StartH2();
+  void ScheduleH2Deadline();
   void AfterH1();
   void EndOf(bool from_client);
   void Abandon() noexcept;
@@ -97,16 +110,24 @@ class ObservationDriver {
   std::string server_first_;    // server bytes while detecting (<= kServerFirstMaxBytes)
   size_t server_first_len_ = 0;
   bool has_server_first_ = false;
-  std::string addresses_;       // "src\ndst": the open record's payload (kept until announced)
+  std::string addresses_;       // "src\ndst": the open record's payload and the metrics' labels
   bool is_detection_sent_ = false;
   std::unique_ptr<H1RecordSink> sink_;
   std::unique_ptr<H1MetricsSink> metrics_sink_;
   std::unique_ptr<H1TeeSink> tee_;
+  std::unique_ptr<H1ToH2cSink> h2c_;
   std::unique_ptr<H1Observer> h1_;
+  DetectDeadlines* const h2_deadlines_;
+  uint64_t h2_deadline_ns_ = 0;  // the deadline queued last (0: none)
+  std::unique_ptr<H2RecordSink> h2_sink_;
+  std::unique_ptr<H2MetricsSink> h2_metrics_sink_;
+  std::unique_ptr<H2TeeSink> h2_tee_;
+  std::unique_ptr<H2Observer> h2_;
 };
 
 // Connections still detecting, by deadline: the timeout is the same for all, so deadlines come
 // in opening order and a FIFO is enough (one entry per connection opened within the timeout).
+// The HTTP/2 reset grace uses another (one delay for all: armed at now + 1 s, so FIFO too).
 class DetectDeadlines {
  public:
   void Add(uint32_t id, uint64_t at_ns) { queue_.emplace_back(at_ns, id); }

@@ -67,12 +67,10 @@ void H1RecordSink::Upgraded() {
 }
 
 void H1RecordSink::SwitchedToH2c(H1Exchange& ex) {
-  // The exchange continues in JS (its HTTP/2 observer) whoever taps: JS needs its head now.
-  if (!ex.to_js) {
-    ex.to_js = true;
-    driver_->Emit2(kRecReqHead, 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
-  }
-  driver_->Emit2(kRecH2c, 0, ex.stream, nullptr, 0, driver_->now_ns(), true);
+  // The C++ HTTP/2 observer follows the rest (code 1), this exchange as stream 1. JS must know only
+  // if it follows the connection already (it was told of it); else a tapped stream later announces
+  // it as HTTP/2 (ObservationDriver::Announce).
+  if (driver_->IsAnnounced()) driver_->Emit2(kRecH2c, 1, ex.stream, nullptr, 0, driver_->now_ns(), true);
 }
 
 }  // namespace meshtap

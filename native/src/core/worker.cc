@@ -199,6 +199,12 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
     if (it != conns_.end() && it->second->obs) it->second->obs->DetectDeadline(now);
   });
   if (detect_ms >= 0 && (*timeout < 0 || detect_ms < *timeout)) *timeout = detect_ms;
+  // The C++ HTTP/2 observer's client-reset grace (h2-streams.h): one deadline per waiting batch.
+  const int h2_ms = h2_deadlines_.Sweep(now, [this, now](uint32_t id) {
+    auto it = conns_.find(id);
+    if (it != conns_.end() && it->second->obs) it->second->obs->H2Deadline(now);
+  });
+  if (h2_ms >= 0 && (*timeout < 0 || h2_ms < *timeout)) *timeout = h2_ms;
   for (size_t i = 0; i < listeners_.size(); i++) {
     if (!listeners_[i]->needs_retry) continue;
     listeners_[i]->needs_retry = false;
@@ -352,7 +358,7 @@ void Worker::StartConnection(const ListenerSpec& spec, UniqueFd fd, const sockad
   SetSocketOptions(c->client.fd.Get(), shared_->config.keepalive_idle_s);
   if (c->is_observed) {
     // JS hears of it only when it must (ObservationDriver::Announce), or at once when tracing.
-    c->obs = std::make_unique<ObservationDriver>(shared_, c, FormatAddr(peer) + "\n" + dst);
+    c->obs = std::make_unique<ObservationDriver>(shared_, c, FormatAddr(peer) + "\n" + dst, &h2_deadlines_);
     if (shared_->config.announce_connections) c->obs->Announce(c->last_active_ns);
     detect_deadlines_.Add(c->id, c->last_active_ns + shared_->config.detect_timeout_ns);
   }

@@ -104,6 +104,7 @@ class Worker {
   uint32_t next_seq_ = 0;
   uint64_t next_sweep_ns_ = 0;
   DetectDeadlines detect_deadlines_;
+  DetectDeadlines h2_deadlines_;  // HTTP/2 reset-grace deadlines (ObservationDriver::H2Deadline)
   std::unique_ptr<uint8_t[]> scratch_;
   PipePool pipes_;
 };
