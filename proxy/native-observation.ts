@@ -254,12 +254,12 @@ export function createNativeObservation(services: ObservationServices, observati
       c.open.delete(stream);
       if (isNative) {
         // C++ follows the rest (metrics and recorder too): HTTP/2 stream 1 is the upgraded exchange,
-        // when it went to JS. Its records keep the exchange's HTTP/1 number (`stream`, not always 1:
-        // plain requests may precede the upgrade on the connection), so it is found by that.
+        // when it went to JS. Its records name stream 1 (h2-record-sink.cc RecordStream), while the
+        // exchange keeps its HTTP/1 number as its id, which a later HTTP/2 stream may also carry.
         const open = new Map<number, Exchange>();
         if (ex !== undefined) {
           ex.protocol = 'h2';
-          open.set(stream, ex);
+          open.set(1, ex);
         }
         conns.set(id, { kind: 'h2-native', info: c.info, sink: c.sink, open });
         return;

@@ -238,7 +238,8 @@ void ObservationDriver::AfterH1() {
   if (!h1_->IsH2c()) return;
   std::string held = h1_->TakeH2cClientBytes();
   StartH2();
-  h2_metrics_sink_->Adopt(h2c_->adopted.stream, metrics_sink_->TakeBodies(h2c_->adopted.stream));
+  // The recorder bodies kept so far carry over to HTTP/2 stream 1 (sinks key bodies by stream id).
+  h2_metrics_sink_->Adopt(1, metrics_sink_->TakeBodies(h2c_->adopted.stream));
   h2_->AdoptUpgraded(std::move(h2c_->adopted));
   if (!held.empty()) h2_->ClientData(reinterpret_cast<const uint8_t*>(held.data()), held.size(), now_ns_);
 }

@@ -33,6 +33,11 @@ void PutFields(std::string* s, const H2FieldList& fields) {
   }
 }
 
+// The stream a record names: the HTTP/2 stream id. An adopted h2c exchange keeps its HTTP/1
+// number as its id (ex.stream), which an HTTP/2 stream of the same connection may also carry; its
+// records name stream 1 (what it is on the wire, and never another stream's id after an upgrade).
+uint32_t RecordStream(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
+
 }  // namespace
 
 void H2RecordSink::RequestHead(H2Exchange& ex) {
@@ -43,7 +48,7 @@ void H2RecordSink::RequestHead(H2Exchange& ex) {
   if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
   std::string payload;
   payload.reserve(4 + 16 + ex.method.size() + ex.scheme.size() + ex.authority.size() + ex.path.size() + FieldsBytes(ex.request_headers));
-  PutU32(&payload, ex.stream);
+  PutU32(&payload, RecordStream(ex));
   PutStr(&payload, ex.method);
   PutStr(&payload, ex.scheme);
   PutStr(&payload, ex.authority);
@@ -59,7 +64,7 @@ void H2RecordSink::ResponseHead(H2Exchange& ex) {
   if (!ex.to_js) return;
   std::string payload;
   payload.reserve(8 + FieldsBytes(ex.response_headers));
-  PutU32(&payload, ex.stream);
+  PutU32(&payload, RecordStream(ex));
   PutU32(&payload, static_cast<uint32_t>(ex.status));
   PutFields(&payload, ex.response_headers);
   driver_->Emit(kRecH2RspHead, 0, payload.data(), payload.size(), ex.response_ns, false);
@@ -73,7 +78,7 @@ void H2RecordSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* data
   const uint64_t room = limit - ex.body_copied[dir];
   const size_t take = len < room ? len : static_cast<size_t>(room);
   ex.body_copied[dir] += take;
-  driver_->Emit2(kRecBody, static_cast<uint8_t>(dir), ex.stream, data, take, driver_->now_ns(), false);
+  driver_->Emit2(kRecBody, static_cast<uint8_t>(dir), RecordStream(ex), data, take, driver_->now_ns(), false);
 }
 
 void H2RecordSink::End(H2Exchange& ex) {
@@ -87,7 +92,7 @@ void H2RecordSink::End(H2Exchange& ex) {
   if (ex.error != nullptr) flags |= kH2EndHasError;
   std::string payload;
   payload.reserve(48 + error.size() + ex.grpc_message.size() + FieldsBytes(ex.request_trailers) + FieldsBytes(ex.trailers));
-  PutU32(&payload, ex.stream);
+  PutU32(&payload, RecordStream(ex));
   PutU32(&payload, flags);
   PutU64(&payload, static_cast<uint64_t>(ex.grpc_status));
   PutU32(&payload, ex.request_messages);

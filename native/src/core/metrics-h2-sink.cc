@@ -4,6 +4,13 @@
 #include <utility>
 
 namespace meshtap {
+namespace {
+
+// Bodies are kept by HTTP/2 stream id: an adopted h2c exchange keeps its HTTP/1 number as its id
+// (ex.stream), which a later stream of the connection may also carry; it is stream 1 on the wire.
+uint32_t StreamKey(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
+
+}  // namespace
 
 H2MetricsSink::H2MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
                              std::string src, std::string dst)
@@ -12,7 +19,7 @@ H2MetricsSink::H2MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorde
 }
 
 RecordedBodies* H2MetricsSink::BodiesOf(const H2Exchange& ex) {
-  auto it = bodies_.find(ex.stream);
+  auto it = bodies_.find(StreamKey(ex));
   return it == bodies_.end() ? nullptr : &it->second;
 }
 
@@ -26,7 +33,7 @@ void H2MetricsSink::RequestHead(H2Exchange& ex) {
   if (conn_) metrics_->Request(conn_.get(), ex.authority);
   if (config_.recorder_bodies && recorder_ != nullptr) {
     ex.capture_bodies = true;
-    bodies_[ex.stream];
+    bodies_[StreamKey(ex)];
   }
 }
 
@@ -51,7 +58,7 @@ void H2MetricsSink::End(H2Exchange& ex) {
     RecordedBodies* b = BodiesOf(ex);
     if (b != nullptr) b->Settle(ex.request_bytes, ex.response_bytes);
     recorder_->Push(conn_id_, inbound_, src_, dst_, ex, b);
-    if (b != nullptr) bodies_.erase(ex.stream);
+    if (b != nullptr) bodies_.erase(StreamKey(ex));
   }
 }
 
