@@ -30,6 +30,17 @@ const conversation = (parts: Partial<H2ConversationSpec>): H2ConversationSpec =>
 /** Divergences found by this suite, as minimal reproductions (named; each failed before its fix). */
 const EXAMPLES: Array<[string, H2ConversationSpec]> = [
   [
+    // NOTES 11:21 / 11:47: requestBytes 0 on main's js hand-over; then, with the C++ adoption,
+    // recorder entries without dst and bodies.
+    'h2c upgrade of a request with a body: its body count, its recorder entry\'s dst and bodies are the js engine\'s',
+    conversation({
+      upgrade: {
+        before: 0, method: 'POST', path: '/up', body: 'hello',
+        response: { interim: [], head: { ...PLAIN_BLOCK, styles: [...PLAIN_BLOCK.styles], fields: [[':status', '200']] }, body: 'ok', dataSizes: [100], dataPadding: [], trailers: null, isEmptyDataEnd: false },
+      },
+    }),
+  ],
+  [
     // NOTES 12:36: found on the C++ h2 wiring (h2-frames 5230d1d) before it landed.
     'h2c upgrade as the 3rd request of a keep-alive connection, then h2 stream 3: the native engine lost stream 3 (its id <conn>.3 is also the adopted exchange\'s)',
     conversation({

@@ -179,10 +179,7 @@ const upgradeArb = fc.record({
   before: fc.constantFrom(0, 0, 1, 2),
   method: fc.constantFrom('GET' as const, 'POST' as const),
   path: fc.constantFrom('/', '/up', '/h2c?x=1'),
-  // Bodies on the upgraded request ('hello', '{"password":"hunter2"}') come back once the native
-  // engine counts them (NOTES 11:21: requestBytes 0 after the h2c hand-over; regression case in
-  // differential-h2.test.ts): until then every run would fail on main.
-  body: fc.constantFrom(''),
+  body: fc.constantFrom('', 'hello', '{"password":"hunter2"}'),
   response: responseArb,
 });
 
