@@ -249,16 +249,29 @@ void ObservationDriver::AfterH1() {
 void ObservationDriver::StartH2() {
   state_ = State::kH2;
   h2_sink_ = std::make_unique<H2RecordSink>(this);
-  const size_t nl = addresses_.find('\n');
+  h2_metrics_sink_ = std::make_unique<H2MetricsSink>(&shared_->http, &shared_->recorder, SinkConfig(), conn_->id, conn_->inbound, Src(), Dst());
+  h2_tee_ = std::make_unique<H2TeeSink>(h2_metrics_sink_.get(), h2_sink_.get());
+  h2_ = std::make_unique<H2Observer>(h2_tee_.get(), SinkLimits());
+}
+
+H1MetricsSinkConfig ObservationDriver::SinkConfig() const {
   H1MetricsSinkConfig mc;
   mc.recorder_bodies = shared_->config.recorder_bodies;
   mc.body_limit = shared_->config.body_limit;
-  h2_metrics_sink_ = std::make_unique<H2MetricsSink>(&shared_->http, &shared_->recorder, mc, conn_->id, conn_->inbound, addresses_.substr(0, nl),
-                                                     nl == std::string::npos ? std::string() : addresses_.substr(nl + 1));
-  h2_tee_ = std::make_unique<H2TeeSink>(h2_metrics_sink_.get(), h2_sink_.get());
+  return mc;
+}
+
+std::string ObservationDriver::Src() const { return addresses_.substr(0, addresses_.find('\n')); }
+
+std::string ObservationDriver::Dst() const {
+  const size_t nl = addresses_.find('\n');
+  return nl == std::string::npos ? std::string() : addresses_.substr(nl + 1);
+}
+
+ObserverLimits ObservationDriver::SinkLimits() const {
   ObserverLimits limits = shared_->config.limits;
   limits.max_body_capture_bytes = shared_->config.body_limit;  // what any sink keeps, at most
-  h2_ = std::make_unique<H2Observer>(h2_tee_.get(), limits);
+  return limits;
 }
 
 // Queues the HTTP/2 observer's next reset-grace deadline with the worker, once per deadline.
@@ -315,17 +328,10 @@ void ObservationDriver::Decide(Detection detected, const char* why, const uint8_
     sink_ = std::make_unique<H1RecordSink>(this);
     // Metrics and the flight recorder in C++ (made here, where the js engine makes its sink), the
     // records to JS beside them (only for exchanges that begin while someone taps).
-    const size_t nl = addresses_.find('\n');
-    H1MetricsSinkConfig mc;
-    mc.recorder_bodies = shared_->config.recorder_bodies;
-    mc.body_limit = shared_->config.body_limit;
-    metrics_sink_ = std::make_unique<H1MetricsSink>(&shared_->http, &shared_->recorder, mc, conn_->id, conn_->inbound, addresses_.substr(0, nl),
-                                                    nl == std::string::npos ? std::string() : addresses_.substr(nl + 1));
+    metrics_sink_ = std::make_unique<H1MetricsSink>(&shared_->http, &shared_->recorder, SinkConfig(), conn_->id, conn_->inbound, Src(), Dst());
     tee_ = std::make_unique<H1TeeSink>(metrics_sink_.get(), sink_.get());
     h2c_ = std::make_unique<H1ToH2cSink>(tee_.get());
-    ObserverLimits limits = shared_->config.limits;
-    limits.max_body_capture_bytes = shared_->config.body_limit;  // what any sink keeps, at most
-    h1_ = std::make_unique<H1Observer>(h2c_.get(), limits);
+    h1_ = std::make_unique<H1Observer>(h2c_.get(), SinkLimits());
     if (!client.empty()) h1_->ClientData(reinterpret_cast<const uint8_t*>(client.data()), client.size(), now_ns_);
     if (n > 0) h1_->ClientData(last, n, now_ns_);
   }

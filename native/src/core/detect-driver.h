@@ -40,6 +40,7 @@ class H1Observer;
 class H1RecordSink;
 class H1MetricsSink;
 class H1TeeSink;
+struct H1MetricsSinkConfig;
 class H1ToH2cSink;
 class H2Observer;
 class H2RecordSink;
@@ -94,6 +95,13 @@ class ObservationDriver {
   enum class State { kDetecting, kH1, kH2, kOff };
   void Decide(Detection d, const char* why, const uint8_t* last, size_t n);
   void StartH2();
+  // What both protocols' C++ metrics/recorder sinks are made with: the sink config, the
+  // connection's src and dst (from addresses_), and the observer limits (bodies kept at most to
+  // the body limit, whichever sink keeps them).
+  H1MetricsSinkConfig SinkConfig() const;
+  std::string Src() const;
+  std::string Dst() const;
+  ObserverLimits SinkLimits() const;
   void ScheduleH2Deadline();
   void AfterH1();
   void EndOf(bool from_client);
