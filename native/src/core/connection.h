@@ -63,7 +63,12 @@ class PendingBytes {
 
 struct Peer {
   UniqueFd fd;
-  bool is_readable = false;  // edge-triggered: true until a read says EAGAIN
+  bool is_readable = false;  // edge-triggered: true until a read says EAGAIN, or comes back short
+  // The last readiness edge carried a hang-up, an error or an urgent mark (EPOLLRDHUP/HUP/ERR/PRI):
+  // read on until EAGAIN, 0 or an error, since no later edge announces an end already seen, and a
+  // read stops short at an urgent mark with bytes behind it. Otherwise a read that returns less
+  // than asked emptied the socket, and any byte after it raises a new edge (haproxy's rule).
+  bool must_drain = false;
   bool is_writable = false;
   bool has_eof = false;      // the peer half-closed (read returned 0)
   bool is_shut = false;      // we half-closed towards the peer (shutdown SHUT_WR)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The forwarding loop. Edge-triggered epoll: each socket is registered once for IN|OUT and
-// the worker remembers readiness itself (is_readable until EAGAIN), so a connection costs no
-// epoll_ctl after set-up. A read goes into one shared scratch buffer and is written on at
+// the worker remembers readiness itself (is_readable until EAGAIN or a short read, see
+// Peer::must_drain), so a connection costs no epoll_ctl after set-up. A read goes into one shared scratch buffer and is written on at
 // once; only what the other side did not take is copied into the connection (PendingBytes),
 // and while it waits nothing more is read from that side: the other peer's pace is the pace.
 #include "worker.h"
@@ -364,7 +364,7 @@ void Worker::StartConnection(const ListenerSpec& spec, UniqueFd fd, const sockad
   }
 
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   ev.data.ptr = &c->client_handle;
   epoll_ctl(epfd_.Get(), EPOLL_CTL_ADD, c->client.fd.Get(), &ev);
 
@@ -412,7 +412,8 @@ void Worker::OnEvent(Handle* h, uint32_t events) {
     OnConnected(c);
   }
   Peer& p = h->kind == Handle::kClient ? c->client : c->upstream;
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) p.is_readable = true;
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLPRI)) p.is_readable = true;
+  if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLPRI)) p.must_drain = true;
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) p.is_writable = true;
   Service(c);
   if (c->is_dead || (events & EPOLLERR) == 0) return;
@@ -496,8 +497,11 @@ bool Worker::Pump(Conn* c, bool from_client) {
     }
     const size_t got = static_cast<size_t>(n);
     if (from_client) MaybeInjectFault(is_fault_injection_, scratch_.get(), got);
-    // A read that fills the whole buffer: more is likely waiting, a stream worth splicing.
+    // A read that fills the whole buffer: more is likely waiting, a stream worth splicing. A
+    // shorter one emptied the socket: no second recv just to hear EAGAIN (a third of the
+    // syscalls of a small request), unless the edge said more than "bytes" (Peer::must_drain).
     if (got == kReadBytes) c->is_streaming[dir] = true;
+    else if (!from.must_drain) from.is_readable = false;
     c->last_active_ns = MonotonicNs();
     read_stats->read_bytes.fetch_add(got, std::memory_order_relaxed);
     write_stats->write_bytes.fetch_add(got, std::memory_order_relaxed);
