@@ -43,7 +43,7 @@ Tap:
                                           'meshtap run --netns' gives the host end of its veth)
 
 Observation:
-      --recorder-bytes SIZE               flight recorder bound (default 8MiB)
+      --recorder-bytes SIZE               flight recorder bound (default 4MiB native, 8MiB js)
       --recorder-bodies                   keep bodies in the flight recorder (default: off)
       --body-limit SIZE                   body capture per direction (default 64KiB)
       --redact-header NAME                also redact this header (repeatable)
@@ -199,7 +199,7 @@ const command: Command = {
       requireGrant: args.values['tap-require-grant'] === true,
       tapTrustPeers: (args.values['tap-trust-peer'] as string[] | undefined) ?? [],
       ...(podLabels ? { podLabels } : {}),
-      recorderBytes: args.values['recorder-bytes'] ? parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') : SIDECAR_DEFAULTS.recorderBytes,
+      ...(args.values['recorder-bytes'] ? { recorderBytes: parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') } : {}),
       recorderBodies: args.values['recorder-bodies'] === true,
       bodyLimit: args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit,
       sensitiveHeaders: [...DEFAULT_SENSITIVE_HEADERS, ...listFlag(args, 'redact-header').map((h) => h.toLowerCase())],

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { MeshtapError } from '../common/index.js';
+import { decodeRecorderRecords } from './recorder-decode.js';
 
 /** Where an intercepted connection was going, as the application asked for it. */
 export interface OriginalDst {
@@ -672,19 +673,6 @@ export interface NativeRecordedH2 extends NativeH2Fields {
   isFromH2c: boolean;
 }
 
-/** method, scheme, authority, path from a request's pseudo-headers, the last of each winning (stream-tracker.ts). */
-function pseudoHeadersOf(headers: NativeHeaderList): { method: string; scheme: string; authority: string; path: string } {
-  const out = { method: '', scheme: '', authority: '', path: '' };
-  for (const [name, value] of headers) {
-    if (name.charCodeAt(0) !== 0x3a) continue;
-    if (name === ':method') out.method = value;
-    else if (name === ':scheme') out.scheme = value;
-    else if (name === ':authority') out.authority = value;
-    else if (name === ':path') out.path = value;
-  }
-  return out;
-}
-
 /**
  * A recorder query answer (layout: native/src/core/recorder-ring.h), decoded one exchange at a
  * time when read: a `--last 10` query over a full recorder decodes 10, not every record.
@@ -695,148 +683,6 @@ export interface NativeRecordedList {
   get(i: number): NativeRecordedExchange;
 }
 
-export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeRecordedList {
-  let at = 0;
-  const varint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const b = buf[at++]!;
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 128;
-    }
-  };
-  const str = (): string => {
-    const n = varint();
-    const s = buf.toString('latin1', at, at + n);
-    at += n;
-    return s;
-  };
-  const names: string[] = [];
-  for (let n = varint(); n > 0; n--) names.push(str());
-  const utf8 = (): string => {
-    const n = varint();
-    const s = buf.toString('utf8', at, at + n);
-    at += n;
-    return s;
-  };
-  // HTTP/2 fields: names latin1 (octets), values UTF-8 (the js observer's decoded text).
-  const dict: Array<[string, string]> = [];
-  for (let n = varint(); n > 0; n--) {
-    const name = names[varint()]!;
-    dict.push([name, utf8()]);
-  }
-  const frames: number[] = [];
-  while (at + 4 <= buf.length) {
-    frames.push(at + 4);
-    at += 4 + buf.readUInt32LE(at);
-  }
-  const head = (): string => {
-    let out = '';
-    for (let n = varint(), i = 0; i < n; i++) {
-      if (i > 0) out += '\r\n';
-      const tag = varint();
-      if (tag % 2 === 1) {
-        const len = (tag - 1) / 2;
-        out += buf.toString('latin1', at, at + len);
-        at += len;
-      } else out += `${names[tag / 2]}: ${str()}`;
-    }
-    return out;
-  };
-  const fields = (): NativeHeaderList => {
-    const out: NativeHeaderList = [];
-    for (let n = varint(); n > 0; n--) {
-      const tag = varint();
-      const kind = tag % 4;
-      const x = (tag - kind) / 4;
-      if (kind === 0) {
-        const [name, value] = dict[x]!;
-        out.push([name, value]);
-      } else if (kind === 1) out.push([names[x]!, utf8()]);
-      else {
-        const name = buf.toString('latin1', at, at + x);
-        at += x;
-        out.push([name, utf8()]);
-      }
-    }
-    return out;
-  };
-  const bodiesOf = (): Array<{ data: Buffer; size: number; truncated: boolean }> => {
-    const out = [];
-    for (let d = 0; d < 2; d++) {
-      const size = varint();
-      const truncated = buf[at++] === 1;
-      const n = varint();
-      out.push({ data: Buffer.from(buf.subarray(at, at + n)), size, truncated });
-      at += n;
-    }
-    return out;
-  };
-  const decodeH2 = (connId: number, stream: number, flags: number, endMs: number): NativeRecordedExchange => {
-    const h2flags = buf[at++]!;
-    const startMs = endMs - varint() / 1e6;
-    const hasStatus = (flags & 4) !== 0;
-    const responseMs = hasStatus ? startMs + varint() / 1e6 : 0;
-    const status = hasStatus ? varint() : 0;
-    const src = str();
-    const dst = str();
-    const isFromH2c = (h2flags & 32) !== 0;
-    const given = isFromH2c ? { method: utf8(), scheme: utf8(), authority: utf8(), path: utf8() } : undefined;
-    const requestHeaders = fields();
-    const responseHeaders = hasStatus ? fields() : [];
-    const requestTrailers = fields();
-    const trailers = fields();
-    const requestBytes = varint();
-    const responseBytes = varint();
-    const isGrpc = (h2flags & 1) !== 0;
-    const h2: NativeRecordedH2 = {
-      isGrpc, isFromH2c, ...(given ?? pseudoHeadersOf(requestHeaders)), requestHeaders, responseHeaders, requestTrailers, trailers,
-      requestMessages: isGrpc ? varint() : 0, responseMessages: isGrpc ? varint() : 0,
-      requestCompressed: (h2flags & 8) !== 0, responseCompressed: (h2flags & 16) !== 0,
-    };
-    if ((h2flags & 2) !== 0) h2.grpcStatus = varint();
-    if ((h2flags & 4) !== 0) h2.grpcMessage = utf8();
-    const r: NativeRecordedExchange = {
-      connId, stream, proxy: (flags & 1) !== 0 ? 'in' : 'out', isHttp10: false, src, dst, startMs, responseMs, endMs, status,
-      requestHead: '', responseHead: '', requestTrailers: '', trailers: '', requestBytes, responseBytes, h2,
-    };
-    if ((flags & 8) !== 0) r.error = str();
-    if ((flags & 16) !== 0) r.bodies = bodiesOf();
-    return r;
-  };
-  const decode = (from: number): NativeRecordedExchange => {
-    at = from;
-    const endNs = buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 4294967296;
-    at += 8;
-    const connId = varint();
-    const stream = varint();
-    const flags = buf[at++]!;
-    if ((flags & 32) !== 0) return decodeH2(connId, stream, flags, (endNs - originNs) / 1e6);
-    const endMs = (endNs - originNs) / 1e6;
-    const startMs = endMs - varint() / 1e6;
-    const hasStatus = (flags & 4) !== 0;
-    const responseMs = hasStatus ? startMs + varint() / 1e6 : 0;
-    const status = hasStatus ? varint() : 0;
-    const src = str();
-    const dst = str();
-    const requestHead = head();
-    const responseHead = hasStatus ? head() : '';
-    const requestTrailers = head();
-    const trailers = head();
-    const requestBytes = varint();
-    const responseBytes = varint();
-    const r: NativeRecordedExchange = {
-      connId, stream, proxy: (flags & 1) !== 0 ? 'in' : 'out', isHttp10: (flags & 2) !== 0, src, dst, startMs, responseMs, endMs, status,
-      requestHead, responseHead, requestTrailers, trailers, requestBytes, responseBytes,
-    };
-    if ((flags & 8) !== 0) r.error = str();
-    if ((flags & 16) !== 0) r.bodies = bodiesOf();
-    return r;
-  };
-  return { length: frames.length, get: (i) => decode(frames[i]!) };
-}
 
 export interface NativeMetricsLimits {
   maxAuthorities?: number;
@@ -873,6 +719,9 @@ export interface NativeRecorderHarness {
   query(sinceEndNs?: number): NativeRecordedList;
   stats(): { bytes: number; count: number; evicted: number; oldestEndNs: number };
 }
+
+/** Recorder query answers are decoded in recorder-decode.ts (the layout: core/recorder-ring.h). */
+export { decodeRecorderRecords };
 
 /** The C++ label helpers and metrics registry, for the tests that hold them to the TypeScript originals. Throws MT_NATIVE_MISSING. */
 export function loadNativeMetricsTools(): {

@@ -6,6 +6,7 @@ import { createHttp1Observer } from './http1/index.js';
 import { createProxyMetrics } from './metrics.js';
 import { createExchange, DEFAULT_OBSERVER_LIMITS } from './observe.js';
 import { createTapHub } from './tap-hub.js';
+import { realisticExchange } from './test-support/realistic-exchange.js';
 
 describe('wallClock', () => {
   it('gives the same ISO-8601 text as Date, across second boundaries and in any order', () => {
@@ -122,16 +123,7 @@ describe('exchange sink and the flight recorder', () => {
 
 describe('flight recorder depth (issue 14)', () => {
   /** A browser-like request and an API answer: repeated headers, plus per-request ids and a clock. */
-  const exchange = (i: number): [string, string] => [
-    `GET /api/v1/orders/${1000 + (i % 500)}?page=${i % 7} HTTP/1.1\r\nHost: shop.example.com\r\n` +
-      'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n' +
-      'Accept: application/json, text/plain, */*\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\n' +
-      `X-Request-Id: ${(0x10000000 + i * 7919).toString(16)}-4f1c-4b7e-9a1d-${(0x100000000000 + i * 104729).toString(16)}\r\n` +
-      `traceparent: 00-${(0x1000000000000000n + BigInt(i) * 15485863n).toString(16).padStart(32, '0')}-${(0x100000000 + i).toString(16).padStart(16, '0')}-01\r\n\r\n`,
-    'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 2\r\n' +
-      `Date: Sun, 06 Dec 2026 12:${String(Math.floor(i / 100) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} GMT\r\n` +
-      'Cache-Control: no-store\r\nServer: envoy\r\n\r\n{}',
-  ];
+  const exchange = realisticExchange;
 
   it('keeps 5 minutes at 100 exchanges/s with realistic headers (no bodies) within 16 MiB, and makes the same events as a tap does', () => {
     const s = services(false);

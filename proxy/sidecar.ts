@@ -102,8 +102,14 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
+/**
+ * The flight recorder's default bound differs per engine because their records do: each holds at
+ * least 5 minutes at 100 exchanges/s with realistic heads (js 271 B per exchange, C++ 120 B:
+ * docs/decisions.md), and the C++ ring's pages are resident once it has filled.
+ */
 export const DEFAULTS = {
   recorderBytes: 8 * 1024 * 1024,
+  nativeRecorderBytes: 4 * 1024 * 1024,
   bodyLimit: 64 * 1024,
   detectTimeoutMs: 1000,
   idleTimeoutMs: IDLE_TIMEOUT_MS,
@@ -158,7 +164,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     const side = direction === 'outbound' ? 'dst' : 'src';
     return p.workload ? { [`${side}_namespace`]: p.namespace, [`${side}_workload`]: p.workload } : { [`${side}_namespace`]: p.namespace };
   });
-  const recorder = createFlightRecorder(o.recorderBytes ?? DEFAULTS.recorderBytes, (n) => metrics.recorderDropped(n));
+  const recorderBytes = o.recorderBytes ?? (o.engine === 'native' ? DEFAULTS.nativeRecorderBytes : DEFAULTS.recorderBytes);
+  const recorder = createFlightRecorder(recorderBytes, (n) => metrics.recorderDropped(n));
   const hub = createTapHub({
     sensitiveHeaders: o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS],
     bodyRedaction: bodyRedactionRules(o.redactBodyFields ?? []),
@@ -207,7 +214,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
     if (o.engine === 'native') {
       const { startNativeDataPath } = await import('./native-engine.js');
-      engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs, recorderBytes: o.recorderBytes ?? DEFAULTS.recorderBytes }, services, observation);
+      engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs, recorderBytes }, services, observation);
     } else {
       engine = await startListeners(specs, metrics, open, { idleTimeoutMs });
     }

@@ -1,6 +1,6 @@
 /**
  * Issue 14: the C++ flight recorder keeps at least 5 minutes of history at 100 exchanges/s with
- * headers and no bodies within the default bound (8 MiB, `--recorder-bytes`). The streams are
+ * headers and no bodies within the native default bound (`--recorder-bytes`). The streams are
  * grpc-js unary calls with the header lists grpc-js and a grpc-js server send (9 request fields,
  * 5 response fields with a `date` changing every second, 2 trailer fields), from 100 client
  * connections, through the C++ HTTP/2 sinks (H2SinkHarness) untapped: 5 minutes of them must all
@@ -8,12 +8,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createNativeH2SinkHarness, decodeRecorderRecords, isNativeAvailable, type NativeH2ExchangeInput } from '../native/index.js';
+import { SIDECAR_DEFAULTS } from '../proxy/index.js';
 import { reportBpfSkip } from './bpf-skip.js';
 
 const available = isNativeAvailable();
 if (!available) reportBpfSkip('test/native-recorder-h2-depth.test.ts', 'the addon is not built (bash scripts/build-native.sh)');
 
-const DEFAULT_RECORDER_BYTES = 8 * 1024 * 1024;
+const DEFAULT_RECORDER_BYTES = SIDECAR_DEFAULTS.nativeRecorderBytes;
 const RATE_PER_S = 100;
 const SECONDS = 300;
 const METHODS = ['/echo.Echo/Unary', '/echo.Echo/Lookup', '/shop.Cart/Add', '/shop.Cart/Get'];
@@ -53,7 +54,7 @@ function call(i: number): NativeH2ExchangeInput {
 }
 
 describe.skipIf(!available)('C++ flight recorder depth (issue 14)', () => {
-  it('holds 5 minutes of grpc-js unary calls at 100/s in the default 8 MiB', () => {
+  it('holds 5 minutes of grpc-js unary calls at 100/s in the native default bound', () => {
     // One harness per client connection would be closer to the engine; the recorder is shared by
     // all of them there too, so one recorder fed every call in time order is the same ring.
     const harness = createNativeH2SinkHarness({ connId: 7, inbound: true, src: '10.0.0.1:40000', dst: '10.0.0.2:50051', recorderBytes: DEFAULT_RECORDER_BYTES });
@@ -70,7 +71,7 @@ describe.skipIf(!available)('C++ flight recorder depth (issue 14)', () => {
     expect(stats.bytes).toBeLessThanOrEqual(DEFAULT_RECORDER_BYTES);
     const perExchange = stats.bytes / total;
     console.log(`C++ recorder: ${perExchange.toFixed(1)} bytes per grpc-js unary call (${total} calls, ${(stats.bytes / 1048576).toFixed(2)} MiB)`);
-    expect(perExchange).toBeLessThan(160);
+    expect(perExchange).toBeLessThan(100);
 
     const list = decodeRecorderRecords(harness.recorderQuery(0), 0);
     expect(list.length).toBe(total);

@@ -26,7 +26,20 @@ function exchange(stream: number, over: Partial<NativeRecorderInput> = {}): Nati
 }
 
 const HEAD_PIECES = ['GET / HTTP/1.1', '\r\n', '\r\n', 'Host: a', 'X-Long-' + 'n'.repeat(70) + ': v', 'a:b', ': x', 'Name:  two spaces ', '\n', 'caf\xe9: \xff', ':', ' ', 'Set-Cookie: k=v', 'x'];
-const head = fc.array(fc.constantFrom(...HEAD_PIECES), { maxLength: 12 }).map((p) => p.join(''));
+// Shapes the packed forms (recorder-ring.h) take or must refuse: request lines, hex runs, dates.
+const PACKED_PIECES = [
+  'GET /a?b=1 HTTP/1.1', 'GET /a b HTTP/1.0', 'GET  HTTP/1.1', 'GET / HTTP/1.2', ' / HTTP/1.1', 'GET / HTTP/1.1 ', 'M-SEARCH * HTTP/1.1',
+  'X-Request-Id: 0af76519-16cd-43dd-8448-eb211c80319c', 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  'X-Id: 0123456789abcde', 'X-Id: 0123456789abcdef0', 'X-Id: -0123456789abcdef', 'X-Id: 0123456789abcdef-', 'X-Id: 01234567--89abcdef',
+  'X-Id: 0123456789ABCDEF', 'X-Id: ' + '1-'.repeat(20) + '1', 'X-Id: ' + 'f'.repeat(700),
+  'Date: Sun, 06 Dec 2026 08:00:00 GMT', 'Date: Mon, 06 Dec 2026 08:00:00 GMT', 'Date: Thu, 01 Jan 1970 00:00:00 GMT', 'Date: Wed, 31 Dec 1969 23:59:59 GMT',
+  'Date: Sun, 29 Feb 2032 23:59:59 GMT', 'Date: Fri, 29 Feb 2030 00:00:00 GMT', 'Date: Fri, 31 Dec 9999 23:59:59 GMT', 'Date: Sun, 06 Dec 2026 24:00:00 GMT',
+  'Date: Sun, 6 Dec 2026 08:00:00 GMT', 'Date: Sun, 06 dec 2026 08:00:00 GMT', 'Date: Sun, 06 Dec 2026 08:00:00 UTC', 'Expires: Sun, 06 Dec 2026 08:00:00 GMT',
+];
+const head = fc
+  .array(fc.oneof(fc.constantFrom(...HEAD_PIECES), fc.constantFrom(...PACKED_PIECES)), { maxLength: 12 })
+  .map((p) => p.join(''));
+const ADDRESSES = ['10.0.0.1:40000', '10.0.0.2:8080', '[::1]:8080', '[fd00::1]:0', 'unknown:0', 'host:0080', 'x', ':80', 'h:99999', 'h:', 'a:b:c', '10.0.0.1:65535', ''];
 
 describe.skipIf(!available)('C++ flight recorder ring', () => {
   const tools = available ? loadNativeMetricsTools() : undefined!;
@@ -34,8 +47,9 @@ describe.skipIf(!available)('C++ flight recorder ring', () => {
   it('gives back every field as pushed, heads byte for byte', () => {
     const r = tools.createRecorder(1 << 20);
     fc.assert(
-      fc.property(head, head, head, fc.constantFrom(0, 200, 503), fc.option(fc.constantFrom('reset', 'upstream-closed'), { nil: undefined }), fc.boolean(), (rq, rs, tr, status, error, withBodies) => {
+      fc.property(head, head, head, fc.constantFrom(0, 200, 503), fc.option(fc.constantFrom('reset', 'upstream-closed'), { nil: undefined }), fc.boolean(), fc.constantFrom(...ADDRESSES), fc.constantFrom(...ADDRESSES), (rq, rs, tr, status, error, withBodies, src, dst) => {
         const input = exchange(1, {
+          src, dst,
           requestHead: rq, responseHead: status ? rs : '', trailers: tr, status, isHttp10: withBodies, inbound: !withBodies,
           ...(error ? { error } : {}),
           ...(withBodies ? { bodies: [{ data: Buffer.from('{"a":1}'), size: 7, truncated: false }, { data: Buffer.from([0, 255, 1]), size: 9000, truncated: true }] } : {}),
@@ -53,7 +67,7 @@ describe.skipIf(!available)('C++ flight recorder ring', () => {
         if (status) expect(got.responseMs).toBeCloseTo(input.responseNs / 1e6, 6);
         expect(got.bodies).toEqual(input.bodies);
       }),
-      { numRuns: 500 },
+      { numRuns: 1500 },
     );
   });
 
@@ -75,14 +89,17 @@ describe.skipIf(!available)('C++ flight recorder ring', () => {
         const list = r.query();
         const held = Array.from({ length: list.length }, (_, i) => list.get(i).stream);
         expect(held.length).toBe(s.count);
-        // The newest ones, in order (an exchange larger than the ring is refused, not kept).
+        // The newest ones, in order (an exchange larger than the ring is refused, not kept). A
+        // record's size depends on what the dictionaries learnt before it (a line seen twice is
+        // interned), so each size is read from a twin ring large enough to keep everything.
+        const twin = tools.createRecorder(1 << 20);
         const fits = pads
-          .map((pad, i) => ({ stream: i + 1, pad }))
-          .filter((x) => {
-            const alone = tools.createRecorder(maxBytes);
-            alone.push(exchange(x.stream, { requestHead: CURL_REQUEST + 'x'.repeat(x.pad) }));
-            return alone.stats().count === 1;
-          });
+          .map((pad, i) => {
+            const before = twin.stats().bytes;
+            twin.push(exchange(i + 1, { requestHead: CURL_REQUEST + 'x'.repeat(pad) }));
+            return { stream: i + 1, size: twin.stats().bytes - before };
+          })
+          .filter((x) => x.size <= maxBytes);
         if (held.length > 0) expect(held).toEqual(fits.slice(fits.length - held.length).map((x) => x.stream));
         if (held.length > 0) expect(s.oldestEndNs).toBe(exchange(held[0]!).endNs);
       }),

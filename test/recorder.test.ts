@@ -59,7 +59,7 @@ describe('flight recorder (real sidecar process)', () => {
   it('--recorder-bytes bounds the recorder: oldest exchanges go first, counted, and --last sees the newest', async () => {
     // A live subscriber tells us when every exchange has ended (so the recorder has them all).
     const tap = await openTapCollector(small.tap!);
-    const total = 150;
+    const total = 400; // more than 16 KiB holds (the C++ recorder packs a node:http exchange in ~60 B)
     for (let i = 0; i < total; i++) expect(await send(small, `/rec/${i}`)).toBe(200);
     await tap.waitForEnds(total, (e) => e.path.startsWith('/rec/'));
     tap.close();

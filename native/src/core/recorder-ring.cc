@@ -23,13 +23,122 @@ void PutStr(std::string* out, std::string_view s) {
 }
 
 // Fields whose values change with every request or second: never worth a dictionary slot.
+constexpr std::string_view kVolatile[] = {"date", "x-request-id", "traceparent", "tracestate", "grpc-timeout", "x-b3-traceid", "x-b3-spanid",
+                                          "x-b3-parentspanid", "x-amzn-trace-id", "last-modified", "expires", "etag"};
+
 bool IsVolatileField(std::string_view name) {
-  static constexpr std::string_view kVolatile[] = {"date", "x-request-id", "traceparent", "tracestate", "grpc-timeout", "x-b3-traceid", "x-b3-spanid",
-                                                   "x-b3-parentspanid", "x-amzn-trace-id", "last-modified", "expires", "etag"};
   for (auto v : kVolatile) {
     if (v == name) return true;
   }
   return false;
+}
+
+// The same for an HTTP/1 head line (`Date: …`): its name compared without case.
+bool IsVolatileLine(std::string_view line) {
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return false;
+  const std::string_view name = line.substr(0, colon);
+  for (auto v : kVolatile) {
+    if (v.size() != name.size()) continue;
+    size_t i = 0;
+    while (i < v.size() && (name[i] | 0x20) == v[i]) i++;
+    if (i == v.size()) return true;
+  }
+  return false;
+}
+
+// Packed form 0: a value of lowercase hex digit runs joined by single dashes (request ids, trace
+// ids), at least 16 bytes so that packing pays.
+// The value of a lowercase hex digit, 16 for '-', 17 for any other byte.
+constexpr auto kHexClass = [] {
+  struct Table {
+    uint8_t v[256];
+  } t{};
+  for (int c = 0; c < 256; c++) t.v[c] = 17;
+  for (int c = '0'; c <= '9'; c++) t.v[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; c++) t.v[c] = static_cast<uint8_t>(c - 'a' + 10);
+  t.v[static_cast<uint8_t>('-')] = 16;
+  return t;
+}();
+constexpr size_t kMaxHexRuns = 16;
+
+// Appends packed form 0 when `v` is lowercase hex digit runs joined by single dashes (request
+// ids, trace ids), at least 16 bytes so that packing pays, at most kMaxHexRuns runs.
+bool PutHexRuns(std::string* out, std::string_view v) {
+  if (v.size() < 16 || v.size() > 1024) return false;
+  uint8_t packed[512];
+  size_t runs[kMaxHexRuns];
+  size_t run_count = 0, digits = 0, run_start = 0;
+  for (size_t i = 0; i < v.size(); i++) {
+    const uint8_t x = kHexClass.v[static_cast<uint8_t>(v[i])];
+    if (x < 16) {
+      if ((digits & 1) == 0) packed[digits >> 1] = static_cast<uint8_t>(x << 4);
+      else packed[digits >> 1] |= x;
+      digits++;
+      continue;
+    }
+    // A dash ends a non-empty run (not the first byte, not after another dash).
+    if (x != 16 || i == run_start || run_count + 1 >= kMaxHexRuns) return false;
+    runs[run_count++] = i - run_start;
+    run_start = i + 1;
+  }
+  if (run_start == v.size()) return false;  // a trailing dash
+  runs[run_count++] = v.size() - run_start;
+  out->push_back(0);
+  PutVarint(out, run_count);
+  for (size_t r = 0; r < run_count; r++) PutVarint(out, runs[r]);
+  out->append(reinterpret_cast<const char*>(packed), (digits + 1) >> 1);
+  return true;
+}
+
+constexpr std::string_view kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};  // 1970-01-01 was a Thursday
+constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool Digits(std::string_view v, size_t at, size_t n, unsigned* out) {
+  unsigned x = 0;
+  for (size_t i = at; i < at + n; i++) {
+    if (v[i] < '0' || v[i] > '9') return false;
+    x = x * 10 + static_cast<unsigned>(v[i] - '0');
+  }
+  *out = x;
+  return true;
+}
+
+// Packed form 1: an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7) of 1970-9999
+// whose weekday is right, so that seconds since the epoch give it back byte for byte.
+bool ParseImfFixdate(std::string_view v, uint64_t* secs) {
+  if (v.size() != 29 || v.substr(3, 2) != ", " || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' || v[19] != ':' || v[22] != ':' || v.substr(25) != " GMT") return false;
+  unsigned day, year, hh, mm, ss;
+  if (!Digits(v, 5, 2, &day) || !Digits(v, 12, 4, &year) || !Digits(v, 17, 2, &hh) || !Digits(v, 20, 2, &mm) || !Digits(v, 23, 2, &ss)) return false;
+  unsigned month = 0;
+  while (month < 12 && kMonths[month] != v.substr(8, 3)) month++;
+  if (month == 12 || year < 1970 || day < 1 || hh > 23 || mm > 59 || ss > 59) return false;
+  static constexpr unsigned kMonthDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool is_leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day > kMonthDays[month] || (month == 1 && day == 29 && !is_leap)) return false;
+  const int64_t days = DaysFromCivil(year, month + 1, day);
+  if (kDays[days % 7] != v.substr(0, 3)) return false;
+  *secs = static_cast<uint64_t>(days) * 86400 + hh * 3600 + mm * 60 + ss;
+  return true;
+}
+
+// `host:port` with a canonical decimal port (what FormatAddr writes): the port, or -1.
+int32_t PortOf(std::string_view addr, size_t colon) {
+  const std::string_view p = addr.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || (p.size() > 1 && p[0] == '0')) return -1;
+  unsigned port;
+  if (!Digits(p, 0, p.size(), &port) || port > 65535) return -1;
+  return static_cast<int32_t>(port);
 }
 
 }  // namespace
@@ -46,6 +155,8 @@ void RecordedBodies::Settle(uint64_t request_bytes, uint64_t response_bytes) {
 }
 
 RecorderRing::RecorderRing(size_t max_bytes) : cap_(max_bytes) {
+  name_index_.reserve(kMaxNames);
+  string_index_.reserve(kMaxStrings);
   // malloc, not new[]: the pages of a large block are mapped lazily, so an idle recorder holds
   // only what it has filled.
   if (cap_ > 0) buf_ = static_cast<uint8_t*>(std::malloc(cap_));
@@ -62,6 +173,53 @@ int64_t RecorderRing::NameIndex(std::string_view name) {
   names_.emplace_back(name);
   name_index_.emplace(std::string_view(names_.back()), index);
   return index;
+}
+
+int64_t RecorderRing::StringIndex(std::string_view str) {
+  if (str.size() > kMaxStringBytes) return -1;
+  auto it = string_index_.find(str);
+  if (it != string_index_.end()) return it->second;
+  if (strings_.size() >= kMaxStrings || string_dict_bytes_ + str.size() > kMaxStringDictBytes) return -1;
+  const uint64_t h = std::hash<std::string_view>()(str);
+  if (string_candidates_.erase(h) == 0) {
+    if (string_candidates_.size() >= kMaxFieldCandidates) string_candidates_.clear();
+    string_candidates_.insert(h);
+    return -1;
+  }
+  const auto index = static_cast<uint32_t>(strings_.size());
+  strings_.emplace_back(str);
+  string_index_.emplace(std::string_view(strings_.back()), index);
+  string_dict_bytes_ += str.size();
+  return index;
+}
+
+bool RecorderRing::PutPackedValue(std::string_view value) {
+  uint64_t secs;
+  if (ParseImfFixdate(value, &secs)) {
+    scratch_.push_back(1);
+    PutVarint(&scratch_, secs);
+    return true;
+  }
+  return PutHexRuns(&scratch_, value);
+}
+
+void RecorderRing::EncodeAddr(std::string_view addr) {
+  const size_t colon = addr.rfind(':');
+  const int32_t port = colon == std::string_view::npos || colon == 0 ? -1 : PortOf(addr, colon);
+  if (port < 0) {
+    PutVarint(&scratch_, (static_cast<uint64_t>(addr.size()) << 2) | 2);
+    scratch_.append(addr);
+    return;
+  }
+  const std::string_view host = addr.substr(0, colon);
+  const int64_t index = StringIndex(host);
+  if (index >= 0) {
+    PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
+  } else {
+    PutVarint(&scratch_, (static_cast<uint64_t>(host.size()) << 2) | 1);
+    scratch_.append(host);
+  }
+  PutVarint(&scratch_, static_cast<uint64_t>(port));
 }
 
 void RecorderRing::EncodeFields(const H2FieldList& fields) {
@@ -100,6 +258,10 @@ void RecorderRing::EncodeFields(const H2FieldList& fields) {
       if (field_candidates_.size() >= kMaxFieldCandidates) field_candidates_.clear();
       field_candidates_.insert(h);
     }
+    const size_t tag_at = scratch_.size();
+    PutVarint(&scratch_, (static_cast<uint64_t>(name) << 2) | 3);
+    if (PutPackedValue(f.value)) continue;
+    scratch_.resize(tag_at);
     PutVarint(&scratch_, (static_cast<uint64_t>(name) << 2) | 1);
     PutStr(&scratch_, f.value);
   }
@@ -114,7 +276,7 @@ void RecorderRing::EncodeBodies(const RecordedBodies* bodies) {
   }
 }
 
-void RecorderRing::EncodeHead(std::string_view head) {
+void RecorderRing::EncodeHead(std::string_view head, bool is_request) {
   // Segments between CRLFs: joined with CRLF they give the head back byte for byte.
   size_t count = 1;
   for (size_t at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) count++;
@@ -126,16 +288,41 @@ void RecorderRing::EncodeHead(std::string_view head) {
     if (to == std::string_view::npos) to = head.size();
     std::string_view seg = head.substr(from, to - from);
     from = to + 2;
+    const int64_t line = IsVolatileLine(seg) ? -1 : StringIndex(seg);
+    if (line >= 0) {
+      PutVarint(&scratch_, static_cast<uint64_t>(line) << 2);
+      continue;
+    }
+    if (is_request && i == 0) {
+      // `METHOD target HTTP/1.x`: the method interned, the version one byte.
+      const size_t sp1 = seg.find(' ');
+      const size_t sp2 = seg.rfind(' ');
+      if (sp1 != std::string_view::npos && sp1 > 0 && sp2 > sp1 + 1 && seg.size() == sp2 + 9 && seg.substr(sp2 + 1, 7) == "HTTP/1." && (seg.back() == '0' || seg.back() == '1')) {
+        const int64_t method = NameIndex(seg.substr(0, sp1));
+        if (method >= 0) {
+          PutVarint(&scratch_, (static_cast<uint64_t>(method) << 2) | 3);
+          scratch_.push_back(2);
+          PutStr(&scratch_, seg.substr(sp1 + 1, sp2 - sp1 - 1));
+          scratch_.push_back(seg.back());
+          continue;
+        }
+      }
+    }
     const size_t colon = seg.find(':');
     if (colon != std::string_view::npos && colon > 0 && colon + 1 < seg.size() && seg[colon + 1] == ' ') {
       const int64_t index = NameIndex(seg.substr(0, colon));
       if (index >= 0) {
-        PutVarint(&scratch_, static_cast<uint64_t>(index) << 1);
-        PutStr(&scratch_, seg.substr(colon + 2));
+        const std::string_view value = seg.substr(colon + 2);
+        const size_t tag_at = scratch_.size();
+        PutVarint(&scratch_, (static_cast<uint64_t>(index) << 2) | 3);
+        if (PutPackedValue(value)) continue;
+        scratch_.resize(tag_at);
+        PutVarint(&scratch_, (static_cast<uint64_t>(index) << 2) | 1);
+        PutStr(&scratch_, value);
         continue;
       }
     }
-    PutVarint(&scratch_, (static_cast<uint64_t>(seg.size()) << 1) | 1);
+    PutVarint(&scratch_, (static_cast<uint64_t>(seg.size()) << 2) | 2);
     scratch_.append(seg.data(), seg.size());
   }
 }
@@ -162,17 +349,17 @@ void RecorderRing::EncodeStart(uint32_t conn_id, bool inbound, std::string_view 
     PutVarint(&scratch_, ex.response_ns >= ex.start_ns ? ex.response_ns - ex.start_ns : 0);
     PutVarint(&scratch_, static_cast<uint64_t>(ex.status));
   }
-  PutStr(&scratch_, src);
-  PutStr(&scratch_, dst);
+  EncodeAddr(src);
+  EncodeAddr(dst);
 }
 
 void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
   const bool has_status = ex.status != 0;
   EncodeStart(conn_id, inbound, src, dst, ex, bodies, ex.is_http10 ? kHttp10 : 0, -1);
-  EncodeHead(ex.request_head);
-  if (has_status) EncodeHead(ex.response_head);
-  EncodeHead(ex.request_trailers);
-  EncodeHead(ex.trailers);
+  EncodeHead(ex.request_head, true);
+  if (has_status) EncodeHead(ex.response_head, false);
+  EncodeHead(ex.request_trailers, false);
+  EncodeHead(ex.trailers, false);
   PutVarint(&scratch_, ex.request_bytes);
   PutVarint(&scratch_, ex.response_bytes);
   if (ex.error != nullptr) PutStr(&scratch_, ex.error);
@@ -288,6 +475,8 @@ std::string RecorderRing::Query(uint64_t since_end_ns) {
     PutVarint(&out, f.name);
     PutStr(&out, std::string_view(f.key).substr(4 + name_len));
   }
+  PutVarint(&out, strings_.size());
+  for (const auto& str : strings_) PutStr(&out, str);
   auto copy = [&](size_t from, size_t to) {
     for (size_t at = from; at < to;) {
       const size_t n = kFrameBytes + LengthAt(at);

@@ -7,12 +7,13 @@
 // Why a byte ring of encoded records rather than objects: the js recorder's events cost ~2.2 KB
 // of heap each (EVENT_OVERHEAD_BYTES); a record here is the exchange's own bytes, packed:
 // numbers as LEB128 varints, times as deltas from the end, header names interned in a bounded
-// dictionary, and (HTTP/2) whole header fields whose value repeats interned in a second one. A
-// small curl exchange with 3 request and 5 response headers takes ~200 bytes; a grpc-js unary
-// call with its usual 9 request, 5 response and 2 trailer fields ~111 (docs/decisions.md has the
-// measurements), so the default 8 MiB holds over 5 minutes at 100 exchanges/s. The ring is the
-// bound: it is allocated once (pages touched as it fills) and never grows; the dictionaries have
-// their own small bounds and live as long as the engine.
+// dictionary, whole HTTP/1 lines and (HTTP/2) whole fields whose value repeats interned in
+// others, request and trace ids two hex digits a byte, dates as seconds. Realistic HTTP/1 heads
+// (578 bytes as sent, with a request id, a traceparent and a Date) take ~120 bytes; a grpc-js
+// unary call with its usual 9 request, 5 response and 2 trailer fields ~65 (docs/decisions.md
+// has the measurements), so the native default of 4 MiB holds over 5 minutes at 100
+// exchanges/s. The ring is the bound: it is allocated once (pages touched as it fills) and never
+// grows; the dictionaries have their own small bounds and live as long as the engine.
 //
 // HTTP/1 heads are kept exactly as sent (so JS decodes them with the js observer's own parser
 // and shows the same header lists), each `Name: value` line's name interned. HTTP/2 header lists
@@ -20,17 +21,26 @@
 // decoded text as UTF-8), pseudo-headers included, in order.
 //
 // Record (after a u32 length): u64 end_ns; varint conn id, stream; u8 flags; [h2] u8 h2 flags;
-// varint end-start ns; [status] varint response-start ns, status; str src, dst; then
+// varint end-start ns; [status] varint response-start ns, status; addr src, dst; then
 //   HTTP/1: head request, [status] head response, head request trailers, head trailers;
 //   HTTP/2: [h2c] str method, scheme, authority, path; fields request headers, [status] fields
 //           response headers, fields request trailers, fields trailers;
 // varint request bytes, response bytes; [grpc] varint request messages, response messages;
 // [grpc status] varint grpc status; [grpc message] str grpc message; [error] str error;
 // [bodies] per direction varint size, u8 truncated, str data.
-// str = varint length + bytes; head = varint segment count + segments split at CRLF, each
-// `varint (index<<1)` + str value for an interned `Name: value` line, else `varint (len<<1|1)` +
-// bytes; fields = varint count + per field `varint (pair<<2)` (an interned field), `varint
-// (name<<2|1)` + str value (an interned name), or `varint (len<<2|2)` + name bytes + str value.
+// str = varint length + bytes; addr = `varint (string<<2)` + varint port (an interned host),
+// `varint (len<<2|1)` + host bytes + varint port, or `varint (len<<2|2)` + bytes (not host:port);
+// head = varint segment count + segments split at CRLF, each one of `varint (string<<2)` (an
+// interned whole line), `varint (name<<2|1)` + str value (`Name: value`, the name interned),
+// `varint (len<<2|2)` + bytes, or `varint (name<<2|3)` + packed (`Name: value` with a packed
+// value, or the request line `METHOD target HTTP/1.x` with the method as the name);
+// fields = varint count + per field `varint (pair<<2)` (an interned field), `varint
+// (name<<2|1)` + str value (an interned name), `varint (len<<2|2)` + name bytes + str value, or
+// `varint (name<<2|3)` + packed value;
+// packed = u8 form + payload: 0 hex (a value of lowercase hex digit runs joined by single '-',
+// >= 16 bytes: varint run count, varint digits per run, the digits two per byte, high nibble
+// first), 1 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, years 1970-9999: varint seconds since
+// the epoch), 2 request line (str target, u8 the version's minor digit).
 #pragma once
 
 #include <cstdint>
@@ -80,6 +90,11 @@ class RecorderRing {
   static constexpr size_t kMaxFieldValueBytes = 128;
   static constexpr size_t kMaxFieldDictBytes = 256 * 1024;
   static constexpr size_t kMaxFieldCandidates = 8192;
+  // Interned strings: whole HTTP/1 head lines (`Accept: */*`, `HTTP/1.1 200 OK`) and address
+  // hosts, each interned the second time it is seen (the same rule as fields), while there is room.
+  static constexpr size_t kMaxStrings = 4096;
+  static constexpr size_t kMaxStringBytes = 192;
+  static constexpr size_t kMaxStringDictBytes = 256 * 1024;
 
   explicit RecorderRing(size_t max_bytes);
   ~RecorderRing();
@@ -91,7 +106,7 @@ class RecorderRing {
   void Push(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies);
   // The dictionaries then every record that ended at or after `since_end_ns`, oldest first:
   // varint name count, str names, varint field count, per field varint name index + str value,
-  // then [u32 length][record] frames.
+  // varint string count, str strings, then [u32 length][record] frames.
   std::string Query(uint64_t since_end_ns);
   RecorderStats Stats();
 
@@ -101,8 +116,14 @@ class RecorderRing {
   void EncodeStart(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const Exchange& ex, const RecordedBodies* bodies, uint8_t flags,
                    int h2_flags);  // mu_ held
   void EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies);  // mu_ held
-  void EncodeHead(std::string_view head);
+  void EncodeHead(std::string_view head, bool is_request);
   void EncodeFields(const H2FieldList& fields);
+  void EncodeAddr(std::string_view addr);
+  // Appends u8 form + payload when `value` has a packed form (see the layout above).
+  bool PutPackedValue(std::string_view value);
+  // The index of an interned string (a head line, a host), or -1; a string seen for the second
+  // time is interned when there is room.
+  int64_t StringIndex(std::string_view s);
   void EncodeBodies(const RecordedBodies* bodies);
   // The index of an interned name, or -1 (interns it when there is room).
   int64_t NameIndex(std::string_view name);
@@ -131,6 +152,11 @@ class RecorderRing {
   size_t field_dict_bytes_ = 0;
   // Hashes of fields seen once (cleared when full): the second sight interns.
   std::unordered_set<uint64_t> field_candidates_;
+  // Interned strings (head lines, hosts): keys are views into strings_.
+  std::unordered_map<std::string_view, uint32_t> string_index_;
+  std::deque<std::string> strings_;
+  size_t string_dict_bytes_ = 0;
+  std::unordered_set<uint64_t> string_candidates_;
   std::string key_;
   std::string scratch_;
 };
