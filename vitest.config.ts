@@ -23,6 +23,7 @@ const NATIVE_ENGINE_SUITES = [
   'test/tap-api-e2e.test.ts',
   'test/tap-history-text.test.ts',
   'test/tap-to.test.ts',
+  'test/tap-shedding.test.ts',
   'test/tap-api-stat-prometheus.test.ts',
   'test/security-sidecar.test.ts',
   'test/security-body-secrets.test.ts',

@@ -85,6 +85,8 @@ interface RawEngine {
   recorderQuery(sinceEndNs: number): Buffer;
   recorderStats(): { bytes: number; count: number; evicted: number; oldestEndNs: number };
   setTapped(on: boolean): void;
+  setShedding(on: boolean): void;
+  shedEvents(): number;
   close(): void;
 }
 
@@ -354,6 +356,13 @@ export interface NativeEngine {
   recorderStats(): NativeRecorderStats;
   /** Whether a tap subscriber is attached: only then do exchanges observed in C++ reach JS. */
   setTapped(on: boolean): void;
+  /**
+   * Whether every attached tap subscriber is not reading (its queue full): exchanges starting now
+   * do not reach JS; their events are counted instead (`shedEvents`), decided at each request head.
+   */
+  setShedding(on: boolean): void;
+  /** Events of exchanges not sent to JS while shedding, since the engine started (kept after close). */
+  shedEvents(): number;
   /** Stops the workers, closes every listener and connection. Idempotent. */
   close(): void;
 }
@@ -552,6 +561,9 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     if (batch !== undefined) backlog.push({ batch, at: 0 });
     if (!isScheduled || maxRecords === Infinity) work(maxRecords);
   };
+  // shedEvents() as last read (the count stays readable after close).
+  let shed = 0;
+  let isClosed = false;
   raw = new a.NativeEngine(options, () => {
     deliveries.wakes++;
     drain();
@@ -593,7 +605,14 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       return { bytes: s.bytes, count: s.count, evicted: s.evicted, oldestEndMs: s.count > 0 ? (s.oldestEndNs - originNs) / 1e6 : undefined };
     },
     setTapped: (on) => engine.setTapped(on),
+    setShedding: (on) => engine.setShedding(on),
+    shedEvents() {
+      if (!isClosed) shed = engine.shedEvents();
+      return shed;
+    },
     close() {
+      if (!isClosed) shed = engine.shedEvents();
+      isClosed = true;
       engine.close();
       drain(Infinity); // everything left, and the close records of connections still open
     },

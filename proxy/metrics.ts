@@ -130,6 +130,8 @@ export interface ProxyMetrics {
   observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
   protocolDetected(protocol: 'h1' | 'h2' | 'opaque'): void;
   tapDropped(reason: string, count: number): void;
+  /** Called before each scrape of the tap drop counter: drops counted elsewhere (native shedding) are added then. */
+  setTapDroppedSync(sync: () => void): void;
   /**
    * TCP counters kept elsewhere (the native engine's, in C++), read at scrape time and shown
    * under the same names and labels as the js engine's.
@@ -271,7 +273,16 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
       for (const [protocol, total] of eventSource?.().protocolDetected ?? []) foldIn(this, `detected|${protocol}`, { protocol }, total);
     },
   });
-  const tapDropped = new Counter({ name: 'meshtap_tap_dropped_events_total', help: 'Tap events dropped for a subscriber (slow consumer, rate limit)', labelNames: ['reason'], registers: [registry] });
+  let tapDroppedSync: (() => void) | undefined;
+  const tapDropped = new Counter({
+    name: 'meshtap_tap_dropped_events_total',
+    help: 'Tap events dropped for a subscriber (slow consumer, rate limit)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      tapDroppedSync?.();
+    },
+  });
   const bodyCaptured = new Counter({ name: 'meshtap_body_capture_bytes_total', help: 'Body bytes copied for tap subscribers or the flight recorder', registers: [registry] });
   const recorderDropped = new Counter({
     name: 'meshtap_recorder_evicted_total',
@@ -362,6 +373,9 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
     tapDropped: (reason, count) => tapDropped.inc({ reason }, count),
+    setTapDroppedSync(sync) {
+      tapDroppedSync = sync;
+    },
     bodyCaptured: (bytes) => bodyCaptured.inc(bytes),
     setTcpSource: (read) => void (tcpSource = read),
     setEventCountSource: (read) => void (eventSource = read),

@@ -67,6 +67,14 @@ export async function startNativeDataPath(
   const updateTapped = () => engine?.setTapped(services.hub.count > 0);
   updateTapped();
   services.hub.onCountChange(updateTapped);
+  // Subscribers attached and none reading (every queue full): C++ sends no new exchange and counts
+  // what it would have sent, which the hub tells as their loss (tap-hub.ts setShedSource).
+  const updateShedding = () => engine?.setShedding(services.hub.count > 0 && !services.hub.hasSubscribers);
+  services.hub.onReadingChange(updateShedding);
+  services.hub.onCountChange(updateShedding);
+  const shedding = engine;
+  services.hub.setShedSource(() => shedding.shedEvents());
+  metrics.setTapDroppedSync(() => services.hub.countShed());
   // Read at scrape (and after close, the last totals).
   const counted = engine;
   metrics.setTcpSource(() => counted.tcpStats());

@@ -90,6 +90,19 @@ export interface TapHub {
   /** Calls `listener` whenever `count` changed (the native engine sends exchanges to JS only while it is above 0). */
   onCountChange(listener: () => void): void;
   /**
+   * Calls `listener` whenever `hasSubscribers` may have changed: while subscribers are attached
+   * and none is reading, the native engine sheds (sends JS no new exchange, counts its events).
+   */
+  onReadingChange(listener: () => void): void;
+  /**
+   * Where events the engine shed are counted (cumulative; native engine.shedEvents()): they are
+   * events that passed while no subscriber was reading, counted and told exactly as `skipped()`
+   * ones (`not-reading` in the metric, a `queue-full` loss to each subscriber).
+   */
+  setShedSource(read: () => number): void;
+  /** Counts what the shed source counted since last asked (the metrics do before each scrape). */
+  countShed(): void;
+  /**
    * Whether a reading subscriber with bodies would be delivered the exchange `req` was published
    * for (its match decided at `req`, or not decidable yet): body bytes are copied only then.
    */
@@ -143,14 +156,20 @@ export function createTapHub(
   options: { sensitiveHeaders?: readonly string[]; bodyRedaction?: BodyRedactionRules; onDropped?: (reason: string, n: number) => void } = {},
 ): TapHub {
   const bodyRules = options.bodyRedaction ?? bodyRedactionRules();
-  /** Redacted bodies, made once per captured body whatever the number of subscribers. */
-  const redactedBodies = new WeakMap<TapBody, TapBody>();
+  /**
+   * Redacted bodies, made once per captured body whatever the number of subscribers: publish
+   * hands one event to every subscriber in turn, so the newest two (an `end` event's request and
+   * response bodies) are all that is kept (a WeakMap of every body cost a tap ~2 % in its GC).
+   */
+  const recentBodies: [TapBody | undefined, TapBody | undefined, TapBody | undefined, TapBody | undefined] = [undefined, undefined, undefined, undefined];
+  let recentSlot = 0;
   const redactedBody = (b: TapBody, headers: HeaderList | undefined): TapBody => {
-    let r = redactedBodies.get(b);
-    if (r === undefined) {
-      r = redactBody(b, headerValue(headers, 'content-type'), bodyRules);
-      redactedBodies.set(b, r);
-    }
+    if (recentBodies[0] === b) return recentBodies[1]!;
+    if (recentBodies[2] === b) return recentBodies[3]!;
+    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules);
+    recentBodies[recentSlot] = b;
+    recentBodies[recentSlot + 1] = r;
+    recentSlot = 2 - recentSlot;
     return r;
   };
   const sensitive = new Set((options.sensitiveHeaders ?? DEFAULT_SENSITIVE_HEADERS).map((h) => h.toLowerCase()));
@@ -173,6 +192,31 @@ export function createTapHub(
     skippedTotal++;
     options.onDropped?.('not-reading', 1);
   };
+  const readingListeners: (() => void)[] = [];
+  /** Adds `delta` to reading and tells the listeners when it crossed zero. */
+  const addReading = (delta: number): void => {
+    const was = reading > 0;
+    reading += delta;
+    if (was !== reading > 0) for (const l of readingListeners) l();
+  };
+
+  // Events the native engine shed (sent no record for) while nobody was reading: read from it and
+  // counted as skipped ones. Read when a subscriber resumes, when `dropped` is read, when batches
+  // are written, and when the metrics are scraped (`countShed`).
+  let shedRead: (() => number) | undefined;
+  let shedSeen = 0;
+  const syncShed = (): void => {
+    if (shedRead === undefined) return;
+    const now = shedRead();
+    if (now <= shedSeen) return;
+    const delta = now - shedSeen;
+    shedSeen = now;
+    skippedTotal += delta;
+    options.onDropped?.('not-reading', delta);
+    // The rest of an exchange shed while nobody read (its response, its end) may come after a
+    // subscriber resumed: lost to it as well, and told so.
+    for (const s of subs) if (!s.stalled) s.lost(delta);
+  };
 
   interface SubscriberState extends Subscriber {
     opts: SubscriberOptions;
@@ -193,6 +237,8 @@ export function createTapHub(
     lastRefill: number;
     /** The queue is full: not reading. */
     stalled: boolean;
+    /** `n` events it was not given (shed by the engine) while it was reading: counted and told as a queue-full loss. */
+    lost(n: number): void;
   }
 
   const shape = (e: TapEvent, o: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent => {
@@ -267,6 +313,7 @@ export function createTapHub(
   let flushScheduled = false;
   const flushDirty = (): void => {
     flushScheduled = false;
+    syncShed();
     for (const s of dirty) {
       dirty.delete(s);
       s.pump();
@@ -319,25 +366,28 @@ export function createTapHub(
         s.stalled = true;
         skippedMark = skippedTotal;
         stalledSubs++;
-        reading--;
         if (opts.bodies) addReadingBodies(-1);
+        addReading(-1);
         // Nothing more is decided for it while it does not read: what it held is lost anyway.
         s.pending.clear();
         s.admitted.clear();
         s.rejected.clear();
       };
+      /** Counts `lost` events as dropped for a full queue and tells them (one notice for consecutive losses). */
+      const tellLost = (lost: number): void => {
+        dropped += lost;
+        const t = tail();
+        if (typeof t === 'object' && t.type === 'dropped' && t.reason === 'queue-full') t.count += lost;
+        else push({ type: 'dropped', count: lost, reason: 'queue-full' }, 0);
+      };
       const resume = () => {
+        syncShed(); // what the engine shed while this subscriber was not reading is its loss too
         s.stalled = false;
         stalledSubs--;
-        reading++;
         if (opts.bodies) addReadingBodies(1);
         const lost = skippedTotal - skippedMark;
-        if (lost > 0) {
-          dropped += lost;
-          const t = tail();
-          if (typeof t === 'object' && t.type === 'dropped' && t.reason === 'queue-full') t.count += lost;
-          else push({ type: 'dropped', count: lost, reason: 'queue-full' }, 0);
-        }
+        if (lost > 0) tellLost(lost);
+        addReading(1);
       };
       /** Takes the oldest messages, up to the batch bounds, off the queue as one batch's text. */
       const takeBatch = (): string => {
@@ -417,7 +467,11 @@ export function createTapHub(
         live: false,
         stalled: false,
         get dropped() {
+          syncShed();
           return dropped + (s.stalled ? skippedTotal - skippedMark : 0);
+        },
+        lost(n) {
+          if (!closed && s.live) tellLost(n);
         },
         rateLimited() {
           if (closed) return;
@@ -465,15 +519,15 @@ export function createTapHub(
           if (!subs.delete(s)) return;
           if (s.stalled) stalledSubs--;
           else {
-            reading--;
             if (opts.bodies) addReadingBodies(-1);
+            addReading(-1);
           }
           for (const l of countListeners) l();
         },
       };
       subs.add(s);
-      reading++;
       if (opts.bodies) addReadingBodies(1);
+      addReading(1);
       for (const l of countListeners) l();
       return s;
     },
@@ -489,6 +543,14 @@ export function createTapHub(
     onCountChange(listener) {
       countListeners.push(listener);
     },
+    onReadingChange(listener) {
+      readingListeners.push(listener);
+    },
+    setShedSource(read) {
+      shedRead = read;
+      shedSeen = read();
+    },
+    countShed: syncShed,
     wantsBodiesFor(req) {
       if (readingBodies === 0) return false;
       for (const s of subs) {

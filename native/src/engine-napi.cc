@@ -28,6 +28,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                         InstanceMethod("unobserve", &NativeEngine::Unobserve), InstanceMethod("setWantBodies", &NativeEngine::SetWantBodies), InstanceMethod("tcpStats", &NativeEngine::TcpStats), InstanceMethod("counters", &NativeEngine::Counters),
                         InstanceMethod("httpMetrics", &NativeEngine::HttpMetrics), InstanceMethod("recorderQuery", &NativeEngine::RecorderQuery),
                         InstanceMethod("recorderStats", &NativeEngine::RecorderStats), InstanceMethod("setTapped", &NativeEngine::SetTapped),
+                        InstanceMethod("setShedding", &NativeEngine::SetShedding), InstanceMethod("shedEvents", &NativeEngine::ShedEvents),
                         InstanceMethod("close", &NativeEngine::Close)});
   }
 
@@ -222,6 +223,17 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   Napi::Value SetTapped(const Napi::CallbackInfo& info) {
     if (engine_) engine_->shared().tapped.store(info[0].ToBoolean().Value(), std::memory_order_relaxed);
     return info.Env().Undefined();
+  }
+
+  // Whether every tap subscriber is attached but not reading: exchanges starting now are counted, not sent.
+  Napi::Value SetShedding(const Napi::CallbackInfo& info) {
+    if (engine_) engine_->shared().shedding.store(info[0].ToBoolean().Value(), std::memory_order_relaxed);
+    return info.Env().Undefined();
+  }
+
+  // Events of shed exchanges since the engine started.
+  Napi::Value ShedEvents(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), engine_ ? static_cast<double>(engine_->shared().shed_events.load(std::memory_order_relaxed)) : 0);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

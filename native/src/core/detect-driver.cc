@@ -85,6 +85,7 @@ class H1ToH2cSink : public H1ExchangeSink {
     adopted.body_copied[1] = ex.body_copied[1];
     adopted.to_js = ex.to_js;
     adopted.bodies_to_js = ex.bodies_to_js;
+    adopted.shed = ex.shed;
   }
 
   H2Exchange adopted;

@@ -80,6 +80,13 @@ struct EngineShared {
   // Whether any tap subscriber is attached (set by JS): only then do exchanges observed in C++
   // go to JS as records, decided per exchange at its request head.
   std::atomic<bool> tapped{false};
+  // Whether every tap subscriber is attached but not reading (its queue full; set by JS): then
+  // exchanges starting now do not go to JS at all (decided at the request head, as `tapped`),
+  // and each event they would have made (request head, final response head, end) is counted in
+  // `shed_events` instead; JS tells its subscribers that count as lost (proxy/tap-hub.ts). A tap
+  // that cannot keep up so costs the JS thread nothing for what it would have dropped anyway.
+  std::atomic<bool> shedding{false};
+  std::atomic<uint64_t> shed_events{0};
   // Wakes the JS thread (a threadsafe-function call); set once before workers start.
   std::function<void()> doorbell;
 

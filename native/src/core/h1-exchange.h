@@ -94,6 +94,9 @@ struct H1Exchange {
   // was attached at its request head), and with its body bytes. Decided once: all or nothing.
   bool to_js = false;
   bool bodies_to_js = false;
+  // Set instead of to_js when every tap subscriber was not reading at the request head
+  // (EngineShared::shedding): the exchange's events are counted in shed_events, not sent.
+  bool shed = false;
 };
 
 // Where the observer reports (proxy/observe.ts ExchangeSink). Calls come in wire order.

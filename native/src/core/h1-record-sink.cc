@@ -12,21 +12,33 @@ namespace {
 void PutU32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
 void PutU64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
 
+// An event of an exchange shed at its request head (EngineShared::shedding) is counted, not sent.
+void CountShed(ObservationDriver* driver, bool shed) {
+  if (shed) driver->shared()->shed_events.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 // Exchange records go to JS only for exchanges that began while a tap subscriber was attached:
 // metrics and the flight recorder are C++'s (metrics-h1-sink.h), so with nobody tapping the JS
 // thread sees no request at all.
 void H1RecordSink::RequestHead(H1Exchange& ex) {
-  ex.to_js = driver_->shared()->tapped.load(std::memory_order_relaxed);
+  EngineShared* shared = driver_->shared();
+  ex.to_js = shared->tapped.load(std::memory_order_relaxed);
   if (!ex.to_js) return;
+  if (shared->shedding.load(std::memory_order_relaxed)) {
+    ex.to_js = false;
+    ex.shed = true;
+    shared->shed_events.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   ex.bodies_to_js = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
   if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
   driver_->Emit2(kRecReqHead, ex.bodies_to_js ? 1 : 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
 }
 
 void H1RecordSink::ResponseHead(H1Exchange& ex) {
-  if (!ex.to_js) return;
+  if (!ex.to_js) return CountShed(driver_, ex.shed);
   driver_->Emit2(kRecRspHead, 0, ex.stream, ex.response_head.data(), ex.response_head.size(), ex.response_ns, false);
 }
 
@@ -42,7 +54,7 @@ void H1RecordSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* data
 }
 
 void H1RecordSink::End(H1Exchange& ex) {
-  if (!ex.to_js) return;
+  if (!ex.to_js) return CountShed(driver_, ex.shed);
   const size_t err_len = ex.error != nullptr ? strlen(ex.error) : 0;
   std::string payload;
   payload.reserve(32 + err_len + ex.request_trailers.size() + ex.trailers.size());

@@ -87,6 +87,8 @@ struct H2Exchange {
   uint64_t body_copied[2] = {0, 0};
   bool to_js = false;
   bool bodies_to_js = false;
+  // As H1Exchange::shed.
+  bool shed = false;
 };
 
 // Where the HTTP/2 observer reports (proxy/observe.ts ExchangeSink). Calls come in wire order

@@ -38,12 +38,24 @@ void PutFields(std::string* s, const H2FieldList& fields) {
 // records name stream 1 (what it is on the wire, and never another stream's id after an upgrade).
 uint32_t RecordStream(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
 
+// An event of a stream shed at its request head (EngineShared::shedding) is counted, not sent.
+void CountShed(ObservationDriver* driver, bool shed) {
+  if (shed) driver->shared()->shed_events.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 void H2RecordSink::RequestHead(H2Exchange& ex) {
   if (ex.from_h2c) return;  // reported (and decided) as HTTP/1 already
-  ex.to_js = driver_->shared()->tapped.load(std::memory_order_relaxed);
+  EngineShared* shared = driver_->shared();
+  ex.to_js = shared->tapped.load(std::memory_order_relaxed);
   if (!ex.to_js) return;
+  if (shared->shedding.load(std::memory_order_relaxed)) {
+    ex.to_js = false;
+    ex.shed = true;
+    shared->shed_events.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   ex.bodies_to_js = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
   if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
   std::string payload;
@@ -61,7 +73,7 @@ void H2RecordSink::RequestHead(H2Exchange& ex) {
 }
 
 void H2RecordSink::ResponseHead(H2Exchange& ex) {
-  if (!ex.to_js) return;
+  if (!ex.to_js) return CountShed(driver_, ex.shed);
   std::string payload;
   payload.reserve(8 + FieldsBytes(ex.response_headers));
   PutU32(&payload, RecordStream(ex));
@@ -82,7 +94,7 @@ void H2RecordSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* data
 }
 
 void H2RecordSink::End(H2Exchange& ex) {
-  if (!ex.to_js) return;
+  if (!ex.to_js) return CountShed(driver_, ex.shed);
   const std::string_view error = ex.error != nullptr ? std::string_view(ex.error) : std::string_view();
   uint32_t flags = 0;
   if (ex.has_grpc_status) flags |= kH2EndHasGrpcStatus;
