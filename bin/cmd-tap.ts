@@ -166,6 +166,7 @@ const command: Command = {
         : {}),
       ...(maxRps !== undefined ? { maxRps } : {}),
       print: out.print,
+      printBytes: out.printBytes,
       note,
     });
     const onNotice = (n: { message: string }): void => note(n.message);
@@ -185,6 +186,14 @@ const command: Command = {
         following: follow,
         onMessage(m) {
           if (view.onMessage(m)) stop();
+        },
+        onBatch(messages) {
+          for (const m of messages) {
+            if (view.onBytes(m)) {
+              stop();
+              return;
+            }
+          }
         },
         isStopped: () => stopped,
         note,

@@ -9,3 +9,6 @@ export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin
 
 /** A gRPC length-prefixed message starts with 1 flag byte and a 4-byte big-endian length. */
 export const GRPC_FRAME_HEADER_BYTES = 5;
+
+/** The tap wire version this build speaks (the `vN` of the gRPC package, tap-wire.ts). */
+export const TAP_WIRE_VERSION = 2;

@@ -24,6 +24,7 @@ export {
   isSidecarStopped,
 } from './tap-wire.js';
 export type { TapStream, TapBatchStream } from './tap-wire.js';
+export { EVENT_MESSAGE_PREFIX, eventJsonOf, parseBatch, parseMessageBytes, splitBatch, createLineSplitter } from './message-bytes.js';
 export { GRPC_STATUS, loadGrpc } from './grpc-lazy.js';
 export { compileMatches, compilePathRegex, filteredHeaderNames, parseGrpcStatus, GRPC_STATUS_NAMES } from './tap-filter.js';
 export type { CompiledMatch, DecisionPoint } from './tap-filter.js';

@@ -14,14 +14,20 @@
  * TapMessage per gRPC message) is not spoken any more: a v2 sidecar answers v1 callers with
  * FAILED_PRECONDITION `MT_TAP_WIRE: …`, and a v2 client turns a v1 sidecar's UNIMPLEMENTED into
  * the same code, so a mix of versions fails with a line that says what to upgrade.
+ *
+ * Within a batch each message is on a line of its own (`[m1,\nm2]`, batchText), and each event
+ * message's JSON is exactly what JSON.stringify makes: `meshtap tap -o json` cuts events out of
+ * the bytes and prints them without parsing (message-bytes.ts). Still a JSON array, so a reader
+ * that parses batches (and a sidecar that joined with a bare `,`) interoperates: same version.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { MeshtapError } from '../common/index.js';
+import { TAP_WIRE_VERSION } from './constants.js';
 import { GRPC_STATUS, loadGrpc } from './grpc-lazy.js';
+import { parseBatch, splitBatch } from './message-bytes.js';
 import type { TapMessage, TapRequest } from './tap-types.js';
 
 /** The tap wire version this build speaks (the `vN` of the gRPC package). */
-export const TAP_WIRE_VERSION = 2;
+export { TAP_WIRE_VERSION };
 export const TAP_OBSERVE_PATH = '/meshtap.tap.v2.Tap/Observe';
 /** The version 1 method, still routed by sidecars only to refuse it clearly. */
 export const TAP_OBSERVE_PATH_V1 = '/meshtap.tap.v1.Tap/Observe';
@@ -53,21 +59,13 @@ const jsonDeserialize = <T>(bytes: Buffer): T => JSON.parse(bytes.toString('utf8
 /** A batch is serialized by the sidecar (batchText) and goes out as its UTF-8 bytes. */
 const batchSerialize = (text: string): Buffer => Buffer.from(text, 'utf8');
 
-/** Joins the JSON texts of TapMessages into one batch (a JSON array). */
+/**
+ * Joins the JSON texts of TapMessages into one batch: a JSON array with each message on its own
+ * line (`[m1,\nm2,\nm3]`). Any JSON reader takes it as the array it is; a reader that passes
+ * events through (message-bytes.ts) cuts it at the newlines without parsing it.
+ */
 export function batchText(messages: readonly string[]): string {
-  return messages.length === 1 ? `[${messages[0]}]` : `[${messages.join(',')}]`;
-}
-
-/** Parses one batch; anything but an array of objects is a wire mismatch (MT_TAP_WIRE). */
-export function parseBatch(bytes: Buffer): TapMessage[] {
-  let v: unknown;
-  try {
-    v = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new MeshtapError('MT_TAP_WIRE', 'the sidecar sent a tap message that is not JSON', { cause: err });
-  }
-  if (!Array.isArray(v)) throw new MeshtapError('MT_TAP_WIRE', `the sidecar sent a tap message that is not a v${TAP_WIRE_VERSION} batch: run the same meshtap version on both ends`);
-  return v as TapMessage[];
+  return messages.length === 1 ? `[${messages[0]}]` : `[${messages.join(',\n')}]`;
 }
 
 export const TAP_SERVICE: grpc.ServiceDefinition = {
@@ -100,6 +98,12 @@ export const TAP_SERVICE_V1: grpc.ServiceDefinition = {
 export interface TapStream {
   /** Messages as they arrive. Ends when the sidecar ends the stream; throws a grpc ServiceError on failure. */
   messages: AsyncIterable<TapMessage>;
+  /**
+   * The same stream undecoded, where the source can give it: batches of messages' JSON bytes
+   * (message-bytes.ts), for a reader that prints events as they came (`tap -o json`). Read
+   * either this or `messages`, not both.
+   */
+  wire?: AsyncIterable<Buffer[]>;
   /** Cancels the stream (client went away). */
   cancel(): void;
 }
@@ -129,8 +133,8 @@ function wireMismatch(err: unknown, address: string): unknown {
   return err;
 }
 
-/** Opens a tap stream to one sidecar's tap port (`host:port`), batch by batch. */
-export function openTapBatchStream(address: string, request: TapRequest, options: { deadlineMs?: number } = {}): TapBatchStream {
+/** One Observe call, its batches as the bytes that came (decoded by the caller). */
+function openObserveCall(address: string, request: TapRequest, options: { deadlineMs?: number }): { raw: AsyncIterable<Buffer>; cancel(): void } {
   const client = new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
@@ -138,30 +142,43 @@ export function openTapBatchStream(address: string, request: TapRequest, options
   if (request.grant) metadata.set(GRANT_METADATA_KEY, request.grant);
   const callOptions: grpc.CallOptions = {};
   if (options.deadlineMs) callOptions.deadline = Date.now() + options.deadlineMs;
-  const call = client.makeServerStreamRequest(TAP_OBSERVE_PATH, jsonSerialize, parseBatch, request, metadata, callOptions);
+  const call = client.makeServerStreamRequest(TAP_OBSERVE_PATH, jsonSerialize, (b: Buffer) => b, request, metadata, callOptions);
   call.on('end', () => client.close());
   call.on('error', () => client.close());
-  async function* batches(): AsyncGenerator<TapMessage[]> {
+  const cancel = (): void => {
+    call.cancel();
+    client.close();
+  };
+  async function* raw(): AsyncGenerator<Buffer> {
     try {
-      for await (const b of call as AsyncIterable<TapMessage[]>) yield b;
+      for await (const b of call as AsyncIterable<Buffer>) yield b;
     } catch (err) {
       throw wireMismatch(err, address);
+    } finally {
+      // Left early (a reader stopped, or a batch did not decode): end the call too.
+      cancel();
     }
   }
-  return {
-    batches: batches(),
-    cancel: () => {
-      call.cancel();
-      client.close();
-    },
-  };
+  return { raw: raw(), cancel };
+}
+
+/** Opens a tap stream to one sidecar's tap port (`host:port`), batch by batch. */
+export function openTapBatchStream(address: string, request: TapRequest, options: { deadlineMs?: number } = {}): TapBatchStream {
+  const c = openObserveCall(address, request, options);
+  async function* batches(): AsyncGenerator<TapMessage[]> {
+    for await (const b of c.raw) yield parseBatch(b);
+  }
+  return { batches: batches(), cancel: c.cancel };
 }
 
 /** Opens a tap stream to one sidecar's tap port (`host:port`). */
 export function openTapStream(address: string, request: TapRequest, options: { deadlineMs?: number } = {}): TapStream {
-  const s = openTapBatchStream(address, request, options);
+  const c = openObserveCall(address, request, options);
   async function* messages(): AsyncGenerator<TapMessage> {
-    for await (const batch of s.batches) yield* batch;
+    for await (const b of c.raw) yield* parseBatch(b);
   }
-  return { messages: messages(), cancel: s.cancel };
+  async function* wire(): AsyncGenerator<Buffer[]> {
+    for await (const b of c.raw) yield splitBatch(b);
+  }
+  return { messages: messages(), wire: wire(), cancel: c.cancel };
 }

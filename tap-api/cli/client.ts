@@ -8,7 +8,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { MeshtapError } from '../../common/index.js';
-import type { TapMessage, TapRequest, TapStream } from '../../tap-protocol/index.js';
+import { createLineSplitter, eventJsonOf, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
 import { parseTarget } from '../server/targets.js';
 import { TAP_API_PREFIX, type KubeStatus, type SidecarInfo, type TapApiLine } from '../server/wire.js';
 
@@ -46,35 +46,43 @@ export function tapApiPath(namespace: string, target: string, labelSelector?: st
   return `${TAP_API_PREFIX}/watch/namespaces/${ns}/${t.value.resource}/${encodeURIComponent(t.value.name)}/tap${query}`;
 }
 
-/** Opens a tap through the tap API. Errors surface from iterating `messages`. */
+/**
+ * Opens a tap through the tap API. Errors surface from iterating `messages` (or `wire`: batches
+ * of event messages' bytes as they came, a chunk's lines at a time; notices go to `onNotice` and
+ * an `error` line throws, as with `messages`).
+ */
 export function openTapApiStream(options: TapApiStreamOptions): TapStream {
   const path = tapApiPath(options.namespace, options.target, options.labelSelector);
   const ac = new AbortController();
   let cancelled = false;
   const { grant: _ignored, ...request_ } = options.request;
-  async function* messages(): AsyncGenerator<TapMessage> {
+  /** The stream's lines, a chunk at a time, with `error` and `notice` lines handled. */
+  async function* lines(): AsyncGenerator<Buffer[]> {
     const res = await call(options.url, path, 'POST', options.token, JSON.stringify(request_), ac.signal, options).catch((err: unknown) => {
       if (cancelled) return undefined;
       throw err;
     });
     if (!res) return;
     if (res.statusCode !== 200) throw await statusError(res);
-    res.body.setEncoding('utf8');
-    let buf = '';
+    const splitter = createLineSplitter(MAX_TAP_LINE_BYTES);
     try {
-      for await (const chunk of res.body as AsyncIterable<string>) {
-        buf += chunk;
-        if (buf.length > MAX_TAP_LINE_BYTES) throw new MeshtapError('MT_TAP_API_PROTOCOL', `tap API sent a line longer than ${MAX_TAP_LINE_BYTES} bytes`);
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) !== -1) {
-          const text = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (text.trim() === '') continue;
-          const line = parseLine(text);
-          if (line.type === 'error') throw new MeshtapError(line.code, line.message);
-          if (line.type === 'notice') options.onNotice?.({ pod: line.pod, message: line.message });
-          else yield line;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        const batch = splitter.push(chunk);
+        let kept = 0;
+        for (const line of batch) {
+          // Events (nearly every line) go on as bytes; the rest is parsed here.
+          if (eventJsonOf(line) === undefined) {
+            const m = parseLine(line);
+            if (m.type === 'error') throw new MeshtapError(m.code, m.message);
+            if (m.type === 'notice') {
+              options.onNotice?.({ pod: m.pod, message: m.message });
+              continue;
+            }
+          }
+          batch[kept++] = line;
         }
+        batch.length = kept;
+        if (kept > 0) yield batch;
       }
     } catch (err) {
       if (cancelled) return;
@@ -83,8 +91,12 @@ export function openTapApiStream(options: TapApiStreamOptions): TapStream {
       throw new MeshtapError('MT_TAP_API_UNREACHABLE', `lost the connection to ${name} mid-stream: ${describe(err)}`, { cause: err });
     }
   }
+  async function* messages(): AsyncGenerator<TapMessage> {
+    for await (const batch of lines()) for (const line of batch) yield parseLine(line) as TapMessage;
+  }
   return {
     messages: messages(),
+    wire: lines(),
     cancel() {
       cancelled = true;
       ac.abort();
@@ -191,7 +203,8 @@ async function statusError(res: Reply): Promise<MeshtapError> {
   return new MeshtapError(CODES[res.statusCode] ?? 'MT_TAP_API_ERROR', message);
 }
 
-function parseLine(text: string): TapApiLine {
+function parseLine(line: Buffer): TapApiLine {
+  const text = line.toString('utf8');
   try {
     const v = JSON.parse(text) as TapApiLine;
     if (typeof v === 'object' && v !== null && typeof v.type === 'string') return v;

@@ -13,7 +13,7 @@ import { delimiter, join } from 'node:path';
 import { Agent } from 'undici';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { MeshtapError } from '../../common/index.js';
-import type { TapMessage, TapRequest, TapStream } from '../../tap-protocol/index.js';
+import type { TapRequest, TapStream } from '../../tap-protocol/index.js';
 import { openTapApiStream } from './client.js';
 
 export interface KubeTapStreamOptions {
@@ -99,12 +99,12 @@ export async function connectKube(options: { kubeconfigPath?: string; context?: 
   };
 }
 
-/** Opens a tap through kube-apiserver's aggregated API. Errors surface from iterating `messages`. */
+/** Opens a tap through kube-apiserver's aggregated API. Errors surface from iterating `messages` (or `wire`). */
 export function openKubeTapStream(options: KubeTapStreamOptions): TapStream {
   let inner: TapStream | undefined;
   let cancelled = false;
   let agent: Agent | undefined;
-  async function* messages(): AsyncGenerator<TapMessage> {
+  async function* through<T>(pick: (s: TapStream) => AsyncIterable<T>): AsyncGenerator<T> {
     const conn = await connectKube(options);
     agent = conn.dispatcher;
     if (cancelled) {
@@ -123,13 +123,14 @@ export function openKubeTapStream(options: KubeTapStreamOptions): TapStream {
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
     try {
-      yield* inner.messages;
+      yield* pick(inner);
     } finally {
       void agent.close().catch(() => undefined);
     }
   }
   return {
-    messages: messages(),
+    messages: through((s) => s.messages),
+    wire: through((s) => s.wire!),
     cancel() {
       cancelled = true;
       inner?.cancel();

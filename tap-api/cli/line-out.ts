@@ -2,41 +2,69 @@
  * Lines for stdout, written a batch at a time. A tap prints an event per line, thousands a
  * second; one `write` each was the largest steady cost of `meshtap tap -o json` (a syscall and a
  * stream request per line, on the same CPU as whatever it is watching). Lines printed in one turn
- * of the event loop (the messages of one tap batch) go out in one write.
+ * of the event loop (the messages of one tap batch) go out in one write. Lines may be text, or
+ * bytes passed through as they came (`-o json` events): those are never decoded nor re-encoded.
  */
 
-/** Most characters held before they are written at once. */
-const MAX_PENDING_CHARS = 64 * 1024;
+/** Most characters (or bytes) held before they are written at once. */
+const MAX_PENDING = 64 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 export interface LineOut {
   /** Adds a line (without its newline). */
   print(line: string): void;
+  /** Adds a line given as UTF-8 bytes (without its newline); `line` must stay unchanged until flushed. */
+  printBytes(line: Buffer): void;
   /** Writes what is held now (before anything goes to stderr, and before the command returns). */
   flush(): void;
 }
 
 /** Batches lines for `out` (process.stdout). */
-export function createLineOut(out: { write(text: string): unknown }): LineOut {
-  let pending = '';
+export function createLineOut(out: { write(data: string | Buffer): unknown }): LineOut {
+  // Text lines gather in one string; once a byte line comes, everything held is bytes (in order).
+  let text = '';
+  let parts: Buffer[] = [];
+  let size = 0;
   let scheduled = false;
   const flush = (): void => {
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    out.write(text);
+    if (parts.length > 0) {
+      if (text !== '') parts.push(Buffer.from(text, 'utf8'));
+      const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      parts = [];
+      text = '';
+      size = 0;
+      out.write(data);
+    } else if (text !== '') {
+      const data = text;
+      text = '';
+      size = 0;
+      out.write(data);
+    }
   };
   const onTurn = (): void => {
     scheduled = false;
     flush();
   };
+  const added = (n: number): void => {
+    size += n;
+    if (size >= MAX_PENDING) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(onTurn);
+    }
+  };
   return {
     print(line) {
-      pending += line + '\n';
-      if (pending.length >= MAX_PENDING_CHARS) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(onTurn);
+      text += line + '\n';
+      added(line.length + 1);
+    },
+    printBytes(line) {
+      if (text !== '') {
+        parts.push(Buffer.from(text, 'utf8'));
+        text = '';
       }
+      parts.push(line, NEWLINE);
+      added(line.length + 1);
     },
     flush,
   };

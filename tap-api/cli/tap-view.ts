@@ -7,7 +7,7 @@
  */
 import { stringify } from 'yaml';
 import { UsageError } from '../../common/index.js';
-import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
+import { eventJsonOf, parseMessageBytes, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
 import { escapeForTerminal, formatClock, formatEventText } from './format.js';
 import { compileJsonPath } from './jsonpath.js';
 
@@ -39,6 +39,11 @@ export interface TapViewOptions {
   maxRps?: number;
   /** Writes a line to stdout (without its newline). */
   print(line: string): void;
+  /**
+   * Writes a line given as bytes (without its newline). With it, `-o json` prints events as they
+   * came, undecoded (onBytes), wherever the view needs none of their fields.
+   */
+  printBytes?(line: Buffer): void;
   /** Writes a note to stderr (without the `meshtap: ` prefix and newline). */
   note(text: string): void;
 }
@@ -46,6 +51,8 @@ export interface TapViewOptions {
 export interface TapView {
   /** Handles one message; returns true when the view has all it wants (stop the stream). */
   onMessage(m: TapMessage): boolean;
+  /** The same, for a message as bytes (TapStream.wire): parsed only when the view needs to. */
+  onBytes(message: Buffer): boolean;
   /** The stream ended: prints held history, if any. */
   finish(): void;
   /** Exchanges printed to their end. */
@@ -104,8 +111,24 @@ export function createTapView(o: TapViewOptions): TapView {
     for (const e of events) deliverCounted(e);
   };
 
+  // `-o json` prints an event as the JSON it came as (message-bytes.ts: the same text parse +
+  // stringify makes) unless the view must read it: --limit counts exchanges, --until reads
+  // times, and history is held to be sorted by time.
+  const printBytes = o.output.kind === 'json' && o.limit === undefined && o.history?.untilEpochMs === undefined ? o.printBytes : undefined;
+
   let notedBodies = false;
   return {
+    onBytes(message) {
+      if (done) return true;
+      if (printBytes && !inHistory) {
+        const event = eventJsonOf(message);
+        if (event !== undefined) {
+          printBytes(event);
+          return false;
+        }
+      }
+      return this.onMessage(parseMessageBytes(message));
+    },
     onMessage(m) {
       if (done) return true;
       if (m.type === 'event') {

@@ -44,6 +44,11 @@ export interface ConsumeOptions {
   /** Stop after this many exchanges (`end` events). */
   limit?: number;
   onMessage(m: TapMessage): void;
+  /**
+   * Takes the stream's messages as bytes, a batch at a time, where the stream gives them
+   * (TapStream.wire; not with `limit`): then onMessage is not called.
+   */
+  onBatch?(messages: Buffer[]): void;
   /** Whether the stream ending by itself is normal (history only) or a failure (following). */
   following: boolean;
   /** Whether the command ended the stream on purpose (Ctrl-C, SIGTERM, enough printed): no "went away" then. */
@@ -57,13 +62,20 @@ export async function consumeTap(stream: TapStream, source: TapSource, o: Consum
   let exchanges = 0;
   const where = source.proxy ?? source.tapApi?.url ?? (source.kube ? 'the Kubernetes API server' : '');
   try {
-    for await (const m of stream.messages) {
-      o.onMessage(m);
-      if (m.type === 'event' && m.event.kind === 'end') {
-        exchanges++;
-        if (o.limit !== undefined && exchanges >= o.limit) {
-          stream.cancel();
-          return exchanges;
+    if (o.onBatch && stream.wire && o.limit === undefined) {
+      for await (const batch of stream.wire) {
+        o.onBatch(batch);
+        if (o.isStopped?.()) return exchanges;
+      }
+    } else {
+      for await (const m of stream.messages) {
+        o.onMessage(m);
+        if (m.type === 'event' && m.event.kind === 'end') {
+          exchanges++;
+          if (o.limit !== undefined && exchanges >= o.limit) {
+            stream.cancel();
+            return exchanges;
+          }
         }
       }
     }
