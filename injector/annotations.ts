@@ -44,7 +44,8 @@ export interface PodSettings {
   skipOutboundPorts?: string;
   skipOutboundCidrs?: string;
   bodyLimitBytes: number;
-  recorderBytes: number;
+  /** Unset: the sidecar's default for its engine. */
+  recorderBytes: number | undefined;
   image: string;
   nativeSidecar: boolean;
   engine: 'js' | 'native';
@@ -99,7 +100,7 @@ export function resolvePodSettings(pod: Annotations, ns: Annotations, config: Me
     skipOutboundPorts: read<string | undefined>(ANNOTATION.skipOutboundPorts, parsePortList, undefined, 'a list of ports (e.g. 5432,6379)'),
     skipOutboundCidrs: read<string | undefined>(ANNOTATION.skipOutboundCidrs, parseCidrList, undefined, 'a list of CIDRs (e.g. 10.0.0.0/8)'),
     bodyLimitBytes: read(ANNOTATION.bodyLimit, (v) => parseByteSize(v, MAX_BODY_LIMIT_BYTES), config.bodyLimitBytes, `a size up to 16Mi (e.g. 65536, 64Ki)`),
-    recorderBytes: read(ANNOTATION.recorderBytes, (v) => parseByteSize(v, MAX_RECORDER_BYTES), config.recorderBytes, 'a size up to 1Gi (e.g. 8Mi)'),
+    recorderBytes: read<number | undefined>(ANNOTATION.recorderBytes, (v) => parseByteSize(v, MAX_RECORDER_BYTES), config.recorderBytes, 'a size up to 1Gi (e.g. 8Mi)'),
     image: read(ANNOTATION.proxyImage, parseImage, config.image, 'an image reference'),
     nativeSidecar: read(ANNOTATION.nativeSidecar, (v) => (v === 'true' ? true : v === 'false' ? false : undefined), config.nativeSidecar, '"true" or "false"'),
     engine: read<'js' | 'native'>(ANNOTATION.engine, (v) => (v === 'js' || v === 'native' ? v : undefined), config.engine, '"js" or "native"'),

@@ -36,7 +36,8 @@ export interface MeshConfig {
   /** Native sidecar (init container with restartPolicy Always) unless asked otherwise. */
   nativeSidecar: boolean;
   bodyLimitBytes: number;
-  recorderBytes: number;
+  /** The flight recorder's bound; unset, the sidecar's default for its engine (native 4 MiB, js 8 MiB). */
+  recorderBytes?: number;
   /** The sidecar's data path engine (`meshtap.dev/engine` overrides it per pod or namespace). */
   engine: 'js' | 'native';
   resources: ProxyResources;
@@ -51,7 +52,6 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = {
   proxyUid: 2102,
   nativeSidecar: true,
   bodyLimitBytes: 64 * 1024,
-  recorderBytes: 8 * 1024 * 1024,
   engine: 'native',
   resources: { cpuRequest: '50m', cpuLimit: '1', memoryRequest: '64Mi', memoryLimit: '256Mi' },
 };

@@ -41,7 +41,8 @@ export function buildProxyContainer(o: SidecarOptions): Container {
     // In a cluster every tap must carry a grant from the tap API (no loopback trust).
     ...(config.tapPublicKey ? ['--tap-require-grant'] : []),
     '--body-limit', String(settings.bodyLimitBytes),
-    '--recorder-bytes', String(settings.recorderBytes),
+    // Unset, the sidecar picks its engine's default (the C++ recorder packs exchanges tighter).
+    ...(settings.recorderBytes !== undefined ? ['--recorder-bytes', String(settings.recorderBytes)] : []),
     // Always said, so the pod spec shows which engine runs (native by default: the image builds
     // the addon, and its build fails without it; meshtap.dev/engine: js picks the js engine).
     '--engine', settings.engine,

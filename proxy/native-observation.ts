@@ -17,19 +17,21 @@
  *   begun while someone tapped come here, as records with their header lists as the js observer decodes them:
  *   `Exchange` objects filled exactly as proxy/h2/stream-tracker.ts fills them, reported to the
  *   same tap-only exchange sink;
- * - HTTP/2 whose bytes come as data records (`h2`, h2c when JS follows it): the js observers;
+ * - no connection's bytes come to JS: a detection of `h2` (bytes to follow), an h2c that JS should
+ *   follow, or a data record are refused as a divergence (unobserved, counted as `internal`); C++
+ *   sends none of them since issue 14 part 2, and so the native engine never loads the js observers
+ *   (their modules cost the idle sidecar memory: docs/decisions.md);
  * - opaque: nothing after the detection record.
  */
 import { createLogger } from '../common/index.js';
 import type { NativeExchangeEnd, NativeH2End, NativeH2Head, NativeH2Outcome, NativeRecordHandler } from '../native/index.js';
-import type { CloseReason, ConnectionInfo, ConnectionObservation } from './engine.js';
+import type { ConnectionInfo } from './engine.js';
 import { createExchangeSink, type ObservationServices } from './exchange-events.js';
-import { createUpgradedH2Observer } from './h2/index.js';
 import { openExchange } from './http1/exchange-start.js';
 import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
 import type { Http1Exchange } from './http1/http1-exchange.js';
-import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
-import { appendBody, createExchange, GIVE_UP_REASONS, type BodyCapture, type ConnectionObserver, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
+import type { ObservationOptions } from './observation-driver.js';
+import { appendBody, createExchange, GIVE_UP_REASONS, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 
 const log = createLogger('proxy.conn');
 const detectLog = createLogger('detect');
@@ -39,8 +41,7 @@ const LOST_ERROR = 'observer-lost';
 
 type NativeConn =
   | { kind: 'detecting'; info: ConnectionInfo }
-  | { kind: 'h2'; info: ConnectionInfo; driver: ConnectionObservation }
-  | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange>; h2: ConnectionObserver | undefined }
+  | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange> }
   /** HTTP/2 observed in C++: streams begun while tapped, by stream id (stream 1 of h2c may be an Http1Exchange). */
   | { kind: 'h2-native'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Exchange> };
 
@@ -66,15 +67,13 @@ export type NativeObservationHandler = Omit<NativeRecordHandler, 'connectError' 
 
 /**
  * Follows the native engine's connections from their records. `unobserve(id)` tells C++ to stop
- * sending records for a connection (its js HTTP/2 observer stopped).
+ * sending records for a connection (JS stopped following it). `_observation` is kept for the
+ * engine's call (the limits C++ applies come from the same options).
  */
-export function createNativeObservation(services: ObservationServices, observation: ObservationOptions, unobserve: (id: number) => void): NativeObservationHandler {
+export function createNativeObservation(services: ObservationServices, _observation: ObservationOptions, unobserve: (id: number) => void): NativeObservationHandler {
   const { metrics } = services;
   const conns = new Map<number, NativeConn>();
-  /** For the js HTTP/2 driver: its detection is C++'s, counted there. */
-  const h2Services: ObservationServices = { ...services, metrics: { ...metrics, protocolDetected: () => undefined } };
   let recordMs = 0;
-  const now = () => recordMs;
 
   const trace = (id: number, from: string, to: string, why?: string) => {
     if (detectLog.isTracing) detectLog.transition(from, to, why ? { conn: id, why } : { conn: id });
@@ -89,11 +88,10 @@ export function createNativeObservation(services: ObservationServices, observati
     unobserve(id);
   };
 
-  /** Ends exchanges still open on a connection the records no longer follow (`h2Error`: for a js HTTP/2 observer after h2c). */
-  const endOpen = (id: number, error: string, h2Error: string | undefined = error) => {
+  /** Ends exchanges still open on a connection the records no longer follow. */
+  const endOpen = (id: number, error: string) => {
     const c = conns.get(id);
     if (c?.kind !== 'h1' && c?.kind !== 'h2-native') return;
-    if (c.kind === 'h1' && c.h2 !== undefined) c.h2.close(h2Error);
     for (const ex of c.open.values()) {
       ex.error = error;
       ex.endMs = recordMs;
@@ -102,27 +100,26 @@ export function createNativeObservation(services: ObservationServices, observati
     c.open.clear();
   };
 
-  /** `tapOnly`: C++ keeps this connection's metrics and recorder (HTTP/1, h2-native); not when JS's HTTP/2 observer follows (h2c). */
-  const sinkOf = (info: ConnectionInfo, tapOnly: boolean) => {
+  /** Tap-only: C++ keeps every connection's metrics and recorder (HTTP/1, h2-native). */
+  const sinkOf = (info: ConnectionInfo) => {
     const id = info.id;
     return createExchangeSink(
       info,
       services,
       {
         onGiveUp: (reason: GiveUpReason) => {
-          // C++ counted its own observer's give-up; a js HTTP/2 observer's (after h2c) is counted here.
-          if (!tapOnly) metrics.observerGaveUp(reason);
+          // C++ counted its own observer's give-up.
           log.debug('observer gave up', { conn: id, reason });
           stopFollowing(id, 'gave up');
         },
         onUpgrade: () => stopFollowing(id, 'upgraded'),
       },
-      { tapOnly },
+      { tapOnly: true },
     );
   };
 
   const startH1 = (info: ConnectionInfo) => {
-    conns.set(info.id, { kind: 'h1', info, sink: sinkOf(info, true), open: new Map(), h2: undefined });
+    conns.set(info.id, { kind: 'h1', info, sink: sinkOf(info), open: new Map() });
   };
 
   const stopFollowing = (id: number, why: string) => {
@@ -159,18 +156,10 @@ export function createNativeObservation(services: ObservationServices, observati
       recordMs = atMs;
       const c = conns.get(id);
       if (c?.kind !== 'detecting') return;
-      if (kind === 'h2') {
-        // The js driver reads the bytes that follow (it detects h2 again at once; C++ counted it).
-        const driver = createObservationDriver(c.info, h2Services, { ...observation, now, chunksAreViews: true }, () => {
-          conns.delete(id);
-          unobserve(id);
-        });
-        conns.set(id, { kind: 'h2', info: c.info, driver });
-        return;
-      }
+      if (kind === 'h2') return diverged(id, 'detection h2 with bytes to follow');
       trace(id, 'detecting', kind, why || undefined);
       if (kind === 'h1') startH1(c.info);
-      else if (kind === 'h2-native') conns.set(id, { kind, info: c.info, sink: sinkOf(c.info, true), open: new Map() });
+      else if (kind === 'h2-native') conns.set(id, { kind, info: c.info, sink: sinkOf(c.info), open: new Map() });
       else conns.delete(id); // opaque: C++ sends nothing more
     },
     requestHead(id, stream, head, hasBodies, atMs) {
@@ -239,7 +228,6 @@ export function createNativeObservation(services: ObservationServices, observati
       // mid-exchange, out of memory) ends the way a give-up ends it.
       endOpen(id, 'observer-gave-up');
       if (c.kind === 'h1' || c.kind === 'h2-native') return c.sink.giveUp(why);
-      if (c.kind === 'h2') c.driver.close('observer-gave-up' as CloseReason);
       conns.delete(id);
     },
     upgraded(id, atMs) {
@@ -250,25 +238,18 @@ export function createNativeObservation(services: ObservationServices, observati
       recordMs = atMs;
       const c = h1(id);
       if (c === undefined) return;
+      if (!isNative) return diverged(id, 'h2c with bytes to follow');
+      // C++ follows the rest (metrics and recorder too): HTTP/2 stream 1 is the upgraded exchange,
+      // when it went to JS. Its records name stream 1 (h2-record-sink.cc RecordStream), while the
+      // exchange keeps its HTTP/1 number as its id, which a later HTTP/2 stream may also carry.
       const ex = c.open.get(stream);
       c.open.delete(stream);
-      if (isNative) {
-        // C++ follows the rest (metrics and recorder too): HTTP/2 stream 1 is the upgraded exchange,
-        // when it went to JS. Its records name stream 1 (h2-record-sink.cc RecordStream), while the
-        // exchange keeps its HTTP/1 number as its id, which a later HTTP/2 stream may also carry.
-        const open = new Map<number, Exchange>();
-        if (ex !== undefined) {
-          ex.protocol = 'h2';
-          open.set(1, ex);
-        }
-        conns.set(id, { kind: 'h2-native', info: c.info, sink: c.sink, open });
-        return;
+      const open = new Map<number, Exchange>();
+      if (ex !== undefined) {
+        ex.protocol = 'h2';
+        open.set(1, ex);
       }
-      if (ex === undefined) return;
-      // From here the js HTTP/2 observer follows the connection: its exchanges (stream 1 included,
-      // whose request C++ counted) are metered and recorded in JS, as on the js engine.
-      c.sink = sinkOf(c.info, false);
-      c.h2 = createUpgradedH2Observer({ sink: c.sink, limits: observation.limits, now }, ex);
+      conns.set(id, { kind: 'h2-native', info: c.info, sink: c.sink, open });
     },
     h2RequestHead(id, stream, head: NativeH2Head, hasBodies, atMs) {
       recordMs = atMs;
@@ -313,42 +294,31 @@ export function createNativeObservation(services: ObservationServices, observati
       settleCapture(ex.responseBody, end.responseBytes);
       c.sink.end(ex);
     },
-    data(id, fromClient, bytes, atMs) {
+    data(id, _fromClient, _bytes, atMs) {
       recordMs = atMs;
-      const c = conns.get(id);
-      const o = c?.kind === 'h2' ? c.driver : c?.kind === 'h1' ? c.h2 : undefined;
-      if (o === undefined) return;
-      if (fromClient) o.clientData(bytes);
-      else o.serverData(bytes);
+      if (conns.has(id)) diverged(id, 'connection bytes');
     },
-    end(id, fromClient, atMs) {
+    end(id, _fromClient, atMs) {
       recordMs = atMs;
-      const c = conns.get(id);
-      const o = c?.kind === 'h2' ? c.driver : c?.kind === 'h1' ? c.h2 : undefined;
-      if (o === undefined) return;
-      if (fromClient) o.clientEnd();
-      else o.serverEnd();
+      if (conns.has(id)) diverged(id, 'connection end');
     },
     close(id, abortError, atMs) {
       recordMs = atMs;
       const c = conns.get(id);
       if (c === undefined) return;
       // C++ ended its open exchanges and streams before this record; a js HTTP/2 observer ends its own.
-      if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, abortError ?? 'connection-closed', abortError);
-      else if (c.kind === 'h2') c.driver.close(abortError as CloseReason | undefined);
+      if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, abortError ?? 'connection-closed');
       conns.delete(id);
     },
     lost(id) {
       const c = conns.get(id);
       if (c === undefined) return;
       if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, LOST_ERROR);
-      else if (c.kind === 'h2') c.driver.close(LOST_ERROR as CloseReason);
       conns.delete(id);
     },
     closeAll() {
       for (const [id, c] of conns) {
-        if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, 'connection-closed', 'connection-closed');
-        else if (c.kind === 'h2') c.driver.close('connection-closed');
+        if (c.kind === 'h1' || c.kind === 'h2-native') endOpen(id, 'connection-closed');
       }
       conns.clear();
     },

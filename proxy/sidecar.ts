@@ -12,9 +12,8 @@ import type { HostPort, ListenerInfo, ListenerSpec, OpenObservation, OriginalDst
 import { IDLE_TIMEOUT_MS } from './forwarder.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
 import { createFlightRecorder, type FlightRecorder } from './flight-recorder.js';
-import { startListeners } from './listeners.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
-import { createObservationDriver, type ObservationOptions } from './observation-driver.js';
+import type { ObservationOptions } from './observation-driver.js';
 import { DEFAULT_OBSERVER_LIMITS } from './observe.js';
 import { bodyRedactionRules } from './body-redact.js';
 import { createPeerDirectory, loopbackSourceAddress, type PeerDirectory } from './peers.js';
@@ -191,7 +190,6 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     detectTimeoutMs: o.detectTimeoutMs ?? DEFAULTS.detectTimeoutMs,
     limits: DEFAULT_OBSERVER_LIMITS,
   };
-  const open: OpenObservation | undefined = (o.observe ?? true) ? (info, onStop) => createObservationDriver(info, services, observation, onStop) : undefined;
 
   let engine: RunningEngine | undefined;
   let listeners: ListenerInfo[] = [];
@@ -216,6 +214,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       const { startNativeDataPath } = await import('./native-engine.js');
       engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs, recorderBytes }, services, observation);
     } else {
+      // The js engine's listeners and observers are loaded only for it: the native engine observes
+      // in C++, and these modules cost an idle native sidecar memory (docs/decisions.md).
+      const [{ startListeners }, { createObservationDriver }] = await Promise.all([import('./listeners.js'), import('./observation-driver.js')]);
+      const open: OpenObservation | undefined = (o.observe ?? true) ? (info, onStop) => createObservationDriver(info, services, observation, onStop) : undefined;
       engine = await startListeners(specs, metrics, open, { idleTimeoutMs });
     }
     listeners = engine.listeners;
