@@ -103,7 +103,7 @@ export interface Sidecar {
 
 /**
  * The flight recorder's default bound differs per engine because their records do: each holds at
- * least 5 minutes at 100 exchanges/s with realistic heads (js 271 B per exchange, C++ 120 B:
+ * least 5 minutes at 100 exchanges/s with realistic heads (js 271 B per exchange, C++ 130 B:
  * docs/decisions.md), and the C++ ring's pages are resident once it has filled.
  */
 export const DEFAULTS = {

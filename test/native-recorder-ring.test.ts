@@ -78,6 +78,23 @@ describe.skipIf(!available)('C++ flight recorder ring', () => {
     expect(r.stats().bytes / 100).toBeLessThan(256);
   });
 
+  it('interns a repeated header line even after thousands of repeated request lines (they get at most half the slots)', () => {
+    const r = tools.createRecorder(16 << 20);
+    // Each request line twice: interned on its second sight, as long as request lines may take slots.
+    for (let i = 0; i < 4200; i++) for (let k = 0; k < 2; k++) r.push(exchange(i + 1, { requestHead: `GET /orders/${i} HTTP/1.1\r\nHost: a\r\n\r\n` }));
+    const line = `X-Tenant: ${'t'.repeat(120)}`;
+    const sizes: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const before = r.stats().bytes;
+      r.push(exchange(9000 + k, { requestHead: `GET /x HTTP/1.1\r\n${line}\r\n\r\n` }));
+      sizes.push(r.stats().bytes - before);
+    }
+    // First sight literal, second interned: the line's 130 bytes become an index.
+    expect(sizes[0]! - sizes[2]!).toBeGreaterThan(100);
+    const list = r.query();
+    expect(list.get(list.length - 1).requestHead).toBe(`GET /x HTTP/1.1\r\n${line}\r\n\r\n`);
+  });
+
   it('stays within its bytes, evicting the oldest first and counting them', () => {
     fc.assert(
       fc.property(fc.integer({ min: 600, max: 8192 }), fc.array(fc.nat(900), { minLength: 1, maxLength: 300 }), (maxBytes, pads) => {

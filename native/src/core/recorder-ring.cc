@@ -175,11 +175,11 @@ int64_t RecorderRing::NameIndex(std::string_view name) {
   return index;
 }
 
-int64_t RecorderRing::StringIndex(std::string_view str) {
+int64_t RecorderRing::StringIndex(std::string_view str, size_t max_strings) {
   if (str.size() > kMaxStringBytes) return -1;
   auto it = string_index_.find(str);
   if (it != string_index_.end()) return it->second;
-  if (strings_.size() >= kMaxStrings || string_dict_bytes_ + str.size() > kMaxStringDictBytes) return -1;
+  if (strings_.size() >= max_strings || string_dict_bytes_ + str.size() > kMaxStringDictBytes) return -1;
   const uint64_t h = std::hash<std::string_view>()(str);
   if (string_candidates_.erase(h) == 0) {
     if (string_candidates_.size() >= kMaxFieldCandidates) string_candidates_.clear();
@@ -288,7 +288,8 @@ void RecorderRing::EncodeHead(std::string_view head, bool is_request) {
     if (to == std::string_view::npos) to = head.size();
     std::string_view seg = head.substr(from, to - from);
     from = to + 2;
-    const int64_t line = IsVolatileLine(seg) ? -1 : StringIndex(seg);
+    // A request line (`GET /health HTTP/1.1` repeats; `GET /orders/4711 …` may not) gets at most half the slots.
+    const int64_t line = IsVolatileLine(seg) ? -1 : StringIndex(seg, is_request && i == 0 ? kMaxStrings / 2 : kMaxStrings);
     if (line >= 0) {
       PutVarint(&scratch_, static_cast<uint64_t>(line) << 2);
       continue;

@@ -9,7 +9,7 @@
 // numbers as LEB128 varints, times as deltas from the end, header names interned in a bounded
 // dictionary, whole HTTP/1 lines and (HTTP/2) whole fields whose value repeats interned in
 // others, request and trace ids two hex digits a byte, dates as seconds. Realistic HTTP/1 heads
-// (578 bytes as sent, with a request id, a traceparent and a Date) take ~120 bytes; a grpc-js
+// (578 bytes as sent, with a request id, a traceparent and a Date) take ~130 bytes; a grpc-js
 // unary call with its usual 9 request, 5 response and 2 trailer fields ~65 (docs/decisions.md
 // has the measurements), so the native default of 4 MiB holds over 5 minutes at 100
 // exchanges/s. The ring is the bound: it is allocated once (pages touched as it fills) and never
@@ -122,8 +122,9 @@ class RecorderRing {
   // Appends u8 form + payload when `value` has a packed form (see the layout above).
   bool PutPackedValue(std::string_view value);
   // The index of an interned string (a head line, a host), or -1; a string seen for the second
-  // time is interned when there is room.
-  int64_t StringIndex(std::string_view s);
+  // time is interned when there is room (`max_strings`: a lower cap for request lines, whose
+  // targets can be many, so that they never take the slots header lines need).
+  int64_t StringIndex(std::string_view s, size_t max_strings = kMaxStrings);
   void EncodeBodies(const RecordedBodies* bodies);
   // The index of an interned name, or -1 (interns it when there is room).
   int64_t NameIndex(std::string_view name);
