@@ -305,6 +305,8 @@ export interface NativeEngineOptions {
   maxStreams?: number;
   /** Pipes each worker may hold for splice(2) (default 16; 0: never splice). */
   maxPipes?: number;
+  /** The longest a worker polls before it blocks in epoll_wait, µs (native/src/core/busy-poll.h; 0: never). */
+  busyPollUs?: number;
   /** The C++ flight recorder's byte bound (`--recorder-bytes`). */
   recorderBytes?: number;
   /** The C++ flight recorder keeps bodies (`--recorder-bodies`), at most `bodyLimit` bytes each. */

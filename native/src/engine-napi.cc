@@ -52,6 +52,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (o.Has("recorderBytes")) config.recorder_bytes = static_cast<size_t>(o.Get("recorderBytes").As<Napi::Number>().Int64Value());
     if (o.Has("recorderBodies")) config.recorder_bodies = o.Get("recorderBodies").ToBoolean().Value();
     if (o.Has("announceConnections")) config.announce_connections = o.Get("announceConnections").ToBoolean().Value();
+    if (o.Has("busyPollUs")) config.busy_poll_max_ns = static_cast<uint64_t>(o.Get("busyPollUs").As<Napi::Number>().Int64Value()) * 1000ull;
     if (o.Has("maxRoutes")) config.http_limits.max_routes = static_cast<size_t>(o.Get("maxRoutes").As<Napi::Number>().Int64Value());
     if (config.threads < 1 || config.threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
     // The doorbell runs the JS callback through napi_make_callback (an object receiver and an

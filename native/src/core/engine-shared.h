@@ -38,6 +38,10 @@ struct EngineConfig {
   // Pipes each worker may hold for splice(2) (pipe-pool.h; 0: never splice). Pipes are rationed
   // per uid node-wide (1024 full-size ones) and every sidecar on a node shares that uid.
   size_t max_pipes = 16;
+  // The longest a worker polls before it blocks in epoll_wait (busy-poll.h; 0: never poll). 50 us:
+  // on this kind of VM it cut the wakes of an idle worker per small HTTP/1 request to haproxy's
+  // level at a proxy CPU per request still below haproxy's (docs/decisions.md, session 5).
+  uint64_t busy_poll_max_ns = 50000;
   // HTTP metrics bounds (proxy/metrics.ts maxAuthorities, route-metrics.ts ROUTE_DEFAULTS).
   HttpMetricsLimits http_limits;
   // The flight recorder's byte bound (--recorder-bytes) and whether it keeps bodies (--recorder-bodies,

@@ -63,7 +63,8 @@ std::string ErrnoName(int err) {
 
 }  // namespace
 
-Worker::Worker(int index, EngineShared* shared) : index_(index), shared_(shared), scratch_(new uint8_t[kReadBytes]), pipes_(shared->config.max_pipes) {
+Worker::Worker(int index, EngineShared* shared)
+    : index_(index), shared_(shared), scratch_(new uint8_t[kReadBytes]), pipes_(shared->config.max_pipes), busy_poll_(shared->config.busy_poll_max_ns) {
 #ifdef MESHTAP_FAULT_INJECTION
   const char* fault = getenv("MESHTAP_FAULT_INJECTION");
   is_fault_injection_ = fault != nullptr && strcmp(fault, "1") == 0;
@@ -168,7 +169,22 @@ void Worker::Run() {
 }
 
 void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
-  int n = epoll_wait(epfd_.Get(), events, kMaxEvents, *timeout);
+  int n = 0;
+  if (*timeout != 0 && busy_poll_.IsEnabled()) {
+    // Poll a little before blocking (busy-poll.h), and learn from how long the wait took.
+    const uint64_t start = MonotonicNs();
+    const uint64_t until = start + busy_poll_.WindowNs();
+    bool polled = false;
+    if (until > start) {
+      do n = epoll_wait(epfd_.Get(), events, kMaxEvents, 0);
+      while (n == 0 && MonotonicNs() < until);
+      polled = n > 0;
+    }
+    if (n == 0) n = epoll_wait(epfd_.Get(), events, kMaxEvents, *timeout);
+    busy_poll_.Update(MonotonicNs() - start, polled, n > 0);
+  } else {
+    n = epoll_wait(epfd_.Get(), events, kMaxEvents, *timeout);
+  }
   if (n < 0 && errno != EINTR) {
     *stop = true;
     return;

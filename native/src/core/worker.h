@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "busy-poll.h"
 #include "connection.h"
 #include "pipe-pool.h"
 #include "engine-shared.h"
@@ -107,6 +108,7 @@ class Worker {
   DetectDeadlines h2_deadlines_;  // HTTP/2 reset-grace deadlines (ObservationDriver::H2Deadline)
   std::unique_ptr<uint8_t[]> scratch_;
   PipePool pipes_;
+  BusyPoll busy_poll_;
 };
 
 }  // namespace meshtap
