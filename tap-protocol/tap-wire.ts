@@ -133,10 +133,19 @@ function wireMismatch(err: unknown, address: string): unknown {
   return err;
 }
 
+/**
+ * HTTP/2 flow-control window of a tap stream (and its connection), instead of 64 KiB. With 64 KiB
+ * a busy tap (~10 MB/s of events with bodies) made the reader send a WINDOW_UPDATE every few
+ * batches, and a reader that paused for a moment stalled the sidecar's writes (and made it
+ * drop) sooner. What the window lets through waits in the reader, not in the sidecar.
+ */
+const TAP_RECEIVE_WINDOW_BYTES = 1024 * 1024;
+
 /** One Observe call, its batches as the bytes that came (decoded by the caller). */
 function openObserveCall(address: string, request: TapRequest, options: { deadlineMs?: number }): { raw: AsyncIterable<Buffer>; cancel(): void } {
   const client = new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc-node.flow_control_window': TAP_RECEIVE_WINDOW_BYTES,
   });
   const metadata = new (loadGrpc().Metadata)();
   if (request.grant) metadata.set(GRANT_METADATA_KEY, request.grant);

@@ -6,9 +6,10 @@
  * MT_BAD_REQUEST (400), MT_TAP_API_UNREACHABLE (cannot connect, or the connection died
  * mid-stream), MT_TAP_SLOW_CLIENT / MT_TAP_API_SHUTDOWN (the server ended the stream).
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { MeshtapError } from '../../common/index.js';
 import { createLineSplitter, eventJsonOf, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
+import { loadUndici } from '../lazy-deps.js';
 import { parseTarget } from '../server/targets.js';
 import { TAP_API_PREFIX, type KubeStatus, type SidecarInfo, type TapApiLine } from '../server/wire.js';
 
@@ -148,7 +149,7 @@ async function readJson<T>(res: Reply, path: string): Promise<T> {
   }
 }
 
-type Reply = Awaited<ReturnType<typeof request>>;
+type Reply = Dispatcher.ResponseData;
 
 export type CallOptions = Pick<TapApiStreamOptions, 'dispatcher' | 'headers' | 'describeServer'>;
 
@@ -172,7 +173,7 @@ async function call(
   if (body !== undefined) headers['content-type'] = 'application/json';
   try {
     // bodyTimeout 0: a quiet tap (no matching traffic) may send nothing for hours.
-    return await request(url, { method, headers, body, bodyTimeout: 0, headersTimeout: 30_000, ...(signal ? { signal } : {}), ...(more.dispatcher ? { dispatcher: more.dispatcher } : {}) });
+    return await loadUndici().request(url, { method, headers, body, bodyTimeout: 0, headersTimeout: 30_000, ...(signal ? { signal } : {}), ...(more.dispatcher ? { dispatcher: more.dispatcher } : {}) });
   } catch (err) {
     const name = more.describeServer?.name ?? `the tap API at ${base}`;
     const hint = more.describeServer?.hint ?? "is 'meshtap tap-api' running? (set --tap-api or MESHTAP_TAP_API)";

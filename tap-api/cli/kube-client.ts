@@ -10,10 +10,11 @@ import { existsSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { MeshtapError } from '../../common/index.js';
 import type { TapRequest, TapStream } from '../../tap-protocol/index.js';
+import { loadUndici } from '../lazy-deps.js';
 import { openTapApiStream } from './client.js';
 
 export interface KubeTapStreamOptions {
@@ -81,7 +82,7 @@ export async function connectKube(options: { kubeconfigPath?: string; context?: 
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string' || typeof v === 'number') headers[k.toLowerCase()] = String(v);
   if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-  const dispatcher = new Agent({
+  const dispatcher = new (loadUndici().Agent)({
     connect: {
       ...(opts.ca ? { ca: opts.ca } : {}),
       ...(opts.cert ? { cert: opts.cert } : {}),

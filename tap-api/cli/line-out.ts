@@ -1,13 +1,17 @@
 /**
  * Lines for stdout, written a batch at a time. A tap prints an event per line, thousands a
  * second; one `write` each was the largest steady cost of `meshtap tap -o json` (a syscall and a
- * stream request per line, on the same CPU as whatever it is watching). Lines printed in one turn
- * of the event loop (the messages of one tap batch) go out in one write. Lines may be text, or
- * bytes passed through as they came (`-o json` events): those are never decoded nor re-encoded.
+ * stream request per line, on the same CPU as whatever it is watching). Lines are held until
+ * MAX_PENDING of them are there or FLUSH_DELAY_MS passed since the first, then go out in one
+ * write: under load a write per 64 KiB (not per tap batch: ~3x fewer, and as many fewer wake-ups
+ * of the reader), and a lone event waits 10 ms at most. Lines may be text, or bytes passed
+ * through as they came (`-o json` events): those are never decoded nor re-encoded.
  */
 
 /** Most characters (or bytes) held before they are written at once. */
 const MAX_PENDING = 64 * 1024;
+/** Longest a line waits for others to share its write. */
+const FLUSH_DELAY_MS = 10;
 const NEWLINE = Buffer.from('\n');
 
 export interface LineOut {
@@ -25,8 +29,12 @@ export function createLineOut(out: { write(data: string | Buffer): unknown }): L
   let text = '';
   let parts: Buffer[] = [];
   let size = 0;
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
     if (parts.length > 0) {
       if (text !== '') parts.push(Buffer.from(text, 'utf8'));
       const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -41,17 +49,10 @@ export function createLineOut(out: { write(data: string | Buffer): unknown }): L
       out.write(data);
     }
   };
-  const onTurn = (): void => {
-    scheduled = false;
-    flush();
-  };
   const added = (n: number): void => {
     size += n;
     if (size >= MAX_PENDING) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(onTurn);
-    }
+    else timer ??= setTimeout(flush, FLUSH_DELAY_MS);
   };
   return {
     print(line) {

@@ -5,8 +5,9 @@
  * the ports they used, egress to what it called plus DNS; unmeshed peers as /32 (/128) ipBlocks
  * with a comment. It is a draft: traffic that did not happen in the window is not admitted.
  */
-import { Document, isMap, isSeq, type YAMLMap } from 'yaml';
+import type { YAMLMap } from 'yaml';
 import type { Edge, EdgeEnd, EdgeList } from '../server/index.js';
+import { loadYaml } from '../lazy-deps.js';
 
 type Obj = Record<string, unknown>;
 
@@ -99,6 +100,7 @@ export function draftNetworkPolicies(list: EdgeList, namespace: string, workload
 
 /** The drafts as a YAML stream for `kubectl apply -f -`, with a header saying what they are. */
 export function renderNetworkPolicies(drafts: NetworkPolicyDraft[], list: EdgeList): string {
+  const { Document, isMap, isSeq } = loadYaml();
   const docs = drafts.map((d, i) => {
     const doc = new Document(d.policy);
     const lines = [

@@ -5,11 +5,11 @@
  * events of an exchange that started after the N-th are not), and the one-time notes on stderr
  * (bodies the recorders do not keep, history younger than `--since`, events dropped).
  */
-import { stringify } from 'yaml';
 import { UsageError } from '../../common/index.js';
 import { eventJsonOf, parseMessageBytes, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
 import { escapeForTerminal, formatClock, formatEventText } from './format.js';
 import { compileJsonPath } from './jsonpath.js';
+import { loadYaml } from '../lazy-deps.js';
 
 /** `-o` values of tap. */
 export type TapViewOutput = { kind: 'text' | 'wide' | 'json' | 'yaml' } | { kind: 'jsonpath'; render: (e: TapEvent) => string };
@@ -70,7 +70,7 @@ export function createTapView(o: TapViewOptions): TapView {
   const show = (e: TapEvent): void => {
     const out = o.output;
     if (out.kind === 'json') o.print(JSON.stringify(e));
-    else if (out.kind === 'yaml') o.print(`---\n${stringify(e).trimEnd()}`);
+    else if (out.kind === 'yaml') o.print(`---\n${loadYaml().stringify(e).trimEnd()}`);
     else if (out.kind === 'jsonpath') o.print(out.render(e));
     else o.print(formatEventText(e, out.kind === 'wide', { color: o.color === true }));
   };

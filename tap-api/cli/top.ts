@@ -6,8 +6,8 @@
  * as untracked and shown in the header.
  */
 import type { Writable } from 'node:stream';
-import { stringify } from 'yaml';
 import { formatLatencyMs } from './format.js';
+import { loadYaml } from '../lazy-deps.js';
 import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
 
 export interface TopRow {
@@ -170,7 +170,7 @@ export async function runTop(o: RunTopOptions): Promise<TopTable> {
     if (format !== 'table') {
       if (!final) return;
       const rows = table.rows(sortBy);
-      o.out.write(format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : stringify(rows));
+      o.out.write(format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : loadYaml().stringify(rows));
       return;
     }
     const extra = [dropped ? `${dropped} events dropped` : '', table.untracked ? `${table.untracked} exchanges untracked (row limit)` : ''].filter(Boolean).join(', ');

@@ -3,7 +3,8 @@
  * an operator can tell a refused tap from a broken one. A per-server registry (not prom-client's
  * global one) so several servers can live in one process (tests, `meshtap demo`).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { loadPromClient } from '../lazy-deps.js';
 
 export interface TapApiMetrics {
   registry: Registry;
@@ -22,6 +23,7 @@ export interface TapApiMetrics {
 }
 
 export function createTapApiMetrics(sidecarCount: () => number): TapApiMetrics {
+  const { Counter, Gauge, Registry } = loadPromClient();
   const registry = new Registry();
   const registers = [registry];
   return {

@@ -6,8 +6,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { MeshtapError } from '../../common/index.js';
+import { loadYaml } from '../lazy-deps.js';
 import type { BindingObject, PolicyRule, RbacPolicy, RoleObject, Subject } from './rbac.js';
 
 const RBAC_KINDS = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
@@ -39,7 +39,7 @@ export async function loadRbacDir(dir: string): Promise<RbacPolicy> {
 /** Parses one (multi-document) YAML text; `source` names it in errors. */
 export function parseRbacYaml(text: string, source = '<input>'): RbacPolicy {
   const policy: RbacPolicy = { roles: [], bindings: [] };
-  for (const doc of parseAllDocuments(text)) {
+  for (const doc of loadYaml().parseAllDocuments(text)) {
     if (doc.errors.length > 0) throw new MeshtapError('MT_RBAC_POLICY', `${source}: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:\s*$/, '')}`);
     addObject(policy, doc.toJS() as unknown, source);
   }
