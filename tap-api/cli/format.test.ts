@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEventText, formatMessage } from './format.js';
+import { formatClock, formatEventText, formatMessage } from './format.js';
 import type { TapEvent } from '../../tap-protocol/index.js';
 
 const req = (over: Partial<TapEvent> = {}): TapEvent => ({
@@ -42,5 +42,19 @@ describe('tap text output', () => {
     const line = formatMessage({ type: 'event', event: req({ path: '/x\ny' }) }, 'json')!;
     expect(line.includes('\n')).toBe(false);
     expect((JSON.parse(line) as TapEvent).path).toBe('/x\ny');
+  });
+
+  it('the time of a line is the local time of the event to the millisecond, whatever second came before (formatClock reuses the last second)', () => {
+    const byDate = (ts: string): string => {
+      const d = new Date(ts);
+      const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+      const month = d.toLocaleString('en-US', { month: 'short' });
+      return `${month} ${String(d.getDate()).padStart(2)} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+    };
+    const times = ['2026-12-06T05:10:01.123Z', '2026-12-06T05:10:01.999Z', '2026-12-06T05:10:02.000Z', '2026-12-31T23:59:59.001Z', '2027-01-01T00:00:00.500Z', '2026-12-06T05:10:01.007Z'];
+    for (const ts of times) expect(formatClock(ts)).toBe(byDate(ts));
+    expect(formatClock('not a time')).toBe('not a time');
+    expect(formatClock('2026-13-45T99:99:99.000Z')).toBe('2026-13-45T99:99:99.000Z');
+    expect(formatClock(Date.parse('2026-12-06T05:10:01.123Z'))).toBe(byDate('2026-12-06T05:10:01.123Z'));
   });
 });
