@@ -16,12 +16,21 @@
  * valid grant may outlive `exp` (a tap can run for hours). A grant therefore only needs to
  * live long enough to open the stream (default 60 s), which keeps a leaked grant nearly useless.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname } from 'node:path';
 import type { TapFilter } from './tap-types.js';
 import { MeshtapError, isErrnoException, type Result } from '../common/index.js';
+
+/**
+ * node:crypto, loaded at the first grant operation: a sidecar that signs or verifies no grant
+ * never initializes it (~0.6 MB of an idle native sidecar's RSS; docs/decisions.md).
+ */
+let cryptoModule: typeof Crypto | undefined;
+const crypto = (): typeof Crypto => (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof Crypto);
 
 /** What a grant allows. Times are ms since the epoch. */
 export interface GrantClaims {
@@ -71,13 +80,13 @@ export function makeGrantClaims(
   nowMs = Date.now(),
 ): GrantClaims {
   const iat = claims.iat ?? nowMs;
-  return { ...claims, v: 1, iat, exp: claims.exp ?? iat + DEFAULT_GRANT_TTL_MS, jti: claims.jti ?? randomUUID() };
+  return { ...claims, v: 1, iat, exp: claims.exp ?? iat + DEFAULT_GRANT_TTL_MS, jti: claims.jti ?? crypto().randomUUID() };
 }
 
 /** Signs claims with the tap API's Ed25519 private key. */
 export function signGrant(claims: GrantClaims, privateKey: KeyObject): string {
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const signature = sign(null, Buffer.from(payload), privateKey).toString('base64url');
+  const signature = crypto().sign(null, Buffer.from(payload), privateKey).toString('base64url');
   return `${payload}.${signature}`;
 }
 
@@ -120,7 +129,7 @@ export function verifyGrant(token: string, options: VerifyGrantOptions): Result<
   }
   let good = false;
   try {
-    good = verify(null, Buffer.from(parts[0]!), key, signature);
+    good = crypto().verify(null, Buffer.from(parts[0]!), key, signature);
   } catch {
     good = false;
   }
@@ -197,7 +206,7 @@ export interface GrantKeyPair {
 
 /** A fresh Ed25519 key pair (tests, and the first start of a tap API). */
 export function generateGrantKeyPair(): GrantKeyPair {
-  return generateKeyPairSync('ed25519');
+  return crypto().generateKeyPairSync('ed25519');
 }
 
 /**
@@ -216,9 +225,9 @@ export async function loadOrCreateGrantKey(path: string): Promise<GrantKeyPair> 
   }
   if (pem !== undefined) {
     try {
-      const privateKey = createPrivateKey(pem);
+      const privateKey = crypto().createPrivateKey(pem);
       if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`it is a ${privateKey.asymmetricKeyType} key`);
-      return { privateKey, publicKey: createPublicKey(privateKey) };
+      return { privateKey, publicKey: crypto().createPublicKey(privateKey) };
     } catch (err) {
       throw new MeshtapError('MT_GRANT_KEY', `${path} is not an Ed25519 private key (PEM): ${(err as Error).message}; move it away to create a new one`, {
         cause: err,
@@ -253,7 +262,7 @@ export function importPublicKeyRaw(base64: string): KeyObject {
   const raw = Buffer.from(base64, 'base64');
   if (raw.length !== 32) throw new MeshtapError('MT_GRANT_KEY', `an Ed25519 public key is 32 bytes, got ${raw.length}`);
   try {
-    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+    return crypto().createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
   } catch (err) {
     throw new MeshtapError('MT_GRANT_KEY', `bad Ed25519 public key: ${(err as Error).message}`, { cause: err });
   }

@@ -3,7 +3,8 @@
  * first tap, scrape or config reload. Not the js engine's listeners and observers (C++ observes;
  * their modules cost the idle process ~1.2 MB, and the HPACK Huffman table built at import time
  * set TurboFan compiling), not grpc-js (loaded with the first tap connection), re2js (the first
- * path regex), yaml (a config file) or prom-client's index, and no HTTP/2, TLS or zlib builtins.
+ * path regex), yaml (a config file) or prom-client's index, and no HTTP/2, TLS, zlib or crypto (the
+ * first grant) builtins.
  * A js-engine sidecar, which needs its observers, is the control that shows the probe sees them.
  * The lists come from the real process (test/support/loaded-modules-probe.mjs): ES modules through
  * a module.register load hook, CommonJS from require.cache, builtins from process.moduleLoadList.
@@ -54,7 +55,7 @@ async function loadedAtStart(engine: 'js' | 'native'): Promise<Loaded> {
 }
 
 describe.skipIf(!available)('what a sidecar loads at start-up (issue 14, RSS)', () => {
-  it('native: no js observers, no grpc-js, re2js, yaml or prom-client index, no http2/tls/zlib', async () => {
+  it('native: no js observers, no grpc-js, re2js, yaml or prom-client index, no http2/tls/zlib/crypto', async () => {
     const { files, builtins } = await loadedAtStart('native');
     expect(files).toContain('dist/proxy/native-engine.js');
     expect(files).toContain('dist/native/index.js');
@@ -63,7 +64,7 @@ describe.skipIf(!available)('what a sidecar loads at start-up (issue 14, RSS)', 
       /^node_modules\/(@grpc\/grpc-js|re2js|yaml|@opentelemetry|undici|@kubernetes)\/|^node_modules\/prom-client\/index\.js$/.test(f),
     );
     expect(unwanted).toEqual([]);
-    expect(builtins.filter((b) => /^NativeModule (http2|tls|zlib|internal\/http2\/)/.test(b))).toEqual([]);
+    expect(builtins.filter((b) => /^NativeModule (http2|tls|zlib|crypto|internal\/http2\/)/.test(b))).toEqual([]);
   });
 
   it('js (the control): its listeners and observers are loaded', async () => {
