@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type TapEvent, compileMatches, type TapMessage } from '../tap-protocol/index.js';
-import { createTapHub, type MessageWriter } from './tap-hub.js';
+import { createTapHub, FLUSH_CHARS, FLUSH_DELAY_MS, type MessageWriter } from './tap-hub.js';
 
 /**
  * A transport that sends every batch on at once, or (`hold`) keeps them in flight until drained:
@@ -47,8 +47,10 @@ const ev = (kind: TapEvent['kind'], n: number, extra: Partial<TapEvent> = {}): T
   ...extra,
 });
 
-/** One turn of the event loop: the hub writes what was published meanwhile. */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Long enough for the hub to write what was published meanwhile (at most FLUSH_DELAY_MS later). */
+const turn = () => new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS * 2));
+/** One turn of the event loop. */
+const oneTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const events = (t: ReturnType<typeof transport>) => t.written.filter((m) => m.type === 'event').map((m) => (m as { event: TapEvent }).event);
 
@@ -215,5 +217,24 @@ describe('tap hub', () => {
     expect(out.grpcStatus).toBe(7);
     expect(hub.shape(e, { bodies: false, reveal: new Set(['grpc-message']) }).grpcMessage).toBe('user 42 not in group admins');
     expect(e.grpcMessage).toBe('user 42 not in group admins');
+  });
+  it('writes a few events together a few milliseconds later, and a turn holding FLUSH_CHARS of them at the end of that turn', async () => {
+    const hub = createTapHub();
+    const t = transport();
+    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer });
+    s.live = true;
+    // Published over several turns, each too small to write alone: one batch, within FLUSH_DELAY_MS.
+    for (let i = 0; i < 5; i++) {
+      hub.publish('req', ev('req', i));
+      await oneTurn();
+    }
+    expect(t.batches.length).toBe(0);
+    await turn();
+    expect(t.batches.map((b) => b.length)).toEqual([5]);
+    // A turn that queues FLUSH_CHARS or more is written at its end, without waiting.
+    const big = 'p'.repeat(1024);
+    for (let i = 0; i * 1024 < FLUSH_CHARS; i++) hub.publish('req', ev('req', 100 + i, { path: `/${big}/${i}` }));
+    await oneTurn();
+    expect(t.batches.length).toBeGreaterThan(1);
   });
 });
