@@ -95,6 +95,26 @@ describe.skipIf(!available)('C++ flight recorder ring', () => {
     expect(list.get(list.length - 1).requestHead).toBe(`GET /x HTTP/1.1\r\n${line}\r\n\r\n`);
   });
 
+  it('never interns a credential line (the dictionaries outlive the records; a secret must not)', () => {
+    const r = tools.createRecorder(1 << 20);
+    // Warm up: addresses, request line and response lines interned, so only the line under test differs.
+    for (let k = 0; k < 3; k++) r.push(exchange(k + 1, { requestHead: 'GET / HTTP/1.1\r\n\r\n' }));
+    const sizes: number[] = [];
+    for (const line of ['Authorization: Bearer s3cr3t-token-0123456789abcdef', 'cookie: sid=s3cr3t0123456789abcdef', 'X-Plain: not-a-secret-0123456789abcdef']) {
+      const each: number[] = [];
+      for (let k = 0; k < 3; k++) {
+        const before = r.stats().bytes;
+        r.push(exchange(k + 1, { requestHead: `GET / HTTP/1.1\r\n${line}\r\n\r\n` }));
+        each.push(r.stats().bytes - before);
+      }
+      sizes.push(each[0]! - each[2]!);
+    }
+    // A credential line costs the same every time (kept as name + value); a plain one seen twice becomes an index.
+    expect(sizes[0]).toBeLessThan(4);
+    expect(sizes[1]).toBeLessThan(4);
+    expect(sizes[2]).toBeGreaterThan(20);
+  });
+
   it('stays within its bytes, evicting the oldest first and counting them', () => {
     fc.assert(
       fc.property(fc.integer({ min: 600, max: 8192 }), fc.array(fc.nat(900), { minLength: 1, maxLength: 300 }), (maxBytes, pads) => {

@@ -22,9 +22,13 @@ void PutStr(std::string* out, std::string_view s) {
   out->append(s.data(), s.size());
 }
 
-// Fields whose values change with every request or second: never worth a dictionary slot.
+// Never interned: fields whose values change with every request or second (never worth a
+// dictionary slot), and the default sensitive headers (tap-protocol/events.ts
+// DEFAULT_SENSITIVE_HEADERS), so that a credential is held no longer than the records that carry
+// it (the dictionaries live as long as the engine; the ring evicts).
 constexpr std::string_view kVolatile[] = {"date", "x-request-id", "traceparent", "tracestate", "grpc-timeout", "x-b3-traceid", "x-b3-spanid",
-                                          "x-b3-parentspanid", "x-amzn-trace-id", "last-modified", "expires", "etag"};
+                                          "x-b3-parentspanid", "x-amzn-trace-id", "last-modified", "expires", "etag",
+                                          "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"};
 
 bool IsVolatileField(std::string_view name) {
   for (auto v : kVolatile) {
