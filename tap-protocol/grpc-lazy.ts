@@ -20,10 +20,15 @@ export function loadGrpc(): typeof Grpc {
  * gRPC spec's, the same as grpc-js's `status` enum; grpc-lazy.test.ts holds them to it).
  */
 export const GRPC_STATUS = {
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  DEADLINE_EXCEEDED: 4,
   INVALID_ARGUMENT: 3,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   UNIMPLEMENTED: 12,
+  INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;

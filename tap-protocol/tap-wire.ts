@@ -24,6 +24,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { TAP_WIRE_VERSION } from './constants.js';
 import { GRPC_STATUS, loadGrpc } from './grpc-lazy.js';
 import { parseBatch, splitBatch } from './message-bytes.js';
+import { openH2ObserveCall } from './tap-h2-reader.js';
 import type { TapMessage, TapRequest } from './tap-types.js';
 
 /** The tap wire version this build speaks (the `vN` of the gRPC package). */
@@ -180,14 +181,38 @@ export function openTapBatchStream(address: string, request: TapRequest, options
   return { batches: batches(), cancel: c.cancel };
 }
 
-/** Opens a tap stream to one sidecar's tap port (`host:port`). */
+/**
+ * Opens a tap stream to one sidecar's tap port (`host:port`). The call starts when `messages`
+ * (grpc-js) or `wire` (node:http2, tap-h2-reader.ts: cheaper per event) is first read.
+ */
 export function openTapStream(address: string, request: TapRequest, options: { deadlineMs?: number } = {}): TapStream {
-  const c = openObserveCall(address, request, options);
+  let cancel: (() => void) | undefined;
+  let cancelled = false;
   async function* messages(): AsyncGenerator<TapMessage> {
+    const c = openObserveCall(address, request, options);
+    cancel = c.cancel;
+    if (cancelled) c.cancel();
     for await (const b of c.raw) yield* parseBatch(b);
   }
   async function* wire(): AsyncGenerator<Buffer[]> {
-    for await (const b of c.raw) yield splitBatch(b);
+    const c = openH2ObserveCall(address, TAP_OBSERVE_PATH, jsonSerialize(request), request.grant ? { [GRANT_METADATA_KEY]: request.grant } : {}, options.deadlineMs);
+    cancel = c.cancel;
+    if (cancelled) c.cancel();
+    try {
+      for await (const read of c.messages) {
+        // One read's batches, cut into messages, as one batch for the reader.
+        yield read.length === 1 ? splitBatch(read[0]!) : read.flatMap(splitBatch);
+      }
+    } catch (err) {
+      throw wireMismatch(err, address);
+    }
   }
-  return { messages: messages(), wire: wire(), cancel: c.cancel };
+  return {
+    messages: messages(),
+    wire: wire(),
+    cancel: () => {
+      cancelled = true;
+      cancel?.();
+    },
+  };
 }

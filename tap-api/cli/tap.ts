@@ -2,9 +2,9 @@
  * `meshtap tap`: stream a workload's requests through the tap API (authorized, all its pods),
  * or one sidecar directly with `--proxy HOST:PORT` (local debugging).
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../../common/index.js';
-import { isSidecarStopped, openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
+import { GRPC_STATUS, isSidecarStopped, openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
 import { listSidecars, openTapApiStream } from './client.js';
 import { connectKube, openKubeTapStream } from './kube-client.js';
 import { sourceFor, type TapApiConnection } from './source-flags.js';
@@ -30,11 +30,11 @@ export function openSource(source: TapSource, request: TapRequest, onNotice?: (n
 export function describeSidecarError(address: string, err: unknown): MeshtapError {
   const e = err as grpc.ServiceError;
   if (e && typeof e.code === 'number') {
-    if (e.code === grpc.status.UNAVAILABLE) {
+    if (e.code === GRPC_STATUS.UNAVAILABLE) {
       return new MeshtapError('MT_TAP_UNREACHABLE', `cannot reach the sidecar tap service at ${address}: is 'meshtap proxy --tap ${address}' running?`, { cause: err });
     }
-    if (e.code === grpc.status.PERMISSION_DENIED) return new MeshtapError('MT_RBAC_DENIED', `sidecar ${address} refused the tap: ${e.details}`, { cause: err });
-    if (e.code === grpc.status.INVALID_ARGUMENT) return new MeshtapError('MT_BAD_FILTER', `sidecar ${address} refused the filter: ${e.details}`, { cause: err });
+    if (e.code === GRPC_STATUS.PERMISSION_DENIED) return new MeshtapError('MT_RBAC_DENIED', `sidecar ${address} refused the tap: ${e.details}`, { cause: err });
+    if (e.code === GRPC_STATUS.INVALID_ARGUMENT) return new MeshtapError('MT_BAD_FILTER', `sidecar ${address} refused the filter: ${e.details}`, { cause: err });
     return new MeshtapError('MT_TAP_FAILED', `tap stream from ${address} failed: ${e.details || e.message}`, { cause: err });
   }
   return err instanceof MeshtapError ? err : new MeshtapError('MT_TAP_FAILED', String(err), { cause: err });

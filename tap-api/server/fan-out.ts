@@ -13,8 +13,8 @@
  * The merge never waits on the client: `emit` must not block (the server drops a slow client
  * instead), so a stalled reader cannot stall a sidecar's stream.
  */
-import * as grpc from '@grpc/grpc-js';
-import { isSidecarStopped, openTapStream, type TapStream, type TapMessage, type TapRequest } from '../../tap-protocol/index.js';
+import type * as grpc from '@grpc/grpc-js';
+import { GRPC_STATUS, isSidecarStopped, loadGrpc, openTapStream, type TapStream, type TapMessage, type TapRequest } from '../../tap-protocol/index.js';
 import type { TapApiLine } from './wire.js';
 
 export interface FanOutPart {
@@ -118,7 +118,7 @@ export function startFanOut(options: FanOutOptions): FanOut {
       // A sidecar shutting down ends its streams with MT_SIDECAR_STOPPED (or, cut short, cancels
       // them): the pod went away. Anything else (unreachable,
       // grant refused) is a failure, told as a notice while another part lives, else by onDone.
-      if (live && (isSidecarStopped(err) || (err as Partial<grpc.ServiceError>).code === grpc.status.CANCELLED)) wentAway(s);
+      if (live && (isSidecarStopped(err) || (err as Partial<grpc.ServiceError>).code === GRPC_STATUS.CANCELLED)) wentAway(s);
       else {
         s.error = describeStreamError(err);
         if (state.some((x) => x !== s && !x.ended)) options.emit({ type: 'notice', pod: s.part.pod, message: `pod ${s.part.pod}: tap stream ended: ${s.error}` });
@@ -179,7 +179,7 @@ export function isLive(r: Pick<TapRequest, 'last' | 'sinceMs' | 'follow'>): bool
 function describeStreamError(err: unknown): string {
   const e = err as Partial<grpc.ServiceError>;
   if (typeof e.code === 'number') {
-    const name = grpc.status[e.code] ?? String(e.code);
+    const name = loadGrpc().status[e.code] ?? String(e.code);
     return `${name}${e.details ? `: ${e.details}` : ''}`;
   }
   return err instanceof Error ? err.message : String(err);
