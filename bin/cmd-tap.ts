@@ -170,7 +170,7 @@ const command: Command = {
       note,
     });
     const onNotice = (n: { message: string }): void => note(n.message);
-    const stream = connection ? openAllNamespaces(connection, request, onNotice, selector) : openSource(source, request, onNotice);
+    const stream = connection ? openAllNamespaces(connection, request, onNotice, selector) : openSource(source, request, onNotice, { wire: true });
     // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose: quietly, exit 0.
     let stopped = false;
     const stop = (): void => {

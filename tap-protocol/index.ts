@@ -10,6 +10,7 @@ export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactU
 export type { TapFilter, TapRequest, TapMessage } from './tap-types.js';
 export {
   openTapStream,
+  openTapWireStream,
   openTapBatchStream,
   batchText,
   TAP_SERVICE,

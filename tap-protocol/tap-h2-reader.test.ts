@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { batchText, openTapStream, SIDECAR_STOPPED_DETAILS, TAP_SERVICE, type TapMessage } from './index.js';
+import { batchText, openTapWireStream, SIDECAR_STOPPED_DETAILS, TAP_SERVICE, type TapMessage } from './index.js';
 
 let server: grpc.Server | undefined;
 
@@ -27,7 +27,7 @@ async function serve(handler: (call: grpc.ServerWritableStream<unknown, string>)
 const event = (i: number, pad = 0): string => JSON.stringify({ type: 'event', event: { kind: 'req', id: `1.${i}`, path: `/p/${i}`, note: 'é☃'.repeat(pad) } });
 
 async function readWire(address: string, slow = false): Promise<{ messages: string[]; error?: grpc.ServiceError }> {
-  const s = openTapStream(address, { matches: [], bodies: false });
+  const s = openTapWireStream(address, { matches: [], bodies: false });
   const messages: string[] = [];
   try {
     for await (const batch of s.wire!) {
@@ -92,7 +92,7 @@ describe('tap stream over node:http2 (TapStream.wire)', () => {
         serverSawCancel();
       });
     });
-    const s = openTapStream(address, { matches: [], bodies: false });
+    const s = openTapWireStream(address, { matches: [], bodies: false });
     let first = true;
     let error: grpc.ServiceError | undefined;
     try {

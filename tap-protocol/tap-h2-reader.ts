@@ -17,8 +17,6 @@ const { CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAUTHENTICATED } = GRP
 
 /** Most bytes one message may have (grpc.max_receive_message_length of the grpc-js reader). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-/** HTTP/2 flow-control window of the stream and the connection (as the grpc-js reader's). */
-const RECEIVE_WINDOW_BYTES = 1024 * 1024;
 /** Largest DATA frame the sidecar may send: a batch in one or two reads, not four or more. */
 const MAX_FRAME_BYTES = 1024 * 1024;
 /** Reads (of one or more messages) held for a reader that is behind before the HTTP/2 stream is paused. */
@@ -68,7 +66,8 @@ export interface H2ObserveCall {
 
 /**
  * Calls `path` at `address` (`host:port`) with one JSON request message and the given metadata;
- * the response messages come as they are read. Nothing happens until `messages` is iterated.
+ * the response messages come as they are read (and are held until `messages` is read: the call
+ * starts now, so nothing sent after this returns is missed).
  */
 export function openH2ObserveCall(address: string, path: string, request: Buffer, metadata: Record<string, string>, deadlineMs?: number): H2ObserveCall {
   let session: http2.ClientHttp2Session | undefined;
@@ -96,17 +95,12 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
   };
 
   const start = (): void => {
-    session = http2.connect(`http://${address}`, { settings: { initialWindowSize: RECEIVE_WINDOW_BYTES, maxFrameSize: MAX_FRAME_BYTES } });
+    // The default 64 KiB flow-control window, as grpc-js's: a reader that stops reading stops the
+    // sidecar's writes soon, which is how the sidecar knows to drop early (tap shedding).
+    session = http2.connect(`http://${address}`, { settings: { maxFrameSize: MAX_FRAME_BYTES } });
     session.on('error', (err: Error) => {
       sessionError = err;
       finish(callError(GRPC_STATUS.UNAVAILABLE, err.message));
-    });
-    session.on('remoteSettings', () => {
-      try {
-        session?.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
-      } catch {
-        // the session is going away: its error or close says why
-      }
     });
     const headers: http2.OutgoingHttpHeaders = {
       ':method': 'POST',
@@ -175,9 +169,8 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
     if (deadlineMs) timer = setTimeout(() => finish(callError(DEADLINE_EXCEEDED, 'deadline exceeded')), deadlineMs);
   };
 
+  start();
   async function* messages(): AsyncGenerator<Buffer[]> {
-    if (cancelled) throw callError(CANCELLED, 'cancelled on client');
-    start();
     try {
       for (;;) {
         if (cancelled) throw callError(CANCELLED, 'cancelled on client');

@@ -23,7 +23,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { TAP_WIRE_VERSION } from './constants.js';
 import { GRPC_STATUS, loadGrpc } from './grpc-lazy.js';
-import { parseBatch, splitBatch } from './message-bytes.js';
+import { parseBatch, parseMessageBytes, splitBatch } from './message-bytes.js';
 import { openH2ObserveCall } from './tap-h2-reader.js';
 import type { TapMessage, TapRequest } from './tap-types.js';
 
@@ -134,19 +134,10 @@ function wireMismatch(err: unknown, address: string): unknown {
   return err;
 }
 
-/**
- * HTTP/2 flow-control window of a tap stream (and its connection), instead of 64 KiB. With 64 KiB
- * a busy tap (~10 MB/s of events with bodies) made the reader send a WINDOW_UPDATE every few
- * batches, and a reader that paused for a moment stalled the sidecar's writes (and made it
- * drop) sooner. What the window lets through waits in the reader, not in the sidecar.
- */
-const TAP_RECEIVE_WINDOW_BYTES = 1024 * 1024;
-
 /** One Observe call, its batches as the bytes that came (decoded by the caller). */
 function openObserveCall(address: string, request: TapRequest, options: { deadlineMs?: number }): { raw: AsyncIterable<Buffer>; cancel(): void } {
   const client = new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc-node.flow_control_window': TAP_RECEIVE_WINDOW_BYTES,
   });
   const metadata = new (loadGrpc().Metadata)();
   if (request.grant) metadata.set(GRANT_METADATA_KEY, request.grant);
@@ -181,23 +172,25 @@ export function openTapBatchStream(address: string, request: TapRequest, options
   return { batches: batches(), cancel: c.cancel };
 }
 
-/**
- * Opens a tap stream to one sidecar's tap port (`host:port`). The call starts when `messages`
- * (grpc-js) or `wire` (node:http2, tap-h2-reader.ts: cheaper per event) is first read.
- */
+/** Opens a tap stream to one sidecar's tap port (`host:port`). */
 export function openTapStream(address: string, request: TapRequest, options: { deadlineMs?: number } = {}): TapStream {
-  let cancel: (() => void) | undefined;
-  let cancelled = false;
+  const c = openObserveCall(address, request, options);
   async function* messages(): AsyncGenerator<TapMessage> {
-    const c = openObserveCall(address, request, options);
-    cancel = c.cancel;
-    if (cancelled) c.cancel();
     for await (const b of c.raw) yield* parseBatch(b);
   }
   async function* wire(): AsyncGenerator<Buffer[]> {
-    const c = openH2ObserveCall(address, TAP_OBSERVE_PATH, jsonSerialize(request), request.grant ? { [GRANT_METADATA_KEY]: request.grant } : {}, options.deadlineMs);
-    cancel = c.cancel;
-    if (cancelled) c.cancel();
+    for await (const b of c.raw) yield splitBatch(b);
+  }
+  return { messages: messages(), wire: wire(), cancel: c.cancel };
+}
+
+/**
+ * The same stream read with node:http2 instead of grpc-js (tap-h2-reader.ts: cheaper per event,
+ * and grpc-js is not loaded), for a reader of `wire` (`meshtap tap`); `messages` parses it.
+ */
+export function openTapWireStream(address: string, request: TapRequest, options: { deadlineMs?: number } = {}): TapStream {
+  const c = openH2ObserveCall(address, TAP_OBSERVE_PATH, jsonSerialize(request), request.grant ? { [GRANT_METADATA_KEY]: request.grant } : {}, options.deadlineMs);
+  async function* wire(): AsyncGenerator<Buffer[]> {
     try {
       for await (const read of c.messages) {
         // One read's batches, cut into messages, as one batch for the reader.
@@ -207,12 +200,8 @@ export function openTapStream(address: string, request: TapRequest, options: { d
       throw wireMismatch(err, address);
     }
   }
-  return {
-    messages: messages(),
-    wire: wire(),
-    cancel: () => {
-      cancelled = true;
-      cancel?.();
-    },
-  };
+  async function* messages(): AsyncGenerator<TapMessage> {
+    for await (const batch of wire()) for (const m of batch) yield parseMessageBytes(m);
+  }
+  return { messages: messages(), wire: wire(), cancel: c.cancel };
 }

@@ -4,7 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../../common/index.js';
-import { GRPC_STATUS, isSidecarStopped, openTapStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
+import { GRPC_STATUS, isSidecarStopped, openTapStream, openTapWireStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
 import { listSidecars, openTapApiStream } from './client.js';
 import { connectKube, openKubeTapStream } from './kube-client.js';
 import { sourceFor, type TapApiConnection } from './source-flags.js';
@@ -19,8 +19,9 @@ export interface TapSource {
 }
 
 /** Opens the stream for a source; `onNotice` receives per-pod notices from the tap API. */
-export function openSource(source: TapSource, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void): TapStream {
-  if (source.proxy) return openTapStream(source.proxy, request);
+export function openSource(source: TapSource, request: TapRequest, onNotice?: (n: { pod: string; message: string }) => void, o: { wire?: boolean } = {}): TapStream {
+  // `wire`: the caller reads TapStream.wire (`meshtap tap`): a sidecar is read with node:http2.
+  if (source.proxy) return o.wire ? openTapWireStream(source.proxy, request) : openTapStream(source.proxy, request);
   if (source.tapApi) return openTapApiStream({ ...source.tapApi, request, onNotice });
   if (source.kube) return openKubeTapStream({ ...source.kube, request, ...(onNotice ? { onNotice } : {}) });
   throw new MeshtapError('MT_USAGE', 'give a TARGET (with --tap-api) or --proxy HOST:PORT');
