@@ -327,9 +327,11 @@ export interface NativeDeliveries {
   wakes: number;
   /** Records decoded, every kind. */
   records: number;
+  /** The most record batches the JS thread held at once (taken from C++, not yet fully handled). */
+  maxBatchesHeld: number;
 }
 
-const deliveries: NativeDeliveries = { wakes: 0, records: 0 };
+const deliveries: NativeDeliveries = { wakes: 0, records: 0, maxBatchesHeld: 0 };
 
 /**
  * How many wakes and records the native engines of this process cost the JS thread since it
@@ -559,15 +561,30 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
   // Both clocks are libuv's hrtime (CLOCK_MONOTONIC): their offset converts record times.
   const originNs = Number(process.hrtime.bigint()) - performance.now() * 1e6;
   let raw: RawEngine | undefined;
-  // Batches taken but not fully handled yet, in order (see RECORDS_PER_SLICE).
+  // Batches taken but not fully handled yet, in order (see RECORDS_PER_SLICE). At most one,
+  // except for a flush: a JS thread that falls behind leaves the records in C++'s bounded ring
+  // (whose overflow is counted as lost there) instead of piling up batches here.
   const backlog: { batch: Buffer; at: number }[] = [];
   let isScheduled = false;
+  // The doorbell rang while a batch was still being handled: take the next one when it is done.
+  // C++ rings no more until then (its bell stays pending until drain()).
+  let isBellHeld = false;
+  const take = () => {
+    const batch = raw?.drain();
+    if (batch === undefined) return;
+    backlog.push({ batch, at: 0 });
+    if (backlog.length > deliveries.maxBatchesHeld) deliveries.maxBatchesHeld = backlog.length;
+  };
   const work = (maxRecords: number) => {
     while (backlog.length > 0) {
       const head = backlog[0]!;
       head.at = decodeNativeRecords(head.batch, head.at, maxRecords, originNs, handler);
       if (head.at < head.batch.length) break;
       backlog.shift();
+    }
+    if (backlog.length === 0 && isBellHeld) {
+      isBellHeld = false;
+      take();
     }
     if (backlog.length > 0 && !isScheduled && maxRecords !== Infinity) {
       isScheduled = true;
@@ -577,17 +594,25 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       });
     }
   };
-  const drain = (maxRecords = RECORDS_PER_SLICE) => {
-    const batch = raw?.drain();
-    if (batch !== undefined) backlog.push({ batch, at: 0 });
-    if (!isScheduled || maxRecords === Infinity) work(maxRecords);
+  const ring = () => {
+    if (backlog.length > 0) {
+      isBellHeld = true;
+      return;
+    }
+    take();
+    if (!isScheduled) work(RECORDS_PER_SLICE);
+  };
+  const drain = () => {
+    isBellHeld = false;
+    take();
+    work(Infinity);
   };
   // shedEvents() as last read (the count stays readable after close).
   let shed = 0;
   let isClosed = false;
   raw = new a.NativeEngine(options, () => {
     deliveries.wakes++;
-    drain();
+    ring();
   });
   const engine = raw;
   return {
@@ -614,7 +639,7 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       }
       return out;
     },
-    flush: () => drain(Infinity),
+    flush: () => drain(),
     httpMetrics: () => engine.httpMetrics(),
     recorderQuery(sinceEpochMs) {
       // Pre-filtered in C++ by end time, a millisecond early: the caller compares event times (ms) exactly.
@@ -635,7 +660,7 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       if (!isClosed) shed = engine.shedEvents();
       isClosed = true;
       engine.close();
-      drain(Infinity); // everything left, and the close records of connections still open
+      drain(); // everything left, and the close records of connections still open
     },
   };
 }

@@ -18,7 +18,7 @@ import { createProxyMetrics } from '../proxy/metrics.js';
 import { createNativeObservation } from '../proxy/native-observation.js';
 import { createNativeFlightRecorder } from '../proxy/native-recorder.js';
 import { appendBody, createExchange, DEFAULT_OBSERVER_LIMITS, type Exchange } from '../proxy/observe.js';
-import { createTapHub } from '../proxy/tap-hub.js';
+import { createTapHub, FLUSH_DELAY_MS } from '../proxy/tap-hub.js';
 import { compileMatches, type TapEvent, type TapMessage } from '../tap-protocol/index.js';
 import { reportBpfSkip } from './bpf-skip.js';
 
@@ -185,8 +185,8 @@ describe.skipIf(!available)('C++ HTTP/2 sinks: tap records, metrics and flight r
         expect(batch).toBeDefined();
         decodeNativeRecords(batch!, 0, Infinity, 0, { ...observation, connectError() {}, boundHit() {} });
 
-        // Tap events (written a batch per turn of the event loop): the same, in the same order.
-        await new Promise((resolve) => setImmediate(resolve));
+        // Tap events (the hub writes what gathered at most FLUSH_DELAY_MS later): the same, in the same order.
+        await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS * 2));
         expect(nativeTap.events).toEqual(jsTap.events);
 
         // /metrics: the C++ metrics read as the native engine's scrape source.
