@@ -9,9 +9,14 @@
  * so callers (isSidecarStopped, the CLI's error lines) read them the same way. Every other reader
  * (the tap API's fan-out, `messages`) keeps grpc-js.
  */
-import * as http2 from 'node:http2';
+import type * as Http2 from 'node:http2';
+import { createRequire } from 'node:module';
 import { GRPC_FRAME_HEADER_BYTES } from './constants.js';
 import { GRPC_STATUS } from './grpc-lazy.js';
+
+let http2Module: typeof Http2 | undefined;
+/** node:http2 at the first call: a sidecar imports this file (through tap-wire) but never reads a tap stream (test/native-startup-modules). */
+const http2 = (): typeof Http2 => (http2Module ??= createRequire(import.meta.url)('node:http2') as typeof Http2);
 
 const { CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAUTHENTICATED } = GRPC_STATUS;
 
@@ -41,7 +46,7 @@ function codeOfHttpStatus(status: number): number {
 
 /** What grpc-js makes of an RST_STREAM without a status. */
 function codeOfReset(rstCode: number): number {
-  const c = http2.constants;
+  const c = http2().constants;
   if (rstCode === c.NGHTTP2_REFUSED_STREAM) return GRPC_STATUS.UNAVAILABLE;
   if (rstCode === c.NGHTTP2_CANCEL) return CANCELLED;
   if (rstCode === c.NGHTTP2_ENHANCE_YOUR_CALM) return GRPC_STATUS.RESOURCE_EXHAUSTED;
@@ -70,8 +75,8 @@ export interface H2ObserveCall {
  * starts now, so nothing sent after this returns is missed).
  */
 export function openH2ObserveCall(address: string, path: string, request: Buffer, metadata: Record<string, string>, deadlineMs?: number): H2ObserveCall {
-  let session: http2.ClientHttp2Session | undefined;
-  let stream: http2.ClientHttp2Stream | undefined;
+  let session: Http2.ClientHttp2Session | undefined;
+  let stream: Http2.ClientHttp2Stream | undefined;
   let cancelled = false;
   const held: Buffer[][] = [];
   let failure: TapCallError | undefined;
@@ -89,7 +94,7 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
     ended = true;
     failure = err;
     if (timer) clearTimeout(timer);
-    stream?.close(http2.constants.NGHTTP2_CANCEL);
+    stream?.close(http2().constants.NGHTTP2_CANCEL);
     session?.destroy();
     notify();
   };
@@ -97,12 +102,12 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
   const start = (): void => {
     // The default 64 KiB flow-control window, as grpc-js's: a reader that stops reading stops the
     // sidecar's writes soon, which is how the sidecar knows to drop early (tap shedding).
-    session = http2.connect(`http://${address}`, { settings: { maxFrameSize: MAX_FRAME_BYTES } });
+    session = http2().connect(`http://${address}`, { settings: { maxFrameSize: MAX_FRAME_BYTES } });
     session.on('error', (err: Error) => {
       sessionError = err;
       finish(callError(GRPC_STATUS.UNAVAILABLE, err.message));
     });
-    const headers: http2.OutgoingHttpHeaders = {
+    const headers: Http2.OutgoingHttpHeaders = {
       ':method': 'POST',
       ':path': path,
       'content-type': 'application/grpc',
@@ -115,7 +120,7 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
     let status: number | undefined;
     let details = '';
     let httpStatus = 0;
-    const takeStatus = (h: http2.IncomingHttpHeaders): void => {
+    const takeStatus = (h: Http2.IncomingHttpHeaders): void => {
       const v = h['grpc-status'];
       if (v !== undefined && status === undefined) {
         status = Number(Array.isArray(v) ? v[0] : v);
@@ -158,7 +163,7 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
       if (status !== undefined) return finish(callError(status, details));
       // No answer at all: the sidecar could not be reached (or went away before answering).
       if (httpStatus === 0) return finish(callError(GRPC_STATUS.UNAVAILABLE, sessionError?.message ?? streamError?.message ?? 'no answer'));
-      if (s.rstCode !== undefined && s.rstCode !== http2.constants.NGHTTP2_NO_ERROR) return finish(callError(codeOfReset(s.rstCode), `stream reset (code ${s.rstCode})`));
+      if (s.rstCode !== undefined && s.rstCode !== http2().constants.NGHTTP2_NO_ERROR) return finish(callError(codeOfReset(s.rstCode), `stream reset (code ${s.rstCode})`));
       if (httpStatus !== 0 && httpStatus !== 200) return finish(callError(codeOfHttpStatus(httpStatus), `HTTP status ${httpStatus}`));
       if (streamError) return finish(callError(GRPC_STATUS.UNAVAILABLE, streamError.message));
       finish(callError(UNKNOWN, 'no status received'));
