@@ -9,6 +9,9 @@ import { createRecordingHeader, createRecordingWriter, exchangeFromEvent, type R
 import { formatMessage, openSource } from '../tap-api/index.js';
 import type { TapEvent, TapStream } from '../tap-protocol/index.js';
 
+/** How long `finish` lets events already produced reach the tap client (the hub writes within 5 ms). */
+const SETTLE_MS = 100;
+
 export type RunOutput = 'text' | 'wide' | 'json' | 'none';
 
 /** Longest wait, after CMD exits, for its exchanges in flight to end. */
@@ -65,6 +68,9 @@ export function createRunExchanges(o: { output: RunOutput; record?: string; forc
       await Promise.race([ready, reading.then(() => Promise.reject(new MeshtapError('MT_RUN_TAP', `the sidecar's tap at ${tap} ended before it started`)))]);
     },
     async finish() {
+      // CMD's last exchange may still be on its way (the engine's doorbell, the tap hub's coalesced
+      // writes: FLUSH_DELAY_MS): let it land before deciding that nothing is open.
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
       if (open.size > 0) await new Promise<void>((resolve) => {
         idle = resolve;
         setTimeout(resolve, DRAIN_MS).unref();
