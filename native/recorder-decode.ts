@@ -141,14 +141,19 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
     }
     return out;
   };
-  const decodeH2 = (connId: number, stream: number, flags: number, endMs: number): NativeRecordedExchange => {
-    const h2flags = buf[at++]!;
+  /** The times, status and addresses every entry starts with (HTTP/1 and h2 alike). */
+  const timesAndPeers = (flags: number, endMs: number) => {
     const startMs = endMs - varint() / 1e6;
     const hasStatus = (flags & 4) !== 0;
     const responseMs = hasStatus ? startMs + varint() / 1e6 : 0;
     const status = hasStatus ? varint() : 0;
     const src = addr();
     const dst = addr();
+    return { startMs, hasStatus, responseMs, status, src, dst };
+  };
+  const decodeH2 = (connId: number, stream: number, flags: number, endMs: number): NativeRecordedExchange => {
+    const h2flags = buf[at++]!;
+    const { startMs, hasStatus, responseMs, status, src, dst } = timesAndPeers(flags, endMs);
     const isFromH2c = (h2flags & 32) !== 0;
     const given = isFromH2c ? { method: utf8(), scheme: utf8(), authority: utf8(), path: utf8() } : undefined;
     const requestHeaders = fields();
@@ -182,12 +187,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
     const flags = buf[at++]!;
     if ((flags & 32) !== 0) return decodeH2(connId, stream, flags, (endNs - originNs) / 1e6);
     const endMs = (endNs - originNs) / 1e6;
-    const startMs = endMs - varint() / 1e6;
-    const hasStatus = (flags & 4) !== 0;
-    const responseMs = hasStatus ? startMs + varint() / 1e6 : 0;
-    const status = hasStatus ? varint() : 0;
-    const src = addr();
-    const dst = addr();
+    const { startMs, hasStatus, responseMs, status, src, dst } = timesAndPeers(flags, endMs);
     const requestHead = head();
     const responseHead = hasStatus ? head() : '';
     const requestTrailers = head();
