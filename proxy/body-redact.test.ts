@@ -1,3 +1,5 @@
+import * as vm from 'node:vm';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bodyRedactionRules, isCardNumber, redactBody, redactCards, redactForm, redactJson } from './body-redact.js';
 
@@ -31,5 +33,34 @@ describe('body redaction', () => {
     expect(redactBody(bin, 'application/json', rules)).toBe(bin);
     const clean = b('{"a":1}');
     expect(redactBody(clean, 'application/json', rules)).toBe(clean);
+  });
+
+  // Bug: a whitespace character outside JSON's four (\v, \f, U+00A0, a leading BOM…) between
+  // tokens made redactJson loop forever; a tap with bodies saw `{\v\0` in the differential suite
+  // (seed -518561582) and the js engine's JS thread spun, forwarding nothing more. Run under a vm
+  // timeout, so the loop fails the test instead of hanging the worker.
+  const sandbox = vm.createContext({ redact: redactJson, rules, text: '' });
+  const redactWithin = (text: string): string => {
+    sandbox.text = text;
+    return vm.runInContext('redact(text, rules)', sandbox, { timeout: 2_000 });
+  };
+
+  it('JSON with any whitespace between tokens: scanned to the end, secrets still redacted (looped forever before)', () => {
+    expect(redactWithin('{\v\0')).toBe('{\v\0');
+    expect(redactWithin('\ufeff{"password":"x","a":\f1}')).toBe('\ufeff{"password":"[redacted]","a":\f1}');
+    for (const ws of ['\v', '\f', '\u00a0', '\u1680', '\u2000', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff']) {
+      expect(redactWithin(`[${ws}{${ws}"token"${ws}:${ws}"t"${ws},${ws}"n":${ws}4111111111111111${ws}}${ws}]`)).toBe(`[${ws}{${ws}"token"${ws}:${ws}"[redacted]"${ws},${ws}"n":${ws}"[redacted]"${ws}}${ws}]`);
+    }
+  });
+
+  it('JSON-looking text of any shape, cut anywhere: the scan always ends', () => {
+    const piece = fc.oneof(fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', '"password"', '"a"', '1', 'null', ' ', '\v', '\f', '\u00a0', '\ufeff', '\u2028', '\0'), fc.string({ unit: 'grapheme', maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const text = pieces.join('');
+        expect(typeof redactWithin(text)).toBe('string');
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -99,7 +99,17 @@ function stringEnd(text: string, i: number): number {
   return text.length;
 }
 
-/** Index just past the JSON value starting at `i` (scalar, string, object or array; cut: text.length). */
+/**
+ * What ends a bare scalar, and what the scanner skips between tokens: every `\s` character, not
+ * only JSON's four. The two must agree: a character that ends a scalar but is not skipped (`\v`,
+ * `\f`, U+00A0, a leading U+FEFF byte-order mark) once gave a zero-length value and the scanner
+ * never moved on — a JSON-looking body with one, seen by a tap with bodies, spun the JS thread for
+ * good (the js engine stopped forwarding; regression: test/differential-http1.test.ts).
+ */
+const SCALAR_END = /[,}\]\s]/;
+const WHITESPACE = /\s/;
+
+/** Index just past the JSON value starting at `i` (scalar, string, object or array; cut: text.length); always > i. */
 function valueEnd(text: string, i: number): number {
   const c = text[i];
   if (c === '"') return stringEnd(text, i);
@@ -116,8 +126,8 @@ function valueEnd(text: string, i: number): number {
     }
     return text.length;
   }
-  let j = i;
-  while (j < text.length && !/[,}\]\s]/.test(text[j]!)) j++;
+  let j = i + 1;
+  while (j < text.length && !SCALAR_END.test(text[j]!)) j++;
   return j;
 }
 
@@ -146,7 +156,7 @@ export function redactJson(text: string, rules: BodyRedactionRules): string {
       expectKey = top !== undefined && !top.isArray;
       continue;
     }
-    if (c === ':' || c === ' ' || c === '\n' || c === '\r' || c === '\t') continue;
+    if (c === ':' || c === ' ' || c === '\n' || c === '\r' || c === '\t' || WHITESPACE.test(c)) continue;
     const top = stack[stack.length - 1];
     if (expectKey && c === '"') {
       const end = stringEnd(text, i);

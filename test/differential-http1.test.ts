@@ -15,10 +15,31 @@
  */
 import { checkConversation } from './support/differential-check.js';
 import { describeDifferential } from './support/differential-suite.js';
-import { conversationArb, describeConversation, toConversation, type ConversationSpec } from './support/http1-conversations.js';
+import { conversationArb, describeConversation, toConversation, type ConversationSpec, type RequestSpec, type ResponseSpec } from './support/http1-conversations.js';
+
+const NO_CHUNKING: RequestSpec['chunking'] = { sizes: [80], ext: '', upperHex: false, trailers: [] };
+const request = (method: RequestSpec['method'], body: RequestSpec['body'], framing: RequestSpec['framing']): RequestSpec => ({ method, path: '/', host: 'h', minor: 1, fields: [], body, framing, chunking: NO_CHUNKING, expectContinue: false });
+const response = (status: ResponseSpec['status'], body: string): ResponseSpec => ({ status, interim: [], fields: [], body: Buffer.from(body), framing: 'length', chunking: NO_CHUNKING });
 
 /** Divergences found by this suite, as minimal reproductions (named; each failed before its fix). */
-const EXAMPLES: Array<[string, ConversationSpec]> = [];
+const EXAMPLES: Array<[string, ConversationSpec]> = [
+  [
+    // Seed -518561582 path 33: body redaction (tap-hub `shape`) looped forever on a JSON-looking
+    // body with a \v between tokens; the js engine's JS thread spun and never forwarded the next
+    // request, the native engine's never delivered another event.
+    'a JSON-looking request body with a vertical tab, seen by a tap with bodies, then the next request',
+    {
+      exchanges: [
+        { request: request('PATCH', Buffer.from('{\v\0', 'latin1'), 'chunked'), response: response(404, 'not found') },
+        { request: request('DELETE', Buffer.alloc(0), 'none'), response: response(200, 'ok') },
+      ],
+      pipelined: [false, false, false, false],
+      ending: { kind: 'plain', clientTail: Buffer.alloc(0), serverTail: Buffer.alloc(0), serverClosesFirst: false },
+      mutations: [],
+      pieces: [400],
+    },
+  ],
+];
 
 describeDifferential({
   what: 'HTTP/1 conversations',
