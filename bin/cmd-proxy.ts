@@ -70,6 +70,11 @@ Connections:
                                           where the addon is not built (bash scripts/build-native.sh)
       --native-threads N                  native engine worker threads, one SO_REUSEPORT listener
                                           each (MESHTAP_NATIVE_THREADS; default 1)
+      --busy-poll-us N                    native engine: the longest a worker polls for the next event
+                                          before it sleeps, in microseconds, 0 to 1000 (MESHTAP_BUSY_POLL_US;
+                                          default 50; 0 = never poll). Polling spares the peers the cost
+                                          of waking the sidecar's CPU and cuts latency, for some of the
+                                          sidecar's CPU under load; a CPU-limited pod may want 0
 
 On start, one line per listener is printed on stderr: 'listening KIND ADDR[ -> TARGET]', then 'ready'.
 `;
@@ -131,6 +136,7 @@ const command: Command = {
       'idle-timeout': { type: 'string' },
       engine: { type: 'string' },
       'native-threads': { type: 'string' },
+      'busy-poll-us': { type: 'string' },
     },
   },
   async run(args) {
@@ -146,6 +152,7 @@ const command: Command = {
     if (!/^[0-9]+$/.test(threadsText) || nativeThreads < 1 || nativeThreads > 64) {
       throw new UsageError(`proxy: --native-threads takes a number from 1 to 64, not '${threadsText}'`);
     }
+    const busyPollUs = parseBusyPollUs(stringFlag(args, 'busy-poll-us', 'MESHTAP_BUSY_POLL_US'));
     const observe = stringFlag(args, 'observe', undefined, 'all');
     if (observe !== 'all' && observe !== 'none') throw new UsageError(`proxy: --observe takes all or none, not '${observe}'`);
     const workload = stringFlag(args, 'workload', 'MESHTAP_WORKLOAD');
@@ -209,6 +216,7 @@ const command: Command = {
       observe: observe === 'all',
       engine,
       nativeThreads,
+      ...(busyPollUs !== undefined ? { busyPollUs } : {}),
       detectTimeoutMs: args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs,
       idleTimeoutMs: args.values['idle-timeout'] ? parseDurationMs(String(args.values['idle-timeout']), '--idle-timeout') : SIDECAR_DEFAULTS.idleTimeoutMs,
     });
@@ -226,6 +234,16 @@ const command: Command = {
   },
 };
 export default command;
+
+/** `--busy-poll-us N`: whole microseconds, 0 (never poll) to SIDECAR_DEFAULTS.maxBusyPollUs; unset: the engine's default. */
+export function parseBusyPollUs(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const us = Number(text);
+  if (!/^[0-9]+$/.test(text) || us > SIDECAR_DEFAULTS.maxBusyPollUs) {
+    throw new UsageError(`proxy: --busy-poll-us takes whole microseconds from 0 (never poll) to ${SIDECAR_DEFAULTS.maxBusyPollUs}, not '${text}' (e.g. --busy-poll-us 50)`);
+  }
+  return us;
+}
 
 /** A label name or value part: alphanumeric at both ends, `-_.` inside, at most 63 characters (Kubernetes). */
 const LABEL_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;

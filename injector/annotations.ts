@@ -21,6 +21,11 @@ export const ANNOTATION = {
   nativeSidecar: 'meshtap.dev/native-sidecar',
   /** The sidecar's data path engine: `native` (default: C++ epoll workers) or `js` (the TypeScript engine). */
   engine: 'meshtap.dev/engine',
+  /**
+   * Native engine: the longest a worker busy-polls before it sleeps, µs (`--busy-poll-us`, 0..1000;
+   * 0 = never). A pod with a tight CPU limit may want 0: polling spends its CPU to spare its peers'.
+   */
+  busyPollUs: 'meshtap.dev/busy-poll-us',
   /** Written by the injector: the proxy's uid (the agent's loop prevention reads it). */
   proxyUid: 'meshtap.dev/proxy-uid',
 } as const;
@@ -34,6 +39,8 @@ export const LABEL = {
 /** Largest accepted body limit / recorder size (bounded everything). */
 export const MAX_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 export const MAX_RECORDER_BYTES = 1024 * 1024 * 1024;
+/** Largest accepted busy-poll bound, µs (the sidecar's `--busy-poll-us` takes 0..1000). */
+export const MAX_BUSY_POLL_US = 1000;
 
 /** Settings for one pod after combining annotations with the mesh config. */
 export interface PodSettings {
@@ -49,6 +56,8 @@ export interface PodSettings {
   image: string;
   nativeSidecar: boolean;
   engine: 'js' | 'native';
+  /** Unset: the sidecar's default. Passed only to the native engine (the js engine does not poll). */
+  busyPollUs: number | undefined;
   resources: ProxyResources;
 }
 
@@ -104,6 +113,7 @@ export function resolvePodSettings(pod: Annotations, ns: Annotations, config: Me
     image: read(ANNOTATION.proxyImage, parseImage, config.image, 'an image reference'),
     nativeSidecar: read(ANNOTATION.nativeSidecar, (v) => (v === 'true' ? true : v === 'false' ? false : undefined), config.nativeSidecar, '"true" or "false"'),
     engine: read<'js' | 'native'>(ANNOTATION.engine, (v) => (v === 'js' || v === 'native' ? v : undefined), config.engine, '"js" or "native"'),
+    busyPollUs: read<number | undefined>(ANNOTATION.busyPollUs, parseBusyPollUs, config.busyPollUs, `whole microseconds from 0 to ${MAX_BUSY_POLL_US} (e.g. 0 to never poll)`),
     resources,
   };
   return { settings, warnings };
@@ -120,4 +130,9 @@ function checkRequestBelowLimit(r: ProxyResources, defaults: ProxyResources, wha
     r[reqKey] = defaults[reqKey];
     r[limKey] = defaults[limKey];
   }
+}
+
+function parseBusyPollUs(text: string): number | undefined {
+  const t = text.trim();
+  return /^[0-9]{1,4}$/.test(t) && Number(t) <= MAX_BUSY_POLL_US ? Number(t) : undefined;
 }

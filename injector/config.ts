@@ -40,6 +40,11 @@ export interface MeshConfig {
   recorderBytes?: number;
   /** The sidecar's data path engine (`meshtap.dev/engine` overrides it per pod or namespace). */
   engine: 'js' | 'native';
+  /**
+   * The native engine's busy-poll bound, µs (`--busy-poll-us`; 0: never poll; unset: the sidecar's
+   * default, 50). `meshtap.dev/busy-poll-us` overrides it per pod or namespace.
+   */
+  busyPollUs?: number;
   resources: ProxyResources;
 }
 

@@ -157,6 +157,30 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'meshtap.dev/busy-poll-us becomes --busy-poll-us on a native sidecar (pod over namespace over mesh config); unset, none; a bad value warns; js gets none',
+    input: { pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.busyPollUs]: '0' } }) as PodLike, namespaceAnnotations: { [ANNOTATION.busyPollUs]: '200' }, requireOptIn: true },
+    check: (pod, warnings) => {
+      expect(argAfter(spec(pod).initContainers![0]!, '--busy-poll-us')).toBe('0');
+      expect(warnings).toEqual([]);
+      const args = (r: ReturnType<typeof injectPod>) => (r.injected ? spec(r.pod).initContainers![0]!.args as string[] : []);
+      const fromNs = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled } }) as PodLike, namespaceAnnotations: { [ANNOTATION.busyPollUs]: '200' }, requireOptIn: true });
+      expect(fromNs.injected && argAfter(spec(fromNs.pod).initContainers![0]!, '--busy-poll-us')).toBe('200');
+      const fromConfig = injectPod({ config: { ...config, busyPollUs: 30 }, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled } }) as PodLike, requireOptIn: true });
+      expect(fromConfig.injected && argAfter(spec(fromConfig.pod).initContainers![0]!, '--busy-poll-us')).toBe('30');
+      // Unset anywhere: the sidecar's own default, no flag.
+      const unset = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled } }) as PodLike, requireOptIn: true });
+      expect(args(unset)).not.toContain('--busy-poll-us');
+      for (const bad of ['fast', '-1', '2.5', '1001', '']) {
+        const r = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.busyPollUs]: bad } }) as PodLike, requireOptIn: true });
+        expect(args(r)).not.toContain('--busy-poll-us');
+        expect(r.warnings.join()).toMatch(/meshtap\.dev\/busy-poll-us=".*" is not whole microseconds from 0 to 1000/);
+      }
+      const js = injectPod({ config, pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.busyPollUs]: '0', [ANNOTATION.engine]: 'js' } }) as PodLike, requireOptIn: true });
+      expect(args(js)).toContain('js');
+      expect(args(js)).not.toContain('--busy-poll-us');
+    },
+  },
+  {
     name: 'request above limit falls back to the default pair',
     input: { pod: apiPod({ name: 'web', namespace: 'shop', annotations: { ...enabled, [ANNOTATION.proxyMemoryRequest]: '1Gi', [ANNOTATION.proxyMemoryLimit]: '128Mi' } }) as PodLike, requireOptIn: true },
     check: (pod, warnings) => {

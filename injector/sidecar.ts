@@ -46,6 +46,8 @@ export function buildProxyContainer(o: SidecarOptions): Container {
     // Always said, so the pod spec shows which engine runs (native by default: the image builds
     // the addon, and its build fails without it; meshtap.dev/engine: js picks the js engine).
     '--engine', settings.engine,
+    // Only where it applies and was asked for (annotation or mesh config); unset, the engine's default.
+    ...(settings.engine === 'native' && settings.busyPollUs !== undefined ? ['--busy-poll-us', String(settings.busyPollUs)] : []),
   ];
   const env: JsonObject[] = [
     { name: 'MESHTAP_WORKLOAD', value: o.workload },

@@ -67,6 +67,20 @@ export interface NativeCounters {
   connectErrors: { direction: 'inbound' | 'outbound'; code: string; count: number }[];
   /** Bytes the workers moved with splice(2) instead of read/write. */
   splicedBytes: number;
+  /** Busy polling (native/src/core/busy-poll.h): the bound the engine runs with, and what polling did. */
+  busyPoll: NativeBusyPoll;
+}
+
+/** The workers' busy polling before they block, summed over workers. */
+export interface NativeBusyPoll {
+  /** The longest window, µs, as the engine holds it (`busyPollUs`; 0: never polls). */
+  maxUs: number;
+  /** Windows that found an event before they ran out. */
+  caught: number;
+  /** Windows that ran out; the worker then blocked. */
+  missed: number;
+  /** Time spent polling, caught and missed windows together, ns. */
+  pollNs: number;
 }
 
 /** A listener the native engine creates (numeric addresses only: resolve names first). */
@@ -628,10 +642,17 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     setWantBodies: (want) => engine.setWantBodies(want),
     tcpStats: () => engine.tcpStats(),
     counters() {
-      const out: NativeCounters = { boundHits: new Map(), protocolDetected: new Map(), observerErrors: new Map(), connectErrors: [], splicedBytes: 0 };
+      const busyPoll: NativeBusyPoll = { maxUs: 0, caught: 0, missed: 0, pollNs: 0 };
+      const out: NativeCounters = { boundHits: new Map(), protocolDetected: new Map(), observerErrors: new Map(), connectErrors: [], splicedBytes: 0, busyPoll };
       for (const [key, count] of engine.counters()) {
         const parts = key.split('\t');
         if (parts[0] === 'bound') out.boundHits.set(parts[1]!, count);
+        else if (parts[0] === 'busypoll') {
+          if (parts[1] === 'max-ns') busyPoll.maxUs = count / 1000;
+          else if (parts[1] === 'caught') busyPoll.caught = count;
+          else if (parts[1] === 'missed') busyPoll.missed = count;
+          else busyPoll.pollNs = count;
+        }
         else if (parts[0] === 'detected') out.protocolDetected.set(parts[1]!, count);
         else if (parts[0] === 'gaveup') out.observerErrors.set(parts[1]!, count);
         else if (parts[0] === 'splice') out.splicedBytes = count;

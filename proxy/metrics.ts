@@ -77,6 +77,8 @@ export interface ExternalEventCounts {
   protocolDetected?: Iterable<[string, number]>;
   /** Observers' give-ups by reason (`meshtap_observer_errors_total`), running totals. */
   observerErrors?: Iterable<[string, number]>;
+  /** The native workers' busy polling (`meshtap_native_busy_poll*`): its bound, and running totals. */
+  busyPoll?: { maxUs: number; caught: number; missed: number; pollNs: number };
 }
 
 /** HTTP and route metrics counted elsewhere (the native engine's C++ observers), read at scrape. */
@@ -319,6 +321,7 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
   // window counted everything in it from zero.
   new Gauge({ name: 'meshtap_start_time_seconds', help: 'When these counters started (unix seconds)', registers: [registry] }).set(Date.now() / 1000);
   new Gauge({ name: 'meshtap_engine', help: 'Data path engine in use', labelNames: ['engine'], registers: [registry] }).set({ engine: options.engine ?? 'js' }, 1);
+  if (options.engine === 'native') registerBusyPollMetrics(registry, () => eventSource?.().busyPoll, foldIn);
 
   function httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute {
     const route = http.route(DIRECTION_LABEL[proxy], boundedAuthority(authority), targetAddr);
@@ -389,4 +392,46 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     boundHit: (bound) => boundHits.inc({ bound }),
     upstreamConnectError: (proxy, code) => connectErrors.inc({ direction: DIRECTION_LABEL[proxy], code }),
   };
+}
+
+/**
+ * The native workers' busy polling (native/src/core/busy-poll.h), read from the engine at scrape:
+ * the bound it runs with (`--busy-poll-us`), and whether polling pays here: windows that caught an
+ * event against windows that ran out, and the CPU time spent polling.
+ */
+function registerBusyPollMetrics(
+  registry: prom.Registry,
+  read: () => ExternalEventCounts['busyPoll'],
+  foldIn: (counter: prom.Counter, key: string, labels: Record<string, string>, total: number) => void,
+): void {
+  new Gauge({
+    name: 'meshtap_native_busy_poll_max_seconds',
+    help: 'The longest a native worker polls before it blocks (--busy-poll-us; 0: never polls)',
+    registers: [registry],
+    collect(this: prom.Gauge) {
+      const b = read();
+      if (b) this.set(b.maxUs / 1e6);
+    },
+  });
+  new Counter({
+    name: 'meshtap_native_busy_polls_total',
+    help: 'Busy-poll windows of the native workers, by result: caught (an event came while polling) or missed (the window ran out, the worker blocked)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect(this: prom.Counter) {
+      const b = read();
+      if (!b) return;
+      foldIn(this, 'busypoll|caught', { result: 'caught' }, b.caught);
+      foldIn(this, 'busypoll|missed', { result: 'missed' }, b.missed);
+    },
+  });
+  new Counter({
+    name: 'meshtap_native_busy_poll_seconds_total',
+    help: 'CPU time the native workers spent busy polling, caught and missed windows together',
+    registers: [registry],
+    collect(this: prom.Counter) {
+      const b = read();
+      if (b) foldIn(this, 'busypoll|ns', {}, b.pollNs / 1e9);
+    },
+  });
 }

@@ -24,6 +24,8 @@ export interface NativeDataPathOptions {
   idleTimeoutMs: number;
   /** The C++ flight recorder's byte bound (`--recorder-bytes`; the js recorder keeps HTTP/2 with its own). */
   recorderBytes: number;
+  /** The longest a worker busy-polls before it blocks, µs (`--busy-poll-us`; unset: the engine's default). */
+  busyPollUs?: number;
 }
 
 async function numeric(host: string): Promise<string> {
@@ -53,6 +55,7 @@ export async function startNativeDataPath(
       maxStreams: observation.limits.maxStreams,
       recorderBytes: o.recorderBytes,
       recorderBodies: services.recorderBodies,
+      ...(o.busyPollUs !== undefined ? { busyPollUs: o.busyPollUs } : {}),
       // A trace line per connection needs every connection's records (otherwise none untapped).
       announceConnections: createLogger('detect').isTracing,
     },

@@ -87,6 +87,12 @@ export interface SidecarOptions {
   engine: 'js' | 'native';
   /** Native engine: epoll worker threads (`--native-threads`, default 1). */
   nativeThreads?: number;
+  /**
+   * Native engine: the longest a worker busy-polls before it blocks, µs (`--busy-poll-us`; 0:
+   * never; unset: the engine's default, 50). Polling spares the peers the cost of waking an idle
+   * CPU and cuts latency, for some of the sidecar's own CPU (native/src/core/busy-poll.h).
+   */
+  busyPollUs?: number;
 }
 
 export interface Sidecar {
@@ -112,6 +118,10 @@ export const DEFAULTS = {
   bodyLimit: 64 * 1024,
   detectTimeoutMs: 1000,
   idleTimeoutMs: IDLE_TIMEOUT_MS,
+  /** The native engine's busy-poll bound, µs (native/src/core/engine-shared.h busy_poll_max_ns). */
+  busyPollUs: 50,
+  /** The largest bound accepted: past ~100 µs a worker under load burns its whole CPU polling (docs/decisions.md). */
+  maxBusyPollUs: 1000,
 };
 
 const WORKLOAD_LABEL: Record<string, string> = {
@@ -212,7 +222,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
     if (o.engine === 'native') {
       const { startNativeDataPath } = await import('./native-engine.js');
-      engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs, recorderBytes }, services, observation);
+      engine = await startNativeDataPath(specs, { threads: o.nativeThreads ?? 1, observe: o.observe ?? true, idleTimeoutMs, recorderBytes, ...(o.busyPollUs !== undefined ? { busyPollUs: o.busyPollUs } : {}) }, services, observation);
     } else {
       // The js engine's listeners and observers are loaded only for it: the native engine observes
       // in C++, and these modules cost an idle native sidecar memory (docs/decisions.md).

@@ -69,11 +69,20 @@ describe('meshtap CLI usage', () => {
     ['a bad --body-limit', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--body-limit', '-5'], /--body-limit/],
     ['a bad --observe', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--observe', 'maybe'], /--observe/],
     ['a bad --workload', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--workload', 'Web'], /--workload 'Web'/],
+    ['a --busy-poll-us that is not a number', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--busy-poll-us', 'fast'], /--busy-poll-us takes whole microseconds from 0 .* to 1000, not 'fast'/],
+    ['a negative --busy-poll-us', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--busy-poll-us=-1'], /--busy-poll-us .*not '-1'/],
+    ['a fractional --busy-poll-us', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--busy-poll-us', '2.5'], /--busy-poll-us .*not '2\.5'/],
+    ['a --busy-poll-us above its bound', ['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1', '--busy-poll-us', '1001'], /--busy-poll-us .*to 1000, not '1001'/],
     ['tap without a target', ['tap'], /which workload/],
     ['tap with a bad -o', ['tap', '--proxy', '127.0.0.1:1', '-o', 'xml'], /-o takes text, wide, json/],
     ['tap with a bad --limit', ['tap', '--proxy', '127.0.0.1:1', '--limit', '0'], /--limit/],
   ])('%s is one line on stderr and exit 2', async (_name, args, mentions) => {
     expectOneLineError(await runMeshtap(args), 2, mentions);
+  });
+
+  it('a malformed MESHTAP_BUSY_POLL_US is the same one-line error, exit 2', async () => {
+    const r = await runMeshtap(['proxy', '--forward', '127.0.0.1:0=127.0.0.1:1'], { env: { MESHTAP_BUSY_POLL_US: '50us' } });
+    expectOneLineError(r, 2, /--busy-poll-us .*not '50us'/);
   });
 
   it('a listen address already in use is a one-line failure, exit 1', async () => {

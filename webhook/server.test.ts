@@ -50,6 +50,7 @@ beforeAll(async () => {
   api.add(
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' }, annotations: { 'meshtap.dev/inject': 'enabled', 'meshtap.dev/skip-outbound-ports': '5432' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain', labels: { 'kubernetes.io/metadata.name': 'plain' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'batch', labels: { 'kubernetes.io/metadata.name': 'batch' }, annotations: { 'meshtap.dev/inject': 'enabled', 'meshtap.dev/busy-poll-us': '0' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } },
   );
   api.route((req, res) => {
     if (req.url === '/api/v1/namespaces/flaky') {
@@ -88,6 +89,18 @@ describe('webhook /inject', () => {
     // Namespace annotations were read from the API server.
     expect(patched.metadata.annotations['meshtap.dev/skip-outbound-ports']).toBe('5432');
     expect(api.requests.some((r) => r.url === '/api/v1/namespaces/shop')).toBe(true);
+  });
+
+  it("a namespace's meshtap.dev/busy-poll-us, read from the API server, becomes the sidecar's --busy-poll-us", async () => {
+    const pod = apiPod({ name: 'worker', namespace: 'batch' });
+    const review = podCreateReview(pod, { namespace: 'batch' });
+    const out = verifyAdmissionResponse(review, (await post(webhook, '/inject', JSON.stringify(review))).json());
+    expect(out.warnings ?? []).toEqual([]);
+    const patched = applyStrict(pod, out.patch!) as { spec: { initContainers: { name: string; args: string[] }[] } };
+    const args = patched.spec.initContainers[0]!.args;
+    expect(args[args.indexOf('--busy-poll-us') + 1]).toBe('0');
+    expect(args[args.indexOf('--engine') + 1]).toBe('native');
+    expect(api.requests.some((r) => r.url === '/api/v1/namespaces/batch')).toBe(true);
   });
 
   it('answers v1beta1 in v1beta1', async () => {

@@ -81,6 +81,8 @@ const POD = 'differential';
 /** Series whose value is the engine's own accounting or a clock, never compared. */
 const UNCOMPARED = new Set(['meshtap_engine', 'meshtap_start_time_seconds', 'meshtap_recorder_bytes']);
 const isTiming = (name: string) => /latency_ms_(bucket|sum)$/.test(name) || /_seconds(_sum|_bucket)?$/.test(name);
+/** Families only the native engine has (its workers' busy polling): nothing to compare them with. */
+const isNativeOnly = (name: string) => name.startsWith('meshtap_native_');
 
 export interface EngineSideOptions {
   /** Extra `meshtap proxy` flags (both engines get the same). */
@@ -291,7 +293,7 @@ export function metricDelta(before: Sample[], after: Sample[], upstreams: Readon
   for (const s of before) was.set(seriesKey(s, upstreams), s.value);
   const out: Record<string, number> = {};
   for (const s of after) {
-    if (UNCOMPARED.has(s.name) || isTiming(s.name)) continue;
+    if (UNCOMPARED.has(s.name) || isTiming(s.name) || isNativeOnly(s.name)) continue;
     const key = seriesKey(s, upstreams);
     const d = s.value - (was.get(key) ?? 0);
     if (d !== 0) out[key] = d;

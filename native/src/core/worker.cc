@@ -176,9 +176,16 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
     const uint64_t until = start + busy_poll_.WindowNs();
     bool polled = false;
     if (until > start) {
-      do n = epoll_wait(epfd_.Get(), events, kMaxEvents, 0);
-      while (n == 0 && MonotonicNs() < until);
+      uint64_t now;
+      do {
+        n = epoll_wait(epfd_.Get(), events, kMaxEvents, 0);
+        now = MonotonicNs();
+      } while (n == 0 && now < until);
       polled = n > 0;
+      // What polling costs and what it catches, read at scrape (meshtap_native_busy_poll_*).
+      EventCounters& c = shared_->counters;
+      c.busy_poll_ns.fetch_add(now - start, std::memory_order_relaxed);
+      (polled ? c.busy_polls_caught : c.busy_polls_missed).fetch_add(1, std::memory_order_relaxed);
     }
     if (n == 0) n = epoll_wait(epfd_.Get(), events, kMaxEvents, *timeout);
     busy_poll_.Update(MonotonicNs() - start, polled, n > 0);
