@@ -75,13 +75,14 @@ export function resolvePodSettings(pod: Annotations, ns: Annotations, config: Me
     const n = ns?.[key];
     return typeof n === 'string' ? { value: n, from: 'namespace' } : undefined;
   };
-  function read<T>(key: string, parse: (v: string) => T | undefined, fallback: T, expected: string): T {
+  /** `whenUnset`: what the warning says is done when the fallback is no value at all ("skipping no ports"). */
+  function read<T>(key: string, parse: (v: string) => T | undefined, fallback: T, expected: string, whenUnset = 'ignoring it'): T {
     const found = lookup(key);
     if (found === undefined) return fallback;
     const parsed = parse(found.value);
     if (parsed !== undefined) return parsed;
-    const shown = fallback === undefined ? 'none' : String(fallback);
-    warnings.push(`${found.from} annotation ${key}=${JSON.stringify(found.value)} is not ${expected}; using the default (${shown})`);
+    const instead = fallback === undefined ? whenUnset : `using the default (${String(fallback)})`;
+    warnings.push(`${found.from} annotation ${key}=${JSON.stringify(found.value)} is not ${expected}; ${instead}`);
     return fallback;
   }
 
@@ -91,13 +92,14 @@ export function resolvePodSettings(pod: Annotations, ns: Annotations, config: Me
     (v) => (v === 'enabled' || v === 'disabled' ? v : undefined),
     undefined,
     '"enabled" or "disabled"',
+    'neither enabling nor disabling injection',
   );
   const cpu = (v: string): string | undefined => (parseQuantity(v) === undefined ? undefined : v.trim());
   const resources: ProxyResources = {
     cpuRequest: read(ANNOTATION.proxyCpuRequest, cpu, config.resources.cpuRequest, 'a CPU quantity (e.g. 100m)'),
-    cpuLimit: read<string | undefined>(ANNOTATION.proxyCpuLimit, cpu, config.resources.cpuLimit, 'a CPU quantity (e.g. 1)'),
+    cpuLimit: read<string | undefined>(ANNOTATION.proxyCpuLimit, cpu, config.resources.cpuLimit, 'a CPU quantity (e.g. 1)', 'setting no limit'),
     memoryRequest: read(ANNOTATION.proxyMemoryRequest, cpu, config.resources.memoryRequest, 'a memory quantity (e.g. 64Mi)'),
-    memoryLimit: read<string | undefined>(ANNOTATION.proxyMemoryLimit, cpu, config.resources.memoryLimit, 'a memory quantity (e.g. 256Mi)'),
+    memoryLimit: read<string | undefined>(ANNOTATION.proxyMemoryLimit, cpu, config.resources.memoryLimit, 'a memory quantity (e.g. 256Mi)', 'setting no limit'),
   };
   checkRequestBelowLimit(resources, config.resources, 'cpu', warnings);
   checkRequestBelowLimit(resources, config.resources, 'memory', warnings);
@@ -105,11 +107,11 @@ export function resolvePodSettings(pod: Annotations, ns: Annotations, config: Me
   const settings: PodSettings = {
     inject,
     injectSource: inject === undefined ? undefined : injectFound?.from,
-    skipInboundPorts: read<string | undefined>(ANNOTATION.skipInboundPorts, parsePortList, undefined, 'a list of ports (e.g. 22,8000-8100)'),
-    skipOutboundPorts: read<string | undefined>(ANNOTATION.skipOutboundPorts, parsePortList, undefined, 'a list of ports (e.g. 5432,6379)'),
-    skipOutboundCidrs: read<string | undefined>(ANNOTATION.skipOutboundCidrs, parseCidrList, undefined, 'a list of CIDRs (e.g. 10.0.0.0/8)'),
+    skipInboundPorts: read<string | undefined>(ANNOTATION.skipInboundPorts, parsePortList, undefined, 'a list of ports (e.g. 22,8000-8100)', 'skipping no inbound ports'),
+    skipOutboundPorts: read<string | undefined>(ANNOTATION.skipOutboundPorts, parsePortList, undefined, 'a list of ports (e.g. 5432,6379)', 'skipping no outbound ports'),
+    skipOutboundCidrs: read<string | undefined>(ANNOTATION.skipOutboundCidrs, parseCidrList, undefined, 'a list of CIDRs (e.g. 10.0.0.0/8)', 'skipping no outbound CIDRs'),
     bodyLimitBytes: read(ANNOTATION.bodyLimit, (v) => parseByteSize(v, MAX_BODY_LIMIT_BYTES), config.bodyLimitBytes, `a size up to 16Mi (e.g. 65536, 64Ki)`),
-    recorderBytes: read<number | undefined>(ANNOTATION.recorderBytes, (v) => parseByteSize(v, MAX_RECORDER_BYTES), config.recorderBytes, 'a size up to 1Gi (e.g. 8Mi)'),
+    recorderBytes: read<number | undefined>(ANNOTATION.recorderBytes, (v) => parseByteSize(v, MAX_RECORDER_BYTES), config.recorderBytes, 'a size up to 1Gi (e.g. 8Mi)', "using the sidecar's default recorder size"),
     image: read(ANNOTATION.proxyImage, parseImage, config.image, 'an image reference'),
     nativeSidecar: read(ANNOTATION.nativeSidecar, (v) => (v === 'true' ? true : v === 'false' ? false : undefined), config.nativeSidecar, '"true" or "false"'),
     engine: read<'js' | 'native'>(ANNOTATION.engine, (v) => (v === 'js' || v === 'native' ? v : undefined), config.engine, '"js" or "native"'),

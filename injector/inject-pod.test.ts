@@ -122,6 +122,10 @@ const cases: Case[] = [
       expect((proxy.resources as Json).requests).toEqual({ cpu: '50m', memory: '64Mi' });
       expect(warnings).toHaveLength(6);
       expect(warnings.join('\n')).toMatch(/meshtap\.dev\/body-limit="lots" is not a size/);
+      // Regression: an invalid value whose default is unset read "using the default (none)".
+      expect(warnings.join('\n')).toMatch(/skip-inbound-ports="22,99999" is not a list of ports \(e\.g\. 22,8000-8100\); skipping no inbound ports$/m);
+      expect(warnings.join('\n')).toMatch(/skip-outbound-cidrs="10\.0\.0\.0\/33" is not a list of CIDRs \(e\.g\. 10\.0\.0\.0\/8\); skipping no outbound CIDRs$/m);
+      expect(warnings.join('\n')).not.toMatch(/\(none\)/);
       expect(pod.metadata!.annotations![ANNOTATION.skipInboundPorts]).toBe('22,99999'); // user's text untouched
     },
   },
