@@ -51,8 +51,11 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
     });
     return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals, tokens: parsed.tokens ?? [] };
   } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new UsageError(`${spec.name}: ${msg.replace(/\. To specify a positional.*$/, '')} (see 'meshtap ${spec.name} --help')`);
+    const msg = (err instanceof Error ? err.message.split('\n')[0]! : String(err)).replace(/\. To specify a positional.*$/, '');
+    // A misspelled flag names the closest real one, as an unknown command does ('--tap-ap' -> '--tap-api').
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(msg)?.[1];
+    const near = unknown === undefined ? undefined : suggestClosest(unknown, Object.keys(spec.options));
+    throw new UsageError(`${spec.name}: ${msg}${near ? `; did you mean '--${near}'?` : ''} (see 'meshtap ${spec.name} --help')`);
   }
 }
 

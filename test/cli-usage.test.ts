@@ -76,6 +76,10 @@ describe('meshtap CLI usage', () => {
     ['tap without a target', ['tap'], /which workload/],
     ['tap with a bad -o', ['tap', '--proxy', '127.0.0.1:1', '-o', 'xml'], /-o takes text, wide, json/],
     ['tap with a bad --limit', ['tap', '--proxy', '127.0.0.1:1', '--limit', '0'], /--limit/],
+    // Regression (session 6 walk-through): a misspelled flag named no real one.
+    ['a misspelled flag', ['tap', '--proxy', '127.0.0.1:1', '--lmit', '3'], /Unknown option '--lmit'; did you mean '--limit'\?.*meshtap tap --help/],
+    // Regression (session 6 walk-through): 'deploy/' said "'' is not a valid Kubernetes name".
+    ['a TYPE/ without a NAME', ['tap', 'deploy/', '--tap-api', 'http://127.0.0.1:1'], /'deploy\/' has no NAME after the slash \(e\.g\. deploy\/web\)/],
   ])('%s is one line on stderr and exit 2', async (_name, args, mentions) => {
     expectOneLineError(await runMeshtap(args), 2, mentions);
   });

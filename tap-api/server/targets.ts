@@ -68,7 +68,8 @@ export function parseTarget(text: string): Result<Target, string> {
   const resource = resourceOfKind(text.slice(0, slash));
   const name = text.slice(slash + 1);
   if (!resource) return { ok: false, error: `unknown target type '${text.slice(0, slash)}'; use deploy, pod, ns, sts, ds or job` };
-  if (!isValidName(name)) return { ok: false, error: `'${name}' is not a valid Kubernetes name` };
+  if (name === '') return { ok: false, error: `target '${text}' has no NAME after the slash (e.g. ${text}web)` };
+  if (!isValidName(name)) return { ok: false, error: `'${name}' is not a valid Kubernetes name (lowercase letters, digits, '-' and '.')` };
   return { ok: true, value: { resource, name } };
 }
 
