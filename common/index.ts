@@ -6,6 +6,7 @@ export type { Logger } from './log.js';
 export { parseCommandArgs, stringFlag, listFlag, parseDurationMs, parseTimeOrAgo, parseCount, parseBytes, parseHostPort, editDistance, suggestClosest } from './cli.js';
 export { onCleanup, runCleanups, exitQuietlyOnBrokenPipe, endForBrokenPipe, isEndingForBrokenPipe, isBrokenPipe } from './stdout.js';
 export type { CommandSpec, OptionSpec, ParsedArgs } from './cli.js';
+export { SOURCE_OPTIONS, SOURCE_HELP } from './source-flags.js';
 export type { CheckResult } from './check.js';
 export { formatHostPort } from './host-port.js';
 export { configFilePath, loadCliConfig } from './config.js';

@@ -6,7 +6,10 @@
  * version, then one line, exit 1. Each sidecar's admin port tells its build at /version.
  * (Through a kubeconfig: test/tap-api-kube-cli.test.ts.)
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { TapApiServer } from '../tap-api/index.js';
@@ -64,6 +67,29 @@ describe('meshtap version', () => {
     expect(none.code).toBe(1);
     expect(none.stdout).toBe(`Client Version: ${VERSION}\n`);
     expect(none.stderr.trim().split('\n')).toEqual([expect.stringMatching(/no tap API to ask.*--tap-api URL.*--client/)]);
+  });
+
+  // Session 6: `--client` imported the whole tap API client (and through it grpc-js and the
+  // Kubernetes client) and yaml at start, to print one line. The modules come from the real
+  // process (test/support/loaded-modules-probe.mjs); asking a server is the control.
+  it('--client loads neither the tap API client nor yaml; asking a server does', async () => {
+    const probe = fileURLToPath(new URL('./support/loaded-modules-probe.mjs', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'meshtap-version-modules-'));
+    try {
+      const loaded = async (args: string[], name: string): Promise<string[]> => {
+        const out = join(dir, name);
+        await runMeshtap(args, { env: { ...CLEAN_ENV, MESHTAP_MODULES_PROBE: out, NODE_OPTIONS: `--import ${probe}` } });
+        return readFileSync(out, 'utf8').split('\n').filter(Boolean).map((u) => u.replace(/^.*?\/(dist|node_modules)\//, '$1/'));
+      };
+      const client = await loaded(['version', '--client', '-o', 'json'], 'client');
+      expect(client).toContain('dist/bin/cmd-version.js');
+      expect(client.filter((f) => /^dist\/tap-api\/|^node_modules\/(yaml|@grpc|@kubernetes)\//.test(f))).toEqual([]);
+      const server = await loaded(['version', '--tap-api', 'http://127.0.0.1:9', '-o', 'yaml'], 'server');
+      expect(server).toContain('dist/tap-api/index.js');
+      expect(server.some((f) => f.startsWith('node_modules/yaml/'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bad -o is a usage error (exit 2)', async () => {

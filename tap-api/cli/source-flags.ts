@@ -8,25 +8,13 @@ import { findKubeconfig } from './kube-client.js';
 import { parseLabelSelector } from '../server/label-selector.js';
 import type { TapSource } from './tap.js';
 
-/** The connection flags, to merge into a command's options. */
-export const SOURCE_OPTIONS: OptionSpec = {
-  'tap-api': { type: 'string' },
-  token: { type: 'string' },
-  kubeconfig: { type: 'string' },
-  context: { type: 'string' },
-};
+/** The connection flags and their help lines (in common/, so `meshtap version --client` loads none of this folder). */
+export { SOURCE_OPTIONS, SOURCE_HELP } from '../../common/index.js';
 
 /** `-l/--selector` of tap and top. */
 export const SELECTOR_OPTION: OptionSpec = { selector: { type: 'string', short: 'l' } };
 export const SELECTOR_HELP = `  -l, --selector SELECTOR   only pods with these labels (app=web,tier!=db,env in (a,b)); without
                             a TARGET: every such pod of the namespace (needs the namespace tap)`;
-
-/** Help lines for SOURCE_OPTIONS. */
-export const SOURCE_HELP = `      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
-      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
-      --kubeconfig FILE     without --tap-api: go through the cluster's API server (aggregated API
-                            tap.meshtap.dev) with this kubeconfig (default KUBECONFIG, ~/.kube/config)
-      --context NAME        kubeconfig context`;
 
 /** Where the tap API is: a URL (local mode) or a kubeconfig (cluster). */
 export type TapApiConnection = { tapApi: { url: string; token?: string } } | { kube: { kubeconfigPath: string; context?: string } };
