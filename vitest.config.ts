@@ -29,6 +29,7 @@ const NATIVE_ENGINE_SUITES = [
   'test/security-sidecar.test.ts',
   'test/security-body-secrets.test.ts',
   'test/security-url-credentials.test.ts',
+  'test/security-query-secrets.test.ts',
   'test/security-regex.test.ts',
   'test/security-grant-audience.test.ts',
   'test/edges-fixture.test.ts',

@@ -10,12 +10,13 @@
  * byte) and works on a body cut at the capture limit, where a parser would give up and leak. The
  * trade-off: a field whose name is split or escaped oddly (`"pass\u0077ord"`) is not recognized.
  */
-import { REDACTED, type TapBody } from '../tap-protocol/index.js';
+import { DEFAULT_SECRET_FIELDS, REDACTED, scrubSecrets, type TapBody } from '../tap-protocol/index.js';
 
-/** Field names redacted by default (matched case-insensitively, in JSON and form bodies). */
-export const DEFAULT_SECRET_BODY_FIELDS: readonly string[] = [
-  'password', 'passwd', 'secret', 'token', 'access_token', 'refresh_token', 'api_key', 'authorization', 'client_secret',
-];
+/**
+ * Field names redacted by default (matched case-insensitively, in JSON and form bodies): the
+ * list query strings share (tap-protocol/redact-query.ts), so a `token` is secret wherever it is.
+ */
+export const DEFAULT_SECRET_BODY_FIELDS: readonly string[] = DEFAULT_SECRET_FIELDS;
 
 export interface BodyRedactionRules {
   /** Lower-case field names, anywhere in a JSON document or form. */
@@ -235,5 +236,16 @@ export function redactBody(body: TapBody, contentType: string | undefined, rules
   if (ct.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) data = redactJson(body.data, rules);
   else if (ct.includes('x-www-form-urlencoded') || FORM_SHAPE.test(body.data)) data = redactForm(body.data, rules);
   else data = rules.cards ? redactCards(body.data) : body.data;
+  return data === body.data ? body : { ...body, data };
+}
+
+/**
+ * A body with the event's hidden values (tap-protocol/redact-values.ts) scrubbed from its text
+ * (the same object when none occurs). Binary (base64) bodies are left alone: a value's bytes are
+ * not findable in base64 at an arbitrary offset.
+ */
+export function scrubBody(body: TapBody, secrets: readonly string[]): TapBody {
+  if (body.encoding !== 'utf8' || body.data === '') return body;
+  const data = scrubSecrets(body.data, secrets);
   return data === body.data ? body : { ...body, data };
 }

@@ -20,8 +20,13 @@
  * sent on by the transport (a client that does not open its window holds at most that much).
  */
 import {
+  DEFAULT_SECRET_QUERY_PARAMS,
   DEFAULT_SENSITIVE_HEADERS,
   REDACTED,
+  collectSecrets,
+  filterView,
+  redactEventSecrets,
+  secretPolicy,
   TAP_BATCH_MAX_BYTES,
   TAP_BATCH_MAX_MESSAGES,
   batchText,
@@ -32,7 +37,7 @@ import {
   type DecisionPoint,
   type TapMessage,
 } from '../tap-protocol/index.js';
-import { bodyRedactionRules, redactBody, type BodyRedactionRules } from './body-redact.js';
+import { bodyRedactionRules, redactBody, scrubBody, type BodyRedactionRules } from './body-redact.js';
 
 /**
  * Where a subscriber's messages go, a batch at a time (tap wire v2: the JSON text of an array of
@@ -116,6 +121,11 @@ export interface TapHub {
   readonly sensitiveHeaders: ReadonlySet<string>;
   /** Redacts an event for a subscriber's grant (used for history too). */
   shape(event: TapEvent, options: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent;
+  /**
+   * `match` testing events as this grant would be shown them (redacted: tap-protocol/redact-event.ts),
+   * so a filter is never an oracle for a secret (live and history alike).
+   */
+  redactedMatch(match: CompiledMatch, options: Pick<SubscriberOptions, 'reveal'>): CompiledMatch;
 }
 
 const DEFAULT_MAX_QUEUE = 1000;
@@ -145,19 +155,6 @@ const RATE_NOTICE_INTERVAL_MS = 1000;
 const MAX_PENDING_EXCHANGES = 10_000;
 const ORDER: Record<DecisionPoint, number> = { req: 0, rsp: 1, end: 2 };
 
-export function redactHeaders(headers: HeaderList | undefined, sensitive: ReadonlySet<string>, reveal: ReadonlySet<string> | 'all'): HeaderList | undefined {
-  if (!headers || reveal === 'all') return headers;
-  let out: HeaderList | undefined;
-  for (let i = 0; i < headers.length; i++) {
-    const lower = headers[i][0].toLowerCase();
-    if (sensitive.has(lower) && !reveal.has(lower)) {
-      out ??= headers.slice();
-      out[i] = [headers[i][0], REDACTED];
-    }
-  }
-  return out ?? headers;
-}
-
 export function createTapHub(
   options: { sensitiveHeaders?: readonly string[]; bodyRedaction?: BodyRedactionRules; onDropped?: (reason: string, n: number) => void } = {},
 ): TapHub {
@@ -179,6 +176,8 @@ export function createTapHub(
     return r;
   };
   const sensitive = new Set((options.sensitiveHeaders ?? DEFAULT_SENSITIVE_HEADERS).map((h) => h.toLowerCase()));
+  // Query parameters are secret by the body fields' names (--redact-body-field NAME too) and signed URLs' ones.
+  const secrets = secretPolicy(sensitive, [...DEFAULT_SECRET_QUERY_PARAMS, ...bodyRules.fields]);
   const subs = new Set<SubscriberState>();
   /** Reading subscribers, and those of them with bodies. */
   let reading = 0;
@@ -247,24 +246,27 @@ export function createTapHub(
     lost(n: number): void;
   }
 
+  /**
+   * Sensitive headers, secret query parameters and the values they hide, wherever else these
+   * appear in the event (tap-protocol/redact-event.ts), then bodies: redacted by field, scrubbed
+   * of the same hidden values.
+   */
   const shape = (e: TapEvent, o: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent => {
-    const rq = redactHeaders(e.requestHeaders, sensitive, o.reveal);
-    const rs = redactHeaders(e.responseHeaders, sensitive, o.reveal);
-    const tr = redactHeaders(e.trailers, sensitive, o.reveal);
-    const rqt = redactHeaders(e.requestTrailers, sensitive, o.reveal);
+    const hidden = collectSecrets(e, secrets, o.reveal);
+    const v = redactEventSecrets(e, secrets, o.reveal, hidden);
     const stripBodies = !o.bodies && (e.requestBody !== undefined || e.responseBody !== undefined);
     // Secrets in bodies are revealed exactly as headers are: only to a grant revealing them all.
-    const qb = o.bodies && o.reveal !== 'all' && e.requestBody ? redactedBody(e.requestBody, e.requestHeaders) : e.requestBody;
-    const sb = o.bodies && o.reveal !== 'all' && e.responseBody ? redactedBody(e.responseBody, e.responseHeaders) : e.responseBody;
+    let qb = o.bodies && o.reveal !== 'all' && e.requestBody ? redactedBody(e.requestBody, e.requestHeaders) : e.requestBody;
+    let sb = o.bodies && o.reveal !== 'all' && e.responseBody ? redactedBody(e.responseBody, e.responseHeaders) : e.responseBody;
+    if (hidden !== undefined && hidden.length > 0 && o.bodies) {
+      if (qb) qb = scrubBody(qb, hidden);
+      if (sb) sb = scrubBody(sb, hidden);
+    }
     // grpcMessage is the grpc-message trailer's value: redacted with it when that header was made sensitive.
     const hideGrpcMessage = e.grpcMessage !== undefined && sensitive.has('grpc-message') && o.reveal !== 'all' && !o.reveal.has('grpc-message');
-    if (rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && !stripBodies && !hideGrpcMessage && qb === e.requestBody && sb === e.responseBody) return e;
-    const out: TapEvent = { ...e };
+    if (v === e && !stripBodies && !hideGrpcMessage && qb === e.requestBody && sb === e.responseBody) return e;
+    const out: TapEvent = v === e ? { ...e } : v;
     if (hideGrpcMessage) out.grpcMessage = REDACTED;
-    if (rq) out.requestHeaders = rq;
-    if (rs) out.responseHeaders = rs;
-    if (tr) out.trailers = tr;
-    if (rqt) out.requestTrailers = rqt;
     if (qb) out.requestBody = qb;
     if (sb) out.responseBody = sb;
     if (stripBodies) {
@@ -587,6 +589,11 @@ export function createTapHub(
     },
     sensitiveHeaders: sensitive,
     shape,
+    redactedMatch(match, o) {
+      const reveal = o.reveal;
+      if (reveal === 'all') return match;
+      return { point: match.point, test: (e) => match.test(filterView(e, secrets, reveal)) };
+    },
     publish(kind, event) {
       if (stalledSubs > 0) countSkipped(); // the subscribers not reading miss this one too
       for (const s of subs) {

@@ -186,6 +186,8 @@ export async function startTapService(listen: { host: string; port: number }, o:
           call.emit('error', { code: access.status, details: access.message, metadata: new (loadGrpc().Metadata)() });
           return;
         }
+        // Filters test the event as this grant is shown it (tap-hub redactedMatch): never an oracle for a secret.
+        access.match = o.hub.redactedMatch(access.match, access);
         if (o.hub.count >= maxSubscribers) {
           o.metrics.boundHit('tap-subscribers');
           call.emit('error', { code: GRPC_STATUS.RESOURCE_EXHAUSTED, details: `MT_TAP_BUSY: this sidecar already serves ${maxSubscribers} taps`, metadata: new (loadGrpc().Metadata)() });

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { joinGrpcFrames } from './grpc-frames.js';
+import { asRecorded, redactedParamNames } from './redacted-query.js';
 import { sortByStart } from './replay-schedule.js';
 
 export type MockMatch = 'default' | 'body';
@@ -32,6 +33,8 @@ export interface MockIndex {
 
 export function createMockIndex(exchanges: readonly RecordedExchange[], match: MockMatch = 'default'): MockIndex {
   const byKey = new Map<string, { list: RecordedExchange[]; at: number }>();
+  // Parameters recorded as [redacted] match any value (the recording cannot say which was sent).
+  const redacted = redactedParamNames(exchanges.map((ex) => ex.path));
   for (const ex of sortByStart(exchanges)) {
     if (ex.status === undefined && ex.grpcStatus === undefined) continue; // no response was recorded
     const key = keyOf(ex.method, ex.path, match === 'body' ? bodyHash(recordedRequestBytes(ex)) : undefined);
@@ -42,7 +45,8 @@ export function createMockIndex(exchanges: readonly RecordedExchange[], match: M
   return {
     size: byKey.size,
     next(method, path, body) {
-      const entry = byKey.get(keyOf(method, path, match === 'body' ? bodyHash(body ?? Buffer.alloc(0)) : undefined));
+      const hash = match === 'body' ? bodyHash(body ?? Buffer.alloc(0)) : undefined;
+      const entry = byKey.get(keyOf(method, path, hash)) ?? (redacted ? byKey.get(keyOf(method, asRecorded(path, redacted), hash)) : undefined);
       if (!entry) return undefined;
       const ex = entry.list[entry.at % entry.list.length];
       entry.at++;

@@ -8,6 +8,7 @@ import { decodeBody, type RecordedExchange } from './format.js';
 import { diffExchange, noiseBetween, type DiffOptions, type Difference } from './diff.js';
 import { compileExchangeFilter } from './filter-match.js';
 import { headerValue, sendableHeaders } from './headers.js';
+import { withoutRedactedParams } from './redacted-query.js';
 import { createGrpcReplayClient } from './replay-grpc.js';
 import { createHttpReplayClient } from './replay-http.js';
 import { runScheduled, type ReplayTiming } from './replay-schedule.js';
@@ -74,7 +75,8 @@ export function buildReplayRequest(ex: RecordedExchange, target: URL, rewrite: R
   const set = rewrite.setHeaders ?? [];
   for (const [n] of set) strip.add(n.toLowerCase());
   const headers: HeaderList = [...sendableHeaders(ex.requestHeaders, strip), ...set];
-  let path = ex.path;
+  // A redacted query parameter is not re-sent, as a redacted header is not (redacted-query.ts).
+  let path = withoutRedactedParams(ex.path);
   for (const [from, to] of rewrite.rewritePaths ?? []) {
     if (path.startsWith(from)) {
       path = to + path.slice(from.length);

@@ -7,6 +7,11 @@
 export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirection } from './events.js';
 export { DEFAULT_SENSITIVE_HEADERS, REDACTED } from './events.js';
 export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';
+export { DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_QUERY_PARAMS, queryNames, redactQuerySecrets } from './redact-query.js';
+export type { QueryNames } from './redact-query.js';
+export { MIN_SECRET_CHARS, scrubSecrets } from './redact-values.js';
+export { collectSecrets, filterView, NOTHING_HIDDEN, redactEventSecrets, secretPolicy } from './redact-event.js';
+export type { Reveal, SecretPolicy } from './redact-event.js';
 export type { TapFilter, TapRequest, TapMessage } from './tap-types.js';
 export {
   openTapStream,

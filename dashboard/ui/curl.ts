@@ -29,6 +29,8 @@ export function curlCommand(e: TapEvent): string {
     }
   }
   if (e.protocol === 'grpc') parts.push('--output', '-');
+  // `[` in a URL (a `[redacted]` query value, an IPv6 host) is curl's glob syntax unless --globoff.
+  if (url.includes('[')) parts.push('--globoff');
   parts.push(quoteWord(url));
   const note = body?.truncated ? '# the body was truncated by the capture limit\n' : '';
   return note + prefix + parts.join(' ');
