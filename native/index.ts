@@ -79,8 +79,10 @@ export interface NativeBusyPoll {
   caught: number;
   /** Windows that ran out; the worker then blocked. */
   missed: number;
-  /** Time spent polling, caught and missed windows together, ns. */
-  pollNs: number;
+  /** Time polled before an event came, caught windows, ns. */
+  caughtNs: number;
+  /** Time polled in vain, missed windows, ns. */
+  missedNs: number;
 }
 
 /** A listener the native engine creates (numeric addresses only: resolve names first). */
@@ -642,7 +644,7 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     setWantBodies: (want) => engine.setWantBodies(want),
     tcpStats: () => engine.tcpStats(),
     counters() {
-      const busyPoll: NativeBusyPoll = { maxUs: 0, caught: 0, missed: 0, pollNs: 0 };
+      const busyPoll: NativeBusyPoll = { maxUs: 0, caught: 0, missed: 0, caughtNs: 0, missedNs: 0 };
       const out: NativeCounters = { boundHits: new Map(), protocolDetected: new Map(), observerErrors: new Map(), connectErrors: [], splicedBytes: 0, busyPoll };
       for (const [key, count] of engine.counters()) {
         const parts = key.split('\t');
@@ -651,7 +653,8 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
           if (parts[1] === 'max-ns') busyPoll.maxUs = count / 1000;
           else if (parts[1] === 'caught') busyPoll.caught = count;
           else if (parts[1] === 'missed') busyPoll.missed = count;
-          else busyPoll.pollNs = count;
+          else if (parts[1] === 'caught-ns') busyPoll.caughtNs = count;
+          else if (parts[1] === 'missed-ns') busyPoll.missedNs = count;
         }
         else if (parts[0] === 'detected') out.protocolDetected.set(parts[1]!, count);
         else if (parts[0] === 'gaveup') out.observerErrors.set(parts[1]!, count);

@@ -78,7 +78,7 @@ export interface ExternalEventCounts {
   /** Observers' give-ups by reason (`meshtap_observer_errors_total`), running totals. */
   observerErrors?: Iterable<[string, number]>;
   /** The native workers' busy polling (`meshtap_native_busy_poll*`): its bound, and running totals. */
-  busyPoll?: { maxUs: number; caught: number; missed: number; pollNs: number };
+  busyPoll?: { maxUs: number; caught: number; missed: number; caughtNs: number; missedNs: number };
 }
 
 /** HTTP and route metrics counted elsewhere (the native engine's C++ observers), read at scrape. */
@@ -421,17 +421,23 @@ function registerBusyPollMetrics(
     collect(this: prom.Counter) {
       const b = read();
       if (!b) return;
+      // Both series from the first scrape (a rate() over them needs no first increment).
+      for (const result of ['caught', 'missed']) this.inc({ result }, 0);
       foldIn(this, 'busypoll|caught', { result: 'caught' }, b.caught);
       foldIn(this, 'busypoll|missed', { result: 'missed' }, b.missed);
     },
   });
   new Counter({
     name: 'meshtap_native_busy_poll_seconds_total',
-    help: 'CPU time the native workers spent busy polling, caught and missed windows together',
+    help: 'CPU time the native workers spent busy polling, by result: caught (polled until an event came) or missed (polled in vain, then blocked)',
+    labelNames: ['result'],
     registers: [registry],
     collect(this: prom.Counter) {
       const b = read();
-      if (b) foldIn(this, 'busypoll|ns', {}, b.pollNs / 1e9);
+      if (!b) return;
+      for (const result of ['caught', 'missed']) this.inc({ result }, 0);
+      foldIn(this, 'busypoll|caught-ns', { result: 'caught' }, b.caughtNs / 1e9);
+      foldIn(this, 'busypoll|missed-ns', { result: 'missed' }, b.missedNs / 1e9);
     },
   });
 }

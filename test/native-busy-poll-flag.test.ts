@@ -80,7 +80,9 @@ describe.skipIf(!isNativeAvailable())('--busy-poll-us reaches the native engine'
     expect(sumMetric(samples, 'meshtap_native_busy_poll_max_seconds')).toBe(0);
     expect(sumMetric(samples, 'request_total')).toBe(REQUESTS);
     // The series exist (the native engine exports them) and count nothing.
-    expect(samples.some((x) => x.name === 'meshtap_native_busy_poll_seconds_total')).toBe(true);
+    for (const name of ['meshtap_native_busy_polls_total', 'meshtap_native_busy_poll_seconds_total']) {
+      expect(samples.filter((x) => x.name === name).map((x) => x.labels.result).sort()).toEqual(['caught', 'missed']);
+    }
     expect(sumMetric(samples, 'meshtap_native_busy_polls_total')).toBe(0);
     expect(sumMetric(samples, 'meshtap_native_busy_poll_seconds_total')).toBe(0);
   });

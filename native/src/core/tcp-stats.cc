@@ -67,7 +67,8 @@ std::vector<std::pair<std::string, uint64_t>> EventCounters::Snapshot() {
   if (timeouts > 0) out.emplace_back("gaveup\tdetect-timeout", timeouts);
   out.emplace_back("busypoll\tcaught", busy_polls_caught.load(std::memory_order_relaxed));
   out.emplace_back("busypoll\tmissed", busy_polls_missed.load(std::memory_order_relaxed));
-  out.emplace_back("busypoll\tns", busy_poll_ns.load(std::memory_order_relaxed));
+  out.emplace_back("busypoll\tcaught-ns", busy_poll_caught_ns.load(std::memory_order_relaxed));
+  out.emplace_back("busypoll\tmissed-ns", busy_poll_missed_ns.load(std::memory_order_relaxed));
   return out;
 }
 

@@ -70,11 +70,13 @@ class EventCounters {
   std::atomic<uint64_t> detected[4] = {};
   std::atomic<uint64_t> gave_up[kGaveUpSlots] = {};
   std::atomic<uint64_t> detect_timeouts{0};
-  // Busy polling (busy-poll.h): windows that found an event ("busypoll\tcaught"), windows that ran
-  // out and blocked ("busypoll\tmissed"), and the time spent polling in both ("busypoll\tns").
+  // Busy polling (busy-poll.h): windows that found an event ("busypoll\tcaught") and the time they
+  // polled first ("busypoll\tcaught-ns"); windows that ran out and blocked ("busypoll\tmissed"),
+  // and the time they wasted ("busypoll\tmissed-ns").
   std::atomic<uint64_t> busy_polls_caught{0};
   std::atomic<uint64_t> busy_polls_missed{0};
-  std::atomic<uint64_t> busy_poll_ns{0};
+  std::atomic<uint64_t> busy_poll_caught_ns{0};
+  std::atomic<uint64_t> busy_poll_missed_ns{0};
 
  private:
   std::mutex mu_;

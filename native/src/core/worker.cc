@@ -184,7 +184,7 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
       polled = n > 0;
       // What polling costs and what it catches, read at scrape (meshtap_native_busy_poll_*).
       EventCounters& c = shared_->counters;
-      c.busy_poll_ns.fetch_add(now - start, std::memory_order_relaxed);
+      (polled ? c.busy_poll_caught_ns : c.busy_poll_missed_ns).fetch_add(now - start, std::memory_order_relaxed);
       (polled ? c.busy_polls_caught : c.busy_polls_missed).fetch_add(1, std::memory_order_relaxed);
     }
     if (n == 0) n = epoll_wait(epfd_.Get(), events, kMaxEvents, *timeout);
