@@ -9,6 +9,7 @@ import { REDACTED, type HeaderList } from '../tap-protocol/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { groupHeaders, headerValue, HOP_BY_HOP_HEADERS, isPseudoHeader } from './headers.js';
 import { diffJson } from './json-mask.js';
+import { matchesRedacted } from './redacted-match.js';
 import { decompressGrpc, GRPC_RESERVED_HEADERS } from './replay-grpc.js';
 import type { ReplayResponse } from './replay-types.js';
 
@@ -119,7 +120,7 @@ function diffHeaderLists(kind: 'header' | 'trailer', e: HeaderList, a: HeaderLis
     if (ev && av && ev.some((v) => v === REDACTED)) continue; // present on both sides: all we can know
     const es = ev?.join(', ');
     const as = av?.join(', ');
-    if (es !== as) out.push({ field: `${kind}:${name}`, expected: es, actual: as });
+    if (es !== as && !(es !== undefined && as !== undefined && matchesRedacted(es, as))) out.push({ field: `${kind}:${name}`, expected: es, actual: as });
   }
 }
 
@@ -132,7 +133,9 @@ function diffBodies(e: Observation, a: Observation, options: DiffOptions, out: D
     }
     return;
   }
-  const same = e.bodyIsPrefix ? a.body.subarray(0, e.body.length).equals(e.body) : a.bodyIsPrefix ? e.body.subarray(0, a.body.length).equals(a.body) : e.body.equals(a.body);
+  const same =
+    (e.bodyIsPrefix ? a.body.subarray(0, e.body.length).equals(e.body) : a.bodyIsPrefix ? e.body.subarray(0, a.body.length).equals(a.body) : e.body.equals(a.body)) ||
+    (!e.bodyIsPrefix && !a.bodyIsPrefix && e.body.includes(REDACTED) && matchesRedacted(e.body.toString('utf8'), a.body.toString('utf8')));
   if (!same) out.push({ field: 'body', expected: show(e.body), actual: show(a.body) });
 }
 
