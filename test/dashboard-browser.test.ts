@@ -81,6 +81,25 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` (skipped: $
     await again.close();
   }, 90_000);
 
+  // Session 6 walk-through (screenshots in reports/s6/screens): the METHOD and STATUS headers and
+  // long gRPC names were cut off ("STAT…", "UNAVAILA…"); a query that matches nothing said
+  // "connecting…" for as long as the tap was open; an invalid query showed its error twice.
+  it('headers fit; a query that matches nothing says the tap is open; an invalid one says why once', async () => {
+    const page = await open(rig.admin.url);
+    await expect.poll(() => page.locator('.tr').count(), POLL).toBeGreaterThanOrEqual(3);
+    const cut = await page.locator('.thead .th').evaluateAll((ths) => ths.filter((t) => t.scrollWidth > t.clientWidth).map((t) => t.textContent));
+    expect(cut).toEqual([]);
+    const origin = new URL(page.url()).origin;
+    await page.goto(`${origin}/?q=${encodeURIComponent('--path /nothing-matches')}`);
+    await expect.poll(() => page.locator('.feed-status').textContent(), POLL).toMatch(/^0\.0 exchanges\/s · 0 rows/);
+    await page.goto(`${origin}/?q=${encodeURIComponent('--status 6xx')}`);
+    await expect.poll(() => page.locator('#query-help .error').textContent(), POLL).toMatch(/--status: '6xx'/);
+    await expect.poll(() => page.locator('.feed-status').textContent(), POLL).toMatch(/^stopped/);
+    expect(await page.getByTestId('feed-error').count()).toBe(0);
+    await page.screenshot({ path: join(shots, 'traffic-invalid-query.png') });
+    await page.close();
+  }, 60_000);
+
   it('history shows exchanges from before the page opened, and ends', async () => {
     await expect.poll(() => rig.mesh.sent, POLL).toBeGreaterThanOrEqual(30);
     const opened = Date.now();

@@ -1,13 +1,17 @@
 /** The page's calls to its dashboard server (same origin; the session cookie rides along). */
 import type { DashboardLine, ExportRequest } from '../wire.js';
 
-/** Reads an NDJSON stream line by line until it ends or `signal` aborts. */
-export async function streamLines(url: string, signal: AbortSignal, onLine: (line: DashboardLine) => void): Promise<void> {
+/**
+ * Reads an NDJSON stream line by line until it ends or `signal` aborts. `onOpen`: the server
+ * accepted the stream (a tap that matches nothing sends no line for a long time).
+ */
+export async function streamLines(url: string, signal: AbortSignal, onLine: (line: DashboardLine) => void, onOpen?: () => void): Promise<void> {
   const res = await fetch(url, { signal, headers: { accept: 'application/x-ndjson' } });
   if (!res.ok || !res.body) {
     const body = (await res.json().catch(() => ({}))) as { error?: string };
     throw new Error(body.error ?? `the dashboard answered HTTP ${res.status}`);
   }
+  onOpen?.();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {

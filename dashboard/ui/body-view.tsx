@@ -43,6 +43,13 @@ export function BodyView({ body, label }: { body: TapBody; label: string }) {
   const modes: Mode[] = [...(pretty ? (['pretty'] as Mode[]) : []), ...(text !== undefined ? (['text'] as Mode[]) : []), 'hex'];
   const [mode, setMode] = useState<Mode>(modes[0]!);
   const shown = modes.includes(mode) ? mode : modes[0]!;
+  if (body.size === 0) {
+    return (
+      <div class="body" data-testid={`body-${label.toLowerCase()}`}>
+        <span class="muted">empty (0 B)</span>
+      </div>
+    );
+  }
   return (
     <div class="body" data-testid={`body-${label.toLowerCase()}`}>
       <div class="body-head">

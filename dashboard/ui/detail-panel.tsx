@@ -139,7 +139,9 @@ export function DetailPanel({ row, bodiesAllowed, bodiesMessage, namespace, targ
 function Outcome({ e }: { e: TapEvent }) {
   const o = outcomeOf(e);
   const text = e.error ? e.error : e.status !== undefined ? `${e.status}${e.grpcStatus !== undefined ? ` · ${GRPC_NAMES[e.grpcStatus] ?? e.grpcStatus}` : ''}` : 'waiting for the response';
-  return <span class={`badge ${o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : 'good'}`}>{text}</span>;
+  // 4xx counts as success (Linkerd's classification) but is shown amber, as in the table.
+  const cls = o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : e.status !== undefined && e.status >= 400 ? 'warn' : 'good';
+  return <span class={`badge ${cls}`}>{text}</span>;
 }
 
 function Overview({ e, done }: { e: TapEvent; done: boolean }) {
@@ -155,6 +157,7 @@ function Overview({ e, done }: { e: TapEvent; done: boolean }) {
     ['Source', `${e.src}${e.srcWorkload ? ` (${e.srcWorkload}${e.srcNamespace ? `, ${e.srcNamespace}` : ''})` : ''}`],
     ['Destination', `${e.dst}${e.dstWorkload ? ` (${e.dstWorkload}${e.dstNamespace ? `, ${e.dstNamespace}` : ''})` : ''}`],
     ['Authority', e.authority],
+    ['Path', e.path],
     ['Scheme · protocol', `${e.scheme} · ${e.protocol}`],
     ['Exchange id', `${e.id}${e.pod ? ` on ${e.pod}` : ''}`],
   ];

@@ -12,7 +12,8 @@ function queryUrl(s: UrlState, q: string): string {
   return `/api/query?${p}`;
 }
 
-export function QueryBar({ state }: { state: UrlState }) {
+/** `onError`: the query's error as shown under the bar (undefined when it is valid), so the view does not show it twice. */
+export function QueryBar({ state, onError }: { state: UrlState; onError?(error: string | undefined): void }) {
   const [draft, setDraft] = useState(state.q);
   const [check, setCheck] = useState<QueryCheck>();
   const [copied, setCopied] = useState<string>();
@@ -35,6 +36,8 @@ export function QueryBar({ state }: { state: UrlState }) {
     setUrlState({ q: draft.trim() });
   };
   const dirty = draft.trim() !== state.q;
+  const shownError = check && !check.ok ? check.error : undefined;
+  useEffect(() => onError?.(shownError), [shownError]);
   return (
     <div class="querybar">
       <form

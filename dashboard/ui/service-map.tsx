@@ -65,7 +65,7 @@ export function ServiceMap({ state, config }: { state: UrlState; config: Dashboa
             {state.ns}
           </button>
           <button type="button" class={scope === 'all' ? 'seg-btn on' : 'seg-btn'} aria-pressed={scope === 'all'} onClick={() => setScope('all')} title={config.namespaces.join(', ')}>
-            All {config.namespaces.length} namespaces
+            All namespaces ({config.namespaces.length})
           </button>
         </div>
         <label class="field compact">

@@ -87,7 +87,11 @@ export class TrafficFeed {
     this.emit();
     const ac = new AbortController();
     this.abort = ac;
-    streamLines(url, ac.signal, (line) => this.receive(line)).then(
+    // Open: "0.0 exchanges/s", not "connecting…" for as long as nothing matches the query.
+    const onOpen = () => {
+      if (!ac.signal.aborted && this.snapshot.status.state === 'connecting') this.setStatus({ state: 'streaming' });
+    };
+    streamLines(url, ac.signal, (line) => this.receive(line), onOpen).then(
       () => {
         if (ac.signal.aborted) return;
         if (this.snapshot.status.state === 'streaming' || this.snapshot.status.state === 'connecting') this.setStatus({ state: 'done', message: 'the stream ended' });

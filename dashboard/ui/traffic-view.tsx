@@ -18,6 +18,7 @@ export function TrafficView({ state }: { state: UrlState }) {
   const [snap, setSnap] = useState<FeedSnapshot>(feed.snapshot);
   const [selected, setSelected] = useState<string>();
   const [note, setNote] = useState<string>();
+  const [queryError, setQueryError] = useState<string>();
   useEffect(() => feed.subscribe(() => setSnap(feed.snapshot)), [feed]);
   const url = tapUrl(state);
   useEffect(() => {
@@ -101,7 +102,7 @@ export function TrafficView({ state }: { state: UrlState }) {
           </div>
         </details>
       </div>
-      <QueryBar state={state} />
+      <QueryBar state={state} onError={setQueryError} />
       {note && (
         <div class="note" role="status">
           {note}{' '}
@@ -110,7 +111,7 @@ export function TrafficView({ state }: { state: UrlState }) {
           </button>
         </div>
       )}
-      {snap.status.state === 'error' && (
+      {snap.status.state === 'error' && snap.status.message !== queryError && (
         <div class="banner error" role="alert" data-testid="feed-error">
           {snap.status.message}
         </div>
