@@ -55,5 +55,9 @@ cd "$ROOT/native"
 if [ ! -f build/Makefile ] || [ binding.gyp -nt build/Makefile ]; then
   node "$GYP" configure --loglevel=warn "${NODEDIR_ARGS[@]}" >/dev/null
 fi
+# A first build compiles the whole addon (minutes on 2 cores) and node-gyp prints nothing meanwhile.
+if [ ! -f build/Release/meshtap_native.node ]; then
+  echo "build-native: compiling the native addon (a few minutes the first time)"
+fi
 node "$GYP" build --loglevel=warn "${NODEDIR_ARGS[@]}" -j 2 >/dev/null
 echo "build-native: native/build/Release/meshtap_native.node"
