@@ -81,10 +81,21 @@ export function redactCards(text: string): string {
   return text.replace(CARD_CANDIDATE, (m) => (isCardNumber(m.replace(/[ -]/g, '')) ? REDACTED : m));
 }
 
-function pathMatches(paths: BodyRedactionRules['paths'], stack: readonly string[]): boolean {
+/** A container on the scanner's way down: its key (objects) or index (arrays) so far. */
+interface Level {
+  isArray: boolean;
+  index: number;
+  key: string | undefined;
+}
+
+/** Whether the value at `stack` is named by one of `paths` (no allocation: this runs for every value). */
+function pathMatches(paths: BodyRedactionRules['paths'], stack: readonly Level[]): boolean {
   outer: for (const p of paths) {
     if (p.length !== stack.length) continue;
-    for (let i = 0; i < p.length; i++) if (p[i] !== '*' && p[i] !== stack[i]) continue outer;
+    for (let i = 0; i < p.length; i++) {
+      const s = stack[i]!;
+      if (p[i] !== '*' && p[i] !== (s.isArray ? String(s.index) : (s.key ?? ''))) continue outer;
+    }
     return true;
   }
   return false;
@@ -141,8 +152,7 @@ export function redactJson(text: string, rules: BodyRedactionRules): string {
     copied = to;
   };
   // Containers: keys (objects) or indices (arrays) on the way down.
-  const stack: Array<{ isArray: boolean; index: number; key: string | undefined }> = [];
-  const path = (): string[] => stack.map((s) => (s.isArray ? String(s.index) : (s.key ?? '')));
+  const stack: Level[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
@@ -166,10 +176,12 @@ export function redactJson(text: string, rules: BodyRedactionRules): string {
       i = end - 1;
       continue;
     }
-    // A value: secret by its key's name or its path, else scanned for card numbers.
-    const end = valueEnd(text, i);
+    // A value: secret by its key's name or its path, else scanned for card numbers. Its end is
+    // found only where it is skipped whole (a secret, a scalar): finding the end of every
+    // container entered made nested bodies quadratic (`[` x 64 KiB: 16 s of the JS thread).
     const name = top && !top.isArray ? top.key?.toLowerCase() : undefined;
-    if ((name !== undefined && rules.fields.has(name)) || (rules.paths.length > 0 && pathMatches(rules.paths, path()))) {
+    if ((name !== undefined && rules.fields.has(name)) || (rules.paths.length > 0 && pathMatches(rules.paths, stack))) {
+      const end = valueEnd(text, i);
       replace(i, end, `"${REDACTED}"`);
       i = end - 1;
       continue;
@@ -179,6 +191,7 @@ export function redactJson(text: string, rules: BodyRedactionRules): string {
       expectKey = c === '{';
       continue;
     }
+    const end = valueEnd(text, i);
     if (rules.cards && (c === '"' || (c >= '0' && c <= '9'))) {
       const scalar = text.slice(i, end);
       const redacted = redactCards(scalar);
