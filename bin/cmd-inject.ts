@@ -13,6 +13,8 @@ import { MESH_CONFIG_OPTIONS, meshConfigFromFlags } from './mesh-config-flags.js
 
 async function readInput(file: string): Promise<string> {
   if (file === '-') {
+    // On a terminal, say what it waits for (as it would otherwise sit silent until Ctrl-D).
+    if (process.stdin.isTTY) process.stderr.write('meshtap inject: reading Kubernetes YAML or JSON from stdin (Ctrl-D ends it; -f FILE reads a file)\n');
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
@@ -58,7 +60,9 @@ Example:
     const namespace = stringFlag(args, 'namespace', undefined, 'meshtap')!;
     const config = meshConfigFromFlags(args, namespace);
     const file = stringFlag(args, 'filename', undefined, '-')!;
-    const result = injectText(await readInput(file), config);
+    const text = await readInput(file);
+    if (text.trim() === '') throw new MeshtapError('MT_INJECT_INPUT', `${file === '-' ? 'stdin' : file} is empty: give -f FILE or pipe YAML/JSON in (meshtap inject -f deploy.yaml | kubectl apply -f -)`);
+    const result = injectText(text, config);
     if (!result.ok) throw new MeshtapError('MT_INJECT_INPUT', `${file === '-' ? 'stdin' : file}: ${result.error}`);
     process.stdout.write(result.output);
     for (const r of result.reports) {

@@ -94,6 +94,11 @@ describe('meshtap CLI usage', () => {
     expectOneLineError(r, 1, new RegExp(`127\\.0\\.0\\.1:${busyPort}.*EADDRINUSE`));
   });
 
+  // Regression (session 6 walk-through): empty input printed nothing and exited 0.
+  it('inject with empty input is a one-line failure that says what to give, exit 1', async () => {
+    expectOneLineError(await runMeshtap(['inject'], { stdin: '\n' }), 1, /stdin is empty: give -f FILE or pipe YAML\/JSON in/);
+  });
+
   it('tapping a sidecar that is not there is a one-line failure that says what to check, exit 1', async () => {
     const r = await runMeshtap(['tap', '--proxy', `127.0.0.1:${closedPort}`, '-o', 'json']);
     expectOneLineError(r, 1, new RegExp(`127\\.0\\.0\\.1:${closedPort}`));
