@@ -3,6 +3,7 @@ import { parseJsonPath, SIDECAR_DEFAULTS, startSidecar, type ForwardSpec, type O
 import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 import { chooseEngine } from './engine-choice.js';
+import { jsNiceFromEnv, lowerJsThreadPriority } from './js-thread-priority.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
 
@@ -185,6 +186,7 @@ const command: Command = {
     }
     const bodyOverLimit = stringFlag(args, 'body-over-limit', undefined, 'truncate');
     if (bodyOverLimit !== 'truncate' && bodyOverLimit !== 'drop') throw new UsageError(`proxy: --body-over-limit takes truncate or drop, not '${bodyOverLimit}'`);
+    const jsNice = jsNiceFromEnv();
     const { hostname } = await import('node:os');
     if (fallbackNote) process.stderr.write(fallbackNote + '\n');
     const sidecar = await startSidecar({
@@ -220,6 +222,8 @@ const command: Command = {
       detectTimeoutMs: args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs,
       idleTimeoutMs: args.values['idle-timeout'] ? parseDurationMs(String(args.values['idle-timeout']), '--idle-timeout') : SIDECAR_DEFAULTS.idleTimeoutMs,
     });
+    // The C++ workers started with the process's priority; the JS thread (tap work) yields to them.
+    if (engine === 'native') lowerJsThreadPriority(jsNice);
     for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);
     if (sidecar.tapAddress) process.stderr.write(`listening tap ${sidecar.tapAddress}\n`);
