@@ -179,6 +179,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     sensitiveHeaders: o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS],
     bodyRedaction: bodyRedactionRules(o.redactBodyFields ?? []),
     onDropped: (r, n) => metrics.tapDropped(r, n),
+    onBoundHit: (b) => metrics.boundHit(b),
   });
   metrics.setGaugeSource('tapSubscribers', () => hub.count);
   // History is read from the engine's recorder when it keeps one (native: C++ records merged with these).

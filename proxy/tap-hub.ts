@@ -156,7 +156,13 @@ const MAX_PENDING_EXCHANGES = 10_000;
 const ORDER: Record<DecisionPoint, number> = { req: 0, rsp: 1, end: 2 };
 
 export function createTapHub(
-  options: { sensitiveHeaders?: readonly string[]; bodyRedaction?: BodyRedactionRules; onDropped?: (reason: string, n: number) => void } = {},
+  options: {
+    sensitiveHeaders?: readonly string[];
+    bodyRedaction?: BodyRedactionRules;
+    onDropped?: (reason: string, n: number) => void;
+    /** A bound was hit (`scrubbed-secrets`: an event held more hidden values than are scrubbed elsewhere). */
+    onBoundHit?: (bound: string) => void;
+  } = {},
 ): TapHub {
   const bodyRules = options.bodyRedaction ?? bodyRedactionRules();
   /**
@@ -177,7 +183,7 @@ export function createTapHub(
   };
   const sensitive = new Set((options.sensitiveHeaders ?? DEFAULT_SENSITIVE_HEADERS).map((h) => h.toLowerCase()));
   // Query parameters are secret by the body fields' names (--redact-body-field NAME too) and signed URLs' ones.
-  const secrets = secretPolicy(sensitive, [...DEFAULT_SECRET_QUERY_PARAMS, ...bodyRules.fields]);
+  const secrets = secretPolicy(sensitive, [...DEFAULT_SECRET_QUERY_PARAMS, ...bodyRules.fields], () => options.onBoundHit?.('scrubbed-secrets'));
   const subs = new Set<SubscriberState>();
   /** Reading subscribers, and those of them with bodies. */
   let reading = 0;

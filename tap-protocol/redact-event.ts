@@ -28,13 +28,15 @@ export interface SecretPolicy {
   readonly query: QueryNames;
   /** The sensitive names by length (index), for a case-insensitive comparison that allocates nothing. */
   readonly sensitiveByLength: ReadonlyArray<readonly string[] | undefined>;
+  /** Called when an event held more hidden values than are scrubbed (MAX_SCRUBBED_SECRETS). */
+  readonly onBoundHit?: () => void;
 }
 
-export function secretPolicy(sensitiveHeaders: Iterable<string>, queryParams: Iterable<string>): SecretPolicy {
+export function secretPolicy(sensitiveHeaders: Iterable<string>, queryParams: Iterable<string>, onBoundHit?: () => void): SecretPolicy {
   const sensitive = new Set([...sensitiveHeaders].map((h) => h.toLowerCase()));
   const sensitiveByLength: string[][] = [];
   for (const h of sensitive) (sensitiveByLength[h.length] ??= []).push(h);
-  return { sensitive, query: queryNames(queryParams), sensitiveByLength };
+  return { sensitive, query: queryNames(queryParams), sensitiveByLength, onBoundHit };
 }
 
 /** The lower-case name of a sensitive header (`name` compared ASCII case-insensitively, not lower-cased), or undefined. */
@@ -66,17 +68,24 @@ export function collectSecrets(e: TapEvent, policy: SecretPolicy, reveal: Reveal
   collecting = undefined;
   seen = undefined;
   found = false;
+  sawCookie = false;
+  // Past MAX_SCRUBBED_SECRETS the values found first are the ones scrubbed: headers, the path, cookies.
+  scanHeaders(e.requestHeaders, policy, reveal, false);
+  scanHeaders(e.responseHeaders, policy, reveal, false);
+  scanHeaders(e.trailers, policy, reveal, false);
+  scanHeaders(e.requestTrailers, policy, reveal, false);
   redactQuerySecrets(e.path, policy.query, addSecret);
-  scanHeaders(e.requestHeaders, policy, reveal);
-  scanHeaders(e.responseHeaders, policy, reveal);
-  scanHeaders(e.trailers, policy, reveal);
-  scanHeaders(e.requestTrailers, policy, reveal);
+  if (sawCookie) {
+    scanHeaders(e.requestHeaders, policy, reveal, true);
+    scanHeaders(e.responseHeaders, policy, reveal, true);
+  }
   const set = collecting as SecretSet | undefined;
   const revealed = seen as string[] | undefined;
   collecting = undefined;
   seen = undefined;
   if (!found) return NOTHING_HIDDEN;
   if (set === undefined) return undefined;
+  if (set.isFull) policy.onBoundHit?.();
   if (revealed) for (const s of revealed) set.remove(s);
   return set.values.length > 0 ? set.values : undefined;
 }
@@ -84,6 +93,8 @@ export function collectSecrets(e: TapEvent, policy: SecretPolicy, reveal: Reveal
 // The collection in progress (module state, not closures: the common case allocates nothing).
 let collecting: SecretSet | undefined;
 let seen: string[] | undefined;
+/** Whether a cookie header was seen (its values are collected in a second pass). */
+let sawCookie = false;
 /** Whether anything at all is hidden (a sensitive header or a secret parameter, however short its value). */
 let found = false;
 function addSecret(s: string): void {
@@ -96,13 +107,21 @@ function addSeen(s: string): void {
   (seen ??= []).push(s);
 }
 
-function scanHeaders(list: HeaderList | undefined, policy: SecretPolicy, reveal: ReadonlySet<string>): void {
+/**
+ * One header list's secrets. Cookie values come last (`cookies`: a second pass, made only when a
+ * cookie header was seen): a request with many cookies must not crowd an `Authorization`
+ * credential out of MAX_SCRUBBED_SECRETS.
+ */
+function scanHeaders(list: HeaderList | undefined, policy: SecretPolicy, reveal: ReadonlySet<string>, cookies: boolean): void {
   if (!list) return;
   for (let i = 0; i < list.length; i++) {
     const h = list[i]!;
     const name = h[0];
     const value = h[1];
     const lower = sensitiveName(name, policy);
+    const isCookie = lower === 'cookie' || lower === 'set-cookie';
+    if (isCookie) sawCookie = true;
+    if (cookies !== isCookie) continue;
     if (lower === undefined) redactQuerySecrets(value, policy.query, addSecret);
     else if (reveal.has(lower)) headerSecrets(lower, value, addSeen);
     else {

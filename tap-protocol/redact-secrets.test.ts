@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TapEvent } from './events.js';
 import { collectSecrets, filterView, NOTHING_HIDDEN, redactEventSecrets, secretPolicy } from './redact-event.js';
 import { DEFAULT_SECRET_QUERY_PARAMS, queryNames, redactQuerySecrets } from './redact-query.js';
-import { headerSecrets, scrubSecrets, SecretSet } from './redact-values.js';
+import { headerSecrets, MAX_SCRUBBED_SECRETS, scrubSecrets, SecretSet } from './redact-values.js';
 
 const names = queryNames(DEFAULT_SECRET_QUERY_PARAMS);
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig-Tk9_x';
@@ -102,5 +102,17 @@ describe('an event as a viewer sees it', () => {
     expect(collectSecrets(e, policy, new Set())).toBe(NOTHING_HIDDEN);
     expect(redactEventSecrets(e, policy, new Set(), undefined)).toBe(e);
     expect(filterView(e, policy, new Set())).toBe(e);
+  });
+
+  it('scrubs at most MAX_SCRUBBED_SECRETS values, an Authorization credential before any cookie, and counts the bound', () => {
+    let hits = 0;
+    const bounded = secretPolicy(['authorization', 'cookie'], DEFAULT_SECRET_QUERY_PARAMS, () => hits++);
+    const cookies = Array.from({ length: 200 }, (_, i) => `c${i}=cookie-value-${i}`).join('; ');
+    const e = event({ path: `/p?state=${TOKEN}`, requestHeaders: [['cookie', cookies], ['authorization', `Bearer ${TOKEN}`]], responseHeaders: [], grpcMessage: undefined });
+    const secrets = collectSecrets(e, bounded, new Set())!;
+    expect(secrets.length).toBe(MAX_SCRUBBED_SECRETS);
+    expect(secrets).toContain(TOKEN);
+    expect(hits).toBe(1);
+    expect(redactEventSecrets(e, bounded, new Set(), secrets).path).toBe('/p?state=[redacted]');
   });
 });

@@ -15,6 +15,13 @@ import { REDACTED, type HeaderList } from './events.js';
 
 /** Shortest secret value scrubbed from other fields (a random token is far longer). */
 export const MIN_SECRET_CHARS = 8;
+/**
+ * Most values (forms included) scrubbed from one event. Scrubbing costs one scan of the path,
+ * header values and bodies per value: a request with thousands of cookies would cost thousands of
+ * scans of a 64 KiB body on the sidecar's JS thread. Past the bound, further values are not
+ * scrubbed elsewhere (their own header is still redacted) and the bound is counted.
+ */
+export const MAX_SCRUBBED_SECRETS = 32;
 
 /**
  * The secret parts of a sensitive header's value (`lowerName` in lower case), each passed to
@@ -57,6 +64,8 @@ function cookieValue(pair: string, add: (secret: string) => void): void {
  */
 export class SecretSet {
   readonly values: string[] = [];
+  /** A value was left out: MAX_SCRUBBED_SECRETS reached. */
+  isFull = false;
 
   add(secret: string): void {
     if (secret.length < MIN_SECRET_CHARS || secret === REDACTED) return;
@@ -79,6 +88,10 @@ export class SecretSet {
 
   private addOne(secret: string): void {
     if (secret.length < MIN_SECRET_CHARS || secret === REDACTED || this.values.includes(secret)) return;
+    if (this.values.length >= MAX_SCRUBBED_SECRETS) {
+      this.isFull = true;
+      return;
+    }
     // Longest first, so a secret holding another is replaced whole.
     let at = this.values.length;
     while (at > 0 && this.values[at - 1]!.length < secret.length) at--;
