@@ -69,6 +69,10 @@ export class SecretSet {
 
   add(secret: string): void {
     if (secret.length < MIN_SECRET_CHARS || secret === REDACTED) return;
+    if (this.values.length >= MAX_SCRUBBED_SECRETS) {
+      this.isFull = true;
+      return;
+    }
     this.addOne(secret);
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret) this.addOne(encoded);
