@@ -26,6 +26,9 @@ describe('dashboard query', () => {
     expect(parseQuery('--status 999')).toMatchObject({ ok: false, error: expect.stringMatching(/--status: '999' is not a status/) });
     expect(parseQuery(String.raw`--path-regex '(a)\1'`)).toMatchObject({ ok: false, error: expect.stringMatching(/--path-regex/) });
     expect(parseQuery('--bodies')).toMatchObject({ ok: false, error: expect.stringMatching(/Unknown option '--bodies'/) });
+    // Regression (session 6): the value of an unknown flag was reported as the mistake.
+    expect(parseQuery('--path /api --reveal-header x-api-key')).toMatchObject({ ok: false, error: expect.stringMatching(/^Unknown option '--reveal-header'/) });
+    expect(parseQuery('--path /api x-api-key --bogus')).toMatchObject({ ok: false, error: expect.stringMatching(/^'x-api-key' is not a filter flag/) });
     expect(parseQuery('/api')).toMatchObject({ ok: false, error: expect.stringMatching(/'\/api' is not a filter flag/) });
     expect(parseQuery('--not')).toMatchObject({ ok: false, error: expect.stringMatching(/--not must be followed/) });
     expect(parseQuery(`--path 'unclosed`)).toEqual({ ok: false, error: "unclosed ' quote" });

@@ -21,7 +21,11 @@ export function parseQuery(text: string): QueryResult {
   if (!split.ok) return { ok: false, error: split.error };
   const words = split.words;
   if (words.includes('--help') || words.includes('-h')) return { ok: false, error: 'the query takes filter flags only (see `meshtap tap --help`)' };
-  const stray = words.find((w, i) => !w.startsWith('--') && (i === 0 || !takesValue(words[i - 1]!)));
+  // A word after an unknown flag is that flag's value as the user meant it: the flag is the mistake
+  // ('--reveal-header x-api-key' said "'x-api-key' is not a filter flag").
+  const strayAt = words.findIndex((w, i) => !w.startsWith('--') && (i === 0 || !takesValue(words[i - 1]!)));
+  const unknownAt = words.findIndex((w) => w.startsWith('--') && FILTER_OPTIONS[w.replace(/^--/, '').split('=')[0]!] === undefined);
+  const stray = strayAt !== -1 && (unknownAt === -1 || strayAt < unknownAt) ? words[strayAt] : undefined;
   if (stray !== undefined) return { ok: false, error: `'${stray}' is not a filter flag; write e.g. --path /api --status 5xx` };
   try {
     const args = parseCommandArgs({ name: 'query', summary: '', help: '', options: FILTER_OPTIONS, allowPositionals: false }, words);
