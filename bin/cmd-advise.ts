@@ -18,7 +18,7 @@ admitted. Use a window that covers a normal day's traffic where you can (up to 1
 --prometheus any range Prometheus keeps).
 
 Flags:
-  -n, --namespace NS     namespace (default: default)
+  -n, --namespace NS        namespace (default: default)
 ${EDGES_SOURCE_HELP.replace('(default 1m; 1s to 1h)', '(default 1h; 1s to 1h)')}
 
 Needs verb 'list' on 'edges' in API group tap.meshtap.dev (meshtap-tap-viewer has it).

@@ -17,10 +17,10 @@ callee's. Callers and destinations without a sidecar are 'unmeshed' (--unmeshed-
 them by address). An edge is shown for a namespace when either end is in it.
 
 Flags:
-  -n, --namespace NS         namespace (default: default, or the kubeconfig context's)
-  -A, --all-namespaces       every namespace (needs 'list edges' cluster-wide)
-  -o, --output FORMAT        table (default), wide (adds P95, requests, bytes, observer) or json (EdgeList)
-      --unmeshed-addresses   list unmeshed peers by address instead of one 'unmeshed' row
+  -n, --namespace NS        namespace (default: default, or the kubeconfig context's)
+  -A, --all-namespaces      every namespace (needs 'list edges' cluster-wide)
+  -o, --output FORMAT       table (default), wide (adds P95, requests, bytes, observer) or json (EdgeList)
+      --unmeshed-addresses  list unmeshed peers by address instead of one 'unmeshed' row
 ${EDGES_SOURCE_HELP}
 
 Needs verb 'list' on 'edges' in API group tap.meshtap.dev (meshtap-tap-viewer has it).

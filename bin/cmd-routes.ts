@@ -17,10 +17,10 @@ read {id} (/users/123 and /users/456 are /users/{id}); the query string is dropp
 as [other] (meshtap_bound_hit_total{bound="routes"} says when).
 
 Flags:
-  -n, --namespace NS      namespace (default: default, or the kubeconfig context's)
-      --to TYPE/NAME      the routes called on this workload instead
-      --to-namespace NS   its namespace (default: -n)
-  -o, --output FORMAT     table (default), wide (adds protocol and request count) or json (RouteList)
+  -n, --namespace NS        namespace (default: default, or the kubeconfig context's)
+      --to TYPE/NAME        the routes called on this workload instead
+      --to-namespace NS     its namespace (default: -n)
+  -o, --output FORMAT       table (default), wide (adds protocol and request count) or json (RouteList)
 ${EDGES_SOURCE_HELP}
 
 Needs verb 'list' on 'routes' in API group tap.meshtap.dev (meshtap-tap-viewer has it).

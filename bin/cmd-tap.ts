@@ -57,6 +57,7 @@ ${SOURCE_HELP}
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
 Text lines start with the event's time (local); ids are POD/CONNECTION.STREAM through the tap API.
+
 Examples:
   meshtap tap deploy/web -n emojivoto --path /api --status 5xx
   meshtap tap deploy web --since 10m --limit 20
