@@ -27,6 +27,13 @@ export const ROUTE_TEMPLATE_CASES: ReadonlyArray<readonly [string, string]> = [
     ['*', '*'],
     ['web.shop:443', OTHER_ROUTE],
     ['/caf%C3%A9/12', '/caf%C3%A9/{id}'],
+    // Tokens in path segments never become route labels (session 6, redact): a JWT, base64 with
+    // padding, a percent-encoded token; a dotted file name that is no JWT stays.
+    ['/verify/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', '/verify/{id}'],
+    ['/dl/aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRva2Vu+abc12==/raw', '/dl/{id}/raw'],
+    ['/t/abc%2Fdef%2B0123456789xyzXYZ', '/t/{id}'],
+    ['/static/app.bundle.min.v12345678.js', '/static/app.bundle.min.v12345678.js'],
+    ['/docs/eyJ.not.a.token.but.dotted123456', '/docs/eyJ.not.a.token.but.dotted123456'],
 ];
 
 /** gRPC paths are routes as they are, without a query. */

@@ -5,7 +5,9 @@
  *
  * A segment is variable when it is a number, a UUID, a hex id (8+ hex digits with at least one
  * digit, so words such as `deadbeef` or `facade` stay), or a long token (24+ characters of
- * `[A-Za-z0-9_-]` mixing letters and digits: session ids, base64url keys, JWT parts). The
+ * `[A-Za-z0-9_-]` and `+=%~` mixing letters and digits: session ids, base64 and base64url keys,
+ * percent-encoded tokens; with dots only when JWT-shaped, `eyJ…` with two dots, so a file name
+ * such as `app.bundle.v12345678.js` stays): a route label must never carry a token. The
  * query string and fragment are dropped. One pass over the characters, no regex and no
  * allocation beyond the result: this runs once per request on the data path.
  */
@@ -26,6 +28,11 @@ const enum C {
   Hash = 0x23,
   Dash = 0x2d,
   Underscore = 0x5f,
+  Dot = 0x2e,
+  Plus = 0x2b,
+  Equals = 0x3d,
+  Percent = 0x25,
+  Tilde = 0x7e,
 }
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
@@ -40,6 +47,7 @@ function isVariable(path: string, start: number, end: number): boolean {
   let hexLetters = 0;
   let letters = 0;
   let dashes = 0;
+  let dots = 0;
   let other = 0;
   for (let i = start; i < end; i++) {
     const c = path.charCodeAt(i);
@@ -49,7 +57,8 @@ function isVariable(path: string, start: number, end: number): boolean {
       letters++;
     } else if (isLetter(c)) letters++;
     else if (c === C.Dash) dashes++;
-    else if (c !== C.Underscore) other++;
+    else if (c === C.Dot) dots++;
+    else if (c !== C.Underscore && c !== C.Plus && c !== C.Equals && c !== C.Percent && c !== C.Tilde) other++;
   }
   if (other > 0) return false;
   if (digits === n) return true;
@@ -58,7 +67,9 @@ function isVariable(path: string, start: number, end: number): boolean {
     return path.charCodeAt(start + 8) === C.Dash && path.charCodeAt(start + 13) === C.Dash && path.charCodeAt(start + 18) === C.Dash && path.charCodeAt(start + 23) === C.Dash;
   }
   if (n >= MIN_HEX_ID_CHARS && digits > 0 && digits + hexLetters === n) return true;
-  return n >= MIN_TOKEN_CHARS && digits > 0 && letters > 0;
+  if (n < MIN_TOKEN_CHARS || digits === 0 || letters === 0) return false;
+  // A JWT (`eyJ` is base64url for `{"`): header.payload.signature.
+  return dots === 0 || (dots === 2 && path.startsWith('eyJ', start));
 }
 
 /**

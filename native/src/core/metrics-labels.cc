@@ -16,7 +16,7 @@ bool IsLetter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c
 bool IsVariable(std::string_view t, size_t start, size_t end) {
   const size_t n = end - start;
   if (n == 0) return false;
-  size_t digits = 0, hex_letters = 0, letters = 0, dashes = 0, other = 0;
+  size_t digits = 0, hex_letters = 0, letters = 0, dashes = 0, dots = 0, other = 0;
   for (size_t i = start; i < end; i++) {
     const unsigned char c = static_cast<unsigned char>(t[i]);
     if (IsDigit(c)) {
@@ -28,7 +28,9 @@ bool IsVariable(std::string_view t, size_t start, size_t end) {
       letters++;
     } else if (c == '-') {
       dashes++;
-    } else if (c != '_') {
+    } else if (c == '.') {
+      dots++;
+    } else if (c != '_' && c != '+' && c != '=' && c != '%' && c != '~') {
       other++;
     }
   }
@@ -38,7 +40,9 @@ bool IsVariable(std::string_view t, size_t start, size_t end) {
     return t[start + 8] == '-' && t[start + 13] == '-' && t[start + 18] == '-' && t[start + 23] == '-';
   }
   if (n >= kMinHexIdChars && digits > 0 && digits + hex_letters == n) return true;
-  return n >= kMinTokenChars && digits > 0 && letters > 0;
+  if (n < kMinTokenChars || digits == 0 || letters == 0) return false;
+  // A JWT (`eyJ` is base64url for `{"`): header.payload.signature (route-template.ts).
+  return dots == 0 || (dots == 2 && t.substr(start, 3) == "eyJ");
 }
 
 }  // namespace
