@@ -3,9 +3,9 @@ import { UsageError } from '../common/index.js';
 
 /**
  * Niceness added to the JS thread of a native-engine sidecar by default (MESHTAP_JS_NICE). 0 for now:
- * at 10, test/transparency-slow-tap failed 4 runs in 6 under load (the niced JS thread hands the tap
- * its events in a few large bursts, after which the grpc-js test client stalled with the data sent:
- * docs/decisions.md), so the step is opt-in until that is understood.
+ * niced, the JS thread falls behind during busy periods and hands a tap its events in bursts
+ * afterwards, which a reader slower than the burst loses (told, counted); test/transparency-slow-tap
+ * assumes its reader keeps pace and failed 4 runs in 6 under load at 10 (docs/decisions.md).
  */
 export const DEFAULT_JS_NICE = 0;
 
