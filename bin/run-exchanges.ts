@@ -3,14 +3,21 @@
  * starts, prints one line per exchange on stderr (CMD keeps stdout, as with strace), writes a
  * recording with --record, and once CMD exits waits (bounded) for exchanges still in flight,
  * then ends the subscription itself, so no tap error is printed when the sidecar stops.
+ *
+ * "Still in flight" is known exactly, not guessed from a pause: when CMD exits, the runner asks
+ * the sidecar to flush (`Flush` with the stream's flushToken) and reads on until the `flushed`
+ * marker, which follows every event of every exchange the sidecar had seen (the native engine's
+ * records drained first). Then an exchange whose `req` came and whose `end` did not is open. A
+ * pause (100 ms, 81cf142) lost CMD's only exchange on a loaded CI machine.
  */
+import { randomBytes } from 'node:crypto';
 import { MeshtapError } from '../common/index.js';
 import { createRecordingHeader, createRecordingWriter, exchangeFromEvent, type RecordingWriter } from '../record/index.js';
 import { formatMessage, openSource } from '../tap-api/index.js';
-import type { TapEvent, TapStream } from '../tap-protocol/index.js';
+import { flushTap, type TapEvent, type TapStream } from '../tap-protocol/index.js';
 
-/** How long `finish` lets events already produced reach the tap client (the hub writes within 5 ms). */
-const SETTLE_MS = 100;
+/** Longest wait for the sidecar's `flushed` marker (it answers at once unless its JS thread is busy). */
+const FLUSH_WAIT_MS = 5_000;
 
 export type RunOutput = 'text' | 'wide' | 'json' | 'none';
 
@@ -31,17 +38,40 @@ export function createRunExchanges(o: { output: RunOutput; record?: string; forc
   let exchanges = 0;
   const open = new Set<string>();
   let idle: (() => void) | undefined;
+  let tapAddress = '';
+  const flushToken = randomBytes(16).toString('hex');
+  let flushed: (() => void) | undefined;
   const show = (e: TapEvent) => {
     if (o.output === 'none' || e.kind !== 'end') return;
     const { requestBody: _q, responseBody: _r, ...bare } = e;
     const line = formatMessage({ type: 'event', event: bare as TapEvent }, o.output);
     if (line !== undefined) o.print(line);
   };
+  /** Asks for the marker and waits for it (bounded; said on stderr when it did not come). */
+  const awaitFlushed = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const marked = new Promise<boolean>((resolve) => {
+      flushed = () => resolve(true);
+      timer = setTimeout(() => resolve(false), FLUSH_WAIT_MS);
+    });
+    let problem: string | undefined;
+    try {
+      if (!(await flushTap(tapAddress, flushToken, { deadlineMs: FLUSH_WAIT_MS }))) problem = 'the sidecar no longer knows this tap';
+    } catch (err) {
+      problem = `the sidecar did not answer: ${(err as { details?: string }).details ?? String(err)}`;
+    }
+    if (problem === undefined && !(await marked)) problem = `no answer within ${FLUSH_WAIT_MS / 1000} s`;
+    clearTimeout(timer);
+    flushed = undefined;
+    if (problem !== undefined) o.print(`meshtap run: could not confirm that every exchange of CMD was seen (${problem}); some may be missing`);
+  };
+
   return {
     async start(tap) {
       if (o.record) writer = await createRecordingWriter(o.record, createRecordingHeader({ kind: 'proxy', address: tap }, o.version, { bodies: true }), { force: o.force });
       // sinceMs: a tiny history window, only so the sidecar says 'history-end' once we are live.
-      const s = openSource({ proxy: tap }, { matches: [], bodies: writer !== undefined, sinceMs: 1, follow: true });
+      tapAddress = tap;
+      const s = openSource({ proxy: tap }, { matches: [], bodies: writer !== undefined, sinceMs: 1, follow: true, flushToken });
       stream = s;
       let live!: () => void;
       let failed!: (err: unknown) => void;
@@ -51,6 +81,7 @@ export function createRunExchanges(o: { output: RunOutput; record?: string; forc
           for await (const m of s.messages) {
             if (m.type === 'history-end') live();
             if (m.type === 'dropped') o.print(`meshtap run: ${m.count} events dropped (${m.reason})`);
+            if (m.type === 'flushed' && m.token === flushToken) flushed?.();
             if (m.type !== 'event') continue;
             const e = m.event;
             if (e.kind === 'req') open.add(e.id);
@@ -63,14 +94,16 @@ export function createRunExchanges(o: { output: RunOutput; record?: string; forc
           }
         } catch (err) {
           failed(err);
+        } finally {
+          flushed?.(); // the stream ended: no marker will come
         }
       })();
       await Promise.race([ready, reading.then(() => Promise.reject(new MeshtapError('MT_RUN_TAP', `the sidecar's tap at ${tap} ended before it started`)))]);
     },
     async finish() {
-      // CMD's last exchange may still be on its way (the engine's doorbell, the tap hub's coalesced
-      // writes: FLUSH_DELAY_MS): let it land before deciding that nothing is open.
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      // CMD's last events may still be on their way (the engine's doorbell, the tap hub's coalesced
+      // writes): read on until the sidecar's marker says everything it had seen was delivered.
+      if (stream !== undefined) await awaitFlushed();
       if (open.size > 0) await new Promise<void>((resolve) => {
         idle = resolve;
         setTimeout(resolve, DRAIN_MS).unref();

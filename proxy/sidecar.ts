@@ -244,6 +244,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         trustedPeers: o.requireGrant ? [] : (o.tapTrustPeers ?? []),
         publicKey: () => publicKey,
         recorderBodies: o.recorderBodies ?? false,
+        flushObservation: () => engine?.flush?.(),
         ...(o.podIp ? { podIp: o.podIp } : {}),
       });
     }

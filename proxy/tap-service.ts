@@ -26,11 +26,14 @@ import {
   TAP_SERVICE,
   TAP_SERVICE_V1,
   WIRE_TOO_OLD_DETAILS,
+  FLUSH_TOKEN_MAX_CHARS,
+  type FlushReply,
+  type FlushRequest,
 } from '../tap-protocol/index.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
 import { ownTapAddresses } from './tap-audience.js';
-import type { TapHub } from './tap-hub.js';
+import type { Subscriber, TapHub } from './tap-hub.js';
 
 const log = createLogger('tap');
 
@@ -54,6 +57,11 @@ export interface TapServiceOptions {
   defaultMaxRps?: number;
   /** Whether the flight recorder keeps bodies (`--recorder-bodies`), told to history readers. */
   recorderBodies?: boolean;
+  /**
+   * Hands the tap everything observation still holds (the native engine's records between
+   * doorbells), before a `Flush` marker is queued: the marker then follows those events.
+   */
+  flushObservation?: () => void;
 }
 
 export interface TapService {
@@ -160,6 +168,8 @@ export async function startTapService(listen: { host: string; port: number }, o:
   // Live taps, so that close() can end each one with a reason instead of a reset.
   const open = new Set<() => void>();
   const audiences = (): string[] => ownTapAddresses(bound, o.podIp);
+  // Live taps opened with a flushToken, for `Flush` (at most maxSubscribers: only open taps are kept).
+  const flushable = new Map<string, Subscriber>();
 
   // The tap port is a plain listener; grpc-js is loaded with its first connection (most sidecars
   // never see a tap, and loading it costs RSS: tap-protocol/grpc-lazy.ts), and serves every
@@ -204,8 +214,11 @@ export async function startTapService(listen: { host: string; port: number }, o:
           sub.finish(() => call.emit('error', { code: GRPC_STATUS.UNAVAILABLE, details: SIDECAR_STOPPED_DETAILS, metadata: new (loadGrpc().Metadata)() }));
         // A history-only tap already ends by itself once its history is out.
         if (!(req.last !== undefined || req.sinceMs !== undefined) || req.follow === true) open.add(stopping);
+        const token = typeof req.flushToken === 'string' && req.flushToken.length <= FLUSH_TOKEN_MAX_CHARS ? req.flushToken : undefined;
+        if (token !== undefined) flushable.set(token, sub);
         const finish = () => {
           open.delete(stopping);
+          if (token !== undefined && flushable.get(token) === sub) flushable.delete(token);
           sub.close();
         };
         call.on('cancelled', finish);
@@ -225,6 +238,23 @@ export async function startTapService(listen: { host: string; port: number }, o:
           sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
           if (req.follow !== true) sub.finish(() => call.end());
         }
+      },
+      /**
+       * A `flushed` marker into the live tap opened with this token, after every event observation
+       * holds now. The token is the capability (random, known to that subscriber only); nothing
+       * else is revealed: an unknown token reads `found: false`.
+       */
+      Flush(call: grpc.ServerUnaryCall<FlushRequest, FlushReply>, callback: grpc.sendUnaryData<FlushReply>) {
+        const token = call.request?.token;
+        const sub = typeof token === 'string' ? flushable.get(token) : undefined;
+        if (sub === undefined) return callback(null, { found: false });
+        try {
+          o.flushObservation?.();
+        } catch (err) {
+          log.warn('flush before a tap marker failed', { err: String(err) });
+        }
+        sub.send({ type: 'flushed', token: token as string }, true);
+        callback(null, { found: true });
       },
     });
 

@@ -61,7 +61,7 @@ export async function recordStream(
           stopWith('history-end');
           break;
         }
-      } else if (msg.event.kind === 'end') {
+      } else if (msg.type === 'event' && msg.event.kind === 'end') {
         await writer.write(exchangeFromEvent(msg.event));
         options.onProgress?.(progress());
         if (limits.limit !== undefined && writer.count >= limits.limit) stopWith('limit');

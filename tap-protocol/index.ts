@@ -21,6 +21,9 @@ export {
   TAP_SERVICE,
   TAP_SERVICE_V1,
   TAP_OBSERVE_PATH,
+  TAP_FLUSH_PATH,
+  FLUSH_TOKEN_MAX_CHARS,
+  flushTap,
   TAP_WIRE_VERSION,
   TAP_BATCH_MAX_BYTES,
   TAP_BATCH_MAX_MESSAGES,
@@ -29,7 +32,7 @@ export {
   SIDECAR_STOPPED_DETAILS,
   isSidecarStopped,
 } from './tap-wire.js';
-export type { TapStream, TapBatchStream } from './tap-wire.js';
+export type { TapStream, TapBatchStream, FlushRequest, FlushReply } from './tap-wire.js';
 export { EVENT_MESSAGE_PREFIX, eventJsonOf, parseBatch, parseMessageBytes, splitBatch, createLineSplitter } from './message-bytes.js';
 export { GRPC_STATUS, loadGrpc } from './grpc-lazy.js';
 export { compileMatches, compilePathRegex, filteredHeaderNames, parseGrpcStatus, GRPC_STATUS_NAMES } from './tap-filter.js';

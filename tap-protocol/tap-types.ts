@@ -33,6 +33,11 @@ export interface TapRequest {
   revealHeaders?: string[];
   /** A grant signed by the tap API (absent for trusted local callers). */
   grant?: string;
+  /**
+   * A token the subscriber picks (random, at most FLUSH_TOKEN_MAX_CHARS) to ask later, with the
+   * `Flush` call, for a `flushed` marker in this stream (`meshtap run` knowing CMD's last events arrived).
+   */
+  flushToken?: string;
 }
 
 /** One message of the tap stream: an event, or a notice that events were lost. */
@@ -45,4 +50,9 @@ export type TapMessage =
    * recorder holds every exchange since then and nothing older (so `--since 1h` on a younger
    * recorder can say where its history begins); `recorderBodies`: whether it keeps bodies.
    */
-  | { type: 'history-end'; historyStartMs?: number; recorderBodies?: boolean };
+  | { type: 'history-end'; historyStartMs?: number; recorderBodies?: boolean }
+  /**
+   * Answer to a `Flush` call naming this stream's `flushToken`: every event of an exchange the
+   * sidecar had seen when the call arrived came before this message (or was counted in a `dropped`).
+   */
+  | { type: 'flushed'; token: string };

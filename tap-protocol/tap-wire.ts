@@ -30,6 +30,10 @@ import type { TapMessage, TapRequest } from './tap-types.js';
 /** The tap wire version this build speaks (the `vN` of the gRPC package). */
 export { TAP_WIRE_VERSION };
 export const TAP_OBSERVE_PATH = '/meshtap.tap.v2.Tap/Observe';
+/** Unary: `{token}` → `{found}`; puts a `flushed` marker into the live stream whose flushToken it is. */
+export const TAP_FLUSH_PATH = '/meshtap.tap.v2.Tap/Flush';
+/** Longest flushToken a sidecar keeps. */
+export const FLUSH_TOKEN_MAX_CHARS = 64;
 /** The version 1 method, still routed by sidecars only to refuse it clearly. */
 export const TAP_OBSERVE_PATH_V1 = '/meshtap.tap.v1.Tap/Observe';
 /** Most JSON text one batch carries (a single larger message goes alone). */
@@ -80,7 +84,41 @@ export const TAP_SERVICE: grpc.ServiceDefinition = {
     responseDeserialize: parseBatch,
     originalName: 'observe',
   },
+  Flush: {
+    path: TAP_FLUSH_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: jsonSerialize,
+    requestDeserialize: (b: Buffer) => jsonDeserialize<FlushRequest>(b),
+    responseSerialize: jsonSerialize,
+    responseDeserialize: (b: Buffer) => jsonDeserialize<FlushReply>(b),
+    originalName: 'flush',
+  },
 };
+
+export interface FlushRequest {
+  token: string;
+}
+export interface FlushReply {
+  /** False when no live stream of this sidecar has that flushToken (ended, or never opened). */
+  found: boolean;
+}
+
+/**
+ * Asks the sidecar at `address` for a `flushed` marker in the live stream opened with `token`
+ * as its flushToken; resolves with whether that stream was found. Rejects on a gRPC failure.
+ */
+export function flushTap(address: string, token: string, options: { deadlineMs?: number } = {}): Promise<boolean> {
+  const client = new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure());
+  const callOptions: grpc.CallOptions = options.deadlineMs ? { deadline: Date.now() + options.deadlineMs } : {};
+  return new Promise<boolean>((resolve, reject) => {
+    client.makeUnaryRequest(TAP_FLUSH_PATH, jsonSerialize, (b: Buffer) => jsonDeserialize<FlushReply>(b), { token } satisfies FlushRequest, callOptions, (err, reply) => {
+      client.close();
+      if (err) reject(wireMismatch(err, address));
+      else resolve(reply?.found === true);
+    });
+  });
+}
 
 /** The version 1 method: a sidecar registers it only to refuse it (WIRE_TOO_OLD_DETAILS). */
 export const TAP_SERVICE_V1: grpc.ServiceDefinition = {
