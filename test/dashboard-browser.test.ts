@@ -96,6 +96,7 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` (skipped: $
     await expect.poll(() => page.locator('#query-help .error').textContent(), POLL).toMatch(/--status: '6xx'/);
     await expect.poll(() => page.locator('.feed-status').textContent(), POLL).toMatch(/^stopped/);
     expect(await page.getByTestId('feed-error').count()).toBe(0);
+    await expect(page.locator('.tbody .empty').textContent()).resolves.toMatch(/the tap stopped/); // not "yet"
     await page.screenshot({ path: join(shots, 'traffic-invalid-query.png') });
     await page.close();
   }, 60_000);

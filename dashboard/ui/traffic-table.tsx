@@ -22,9 +22,11 @@ interface Props {
   onFilter(a: FilterAction): void;
   /** The pointer entered (true) or left (false) the list. */
   onHover?(inside: boolean): void;
+  /** What an empty list says (it depends on whether the tap is still open). */
+  emptyText?: string;
 }
 
-export function TrafficTable({ rows, selected, onSelect, onFilter, onHover }: Props) {
+export function TrafficTable({ rows, selected, onSelect, onFilter, onHover, emptyText = 'No exchanges yet for this query.' }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -80,7 +82,7 @@ export function TrafficTable({ rows, selected, onSelect, onFilter, onHover }: Pr
             <TableRow key={r.key} row={r} top={(first + i) * ROW_HEIGHT} index={first + i} selected={r.key === selected} onSelect={onSelect} onFilter={onFilter} />
           ))}
         </div>
-        {rows.length === 0 && <div class="empty">No exchanges yet for this query.</div>}
+        {rows.length === 0 && <div class="empty">{emptyText}</div>}
       </div>
     </div>
   );

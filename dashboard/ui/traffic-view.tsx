@@ -117,7 +117,14 @@ export function TrafficView({ state }: { state: UrlState }) {
         </div>
       )}
       <div class="traffic-main">
-        <TrafficTable rows={snap.rows} selected={selected} onSelect={setSelected} onFilter={onFilter} onHover={(inside) => feed.setHeld(inside)} />
+        <TrafficTable
+          rows={snap.rows}
+          selected={selected}
+          onSelect={setSelected}
+          onFilter={onFilter}
+          onHover={(inside) => feed.setHeld(inside)}
+          emptyText={snap.status.state === 'error' ? 'No exchanges: the tap stopped (see the message above).' : snap.status.state === 'done' ? 'No exchanges for this query.' : undefined}
+        />
         {row && (
           <DetailPanel
             row={row}
