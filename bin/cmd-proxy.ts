@@ -49,7 +49,7 @@ Observation:
       --body-limit SIZE                   body capture per direction (default 64KiB)
       --redact-header NAME                also redact this header (repeatable)
       --redact-body-field NAME|JSONPATH   also redact this body field (repeatable): a name anywhere in
-                                          JSON or form bodies, or a JSON path ($.user.ssn, $.items[*].pin).
+                                          JSON or form bodies and query strings, or a JSON path ($.user.ssn).
                                           Always redacted (unless a grant reveals all headers, --reveal-header '*'):
                                           password, passwd, secret, token, access_token, refresh_token,
                                           api_key, authorization, client_secret, and card numbers (Luhn)

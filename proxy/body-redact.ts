@@ -143,8 +143,23 @@ function valueEnd(text: string, i: number): number {
   return j;
 }
 
-/** Rewrites secret values of a JSON text in place (tolerant of a cut-off end). */
-export function redactJson(text: string, rules: BodyRedactionRules): string {
+/** The text a JSON value stands for: a string's contents (unescaped where it can be), else the value as written. */
+function jsonValueText(raw: string): string {
+  if (!raw.startsWith('"')) return raw;
+  const inner = raw.length > 1 && raw.endsWith('"') ? raw.slice(1, -1) : raw.slice(1);
+  if (inner.indexOf('\\') < 0) return inner;
+  try {
+    return JSON.parse(`"${inner}"`) as string;
+  } catch {
+    return inner;
+  }
+}
+
+/**
+ * Rewrites secret values of a JSON text in place (tolerant of a cut-off end). `found`, when given,
+ * is told each value redacted by name or path (so the event can scrub it from its other fields).
+ */
+export function redactJson(text: string, rules: BodyRedactionRules, found?: (value: string) => void): string {
   const out: string[] = [];
   let copied = 0;
   const replace = (from: number, to: number, withText: string) => {
@@ -182,6 +197,7 @@ export function redactJson(text: string, rules: BodyRedactionRules): string {
     const name = top && !top.isArray ? top.key?.toLowerCase() : undefined;
     if ((name !== undefined && rules.fields.has(name)) || (rules.paths.length > 0 && pathMatches(rules.paths, stack))) {
       const end = valueEnd(text, i);
+      if (found) found(jsonValueText(text.slice(i, end)));
       replace(i, end, `"${REDACTED}"`);
       i = end - 1;
       continue;
@@ -204,8 +220,8 @@ export function redactJson(text: string, rules: BodyRedactionRules): string {
   return out.join('');
 }
 
-/** Rewrites secret values of an `application/x-www-form-urlencoded` text. */
-export function redactForm(text: string, rules: BodyRedactionRules): string {
+/** Rewrites secret values of an `application/x-www-form-urlencoded` text (`found`: as for redactJson, values as sent). */
+export function redactForm(text: string, rules: BodyRedactionRules, found?: (value: string) => void): string {
   let changed = false;
   const parts = text.split('&').map((pair) => {
     const eq = pair.indexOf('=');
@@ -218,6 +234,7 @@ export function redactForm(text: string, rules: BodyRedactionRules): string {
     }
     if (rules.fields.has(key.toLowerCase())) {
       changed = true;
+      if (found) found(pair.slice(eq + 1));
       return `${pair.slice(0, eq)}=${REDACTED}`;
     }
     if (!rules.cards) return pair;
@@ -240,14 +257,15 @@ const FORM_SHAPE = /^[^=&\s{["]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*&?$/;
  * A body with secrets redacted per `rules` (the same object when nothing changed). JSON by
  * content type or by shape (`{`/`[`), forms by content type or by shape (`a=b&c=d`), else card
  * numbers in any text. Binary (base64) bodies are left alone: field names mean nothing there.
+ * `found` is told the values redacted by field name or path (not card numbers).
  */
-export function redactBody(body: TapBody, contentType: string | undefined, rules: BodyRedactionRules): TapBody {
+export function redactBody(body: TapBody, contentType: string | undefined, rules: BodyRedactionRules, found?: (value: string) => void): TapBody {
   if (body.encoding !== 'utf8' || body.data === '') return body;
   const ct = (contentType ?? '').toLowerCase();
   const trimmed = body.data.trimStart();
   let data: string;
-  if (ct.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) data = redactJson(body.data, rules);
-  else if (ct.includes('x-www-form-urlencoded') || FORM_SHAPE.test(body.data)) data = redactForm(body.data, rules);
+  if (ct.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) data = redactJson(body.data, rules, found);
+  else if (ct.includes('x-www-form-urlencoded') || FORM_SHAPE.test(body.data)) data = redactForm(body.data, rules, found);
   else data = rules.cards ? redactCards(body.data) : body.data;
   return data === body.data ? body : { ...body, data };
 }

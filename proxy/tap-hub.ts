@@ -23,6 +23,7 @@ import {
   DEFAULT_SECRET_QUERY_PARAMS,
   DEFAULT_SENSITIVE_HEADERS,
   REDACTED,
+  addSecrets,
   collectSecrets,
   filterView,
   redactEventSecrets,
@@ -171,13 +172,30 @@ export function createTapHub(
    * response bodies) are all that is kept (a WeakMap of every body cost a tap ~2 % in its GC).
    */
   const recentBodies: [TapBody | undefined, TapBody | undefined, TapBody | undefined, TapBody | undefined] = [undefined, undefined, undefined, undefined];
+  /** The secret field values each of the two recent bodies held (scrubbed from the event's other fields). */
+  const recentValues: [string[] | undefined, string[] | undefined] = [undefined, undefined];
   let recentSlot = 0;
+  /** The secret field values of the body `redactedBody` was last asked for (undefined: none). */
+  let lastBodyValues: string[] | undefined;
+  let collectedValues: string[] | undefined;
+  const collectValue = (v: string): void => {
+    (collectedValues ??= []).push(v);
+  };
   const redactedBody = (b: TapBody, headers: HeaderList | undefined): TapBody => {
-    if (recentBodies[0] === b) return recentBodies[1]!;
-    if (recentBodies[2] === b) return recentBodies[3]!;
-    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules);
+    if (recentBodies[0] === b) {
+      lastBodyValues = recentValues[0];
+      return recentBodies[1]!;
+    }
+    if (recentBodies[2] === b) {
+      lastBodyValues = recentValues[1];
+      return recentBodies[3]!;
+    }
+    collectedValues = undefined;
+    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules, collectValue);
+    lastBodyValues = collectedValues;
     recentBodies[recentSlot] = b;
     recentBodies[recentSlot + 1] = r;
+    recentValues[recentSlot / 2] = lastBodyValues;
     recentSlot = 2 - recentSlot;
     return r;
   };
@@ -258,12 +276,25 @@ export function createTapHub(
    * of the same hidden values.
    */
   const shape = (e: TapEvent, o: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent => {
-    const hidden = collectSecrets(e, secrets, o.reveal);
-    const v = redactEventSecrets(e, secrets, o.reveal, hidden);
+    let hidden = collectSecrets(e, secrets, o.reveal);
     const stripBodies = !o.bodies && (e.requestBody !== undefined || e.responseBody !== undefined);
     // Secrets in bodies are revealed exactly as headers are: only to a grant revealing them all.
-    let qb = o.bodies && o.reveal !== 'all' && e.requestBody ? redactedBody(e.requestBody, e.requestHeaders) : e.requestBody;
-    let sb = o.bodies && o.reveal !== 'all' && e.responseBody ? redactedBody(e.responseBody, e.responseHeaders) : e.responseBody;
+    // Redacted also for a viewer without bodies: the values of secret fields must not show in the path or headers.
+    let qb = e.requestBody;
+    let sb = e.responseBody;
+    if (o.reveal !== 'all' && (qb !== undefined || sb !== undefined)) {
+      let values: string[] | undefined;
+      if (qb) {
+        qb = redactedBody(qb, e.requestHeaders);
+        values = lastBodyValues;
+      }
+      if (sb) {
+        sb = redactedBody(sb, e.responseHeaders);
+        if (lastBodyValues) values = values ? [...values, ...lastBodyValues] : lastBodyValues;
+      }
+      if (values) hidden = addSecrets(hidden, values, secrets);
+    }
+    const v = redactEventSecrets(e, secrets, o.reveal, hidden);
     if (hidden !== undefined && hidden.length > 0 && o.bodies) {
       if (qb) qb = scrubBody(qb, hidden);
       if (sb) sb = scrubBody(sb, hidden);

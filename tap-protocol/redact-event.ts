@@ -131,6 +131,19 @@ function scanHeaders(list: HeaderList | undefined, policy: SecretPolicy, reveal:
   }
 }
 
+/**
+ * `hidden` (from collectSecrets) with `more` values added: the values of secret body fields
+ * (proxy/body-redact.ts), known only once the bodies were redacted. Same bounds as collectSecrets.
+ */
+export function addSecrets(hidden: readonly string[] | undefined, more: readonly string[], policy: SecretPolicy): readonly string[] | undefined {
+  const set = new SecretSet();
+  if (hidden) for (const s of hidden) set.add(s);
+  for (const s of more) set.add(s);
+  if (set.isFull) policy.onBoundHit?.();
+  if (set.values.length > 0) return set.values;
+  return hidden === NOTHING_HIDDEN ? NOTHING_HIDDEN : hidden;
+}
+
 /** One header list as the viewer sees it (the same list when nothing changed). */
 function redactList(list: HeaderList | undefined, policy: SecretPolicy, reveal: ReadonlySet<string>, secrets: readonly string[] | undefined): HeaderList | undefined {
   if (!list) return list;

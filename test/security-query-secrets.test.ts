@@ -5,7 +5,8 @@
  * real CLI: secret-named query parameters (`access_token`, `api_key`, `sig`, `X-Amz-Signature`,
  * …) read [redacted] in the path, `:path`, `Referer` and `Location`; the value of a redacted
  * header (the bearer credential, a cookie's value, an `x-api-key`) is scrubbed from the path,
- * other headers and captured bodies of the same event; in every output format, the flight
+ * other headers and captured bodies of the same event, and so is a secret body field's value
+ * (`"password": …` echoed in a header); in every output format, the flight
  * recorder, recordings (and HAR made from them), `/metrics`. A `--path`, `--path-regex` or
  * `--header` filter cannot confirm a guessed secret. `--reveal-header NAME` reveals that header
  * and its value wherever it is; `--reveal-header '*'` reveals all. Replay never re-sends a
@@ -28,7 +29,8 @@ const COOKIE = 'c00kie-sess-77aa88';
 const API_KEY = 'aPiKeY-1234abcd';
 const H2_KEY = 'h2-xapikey-5566ff';
 const SIG = 'sIgNaTuRe-0f0f0f0f';
-const SECRETS = [BEARER, QUERY_TOKEN, COOKIE, API_KEY, H2_KEY, SIG];
+const PASSWORD = 'pAsSwOrD-in-body-42';
+const SECRETS = [BEARER, QUERY_TOKEN, COOKIE, API_KEY, H2_KEY, SIG, PASSWORD];
 
 /** h1: the bearer credential also as `state=`, the cookie value in a trace header, an API key in the Referer's query. */
 const H1_PATH = `/cb?access_token=${QUERY_TOKEN}&state=${BEARER}&page=2`;
@@ -78,8 +80,9 @@ beforeAll(async () => {
   // Answers with the secrets echoed in a Location and a JSON body (a server that reflects its input).
   h1Origin = net.createServer((s) => {
     s.on('error', () => {});
-    s.once('data', () => {
-      const body = JSON.stringify({ seen: BEARER, note: `cookie ${COOKIE}` });
+    s.once('data', (d: Buffer) => {
+      // Only the exchange that carried the secrets gets them back (the rule is per exchange).
+      const body = d.toString('latin1').startsWith('GET /cb') ? JSON.stringify({ seen: BEARER, note: `cookie ${COOKIE}` }) : '{"ok":true}';
       s.end(`HTTP/1.1 302 Found\r\nLocation: /next?token=${QUERY_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
     });
   });
@@ -102,8 +105,14 @@ beforeAll(async () => {
     '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0', '--recorder-bodies', '--workload', 'deploy/web', '--namespace', 'shop',
   ]);
   await rawRequest(sidecar.forwards[0]!.port, H1_HEAD);
+  // A secret body field whose value a client also put in a header.
+  const login = JSON.stringify({ user: 'ann', password: PASSWORD });
+  await rawRequest(
+    sidecar.forwards[0]!.port,
+    `POST /login HTTP/1.1\r\nHost: web\r\nContent-Type: application/json\r\nX-Debug-Echo: ${PASSWORD}\r\nContent-Length: ${login.length}\r\nConnection: close\r\n\r\n${login}`,
+  );
   await h2Request(sidecar.forwards[1]!.port, { ':method': 'GET', ':path': H2_PATH, ':authority': 'web', ':scheme': 'http', 'x-api-key': H2_KEY });
-  await waitForMetric(sidecar.admin!, 'meshtap_recorder_events', {}, (v) => v >= 2);
+  await waitForMetric(sidecar.admin!, 'meshtap_recorder_events', {}, (v) => v >= 3);
 }, 60_000);
 
 afterAll(async () => {
@@ -113,7 +122,7 @@ afterAll(async () => {
 });
 
 function expectNoSecret(text: string, except: string[] = []): void {
-  for (const s of SECRETS) if (!except.includes(s)) expect(text, `output contains '${s}'`).not.toContain(s);
+  for (const s of SECRETS) if (!except.includes(s)) expect(text.split('\n').filter((l) => l.includes(s)), `output contains '${s}'`).toEqual([]);
 }
 
 const events = (stdout: string): TapEvent[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TapEvent);
@@ -128,7 +137,11 @@ describe('secrets in query strings and echoed secret values (real sidecar, real 
   it('regression (token in the query string): -o json shows [redacted] in path, :path, Referer, Location and bodies, not only in Authorization', async () => {
     const out = await history(['-o', 'json', '--bodies']);
     expectNoSecret(out);
-    const [h1, h2] = events(out);
+    const [h1, login, h2] = events(out);
+    expect(JSON.parse(login!.requestBody!.data)).toEqual({ user: 'ann', password: '[redacted]' });
+    expect(login!.requestHeaders).toContainEqual(['X-Debug-Echo', '[redacted]']);
+    // A viewer without bodies does not see the body, nor its secret field's value in a header.
+    expectNoSecret(await history(['-o', 'json']));
     expect(h1!.path).toBe('/cb?access_token=[redacted]&state=[redacted]&page=2');
     expect(h1!.requestHeaders).toEqual(expect.arrayContaining([
       ['Authorization', '[redacted]'], ['Cookie', '[redacted]'], ['Referer', 'http://site.example/p?api_key=[redacted]&x=1'], ['X-Trace', '[redacted]'],
@@ -179,7 +192,7 @@ describe('secrets in query strings and echoed secret values (real sidecar, real 
 
   it('recordings and HAR hold only [redacted]; replay does not re-send a redacted parameter, mock matches any value for it', async () => {
     const file = join(dir, 'rec.jsonl');
-    const rec = await runMeshtap(['record', '--proxy', sidecar.tap!, '--last', '2', '-o', file]);
+    const rec = await runMeshtap(['record', '--proxy', sidecar.tap!, '--last', '3', '-o', file]);
     expect([rec.code, rec.stderr]).toEqual([0, expect.any(String)]);
     const text = await readFile(file, 'utf8');
     expect(text).toContain('access_token=[redacted]');
