@@ -30,6 +30,7 @@ const NATIVE_ENGINE_SUITES = [
   'test/security-body-secrets.test.ts',
   'test/security-url-credentials.test.ts',
   'test/security-query-secrets.test.ts',
+  'test/security-query-secrets-grant.test.ts',
   'test/security-regex.test.ts',
   'test/security-grant-audience.test.ts',
   'test/edges-fixture.test.ts',
