@@ -4,7 +4,7 @@
  * field of the event, per viewer grant.
  */
 import { describe, expect, it } from 'vitest';
-import type { TapEvent } from '../tap-protocol/index.js';
+import { compileMatches, type TapEvent } from '../tap-protocol/index.js';
 import { createTapHub } from './tap-hub.js';
 
 const PW = 'hunter2-hunter2';
@@ -48,5 +48,18 @@ describe('tap hub shape: one secret redacted in every field', () => {
     const e = { ...event(), path: `/cb?access_token=${TOKEN}` };
     expect(m(`/cb?access_token=${TOKEN.slice(0, 6)}`).test(e)).toBe(false);
     expect(m('/cb?access_token=[redacted]').test(e)).toBe(true);
+  });
+
+  it('a match on no secret-bearing field (method, status, none) is used as is: no redacted view is made for it', () => {
+    const none = compileMatches([]);
+    const byMethod = compileMatches([[{ field: 'method', value: 'POST' }], [{ field: 'status', value: '5xx' }]]);
+    const byPath = compileMatches([[{ field: 'method', value: 'POST' }, { field: 'pathPrefix', value: '/login' }]]);
+    const byHeader = compileMatches([[{ field: 'header', name: 'x-echo', value: TOKEN }]]);
+    const echo: TapEvent = { ...event(), requestHeaders: [['Authorization', `Bearer ${TOKEN}`], ['X-Echo', TOKEN]] };
+    expect(hub.redactedMatch(none, { reveal: new Set() })).toBe(none);
+    expect(hub.redactedMatch(byMethod, { reveal: new Set() })).toBe(byMethod);
+    expect(hub.redactedMatch(byPath, { reveal: new Set() })).not.toBe(byPath);
+    expect(hub.redactedMatch(byHeader, { reveal: new Set() }).test(echo)).toBe(false);
+    expect(byHeader.test(echo)).toBe(true);
   });
 });

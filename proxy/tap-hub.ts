@@ -628,7 +628,8 @@ export function createTapHub(
     shape,
     redactedMatch(match, o) {
       const reveal = o.reveal;
-      if (reveal === 'all') return match;
+      // Nothing to hide from a match on method, status, addresses…: it tests events as they are.
+      if (reveal === 'all' || match.readsSecrets === false) return match;
       return { point: match.point, test: (e) => match.test(filterView(e, secrets, reveal)) };
     },
     publish(kind, event) {

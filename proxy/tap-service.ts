@@ -104,7 +104,8 @@ type Access = { ok: true; bodies: boolean; reveal: ReadonlySet<string> | 'all'; 
 
 function and(a: CompiledMatch, b: CompiledMatch): CompiledMatch {
   const order = { req: 0, rsp: 1, end: 2 } as const;
-  return { test: (e) => a.test(e) && b.test(e), point: order[a.point] >= order[b.point] ? a.point : b.point };
+  const readsSecrets = a.readsSecrets !== false || b.readsSecrets !== false;
+  return { test: (e) => a.test(e) && b.test(e), point: order[a.point] >= order[b.point] ? a.point : b.point, readsSecrets };
 }
 
 /** A refusal when `matches` filter on a header this subscriber would only see redacted (a filter on its value is an oracle). */

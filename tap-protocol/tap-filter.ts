@@ -146,7 +146,15 @@ export interface CompiledMatch {
   test: Predicate;
   /** The earliest event at which the match can be decided. */
   point: DecisionPoint;
+  /**
+   * False when no condition reads a field that can hold a secret (path, authority, a header): the
+   * match then need not test the redacted view of an event (tap-hub `redactedMatch`). Absent: it may.
+   */
+  readsSecrets?: boolean;
 }
+
+/** Filter fields whose values may hold secrets (a query token, URL credentials, a header's value). */
+const SECRET_BEARING_FIELDS: ReadonlySet<string> = new Set(['pathPrefix', 'pathRegex', 'authority', 'header']);
 
 const ORDER: Record<DecisionPoint, number> = { req: 0, rsp: 1, end: 2 };
 
@@ -163,7 +171,7 @@ export function filteredHeaderNames(matches: readonly TapFilter[][]): string[] {
 
 /** Compiles matches; a bad filter is a MeshtapError (MT_BAD_FILTER) naming what to fix. */
 export function compileMatches(matches: TapFilter[][]): CompiledMatch {
-  if (matches.length === 0) return { test: () => true, point: 'req' };
+  if (matches.length === 0) return { test: () => true, point: 'req', readsSecrets: false };
   let point: DecisionPoint = 'req';
   const ands: Predicate[][] = [];
   for (const m of matches) {
@@ -176,5 +184,6 @@ export function compileMatches(matches: TapFilter[][]): CompiledMatch {
     }
     ands.push(preds);
   }
-  return { test: (e) => ands.some((preds) => preds.every((p) => p(e))), point };
+  const readsSecrets = matches.some((m) => m.some((f) => SECRET_BEARING_FIELDS.has(f.field)));
+  return { test: (e) => ands.some((preds) => preds.every((p) => p(e))), point, readsSecrets };
 }
