@@ -107,8 +107,10 @@ HpackResult HpackDecoder::Decode(const uint8_t* p, size_t n, H2FieldList* out) {
         failed_ = true;
         return HpackResult::kTooLarge;
       }
-      out->push_back(H2Field{std::string(reinterpret_cast<const char*>(nv.name), nv.namelen),
-                             std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen)});
+      // Built in place: no temporary field moved into the list.
+      H2Field& field = out->emplace_back();
+      field.name.assign(reinterpret_cast<const char*>(nv.name), nv.namelen);
+      field.value.assign(reinterpret_cast<const char*>(nv.value), nv.valuelen);
     }
     if (flags & NGHTTP2_HD_INFLATE_FINAL) {
       nghttp2_hd_inflate_end_headers(inflater_);

@@ -145,6 +145,43 @@ int32_t PortOf(std::string_view addr, size_t colon) {
   return static_cast<int32_t>(port);
 }
 
+// A 64-bit hash of a field (name, value) read in place, for the field dictionary's slots and
+// candidates: each length is mixed in before its bytes, so that ("ab", "c") and ("a", "bc") differ.
+uint64_t Mix(uint64_t h, uint64_t w) {
+  h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 29);
+}
+
+uint64_t Load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+uint64_t Load32(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// Fixed-size loads only (a variable-length memcpy is a call): the tail as one overlapping word.
+uint64_t MixBytes(uint64_t h, std::string_view s) {
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) h = Mix(h, Load64(p + i));
+    return Mix(h, Load64(p + n - 8));
+  }
+  if (n >= 4) return Mix(h, (Load32(p) << 32) | Load32(p + n - 4));
+  if (n > 0) return Mix(h, (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) | (static_cast<uint64_t>(static_cast<uint8_t>(p[n >> 1])) << 8) | static_cast<uint8_t>(p[n - 1]));
+  return Mix(h, 0);
+}
+
+uint64_t FieldHash(std::string_view name, std::string_view value) {
+  return MixBytes(Mix(MixBytes(Mix(0x243f6a8885a308d3ull, name.size()), name), value.size()), value);
+}
+
 }  // namespace
 
 void RecordedBodies::Append(int d, const uint8_t* p, size_t len, size_t limit) {
@@ -161,6 +198,7 @@ void RecordedBodies::Settle(uint64_t request_bytes, uint64_t response_bytes) {
 RecorderRing::RecorderRing(size_t max_bytes) : cap_(max_bytes) {
   name_index_.reserve(kMaxNames);
   string_index_.reserve(kMaxStrings);
+  field_slots_.assign(kFieldSlots, 0);
   // malloc, not new[]: the pages of a large block are mapped lazily, so an idle recorder holds
   // only what it has filled.
   if (cap_ > 0) buf_ = static_cast<uint8_t*>(std::malloc(cap_));
@@ -197,6 +235,26 @@ int64_t RecorderRing::StringIndex(std::string_view str, size_t max_strings) {
   return index;
 }
 
+int64_t RecorderRing::FindField(std::string_view name, std::string_view value, uint64_t h, size_t* slot) const {
+  // Linear probing over at least twice as many slots as fields (never removed): an empty slot
+  // ends the search, and is where the field goes if it is interned now.
+  for (size_t i = h & (kFieldSlots - 1);; i = (i + 1) & (kFieldSlots - 1)) {
+    const uint32_t s = field_slots_[i];
+    if (s == 0) {
+      *slot = i;
+      return -1;
+    }
+    const InternedField& e = fields_[s - 1];
+    if (e.hash != h || e.key.size() != 4 + name.size() + value.size()) continue;
+    uint32_t name_len;
+    std::memcpy(&name_len, e.key.data(), 4);
+    if (name_len == name.size() && std::memcmp(e.key.data() + 4, name.data(), name.size()) == 0 &&
+        std::memcmp(e.key.data() + 4 + name.size(), value.data(), value.size()) == 0) {
+      return s - 1;
+    }
+  }
+}
+
 bool RecorderRing::PutPackedValue(std::string_view value) {
   uint64_t secs;
   if (ParseImfFixdate(value, &secs)) {
@@ -231,14 +289,13 @@ void RecorderRing::EncodeFields(const H2FieldList& fields) {
   for (const auto& f : fields) {
     // One lookup for an interned field (the common case): its key is the name's length, name, value.
     const bool is_internable = f.value.size() <= kMaxFieldValueBytes && f.name.size() <= kMaxNameBytes;
+    uint64_t h = 0;
+    size_t slot = 0;
     if (is_internable) {
-      const auto name_len = static_cast<uint32_t>(f.name.size());
-      key_.assign(reinterpret_cast<const char*>(&name_len), 4);
-      key_.append(f.name);
-      key_.append(f.value);
-      auto it = field_index_.find(key_);
-      if (it != field_index_.end()) {
-        PutVarint(&scratch_, static_cast<uint64_t>(it->second) << 2);
+      h = FieldHash(f.name, f.value);
+      const int64_t index = FindField(f.name, f.value, h, &slot);
+      if (index >= 0) {
+        PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
         continue;
       }
     }
@@ -249,13 +306,19 @@ void RecorderRing::EncodeFields(const H2FieldList& fields) {
       PutStr(&scratch_, f.value);
       continue;
     }
-    if (is_internable && !IsVolatileField(f.name) && fields_.size() < kMaxFields && field_dict_bytes_ + key_.size() <= kMaxFieldDictBytes) {
-      const uint64_t h = std::hash<std::string_view>()(key_);
+    const size_t key_bytes = 4 + f.name.size() + f.value.size();  // what the dictionary holds: u32 name length, name, value
+    if (is_internable && !IsVolatileField(f.name) && fields_.size() < kMaxFields && field_dict_bytes_ + key_bytes <= kMaxFieldDictBytes) {
       if (field_candidates_.erase(h) > 0) {
         const auto index = static_cast<uint32_t>(fields_.size());
-        fields_.push_back({static_cast<uint32_t>(name), key_});
-        field_index_.emplace(std::string_view(fields_.back().key), index);
-        field_dict_bytes_ += key_.size();
+        const auto name_len = static_cast<uint32_t>(f.name.size());
+        std::string key;
+        key.reserve(key_bytes);
+        key.assign(reinterpret_cast<const char*>(&name_len), 4);
+        key.append(f.name);
+        key.append(f.value);
+        fields_.push_back({static_cast<uint32_t>(name), h, std::move(key)});
+        field_slots_[slot] = index + 1;
+        field_dict_bytes_ += key_bytes;
         PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
         continue;
       }
