@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SECRET_QUERY_PARAMS, queryNames, redactQuerySecrets } from './redact-query.js';
 import { scrubSecrets } from './redact-values.js';
+import { onlySpansReplaced } from '../test/support/redacted-spans.js';
 
 const names = queryNames(DEFAULT_SECRET_QUERY_PARAMS);
 const sandbox = vm.createContext({ redactQuerySecrets, scrubSecrets, names, text: '', secrets: [] as string[] });
@@ -25,18 +26,6 @@ function within(code: string, text: string, secrets: string[] = []): string {
 const PIECE = fc.constantFrom('?', '&', ';', '=', '%3F', '%3f', '%26', '%3D', '%', '%3', '#', '>', ' ', '"', '/', 'token', 'Access_Token', 'sig', 'X-Amz-Signature', 'api%5Fkey', 'page', 'v', '[redacted]', 'http://h/p', 'é', '\u2028');
 const TEXT = fc.oneof(fc.array(PIECE, { maxLength: 40 }).map((p) => p.join('')), fc.string({ maxLength: 80 }));
 
-function onlySpansReplaced(input: string, output: string): boolean {
-  const pieces = output.split('[redacted]');
-  if (pieces.length === 1) return output === input;
-  if (!input.startsWith(pieces[0]!) || !input.endsWith(pieces[pieces.length - 1]!)) return false;
-  let at = pieces[0]!.length;
-  for (const piece of pieces.slice(1, -1)) {
-    const found = input.indexOf(piece, at);
-    if (found < 0) return false;
-    at = found + piece.length;
-  }
-  return input.length - pieces[pieces.length - 1]!.length >= at;
-}
 
 describe('query secret redaction (properties)', () => {
   it('ends on any text and only replaces values', () => {
