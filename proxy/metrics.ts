@@ -413,31 +413,34 @@ function registerBusyPollMetrics(
       if (b) this.set(b.maxUs / 1e6);
     },
   });
-  new Counter({
-    name: 'meshtap_native_busy_polls_total',
-    help: 'Busy-poll windows of the native workers, by result: caught (an event came while polling) or missed (the window ran out, the worker blocked)',
-    labelNames: ['result'],
-    registers: [registry],
-    collect(this: prom.Counter) {
-      const b = read();
-      if (!b) return;
-      // Both series from the first scrape (a rate() over them needs no first increment).
-      for (const result of ['caught', 'missed']) this.inc({ result }, 0);
-      foldIn(this, 'busypoll|caught', { result: 'caught' }, b.caught);
-      foldIn(this, 'busypoll|missed', { result: 'missed' }, b.missed);
-    },
-  });
-  new Counter({
-    name: 'meshtap_native_busy_poll_seconds_total',
-    help: 'CPU time the native workers spent busy polling, by result: caught (polled until an event came) or missed (polled in vain, then blocked)',
-    labelNames: ['result'],
-    registers: [registry],
-    collect(this: prom.Counter) {
-      const b = read();
-      if (!b) return;
-      for (const result of ['caught', 'missed']) this.inc({ result }, 0);
-      foldIn(this, 'busypoll|caught-ns', { result: 'caught' }, b.caughtNs / 1e9);
-      foldIn(this, 'busypoll|missed-ns', { result: 'missed' }, b.missedNs / 1e9);
-    },
-  });
+  type BusyPoll = NonNullable<ReturnType<typeof read>>;
+  /** One counter by result (caught | missed), folded in from the engine's running totals. */
+  const byResult = (name: string, help: string, caught: (b: BusyPoll) => number, missed: (b: BusyPoll) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['result'],
+      registers: [registry],
+      collect(this: prom.Counter) {
+        const b = read();
+        if (!b) return;
+        // Both series from the first scrape (a rate() over them needs no first increment).
+        for (const result of ['caught', 'missed']) this.inc({ result }, 0);
+        foldIn(this, `${name}|caught`, { result: 'caught' }, caught(b));
+        foldIn(this, `${name}|missed`, { result: 'missed' }, missed(b));
+      },
+    });
+  };
+  byResult(
+    'meshtap_native_busy_polls_total',
+    'Busy-poll windows of the native workers, by result: caught (an event came while polling) or missed (the window ran out, the worker blocked)',
+    (b) => b.caught,
+    (b) => b.missed,
+  );
+  byResult(
+    'meshtap_native_busy_poll_seconds_total',
+    'CPU time the native workers spent busy polling, by result: caught (polled until an event came) or missed (polled in vain, then blocked)',
+    (b) => b.caughtNs / 1e9,
+    (b) => b.missedNs / 1e9,
+  );
 }
