@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { httpGet, waitForMetric } from './support/metrics-scrape.js';
 import { runMeshtap, spawnMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { h2Request, rawRequest } from './support/one-request.js';
 
 /** Every secret a request below carries; none may appear in any output. */
 const SECRETS = ['hunter2', 'p@ss', 'ss@web', 'h2secret', 'h2hostpw', 'refpw'];
@@ -23,34 +24,6 @@ let h1Origin: net.Server;
 let h2Origin: http2.Http2Server;
 let sidecar: SidecarProcess;
 let dir: string;
-
-/** One HTTP/1 request written byte for byte (no client library rewrites Host); resolves at the response's end. */
-function rawRequest(port: number, head: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.end(head));
-    let got = '';
-    s.setEncoding('utf8').on('data', (d: string) => (got += d));
-    s.on('end', () => resolve(got));
-    s.on('error', reject);
-  });
-}
-
-function h2Request(port: number, headers: http2.OutgoingHttpHeaders): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const client = http2.connect(`http://127.0.0.1:${port}`);
-    client.on('error', reject);
-    const req = client.request(headers);
-    let status = 0;
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.resume();
-    req.on('end', () => {
-      client.close();
-      resolve(status);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshtap-urlcreds-'));
