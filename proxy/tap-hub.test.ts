@@ -69,6 +69,32 @@ describe('tap hub', () => {
     expect(events(t).map((e) => `${e.kind}:${e.id}`)).toEqual(['req:7.1', 'rsp:7.1', 'end:7.1']);
   });
 
+  it('sends rsp events without requestHeaders (DESIGN §5), yet filters and redacts them with the request headers', async () => {
+    const hub = createTapHub();
+    const t = transport();
+    // `--header` with `--status`: decided at rsp, on the request headers the rsp event holds in memory.
+    const match = hub.redactedMatch(compileMatches([[{ field: 'header', name: 'accept', value: '*/*' }, { field: 'status', value: '2xx' }]]), { reveal: new Set() });
+    expect(match.point).toBe('rsp');
+    const s = hub.subscribe({ match, bodies: false, reveal: new Set(), writer: t.writer });
+    s.live = true;
+    // The response echoes the request's bearer token: hidden there because the request header held it.
+    const rsp = ev('rsp', 1, { status: 200, responseHeaders: [['x-echo', 'token=secret-token-1234']] });
+    const headers = [['Authorization', 'Bearer secret-token-1234'], ['accept', '*/*']] as Array<[string, string]>;
+    hub.publish('req', ev('req', 1, { requestHeaders: headers }));
+    hub.publish('rsp', { ...rsp, requestHeaders: headers });
+    hub.publish('end', ev('end', 1, { status: 200, requestHeaders: headers }));
+    await turn();
+    const out = events(t);
+    expect(out.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
+    expect(out[1]).not.toHaveProperty('requestHeaders');
+    expect(out[1]!.responseHeaders).toEqual([['x-echo', 'token=[redacted]']]);
+    expect(out[0]!.requestHeaders).toEqual([['Authorization', '[redacted]'], ['accept', '*/*']]);
+    expect(out[2]!.requestHeaders).toEqual([['Authorization', '[redacted]'], ['accept', '*/*']]);
+    // The batch text holds no trace of them either.
+    const rspLine = t.batches.flat().find((m) => m.type === 'event' && m.event.kind === 'rsp');
+    expect(JSON.stringify(rspLine)).not.toContain('secret-token');
+  });
+
   it('holds events until a response-side match can be decided, then delivers them in order', async () => {
     const hub = createTapHub();
     const t = transport();

@@ -139,6 +139,26 @@ export const FLUSH_DELAY_MS = 5;
 /** What a notice (`dropped`, `history-end`) counts toward FLUSH_CHARS. */
 const NOTICE_CHARS = 64;
 
+/**
+ * The wire JSON of an event message, `{"type":"event","event":EVENT}`. An `rsp` event leaves
+ * without `requestHeaders` (DESIGN §5: `req` and `end` carry them; an `rsp` is paired with its
+ * `req` by `id`), which were ~20 % of a tapped exchange's JSON with a browser's or gRPC's request
+ * headers. The event in memory keeps them: a filter decided at `rsp` (`--header` with `--status`)
+ * tests them, and `shape` hides the secrets they hold from the rsp's other fields. They are left
+ * out by reading as undefined for the one JSON.stringify (which skips undefined fields), restored
+ * at once: a copy of the event without them cost more than they did (docs/decisions.md).
+ */
+export function eventMessageJson(e: TapEvent): string {
+  if (e.kind !== 'rsp' || e.requestHeaders === undefined) return `{"type":"event","event":${JSON.stringify(e)}}`;
+  const requestHeaders = e.requestHeaders;
+  e.requestHeaders = undefined;
+  try {
+    return `{"type":"event","event":${JSON.stringify(e)}}`;
+  } finally {
+    e.requestHeaders = requestHeaders;
+  }
+}
+
 /** Body characters an event holds (what dominates a queued message's memory when bodies are on). */
 function bodyBytesOf(e: TapEvent): number {
   return (e.requestBody?.data.length ?? 0) + (e.responseBody?.data.length ?? 0);
@@ -340,7 +360,7 @@ export function createTapHub(
     }
     let json = cachedJson.get(s.shapeKey);
     if (json === undefined) {
-      json = `{"type":"event","event":${JSON.stringify(shape(e, s.opts))}}`;
+      json = eventMessageJson(shape(e, s.opts));
       cachedJson.set(s.shapeKey, json);
     }
     return json;
@@ -551,7 +571,7 @@ export function createTapHub(
           if (closed) return;
           if (rateLimitedUntold > 0 && msg.type === 'event') tellRateLimited();
           if (isFull(force)) return;
-          push(JSON.stringify(msg), msg.type === 'event' ? bodyBytesOf(msg.event) : 0);
+          push(msg.type === 'event' ? eventMessageJson(msg.event) : JSON.stringify(msg), msg.type === 'event' ? bodyBytesOf(msg.event) : 0);
         },
         pump() {
           if (!waitingDrain) pump();

@@ -67,6 +67,11 @@ async function callEvents(path: string, from: number): Promise<TapEvent[]> {
   expect(evs.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
   for (const e of evs) {
     expect(eventShape(e)).toMatchObject({ protocol: 'grpc', method: 'POST', scheme: 'http', authority: authority(), path, dst: target, proxy: 'in' });
+    // rsp events carry no requestHeaders (DESIGN §5); req and end do.
+    if (e.kind === 'rsp') {
+      expect(e).not.toHaveProperty('requestHeaders');
+      continue;
+    }
     const h = e.requestHeaders!;
     // Pseudo-headers first (RFC 9113 §8.3), then grpc-js's headers and our metadata, in wire order.
     expect(h.slice(0, 4).map(([k]) => k).sort()).toEqual([':authority', ':method', ':path', ':scheme']);

@@ -45,7 +45,7 @@ export function expectedEvents(x: ExpectedExchange): Array<Partial<TapEvent>> {
   if (x.workload?.workload) base[proxy === 'in' ? 'dstWorkload' : 'srcWorkload'] = x.workload.workload;
   if (x.workload?.namespace) base[proxy === 'in' ? 'dstNamespace' : 'srcNamespace'] = x.workload.namespace;
   const out: Array<Partial<TapEvent>> = [{ ...base, kind: 'req', requestHeaders: x.requestHeaders }];
-  if (x.status !== undefined) out.push({ ...base, kind: 'rsp', requestHeaders: x.requestHeaders, status: x.status, responseHeaders: x.responseHeaders });
+  if (x.status !== undefined) out.push({ ...base, kind: 'rsp', status: x.status, responseHeaders: x.responseHeaders });
   const end: Partial<TapEvent> = { ...base, kind: 'end', requestHeaders: x.requestHeaders, requestBytes: x.requestBytes, responseBytes: x.responseBytes };
   if (x.status !== undefined) {
     end.status = x.status;
