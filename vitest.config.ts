@@ -25,6 +25,8 @@ const NATIVE_ENGINE_SUITES = [
   'test/tap-history-text.test.ts',
   'test/tap-to.test.ts',
   'test/tap-shedding.test.ts',
+  'test/tap-rate-gate.test.ts',
+  'test/tap-rate-gate-grant.test.ts',
   'test/tap-api-stat-prometheus.test.ts',
   'test/security-sidecar.test.ts',
   'test/security-body-secrets.test.ts',

@@ -36,6 +36,7 @@
         "src/core/metrics-labels.cc",
         "src/core/original-dst.cc",
         "src/core/recorder-ring.cc",
+        "src/core/tap-gate.cc",
         "src/core/tcp-stats.cc",
         "src/core/pipe-pool.cc",
         "src/core/worker.cc",

@@ -104,6 +104,8 @@ interface RawEngine {
   setTapped(on: boolean): void;
   setShedding(on: boolean): void;
   shedEvents(): number;
+  setTapGate(rps: number): number;
+  tapGated(): number;
   close(): void;
 }
 
@@ -384,6 +386,14 @@ export interface NativeEngine {
   setShedding(on: boolean): void;
   /** Events of exchanges not sent to JS while shedding, since the engine started (kept after close). */
   shedEvents(): number;
+  /**
+   * The tap gate (core/tap-gate.h): at most `rps` tapped exchanges per second (a 2 s burst) reach
+   * JS from now on, the rest are counted, decided at each request head; 0 turns it off. Returns
+   * `tapGated()` as of the switch, exactly (what was gated under the previous rate).
+   */
+  setTapGate(rps: number): number;
+  /** Exchanges the tap gate kept from JS since the engine started (kept after close). */
+  tapGated(): number;
   /** Stops the workers, closes every listener and connection. Idempotent. */
   close(): void;
 }
@@ -623,8 +633,9 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     take();
     work(Infinity);
   };
-  // shedEvents() as last read (the count stays readable after close).
+  // shedEvents() and tapGated() as last read (the counts stay readable after close).
   let shed = 0;
+  let gated = 0;
   let isClosed = false;
   raw = new a.NativeEngine(options, () => {
     deliveries.wakes++;
@@ -680,8 +691,17 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
       if (!isClosed) shed = engine.shedEvents();
       return shed;
     },
+    setTapGate(rps) {
+      if (!isClosed) gated = engine.setTapGate(rps);
+      return gated;
+    },
+    tapGated() {
+      if (!isClosed) gated = engine.tapGated();
+      return gated;
+    },
     close() {
       if (!isClosed) shed = engine.shedEvents();
+      if (!isClosed) gated = engine.tapGated();
       isClosed = true;
       engine.close();
       drain(); // everything left, and the close records of connections still open

@@ -77,6 +77,9 @@ export async function startNativeDataPath(
   services.hub.onCountChange(updateShedding);
   const shedding = engine;
   services.hub.setShedSource(() => shedding.shedEvents());
+  // Every subscriber rate-limited and unfiltered: C++ keeps back, at the request head, what their
+  // buckets would drop (tap-hub.ts recomputeGate); the hub tells that count as their rate-limit loss.
+  services.hub.setTapGate({ set: (rps) => shedding.setTapGate(rps), read: () => shedding.tapGated() });
   metrics.setTapDroppedSync(() => services.hub.countShed());
   // Read at scrape (and after close, the last totals).
   const counted = engine;

@@ -82,6 +82,17 @@ export interface Subscriber {
   live: boolean;
 }
 
+/**
+ * The native engine's tap gate (native/src/core/tap-gate.h): a token bucket in C++ that keeps
+ * from JS, at their request head, the exchanges a rate-limited tap would drop, and counts them.
+ */
+export interface TapGate {
+  /** Sets its rate in exchanges per second (0: off); returns its count (running total) as of the switch, exactly. */
+  set(rps: number): number;
+  /** Its count of exchanges kept from JS, a running total. */
+  read(): number;
+}
+
 export interface TapHub {
   subscribe(options: SubscriberOptions): Subscriber;
   /** Whether a subscriber is reading (the connection layer makes no events otherwise). */
@@ -106,7 +117,14 @@ export interface TapHub {
    * ones (`not-reading` in the metric, a `queue-full` loss to each subscriber).
    */
   setShedSource(read: () => number): void;
-  /** Counts what the shed source counted since last asked (the metrics do before each scrape). */
+  /**
+   * The native engine's gate (tap-gate.h), which the hub turns on while every subscriber is reading,
+   * rate-limited and matches every exchange: at the largest subscriber rate, so that what C++ keeps
+   * back is what each subscriber's own bucket would drop. What it counted is told to those
+   * subscribers as rate-limit drops, as if JS had refused the exchanges itself.
+   */
+  setTapGate(gate: TapGate): void;
+  /** Counts what the shed source and the tap gate counted since last asked (the metrics do before each scrape, a Flush before its marker). */
   countShed(): void;
   /**
    * Whether a reading subscriber with bodies would be delivered the exchange `req` was published
@@ -267,6 +285,56 @@ export function createTapHub(
     for (const s of subs) if (!s.stalled) s.lost(delta);
   };
 
+  // The native engine's tap gate: its rate (0: off), the subscribers its count is told to (those
+  // there when the rate was last set), and its count as last read.
+  let gate: TapGate | undefined;
+  let gateRps = 0;
+  let gatedSubs: ReadonlySet<SubscriberState> = new Set();
+  let gateSeen = 0;
+  let gateTimer: NodeJS.Timeout | undefined;
+  /** Tells the gate's count since last read (`now`: as the gate returned it) to the subscribers it was counted for. */
+  const syncGate = (now = gate?.read()): void => {
+    if (now === undefined || now <= gateSeen) return;
+    const delta = now - gateSeen;
+    gateSeen = now;
+    let told = 0;
+    for (const s of gatedSubs) if (s.rateLimited(delta)) told++;
+    if (told > 0) options.onDropped?.('rate-limit', delta * told);
+  };
+  /**
+   * Sets the gate's rate for the subscribers there now: the largest subscriber rate when every
+   * subscriber is reading, rate-limited and matches everything, else 0. A filtered subscriber would
+   * lose exchanges C++ cannot test its filter on (events are made in JS); one not reading counts
+   * every event that passes (`skipped`), which a gated exchange never makes; an unlimited one
+   * takes all. Each change splits the count exactly: what was gated before goes to the previous
+   * subscribers (gate.set returns the count at the switch).
+   */
+  const recomputeGate = (): void => {
+    if (gate === undefined) return;
+    let rps = 0;
+    for (const s of subs) {
+      const r = s.opts.maxRps;
+      if (s.stalled || s.opts.match.matchesAll !== true || r === undefined || !(r > 0)) {
+        rps = 0;
+        break;
+      }
+      rps = Math.max(rps, r);
+    }
+    const members: ReadonlySet<SubscriberState> = rps > 0 ? new Set(subs) : new Set();
+    if (rps === 0 && gateRps === 0) return;
+    syncGate(gate.set(rps));
+    gateRps = rps;
+    gatedSubs = members;
+    // Gated exchanges make no record, so no wake may come to tell them: read the count now and then.
+    if (rps > 0 && gateTimer === undefined) {
+      gateTimer = setInterval(() => syncGate(), RATE_NOTICE_INTERVAL_MS);
+      gateTimer.unref();
+    } else if (rps === 0 && gateTimer !== undefined) {
+      clearInterval(gateTimer);
+      gateTimer = undefined;
+    }
+  };
+
   interface SubscriberState extends Subscriber {
     opts: SubscriberOptions;
     /** shapeKeyOf(opts). */
@@ -281,8 +349,11 @@ export function createTapHub(
     rejected: Set<string>;
     enqueue(msg: TapMessage, force?: boolean): void;
     tokens: number;
-    /** An exchange was refused by this subscriber's rate limit: counted and, coalesced, told. */
-    rateLimited(): void;
+    /**
+     * `n` exchanges (default 1) were refused by this subscriber's rate limit (or the tap gate for
+     * it): counted and, coalesced, told. False if it takes no live events (closed, not live).
+     */
+    rateLimited(n?: number): boolean;
     lastRefill: number;
     /** The queue is full: not reading. */
     stalled: boolean;
@@ -387,6 +458,7 @@ export function createTapHub(
     flushTimer = undefined;
     dirtyChars = 0;
     syncShed();
+    syncGate();
     for (const s of dirty) {
       dirty.delete(s);
       s.pump();
@@ -442,6 +514,7 @@ export function createTapHub(
       let skippedMark = 0;
       const stall = () => {
         s.stalled = true;
+        recomputeGate(); // its share of what was gated while it read is told first (it was reading)
         skippedMark = skippedTotal;
         stalledSubs++;
         if (opts.bodies) addReadingBodies(-1);
@@ -466,6 +539,7 @@ export function createTapHub(
         const lost = skippedTotal - skippedMark;
         if (lost > 0) tellLost(lost);
         addReading(1);
+        recomputeGate();
       };
       /** Takes the oldest messages, up to the batch bounds, off the queue as one batch's text. */
       const takeBatch = (): string => {
@@ -546,19 +620,21 @@ export function createTapHub(
         stalled: false,
         get dropped() {
           syncShed();
+          syncGate();
           return dropped + (s.stalled ? skippedTotal - skippedMark : 0);
         },
         lost(n) {
           if (!closed && s.live) tellLost(n);
         },
-        rateLimited() {
-          if (closed) return;
-          dropped++;
-          rateLimitedUntold++;
+        rateLimited(n = 1) {
+          if (closed || !s.live) return false;
+          dropped += n;
+          rateLimitedUntold += n;
           if (!rateNoticeTimer) {
             rateNoticeTimer = setTimeout(tellRateLimited, RATE_NOTICE_INTERVAL_MS);
             rateNoticeTimer.unref();
           }
+          return true;
         },
         enqueueJson(json, bodyBytes) {
           if (closed) return;
@@ -569,7 +645,8 @@ export function createTapHub(
         },
         enqueue(msg, force) {
           if (closed) return;
-          if (rateLimitedUntold > 0 && msg.type === 'event') tellRateLimited();
+          // A `flushed` marker follows every loss counted before it (tap-types.ts), as events do.
+          if (rateLimitedUntold > 0 && (msg.type === 'event' || msg.type === 'flushed')) tellRateLimited();
           if (isFull(force)) return;
           push(msg.type === 'event' ? eventMessageJson(msg.event) : JSON.stringify(msg), msg.type === 'event' ? bodyBytesOf(msg.event) : 0);
         },
@@ -580,6 +657,7 @@ export function createTapHub(
           s.enqueue(msg, force);
         },
         finish(done) {
+          syncGate(); // what was gated while it was live is its to be told
           s.live = false;
           tellRateLimited();
           onFlushed = done;
@@ -600,12 +678,14 @@ export function createTapHub(
             if (opts.bodies) addReadingBodies(-1);
             addReading(-1);
           }
+          recomputeGate();
           for (const l of countListeners) l();
         },
       };
       subs.add(s);
       if (opts.bodies) addReadingBodies(1);
       addReading(1);
+      recomputeGate();
       for (const l of countListeners) l();
       return s;
     },
@@ -628,7 +708,15 @@ export function createTapHub(
       shedRead = read;
       shedSeen = read();
     },
-    countShed: syncShed,
+    setTapGate(g) {
+      gate = g;
+      gateSeen = g.read();
+      recomputeGate();
+    },
+    countShed() {
+      syncShed();
+      syncGate();
+    },
     wantsBodiesFor(req) {
       if (readingBodies === 0) return false;
       for (const s of subs) {
@@ -650,7 +738,7 @@ export function createTapHub(
       const reveal = o.reveal;
       // Nothing to hide from a match on method, status, addresses…: it tests events as they are.
       if (reveal === 'all' || match.readsSecrets === false) return match;
-      return { point: match.point, test: (e) => match.test(filterView(e, secrets, reveal)) };
+      return { point: match.point, matchesAll: match.matchesAll, test: (e) => match.test(filterView(e, secrets, reveal)) };
     },
     publish(kind, event) {
       if (stalledSubs > 0) countSkipped(); // the subscribers not reading miss this one too

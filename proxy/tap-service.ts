@@ -105,7 +105,8 @@ type Access = { ok: true; bodies: boolean; reveal: ReadonlySet<string> | 'all'; 
 function and(a: CompiledMatch, b: CompiledMatch): CompiledMatch {
   const order = { req: 0, rsp: 1, end: 2 } as const;
   const readsSecrets = a.readsSecrets !== false || b.readsSecrets !== false;
-  return { test: (e) => a.test(e) && b.test(e), point: order[a.point] >= order[b.point] ? a.point : b.point, readsSecrets };
+  const matchesAll = a.matchesAll === true && b.matchesAll === true;
+  return { test: (e) => a.test(e) && b.test(e), point: order[a.point] >= order[b.point] ? a.point : b.point, readsSecrets, matchesAll };
 }
 
 /** A refusal when `matches` filter on a header this subscriber would only see redacted (a filter on its value is an oracle). */
@@ -251,6 +252,7 @@ export async function startTapService(listen: { host: string; port: number }, o:
         if (sub === undefined) return callback(null, { found: false });
         try {
           o.flushObservation?.();
+          o.hub.countShed(); // and the losses counted in C++ (shed, gated): told before the marker
         } catch (err) {
           log.warn('flush before a tap marker failed', { err: String(err) });
         }

@@ -41,6 +41,14 @@ describe('tap filters', () => {
     expect(compileMatches([]).point).toBe('req');
   });
 
+  it('says when a match accepts every exchange (the tap gate may then decide losses before any event is made)', () => {
+    expect(compileMatches([]).matchesAll).toBe(true);
+    expect(compileMatches([[]]).matchesAll).toBe(true);
+    expect(compileMatches([[{ field: 'method', value: 'GET' }], []]).matchesAll).toBe(true); // OR with an empty AND
+    expect(compileMatches([[{ field: 'method', value: 'GET' }]]).matchesAll).toBe(false);
+    expect(compileMatches([[{ field: 'method', value: 'GET', negate: true }], [{ field: 'method', value: 'GET' }]]).matchesAll).toBe(false); // all in effect, not by form
+  });
+
   it('refuses regexes that could stall the event loop, and bad values, with a clear error', () => {
     // Regression (ReDoS): path regexes run on RE2, so a catastrophic pattern is harmless, and what
     // RE2 cannot run (backreferences, lookaround) is refused by name.

@@ -151,6 +151,12 @@ export interface CompiledMatch {
    * match then need not test the redacted view of an event (tap-hub `redactedMatch`). Absent: it may.
    */
   readsSecrets?: boolean;
+  /**
+   * True when the match accepts every exchange (no filter at all). Then a rate-limited tap's
+   * losses can be decided before any event is made (the native engine's tap gate, tap-hub.ts).
+   * Absent: it may not.
+   */
+  matchesAll?: boolean;
 }
 
 /** Filter fields whose values may hold secrets (a query token, URL credentials, a header's value). */
@@ -171,7 +177,7 @@ export function filteredHeaderNames(matches: readonly TapFilter[][]): string[] {
 
 /** Compiles matches; a bad filter is a MeshtapError (MT_BAD_FILTER) naming what to fix. */
 export function compileMatches(matches: TapFilter[][]): CompiledMatch {
-  if (matches.length === 0) return { test: () => true, point: 'req', readsSecrets: false };
+  if (matches.length === 0) return { test: () => true, point: 'req', readsSecrets: false, matchesAll: true };
   let point: DecisionPoint = 'req';
   const ands: Predicate[][] = [];
   for (const m of matches) {
@@ -185,5 +191,7 @@ export function compileMatches(matches: TapFilter[][]): CompiledMatch {
     ands.push(preds);
   }
   const readsSecrets = matches.some((m) => m.some((f) => SECRET_BEARING_FIELDS.has(f.field)));
-  return { test: (e) => ands.some((preds) => preds.every((p) => p(e))), point, readsSecrets };
+  // An empty AND group accepts every exchange, so the OR of the groups does too.
+  const matchesAll = matches.some((m) => m.length === 0);
+  return { test: (e) => ands.some((preds) => preds.every((p) => p(e))), point, readsSecrets, matchesAll };
 }

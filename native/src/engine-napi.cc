@@ -29,6 +29,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                         InstanceMethod("httpMetrics", &NativeEngine::HttpMetrics), InstanceMethod("recorderQuery", &NativeEngine::RecorderQuery),
                         InstanceMethod("recorderStats", &NativeEngine::RecorderStats), InstanceMethod("setTapped", &NativeEngine::SetTapped),
                         InstanceMethod("setShedding", &NativeEngine::SetShedding), InstanceMethod("shedEvents", &NativeEngine::ShedEvents),
+                        InstanceMethod("setTapGate", &NativeEngine::SetTapGate), InstanceMethod("tapGated", &NativeEngine::TapGated),
                         InstanceMethod("close", &NativeEngine::Close)});
   }
 
@@ -238,6 +239,20 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   // Events of shed exchanges since the engine started.
   Napi::Value ShedEvents(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), engine_ ? static_cast<double>(engine_->shared().shed_events.load(std::memory_order_relaxed)) : 0);
+  }
+
+  // setTapGate(rps) -> gated: the tap gate's rate (0: off; core/tap-gate.h), and the exchanges it
+  // gated before this call, exactly (JS splits the count between the old and the new subscribers there).
+  Napi::Value SetTapGate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const double rps = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    if (!engine_) return Napi::Number::New(env, 0);
+    return Napi::Number::New(env, static_cast<double>(engine_->shared().tap_gate.Configure(rps)));
+  }
+
+  // Exchanges the tap gate kept from JS since the engine started.
+  Napi::Value TapGated(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), engine_ ? static_cast<double>(engine_->shared().tap_gate.gated()) : 0);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

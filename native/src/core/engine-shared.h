@@ -14,6 +14,7 @@
 #include "h1-exchange.h"
 #include "metrics-http.h"
 #include "recorder-ring.h"
+#include "tap-gate.h"
 #include "tcp-stats.h"
 
 namespace meshtap {
@@ -91,6 +92,9 @@ struct EngineShared {
   // that cannot keep up so costs the JS thread nothing for what it would have dropped anyway.
   std::atomic<bool> shedding{false};
   std::atomic<uint64_t> shed_events{0};
+  // Whether a tapped exchange starting now may go to JS when every subscriber is rate-limited and
+  // matches everything (set by JS; tap-gate.h): checked at the request head after `shedding`.
+  TapGate tap_gate;
   // Wakes the JS thread (a threadsafe-function call); set once before workers start.
   std::function<void()> doorbell;
 

@@ -32,6 +32,10 @@ void H1RecordSink::RequestHead(H1Exchange& ex) {
     shared->shed_events.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (!shared->tap_gate.Admit(ex.start_ns)) {  // every subscriber's rate limit would drop it: counted there
+    ex.to_js = false;
+    return;
+  }
   ex.bodies_to_js = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
   if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
   driver_->Emit2(kRecReqHead, ex.bodies_to_js ? 1 : 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
