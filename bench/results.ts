@@ -23,10 +23,12 @@ export interface RunRecord {
   cpuUsPerUnit?: number;
   peakRssBytes?: number;
   /**
-   * Live tap: events the tap client received, drops it was told about, and events that carried a
-   * response body (proof that the tap asked for bodies and got them) during this run.
+   * Live tap: events the tap client received, drops it was told about (the tap could not keep
+   * up), events its --max-rps left out (`-tap`: the rate users get; absent in older results), and
+   * events that carried a response body (proof that the tap asked for bodies and got them)
+   * during this run.
    */
-  tap?: { events: number; dropped: number; withBodies?: number };
+  tap?: { events: number; dropped: number; rateLimited?: number; withBodies?: number };
 }
 
 export interface MachineFacts {
@@ -56,4 +58,21 @@ export interface BenchResults {
   /** Resident memory of each proxy after start, before any load. */
   idleRss: { scenario: string; target: string; rssBytes: number }[];
   runs: RunRecord[];
+  /** Set by `--until-narrow`: rounds went on until the paired goals' brackets were decided or the budget ended. */
+  narrow?: NarrowInfo;
+}
+
+/** How an `--until-narrow` run went; its verdicts are recomputed from `runs` (repeat = round). */
+export interface NarrowInfo {
+  /** Coverage asked of each bracket (0.95). */
+  level: number;
+  /** Rounds before a verdict may be decided (the fewest whose min–max reaches `level`). */
+  minRounds: number;
+  budgetS: number;
+  /** Ids of the paired goals judged (bench/paired-goals.ts). */
+  goals: string[];
+  rounds: number;
+  elapsedS: number;
+  /** Why the rounds stopped. */
+  stopped: string;
 }

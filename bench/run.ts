@@ -14,9 +14,14 @@ import { MeshtapError, UsageError } from '../common/index.js';
 import { hasCommand } from './lib/machine.js';
 import { stopAll } from './lib/procs.js';
 import { renderMarkdown } from './markdown.js';
-import { runBench } from './runner.js';
-import { FULL_SHAPE, QUICK_SHAPE, SCENARIOS, type RunShape } from './scenarios.js';
-import { TARGETS } from './targets.js';
+import { runUntilNarrow } from './narrow.js';
+import { PAIRED_GOALS, type PairedGoal } from './paired-goals.js';
+import { runBench, type RunPlan } from './runner.js';
+import { FULL_SHAPE, QUICK_SHAPE, SCENARIOS, type RunShape, type Scenario } from './scenarios.js';
+import { TARGETS, type TargetDef } from './targets.js';
+
+const DEFAULT_NARROW_MINUTES = 20;
+const NARROW_LEVEL = 0.95;
 
 const HELP = `Usage: npm run bench -- [flags]      (or: node dist/bench/run.js [flags])
 
@@ -33,6 +38,13 @@ Flags:
   --duration SECONDS   whole seconds per measurement (default 3; quick 1)
   --out DIR            where <timestamp>.json/.md go (default bench/results)
   --no-pin             do not pin processes to CPUs
+  --until-narrow       judge the goals that compare two targets (h2 vs direct, gRPC vs haproxy,
+                       tap cost, p99 vs haproxy) in rounds until each one's 95 % bracket of the
+                       median per-round ratio is on one side of the goal, or the budget ends;
+                       --only keeps the goals whose scenario and targets it names
+  --goals IDS          with --until-narrow: only these goals (comma list)
+                       ${PAIRED_GOALS.map((g) => g.id).join(', ')}
+  --max-minutes M      with --until-narrow: time budget (default ${DEFAULT_NARROW_MINUTES})
   -h, --help           this text
 `;
 
@@ -43,6 +55,25 @@ function positiveNumber(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`bench: ${flag} takes a positive number, not '${text}'`);
   return n;
+}
+
+/**
+ * The paired goals `--until-narrow` judges: all, or those `--goals` names; then only those whose
+ * scenario and both targets survive `--only`.
+ */
+function selectGoals(ids: string | undefined, scenarios: Scenario[], targets: TargetDef[]): PairedGoal[] {
+  let goals = PAIRED_GOALS;
+  if (ids) {
+    const names = ids.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !PAIRED_GOALS.some((g) => g.id === n));
+    if (unknown.length) throw new UsageError(`bench: --goals: unknown goal '${unknown.join(', ')}' (known: ${PAIRED_GOALS.map((g) => g.id).join(', ')})`);
+    goals = PAIRED_GOALS.filter((g) => names.includes(g.id));
+  }
+  const kept = goals.filter((g) => scenarios.some((s) => s.name === g.scenario) && [g.a, g.b].every((id) => targets.some((t) => t.id === id)));
+  if (kept.length === 0) {
+    throw new UsageError('bench: --until-narrow: no goal has its scenario and both targets in --only (e.g. --only h2-small,direct,meshtap-native; see --help for the goals)');
+  }
+  return kept;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -57,6 +88,9 @@ async function main(argv: string[]): Promise<number> {
         duration: { type: 'string' },
         out: { type: 'string' },
         'no-pin': { type: 'boolean' },
+        'until-narrow': { type: 'boolean' },
+        goals: { type: 'string' },
+        'max-minutes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -82,6 +116,11 @@ async function main(argv: string[]): Promise<number> {
     if (names.some((n) => SCENARIOS.some((s) => s.name === n))) scenarios = SCENARIOS.filter((s) => names.includes(s.name));
     if (names.some((n) => TARGETS.some((t) => t.id === n))) targets = TARGETS.filter((t) => names.includes(t.id));
   }
+  const untilNarrow = v['until-narrow'] === true;
+  if (!untilNarrow && (v.goals || v['max-minutes'])) throw new UsageError(`bench: ${v.goals ? '--goals' : '--max-minutes'} works with --until-narrow only (see --help)`);
+  if (untilNarrow && v.repeats) throw new UsageError('bench: --until-narrow runs rounds until the verdicts are decided or --max-minutes ends; drop --repeats');
+  const goals = untilNarrow ? selectGoals(v.goals, scenarios, targets) : [];
+  const budgetS = Math.round(60 * (v['max-minutes'] ? positiveNumber(v['max-minutes'], '--max-minutes') : DEFAULT_NARROW_MINUTES));
 
   if (!existsSync(join(REPO, 'dist/bin/meshtap.js'))) throw new MeshtapError('MT_BENCH_BUILD', 'bench: dist/bin/meshtap.js is missing; run `npm run build` first');
   const missing = REQUIRED_TOOLS.filter((t) => !hasCommand(t));
@@ -98,13 +137,16 @@ async function main(argv: string[]): Promise<number> {
   const outDir = v.out ?? join(REPO, 'bench/results');
   mkdirSync(outDir, { recursive: true });
   const scratchDir = mkdtempSync(join(tmpdir(), 'meshtap-bench-'));
+  if (untilNarrow) {
+    process.stderr.write(`bench: --until-narrow: ${goals.length} goal(s) (${goals.map((g) => g.id).join(', ')}), rounds of ${shape.durationS} s per measurement, at most ${(budgetS / 60).toFixed(0)} min\n`);
+  }
   const measurements = scenarios.reduce((n, s) => n + s.loads.length * targets.filter((t) => t.supports(s.protocol)).length, 0);
-  process.stderr.write(
+  if (!untilNarrow) process.stderr.write(
     `bench: ${scenarios.length} scenario(s), ${targets.length} target(s), ~${measurements} measurements × ${shape.repeats} × ${shape.durationS} s ` +
       `(≈ ${Math.ceil((measurements * shape.repeats * (shape.durationS + 0.6)) / 60)} min)\n`,
   );
   try {
-    const results = await runBench({
+    const plan: RunPlan = {
       scenarios,
       targets,
       shape,
@@ -114,12 +156,13 @@ async function main(argv: string[]): Promise<number> {
       clientCpus: canPin ? '0' : undefined,
       pinningNote,
       log: (line) => process.stderr.write(line + '\n'),
-    });
+    };
+    const results = untilNarrow ? await runUntilNarrow({ ...plan, goals, budgetS, level: NARROW_LEVEL }) : await runBench(plan);
     const stamp = results.startedAt.replace(/[:.]/g, '-');
     const md = renderMarkdown(results);
     writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify(results, null, 2) + '\n');
     writeFileSync(join(outDir, `${stamp}.md`), md);
-    if (!quick && !v.only && !v.out) writeFileSync(join(REPO, 'bench/REPORT.md'), md);
+    if (!quick && !v.only && !v.out && !untilNarrow) writeFileSync(join(REPO, 'bench/REPORT.md'), md);
     process.stdout.write(md);
     process.stderr.write(`bench: wrote ${join(outDir, `${stamp}.json`)} and .md\n`);
     return 0;

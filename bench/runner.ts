@@ -13,7 +13,7 @@ import { sampleGroup, watchGroup } from './lib/proc-stats.js';
 import { machineFacts } from './lib/machine.js';
 import { runLoad } from './loads.js';
 import { RESULTS_FORMAT, RESULTS_VERSION, type BenchResults, type RunRecord } from './results.js';
-import type { RunShape, Scenario } from './scenarios.js';
+import type { LoadKind, RunShape, Scenario } from './scenarios.js';
 import type { BackendAddresses, RunningTarget, TargetDef } from './targets.js';
 
 const BACKEND = fileURLToPath(new URL('./backend.js', import.meta.url));
@@ -33,7 +33,8 @@ export interface RunPlan {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 
-async function startBackend(s: Scenario, plan: RunPlan): Promise<{ addrs: BackendAddresses; procs: BenchProcess[] }> {
+/** Starts the scenario's backend (Node h1 + h2c server, or iperf3 for TCP) on the client CPUs. */
+export async function startBackend(s: Scenario, plan: RunPlan): Promise<{ addrs: BackendAddresses; procs: BenchProcess[] }> {
   if (s.protocol === 'tcp') {
     const port = await freePort();
     const proc = startProcess({ name: 'iperf3 server', command: 'iperf3', args: ['-s', '-B', '127.0.0.1', '-p', String(port)], cpus: plan.clientCpus, stdout: 'pipe' });
@@ -59,7 +60,8 @@ async function startBackend(s: Scenario, plan: RunPlan): Promise<{ addrs: Backen
   return { addrs: { h1, h2, tcp: h1 }, procs: [proc] };
 }
 
-async function measure(plan: RunPlan, s: Scenario, load: Scenario['loads'][number], id: string, t: RunningTarget, repeat: number, durationS: number): Promise<RunRecord> {
+/** One load through one target, with the proxy's CPU, RSS and tap counts sampled meanwhile. */
+export async function measure(plan: RunPlan, s: Scenario, load: Scenario['loads'][number], id: string, t: RunningTarget, repeat: number, durationS: number): Promise<RunRecord> {
   const rec: RunRecord = { scenario: s.name, load, target: id, repeat };
   if (t.proc && (t.proc.child.exitCode !== null || t.proc.child.signalCode !== null)) {
     const last = t.proc.stderrTail().trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
@@ -82,14 +84,19 @@ async function measure(plan: RunPlan, s: Scenario, load: Scenario['loads'][numbe
   }
   if (t.tapCounts && tapBefore) {
     const after = t.tapCounts();
-    rec.tap = { events: after.events - tapBefore.events, dropped: after.dropped - tapBefore.dropped, withBodies: after.withBodies - tapBefore.withBodies };
+    rec.tap = {
+      events: after.events - tapBefore.events,
+      dropped: after.dropped - tapBefore.dropped,
+      rateLimited: after.rateLimited - tapBefore.rateLimited,
+      withBodies: after.withBodies - tapBefore.withBodies,
+    };
   }
   return rec;
 }
 
-/** Runs everything in the plan and returns the raw results; always stops what it started. */
-export async function runBench(plan: RunPlan): Promise<BenchResults> {
-  const results: BenchResults = {
+/** The results skeleton of a plan, before any run. */
+export function newResults(plan: RunPlan): BenchResults {
+  return {
     format: RESULTS_FORMAT,
     version: RESULTS_VERSION,
     startedAt: new Date().toISOString(),
@@ -103,44 +110,77 @@ export async function runBench(plan: RunPlan): Promise<BenchResults> {
     idleRss: [],
     runs: [],
   };
+}
+
+export interface StartedTarget {
+  id: string;
+  t: RunningTarget;
+}
+
+/**
+ * Starts `defs` in front of the scenario's backend, all at once (idle ones cost nothing), in
+ * report order; records each one's idle RSS, and those that fail as skipped.
+ */
+export async function startTargets(plan: RunPlan, s: Scenario, defs: TargetDef[], backend: BackendAddresses, results: BenchResults): Promise<StartedTarget[]> {
+  const running: StartedTarget[] = [];
+  const started = await Promise.allSettled(
+    defs.map((def) => def.start({ protocol: s.protocol, backend, scratchDir: plan.scratchDir, proxyCpus: plan.proxyCpus, clientCpus: plan.clientCpus })),
+  );
+  started.forEach((st, i) => {
+    const def = defs[i];
+    if (st.status === 'fulfilled') {
+      running.push({ id: def.id, t: st.value });
+      if (st.value.proc) results.idleRss.push({ scenario: s.name, target: def.id, rssBytes: sampleGroup(st.value.proc.pid).rssBytes });
+    } else {
+      const reason = def.id.startsWith('meshtap-native') ? `not built: ${message(st.reason)}` : message(st.reason);
+      results.skipped.push({ scenario: s.name, target: def.id, reason });
+      plan.log(`   skip ${def.id}: ${reason}`);
+    }
+  });
+  return running;
+}
+
+/** Warms every started target up with `load` for the plan's warm-up seconds (not recorded). */
+export async function warmUp(plan: RunPlan, s: Scenario, load: LoadKind, running: StartedTarget[]): Promise<void> {
+  if (plan.shape.warmupS <= 0) return;
+  for (const { id, t } of running) {
+    const warm = await measure(plan, s, load, id, t, -1, plan.shape.warmupS);
+    if (warm.error) plan.log(`   warm-up ${id}: ${warm.error}`);
+  }
+}
+
+/** The progress line of one run. */
+export function logRun(plan: RunPlan, rec: RunRecord, label: string): void {
+  const res = rec.result;
+  plan.log(
+    `   ${label} ${rec.load.padEnd(7)} ${rec.target.padEnd(20)} ` +
+      (rec.error ? `ERROR ${rec.error}` : `${res!.perSecond.toFixed(0)}/s` + (rec.cpuUsPerUnit !== undefined ? ` cpu ${rec.cpuUsPerUnit.toFixed(1)}µs` : '') + (res!.latencyMs ? ` p50 ${res!.latencyMs.p50.toFixed(2)}ms` : '')),
+  );
+}
+
+/** Stamps the end of a run: finish time and load average. */
+export function finishResults(results: BenchResults): void {
+  results.finishedAt = new Date().toISOString();
+  results.machine.loadAvgEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
+/** Runs everything in the plan and returns the raw results; always stops what it started. */
+export async function runBench(plan: RunPlan): Promise<BenchResults> {
+  const results = newResults(plan);
   try {
     for (const s of plan.scenarios) {
       plan.log(`== ${s.name}: ${s.title}`);
       const backend = await startBackend(s, plan);
-      const running: { id: string; t: RunningTarget }[] = [];
+      let running: StartedTarget[] = [];
       try {
-        // start all targets of the scenario at once (idle ones cost nothing), in report order
-        const defs = plan.targets.filter((d) => d.supports(s.protocol));
-        const started = await Promise.allSettled(
-          defs.map((def) => def.start({ protocol: s.protocol, backend: backend.addrs, scratchDir: plan.scratchDir, proxyCpus: plan.proxyCpus, clientCpus: plan.clientCpus })),
-        );
-        started.forEach((st, i) => {
-          const def = defs[i];
-          if (st.status === 'fulfilled') {
-            running.push({ id: def.id, t: st.value });
-            if (st.value.proc) results.idleRss.push({ scenario: s.name, target: def.id, rssBytes: sampleGroup(st.value.proc.pid).rssBytes });
-          } else {
-            const reason = def.id.startsWith('meshtap-native') ? `not built: ${message(st.reason)}` : message(st.reason);
-            results.skipped.push({ scenario: s.name, target: def.id, reason });
-            plan.log(`   skip ${def.id}: ${reason}`);
-          }
-        });
-        if (plan.shape.warmupS > 0) {
-          for (const { id, t } of running) {
-            const warm = await measure(plan, s, s.loads[0], id, t, -1, plan.shape.warmupS);
-            if (warm.error) plan.log(`   warm-up ${id}: ${warm.error}`);
-          }
-        }
+        running = await startTargets(plan, s, plan.targets.filter((d) => d.supports(s.protocol)), backend.addrs, results);
+        await warmUp(plan, s, s.loads[0], running);
         for (let r = 0; r < plan.shape.repeats; r++) {
           for (const load of s.loads) {
             for (const { id, t } of running) {
               const rec = await measure(plan, s, load, id, t, r, plan.shape.durationS);
               results.runs.push(rec);
-              const res = rec.result;
-              plan.log(
-                `   #${r + 1} ${load.padEnd(7)} ${id.padEnd(20)} ` +
-                  (rec.error ? `ERROR ${rec.error}` : `${res!.perSecond.toFixed(0)}/s` + (rec.cpuUsPerUnit !== undefined ? ` cpu ${rec.cpuUsPerUnit.toFixed(1)}µs` : '') + (res!.latencyMs ? ` p50 ${res!.latencyMs.p50.toFixed(2)}ms` : '')),
-              );
+              logRun(plan, rec, `#${r + 1}`);
             }
           }
         }
@@ -151,8 +191,7 @@ export async function runBench(plan: RunPlan): Promise<BenchResults> {
     }
   } finally {
     await stopAll();
-    results.finishedAt = new Date().toISOString();
-    results.machine.loadAvgEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+    finishResults(results);
   }
   return results;
 }
