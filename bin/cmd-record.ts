@@ -1,6 +1,6 @@
 import { meshtapVersion, parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
-import { describeSidecarError, openSource, type TapSource, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { DEFAULT_TAP_MAX_RPS, describeSidecarError, openSource, type TapSource, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs, MAX_RPS_HELP, targetFromArgs } from '../tap-api/index.js';
 import { createRecordingHeader, createRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../record/index.js';
 import type { Command } from './command.js';
 
@@ -27,7 +27,7 @@ Flags:
       --follow              with --since/--last: keep recording live traffic afterwards
       --no-bodies           record without bodies (bodies need the body permission)
       --reveal-header NAME  keep this sensitive header unredacted (needs a grant allowing it)
-      --max-rps N           most exchanges per second (default 100 through the tap API)
+${MAX_RPS_HELP}
   -n, --namespace NS        namespace of TARGET (default: default)
       --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
       --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
@@ -75,43 +75,48 @@ const command: Command = {
   async run(args) {
     const file = stringFlag(args, 'output');
     if (!file) throw new UsageError("record: where to? give -o FILE (e.g. -o traffic.jsonl.gz)");
-    if (args.positionals.length > 1) throw new UsageError(`record: one TARGET only (got ${args.positionals.join(' ')})`);
     const proxy = stringFlag(args, 'proxy');
-    const target = args.positionals[0];
-    let tapSource: TapSource;
-    let source: RecordingSource;
-    if (proxy) {
-      if (target) throw new UsageError('record: give a TARGET or --proxy, not both');
-      tapSource = { proxy };
-      source = { kind: 'proxy', address: proxy };
-    } else {
-      if (!target) throw new UsageError("record: which workload? e.g. 'meshtap record deploy/web -o web.jsonl' (or --proxy HOST:PORT)");
-      const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
-      if (!url) throw new UsageError('record: where is the tap API? give --tap-api URL or set MESHTAP_TAP_API');
-      const namespace = stringFlag(args, 'namespace', undefined, 'default')!;
-      tapSource = { tapApi: { url, token: stringFlag(args, 'token', 'MESHTAP_TOKEN'), namespace, target } };
-      source = { kind: 'workload', target, namespace, url };
-    }
+    const target = targetFromArgs('record', args.positionals);
+    if (proxy && target) throw new UsageError('record: give a TARGET or --proxy, not both');
+    if (!proxy && !target) throw new UsageError("record: which workload? e.g. 'meshtap record deploy/web -o web.jsonl' (or --proxy HOST:PORT)");
+    // Every flag is checked before the tap API is looked for (config file, environment) or contacted.
     const since = stringFlag(args, 'since');
     const last = stringFlag(args, 'last');
     const history = since !== undefined || last !== undefined;
     const follow = history ? args.values.follow === true : true;
     const matches = filtersFromArgs(args);
+    const maxRps = stringFlag(args, 'max-rps');
+    const limit = stringFlag(args, 'limit');
+    const maxBytes = stringFlag(args, 'max-bytes');
+    const duration = stringFlag(args, 'duration');
     const request: TapRequest = {
       matches,
       bodies: args.values['no-bodies'] !== true,
       revealHeaders: (args.values['reveal-header'] as string[] | undefined) ?? undefined,
-      sinceMs: since ? parseDurationMs(since, '--since') : undefined,
-      last: last ? parseCount(last, '--last') : undefined,
+      sinceMs: since !== undefined ? parseDurationMs(since, '--since') : undefined,
+      last: last !== undefined ? parseCount(last, '--last') : undefined,
       follow: history ? follow : undefined,
-      maxRps: args.values['max-rps'] ? parseCount(String(args.values['max-rps']), '--max-rps') : tapSource.tapApi ? 100 : undefined,
+      // One sidecar directly: no limit unless asked. Through the tap API: 100 unless asked.
+      maxRps: maxRps !== undefined ? parseCount(maxRps, '--max-rps') : proxy ? undefined : DEFAULT_TAP_MAX_RPS,
     };
     const limits = {
-      limit: args.values.limit ? parseCount(String(args.values.limit), '--limit') : undefined,
-      maxBytes: args.values['max-bytes'] ? parseBytes(String(args.values['max-bytes']), '--max-bytes') : undefined,
-      durationMs: args.values.duration ? parseDurationMs(String(args.values.duration), '--duration') : undefined,
+      limit: limit !== undefined ? parseCount(limit, '--limit') : undefined,
+      maxBytes: maxBytes !== undefined ? parseBytes(maxBytes, '--max-bytes') : undefined,
+      durationMs: duration !== undefined ? parseDurationMs(duration, '--duration') : undefined,
       stopAtHistoryEnd: history && !follow,
     };
+    let tapSource: TapSource;
+    let source: RecordingSource;
+    if (proxy) {
+      tapSource = { proxy };
+      source = { kind: 'proxy', address: proxy };
+    } else {
+      const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
+      if (!url) throw new UsageError('record: where is the tap API? give --tap-api URL or set MESHTAP_TAP_API');
+      const namespace = stringFlag(args, 'namespace', undefined, 'default')!;
+      tapSource = { tapApi: { url, token: stringFlag(args, 'token', 'MESHTAP_TOKEN'), namespace, target: target! } };
+      source = { kind: 'workload', target: target!, namespace, url };
+    }
     const header = createRecordingHeader(source, meshtapVersion(), { matches, bodies: request.bodies });
     const writer = await createRecordingWriter(file, header, { force: args.values.force === true });
     const stream = openSource(tapSource, request, (n) => process.stderr.write(`meshtap: ${n.pod}: ${n.message}\n`));

@@ -5,6 +5,8 @@ import {
   colorFromArgs,
   connectionFromArgs,
   consumeTap,
+  DEFAULT_TAP_MAX_RPS,
+  MAX_RPS_HELP,
   createLineOut,
   createTapView,
   FILTER_HELP,
@@ -48,7 +50,7 @@ Flags:
       --first N             start with the first (oldest) N exchanges the flight recorders hold
   -f, --follow              after --since/--last/--first, keep streaming live events
       --limit N             print N exchanges (whole: req, rsp, end), then exit
-      --max-rps N           most exchanges per second (default 100, split across pods)
+${MAX_RPS_HELP}
   -o, --output FORMAT       text (default), wide, json (one event per line), yaml, jsonpath=TEMPLATE
                             (e.g. -o jsonpath='{.method} {.path} {.status}'; one line per event)
 ${COLOR_HELP}
@@ -91,29 +93,23 @@ const command: Command = {
     },
   },
   async run(args) {
+    // Every flag is checked before anything is resolved or contacted (no config file, kubeconfig
+    // or tap API): a typo in --since must say so, not "where is the tap API?" or a network error.
     const output = parseTapOutput(stringFlag(args, 'output', undefined, 'text')!);
     const color = colorFromArgs(args, 'tap');
     const proxy = stringFlag(args, 'proxy');
     const target = targetFromArgs('tap', args.positionals);
     const all = args.values['all-namespaces'] === true;
     const selector = selectorFromArgs('tap', args);
-    let source: TapSource;
-    let connection: TapApiConnection | undefined;
+    const namespace = stringFlag(args, 'namespace');
     if (proxy) {
       if (target || all) throw new UsageError('tap: give a TARGET, -A or --proxy, not two of them');
       if (selector) throw new UsageError('tap: -l selects pods through the tap API; --proxy taps one sidecar (drop one of them)');
-      source = { proxy };
     } else if (all) {
       if (target) throw new UsageError(`tap: -A taps every namespace; drop ${target} (or drop -A)`);
-      if (stringFlag(args, 'namespace') !== undefined) throw new UsageError('tap: -A taps every namespace; drop -n (or drop -A)');
-      connection = connectionFromArgs('tap', args);
-      // Names the tap API in messages; the streams are one namespace tap per namespace.
-      source = sourceFor(connection, 'ns/all', undefined);
-    } else {
-      if (!target && !selector) throw new UsageError("tap: which workload? e.g. 'meshtap tap deploy/web' (or -l app=web, or --proxy HOST:PORT for one sidecar)");
-      const namespace = stringFlag(args, 'namespace');
-      // `-l` alone selects within the namespace, as `kubectl get pods -l …` does.
-      source = sourceFor(connectionFromArgs('tap', args), target ?? `ns/${namespace ?? 'default'}`, namespace, selector);
+      if (namespace !== undefined) throw new UsageError('tap: -A taps every namespace; drop -n (or drop -A)');
+    } else if (!target && !selector) {
+      throw new UsageError("tap: which workload? e.g. 'meshtap tap deploy/web' (or -l app=web, or --proxy HOST:PORT for one sidecar)");
     }
     const now = Date.now();
     const since = stringFlag(args, 'since');
@@ -132,7 +128,11 @@ const command: Command = {
     const sinceMs = sinceEpochMs !== undefined ? Math.max(1, now - sinceEpochMs) : firstN !== undefined || (untilEpochMs !== undefined && lastN === undefined) ? now : undefined;
     const follow = history ? args.values.follow === true : true;
     if (history && follow && untilEpochMs !== undefined && untilEpochMs <= now) throw new UsageError('tap: --follow with an --until in the past would never print live events');
-    const maxRps = args.values['max-rps'] ? parseCount(String(args.values['max-rps']), '--max-rps') : source.proxy ? undefined : 100;
+    // One sidecar directly: no limit unless asked. Through the tap API: 100 unless asked (split across pods).
+    const maxRpsText = stringFlag(args, 'max-rps');
+    const maxRps = maxRpsText !== undefined ? parseCount(maxRpsText, '--max-rps') : proxy ? undefined : DEFAULT_TAP_MAX_RPS;
+    const limitText = stringFlag(args, 'limit');
+    const limit = limitText !== undefined ? parseCount(limitText, '--limit') : undefined;
     const bodies = args.values.bodies === true;
     const request: TapRequest = {
       matches: filtersFromArgs(args),
@@ -143,7 +143,20 @@ const command: Command = {
       follow: history ? follow : undefined,
       maxRps,
     };
-    const limit = args.values.limit ? parseCount(String(args.values.limit), '--limit') : undefined;
+
+    // Only now: where the tap plane is (config file, environment, kubeconfig).
+    let source: TapSource;
+    let connection: TapApiConnection | undefined;
+    if (proxy) {
+      source = { proxy };
+    } else if (all) {
+      connection = connectionFromArgs('tap', args);
+      // Names the tap API in messages; the streams are one namespace tap per namespace.
+      source = sourceFor(connection, 'ns/all', undefined);
+    } else {
+      // `-l` alone selects within the namespace, as `kubectl get pods -l …` does.
+      source = sourceFor(connectionFromArgs('tap', args), target ?? `ns/${namespace ?? 'default'}`, namespace, selector);
+    }
     // Lines go out a batch at a time; stderr notes flush them first, so the two stay in order on a terminal.
     const out = createLineOut(process.stdout);
     const note = (text: string): void => {

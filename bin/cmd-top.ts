@@ -18,6 +18,7 @@ import {
   SOURCE_OPTIONS,
   sourceFor,
   targetFromArgs,
+  TOP_MAX_RPS_HELP,
   TOP_SORT_KEYS,
   type TapSource,
   type TopSortKey,
@@ -39,7 +40,7 @@ ${FILTER_HELP}
 Flags:
   -n, --namespace NS        namespace of TARGET (default: default; through Kubernetes: the context's)
   -A, --all-namespaces      every namespace with meshed pods (no TARGET)
-      --max-rps N           most exchanges per second (default 100, split across pods)
+${TOP_MAX_RPS_HELP}
       --limit N             stop after N exchanges
       --duration DURATION   stop after this long (e.g. 30s)
       --refresh DURATION    redraw period on a terminal (default 1s)
@@ -88,24 +89,27 @@ const command: Command = {
     const sortBy = stringFlag(args, 'sort', undefined, 'count')!;
     if (!(TOP_SORT_KEYS as readonly string[]).includes(sortBy)) throw new UsageError(`top: --sort takes ${TOP_SORT_KEYS.join(', ')}, not '${sortBy}'`);
     const selector = selectorFromArgs('top', args);
-    let source: TapSource | undefined;
     if (proxy) {
       if (target || all) throw new UsageError('top: give a TARGET, -A or --proxy, not two of them');
       if (selector) throw new UsageError('top: -l selects pods through the tap API; --proxy taps one sidecar (drop one of them)');
-      source = { proxy };
     } else if (all) {
       if (target) throw new UsageError(`top: -A taps every namespace; drop ${target} (or drop -A)`);
     } else if (!target && !selector) throw new UsageError("top: give a TARGET (e.g. deploy/web), -l SELECTOR, -A, or --proxy HOST:PORT; see 'meshtap top --help'");
-    const connection = proxy ? undefined : connectionFromArgs('top', args);
-    if (!source && !all) source = sourceFor(connection!, target ?? `ns/${namespace ?? 'default'}`, namespace, selector);
+    // Every flag is checked before the tap API or kubeconfig is looked for or contacted.
     const request: TapRequest = { matches: filtersFromArgs(args), bodies: false };
     const maxRps = stringFlag(args, 'max-rps');
-    if (maxRps) request.maxRps = parseCount(maxRps, '--max-rps');
+    if (maxRps !== undefined) request.maxRps = parseCount(maxRps, '--max-rps');
     const limit = stringFlag(args, 'limit');
-    const limitN = limit ? parseCount(limit, '--limit') : undefined;
+    const limitN = limit !== undefined ? parseCount(limit, '--limit') : undefined;
     const duration = stringFlag(args, 'duration');
-    const durationMs = duration ? parseDurationMs(duration, '--duration') : undefined;
+    const durationMs = duration !== undefined ? parseDurationMs(duration, '--duration') : undefined;
     const refresh = stringFlag(args, 'refresh');
+    const refreshMs = refresh !== undefined ? parseDurationMs(refresh, '--refresh') : undefined;
+    if (refreshMs !== undefined && refreshMs < 100) throw new UsageError(`top: --refresh ${refresh} is too fast; 100ms at least (e.g. 1s)`);
+
+    let source: TapSource | undefined = proxy ? { proxy } : undefined;
+    const connection = proxy ? undefined : connectionFromArgs('top', args);
+    if (!source && !all) source = sourceFor(connection!, target ?? `ns/${namespace ?? 'default'}`, namespace, selector);
 
     const notices: string[] = [];
     const stream: TapStream = source ? openSource(source, request, (n) => notices.push(n.message)) : openAllNamespaces(connection!, request, (n) => notices.push(n.message), selector);
@@ -146,7 +150,7 @@ const command: Command = {
         format,
         keys: process.stdin,
         onQuit: stop,
-        ...(refresh ? { refreshMs: parseDurationMs(refresh, '--refresh') } : {}),
+        ...(refreshMs !== undefined ? { refreshMs } : {}),
       });
     } finally {
       if (timer) clearTimeout(timer);

@@ -19,7 +19,7 @@ export { compileJsonPath } from './jsonpath.js';
 export { createLineOut } from './line-out.js';
 export type { LineOut } from './line-out.js';
 export { colorFromArgs, COLOR_HELP } from './color.js';
-export { connectionFromArgs, sourceFor, selectorFromArgs, SOURCE_OPTIONS, SOURCE_HELP, SELECTOR_OPTION, SELECTOR_HELP } from './source-flags.js';
+export { connectionFromArgs, sourceFor, selectorFromArgs, DEFAULT_TAP_MAX_RPS, MAX_RPS_HELP, TOP_MAX_RPS_HELP, SOURCE_OPTIONS, SOURCE_HELP, SELECTOR_OPTION, SELECTOR_HELP } from './source-flags.js';
 export type { TapApiConnection } from './source-flags.js';
 export { targetFromArgs } from './target-args.js';
 export { fetchEdges, fetchRoutes, edgesPath, routesPath } from './edges-client.js';

@@ -16,6 +16,23 @@ export const SELECTOR_OPTION: OptionSpec = { selector: { type: 'string', short: 
 export const SELECTOR_HELP = `  -l, --selector SELECTOR   only pods with these labels (app=web,tier!=db,env in (a,b)); without
                             a TARGET: every such pod of the namespace (needs the namespace tap)`;
 
+/**
+ * The rate a tap asks for when `--max-rps` is not given and it goes through the tap API (which
+ * splits it across the pods and caps it, 1000 by default). A `--proxy` tap of one sidecar asks
+ * for no limit: it is local debugging, and the sidecar's own bounded queue still protects traffic.
+ */
+export const DEFAULT_TAP_MAX_RPS = 100;
+
+/** The `--max-rps` help lines of tap and record (true for both ways of tapping). */
+export const MAX_RPS_HELP = `      --max-rps N           most exchanges per second. Through the tap API: ${DEFAULT_TAP_MAX_RPS} unless given,
+                            split across the pods (the tap API caps it: --max-rps-cap, 1000 by
+                            default). With --proxy: no limit unless given`;
+
+/** `top` sends no rate unless given: the tap API's own default applies. */
+export const TOP_MAX_RPS_HELP = `      --max-rps N           most exchanges per second. Through the tap API: its default unless given
+                            (meshtap tap-api --max-rps, 100), split across the pods. With --proxy:
+                            no limit unless given`;
+
 /** Where the tap API is: a URL (local mode) or a kubeconfig (cluster). */
 export type TapApiConnection = { tapApi: { url: string; token?: string } } | { kube: { kubeconfigPath: string; context?: string } };
 
