@@ -62,3 +62,15 @@ export function appendFilter(query: string, flag: string, value?: string): strin
   const trimmed = query.trim();
   return trimmed ? `${trimmed} ${added}` : added;
 }
+
+/** The header names a query asks to reveal (`--reveal-header NAME`, `--reveal-header=NAME`), lowercased. */
+export function revealedHeaders(query: string): string[] {
+  const split = splitQuery(query);
+  if (!split.ok) return [];
+  const names: string[] = [];
+  split.words.forEach((w, i) => {
+    if (w === '--reveal-header' && i + 1 < split.words.length) names.push(split.words[i + 1]!.toLowerCase());
+    else if (w.startsWith('--reveal-header=')) names.push(w.slice('--reveal-header='.length).toLowerCase());
+  });
+  return names;
+}

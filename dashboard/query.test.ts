@@ -1,7 +1,7 @@
 /** The query bar speaks the CLI's filter flags: parsed by the CLI's parser, quoted back for the shell. */
 import { describe, expect, it } from 'vitest';
 import { cliCommand, parseQuery } from './query.js';
-import { appendFilter, joinQuery, splitQuery } from './query-text.js';
+import { appendFilter, joinQuery, revealedHeaders, splitQuery } from './query-text.js';
 
 describe('dashboard query', () => {
   it('parses the tap filter flags into the same OR-of-ANDs the CLI builds', () => {
@@ -18,8 +18,9 @@ describe('dashboard query', () => {
           { field: 'dstWorkload', value: 'deploy/voting' },
         ],
       ],
+      revealHeaders: [],
     });
-    expect(parseQuery('')).toEqual({ ok: true, words: [], matches: [] });
+    expect(parseQuery('')).toEqual({ ok: true, words: [], matches: [], revealHeaders: [] });
   });
 
   it('refuses what the CLI refuses, with its one-line message', () => {
@@ -27,12 +28,26 @@ describe('dashboard query', () => {
     expect(parseQuery(String.raw`--path-regex '(a)\1'`)).toMatchObject({ ok: false, error: expect.stringMatching(/--path-regex/) });
     expect(parseQuery('--bodies')).toMatchObject({ ok: false, error: expect.stringMatching(/Unknown option '--bodies'/) });
     // Regression (session 6): the value of an unknown flag was reported as the mistake.
-    expect(parseQuery('--path /api --reveal-header x-api-key')).toMatchObject({ ok: false, error: expect.stringMatching(/^Unknown option '--reveal-header'/) });
+    expect(parseQuery('--path /api --reveal x-api-key')).toMatchObject({ ok: false, error: expect.stringMatching(/^Unknown option '--reveal'/) });
+    expect(parseQuery('--reveal-header "x y"')).toEqual({ ok: false, error: "--reveal-header: 'x y' is not a header name (e.g. --reveal-header authorization)" });
+    expect(parseQuery('--reveal-header')).toMatchObject({ ok: false, error: expect.stringMatching(/--reveal-header/) });
     expect(parseQuery('--path /api x-api-key --bogus')).toMatchObject({ ok: false, error: expect.stringMatching(/^'x-api-key' is not a filter flag/) });
     expect(parseQuery('/api')).toMatchObject({ ok: false, error: expect.stringMatching(/'\/api' is not a filter flag/) });
     expect(parseQuery('--not')).toMatchObject({ ok: false, error: expect.stringMatching(/--not must be followed/) });
     expect(parseQuery(`--path 'unclosed`)).toEqual({ ok: false, error: "unclosed ' quote" });
     expect(parseQuery('--help')).toMatchObject({ ok: false });
+  });
+
+  it('takes --reveal-header NAME as meshtap tap does (repeatable, any case, * for all), beside the filters', () => {
+    expect(parseQuery('--reveal-header Authorization --header authorization=x --reveal-header=x-api-key --reveal-header authorization')).toEqual({
+      ok: true,
+      words: ['--reveal-header', 'Authorization', '--header', 'authorization=x', '--reveal-header=x-api-key', '--reveal-header', 'authorization'],
+      matches: [[{ field: 'header', name: 'authorization', value: 'x' }]],
+      revealHeaders: ['authorization', 'x-api-key'],
+    });
+    expect(parseQuery("--reveal-header '*'")).toMatchObject({ ok: true, revealHeaders: ['*'] });
+    expect(revealedHeaders('--path /a --reveal-header Cookie --reveal-header=x-api-key')).toEqual(['cookie', 'x-api-key']);
+    expect(cliCommand('deploy/web', 'shop', '--reveal-header authorization', { source: 'live' })).toBe('meshtap tap deploy/web -n shop --reveal-header authorization');
   });
 
   it('quotes clicked values so the shell and the parser read them back unchanged', () => {

@@ -2,14 +2,22 @@
  * One query language with the CLI: the dashboard's query text is parsed by the same flag parser
  * (`parseCommandArgs` with `FILTER_OPTIONS`) and filter builder (`filtersFromArgs`) as
  * `meshtap tap`, so the dashboard cannot accept a query the CLI would read differently, and
- * "copy as CLI command" is the query text behind `meshtap tap TARGET -n NS`.
+ * "copy as CLI command" is the query text behind `meshtap tap TARGET -n NS`. Besides the filters it
+ * takes `--reveal-header NAME` (repeatable), as `meshtap tap` does: the tap API decides, by the
+ * same permission (tap-bodies) and grant, whether the header may be shown.
  */
-import { parseCommandArgs, parseDurationMs, UsageError } from '../common/index.js';
+import { listFlag, parseCommandArgs, parseDurationMs, UsageError, type OptionSpec } from '../common/index.js';
 import type { TapFilter } from '../tap-protocol/index.js';
 import { FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
 import { joinQuery, splitQuery } from './query-text.js';
 
-export type QueryResult = { ok: true; matches: TapFilter[][]; words: string[] } | { ok: false; error: string };
+export type QueryResult = { ok: true; matches: TapFilter[][]; revealHeaders: string[]; words: string[] } | { ok: false; error: string };
+
+/** What the query bar takes: `meshtap tap`'s filter flags and its `--reveal-header`. */
+export const QUERY_OPTIONS: OptionSpec = { ...FILTER_OPTIONS, 'reveal-header': { type: 'string', multiple: true } };
+
+/** An HTTP header name (RFC 9110 token), or `*` (every sensitive header, as the CLI takes it). */
+const HEADER_NAME = /^(\*|[!#$%&'*+.^_`|~0-9A-Za-z-]+)$/;
 
 /** Longest query text accepted (a URL parameter; the sidecars bound regexes themselves). */
 export const MAX_QUERY_CHARS = 4096;
@@ -20,17 +28,20 @@ export function parseQuery(text: string): QueryResult {
   const split = splitQuery(text);
   if (!split.ok) return { ok: false, error: split.error };
   const words = split.words;
-  if (words.includes('--help') || words.includes('-h')) return { ok: false, error: 'the query takes filter flags only (see `meshtap tap --help`)' };
+  if (words.includes('--help') || words.includes('-h')) return { ok: false, error: 'the query takes filter flags and --reveal-header only (see `meshtap tap --help`)' };
   // A word after an unknown flag is that flag's value as the user meant it: the flag is the mistake
   // ('--reveal-header x-api-key' said "'x-api-key' is not a filter flag").
   const strayAt = words.findIndex((w, i) => !w.startsWith('--') && (i === 0 || !takesValue(words[i - 1]!)));
-  const unknownAt = words.findIndex((w) => w.startsWith('--') && FILTER_OPTIONS[w.replace(/^--/, '').split('=')[0]!] === undefined);
+  const unknownAt = words.findIndex((w) => w.startsWith('--') && QUERY_OPTIONS[w.replace(/^--/, '').split('=')[0]!] === undefined);
   const stray = strayAt !== -1 && (unknownAt === -1 || strayAt < unknownAt) ? words[strayAt] : undefined;
   if (stray !== undefined) return { ok: false, error: `'${stray}' is not a filter flag; write e.g. --path /api --status 5xx` };
   try {
-    const args = parseCommandArgs({ name: 'query', summary: '', help: '', options: FILTER_OPTIONS, allowPositionals: false }, words);
-    if (!args) return { ok: false, error: 'the query takes filter flags only' };
-    return { ok: true, matches: filtersFromArgs(args), words };
+    const args = parseCommandArgs({ name: 'query', summary: '', help: '', options: QUERY_OPTIONS, allowPositionals: false }, words);
+    if (!args) return { ok: false, error: 'the query takes filter flags and --reveal-header only' };
+    const revealHeaders = listFlag(args, 'reveal-header');
+    const bad = revealHeaders.find((h) => !HEADER_NAME.test(h));
+    if (bad !== undefined) return { ok: false, error: `--reveal-header: '${bad}' is not a header name (e.g. --reveal-header authorization)` };
+    return { ok: true, matches: filtersFromArgs(args), revealHeaders: [...new Set(revealHeaders.map((h) => h.toLowerCase()))], words };
   } catch (err) {
     const message = err instanceof UsageError ? err.message.replace(/ \(see 'meshtap query --help'\)$/, '').replace(/^query: /, '') : String(err);
     return { ok: false, error: message };
@@ -39,7 +50,7 @@ export function parseQuery(text: string): QueryResult {
 
 function takesValue(flag: string): boolean {
   const name = flag.replace(/^--/, '').split('=')[0]!;
-  return flag.startsWith('--') && !flag.includes('=') && FILTER_OPTIONS[name]?.type === 'string';
+  return flag.startsWith('--') && !flag.includes('=') && QUERY_OPTIONS[name]?.type === 'string';
 }
 
 /** What a tap source means in CLI flags. */

@@ -3,7 +3,9 @@
  *
  * Bodies are asked for first; when the tap API refuses them (the user lacks
  * `watch <resource>/tap-bodies`) the tap is reopened without bodies and the page is told the
- * tap API's own words, so the detail panel can name the missing permission.
+ * tap API's own words, so the detail panel can name the missing permission. A query with
+ * `--reveal-header` is not reopened: the user asked to see a secret, and showing it redacted
+ * instead would look like an answer; the refusal ends the tap, in the tap API's words.
  *
  * The page's queue is the socket's write buffer: past `maxQueuedBytes` events are dropped and
  * counted (a `dropped` line follows once the page catches up), never waited on, so a slow tab
@@ -42,7 +44,7 @@ export function tapParamsFromUrl(url: URL, defaultNamespace: string): { ok: true
   const rpsText = url.searchParams.get('rps');
   const maxRps = rpsText ? Number(rpsText) : DEFAULT_MAX_RPS;
   if (!Number.isInteger(maxRps) || maxRps < 1 || maxRps > 1000) return { ok: false, error: 'max-rps is a whole number from 1 to 1000' };
-  const request: TapRequest = { matches: query.matches, bodies: true, maxRps };
+  const request: TapRequest = { matches: query.matches, bodies: true, maxRps, ...(query.revealHeaders.length ? { revealHeaders: query.revealHeaders } : {}) };
   if (source === 'history') {
     const since = parseSince(url.searchParams.get('since') || '5m');
     if (!since.ok) return { ok: false, error: since.error };
@@ -77,6 +79,11 @@ async function openWithBodiesFallback(
     return { iterator, first };
   } catch (err) {
     if (!isBodiesDenied(err)) throw err;
+    const reveal = p.request.revealHeaders ?? [];
+    if (reveal.length > 0) {
+      const names = reveal.map((h) => `--reveal-header ${h}`).join(' ');
+      throw new MeshtapError(err.code, `${names} was refused: ${err.message}; drop it from the query to tap with the header redacted`, { cause: err });
+    }
     onBodies(false, err.message);
     stream = openTap(conn, p.namespace, p.target, { ...p.request, bodies: false }, onNotice);
     register(stream);
@@ -148,7 +155,9 @@ const TOP_ROWS_SHOWN = 100;
 export async function serveTopStream(conn: DashboardConnection, res: ServerResponse, p: TapParams, log: Logger): Promise<void> {
   startNdjson(res);
   const table = createTopTable();
-  const stream = openTap(conn, p.namespace, p.target, { matches: p.request.matches, bodies: false, ...(p.request.maxRps ? { maxRps: p.request.maxRps } : {}) });
+  const { matches, maxRps, revealHeaders } = p.request;
+  // A filter on a sensitive header needs it revealed (the tap API refuses it otherwise), so the query's reveal goes along.
+  const stream = openTap(conn, p.namespace, p.target, { matches, bodies: false, ...(maxRps ? { maxRps } : {}), ...(revealHeaders ? { revealHeaders } : {}) });
   let closed = false;
   const snapshot = (): void => {
     if (closed || res.writableLength > MAX_QUEUED_BYTES) return;

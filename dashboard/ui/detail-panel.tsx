@@ -8,6 +8,8 @@ import type { HeaderList, TapEvent } from '../../tap-protocol/index.js';
 import { copyText, downloadExport, postJson } from './api.js';
 import { BodyView, decodeBase64, hexDump } from './body-view.js';
 import { curlCommand } from './curl.js';
+import { appendFilter, revealedHeaders } from '../query-text.js';
+import { setUrlState } from './url-state.js';
 import { fmtBytes, fmtMs, GRPC_NAMES, outcomeOf, REDACTED } from './format.js';
 import type { Row } from './traffic-feed.js';
 
@@ -85,6 +87,7 @@ export function DetailPanel({ row, bodiesAllowed, bodiesMessage, namespace, targ
             bodiesMessage={bodiesMessage}
             frames={row.end}
             which="request"
+            query={query}
           />
         )}
         {tab === 'response' && (
@@ -99,6 +102,7 @@ export function DetailPanel({ row, bodiesAllowed, bodiesMessage, namespace, targ
             bodiesMessage={bodiesMessage}
             frames={row.end}
             which="response"
+            query={query}
           />
         )}
       </div>
@@ -175,8 +179,15 @@ function Overview({ e, done }: { e: TapEvent; done: boolean }) {
   );
 }
 
-function Headers({ list, title }: { list: HeaderList | undefined; title: string }) {
+/**
+ * A header list; a redacted value offers to add `--reveal-header NAME` to the query (the tap API
+ * then shows it if your permission allows, or says why not). A name already asked for that still
+ * reads redacted is a value no grant reveals (credentials in a URL) or a secret repeated from
+ * another field.
+ */
+function Headers({ list, title, query }: { list: HeaderList | undefined; title: string; query: string }) {
   if (!list || list.length === 0) return null;
+  const asked = new Set(revealedHeaders(query));
   return (
     <section>
       <h3>{title}</h3>
@@ -187,9 +198,25 @@ function Headers({ list, title }: { list: HeaderList | undefined; title: string 
               <th scope="row">{n}</th>
               <td>
                 {v === REDACTED ? (
-                  <span class="redacted" title="Redacted by the sidecar: revealing it needs the body permission and --reveal-header">
-                    redacted
-                  </span>
+                  asked.has(n.toLowerCase()) || asked.has('*') ? (
+                    <span class="redacted" title="Still redacted though the query reveals this header: the same value is the secret of another field the query does not reveal">
+                      redacted
+                    </span>
+                  ) : (
+                    <>
+                      <span class="redacted" title="Redacted by the sidecar: revealing it needs the body permission and --reveal-header">
+                        redacted
+                      </span>{' '}
+                      <button
+                        type="button"
+                        class="btn small ghost reveal"
+                        title={`Add --reveal-header ${n.toLowerCase()} to the query (needs the tap-bodies permission; the tap restarts)`}
+                        onClick={() => setUrlState({ q: appendFilter(query, 'reveal-header', n.toLowerCase()) })}
+                      >
+                        reveal
+                      </button>
+                    </>
+                  )
                 ) : v.includes(`${REDACTED}@`) ? (
                   <>
                     <span class="redacted">redacted</span>@{v.split(`${REDACTED}@`).slice(1).join('')}
@@ -217,12 +244,13 @@ interface SideProps {
   bodiesMessage?: string;
   frames: TapEvent | undefined;
   which: 'request' | 'response';
+  query: string;
 }
 
-function Side({ headers, trailers, body, label, e, done, bodiesAllowed, bodiesMessage, frames, which }: SideProps) {
+function Side({ headers, trailers, body, label, e, done, bodiesAllowed, bodiesMessage, frames, which, query }: SideProps) {
   return (
     <div>
-      <Headers list={headers} title={`${label} headers`} />
+      <Headers list={headers} title={`${label} headers`} query={query} />
       {!headers && <p class="muted">No {label.toLowerCase()} headers were seen (the tap started mid-exchange).</p>}
       <section>
         <h3>{label} body</h3>
@@ -244,7 +272,7 @@ function Side({ headers, trailers, body, label, e, done, bodiesAllowed, bodiesMe
           <p class="muted">Empty body.</p>
         )}
       </section>
-      <Headers list={trailers} title={`${label} trailers`} />
+      <Headers list={trailers} title={`${label} trailers`} query={query} />
     </div>
   );
 }

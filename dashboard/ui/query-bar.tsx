@@ -1,5 +1,5 @@
 /**
- * The query bar: the `meshtap tap` filter flags, checked by the server's copy of the CLI parser
+ * The query bar: the `meshtap tap` filter flags (and `--reveal-header NAME`), checked by the server's copy of the CLI parser
  * as you type, applied on Enter, shown as the equivalent CLI command (with a copy button).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -58,7 +58,7 @@ export function QueryBar({ state, onError }: { state: UrlState; onError?(error: 
           value={draft}
           spellcheck={false}
           autocomplete="off"
-          placeholder="--path /api --status 5xx   (meshtap tap filter flags: --method --authority --header N=V --grpc-status --min-latency --to --not --or …)"
+          placeholder="--path /api --status 5xx   (meshtap tap filter flags: --method --authority --header N=V --grpc-status --min-latency --to --not --or …; --reveal-header NAME)"
           aria-invalid={check && !check.ok ? 'true' : 'false'}
           aria-describedby="query-help"
           onInput={(ev) => setDraft((ev.target as HTMLInputElement).value)}
