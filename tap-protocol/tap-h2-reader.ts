@@ -12,6 +12,7 @@
 import type * as Http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import { GRPC_FRAME_HEADER_BYTES } from './constants.js';
+import { createGrpcMessageSplitter } from './grpc-message-splitter.js';
 import { GRPC_STATUS } from './grpc-lazy.js';
 
 let http2Module: typeof Http2 | undefined;
@@ -133,21 +134,11 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
     });
     s.on('trailers', takeStatus);
     // Length-prefixed messages; a message may span reads.
-    let pending: Buffer | undefined;
+    const splitter = createGrpcMessageSplitter(MAX_MESSAGE_BYTES);
     s.on('data', (chunk: Buffer) => {
-      const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-      pending = undefined;
-      const out: Buffer[] = [];
-      let off = 0;
-      while (buf.length - off >= GRPC_FRAME_HEADER_BYTES) {
-        if (buf[off] !== 0) return finish(callError(INTERNAL, 'the sidecar sent a compressed tap message'));
-        const len = buf.readUInt32BE(off + 1);
-        if (len > MAX_MESSAGE_BYTES) return finish(callError(GRPC_STATUS.RESOURCE_EXHAUSTED, `received a tap message of ${len} bytes (most ${MAX_MESSAGE_BYTES})`));
-        if (buf.length - off - GRPC_FRAME_HEADER_BYTES < len) break;
-        out.push(buf.subarray(off + GRPC_FRAME_HEADER_BYTES, off + GRPC_FRAME_HEADER_BYTES + len));
-        off += GRPC_FRAME_HEADER_BYTES + len;
-      }
-      if (off < buf.length) pending = Buffer.from(buf.subarray(off));
+      const { messages: out, error } = splitter.push(chunk);
+      if (error?.kind === 'compressed') return finish(callError(INTERNAL, 'the sidecar sent a compressed tap message'));
+      if (error) return finish(callError(GRPC_STATUS.RESOURCE_EXHAUSTED, `received a tap message of ${error.length} bytes (most ${MAX_MESSAGE_BYTES})`));
       if (out.length > 0) {
         held.push(out);
         if (held.length >= MAX_HELD_READS) s.pause();
