@@ -36,8 +36,10 @@ export function headersToObject(headers: HeaderList): Record<string, string | st
   for (const [n, v] of headers) {
     const name = n.toLowerCase();
     const prev = out[name];
+    // Appended in place: copying the list per value made a recording's N repeats of one header O(N²).
     if (prev === undefined) out[name] = v;
-    else out[name] = Array.isArray(prev) ? [...prev, v] : [prev, v];
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[name] = [prev, v];
   }
   return out;
 }
