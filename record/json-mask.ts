@@ -45,21 +45,57 @@ export function parseMask(mask: string): Token[] | undefined {
   return tokens;
 }
 
-function matchTokens(tokens: Token[], path: Array<string | number>): boolean {
-  if (tokens.length === 0) return true; // a mask covers everything under it
-  if (path.length === 0) return false;
-  const [t, ...rest] = tokens;
-  const [p, ...prest] = path;
-  if (t!.kind === 'any') return matchTokens(rest, prest);
-  if (t!.kind === 'key') return String(p) === t!.name && matchTokens(rest, prest);
-  // deep: match the name here, or skip one level and try again.
-  return (String(p) === t!.name && matchTokens(rest, prest)) || matchTokens(tokens, prest);
+/**
+ * A mask read as an automaton over path segments: `states` are the token positions the path so
+ * far can have reached (ascending, no repeats); the mask covers the path once one reaches the
+ * end (a mask covers everything under it). `..name` both stays (skips a level) and moves on at
+ * `name`. Stepping one segment costs the mask's length: matching by recursion instead tried
+ * every way to split the path among the `..` tokens (cubic on a deep body with one, worse with
+ * more) and copied the path at each step.
+ */
+function step(tokens: readonly Token[], states: readonly number[], key: string | number): number[] {
+  const next: number[] = [];
+  const add = (s: number): void => {
+    if (next[next.length - 1] !== s) next.push(s);
+  };
+  for (const i of states) {
+    const t = tokens[i];
+    if (t === undefined) continue; // at the end: the walk stopped above
+    if (t.kind === 'deep') {
+      add(i);
+      if (String(key) === t.name) add(i + 1);
+    } else if (t.kind === 'any' || String(key) === t.name) add(i + 1);
+  }
+  return next;
+}
+
+const START: readonly number[] = [0];
+
+/** Whether some mask's states reached its end. */
+function isCovered(compiled: readonly Token[][], states: ReadonlyArray<readonly number[]>): boolean {
+  for (let m = 0; m < compiled.length; m++) {
+    const s = states[m]!;
+    if (s[s.length - 1] === compiled[m]!.length) return true;
+  }
+  return false;
 }
 
 /** Compiled masks: `covers(path)` is true when some mask hides that path. */
 export function compileMasks(masks: readonly string[]): { covers(path: Array<string | number>): boolean } {
   const compiled = masks.map((m) => parseMask(m)).filter((t): t is Token[] => t !== undefined);
-  return { covers: (path) => compiled.some((t) => matchTokens(t, path)) };
+  return {
+    covers: (path) =>
+      compiled.some((tokens) => {
+        let states: readonly number[] = START;
+        if (tokens.length === 0) return true;
+        for (const key of path) {
+          states = step(tokens, states, key);
+          if (states.length === 0) return false;
+          if (states[states.length - 1] === tokens.length) return true;
+        }
+        return false;
+      }),
+  };
 }
 
 /** Renders a path as `$.a[0].b`. */
@@ -67,25 +103,51 @@ export function formatPath(path: Array<string | number>): string {
   return '$' + path.map(segment).join('');
 }
 
-/** All differences between two JSON values, skipping masked paths. */
+/** One node still to compare: its key under its parent, its depth, and the parent's mask states. */
+interface Pending {
+  e: unknown;
+  a: unknown;
+  key: string | number;
+  depth: number;
+  states: ReadonlyArray<readonly number[]>;
+}
+
+/**
+ * All differences between two JSON values, skipping masked paths, in document order (expected's
+ * keys first). Iterative, with one shared path: a recursive walk that copied the path per node
+ * overflowed the stack on a deep body (8,000 levels: a 16 KiB recorded `[[[…]]]`) and took time
+ * quadratic in the depth.
+ */
 export function diffJson(expected: unknown, actual: unknown, masks: readonly string[] = []): JsonDifference[] {
-  const covered = compileMasks(masks);
+  const compiled = masks.map((m) => parseMask(m)).filter((t): t is Token[] => t !== undefined);
   const out: JsonDifference[] = [];
-  const walk = (e: unknown, a: unknown, path: Array<string | number>): void => {
-    if (covered.covers(path) && path.length > 0) return;
+  if (compiled.some((t) => t.length === 0)) return out; // `$` hides everything
+  const path: Array<string | number> = [];
+  const stack: Pending[] = [];
+  const visit = (e: unknown, a: unknown, states: ReadonlyArray<readonly number[]>): void => {
     if (Array.isArray(e) && Array.isArray(a)) {
-      for (let i = 0; i < Math.max(e.length, a.length); i++) walk(e[i], a[i], [...path, i]);
+      for (let i = Math.max(e.length, a.length) - 1; i >= 0; i--) stack.push({ e: e[i], a: a[i], key: i, depth: path.length + 1, states });
       return;
     }
     if (e && a && typeof e === 'object' && typeof a === 'object' && !Array.isArray(e) && !Array.isArray(a)) {
-      const keys = new Set([...Object.keys(e), ...Object.keys(a)]);
-      for (const k of keys) walk((e as Record<string, unknown>)[k], (a as Record<string, unknown>)[k], [...path, k]);
+      const keys = [...new Set([...Object.keys(e), ...Object.keys(a)])];
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i]!;
+        stack.push({ e: (e as Record<string, unknown>)[k], a: (a as Record<string, unknown>)[k], key: k, depth: path.length + 1, states });
+      }
       return;
     }
     // A recorded string holding [redacted] (the recording tap did not see the secret) matches what fits it.
     if (typeof e === 'string' && (typeof a === 'string' || typeof a === 'number') && matchesRedacted(e, String(a))) return;
     if (!Object.is(e, a)) out.push({ path: formatPath(path), expected: e, actual: a });
   };
-  if (!covered.covers([]) || masks.length === 0) walk(expected, actual, []);
+  visit(expected, actual, compiled.map(() => START));
+  for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+    path.length = p.depth - 1;
+    path.push(p.key);
+    const states = compiled.length === 0 ? p.states : compiled.map((tokens, m) => step(tokens, p.states[m]!, p.key));
+    if (isCovered(compiled, states)) continue;
+    visit(p.e, p.a, states);
+  }
   return out;
 }
