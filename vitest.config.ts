@@ -21,6 +21,7 @@ const NATIVE_ENGINE_SUITES = [
   'test/record-sidecar.test.ts',
   'test/tap-cli.test.ts',
   'test/tap-json-passthrough.test.ts',
+  'test/tap-ends-only.test.ts',
   'test/tap-api-e2e.test.ts',
   'test/tap-history-text.test.ts',
   'test/tap-to.test.ts',

@@ -92,6 +92,8 @@ const command: Command = {
     const request: TapRequest = {
       matches,
       bodies: args.values['no-bodies'] !== true,
+      // A recording keeps `end` events only: the sidecar need not make req/rsp messages (TapRequest.endsOnly).
+      endsOnly: true,
       revealHeaders: (args.values['reveal-header'] as string[] | undefined) ?? undefined,
       sinceMs: since !== undefined ? parseDurationMs(since, '--since') : undefined,
       last: last !== undefined ? parseCount(last, '--last') : undefined,

@@ -96,7 +96,8 @@ const command: Command = {
       if (target) throw new UsageError(`top: -A taps every namespace; drop ${target} (or drop -A)`);
     } else if (!target && !selector) throw new UsageError("top: give a TARGET (e.g. deploy/web), -l SELECTOR, -A, or --proxy HOST:PORT; see 'meshtap top --help'");
     // Every flag is checked before the tap API or kubeconfig is looked for or contacted.
-    const request: TapRequest = { matches: filtersFromArgs(args), bodies: false };
+    // Only ends: the table counts finished exchanges (TapRequest.endsOnly).
+    const request: TapRequest = { matches: filtersFromArgs(args), bodies: false, endsOnly: true };
     const maxRps = stringFlag(args, 'max-rps');
     if (maxRps !== undefined) request.maxRps = parseCount(maxRps, '--max-rps');
     const limit = stringFlag(args, 'limit');

@@ -121,6 +121,31 @@ describe('exchange sink and the flight recorder', () => {
   });
 });
 
+describe('ends-only taps', () => {
+  it('with only an ends-only tap reading, no req/rsp event is made, and the end carries the bodies its filter may want', async () => {
+    const s = services(false);
+    const batches: string[] = [];
+    const sub = s.hub.subscribe({ match: compileMatches([[{ field: 'pathPrefix', value: '/chunked' }]]), bodies: true, endsOnly: true, reveal: new Set(), writer: { write: (b, sent) => (batches.push(b), sent()) } });
+    sub.live = true;
+    const published: string[] = [];
+    const publish = s.hub.publish.bind(s.hub);
+    s.hub.publish = (kind, e) => (published.push(kind), publish(kind, e));
+    const sink = createExchangeSink({ id: 7, proxy: 'in', src: '10.0.0.1:5000', dst: '10.0.0.2:8080' }, s, { onGiveUp() {}, onUpgrade() {} });
+    let clock = 1000;
+    const observer = createHttp1Observer({ sink, limits: DEFAULT_OBSERVER_LIMITS, now: () => (clock += 1.5) });
+    observer.clientData(Buffer.from(CLIENT, 'latin1'));
+    observer.serverData(Buffer.from(SERVER, 'latin1'));
+    observer.close('reset');
+    expect(published.length).toBe(7);
+    expect(new Set(published)).toEqual(new Set(['end']));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const got = batches.flatMap((b) => JSON.parse(b) as Array<{ type: string; event: TapEvent }>).map((m) => m.event);
+    expect(got.map((e) => `${e.kind} ${e.path}`)).toEqual(['end /chunked']);
+    expect(got[0]!.requestBody).toMatchObject({ data: 'abc', size: 3 });
+    expect(got[0]!.responseBody).toMatchObject({ data: '', size: 0, truncated: false }); // its 201 has no body
+  });
+});
+
 describe('flight recorder depth (issue 14)', () => {
   /** A browser-like request and an API answer: repeated headers, plus per-request ids and a clock. */
   const exchange = realisticExchange;

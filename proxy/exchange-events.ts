@@ -249,14 +249,19 @@ export function createExchangeSink(
   return {
     requestHead(ex) {
       if (!isTapOnly) routeOf(ex.authority).request();
-      let e: TapEvent | undefined;
+      let wantsBodies = false;
       if (hub.hasSubscribers) {
-        e = baseEvent('req', ex, ex.startMs);
-        e.requestHeaders = requestHeadersOf(ex);
-        hub.publish('req', e);
+        // With only ends-only taps reading (record, top), no req event: the end says it all.
+        let e: TapEvent | undefined;
+        if (hub.wantsEarlyEvents) {
+          e = baseEvent('req', ex, ex.startMs);
+          e.requestHeaders = requestHeadersOf(ex);
+          hub.publish('req', e);
+        } else hub.skipped();
+        wantsBodies = hub.wantsBodiesFor(e ?? { id: `${conn.id}.${ex.stream}` });
       } else hub.skipped();
       // Body bytes are copied only for an exchange a reading subscriber may be given (or the recorder keeps).
-      if (services.recorderBodies || (e !== undefined && hub.wantsBodiesFor(e))) {
+      if (services.recorderBodies || wantsBodies) {
         ex.requestBody = createBodyCapture(services.bodyLimit);
         ex.responseBody = createBodyCapture(services.bodyLimit);
         if (!isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.requestHeaders))) ex.requestBody.omitted = 'content-type';
@@ -264,7 +269,7 @@ export function createExchangeSink(
     },
     responseHead(ex) {
       if (ex.responseBody !== undefined && !isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.responseHeaders))) ex.responseBody.omitted = 'content-type';
-      if (hub.hasSubscribers) {
+      if (hub.hasSubscribers && hub.wantsEarlyEvents) {
         const e = baseEvent('rsp', ex, ex.responseMs);
         e.requestHeaders = requestHeadersOf(ex);
         e.status = ex.status;

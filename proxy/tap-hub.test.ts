@@ -95,6 +95,30 @@ describe('tap hub', () => {
     expect(JSON.stringify(rspLine)).not.toContain('secret-token');
   });
 
+  it('an ends-only tap (record, top) gets only end events, its request-side filter decided on the end, bodies wanted', async () => {
+    const hub = createTapHub();
+    const ends = transport();
+    const all = transport();
+    const e = hub.subscribe({ match: compileMatches([[{ field: 'pathPrefix', value: '/p/1' }]]), bodies: true, endsOnly: true, reveal: new Set(), writer: ends.writer });
+    e.live = true;
+    expect(hub.wantsEarlyEvents).toBe(false);
+    // Its match is decided at the end: the exchange may be delivered, so its bodies are wanted.
+    expect(hub.wantsBodiesFor({ id: '7.1' })).toBe(true);
+    const a = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: all.writer });
+    a.live = true;
+    expect(hub.wantsEarlyEvents).toBe(true);
+    for (const n of [1, 2]) {
+      hub.publish('req', ev('req', n));
+      hub.publish('rsp', ev('rsp', n, { status: 200 }));
+      hub.publish('end', ev('end', n, { status: 200, responseBody: { size: 2, truncated: false, encoding: 'utf8', data: 'ok' } }));
+    }
+    await turn();
+    expect(events(ends).map((x) => `${x.kind}:${x.id}`)).toEqual(['end:7.1']);
+    expect(events(ends)[0]!.responseBody?.data).toBe('ok');
+    expect(events(ends)[0]!.requestHeaders).toEqual([['Authorization', '[redacted]'], ['accept', '*/*']]);
+    expect(events(all).map((x) => `${x.kind}:${x.id}`)).toEqual(['req:7.1', 'rsp:7.1', 'end:7.1', 'req:7.2', 'rsp:7.2', 'end:7.2']);
+  });
+
   it('holds events until a response-side match can be decided, then delivers them in order', async () => {
     const hub = createTapHub();
     const t = transport();

@@ -52,6 +52,8 @@ export interface MessageWriter {
 export interface SubscriberOptions {
   match: CompiledMatch;
   bodies: boolean;
+  /** Only `end` events (TapRequest.endsOnly): `req`/`rsp` are never queued for it; its match is decided on the `end`. */
+  endsOnly?: boolean;
   /** Header names (lower case) shown unredacted; `all` reveals every header. */
   reveal: ReadonlySet<string> | 'all';
   maxRps?: number;
@@ -130,7 +132,12 @@ export interface TapHub {
    * Whether a reading subscriber with bodies would be delivered the exchange `req` was published
    * for (its match decided at `req`, or not decidable yet): body bytes are copied only then.
    */
-  wantsBodiesFor(req: TapEvent): boolean;
+  wantsBodiesFor(req: Pick<TapEvent, 'id'>): boolean;
+  /**
+   * Whether a reading subscriber takes `req`/`rsp` events: false while every reading one is
+   * ends-only (`record`, `top`), and then the data path makes none (their `end` says it all).
+   */
+  readonly wantsEarlyEvents: boolean;
   /** Every subscriber, reading or not. */
   readonly count: number;
   publish(kind: DecisionPoint, event: TapEvent): void;
@@ -725,12 +732,16 @@ export function createTapHub(
       syncShed();
       syncGate();
     },
+    get wantsEarlyEvents() {
+      for (const s of subs) if (s.live && !s.stalled && s.opts.endsOnly !== true) return true;
+      return false;
+    },
     wantsBodiesFor(req) {
       if (readingBodies === 0) return false;
       for (const s of subs) {
         if (!s.live || s.stalled || !s.opts.bodies) continue;
         if (s.admitted.has(req.id)) return true;
-        if (s.opts.match.point !== 'req' && !s.rejected.has(req.id)) return true; // decided later: it may be delivered
+        if ((s.opts.endsOnly === true || s.opts.match.point !== 'req') && !s.rejected.has(req.id)) return true; // decided later: it may be delivered
       }
       return false;
     },
@@ -752,6 +763,8 @@ export function createTapHub(
       if (stalledSubs > 0) countSkipped(); // the subscribers not reading miss this one too
       for (const s of subs) {
         if (!s.live || s.stalled) continue;
+        // An ends-only tap decides at the `end` (nothing held, nothing admitted before it).
+        if (kind !== 'end' && s.opts.endsOnly === true) continue;
         const id = event.id;
         if (s.admitted.has(id)) {
           deliver(s, [event]);

@@ -208,6 +208,7 @@ export async function startTapService(listen: { host: string; port: number }, o:
         const sub = o.hub.subscribe({
           match: access.match,
           bodies: access.bodies,
+          endsOnly: req.endsOnly === true,
           reveal: access.reveal,
           maxRps: access.maxRps ?? (o.defaultMaxRps || undefined),
           writer: { write: (batch, written) => void call.write(batch, written) },

@@ -27,6 +27,13 @@ export interface TapRequest {
   last?: number;
   /** With history: keep streaming live events afterwards (default: true without history). */
   follow?: boolean;
+  /**
+   * Only `end` events (`record`, `top`: an `end` holds all a `req` and an `rsp` would): the sidecar
+   * makes no `req`/`rsp` messages for this tap, and decides its filter and rate limit on the `end`.
+   * A firehose `record` then costs the sidecar about half the JSON and the client half the parsing.
+   * Older sidecars ignore it and send all three kinds (readers keep only the `end`s anyway).
+   */
+  endsOnly?: boolean;
   /** Most exchanges per second this subscriber gets (the rest are dropped and counted). */
   maxRps?: number;
   /** Headers to reveal despite the redaction list (needs a grant allowing it). */

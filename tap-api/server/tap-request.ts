@@ -56,6 +56,10 @@ export function parseTapRequest(body: unknown): Result<TapRequest, string> {
     if (typeof o.follow !== 'boolean') return { ok: false, error: 'follow must be true or false' };
     req.follow = o.follow;
   }
+  if (o.endsOnly !== undefined) {
+    if (typeof o.endsOnly !== 'boolean') return { ok: false, error: 'endsOnly must be true or false' };
+    req.endsOnly = o.endsOnly;
+  }
   if (o.revealHeaders !== undefined) {
     const r = o.revealHeaders;
     if (!Array.isArray(r) || r.length > MAX_REVEAL_HEADERS || !r.every((h) => typeof h === 'string' && h.length > 0 && h.length < 256)) {
