@@ -3,15 +3,17 @@
 # (pinned alone to CPU 1, backend + load generator + tap client on CPU 0, as in the bench), its
 # samples per thread and per DSO, the top symbols, the JS thread inclusive, and smaps_rollup.
 # Figures, not a report: the bench (run.ts) measures; this says why a goal was missed.
-#   npm run build && bash bench/profile.sh h1|h2|grpc [tap] [SECONDS] [extra meshtap proxy flags…]
+#   npm run build && bash bench/profile.sh h1|h2|grpc [tap|tap-all] [SECONDS] [extra meshtap proxy flags…]
 #   e.g. bash bench/profile.sh grpc tap 8 --engine js
+# `tap`: a --bodies tap client at --max-rps 100 (the tap API's default: the tap as users get it, as
+# the bench's -tap targets); `tap-all`: the same with no limit (the firehose, as -tap-all).
 # The default engine is native (`--engine js` among the extra flags overrides it). Needs perf,
 # wrk (h1) or h2load (h2, grpc), taskset. Loopback only; everything it starts is stopped on exit;
 # the raw perf.data is left in the printed folder for `perf report -i`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-proto=${1:?usage: bench/profile.sh h1|h2|grpc [tap] [SECONDS] [proxy flags…]}; shift
-tap=no; if [ "${1:-}" = tap ]; then tap=yes; shift; fi
+proto=${1:?usage: bench/profile.sh h1|h2|grpc [tap|tap-all] [SECONDS] [proxy flags…]}; shift
+tap=no; case "${1:-}" in tap|tap-all) tap=$1; shift ;; esac
 secs=8; if [[ "${1:-}" =~ ^[0-9]+$ ]]; then secs=$1; shift; fi
 case "$proto" in h1|h2|grpc) ;; *) echo "profile: the protocol is h1, h2 or grpc, not '$proto'" >&2; exit 2 ;; esac
 command -v perf >/dev/null || { echo "profile: perf is missing (apt-get install linux-perf)" >&2; exit 1; }
@@ -34,8 +36,9 @@ MESHTAP_LOG=error taskset -c 1 node --perf-basic-prof dist/bin/meshtap.js proxy 
 wait_for "$work/proxy.err" '^ready'
 fwd=$(awk '/^listening forward/{print $3}' "$work/proxy.err")
 tapaddr=$(awk '/^listening tap/{print $3}' "$work/proxy.err")
-if [ "$tap" = yes ]; then
-  taskset -c 0 node dist/bin/meshtap.js tap --proxy "$tapaddr" --bodies -o json >"$work/tap.out" 2>"$work/tap.err" & pids+=($!)
+if [ "$tap" != no ]; then
+  limit=(); [ "$tap" = tap ] && limit=(--max-rps 100)
+  taskset -c 0 node dist/bin/meshtap.js tap --proxy "$tapaddr" --bodies "${limit[@]}" -o json >"$work/tap.out" 2>"$work/tap.err" & pids+=($!)
   sleep 3
 fi
 
@@ -57,7 +60,7 @@ wait "$lp" || true
 set +e +o pipefail  # the summaries below end in `head`: a closed pipe is not a failure
 echo "== $proto, tap=$tap, proxy pid $px: $(awk '/finished in|Requests\/sec|requests:/' "$work/load.out" | tr '\n' ' ')"
 echo "== proxy CPU during the profile: $(( (t1 - t0) * 1000 / $(getconf CLK_TCK) )) ms in ${secs} s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-[ "$tap" = yes ] && echo "== tap lines: $(wc -l <"$work/tap.out"), with a responseBody: $(grep -c '"responseBody"' "$work/tap.out" || true)"
+[ "$tap" != no ] && echo "== tap lines: $(wc -l <"$work/tap.out"), with a responseBody: $(grep -c '"responseBody"' "$work/tap.out" || true)"
 echo "== samples per thread (the JS thread is tid $px; the others are the native worker, libuv and V8 threads)"
 perf script -i "$work/perf.data" -F tid,comm 2>/dev/null | sort | uniq -c | sort -rn | head -8
 echo "== samples per DSO"

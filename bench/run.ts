@@ -3,7 +3,9 @@
  * `npm run bench` — side-by-side benchmark of meshtap against direct and its peers, on
  * loopback, in one run. Writes bench/results/<timestamp>.json (raw runs) and .md (the
  * report), prints the report, and (full runs over everything) refreshes bench/REPORT.md.
- * See bench/README.md for what is measured and how to read it.
+ * `--until-narrow` instead judges the goals that compare two targets in rounds until each
+ * verdict's bracket is decided (narrow.ts). See bench/README.md for what is measured and how to
+ * read it.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
