@@ -54,8 +54,8 @@ export function TrafficTable({ rows, selected, onSelect, onFilter, onHover, empt
   return (
     <div class="table" role="grid" aria-rowcount={rows.length} aria-label="Exchanges, newest first">
       <div class="thead" role="row">
-        {['Time', 'Dir', 'Source → Destination', 'Method', 'Authority', 'Path', 'Status', 'gRPC', 'Latency', 'Req / Rsp'].map((h, i) => (
-          <div role="columnheader" class={`th ${['', '', '', '', 'c-auth', '', '', 'c-grpc', '', 'c-size'][i]}`}>
+        {['Time', 'Dir', 'From → To', 'Method', 'Authority', 'Path', 'Status', 'gRPC', 'Latency', 'Req / Rsp'].map((h, i) => (
+          <div role="columnheader" class={`th ${['', 'c-dir', '', 'c-method', 'c-auth', '', '', 'c-grpc', '', 'c-size'][i]}`} title={i === 2 ? 'Source → destination (workloads when known)' : undefined}>
             {h}
           </div>
         ))}
@@ -131,7 +131,7 @@ function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row;
       <div role="gridcell" class="td mono muted">
         {fmtTime(row.req?.ts ?? e.ts)}
       </div>
-      <div role="gridcell" class="td">
+      <div role="gridcell" class="td c-dir">
         <span class={`dir dir-${e.proxy}`} title={e.proxy === 'in' ? 'inbound (seen by the destination’s sidecar)' : 'outbound (seen by the source’s sidecar)'}>
           {e.proxy === 'in' ? 'IN' : 'OUT'}
         </span>
@@ -149,7 +149,7 @@ function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row;
           <Chip label={dst} cls="mono" title={`Filter: --dst ${e.dst}`} onClick={() => onFilter({ flag: 'dst', value: e.dst })} />
         )}
       </div>
-      <div role="gridcell" class="td">
+      <div role="gridcell" class="td c-method">
         <Chip label={e.method} cls={`method m-${e.method.toLowerCase()}`} title={`Filter: --method ${e.method}`} onClick={() => onFilter({ flag: 'method', value: e.method })} />
       </div>
       <div role="gridcell" class="td ellipsis c-auth">
