@@ -13,7 +13,7 @@ kubeconfig, exactly like 'meshtap tap', so it shows no more than your RBAC allow
 loopback and prints a URL carrying a random per-run secret; the first visit trades the secret for
 a session cookie. Requests naming another Host (DNS rebinding) or coming from another site's page
 are refused. The query bar takes the tap filter flags ('--path /api --status 5xx'; see
-'meshtap tap --help').
+'meshtap tap --help') and --reveal-header NAME (needs the body permission, as in 'meshtap tap').
 
 Flags:
   -n, --namespace NS        namespace to show (repeatable; default: default)

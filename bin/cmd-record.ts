@@ -26,7 +26,7 @@ Flags:
       --last N              record the last N exchanges of the flight recorders, then stop
       --follow              with --since/--last: keep recording live traffic afterwards
       --no-bodies           record without bodies (bodies need the body permission)
-      --reveal-header NAME  keep this sensitive header unredacted (needs a grant allowing it)
+      --reveal-header NAME  keep this sensitive header unredacted (needs the body permission)
 ${MAX_RPS_HELP}
   -n, --namespace NS        namespace of TARGET (default: default)
       --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)

@@ -41,6 +41,7 @@ Flags:
   -n, --namespace NS        namespace of TARGET (default: default; through Kubernetes: the context's)
   -A, --all-namespaces      every namespace with meshed pods (no TARGET)
 ${TOP_MAX_RPS_HELP}
+      --reveal-header NAME  lets --header filter on this sensitive header (needs the body permission)
       --limit N             stop after N exchanges
       --duration DURATION   stop after this long (e.g. 30s)
       --refresh DURATION    redraw period on a terminal (default 1s)
@@ -71,6 +72,7 @@ const command: Command = {
       sort: { type: 'string' },
       output: { type: 'string', short: 'o' },
       'max-rps': { type: 'string' },
+      'reveal-header': { type: 'string', multiple: true },
       limit: { type: 'string' },
       duration: { type: 'string' },
       refresh: { type: 'string' },
@@ -96,8 +98,10 @@ const command: Command = {
       if (target) throw new UsageError(`top: -A taps every namespace; drop ${target} (or drop -A)`);
     } else if (!target && !selector) throw new UsageError("top: give a TARGET (e.g. deploy/web), -l SELECTOR, -A, or --proxy HOST:PORT; see 'meshtap top --help'");
     // Every flag is checked before the tap API or kubeconfig is looked for or contacted.
-    // Only ends: the table counts finished exchanges (TapRequest.endsOnly).
-    const request: TapRequest = { matches: filtersFromArgs(args), bodies: false, endsOnly: true };
+    const reveal = args.values['reveal-header'] as string[] | undefined;
+    // Only ends: the table counts finished exchanges (TapRequest.endsOnly). --reveal-header only so
+    // that a --header filter on a sensitive header can be asked for (the table shows no headers).
+    const request: TapRequest = { matches: filtersFromArgs(args), bodies: false, endsOnly: true, ...(reveal ? { revealHeaders: reveal } : {}) };
     const maxRps = stringFlag(args, 'max-rps');
     if (maxRps !== undefined) request.maxRps = parseCount(maxRps, '--max-rps');
     const limit = stringFlag(args, 'limit');

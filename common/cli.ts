@@ -51,7 +51,10 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
     });
     return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals, tokens: parsed.tokens ?? [] };
   } catch (err) {
-    const msg = (err instanceof Error ? err.message.split('\n')[0]! : String(err)).replace(/\. To specify a positional.*$/, '');
+    const msg = (err instanceof Error ? err.message.split('\n')[0]! : String(err))
+      .replace(/\. To specify a positional.*$/, '')
+      // node says "Option '--limit' argument is ambiguous." for `--limit -1`: say what to write.
+      .replace(/^Option '(--[^']+)' argument is ambiguous\.$/, "$1 needs a value; one that starts with '-' is written $1=VALUE");
     // A misspelled flag names the closest real one, as an unknown command does ('--tap-ap' -> '--tap-api').
     const unknown = /^Unknown option '--([^'=]+)'/.exec(msg)?.[1];
     const near = unknown === undefined ? undefined : suggestClosest(unknown, Object.keys(spec.options));

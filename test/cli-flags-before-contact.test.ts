@@ -103,6 +103,9 @@ const CASES: Array<[string[], RegExp]> = [
   [['tap', 'deploy/web', '--max-rps', 'lots'], /--max-rps: 'lots' is not a positive whole number/],
   [['tap', 'deploy/web', '--max-rps', ''], /--max-rps: '' is not a positive whole number/],
   [['tap', 'deploy/web', '--limit', '1.5'], /--limit: '1.5' is not a positive whole number/],
+  // node's parseArgs said "Option '--limit' argument is ambiguous." (common/cli.ts now says what to write)
+  [['tap', 'deploy/web', '--limit', '-1'], /tap: --limit needs a value; one that starts with '-' is written --limit=VALUE/],
+  [['tap', 'deploy/web', '--limit=-1'], /--limit: '-1' is not a positive whole number/],
   [['tap', 'deploy/web', '--status', '9xx'], /--status: '9xx' is not a status/],
   [['tap', 'deploy/web', '--min-latency', '100'], /--min-latency: '100' has no unit/],
   [['tap', '-A', '--since', '5x'], /--since: '5x'/],
