@@ -157,7 +157,8 @@ export async function serveTopStream(conn: DashboardConnection, res: ServerRespo
   const table = createTopTable();
   const { matches, maxRps, revealHeaders } = p.request;
   // A filter on a sensitive header needs it revealed (the tap API refuses it otherwise), so the query's reveal goes along.
-  const stream = openTap(conn, p.namespace, p.target, { matches, bodies: false, ...(maxRps ? { maxRps } : {}), ...(revealHeaders ? { revealHeaders } : {}) });
+  // The table counts `end` events only (as `meshtap top`): the sidecars need not make req/rsp ones.
+  const stream = openTap(conn, p.namespace, p.target, { matches, bodies: false, endsOnly: true, ...(maxRps ? { maxRps } : {}), ...(revealHeaders ? { revealHeaders } : {}) });
   let closed = false;
   const snapshot = (): void => {
     if (closed || res.writableLength > MAX_QUEUED_BYTES) return;
