@@ -265,7 +265,8 @@ export function redactBody(body: TapBody, contentType: string | undefined, rules
   const trimmed = body.data.trimStart();
   let data: string;
   if (ct.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) data = redactJson(body.data, rules, found);
-  else if (ct.includes('x-www-form-urlencoded') || FORM_SHAPE.test(body.data)) data = redactForm(body.data, rules, found);
+  // FORM_SHAPE needs an `=`: a body without one (most text) skips the regex's scan of it.
+  else if (ct.includes('x-www-form-urlencoded') || (body.data.indexOf('=') >= 0 && FORM_SHAPE.test(body.data))) data = redactForm(body.data, rules, found);
   else data = rules.cards ? redactCards(body.data) : body.data;
   return data === body.data ? body : { ...body, data };
 }
