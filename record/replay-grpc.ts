@@ -28,12 +28,26 @@ export function grpcCallKind(requestCount: number, responseCount: number): GrpcC
   return 'bidi-streaming';
 }
 
+/**
+ * Most bytes one recorded message may decompress to. A recording is input like any file: a few
+ * MiB of gzip that inflate to GiBs (a recorded or hand-made "zip bomb") took replay's memory and
+ * thread; grpc-js itself refuses received messages over 4 MiB by default.
+ */
+export const MAX_DECOMPRESSED_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 /** Decompresses one payload by the `grpc-encoding` it was sent with. */
 export function decompressGrpc(data: Buffer, compressed: boolean, encoding: string | undefined): Buffer {
   if (!compressed) return data;
-  if (encoding === 'gzip') return gunzipSync(data);
-  if (encoding === 'deflate') return inflateSync(data);
-  throw new MeshtapError('MT_REPLAY_GRPC_ENCODING', `a compressed message uses encoding '${encoding ?? 'none'}', which replay cannot decode`);
+  if (encoding !== 'gzip' && encoding !== 'deflate') {
+    throw new MeshtapError('MT_REPLAY_GRPC_ENCODING', `a compressed message uses encoding '${encoding ?? 'none'}', which replay cannot decode`);
+  }
+  const options = { maxOutputLength: MAX_DECOMPRESSED_MESSAGE_BYTES };
+  try {
+    return encoding === 'gzip' ? gunzipSync(data, options) : inflateSync(data, options);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
+    throw new MeshtapError('MT_REPLAY_GRPC_TOO_LARGE', `a compressed message decompresses to more than ${MAX_DECOMPRESSED_MESSAGE_BYTES} bytes; replay does not send or compare it`, { cause: err });
+  }
 }
 
 function toMetadata(headers: HeaderList): grpc.Metadata {
