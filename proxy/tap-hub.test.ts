@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type TapEvent, compileMatches, type TapMessage } from '../tap-protocol/index.js';
 import { createTapHub, FLUSH_CHARS, FLUSH_DELAY_MS, type MessageWriter } from './tap-hub.js';
 
@@ -230,6 +230,19 @@ describe('tap hub', () => {
     expect(dropped.filter((r) => r === 'rate-limit').length).toBe(7);
   });
 
+  it('admits an exchange now and then at a rate below one per second (the bucket held less than one token before)', async () => {
+    const hub = createTapHub();
+    const t = transport();
+    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer, maxRps: 0.5 });
+    s.live = true;
+    for (let n = 0; n < 4; n++) {
+      hub.publish('req', ev('req', n));
+      hub.publish('end', ev('end', n));
+    }
+    await turn();
+    expect(new Set(events(t).map((e) => e.id)).size).toBe(1);
+  });
+
   it('forgets closed subscribers and reports whether bodies are wanted', () => {
     const hub = createTapHub();
     expect(hub.hasSubscribers).toBe(false);
@@ -269,22 +282,34 @@ describe('tap hub', () => {
     expect(e.grpcMessage).toBe('user 42 not in group admins');
   });
   it('writes a few events together a few milliseconds later, and a turn holding FLUSH_CHARS of them at the end of that turn', async () => {
-    const hub = createTapHub();
-    const t = transport();
-    const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer });
-    s.live = true;
-    // Published over several turns, each too small to write alone: one batch, within FLUSH_DELAY_MS.
-    for (let i = 0; i < 5; i++) {
-      hub.publish('req', ev('req', i));
+    // The hub's delay timer is faked (the turns stay real): on a loaded machine five turns of the
+    // event loop can take longer than FLUSH_DELAY_MS of wall time, and the test would then see the
+    // timer, not the batching, decide.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const hub = createTapHub();
+      const t = transport();
+      const s = hub.subscribe({ match: compileMatches([]), bodies: false, reveal: new Set(), writer: t.writer });
+      s.live = true;
+      // Published over several turns, each too small to write alone: one batch, FLUSH_DELAY_MS after the first.
+      for (let i = 0; i < 5; i++) {
+        hub.publish('req', ev('req', i));
+        await oneTurn();
+      }
+      expect(t.batches.length).toBe(0);
+      vi.advanceTimersByTime(FLUSH_DELAY_MS - 1);
       await oneTurn();
+      expect(t.batches.length).toBe(0);
+      vi.advanceTimersByTime(1);
+      await oneTurn();
+      expect(t.batches.map((b) => b.length)).toEqual([5]);
+      // A turn that queues FLUSH_CHARS or more is written at its end, without waiting.
+      const big = 'p'.repeat(1024);
+      for (let i = 0; i * 1024 < FLUSH_CHARS; i++) hub.publish('req', ev('req', 100 + i, { path: `/${big}/${i}` }));
+      await oneTurn();
+      expect(t.batches.length).toBeGreaterThan(1);
+    } finally {
+      vi.useRealTimers();
     }
-    expect(t.batches.length).toBe(0);
-    await turn();
-    expect(t.batches.map((b) => b.length)).toEqual([5]);
-    // A turn that queues FLUSH_CHARS or more is written at its end, without waiting.
-    const big = 'p'.repeat(1024);
-    for (let i = 0; i * 1024 < FLUSH_CHARS; i++) hub.publish('req', ev('req', 100 + i, { path: `/${big}/${i}` }));
-    await oneTurn();
-    expect(t.batches.length).toBeGreaterThan(1);
   });
 });

@@ -419,11 +419,13 @@ export function createTapHub(
     return out;
   };
 
+  /** A bucket of one second of the rate, and at least one exchange: a rate below 1/s still admits one now and then. */
+  const bucketSize = (rps: number | undefined): number => (rps ? Math.max(1, rps) : 0);
   const takeToken = (s: SubscriberState): boolean => {
     const rps = s.opts.maxRps;
     if (!rps) return true;
     const now = performance.now();
-    s.tokens = Math.min(rps, s.tokens + ((now - s.lastRefill) / 1000) * rps);
+    s.tokens = Math.min(bucketSize(rps), s.tokens + ((now - s.lastRefill) / 1000) * rps);
     s.lastRefill = now;
     if (s.tokens >= 1) {
       s.tokens -= 1;
@@ -629,7 +631,7 @@ export function createTapHub(
         pending: new Map(),
         admitted: new Set(),
         rejected: new Set(),
-        tokens: opts.maxRps ?? 0,
+        tokens: bucketSize(opts.maxRps),
         lastRefill: performance.now(),
         live: false,
         stalled: false,
