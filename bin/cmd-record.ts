@@ -1,13 +1,27 @@
 import { meshtapVersion, parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
-import { DEFAULT_TAP_MAX_RPS, describeSidecarError, openSource, type TapSource, FILTER_HELP, FILTER_OPTIONS, filtersFromArgs, MAX_RPS_HELP, targetFromArgs } from '../tap-api/index.js';
+import {
+  connectionFromArgs,
+  DEFAULT_TAP_MAX_RPS,
+  describeSidecarError,
+  FILTER_HELP,
+  FILTER_OPTIONS,
+  filtersFromArgs,
+  MAX_RPS_HELP,
+  openSource,
+  SOURCE_HELP,
+  SOURCE_OPTIONS,
+  sourceFor,
+  targetFromArgs,
+  type TapSource,
+} from '../tap-api/index.js';
 import { createRecordingHeader, createRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Record tapped exchanges (with bodies) to a file for replay, mock or HAR export.
 
 Usage:
-  meshtap record TARGET -o FILE [-n NS] [filters] [flags]     through the tap API (deploy/NAME, pod/NAME, …)
+  meshtap record TARGET -o FILE [-n NS] [filters] [flags]     through the tap API or a kubeconfig (deploy/NAME, pod/NAME, …)
   meshtap record --proxy HOST:PORT -o FILE [filters] [flags]  one sidecar's tap port directly
 
 The file is JSON Lines (gzip when FILE ends in .gz), see docs/recording-format.md. It is written
@@ -28,9 +42,8 @@ Flags:
       --no-bodies           record without bodies (bodies need the body permission)
       --reveal-header NAME  keep this sensitive header unredacted (needs the body permission)
 ${MAX_RPS_HELP}
-  -n, --namespace NS        namespace of TARGET (default: default)
-      --tap-api URL         the tap API (env MESHTAP_TAP_API, or tapApi: in ~/.config/meshtap/config.yaml)
-      --token TOKEN         bearer token (env MESHTAP_TOKEN, or token: in the config file; MESHTAP_CONFIG names another file)
+  -n, --namespace NS        namespace of TARGET (default: default; through Kubernetes: the context's)
+${SOURCE_HELP}
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
 Progress (exchanges, bytes, rate) goes to stderr.
@@ -67,8 +80,7 @@ const command: Command = {
       'reveal-header': { type: 'string', multiple: true },
       'max-rps': { type: 'string' },
       namespace: { type: 'string', short: 'n' },
-      'tap-api': { type: 'string' },
-      token: { type: 'string' },
+      ...SOURCE_OPTIONS,
       proxy: { type: 'string' },
     },
   },
@@ -113,11 +125,12 @@ const command: Command = {
       tapSource = { proxy };
       source = { kind: 'proxy', address: proxy };
     } else {
-      const url = stringFlag(args, 'tap-api', 'MESHTAP_TAP_API');
-      if (!url) throw new UsageError('record: where is the tap API? give --tap-api URL or set MESHTAP_TAP_API');
-      const namespace = stringFlag(args, 'namespace', undefined, 'default')!;
-      tapSource = { tapApi: { url, token: stringFlag(args, 'token', 'MESHTAP_TOKEN'), namespace, target: target! } };
-      source = { kind: 'workload', target: target!, namespace, url };
+      // The tap API (--tap-api, environment, config file) or, without one, a kubeconfig: as `meshtap tap`.
+      const namespace = stringFlag(args, 'namespace');
+      const connection = connectionFromArgs('record', args);
+      tapSource = sourceFor(connection, target!, namespace);
+      const where = 'tapApi' in connection ? { namespace: namespace ?? 'default', url: connection.tapApi.url } : namespace !== undefined ? { namespace } : {};
+      source = { kind: 'workload', target: target!, ...where };
     }
     const header = createRecordingHeader(source, meshtapVersion(), { matches, bodies: request.bodies });
     const writer = await createRecordingWriter(file, header, { force: args.values.force === true });

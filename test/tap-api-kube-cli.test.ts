@@ -5,7 +5,7 @@
  * and `meshtap tap` finding the cluster through a kubeconfig (no --tap-api): a token user via
  * --kubeconfig, a client-certificate user via KUBECONFIG, and a denied user.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,16 @@ describe('meshtap tap through the Kubernetes API server', () => {
     const rows = JSON.parse(r.stdout) as Array<{ method: string; path: string; count: number }>;
     expect(rows.map((x) => [x.method, x.path])).toEqual([['POST', '/top']]);
     expect(rows[0]!.count).toBeGreaterThanOrEqual(2);
+  }, 90_000);
+
+  it('regression (session 7 walk-through, "record has no --kubeconfig": it only took --tap-api): record through the API server', async () => {
+    const file = join(dir, 'kube.jsonl');
+    const r = await tapWithTraffic(['deploy/web', '--kubeconfig', cluster.api.kubeconfig({ token: TOKENS.alice }), '-o', file, '--limit', '2', '--no-bodies', '--path', '/rec'], {}, '/rec', 'record');
+    expect(r.code, r.stderr).toBe(0);
+    const [header, ...exchanges] = (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(header).toMatchObject({ format: 'meshtap-recording', source: { kind: 'workload', target: 'deploy/web' } });
+    expect(exchanges.map((e) => [e.method, e.path, e.status])).toEqual([['POST', '/rec', 200], ['POST', '/rec', 200]]);
+    expect(cluster.api.requests).toContainEqual(expect.objectContaining({ method: 'POST', path: '/apis/tap.meshtap.dev/v1alpha1/watch/namespaces/shop/deployments/web/tap', user: 'alice' }));
   }, 90_000);
 
   it('meshtap version asks the tap API through the API server (issue 11 habit: client and server versions)', async () => {
