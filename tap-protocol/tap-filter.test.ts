@@ -1,6 +1,8 @@
+import * as vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { TapEvent } from './events.js';
-import { compileMatches, parseGrpcStatus } from './tap-filter.js';
+import { compileMatches, MAX_PATH_REGEXES, parseGrpcStatus } from './tap-filter.js';
+import type { TapFilter } from './tap-types.js';
 
 const e: TapEvent = {
   kind: 'end', id: '1.1', ts: new Date().toISOString(), proxy: 'out', src: '10.0.0.1:5555', dst: '[::1]:8080',
@@ -67,5 +69,17 @@ describe('tap filters', () => {
     expect(parseGrpcStatus('deadline-exceeded')).toBe(4);
     expect(parseGrpcStatus('16')).toBe(16);
     expect(parseGrpcStatus('17')).toBeUndefined();
+  });
+});
+
+describe('path regex bound', () => {
+  it('refuses more than MAX_PATH_REGEXES path regexes before compiling any (the sidecar does it before the grant check)', () => {
+    const regexes = (n: number): TapFilter[][] => [Array.from({ length: n }, (_, i): TapFilter => ({ field: 'pathRegex', value: `[a-z]{1,200}${i}[0-9]{1,40}` }))];
+    expect(() => compileMatches(regexes(MAX_PATH_REGEXES))).not.toThrow();
+    expect(() => compileMatches([...regexes(MAX_PATH_REGEXES), [{ field: 'pathRegex', value: '^/x' }]])).toThrow(/at most 16 path regexes/);
+    // 4,000 such regexes were compiled one by one (7.6 s of the sidecar's thread); now refused at once.
+    const sandbox = vm.createContext({ compileMatches, matches: regexes(4_000), error: undefined });
+    vm.runInContext('try { compileMatches(matches) } catch (e) { error = e }', sandbox, { timeout: 2_000 });
+    expect((sandbox.error as { code?: string }).code).toBe('MT_BAD_FILTER');
   });
 });

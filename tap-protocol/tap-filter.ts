@@ -30,6 +30,8 @@ export function parseGrpcStatus(value: string): number | undefined {
 }
 
 const MAX_REGEX_LENGTH = 256;
+/** Most path regexes in one tap request: compiling one of MAX_REGEX_LENGTH costs up to ~2 ms of the sidecar's thread. */
+export const MAX_PATH_REGEXES = 16;
 
 /**
  * re2js, loaded (its CommonJS build, synchronously) at the first path regex: its 263 KB of source
@@ -178,6 +180,10 @@ export function filteredHeaderNames(matches: readonly TapFilter[][]): string[] {
 /** Compiles matches; a bad filter is a MeshtapError (MT_BAD_FILTER) naming what to fix. */
 export function compileMatches(matches: TapFilter[][]): CompiledMatch {
   if (matches.length === 0) return { test: () => true, point: 'req', readsSecrets: false, matchesAll: true };
+  // Counted before anything is compiled: the sidecar compiles a request's filters before it
+  // checks the grant, on the traffic's thread (4,000 counted regexes took 7.6 s).
+  const regexes = matches.reduce((n, m) => n + (Array.isArray(m) ? m.filter((f) => f?.field === 'pathRegex').length : 0), 0);
+  if (regexes > MAX_PATH_REGEXES) throw new MeshtapError('MT_BAD_FILTER', `at most ${MAX_PATH_REGEXES} path regexes in one tap (${regexes} given); join them with |`);
   let point: DecisionPoint = 'req';
   const ands: Predicate[][] = [];
   for (const m of matches) {
