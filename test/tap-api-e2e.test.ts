@@ -21,6 +21,7 @@ import { MESHTAP_BIN, spawnMeshtap, startSidecarProcess, runMeshtap, type CliPro
 import { TOKENS, writeTapApiFixtures } from './tap-api-fixtures.js';
 import { collectTapStream } from './support/stream-collector.js';
 import { actUntilSettled, until } from './support/until.js';
+import { scrape, sumMetric, waitForMetric } from './support/metrics-scrape.js';
 
 let fixtures: Awaited<ReturnType<typeof writeTapApiFixtures>>;
 let tapApi: CliProcess;
@@ -277,11 +278,17 @@ describe('stat, top and RBAC through the CLI', () => {
     // prettier-ignore
     const other = await startSidecarProcess([
       '--forward', `127.0.0.1:0=127.0.0.1:${more.webPort}`, '--tap', '127.0.0.1:0', '--workload', 'deploy/web', '--namespace', 'other',
-      '--pod', 'web-o1', '--tap-api', tapApiUrl, '--tap-require-grant',
+      '--pod', 'web-o1', '--admin', '127.0.0.1:0', '--tap-api', tapApiUrl, '--tap-require-grant',
     ], { env: { MESHTAP_TAP_API_TOKEN: more.registrationToken } });
     try {
       await until('web-o1 registered', async () => (await listSidecars({ url: tapApiUrl, token: TOKENS.sa })).some((x) => x.pod === 'web-o1'), { timeoutMs: 30_000, intervalMs: 100 });
+      const subscribers = async (p: SidecarProcess) => sumMetric(await scrape(p.admin!), 'meshtap_tap_subscribers');
+      const [before, beforeOther] = [await subscribers(web[0]!), await subscribers(other)];
       const run = runMeshtap(['tap', '-A', '-o', 'json', '--limit', '6', '--path', '/everywhere', '--tap-api', tapApiUrl, '--token', TOKENS.sa], { timeoutMs: 60_000 });
+      // Traffic only once the fan-out tapped both sidecars: before, the first 6 ends could all come
+      // from the pod tapped first (this test failed so now and then on a loaded machine).
+      await waitForMetric(web[0]!.admin!, 'meshtap_tap_subscribers', {}, (v) => v > before, 30_000);
+      await waitForMetric(other.admin!, 'meshtap_tap_subscribers', {}, (v) => v > beforeOther, 30_000);
       await actUntilSettled('the tap to print 6 exchanges', run, () => Promise.all([call(web[0]!, '/everywhere'), call(other, '/everywhere')]), { timeoutMs: 60_000, intervalMs: 50 });
       const r = await run;
       expect(r.code, r.stderr).toBe(0);
