@@ -122,15 +122,20 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
   if (req.maxRps !== undefined && (typeof req.maxRps !== 'number' || !Number.isFinite(req.maxRps) || req.maxRps <= 0)) {
     return { ok: false, status: GRPC_STATUS.INVALID_ARGUMENT, message: `MT_BAD_REQUEST: maxRps must be a positive number, not ${JSON.stringify(req.maxRps)}` };
   }
-  let match: CompiledMatch;
-  try {
-    match = compileMatches(req.matches ?? []);
-  } catch (err) {
-    return { ok: false, status: GRPC_STATUS.INVALID_ARGUMENT, message: (err as Error).message };
-  }
+  // The request's filters are compiled only once the peer may tap: compiling regexes is the one
+  // costly step here, and a peer without a grant must not be able to spend the JS thread on it.
+  const compileRequest = (): CompiledMatch | Access => {
+    try {
+      return compileMatches(req.matches ?? []);
+    } catch (err) {
+      return { ok: false, status: GRPC_STATUS.INVALID_ARGUMENT, message: (err as Error).message };
+    }
+  };
   const asked = new Set((req.revealHeaders ?? []).map((h) => h.toLowerCase()));
   if (!grant) {
     if (o.trustLoopback && (isLoopbackPeer(peer) || isTrustedPeer(peer, o.trustedPeers))) {
+      const match = compileRequest();
+      if ('ok' in match) return match;
       return { ok: true, bodies: !!req.bodies, reveal: asked.has('*') ? 'all' : asked, match, maxRps: req.maxRps };
     }
     return { ok: false, status: GRPC_STATUS.PERMISSION_DENIED, message: 'MT_GRANT_REQUIRED: this sidecar only serves taps authorized by the tap API (use meshtap tap --tap-api URL)' };
@@ -154,6 +159,8 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
   }
   const hidden = hiddenHeaderFilter(req.matches ?? [], reveal, o) ?? hiddenHeaderFilter(claims.matches ?? [], reveal, o);
   if (hidden) return hidden;
+  const match = compileRequest();
+  if ('ok' in match) return match;
   let grantMatch: CompiledMatch;
   try {
     grantMatch = compileMatches(claims.matches ?? []);

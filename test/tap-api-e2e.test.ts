@@ -211,6 +211,16 @@ describe('grants sent straight to a sidecar', () => {
     expect(r.details).toMatch(re);
   });
 
+  it('refuses a peer without a grant before compiling its filters (compiling path regexes is the costly step; before, a bad one was reported first)', async () => {
+    const r = await observe(undefined, { matches: [[{ field: 'pathRegex', value: '(unclosed' }]] });
+    expect(r.ok).toBe(false);
+    expect(r.details).toMatch(/MT_GRANT_REQUIRED/);
+    // With a valid grant the same filter is compiled, and refused for what it is.
+    const bad = await observe(signGrant(claims(), keys.privateKey), { matches: [[{ field: 'pathRegex', value: '(unclosed' }]] });
+    expect(bad.ok).toBe(false);
+    expect(bad.details).not.toMatch(/MT_GRANT/);
+  });
+
   it('a valid grant without bodies does not give bodies', async () => {
     const r = await observe(signGrant(claims(), keys.privateKey), { bodies: true });
     expect(r.ok).toBe(false);
