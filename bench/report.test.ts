@@ -211,9 +211,9 @@ describe('what a live tap costs (informational rows)', () => {
 
   it('tells the tap client’s two kinds of drops apart, as tap-view words them', () => {
     const text =
-      'meshtap: 5400 events dropped by --max-rps 100 (raise it to see more)\n' +
+      'meshtap: 5400 exchanges dropped by --max-rps 100 (raise it to see more)\n' +
       'meshtap: 12 events dropped: the tap could not keep up (narrow the filters or lower --max-rps)\n' +
-      'meshtap: 3 events dropped by --max-rps 100 (raise it to see more)\n';
+      'meshtap: 3 exchanges dropped by --max-rps 100 (raise it to see more)\n';
     expect(countTapNotes(text)).toEqual({ dropped: 12, rateLimited: 5403 });
     expect(countTapNotes('meshtap: history begins at 20:01:02\n')).toEqual({ dropped: 0, rateLimited: 0 });
   });

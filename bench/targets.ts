@@ -79,14 +79,14 @@ async function waitForTapSubscriber(adminAddr: string, timeoutMs = 20_000): Prom
 }
 
 /**
- * The drops `meshtap tap` reports on stderr (tap-api/cli/tap-view.ts): "N events dropped by
- * --max-rps …" are the ones its rate limit left out; "N events dropped: the tap could not keep
- * up …" are the ones the sidecar shed.
+ * The drops `meshtap tap` reports on stderr (tap-api/cli/tap-view.ts): "N exchanges dropped by
+ * --max-rps …" are the ones its rate limit left out (whole exchanges; "events" in older builds);
+ * "N events dropped: the tap could not keep up …" are the ones the sidecar shed.
  */
 export function countTapNotes(text: string): { dropped: number; rateLimited: number } {
   let dropped = 0;
   let rateLimited = 0;
-  for (const m of text.matchAll(/(\d+) events dropped( by --max-rps)?/g)) {
+  for (const m of text.matchAll(/(\d+) (?:events|exchanges) dropped( by --max-rps)?/g)) {
     if (m[2]) rateLimited += Number(m[1]);
     else dropped += Number(m[1]);
   }

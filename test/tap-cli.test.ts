@@ -236,13 +236,13 @@ describe('meshtap tap --proxy (real CLI, real sidecar)', { timeout: 90_000 }, ()
     for (let i = 0; i < 5; i++) await send('GET', `/rps/${i}`);
     await waitForMetric(sidecar.admin!, 'meshtap_tap_dropped_events_total', { reason: 'rate-limit' }, (v) => v > before);
     // The subscriber is told what it lost (DESIGN §7), coalesced: here the CLI's stderr notice.
-    await cli.waitForStderr(/events dropped by --max-rps 1 \(raise it to see more\)/);
+    await cli.waitForStderr(/exchanges dropped by --max-rps 1 \(raise it to see more\)/);
     cli.kill('SIGINT');
     const r = await cli.done;
     const ends = jsonLines(r.stdout).filter((e) => e.kind === 'end');
     expect(ends.length).toBeGreaterThanOrEqual(1);
     expect(ends.length).toBeLessThan(5);
-    expect(r.stderr).toMatch(/^meshtap: \d+ events dropped by --max-rps 1 \(raise it to see more\)$/m);
+    expect(r.stderr).toMatch(/^meshtap: \d+ exchanges dropped by --max-rps 1 \(raise it to see more\)$/m);
   });
 
   it('--since: recent exchanges from the recorder, then exit', async () => {

@@ -147,7 +147,7 @@ export function createTapView(o: TapViewOptions): TapView {
       } else if (m.type === 'dropped') {
         o.note(
           m.reason === 'rate-limit'
-            ? `${m.count} events dropped by --max-rps ${o.maxRps ?? '(the sidecar default)'} (raise it to see more)`
+            ? `${m.count} exchanges dropped by --max-rps ${o.maxRps ?? '(the sidecar default)'} (raise it to see more)`
             : `${m.count} events dropped: the tap could not keep up (narrow the filters or lower --max-rps)`,
         );
       }
