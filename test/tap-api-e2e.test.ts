@@ -385,6 +385,36 @@ describe('robustness', () => {
     expect(await call(web[0]!, '/after-drop')).toBe(200);
   }, 90_000);
 
+  it('regression ("tap deploy/web --since 2h" was dropped as a slow client): history bigger than the client queue is waited for', async () => {
+    // A few MiB of history on web-1 (long paths: the recorder keeps each one).
+    const pad = 'h'.repeat(6000);
+    for (let i = 0; i < 800; i += 25) await Promise.all(Array.from({ length: 25 }, (_, j) => call(web[0]!, `/hist-${i + j}-${pad}`)));
+    const { connect } = await import('node:net');
+    const body = JSON.stringify({ matches: [], bodies: false, sinceMs: 3_600_000 });
+    const sock = connect(Number(new URL(tapApiUrl).port), '127.0.0.1');
+    sock.on('error', () => {});
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.pause(); // a reader slower than the recorders: nothing read for a while
+    sock.write(
+      `POST /apis/tap.meshtap.dev/v1alpha1/watch/namespaces/shop/pods/web-1/tap HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TOKENS.admin}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
+    let raw = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (c: string) => (raw += c));
+    const ended = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.resume();
+    await ended;
+    expect(raw).toMatch(/^HTTP\/1\.1 200/);
+    expect(raw).not.toContain('MT_TAP_SLOW_CLIENT');
+    const paths = raw.split('\n').filter((l) => l.startsWith('{"type":"event"')).map((l) => (JSON.parse(l) as { event: TapEvent }).event.path ?? '');
+    const history = paths.filter((p) => p.startsWith('/hist-'));
+    // The recorder (4 MiB) keeps the newest several hundred of them: every one arrives, the newest last.
+    expect(history.length).toBeGreaterThan(300);
+    expect(history[history.length - 1]).toMatch(/^\/hist-799-/);
+  }, 120_000);
+
   it('a sidecar killed mid-stream ends only its part ("pod web-3 went away; still tapping 2 pods"); the other replicas go on', async () => {
     const tap = collect(TOKENS.viewer, 'deploy/web');
     await tap.live();

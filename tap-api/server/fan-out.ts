@@ -41,6 +41,13 @@ export interface FanOutOptions {
    * failed (unreachable sidecars, refused grants) is.
    */
   onDone(ends: FanOutPartEnd[]): void;
+  /**
+   * While a part sends history: undefined if the client has room for more, else a promise that
+   * settles when it has. The part stops reading meanwhile, so HTTP/2 flow control holds its
+   * sidecar back: history comes as fast as a recorder can be read, and a client that reads it
+   * at a terminal's pace must be waited for, not dropped.
+   */
+  room?(): Promise<void> | undefined;
 }
 
 export interface FanOut {
@@ -108,6 +115,11 @@ export function startFanOut(options: FanOutOptions): FanOut {
       for await (const msg of s.stream.messages) {
         if (cancelled || s.gone) break;
         onMessage(s, msg);
+        if (!s.historyEnd && options.room) {
+          // (A live-only part never ends a history: room() then answers at once.)
+          const wait = options.room();
+          if (wait) await wait;
+        }
       }
       s.ended = true;
       // A live stream the sidecar ended on its own (it shut down): say so, the others go on.

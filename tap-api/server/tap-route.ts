@@ -8,8 +8,8 @@
  * cannot learn which workloads exist. Each grant is addressed (`aud`) to the tap address it is
  * sent to. Taps are bounded in total and per user (`maxTapsPerUser`), so one user cannot take
  * every slot; both refusals are 429s naming their limit, counted by reason. The client's queue is its socket's write buffer: when more
- * than `clientQueueBytes` are waiting, the client is dropped with a final `error` line, never
- * waited on.
+ * than `clientQueueBytes` of live events are waiting, the client is dropped with a final `error`
+ * line, never waited on; history (which comes as fast as recorders can be read) waits for it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
@@ -215,6 +215,25 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
   };
   let finished = false;
   let fan: FanOut | undefined;
+  // Until the history ends, the client is waited for (FanOutOptions.room), never dropped: the
+  // sidecars send their recorders as fast as they can read them, so a history of a few MiB fills
+  // any queue whatever the client's pace, and --max-rps (the advice the drop gives) does not
+  // limit history. Live events are dropped as before: a tap must not hold its sidecars back.
+  let inHistory = request.sinceMs !== undefined || request.last !== undefined;
+  const room = (): Promise<void> | undefined => {
+    // Half the bound: the history's last lines then leave room for the first live ones.
+    if (!inHistory || finished || res.destroyed || res.writableLength + held.length <= ctx.limits.clientQueueBytes / 2) return undefined;
+    writeHeld();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  };
   const entry = {
     end(line?: TapApiLine): void {
       if (finished) return;
@@ -245,7 +264,8 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
       if (finished) return;
       // What waits for the client: the socket's buffer and the lines held for the next write
       // (counted in UTF-16 units, close enough for a bound).
-      if (res.writableLength + held.length > ctx.limits.clientQueueBytes) {
+      if (line.type === 'history-end') inHistory = false;
+      if (!inHistory && res.writableLength + held.length > ctx.limits.clientQueueBytes) {
         ctx.metrics.slowClientsDropped.inc();
         entry.end({
           type: 'error',
@@ -263,6 +283,7 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
       }
     },
     onDone: (ends) => entry.end(endLine(request, ends)),
+    room,
   });
   if (finished) fan.cancel();
   else if (isLive(request)) {
