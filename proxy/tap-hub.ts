@@ -569,6 +569,9 @@ export function createTapHub(
           parts.push(text);
           bytes += text.length;
           queuedBodyBytes -= queueBodies[head]!;
+          // Let go of what was taken: the array keeps its slots until it is emptied or cut (below), and
+          // a reader that stays behind kept up to 1024 sent messages alive (64 MB with 64 KiB bodies).
+          queue[head] = '';
           head++;
         }
         if (head === queue.length) {
