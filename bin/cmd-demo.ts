@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { meshtapVersion, onCleanup, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { MeshtapError, meshtapVersion, onCleanup, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
 import { formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/index.js';
 import type { Command } from './command.js';
@@ -123,9 +123,9 @@ const command: Command = {
       })());
     const unregister = onCleanup(teardown);
     try {
-      cp = await startDemoControlPlane(dir);
+      cp = await started('its tap API', startDemoControlPlane(dir));
       if (fallbackNote) err(fallbackNote);
-      mesh = await startDemoMesh({ rps, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken, engine });
+      mesh = await started('the mesh', startDemoMesh({ rps, tapApi: cp.tapApi.url, tapApiToken: cp.registrationToken, engine }));
       // Wait (bounded) until the three sidecars have registered, so the first tap finds them.
       for (let i = 0; i < 50 && cp.tapApi.registry.list('emojivoto').length < 3; i++) await new Promise((r) => setTimeout(r, 100));
       const binPath = process.argv[1]!;
@@ -181,6 +181,19 @@ const command: Command = {
     return 0;
   },
 };
+/**
+ * A failure to start, as one line (the finally of run() stops whatever did start, so the command
+ * exits instead of hanging on what it left running); an unexpected error's stack is not for users.
+ */
+async function started<T>(what: string, starting: Promise<T>): Promise<T> {
+  try {
+    return await starting;
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new MeshtapError(e instanceof MeshtapError ? e.code : 'MT_DEMO_START', `demo: ${what} did not start: ${message}`, { cause: e });
+  }
+}
+
 /** The dashboard on its usual port (a free one if taken), acting as the demo's admin user. */
 async function startDemoDashboard(url: string, token: string): Promise<DashboardServer> {
   const version = meshtapVersion();

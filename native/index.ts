@@ -109,6 +109,12 @@ interface RawEngine {
   close(): void;
 }
 
+/** Every method of RawEngine, to tell a stale addon from a current one. */
+const RAW_ENGINE_METHODS: ReadonlyArray<keyof RawEngine> = [
+  'listen', 'drain', 'unobserve', 'setWantBodies', 'tcpStats', 'counters', 'httpMetrics', 'recorderQuery',
+  'recorderStats', 'setTapped', 'setShedding', 'shedEvents', 'setTapGate', 'tapGated', 'close',
+];
+
 interface Addon extends NativeBpf {
   getOriginalDst(fd: number): OriginalDst | undefined;
   NativeEngine: new (options: NativeEngineOptions, doorbell: () => void) => RawEngine;
@@ -583,6 +589,12 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
   const a = addon();
   if (typeof a.NativeEngine !== 'function') {
     throw new MeshtapError('MT_NATIVE_MISSING', 'the native addon is built without the engine; rebuild it: bash scripts/build-native.sh');
+  }
+  // An addon built from older sources (a checkout updated without a rebuild) lacks what this face
+  // calls: say so before a worker starts, instead of a TypeError from a running engine.
+  const missing = RAW_ENGINE_METHODS.filter((m) => typeof (a.NativeEngine.prototype as Partial<Record<keyof RawEngine, unknown>>)[m] !== 'function');
+  if (missing.length > 0) {
+    throw new MeshtapError('MT_NATIVE_STALE', `the native addon is older than this meshtap (its engine has no ${missing.join(', ')}); rebuild it: bash scripts/build-native.sh (or use --engine js)`);
   }
   // Both clocks are libuv's hrtime (CLOCK_MONOTONIC): their offset converts record times.
   const originNs = Number(process.hrtime.bigint()) - performance.now() * 1e6;

@@ -61,35 +61,39 @@ export async function startNativeDataPath(
     },
     { ...observed, connectError: (proxy, code) => metrics.upstreamConnectError(proxy, code), boundHit: (bound) => metrics.boundHit(bound) },
   );
-  // C++ decides at each request head whether the exchange crosses to JS at all (only while
-  // someone taps: metrics and the recorder of HTTP/1 are C++'s), and with its body bytes (only
-  // while a tap wants bodies; --recorder-bodies keeps them in C++): keep both current.
-  const updateBodies = () => engine?.setWantBodies(services.hub.wantsBodies);
-  updateBodies();
-  services.hub.onWantsBodiesChange(updateBodies);
-  const updateTapped = () => engine?.setTapped(services.hub.count > 0);
-  updateTapped();
-  services.hub.onCountChange(updateTapped);
-  // Subscribers attached and none reading (every queue full): C++ sends no new exchange and counts
-  // what it would have sent, which the hub tells as their loss (tap-hub.ts setShedSource).
-  const updateShedding = () => engine?.setShedding(services.hub.count > 0 && !services.hub.hasSubscribers);
-  services.hub.onReadingChange(updateShedding);
-  services.hub.onCountChange(updateShedding);
-  const shedding = engine;
-  services.hub.setShedSource(() => shedding.shedEvents());
-  // Every subscriber rate-limited and unfiltered: C++ keeps back, at the request head, what their
-  // buckets would drop (tap-hub.ts recomputeGate); the hub tells that count as their rate-limit loss.
-  services.hub.setTapGate({ set: (rps) => shedding.setTapGate(rps), read: () => shedding.tapGated() });
-  metrics.setTapDroppedSync(() => services.hub.countShed());
-  // Read at scrape (and after close, the last totals).
-  const counted = engine;
-  metrics.setTcpSource(() => counted.tcpStats());
-  metrics.setEventCountSource(() => ({ ...counted.counters(), recorderEvicted: counted.recorderStats().evicted }));
-  metrics.setHttpSource(() => counted.httpMetrics());
-  const recorder = createNativeFlightRecorder(services.recorder, () => engine, services);
-
+  // Everything from here may throw (a listen that fails, an addon older than this code): the
+  // started workers must then be stopped, or their thread keeps the process alive (`meshtap demo`
+  // hung on "engine.tapGated is not a function" with a stale addon).
   const listeners: ListenerInfo[] = [];
+  let recorder: ReturnType<typeof createNativeFlightRecorder>;
   try {
+    // C++ decides at each request head whether the exchange crosses to JS at all (only while
+    // someone taps: metrics and the recorder of HTTP/1 are C++'s), and with its body bytes (only
+    // while a tap wants bodies; --recorder-bodies keeps them in C++): keep both current.
+    const updateBodies = () => engine?.setWantBodies(services.hub.wantsBodies);
+    updateBodies();
+    services.hub.onWantsBodiesChange(updateBodies);
+    const updateTapped = () => engine?.setTapped(services.hub.count > 0);
+    updateTapped();
+    services.hub.onCountChange(updateTapped);
+    // Subscribers attached and none reading (every queue full): C++ sends no new exchange and counts
+    // what it would have sent, which the hub tells as their loss (tap-hub.ts setShedSource).
+    const updateShedding = () => engine?.setShedding(services.hub.count > 0 && !services.hub.hasSubscribers);
+    services.hub.onReadingChange(updateShedding);
+    services.hub.onCountChange(updateShedding);
+    const shedding = engine;
+    services.hub.setShedSource(() => shedding.shedEvents());
+    // Every subscriber rate-limited and unfiltered: C++ keeps back, at the request head, what their
+    // buckets would drop (tap-hub.ts recomputeGate); the hub tells that count as their rate-limit loss.
+    services.hub.setTapGate({ set: (rps) => shedding.setTapGate(rps), read: () => shedding.tapGated() });
+    metrics.setTapDroppedSync(() => services.hub.countShed());
+    // Read at scrape (and after close, the last totals).
+    const counted = engine;
+    metrics.setTcpSource(() => counted.tcpStats());
+    metrics.setEventCountSource(() => ({ ...counted.counters(), recorderEvicted: counted.recorderStats().evicted }));
+    metrics.setHttpSource(() => counted.httpMetrics());
+    recorder = createNativeFlightRecorder(services.recorder, () => engine, services);
+
     for (const spec of specs) {
       const host = await numeric(spec.listen.host);
       const port = spec.listen.port;
