@@ -30,9 +30,15 @@ export function headerValue(headers: HeaderList | undefined, name: string): stri
   return headers?.find(([n]) => n.toLowerCase() === lower)?.[1];
 }
 
-/** Header list -> node's `{name: value | value[]}` with lower-case names. */
+/**
+ * Header list -> node's `{name: value | value[]}` with lower-case names. The object has no
+ * prototype: header names come from the traffic, and on a plain `{}` a header named `__proto__`
+ * was dropped (assigning a string to it is ignored) and one named `constructor` read Object's
+ * constructor as its "previous value". node:http, node:http2 and undici take such objects as is,
+ * and spreading one (`{...out}`) keeps `__proto__` as an own key.
+ */
 export function headersToObject(headers: HeaderList): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const [n, v] of headers) {
     const name = n.toLowerCase();
     const prev = out[name];
