@@ -146,6 +146,67 @@ describe('ends-only taps', () => {
   });
 });
 
+describe('events of interleaved exchanges (issue 14: header lists redacted once per exchange)', () => {
+  it('each req, rsp and end shows its own exchange\'s id and header lists, redacted, however streams interleave', () => {
+    const s = services(false);
+    const got: TapEvent[] = [];
+    s.hub.subscribe({ match: compileMatches([]), bodies: false, reveal: 'all', writer: { write: (_b, sent) => sent() } }).live = true;
+    const publish = s.hub.publish.bind(s.hub);
+    s.hub.publish = (kind, e) => (got.push(e), publish(kind, e));
+    const sink = createExchangeSink({ id: 9, proxy: 'out', src: '10.0.0.1:5000', dst: '10.0.0.2:8080' }, s, { onGiveUp() {}, onUpgrade() {} });
+    const make = (stream: number, who: string) => {
+      const ex = createExchange(stream, 'h2', 100 + stream);
+      ex.method = 'GET';
+      ex.scheme = 'http';
+      ex.authority = 'svc';
+      ex.path = `/${who}`;
+      ex.requestHeaders = [[':path', `/${who}`], ['referer', `http://${who}:pw-${who}@${who}.site/from`]];
+      return ex;
+    };
+    const answer = (ex: ReturnType<typeof make>, who: string) => {
+      ex.status = 302;
+      ex.responseMs = ex.startMs + 1;
+      ex.responseHeaders = [[':status', '302'], ['location', `http://${who}:loc-${who}@${who}.site/to`]];
+    };
+    const a = make(1, 'alice');
+    const b = make(3, 'bob');
+    const c = make(1, 'carol'); // a later exchange that reuses stream number 1 (h2c keeps its HTTP/1 number)
+    sink.requestHead(a);
+    sink.requestHead(b);
+    answer(b, 'bob');
+    sink.responseHead(b);
+    answer(a, 'alice');
+    sink.responseHead(a);
+    a.endMs = b.endMs = 200;
+    sink.end(b);
+    sink.end(a);
+    sink.requestHead(c);
+    answer(c, 'carol');
+    sink.responseHead(c);
+    c.endMs = 300;
+    sink.end(c);
+    expect(got.map((e) => `${e.kind} ${e.id} ${e.path}`)).toEqual([
+      'req 9.1 /alice',
+      'req 9.3 /bob',
+      'rsp 9.3 /bob',
+      'rsp 9.1 /alice',
+      'end 9.3 /bob',
+      'end 9.1 /alice',
+      'req 9.1 /carol',
+      'rsp 9.1 /carol',
+      'end 9.1 /carol',
+    ]);
+    for (const e of got) {
+      const who = e.path.slice(1);
+      expect(e.requestHeaders).toEqual([[':path', `/${who}`], ['referer', `http://[redacted]@${who}.site/from`]]);
+      if (e.kind !== 'req') expect(e.responseHeaders).toEqual([[':status', '302'], ['location', `http://[redacted]@${who}.site/to`]]);
+      expect(JSON.stringify(e)).not.toMatch(/pw-|loc-/);
+    }
+    // The exchanges keep what was observed (redaction made copies).
+    expect(a.requestHeaders[1]![1]).toBe('http://alice:pw-alice@alice.site/from');
+  });
+});
+
 describe('flight recorder depth (issue 14)', () => {
   /** A browser-like request and an API answer: repeated headers, plus per-request ids and a clock. */
   const exchange = realisticExchange;

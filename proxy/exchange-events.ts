@@ -65,6 +65,23 @@ function requestHeadersOf(ex: Exchange): HeaderList {
 }
 
 /**
+ * `redactHeaderCredentials` remembering its last answer: an exchange's `req`, `rsp` and `end`
+ * events show the same request (and response) header list, and a header list is never changed
+ * once made (observers assign whole lists), so the same list object redacts to the same result.
+ */
+function lastRedaction(): (list: HeaderList) => HeaderList {
+  let raw: HeaderList | undefined;
+  let shown: HeaderList = [];
+  return (list) => {
+    if (list !== raw) {
+      shown = redactHeaderCredentials(list);
+      raw = list;
+    }
+    return shown;
+  };
+}
+
+/**
  * `estimateEventBytes` of the `end` event `ex` makes (see `endEvent`), without making it (raw
  * header sizes; off by a few bytes only where redaction rewrote a URL in another header such as
  * `Referer`). Used for events made now and on a query alike, so the recorder's bound comes out
@@ -110,6 +127,9 @@ export interface EventMaker {
   baseEvent(kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent;
   /** The `end` event of a finished exchange (with its bodies when they were captured). */
   endEvent(ex: Exchange): TapEvent;
+  /** The exchange's request and response headers as its events show them (URL credentials redacted). */
+  requestHeaders(ex: Exchange): HeaderList;
+  responseHeaders(ex: Exchange): HeaderList;
 }
 
 /**
@@ -135,10 +155,19 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
     }
     return peer;
   };
+  // The last stream's id (an exchange's three events share one string) and header lists as shown.
+  let idStream = -1;
+  let id = '';
+  const shownRequest = lastRedaction();
+  const shownResponse = lastRedaction();
   const baseEvent = (kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent => {
+    if (ex.stream !== idStream) {
+      idStream = ex.stream;
+      id = `${conn.id}.${ex.stream}`;
+    }
     const e: TapEvent = {
       kind,
-      id: `${conn.id}.${ex.stream}`,
+      id,
       ts: wallClock(atMs),
       proxy: conn.proxy,
       src: conn.src,
@@ -174,11 +203,11 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
   /** The `end` event of a finished exchange (with its bodies when they were captured). */
   const endEvent = (ex: Exchange): TapEvent => {
     const e = baseEvent('end', ex, ex.endMs);
-    e.requestHeaders = requestHeadersOf(ex);
+    e.requestHeaders = shownRequest(ex.requestHeaders);
     if (ex.status) {
       e.status = ex.status;
       e.latencyMs = ex.responseMs - ex.startMs;
-      e.responseHeaders = redactHeaderCredentials(ex.responseHeaders);
+      e.responseHeaders = shownResponse(ex.responseHeaders);
     }
     if (ex.trailers.length > 0) e.trailers = redactHeaderCredentials(ex.trailers);
     if (ex.requestTrailers.length > 0) e.requestTrailers = redactHeaderCredentials(ex.requestTrailers);
@@ -197,7 +226,7 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
     return e;
   };
 
-  return { baseEvent, endEvent };
+  return { baseEvent, endEvent, requestHeaders: (ex) => shownRequest(ex.requestHeaders), responseHeaders: (ex) => shownResponse(ex.responseHeaders) };
 }
 
 const recordedEventMakers = new WeakMap<object, ExchangeEventMaker>();
@@ -230,7 +259,7 @@ export function createExchangeSink(
 ): ExchangeSink {
   const { metrics, recorder, hub } = services;
   const isTapOnly = options.tapOnly === true;
-  const { baseEvent, endEvent } = createEventMaker(conn, services);
+  const { baseEvent, endEvent, requestHeaders: shownRequest, responseHeaders: shownResponse } = createEventMaker(conn, services);
   const recordedEvent = recordedEventMaker(services);
   const peerAddress = conn.proxy === 'out' ? conn.dst : hostOf(conn.src);
   const routeCursor = isTapOnly ? undefined : metrics.routes.cursor(conn.proxy === 'in' ? 'inbound' : 'outbound', conn.dst, conn.proxy === 'in' ? peerAddress : undefined);
@@ -255,7 +284,7 @@ export function createExchangeSink(
         let e: TapEvent | undefined;
         if (hub.wantsEarlyEvents) {
           e = baseEvent('req', ex, ex.startMs);
-          e.requestHeaders = requestHeadersOf(ex);
+          e.requestHeaders = shownRequest(ex);
           hub.publish('req', e);
         } else hub.skipped();
         wantsBodies = hub.wantsBodiesFor(e ?? { id: `${conn.id}.${ex.stream}` });
@@ -271,10 +300,10 @@ export function createExchangeSink(
       if (ex.responseBody !== undefined && !isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.responseHeaders))) ex.responseBody.omitted = 'content-type';
       if (hub.hasSubscribers && hub.wantsEarlyEvents) {
         const e = baseEvent('rsp', ex, ex.responseMs);
-        e.requestHeaders = requestHeadersOf(ex);
+        e.requestHeaders = shownRequest(ex);
         e.status = ex.status;
         e.latencyMs = ex.responseMs - ex.startMs;
-        e.responseHeaders = redactHeaderCredentials(ex.responseHeaders);
+        e.responseHeaders = shownResponse(ex);
         hub.publish('rsp', e);
       } else hub.skipped();
     },

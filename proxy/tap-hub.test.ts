@@ -167,6 +167,33 @@ describe('tap hub', () => {
     expect(original.requestHeaders![0][1]).toBe('Bearer secret');
   });
 
+  it('shapes each event once per grant: subscribers sharing a grant get its JSON, others theirs, in any subscription order (issue 14)', async () => {
+    for (const order of [
+      ['plain', 'revealed', 'plain'],
+      ['revealed', 'plain', 'revealed'],
+    ] as const) {
+      const hub = createTapHub();
+      const taps = order.map((grant) => {
+        const t = transport();
+        hub.subscribe({ match: compileMatches([]), bodies: grant === 'revealed', reveal: grant === 'revealed' ? new Set(['authorization']) : new Set(), writer: t.writer }).live = true;
+        return { grant, t };
+      });
+      const body = { size: 2, truncated: false, encoding: 'utf8' as const, data: 'hi' };
+      hub.publish('req', ev('req', 1));
+      hub.publish('end', ev('end', 1, { requestBody: body }));
+      hub.publish('end', ev('end', 2, { requestBody: body }));
+      await turn();
+      for (const { grant, t } of taps) {
+        const got = events(t);
+        expect(got.map((e) => `${e.kind} ${e.id}`)).toEqual(['req 7.1', 'end 7.1', 'end 7.2']);
+        for (const e of got) {
+          expect(e.requestHeaders![0]).toEqual(['Authorization', grant === 'revealed' ? 'Bearer secret' : '[redacted]']);
+          if (e.kind === 'end') expect(e.requestBody).toEqual(grant === 'revealed' ? body : undefined);
+        }
+      }
+    }
+  });
+
   it('redacts sensitive request and response trailers too', async () => {
     const hub = createTapHub({ sensitiveHeaders: ['x-signature'] });
     const t = transport();

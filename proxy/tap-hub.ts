@@ -440,12 +440,21 @@ export function createTapHub(
    * holds the last event's texts only.
    */
   let cachedEvent: TapEvent | undefined;
+  // The first shape asked for this event in a slot of its own (one subscriber, or several of one
+  // grant: no Map work per event); other shapes in the Map.
+  let firstKey: string | undefined;
+  let firstJson = '';
   const cachedJson = new Map<string, string>();
   const messageJson = (e: TapEvent, s: SubscriberState): string => {
     if (e !== cachedEvent) {
+      const json = eventMessageJson(shape(e, s.opts));
       cachedEvent = e;
-      cachedJson.clear();
+      firstKey = s.shapeKey;
+      firstJson = json;
+      if (cachedJson.size > 0) cachedJson.clear();
+      return json;
     }
+    if (s.shapeKey === firstKey) return firstJson;
     let json = cachedJson.get(s.shapeKey);
     if (json === undefined) {
       json = eventMessageJson(shape(e, s.opts));
@@ -453,8 +462,8 @@ export function createTapHub(
     }
     return json;
   };
-  const deliver = (s: SubscriberState, events: TapEvent[]) => {
-    for (const e of events) s.enqueueJson(messageJson(e, s), s.opts.bodies ? bodyBytesOf(e) : 0);
+  const deliver = (s: SubscriberState, e: TapEvent): void => {
+    s.enqueueJson(messageJson(e, s), s.opts.bodies ? bodyBytesOf(e) : 0);
   };
 
   /**
@@ -772,7 +781,7 @@ export function createTapHub(
         if (kind !== 'end' && s.opts.endsOnly === true) continue;
         const id = event.id;
         if (s.admitted.has(id)) {
-          deliver(s, [event]);
+          deliver(s, event);
           if (kind === 'end') s.admitted.delete(id);
           continue;
         }
@@ -811,8 +820,8 @@ export function createTapHub(
           }
           continue;
         }
-        if (held) deliver(s, held);
-        deliver(s, [event]);
+        if (held) for (const h of held) deliver(s, h);
+        deliver(s, event);
         if (kind !== 'end') s.admitted.add(id);
       }
     },
