@@ -2,6 +2,7 @@
 #include "grpc-framing.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "grpc-status.h"
 
@@ -37,10 +38,20 @@ void GrpcMessageCounter::Feed(const uint8_t* data, size_t len) {
   }
 }
 
+namespace {
+
+// Names compared as views: their length first, no strlen per comparison (as `== "content-type"`
+// did for every request field).
+constexpr std::string_view kContentTypeName = "content-type";
+constexpr std::string_view kGrpcStatusName = "grpc-status";
+constexpr std::string_view kGrpcMessageName = "grpc-message";
+
+}  // namespace
+
 bool IsGrpcContentType(const H2FieldList& headers) {
   static const std::string kPrefix = "application/grpc";
   for (const H2Field& f : headers) {
-    if (f.name == "content-type") return f.value.compare(0, kPrefix.size(), kPrefix) == 0;
+    if (f.name == kContentTypeName) return f.value.compare(0, kPrefix.size(), kPrefix) == 0;
   }
   return false;
 }
@@ -48,10 +59,10 @@ bool IsGrpcContentType(const H2FieldList& headers) {
 GrpcStatusRead ReadGrpcStatus(const H2FieldList& headers) {
   GrpcStatusRead out;
   for (const H2Field& f : headers) {
-    if (f.name == "grpc-status") {
+    if (f.name == kGrpcStatusName) {
       out.status = ParseGrpcStatus(f.value);
       out.is_malformed = !out.status.has_value();
-    } else if (f.name == "grpc-message") {
+    } else if (f.name == kGrpcMessageName) {
       out.message = GrpcPercentDecode(f.value);
     }
   }

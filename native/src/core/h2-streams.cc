@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "grpc-status.h"
@@ -11,10 +12,18 @@ namespace meshtap {
 
 namespace {
 
+// Names compared as views: their length first, no strlen per comparison (as `== ":status"` did).
+constexpr std::string_view kStatusName = ":status";
+constexpr std::string_view kMethodName = ":method";
+constexpr std::string_view kSchemeName = ":scheme";
+constexpr std::string_view kAuthorityName = ":authority";
+constexpr std::string_view kPathName = ":path";
+constexpr std::string_view kGrpcTimeoutName = "grpc-timeout";
+
 // `:status` as a number; 0 when missing or not three digits (the first :status field counts).
 int StatusOf(const H2FieldList& headers) {
   for (const H2Field& f : headers) {
-    if (f.name != ":status") continue;
+    if (f.name != kStatusName) continue;
     const std::string& v = f.value;
     if (v.size() != 3) return 0;
     for (char c : v) {
@@ -27,7 +36,71 @@ int StatusOf(const H2FieldList& headers) {
 
 bool SameError(const char* a, const char* b) { return a != nullptr && b != nullptr && std::strcmp(a, b) == 0; }
 
+// Fields in most header blocks (a browser's request has ~10-16, a gRPC call ~8): a new list has
+// room for them at once (growing 1, 2, 4, 8, 16 cost four reallocations, ~3 % of the worker's
+// samples under h2load, perf, session 6).
+constexpr size_t kUsualBlockFields = 16;
+// Lists larger than this are not kept for reuse (a rare huge block does not stay allocated).
+constexpr size_t kMaxReusedListFields = 64;
+// What one thread keeps of ended streams for the next ones. Why: every stream allocated a
+// stream, and two field lists of 1 KiB, and freed them at its end; with ~128 streams open, ends
+// and starts come in bursts of dozens, far more than glibc's per-thread cache holds (7 chunks a
+// size), so most went through malloc's slow paths (_int_malloc, unlink, consolidate: ~10 % of
+// the observer's samples under h2load -c4 -m32, session 8). Per thread, because each worker is
+// one thread and owns its connections: no lock. Bounded: a burst beyond it is freed as before.
+constexpr size_t kMaxSpareLists = 64;
+constexpr size_t kMaxSpareStreams = 32;
+
 }  // namespace
+
+// Reserved at once, so that keeping a spare never allocates (Recycle cannot fail).
+struct H2StreamTracker::Spares {
+  Spares() {
+    lists.reserve(kMaxSpareLists);
+    streams.reserve(kMaxSpareStreams);
+  }
+  std::vector<H2FieldList> lists;
+  std::vector<StreamPtr> streams;
+};
+
+H2StreamTracker::Spares& H2StreamTracker::ThreadSpares() {
+  static thread_local Spares spares;
+  return spares;
+}
+
+H2FieldList H2StreamTracker::TakeFieldList() {
+  std::vector<H2FieldList>& spare = ThreadSpares().lists;
+  if (!spare.empty()) {
+    H2FieldList list = std::move(spare.back());
+    spare.pop_back();
+    return list;
+  }
+  H2FieldList list;
+  list.reserve(kUsualBlockFields);
+  return list;
+}
+
+H2StreamTracker::StreamPtr H2StreamTracker::NewStream() {
+  std::vector<StreamPtr>& spare = ThreadSpares().streams;
+  if (spare.empty()) return std::make_unique<Stream>();
+  StreamPtr st = std::move(spare.back());
+  spare.pop_back();
+  return st;
+}
+
+// Called only for streams made by NewStream on this thread, so ThreadSpares() exists already.
+void H2StreamTracker::Recycle(StreamPtr st) noexcept {
+  Spares& spares = ThreadSpares();
+  H2Exchange& ex = st->ex;
+  for (H2FieldList* list : {&ex.request_headers, &ex.response_headers, &ex.request_trailers, &ex.trailers}) {
+    if (list->capacity() < kUsualBlockFields || list->capacity() > kMaxReusedListFields || spares.lists.size() >= kMaxSpareLists) continue;
+    list->clear();
+    spares.lists.push_back(std::move(*list));
+  }
+  if (spares.streams.size() >= kMaxSpareStreams) return;  // `st` is freed
+  *st = Stream();
+  spares.streams.push_back(std::move(st));
+}
 
 H2StreamTracker::H2StreamTracker(H2ExchangeSink* sink, const ObserverLimits& limits) : sink_(sink), limits_(limits) {}
 
@@ -44,7 +117,7 @@ H2StreamTracker::Stream* H2StreamTracker::FindPending(uint32_t stream_id) {
 }
 
 void H2StreamTracker::AdoptUpgraded(H2Exchange&& ex) {
-  auto st = std::make_unique<Stream>();
+  StreamPtr st = NewStream();
   st->ex = std::move(ex);
   st->ex.is_grpc = false;
   st->ex.from_h2c = true;
@@ -66,7 +139,7 @@ bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, 
   if (stream_id % 2 == 0 || stream_id <= last_client_stream_) return true;  // closed or not ours
   if (streams_.size() >= limits_.max_streams) return false;
   last_client_stream_ = stream_id;
-  auto owned = std::make_unique<Stream>();
+  StreamPtr owned = NewStream();
   Stream* st = owned.get();
   st->id = stream_id;
   H2Exchange& ex = st->ex;
@@ -77,15 +150,15 @@ bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, 
   // observed: the whole list is scanned, the last of each name wins.
   for (const H2Field& f : headers) {
     if (f.name.empty() || f.name[0] != ':') continue;
-    if (f.name == ":method") ex.method = f.value;
-    else if (f.name == ":scheme") ex.scheme = f.value;
-    else if (f.name == ":authority") ex.authority = f.value;
-    else if (f.name == ":path") ex.path = f.value;
+    if (f.name == kMethodName) ex.method = f.value;
+    else if (f.name == kSchemeName) ex.scheme = f.value;
+    else if (f.name == kAuthorityName) ex.authority = f.value;
+    else if (f.name == kPathName) ex.path = f.value;
   }
   if (ex.is_grpc) {
     st->has_grpc = true;
     for (const H2Field& f : headers) {
-      if (f.name == "grpc-timeout") st->grpc_timeout_ms = ParseGrpcTimeoutMs(f.value);
+      if (f.name == kGrpcTimeoutName) st->grpc_timeout_ms = ParseGrpcTimeoutMs(f.value);
     }
   }
   ex.request_headers = std::move(headers);
@@ -286,6 +359,7 @@ void H2StreamTracker::Finish(Stream* st, const char* error, uint64_t now_ns) {
   if (!(was_pending && error != nullptr)) ex.end_ns = now_ns;
   if (st->has_grpc && !ex.has_grpc_status) DeriveGrpcStatus(st, error);
   sink_->End(ex);
+  Recycle(std::move(owned));
 }
 
 }  // namespace meshtap

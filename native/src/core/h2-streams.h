@@ -47,6 +47,10 @@ class H2StreamTracker {
   H2StreamTracker(const H2StreamTracker&) = delete;
   H2StreamTracker& operator=(const H2StreamTracker&) = delete;
 
+  // An empty field list for the next header block: one that an ended stream of this thread left
+  // behind when there is one, else a new one with room for a usual block.
+  static H2FieldList TakeFieldList();
+
   // Open streams (not counting client-reset streams in their grace).
   size_t OpenStreams() const { return streams_.size(); }
   // Client-reset streams waiting for a response that crossed the reset (≤ kMaxResetPending).
@@ -106,6 +110,13 @@ class H2StreamTracker {
   };
   using StreamPtr = std::unique_ptr<Stream>;
 
+  // What one thread keeps of ended streams for the next ones (h2-streams.cc says why).
+  struct Spares;
+  static Spares& ThreadSpares();
+  // A new stream: one an ended stream of this thread left behind when there is one.
+  static StreamPtr NewStream();
+  // Keeps an ended stream and its field lists for reuse, within this thread's bounds.
+  static void Recycle(StreamPtr st) noexcept;
   Stream* Find(uint32_t stream_id);
   Stream* FindPending(uint32_t stream_id);
   void RequestEnded(Stream* st, uint64_t now_ns);

@@ -95,6 +95,8 @@ class RecorderRing {
   static constexpr size_t kMaxStrings = 4096;
   static constexpr size_t kMaxStringBytes = 192;
   static constexpr size_t kMaxStringDictBytes = 256 * 1024;
+  // `Sun, 06 Nov 1994 08:49:37 GMT`: the only length an IMF-fixdate has.
+  static constexpr size_t kImfFixdateBytes = 29;
 
   explicit RecorderRing(size_t max_bytes);
   ~RecorderRing();
@@ -167,6 +169,10 @@ class RecorderRing {
   std::deque<std::string> strings_;
   size_t string_dict_bytes_ = 0;
   std::unordered_set<uint64_t> string_candidates_;
+  // The last IMF-fixdate PutPackedValue parsed (last_date_bytes_ 0: none yet) and its seconds.
+  char last_date_[kImfFixdateBytes];
+  size_t last_date_bytes_ = 0;
+  uint64_t last_date_secs_ = 0;
   std::string scratch_;
 };
 
