@@ -18,6 +18,9 @@ export interface SoakCounts {
   skipped: number;
   cancelled: number;
   byKind: Record<string, number>;
+  /** Failed requests by kind and reason (`status 502`, `ECONNRESET`, a gRPC code and details): at most
+   * MAX_REASONS distinct reasons per kind, the rest counted as `other`. */
+  failures?: Record<string, Record<string, number>>;
   /** Bytes echoed back on the long-lived opaque TCP stream. */
   tcpStreamBytes: number;
 }
@@ -35,6 +38,19 @@ export interface SoakLoad {
 
 /** Most requests in flight at once. */
 const MAX_IN_FLIGHT = 256;
+/** Distinct failure reasons kept per kind (a bound: reasons can carry arbitrary text). */
+const MAX_REASONS = 8;
+/** Longest reason kept, in characters. */
+const MAX_REASON_CHARS = 120;
+
+/** Why a request failed, in a few words: its error's code and message. */
+function reasonOf(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; details?: unknown } | undefined;
+  const code = e?.code === undefined ? '' : `${String(e.code)} `;
+  const text = typeof e?.details === 'string' && e.details ? e.details : typeof e?.message === 'string' ? e.message : String(err);
+  return `${code}${text}`.trim();
+}
+
 /** Ticks per second of the scheduler. */
 const TICKS_PER_S = 50;
 /** An h2 session lives this long before a new connection replaces it. */
@@ -47,23 +63,23 @@ const TCP_CHUNK = Buffer.alloc(16 * 1024, 0xa5);
 const TCP_STREAM_CHUNK = TCP_CHUNK.subarray(0, 8 * 1024);
 
 /** One opaque TCP exchange on a fresh connection: write `bytes`, read them echoed, close. */
-function tcpEcho(host: string, port: number, bytes: Buffer, done: (isOk: boolean) => void): void {
+function tcpEcho(host: string, port: number, bytes: Buffer, done: (isOk: boolean, reason?: string) => void): void {
   let got = 0;
   let isSettled = false;
-  const settle = (isOk: boolean) => {
+  const settle = (isOk: boolean, reason?: string) => {
     if (isSettled) return;
     isSettled = true;
     socket.destroy();
-    done(isOk);
+    done(isOk, reason);
   };
   const socket = net.connect(port, host, () => socket.write(bytes));
-  socket.setTimeout(10_000, () => settle(false));
+  socket.setTimeout(10_000, () => settle(false, `timeout after ${got} of ${bytes.length} bytes`));
   socket.on('data', (b: Buffer) => {
     got += b.length;
-    if (got >= bytes.length) settle(got === bytes.length);
+    if (got >= bytes.length) settle(got === bytes.length, `echoed ${got} bytes for ${bytes.length}`);
   });
-  socket.on('error', () => settle(false));
-  socket.on('close', () => settle(false));
+  socket.on('error', (err) => settle(false, reasonOf(err)));
+  socket.on('close', () => settle(false, `closed after ${got} of ${bytes.length} bytes`));
 }
 
 /**
@@ -71,7 +87,7 @@ function tcpEcho(host: string, port: number, bytes: Buffer, done: (isOk: boolean
  * `tcp` (a forward to a TCP echo server).
  */
 export function startSoakLoad(h1: string, h2: string, tcp: string, ratePerS: number): SoakLoad {
-  const counts: SoakCounts = { ok: 0, errors: 0, skipped: 0, cancelled: 0, byKind: {}, tcpStreamBytes: 0 };
+  const counts: SoakCounts = { ok: 0, errors: 0, skipped: 0, cancelled: 0, byKind: {}, failures: {}, tcpStreamBytes: 0 };
   let inFlight = 0;
   const pool = new Pool(`http://${h1}`, { connections: 8, pipelining: 1 });
   let session: http2.ClientHttp2Session | undefined;
@@ -97,10 +113,16 @@ export function startSoakLoad(h1: string, h2: string, tcp: string, ratePerS: num
   };
   openStream();
 
-  const done = (kind: string, isOk: boolean) => {
+  const done = (kind: string, isOk: boolean, reason = 'unknown') => {
     inFlight--;
     if (isOk) counts.ok++;
-    else counts.errors++;
+    else {
+      counts.errors++;
+      const reasons = (counts.failures![kind] ??= {});
+      const key = reason.slice(0, MAX_REASON_CHARS);
+      const slot = key in reasons || Object.keys(reasons).length < MAX_REASONS ? key : 'other';
+      reasons[slot] = (reasons[slot] ?? 0) + 1;
+    }
     counts.byKind[kind] = (counts.byKind[kind] ?? 0) + 1;
   };
 
@@ -125,43 +147,50 @@ export function startSoakLoad(h1: string, h2: string, tcp: string, ratePerS: num
     if (pick < 6) {
       // HTTP/1 keep-alive GET.
       pool.request({ path: `/h1/${n % 50}`, method: 'GET' }).then(
-        (r) => r.body.dump().then(() => done('h1-get', r.statusCode === 200)),
-        () => done('h1-get', false),
+        (r) => r.body.dump().then(
+          () => done('h1-get', r.statusCode === 200, `status ${r.statusCode}`),
+          (err) => done('h1-get', false, `body: ${reasonOf(err)}`),
+        ),
+        (err) => done('h1-get', false, reasonOf(err)),
       );
     } else if (pick < 8) {
       // HTTP/1 POST with a 2 KiB body.
       pool.request({ path: '/h1/post', method: 'POST', body: POST_BODY, headers: { 'content-type': 'application/octet-stream' } }).then(
-        (r) => r.body.dump().then(() => done('h1-post', r.statusCode === 200)),
-        () => done('h1-post', false),
+        (r) => r.body.dump().then(
+          () => done('h1-post', r.statusCode === 200, `status ${r.statusCode}`),
+          (err) => done('h1-post', false, `body: ${reasonOf(err)}`),
+        ),
+        (err) => done('h1-post', false, reasonOf(err)),
       );
     } else if (pick === 8) {
       // A fresh HTTP/1 connection per request (connection churn).
       const req = http.request({ host: h1Host, port: Number(h1Port), path: '/h1/fresh', agent: false, headers: { connection: 'close' } }, (res) => {
         res.resume();
-        res.on('end', () => done('h1-fresh', res.statusCode === 200));
-        res.on('error', () => done('h1-fresh', false));
+        res.on('end', () => done('h1-fresh', res.statusCode === 200, `status ${res.statusCode}`));
+        res.on('error', (err) => done('h1-fresh', false, `body: ${reasonOf(err)}`));
       });
-      req.on('error', () => done('h1-fresh', false));
+      req.on('error', (err) => done('h1-fresh', false, reasonOf(err)));
       req.end();
     } else if (pick === 13) {
       // Opaque TCP on a fresh connection.
-      tcpEcho(tcpHost, Number(tcpPort), TCP_CHUNK, (isOk) => done('tcp', isOk));
+      tcpEcho(tcpHost, Number(tcpPort), TCP_CHUNK, (isOk, reason) => done('tcp', isOk, reason));
     } else if (pick < 13) {
       // h2c GET on the shared session.
       const s = h2Session().request({ ':path': `/h2/${n % 50}` });
       let status = 0;
+      let error = '';
       s.on('response', (h) => (status = Number(h[':status'])));
-      s.on('error', () => {});
+      s.on('error', (err) => (error = reasonOf(err)));
       s.resume();
-      s.on('close', () => done('h2', status === 200));
+      s.on('close', () => done('h2', status === 200, error || `status ${status}, rst code ${s.rstCode ?? 'none'}`));
     } else {
       // gRPC unary; one in ten is cancelled right away (a client RST_STREAM).
       const isCancel = pick === 19 && Math.floor(n / 20) % 2 === 0;
       const call = grpcClient.makeUnaryRequest('/soak.Svc/Call', raw, raw, Buffer.from('req'), (err) => {
         if (isCancel) {
           counts.cancelled++;
-          done('grpc-cancel', err?.code === grpc.status.CANCELLED);
-        } else done('grpc', err === null);
+          done('grpc-cancel', err?.code === grpc.status.CANCELLED, err ? reasonOf(err) : 'completed though cancelled');
+        } else done('grpc', err === null, reasonOf(err));
       });
       if (isCancel) call.cancel();
     }

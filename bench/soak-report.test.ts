@@ -20,4 +20,13 @@ describe('soak report', () => {
     expect(run(leaking)).toMatch(/second-half slope 10\.00 MiB per 10 min \(tap-on samples only 10\.00, tap-off only 10\.00\)/);
     expect(run(flat)).toMatch(/second-half slope 0\.00 MiB per 10 min/);
   });
+
+  it('names every failure by kind and reason, and says nothing of failures when there were none', () => {
+    const samples = Array.from({ length: 3 }, (_, i) => sample(i * 60, 60, 40));
+    const base = { engine: 'native', startedAt: 'T', durationS: 180, ratePerS: 200, tapCycleS: 240, samples, command: 'node dist/bench/soak.js' };
+    const failed = renderSoakReport({ ...base, totals: { ok: 5, errors: 3, skipped: 0, cancelled: 0, byKind: { h2: 4, grpc: 4 }, failures: { h2: { 'status 502, rst code none': 1 }, grpc: { '14 Connection dropped': 2 } }, tcpStreamBytes: 0 } });
+    expect(failed).toContain('- failures by kind and reason: h2: status 502, rst code none (1); grpc: 14 Connection dropped (2).');
+    const clean = renderSoakReport({ ...base, totals: { ok: 5, errors: 0, skipped: 0, cancelled: 0, byKind: {}, failures: {}, tcpStreamBytes: 0 } });
+    expect(clean).not.toContain('failures by kind');
+  });
 });

@@ -85,6 +85,8 @@ export function renderSoakReport(run: SoakRun): string {
     lines.push(`- RSS: start ${mib(s[0]!.rssBytes)} MiB, after warm-up ${mib(warm.rssBytes)} MiB, end ${mib(end.rssBytes)} MiB, peak ${mib(Math.max(...s.map((x) => x.rssBytes)))} MiB; second-half slope ${rssSlope.toFixed(2)} MiB per 10 min (tap-on samples only ${phaseSlope(true).toFixed(2)}, tap-off only ${phaseSlope(false).toFixed(2)}).`);
     lines.push(`- fds: start ${s[0]!.fds}, end ${end.fds}, peak ${Math.max(...s.map((x) => x.fds))}; second-half slope ${fdSlope.toFixed(2)} per 10 min.`);
     lines.push(`- requests: ${t.ok} ok, ${t.errors} failed, ${t.skipped} skipped (client bound), ${t.cancelled} gRPC calls cancelled on purpose; by kind ${Object.entries(t.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}; ${mib(t.tcpStreamBytes ?? 0)} MiB echoed on the long-lived TCP stream.`);
+    const failures = Object.entries(t.failures ?? {}).flatMap(([kind, reasons]) => Object.entries(reasons).map(([why, n]) => `${kind}: ${why} (${n})`));
+    if (failures.length > 0) lines.push(`- failures by kind and reason: ${failures.join('; ')}.`);
     lines.push('');
   }
   return lines.join('\n');

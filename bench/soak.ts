@@ -166,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
     });
     last = { ok: c.ok, errors: c.errors, at: now };
     const s = samples[samples.length - 1]!;
-    process.stderr.write(`soak: t=${s.elapsedS}s tap=${s.isTapOn ? 'on' : 'off'} (${s.tapLines} lines, ${s.tapBodyLines} with bodies) rss=${(s.rssBytes / 2 ** 20).toFixed(1)}MiB fds=${s.fds} rps=${s.requestsPerS.toFixed(0)} errors=${s.errors}\n`);
+    process.stderr.write(`soak: t=${s.elapsedS}s tap=${s.isTapOn ? 'on' : 'off'} (${s.tapLines} lines, ${s.tapBodyLines} with bodies) rss=${(s.rssBytes / 2 ** 20).toFixed(1)}MiB fds=${s.fds} rps=${s.requestsPerS.toFixed(0)} errors=${s.errors}${s.errors > 0 ? ` ${JSON.stringify(c.failures)}` : ''}\n`);
   };
 
   await sample();
