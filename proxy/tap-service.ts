@@ -8,7 +8,6 @@
  * addresses (tap-audience.ts), so a grant handed to another sidecar cannot be replayed here.
  * A grant's bodies/headers/match/rate bound what the subscriber asked.
  */
-import type * as grpc from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
 import { createServer, isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
 import { createLogger, MeshtapError } from '../common/index.js';
@@ -21,10 +20,10 @@ import {
   type TapRequest,
   GRANT_METADATA_KEY,
   GRPC_STATUS,
-  loadGrpc,
   SIDECAR_STOPPED_DETAILS,
-  TAP_SERVICE,
-  TAP_SERVICE_V1,
+  TAP_FLUSH_PATH,
+  TAP_OBSERVE_PATH,
+  TAP_OBSERVE_PATH_V1,
   WIRE_TOO_OLD_DETAILS,
   FLUSH_TOKEN_MAX_CHARS,
   type FlushReply,
@@ -33,6 +32,7 @@ import {
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
 import { ownTapAddresses } from './tap-audience.js';
+import { createTapGrpcServer, type GrpcCall, type TapGrpcServer } from './tap-grpc-server.js';
 import type { Subscriber, TapHub } from './tap-hub.js';
 
 const log = createLogger('tap');
@@ -69,6 +69,12 @@ export interface TapService {
   /** Ends every tap with MT_SIDECAR_STOPPED (after what is queued), then shuts the server down. */
   close(): Promise<void>;
 }
+
+/** Concurrent calls per tap connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), as the grpc-js server had. */
+const MAX_CONCURRENT_STREAMS = 256;
+
+/** A request message: JSON (tap wire, tap-wire.ts). */
+const parseJson = (b: Buffer): unknown => JSON.parse(b.toString('utf8'));
 
 /** Longest a stopping sidecar waits for its taps to take what is queued before it cuts them. */
 const STOP_GRACE_MS = 1_000;
@@ -180,102 +186,91 @@ export async function startTapService(listen: { host: string; port: number }, o:
   // Live taps opened with a flushToken, for `Flush` (at most maxSubscribers: only open taps are kept).
   const flushable = new Map<string, Subscriber>();
 
-  // The tap port is a plain listener; grpc-js is loaded with its first connection (most sidecars
-  // never see a tap, and loading it costs RSS: tap-protocol/grpc-lazy.ts), and serves every
-  // connection through a connection injector, as a server bound to the port would.
-  let server: grpc.Server | undefined;
-  let injector: grpc.ConnectionInjector | undefined;
+  // The tap port is a plain listener; its gRPC server (node:http2, tap-grpc-server.ts) is made with
+  // its first connection (most sidecars never see a tap) and serves every connection handed to it.
+  let server: TapGrpcServer | undefined;
   const inject = (socket: Socket): void => {
-    if (injector === undefined) {
-      server = createGrpcServer();
-      injector = server.createConnectionInjector(loadGrpc().ServerCredentials.createInsecure());
-    }
-    injector.injectConnection(socket);
+    socket.on('error', () => {}); // the HTTP/2 session reports it and closes
+    server ??= createTapGrpcServer(
+      new Map([
+        [TAP_OBSERVE_PATH, { parse: parseJson, handle: (call) => observe(call as GrpcCall<TapRequest | null>) }],
+        [TAP_FLUSH_PATH, { parse: parseJson, handle: (call) => flush(call as GrpcCall<FlushRequest | null>) }],
+        // Callers of the version 1 wire (one message per event) are told what to upgrade, not left to a bare UNIMPLEMENTED.
+        [TAP_OBSERVE_PATH_V1, { parse: (b) => b, handle: (call) => call.fail(GRPC_STATUS.FAILED_PRECONDITION, WIRE_TOO_OLD_DETAILS) }],
+      ]),
+      { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+    );
+    server.inject(socket);
   };
 
-  const createGrpcServer = (): grpc.Server => {
-    const created = new (loadGrpc().Server)({ 'grpc.max_concurrent_streams': 256 });
-    created.addService(TAP_SERVICE, {
-      Observe(call: grpc.ServerWritableStream<TapRequest, string>) {
-        const req = call.request ?? ({ matches: [], bodies: false } as TapRequest);
-        const grant = (call.metadata.get(GRANT_METADATA_KEY)[0] as string | undefined) ?? req.grant;
-        const access = decideAccess(req, grant, call.getPeer(), audiences, o);
-        if (!access.ok) {
-          log.info('tap refused', { peer: call.getPeer(), reason: access.message });
-          call.emit('error', { code: access.status, details: access.message, metadata: new (loadGrpc().Metadata)() });
-          return;
-        }
-        // Filters test the event as this grant is shown it (tap-hub redactedMatch): never an oracle for a secret.
-        access.match = o.hub.redactedMatch(access.match, access);
-        if (o.hub.count >= maxSubscribers) {
-          o.metrics.boundHit('tap-subscribers');
-          call.emit('error', { code: GRPC_STATUS.RESOURCE_EXHAUSTED, details: `MT_TAP_BUSY: this sidecar already serves ${maxSubscribers} taps`, metadata: new (loadGrpc().Metadata)() });
-          return;
-        }
-        const sub = o.hub.subscribe({
-          match: access.match,
-          bodies: access.bodies,
-          endsOnly: req.endsOnly === true,
-          reveal: access.reveal,
-          maxRps: access.maxRps ?? (o.defaultMaxRps || undefined),
-          writer: { write: (batch, written) => void call.write(batch, written) },
-        });
-        const stopping = (): void =>
-          sub.finish(() => call.emit('error', { code: GRPC_STATUS.UNAVAILABLE, details: SIDECAR_STOPPED_DETAILS, metadata: new (loadGrpc().Metadata)() }));
-        // A history-only tap already ends by itself once its history is out.
-        if (!(req.last !== undefined || req.sinceMs !== undefined) || req.follow === true) open.add(stopping);
-        const token = typeof req.flushToken === 'string' && req.flushToken.length <= FLUSH_TOKEN_MAX_CHARS ? req.flushToken : undefined;
-        if (token !== undefined) flushable.set(token, sub);
-        const finish = () => {
-          open.delete(stopping);
-          if (token !== undefined && flushable.get(token) === sub) flushable.delete(token);
-          sub.close();
-        };
-        call.on('cancelled', finish);
-        call.on('close', finish);
-        call.on('error', finish);
-
-        // Live delivery starts in the same tick as the history query, so nothing falls between them.
-        sub.live = true;
-        const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
-        if (wantsHistory) {
-          const history = o.recorder.query(
-            { sinceEpochMs: req.sinceMs !== undefined ? Date.now() - req.sinceMs : undefined, last: req.last },
-            (e) => access.match.test(e),
-          );
-          for (const e of history) sub.send({ type: 'event', event: o.hub.shape(e, access) }, true);
-          const start = o.recorder.historyStartMs;
-          sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
-          if (req.follow !== true) sub.finish(() => call.end());
-        }
-      },
-      /**
-       * A `flushed` marker into the live tap opened with this token, after every event observation
-       * holds now. The token is the capability (random, known to that subscriber only); nothing
-       * else is revealed: an unknown token reads `found: false`.
-       */
-      Flush(call: grpc.ServerUnaryCall<FlushRequest, FlushReply>, callback: grpc.sendUnaryData<FlushReply>) {
-        const token = call.request?.token;
-        const sub = typeof token === 'string' ? flushable.get(token) : undefined;
-        if (sub === undefined) return callback(null, { found: false });
-        try {
-          o.flushObservation?.();
-          o.hub.countShed(); // and the losses counted in C++ (shed, gated): told before the marker
-        } catch (err) {
-          log.warn('flush before a tap marker failed', { err: String(err) });
-        }
-        sub.send({ type: 'flushed', token: token as string }, true);
-        callback(null, { found: true });
-      },
+  const observe = (call: GrpcCall<TapRequest | null>): void => {
+    const req = call.request ?? ({ matches: [], bodies: false } as TapRequest);
+    const grant = call.header(GRANT_METADATA_KEY) ?? req.grant;
+    const access = decideAccess(req, grant, call.peer, audiences, o);
+    if (!access.ok) {
+      log.info('tap refused', { peer: call.peer, reason: access.message });
+      return call.fail(access.status, access.message);
+    }
+    // Filters test the event as this grant is shown it (tap-hub redactedMatch): never an oracle for a secret.
+    access.match = o.hub.redactedMatch(access.match, access);
+    if (o.hub.count >= maxSubscribers) {
+      o.metrics.boundHit('tap-subscribers');
+      return call.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `MT_TAP_BUSY: this sidecar already serves ${maxSubscribers} taps`);
+    }
+    const sub = o.hub.subscribe({
+      match: access.match,
+      bodies: access.bodies,
+      endsOnly: req.endsOnly === true,
+      reveal: access.reveal,
+      maxRps: access.maxRps ?? (o.defaultMaxRps || undefined),
+      writer: { write: (batch, written) => call.write(batch, written) },
+    });
+    const stopping = (): void => sub.finish(() => call.fail(GRPC_STATUS.UNAVAILABLE, SIDECAR_STOPPED_DETAILS));
+    // A history-only tap already ends by itself once its history is out.
+    if (!(req.last !== undefined || req.sinceMs !== undefined) || req.follow === true) open.add(stopping);
+    const token = typeof req.flushToken === 'string' && req.flushToken.length <= FLUSH_TOKEN_MAX_CHARS ? req.flushToken : undefined;
+    if (token !== undefined) flushable.set(token, sub);
+    // Over however it ends: finished, cancelled by the client, past its deadline, connection gone.
+    call.onClose(() => {
+      open.delete(stopping);
+      if (token !== undefined && flushable.get(token) === sub) flushable.delete(token);
+      sub.close();
     });
 
-    // Callers of the version 1 wire (one message per event) are told what to upgrade, not left to a bare UNIMPLEMENTED.
-    created.addService(TAP_SERVICE_V1, {
-      Observe(call: grpc.ServerWritableStream<unknown, unknown>) {
-        call.emit('error', { code: GRPC_STATUS.FAILED_PRECONDITION, details: WIRE_TOO_OLD_DETAILS, metadata: new (loadGrpc().Metadata)() });
-      },
-    });
-    return created;
+    // Live delivery starts in the same tick as the history query, so nothing falls between them.
+    sub.live = true;
+    const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
+    if (wantsHistory) {
+      const history = o.recorder.query(
+        { sinceEpochMs: req.sinceMs !== undefined ? Date.now() - req.sinceMs : undefined, last: req.last },
+        (e) => access.match.test(e),
+      );
+      for (const e of history) sub.send({ type: 'event', event: o.hub.shape(e, access) }, true);
+      const start = o.recorder.historyStartMs;
+      sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
+      if (req.follow !== true) sub.finish(() => call.end());
+    }
+  };
+
+  /**
+   * A `flushed` marker into the live tap opened with this token, after every event observation
+   * holds now. The token is the capability (random, known to that subscriber only); nothing
+   * else is revealed: an unknown token reads `found: false`.
+   */
+  const flush = (call: GrpcCall<FlushRequest | null>): void => {
+    const token = call.request?.token;
+    const sub = typeof token === 'string' ? flushable.get(token) : undefined;
+    if (sub !== undefined) {
+      try {
+        o.flushObservation?.();
+        o.hub.countShed(); // and the losses counted in C++ (shed, gated): told before the marker
+      } catch (err) {
+        log.warn('flush before a tap marker failed', { err: String(err) });
+      }
+      sub.send({ type: 'flushed', token: token as string }, true);
+    }
+    call.write(JSON.stringify({ found: sub !== undefined } satisfies FlushReply));
+    call.end();
   };
 
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
@@ -294,12 +289,7 @@ export async function startTapService(listen: { host: string; port: number }, o:
         for (const stop of [...open]) stop();
         open.clear();
         if (server === undefined) return resolve();
-        const s = server;
-        s.tryShutdown(() => resolve());
-        setTimeout(() => {
-          s.forceShutdown();
-          resolve();
-        }, STOP_GRACE_MS).unref();
+        void server.close(STOP_GRACE_MS).then(resolve);
       }),
   };
 }

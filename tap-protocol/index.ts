@@ -22,6 +22,7 @@ export {
   TAP_SERVICE_V1,
   TAP_OBSERVE_PATH,
   TAP_FLUSH_PATH,
+  TAP_OBSERVE_PATH_V1,
   FLUSH_TOKEN_MAX_CHARS,
   flushTap,
   TAP_WIRE_VERSION,
@@ -53,3 +54,4 @@ export {
 } from './grant.js';
 export type { GrantClaims, GrantError, GrantErrorCode, GrantKeyPair, VerifyGrantOptions } from './grant.js';
 export { H2_PREFACE, GRPC_FRAME_HEADER_BYTES } from './constants.js';
+export { createGrpcMessageSplitter } from './grpc-message-splitter.js';

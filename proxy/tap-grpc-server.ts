@@ -1,0 +1,229 @@
+/**
+ * The tap port's gRPC server, on node:http2 directly: what the tap service needs of gRPC and no
+ * more — calls with one JSON request message (unary or server streaming), JSON/text responses
+ * written as length-prefixed messages, statuses in trailers (or a trailers-only answer), deadlines
+ * (`grpc-timeout`), cancellation, per-write completion (HTTP/2 flow control) and a bound on
+ * concurrent streams. Callers stay grpc-js (the tap API, `record`, tests) or tap-h2-reader.ts.
+ *
+ * Why not grpc-js's Server (docs/decisions.md, "The tap port serves gRPC with node:http2"): loading
+ * grpc-js with the first tap cost the tapped sidecar ~7 MB of RSS (issue 14: ≤ 60 MB under load),
+ * and its per-message path serialized each batch twice (the text to a Buffer, then into a framed
+ * copy) through interceptor layers. Every behaviour a caller sees is grpc-js's: the same status
+ * codes and details for an unknown method, a missing, second, oversized or undecodable request
+ * message, a bad `grpc-timeout`, an expired deadline; `application/grpc` answers with
+ * `grpc-status`/`grpc-message` (percent-encoded as grpc-js does); 415 for a non-gRPC content type.
+ * proxy/tap-grpc-server.test.ts holds it to real grpc-js clients.
+ */
+import type * as Http2 from 'node:http2';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { createGrpcMessageSplitter, GRPC_FRAME_HEADER_BYTES, GRPC_STATUS } from '../tap-protocol/index.js';
+
+let http2Module: typeof Http2 | undefined;
+/** node:http2 with the first tap connection: most sidecars never see one (issue 13's start-up RSS). */
+const http2 = (): typeof Http2 => (http2Module ??= createRequire(import.meta.url)('node:http2') as typeof Http2);
+
+/** Most bytes of a request message: grpc-js's default receive limit (a tap request is a few KiB). */
+export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** grpc-js's `grpc-timeout` syntax and units (ms per unit). */
+const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
+const DEADLINE_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+/** What grpc-js's server answers with (content type, encodings), so clients see the same headers. */
+const RESPONSE_HEADERS = {
+  ':status': 200,
+  'content-type': 'application/grpc+proto',
+  'grpc-accept-encoding': 'identity,deflate,gzip',
+  'grpc-encoding': 'identity',
+} as const;
+const OK = 0;
+
+/** One call as a handler sees it. */
+export interface GrpcCall<Req> {
+  readonly request: Req;
+  /** `address:port` of the caller, as grpc-js's getPeer writes it. */
+  readonly peer: string;
+  /** A request header (metadata) value, the first if repeated. */
+  header(name: string): string | undefined;
+  /**
+   * Writes one response message (the UTF-8 bytes of `text`); `written` once HTTP/2 took it on
+   * (within the stream's flow-control window), never if the call ends first. Ignored once ended.
+   */
+  write(text: string, written?: () => void): void;
+  /** Ends the call with OK after what was written. */
+  end(): void;
+  /** Ends the call with a status (trailers-only when nothing was written). */
+  fail(code: number, details: string): void;
+  /** Calls `listener` once when the call is over: ended, failed, cancelled by the client, past its deadline or its connection gone. */
+  onClose(listener: () => void): void;
+  readonly ended: boolean;
+}
+
+export interface GrpcMethod {
+  /** The request message, parsed (throws: INTERNAL, as grpc-js's deserializer failure). */
+  parse(message: Buffer): unknown;
+  handle(call: GrpcCall<unknown>): void;
+}
+
+export interface TapGrpcServer {
+  /** Serves a connection accepted elsewhere (the tap port's listener). */
+  inject(socket: Socket): void;
+  /** Sends GOAWAY on every connection and waits until their calls are over, at most `graceMs`; then cuts them. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Percent-encodes a status message as grpc-js does (its clients decode it with decodeURIComponent). */
+const encodeDetails = (details: string): string => encodeURI(details);
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** `methods` by path; anything else is UNIMPLEMENTED as grpc-js words it. */
+export function createTapGrpcServer(methods: ReadonlyMap<string, GrpcMethod>, options: { maxConcurrentStreams: number }): TapGrpcServer {
+  const h2 = http2();
+  const server = h2.createServer({
+    settings: { maxConcurrentStreams: options.maxConcurrentStreams },
+    // As grpc-js's server: node's session memory check misbehaves when reached; what a session holds
+    // is bounded by the streams (maxConcurrentStreams) and each tap's bytes in flight (tap-hub.ts).
+    maxSessionMemory: Number.MAX_SAFE_INTEGER,
+    maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+  });
+  const sessions = new Set<Http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => {}); // followed by 'close'; its streams close with it
+  });
+  server.on('sessionError', () => {});
+  server.on('stream', (stream, headers) => serveStream(stream, headers, methods));
+
+  return {
+    inject(socket) {
+      server.emit('connection', socket);
+    },
+    close(graceMs) {
+      return new Promise<void>((resolve) => {
+        if (sessions.size === 0) return resolve();
+        let left = sessions.size;
+        const timer = setTimeout(() => {
+          for (const s of sessions) s.destroy();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        for (const s of [...sessions]) {
+          s.close(() => {
+            if (--left === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        }
+      });
+    },
+  };
+}
+
+function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders, methods: ReadonlyMap<string, GrpcMethod>): void {
+  stream.on('error', () => {}); // every error is followed by 'close', which ends the call
+  const contentType = headers['content-type'];
+  if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+    stream.respond({ ':status': 415 }, { endStream: true });
+    return;
+  }
+  const path = String(headers[':path'] ?? '');
+  let ended = false;
+  let headersSent = false;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const closeListeners: Array<() => void> = [];
+  const over = (): void => {
+    if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+    deadlineTimer = undefined;
+    const listeners = closeListeners.splice(0);
+    for (const l of listeners) l();
+  };
+  stream.once('close', () => {
+    ended = true;
+    over();
+  });
+  const usable = (): boolean => !ended && !stream.destroyed && !stream.closed;
+  const sendStatus = (code: number, details: string): void => {
+    if (!usable()) return;
+    ended = true;
+    const status = { 'grpc-status': String(code), 'grpc-message': encodeDetails(details) };
+    if (headersSent) {
+      stream.once('wantTrailers', () => stream.sendTrailers(status));
+      stream.end();
+    } else {
+      stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
+    }
+    over();
+  };
+  const method = methods.get(path);
+  if (method === undefined) return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `The server does not implement the method ${path}`);
+
+  const timeout = firstValue(headers['grpc-timeout']);
+  if (timeout !== undefined) {
+    const m = DEADLINE_REGEX.exec(timeout);
+    if (m === null) return sendStatus(GRPC_STATUS.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
+    deadlineTimer = setTimeout(() => sendStatus(GRPC_STATUS.DEADLINE_EXCEEDED, 'Deadline exceeded'), (Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!) | 0);
+  }
+
+  // The request: exactly one message, then the client's half-close.
+  const splitter = createGrpcMessageSplitter(MAX_REQUEST_MESSAGE_BYTES);
+  let request: Buffer | undefined;
+  stream.on('data', (chunk: Buffer) => {
+    if (ended) return;
+    const { messages, error } = splitter.push(chunk);
+    if (error?.kind === 'compressed') return sendStatus(GRPC_STATUS.INTERNAL, 'Received compressed message but "grpc-encoding" header was identity');
+    if (error) return sendStatus(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${error.length} vs ${MAX_REQUEST_MESSAGE_BYTES})`);
+    for (const message of messages) {
+      if (request !== undefined) return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `Received a second request message for server streaming method ${path}`);
+      request = Buffer.from(message);
+    }
+  });
+  stream.on('end', () => {
+    if (ended) return;
+    if (request === undefined) return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `Received no request message for server streaming method ${path}`);
+    let parsed: unknown;
+    try {
+      parsed = method.parse(request);
+    } catch {
+      return sendStatus(GRPC_STATUS.INTERNAL, 'Error deserializing request');
+    }
+    const socket = stream.session?.socket;
+    const peer = socket?.remoteAddress ? (socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress) : 'unknown';
+    const call: GrpcCall<unknown> = {
+      request: parsed,
+      peer,
+      header: (name) => firstValue(headers[name]),
+      write(text, written) {
+        if (!usable()) return;
+        if (!headersSent) {
+          headersSent = true;
+          stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+        }
+        // One copy: the text's UTF-8 straight after its 5-byte prefix (flag 0: not compressed).
+        const length = Buffer.byteLength(text);
+        const frame = Buffer.allocUnsafe(GRPC_FRAME_HEADER_BYTES + length);
+        frame[0] = 0;
+        frame.writeUInt32BE(length, 1);
+        frame.write(text, GRPC_FRAME_HEADER_BYTES, 'utf8');
+        stream.write(frame, written === undefined ? undefined : (err?: Error | null) => void (err ? undefined : written()));
+      },
+      end: () => sendStatus(OK, 'OK'),
+      fail: sendStatus,
+      onClose(listener) {
+        if (stream.closed || stream.destroyed) listener();
+        else closeListeners.push(listener);
+      },
+      get ended() {
+        return !usable();
+      },
+    };
+    try {
+      method.handle(call);
+    } catch {
+      sendStatus(GRPC_STATUS.UNKNOWN, 'Unknown error');
+    }
+  });
+}
