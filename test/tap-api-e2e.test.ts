@@ -10,6 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateGrantKey, makeGrantClaims, signGrant, generateGrantKeyPair, type GrantKeyPair } from '../tap-protocol/index.js';
@@ -325,6 +326,23 @@ describe('stat, top and RBAC through the CLI', () => {
     expect(dave.code).toBe(1);
     expect(dave.stderr).toMatch(/no meshed pods found for deploy\/web in namespace "other"/);
     expect(dave.stderr).not.toMatch(/shop/);
+  });
+
+  it('regression (session 8, "tap deploy/wbe" had no did-you-mean): a mistyped workload names the nearest one, in tap, top and record', async () => {
+    // (record says where it records first: the error is its last line)
+    const hint = /(^|\n)meshtap: no meshed pods found for deploy\/wbe in namespace "shop": [^\n]*; did you mean deploy\/web\?\n$/;
+    for (const args of [['tap', 'deploy/wbe'], ['top', 'deploy/wbe'], ['record', 'deploy/wbe', '--no-bodies', '-o', join(tmpdir(), `mt-never-${process.pid}.jsonl`)]]) {
+      const r = await runMeshtap([...args, '-n', 'shop', '--tap-api', tapApiUrl, '--token', TOKENS.viewer]);
+      expect([r.code, r.stderr], args[0]).toEqual([1, expect.stringMatching(hint)]);
+    }
+    // Nothing near: no hint. A namespace tap and a pod name get theirs too (pods by pod name).
+    const far = await runMeshtap(['tap', 'deploy/zzzzzz', '-n', 'shop', '--tap-api', tapApiUrl, '--token', TOKENS.viewer]);
+    expect([far.code, far.stderr]).toEqual([1, expect.not.stringMatching(/did you mean/)]);
+    const pods = await listSidecars({ url: tapApiUrl, token: TOKENS.sa, namespace: 'shop' });
+    const pod = pods.find((p) => p.workload === 'deploy/web')!.pod;
+    const typo = `${pod.slice(0, -1)}${pod.endsWith('x') ? 'y' : 'x'}`;
+    const onePod = await runMeshtap(['tap', `pod/${typo}`, '-n', 'shop', '--tap-api', tapApiUrl, '--token', TOKENS.viewer]);
+    expect([onePod.code, onePod.stderr]).toEqual([1, expect.stringContaining(`; did you mean pod/${pod}?`)]);
   });
 
   it('top deploy/web prints the table of its paths (not a terminal: once, at the end)', async () => {

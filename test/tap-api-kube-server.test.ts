@@ -174,6 +174,14 @@ describe('tap API, Kubernetes mode', () => {
     const missing = (await collectKubeTap(kubeconfigs.alice, 'deploy/nope').failure()) as { code?: string; message?: string };
     expect(missing?.code).toBe('MT_NOT_FOUND');
     expect(missing.message).toBe('deployments.apps "nope" not found');
+    // Regression (session 8): a typo names the nearest meshed deployment there (one alice may tap).
+    const typo = (await collectKubeTap(kubeconfigs.alice, 'deploy/wbe').failure()) as { code?: string; message?: string };
+    expect(typo?.code).toBe('MT_NOT_FOUND');
+    expect(typo.message).toBe('deployments.apps "wbe" not found in namespace "shop"; did you mean deploy/web?');
+    // carol may tap nothing: she gets the 403, never a name.
+    const carol = (await collectKubeTap(kubeconfigs.carol, 'deploy/wbe').failure()) as { code?: string; message?: string };
+    expect(carol?.code).toBe('MT_RBAC_DENIED');
+    expect(carol.message).not.toContain('web?');
   }, 30_000);
 
   it('taps one pod by name, and a namespace as all its meshed pods', async () => {

@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
 import type { PeerNames } from '../edges/peer-names.js';
 import type { TapApiAccess } from './access.js';
+import { didYouMeanHint, nearestTarget } from './did-you-mean.js';
 import { elsewhereHint, namespacesElsewhere } from './elsewhere.js';
 import { parseLabelSelector, type LabelMatcher } from './label-selector.js';
 import { isLive, startFanOut, splitRate, type FanOut, type FanOutPartEnd } from './fan-out.js';
@@ -94,6 +95,15 @@ export async function requirePermission(
   return false;
 }
 
+/**
+ * What a 404 for `target` adds: the namespaces where it has meshed pods (a wrong `-n`), else the
+ * nearest name of its kind here (a typo: `deploy/wbe` → "did you mean deploy/web?").
+ */
+async function notFoundHint(ctx: Pick<TapRouteContext, 'access'>, user: UserInfo, namespace: string, target: Target): Promise<string> {
+  const elsewhere = elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
+  return elsewhere || didYouMeanHint(await nearestTarget(ctx.access, user, namespace, target));
+}
+
 /** Serves one tap request for `target` in `namespace`. */
 export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: ServerResponse, namespace: string, target: Target, labelSelector?: string): Promise<void> {
   const user = authenticate(ctx, req, res);
@@ -142,14 +152,14 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
   if (!resolved.ok) {
     ctx.metrics.rejected.inc({ reason: resolved.error.code === 404 ? 'not-found' : 'discovery-failed' });
     if (resolved.error.code !== 404) return sendStatus(res, resolved.error);
-    const hint = elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
+    const hint = await notFoundHint(ctx, user, namespace, target);
     return sendStatus(res, hint ? { ...resolved.error, message: `${resolved.error.message} in namespace "${namespace}"${hint}` } : resolved.error);
   }
   const pods = pick(resolved.value);
   if (pods.length === 0) {
     ctx.metrics.rejected.inc({ reason: 'not-found' });
     const where = `${target.resource === 'namespaces' ? `namespace "${target.name}"` : `${formatTarget(target)} in namespace "${namespace}"`}${labelSelector ? ` with labels ${labelSelector}` : ''}`;
-    const hint = labelSelector ? '' : elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
+    const hint = labelSelector ? '' : await notFoundHint(ctx, user, namespace, target);
     return sendStatus(res, kubeStatus(404, `no meshed pods found for ${where}: ${ctx.access.discovery.noPodsHint}${hint}`, what));
   }
   // Callers are named from the pod list: have one before the first event (bounded wait).
