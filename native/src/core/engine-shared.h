@@ -98,6 +98,31 @@ struct EngineShared {
   // Wakes the JS thread (a threadsafe-function call); set once before workers start.
   std::function<void()> doorbell;
 
+  // Decides at an exchange's request head whether its records go to JS, for both record sinks
+  // (H1Exchange and H2Exchange have the same fields): only while someone taps (`tapped`); not while
+  // every subscriber is not reading (`shedding`: ex.shed, counted here, its later events by the
+  // sink); not when the tap gate refuses it (counted there). Then with its body bytes while a tap
+  // or the recorder wants them. Sets ex.to_js, ex.shed, ex.bodies_to_js (capture_bodies with it);
+  // true = its records go to JS.
+  template <typename Exchange>
+  bool AdmitToJs(Exchange& ex) {
+    ex.to_js = tapped.load(std::memory_order_relaxed);
+    if (!ex.to_js) return false;
+    if (shedding.load(std::memory_order_relaxed)) {
+      ex.to_js = false;
+      ex.shed = true;
+      shed_events.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    if (!tap_gate.Admit(ex.start_ns)) {  // every subscriber's rate limit would drop it: counted there
+      ex.to_js = false;
+      return false;
+    }
+    ex.bodies_to_js = want_bodies.load(std::memory_order_relaxed);
+    if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
+    return true;
+  }
+
   // Rings the doorbell if records wait and none is in flight and the last wake is older than
   // the interval. Returns how long (ms) a worker may sleep before it must try again, -1: forever.
   int MaybeRing();

@@ -23,21 +23,7 @@ void CountShed(ObservationDriver* driver, bool shed) {
 // metrics and the flight recorder are C++'s (metrics-h1-sink.h), so with nobody tapping the JS
 // thread sees no request at all.
 void H1RecordSink::RequestHead(H1Exchange& ex) {
-  EngineShared* shared = driver_->shared();
-  ex.to_js = shared->tapped.load(std::memory_order_relaxed);
-  if (!ex.to_js) return;
-  if (shared->shedding.load(std::memory_order_relaxed)) {
-    ex.to_js = false;
-    ex.shed = true;
-    shared->shed_events.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  if (!shared->tap_gate.Admit(ex.start_ns)) {  // every subscriber's rate limit would drop it: counted there
-    ex.to_js = false;
-    return;
-  }
-  ex.bodies_to_js = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
-  if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
+  if (!driver_->shared()->AdmitToJs(ex)) return;
   driver_->Emit2(kRecReqHead, ex.bodies_to_js ? 1 : 0, ex.stream, ex.request_head.data(), ex.request_head.size(), ex.start_ns, false);
 }
 

@@ -47,21 +47,7 @@ void CountShed(ObservationDriver* driver, bool shed) {
 
 void H2RecordSink::RequestHead(H2Exchange& ex) {
   if (ex.from_h2c) return;  // reported (and decided) as HTTP/1 already
-  EngineShared* shared = driver_->shared();
-  ex.to_js = shared->tapped.load(std::memory_order_relaxed);
-  if (!ex.to_js) return;
-  if (shared->shedding.load(std::memory_order_relaxed)) {
-    ex.to_js = false;
-    ex.shed = true;
-    shared->shed_events.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  if (!shared->tap_gate.Admit(ex.start_ns)) {  // every subscriber's rate limit would drop it: counted there
-    ex.to_js = false;
-    return;
-  }
-  ex.bodies_to_js = driver_->shared()->want_bodies.load(std::memory_order_relaxed);
-  if (ex.bodies_to_js) ex.capture_bodies = true;  // another sink (the recorder's) may want them too
+  if (!driver_->shared()->AdmitToJs(ex)) return;
   std::string payload;
   payload.reserve(4 + 16 + ex.method.size() + ex.scheme.size() + ex.authority.size() + ex.path.size() + FieldsBytes(ex.request_headers));
   PutU32(&payload, RecordStream(ex));
