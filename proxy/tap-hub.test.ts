@@ -194,6 +194,42 @@ describe('tap hub', () => {
     }
   });
 
+  it('a tap that takes everything (no filter, no rate: the firehose) gets the same messages, in the same order, as one whose filter admits everything by its terms (issue 14)', async () => {
+    const hub = createTapHub();
+    const fast = transport();
+    const slow = transport();
+    const everything = compileMatches([]);
+    // Matches every exchange, but not by form (matchesAll is false): decided per exchange, as before.
+    const byTerms = compileMatches([[{ field: 'method', value: 'GET' }], [{ field: 'method', value: 'GET', negate: true }]]);
+    expect(everything.matchesAll).toBe(true);
+    expect(byTerms.matchesAll).toBe(false);
+    const a = hub.subscribe({ match: everything, bodies: true, reveal: new Set(), writer: fast.writer });
+    const b = hub.subscribe({ match: byTerms, bodies: true, reveal: new Set(), writer: slow.writer });
+    a.live = b.live = true;
+    // Exchanges interleaved, one begun before the taps (its rsp and end only), one without a response.
+    const body = { size: 2, truncated: false, encoding: 'utf8' as const, data: 'hi' };
+    const steps: Array<[TapEvent['kind'], number, Partial<TapEvent>]> = [
+      ['rsp', 0, { status: 200 }],
+      ['req', 1, {}],
+      ['req', 2, { method: 'POST' }],
+      ['end', 0, { status: 200, responseBody: body }],
+      ['rsp', 2, { status: 500, method: 'POST' }],
+      ['rsp', 1, { status: 200 }],
+      ['req', 3, {}],
+      ['end', 1, { status: 200, requestBody: body }],
+      ['end', 3, { error: 'reset' }],
+      ['end', 2, { status: 500, method: 'POST' }],
+    ];
+    for (const [kind, n, extra] of steps) {
+      hub.publish(kind, ev(kind, n, extra));
+      // As the data path asks, right after an exchange's first event: both would be given its bodies.
+      expect(hub.wantsBodiesFor({ id: `7.${n}` })).toBe(true);
+    }
+    await turn();
+    expect(events(fast).map((e) => `${e.kind} ${e.id}`)).toEqual(steps.map(([kind, n]) => `${kind} 7.${n}`));
+    expect(fast.written).toEqual(slow.written);
+  });
+
   it('redacts sensitive request and response trailers too', async () => {
     const hub = createTapHub({ sensitiveHeaders: ['x-signature'] });
     const t = transport();

@@ -354,6 +354,12 @@ export function createTapHub(
     opts: SubscriberOptions;
     /** shapeKeyOf(opts). */
     shapeKey: string;
+    /**
+     * It takes every event of every exchange as it comes (a match that accepts everything, decided
+     * at `req`, and no rate limit: the firehose): delivered without the per-exchange bookkeeping,
+     * which would admit each exchange at its first event and deliver the rest (the same messages).
+     */
+    takesAll: boolean;
     /** Queues an event message already serialized (`json`), holding `bodyBytes` of bodies. */
     enqueueJson(json: string, bodyBytes: number): void;
     /** Writes what is queued (batches), unless the transport is full. */
@@ -640,6 +646,7 @@ export function createTapHub(
       const s: SubscriberState = {
         opts,
         shapeKey: shapeKeyOf(opts),
+        takesAll: opts.match.matchesAll === true && opts.match.point === 'req' && !opts.maxRps, // as takeToken reads maxRps
         pending: new Map(),
         admitted: new Set(),
         rejected: new Set(),
@@ -754,6 +761,7 @@ export function createTapHub(
       if (readingBodies === 0) return false;
       for (const s of subs) {
         if (!s.live || s.stalled || !s.opts.bodies) continue;
+        if (s.takesAll) return true;
         if (s.admitted.has(req.id)) return true;
         if ((s.opts.endsOnly === true || s.opts.match.point !== 'req') && !s.rejected.has(req.id)) return true; // decided later: it may be delivered
       }
@@ -779,6 +787,10 @@ export function createTapHub(
         if (!s.live || s.stalled) continue;
         // An ends-only tap decides at the `end` (nothing held, nothing admitted before it).
         if (kind !== 'end' && s.opts.endsOnly === true) continue;
+        if (s.takesAll) {
+          deliver(s, event);
+          continue;
+        }
         const id = event.id;
         if (s.admitted.has(id)) {
           deliver(s, event);
