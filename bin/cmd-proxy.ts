@@ -4,7 +4,7 @@ import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 import { chooseEngine } from './engine-choice.js';
 import { jsNiceFromEnv, lowerJsThreadPriority } from './js-thread-priority.js';
-import { capYoungGeneration } from './young-generation.js';
+import { capYoungGeneration, capYoungGenerationWhileTapped } from './young-generation.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
 
@@ -149,8 +149,8 @@ const command: Command = {
       throw new UsageError("proxy: nothing to listen on; give --forward LISTEN=TARGET (or --inbound/--outbound with BPF)");
     }
     const { engine, fallbackNote } = await chooseEngine(args, 'proxy');
-    // Before the js engine allocates per request: its RSS under load (young-generation.ts). Not under
-    // native, whose JS thread allocates little untapped and, tapped, paid CPU for the RSS it saved.
+    // Before the js engine allocates per request: its RSS under load (young-generation.ts). Under native
+    // only while a tap is attached (below): untapped, its JS thread allocates next to nothing.
     if (engine === 'js') capYoungGeneration();
     const threadsText = stringFlag(args, 'native-threads', 'MESHTAP_NATIVE_THREADS', '1') ?? '1';
     const nativeThreads = Number(threadsText);
@@ -228,6 +228,7 @@ const command: Command = {
     });
     // The C++ workers started with the process's priority; the JS thread (tap work) yields to them.
     if (engine === 'native') lowerJsThreadPriority(jsNice);
+    if (engine === 'native') capYoungGenerationWhileTapped(sidecar.hub);
     for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);
     if (sidecar.tapAddress) process.stderr.write(`listening tap ${sidecar.tapAddress}\n`);
