@@ -4,8 +4,11 @@ import { COMMANDS } from './commands.js';
 import { completionOf } from './completion-spec.js';
 import { renderCompletion, SHELLS, type Shell } from './completion-scripts.js';
 
-const help = `Print a shell completion script: commands, each command's flags, -o values, files, and
-resource types for TARGET (deploy/, pod/, ns/, …). It is built from the commands' own flag specs.
+const help = `Print a shell completion script: commands, each command's flags, -o values, files,
+resource types for TARGET (deploy/, pod/, ns/, …) and then their names (deploy/<TAB>: the meshed
+workloads of the line's -n namespace, asked of the tap API the line or your environment names, as
+'meshtap tap' would; nothing when it does not answer within 2s). It is built from the commands'
+own flag specs.
 
 Usage: meshtap completion bash|zsh|fish
 

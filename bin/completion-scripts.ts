@@ -4,7 +4,9 @@
  * answer one TAB would cost a second), and the script is regenerated with each meshtap version.
  * What each shell offers: command names (with their summaries where the shell shows them), each
  * command's flags, the values of flags that list them (`-o`), files for FILE values, resource
- * words (`deploy/`, `pod/`, …) for TARGETs, and sub-command words (`network-policy`, `bash`).
+ * words (`deploy/`, `pod/`, …) for TARGETs and, once a resource word is typed (`deploy/<TAB>`), the
+ * names the tap API knows for it, and sub-command words (`network-policy`, `bash`). Names are the
+ * one thing a TAB asks meshtap for (`meshtap __complete`, bin/complete-targets.ts: bounded, quiet).
  */
 import { TARGET_PREFIXES, type CommandCompletion, type ValueCompletion } from './completion-spec.js';
 
@@ -38,12 +40,12 @@ function header(shell: Shell, version: string, load: string): string {
 function bash(commands: CommandCompletion[], version: string): string {
   const names = ['help', ...commands.map((c) => c.name)].join(' ');
   const cases = commands.map((c) => {
-    const valueCases = grouped(c, (v) => (v.kind === 'files' ? '_meshtap_files' : v.kind === 'none' ? ':' : `_meshtap_words ${sq(wordsOf(v).join(' '))}`)).map(
+    const valueCases = grouped(c, (v) => (v.kind === 'files' ? '_meshtap_files' : v.kind === 'none' ? ':' : v.kind === 'targets' ? '_meshtap_targets' : `_meshtap_words ${sq(wordsOf(v).join(' '))}`)).map(
       ([pattern, action]) => `        ${pattern}) ${action}; return 0 ;;`,
     );
     const p = c.positional;
     const positional =
-      p.kind === 'files' ? '_meshtap_files' : p.kind === 'targets' ? `_meshtap_words ${sq(TARGET_PREFIXES.join(' '))}` : p.kind === 'words' ? `[[ $COMP_CWORD -eq 2 ]] && _meshtap_words ${sq(p.words.join(' '))}` : ':';
+      p.kind === 'files' ? '_meshtap_files' : p.kind === 'targets' ? '_meshtap_targets' : p.kind === 'words' ? `[[ $COMP_CWORD -eq 2 ]] && _meshtap_words ${sq(p.words.join(' '))}` : ':';
     return [
       `    ${c.name})`,
       ...(valueCases.length ? ['      case "$prev" in', ...valueCases, '      esac'] : []),
@@ -60,6 +62,12 @@ _meshtap_words() {
 _meshtap_files() {
   compopt -o filenames 2>/dev/null
   COMPREPLY=($(compgen -f -- "$cur"))
+}
+# A resource word, then (after its slash) the names the tap API knows, asked with this line's flags.
+_meshtap_targets() {
+  if [[ "$cur" != */* ]]; then _meshtap_words ${sq(TARGET_PREFIXES.join(' '))}; return 0; fi
+  local IFS=$'\n'
+  COMPREPLY=($("\${COMP_WORDS[0]}" __complete targets "$cur" -- "\${COMP_WORDS[@]:2}" 2>/dev/null))
 }
 _meshtap() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cmd="\${COMP_WORDS[1]}"
@@ -78,12 +86,12 @@ complete -F _meshtap meshtap
 function zsh(commands: CommandCompletion[], version: string): string {
   const describe = commands.map((c) => `    ${sq(`${c.name.replace(/:/g, '\\:')}:${c.summary}`)}`).join('\n');
   const cases = commands.map((c) => {
-    const valueCases = grouped(c, (v) => (v.kind === 'files' ? '_files' : v.kind === 'none' ? ':' : `_meshtap_words ${wordsOf(v).map(sq).join(' ')}`)).map(
+    const valueCases = grouped(c, (v) => (v.kind === 'files' ? '_files' : v.kind === 'none' ? ':' : v.kind === 'targets' ? '_meshtap_targets' : `_meshtap_words ${wordsOf(v).map(sq).join(' ')}`)).map(
       ([pattern, action]) => `        ${pattern}) ${action}; return ;;`,
     );
     const p = c.positional;
     const positional =
-      p.kind === 'files' ? '_files' : p.kind === 'targets' ? `_meshtap_words ${TARGET_PREFIXES.map(sq).join(' ')}` : p.kind === 'words' ? `(( CURRENT == 3 )) && _meshtap_words ${p.words.map(sq).join(' ')}` : ':';
+      p.kind === 'files' ? '_files' : p.kind === 'targets' ? '_meshtap_targets' : p.kind === 'words' ? `(( CURRENT == 3 )) && _meshtap_words ${p.words.map(sq).join(' ')}` : ':';
     return [
       `    ${c.name})`,
       ...(valueCases.length ? ['      case $prev in', ...valueCases, '      esac'] : []),
@@ -98,6 +106,13 @@ _meshtap_words() {
   for w in "$@"; do
     if [[ $w == *[/=] ]]; then compadd -S '' -- "$w"; else compadd -- "$w"; fi
   done
+}
+# A resource word, then (after its slash) the names the tap API knows, asked with this line's flags.
+_meshtap_targets() {
+  if [[ $cur != */* ]]; then _meshtap_words ${TARGET_PREFIXES.map(sq).join(' ')}; return; fi
+  local -a names
+  names=(\${(f)"$(\${words[1]} __complete targets "$cur" -- "\${(@)words[3,-1]}" 2>/dev/null)"})
+  (( \${#names} )) && compadd -- "\${names[@]}"
 }
 _meshtap() {
   local cur=\${words[CURRENT]} prev=\${words[CURRENT-1]} cmd=\${words[2]}
@@ -120,7 +135,17 @@ if [ "$funcstack[1]" = "_meshtap" ]; then _meshtap "$@"; else compdef _meshtap m
 }
 
 function fish(commands: CommandCompletion[], version: string): string {
-  const lines: string[] = ['complete -c meshtap -e', 'complete -c meshtap -f'];
+  const lines: string[] = [
+    'complete -c meshtap -e',
+    'complete -c meshtap -f',
+    // A resource word, then (after its slash) the names the tap API knows, asked with this line's flags.
+    'function __meshtap_targets',
+    '  set -l cur (commandline -ct)',
+    `  if not string match -q -- '*/*' $cur; printf '%s\\n' ${TARGET_PREFIXES.join(' ')}; return; end`,
+    '  set -l words (commandline -opc)',
+    '  $words[1] __complete targets $cur -- $words[3..-1] 2>/dev/null',
+    'end',
+  ];
   lines.push(`complete -c meshtap -n __fish_use_subcommand -a help -d ${fq('help about any command')}`);
   for (const c of commands) lines.push(`complete -c meshtap -n __fish_use_subcommand -a ${fq(c.name)} -d ${fq(c.summary)}`);
   lines.push(`complete -c meshtap -n ${fq('__fish_seen_subcommand_from help')} -a ${fq(commands.map((c) => c.name).join(' '))}`);
@@ -132,10 +157,12 @@ function fish(commands: CommandCompletion[], version: string): string {
       if (!v) lines.push(`complete -c meshtap ${when} ${names}`);
       else if (v.kind === 'files') lines.push(`complete -c meshtap ${when} ${names} -r -F`);
       else if (v.kind === 'none') lines.push(`complete -c meshtap ${when} ${names} -x`);
+      else if (v.kind === 'targets') lines.push(`complete -c meshtap ${when} ${names} -x -a '(__meshtap_targets)'`);
       else lines.push(`complete -c meshtap ${when} ${names} -x -a ${fq(wordsOf(v).join(' '))}`);
     }
     const p = c.positional;
     if (p.kind === 'files') lines.push(`complete -c meshtap ${when} -F`);
+    else if (p.kind === 'targets') lines.push(`complete -c meshtap ${when} -a '(__meshtap_targets)'`);
     else if (p.kind !== 'none') lines.push(`complete -c meshtap ${when} -a ${fq(wordsOf(p).join(' '))}`);
   }
   return `${header('fish', version, 'meshtap completion fish | source   (or write it to ~/.config/fish/completions/meshtap.fish)')}${lines.join('\n')}\n`;

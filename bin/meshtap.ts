@@ -34,6 +34,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`meshtap ${meshtapVersion()}\n`); // the client only; `meshtap version` asks the server too
     return 0;
   }
+  if (name === '__complete') {
+    // What completion scripts run on TAB (bin/complete-targets.ts): quiet, bounded, exit 0. The
+    // exit is forced: a request that outlived the bound must not keep the shell waiting.
+    const { completeWords } = await import('./complete-targets.js');
+    const words = await completeWords(rest);
+    process.stdout.write(words.map((w) => w + '\n').join(''), () => process.exit(0));
+    return new Promise<number>(() => {});
+  }
   const entry = COMMANDS[name];
   if (!entry) {
     const near = suggestClosest(name, Object.keys(COMMANDS));

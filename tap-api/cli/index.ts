@@ -22,6 +22,7 @@ export { colorFromArgs, COLOR_HELP } from './color.js';
 export { connectionFromArgs, sourceFor, selectorFromArgs, DEFAULT_TAP_MAX_RPS, MAX_RPS_HELP, TOP_MAX_RPS_HELP, SOURCE_OPTIONS, SOURCE_HELP, SELECTOR_OPTION, SELECTOR_HELP } from './source-flags.js';
 export type { TapApiConnection } from './source-flags.js';
 export { targetFromArgs } from './target-args.js';
+export { listTargetNames } from './target-names.js';
 export { fetchEdges, fetchRoutes, edgesPath, routesPath } from './edges-client.js';
 export type { EdgesConnection, EdgesQuery, RoutesQuery } from './edges-client.js';
 export { getEdges, getRoutes, renderEdgesTable, renderRoutesTable, edgesOfType } from './edges.js';
