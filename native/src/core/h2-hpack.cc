@@ -107,10 +107,11 @@ HpackResult HpackDecoder::Decode(const uint8_t* p, size_t n, H2FieldList* out) {
         failed_ = true;
         return HpackResult::kTooLarge;
       }
-      // Built in place: no temporary field moved into the list.
+      // Built in place: no temporary field moved into the list; appended to the new empty
+      // strings (assign goes through the general _M_replace, ~3 % of the observer's samples).
       H2Field& field = out->emplace_back();
-      field.name.assign(reinterpret_cast<const char*>(nv.name), nv.namelen);
-      field.value.assign(reinterpret_cast<const char*>(nv.value), nv.valuelen);
+      field.name.append(reinterpret_cast<const char*>(nv.name), nv.namelen);
+      field.value.append(reinterpret_cast<const char*>(nv.value), nv.valuelen);
     }
     if (flags & NGHTTP2_HD_INFLATE_FINAL) {
       nghttp2_hd_inflate_end_headers(inflater_);

@@ -21,6 +21,22 @@ constexpr size_t kPromisedStreamBytes = 4;
 // STREAM_ERROR_CLOSED).
 constexpr const char* kStreamErrorClosed = "closed";
 
+// Whether any octet of `s` is >= 0x80, eight at a time (every value of every block is scanned;
+// byte by byte it was ~4 % of the observer's samples under h2load, session 8).
+bool HasNonAscii(const std::string& s) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t any = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    any |= w;
+  }
+  for (; n > 0; p++, n--) any |= static_cast<uint8_t>(*p);
+  return (any & kHighBits) != 0;
+}
+
 uint32_t ReadU32(const uint8_t* p) {
   return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
 }
@@ -237,11 +253,8 @@ void H2Observer::Side::FinishBlock(const uint8_t* p, size_t n) {
   // HPACK strings are octets; values read by the one rule for HTTP/1 and h2 (h1-text.h, as
   // observer-side.ts does with field-text.ts): names stay octets.
   for (H2Field& field : headers) {
-    for (const char c : field.value) {
-      if (static_cast<unsigned char>(c) >= 0x80) {
-        field.value = DecodeFieldText(field.value, field.name == ":path" ? EscapeStyle::kPercent : EscapeStyle::kBackslash);
-        break;
-      }
+    if (HasNonAscii(field.value)) {
+      field.value = DecodeFieldText(field.value, field.name == ":path" ? EscapeStyle::kPercent : EscapeStyle::kBackslash);
     }
   }
   if (block_type_ == h2::kFramePushPromise) return;  // pushed streams are not tracked

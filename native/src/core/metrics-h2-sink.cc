@@ -57,7 +57,7 @@ void H2MetricsSink::End(H2Exchange& ex) {
   if (recorder_ != nullptr) {
     RecordedBodies* b = BodiesOf(ex);
     if (b != nullptr) b->Settle(ex.request_bytes, ex.response_bytes);
-    recorder_->Push(conn_id_, inbound_, src_, dst_, ex, b);
+    recorder_->Push(conn_id_, inbound_, src_, dst_, ex, b, &recorder_hints_);
     if (b != nullptr) bodies_.erase(StreamKey(ex));
   }
 }

@@ -48,6 +48,8 @@ class H2MetricsSink : public H2ExchangeSink {
   const bool inbound_;
   const std::string src_, dst_;
   std::unique_ptr<MetricsConn> conn_;
+  // What the recorder learnt from this connection's exchanges (recorder-ring.h).
+  RecorderFieldHints recorder_hints_;
   // Bodies being captured for the recorder (--recorder-bodies), by stream.
   std::unordered_map<uint32_t, RecordedBodies> bodies_;
 };

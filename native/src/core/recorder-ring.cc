@@ -9,7 +9,11 @@ namespace {
 
 constexpr size_t kFrameBytes = 4;  // u32 record length before each record
 
-void PutVarint(std::string* out, uint64_t v) {
+inline void PutVarint(std::string* out, uint64_t v) {
+  if (v < 0x80) {  // most: a field's index, a count, a flag-sized number
+    out->push_back(static_cast<char>(v));
+    return;
+  }
   while (v >= 0x80) {
     out->push_back(static_cast<char>((v & 0x7f) | 0x80));
     v >>= 7;
@@ -255,14 +259,16 @@ int64_t RecorderRing::FindField(std::string_view name, std::string_view value, u
       return -1;
     }
     const InternedField& e = fields_[s - 1];
-    if (e.hash != h || e.key.size() != 4 + name.size() + value.size()) continue;
-    uint32_t name_len;
-    std::memcpy(&name_len, e.key.data(), 4);
-    if (name_len == name.size() && std::memcmp(e.key.data() + 4, name.data(), name.size()) == 0 &&
-        std::memcmp(e.key.data() + 4 + name.size(), value.data(), value.size()) == 0) {
-      return s - 1;
-    }
+    if (e.hash == h && IsField(e, name, value)) return s - 1;
   }
+}
+
+bool RecorderRing::IsField(const InternedField& e, std::string_view name, std::string_view value) {
+  if (e.key.size() != 4 + name.size() + value.size()) return false;
+  uint32_t name_len;
+  std::memcpy(&name_len, e.key.data(), 4);
+  return name_len == name.size() && std::memcmp(e.key.data() + 4, name.data(), name.size()) == 0 &&
+         std::memcmp(e.key.data() + 4 + name.size(), value.data(), value.size()) == 0;
 }
 
 bool RecorderRing::PutPackedValue(std::string_view value) {
@@ -286,13 +292,13 @@ bool RecorderRing::PutPackedValue(std::string_view value) {
   return PutHexRuns(&scratch_, value);
 }
 
-void RecorderRing::EncodeAddr(std::string_view addr) {
+bool RecorderRing::EncodeAddr(std::string_view addr) {
   const size_t colon = addr.rfind(':');
   const int32_t port = colon == std::string_view::npos || colon == 0 ? -1 : PortOf(addr, colon);
   if (port < 0) {
     PutVarint(&scratch_, (static_cast<uint64_t>(addr.size()) << 2) | 2);
     scratch_.append(addr);
-    return;
+    return true;
   }
   const std::string_view host = addr.substr(0, colon);
   const int64_t index = StringIndex(host);
@@ -303,11 +309,19 @@ void RecorderRing::EncodeAddr(std::string_view addr) {
     scratch_.append(host);
   }
   PutVarint(&scratch_, static_cast<uint64_t>(port));
+  return index >= 0;
 }
 
-void RecorderRing::EncodeFields(const H2FieldList& fields) {
+void RecorderRing::EncodeFields(const H2FieldList& fields, uint32_t* hints) {
   PutVarint(&scratch_, fields.size());
-  for (const auto& f : fields) {
+  for (size_t i = 0; i < fields.size(); i++) {
+    const H2Field& f = fields[i];
+    // The index this position had last time on this connection, if it is this field again.
+    uint32_t* hint = hints != nullptr && i < RecorderFieldHints::kFields ? &hints[i] : nullptr;
+    if (hint != nullptr && *hint != 0 && IsField(fields_[*hint - 1], f.name, f.value)) {
+      PutVarint(&scratch_, static_cast<uint64_t>(*hint - 1) << 2);
+      continue;
+    }
     // One lookup for an interned field (the common case): its key is the name's length, name, value.
     // A volatile field is never interned, so it is never looked up either (a Date per response).
     const bool is_internable = f.value.size() <= kMaxFieldValueBytes && f.name.size() <= kMaxNameBytes && !IsVolatileField(f.name);
@@ -317,6 +331,7 @@ void RecorderRing::EncodeFields(const H2FieldList& fields) {
       h = FieldHash(f.name, f.value);
       const int64_t index = FindField(f.name, f.value, h, &slot);
       if (index >= 0) {
+        if (hint != nullptr) *hint = static_cast<uint32_t>(index) + 1;
         PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
         continue;
       }
@@ -341,6 +356,7 @@ void RecorderRing::EncodeFields(const H2FieldList& fields) {
         fields_.push_back({static_cast<uint32_t>(name), h, std::move(key)});
         field_slots_[slot] = index + 1;
         field_dict_bytes_ += key_bytes;
+        if (hint != nullptr) *hint = index + 1;
         PutVarint(&scratch_, static_cast<uint64_t>(index) << 2);
         continue;
       }
@@ -421,7 +437,7 @@ void RecorderRing::EncodeHead(std::string_view head, bool is_request) {
 // `flags` gets the shared bits added; `h2_flags` follows it for HTTP/2 records (-1: none).
 template <typename Exchange>
 void RecorderRing::EncodeStart(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const Exchange& ex, const RecordedBodies* bodies,
-                               uint8_t flags, int h2_flags) {
+                               uint8_t flags, int h2_flags, RecorderFieldHints* hints) {
   scratch_.clear();
   const uint64_t end_ns = ex.end_ns;
   scratch_.append(reinterpret_cast<const char*>(&end_ns), sizeof end_ns);
@@ -439,13 +455,19 @@ void RecorderRing::EncodeStart(uint32_t conn_id, bool inbound, std::string_view 
     PutVarint(&scratch_, ex.response_ns >= ex.start_ns ? ex.response_ns - ex.start_ns : 0);
     PutVarint(&scratch_, static_cast<uint64_t>(ex.status));
   }
-  EncodeAddr(src);
-  EncodeAddr(dst);
+  if (hints != nullptr && !hints->addrs.empty()) {
+    scratch_.append(hints->addrs);
+    return;
+  }
+  const size_t addrs_at = scratch_.size();
+  const bool is_src_final = EncodeAddr(src);
+  const bool is_dst_final = EncodeAddr(dst);
+  if (hints != nullptr && is_src_final && is_dst_final) hints->addrs.assign(scratch_, addrs_at, std::string::npos);
 }
 
 void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
   const bool has_status = ex.status != 0;
-  EncodeStart(conn_id, inbound, src, dst, ex, bodies, ex.is_http10 ? kHttp10 : 0, -1);
+  EncodeStart(conn_id, inbound, src, dst, ex, bodies, ex.is_http10 ? kHttp10 : 0, -1, nullptr);
   EncodeHead(ex.request_head, true);
   if (has_status) EncodeHead(ex.response_head, false);
   EncodeHead(ex.request_trailers, false);
@@ -456,7 +478,8 @@ void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, 
   EncodeBodies(bodies);
 }
 
-void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies) {
+void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies,
+                            RecorderFieldHints* hints) {
   const bool has_status = ex.status != 0;
   uint8_t h2 = 0;
   if (ex.is_grpc) h2 |= kGrpc;
@@ -465,7 +488,7 @@ void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src
   if (ex.request_compressed) h2 |= kRequestCompressed;
   if (ex.response_compressed) h2 |= kResponseCompressed;
   if (ex.from_h2c) h2 |= kFromH2c;
-  EncodeStart(conn_id, inbound, src, dst, ex, bodies, kH2, h2);
+  EncodeStart(conn_id, inbound, src, dst, ex, bodies, kH2, h2, hints);
   if (ex.from_h2c) {
     // Its request was HTTP/1: method, target and authority do not come from pseudo-headers.
     PutStr(&scratch_, ex.method);
@@ -473,10 +496,11 @@ void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src
     PutStr(&scratch_, ex.authority);
     PutStr(&scratch_, ex.path);
   }
-  EncodeFields(ex.request_headers);
-  if (has_status) EncodeFields(ex.response_headers);
-  EncodeFields(ex.request_trailers);
-  EncodeFields(ex.trailers);
+  auto hints_of = [hints](int list) { return hints != nullptr ? hints->index_plus_one[list] : nullptr; };
+  EncodeFields(ex.request_headers, hints_of(0));
+  if (has_status) EncodeFields(ex.response_headers, hints_of(1));
+  EncodeFields(ex.request_trailers, hints_of(2));
+  EncodeFields(ex.trailers, hints_of(3));
   PutVarint(&scratch_, ex.request_bytes);
   PutVarint(&scratch_, ex.response_bytes);
   if (ex.is_grpc) {
@@ -547,9 +571,10 @@ void RecorderRing::Push(uint32_t conn_id, bool inbound, std::string_view src, st
   Store(scratch_);
 }
 
-void RecorderRing::Push(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies) {
+void RecorderRing::Push(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies,
+                        RecorderFieldHints* hints) {
   std::lock_guard<std::mutex> lock(mu_);
-  EncodeH2(conn_id, inbound, src, dst, ex, bodies);
+  EncodeH2(conn_id, inbound, src, dst, ex, bodies, hints);
   Store(scratch_);
 }
 
