@@ -106,8 +106,20 @@ H2StreamTracker::H2StreamTracker(H2ExchangeSink* sink, const ObserverLimits& lim
 
 H2StreamTracker::~H2StreamTracker() = default;
 
-H2StreamTracker::Stream* H2StreamTracker::Find(uint32_t stream_id) {
+H2StreamTracker::StreamMap::iterator H2StreamTracker::FindOpen(uint32_t stream_id) {
+  if (last_found_ != streams_.end() && last_found_->first == stream_id) return last_found_;
   auto it = streams_.find(stream_id);
+  if (it != streams_.end()) last_found_ = it;
+  return it;
+}
+
+void H2StreamTracker::EraseOpen(StreamMap::iterator it) {
+  if (it == last_found_) last_found_ = streams_.end();
+  streams_.erase(it);
+}
+
+H2StreamTracker::Stream* H2StreamTracker::Find(uint32_t stream_id) {
+  auto it = FindOpen(stream_id);
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
@@ -124,11 +136,12 @@ void H2StreamTracker::AdoptUpgraded(H2Exchange&& ex) {
   st->id = 1;
   st->is_request_ended = true;
   last_client_stream_ = 1;
-  streams_[1] = std::move(st);
+  streams_.insert_or_assign(1, std::move(st));
 }
 
 bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, bool is_end_stream, uint64_t now_ns) {
-  if (Stream* st = Find(stream_id)) {
+  // Open streams have ids up to last_client_stream_: a higher id is a new stream, not looked up.
+  if (Stream* st = stream_id <= last_client_stream_ ? Find(stream_id) : nullptr) {
     // A second block from the client is the request's trailers.
     if (!st->is_request_ended) {
       st->ex.request_trailers = std::move(headers);
@@ -162,7 +175,8 @@ bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, 
     }
   }
   ex.request_headers = std::move(headers);
-  streams_[stream_id] = std::move(owned);
+  // Client stream ids only grow: the new stream goes last (no walk down the tree to place it).
+  streams_.emplace_hint(streams_.end(), stream_id, std::move(owned));
   sink_->RequestHead(ex);
   if (stream_id > goaway_last_stream_) Finish(st, h2_error::kGoaway, now_ns);
   else if (is_end_stream) RequestEnded(st, now_ns);
@@ -221,7 +235,7 @@ void H2StreamTracker::Reset(uint32_t stream_id, uint32_t code, bool is_from_clie
     if (!is_from_client) Finish(pending, h2_error::kReset, now_ns);
     return;
   }
-  auto it = streams_.find(stream_id);
+  auto it = FindOpen(stream_id);
   if (it == streams_.end()) return;
   Stream* st = it->second.get();
   st->has_reset_code = true;
@@ -229,7 +243,7 @@ void H2StreamTracker::Reset(uint32_t stream_id, uint32_t code, bool is_from_clie
   if (st->is_response_ended) return Finish(st, nullptr, now_ns);
   if (!is_from_client) return Finish(st, h2_error::kReset, now_ns);
   StreamPtr owned = std::move(it->second);
-  streams_.erase(it);
+  EraseOpen(it);
   owned->ex.end_ns = now_ns;
   if (reset_order_.size() >= kMaxResetPending) Finish(FindPending(reset_order_.front()), h2_error::kReset, now_ns);
   owned->in_reset_grace = true;
@@ -343,9 +357,9 @@ void H2StreamTracker::Finish(Stream* st, const char* error, uint64_t now_ns) {
     reset_pending_.erase(it);
     reset_order_.erase(std::find(reset_order_.begin(), reset_order_.end(), id));
   } else {
-    auto it = streams_.find(id);
+    auto it = FindOpen(id);
     owned = std::move(it->second);
-    streams_.erase(it);
+    EraseOpen(it);
   }
   H2Exchange& ex = st->ex;
   if (error != nullptr) ex.error = error;
