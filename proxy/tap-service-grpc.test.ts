@@ -88,25 +88,25 @@ const event = (n: number, body = ''): TapEvent => ({
 describe('the tap service seen by grpc-js callers', () => {
   it('refusals keep their codes and details: no grant, a bad grant, too many taps, the v1 wire', async () => {
     const { hub, address } = await start({ trustLoopback: false, maxSubscribers: 1 });
-    expect(await observe(address, { matches: [] }).ended).toEqual({
+    expect(await observe(address, { matches: [], bodies: false }).ended).toEqual({
       code: grpc.status.PERMISSION_DENIED,
       details: 'MT_GRANT_REQUIRED: this sidecar only serves taps authorized by the tap API (use meshtap tap --tap-api URL)',
     });
     const claims = makeGrantClaims({ sub: 'test', pod: 'web-1', namespace: 'shop', aud: address, bodies: false, revealHeaders: [], matches: [], maxRps: 10 });
     const forged = signGrant(claims, generateGrantKeyPair().privateKey);
-    const bad = await observe(address, { matches: [], grant: forged }).ended;
+    const bad = await observe(address, { matches: [], bodies: false, grant: forged }).ended;
     expect(bad.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(bad.details).toMatch(/^MT_GRANT_BAD_SIGNATURE: /);
     const bodies = await observe(address, { matches: [], bodies: true, grant: signGrant(claims, keys.privateKey) }).ended;
     expect(bodies).toEqual({ code: grpc.status.PERMISSION_DENIED, details: 'MT_GRANT_NO_BODIES: the grant does not allow bodies' });
 
-    const first = observe(address, { matches: [], grant: signGrant(claims, keys.privateKey) });
+    const first = observe(address, { matches: [], bodies: false, grant: signGrant(claims, keys.privateKey) });
     await until('the first tap is attached', () => hub.count === 1);
-    expect(await observe(address, { matches: [], grant: signGrant(claims, keys.privateKey) }).ended).toEqual({
+    expect(await observe(address, { matches: [], bodies: false, grant: signGrant(claims, keys.privateKey) }).ended).toEqual({
       code: grpc.status.RESOURCE_EXHAUSTED,
       details: 'MT_TAP_BUSY: this sidecar already serves 1 taps',
     });
-    const v1 = await observe(address, { matches: [] }, TAP_OBSERVE_PATH_V1).ended;
+    const v1 = await observe(address, { matches: [], bodies: false }, TAP_OBSERVE_PATH_V1).ended;
     expect(v1.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(v1.details).toMatch(/^MT_TAP_WIRE: this sidecar speaks tap wire v2/);
     first.call.cancel();
@@ -114,12 +114,12 @@ describe('the tap service seen by grpc-js callers', () => {
 
   it('an invalid request is refused with INVALID_ARGUMENT, as before', async () => {
     const { address } = await start();
-    expect(await observe(address, { matches: [], maxRps: -1 }).ended).toEqual({ code: grpc.status.INVALID_ARGUMENT, details: 'MT_BAD_REQUEST: maxRps must be a positive number, not -1' });
+    expect(await observe(address, { matches: [], bodies: false, maxRps: -1 }).ended).toEqual({ code: grpc.status.INVALID_ARGUMENT, details: 'MT_BAD_REQUEST: maxRps must be a positive number, not -1' });
   });
 
   it('Flush puts a marker after what was published, found or not; a stopping sidecar ends the tap with MT_SIDECAR_STOPPED', async () => {
     const { hub, address } = await start();
-    const tap = observe(address, { matches: [], flushToken: 'tok-1' });
+    const tap = observe(address, { matches: [], bodies: false, flushToken: 'tok-1' });
     await until('the tap is attached', () => hub.count === 1);
     hub.publish('end', event(1));
     expect(await flushTap(address, 'tok-1')).toBe(true);
