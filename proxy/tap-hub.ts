@@ -197,9 +197,13 @@ function bodyBytesOf(e: TapEvent): number {
   return (e.requestBody?.data.length ?? 0) + (e.responseBody?.data.length ?? 0);
 }
 
-/** What a subscriber's shape depends on: subscribers with the same key get the same JSON. */
+/**
+ * What a subscriber's shape depends on: subscribers with the same key get the same JSON, so two
+ * grants must never share a key. The revealed names are JSON-quoted: joined by a bare comma, a
+ * grant revealing a header named "authorization,cookie" read as one revealing both (review8).
+ */
 function shapeKeyOf(o: Pick<SubscriberOptions, 'bodies' | 'reveal'>): string {
-  return `${o.bodies ? 'b' : '-'}|${o.reveal === 'all' ? '*' : [...o.reveal].sort().join(',')}`;
+  return `${o.bodies ? 'b' : '-'}|${o.reveal === 'all' ? '*' : JSON.stringify([...o.reveal].sort())}`;
 }
 /**
  * Rate-limit losses are told to the subscriber in one notice per this interval (or right before
