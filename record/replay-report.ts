@@ -2,6 +2,7 @@
  * Replay results for people and tools: a text summary (counts, target latency percentiles,
  * the first differences of each mismatch), one JSON document, and JUnit XML for CI.
  */
+import { podQualifiedId } from '../tap-protocol/index.js';
 import type { ExchangeResult } from './replay.js';
 
 export interface ReplaySummary {
@@ -31,7 +32,7 @@ export function summarize(results: readonly ExchangeResult[]): ReplaySummary {
   };
 }
 
-const name = (r: ExchangeResult): string => `${r.pod ? `${r.pod}/` : ''}${r.id} ${r.method} ${r.path}${r.loop ? ` (loop ${r.loop + 1})` : ''}`;
+const name = (r: ExchangeResult): string => `${podQualifiedId(r)} ${r.method} ${r.path}${r.loop ? ` (loop ${r.loop + 1})` : ''}`;
 
 /** Human-readable report: mismatches and failures with their differences, then the summary. */
 export function formatText(results: readonly ExchangeResult[], maxDiffsEach = 10): string {

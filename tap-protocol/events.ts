@@ -25,7 +25,7 @@ export interface TapBody {
 
 export interface TapEvent {
   kind: TapEventKind;
-  /** `<connection>.<stream>`, stable per exchange. */
+  /** `<connection>.<stream>`, stable per exchange; through the tap API `<pod>/<connection>.<stream>` (exchange-id.ts). */
   id: string;
   /** ISO-8601 time of this event. */
   ts: string;

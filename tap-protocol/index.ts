@@ -6,6 +6,7 @@
  */
 export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirection } from './events.js';
 export { DEFAULT_SENSITIVE_HEADERS, REDACTED } from './events.js';
+export { podQualifiedId } from './exchange-id.js';
 export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';
 export { DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_QUERY_PARAMS, queryNames, redactQuerySecrets } from './redact-query.js';
 export type { QueryNames } from './redact-query.js';

@@ -163,7 +163,8 @@ function Overview({ e, done }: { e: TapEvent; done: boolean }) {
     ['Authority', e.authority],
     ['Path', e.path],
     ['Scheme · protocol', `${e.scheme} · ${e.protocol}`],
-    ['Exchange id', `${e.id}${e.pod ? ` on ${e.pod}` : ''}`],
+    // The tap API's ids carry their pod (`web-1/3.1`, tap-protocol/exchange-id.ts).
+    ['Exchange id', e.pod && !e.id.startsWith(`${e.pod}/`) ? `${e.pod}/${e.id}` : e.id],
   ];
   return (
     <dl class="kv">

@@ -2,7 +2,7 @@
  * Tap event printing: `-o text` (one line per event, Linkerd tap style), `-o wide` (plus
  * workloads and pod), `-o json` (NDJSON, one event per line, so jq works).
  */
-import type { TapBody, TapEvent, TapMessage } from '../../tap-protocol/index.js';
+import { podQualifiedId, type TapBody, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
 
 export type TapOutput = 'text' | 'wide' | 'json';
 
@@ -74,9 +74,9 @@ function formatClockOf(d: Date, ts: string | number): string {
   return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/** Exchange ids repeat across sidecars (`<connection>.<stream>`): in text, prefix the pod when known. */
+/** Exchange ids repeat across sidecars (`<connection>.<stream>`): in text, prefixed with the pod when known (the tap API's ids are already). */
 export function displayId(e: TapEvent): string {
-  return e.pod ? `${e.pod}/${e.id}` : e.id;
+  return podQualifiedId(e);
 }
 
 const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };

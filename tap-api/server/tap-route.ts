@@ -12,7 +12,7 @@
  * line, never waited on; history (which comes as fast as recorders can be read) waits for it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { makeGrantClaims, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
+import { makeGrantClaims, podQualifiedId, signGrant, type GrantKeyPair } from '../../tap-protocol/index.js';
 import type { PeerNames } from '../edges/peer-names.js';
 import type { TapApiAccess } from './access.js';
 import { didYouMeanHint, nearestTarget } from './did-you-mean.js';
@@ -284,7 +284,11 @@ export async function serveTap(ctx: TapRouteContext, req: IncomingMessage, res: 
         });
         return;
       }
-      if (line.type === 'event') ctx.peerNames?.name(line.event);
+      if (line.type === 'event') {
+        ctx.peerNames?.name(line.event);
+        // Every pod numbers its own connections: ids are unique in a stream of several only with the pod.
+        line.event.id = podQualifiedId(line.event);
+      }
       held += JSON.stringify(line) + '\n';
       if (held.length >= MAX_HELD_CHARS) writeHeld();
       else if (!writeScheduled) {
