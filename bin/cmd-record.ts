@@ -15,7 +15,7 @@ import {
   targetFromArgs,
   type TapSource,
 } from '../tap-api/index.js';
-import { createRecordingHeader, createRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../record/index.js';
+import { createRecordingHeader, createRecordingWriter, createStdoutRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Record tapped exchanges (with bodies) to a file for replay, mock or HAR export.
@@ -31,7 +31,7 @@ half-written; an existing FILE is kept unless --force. Stops at Ctrl-C or the fi
 ${FILTER_HELP}
 
 Flags:
-  -o, --output FILE         where to write (required)
+  -o, --output FILE         where to write (required; FILE.gz: gzip; - : stdout, e.g. '-o - | jq')
       --force               replace FILE if it exists
       --duration DURATION   stop after this long (e.g. 30s, 5m)
       --limit N             stop after N exchanges
@@ -133,7 +133,9 @@ const command: Command = {
       source = { kind: 'workload', target: target!, ...where };
     }
     const header = createRecordingHeader(source, meshtapVersion(), { matches, bodies: request.bodies });
-    const writer = await createRecordingWriter(file, header, { force: args.values.force === true });
+    // `-o -`: the lines go to stdout as they come (`| jq`, `| head`), as `tcpdump -w -`.
+    const toStdout = file === '-';
+    const writer = toStdout ? createStdoutRecordingWriter(header) : await createRecordingWriter(file, header, { force: args.values.force === true });
     const stream = openSource(tapSource, request, (n) => process.stderr.write(`meshtap: ${n.pod}: ${n.message}\n`));
     const ac = new AbortController();
     const stop = (): void => ac.abort();
@@ -146,12 +148,12 @@ const command: Command = {
       lastShown = p.elapsedMs;
       process.stderr.write(`\r${formatProgress(p)}\x1b[K`);
     };
-    process.stderr.write(`meshtap: recording to ${file} (partial data in ${writer.tempPath} until it stops)\n`);
+    process.stderr.write(toStdout ? 'meshtap: recording to stdout\n' : `meshtap: recording to ${file} (partial data in ${writer.tempPath} until it stops)\n`);
     try {
       const result = await recordStream(stream.messages, writer, limits, { signal: ac.signal, onProgress, cancel: () => stream.cancel() });
       await writer.close();
       if (isTty) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`meshtap: ${formatProgress(result)}; stopped (${result.reason}); wrote ${file}\n`);
+      process.stderr.write(`meshtap: ${formatProgress(result)}; stopped (${result.reason}); wrote ${toStdout ? 'stdout' : file}\n`);
       return 0;
     } catch (err) {
       if (isTty) process.stderr.write('\n');
@@ -159,7 +161,7 @@ const command: Command = {
       if (writer.count > 0) {
         // Keep what was recorded: the failure is the tap's, not the file's.
         await writer.close().catch(() => undefined);
-        process.stderr.write(`meshtap: the tap failed after ${writer.count} exchanges; they were kept in ${file}\n`);
+        process.stderr.write(`meshtap: the tap failed after ${writer.count} exchanges; they were kept in ${toStdout ? 'stdout' : file}\n`);
       } else {
         await writer.abort();
       }

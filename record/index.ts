@@ -6,6 +6,7 @@
 export { createRecordingHeader, exchangeFromEvent, connectionKeyOf } from './format.js';
 export type { RecordingHeader, RecordingSource, RecordedExchange, GrpcFrame } from './format.js';
 export { createRecordingWriter } from './recording-writer.js';
+export { createStdoutRecordingWriter } from './recording-stdout.js';
 export type { RecordingWriter } from './recording-writer.js';
 export { readRecording, looksLikeHar, harConvertHint } from './recording-reader.js';
 export { recordStream } from './record-stream.js';
