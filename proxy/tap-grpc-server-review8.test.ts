@@ -183,3 +183,41 @@ describe('tap gRPC server (node:http2) on the raw wire (review8)', () => {
     expect(called).toBe(false);
   });
 });
+
+describe('tap gRPC server: request bytes held before any grant is checked are bounded server-wide (review8)', () => {
+  it('regression (4 MiB per stream, 256 streams per connection, any number of connections held): past the bound a request is refused with RESOURCE_EXHAUSTED and counted; what was held is given back', async () => {
+    const bounds: string[] = [];
+    const requests: unknown[] = [];
+    const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle: (k) => (requests.push(k.request), k.end()) }]]);
+    server = createTapGrpcServer(methods, { maxConcurrentStreams: 256, maxHeldRequestBytes: 64 * 1024, onBoundHit: (b) => bounds.push(b) });
+    const s0 = server;
+    listener = createServer((socket) => {
+      socket.on('error', () => {});
+      s0.inject(socket);
+    });
+    await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    // Two connections each leave an unfinished request of 40 KiB (of a declared 1 MiB): the second passes the bound.
+    const [a, b] = [session(port), session(port)];
+    const first = call(a);
+    const chunk = Buffer.alloc(40 * 1024, 120);
+    first.req.write(frame(chunk, { declared: 1024 * 1024 }));
+    const second = call(b);
+    second.req.write(frame(chunk, { declared: 1024 * 1024 }));
+    expect(await second.done).toMatchObject({ grpcStatus: '8', grpcMessage: 'MT_TAP_BUSY: this sidecar holds 65536 bytes of unfinished tap requests already; try again' });
+    expect(bounds).toEqual(['tap-request-bytes']);
+    // A complete request held without its half-close counts too: a second message is refused as it begins.
+    const whole = call(b);
+    whole.req.write(frame(Buffer.from('{"w":1}')));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    whole.req.write(frame(Buffer.from('{"w":2}'), { declared: 1024 * 1024 }));
+    expect(await whole.done).toMatchObject({ grpcStatus: '12', grpcMessage: `Received a second request message for server streaming method ${STREAM}` });
+    // The first request is reset: its bytes are given back, and a request of the same size is served.
+    first.req.close(http2.constants.NGHTTP2_CANCEL);
+    await first.done;
+    const next = call(b);
+    next.req.end(frame(Buffer.from(JSON.stringify({ pad: 'x'.repeat(40 * 1024) }))));
+    expect(await next.done).toMatchObject({ status: 200, grpcStatus: '0' });
+    expect(requests).toHaveLength(1);
+  });
+});

@@ -25,6 +25,14 @@ const http2 = (): typeof Http2 => (http2Module ??= createRequire(import.meta.url
 
 /** Most bytes of a request message: grpc-js's default receive limit (a tap request is a few KiB). */
 export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Most bytes the server holds, over all its connections and streams, of requests not yet read to
+ * their end (read before any grant is checked). Without it a peer with no grant held 4 MiB per
+ * stream, 256 streams per connection, on any number of connections (grpc-js's Server too): one
+ * connection of 64 unfinished requests took 192 MiB of the sidecar (review8). Taps open a few at
+ * a time with requests of a few KiB; past the bound a request is refused with RESOURCE_EXHAUSTED.
+ */
+export const MAX_HELD_REQUEST_BYTES = 8 * 1024 * 1024;
 /** grpc-js's `grpc-timeout` syntax and units (ms per unit). */
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
 const DEADLINE_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
@@ -79,7 +87,10 @@ function firstValue(v: string | string[] | undefined): string | undefined {
 }
 
 /** `methods` by path; anything else is UNIMPLEMENTED as grpc-js words it. */
-export function createTapGrpcServer(methods: ReadonlyMap<string, GrpcMethod>, options: { maxConcurrentStreams: number }): TapGrpcServer {
+export function createTapGrpcServer(
+  methods: ReadonlyMap<string, GrpcMethod>,
+  options: { maxConcurrentStreams: number; maxHeldRequestBytes?: number; onBoundHit?: (bound: 'tap-request-bytes') => void },
+): TapGrpcServer {
   const h2 = http2();
   const server = h2.createServer({
     settings: { maxConcurrentStreams: options.maxConcurrentStreams },
@@ -95,7 +106,8 @@ export function createTapGrpcServer(methods: ReadonlyMap<string, GrpcMethod>, op
     session.on('error', () => {}); // followed by 'close'; its streams close with it
   });
   server.on('sessionError', () => {});
-  server.on('stream', (stream, headers) => serveStream(stream, headers, methods));
+  const held: HeldRequests = { bytes: 0, max: options.maxHeldRequestBytes ?? MAX_HELD_REQUEST_BYTES, onBoundHit: options.onBoundHit };
+  server.on('stream', (stream, headers) => serveStream(stream, headers, methods, held));
 
   return {
     inject(socket) {
@@ -123,7 +135,14 @@ export function createTapGrpcServer(methods: ReadonlyMap<string, GrpcMethod>, op
   };
 }
 
-function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders, methods: ReadonlyMap<string, GrpcMethod>): void {
+/** The server's count of bytes held in request messages not yet complete (MAX_HELD_REQUEST_BYTES). */
+interface HeldRequests {
+  bytes: number;
+  readonly max: number;
+  readonly onBoundHit?: (bound: 'tap-request-bytes') => void;
+}
+
+function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders, methods: ReadonlyMap<string, GrpcMethod>, held: HeldRequests): void {
   stream.on('error', () => {}); // every error is followed by 'close', which ends the call
   const contentType = headers['content-type'];
   if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
@@ -171,8 +190,26 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
   // The request: exactly one message, then the client's half-close.
   const splitter = createGrpcMessageSplitter(MAX_REQUEST_MESSAGE_BYTES);
   let request: Buffer | undefined;
+  // Bytes of this request counted in `held`, given back when the call is answered or the request is
+  // read to its end (the message is held until the client's half-close).
+  let holding = 0;
+  const release = (): void => {
+    held.bytes -= holding;
+    holding = 0;
+  };
+  closeListeners.push(release);
   stream.on('data', (chunk: Buffer) => {
     if (ended) return;
+    // Bytes after the request message are a second one (refused when it begins, not held until it ends).
+    if (request !== undefined && chunk.length > 0) return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `Received a second request message for server streaming method ${path}`);
+    if (request === undefined) {
+      if (held.bytes + chunk.length > held.max) {
+        held.onBoundHit?.('tap-request-bytes');
+        return sendStatus(GRPC_STATUS.RESOURCE_EXHAUSTED, `MT_TAP_BUSY: this sidecar holds ${held.max} bytes of unfinished tap requests already; try again`);
+      }
+      held.bytes += chunk.length;
+      holding += chunk.length;
+    }
     const { messages, error } = splitter.push(chunk);
     if (error?.kind === 'compressed') return sendStatus(GRPC_STATUS.INTERNAL, 'Received compressed message but "grpc-encoding" header was identity');
     if (error) return sendStatus(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${error.length} vs ${MAX_REQUEST_MESSAGE_BYTES})`);
@@ -182,6 +219,7 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
     }
   });
   stream.on('end', () => {
+    release();
     if (ended) return;
     if (request === undefined) return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `Received no request message for server streaming method ${path}`);
     let parsed: unknown;

@@ -198,7 +198,7 @@ export async function startTapService(listen: { host: string; port: number }, o:
         // Callers of the version 1 wire (one message per event) are told what to upgrade, not left to a bare UNIMPLEMENTED.
         [TAP_OBSERVE_PATH_V1, { parse: (b) => b, handle: (call) => call.fail(GRPC_STATUS.FAILED_PRECONDITION, WIRE_TOO_OLD_DETAILS) }],
       ]),
-      { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+      { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, onBoundHit: (bound) => o.metrics.boundHit(bound) },
     );
     server.inject(socket);
   };
