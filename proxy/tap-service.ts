@@ -53,6 +53,8 @@ export interface TapServiceOptions {
   /** The pod IP (MESHTAP_POD_IP): where the tap API dials a wildcard tap listener. */
   podIp?: string;
   maxSubscribers?: number;
+  /** Most connections the tap port holds at once (MAX_TAP_CONNECTIONS; tests lower it). */
+  maxConnections?: number;
   /** Default (and, for trusted callers, only) rate bound per subscriber; 0 = none. */
   defaultMaxRps?: number;
   /** Whether the flight recorder keeps bodies (`--recorder-bodies`), told to history readers. */
@@ -75,6 +77,15 @@ const MAX_CONCURRENT_STREAMS = 256;
 
 /** A request message: JSON (tap wire, tap-wire.ts). */
 const parseJson = (b: Buffer): unknown => JSON.parse(b.toString('utf8'));
+
+/**
+ * Most connections open on the tap port. Any peer in the cluster may connect before a grant is
+ * checked, and each idle connection held a socket and an HTTP/2 session (~21 KB) for good: 4,000
+ * took 82 MB and 4,000 file descriptors of the sidecar, whose proxied traffic needs them too
+ * (review8). Taps are few (maxSubscribers, 64 by default), each one connection; past the bound a
+ * connection is closed at once and counted (bound `tap-connections`).
+ */
+const MAX_TAP_CONNECTIONS = 256;
 
 /** Longest a stopping sidecar waits for its taps to take what is queued before it cuts them. */
 const STOP_GRACE_MS = 1_000;
@@ -275,6 +286,8 @@ export async function startTapService(listen: { host: string; port: number }, o:
 
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   const listener = createServer(inject);
+  listener.maxConnections = o.maxConnections ?? MAX_TAP_CONNECTIONS;
+  listener.on('drop', () => o.metrics.boundHit('tap-connections'));
   const port = await new Promise<number>((resolve, reject) => {
     listener.once('error', (err) => reject(new MeshtapError('MT_LISTEN', `tap: cannot listen on ${host}:${listen.port}: ${err.message}`, { cause: err })));
     listener.listen(listen.port, listen.host, () => resolve((listener.address() as AddressInfo).port));
