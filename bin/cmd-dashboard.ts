@@ -1,6 +1,6 @@
 import { listFlag, meshtapVersion, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import { isLoopbackHost, startDashboardServer } from '../dashboard/index.js';
-import { connectionFromArgs, SOURCE_HELP, SOURCE_OPTIONS } from '../tap-api/index.js';
+import { connectionFromArgs, loadKubeconfig, SOURCE_HELP, SOURCE_OPTIONS } from '../tap-api/index.js';
 import type { Command } from './command.js';
 
 const help = `Open a web UI for live and recent traffic, request detail with bodies, workloads and a service map.
@@ -53,6 +53,8 @@ const command: Command = {
     const { host, port } = address ? parseHostPort(address, '--address') : { host: '127.0.0.1', port: DEFAULT_PORT };
     const statWindowMs = parseDurationMs(stringFlag(args, 'stat-window', undefined, '5s')!, '--stat-window');
     const connection = connectionFromArgs('dashboard', args);
+    // A kubeconfig that cannot be read fails now, in one line, not at the first tap in the browser.
+    const cluster = 'kube' in connection ? (await loadKubeconfig(connection.kube.kubeconfigPath, connection.kube.context)).getCurrentCluster()!.server : undefined;
     const prometheus = stringFlag(args, 'prometheus');
     const options = { connection, namespaces, host, statWindowMs, version: meshtapVersion(), ...(prometheus ? { prometheus } : {}) };
     let server;
@@ -71,7 +73,7 @@ const command: Command = {
       );
     }
     process.stderr.write(`meshtap dashboard: open ${server.url}\n`);
-    process.stderr.write(`meshtap dashboard: acting as you through ${'tapApi' in connection ? connection.tapApi.url : 'the Kubernetes API server'}; Ctrl-C stops it\n`);
+    process.stderr.write(`meshtap dashboard: acting as you through ${'tapApi' in connection ? connection.tapApi.url : `the Kubernetes API server at ${cluster}`}; Ctrl-C stops it\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

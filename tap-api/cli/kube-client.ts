@@ -53,6 +53,8 @@ export async function loadKubeconfig(path: string, context?: string): Promise<Ku
   } catch (err) {
     throw new MeshtapError('MT_KUBECONFIG', `cannot load kubeconfig ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
+  // A file without contexts (not a kubeconfig at all, or an empty one) has no current context: say that, not 'context "undefined"'.
+  if (!kc.getCurrentContext()) throw new MeshtapError('MT_KUBECONFIG', `kubeconfig ${path} has no current context; is it a kubeconfig? (kubectl config use-context NAME, or --context NAME)`);
   if (!kc.getCurrentCluster()) throw new MeshtapError('MT_KUBECONFIG', `kubeconfig ${path}: the context "${kc.getCurrentContext()}" names no cluster`);
   return kc;
 }
