@@ -219,5 +219,36 @@ describe('tap gRPC server: request bytes held before any grant is checked are bo
     next.req.end(frame(Buffer.from(JSON.stringify({ pad: 'x'.repeat(40 * 1024) }))));
     expect(await next.done).toMatchObject({ status: 200, grpcStatus: '0' });
     expect(requests).toHaveLength(1);
+    // An unfinished request whose connection is cut (no RST_STREAM, no GOAWAY): its bytes are given back too.
+    const c = session(port);
+    const cutOff = call(c);
+    cutOff.req.write(frame(chunk, { declared: 1024 * 1024 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    c.destroy();
+    await cutOff.done;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = call(b);
+    after.req.end(frame(Buffer.from(JSON.stringify({ pad: 'y'.repeat(40 * 1024) }))));
+    expect(await after.done).toMatchObject({ status: 200, grpcStatus: '0' });
+    expect(requests).toHaveLength(2);
+    expect(bounds).toEqual(['tap-request-bytes']);
+  });
+});
+
+describe('tap gRPC server: deadlines (review8)', () => {
+  it('regression (grpc-timeout wrapped by `| 0`): a 30-day deadline (2592000S, as grpc-js clients write it) does not expire the call at once', async () => {
+    let running: GrpcCall<unknown> | undefined;
+    const port = await serve((k) => {
+      running = k;
+      k.write('[0]');
+    });
+    const c = call(session(port), { 'grpc-timeout': '2592000S' });
+    c.req.end(frame(Buffer.from('{}')));
+    await until('the handler runs', () => running !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(running!.ended).toBe(false);
+    running!.end();
+    expect(await c.done).toMatchObject({ status: 200, grpcStatus: '0' });
+    expect(Buffer.concat(c.data).subarray(5).toString()).toBe('[0]');
   });
 });

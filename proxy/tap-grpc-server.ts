@@ -36,6 +36,8 @@ export const MAX_HELD_REQUEST_BYTES = 8 * 1024 * 1024;
 /** grpc-js's `grpc-timeout` syntax and units (ms per unit). */
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
 const DEADLINE_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+/** setTimeout's longest delay (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** What grpc-js's server answers with (content type, encodings), so clients see the same headers. */
 const RESPONSE_HEADERS = {
   ':status': 200,
@@ -184,7 +186,9 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
   if (timeout !== undefined) {
     const m = DEADLINE_REGEX.exec(timeout);
     if (m === null) return sendStatus(GRPC_STATUS.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
-    deadlineTimer = setTimeout(() => sendStatus(GRPC_STATUS.DEADLINE_EXCEEDED, 'Deadline exceeded'), (Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!) | 0);
+    // Held to setTimeout's range: `| 0` (grpc-js's Server) wrapped a deadline past 24.8 days (2592000S, 30 days) to a negative delay: expired at once (review8).
+    const ms = Math.min(Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!, MAX_TIMER_MS);
+    deadlineTimer = setTimeout(() => sendStatus(GRPC_STATUS.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
   }
 
   // The request: exactly one message, then the client's half-close.
