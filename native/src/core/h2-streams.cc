@@ -106,20 +106,8 @@ H2StreamTracker::H2StreamTracker(H2ExchangeSink* sink, const ObserverLimits& lim
 
 H2StreamTracker::~H2StreamTracker() = default;
 
-H2StreamTracker::StreamMap::iterator H2StreamTracker::FindOpen(uint32_t stream_id) {
-  if (last_found_ != streams_.end() && last_found_->first == stream_id) return last_found_;
-  auto it = streams_.find(stream_id);
-  if (it != streams_.end()) last_found_ = it;
-  return it;
-}
-
-void H2StreamTracker::EraseOpen(StreamMap::iterator it) {
-  if (it == last_found_) last_found_ = streams_.end();
-  streams_.erase(it);
-}
-
 H2StreamTracker::Stream* H2StreamTracker::Find(uint32_t stream_id) {
-  auto it = FindOpen(stream_id);
+  auto* it = streams_.find(stream_id);
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
@@ -136,7 +124,8 @@ void H2StreamTracker::AdoptUpgraded(H2Exchange&& ex) {
   st->id = 1;
   st->is_request_ended = true;
   last_client_stream_ = 1;
-  streams_.insert_or_assign(1, std::move(st));
+  if (auto* it = streams_.find(1); it != streams_.end()) it->second = std::move(st);
+  else streams_.insert(1, std::move(st));
 }
 
 bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, bool is_end_stream, uint64_t now_ns) {
@@ -175,8 +164,8 @@ bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, 
     }
   }
   ex.request_headers = std::move(headers);
-  // Client stream ids only grow: the new stream goes last (no walk down the tree to place it).
-  streams_.emplace_hint(streams_.end(), stream_id, std::move(owned));
+  // Client stream ids only grow: the new stream goes last.
+  streams_.insert(stream_id, std::move(owned));
   sink_->RequestHead(ex);
   if (stream_id > goaway_last_stream_) Finish(st, h2_error::kGoaway, now_ns);
   else if (is_end_stream) RequestEnded(st, now_ns);
@@ -235,7 +224,7 @@ void H2StreamTracker::Reset(uint32_t stream_id, uint32_t code, bool is_from_clie
     if (!is_from_client) Finish(pending, h2_error::kReset, now_ns);
     return;
   }
-  auto it = FindOpen(stream_id);
+  auto* it = streams_.find(stream_id);
   if (it == streams_.end()) return;
   Stream* st = it->second.get();
   st->has_reset_code = true;
@@ -243,7 +232,7 @@ void H2StreamTracker::Reset(uint32_t stream_id, uint32_t code, bool is_from_clie
   if (st->is_response_ended) return Finish(st, nullptr, now_ns);
   if (!is_from_client) return Finish(st, h2_error::kReset, now_ns);
   StreamPtr owned = std::move(it->second);
-  EraseOpen(it);
+  streams_.erase(it);
   owned->ex.end_ns = now_ns;
   if (reset_order_.size() >= kMaxResetPending) Finish(FindPending(reset_order_.front()), h2_error::kReset, now_ns);
   owned->in_reset_grace = true;
@@ -257,7 +246,7 @@ void H2StreamTracker::Goaway(uint32_t last_stream_id, uint64_t now_ns) {
   if (last_stream_id < goaway_last_stream_) goaway_last_stream_ = last_stream_id;
   // Ids above last_stream_id, in id (= insertion) order.
   while (true) {
-    auto it = streams_.upper_bound(last_stream_id);
+    auto* it = streams_.upper_bound(last_stream_id);
     if (it == streams_.end()) break;
     Finish(it->second.get(), h2_error::kGoaway, now_ns);
   }
@@ -357,9 +346,9 @@ void H2StreamTracker::Finish(Stream* st, const char* error, uint64_t now_ns) {
     reset_pending_.erase(it);
     reset_order_.erase(std::find(reset_order_.begin(), reset_order_.end(), id));
   } else {
-    auto it = FindOpen(id);
+    auto* it = streams_.find(id);
     owned = std::move(it->second);
-    EraseOpen(it);
+    streams_.erase(it);
   }
   H2Exchange& ex = st->ex;
   if (error != nullptr) ex.error = error;

@@ -26,6 +26,7 @@
 
 #include "grpc-framing.h"
 #include "h2-exchange.h"
+#include "h2-open-streams.h"
 
 namespace meshtap {
 
@@ -117,11 +118,7 @@ class H2StreamTracker {
   static StreamPtr NewStream();
   // Keeps an ended stream and its field lists for reuse, within this thread's bounds.
   static void Recycle(StreamPtr st) noexcept;
-  using StreamMap = std::map<uint32_t, StreamPtr>;
-  // The open stream `stream_id` (end() when none), through last_found_.
-  StreamMap::iterator FindOpen(uint32_t stream_id);
-  // Erases an open stream (keeps last_found_ valid).
-  void EraseOpen(StreamMap::iterator it);
+  using StreamTable = SortedStreamTable<StreamPtr>;
   Stream* Find(uint32_t stream_id);
   Stream* FindPending(uint32_t stream_id);
   void RequestEnded(Stream* st, uint64_t now_ns);
@@ -137,11 +134,7 @@ class H2StreamTracker {
   H2ExchangeSink* const sink_;
   const ObserverLimits limits_;
   // Open streams by id; ids only grow, so id order is the JS Map's insertion order.
-  StreamMap streams_;
-  // The open stream looked up last (end(): none). A response's HEADERS, its DATA, END_STREAM and
-  // the stream's end ask for the same stream in a row, and each walk of the tree of ~128 open
-  // streams missed the cache (~3/4 of ResponseHeaders' samples under h2load, session 8).
-  StreamMap::iterator last_found_ = streams_.end();
+  StreamTable streams_;
   // Highest client stream id seen: lower ids are closed (RFC 9113 §5.1.1).
   uint32_t last_client_stream_ = 0;
   // Streams above the server's GOAWAY last-stream-id will not be processed.
