@@ -252,3 +252,32 @@ describe('tap gRPC server: deadlines (review8)', () => {
     expect(Buffer.concat(c.data).subarray(5).toString()).toBe('[0]');
   });
 });
+
+describe('tap gRPC server: idle connections (review8)', () => {
+  it('regression (idle connections held for good, the 256 of the tap port filled by one peer): a connection with no call open is closed after idleMs, a connection with a call open (however quiet) is not, and once its call ends it is', async () => {
+    let running: GrpcCall<unknown> | undefined;
+    const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle: (k) => (running = k) }]]);
+    server = createTapGrpcServer(methods, { maxConcurrentStreams: 256, idleMs: 200 });
+    const s0 = server;
+    listener = createServer((socket) => {
+      socket.on('error', () => {});
+      s0.inject(socket);
+    });
+    await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    const idleOne = session(port);
+    const busy = session(port);
+    const quiet = call(busy);
+    quiet.req.end(frame(Buffer.from('{}')));
+    await until('the call runs', () => running !== undefined);
+    await until('the idle connection is closed by the server', () => idleOne.closed || idleOne.destroyed);
+    // Far past idleMs with its call open and nothing sent: still open.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(busy.closed || busy.destroyed).toBe(false);
+    expect(running!.ended).toBe(false);
+    running!.write('[1]');
+    running!.end();
+    expect(await quiet.done).toMatchObject({ status: 200, grpcStatus: '0' });
+    await until('the connection is closed once its call ended', () => busy.closed || busy.destroyed);
+  });
+});

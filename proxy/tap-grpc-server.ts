@@ -33,6 +33,13 @@ export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
  * a time with requests of a few KiB; past the bound a request is refused with RESOURCE_EXHAUSTED.
  */
 export const MAX_HELD_REQUEST_BYTES = 8 * 1024 * 1024;
+/**
+ * A connection with no call open this long is closed (GOAWAY; grpc-js clients reconnect at their
+ * next call). The tap port holds at most 256 connections (tap-service.ts): without this, a peer
+ * that opened them and left them idle kept every tap out for good (review8). A live tap is a call
+ * open, however quiet, and is never cut by it.
+ */
+export const IDLE_SESSION_MS = 60_000;
 /** grpc-js's `grpc-timeout` syntax and units (ms per unit). */
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
 const DEADLINE_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
@@ -91,7 +98,7 @@ function firstValue(v: string | string[] | undefined): string | undefined {
 /** `methods` by path; anything else is UNIMPLEMENTED as grpc-js words it. */
 export function createTapGrpcServer(
   methods: ReadonlyMap<string, GrpcMethod>,
-  options: { maxConcurrentStreams: number; maxHeldRequestBytes?: number; onBoundHit?: (bound: 'tap-request-bytes') => void },
+  options: { maxConcurrentStreams: number; maxHeldRequestBytes?: number; idleMs?: number; onBoundHit?: (bound: 'tap-request-bytes') => void },
 ): TapGrpcServer {
   const h2 = http2();
   const server = h2.createServer({
@@ -102,14 +109,42 @@ export function createTapGrpcServer(
     maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
   });
   const sessions = new Set<Http2.ServerHttp2Session>();
+  const idleMs = options.idleMs ?? IDLE_SESSION_MS;
+  // Each session's open streams, and the timer that closes it once it has had none for idleMs.
+  const open = new Map<Http2.Http2Session, { streams: number; timer?: NodeJS.Timeout }>();
+  const idleFrom = (session: Http2.Http2Session): void => {
+    const o = open.get(session);
+    if (o === undefined || o.streams > 0) return;
+    o.timer = setTimeout(() => session.close(), idleMs);
+    o.timer.unref();
+  };
   server.on('session', (session) => {
     sessions.add(session);
-    session.on('close', () => sessions.delete(session));
+    open.set(session, { streams: 0 });
+    idleFrom(session);
+    session.on('close', () => {
+      sessions.delete(session);
+      clearTimeout(open.get(session)?.timer);
+      open.delete(session);
+    });
     session.on('error', () => {}); // followed by 'close'; its streams close with it
   });
   server.on('sessionError', () => {});
   const held: HeldRequests = { bytes: 0, max: options.maxHeldRequestBytes ?? MAX_HELD_REQUEST_BYTES, onBoundHit: options.onBoundHit };
-  server.on('stream', (stream, headers) => serveStream(stream, headers, methods, held));
+  server.on('stream', (stream, headers) => {
+    const session = stream.session;
+    const o = session === undefined ? undefined : open.get(session);
+    if (o !== undefined) {
+      clearTimeout(o.timer);
+      o.timer = undefined;
+      o.streams++;
+      stream.once('close', () => {
+        o.streams--;
+        idleFrom(session!);
+      });
+    }
+    serveStream(stream, headers, methods, held);
+  });
 
   return {
     inject(socket) {
