@@ -5,9 +5,10 @@
 import type * as grpc from '@grpc/grpc-js';
 import { MeshtapError } from '../../common/index.js';
 import { GRPC_STATUS, isSidecarStopped, openTapStream, openTapWireStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
-import { listSidecars, openTapApiStream } from './client.js';
-import { connectKube, openKubeTapStream } from './kube-client.js';
+import { openTapApiStream } from './client.js';
+import { openKubeTapStream } from './kube-client.js';
 import { sourceFor, type TapApiConnection } from './source-flags.js';
+import { listSidecarsVia } from './target-names.js';
 
 export interface TapSource {
   /** One sidecar's tap port. */
@@ -138,16 +139,7 @@ export function openAllNamespaces(connection: TapApiConnection, request: TapRequ
   const drained: Array<() => void> = [];
   let cancelled = false;
   async function* messages(): AsyncGenerator<TapMessage> {
-    let items;
-    if ('tapApi' in connection) items = await listSidecars({ url: connection.tapApi.url, ...(connection.tapApi.token ? { token: connection.tapApi.token } : {}) });
-    else {
-      const k = await connectKube(connection.kube);
-      try {
-        items = await listSidecars({ url: k.url, dispatcher: k.dispatcher, headers: k.headers, describeServer: k.describeServer });
-      } finally {
-        void k.dispatcher.close().catch(() => undefined);
-      }
-    }
+    const items = await listSidecarsVia(connection, { all: true });
     const namespaces = [...new Set(items.map((i) => i.namespace))].sort();
     if (namespaces.length === 0) throw new MeshtapError('MT_NOT_FOUND', 'no meshed pods found in any namespace');
     if (cancelled) return;
