@@ -18,6 +18,7 @@ import type * as Http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { createGrpcMessageSplitter, GRPC_FRAME_HEADER_BYTES, GRPC_STATUS } from '../tap-protocol/index.js';
+import { GRPC_TIMEOUT_UNIT_MS } from './h2/grpc-status.js';
 
 let http2Module: typeof Http2 | undefined;
 /** node:http2 with the first tap connection: most sidecars never see one (issue 13's start-up RSS). */
@@ -40,9 +41,8 @@ export const MAX_HELD_REQUEST_BYTES = 8 * 1024 * 1024;
  * open, however quiet, and is never cut by it.
  */
 export const IDLE_SESSION_MS = 60_000;
-/** grpc-js's `grpc-timeout` syntax and units (ms per unit). */
+/** grpc-js's `grpc-timeout` syntax (laxer than the observer's parseGrpcTimeoutMs: unanchored, spaces allowed, as grpc-js's Server reads it). */
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
-const DEADLINE_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 /** setTimeout's longest delay (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** What grpc-js's server answers with (content type, encodings), so clients see the same headers. */
@@ -222,7 +222,7 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
     const m = DEADLINE_REGEX.exec(timeout);
     if (m === null) return sendStatus(GRPC_STATUS.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
     // Held to setTimeout's range: `| 0` (grpc-js's Server) wrapped a deadline past 24.8 days (2592000S, 30 days) to a negative delay: expired at once (review8).
-    const ms = Math.min(Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!, MAX_TIMER_MS);
+    const ms = Math.min(Number(m[1]) * GRPC_TIMEOUT_UNIT_MS[m[2]!]!, MAX_TIMER_MS);
     deadlineTimer = setTimeout(() => sendStatus(GRPC_STATUS.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
   }
 

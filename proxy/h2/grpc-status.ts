@@ -85,13 +85,13 @@ export function grpcStatusOfMissing(httpStatus: number): number {
 }
 
 /** grpc-timeout units (PROTOCOL-HTTP2.md: `TimeoutValue TimeoutUnit`, at most 8 digits) in ms. */
-const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+export const GRPC_TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 const GRPC_TIMEOUT_VALUE = /^(\d{1,8})([HMSmun])$/;
 
 /** A `grpc-timeout` value in ms, or undefined when it is not well-formed. */
 export function parseGrpcTimeoutMs(value: string): number | undefined {
   const m = GRPC_TIMEOUT_VALUE.exec(value);
-  return m === null ? undefined : Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]!;
+  return m === null ? undefined : Number(m[1]) * GRPC_TIMEOUT_UNIT_MS[m[2]!]!;
 }
 
 const GRPC_STATUS_VALUE = /^\d{1,10}$/;
