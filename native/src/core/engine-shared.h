@@ -123,6 +123,11 @@ struct EngineShared {
     return true;
   }
 
+  // A later event of an exchange AdmitToJs shed (`ex.shed`) is counted, not sent.
+  void CountShed(bool shed) {
+    if (shed) shed_events.fetch_add(1, std::memory_order_relaxed);
+  }
+
   // Rings the doorbell if records wait and none is in flight and the last wake is older than
   // the interval. Returns how long (ms) a worker may sleep before it must try again, -1: forever.
   int MaybeRing();

@@ -12,11 +12,6 @@ namespace {
 void PutU32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
 void PutU64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
 
-// An event of an exchange shed at its request head (EngineShared::shedding) is counted, not sent.
-void CountShed(ObservationDriver* driver, bool shed) {
-  if (shed) driver->shared()->shed_events.fetch_add(1, std::memory_order_relaxed);
-}
-
 }  // namespace
 
 // Exchange records go to JS only for exchanges that began while a tap subscriber was attached:
@@ -28,7 +23,7 @@ void H1RecordSink::RequestHead(H1Exchange& ex) {
 }
 
 void H1RecordSink::ResponseHead(H1Exchange& ex) {
-  if (!ex.to_js) return CountShed(driver_, ex.shed);
+  if (!ex.to_js) return driver_->shared()->CountShed(ex.shed);
   driver_->Emit2(kRecRspHead, 0, ex.stream, ex.response_head.data(), ex.response_head.size(), ex.response_ns, false);
 }
 
@@ -44,7 +39,7 @@ void H1RecordSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* data
 }
 
 void H1RecordSink::End(H1Exchange& ex) {
-  if (!ex.to_js) return CountShed(driver_, ex.shed);
+  if (!ex.to_js) return driver_->shared()->CountShed(ex.shed);
   const size_t err_len = ex.error != nullptr ? strlen(ex.error) : 0;
   std::string payload;
   payload.reserve(32 + err_len + ex.request_trailers.size() + ex.trailers.size());

@@ -46,7 +46,7 @@ uint32_t ReadU32(const uint8_t* p) {
 // ---- the connection (observer.ts) ------------------------------------------------------------
 
 H2Observer::H2Observer(H2ExchangeSink* sink, const ObserverLimits& limits)
-    : sink_(sink), max_streams_(limits.max_streams), streams_(sink, limits), client_(this, true, limits), server_(this, false, limits) {}
+    : sink_(sink), streams_(sink, limits), client_(this, true, limits), server_(this, false, limits) {}
 
 H2Observer::~H2Observer() = default;
 

@@ -87,7 +87,6 @@ class H2Observer {
   void GiveUp(GiveUpReason reason, const char* detail) noexcept;
 
   H2ExchangeSink* const sink_;
-  const size_t max_streams_;
   H2StreamTracker streams_;
   Side client_;
   Side server_;

@@ -38,11 +38,6 @@ void PutFields(std::string* s, const H2FieldList& fields) {
 // records name stream 1 (what it is on the wire, and never another stream's id after an upgrade).
 uint32_t RecordStream(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
 
-// An event of a stream shed at its request head (EngineShared::shedding) is counted, not sent.
-void CountShed(ObservationDriver* driver, bool shed) {
-  if (shed) driver->shared()->shed_events.fetch_add(1, std::memory_order_relaxed);
-}
-
 }  // namespace
 
 void H2RecordSink::RequestHead(H2Exchange& ex) {
@@ -63,7 +58,7 @@ void H2RecordSink::RequestHead(H2Exchange& ex) {
 }
 
 void H2RecordSink::ResponseHead(H2Exchange& ex) {
-  if (!ex.to_js) return CountShed(driver_, ex.shed);
+  if (!ex.to_js) return driver_->shared()->CountShed(ex.shed);
   std::string payload;
   payload.reserve(8 + FieldsBytes(ex.response_headers));
   PutU32(&payload, RecordStream(ex));
@@ -84,7 +79,7 @@ void H2RecordSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* data
 }
 
 void H2RecordSink::End(H2Exchange& ex) {
-  if (!ex.to_js) return CountShed(driver_, ex.shed);
+  if (!ex.to_js) return driver_->shared()->CountShed(ex.shed);
   const std::string_view error = ex.error != nullptr ? std::string_view(ex.error) : std::string_view();
   uint32_t flags = 0;
   if (ex.has_grpc_status) flags |= kH2EndHasGrpcStatus;
