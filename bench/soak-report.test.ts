@@ -29,4 +29,15 @@ describe('soak report', () => {
     const clean = renderSoakReport({ ...base, totals: { ok: 5, errors: 0, skipped: 0, cancelled: 0, byKind: {}, failures: {}, tcpStreamBytes: 0 } });
     expect(clean).not.toContain('failures by kind');
   });
+
+  it('says a direct soak had no sidecar and no tap, and a sidecar soak names its engine and tap', () => {
+    const samples = Array.from({ length: 3 }, (_, i) => sample(i * 60, 60, 40));
+    const base = { startedAt: 'T', durationS: 180, ratePerS: 200, tapCycleS: 240, samples, totals: { ok: 5, errors: 0, skipped: 0, cancelled: 0, byKind: {}, tcpStreamBytes: 0 }, command: 'node dist/bench/soak.js' };
+    const direct = renderSoakReport({ ...base, engine: 'direct' });
+    expect(direct.split('\n')[0]).toBe("# Soak: direct, no sidecar (the backend's RSS and fds), under mixed load");
+    expect(direct).not.toContain('meshtap tap');
+    const native = renderSoakReport({ ...base, engine: 'native' });
+    expect(native.split('\n')[0]).toBe('# Soak: one sidecar (engine native) under mixed load');
+    expect(native).toContain('a live `meshtap tap --bodies -o json` attached for the first half of every 240 s');
+  });
 });

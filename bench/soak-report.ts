@@ -57,10 +57,12 @@ export function slope(points: Array<[number, number]>): number {
 export function renderSoakReport(run: SoakRun): string {
   const s = run.samples;
   const lines: string[] = [];
-  lines.push(`# Soak: one sidecar (engine ${run.engine}) under mixed load`, '');
+  const isDirect = run.engine === 'direct';
+  lines.push(isDirect ? '# Soak: direct, no sidecar (the backend\'s RSS and fds), under mixed load' : `# Soak: one sidecar (engine ${run.engine}) under mixed load`, '');
   lines.push(
-    `Started ${run.startedAt}; ${(run.durationS / 60).toFixed(1)} min at ${run.ratePerS} req/s (${SOAK_MIX}); a live \`meshtap tap --bodies -o json\` ` +
-      `attached for the first half of every ${run.tapCycleS} s. Command: \`${run.command}\`.`,
+    `Started ${run.startedAt}; ${(run.durationS / 60).toFixed(1)} min at ${run.ratePerS} req/s (${SOAK_MIX}); ` +
+      (isDirect ? 'no tap (no sidecar).' : `a live \`meshtap tap --bodies -o json\` attached for the first half of every ${run.tapCycleS} s.`) +
+      ` Command: \`${run.command}\`.`,
     '',
   );
   lines.push('| t (min) | tap | req/s | errors | RSS MiB | fds | open conns | recorder MiB | tap lines | with bodies | observer give-ups | tap dropped |');

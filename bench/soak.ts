@@ -22,7 +22,10 @@ Runs one meshtap sidecar under a mixed HTTP/1 + h2c + gRPC + opaque TCP load, a 
 bodies attached half of the time, and reports its RSS and open fds over time.
 
 Flags:
-  --engine native|js    the sidecar's engine (default native)
+  --engine native|js|direct
+                        the sidecar's engine (default native); direct runs the same load
+                        straight at the backend, no sidecar and no tap (a baseline: which
+                        failures the load and backend make on their own)
   --duration DURATION   how long (default 30m)
   --interval DURATION   sampling interval (default 60s)
   --rate N              requests per second, all kinds together (default 200)
@@ -81,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
   if (intervalMs <= 0 || durationMs < intervalMs) throw new UsageError('soak: --duration must be at least one --interval');
   const out = v.out ?? join(REPO, 'bench/SOAK-REPORT.md');
   const engine = v.engine ?? 'native';
-  if (engine !== 'native' && engine !== 'js') throw new UsageError(`soak: --engine takes native or js, not '${engine}'`);
+  if (engine !== 'native' && engine !== 'js' && engine !== 'direct') throw new UsageError(`soak: --engine takes native, js or direct, not '${engine}'`);
+  const isDirect = engine === 'direct';
 
   const node = process.execPath;
   const backend = startProcess({ name: 'backend', command: node, args: [join(REPO, 'dist/bench/backend.js'), '--size', '1024'] });
@@ -89,33 +93,45 @@ async function main(argv: string[]): Promise<number> {
   const h1Target = /listening h1 (\S+)/.exec(backend.stderrTail())![1]!;
   const h2Target = /listening h2 (\S+)/.exec(backend.stderrTail())![1]!;
   const tcpTarget = /listening tcp (\S+)/.exec(backend.stderrTail())![1]!;
-  const sidecar = startProcess({
-    name: 'meshtap',
-    command: node,
-    args: [
-      join(REPO, 'dist/bin/meshtap.js'), 'proxy', '--engine', engine,
-      '--forward', `127.0.0.1:0=${h1Target}`, '--forward', `127.0.0.1:0=${h2Target}`, '--forward', `127.0.0.1:0=${tcpTarget}`,
-      '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
-    ],
-  });
-  await waitForStderr(sidecar, /^ready$/m);
-  const err = sidecar.stderrTail();
-  const forwards = [...err.matchAll(/listening forward (\S+) -> (\S+)/g)];
-  const h1 = forwards.find((m) => m[2] === h1Target)![1]!;
-  const h2 = forwards.find((m) => m[2] === h2Target)![1]!;
-  const tcp = forwards.find((m) => m[2] === tcpTarget)![1]!;
-  const admin = /listening admin (\S+)/.exec(err)![1]!;
-  const tapAddr = /listening tap (\S+)/.exec(err)![1]!;
-  process.stderr.write(`soak: sidecar pid ${sidecar.pid} (engine ${engine}), h1 ${h1}, h2 ${h2}, tcp ${tcp}, admin ${admin}, tap ${tapAddr}; ${durationMs / 60_000} min at ${rate} req/s\n`);
-  const engineShown = /^meshtap_engine\{(?:[^}]*,)?engine="(\w+)"[^}]*\} 1/m.exec(await (await fetch(`http://${admin}/metrics`)).text())?.[1] ?? 'unknown';
-  if (engineShown !== engine) throw new Error(`soak: asked for --engine ${engine} but the sidecar's meshtap_engine metric says '${engineShown}'`);
+  let h1 = h1Target;
+  let h2 = h2Target;
+  let tcp = tcpTarget;
+  let admin: string | undefined;
+  let tapAddr: string | undefined;
+  // Direct: the samples are the backend's (its RSS and fds), so a report says what the load alone does.
+  let measured: BenchProcess = backend;
+  if (!isDirect) {
+    const sidecar = startProcess({
+      name: 'meshtap',
+      command: node,
+      args: [
+        join(REPO, 'dist/bin/meshtap.js'), 'proxy', '--engine', engine,
+        '--forward', `127.0.0.1:0=${h1Target}`, '--forward', `127.0.0.1:0=${h2Target}`, '--forward', `127.0.0.1:0=${tcpTarget}`,
+        '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
+      ],
+    });
+    await waitForStderr(sidecar, /^ready$/m);
+    const err = sidecar.stderrTail();
+    const forwards = [...err.matchAll(/listening forward (\S+) -> (\S+)/g)];
+    h1 = forwards.find((m) => m[2] === h1Target)![1]!;
+    h2 = forwards.find((m) => m[2] === h2Target)![1]!;
+    tcp = forwards.find((m) => m[2] === tcpTarget)![1]!;
+    admin = /listening admin (\S+)/.exec(err)![1]!;
+    tapAddr = /listening tap (\S+)/.exec(err)![1]!;
+    process.stderr.write(`soak: sidecar pid ${sidecar.pid} (engine ${engine}), h1 ${h1}, h2 ${h2}, tcp ${tcp}, admin ${admin}, tap ${tapAddr}; ${durationMs / 60_000} min at ${rate} req/s\n`);
+    const engineShown = /^meshtap_engine\{(?:[^}]*,)?engine="(\w+)"[^}]*\} 1/m.exec(await (await fetch(`http://${admin}/metrics`)).text())?.[1] ?? 'unknown';
+    if (engineShown !== engine) throw new Error(`soak: asked for --engine ${engine} but the sidecar's meshtap_engine metric says '${engineShown}'`);
+    measured = sidecar;
+  } else {
+    process.stderr.write(`soak: direct (no sidecar), backend pid ${backend.pid}, h1 ${h1}, h2 ${h2}, tcp ${tcp}; ${durationMs / 60_000} min at ${rate} req/s\n`);
+  }
 
   const load = startSoakLoad(h1, h2, tcp, rate);
   let tap: BenchProcess | undefined;
   let tapLines = 0;
   let tapBodyLines = 0;
   const setTap = async (isOn: boolean) => {
-    if (isOn && tap === undefined) {
+    if (isOn && tap === undefined && tapAddr !== undefined) {
       tap = startProcess({ name: 'tap', command: node, args: [join(REPO, 'dist/bin/meshtap.js'), 'tap', '--proxy', tapAddr, '--bodies', '-o', 'json', '--max-rps', '1000'], stdout: 'pipe' });
       // Whole lines only (a chunk may end mid-line), so lines carrying a body are counted exactly:
       // proof that the tap asked for bodies and got them.
@@ -143,8 +159,7 @@ async function main(argv: string[]): Promise<number> {
     const now = Date.now();
     let text = '';
     try {
-      const res = await fetch(`http://${admin}/metrics`);
-      text = await res.text();
+      if (admin !== undefined) text = await (await fetch(`http://${admin}/metrics`)).text();
     } catch {
       // the sample shows zeros for the sidecar's gauges
     }
@@ -152,8 +167,8 @@ async function main(argv: string[]): Promise<number> {
     samples.push({
       elapsedS: Math.round((now - startedAt) / 1000),
       isTapOn: tap !== undefined,
-      rssBytes: readRssBytes(sidecar.pid),
-      fds: countFds(sidecar.pid),
+      rssBytes: readRssBytes(measured.pid),
+      fds: countFds(measured.pid),
       openConnections: metric(text, 'tcp_open_connections'),
       recorderBytes: metric(text, 'meshtap_recorder_bytes'),
       requestsPerS: now > last.at ? (c.ok + c.errors - last.ok - last.errors) / ((now - last.at) / 1000) : 0,
