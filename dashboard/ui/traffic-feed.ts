@@ -115,6 +115,7 @@ export class TrafficFeed {
   setHeld(held: boolean): void {
     if (held === this.snapshot.held) return;
     this.snapshot = { ...this.snapshot, held };
+    if (held) this.holdPending();
     if (!held && !this.snapshot.paused) {
       this.pending.push(...this.held);
       this.held = [];
@@ -125,12 +126,27 @@ export class TrafficFeed {
 
   setPaused(paused: boolean): void {
     this.snapshot = { ...this.snapshot, paused };
+    if (paused) this.holdPending();
     if (!paused && !this.snapshot.held) {
       this.pending.push(...this.held);
       this.held = [];
       this.schedule();
     }
     this.emit();
+  }
+
+  /**
+   * Events received before the hold but not yet drawn wait with the held ones: the next flush
+   * would otherwise still move the rows (a batch is drawn up to 100 ms after it came).
+   */
+  private holdPending(): void {
+    const rest: DashboardLine[] = [];
+    for (const line of this.pending) {
+      if (line.type !== 'event') rest.push(line);
+      else if (this.held.length >= MAX_ROWS) this.snapshot.dropped++;
+      else this.held.push(line);
+    }
+    this.pending = rest;
   }
 
   private receive(line: DashboardLine): void {

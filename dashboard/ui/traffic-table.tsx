@@ -1,8 +1,14 @@
 /**
  * The live table, virtualized: only the rows in view (plus a margin) exist in the DOM, each
  * absolutely placed, so 5,000 rows and 1,000 events/s cost what 40 rows cost. Filterable values
- * are buttons ("click to filter"); a click elsewhere on a row opens its detail. Keyboard: the
+ * are buttons ("click to filter"); a press elsewhere on a row opens its detail. Keyboard: the
  * list takes focus; ↑/↓/Home/End move, Enter opens, Escape closes.
+ *
+ * A row is selected when it is pressed (pointerdown), not when it is clicked: a click is a press
+ * and a release on the same element, and a live list can move the row between the two (a batch of
+ * new rows, a scroll); the browser then clicks the rows' common parent and the selection was lost.
+ * Chrome DevTools' network list selects on press too. Pressing also holds new rows (touch has no
+ * hover to do it), so a value pressed in a row is still there when it is released.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TapEvent } from '../../tap-protocol/index.js';
@@ -66,8 +72,9 @@ export function TrafficTable({ rows, selected, onSelect, onFilter, onHover, empt
         tabIndex={0}
         data-testid="traffic-rows"
         onScroll={(ev) => setScrollTop((ev.target as HTMLDivElement).scrollTop)}
-        onMouseMove={() => onHover?.(true)}
-        onMouseLeave={() => onHover?.(false)}
+        onPointerMove={() => onHover?.(true)}
+        onPointerDown={() => onHover?.(true)}
+        onPointerLeave={() => onHover?.(false)}
         onKeyDown={(ev) => {
           const keys: Record<string, number | 'home' | 'end'> = { ArrowDown: 1, ArrowUp: -1, PageDown: 15, PageUp: -15, Home: 'home', End: 'end' };
           if (ev.target !== ev.currentTarget) return;
@@ -126,7 +133,10 @@ function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row;
       data-key={row.key}
       data-ts={row.req?.ts ?? e.ts}
       data-dst={e.dstWorkload ?? e.dst}
-      onClick={() => onSelect(row.key)}
+      onPointerDown={(ev) => {
+        // The main button only, and not on a value (a button: its click filters).
+        if (ev.button === 0 && !(ev.target as Element).closest('button')) onSelect(row.key);
+      }}
     >
       <div role="gridcell" class="td mono muted">
         {fmtTime(row.req?.ts ?? e.ts)}
