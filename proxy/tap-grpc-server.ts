@@ -41,6 +41,15 @@ export const MAX_HELD_REQUEST_BYTES = 8 * 1024 * 1024;
  * open, however quiet, and is never cut by it.
  */
 export const IDLE_SESSION_MS = 60_000;
+/**
+ * Most calls open at once over all connections. Any peer may open streams before a grant is
+ * checked, and each open stream cost the sidecar ~6.5 KB of node's stream objects: 256
+ * connections of 256 streams (the per-connection limit), HEADERS only and never a byte more, took
+ * it from 51 to 434 MB (review9). Taps are a few calls each (maxSubscribers, 64 by default, plus
+ * short history and Flush calls); past the bound a call is refused with RESOURCE_EXHAUSTED at
+ * once (bound `tap-calls`), and 512 held calls cost ~3 MB.
+ */
+export const MAX_OPEN_CALLS = 512;
 /** grpc-js's `grpc-timeout` syntax (laxer than the observer's parseGrpcTimeoutMs: unanchored, spaces allowed, as grpc-js's Server reads it). */
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
 /** setTimeout's longest delay (a longer one fires at once). */
@@ -98,7 +107,14 @@ function firstValue(v: string | string[] | undefined): string | undefined {
 /** `methods` by path; anything else is UNIMPLEMENTED as grpc-js words it. */
 export function createTapGrpcServer(
   methods: ReadonlyMap<string, GrpcMethod>,
-  options: { maxConcurrentStreams: number; maxHeldRequestBytes?: number; idleMs?: number; onBoundHit?: (bound: 'tap-request-bytes') => void },
+  options: {
+    maxConcurrentStreams: number;
+    maxHeldRequestBytes?: number;
+    idleMs?: number;
+    /** MAX_OPEN_CALLS unless given (tests lower it). */
+    maxOpenCalls?: number;
+    onBoundHit?: (bound: 'tap-request-bytes' | 'tap-calls') => void;
+  },
 ): TapGrpcServer {
   const h2 = http2();
   const server = h2.createServer({
@@ -131,7 +147,17 @@ export function createTapGrpcServer(
   });
   server.on('sessionError', () => {});
   const held: HeldRequests = { bytes: 0, max: options.maxHeldRequestBytes ?? MAX_HELD_REQUEST_BYTES, onBoundHit: options.onBoundHit };
+  const maxOpenCalls = options.maxOpenCalls ?? MAX_OPEN_CALLS;
+  let openCalls = 0;
   server.on('stream', (stream, headers) => {
+    if (openCalls >= maxOpenCalls) {
+      stream.on('error', () => {});
+      options.onBoundHit?.('tap-calls');
+      stream.respond({ ...RESPONSE_HEADERS, 'grpc-status': String(GRPC_STATUS.RESOURCE_EXHAUSTED), 'grpc-message': encodeDetails(`MT_TAP_BUSY: this sidecar has ${maxOpenCalls} tap calls open already; try again`) }, { endStream: true });
+      return closeAnswered(stream);
+    }
+    openCalls++;
+    stream.once('close', () => openCalls--);
     const session = stream.session;
     const o = session === undefined ? undefined : open.get(session);
     if (o !== undefined) {
@@ -172,6 +198,16 @@ export function createTapGrpcServer(
   };
 }
 
+/**
+ * Closes a stream answered before its request ended (RST_STREAM NO_ERROR after the response, RFC
+ * 9113 §8.1): left half-open, a refused call held its stream (and a slot of MAX_OPEN_CALLS) for as
+ * long as the client kept its side open, which a peer without a grant could do for good (review9).
+ * node sends the reset after the response's frames.
+ */
+function closeAnswered(stream: Http2.ServerHttp2Stream): void {
+  if (!stream.closed && !stream.destroyed) stream.close(http2().constants.NGHTTP2_NO_ERROR);
+}
+
 /** The server's count of bytes held in request messages not yet complete (MAX_HELD_REQUEST_BYTES). */
 interface HeldRequests {
   bytes: number;
@@ -184,7 +220,7 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
   const contentType = headers['content-type'];
   if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
     stream.respond({ ':status': 415 }, { endStream: true });
-    return;
+    return closeAnswered(stream);
   }
   const path = String(headers[':path'] ?? '');
   let ended = false;
@@ -211,6 +247,8 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
       stream.end();
     } else {
       stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
+      // Answered before the handler ran (it runs once the request ended): the request may still be open.
+      closeAnswered(stream);
     }
     over();
   };
