@@ -35,10 +35,12 @@ export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_HELD_REQUEST_BYTES = 8 * 1024 * 1024;
 /**
- * A connection with no call open this long is closed (GOAWAY; grpc-js clients reconnect at their
+ * A connection with no call running this long is closed (GOAWAY; grpc-js clients reconnect at their
  * next call). The tap port holds at most 256 connections (tap-service.ts): without this, a peer
- * that opened them and left them idle kept every tap out for good (review8). A live tap is a call
- * open, however quiet, and is never cut by it.
+ * that opened them and left them idle kept every tap out for good (review8). A call runs once its
+ * request is read to its end (a live tap, however quiet, is never cut by this); a request still
+ * being read does not count, so a peer cannot keep a connection by opening requests it never
+ * finishes (review8 F5b).
  */
 export const IDLE_SESSION_MS = 60_000;
 /**
@@ -50,15 +52,28 @@ export const IDLE_SESSION_MS = 60_000;
  * once (bound `tap-calls`), and 512 held calls cost ~3 MB.
  */
 export const MAX_OPEN_CALLS = 512;
+/**
+ * Longest a request may take from its HEADERS to its end (the client's half-close). Tap clients send
+ * their few-KiB request at once; a request still unfinished past this is answered DEADLINE_EXCEEDED
+ * and its stream reset (NO_ERROR), so it holds neither a stream, nor request bytes
+ * (MAX_HELD_REQUEST_BYTES), nor its connection open (review8 F5b: 256 connections, each with one
+ * request never finished, kept every tap out for good).
+ */
+export const REQUEST_READ_MS = 10_000;
 /** grpc-js's `grpc-timeout` syntax (laxer than the observer's parseGrpcTimeoutMs: unanchored, spaces allowed, as grpc-js's Server reads it). */
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
 /** setTimeout's longest delay (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** What grpc-js's server answers with (content type, encodings), so clients see the same headers. */
+/**
+ * What grpc-js's server answers with (content type, encoding), so clients see the same headers;
+ * except that the request encodings accepted are only `identity` (grpc-js's server also took deflate
+ * and gzip): a tap request is a few hundred bytes of JSON, and a grpc-js client set to compress stops
+ * compressing once an answer says so (review8 F6).
+ */
 const RESPONSE_HEADERS = {
   ':status': 200,
   'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': 'identity,deflate,gzip',
+  'grpc-accept-encoding': 'identity',
   'grpc-encoding': 'identity',
 } as const;
 const OK = 0;
@@ -111,6 +126,8 @@ export function createTapGrpcServer(
     maxConcurrentStreams: number;
     maxHeldRequestBytes?: number;
     idleMs?: number;
+    /** REQUEST_READ_MS unless given (tests lower it). */
+    requestReadMs?: number;
     /** MAX_OPEN_CALLS unless given (tests lower it). */
     maxOpenCalls?: number;
     onBoundHit?: (bound: 'tap-request-bytes' | 'tap-calls') => void;
@@ -126,17 +143,17 @@ export function createTapGrpcServer(
   });
   const sessions = new Set<Http2.ServerHttp2Session>();
   const idleMs = options.idleMs ?? IDLE_SESSION_MS;
-  // Each session's open streams, and the timer that closes it once it has had none for idleMs.
-  const open = new Map<Http2.Http2Session, { streams: number; timer?: NodeJS.Timeout }>();
+  // Each session's running calls, and the timer that closes it once it has had none for idleMs.
+  const open = new Map<Http2.Http2Session, { calls: number; timer?: NodeJS.Timeout }>();
   const idleFrom = (session: Http2.Http2Session): void => {
     const o = open.get(session);
-    if (o === undefined || o.streams > 0) return;
+    if (o === undefined || o.calls > 0) return;
     o.timer = setTimeout(() => session.close(), idleMs);
     o.timer.unref();
   };
   server.on('session', (session) => {
     sessions.add(session);
-    open.set(session, { streams: 0 });
+    open.set(session, { calls: 0 });
     idleFrom(session);
     session.on('close', () => {
       sessions.delete(session);
@@ -149,6 +166,7 @@ export function createTapGrpcServer(
   const held: HeldRequests = { bytes: 0, max: options.maxHeldRequestBytes ?? MAX_HELD_REQUEST_BYTES, onBoundHit: options.onBoundHit };
   const maxOpenCalls = options.maxOpenCalls ?? MAX_OPEN_CALLS;
   let openCalls = 0;
+  const requestReadMs = options.requestReadMs ?? REQUEST_READ_MS;
   server.on('stream', (stream, headers) => {
     if (openCalls >= maxOpenCalls) {
       stream.on('error', () => {});
@@ -160,16 +178,18 @@ export function createTapGrpcServer(
     stream.once('close', () => openCalls--);
     const session = stream.session;
     const o = session === undefined ? undefined : open.get(session);
-    if (o !== undefined) {
+    // Counted from the handler's start to the call's end: only a running call keeps its connection.
+    const running = (): void => {
+      if (o === undefined || stream.closed || stream.destroyed) return;
       clearTimeout(o.timer);
       o.timer = undefined;
-      o.streams++;
+      o.calls++;
       stream.once('close', () => {
-        o.streams--;
+        o.calls--;
         idleFrom(session!);
       });
-    }
-    serveStream(stream, headers, methods, held);
+    };
+    serveStream(stream, headers, methods, held, requestReadMs, running);
   });
 
   return {
@@ -215,7 +235,14 @@ interface HeldRequests {
   readonly onBoundHit?: (bound: 'tap-request-bytes') => void;
 }
 
-function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders, methods: ReadonlyMap<string, GrpcMethod>, held: HeldRequests): void {
+function serveStream(
+  stream: Http2.ServerHttp2Stream,
+  headers: Http2.IncomingHttpHeaders,
+  methods: ReadonlyMap<string, GrpcMethod>,
+  held: HeldRequests,
+  requestReadMs: number,
+  running: () => void,
+): void {
   stream.on('error', () => {}); // every error is followed by 'close', which ends the call
   const contentType = headers['content-type'];
   if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
@@ -225,11 +252,16 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
   const path = String(headers[':path'] ?? '');
   let ended = false;
   let headersSent = false;
+  // Whether the client half-closed: a status sent before that also resets the stream (below).
+  let requestEnded = false;
   let deadlineTimer: NodeJS.Timeout | undefined;
+  let readTimer: NodeJS.Timeout | undefined;
   const closeListeners: Array<() => void> = [];
   const over = (): void => {
     if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
     deadlineTimer = undefined;
+    if (readTimer !== undefined) clearTimeout(readTimer);
+    readTimer = undefined;
     const listeners = closeListeners.splice(0);
     for (const l of listeners) l();
   };
@@ -242,13 +274,22 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
     if (!usable()) return;
     ended = true;
     const status = { 'grpc-status': String(code), 'grpc-message': encodeDetails(details) };
+    // Answered before the request's end (a refusal, a deadline): without a reset the stream stayed
+    // half-open until the client ended it, which one that never does never did. RST_STREAM NO_ERROR
+    // once the answer is out (RFC 9113 §8.1): after the trailers, or after the trailers-only answer
+    // (node sends it once the stream's writable side finished).
+    const reset = (): void => {
+      if (!requestEnded) closeAnswered(stream);
+    };
     if (headersSent) {
-      stream.once('wantTrailers', () => stream.sendTrailers(status));
+      stream.once('wantTrailers', () => {
+        stream.sendTrailers(status);
+        reset();
+      });
       stream.end();
     } else {
       stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
-      // Answered before the handler ran (it runs once the request ended): the request may still be open.
-      closeAnswered(stream);
+      reset();
     }
     over();
   };
@@ -263,6 +304,11 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
     const ms = Math.min(Number(m[1]) * GRPC_TIMEOUT_UNIT_MS[m[2]!]!, MAX_TIMER_MS);
     deadlineTimer = setTimeout(() => sendStatus(GRPC_STATUS.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
   }
+
+  readTimer = setTimeout(
+    () => sendStatus(GRPC_STATUS.DEADLINE_EXCEEDED, `MT_TAP_REQUEST_TIMEOUT: the tap request was not complete within ${requestReadMs} ms; send it at once and half-close`),
+    requestReadMs,
+  );
 
   // The request: exactly one message, then the client's half-close.
   const splitter = createGrpcMessageSplitter(MAX_REQUEST_MESSAGE_BYTES);
@@ -288,7 +334,18 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
       holding += chunk.length;
     }
     const { messages, error } = splitter.push(chunk);
-    if (error?.kind === 'compressed') return sendStatus(GRPC_STATUS.INTERNAL, 'Received compressed message but "grpc-encoding" header was identity');
+    if (error?.kind === 'compressed') {
+      const encoding = firstValue(headers['grpc-encoding']) ?? 'identity';
+      // grpc-js's words when the client said identity; otherwise say what is not supported (review8 F6).
+      if (encoding === 'identity') return sendStatus(GRPC_STATUS.INTERNAL, 'Received compressed message but "grpc-encoding" header was identity');
+      // Headers before the status (not a trailers-only answer): grpc-js clients learn the accepted
+      // encodings from response headers only, and then send their next calls uncompressed.
+      if (!headersSent && usable()) {
+        headersSent = true;
+        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+      }
+      return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `MT_TAP_COMPRESSED: the tap port takes request messages uncompressed only (this one came with grpc-encoding ${encoding}); send it uncompressed`);
+    }
     if (error) return sendStatus(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${error.length} vs ${MAX_REQUEST_MESSAGE_BYTES})`);
     for (const message of messages) {
       if (request !== undefined) return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `Received a second request message for server streaming method ${path}`);
@@ -296,6 +353,9 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
     }
   });
   stream.on('end', () => {
+    requestEnded = true;
+    clearTimeout(readTimer);
+    readTimer = undefined;
     release();
     if (ended) return;
     if (request === undefined) return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `Received no request message for server streaming method ${path}`);
@@ -335,6 +395,7 @@ function serveStream(stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHtt
         return !usable();
       },
     };
+    running();
     try {
       method.handle(call);
     } catch {
