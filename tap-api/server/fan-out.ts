@@ -101,7 +101,9 @@ export function startFanOut(options: FanOutOptions): FanOut {
       maybeHistoryEnd();
       return;
     }
-    if (msg.type === 'event' && msg.event && !msg.event.pod) msg.event.pod = s.part.pod;
+    // The pod is the one dialed (from Kubernetes or its registration; its grant names it), whatever the
+    // sidecar wrote: a compromised pod's sidecar could otherwise forge another pod's events and ids (review9).
+    if (msg.type === 'event' && msg.event) msg.event.pod = s.part.pod;
     options.emit(msg);
   };
 
