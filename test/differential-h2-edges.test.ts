@@ -174,6 +174,23 @@ const CASES: Array<[string, () => Conversation & { describe: () => string }]> = 
     },
   ],
   [
+    'recorder field hints: 20 exchanges on one connection whose fields shift position, repeat, change value; Date values the same, new, malformed and with a wrong weekday',
+    () => {
+      const s = new Script();
+      const dates = ['Mon, 07 Dec 2026 02:51:13 GMT', 'Mon, 07 Dec 2026 02:51:13 GMT', 'Tue, 07 Dec 2026 02:51:13 GMT', 'Mon, 07 Dec 2026 02:51:14 GMT', 'Mon, 32 Dec 2026 02:51:14 GMT', 'Mon, 07 Dec 2026 02:51:14 GMT'];
+      for (let i = 0; i < 20; i++) {
+        const id = 2 * i + 1;
+        const a: [string, string] = ['x-a', i % 5 === 0 ? '3' : '1'];
+        const fields: Array<[string, string]> = i % 2 === 0 ? [a, ['x-b', '2'], ['user-agent', 'ua']] : [['x-new', String(i)], a, ['x-b', '2'], a];
+        s.client(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, requestBlock(i % 3 === 0 ? '/same' : `/p/${i}`, fields)));
+        const response: Array<[string, string]> = i % 4 === 3 ? [['date', dates[i % dates.length]!], ['x-r', 'r']] : [['x-r', 'r'], ['date', dates[i % dates.length]!]];
+        s.server(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, responseBlock(i % 7 === 0 ? 404 : 200, response)));
+        s.server(frame(FRAME.DATA, FLAG.END_STREAM, id, Buffer.from(`b${i}`)));
+      }
+      return s.done();
+    },
+  ],
+  [
     'thread-local reuse: a connection of many secret fields ending every way (reset, give-up mid-block, open at close)',
     () => {
       const s = new Script();
