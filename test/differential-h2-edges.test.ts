@@ -174,6 +174,18 @@ const CASES: Array<[string, () => Conversation & { describe: () => string }]> = 
     },
   ],
   [
+    // Untapped only: tapped, the js engine makes the 1,000 `end` events of the give-up in one turn and
+    // the tap's queue (1,000 messages, tap-hub.ts) drops them, counted, where the native engine's ring
+    // hands them over in batches: the queue bound by design, not an observation difference.
+    'untapped: past the stream bound: 1,005 streams open at once (limit 1,000), then answers: both engines give up at the same stream',
+    () => {
+      const s = new Script();
+      for (let i = 0; i < 1005; i++) s.client(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 2 * i + 1, requestBlock(`/bound/${i}`)));
+      for (let i = 0; i < 10; i++) s.server(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 2 * i + 1, responseBlock(200)));
+      return s.done();
+    },
+  ],
+  [
     'recorder field hints: 20 exchanges on one connection whose fields shift position, repeat, change value; Date values the same, new, malformed and with a wrong weekday',
     () => {
       const s = new Script();
@@ -235,7 +247,7 @@ describe.skipIf(ENGINES.length < 2).each(DIFFERENTIAL_SETUPS)('differential: HTT
   });
 
   for (const [name, make] of CASES) {
-    it(name, async () => {
+    it.skipIf(name.startsWith('untapped:') && setup.options.liveTap !== false)(name, async () => {
       const c = make();
       const results = await checkConversation(pair, c, c.describe, { isByExchange: true });
       // Nothing of the first connection's fields in anything a later one showed.
