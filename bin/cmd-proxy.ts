@@ -4,7 +4,6 @@ import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 import { chooseEngine } from './engine-choice.js';
 import { jsNiceFromEnv, lowerJsThreadPriority } from './js-thread-priority.js';
-import { dropColdPagesAtRest } from './cold-pages.js';
 import { capYoungGeneration, capYoungGenerationWhileTapped } from './young-generation.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
@@ -230,8 +229,6 @@ const command: Command = {
     // The C++ workers started with the process's priority; the JS thread (tap work) yields to them.
     if (engine === 'native') lowerJsThreadPriority(jsNice);
     if (engine === 'native') capYoungGenerationWhileTapped(sidecar.hub);
-    // Start-up is over: node's code it touched once goes back to the page cache (bin/cold-pages.ts).
-    if (engine === 'native') dropColdPagesAtRest(sidecar.hub, (await import('../native/index.js')).dropColdPages);
     for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);
     if (sidecar.tapAddress) process.stderr.write(`listening tap ${sidecar.tapAddress}\n`);

@@ -11,7 +11,6 @@
         "src/engine-napi.cc",
         "src/metrics-napi.cc",
         "src/h2-sink-napi.cc",
-        "src/memory-trim.cc",
         "src/core/addr.cc",
         "src/core/detect.cc",
         "src/core/detect-driver.cc",

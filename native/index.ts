@@ -123,8 +123,6 @@ interface Addon extends NativeBpf {
   MetricsHarness: new (limits: NativeMetricsLimits) => NativeMetricsHarness;
   RecorderHarness: new (maxBytes: number) => RawRecorderHarness;
   H2SinkHarness: new (options: NativeH2SinkHarnessOptions) => NativeH2SinkHarness;
-  /** Absent from an addon built before session 9. */
-  dropColdPages?: () => DroppedPages;
 }
 
 const ADDON_CANDIDATES = [
@@ -200,30 +198,6 @@ export function getOriginalDst(socket: Socket): OriginalDst | undefined {
     return a.getOriginalDst(fd);
   } catch (err) {
     throw new MeshtapError('MT_ORIGINAL_DST', `original destination lookup failed: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** What `dropColdPages` gave back. */
-export interface DroppedPages {
-  /** Resident bytes of the node executable's clean read-only mappings that were unmapped. */
-  executableBytes: number;
-  /** Whether malloc_trim(0) returned memory to the system. */
-  mallocTrimmed: boolean;
-}
-
-/**
- * Unmaps the node executable's clean read-only pages (code and data start-up touched, mostly never
- * used again; the page cache keeps them and a later access maps them back) and trims glibc's
- * arenas (native/src/memory-trim.cc, docs/decisions.md "The native sidecar's memory, session 9").
- * undefined when the addon is missing or older than this function. Never throws.
- */
-export function dropColdPages(): DroppedPages | undefined {
-  const drop = load().addon?.dropColdPages;
-  if (drop === undefined) return undefined;
-  try {
-    return drop();
-  } catch {
-    return undefined;
   }
 }
 

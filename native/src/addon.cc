@@ -50,7 +50,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBpfProbe(env, exports);
   InitEngine(env, exports);
   InitMetrics(env, exports);
-  InitMemoryTrim(env, exports);
   return exports;
 }
 
