@@ -174,13 +174,16 @@ export function redactEventSecrets(e: TapEvent, policy: SecretPolicy, reveal: Re
   if (reveal === 'all' || secrets === NOTHING_HIDDEN) return e;
   let path = redactQuerySecrets(e.path, policy.query);
   if (secrets) path = scrubSecrets(path, secrets);
+  // The authority as the Host / :authority header shows it: a hidden value there (a token as a
+  // tenant's subdomain) was scrubbed from the header and shown in this field (review9).
+  const authority = secrets ? scrubSecrets(e.authority, secrets) : e.authority;
   const rq = redactList(e.requestHeaders, policy, reveal, secrets);
   const rs = redactList(e.responseHeaders, policy, reveal, secrets);
   const tr = redactList(e.trailers, policy, reveal, secrets);
   const rqt = redactList(e.requestTrailers, policy, reveal, secrets);
   const grpcMessage = secrets && e.grpcMessage !== undefined ? scrubSecrets(e.grpcMessage, secrets) : e.grpcMessage;
-  if (path === e.path && rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && grpcMessage === e.grpcMessage) return e;
-  const out: TapEvent = { ...e, path };
+  if (path === e.path && authority === e.authority && rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && grpcMessage === e.grpcMessage) return e;
+  const out: TapEvent = { ...e, path, authority };
   if (rq) out.requestHeaders = rq;
   if (rs) out.responseHeaders = rs;
   if (tr) out.trailers = tr;
