@@ -40,7 +40,8 @@
         "src/core/tcp-stats.cc",
         "src/core/pipe-pool.cc",
         "src/core/worker.cc",
-        "src/core/worker-splice.cc"
+        "src/core/worker-splice.cc",
+        "src/core/worker-observe.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -58,7 +58,10 @@ Worker::SpliceIn Worker::SpliceFromSocket(Conn* c, bool from_client, size_t limi
     pipes_.Return(&pipe);
     if (n == 0) {
       from.has_eof = true;
-      if (c->obs) c->obs->End(from_client, MonotonicNs());
+      if (c->obs) {
+        FlushObservations();
+        c->obs->End(from_client, MonotonicNs());
+      }
       return SpliceIn::kEof;
     }
     if (err == EAGAIN) {
@@ -80,7 +83,10 @@ Worker::SpliceIn Worker::SpliceFromSocket(Conn* c, bool from_client, size_t limi
   shared_->counters.spliced_bytes.fetch_add(got, std::memory_order_relaxed);
   if (got < kStreamingMinBytes) c->is_streaming[dir] = false;
   // Body bytes the observer let go by unseen: it counts them and may end the message here.
-  if (c->is_observed && c->obs) c->obs->Skipped(from_client, got, c->last_active_ns);
+  if (c->is_observed && c->obs) {
+    FlushObservations();
+    c->obs->Skipped(from_client, got, c->last_active_ns);
+  }
   return SpliceIn::kMoved;
 }
 

@@ -4,6 +4,8 @@
 // Peer::must_drain), so a connection costs no epoll_ctl after set-up. A read goes into one shared scratch buffer and is written on at
 // once; only what the other side did not take is copied into the connection (PendingBytes),
 // and while it waits nothing more is read from that side: the other peer's pace is the pace.
+// Observation comes after forwarding, for the whole pass (worker-observe.cc): every connection
+// that epoll reported ready is forwarded before any of them is observed.
 #include "worker.h"
 
 #include <cerrno>
@@ -160,6 +162,7 @@ void Worker::Run() {
       RunOnce(events, &timeout, &stop);
     } catch (...) {
       // Outside any one connection's service (the sweep, the doorbell): nothing to drop.
+      FlushObservations();
       OnServeError();
       timeout = kAcceptRetryMs;
     }
@@ -201,6 +204,7 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
     current_ = nullptr;
     try {
       if (h->kind == Handle::kWake) {
+        FlushObservations();  // a command may stop a connection's records: what came before goes first
         RunCommands(stop);
       } else {
         OnEvent(h, events[i].events);
@@ -212,6 +216,7 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
     }
     current_ = nullptr;
   }
+  FlushObservations();
   ReapDead();
   *timeout = shared_->MaybeRing();
   const int sweep_ms = SweepIdle();
@@ -240,6 +245,7 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
     current_ = nullptr;
     if (listeners_[i]->needs_retry && (*timeout < 0 || *timeout > kAcceptRetryMs)) *timeout = kAcceptRetryMs;
   }
+  FlushObservations();  // a connection accepted above may have forwarded already
 }
 
 void Worker::OnServeError() noexcept {
@@ -497,6 +503,7 @@ bool Worker::Pump(Conn* c, bool from_client) {
       return true;
     }
     if (!from.is_readable) return true;
+    if (c->deferred_reads > 0) FlushObservations();  // Skippable answers after what was observed
     if (const size_t limit = SpliceLimit(c, from_client); limit > 0) {
       const SpliceIn r = SpliceFromSocket(c, from_client, limit);
       if (r == SpliceIn::kFailed) return false;
@@ -515,7 +522,10 @@ bool Worker::Pump(Conn* c, bool from_client) {
     }
     if (n == 0) {
       from.has_eof = true;
-      if (c->obs) c->obs->End(from_client, MonotonicNs());
+      if (c->obs) {
+        FlushObservations();
+        c->obs->End(from_client, MonotonicNs());
+      }
       continue;
     }
     const size_t got = static_cast<size_t>(n);
@@ -537,7 +547,10 @@ bool Worker::Pump(Conn* c, bool from_client) {
         to.is_writable = false;
       } else if (errno != EINTR) {
         const int err = errno;
-        if (c->obs) c->obs->Data(from_client, scratch_.get(), got, c->last_active_ns);
+        if (c->obs) {
+          FlushObservations();
+          c->obs->Data(from_client, scratch_.get(), got, c->last_active_ns);
+        }
         Fail(c, !from_client, err);
         return false;
       }
@@ -546,8 +559,8 @@ bool Worker::Pump(Conn* c, bool from_client) {
       Fail(c, from_client, ENOMEM);
       return false;
     }
-    // Forwarded first, observed second.
-    if (c->obs) c->obs->Data(from_client, scratch_.get(), got, c->last_active_ns);
+    // Forwarded first, observed second (at the end of the pass).
+    if (c->obs) Observe(c, from_client, scratch_.get(), got, c->last_active_ns);
   }
 }
 
@@ -588,7 +601,10 @@ void Worker::Finish(Conn* c, bool client_error, bool upstream_error, bool reset_
       if (upstream_error) c->dst->closed_with_error.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (c->obs) c->obs->Close(c->abort, MonotonicNs());
+  if (c->obs) {
+    FlushObservations();
+    c->obs->Close(c->abort, MonotonicNs());
+  }
   ReleasePipes(c);
   RecordClose(c);
   c->next_dead = dead_;

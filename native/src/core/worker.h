@@ -67,6 +67,12 @@ class Worker {
   void OnEvent(Handle* h, uint32_t events);
   void Service(Conn* c);
   bool Pump(Conn* c, bool from_client);
+  // Observation of a read just forwarded (worker-observe.cc): deferred to the end of the pass,
+  // so every connection ready in one epoll pass is forwarded before any of them is observed.
+  void Observe(Conn* c, bool from_client, const uint8_t* p, size_t n, uint64_t now_ns);
+  // Hands the deferred reads to their observers, in read order. Called before anything else asks
+  // an observer (End, Close, Skippable, deadlines, commands) and at the end of every pass.
+  void FlushObservations() noexcept;
   // splice(2) (worker-splice.cc): outcome of one socket -> pipe step.
   enum class SpliceIn { kMoved, kSocketEmpty, kEof, kFallback, kFailed };
   // How many of the next bytes that way may be spliced (0: read them).
@@ -107,6 +113,18 @@ class Worker {
   DetectDeadlines detect_deadlines_;
   DetectDeadlines h2_deadlines_;  // HTTP/2 reset-grace deadlines (ObservationDriver::H2Deadline)
   std::unique_ptr<uint8_t[]> scratch_;
+  // Reads forwarded this pass and not yet observed (worker-observe.cc): their bytes, bounded.
+  struct DeferredRead {
+    Conn* conn;
+    bool from_client;
+    size_t offset;
+    size_t len;
+    uint64_t read_ns;
+  };
+  std::vector<DeferredRead> deferred_;
+  std::unique_ptr<uint8_t[]> deferred_bytes_;
+  size_t deferred_fill_ = 0;
+  bool is_flushing_ = false;
   PipePool pipes_;
   BusyPoll busy_poll_;
 };
