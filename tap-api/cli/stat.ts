@@ -7,6 +7,7 @@
 import { MeshtapError } from '../../common/index.js';
 import { parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
 import { listSidecars } from './client.js';
+import { nearestName } from '../server/did-you-mean.js';
 import { connectKube, type KubeConnection } from './kube-client.js';
 import type { SidecarInfo } from '../server/wire.js';
 import { computeStats, parsePromText, type PromSample, type SidecarScrape, type StatRow } from './stat-metrics.js';
@@ -127,6 +128,7 @@ async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<
   } finally {
     void kube?.dispatcher.close().catch(() => undefined);
   }
+  refuseMissing(selectors, lists.flat(), everywhere ? undefined : namespace);
   const found: FoundSidecar[] = [];
   for (const info of lists.flat()) {
     if (!info.adminAddress) continue;
@@ -236,4 +238,27 @@ async function queryPrometheusStats(base: string, selectors: StatSelector[], nam
     }
   }
   return [...rows.values()].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+/**
+ * A named selector that no listed sidecar is for fails at once, as kubectl fails on a missing
+ * object (before the window is waited for), with the nearest name of its kind when one is near
+ * (`stat deploy/wbe` → "did you mean deploy/web?"; the names are what the user may list already).
+ */
+function refuseMissing(selectors: StatSelector[], sidecars: SidecarInfo[], namespace: string | undefined): void {
+  for (const sel of selectors) {
+    if (!sel.name) continue;
+    const inScope = sel.resource === 'namespaces' ? sidecars : sidecars.filter((s) => namespace === undefined || s.namespace === namespace);
+    const names = inScope.flatMap((s): string[] => {
+      if (sel.resource === 'namespaces') return [s.namespace];
+      if (sel.resource === 'pods') return [s.pod];
+      const w = s.workload ? parseTarget(s.workload) : undefined;
+      return w?.ok && w.value.resource === sel.resource ? [w.value.name] : [];
+    });
+    if (names.includes(sel.name)) continue;
+    const target = `${SHORT[sel.resource]}/${sel.name}`;
+    const where = sel.resource === 'namespaces' ? '' : namespace === undefined ? ' in any namespace' : ` in namespace "${namespace}"`;
+    const near = sel.resource === 'namespaces' ? undefined : nearestName(sel.name, names);
+    throw new MeshtapError('MT_NOT_FOUND', `no meshed pods found for ${target}${where}${near ? `; did you mean ${SHORT[sel.resource]}/${near}?` : ''}`);
+  }
 }

@@ -9,9 +9,10 @@ import type { TapApiAccess } from '../server/access.js';
 import { DEFAULT_EDGES_WINDOW, EDGES_RESOURCE, ROUTES_RESOURCE, type EdgeList, type RouteList } from '../server/edges-wire.js';
 import { sendJson, sendStatus } from '../server/http-util.js';
 import type { TapApiMetrics } from '../server/metrics.js';
-import { authenticate, requirePermission } from '../server/tap-route.js';
+import { authenticate, notFoundHint, requirePermission } from '../server/tap-route.js';
+import type { UserInfo } from '../server/rbac.js';
 import { formatTarget, isValidName, parseTarget } from '../server/targets.js';
-import { kubeStatus, TAP_API_GROUP } from '../server/wire.js';
+import { kubeStatus, TAP_API_GROUP, type KubeStatus } from '../server/wire.js';
 import type { TapPod } from '../server/access.js';
 import { computeEdges, computeRoutes, edgeInScope, type AddressResolver, type PeerName } from './compute.js';
 import type { WindowSamples } from './history.js';
@@ -71,6 +72,10 @@ export async function serveEdges(ctx: EdgesRouteContext, req: IncomingMessage, r
   if (unmeshed !== null && unmeshed !== 'expand' && unmeshed !== 'aggregate') return sendStatus(res, kubeStatus(400, `unmeshed must be expand or aggregate, not '${unmeshed}'`));
   const [data, resolve, labels] = await Promise.all([ctx.window(window.ms), ctx.resolver(), ctx.workloadLabels()]);
   const items = computeEdges(data.samples, { windowMs: data.windowMs, resolve, expandUnmeshed: unmeshed === 'expand' }).filter((e) => edgeInScope(e, namespace, workload));
+  if (items.length === 0 && workload !== undefined && namespace !== undefined) {
+    const missing = await notFound(ctx, user, namespace, workload);
+    if (missing) return sendStatus(res, missing);
+  }
   for (const e of items) {
     for (const end of [e.src, e.dst]) {
       const l = end.meshed ? labels.get(`${end.namespace}/${end.workload}`) : undefined;
@@ -114,6 +119,14 @@ export async function serveRoutes(ctx: EdgesRouteContext, req: IncomingMessage, 
   }
   const [data, resolve] = await Promise.all([ctx.window(window.ms), ctx.resolver()]);
   const items = computeRoutes(data.samples, { self: { namespace, workload }, ...(to ? { to } : {}), windowMs: data.windowMs, resolve });
+  if (items.length === 0) {
+    // Nothing served (or sent): a workload that has no meshed pods is a 404, as kubectl says of a
+    // missing object, not an empty table; one that has them just had no requests in the window.
+    for (const [ns, w] of [[namespace, workload], ...(to ? [[to.namespace, to.workload]] : [])] as const) {
+      const missing = await notFound(ctx, user, ns, w);
+      if (missing) return sendStatus(res, missing);
+    }
+  }
   const body: RouteList = {
     kind: 'RouteList',
     apiVersion: `${TAP_API_GROUP}/v1alpha1`,
@@ -128,4 +141,22 @@ export async function serveRoutes(ctx: EdgesRouteContext, req: IncomingMessage, 
     ...(data.unreachable.length > 0 ? { unreachable: data.unreachable } : {}),
   };
   sendJson(res, 200, body);
+}
+
+/** The 404 for `workload` when it has no meshed pods in `namespace` (with a did-you-mean), else undefined. */
+async function notFound(ctx: EdgesRouteContext, user: UserInfo, namespace: string, workload: string): Promise<KubeStatus | undefined> {
+  const target = parseTarget(workload);
+  if (!target.ok) return undefined;
+  let resolved;
+  try {
+    resolved = await ctx.access.discovery.resolve(namespace, target.value);
+  } catch {
+    return undefined; // cannot tell right now: the empty list stands
+  }
+  if (resolved.ok && resolved.value.length > 0) return undefined;
+  if (!resolved.ok && resolved.error.code !== 404) return undefined;
+  ctx.metrics.rejected.inc({ reason: 'not-found' });
+  const hint = await notFoundHint(ctx, user, namespace, target.value);
+  const what = resolved.ok ? `no meshed pods found for ${workload}` : resolved.error.message;
+  return kubeStatus(404, `${what} in namespace "${namespace}"${hint}`, { name: target.value.name, kind: target.value.resource });
 }

@@ -22,6 +22,14 @@ function namesOf(pods: TapPod[], resource: Target['resource']): string[] {
 }
 
 /**
+ * The name among `names` (meshed workloads or pods of one kind) nearest to a mistyped `name`, if
+ * one is near enough; the one rule for every command's "did you mean" about a target.
+ */
+export function nearestName(name: string, names: Iterable<string>): string | undefined {
+  return suggestClosest(name, [...new Set(names)].filter((n) => n !== name).sort().slice(0, MAX_CANDIDATES));
+}
+
+/**
  * The meshed workload of `target`'s kind in `namespace` whose name is nearest to `target`'s, when
  * `user` may tap it; undefined otherwise (or when it cannot be known right now).
  */
@@ -33,8 +41,7 @@ export async function nearestTarget(access: TapApiAccess, user: UserInfo, namesp
   } catch {
     return undefined;
   }
-  const names = [...new Set(namesOf(pods, target.resource))].filter((n) => n !== target.name).sort().slice(0, MAX_CANDIDATES);
-  const name = suggestClosest(target.name, names);
+  const name = nearestName(target.name, namesOf(pods, target.resource));
   if (name === undefined) return undefined;
   try {
     const d = await access.authorizer.authorize(user, { isResourceRequest: true, verb: 'watch', apiGroup: TAP_API_GROUP, resource: target.resource, subresource: TAP_SUBRESOURCE, name, namespace });

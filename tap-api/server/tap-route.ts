@@ -99,7 +99,7 @@ export async function requirePermission(
  * What a 404 for `target` adds: the namespaces where it has meshed pods (a wrong `-n`), else the
  * nearest name of its kind here (a typo: `deploy/wbe` → "did you mean deploy/web?").
  */
-async function notFoundHint(ctx: Pick<TapRouteContext, 'access'>, user: UserInfo, namespace: string, target: Target): Promise<string> {
+export async function notFoundHint(ctx: Pick<TapRouteContext, 'access'>, user: UserInfo, namespace: string, target: Target): Promise<string> {
   const elsewhere = elsewhereHint(await namespacesElsewhere(ctx.access, user, namespace, target));
   return elsewhere || didYouMeanHint(await nearestTarget(ctx.access, user, namespace, target));
 }
