@@ -32,7 +32,8 @@ Usage:
   meshtap top --proxy HOST:PORT [filters] [flags]    one sidecar's tap port directly (loopback, local mode)
 
 On a terminal the table is redrawn in place every --refresh; otherwise (a pipe) it is printed
-once when the stream ends (--limit, --duration, Ctrl-C). Counts completed exchanges; Best/Worst/
+once when the stream ends (--limit, --duration, Ctrl-C), or without either of those every
+--refresh (as 'top -b' does). Counts completed exchanges; Best/Worst/
 Last are response latencies; Success Rate excludes 5xx and failing gRPC statuses.
 
 ${FILTER_HELP}
@@ -155,6 +156,8 @@ const command: Command = {
         format,
         keys: process.stdin,
         onQuit: stop,
+        // No --limit/--duration: nothing would reach a pipe until Ctrl-C (`top | head` waited forever).
+        batch: limitN === undefined && durationMs === undefined,
         ...(refreshMs !== undefined ? { refreshMs } : {}),
       });
     } finally {

@@ -78,6 +78,20 @@ describe('a reader that goes away (| head)', { timeout: 60_000 }, () => {
     expect(r.code).toBe(0);
   });
 
+  it('top with no --limit or --duration (waited forever: a pipe got nothing until Ctrl-C): a table every --refresh, exit 0', async () => {
+    const r = await headOne(['top', '--proxy', sidecar.tap!, '--refresh', '200ms']);
+    expect(r.first).toMatch(/^top \S+ — \d+ exchanges/);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('record -o - (a recording on stdout): exit 0, nothing on stderr but the one note', async () => {
+    const r = await headOne(['record', '--proxy', sidecar.tap!, '-o', '-']);
+    expect(JSON.parse(r.first)).toMatchObject({ format: 'meshtap-recording' });
+    expect(r.stderr).toMatch(/^(meshtap: recording to stdout\n)?$/);
+    expect(r.code).toBe(0);
+  });
+
   it('help text into a closed pipe: exit 0', async () => {
     const r = await headOne(['tap', '--help']);
     expect(r.stderr).toBe('');

@@ -153,11 +153,17 @@ export interface RunTopOptions {
   /** A terminal's keys: `q` quits (calls `onQuit`), `s` cycles the sort key. */
   keys?: NodeJS.ReadStream;
   onQuit?(): void;
+  /**
+   * Not a terminal: print the table every `refreshMs` too (as `top -b` does), not only once at
+   * the end. For a top with no end of its own: `top deploy/web | head` then shows the busiest
+   * rows after a refresh, and the first write after the reader went away ends the command.
+   */
+  batch?: boolean;
 }
 
 /**
  * Consumes the stream into the table. On a terminal, redraws in place every `refreshMs`;
- * otherwise prints the table once when the stream ends. Rethrows the stream's error after the
+ * otherwise prints the table once when the stream ends (and every `refreshMs` with `batch`). Rethrows the stream's error after the
  * final table is printed.
  */
 export async function runTop(o: RunTopOptions): Promise<TopTable> {
@@ -205,6 +211,9 @@ export async function runTop(o: RunTopOptions): Promise<TopTable> {
     o.out.write('\x1b[?25l');
     draw(false);
     timer = setInterval(() => draw(false), o.refreshMs ?? 1000);
+  } else if (o.batch && format === 'table') {
+    // From the first exchange on: a tap refused up front gets its one-line error, no empty table first.
+    timer = setInterval(() => table.total > 0 && draw(false), o.refreshMs ?? 1000);
   }
   let failed = false;
   try {
