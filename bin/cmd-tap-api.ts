@@ -94,8 +94,9 @@ HTTP API:
        Errors are Kubernetes Status objects (401, 403 naming the missing permission, 404, 429).
   GET  /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/sidecars
   GET  /apis/tap.meshtap.dev/v1alpha1/[namespaces/NS/]edges?window=1m    (local: /v1/edges?namespace=NS)
-  GET  /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/routes?workload=deploy/web[&to=deploy/x]&window=1m
-       (local: /v1/routes?namespace=NS&…); answers EdgeList / RouteList, see docs/edges-api.md
+  GET  /apis/tap.meshtap.dev/v1alpha1/namespaces/NS/routes?workload=deploy/web&window=1m
+       [&to=deploy/x] (local: /v1/routes?namespace=NS&…); answers EdgeList / RouteList, see
+       docs/edges-api.md
   POST /v1/sidecars, DELETE /v1/sidecars/NS/POD   registration, local mode only; Authorization:
        Bearer REGISTRATION-TOKEN (401 without it). Kubernetes mode: 404 (pods come from the API).
   GET  /v1/public-key     GET /healthz     GET /metrics

@@ -3,7 +3,7 @@
  * The `meshtap` entry point: finds the sub-command, parses its flags, runs it.
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as one line saying what to do.
  */
-import { MeshtapError, UsageError, exitQuietlyOnBrokenPipe, isEndingForBrokenPipe, meshtapVersion, parseCommandArgs, runCleanups, suggestClosest } from '../common/index.js';
+import { MeshtapError, UsageError, exitQuietlyOnBrokenPipe, wrapHelpText, isEndingForBrokenPipe, meshtapVersion, parseCommandArgs, runCleanups, suggestClosest } from '../common/index.js';
 import type { Command } from './command.js';
 import { COMMANDS } from './commands.js';
 
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest.length > 0) return main([rest[0]!, '--help']); // `meshtap help tap`, as kubectl/git
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(topHelp());
+    process.stdout.write(wrapHelpText(topHelp()));
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {

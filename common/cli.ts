@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { configValueFor } from './config.js';
 import { UsageError } from './errors.js';
+import { wrapHelpText } from './help-text.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -37,7 +38,8 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
     const dashdash = argv.indexOf('--');
     const helpAt = Math.max(argv.indexOf('--help'), argv.indexOf('-h'));
     if (dashdash === -1 || helpAt < dashdash) {
-      process.stdout.write(spec.help.endsWith('\n') ? spec.help : spec.help + '\n');
+      const help = wrapHelpText(spec.help);
+      process.stdout.write(help.endsWith('\n') ? help : help + '\n');
       return undefined;
     }
   }
