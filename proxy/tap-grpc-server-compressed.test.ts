@@ -10,47 +10,25 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import http2 from 'node:http2';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTapGrpcServer, type GrpcCall, type GrpcMethod, type TapGrpcServer } from './tap-grpc-server.js';
+import { TEST_METHOD as STREAM, useTapGrpcPort } from '../test/support/tap-grpc-port.js';
 
-const STREAM = '/test.Tap/Stream';
-
-let listener: Server | undefined;
-let server: TapGrpcServer | undefined;
+const tapPort = useTapGrpcPort();
 let client: grpc.Client | undefined;
-const sessions: http2.ClientHttp2Session[] = [];
 
-afterEach(async () => {
+afterEach(() => {
   client?.close();
   client = undefined;
-  for (const s of sessions.splice(0)) s.destroy();
-  await server?.close(100);
-  server = undefined;
-  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
-  listener = undefined;
 });
 
-async function serve(handle: (call: GrpcCall<unknown>) => void): Promise<number> {
-  const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle }]]);
-  server = createTapGrpcServer(methods, { maxConcurrentStreams: 256 });
-  const s = server;
-  listener = createServer((socket) => {
-    socket.on('error', () => {});
-    s.inject(socket);
-  });
-  await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
-  return (listener.address() as AddressInfo).port;
-}
+const serve = async (...a: Parameters<typeof tapPort.serve>): Promise<number> => (await tapPort.serve(...a)).port;
 
 describe('tap gRPC server: compressed requests (review8 F6)', () => {
   it('regression (a gzip request was told its grpc-encoding header was identity): it is refused UNIMPLEMENTED saying compression is not supported, and the answer says identity is all the server takes', async () => {
     let called = false;
     const port = await serve(() => (called = true));
-    const s = http2.connect(`http://127.0.0.1:${port}`);
-    s.on('error', () => {});
-    sessions.push(s);
+    const s = tapPort.session(port);
     for (const encoding of ['gzip', 'deflate', 'snappy']) {
       const req = s.request({ ':method': 'POST', ':path': STREAM, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': encoding });
       req.on('error', () => {});

@@ -6,51 +6,14 @@
  * and no handler runs for a request it has not fully read. Real sockets on 127.0.0.1 port 0.
  */
 import http2 from 'node:http2';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../test/support/until.js';
-import { createTapGrpcServer, type GrpcCall, type GrpcMethod, type TapGrpcServer } from './tap-grpc-server.js';
+import type { GrpcCall } from './tap-grpc-server.js';
+import { grpcFrame as frame, TEST_METHOD as STREAM, useTapGrpcPort } from '../test/support/tap-grpc-port.js';
 
-const STREAM = '/test.Tap/Stream';
-
-let listener: Server | undefined;
-let server: TapGrpcServer | undefined;
-const sessions: http2.ClientHttp2Session[] = [];
-
-afterEach(async () => {
-  for (const s of sessions.splice(0)) s.destroy();
-  await server?.close(100);
-  server = undefined;
-  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
-  listener = undefined;
-});
-
-async function serve(handle: (call: GrpcCall<unknown>) => void): Promise<number> {
-  const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle }]]);
-  server = createTapGrpcServer(methods, { maxConcurrentStreams: 256 });
-  const s = server;
-  listener = createServer((socket) => {
-    socket.on('error', () => {});
-    s.inject(socket);
-  });
-  await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
-  return (listener.address() as AddressInfo).port;
-}
-
-function session(port: number): http2.ClientHttp2Session {
-  const s = http2.connect(`http://127.0.0.1:${port}`);
-  s.on('error', () => {});
-  sessions.push(s);
-  return s;
-}
-
-/** A gRPC frame: flag byte, 4-byte length (declared, may differ from the bytes given), bytes. */
-function frame(body: Buffer, o: { flag?: number; declared?: number } = {}): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = o.flag ?? 0;
-  head.writeUInt32BE(o.declared ?? body.length, 1);
-  return Buffer.concat([head, body]);
-}
+const { serve: servePort, session } = useTapGrpcPort();
+const serve = async (...a: Parameters<typeof servePort>): Promise<number> => (await servePort(...a)).port;
 
 /** Opens a call; resolves with the response's :status and grpc-status/grpc-message (headers or trailers) once a status came, or at close. */
 function call(s: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders = {}) {
@@ -186,17 +149,8 @@ describe('tap gRPC server (node:http2) on the raw wire (review8)', () => {
 
 describe('tap gRPC server: request bytes held before any grant is checked are bounded server-wide (review8)', () => {
   it('regression (4 MiB per stream, 256 streams per connection, any number of connections held): past the bound a request is refused with RESOURCE_EXHAUSTED and counted; what was held is given back', async () => {
-    const bounds: string[] = [];
     const requests: unknown[] = [];
-    const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle: (k) => (requests.push(k.request), k.end()) }]]);
-    server = createTapGrpcServer(methods, { maxConcurrentStreams: 256, maxHeldRequestBytes: 64 * 1024, onBoundHit: (b) => bounds.push(b) });
-    const s0 = server;
-    listener = createServer((socket) => {
-      socket.on('error', () => {});
-      s0.inject(socket);
-    });
-    await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
-    const port = (listener.address() as AddressInfo).port;
+    const { port, bounds } = await servePort((k) => (requests.push(k.request), k.end()), { maxHeldRequestBytes: 64 * 1024 });
     // Two connections each leave an unfinished request of 40 KiB (of a declared 1 MiB): the second passes the bound.
     const [a, b] = [session(port), session(port)];
     const first = call(a);
@@ -256,15 +210,7 @@ describe('tap gRPC server: deadlines (review8)', () => {
 describe('tap gRPC server: idle connections (review8)', () => {
   it('regression (idle connections held for good, the 256 of the tap port filled by one peer): a connection with no call open is closed after idleMs, a connection with a call open (however quiet) is not, and once its call ends it is', async () => {
     let running: GrpcCall<unknown> | undefined;
-    const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle: (k) => (running = k) }]]);
-    server = createTapGrpcServer(methods, { maxConcurrentStreams: 256, idleMs: 200 });
-    const s0 = server;
-    listener = createServer((socket) => {
-      socket.on('error', () => {});
-      s0.inject(socket);
-    });
-    await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
-    const port = (listener.address() as AddressInfo).port;
+    const port = await serve((k) => (running = k), { idleMs: 200 });
     const idleOne = session(port);
     const busy = session(port);
     const quiet = call(busy);

@@ -6,55 +6,19 @@
  * sockets on 127.0.0.1 port 0, node:http2 raw clients (as any peer can write) and grpc-js.
  */
 import http2 from 'node:http2';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../test/support/until.js';
-import { createTapGrpcServer, MAX_OPEN_CALLS, type GrpcCall, type GrpcMethod, type TapGrpcServer } from './tap-grpc-server.js';
+import { MAX_OPEN_CALLS } from './tap-grpc-server.js';
+import { grpcFrame as frame, TEST_METHOD as STREAM, useTapGrpcPort } from '../test/support/tap-grpc-port.js';
 
-const STREAM = '/test.Tap/Stream';
-
-let listener: Server | undefined;
-let server: TapGrpcServer | undefined;
-const sessions: http2.ClientHttp2Session[] = [];
-
-afterEach(async () => {
-  for (const s of sessions.splice(0)) s.destroy();
-  await server?.close(100);
-  server = undefined;
-  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
-  listener = undefined;
-});
-
-async function serve(handle: (call: GrpcCall<unknown>) => void, options: { maxOpenCalls?: number } = {}): Promise<{ port: number; bounds: string[] }> {
-  const bounds: string[] = [];
-  const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle }]]);
-  server = createTapGrpcServer(methods, { maxConcurrentStreams: 256, ...options, onBoundHit: (b) => bounds.push(b) });
-  const s = server;
-  listener = createServer((socket) => {
-    socket.on('error', () => {});
-    s.inject(socket);
-  });
-  await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
-  return { port: (listener.address() as AddressInfo).port, bounds };
-}
-
-function session(port: number): http2.ClientHttp2Session {
-  const s = http2.connect(`http://127.0.0.1:${port}`, { peerMaxConcurrentStreams: 1000 });
-  s.on('error', () => {});
-  sessions.push(s);
-  return s;
-}
+const tapPort = useTapGrpcPort();
+const serve = tapPort.serve;
+const session = (port: number): http2.ClientHttp2Session => tapPort.session(port, { peerMaxConcurrentStreams: 1000 });
 
 /** Resolves once the server answered a PING sent after everything written so far on `s` (it read those frames first). */
 async function pinged(s: http2.ClientHttp2Session): Promise<void> {
   if (s.connecting) await new Promise((resolve) => s.once('connect', resolve)); // a PING before the connection is cancelled
   await new Promise<void>((resolve, reject) => s.ping((err) => (err ? reject(err) : resolve())));
-}
-
-function frame(body: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
 }
 
 /** Opens a call (left open unless the caller ends it); `done` resolves with its status once one came, `closed` once the stream closed. */

@@ -8,49 +8,14 @@
  * Raw node:http2 clients on 127.0.0.1 port 0, as any peer in the cluster can send them.
  */
 import http2 from 'node:http2';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../test/support/until.js';
-import { createTapGrpcServer, type GrpcCall, type GrpcMethod, type TapGrpcServer } from './tap-grpc-server.js';
+import type { GrpcCall } from './tap-grpc-server.js';
+import { grpcFrame, TEST_METHOD as STREAM, useTapGrpcPort } from '../test/support/tap-grpc-port.js';
 
-const STREAM = '/test.Tap/Stream';
-
-let listener: Server | undefined;
-let server: TapGrpcServer | undefined;
-const sessions: http2.ClientHttp2Session[] = [];
-
-afterEach(async () => {
-  for (const s of sessions.splice(0)) s.destroy();
-  await server?.close(100);
-  server = undefined;
-  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
-  listener = undefined;
-});
-
-async function serve(handle: (call: GrpcCall<unknown>) => void, o: { idleMs?: number; requestReadMs?: number } = {}): Promise<number> {
-  const methods = new Map<string, GrpcMethod>([[STREAM, { parse: (b: Buffer) => JSON.parse(b.toString('utf8')) as unknown, handle }]]);
-  server = createTapGrpcServer(methods, { maxConcurrentStreams: 256, ...o });
-  const s = server;
-  listener = createServer((socket) => {
-    socket.on('error', () => {});
-    s.inject(socket);
-  });
-  await new Promise<void>((resolve) => listener!.listen(0, '127.0.0.1', resolve));
-  return (listener.address() as AddressInfo).port;
-}
-
-function session(port: number): http2.ClientHttp2Session {
-  const s = http2.connect(`http://127.0.0.1:${port}`);
-  s.on('error', () => {});
-  sessions.push(s);
-  return s;
-}
-
-function frame(body: Buffer, declared = body.length): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(declared, 1);
-  return Buffer.concat([head, body]);
-}
+const { serve: servePort, session } = useTapGrpcPort();
+const serve = async (...a: Parameters<typeof servePort>): Promise<number> => (await servePort(...a)).port;
+const frame = (body: Buffer, declared = body.length): Buffer => grpcFrame(body, { declared });
 
 /** Opens a call the client never half-closes; records the status it is answered with and whether the stream closed. */
 function stalled(s: http2.ClientHttp2Session) {
