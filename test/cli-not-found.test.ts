@@ -2,7 +2,8 @@
  * Regressions (session 9 walk-through): `meshtap routes deploy/nope` printed "no requests served"
  * and exited 0, as if the workload existed and were idle (kubectl fails on a missing object);
  * `edges deploy/nope` did the same; and `stat deploy/wbe` / `routes deploy/wbe` gave no "did you
- * mean", which `tap deploy/wbe` gives. On the demo mesh through a real local tap API: a workload
+ * mean", which `tap deploy/wbe` gives; `tap pod/web` (a workload's name given as a pod's) gave
+ * none either. On the demo mesh through a real local tap API: a workload
  * with no meshed pods is one line on stderr, exit 1, naming the nearest workload of its kind when
  * one is near; an existing but idle workload still exits 0.
  */
@@ -42,6 +43,7 @@ describe('a workload that does not exist', () => {
     [['routes', 'deploy/web', '--to', 'deploy/votign'], /no meshed pods found for deploy\/votign in namespace "emojivoto"; did you mean deploy\/voting\?/],
     [['routes', 'deploy/zzzzzzzz'], /no meshed pods found for deploy\/zzzzzzzz in namespace "emojivoto"/],
     [['edges', 'deploy/wbe'], /no meshed pods found for deploy\/wbe in namespace "emojivoto"; did you mean deploy\/web\?/],
+    [['tap', 'pod/web'], /no meshed pods found for pod\/web in namespace "emojivoto": .*; did you mean deploy\/web\?/],
     [['stat', 'deploy/wbe', '-t', '1m'], /no meshed pods found for deploy\/wbe in namespace "emojivoto"; did you mean deploy\/web\?/],
     [['stat', 'deploy/web', 'deploy/emjoi', '-t', '1m'], /no meshed pods found for deploy\/emjoi in namespace "emojivoto"; did you mean deploy\/emoji\?/],
   ])('meshtap %j fails in one line, exit 1', async (args, message) => {

@@ -42,10 +42,13 @@ export async function nearestTarget(access: TapApiAccess, user: UserInfo, namesp
     return undefined;
   }
   const name = nearestName(target.name, namesOf(pods, target.resource));
-  if (name === undefined) return undefined;
+  // `pod/web` where web is a workload (pods are named web-7d9f…-x2b4c): that workload was meant.
+  const owner = target.resource === 'pods' && name === undefined ? pods.find((p) => p.workload?.name === target.name)?.workload : undefined;
+  const suggestion: Target | undefined = owner ?? (name !== undefined ? { resource: target.resource, name } : undefined);
+  if (suggestion === undefined) return undefined;
   try {
-    const d = await access.authorizer.authorize(user, { isResourceRequest: true, verb: 'watch', apiGroup: TAP_API_GROUP, resource: target.resource, subresource: TAP_SUBRESOURCE, name, namespace });
-    return d.allowed ? { resource: target.resource, name } : undefined;
+    const d = await access.authorizer.authorize(user, { isResourceRequest: true, verb: 'watch', apiGroup: TAP_API_GROUP, resource: suggestion.resource, subresource: TAP_SUBRESOURCE, name: suggestion.name, namespace });
+    return d.allowed ? suggestion : undefined;
   } catch {
     return undefined; // no decision: say nothing about it
   }
