@@ -177,13 +177,16 @@ export function redactEventSecrets(e: TapEvent, policy: SecretPolicy, reveal: Re
   // The authority as the Host / :authority header shows it: a hidden value there (a token as a
   // tenant's subdomain) was scrubbed from the header and shown in this field (review9).
   const authority = secrets ? scrubSecrets(e.authority, secrets) : e.authority;
+  // Method and scheme too, as their :method / :scheme headers show them (a custom method is any token).
+  const method = secrets ? scrubSecrets(e.method, secrets) : e.method;
+  const scheme = secrets ? scrubSecrets(e.scheme, secrets) : e.scheme;
   const rq = redactList(e.requestHeaders, policy, reveal, secrets);
   const rs = redactList(e.responseHeaders, policy, reveal, secrets);
   const tr = redactList(e.trailers, policy, reveal, secrets);
   const rqt = redactList(e.requestTrailers, policy, reveal, secrets);
   const grpcMessage = secrets && e.grpcMessage !== undefined ? scrubSecrets(e.grpcMessage, secrets) : e.grpcMessage;
-  if (path === e.path && authority === e.authority && rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && grpcMessage === e.grpcMessage) return e;
-  const out: TapEvent = { ...e, path, authority };
+  if (path === e.path && authority === e.authority && method === e.method && scheme === e.scheme && rq === e.requestHeaders && rs === e.responseHeaders && tr === e.trailers && rqt === e.requestTrailers && grpcMessage === e.grpcMessage) return e;
+  const out: TapEvent = { ...e, path, authority, method, scheme };
   if (rq) out.requestHeaders = rq;
   if (rs) out.responseHeaders = rs;
   if (tr) out.trailers = tr;
