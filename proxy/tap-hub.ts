@@ -159,8 +159,17 @@ const DEFAULT_MAX_QUEUE_BODY_BYTES = 8 * 1024 * 1024;
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024;
 /** Queued message characters (all subscribers) that are written at the end of the turn (see flushDirty). */
 export const FLUSH_CHARS = 32 * 1024;
-/** Longest a queued message waits to be written when less than FLUSH_CHARS queued. */
-export const FLUSH_DELAY_MS = 5;
+/**
+ * Longest a queued message waits to be written when less than FLUSH_CHARS queued. Below the rate
+ * at which FLUSH_CHARS fills within it, this sets the number of writes: at 5 ms a firehose tap at
+ * 2,000 exchanges/s made ~200 writes of ~18 KiB a second, each waking the tap client and costing both
+ * ends their per-write work. At 20 ms (issue 14, session 9; `bench/tap-split.sh`-style pairs at
+ * 2,000/s, eight interleaved pairs over two runs with the two builds' sidecars swapped, load 8–9):
+ * the sidecar's JS thread used less CPU per exchange in 7 of 8 pairs (medians 79 → 72 and 84 → 76 µs)
+ * and the tap client in 8 of 8 (44 → 32, 41 → 37 µs). At max load FLUSH_CHARS decides and nothing
+ * changes. A person reading a tap does not see 20 ms; the queue's bounds are unchanged.
+ */
+export const FLUSH_DELAY_MS = 20;
 /**
  * The same while the native tap gate is on (every subscriber rate-limited, issue 14): their events
  * come at most at their rate, so at 5 ms nearly every event was a write of its own (~50–120 µs of
