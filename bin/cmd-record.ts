@@ -57,7 +57,7 @@ Examples:
 function formatProgress(p: RecordProgress): string {
   const rate = p.elapsedMs > 0 ? (p.count * 1000) / p.elapsedMs : 0;
   const kib = (p.bytes / 1024).toFixed(1);
-  return `recorded ${p.count} exchanges, ${kib} KiB, ${rate.toFixed(1)}/s${p.dropped ? `, ${p.dropped} dropped by the tap` : ''}`;
+  return `recorded ${p.count} exchange${p.count === 1 ? '' : 's'}, ${kib} KiB, ${rate.toFixed(1)}/s${p.dropped ? `, ${p.dropped} dropped by the tap` : ''}`;
 }
 
 const command: Command = {

@@ -48,4 +48,9 @@ describe('meshtap record -o -', () => {
     expect(stderr).toMatch(/^meshtap: recording to stdout\nmeshtap: recorded 2 exchanges, .*; wrote stdout\n$/);
     expect(await readdir(cwd)).toEqual([]);
   }, 60_000);
+
+  it('regression ("recorded 1 exchanges"): one exchange is said in the singular', async () => {
+    const r = await run(process.execPath, [MESHTAP_BIN, 'record', '--proxy', sidecar.tap!, '--last', '1', '-o', '-'], { cwd, timeout: 30_000 });
+    expect(r.stderr).toMatch(/^meshtap: recording to stdout\nmeshtap: recorded 1 exchange, .*; wrote stdout\n$/);
+  }, 60_000);
 });
