@@ -25,19 +25,6 @@ const { CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAUTHENTICATED } = GRP
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Largest DATA frame the sidecar may send: a batch in one or two reads, not four or more. */
 const MAX_FRAME_BYTES = 1024 * 1024;
-/**
- * The flow-control window this reader gives the sidecar, per stream and for the connection. A
- * receiver sends WINDOW_UPDATE each time it has consumed half its window: with HTTP/2's default
- * 64 KiB that was one every 32 KiB, i.e. every half batch of a firehose tap, and each one wakes the
- * sidecar's JS thread to read it (7.7 % of that thread's time in a firehose profile) and costs this
- * reader a write. With 1 MiB: one every 512 KiB. Measured (issue 14, session 9): ~58 KiB batches
- * written by node:http2 to node:http2, CPU per batch 107–143 → 70–93 µs on the writing side and
- * 98–130 → 60–83 µs on this side (three interleaved pairs). What it costs: a reader that stops
- * reading (SIGSTOP, a full pipe) stops the sidecar's writes after 1 MiB instead of 64 KiB, a
- * twentieth of a second of a firehose; the sidecar's own bounds (its queue, the bytes in flight)
- * and its shedding then work as before, and the bytes wait in kernel socket buffers, not in its heap.
- */
-const WINDOW_BYTES = 1024 * 1024;
 /** Reads (of one or more messages) held for a reader that is behind before the HTTP/2 stream is paused. */
 const MAX_HELD_READS = 64;
 
@@ -114,9 +101,9 @@ export function openH2ObserveCall(address: string, path: string, request: Buffer
   };
 
   const start = (): void => {
-    // A 1 MiB flow-control window (stream and connection), not HTTP/2's default 64 KiB: see WINDOW_BYTES.
-    session = http2().connect(`http://${address}`, { settings: { maxFrameSize: MAX_FRAME_BYTES, initialWindowSize: WINDOW_BYTES } });
-    session.on('connect', () => session?.setLocalWindowSize(WINDOW_BYTES));
+    // The default 64 KiB flow-control window, as grpc-js's: a reader that stops reading stops the
+    // sidecar's writes soon, which is how the sidecar knows to drop early (tap shedding).
+    session = http2().connect(`http://${address}`, { settings: { maxFrameSize: MAX_FRAME_BYTES } });
     session.on('error', (err: Error) => {
       sessionError = err;
       finish(callError(GRPC_STATUS.UNAVAILABLE, err.message));
