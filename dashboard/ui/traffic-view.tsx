@@ -167,9 +167,12 @@ function Status({ snap }: { snap: FeedSnapshot }) {
   const s = snap.status;
   const lost = snap.dropped + snap.evicted;
   return (
-    <span class="feed-status" role="status" aria-live="polite">
+    // A fixed-width, one-line status: its text changes as the pointer enters the list (held), and
+    // a longer text wrapped the toolbar on a 1024 px window, moving the rows under the pointer
+    // between its move and its press.
+    <span class="feed-status" role="status" aria-live="polite" title={snap.held ? 'new rows wait while the pointer is over the list' : undefined}>
       <span class={`dot ${s.state}`} />
-      {s.state === 'connecting' ? 'connecting…' : s.state === 'streaming' ? (snap.paused ? 'paused' : snap.held ? 'held while the pointer is over the list' : `${snap.rate.toFixed(1)} exchanges/s`) : s.state === 'done' ? s.message : 'stopped'}
+      {s.state === 'connecting' ? 'connecting…' : s.state === 'streaming' ? (snap.paused ? 'paused' : snap.held ? 'held' : `${snap.rate.toFixed(1)} exchanges/s`) : s.state === 'done' ? s.message : 'stopped'}
       <span class="muted"> · {snap.rows.length} rows</span>
       {lost > 0 && (
         <span class="warn" title="dropped: rate limit or a slow reader (sidecar, tap API or this page); evicted: oldest rows beyond the bound">
