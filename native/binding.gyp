@@ -34,6 +34,7 @@
         "src/core/metrics-h2-sink.cc",
         "src/core/metrics-http.cc",
         "src/core/metrics-labels.cc",
+        "src/core/metrics-secrets.cc",
         "src/core/original-dst.cc",
         "src/core/recorder-ring.cc",
         "src/core/tap-gate.cc",

@@ -119,6 +119,11 @@ interface Addon extends NativeBpf {
   getOriginalDst(fd: number): OriginalDst | undefined;
   NativeEngine: new (options: NativeEngineOptions, doorbell: () => void) => RawEngine;
   routeTemplate(target: string, isGrpc: boolean): string;
+  showRequest(secrets: NativeLabelSecrets | undefined, authority: string, path: string, headers: ReadonlyArray<readonly [string, string]>): { authority: string; path: string };
+  base64ToUtf8(s: string): string;
+  encodeUriComponent(s: string): string;
+  decodeUriComponent(s: string): string | null;
+  redactUrlCredentials(s: string): string;
   redactAuthority(authority: string): string;
   MetricsHarness: new (limits: NativeMetricsLimits) => NativeMetricsHarness;
   RecorderHarness: new (maxBytes: number) => RawRecorderHarness;
@@ -337,6 +342,8 @@ export interface NativeEngineOptions {
   recorderBodies?: boolean;
   /** Most route records before `[other]` (route-metrics.ts ROUTE_DEFAULTS). */
   maxRoutes?: number;
+  /** What labels made from requests must not show (the sidecar's tap policy; proxy/metric-labels.ts). */
+  labelSecrets?: NativeLabelSecrets;
   /**
    * Every observed connection's open and detection records reach JS (for MESHTAP_TRACE=detect).
    * Default: a connection is announced only before the first record JS needs (a tapped exchange,
@@ -809,13 +816,22 @@ export interface NativeMetricsLimits {
   maxAuthorities?: number;
   maxRoutes?: number;
   maxPeers?: number;
+  /** What labels made from requests must not show (proxy/metric-labels.ts LabelSecrets); default: the defaults. */
+  secrets?: NativeLabelSecrets;
+}
+
+/** Lower-case sensitive header names and secret query parameter names (proxy/metric-labels.ts LabelSecrets). */
+export interface NativeLabelSecrets {
+  readonly sensitiveHeaders: readonly string[];
+  readonly queryParams: readonly string[];
 }
 
 /** The C++ HTTP metrics registry fed from JS (tests compare it with the js engine's on the same exchanges). */
 export interface NativeMetricsHarness {
   open(id: number, inbound: boolean, src: string, dst: string): void;
-  request(id: number, authority: string): void;
-  end(id: number, o: { authority: string; method: string; path: string; protocol: string; status: number; grpcStatus?: number; isFailed: boolean; latencyMs?: number }): void;
+  /** Raw authority, path and request headers: the harness makes the labels as the C++ sinks do. */
+  request(id: number, authority: string, path: string, requestHeaders?: ReadonlyArray<readonly [string, string]>): void;
+  end(id: number, o: { authority: string; method: string; path: string; requestHeaders?: ReadonlyArray<readonly [string, string]>; protocol: string; status: number; grpcStatus?: number; isFailed: boolean; latencyMs?: number }): void;
   snapshot(): NativeHttpMetrics;
   counters(): [string, number][];
 }
@@ -848,6 +864,13 @@ export { decodeRecorderRecords };
 export function loadNativeMetricsTools(): {
   routeTemplate(target: string, isGrpc: boolean): string;
   redactAuthority(authority: string): string;
+  /** A request's labels as the C++ sinks make them (native/src/core/metrics-secrets.h ShowRequest). */
+  showRequest(secrets: NativeLabelSecrets | undefined, authority: string, path: string, requestHeaders: ReadonlyArray<readonly [string, string]>): { authority: string; path: string };
+  /** The ported JS built-ins (null where decodeURIComponent throws). */
+  base64ToUtf8(s: string): string;
+  encodeUriComponent(s: string): string;
+  decodeUriComponent(s: string): string | null;
+  redactUrlCredentials(s: string): string;
   createHarness(limits?: NativeMetricsLimits): NativeMetricsHarness;
   createRecorder(maxBytes: number): NativeRecorderHarness;
 } {
@@ -855,6 +878,11 @@ export function loadNativeMetricsTools(): {
   return {
     routeTemplate: (t, g) => a.routeTemplate(t, g),
     redactAuthority: (x) => a.redactAuthority(x),
+    showRequest: (secrets, authority, path, headers) => a.showRequest(secrets, authority, path, headers),
+    base64ToUtf8: (x) => a.base64ToUtf8(x),
+    encodeUriComponent: (x) => a.encodeUriComponent(x),
+    decodeUriComponent: (x) => a.decodeUriComponent(x),
+    redactUrlCredentials: (x) => a.redactUrlCredentials(x),
     createHarness: (limits = {}) => new a.MetricsHarness(limits),
     createRecorder(maxBytes) {
       const r = new a.RecorderHarness(maxBytes);

@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type ExchangeEventMaker, type FlightRecorder } from './flight-recorder.js';
+import type { ShownRequest } from './metric-labels.js';
 import type { HttpRoute, ProxyMetrics } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 import type { ConnectionInfo } from './engine.js';
@@ -264,12 +265,22 @@ export function createExchangeSink(
   const peerAddress = conn.proxy === 'out' ? conn.dst : hostOf(conn.src);
   const routeCursor = isTapOnly ? undefined : metrics.routes.cursor(conn.proxy === 'in' ? 'inbound' : 'outbound', conn.dst, conn.proxy === 'in' ? peerAddress : undefined);
 
-  // The metrics route of this connection's current authority (a connection rarely changes it).
+  // The metrics route of this connection's current authority label (a connection rarely changes
+  // it). Labels show what the exchange's req event shows (metric-labels.ts, sec10): made once per exchange.
   let routeAuthority: string | undefined;
   let route: HttpRoute | undefined;
+  let labelledEx: Exchange | undefined;
+  let labels: ShownRequest = { authority: '', path: '' };
+  const labelsOf = (ex: Exchange): ShownRequest => {
+    if (ex !== labelledEx) {
+      labels = metrics.shownRequest(ex);
+      labelledEx = ex;
+    }
+    return labels;
+  };
   const routeOf = (authority: string): HttpRoute => {
     if (authority !== routeAuthority || !route) {
-      route = metrics.httpRoute(conn.proxy, redactAuthority(authority), conn.dst);
+      route = metrics.httpRoute(conn.proxy, authority, conn.dst);
       routeAuthority = authority;
     }
     return route;
@@ -277,7 +288,7 @@ export function createExchangeSink(
 
   return {
     requestHead(ex) {
-      if (!isTapOnly) routeOf(ex.authority).request();
+      if (!isTapOnly) routeOf(labelsOf(ex).authority).request();
       let wantsBodies = false;
       if (hub.hasSubscribers) {
         // With only ends-only taps reading (record, top), no req event: the end says it all.
@@ -317,7 +328,8 @@ export function createExchangeSink(
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
       // A gRPC call with an error ended without the server's own status: a failure, whatever its client reports.
       const isFailed = ex.protocol === 'grpc' && ex.error !== undefined;
-      routeOf(ex.authority).exchange(routeCursor!, ex.method, ex.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
+      const shown = labelsOf(ex);
+      routeOf(shown.authority).exchange(routeCursor!, ex.method, shown.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         hub.skipped();
         // Nobody reads this event now: the recorder keeps a compact record of `ex` and makes the

@@ -10,6 +10,7 @@
 import type * as prom from 'prom-client';
 import type { Protocol, ProxyDirection } from '../tap-protocol/index.js';
 import { createHttpMetrics, latencyBucket, type ExternalHttpRoutes } from './http-metrics.js';
+import { DEFAULT_LABEL_SECRETS, requestLabeler, type LabelSecrets, type RequestLabeler } from './metric-labels.js';
 import type { GiveUpReason } from './observe.js';
 import { Counter, Gauge, Registry } from './prom.js';
 import { createRouteMetrics, type ExternalRouteStats, type PeerLabeler, type RouteCursor, type RouteMetrics } from './route-metrics.js';
@@ -116,10 +117,18 @@ export interface ProxyMetrics {
   readonly registry: prom.Registry;
   tcpStats(proxy: ProxyDirection, targetAddr: string, peer: 'src' | 'dst'): TcpStats;
   /**
-   * The HTTP metrics of one (direction, authority, target): resolved once and reused while a
-   * connection keeps the same authority, so a request costs additions, not key building.
+   * The HTTP metrics of one (direction, authority label, target): resolved once and reused while
+   * a connection keeps the same authority, so a request costs additions, not key building.
+   * `authority` is the label as `shownRequest` made it.
    */
   httpRoute(proxy: ProxyDirection, authority: string, targetAddr: string): HttpRoute;
+  /**
+   * A request's `authority` and `path` as its `req` tap event shows them to a viewer revealed
+   * nothing (metric-labels.ts): the only way request data becomes a label.
+   */
+  readonly shownRequest: RequestLabeler;
+  /** The policy `shownRequest` follows (the native engine is given the same lists). */
+  readonly labelSecrets: LabelSecrets;
   /** Per-route, per-peer statistics (edges and routes, DESIGN §11). */
   readonly routes: RouteMetrics;
   /**
@@ -155,7 +164,10 @@ export interface ProxyMetrics {
   upstreamConnectError(proxy: ProxyDirection, code: string): void;
 }
 
-export function createProxyMetrics(workload: WorkloadLabels, options: { maxAuthorities?: number; maxRoutes?: number; maxPeers?: number; engine?: string } = {}): ProxyMetrics {
+export function createProxyMetrics(
+  workload: WorkloadLabels,
+  options: { maxAuthorities?: number; maxRoutes?: number; maxPeers?: number; engine?: string; labelSecrets?: LabelSecrets } = {},
+): ProxyMetrics {
   const registry = new Registry();
   const base: Record<string, string> = { namespace: workload.namespace };
   if (workload.workloadKind && workload.workloadName) base[workload.workloadKind] = workload.workloadName;
@@ -341,8 +353,11 @@ export function createProxyMetrics(workload: WorkloadLabels, options: { maxAutho
     };
   }
 
+  const labelSecrets = options.labelSecrets ?? DEFAULT_LABEL_SECRETS;
   return {
     registry,
+    shownRequest: requestLabeler(labelSecrets),
+    labelSecrets,
     tcpStats(proxy, targetAddr, peer) {
       const key = `${proxy}|${peer}|${targetAddr}`;
       let s = tcp.get(key);

@@ -55,6 +55,8 @@ export async function startNativeDataPath(
       maxStreams: observation.limits.maxStreams,
       recorderBytes: o.recorderBytes,
       recorderBodies: services.recorderBodies,
+      // Metric labels hide what the tap hides (metric-labels.ts): C++ makes them with the same lists.
+      labelSecrets: metrics.labelSecrets,
       ...(o.busyPollUs !== undefined ? { busyPollUs: o.busyPollUs } : {}),
       // A trace line per connection needs every connection's records (otherwise none untapped).
       announceConnections: createLogger('detect').isTracing,

@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createLogger, MeshtapError, startAdminServer, type AdminServer } from '../common/index.js';
-import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
+import { DEFAULT_SECRET_QUERY_PARAMS, DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { HostPort, ListenerInfo, ListenerSpec, OpenObservation, OriginalDstLookup, RunningEngine } from './engine.js';
 import { IDLE_TIMEOUT_MS } from './forwarder.js';
 import type { Identity, ObservationServices } from './exchange-events.js';
@@ -159,12 +159,16 @@ async function bindableSource(address: string): Promise<string | undefined> {
 
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const [kind, name] = (o.identity.workload ?? '').split('/');
+  const sensitiveHeaders = (o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS]).map((h) => h.toLowerCase());
+  const bodyRedaction = bodyRedactionRules(o.redactBodyFields ?? []);
+  // Metric labels hide what the tap hides from a viewer revealed nothing (metric-labels.ts).
+  const labelSecrets = { sensitiveHeaders, queryParams: [...new Set([...DEFAULT_SECRET_QUERY_PARAMS, ...bodyRedaction.fields])] };
   const metrics = createProxyMetrics({
     namespace: o.identity.namespace ?? '',
     workloadKind: WORKLOAD_LABEL[kind ?? ''] ?? '',
     workloadName: name ?? '',
     pod: o.identity.pod ?? '',
-  }, { engine: o.engine });
+  }, { engine: o.engine, labelSecrets });
   /** Other sidecars' inbound and source addresses → workloads, from the tap API. */
   const peers = createPeerDirectory();
   metrics.setPeerLabeler((direction, address) => {
@@ -176,8 +180,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const recorderBytes = o.recorderBytes ?? (o.engine === 'native' ? DEFAULTS.nativeRecorderBytes : DEFAULTS.recorderBytes);
   const recorder = createFlightRecorder(recorderBytes, (n) => metrics.recorderDropped(n));
   const hub = createTapHub({
-    sensitiveHeaders: o.sensitiveHeaders ?? [...DEFAULT_SENSITIVE_HEADERS],
-    bodyRedaction: bodyRedactionRules(o.redactBodyFields ?? []),
+    sensitiveHeaders,
+    bodyRedaction,
     onDropped: (r, n) => metrics.tapDropped(r, n),
     onBoundHit: (b) => metrics.boundHit(b),
   });

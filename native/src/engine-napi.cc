@@ -55,6 +55,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (o.Has("announceConnections")) config.announce_connections = o.Get("announceConnections").ToBoolean().Value();
     if (o.Has("busyPollUs")) config.busy_poll_max_ns = static_cast<uint64_t>(o.Get("busyPollUs").As<Napi::Number>().Int64Value()) * 1000ull;
     if (o.Has("maxRoutes")) config.http_limits.max_routes = static_cast<size_t>(o.Get("maxRoutes").As<Napi::Number>().Int64Value());
+    if (o.Has("labelSecrets")) ReadLabelSecretPolicy(o.Get("labelSecrets"), &config.http_limits.secrets);
     if (config.threads < 1 || config.threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
     // The doorbell runs the JS callback through napi_make_callback (an object receiver and an
     // async context): a plain call from a threadsafe function runs no process.nextTick queue

@@ -36,9 +36,50 @@ Napi::Value RouteTemplateJs(const Napi::CallbackInfo& info) {
 
 Napi::Value RedactAuthorityJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), RedactAuthority(Utf8Arg(info, 0))); }
 
-// new MetricsHarness({maxAuthorities, maxRoutes, maxPeers}): open(id, inbound, src, dst),
-// request(id, authority), end(id, {authority, method, path, protocol, status, grpcStatus,
-// isFailed, latencyMs}), snapshot(), counters() -> [[key, n]].
+// [[name, value], ...] as UTF-8 strings (names of HTTP/2 fields are latin1 in JS; ASCII here).
+void HeaderPairs(Napi::Value v, std::vector<std::string>* storage, std::vector<LabelField>* out) {
+  storage->clear();
+  out->clear();
+  if (!v.IsArray()) return;
+  Napi::Array a = v.As<Napi::Array>();
+  storage->reserve(a.Length() * 2);
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Array pair = a.Get(i).As<Napi::Array>();
+    storage->push_back(pair.Get(0u).As<Napi::String>().Utf8Value());
+    storage->push_back(pair.Get(1u).As<Napi::String>().Utf8Value());
+  }
+  for (size_t i = 0; i < storage->size(); i += 2) out->emplace_back((*storage)[i], (*storage)[i + 1]);
+}
+
+// showRequest(policy, authority, path, headers) -> {authority, path} (ShowRequest).
+Napi::Value ShowRequestJs(const Napi::CallbackInfo& info) {
+  LabelSecretPolicy policy = DefaultLabelSecretPolicy();
+  ReadLabelSecretPolicy(info[0], &policy);
+  std::vector<std::string> storage;
+  std::vector<LabelField> fields;
+  HeaderPairs(info[3], &storage, &fields);
+  const ShownRequest shown = ShowRequest(policy, Utf8Arg(info, 1), Utf8Arg(info, 2), fields);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("authority", shown.authority);
+  o.Set("path", shown.path);
+  return o;
+}
+
+// The JS built-ins the port reproduces, for the tests: base64ToUtf8(s), encodeUriComponent(s),
+// decodeUriComponent(s) (null where JS throws), redactUrlCredentials(s).
+Napi::Value Base64ToUtf8Js(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), NodeBase64ToUtf8(Utf8Arg(info, 0))); }
+Napi::Value EncodeUriComponentJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), EncodeUriComponent(Utf8Arg(info, 0))); }
+Napi::Value DecodeUriComponentJs(const Napi::CallbackInfo& info) {
+  std::string out;
+  if (!DecodeUriComponent(Utf8Arg(info, 0), &out)) return info.Env().Null();
+  return Napi::String::New(info.Env(), out);
+}
+Napi::Value RedactUrlCredentialsJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), RedactUrlCredentials(Utf8Arg(info, 0))); }
+
+// new MetricsHarness({maxAuthorities, maxRoutes, maxPeers, secrets?}): open(id, inbound, src, dst),
+// request(id, authority, path, requestHeaders), end(id, {authority, method, path, requestHeaders,
+// protocol, status, grpcStatus, isFailed, latencyMs}), snapshot(), counters() -> [[key, n]].
+// Labels are made as the sinks make them (ShowRequest, from raw authority, path and headers).
 class MetricsHarness : public Napi::ObjectWrap<MetricsHarness> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -55,6 +96,7 @@ class MetricsHarness : public Napi::ObjectWrap<MetricsHarness> {
       if (o.Has("maxAuthorities")) limits.max_authorities = o.Get("maxAuthorities").As<Napi::Number>().Uint32Value();
       if (o.Has("maxRoutes")) limits.max_routes = o.Get("maxRoutes").As<Napi::Number>().Uint32Value();
       if (o.Has("maxPeers")) limits.max_peers = o.Get("maxPeers").As<Napi::Number>().Uint32Value();
+      if (o.Has("secrets")) ReadLabelSecretPolicy(o.Get("secrets"), &limits.secrets);
     }
     registry_ = std::make_unique<HttpMetricsRegistry>(limits, &counters_);
   }
@@ -70,7 +112,11 @@ class MetricsHarness : public Napi::ObjectWrap<MetricsHarness> {
     return info.Env().Undefined();
   }
   Napi::Value Request(const Napi::CallbackInfo& info) {
-    registry_->Request(Conn(info), Utf8Arg(info, 1));
+    std::vector<std::string> storage;
+    std::vector<LabelField> fields;
+    HeaderPairs(info[3], &storage, &fields);
+    const ShownRequest shown = ShowRequest(registry_->secrets(), Utf8Arg(info, 1), Utf8Arg(info, 2), fields);
+    registry_->Request(Conn(info), shown.authority);
     return info.Env().Undefined();
   }
   Napi::Value End(const Napi::CallbackInfo& info) {
@@ -79,10 +125,14 @@ class MetricsHarness : public Napi::ObjectWrap<MetricsHarness> {
     const std::string method = o.Get("method").As<Napi::String>().Utf8Value();
     const std::string path = o.Get("path").As<Napi::String>().Utf8Value();
     const std::string protocol = o.Get("protocol").As<Napi::String>().Utf8Value();
+    std::vector<std::string> storage;
+    std::vector<LabelField> fields;
+    HeaderPairs(o.Get("requestHeaders"), &storage, &fields);
+    const ShownRequest shown = ShowRequest(registry_->secrets(), authority, path, fields);
     ExchangeOutcome out;
-    out.authority = authority;
+    out.authority = shown.authority;
     out.method = method;
-    out.path = path;
+    out.path = shown.path;
     static const char* const kProtocols[] = {"http/1.1", "http/1.0", "h2", "grpc"};
     for (const char* p : kProtocols) {
       if (protocol == p) out.protocol = p;
@@ -187,6 +237,20 @@ class RecorderHarness : public Napi::ObjectWrap<RecorderHarness> {
 
 }  // namespace
 
+void ReadLabelSecretPolicy(Napi::Value v, LabelSecretPolicy* out) {
+  if (!v.IsObject()) return;
+  Napi::Object o = v.As<Napi::Object>();
+  auto list = [&](const char* key, std::vector<std::string>* into) {
+    Napi::Value l = o.Get(key);
+    if (!l.IsArray()) throw Napi::TypeError::New(v.Env(), std::string("label secrets: ") + key + " must be an array of strings");
+    Napi::Array a = l.As<Napi::Array>();
+    into->clear();
+    for (uint32_t i = 0; i < a.Length(); i++) into->push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  };
+  list("sensitiveHeaders", &out->sensitive);
+  list("queryParams", &out->query_names);
+}
+
 Napi::Value RecorderStatsToJs(Napi::Env env, const RecorderStats& s) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("bytes", static_cast<double>(s.bytes));
@@ -266,6 +330,11 @@ Napi::Value HttpMetricsToJs(Napi::Env env, HttpMetricsRegistry& registry) {
 void InitMetrics(Napi::Env env, Napi::Object exports) {
   exports.Set("routeTemplate", Napi::Function::New(env, RouteTemplateJs, "routeTemplate"));
   exports.Set("redactAuthority", Napi::Function::New(env, RedactAuthorityJs, "redactAuthority"));
+  exports.Set("showRequest", Napi::Function::New(env, ShowRequestJs, "showRequest"));
+  exports.Set("base64ToUtf8", Napi::Function::New(env, Base64ToUtf8Js, "base64ToUtf8"));
+  exports.Set("encodeUriComponent", Napi::Function::New(env, EncodeUriComponentJs, "encodeUriComponent"));
+  exports.Set("decodeUriComponent", Napi::Function::New(env, DecodeUriComponentJs, "decodeUriComponent"));
+  exports.Set("redactUrlCredentials", Napi::Function::New(env, RedactUrlCredentialsJs, "redactUrlCredentials"));
   exports.Set("MetricsHarness", MetricsHarness::Define(env));
   exports.Set("RecorderHarness", RecorderHarness::Define(env));
   InitH2SinkHarness(env, exports);

@@ -13,6 +13,10 @@ namespace meshtap {
 // target, source?, records}]}, from one consistent read of the registry.
 Napi::Value HttpMetricsToJs(Napi::Env env, HttpMetricsRegistry& registry);
 
+// Reads `{sensitiveHeaders: string[], queryParams: string[]}` (metric-labels.ts LabelSecrets) into
+// *out; leaves *out as it is when `v` is not an object. Throws a JS TypeError on a wrong shape.
+void ReadLabelSecretPolicy(Napi::Value v, LabelSecretPolicy* out);
+
 // {bytes, count, evicted, oldestEndNs} of the C++ flight recorder.
 Napi::Value RecorderStatsToJs(Napi::Env env, const RecorderStats& s);
 

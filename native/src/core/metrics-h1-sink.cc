@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics-h1-sink.h"
 
+#include "metrics-labels.h"
+
 namespace meshtap {
 
 H1MetricsSink::H1MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
@@ -9,8 +11,20 @@ H1MetricsSink::H1MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorde
   if (metrics_ != nullptr) conn_ = metrics_->Open(inbound_, dst_, src_);
 }
 
+ShownRequest ShowH1Request(const LabelSecretPolicy& policy, const H1Exchange& ex) {
+  // Most requests hide nothing: no field is decoded for them.
+  if (!MayHideValues(ex.request_head, policy)) return ShownRequest{RedactAuthority(ex.authority), RedactUrlCredentials(ex.path)};
+  std::vector<std::string> values;
+  std::vector<LabelField> fields;
+  H1HeadFields(ex.request_head, &values, &fields);
+  return ShowRequest(policy, ex.authority, ex.path, fields);
+}
+
 void H1MetricsSink::RequestHead(H1Exchange& ex) {
-  if (conn_) metrics_->Request(conn_.get(), ex.authority);
+  if (conn_) {
+    ShownRequest& shown = labels_[ex.stream] = ShowH1Request(metrics_->secrets(), ex);
+    metrics_->Request(conn_.get(), shown.authority);
+  }
   if (config_.recorder_bodies && recorder_ != nullptr) {
     ex.capture_bodies = true;
     bodies_[ex.stream];
@@ -24,14 +38,17 @@ void H1MetricsSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* dat
 
 void H1MetricsSink::End(H1Exchange& ex) {
   if (conn_) {
+    auto shown = labels_.find(ex.stream);
+    if (shown == labels_.end()) shown = labels_.emplace(ex.stream, ShowH1Request(metrics_->secrets(), ex)).first;
     ExchangeOutcome o;
-    o.authority = ex.authority;
+    o.authority = shown->second.authority;
     o.method = ex.method;
-    o.path = ex.path;
+    o.path = shown->second.path;
     o.protocol = ex.is_http10 ? "http/1.0" : "http/1.1";
     o.status = ex.status;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
+    labels_.erase(shown);
   }
   if (recorder_ != nullptr) {
     auto it = bodies_.find(ex.stream);

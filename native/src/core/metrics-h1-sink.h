@@ -50,7 +50,12 @@ class H1MetricsSink : public H1ExchangeSink {
   std::unique_ptr<MetricsConn> conn_;
   // Bodies being captured for the recorder, by stream (pipelined exchanges overlap).
   std::unordered_map<uint32_t, RecordedBodies> bodies_;
+  // The labels of exchanges between request head and end, by stream (made once per exchange).
+  std::unordered_map<uint32_t, ShownRequest> labels_;
 };
+
+// An HTTP/1 exchange's labels (metrics-secrets.h ShowRequest) from its request head.
+ShownRequest ShowH1Request(const LabelSecretPolicy& policy, const H1Exchange& ex);
 
 // Hands every call to two sinks, `first` then `second` (this connection's metrics/recorder sink
 // and its record sink to JS). Neither owns the other.

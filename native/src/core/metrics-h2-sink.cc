@@ -10,6 +10,13 @@ namespace {
 // (ex.stream), which a later stream of the connection may also carry; it is stream 1 on the wire.
 uint32_t StreamKey(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
 
+ShownRequest ShowH2Request(const LabelSecretPolicy& policy, const H2Exchange& ex) {
+  std::vector<LabelField> fields;
+  fields.reserve(ex.request_headers.size());
+  for (const auto& f : ex.request_headers) fields.emplace_back(f.name, f.value);
+  return ShowRequest(policy, ex.authority, ex.path, fields);
+}
+
 }  // namespace
 
 H2MetricsSink::H2MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
@@ -30,7 +37,10 @@ void H2MetricsSink::Adopt(uint32_t stream, std::unique_ptr<RecordedBodies> bodie
 void H2MetricsSink::RequestHead(H2Exchange& ex) {
   // An h2c stream 1 was counted (and its bodies asked for) as the HTTP/1 request it began as.
   if (ex.from_h2c) return;
-  if (conn_) metrics_->Request(conn_.get(), ex.authority);
+  if (conn_) {
+    ShownRequest& shown = labels_[StreamKey(ex)] = ShowH2Request(metrics_->secrets(), ex);
+    metrics_->Request(conn_.get(), shown.authority);
+  }
   if (config_.recorder_bodies && recorder_ != nullptr) {
     ex.capture_bodies = true;
     bodies_[StreamKey(ex)];
@@ -43,16 +53,20 @@ void H2MetricsSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* dat
 
 void H2MetricsSink::End(H2Exchange& ex) {
   if (conn_) {
+    // An h2c stream 1's labels are made here, from the HTTP/1 request it began as (the same inputs).
+    auto shown = labels_.find(StreamKey(ex));
+    if (shown == labels_.end()) shown = labels_.emplace(StreamKey(ex), ShowH2Request(metrics_->secrets(), ex)).first;
     ExchangeOutcome o;
-    o.authority = ex.authority;
+    o.authority = shown->second.authority;
     o.method = ex.method;
-    o.path = ex.path;
+    o.path = shown->second.path;
     o.protocol = ex.is_grpc ? "grpc" : "h2";
     o.status = ex.status;
     o.grpc_status = ex.has_grpc_status ? ex.grpc_status : -1;
     o.is_failed = ex.is_grpc && ex.error != nullptr;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
+    labels_.erase(shown);
   }
   if (recorder_ != nullptr) {
     RecordedBodies* b = BodiesOf(ex);

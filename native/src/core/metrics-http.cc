@@ -68,7 +68,7 @@ PeerRoutes* HttpMetricsRegistry::PeerOf(bool inbound, const std::string& target,
 
 HttpRouteStats* HttpMetricsRegistry::RouteOf(MetricsConn* c, std::string_view authority) {
   if (c->route != nullptr && c->has_route_authority && c->route_authority == authority) return c->route;
-  std::string label = RedactAuthority(authority);
+  std::string label(authority);
   if (authorities_.count(label) == 0) {
     if (authorities_.size() >= limits_.max_authorities) {
       BoundHit("metric-authorities");

@@ -27,6 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "metrics-secrets.h"
 #include "tcp-stats.h"
 
 namespace meshtap {
@@ -45,9 +46,9 @@ struct LatencyHistogram {
 
 // One finished exchange, as the metrics need it.
 struct ExchangeOutcome {
-  std::string_view authority;  // raw (redacted here)
+  std::string_view authority;  // the label (ShowRequest: as the req event shows it)
   std::string_view method;
-  std::string_view path;       // raw request target
+  std::string_view path;       // the request target as the req event shows it (ShowRequest)
   const char* protocol = "http/1.1";  // label value: http/1.1 | http/1.0 | h2 | grpc
   int status = 0;              // 0: no response
   int64_t grpc_status = -1;    // -1: none (grpc-status.ts reads up to 10 digits)
@@ -101,6 +102,8 @@ struct HttpMetricsLimits {
   size_t max_authorities = 1000;
   size_t max_routes = 200;
   size_t max_peers = 1000;
+  // What labels made from a request must not show (metrics-secrets.h; the sidecar's tap policy).
+  LabelSecretPolicy secrets = DefaultLabelSecretPolicy();
 };
 
 class HttpMetricsRegistry {
@@ -109,8 +112,10 @@ class HttpMetricsRegistry {
 
   // A connection became HTTP: `target` is its dst (`ip:port`), `src` its client address.
   std::unique_ptr<MetricsConn> Open(bool inbound, std::string_view target, std::string_view src);
-  // A request head was seen.
+  // A request head was seen; `authority` is its label (ShowRequest).
   void Request(MetricsConn* c, std::string_view authority);
+  // The policy the sinks make labels with (ShowRequest).
+  const LabelSecretPolicy& secrets() const { return limits_.secrets; }
   // An exchange ended (with or without a response).
   void End(MetricsConn* c, const ExchangeOutcome& o);
 

@@ -1,0 +1,100 @@
+/**
+ * Metric labels hide what the tap hides, the same in both engines: the C++ port that makes a
+ * request's `authority` label and the path its `route` label is made from
+ * (native/src/core/metrics-secrets.cc) against proxy/metric-labels.ts `shownRequest` (itself the
+ * tap's own functions: redact.ts, redact-query.ts, redact-values.ts, redact-event.ts), on random
+ * requests built from what the rules look at (sensitive headers in any case, cookies, Basic and
+ * Bearer credentials, secret query parameters in the path and in header values, percent-encoding,
+ * URL credentials, non-ASCII), and the JS built-ins the port reproduces (Buffer's base64 and
+ * utf8 decoding, encodeURIComponent, decodeURIComponent) on random strings.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isNativeAvailable, loadNativeMetricsTools } from '../native/index.js';
+import { DEFAULT_LABEL_SECRETS, shownRequest, type LabelSecrets } from '../proxy/metric-labels.js';
+import { redactUrlCredentials, secretPolicy } from '../tap-protocol/index.js';
+import { reportBpfSkip } from './bpf-skip.js';
+
+const available = isNativeAvailable();
+if (!available) reportBpfSkip('test/native-metric-secrets.test.ts', 'the addon is not built (bash scripts/build-native.sh)');
+
+const KEY = 'tenantKey-7f3a9c21';
+const PASS = 's3cr3t-p4ss';
+const PIECES = [KEY, PASS, 'a', 'é', '😀', '%2F', '%3F', '%3D', '%26', '%E2%84%AA', '%C3%A9', '%ZZ', '%', '?', '&', ';', '=', '@', ':', '/', '//', 'http://', 'u:p@', ' ', '\u00a0', '"', '+', '#', '.api.example', 'token', 'TOKEN', 'api_key', 'access%5Ftoken', 'to+ken', 'x'.repeat(9), '[redacted]'];
+const text = fc.array(fc.constantFrom(...PIECES), { maxLength: 8 }).map((p) => p.join(''));
+const NAMES = ['X-Api-Key', 'x-api-key', 'Authorization', 'authorization', 'Cookie', 'cookie', 'Set-Cookie', 'Referer', 'host', ':authority', ':path', 'x-trace', 'X-Custom-Secret', 'Proxy-Authorization'];
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+const value = fc.oneof(
+  text,
+  fc.tuple(text, text).map(([u, p]) => basic(u, p)),
+  fc.constant(basic('user', PASS)),
+  text.map((t) => `Bearer ${t}`),
+  fc.array(fc.tuple(fc.constantFrom('sid', 'lang', 'n'), text), { maxLength: 3 }).map((c) => c.map(([k, v]) => `${k}=${v}`).join('; ')),
+  text.map((t) => `https://x.example/cb?token=${t}&a=1`),
+);
+const headers = fc.array(fc.tuple(fc.constantFrom(...NAMES), value), { maxLength: 6 });
+const authority = fc.oneof(fc.constant(`${KEY}.api.example`), fc.constant(`${PASS}.example:8080`), fc.constant(`u:${PASS}@${KEY}.x`), text);
+const path = fc.oneof(fc.constant(`/v1/t/${KEY}/items`), fc.constant(`/cb?token=${KEY}`), text.map((t) => `/${t}`), text);
+const POLICIES: LabelSecrets[] = [DEFAULT_LABEL_SECRETS, { sensitiveHeaders: ['x-custom-secret', 'cookie'], queryParams: ['token', 'pässwort', 'k'] }];
+
+describe.skipIf(!available)('C++ metric labels hide what the tap hides, as the TypeScript does', () => {
+  const native = available ? loadNativeMetricsTools() : undefined!;
+
+  it('an API key that is a tenant subdomain reads [redacted] in the label (the defect)', () => {
+    const shown = native.showRequest(DEFAULT_LABEL_SECRETS, `${KEY}.api.example`, '/v1/items', [[':authority', `${KEY}.api.example`], ['x-api-key', KEY]]);
+    expect(shown).toEqual({ authority: '[redacted].api.example', path: '/v1/items' });
+    expect(native.showRequest(DEFAULT_LABEL_SECRETS, 'web', `/t/${KEY}/x?token=abc`, [['x-api-key', KEY]])).toEqual({ authority: 'web', path: '/t/[redacted]/x?token=[redacted]' });
+    expect(native.showRequest(DEFAULT_LABEL_SECRETS, `${PASS}.example`, '/', [['Authorization', basic('user', PASS)]]).authority).toBe('[redacted].example');
+  });
+
+  it('makes the labels shownRequest makes, for any request', () => {
+    let scrubbed = 0;
+    fc.assert(
+      fc.property(authority, path, headers, fc.constantFrom(0, 1), (a, p, h, which) => {
+        const secrets = POLICIES[which]!;
+        const ts = shownRequest(secretPolicy(secrets.sensitiveHeaders, secrets.queryParams), a, p, h);
+        expect(native.showRequest(secrets, a, p, h)).toEqual(ts);
+        if (ts.authority.includes('[redacted]') && !a.includes('@') && !a.includes('[redacted]')) scrubbed++;
+      }),
+      { numRuns: 4000 },
+    );
+    // The generator reaches the case that matters: a hidden value scrubbed from an authority.
+    expect(scrubbed).toBeGreaterThan(100);
+  });
+
+  it("decodes base64 as Buffer.from(s, 'base64').toString('utf8') does", () => {
+    const b64 = fc.array(fc.constantFrom('Q', 'U', 'J', 'D', 'w', '=', '-', '_', '+', '/', ' ', '!', 'Ł', 'Ľ', '😀', 'é', '/w', '/4', '8', 'z'), { maxLength: 24 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(fc.oneof(b64, fc.uint8Array({ maxLength: 20 }).map((b) => Buffer.from(b).toString('base64'))), (s) => {
+        expect(native.base64ToUtf8(s)).toBe(Buffer.from(s, 'base64').toString('utf8'));
+      }),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('encodes and decodes URI components as JS does', () => {
+    const pct = fc.array(fc.constantFrom('%', '%2', '%25', '%C3', '%A9', '%E2%84%AA', '%F0%9F%98%80', '%ED%A0%80', '%C0%80', '%F4%90%80%80', '%FF', 'a', 'é', '😀', '+', ' ', '%3d'), { maxLength: 10 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(fc.oneof(pct, fc.string({ unit: 'grapheme' })), (s) => {
+        let decoded: string | null;
+        try {
+          decoded = decodeURIComponent(s);
+        } catch {
+          decoded = null;
+        }
+        expect(native.decodeUriComponent(s)).toBe(decoded);
+        expect(native.encodeUriComponent(s)).toBe(encodeURIComponent(s));
+      }),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('redacts URL credentials as redact.ts does', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(native.redactUrlCredentials(s)).toBe(redactUrlCredentials(s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
