@@ -241,7 +241,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       if (!isNative) return diverged(id, 'h2c with bytes to follow');
       // C++ follows the rest (metrics and recorder too): HTTP/2 stream 1 is the upgraded exchange,
       // when it went to JS. Its records name stream 1 (h2-record-sink.cc RecordStream), while the
-      // exchange keeps its HTTP/1 number as its id, which a later HTTP/2 stream may also carry.
+      // exchange keeps its HTTP/1 number N as its id (later streams are numbered from N + 2 on).
       const ex = c.open.get(stream);
       c.open.delete(stream);
       const open = new Map<number, Exchange>();

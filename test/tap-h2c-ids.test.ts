@@ -1,14 +1,11 @@
 /**
- * Known bug (review9, left for the owner of exchange ids: proxy/exchange-events.ts and the h2c
- * hand-over in both engines): after an h2c upgrade made on a keep-alive connection's Nth HTTP/1
- * request, the upgraded exchange keeps its HTTP/1 number as its stream (`<conn>.N`, as
- * test/differential-h2.test.ts's second example documents), and the client's HTTP/2 stream N has
- * the same id while both are open. Ids are "stable per exchange" (DESIGN §5), and the tap hub
- * decides a filtered tap per id: a tap filtered on the upgraded request's path is handed the other
- * exchange too (its id was admitted), and `jq group_by(.id)` pairs the two.
- *
- * `it.fails` until ids are unique: the assertion is what a user expects; it fails today on both
- * engines (when it starts passing, vitest reports it, and `.fails` goes).
+ * Regression (review9's R4, fixed by sec10): after an h2c upgrade made on a keep-alive
+ * connection's Nth HTTP/1 request, the upgraded exchange kept its HTTP/1 number as its stream
+ * (`<conn>.N`) and the client's HTTP/2 stream N had the same id while both were open. Ids are
+ * "stable per exchange" (DESIGN §5), and the tap hub decides a filtered tap per id: a tap filtered
+ * on the upgraded request's path was handed the other exchange too, and `jq group_by(.id)` paired
+ * the two. Now exchange numbers go on after the HTTP/1 ones (docs/decisions.md, sec10): the
+ * upgraded request keeps N (it is stream 1), HTTP/2 stream s is N - 1 + s; both engines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTapStream, type TapEvent } from '../tap-protocol/index.js';
@@ -39,7 +36,7 @@ describe.each(ENGINES)('h2c upgrade on a keep-alive connection (%s engine)', (en
     await side?.close();
   });
 
-  it.fails('a tap filtered on the upgraded request\'s path gets that exchange only, under an id no other exchange has', async () => {
+  it('a tap filtered on the upgraded request\'s path gets that exchange only, under an id no other exchange has', async () => {
     const tap = openTapStream(side.sidecar.tap!, { matches: [[{ field: 'pathPrefix', value: '/up' }]], bodies: false });
     const events: TapEvent[] = [];
     const reading = (async () => {
@@ -51,12 +48,23 @@ describe.each(ENGINES)('h2c upgrade on a keep-alive connection (%s engine)', (en
       await side.run(toH2Conversation(SPEC));
       await until('the upgraded exchange ended', () => events.some((e) => e.kind === 'end' && e.path === '/up'));
       const upId = events.find((e) => e.path === '/up')!.id;
-      // Today both engines hand it [req /up, rsp /up, req /three, end /up], all with id <conn>.3.
+      // Before, both engines handed it [req /up, rsp /up, req /three, end /up], all with id <conn>.3.
       expect(events.map((e) => [e.kind, e.path])).toEqual([['req', '/up'], ['rsp', '/up'], ['end', '/up']]);
       expect(new Set(events.map((e) => e.id))).toEqual(new Set([upId]));
+      expect(upId).toMatch(/\.3$/);
     } finally {
       tap.cancel();
       await reading;
     }
+  }, 60_000);
+
+  it('every exchange of the connection has its own id: HTTP/1 1, 2, the upgrade 3, stream 3 numbered 5', async () => {
+    const tap = openTapStream(side.sidecar.tap!, { matches: [], bodies: false, last: 50 });
+    const ends: TapEvent[] = [];
+    for await (const m of tap.messages) if (m.type === 'event' && m.event.kind === 'end') ends.push(m.event);
+    // The recorder holds the first test's conversation: four exchanges on one connection.
+    const conn = ends.find((e) => e.path === '/up')!.id.replace(/\.\d+$/, '');
+    const mine = ends.filter((e) => e.id.startsWith(`${conn}.`));
+    expect(mine.map((e) => [e.id.slice(conn.length + 1), e.path]).sort()).toEqual([['1', '/before/0'], ['2', '/before/1'], ['3', '/up'], ['5', '/three']]);
   }, 60_000);
 });

@@ -69,11 +69,22 @@ export class StreamTracker {
   }
 
   /**
+   * Added to a stream's id to make its exchange's number (`<conn>.<number>`, DESIGN §5): 0, but
+   * after an h2c upgrade made by a connection's Nth HTTP/1 request, N - 1, so exchange numbers go
+   * on after the HTTP/1 ones: the upgraded request keeps N (it is stream 1), stream s is N - 1 + s.
+   * Before, stream s was numbered s, and shared its id with HTTP/1 exchange s (the upgraded one
+   * included, while both were open: a tap filtered on one was given the other). Upgraded on the
+   * first request (the usual case), numbers are the stream ids.
+   */
+  private numberOffset = 0;
+
+  /**
    * An HTTP/1 request upgraded to h2c (RFC 7540 §3.2) is stream 1, its request already complete;
    * its response comes as h2 frames. The exchange keeps its id; its protocol becomes h2.
    */
   adoptUpgraded(ex: Exchange): void {
     ex.protocol = 'h2';
+    this.numberOffset = ex.stream - 1;
     this.lastClientStream = 1;
     this.streams.set(1, { ex, isRequestEnded: true, isResponseEnded: false, hasResponseHead: false });
     this.openIds.push(1);
@@ -97,7 +108,7 @@ export class StreamTracker {
     if (this.streams.size >= this.ctx.limits.maxStreams) return false;
     this.lastClientStream = streamId;
     const isGrpc = isGrpcContentType(headers);
-    const ex = createExchange(streamId, isGrpc ? 'grpc' : 'h2', this.ctx.now());
+    const ex = createExchange(streamId + this.numberOffset, isGrpc ? 'grpc' : 'h2', this.ctx.now());
     ex.requestHeaders = headers;
     // Pseudo-headers should come first (RFC 9113 §8.3), but a peer that misorders them is
     // still observed: the whole list is scanned.

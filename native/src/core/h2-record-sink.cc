@@ -33,9 +33,10 @@ void PutFields(std::string* s, const H2FieldList& fields) {
   }
 }
 
-// The stream a record names: the HTTP/2 stream id. An adopted h2c exchange keeps its HTTP/1
-// number as its id (ex.stream), which an HTTP/2 stream of the same connection may also carry; its
-// records name stream 1 (what it is on the wire, and never another stream's id after an upgrade).
+// The stream a record names: the exchange's number (ex.stream: the stream id, plus N - 1 after an
+// h2c upgrade by the Nth HTTP/1 request, h2-streams.cc). An adopted h2c exchange keeps its HTTP/1
+// number N as its id; its records name stream 1 (what it is on the wire; no other exchange's
+// number is 1 after an upgrade, as every HTTP/2 stream's is at least N + 2).
 uint32_t RecordStream(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
 
 }  // namespace

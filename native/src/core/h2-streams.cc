@@ -123,6 +123,9 @@ void H2StreamTracker::AdoptUpgraded(H2Exchange&& ex) {
   st->ex.from_h2c = true;
   st->id = 1;
   st->is_request_ended = true;
+  // Exchange numbers go on after the HTTP/1 ones (stream-tracker.ts numberOffset): the upgraded
+  // request keeps its number N, stream s is N - 1 + s, so no two exchanges share an id.
+  number_offset_ = st->ex.stream - 1;
   last_client_stream_ = 1;
   if (auto* it = streams_.find(1); it != streams_.end()) it->second = std::move(st);
   else streams_.insert(1, std::move(st));
@@ -145,7 +148,7 @@ bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, 
   Stream* st = owned.get();
   st->id = stream_id;
   H2Exchange& ex = st->ex;
-  ex.stream = stream_id;
+  ex.stream = stream_id + number_offset_;
   ex.is_grpc = IsGrpcContentType(headers);
   ex.start_ns = now_ns;
   // Pseudo-headers should come first (RFC 9113 §8.3), but a peer that misorders them is still

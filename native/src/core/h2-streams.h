@@ -137,6 +137,9 @@ class H2StreamTracker {
   StreamTable streams_;
   // Highest client stream id seen: lower ids are closed (RFC 9113 §5.1.1).
   uint32_t last_client_stream_ = 0;
+  // Added to a stream id to make its exchange's number (ex.stream): after an h2c upgrade by the
+  // connection's Nth HTTP/1 request, N - 1 (AdoptUpgraded), else 0.
+  uint32_t number_offset_ = 0;
   // Streams above the server's GOAWAY last-stream-id will not be processed.
   uint64_t goaway_last_stream_ = UINT64_MAX;
   // Client-reset streams in their grace: by id, and in the order they were reset (oldest first).

@@ -6,8 +6,8 @@
 namespace meshtap {
 namespace {
 
-// Bodies are kept by HTTP/2 stream id: an adopted h2c exchange keeps its HTTP/1 number as its id
-// (ex.stream), which a later stream of the connection may also carry; it is stream 1 on the wire.
+// Bodies are kept by exchange number, an adopted h2c exchange's under 1 (its stream on the wire):
+// it keeps its HTTP/1 number N as its id, which H1MetricsSink::TakeBodies found it under.
 uint32_t StreamKey(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
 
 ShownRequest ShowH2Request(const LabelSecretPolicy& policy, const H2Exchange& ex) {
