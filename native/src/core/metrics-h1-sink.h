@@ -35,7 +35,8 @@ class H1MetricsSink : public H1ExchangeSink {
   void End(H1Exchange& ex) override;
   void GiveUp(GiveUpReason reason) override {}
   void Upgraded() override {}
-  void SwitchedToH2c(H1Exchange& ex) override {}
+  // The exchange goes on as HTTP/2 stream 1 (H2MetricsSink ends it, making its labels again).
+  void SwitchedToH2c(H1Exchange& ex) override { labels_.erase(ex.stream); }
   // h2c: the recorder bodies captured so far for exchange `stream` (the upgrade request, which
   // continues as HTTP/2 stream 1: H2MetricsSink::Adopt), taken out of this sink; empty if none.
   std::unique_ptr<RecordedBodies> TakeBodies(uint32_t stream);
