@@ -73,7 +73,39 @@ export async function looksLikeHar(path: string): Promise<boolean> {
   return /^\uFEFF?\s*\{\s*"log"\s*:/.test(head);
 }
 
-/** Why a parsed line is not an exchange, or undefined when it is one. */
+const HEADER_FIELDS = ['requestHeaders', 'responseHeaders', 'trailers', 'requestTrailers'] as const;
+const NUMBER_FIELDS = ['latencyMs', 'durationMs', 'requestBytes', 'responseBytes'] as const;
+const STRING_FIELDS = ['scheme', 'authority', 'grpcMessage', 'error', 'pod'] as const;
+
+function checkHeaderList(name: string, list: unknown): string | undefined {
+  if (!Array.isArray(list)) return `"${name}" is not a list of [name, value] pairs`;
+  const bad = list.findIndex((h) => !Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string');
+  return bad === -1 ? undefined : `"${name}"[${bad}] is not a [name, value] pair of strings`;
+}
+
+function checkBody(name: string, body: unknown): string | undefined {
+  const b = body as Record<string, unknown> | null;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) return `"${name}" is not a body object`;
+  if (typeof b.data !== 'string') return `"${name}".data is not a string`;
+  if (b.encoding !== 'utf8' && b.encoding !== 'base64') return `"${name}".encoding is neither "utf8" nor "base64"`;
+  return undefined;
+}
+
+function checkFrames(name: string, frames: unknown): string | undefined {
+  if (!Array.isArray(frames)) return `"${name}" is not a list of message frames`;
+  const bad = frames.findIndex((f) => {
+    const frame = f as Record<string, unknown> | null;
+    return typeof frame !== 'object' || frame === null || typeof frame.data !== 'string' || (frame.atMs !== undefined && !(typeof frame.atMs === 'number' && frame.atMs >= 0));
+  });
+  return bad === -1 ? undefined : `"${name}"[${bad}] is not a message frame ({"data": base64, …})`;
+}
+
+/**
+ * Why a parsed line is not an exchange, or undefined when it is one. The fields replay, mock
+ * and convert use are checked for their types here, so a damaged file is refused when it is
+ * read, naming the line, instead of failing one exchange at a time with an internal
+ * TypeError (or crashing `convert`) after requests were sent. Unknown fields stay allowed.
+ */
 export function checkExchange(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
   const ex = value as Record<string, unknown>;
@@ -81,6 +113,35 @@ export function checkExchange(value: unknown): string | undefined {
   if (typeof ex.protocol !== 'string' || !PROTOCOLS.has(ex.protocol)) return `unknown "protocol" ${JSON.stringify(ex.protocol)}`;
   if (typeof ex.method !== 'string' || typeof ex.path !== 'string') return 'missing "method" or "path"';
   if (typeof ex.ts !== 'string' || Number.isNaN(Date.parse(ex.ts))) return 'missing or bad "ts"';
+  for (const name of HEADER_FIELDS) {
+    if (ex[name] !== undefined) {
+      const problem = checkHeaderList(name, ex[name]);
+      if (problem) return problem;
+    }
+  }
+  // Observers record 0 for a response whose status could not be read (an h2 `:status` that is not 3 digits).
+  if (ex.status !== undefined && !(Number.isInteger(ex.status) && (ex.status as number) >= 0 && (ex.status as number) <= 999)) return `"status" ${JSON.stringify(ex.status)} is not an HTTP status`;
+  if (ex.grpcStatus !== undefined && !(Number.isInteger(ex.grpcStatus) && (ex.grpcStatus as number) >= 0)) return `"grpcStatus" ${JSON.stringify(ex.grpcStatus)} is not a gRPC status code`;
+  for (const name of NUMBER_FIELDS) {
+    const n = ex[name];
+    if (n !== undefined && !(typeof n === 'number' && Number.isFinite(n) && n >= 0)) return `"${name}" ${JSON.stringify(n)} is not a number`;
+  }
+  for (const name of STRING_FIELDS) {
+    if (ex[name] !== undefined && typeof ex[name] !== 'string') return `"${name}" is not a string`;
+  }
+  for (const name of ['requestBody', 'responseBody'] as const) {
+    if (ex[name] !== undefined) {
+      const problem = checkBody(name, ex[name]);
+      if (problem) return problem;
+    }
+  }
+  for (const name of ['requestMessages', 'responseMessages'] as const) {
+    // A tap `end` event counts messages; a recording lists their frames (a count is refused too).
+    if (ex[name] !== undefined) {
+      const problem = checkFrames(name, ex[name]);
+      if (problem) return problem;
+    }
+  }
   return undefined;
 }
 
