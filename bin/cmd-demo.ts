@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshtapError, meshtapVersion, onCleanup, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { MeshtapError, meshtapVersion, onCleanup, parseDurationMs, setLongTimeout, stringFlag, UsageError } from '../common/index.js';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
 import { formatMessage, openSource, type TapOutput, type TapSource } from '../tap-api/index.js';
 import type { Command } from './command.js';
@@ -155,7 +155,7 @@ const command: Command = {
           for (const l of commands) err(l);
         });
       }
-      if (durationMs !== undefined) setTimeout(() => stop('duration'), durationMs).unref();
+      if (durationMs !== undefined) setLongTimeout(() => stop('duration'), durationMs).unref();
       err(`Live tap of deploy/web:`);
 
       const source: TapSource = { tapApi: { url: cp.tapApi.url, token: cp.adminToken, namespace: 'emojivoto', target: 'deploy/web' } };

@@ -1,4 +1,4 @@
-import { onCleanup, parseCount, parseTimeOrAgo, stringFlag, UsageError } from '../common/index.js';
+import { onCleanup, parseCount, parseTimeOrAgo, setLongTimeout, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
   COLOR_HELP,
@@ -194,7 +194,7 @@ const command: Command = {
     const unregister = onCleanup(stop);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    const untilTimer = untilEpochMs !== undefined && follow ? setTimeout(stop, Math.max(0, untilEpochMs - Date.now())) : undefined;
+    const untilTimer = untilEpochMs !== undefined && follow ? setLongTimeout(stop, Math.max(0, untilEpochMs - Date.now())) : undefined;
     try {
       await consumeTap(stream, source, {
         following: follow,
@@ -219,7 +219,7 @@ const command: Command = {
     } finally {
       view.finish();
       out.flush();
-      if (untilTimer) clearTimeout(untilTimer);
+      untilTimer?.clear();
       unregister();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);

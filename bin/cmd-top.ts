@@ -1,5 +1,5 @@
 /** `meshtap top`: a live table of a workload's busiest paths, from a tap stream. */
-import { onCleanup, parseCount, parseDurationMs, stringFlag, UsageError, MeshtapError } from '../common/index.js';
+import { onCleanup, parseCount, parseDurationMs, setLongTimeout, stringFlag, UsageError, MeshtapError } from '../common/index.js';
 import { isSidecarStopped, type TapMessage, type TapRequest, type TapStream } from '../tap-protocol/index.js';
 import {
   connectionFromArgs,
@@ -127,7 +127,7 @@ const command: Command = {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const unregister = onCleanup(stop);
-    const timer = durationMs ? setTimeout(stop, durationMs) : undefined;
+    const timer = durationMs ? setLongTimeout(stop, durationMs) : undefined;
     let ends = 0;
     async function* limited(): AsyncGenerator<TapMessage> {
       try {
@@ -161,7 +161,7 @@ const command: Command = {
         ...(refreshMs !== undefined ? { refreshMs } : {}),
       });
     } finally {
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       unregister();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);

@@ -10,6 +10,8 @@ export type { CommandSpec, OptionSpec, ParsedArgs } from './cli.js';
 export { SOURCE_OPTIONS, SOURCE_HELP } from './source-flags.js';
 export type { CheckResult } from './check.js';
 export { formatHostPort } from './host-port.js';
+export { setLongTimeout, MAX_TIMEOUT_MS } from './long-timeout.js';
+export type { LongTimeout } from './long-timeout.js';
 export { configFilePath, loadCliConfig } from './config.js';
 export { startAdminServer } from './admin-server.js';
 export type { AdminServer, AdminServerOptions } from './admin-server.js';

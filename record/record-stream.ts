@@ -3,6 +3,7 @@
  * stops at the first limit reached (count, bytes, duration, history end, abort signal, stream
  * end). It never waits on anything but the file: the tap side drops and tells us instead.
  */
+import { setLongTimeout } from '../common/index.js';
 import type { TapMessage } from '../tap-protocol/index.js';
 import { exchangeFromEvent } from './format.js';
 import type { RecordingWriter } from './recording-writer.js';
@@ -47,7 +48,7 @@ export async function recordStream(
     stopReason ??= reason;
     options.cancel?.();
   };
-  const timer = limits.durationMs !== undefined ? setTimeout(() => stopWith('duration'), limits.durationMs) : undefined;
+  const timer = limits.durationMs !== undefined ? setLongTimeout(() => stopWith('duration'), limits.durationMs) : undefined;
   const onAbort = (): void => stopWith('aborted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
@@ -73,7 +74,7 @@ export async function recordStream(
     // A cancel we asked for surfaces as a CANCELLED error from grpc-js: that is a normal stop.
     if (!stopReason) throw err;
   } finally {
-    if (timer) clearTimeout(timer);
+    timer?.clear();
     options.signal?.removeEventListener('abort', onAbort);
   }
   return { ...progress(), reason: stopReason ?? 'stream-end' };

@@ -5,6 +5,7 @@
  * started — streams interleave), and never more than `concurrency` in flight. A connection is
  * one pod's (connectionKeyOf): ids repeat across the pods of a recording.
  */
+import { setLongTimeout } from '../common/index.js';
 import { connectionKeyOf, startTimeMs, type RecordedExchange } from './format.js';
 
 export type ReplayTiming = { mode: 'recorded'; speed: number } | { mode: 'rate'; perSecond: number } | { mode: 'max' };
@@ -45,8 +46,8 @@ export function createSemaphore(limit: number): { acquire(): Promise<void>; rele
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    const t = setLongTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { t.clear(); resolve(); }, { once: true });
   });
 
 /**
