@@ -15,7 +15,12 @@ function queryUrl(s: UrlState, q: string): string {
 /** `onError`: the query's error as shown under the bar (undefined when it is valid), so the view does not show it twice. */
 export function QueryBar({ state, onError }: { state: UrlState; onError?(error: string | undefined): void }) {
   const [draft, setDraft] = useState(state.q);
-  const [check, setCheck] = useState<QueryCheck>();
+  // The last answer of the server's parser and the text it was for: an answer for an earlier
+  // draft must not decide what Enter does with this one (see apply).
+  const [checked, setChecked] = useState<{ q: string; check: QueryCheck }>();
+  const check = checked?.check;
+  const current = checked?.q === draft ? checked.check : undefined;
+  const applyWhenChecked = useRef(false);
   const [copied, setCopied] = useState<string>();
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => setDraft(state.q), [state.q]);
@@ -24,17 +29,40 @@ export function QueryBar({ state, onError }: { state: UrlState; onError?(error: 
     const t = setTimeout(() => {
       fetch(queryUrl(state, draft), { signal: ac.signal })
         .then((r) => r.json() as Promise<QueryCheck>)
-        .then(setCheck, () => undefined);
+        .then(
+          (c) => setChecked({ q: draft, check: c }),
+          () => {
+            // No answer (the dashboard went away?): Enter applies as it did, and the tap says what is wrong.
+            if (ac.signal.aborted || !applyWhenChecked.current) return;
+            applyWhenChecked.current = false;
+            setUrlState({ q: draft.trim() });
+          },
+        );
     }, 150);
     return () => {
       clearTimeout(t);
       ac.abort();
     };
   }, [draft, state.ns, state.target, state.source, state.since, state.rps]);
+  /**
+   * Enter right after typing or pasting comes before the parser's answer for that text (150 ms
+   * debounce + a round trip). It used to be judged by the answer for the text before: a valid
+   * query typed over an invalid one was silently not applied, an invalid one over a valid one
+   * was. Now Enter waits for this text's answer and applies it if it is valid.
+   */
   const apply = () => {
-    if (check && !check.ok) return;
+    if (!current) {
+      applyWhenChecked.current = true;
+      return;
+    }
+    if (!current.ok) return;
     setUrlState({ q: draft.trim() });
   };
+  useEffect(() => {
+    if (!current || !applyWhenChecked.current) return;
+    applyWhenChecked.current = false;
+    if (current.ok) setUrlState({ q: draft.trim() });
+  }, [current]);
   const dirty = draft.trim() !== state.q;
   const shownError = check && !check.ok ? check.error : undefined;
   useEffect(() => onError?.(shownError), [shownError]);
@@ -61,12 +89,15 @@ export function QueryBar({ state, onError }: { state: UrlState; onError?(error: 
           placeholder="--path /api --status 5xx   (meshtap tap filter flags: --method --authority --header N=V --grpc-status --min-latency --to --not --or …; --reveal-header NAME)"
           aria-invalid={check && !check.ok ? 'true' : 'false'}
           aria-describedby="query-help"
-          onInput={(ev) => setDraft((ev.target as HTMLInputElement).value)}
+          onInput={(ev) => {
+            applyWhenChecked.current = false;
+            setDraft((ev.target as HTMLInputElement).value);
+          }}
           onKeyDown={(ev) => {
             if (ev.key === 'Escape') setDraft(state.q);
           }}
         />
-        <button type="submit" class="btn primary" disabled={!dirty || (check && !check.ok)}>
+        <button type="submit" class="btn primary" disabled={!dirty || (current !== undefined && !current.ok)}>
           Apply
         </button>
         {state.q && (
