@@ -103,22 +103,179 @@ export class SecretSet {
   }
 }
 
-/** `text` with every secret in `secrets` (longest first) as `[redacted]`; the same string when none occurs. */
+/** `text` with every secret in `secrets` (longest first) as `[redacted]`, however it is percent-encoded; the same string when none occurs. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) return text;
+  let out = text;
+  // Spellings first: a value's escaped form can begin inside an escape (`%30%20…` holds `0%20…`).
+  const hasPercent = out.indexOf('%') >= 0;
+  if (hasPercent || out.indexOf('+') >= 0) {
+    const forms = normalizedForms(secrets);
+    if (hasPercent) out = scrubNormalized(out, forms.plain, false);
+    if (forms.spaced.length > 0 && out.indexOf('+') >= 0) out = scrubNormalized(out, forms.spaced, true);
+  }
+  return scrubSecretsAsWritten(out, secrets);
+}
+
+/**
+ * `text` with every secret in `secrets` as `[redacted]` where it occurs as written (or in the one
+ * escaped spelling SecretSet adds), not in other spellings. What scrubSecrets was before review10;
+ * the metric labels use it until the native engine's port (native/src/core/metrics-secrets.cc)
+ * has the spellings pass too, so that both engines make the same labels.
+ */
+export function scrubSecretsAsWritten(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (out.indexOf(s) >= 0) out = out.split(s).join(REDACTED);
   return out;
 }
 
-/** A header list with secrets scrubbed from every value (the same list when none occurs). */
-export function scrubHeaderSecrets(headers: HeaderList, secrets: readonly string[]): HeaderList {
-  let out: HeaderList | undefined;
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i]!;
-    const scrubbed = scrubSecrets(value, secrets);
-    if (scrubbed === value) continue;
-    out ??= headers.slice();
-    out[i] = [name, scrubbed];
+/*
+ * Other spellings (review10). SecretSet adds one percent-encoded spelling of a value (upper-case
+ * hex, every reserved character escaped), but percent-encoding is case-insensitive and clients
+ * differ: .NET's HttpUtility.UrlEncode writes `%2f`, others escape only some characters, forms
+ * write a space as `+`. `Authorization: Bearer ab+cd/ef==` echoed as `?next=ab%2bcd%2fef%3d%3d`
+ * showed in full in the path, the Referer and a filter's view. So a text holding a `%` is also
+ * searched in a normalized view (escapes of characters decoded, other escapes' hex upper-cased), for the
+ * secrets normalized the same way, and what matches there is redacted in the text. No RegExp is
+ * built per event (compiling one cost ~130 µs); the view costs one pass over the text.
+ */
+
+interface NormalizedForms {
+  /** The secrets' normalized spellings (8+ characters), longest first. */
+  plain: string[];
+  /** The same with a space for each `+`-able space, for secrets holding a space (form bodies). */
+  spaced: string[];
+}
+// One event's fields are scrubbed one after another with one secret list: the last list's forms are kept.
+let lastSecrets: readonly string[] | undefined;
+let lastLength = 0;
+let lastForms: NormalizedForms | undefined;
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
+}
+
+/**
+ * `text` with `%XX` escapes of ASCII bytes and of UTF-8 characters decoded and any other `%XX`'s hex in upper case (and, with
+ * `plusIsSpace`, `+` as a space), and for each character of the view the index in `text` where
+ * it begins (`starts[view.length]` is `text.length`). Undefined when the view is `text` itself.
+ */
+function normalizeEscapes(text: string, plusIsSpace: boolean): { view: string; starts: Int32Array } | undefined {
+  if (text.indexOf('%') < 0 && !(plusIsSpace && text.indexOf('+') >= 0)) return undefined;
+  const starts = new Int32Array(text.length + 1);
+  let view = '';
+  let changed = false;
+  let n = 0;
+  let runFrom = 0;
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    let replacement: string | undefined;
+    let width = 1;
+    if (c === 0x25 && i + 2 < text.length) {
+      const h = hexValue(text.charCodeAt(i + 1));
+      const l = hexValue(text.charCodeAt(i + 2));
+      if (h >= 0 && l >= 0) {
+        const byte = (h << 4) | l;
+        const utf8Width = byte < 0x80 ? 0 : escapedUtf8Width(text, i, byte);
+        if (byte < 0x80) replacement = String.fromCharCode(byte);
+        else if (utf8Width > 0) replacement = decodeURIComponent(text.slice(i, i + utf8Width));
+        else replacement = `%${text.slice(i + 1, i + 3).toUpperCase()}`;
+        width = utf8Width > 0 ? utf8Width : 3;
+      }
+    } else if (plusIsSpace && c === 0x2b) {
+      replacement = ' ';
+    }
+    if (replacement === undefined) {
+      starts[n++] = i;
+      i++;
+      continue;
+    }
+    if (replacement !== text.slice(i, i + width)) changed = true;
+    // Every character of a replacement begins at its escape: a match cannot end inside one.
+    for (let k = 0; k < replacement.length; k++) starts[n++] = i;
+    view += text.slice(runFrom, i) + replacement;
+    i += width;
+    runFrom = i;
   }
-  return out ?? headers;
+  if (!changed) return undefined;
+  view += text.slice(runFrom);
+  starts[n] = text.length;
+  return { view, starts };
+}
+
+/**
+ * The length in `text` of the escaped UTF-8 sequence of one character starting at `at` (`%C3%A9`:
+ * 6), or 0 when the escapes there are not one (then the lead escape stands alone).
+ */
+function escapedUtf8Width(text: string, at: number, lead: number): number {
+  const bytes = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+  if (bytes === 0 || at + bytes * 3 > text.length) return 0;
+  for (let b = 1; b < bytes; b++) {
+    const p = at + b * 3;
+    if (text.charCodeAt(p) !== 0x25) return 0;
+    const h = hexValue(text.charCodeAt(p + 1));
+    const l = hexValue(text.charCodeAt(p + 2));
+    if (h < 0 || l < 0 || ((h << 4) | l) < 0x80 || ((h << 4) | l) > 0xbf) return 0;
+  }
+  try {
+    decodeURIComponent(text.slice(at, at + bytes * 3)); // overlong forms and surrogates are refused here
+    return bytes * 3;
+  } catch {
+    return 0;
+  }
+}
+
+function normalizedForms(secrets: readonly string[]): NormalizedForms {
+  if (secrets === lastSecrets && secrets.length === lastLength && lastForms) return lastForms;
+  const plain = new Set<string>();
+  const spaced = new Set<string>();
+  for (const s of secrets) {
+    const p = normalizeEscapes(s, false)?.view ?? s;
+    if (p.length >= MIN_SECRET_CHARS) plain.add(p);
+    if (p.indexOf(' ') >= 0 && p.length >= MIN_SECRET_CHARS) spaced.add(p);
+  }
+  const longestFirst = (set: Set<string>) => [...set].sort((a, b) => b.length - a.length);
+  lastSecrets = secrets;
+  lastLength = secrets.length;
+  lastForms = { plain: longestFirst(plain), spaced: longestFirst(spaced) };
+  return lastForms;
+}
+
+/** `text` with what matches one of `forms` in its normalized view as `[redacted]` (overlapping matches as one). */
+function scrubNormalized(text: string, forms: readonly string[], plusIsSpace: boolean): string {
+  if (forms.length === 0) return text;
+  const normal = normalizeEscapes(text, plusIsSpace);
+  if (normal === undefined) return text;
+  const { view, starts } = normal;
+  const ranges: Array<[number, number]> = [];
+  for (const f of forms) {
+    for (let at = view.indexOf(f); at >= 0; at = view.indexOf(f, at + f.length)) ranges.push([starts[at]!, endInText(starts, at + f.length, view.length)]);
+  }
+  if (ranges.length === 0) return text;
+  ranges.sort((x, y) => x[0] - y[0]);
+  let out = '';
+  let from = 0;
+  let [start, end] = ranges[0]!;
+  for (let r = 1; r < ranges.length; r++) {
+    const [a, b] = ranges[r]!;
+    if (a < end) {
+      end = Math.max(end, b);
+      continue;
+    }
+    out += text.slice(from, start) + REDACTED;
+    from = end;
+    start = a;
+    end = b;
+  }
+  return out + text.slice(from, start) + REDACTED + text.slice(end);
+}
+
+/** Where a match ending before the view's character `k` ends in the text (past the whole escape it ends in). */
+function endInText(starts: Int32Array, k: number, viewLength: number): number {
+  const last = starts[k - 1]!;
+  let i = k;
+  while (i < viewLength && starts[i]! <= last) i++;
+  return starts[i]!;
 }

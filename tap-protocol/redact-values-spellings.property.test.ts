@@ -1,0 +1,74 @@
+/**
+ * review10: a hidden value is scrubbed however it is percent-encoded (either case of hex digit,
+ * any subset of its characters escaped, `+` for a space), not only as written or as
+ * encodeURIComponent spells it; text without it is left as it was.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { REDACTED } from './events.js';
+import { scrubSecrets, SecretSet } from './redact-values.js';
+
+function secretsOf(...values: string[]): readonly string[] {
+  const set = new SecretSet();
+  for (const v of values) set.add(v);
+  return set.values;
+}
+
+/** `value` with each character raw or escaped (upper or lower hex), as `choices` say. */
+function spell(value: string, choices: number[]): string {
+  let out = '';
+  let i = 0;
+  for (const ch of value) {
+    const how = choices[i++ % choices.length]!;
+    if (how === 0) out += ch;
+    else {
+      const escaped = [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+      out += how === 1 ? escaped : escaped.toUpperCase();
+    }
+  }
+  return out;
+}
+
+describe('scrubSecrets: every percent-encoded spelling', () => {
+  it.each([
+    ['lower-case hex', '/cb?next=s3cr3tAB%2bcd%2fEF%3d%3d&x=1', '/cb?next=[redacted]&x=1'],
+    ['upper-case hex', '/cb?next=s3cr3tAB%2Bcd%2FEF%3D%3D', '/cb?next=[redacted]'],
+    ['partly escaped', '/cb?n=s3cr3tAB%2Bcd/EF==&m=1', '/cb?n=[redacted]&m=1'],
+    ['every character escaped', '%73%33%63%72%33%74%41%42%2b%63%64%2f%45%46%3d%3d end', '[redacted] end'],
+    ['twice in one text', 'a=s3cr3tAB%2bcd%2fEF%3d%3d&b=s3cr3tAB+cd%2FEF%3D%3D', 'a=[redacted]&b=[redacted]'],
+    ['not there', '/cb?next=%2Fhome&s3cr3tAB', '/cb?next=%2Fhome&s3cr3tAB'],
+    ['broken escapes around it', '%%2%zz s3cr3tAB+cd%2fEF%3d%3d%', '%%2%zz [redacted]%'],
+  ])('%s', (_name, text, out) => expect(scrubSecrets(text, secretsOf('s3cr3tAB+cd/EF=='))).toBe(out));
+
+  it('a space as + (a form) or %20, only for a value holding a space', () => {
+    const secrets = secretsOf('correct horse battery', 'plus+sign+value');
+    expect(scrubSecrets('pw=correct+horse+battery&x', secrets)).toBe(`pw=${REDACTED}&x`);
+    expect(scrubSecrets('pw=correct%20horse+battery', secrets)).toBe(`pw=${REDACTED}`);
+    expect(scrubSecrets('v=plus+sign+value', secrets)).toBe(`v=${REDACTED}`);
+    expect(scrubSecrets('v=plus sign value', secrets)).toBe('v=plus sign value');
+  });
+
+  it('non-ASCII values, their escapes in either case', () => {
+    const secrets = secretsOf('tökenABC/12');
+    expect(scrubSecrets('t%c3%b6kenABC%2f12!', secrets)).toBe(`${REDACTED}!`);
+    expect(scrubSecrets('tökenABC%2F12', secrets)).toBe(REDACTED);
+  });
+
+  it('a value whose decoded form is short is not scrubbed by that form (it would blank common text)', () => {
+    expect(scrubSecrets('%41%42%43 and ABC', secretsOf('%41%42%43'))).toBe(`${REDACTED} and ABC`);
+  });
+
+  it('any spelling of a generated value is scrubbed; the text around it is kept', () => {
+    const valueChar = fc.constantFrom(...'aZ09-_.~+/=% é:?&'.split(''));
+    fc.assert(
+      fc.property(fc.array(valueChar, { minLength: 8, maxLength: 24 }), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 24 }), fc.constantFrom('', 'x=', '/p?a=1&b='), (chars, choices, prefix) => {
+        const value = chars.join('');
+        fc.pre(value.trim() === value && value !== REDACTED);
+        const text = `${prefix}${spell(value, choices)}`;
+        const out = scrubSecrets(text, secretsOf(value));
+        expect(out).toBe(`${prefix}${REDACTED}`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
