@@ -497,19 +497,22 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         h.h2c(id, batch.readUInt32LE(from), t, code === 1);
         break;
       case 18: {
-        const r = h2Reader(batch, from + 4);
-        const head: NativeH2Head = { isGrpc: (code & 2) !== 0, method: r.str(), scheme: r.str(), authority: r.str(), path: r.str(), headers: r.fields() };
+        h2At = from + 4;
+        const head: NativeH2Head = { isGrpc: (code & 2) !== 0, method: readStr(batch), scheme: readStr(batch), authority: readStr(batch), path: readStr(batch), headers: readFields(batch) };
         h.h2RequestHead(id, batch.readUInt32LE(from), head, (code & 1) !== 0, t);
         break;
       }
       case 19:
-        h.h2ResponseHead(id, batch.readUInt32LE(from), batch.readUInt32LE(from + 4), h2Reader(batch, from + 8).fields(), t);
+        h2At = from + 8;
+        h.h2ResponseHead(id, batch.readUInt32LE(from), batch.readUInt32LE(from + 4), readFields(batch), t);
         break;
       case 20: {
         const flags = batch.readUInt32LE(from + 4);
-        const r = h2Reader(batch, from + 40);
-        const error = r.str('latin1');
-        const grpcMessage = r.str();
+        h2At = from + 40;
+        const error = readStr(batch, 'latin1');
+        const grpcMessage = readStr(batch);
+        const requestTrailers = readFields(batch);
+        const trailers = readFields(batch);
         h.h2End(
           id,
           batch.readUInt32LE(from),
@@ -523,8 +526,8 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
             responseMessages: batch.readUInt32LE(from + 20),
             requestBytes: batch.readUInt32LE(from + 28) * 4294967296 + batch.readUInt32LE(from + 24),
             responseBytes: batch.readUInt32LE(from + 36) * 4294967296 + batch.readUInt32LE(from + 32),
-            requestTrailers: r.fields(),
-            trailers: r.fields(),
+            requestTrailers,
+            trailers,
           },
           t,
         );
@@ -535,48 +538,78 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
   return at;
 }
 
-/** Reads the str (UTF-8 unless said) and fields of an HTTP/2 record payload (event-ring.h) from `at` on. */
-function h2Reader(batch: Buffer, at: number): { str(encoding?: 'latin1' | 'utf8'): string; fields(): NativeHeaderList } {
-  const str = (encoding: 'latin1' | 'utf8' = 'utf8'): string => {
-    const n = batch.readUInt32LE(at);
-    const s = n === 0 ? '' : batch.toString(encoding, at + 4, at + 4 + n);
-    at += 4 + n;
-    return s;
-  };
-  return {
-    str,
-    fields() {
-      const out: NativeHeaderList = [];
-      const n = batch.readUInt32LE(at);
-      at += 4;
-      // A block of ASCII bytes reads the same as latin1 and as UTF-8: decoded in one call and cut
-      // into names and values (a decode per name and value was a tenth of the JS thread under a
-      // gRPC tap). Otherwise names as latin1, values as UTF-8, one by one.
-      let end = at;
-      for (let i = 0; i < n; i++) end += 8 + batch.readUInt32LE(end) + batch.readUInt32LE(end + 4);
-      if (n > 0 && isAscii(batch.subarray(at, end))) {
-        const text = batch.toString('latin1', at, end);
-        let p = 0;
-        for (let i = 0; i < n; i++) {
-          const nameLen = batch.readUInt32LE(at + p);
-          const valueLen = batch.readUInt32LE(at + p + 4);
-          p += 8;
-          out.push([text.slice(p, p + nameLen), text.slice(p + nameLen, p + nameLen + valueLen)]);
-          p += nameLen + valueLen;
-        }
-        at = end;
-        return out;
-      }
-      for (let i = 0; i < n; i++) {
-        const nameLen = batch.readUInt32LE(at);
-        const valueLen = batch.readUInt32LE(at + 4);
-        const p = at + 8;
-        out.push([batch.toString('latin1', p, p + nameLen), batch.toString('utf8', p + nameLen, p + nameLen + valueLen)]);
-        at = p + nameLen + valueLen;
-      }
-      return out;
-    },
-  };
+/**
+ * The read position of `readStr` / `readFields` in an HTTP/2 record payload (event-ring.h): module
+ * state rather than a reader object, so a record costs no closures (the JS thread decodes three or
+ * four of these per tapped gRPC call; its allocations are what its young-generation GC pays for).
+ */
+let h2At = 0;
+
+/**
+ * Recent ASCII header blocks and their lists (readFields). Bounded: at most FIELDS_CACHE_ENTRIES
+ * blocks of at most FIELDS_CACHE_MAX_CHARS each (~128 KiB with their lists), emptied when full.
+ */
+const fieldsCache = new Map<string, NativeHeaderList>();
+const FIELDS_CACHE_ENTRIES = 64;
+const FIELDS_CACHE_MAX_CHARS = 1024;
+
+/** The str at h2At (UTF-8 unless said); moves h2At past it. */
+function readStr(batch: Buffer, encoding: 'latin1' | 'utf8' = 'utf8'): string {
+  const n = batch.readUInt32LE(h2At);
+  const s = n === 0 ? '' : batch.toString(encoding, h2At + 4, h2At + 4 + n);
+  h2At += 4 + n;
+  return s;
+}
+
+/** The fields at h2At; moves h2At past them. */
+function readFields(batch: Buffer): NativeHeaderList {
+  const n = batch.readUInt32LE(h2At);
+  let at = h2At + 4;
+  if (n === 0) {
+    h2At = at;
+    return [];
+  }
+  const out: NativeHeaderList = [];
+  // A block of ASCII bytes reads the same as latin1 and as UTF-8: decoded in one call and cut
+  // into names and values (a decode per name and value was a tenth of the JS thread under a
+  // gRPC tap). Otherwise names as latin1, values as UTF-8, one by one.
+  let end = at;
+  for (let i = 0; i < n; i++) end += 8 + batch.readUInt32LE(end) + batch.readUInt32LE(end + 4);
+  if (isAscii(batch.subarray(at, end))) {
+    const text = batch.toString('latin1', at, end);
+    // The same block as a recent one (a client's calls repeat their headers, a server its
+    // trailers): the same list. Lists are never changed once made (observers and redaction assign
+    // or copy whole lists), and a list is a function of its block's bytes, which `text` holds
+    // whole (lengths included).
+    const known = text.length <= FIELDS_CACHE_MAX_CHARS ? fieldsCache.get(text) : undefined;
+    if (known !== undefined) {
+      h2At = end;
+      return known;
+    }
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const nameLen = batch.readUInt32LE(at + p);
+      const valueLen = batch.readUInt32LE(at + p + 4);
+      p += 8;
+      out.push([text.slice(p, p + nameLen), text.slice(p + nameLen, p + nameLen + valueLen)]);
+      p += nameLen + valueLen;
+    }
+    if (text.length <= FIELDS_CACHE_MAX_CHARS) {
+      if (fieldsCache.size >= FIELDS_CACHE_ENTRIES) fieldsCache.clear();
+      fieldsCache.set(text, out);
+    }
+    h2At = end;
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const nameLen = batch.readUInt32LE(at);
+    const valueLen = batch.readUInt32LE(at + 4);
+    const p = at + 8;
+    out.push([batch.toString('latin1', p, p + nameLen), batch.toString('utf8', p + nameLen, p + nameLen + valueLen)]);
+    at = p + nameLen + valueLen;
+  }
+  h2At = end;
+  return out;
 }
 
 /**

@@ -118,6 +118,8 @@ function contentTypeOf(headers: HeaderList): string | undefined {
 export function bodyToTap(c: BodyCapture, overLimit: 'truncate' | 'drop' = 'truncate'): TapBody {
   if (c.omitted !== undefined) return { size: c.size, truncated: c.size > 0, encoding: 'utf8', data: '', omitted: c.omitted };
   if (overLimit === 'drop' && c.truncated) return { size: c.size, truncated: true, encoding: 'utf8', data: '', omitted: 'too-large' };
+  // Nothing captured (a GET's request, a 204): what the general case gives for no bytes, without a Buffer.
+  if (c.captured === 0) return { size: c.size, truncated: c.truncated, encoding: 'utf8', data: '' };
   const data = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.captured);
   const text = isUtf8(data);
   return { size: c.size, truncated: c.truncated, encoding: text ? 'utf8' : 'base64', data: data.toString(text ? 'utf8' : 'base64') };

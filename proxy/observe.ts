@@ -37,7 +37,8 @@ export function appendBody(capture: BodyCapture, data: Buffer): void {
     return;
   }
   const take = data.length <= room ? data.length : room;
-  capture.chunks.push(Buffer.from(data.subarray(0, take)));
+  // A copy (data may be a view of a batch or socket read); no view of a view when all of it fits.
+  capture.chunks.push(Buffer.from(take === data.length ? data : data.subarray(0, take)));
   capture.captured += take;
   if (take < data.length) capture.truncated = true;
 }
