@@ -27,8 +27,8 @@ import { createLogger } from '../common/index.js';
 import type { NativeExchangeEnd, NativeH2End, NativeH2Head, NativeH2Outcome, NativeRecordHandler } from '../native/index.js';
 import type { ConnectionInfo } from './engine.js';
 import { createExchangeSink, type ObservationServices } from './exchange-events.js';
-import { openExchange } from './http1/exchange-start.js';
-import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
+import { openParsedExchange } from './http1/exchange-start.js';
+import { parseFieldSection, parseRequestHead, parseResponseHead, type HeadResult, type RequestHead, type ResponseHead } from './http1/head-parse.js';
 import type { Http1Exchange } from './http1/http1-exchange.js';
 import type { ObservationOptions } from './observation-driver.js';
 import { appendBody, createExchange, GIVE_UP_REASONS, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
@@ -44,6 +44,32 @@ type NativeConn =
   | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange> }
   /** HTTP/2 observed in C++: streams begun while tapped, by stream id (stream 1 of h2c may be an Http1Exchange). */
   | { kind: 'h2-native'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Exchange> };
+
+/**
+ * Parses of recent heads by their text. A client repeats its request head and a server its
+ * response head (within the second of its `Date`) exchange after exchange: the parse, and the
+ * header list decoded from it when an event first reads it, is made once and shared. A parse is a
+ * function of the head's text, and what it holds is never changed once made (a header list is
+ * decoded once into the section and kept; exchanges assign whole lists). Bounded: at most
+ * HEAD_CACHE_ENTRIES heads of at most HEAD_CACHE_MAX_CHARS each, emptied when full; refused heads
+ * are not kept.
+ */
+function headParseCache<T>(parse: (head: string) => HeadResult<T>): (head: string) => HeadResult<T> {
+  const parsed = new Map<string, HeadResult<T>>();
+  return (head) => {
+    if (head.length > HEAD_CACHE_MAX_CHARS) return parse(head);
+    let r = parsed.get(head);
+    if (r === undefined) {
+      r = parse(head);
+      if (!r.ok) return r;
+      if (parsed.size >= HEAD_CACHE_ENTRIES) parsed.clear();
+      parsed.set(head, r);
+    }
+    return r;
+  };
+}
+const HEAD_CACHE_ENTRIES = 32;
+const HEAD_CACHE_MAX_CHARS = 2048;
 
 /** What the end of an HTTP/2 stream observed in C++ adds to its Exchange, as stream-tracker.ts adds it (live records and history alike). */
 export function applyH2Outcome(ex: Exchange, o: NativeH2Outcome): void {
@@ -73,6 +99,8 @@ export type NativeObservationHandler = Omit<NativeRecordHandler, 'connectError' 
 export function createNativeObservation(services: ObservationServices, _observation: ObservationOptions, unobserve: (id: number) => void): NativeObservationHandler {
   const { metrics } = services;
   const conns = new Map<number, NativeConn>();
+  const parseRequest = headParseCache<RequestHead>(parseRequestHead);
+  const parseResponse = headParseCache<ResponseHead>(parseResponseHead);
   let recordMs = 0;
 
   const trace = (id: number, from: string, to: string, why?: string) => {
@@ -166,7 +194,8 @@ export function createNativeObservation(services: ObservationServices, _observat
       recordMs = atMs;
       const c = h1(id);
       if (c === undefined) return;
-      const opened = openExchange(head, stream, atMs);
+      const parsed = parseRequest(head);
+      const opened = parsed.ok ? openParsedExchange(parsed.value, stream, atMs) : parsed;
       if (!opened.ok) return diverged(id, `request head: ${opened.error}`);
       const ex = opened.pending.ex;
       c.open.set(stream, ex);
@@ -182,7 +211,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       const c = h1(id);
       const ex = c?.open.get(stream);
       if (c === undefined || ex === undefined) return;
-      const parsed = parseResponseHead(head);
+      const parsed = parseResponse(head);
       if (!parsed.ok) return diverged(id, `response head: ${parsed.error}`);
       ex.status = parsed.value.status;
       ex.setResponseSection(parsed.value.fields);

@@ -7,7 +7,7 @@
  * these rules (RFC 9112 §6.3, RFC 9110 §15.2) read in one place.
  */
 import { requestFraming, responseFraming, type Framing } from './framing.js';
-import { parseRequestHead, parseResponseHead, type HeadError, type ResponseHead } from './head-parse.js';
+import { parseRequestHead, parseResponseHead, type HeadError, type RequestHead, type ResponseHead } from './head-parse.js';
 import { Http1Exchange } from './http1-exchange.js';
 import { resolveRequestTarget } from './request-target.js';
 
@@ -28,8 +28,12 @@ export type OpenResult = { ok: true; pending: Pending; framing: Framing } | { ok
 /** Parses a request head (latin1 text) into a new exchange `stream` that started at `startMs`. */
 export function openExchange(head: string, stream: number, startMs: number): OpenResult {
   const parsed = parseRequestHead(head);
-  if (!parsed.ok) return parsed;
-  const { method, target, minor, fields, facts } = parsed.value;
+  return parsed.ok ? openParsedExchange(parsed.value, stream, startMs) : parsed;
+}
+
+/** `openExchange` of a head already parsed (a parse is a function of the head's text: it may be reused). */
+export function openParsedExchange(head: RequestHead, stream: number, startMs: number): OpenResult {
+  const { method, target, minor, fields, facts } = head;
   const framing = requestFraming(facts, minor);
   if (!framing.ok) return framing;
   const ex = new Http1Exchange(stream, minor === 0 ? 'http/1.0' : 'http/1.1', startMs);
