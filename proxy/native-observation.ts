@@ -55,16 +55,17 @@ type NativeConn =
  * are not kept.
  */
 function headParseCache<T>(parse: (head: string) => HeadResult<T>): (head: string) => HeadResult<T> {
-  const parsed = new Map<string, HeadResult<T>>();
+  // The last head of each length, compared whole: a Map keyed by the text would hash every fresh
+  // head (~2 ns a character), much of what the parse costs.
+  const parsed = new Map<number, { head: string; result: HeadResult<T> }>();
   return (head) => {
     if (head.length > HEAD_CACHE_MAX_CHARS) return parse(head);
-    let r = parsed.get(head);
-    if (r === undefined) {
-      r = parse(head);
-      if (!r.ok) return r;
-      if (parsed.size >= HEAD_CACHE_ENTRIES) parsed.clear();
-      parsed.set(head, r);
-    }
+    const known = parsed.get(head.length);
+    if (known !== undefined && known.head === head) return known.result;
+    const r = parse(head);
+    if (!r.ok) return r;
+    if (parsed.size >= HEAD_CACHE_ENTRIES && known === undefined) parsed.clear();
+    parsed.set(head.length, { head, result: r });
     return r;
   };
 }
