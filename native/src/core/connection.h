@@ -102,8 +102,7 @@ struct Conn {
   bool cannot_splice = false;                // the kernel refused splice on these sockets
   TcpCounters* src = nullptr;
   TcpCounters* dst = nullptr;
-  // Reads forwarded and not yet observed (Worker::Observe), per direction (0: from the client).
-  uint32_t deferred_reads[2] = {0, 0};
+  uint32_t deferred_reads = 0;  // reads forwarded this pass, not yet observed (Worker::Observe)
   Conn* next_dead = nullptr;  // the worker's list of finished connections (linking allocates nothing)
   // Detection and the C++ observers (null when not observed); fed after each forward.
   std::unique_ptr<ObservationDriver> obs;

@@ -8,18 +8,9 @@
 // 7 us to its first). The peers on the other CPU sit idle meanwhile. So a read is observed at the
 // end of the pass instead: its bytes are copied into a bounded buffer (a copy of a few KiB costs
 // far less than the observation it waits for) and handed to the observer in read order, with
-// the read's own time. Anything else that asks an observer (end of stream, close, skipped bytes,
-// deadlines, commands from JS) flushes first, so every observer sees exactly the calls, bytes and
-// times it saw before, in the same order; how many bytes may be spliced is asked after what was
-// read that same way is observed (HTTP/1's answer for one direction depends on that direction's
-// bytes only; for HTTP/2 it is always 0).
-//
-// And the observation itself yields to forwarding (session 10): the end of a pass observes the
-// held reads one at a time and, before each, polls epoll (timeout 0) and forwards whatever became
-// ready meanwhile. Before, bytes that arrived while a pass was being observed (an HTTP/2 client's
-// next batch on a connection whose responses were just forwarded) waited for all of it: p99 of
-// the time between two epoll checks while the worker ran, 265-405 -> 186-207 us under h2load
-// -c4 -m32 (docs/decisions.md, session 10, h2hop2).
+// the read's own time. Anything else that asks an observer (end of stream, close, how many bytes
+// may be spliced, deadlines, commands from JS) flushes first, so every observer sees exactly the
+// calls, bytes and times it saw before, in the same order.
 #include <cstring>
 
 #include "worker.h"
@@ -32,10 +23,6 @@ namespace {
 constexpr size_t kDeferredBytes = 256 * 1024;
 // And at most this many reads (tiny reads from many connections must not grow the list).
 constexpr size_t kDeferredReads = 256;
-// ObserveBetweenEvents: at most this many rounds of events served between observations per pass,
-// and epoll asked again only when this long has passed since it was last asked.
-constexpr int kInterleavedRounds = 64;
-constexpr uint64_t kRecheckNs = 20000;
 
 }  // namespace
 
@@ -52,52 +39,21 @@ void Worker::Observe(Conn* c, bool from_client, const uint8_t* p, size_t n, uint
   deferred_.push_back(DeferredRead{c, from_client, deferred_fill_, n, now_ns});
   memcpy(deferred_bytes_.get() + deferred_fill_, p, n);
   deferred_fill_ += n;
-  c->deferred_reads[from_client ? 0 : 1]++;
+  c->deferred_reads++;
 }
 
 void Worker::FlushObservations() noexcept {
-  if (is_flushing_) return;
-  while (deferred_next_ < deferred_.size()) ObserveOne();
-}
-
-void Worker::ObserveOne() noexcept {
-  if (is_flushing_ || deferred_next_ >= deferred_.size()) return;
+  if (deferred_.empty() || is_flushing_) return;
   is_flushing_ = true;
   // ObservationDriver::Data never throws (it contains its own failures); Finish flushes before it
   // closes an observer, so every entry's connection is alive here.
-  const DeferredRead& d = deferred_[deferred_next_++];
-  d.conn->deferred_reads[d.from_client ? 0 : 1]--;
-  if (d.conn->obs) d.conn->obs->Data(d.from_client, deferred_bytes_.get() + d.offset, d.len, d.read_ns);
-  if (deferred_next_ == deferred_.size()) {
-    deferred_.clear();
-    deferred_next_ = 0;
-    deferred_fill_ = 0;
+  for (const DeferredRead& d : deferred_) {
+    d.conn->deferred_reads = 0;
+    if (d.conn->obs) d.conn->obs->Data(d.from_client, deferred_bytes_.get() + d.offset, d.len, d.read_ns);
   }
+  deferred_.clear();
+  deferred_fill_ = 0;
   is_flushing_ = false;
-}
-
-void Worker::ObserveBetweenEvents(epoll_event* events, uint64_t checked_ns, bool* stop) {
-  // Rounds of events served this way before the rest is observed at once: reads that arrive
-  // meanwhile are deferred too (bounded above), but a stream of events that defer nothing (a peer
-  // draining what waited for it) must not hold back the observation and the pass's timers.
-  int rounds = 0;
-  while (deferred_next_ < deferred_.size() && !*stop && rounds < kInterleavedRounds) {
-    // epoll is asked again only once observing has taken a while since it was last asked: a pass
-    // of small reads (an HTTP/1 request each) is observed in a few microseconds, and a syscall
-    // per read would cost it more than anything could wait meanwhile.
-    const uint64_t now = MonotonicNs();
-    if (now - checked_ns >= kRecheckNs) {
-      checked_ns = now;
-      const int n = epoll_wait(epfd_.Get(), events, kMaxEvents, 0);
-      if (n > 0) {
-        rounds++;
-        HandleEvents(events, n, stop);
-        continue;
-      }
-    }
-    ObserveOne();
-  }
-  FlushObservations();
 }
 
 }  // namespace meshtap

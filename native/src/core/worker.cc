@@ -5,8 +5,7 @@
 // once; only what the other side did not take is copied into the connection (PendingBytes),
 // and while it waits nothing more is read from that side: the other peer's pace is the pace.
 // Observation comes after forwarding, for the whole pass (worker-observe.cc): every connection
-// that epoll reported ready is forwarded before any of them is observed, and what becomes ready
-// while the pass is observed is forwarded between two reads' observations.
+// that epoll reported ready is forwarded before any of them is observed.
 #include "worker.h"
 
 #include <cerrno>
@@ -27,6 +26,7 @@ namespace {
 
 // One read: as much as Node reads per 'data' chunk, so both engines see similar batches.
 constexpr size_t kReadBytes = 64 * 1024;
+constexpr int kMaxEvents = 256;
 constexpr int kAcceptRetryMs = 100;
 
 // TCP_NODELAY and keepalive on every leg, as the js engine's sockets (setNoDelay, setKeepAlive).
@@ -199,9 +199,24 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
     *stop = true;
     return;
   }
-  const uint64_t waited_ns = MonotonicNs();
-  HandleEvents(events, n, stop);
-  ObserveBetweenEvents(events, waited_ns, stop);
+  for (int i = 0; i < n; i++) {
+    auto* h = static_cast<Handle*>(events[i].data.ptr);
+    current_ = nullptr;
+    try {
+      if (h->kind == Handle::kWake) {
+        FlushObservations();  // a command may stop a connection's records: what came before goes first
+        RunCommands(stop);
+      } else {
+        OnEvent(h, events[i].events);
+      }
+    } catch (...) {
+      OnServeError();
+      // An accept loop cut short leaves connections in the backlog with no new edge to come.
+      if (h->kind == Handle::kListener) listeners_[h->listener]->needs_retry = true;
+    }
+    current_ = nullptr;
+  }
+  FlushObservations();
   ReapDead();
   *timeout = shared_->MaybeRing();
   const int sweep_ms = SweepIdle();
@@ -231,26 +246,6 @@ void Worker::RunOnce(epoll_event* events, int* timeout, bool* stop) {
     if (listeners_[i]->needs_retry && (*timeout < 0 || *timeout > kAcceptRetryMs)) *timeout = kAcceptRetryMs;
   }
   FlushObservations();  // a connection accepted above may have forwarded already
-}
-
-void Worker::HandleEvents(epoll_event* events, int n, bool* stop) {
-  for (int i = 0; i < n; i++) {
-    auto* h = static_cast<Handle*>(events[i].data.ptr);
-    current_ = nullptr;
-    try {
-      if (h->kind == Handle::kWake) {
-        FlushObservations();  // a command may stop a connection's records: what came before goes first
-        RunCommands(stop);
-      } else {
-        OnEvent(h, events[i].events);
-      }
-    } catch (...) {
-      OnServeError();
-      // An accept loop cut short leaves connections in the backlog with no new edge to come.
-      if (h->kind == Handle::kListener) listeners_[h->listener]->needs_retry = true;
-    }
-    current_ = nullptr;
-  }
 }
 
 void Worker::OnServeError() noexcept {
@@ -508,9 +503,7 @@ bool Worker::Pump(Conn* c, bool from_client) {
       return true;
     }
     if (!from.is_readable) return true;
-    // Skippable answers after what was observed of this direction (HTTP/1's answer for one
-    // direction depends on that direction's bytes only; the other's may still wait).
-    if (c->deferred_reads[dir] > 0) FlushObservations();
+    if (c->deferred_reads > 0) FlushObservations();  // Skippable answers after what was observed
     if (const size_t limit = SpliceLimit(c, from_client); limit > 0) {
       const SpliceIn r = SpliceFromSocket(c, from_client, limit);
       if (r == SpliceIn::kFailed) return false;

@@ -55,8 +55,6 @@ class Worker {
     bool needs_retry = false;  // accept hit EMFILE/ENFILE: retry on a timer
   };
 
-  static constexpr int kMaxEvents = 256;  // events taken per epoll_wait
-
   void Post(Command c);
   void Run();
   // One pass of the loop: wait, serve what is ready, ring, sweep. Exceptions are contained per event.
@@ -75,14 +73,6 @@ class Worker {
   // Hands the deferred reads to their observers, in read order. Called before anything else asks
   // an observer (End, Close, Skippable, deadlines, commands) and at the end of every pass.
   void FlushObservations() noexcept;
-  // Observes the oldest deferred read not yet observed (worker-observe.cc).
-  void ObserveOne() noexcept;
-  // The end of a pass (worker-observe.cc): observes the deferred reads one at a time and, before
-  // each once observing has run a while (`checked_ns`: when epoll was last asked), serves
-  // whatever became ready meanwhile, so bytes do not wait for a whole pass's observation.
-  void ObserveBetweenEvents(epoll_event* events, uint64_t checked_ns, bool* stop);
-  // Serves n ready events of one epoll_wait. Exceptions are contained per event.
-  void HandleEvents(epoll_event* events, int n, bool* stop);
   // splice(2) (worker-splice.cc): outcome of one socket -> pipe step.
   enum class SpliceIn { kMoved, kSocketEmpty, kEof, kFallback, kFailed };
   // How many of the next bytes that way may be spliced (0: read them).
@@ -132,7 +122,6 @@ class Worker {
     uint64_t read_ns;
   };
   std::vector<DeferredRead> deferred_;
-  size_t deferred_next_ = 0;  // deferred_[0, deferred_next_) are observed already
   std::unique_ptr<uint8_t[]> deferred_bytes_;
   size_t deferred_fill_ = 0;
   bool is_flushing_ = false;
