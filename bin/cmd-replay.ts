@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { dirname } from 'node:path';
 import { listFlag, MeshtapError, onCleanup, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
 import {
@@ -77,6 +79,28 @@ function pairs(values: string[], flag: string): Array<[string, string]> {
   });
 }
 
+/**
+ * Why the JUnit report cannot be written to `path`, or undefined: checked before anything is
+ * replayed (a missing directory was found only after the whole replay, as 'unexpected error: ENOENT'
+ * with a stack trace). An existing report is replaced, as test runners' reports are.
+ */
+async function reportProblem(path: string): Promise<string | undefined> {
+  const dir = dirname(path);
+  try {
+    if (!(await stat(dir)).isDirectory()) return `${dir} is not a directory`;
+    await access(dir, fsConstants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `directory ${dir} does not exist` : code === 'EACCES' ? `directory ${dir} is not writable` : (err as Error).message;
+  }
+  try {
+    if ((await stat(path)).isDirectory()) return `${path} is a directory`;
+  } catch {
+    // absent: it is created
+  }
+  return undefined;
+}
+
 function progressBar(done: number, total: number, startedMs: number): string {
   const width = 30;
   const filled = total ? Math.round((done / total) * width) : width;
@@ -131,6 +155,15 @@ const command: Command = {
     const directionText = stringFlag(args, 'direction', undefined, 'auto')!;
     if (!['in', 'out', 'all', 'auto'].includes(directionText)) throw new UsageError(`--direction takes in, out or all, not '${directionText}'`);
     const matches = filtersFromArgs(args);
+    // Every flag is checked before the recording is read or the target contacted.
+    const concurrency = args.values.concurrency ? parseCount(String(args.values.concurrency), '--concurrency') : 10;
+    const loop = args.values.loop ? parseCount(String(args.values.loop), '--loop') : 1;
+    const timeoutMs = args.values.timeout ? parseDurationMs(String(args.values.timeout), '--timeout') : 30_000;
+    const setHeaders = pairs(listFlag(args, 'set-header'), '--set-header');
+    const rewritePaths = pairs(listFlag(args, 'rewrite-path'), '--rewrite-path');
+    const report = stringFlag(args, 'report');
+    const unwritable = report !== undefined ? await reportProblem(report) : undefined;
+    if (unwritable) throw new UsageError(`--report: cannot write ${report}: ${unwritable}`);
     const recording = await readRecording(args.positionals[0]!, { lenient: args.values.lenient === true });
     for (const issue of recording.issues) process.stderr.write(`meshtap: warning: ${issue.message}\n`);
     const selection = selectByDirection(recording.exchanges, directionText as ReplayDirection | 'auto');
@@ -163,14 +196,14 @@ const command: Command = {
       results = await replayExchanges(chosen, {
         target: targetUrl.origin,
         timing,
-        concurrency: args.values.concurrency ? parseCount(String(args.values.concurrency), '--concurrency') : 10,
-        loop: args.values.loop ? parseCount(String(args.values.loop), '--loop') : 1,
-        timeoutMs: args.values.timeout ? parseDurationMs(String(args.values.timeout), '--timeout') : 30_000,
+        concurrency,
+        loop,
+        timeoutMs,
         rewrite: {
-          setHeaders: pairs(listFlag(args, 'set-header'), '--set-header'),
+          setHeaders,
           stripHeaders: listFlag(args, 'strip-header'),
           rewriteHost: args.values['rewrite-host'] === true,
-          rewritePaths: pairs(listFlag(args, 'rewrite-path'), '--rewrite-path'),
+          rewritePaths,
         },
         diff: { ignorePaths: listFlag(args, 'ignore'), ignoreHeaders: listFlag(args, 'ignore-header'), strictHeaders: args.values['strict-headers'] === true },
         detectNoise: args.values.noise === true,
@@ -192,10 +225,15 @@ const command: Command = {
     }
     if (isTty) process.stderr.write('\r\x1b[K');
     process.stdout.write(output === 'json' ? formatJson(results) : formatText(results));
-    const report = stringFlag(args, 'report');
-    if (report) await writeFile(report, formatJunit(results));
+    if (report) {
+      try {
+        await writeFile(report, formatJunit(results));
+      } catch (err) {
+        throw new MeshtapError('MT_REPLAY_REPORT', `cannot write the report to ${report}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     const s = summarize(results);
-    const planned = chosen.length * (args.values.loop ? Number(args.values.loop) : 1);
+    const planned = chosen.length * loop;
     if (stoppedBecause) {
       process.stderr.write(`meshtap: replay stopped: ${stoppedBecause}; ${s.total} of ${planned} exchanges ran (the report above covers them)\n`);
       return 1;
