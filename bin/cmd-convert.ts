@@ -1,4 +1,4 @@
-import { access, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MeshtapError, meshtapVersion, stringFlag, UsageError, type ParsedArgs } from '../common/index.js';
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
@@ -61,6 +61,8 @@ function refuseFormatAsFilter(args: ParsedArgs): void {
   }
 }
 
+const exchangesText = (n: number): string => `${n} exchange${n === 1 ? '' : 's'}`;
+
 const command: Command = {
   spec: {
     name: 'convert',
@@ -90,6 +92,8 @@ const command: Command = {
     const select = compileExchangeFilter(filtersFromArgs(args));
     const isHar = await looksLikeHar(input);
     format ??= isHar ? 'recording' : 'har';
+    // Without --format a recording becomes HAR: `-o web.jsonl.gz` would get HAR text under a recording's (and gzip's) name.
+    if (formatText === undefined && format === 'har' && out !== undefined && /\.(jsonl|gz)$/i.test(out)) throw new UsageError(`convert: ${input} is a recording and converts to HAR; name the output .har (or pass --format har to write HAR to ${out})`);
     if (format === 'har' && isHar) throw new UsageError(`convert: ${input} is already HAR; to make a recording of it: ${harConvertHint(input)}`);
     const version = meshtapVersion();
     if (format === 'har') {
@@ -104,9 +108,15 @@ const command: Command = {
       }
       if (!force && (await exists(out))) throw new MeshtapError('MT_RECORDING_EXISTS', `${out} already exists; choose another file or pass --force to replace it`);
       const temp = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
-      await writeFile(temp, text, { flag: 'wx' });
-      await rename(temp, out);
-      process.stderr.write(`meshtap: wrote ${selected.length} exchanges to ${out}\n`);
+      try {
+        await writeFile(temp, text, { flag: 'wx' });
+        await rename(temp, out);
+      } catch (err) {
+        // A missing directory was 'unexpected error: Error: ENOENT' with a stack trace (review10).
+        await unlink(temp).catch(() => undefined);
+        throw new MeshtapError('MT_RECORDING_WRITE', `cannot write ${out}: ${(err as Error).message}`, { cause: err });
+      }
+      process.stderr.write(`meshtap: wrote ${exchangesText(selected.length)} to ${out}\n`);
       return 0;
     }
     if (!isHar) throw new UsageError(`convert: ${input} is not a HAR file (a HAR file is one JSON object with "log"); to convert a recording to HAR use --format har`);
@@ -126,7 +136,7 @@ const command: Command = {
       await writer.abort();
       throw err;
     }
-    process.stderr.write(`meshtap: wrote ${writer.count} exchanges to ${out}\n`);
+    process.stderr.write(`meshtap: wrote ${exchangesText(writer.count)} to ${out}\n`);
     return 0;
   },
 };

@@ -8,6 +8,7 @@
 import { MeshtapError } from '../common/index.js';
 import { createRecordingHeader, startTimeMs, type GrpcFrame, type RecordedExchange, type RecordingHeader } from './format.js';
 import { headerValue } from './headers.js';
+import { checkExchange } from './recording-reader.js';
 import type { HeaderList, Protocol, TapBody } from '../tap-protocol/index.js';
 
 export interface HarHeader { name: string; value: string }
@@ -105,8 +106,8 @@ export function recordingToHar(exchanges: readonly RecordedExchange[], header: R
   return { log: { version: '1.2', creator: { name: 'meshtap', version: meshtapVersion }, entries, ...(header ? { _meshtapHeader: header } : {}) } };
 }
 
-function protocolOf(httpVersion: string): Protocol {
-  const v = httpVersion.toUpperCase();
+function protocolOf(httpVersion: string | undefined): Protocol {
+  const v = (httpVersion ?? '').toUpperCase();
   if (v === 'HTTP/1.0') return 'http/1.0';
   if (v.startsWith('HTTP/2') || v === 'H2') return 'h2';
   return 'http/1.1';
@@ -116,50 +117,72 @@ function protocolOf(httpVersion: string): Protocol {
 export function harToRecording(har: unknown, meshtapVersion: string, file?: string): { header: RecordingHeader; exchanges: RecordedExchange[] } {
   const log = (har as Har | undefined)?.log;
   if (!log || !Array.isArray(log.entries)) throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'} is not a HAR file (no log.entries)`);
+  // Any entry the conversion cannot make sense of, or that would not read back as a recording,
+  // is refused naming it (a bad URL or a missing response crashed convert with a TypeError; review10).
   const exchanges = log.entries.map((e, i): RecordedExchange => {
-    if (!e?.request?.url || !e.request.method) throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'}: entry ${i} has no request method/url`);
-    const meta = (e._meshtap ?? {}) as Partial<RecordedExchange> & { requestBody?: Omit<TapBody, 'data'>; responseBody?: Omit<TapBody, 'data'>; noRequestHeaders?: boolean; noResponseHeaders?: boolean };
-    const url = new URL(e.request.url);
-    const ex: RecordedExchange = {
-      kind: 'end',
-      id: meta.id ?? `har-${i}.1`,
-      ts: meta.ts ?? new Date(Date.parse(e.startedDateTime) + (e.time || 0)).toISOString(),
-      proxy: meta.proxy ?? 'out',
-      src: meta.src ?? '',
-      dst: meta.dst ?? url.host,
-      protocol: meta.protocol ?? (e._grpc ? 'grpc' : protocolOf(e.request.httpVersion)),
-      method: e.request.method,
-      scheme: meta.scheme ?? url.protocol.replace(/:$/, ''),
-      authority: meta.authority ?? url.host,
-      path: meta.path ?? url.pathname + url.search,
-    };
-    for (const k of ['srcWorkload', 'srcNamespace', 'dstWorkload', 'dstNamespace', 'pod', 'requestBytes', 'responseBytes', 'error'] as const) {
-      if (meta[k] !== undefined) (ex as unknown as Record<string, unknown>)[k] = meta[k];
+    let ex: RecordedExchange;
+    try {
+      ex = entryToExchange(e, i, file);
+    } catch (err) {
+      if (err instanceof MeshtapError) throw err;
+      throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'}: entry ${i}: ${(err as Error).message}`, { cause: err });
     }
-    if (!meta.noRequestHeaders) ex.requestHeaders = fromHarHeaders(e.request.headers);
-    const post = e.request.postData;
-    if (post && post.text !== undefined) {
-      const encoding = meta.requestBody?.encoding ?? (post._encoding === 'base64' ? 'base64' : 'utf8');
-      ex.requestBody = { size: meta.requestBody?.size ?? e.request.bodySize, truncated: meta.requestBody?.truncated ?? false, encoding, data: post.text };
-    }
-    if (meta.status !== undefined || e.response.status) ex.status = meta.status ?? e.response.status;
-    if (meta.latencyMs !== undefined) ex.latencyMs = meta.latencyMs;
-    else if (!e._meshtap && e.timings?.wait >= 0) ex.latencyMs = e.timings.wait;
-    if (!meta.noResponseHeaders) ex.responseHeaders = fromHarHeaders(e.response.headers);
-    if (e._trailers) ex.trailers = fromHarHeaders(e._trailers);
-    if (e._requestTrailers) ex.requestTrailers = fromHarHeaders(e._requestTrailers);
-    if (e._grpc?.status !== undefined) ex.grpcStatus = e._grpc.status;
-    if (e._grpc?.message !== undefined) ex.grpcMessage = e._grpc.message;
-    ex.durationMs = meta.durationMs ?? e.time;
-    const c = e.response.content;
-    if (c?.text !== undefined) {
-      const encoding = meta.responseBody?.encoding ?? (c.encoding === 'base64' ? 'base64' : 'utf8');
-      ex.responseBody = { size: meta.responseBody?.size ?? c.size, truncated: meta.responseBody?.truncated ?? false, encoding, data: c.text };
-    }
-    if (e._grpc?.requestMessages) ex.requestMessages = e._grpc.requestMessages;
-    if (e._grpc?.responseMessages) ex.responseMessages = e._grpc.responseMessages;
+    const problem = checkExchange(ex);
+    if (problem) throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'}: entry ${i}: ${problem}`);
     return ex;
   });
   const header = log._meshtapHeader ?? createRecordingHeader({ kind: 'har', file }, meshtapVersion);
   return { header, exchanges };
+}
+
+function entryToExchange(e: HarEntry, i: number, file: string | undefined): RecordedExchange {
+  if (!e?.request?.url || !e.request.method) throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'}: entry ${i} has no request method/url`);
+  const meta = (e._meshtap ?? {}) as Partial<RecordedExchange> & { requestBody?: Omit<TapBody, 'data'>; responseBody?: Omit<TapBody, 'data'>; noRequestHeaders?: boolean; noResponseHeaders?: boolean };
+  let url: URL;
+  try {
+    url = new URL(e.request.url);
+  } catch {
+    throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'}: entry ${i}: request.url ${JSON.stringify(e.request.url)} is not a URL`);
+  }
+  if (meta.ts === undefined && Number.isNaN(Date.parse(e.startedDateTime))) throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'}: entry ${i} has no startedDateTime`);
+  if (typeof e.response !== 'object' || e.response === null) throw new MeshtapError('MT_HAR_INVALID', `${file ?? 'input'}: entry ${i} has no response`);
+  const ex: RecordedExchange = {
+    kind: 'end',
+    id: meta.id ?? `har-${i}.1`,
+    ts: meta.ts ?? new Date(Date.parse(e.startedDateTime) + (e.time || 0)).toISOString(),
+    proxy: meta.proxy ?? 'out',
+    src: meta.src ?? '',
+    dst: meta.dst ?? url.host,
+    protocol: meta.protocol ?? (e._grpc ? 'grpc' : protocolOf(e.request.httpVersion)),
+    method: e.request.method,
+    scheme: meta.scheme ?? url.protocol.replace(/:$/, ''),
+    authority: meta.authority ?? url.host,
+    path: meta.path ?? url.pathname + url.search,
+  };
+  for (const k of ['srcWorkload', 'srcNamespace', 'dstWorkload', 'dstNamespace', 'pod', 'requestBytes', 'responseBytes', 'error'] as const) {
+    if (meta[k] !== undefined) (ex as unknown as Record<string, unknown>)[k] = meta[k];
+  }
+  if (!meta.noRequestHeaders) ex.requestHeaders = fromHarHeaders(e.request.headers);
+  const post = e.request.postData;
+  if (post && post.text !== undefined) {
+    const encoding = meta.requestBody?.encoding ?? (post._encoding === 'base64' ? 'base64' : 'utf8');
+    ex.requestBody = { size: meta.requestBody?.size ?? e.request.bodySize, truncated: meta.requestBody?.truncated ?? false, encoding, data: post.text };
+  }
+  if (meta.status !== undefined || e.response.status) ex.status = meta.status ?? e.response.status;
+  if (meta.latencyMs !== undefined) ex.latencyMs = meta.latencyMs;
+  else if (!e._meshtap && e.timings?.wait >= 0) ex.latencyMs = e.timings.wait;
+  if (!meta.noResponseHeaders) ex.responseHeaders = fromHarHeaders(e.response.headers);
+  if (e._trailers) ex.trailers = fromHarHeaders(e._trailers);
+  if (e._requestTrailers) ex.requestTrailers = fromHarHeaders(e._requestTrailers);
+  if (e._grpc?.status !== undefined) ex.grpcStatus = e._grpc.status;
+  if (e._grpc?.message !== undefined) ex.grpcMessage = e._grpc.message;
+  ex.durationMs = meta.durationMs ?? e.time;
+  const c = e.response.content;
+  if (c?.text !== undefined) {
+    const encoding = meta.responseBody?.encoding ?? (c.encoding === 'base64' ? 'base64' : 'utf8');
+    ex.responseBody = { size: meta.responseBody?.size ?? c.size, truncated: meta.responseBody?.truncated ?? false, encoding, data: c.text };
+  }
+  if (e._grpc?.requestMessages) ex.requestMessages = e._grpc.requestMessages;
+  if (e._grpc?.responseMessages) ex.responseMessages = e._grpc.responseMessages;
+  return ex;
 }

@@ -95,7 +95,7 @@ function checkFrames(name: string, frames: unknown): string | undefined {
   if (!Array.isArray(frames)) return `"${name}" is not a list of message frames`;
   const bad = frames.findIndex((f) => {
     const frame = f as Record<string, unknown> | null;
-    return typeof frame !== 'object' || frame === null || typeof frame.data !== 'string' || (frame.atMs !== undefined && !(typeof frame.atMs === 'number' && frame.atMs >= 0));
+    return typeof frame !== 'object' || frame === null || typeof frame.data !== 'string' || (frame.atMs !== undefined && !(typeof frame.atMs === 'number' && Number.isFinite(frame.atMs)));
   });
   return bad === -1 ? undefined : `"${name}"[${bad}] is not a message frame ({"data": base64, …})`;
 }
@@ -124,7 +124,7 @@ export function checkExchange(value: unknown): string | undefined {
   if (ex.grpcStatus !== undefined && !(Number.isInteger(ex.grpcStatus) && (ex.grpcStatus as number) >= 0)) return `"grpcStatus" ${JSON.stringify(ex.grpcStatus)} is not a gRPC status code`;
   for (const name of NUMBER_FIELDS) {
     const n = ex[name];
-    if (n !== undefined && !(typeof n === 'number' && Number.isFinite(n) && n >= 0)) return `"${name}" ${JSON.stringify(n)} is not a number`;
+    if (n !== undefined && !(typeof n === 'number' && Number.isFinite(n))) return `"${name}" ${JSON.stringify(n)} is not a number`;
   }
   for (const name of STRING_FIELDS) {
     if (ex[name] !== undefined && typeof ex[name] !== 'string') return `"${name}" is not a string`;

@@ -113,3 +113,59 @@ describe('review10: damaged fields in a recording are refused when it is read', 
     expect(existsSync(out)).toBe(true);
   });
 });
+
+/**
+ * review10: `convert` crashed with "unexpected error: TypeError" and a stack trace on a HAR entry
+ * with a bad URL, no response or no httpVersion, and on a HAR output in a missing directory;
+ * a header whose value is a number went into the recording (which replay then could not use);
+ * `convert web.jsonl -o web.jsonl.gz` wrote HAR text (not gzip) under a recording's name.
+ */
+describe('review10: convert refuses what it cannot convert, one line each', () => {
+  const entry = (over: object) => ({ startedDateTime: '2026-01-01T00:00:00Z', time: 3, request: { method: 'GET', url: 'http://a/b', headers: [] }, response: { status: 200, headers: [], content: { size: 2, text: 'ok' } }, ...over });
+  const HARS: Array<[string, object, RegExp]> = [
+    ['a URL that is not one', entry({ request: { method: 'GET', url: '::' } }), /entry 1: request\.url "::" is not a URL/],
+    ['no response', entry({ response: undefined }), /entry 1 has no response/],
+    ['no startedDateTime', entry({ startedDateTime: undefined }), /entry 1 has no startedDateTime/],
+    ['a header value that is a number', entry({ request: { method: 'GET', url: 'http://a/b', headers: [{ name: 'x', value: 5 }] } }), /entry 1: "requestHeaders"\[0\]/],
+  ];
+  it.each(HARS)('%s', async (_name, bad, says) => {
+    const file = join(dir, 'bad.har');
+    writeFileSync(file, JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries: [entry({}), bad] } }));
+    const out = join(dir, 'from-har.jsonl');
+    const r = await runMeshtap(['convert', file, '-o', out]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(says);
+    expect(r.stderr).not.toMatch(/TypeError|unexpected error/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an entry without httpVersion converts (HTTP/1.1), and reads back', async () => {
+    const file = join(dir, 'nover.har');
+    writeFileSync(file, JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries: [entry({})] } }));
+    const out = join(dir, 'nover.jsonl');
+    const r = await runMeshtap(['convert', file, '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`meshtap: wrote 1 exchange to ${out}\n`);
+    const back = await runMeshtap(['convert', out, '--format', 'har']);
+    expect(back.code, back.stderr).toBe(0);
+  });
+
+  it('a HAR output in a missing directory: one line, exit 1', async () => {
+    const file = writeRecording('for-har.jsonl', [good]);
+    const r = await runMeshtap(['convert', file, '--format', 'har', '-o', join(dir, 'missing', 'x.har')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^meshtap: cannot write .*missing\/x\.har: ENOENT[^\n]*\n$/);
+  });
+
+  it('a recording converted without --format to a .jsonl/.gz name is refused (it would be HAR text)', async () => {
+    const file = writeRecording('for-name.jsonl', [good]);
+    for (const name of ['copy.jsonl', 'copy.jsonl.gz']) {
+      const out = join(dir, name);
+      const r = await runMeshtap(['convert', file, '-o', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/is a recording and converts to HAR; name the output \.har/);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+});
