@@ -67,7 +67,7 @@ const command: Command = {
     const exchanges = recording.exchanges.filter(compileExchangeFilter(filtersFromArgs(args)));
     const mock = createMockServer(exchanges, { match, passthrough, keepDate: args.values['keep-date'] === true });
     const addr = await mock.listen(listen.port, listen.host);
-    process.stderr.write(`meshtap: serving ${exchanges.length} recorded exchanges\nlistening ${addr.host}:${addr.port}\n`);
+    process.stderr.write(`meshtap: serving ${exchanges.length} recorded exchange${exchanges.length === 1 ? '' : 's'}\nlistening ${addr.host}:${addr.port}\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

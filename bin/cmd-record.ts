@@ -161,7 +161,7 @@ const command: Command = {
       if (writer.count > 0) {
         // Keep what was recorded: the failure is the tap's, not the file's.
         await writer.close().catch(() => undefined);
-        process.stderr.write(`meshtap: the tap failed after ${writer.count} exchanges; they were kept in ${toStdout ? 'stdout' : file}\n`);
+        process.stderr.write(`meshtap: the tap failed after ${writer.count} exchange${writer.count === 1 ? '' : 's'}; they were kept in ${toStdout ? 'stdout' : file}\n`);
       } else {
         await writer.abort();
       }

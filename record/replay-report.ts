@@ -48,7 +48,7 @@ export function formatText(results: readonly ExchangeResult[], maxDiffsEach = 10
   }
   const s = summarize(results);
   const lat = s.latencyMs ? `; target latency p50 ${s.latencyMs.p50}ms p90 ${s.latencyMs.p90}ms p99 ${s.latencyMs.p99}ms max ${s.latencyMs.max}ms` : '';
-  lines.push(`${s.total} exchanges: ${s.matched} matched, ${s.mismatched} mismatched, ${s.failed} failed${lat}`);
+  lines.push(`${s.total} exchange${s.total === 1 ? '' : 's'}: ${s.matched} matched, ${s.mismatched} mismatched, ${s.failed} failed${lat}`);
   return lines.join('\n') + '\n';
 }
 

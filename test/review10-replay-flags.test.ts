@@ -62,4 +62,17 @@ describe('review10: replay flag mistakes are refused before the target is contac
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(report, 'utf8')).toMatch(/^<\?xml .*<testsuite name="meshtap replay" tests="1" failures="0"/s);
   }, 30_000);
+
+  it('one exchange is said in the singular (replay summary, mock banner)', async () => {
+    const r = await runMeshtap(['replay', file, '--target', url()]);
+    expect(r.stdout).toMatch(/^1 exchange: 1 matched, 0 mismatched, 0 failed/m);
+    const { spawnMeshtap } = await import('./support/meshtap-process.js');
+    const mock = spawnMeshtap(['mock', file, '--listen', '127.0.0.1:0']);
+    try {
+      expect(await mock.waitForStderr(/listening /)).toMatch(/^meshtap: serving 1 recorded exchange\n/);
+    } finally {
+      mock.kill('SIGTERM');
+      await mock.done;
+    }
+  }, 30_000);
 });
