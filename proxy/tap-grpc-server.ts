@@ -377,13 +377,18 @@ function serveStream(
           headersSent = true;
           stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
         }
-        // One copy: the text's UTF-8 straight after its 5-byte prefix (flag 0: not compressed).
-        const length = Buffer.byteLength(text);
-        const frame = Buffer.allocUnsafe(GRPC_FRAME_HEADER_BYTES + length);
-        frame[0] = 0;
-        frame.writeUInt32BE(length, 1);
-        frame.write(text, GRPC_FRAME_HEADER_BYTES, 'utf8');
-        stream.write(frame, written === undefined ? undefined : (err?: Error | null) => void (err ? undefined : written()));
+        // The 5-byte prefix (flag 0: not compressed) and the text, corked into one writev: node copies
+        // the text's UTF-8 into memory the write owns and frees when HTTP/2 is done with it. A
+        // Buffer of the frame made here lived as long as GC let it: one that waited for the
+        // client's window was promoted, and its 64 KiB waited for a full GC (docs/decisions.md,
+        // session 10, mem3).
+        const prefix = Buffer.allocUnsafe(GRPC_FRAME_HEADER_BYTES);
+        prefix[0] = 0;
+        prefix.writeUInt32BE(Buffer.byteLength(text), 1);
+        stream.cork();
+        stream.write(prefix);
+        stream.write(text, 'utf8', written === undefined ? undefined : (err?: Error | null) => void (err ? undefined : written()));
+        stream.uncork();
       },
       end: () => sendStatus(OK, 'OK'),
       fail: sendStatus,
