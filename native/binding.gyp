@@ -11,6 +11,7 @@
         "src/engine-napi.cc",
         "src/metrics-napi.cc",
         "src/h2-sink-napi.cc",
+        "src/malloc-trim.cc",
         "src/core/addr.cc",
         "src/core/detect.cc",
         "src/core/detect-driver.cc",

@@ -128,6 +128,7 @@ interface Addon extends NativeBpf {
   MetricsHarness: new (limits: NativeMetricsLimits) => NativeMetricsHarness;
   RecorderHarness: new (maxBytes: number) => RawRecorderHarness;
   H2SinkHarness: new (options: NativeH2SinkHarnessOptions) => NativeH2SinkHarness;
+  mallocTrim?(): boolean;
 }
 
 const ADDON_CANDIDATES = [
@@ -182,6 +183,14 @@ export function nativeUnavailableReason(): string | undefined {
  */
 export function isNativeFaultInjectionBuild(): boolean {
   return (load().addon as { faultInjection?: boolean } | undefined)?.faultInjection === true;
+}
+
+/**
+ * glibc's malloc_trim(0) (native/src/malloc-trim.cc): gives the kernel back the free pages inside
+ * malloc's arenas. False when nothing was released, or when the addon (or that call) is absent.
+ */
+export function mallocTrim(): boolean {
+  return load().addon?.mallocTrim?.() === true;
 }
 
 /** Whether the native addon is built and loads here (never throws). */

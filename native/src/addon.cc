@@ -50,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBpfProbe(env, exports);
   InitEngine(env, exports);
   InitMetrics(env, exports);
+  InitMallocTrim(env, exports);
   return exports;
 }
 

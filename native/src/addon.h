@@ -15,6 +15,7 @@ void InitBpfMaps(Napi::Env env, Napi::Object exports);
 void InitBpfProbe(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 void InitMetrics(Napi::Env env, Napi::Object exports);
+void InitMallocTrim(Napi::Env env, Napi::Object exports);
 
 // Throws a JS Error "<what>: <strerror(err)>" with .errno = err and .syscall = what.
 [[noreturn]] void ThrowErrno(Napi::Env env, const std::string& what, int err, const std::string& detail = "");
