@@ -4,7 +4,7 @@ import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 import { chooseEngine } from './engine-choice.js';
 import { jsNiceFromEnv, lowerJsThreadPriority } from './js-thread-priority.js';
-import { capYoungGeneration, capYoungGenerationWhileTapped } from './young-generation.js';
+import { capYoungGeneration, capYoungGenerationWhileTapped, collectAfterTappedBodies } from './young-generation.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
 
@@ -229,6 +229,7 @@ const command: Command = {
     // The C++ workers started with the process's priority; the JS thread (tap work) yields to them.
     if (engine === 'native') lowerJsThreadPriority(jsNice);
     if (engine === 'native') capYoungGenerationWhileTapped(sidecar.hub);
+    if (engine === 'native') collectAfterTappedBodies(sidecar.hub);
     for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);
     if (sidecar.tapAddress) process.stderr.write(`listening tap ${sidecar.tapAddress}\n`);

@@ -1,4 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { mallocTrim } from '../native/index.js';
 
 /**
  * Keeps the sidecar's V8 young generation at the size it has at start (issue 3: the js engine's RSS
@@ -70,4 +72,80 @@ export function youngGenerationSetByUser(execArgv: readonly string[], nodeOption
   const sizes = /^--(?:max[-_]semi[-_]space[-_]size|min[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)(?:=|$)/;
   const words = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
   return words.some((w) => sizes.test(w));
+}
+
+/** What `collectAfterTappedBodies` watches: the tap hub's subscribers and the body text it sends them. */
+export interface TapBodies extends TapCount {
+  onBodiesSent(listener: (chars: number) => void): void;
+}
+
+/** Body characters handed to taps between two collections: the tap queue's own body bound (tap-hub.ts, 8 MiB). */
+export const COLLECT_AFTER_BODY_CHARS = 8 * 1024 * 1024;
+/** Fewest milliseconds between two collections. */
+export const COLLECT_MIN_INTERVAL_MS = 1000;
+
+/**
+ * The native sidecar collects what a tap with bodies leaves behind (issue 14: RSS ≤ 60 MB with a
+ * live tap; docs/decisions.md, session 10, mem3): a full V8 collection and glibc's malloc_trim(0)
+ * after every COLLECT_AFTER_BODY_CHARS of body text handed to taps (at most once a second), and once
+ * when the last tap leaves after bodies were sent.
+ *
+ * Why: a body waits in the tap's queue (up to 8 MiB of them) long enough for V8 to promote its text,
+ * its event's JSON and the Buffers it was captured in to the old generation; once sent they are
+ * garbage that V8 collects only once the old generation grew past its limit, and the Buffers'
+ * memory is freed only then (measured: one full collection in a 10 s run at 100 bodies of 64 KiB a
+ * second; a full collection at its end took the old generation's used bytes from 32 to 7 MB and the
+ * sidecar's anonymous memory from 74 to 30 MB). Once collected, ~5 MB more stayed resident as free
+ * chunks inside malloc's arenas until malloc_trim gave them back.
+ * The native engine's JS thread carries no traffic (C++ forwards), so the pause (13–75 ms on this
+ * machine) delays tap events only; it costs the JS thread ~1–3 % of a core at 6 MB/s of bodies.
+ * The js engine, whose JS thread does carry traffic, does not do this.
+ */
+export function collectAfterTappedBodies(
+  hub: TapBodies,
+  collect: () => void = collectGarbage,
+  options: { afterChars?: number; minIntervalMs?: number } = {},
+): void {
+  const afterChars = options.afterChars ?? COLLECT_AFTER_BODY_CHARS;
+  const minIntervalMs = options.minIntervalMs ?? COLLECT_MIN_INTERVAL_MS;
+  let chars = 0;
+  let last = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  const run = (): void => {
+    timer = undefined;
+    chars = 0;
+    last = performance.now();
+    collect();
+  };
+  // On a timer of its own: never inside the hub's write path, and spaced by minIntervalMs.
+  const schedule = (): void => {
+    if (timer !== undefined) return;
+    timer = setTimeout(run, Math.max(0, last + minIntervalMs - performance.now()));
+    timer.unref();
+  };
+  hub.onBodiesSent((n) => {
+    chars += n;
+    if (chars >= afterChars) schedule();
+  });
+  hub.onCountChange(() => {
+    if (hub.count === 0 && chars > 0) schedule();
+  });
+}
+
+let gc: (() => void) | undefined;
+
+/**
+ * A full V8 collection, then malloc_trim(0) (the addon's, when it is loaded). V8's `gc` is exposed
+ * at run time as the young generation's cap is set (node's command line is not ours to choose);
+ * a user's own --expose-gc is used as it is.
+ */
+export function collectGarbage(): void {
+  gc ??= (globalThis as { gc?: () => void }).gc ?? exposeGc();
+  gc();
+  mallocTrim();
+}
+
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }

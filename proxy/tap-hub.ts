@@ -109,6 +109,11 @@ export interface TapHub {
   /** Calls `listener` whenever `count` changed (the native engine sends exchanges to JS only while it is above 0). */
   onCountChange(listener: () => void): void;
   /**
+   * Calls `listener` with the body characters of each batch handed to a subscriber's transport
+   * (bin/young-generation.ts: the native sidecar collects what a tap with bodies leaves behind).
+   */
+  onBodiesSent(listener: (chars: number) => void): void;
+  /**
    * Calls `listener` whenever `hasSubscribers` may have changed: while subscribers are attached
    * and none is reading, the native engine sheds (sends JS no new exchange, counts its events).
    */
@@ -274,6 +279,7 @@ export function createTapHub(
   let readingBodies = 0;
   const bodiesListeners: (() => void)[] = [];
   const countListeners: (() => void)[] = [];
+  const bodiesSentListeners: ((chars: number) => void)[] = [];
   /** Adds `delta` to readingBodies and tells the listeners when it crossed zero. */
   const addReadingBodies = (delta: number): void => {
     const was = readingBodies > 0;
@@ -586,10 +592,13 @@ export function createTapHub(
         addReading(1);
         recomputeGate();
       };
+      /** Body characters of the messages the last takeBatch took. */
+      let takenBodyChars = 0;
       /** Takes the oldest messages, up to the batch bounds, off the queue as one batch's text. */
       const takeBatch = (): string => {
         const parts: string[] = [];
         let bytes = 0;
+        takenBodyChars = 0;
         while (head < queue.length && parts.length < TAP_BATCH_MAX_MESSAGES) {
           const item = queue[head]!;
           const text = typeof item === 'string' ? item : JSON.stringify(item);
@@ -597,6 +606,7 @@ export function createTapHub(
           parts.push(text);
           bytes += text.length;
           queuedBodyBytes -= queueBodies[head]!;
+          takenBodyChars += queueBodies[head]!;
           // Let go of what was taken: the array keeps its slots until it is emptied or cut (below), and
           // a reader that stays behind kept up to 1024 sent messages alive (64 MB with 64 KiB bodies).
           queue[head] = '';
@@ -619,6 +629,7 @@ export function createTapHub(
           const batch = takeBatch();
           inFlight += batch.length;
           opts.writer.write(batch, () => sent(batch.length));
+          if (takenBodyChars > 0) for (const l of bodiesSentListeners) l(takenBodyChars);
           if (inFlight >= maxInFlight) return waitDrain();
           // Reading again once half the queue is free (not at the first free slot: no flapping).
           if (s.stalled && queued() <= maxQueue / 2 && queuedBodyBytes <= maxBodyBytes / 2) resume();
@@ -749,6 +760,9 @@ export function createTapHub(
     },
     onCountChange(listener) {
       countListeners.push(listener);
+    },
+    onBodiesSent(listener) {
+      bodiesSentListeners.push(listener);
     },
     onReadingChange(listener) {
       readingListeners.push(listener);

@@ -1,0 +1,123 @@
+/**
+ * The native sidecar collects what a tap with bodies leaves behind (bin/young-generation.ts
+ * collectAfterTappedBodies; docs/decisions.md, session 10, mem3): the tap hub says how much body
+ * text it handed to each transport (`onBodiesSent`), and a collection runs after every so many
+ * characters of it (spaced in time) and once when the last tap leaves after bodies were sent.
+ * Real hub, real subscribers; the collection itself is counted (it is V8's and glibc's), and the
+ * real one is run once on a real hub's garbage.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { collectAfterTappedBodies, collectGarbage } from '../bin/young-generation.js';
+import { createTapHub, FLUSH_DELAY_MS } from '../proxy/tap-hub.js';
+import { compileMatches, type TapEvent } from '../tap-protocol/index.js';
+
+const BODY_CHARS = 64 * 1024;
+
+const event = (n: number, kind: TapEvent['kind'] = 'end'): TapEvent => ({
+  kind,
+  id: `1.${n}`,
+  ts: new Date().toISOString(),
+  proxy: 'in',
+  src: '10.0.0.1:5000',
+  dst: '10.0.0.2:8080',
+  protocol: 'http/1.1',
+  method: 'GET',
+  scheme: 'http',
+  authority: 'web',
+  path: `/p/${n}`,
+  status: 200,
+  ...(kind === 'end' ? { responseBody: { size: BODY_CHARS, truncated: false, encoding: 'utf8', data: `${n}:`.padEnd(BODY_CHARS, 'x') } } : {}),
+});
+
+const turn = (ms = FLUSH_DELAY_MS * 2) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function subscribe(hub: ReturnType<typeof createTapHub>, bodies: boolean) {
+  const batches: string[] = [];
+  const sub = hub.subscribe({ match: compileMatches([]), bodies, reveal: new Set(), writer: { write: (batch, sent) => (batches.push(batch), sent()) } });
+  sub.live = true;
+  return { sub, batches };
+}
+
+describe('the tap hub tells how much body text it handed to transports', () => {
+  it('counts the body characters of every batch written to a subscriber with bodies, none for one without', async () => {
+    const hub = createTapHub();
+    const sent: number[] = [];
+    hub.onBodiesSent((n) => sent.push(n));
+    const withBodies = subscribe(hub, true);
+    for (let n = 0; n < 5; n++) hub.publish('end', event(n));
+    await turn();
+    expect(withBodies.batches.length).toBeGreaterThan(0);
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(5 * BODY_CHARS);
+    withBodies.sub.close();
+
+    sent.length = 0;
+    const without = subscribe(hub, false);
+    for (let n = 5; n < 10; n++) hub.publish('end', event(n));
+    await turn();
+    expect(without.batches.join('')).toContain('/p/9');
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('collectAfterTappedBodies', () => {
+  it('collects after every so many body characters sent, spaced in time, and once when the last tap leaves', async () => {
+    const hub = createTapHub();
+    let collections = 0;
+    collectAfterTappedBodies(hub, () => collections++, { afterChars: 4 * BODY_CHARS, minIntervalMs: 150 });
+    const { sub } = subscribe(hub, true);
+    for (let n = 0; n < 3; n++) hub.publish('end', event(n));
+    await turn();
+    expect(collections).toBe(0); // 3 bodies: under the threshold
+    hub.publish('end', event(3));
+    await turn();
+    expect(collections).toBe(1);
+    // Past the threshold again at once: waits for the interval.
+    for (let n = 4; n < 8; n++) hub.publish('end', event(n));
+    await turn(10);
+    expect(collections).toBe(1);
+    await turn(200);
+    expect(collections).toBe(2);
+    // Events without bodies never add up to a collection.
+    for (let n = 8; n < 100; n++) hub.publish('req', event(n, 'req'));
+    await turn(200);
+    expect(collections).toBe(2);
+    // One body, then the tap leaves: what it left is collected.
+    hub.publish('end', event(100));
+    await turn();
+    expect(collections).toBe(2);
+    sub.close();
+    await turn(200);
+    expect(collections).toBe(3);
+  });
+
+  it('does nothing when a tap without bodies leaves', async () => {
+    const hub = createTapHub();
+    let collections = 0;
+    collectAfterTappedBodies(hub, () => collections++, { afterChars: BODY_CHARS, minIntervalMs: 0 });
+    const { sub } = subscribe(hub, false);
+    for (let n = 0; n < 20; n++) hub.publish('end', event(n));
+    await turn();
+    sub.close();
+    await turn();
+    expect(collections).toBe(0);
+  });
+
+  it("the real collection frees a tap's sent bodies", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const hub = createTapHub();
+    const { sub, batches } = subscribe(hub, true);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let n = 0; n < 200; n++) hub.publish('end', event(n));
+    await turn();
+    expect(batches.length).toBeGreaterThan(0);
+    batches.length = 0; // the transport let go of them, as HTTP/2 does once sent
+    sub.close();
+    collectGarbage(); // 200 × 64 KiB bodies, their JSON and batches were sent: garbage
+
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(2 * 1024 * 1024);
+  });
+});
