@@ -80,7 +80,7 @@ export function createRunExchanges(o: { output: RunOutput; record?: string; forc
         try {
           for await (const m of s.messages) {
             if (m.type === 'history-end') live();
-            if (m.type === 'dropped') o.print(`meshtap run: ${m.count} events dropped (${m.reason})`);
+            if (m.type === 'dropped') o.print(`meshtap run: ${m.count} event${m.count === 1 ? '' : 's'} dropped (${m.reason})`);
             if (m.type === 'flushed' && m.token === flushToken) flushed?.();
             if (m.type !== 'event') continue;
             const e = m.event;

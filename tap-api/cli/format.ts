@@ -8,6 +8,11 @@ export type TapOutput = 'text' | 'wide' | 'json';
 
 const BODY_PREVIEW_CHARS = 1024;
 
+/** `1 exchange`, `2 exchanges`: a count and its noun, singular for one. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /**
  * The one latency format of tap, top and stat: milliseconds, 2 decimals below 10 ms, 1 above
  * (`0.42ms`, `5.80ms`, `15.8ms`, `1523.0ms`): one unit, so columns and lines compare at a glance.

@@ -90,7 +90,7 @@ describe('tap -o json: events pass through as bytes', () => {
     );
     expect(expected.notes).toEqual([
       '3 events dropped: the tap could not keep up (narrow the filters or lower --max-rps)',
-      '1 exchanges dropped by --max-rps (the sidecar default) (raise it to see more)',
+      '1 exchange dropped by --max-rps (the sidecar default) (raise it to see more)', // was '1 exchanges'
     ]);
     for (const batches of [[texts], texts.map((t) => [t]), [texts.slice(0, 3), texts.slice(3)]]) {
       expect(viaBytes(batches)).toEqual(expected);

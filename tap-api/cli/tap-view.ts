@@ -7,7 +7,7 @@
  */
 import { UsageError } from '../../common/index.js';
 import { eventJsonOf, parseMessageBytes, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
-import { escapeForTerminal, formatClock, formatEventText } from './format.js';
+import { counted, escapeForTerminal, formatClock, formatEventText } from './format.js';
 import { compileJsonPath } from './jsonpath.js';
 import { loadYaml } from '../lazy-deps.js';
 
@@ -147,8 +147,8 @@ export function createTapView(o: TapViewOptions): TapView {
       } else if (m.type === 'dropped') {
         o.note(
           m.reason === 'rate-limit'
-            ? `${m.count} exchanges dropped by --max-rps ${o.maxRps ?? '(the sidecar default)'} (raise it to see more)`
-            : `${m.count} events dropped: the tap could not keep up (narrow the filters or lower --max-rps)`,
+            ? `${counted(m.count, 'exchange')} dropped by --max-rps ${o.maxRps ?? '(the sidecar default)'} (raise it to see more)`
+            : `${counted(m.count, 'event')} dropped: the tap could not keep up (narrow the filters or lower --max-rps)`,
         );
       }
       return done;

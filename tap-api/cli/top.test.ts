@@ -77,7 +77,8 @@ describe('runTop', () => {
     let text = '';
     out.on('data', (c) => (text += c));
     await runTop({ messages: messages([{ type: 'event', event: end({}) }, { type: 'dropped', count: 3, reason: 'rate-limit' }]), out, title: 'top deploy/web' });
-    expect(text.startsWith('top deploy/web — 1 exchanges (3 events dropped)\n\nSource')).toBe(true);
+    // Regression ('1 exchanges'): a count of one is said in the singular.
+    expect(text.startsWith('top deploy/web — 1 exchange (3 events dropped)\n\nSource')).toBe(true);
     expect(text).not.toContain('\x1b[');
   });
 

@@ -6,7 +6,7 @@
  * as untracked and shown in the header.
  */
 import type { Writable } from 'node:stream';
-import { formatLatencyMs } from './format.js';
+import { counted, formatLatencyMs } from './format.js';
 import { loadYaml } from '../lazy-deps.js';
 import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
 
@@ -179,9 +179,9 @@ export async function runTop(o: RunTopOptions): Promise<TopTable> {
       o.out.write(format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : loadYaml().stringify(rows));
       return;
     }
-    const extra = [dropped ? `${dropped} events dropped` : '', table.untracked ? `${table.untracked} exchanges untracked (row limit)` : ''].filter(Boolean).join(', ');
+    const extra = [dropped ? `${counted(dropped, 'event')} dropped` : '', table.untracked ? `${counted(table.untracked, 'exchange')} untracked (row limit)` : ''].filter(Boolean).join(', ');
     const help = isTTY && !final ? `  [sorted by ${sortBy}; s: sort, q: quit]` : '';
-    const header = `${o.title} — ${table.total} exchanges${extra ? ` (${extra})` : ''}${help}`;
+    const header = `${o.title} — ${counted(table.total, 'exchange')}${extra ? ` (${extra})` : ''}${help}`;
     const text = renderTopTable(table.rows(sortBy), {
       header,
       ...(isTTY && o.out.rows ? { maxLines: Math.max(1, o.out.rows - 4) } : {}),
