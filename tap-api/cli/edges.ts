@@ -96,13 +96,17 @@ function table(head: string[], rows: string[][]): string {
   return [head, ...rows].map((line) => line.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n') + '\n';
 }
 
-/** `linkerd viz edges`-shaped table; `wide` adds P95, bytes and which sidecar observed. */
+/**
+ * `linkerd viz edges`-shaped table; `wide` adds P95 (between P50 and P99, as Linkerd viz orders
+ * latencies), the request count, bytes and which sidecar observed.
+ */
 export function renderEdgesTable(edges: Edge[], wide: boolean): string {
-  const head = ['SRC', 'DST', 'SRC_NS', 'DST_NS', 'PROTO', 'SUCCESS', 'RPS', 'P50', 'P99', 'TCP'];
-  if (wide) head.push('P95', 'REQUESTS', 'BYTES_SENT', 'BYTES_RECV', 'OBSERVED_BY');
+  const latencies = wide ? (['p50', 'p95', 'p99'] as const) : (['p50', 'p99'] as const);
+  const head = ['SRC', 'DST', 'SRC_NS', 'DST_NS', 'PROTO', 'SUCCESS', 'RPS', ...latencies.map((p) => p.toUpperCase()), 'TCP'];
+  if (wide) head.push('REQUESTS', 'BYTES_SENT', 'BYTES_RECV', 'OBSERVED_BY');
   const rows = edges.map((e) => {
-    const row = [name(e.src), name(e.dst), ns(e.src), ns(e.dst), e.protocols.join(','), pct(e.successRate), rps(e.rps), latency(e.latencyMs, 'p50'), latency(e.latencyMs, 'p99'), e.tcpOpen === undefined ? '-' : String(e.tcpOpen)];
-    if (wide) row.push(latency(e.latencyMs, 'p95'), String(Math.round(e.requests)), e.bytes ? String(Math.round(e.bytes.sent)) : '-', e.bytes ? String(Math.round(e.bytes.received)) : '-', e.observedBy);
+    const row = [name(e.src), name(e.dst), ns(e.src), ns(e.dst), e.protocols.join(','), pct(e.successRate), rps(e.rps), ...latencies.map((p) => latency(e.latencyMs, p)), e.tcpOpen === undefined ? '-' : String(e.tcpOpen)];
+    if (wide) row.push(String(Math.round(e.requests)), e.bytes ? String(Math.round(e.bytes.sent)) : '-', e.bytes ? String(Math.round(e.bytes.received)) : '-', e.observedBy);
     return row;
   });
   return table(head, rows);
