@@ -58,3 +58,16 @@ describe('a workload that does not exist', () => {
     expect(edges.code).toBe(0);
   }, 30_000);
 });
+
+describe('a kind with no meshed workload in the namespace (kubectl: "No resources found in default namespace.")', () => {
+  // Regression (sec10): `stat deploy` without -n waited its whole window, then said only that
+  // nothing was found in "default", not that the demo's deployments are in emojivoto.
+  it('stat deploy without -n says so before its window, and where they are', async () => {
+    const r = await runMeshtap(['stat', 'deploy', '-t', '1m', '--tap-api', cp.tapApi.url, '--token', cp.viewerToken]);
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
+      code: 1,
+      stderr: 'meshtap: No resources found in default namespace. Meshed deployments are in namespace emojivoto: add -n emojivoto (or -A for every namespace).\n',
+      stdout: '',
+    });
+  }, 30_000);
+});

@@ -8,6 +8,7 @@ import { MeshtapError } from '../../common/index.js';
 import { parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
 import { listSidecars } from './client.js';
 import { nearestName } from '../server/did-you-mean.js';
+import { namesOfKind } from './target-names.js';
 import { connectKube, type KubeConnection } from './kube-client.js';
 import type { SidecarInfo } from '../server/wire.js';
 import { computeStats, parsePromText, type PromSample, type SidecarScrape, type StatRow } from './stat-metrics.js';
@@ -125,6 +126,11 @@ async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<
   let lists: SidecarInfo[][];
   try {
     lists = await Promise.all(namespaces.map((ns) => list(ns)));
+    if (!everywhere && isEmptyKindQuery(selectors, lists.flat())) {
+      // Where they are, when the caller may list sidecars everywhere (a hint is optional).
+      const elsewhere = await list(undefined).catch(() => [] as SidecarInfo[]);
+      throw new MeshtapError('MT_NOT_FOUND', noResourcesMessage(selectors, namespace, elsewhere));
+    }
   } finally {
     void kube?.dispatcher.close().catch(() => undefined);
   }
@@ -245,16 +251,34 @@ async function queryPrometheusStats(base: string, selectors: StatSelector[], nam
  * object (before the window is waited for), with the nearest name of its kind when one is near
  * (`stat deploy/wbe` → "did you mean deploy/web?"; the names are what the user may list already).
  */
+/** Most namespaces named in the hint of an empty answer. */
+const MAX_HINT_NAMESPACES = 5;
+
+/** `stat deploy` (kinds only, no name) where the namespace has no meshed workload of any of those kinds. */
+function isEmptyKindQuery(selectors: StatSelector[], inNamespace: SidecarInfo[]): boolean {
+  if (selectors.some((s) => s.name || s.resource === 'namespaces')) return false;
+  return selectors.every((s) => namesOfKind(inNamespace, s.resource).length === 0);
+}
+
+/**
+ * kubectl's answer for an empty namespace ("No resources found in default namespace."), and where
+ * meshed workloads of those kinds are, from `elsewhere` (every namespace's sidecars the caller
+ * may list; empty when they may not): the namespace to pass with -n, or -A.
+ */
+export function noResourcesMessage(selectors: StatSelector[], namespace: string, elsewhere: SidecarInfo[]): string {
+  const found = `No resources found in ${namespace} namespace.`;
+  const where = [...new Set(elsewhere.filter((s) => s.namespace !== namespace && selectors.some((sel) => namesOfKind([s], sel.resource).length > 0)).map((s) => s.namespace))].sort();
+  if (where.length === 0) return found;
+  const kinds = [...new Set(selectors.map((s) => s.resource))].join(' and ');
+  const shown = where.slice(0, MAX_HINT_NAMESPACES).join(', ') + (where.length > MAX_HINT_NAMESPACES ? ` and ${where.length - MAX_HINT_NAMESPACES} more` : '');
+  return `${found} Meshed ${kinds} are in namespace${where.length === 1 ? '' : 's'} ${shown}: add -n ${where[0]} (or -A for every namespace).`;
+}
+
 function refuseMissing(selectors: StatSelector[], sidecars: SidecarInfo[], namespace: string | undefined): void {
   for (const sel of selectors) {
     if (!sel.name) continue;
     const inScope = sel.resource === 'namespaces' ? sidecars : sidecars.filter((s) => namespace === undefined || s.namespace === namespace);
-    const names = inScope.flatMap((s): string[] => {
-      if (sel.resource === 'namespaces') return [s.namespace];
-      if (sel.resource === 'pods') return [s.pod];
-      const w = s.workload ? parseTarget(s.workload) : undefined;
-      return w?.ok && w.value.resource === sel.resource ? [w.value.name] : [];
-    });
+    const names = namesOfKind(inScope, sel.resource);
     if (names.includes(sel.name)) continue;
     const target = `${SHORT[sel.resource]}/${sel.name}`;
     const where = sel.resource === 'namespaces' ? '' : namespace === undefined ? ' in any namespace' : ` in namespace "${namespace}"`;

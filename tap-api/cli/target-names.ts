@@ -8,7 +8,7 @@
 import { listSidecars } from './client.js';
 import { connectKube } from './kube-client.js';
 import type { TapApiConnection } from './source-flags.js';
-import { formatTarget, type TargetResource } from '../server/targets.js';
+import { formatTarget, parseTarget, type TargetResource } from '../server/targets.js';
 import type { SidecarInfo } from '../server/wire.js';
 
 /**
@@ -30,16 +30,27 @@ export async function listSidecarsVia(connection: TapApiConnection, where: { all
   }
 }
 
+/**
+ * The names (without TYPE/) that targets of `resource` take among `sidecars`, unique and sorted:
+ * their pods, their namespaces, or their workloads of that kind. One rule for completion
+ * (`listTargetNames`) and for `stat`'s not-found check and its did-you-mean.
+ */
+export function namesOfKind(sidecars: readonly SidecarInfo[], resource: TargetResource): string[] {
+  const names = new Set<string>();
+  for (const s of sidecars) {
+    if (resource === 'pods') names.add(s.pod);
+    else if (resource === 'namespaces') names.add(s.namespace);
+    else {
+      const w = s.workload ? parseTarget(s.workload) : undefined;
+      if (w?.ok && w.value.resource === resource) names.add(w.value.name);
+    }
+  }
+  return [...names].sort();
+}
+
 /** `deploy/web`-style targets of `resource` in `namespace` (undefined: `default` / the context's; `ns/…`: every namespace), sorted. */
 export async function listTargetNames(connection: TapApiConnection, resource: TargetResource, namespace: string | undefined): Promise<string[]> {
   // Namespaces: every namespace's sidecars (which needs `list sidecars` cluster-wide).
   const sidecars = await listSidecarsVia(connection, resource === 'namespaces' ? { all: true } : { namespace });
-  const names = new Set<string>();
-  const short = formatTarget({ resource, name: '' });
-  for (const s of sidecars) {
-    if (resource === 'pods') names.add(formatTarget({ resource, name: s.pod }));
-    else if (resource === 'namespaces') names.add(formatTarget({ resource, name: s.namespace }));
-    else if (s.workload?.startsWith(short)) names.add(s.workload);
-  }
-  return [...names].sort();
+  return namesOfKind(sidecars, resource).map((name) => formatTarget({ resource, name }));
 }
