@@ -22,7 +22,7 @@ import {
   redactHeaderCredentials,
   redactQuerySecrets,
   redactUrlCredentials,
-  scrubSecretsAsWritten,
+  scrubSecrets,
   secretPolicy,
   type HeaderList,
   type SecretPolicy,
@@ -106,7 +106,6 @@ export function shownRequest(policy: SecretPolicy, rawAuthority: string, rawPath
   if (secrets === NOTHING_HIDDEN) return { authority, path };
   const shownPath = redactQuerySecrets(path, policy.query);
   if (secrets === undefined) return { authority, path: shownPath };
-  // As written only (review10): the C++ port does not have scrubSecrets' other-spellings pass yet,
-  // and both engines must make the same labels (test/review10-secret-spellings.test.ts, it.fails).
-  return { authority: scrubSecretsAsWritten(authority, secrets), path: scrubSecretsAsWritten(shownPath, secrets) };
+  // Every spelling of a hidden value (review10's pass), as the tap scrubs it; the C++ port has it too.
+  return { authority: scrubSecrets(authority, secrets), path: scrubSecrets(shownPath, secrets) };
 }

@@ -20,7 +20,8 @@ if (!available) reportBpfSkip('test/native-metric-secrets.test.ts', 'the addon i
 
 const KEY = 'tenantKey-7f3a9c21';
 const PASS = 's3cr3t-p4ss';
-const PIECES = [KEY, PASS, 'a', 'é', '😀', '%2F', '%3F', '%3D', '%26', '%E2%84%AA', '%C3%A9', '%ZZ', '%', '?', '&', ';', '=', '@', ':', '/', '//', 'http://', 'u:p@', ' ', '\u00a0', '"', '+', '#', '.api.example', 'token', 'TOKEN', 'api_key', 'access%5Ftoken', 'to+ken', 'x'.repeat(9), '[redacted]'];
+const SPELLED = 'k3y+9x/Qz é'; // a value with characters clients escape differently (review10's spellings pass)
+const PIECES = [KEY, PASS, SPELLED, 'k3y%2b9x%2fQz', 'k3y+9x%2FQz', 'k3y%2B9x/Qz+%c3%a9', 'a', 'é', '😀', '%2F', '%2f', '%3F', '%3D', '%3d', '%26', '%E2%84%AA', '%C3%A9', '%c3%a9', '%ZZ', '%', '?', '&', ';', '=', '@', ':', '/', '//', 'http://', 'u:p@', ' ', '\u00a0', '"', '+', '#', '.api.example', 'token', 'TOKEN', 'api_key', 'access%5Ftoken', 'to+ken', 'x'.repeat(9), '[redacted]'];
 const text = fc.array(fc.constantFrom(...PIECES), { maxLength: 8 }).map((p) => p.join(''));
 const NAMES = ['X-Api-Key', 'x-api-key', 'Authorization', 'authorization', 'Cookie', 'cookie', 'Set-Cookie', 'Referer', 'host', ':authority', ':path', 'x-trace', 'X-Custom-Secret', 'Proxy-Authorization'];
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -28,6 +29,7 @@ const value = fc.oneof(
   text,
   fc.tuple(text, text).map(([u, p]) => basic(u, p)),
   fc.constant(basic('user', PASS)),
+  fc.constant(`Bearer ${SPELLED}`),
   text.map((t) => `Bearer ${t}`),
   fc.array(fc.tuple(fc.constantFrom('sid', 'lang', 'n'), text), { maxLength: 3 }).map((c) => c.map(([k, v]) => `${k}=${v}`).join('; ')),
   text.map((t) => `https://x.example/cb?token=${t}&a=1`),

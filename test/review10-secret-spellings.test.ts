@@ -103,13 +103,10 @@ describe.each(ENGINES)('review10: a hidden value in another percent-encoded spel
     expect(shown.length).toBeGreaterThan(0);
   }, 60_000);
 
-  // Known defect (review10, for sec10): the metric labels scrub hidden values as written only
-  // (proxy/metric-labels.ts uses scrubSecretsAsWritten) because the native engine's C++ port
-  // (native/src/core/metrics-secrets.cc) lacks scrubSecrets' other-spellings pass; a token spelled
-  // in lower-case hex as a path segment (too short to fold into {id}) reads in full in
-  // route_response_total{route=...}. Fix: port normalizeEscapes/scrubNormalized
-  // (tap-protocol/redact-values.ts) to C++ and use scrubSecrets in metric-labels.ts.
-  it.fails('metric labels: no spelling of the token in /metrics (route label of a path segment)', async () => {
+  // Regression (review10, fixed by sec10): the metric labels scrubbed hidden values as written only
+  // (the C++ port lacked scrubSecrets' other-spellings pass); a token spelled in lower-case hex as a
+  // path segment (too short to fold into {id}) read in full in route_response_total{route=...}.
+  it('metric labels: no spelling of the token in /metrics (route label of a path segment)', async () => {
     const short = 'k3y+9x/Qz';
     const segment = 'k3y%2b9x%2fQz';
     // prettier-ignore

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics-secrets.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "h1-text.h"
@@ -356,7 +357,160 @@ const std::string* SensitiveName(std::string_view name, const LabelSecretPolicy&
   return nullptr;
 }
 
+// ---- redact-values.ts: other spellings (review10) --------------------------------------------
+
+struct Normalized {
+  std::string view;
+  std::vector<size_t> starts;  // per view byte: where in the text its character or escape begins; [view.size()] = text.size()
+};
+
+// The length in `text` of the escaped UTF-8 sequence of one character at `at`, or 0 (escapedUtf8Width).
+size_t EscapedUtf8Width(std::string_view text, size_t at, int lead) {
+  const size_t bytes = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+  if (bytes == 0 || at + bytes * 3 > text.size()) return 0;
+  for (size_t b = 1; b < bytes; b++) {
+    const size_t p = at + b * 3;
+    if (text[p] != '%') return 0;
+    const int h = HexDigit(static_cast<unsigned char>(text[p + 1]));
+    const int l = HexDigit(static_cast<unsigned char>(text[p + 2]));
+    if (h < 0 || l < 0 || ((h << 4) | l) < 0x80 || ((h << 4) | l) > 0xbf) return 0;
+  }
+  std::string decoded;
+  return DecodeUriComponent(text.substr(at, bytes * 3), &decoded) ? bytes * 3 : 0;
+}
+
+// normalizeEscapes: false when the view would be the text itself.
+bool NormalizeEscapes(std::string_view text, bool plus_is_space, Normalized* out) {
+  if (text.find('%') == std::string_view::npos && !(plus_is_space && text.find('+') != std::string_view::npos)) return false;
+  out->view.clear();
+  out->starts.clear();
+  bool changed = false;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    std::string replacement;
+    bool has_replacement = false;
+    size_t width = 1;
+    if (c == '%' && i + 2 < text.size()) {
+      const int h = HexDigit(static_cast<unsigned char>(text[i + 1]));
+      const int l = HexDigit(static_cast<unsigned char>(text[i + 2]));
+      if (h >= 0 && l >= 0) {
+        const int byte = (h << 4) | l;
+        const size_t utf8_width = byte < 0x80 ? 0 : EscapedUtf8Width(text, i, byte);
+        has_replacement = true;
+        if (byte < 0x80) {
+          replacement.assign(1, static_cast<char>(byte));
+        } else if (utf8_width > 0) {
+          DecodeUriComponent(text.substr(i, utf8_width), &replacement);
+        } else {
+          replacement = "%";
+          for (size_t k = 1; k <= 2; k++) {
+            const char d = text[i + k];
+            replacement.push_back(d >= 'a' && d <= 'f' ? static_cast<char>(d - 0x20) : d);
+          }
+        }
+        width = utf8_width > 0 ? utf8_width : 3;
+      }
+    } else if (plus_is_space && c == '+') {
+      has_replacement = true;
+      replacement = " ";
+    }
+    if (!has_replacement) {
+      out->view.push_back(static_cast<char>(c));
+      out->starts.push_back(i);
+      i++;
+      continue;
+    }
+    if (replacement != text.substr(i, width)) changed = true;
+    for (size_t k = 0; k < replacement.size(); k++) out->starts.push_back(i);
+    out->view.append(replacement);
+    i += width;
+  }
+  if (!changed) return false;
+  out->starts.push_back(text.size());
+  return true;
+}
+
+// Where a match ending before view byte `k` ends in the text (past the whole escape it ends in).
+size_t EndInText(const std::vector<size_t>& starts, size_t k, size_t view_length) {
+  const size_t last = starts[k - 1];
+  size_t i = k;
+  while (i < view_length && starts[i] <= last) i++;
+  return starts[i];
+}
+
+// scrubNormalized: what matches one of `forms` in the normalized view as [redacted].
+std::string ScrubNormalized(const std::string& text, const std::vector<std::string>& forms, bool plus_is_space) {
+  if (forms.empty()) return text;
+  Normalized n;
+  if (!NormalizeEscapes(text, plus_is_space, &n)) return text;
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (const auto& f : forms) {
+    for (size_t at = n.view.find(f); at != std::string::npos; at = n.view.find(f, at + f.size())) {
+      ranges.emplace_back(n.starts[at], EndInText(n.starts, at + f.size(), n.view.size()));
+    }
+  }
+  if (ranges.empty()) return text;
+  std::stable_sort(ranges.begin(), ranges.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::string out;
+  size_t from = 0;
+  size_t start = ranges[0].first, end = ranges[0].second;
+  for (size_t r = 1; r < ranges.size(); r++) {
+    const auto [a, b] = ranges[r];
+    if (a < end) {
+      end = std::max(end, b);
+      continue;
+    }
+    out.append(text, from, start - from);
+    out.append(kRedacted);
+    from = end;
+    start = a;
+    end = b;
+  }
+  out.append(text, from, start - from);
+  out.append(kRedacted);
+  out.append(text, end, std::string::npos);
+  return out;
+}
+
+// normalizedForms: the secrets' normalized spellings (8+ characters), longest first; `spaced`: those holding a space.
+void NormalizedForms(const std::vector<std::string>& secrets, std::vector<std::string>* plain, std::vector<std::string>* spaced) {
+  auto add = [](std::vector<std::string>* list, const std::string& v) {
+    for (const auto& x : *list) {
+      if (x == v) return;
+    }
+    list->push_back(v);
+  };
+  for (const auto& s : secrets) {
+    Normalized n;
+    const std::string p = NormalizeEscapes(s, false, &n) ? n.view : s;
+    const size_t len = Utf16Length(p);
+    if (len >= kMinSecretChars) add(plain, p);
+    if (p.find(' ') != std::string::npos && len >= kMinSecretChars) add(spaced, p);
+  }
+  auto longest_first = [](std::vector<std::string>* list) {
+    std::stable_sort(list->begin(), list->end(), [](const std::string& a, const std::string& b) { return Utf16Length(a) > Utf16Length(b); });
+  };
+  longest_first(plain);
+  longest_first(spaced);
+}
+
+std::string ScrubSecretsAsWritten(std::string_view text, const std::vector<std::string>& secrets);
+
+// scrubSecrets: every spelling (review10's pass), then as written.
 std::string ScrubSecrets(std::string_view text, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return std::string(text);
+  std::string out(text);
+  const bool has_percent = out.find('%') != std::string::npos;
+  if (has_percent || out.find('+') != std::string::npos) {
+    std::vector<std::string> plain, spaced;
+    NormalizedForms(secrets, &plain, &spaced);
+    if (has_percent) out = ScrubNormalized(out, plain, false);
+    if (!spaced.empty() && out.find('+') != std::string::npos) out = ScrubNormalized(out, spaced, true);
+  }
+  return ScrubSecretsAsWritten(out, secrets);
+}
+
+std::string ScrubSecretsAsWritten(std::string_view text, const std::vector<std::string>& secrets) {
   std::string out(text);
   for (const auto& s : secrets) {
     size_t at = out.find(s);

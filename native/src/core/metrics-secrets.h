@@ -2,8 +2,9 @@
 // Metric labels made from a request show what its `req` tap event shows a viewer revealed
 // nothing (proxy/metric-labels.ts `shownRequest`): URL credentials redacted, and the request's
 // hidden values (a sensitive header's secret parts, secret-named query parameters' values)
-// scrubbed from the authority and the path the route is made from. A port, rule for rule, of
-// tap-protocol/redact.ts, redact-query.ts, redact-values.ts and redact-event.ts's collection, on
+// scrubbed from the authority and the path the route is made from, in every spelling (review10's
+// pass). A port, rule for rule, of tap-protocol/redact.ts, redact-query.ts, redact-values.ts and
+// redact-event.ts's collection, on
 // UTF-8 where JS has UTF-16: every decision looks at ASCII, lengths that are compared count
 // UTF-16 code units, Buffer's base64 and utf8 decoding and JS's trim, encodeURIComponent and
 // decodeURIComponent are reproduced. test/native-metric-secrets.test.ts holds both to one answer.
