@@ -818,6 +818,10 @@ ShownRequest ShowRequest(const LabelSecretPolicy& policy, std::string_view autho
   return out;
 }
 
+bool IsSensitiveName(std::string_view name, const LabelSecretPolicy& policy) { return SensitiveName(name, policy) != nullptr; }
+
+bool MayStartHiddenValue(std::string_view text) { return text.find('?') != std::string_view::npos || text.find("%3") != std::string_view::npos; }
+
 bool MayHideValues(const std::string& head, const LabelSecretPolicy& policy) {
   if (head.find('?') != std::string::npos || head.find("%3") != std::string::npos) return true;
   size_t pos = head.find("\r\n");

@@ -45,6 +45,11 @@ ShownRequest ShowRequest(const LabelSecretPolicy& policy, std::string_view autho
 // sensitive header, or a `?` / `%3` anywhere. When not, ShowRequest would find nothing hidden.
 bool MayHideValues(const std::string& head, const LabelSecretPolicy& policy);
 
+// The same test for a request whose fields are already apart (HTTP/2): no field named as a
+// sensitive header, and no `?` / `%3` in the authority, the path or any value.
+bool IsSensitiveName(std::string_view name, const LabelSecretPolicy& policy);
+bool MayStartHiddenValue(std::string_view text);
+
 // The field lines of an HTTP/1 head (latin1 octets, validated), values decoded as events show them.
 void H1HeadFields(const std::string& head, std::vector<std::string>* storage, std::vector<LabelField>* out);
 
