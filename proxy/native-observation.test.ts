@@ -54,7 +54,7 @@ const h2Exchange = (conn: number, stream: number, path: string, request: Array<[
 
 /** Feeds records through the JS half of the native engine; returns the `end` events a --bodies tap was given, and the connections it stopped following. */
 async function observe(setup: (h: NativeRecordHandler) => void, records: Buffer[]): Promise<{ ends: TapEvent[]; unobserved: number[] }> {
-  const hub = createTapHub({ sensitiveHeaders: [...DEFAULT_SENSITIVE_HEADERS], bodyRedaction: bodyRedactionRules([]), lost() {} });
+  const hub = createTapHub({ sensitiveHeaders: [...DEFAULT_SENSITIVE_HEADERS], bodyRedaction: bodyRedactionRules([]) });
   const events: TapEvent[] = [];
   const sub = hub.subscribe({
     match: compileMatches([]),

@@ -52,7 +52,7 @@ beforeAll(async () => {
     const rs = replicaSet('shop', d, '5c6d', `0d1e0000-0000-4000-8000-00000000e00${i}`);
     objects.push(d, rs, pod({ ns: 'shop', name: `${name}-5c6d-a1b2c`, labels: { app: name, 'pod-template-hash': '5c6d' }, owner: rs, tapPort: 1 }));
   }
-  api.add(...objects);
+  for (const o of objects) api.add(o);
   const servingCa = await createTestCa('meshtap-ca.meshtap');
   const tlsDir = await mkdtemp(join(tmpdir(), 'meshtap-dym-tls-'));
   const pair = await servingCa.issueServing([SERVICE], 1, ['127.0.0.1']);
