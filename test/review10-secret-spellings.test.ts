@@ -12,10 +12,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTapStream, type TapEvent, type TapRequest } from '../tap-protocol/index.js';
+import type { TapEvent, TapRequest } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
-import { httpGet, waitForMetric } from './support/metrics-scrape.js';
+import { httpGet } from './support/metrics-scrape.js';
+import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { until } from './support/until.js';
 
 const run = promisify(execFile);
@@ -25,21 +26,9 @@ const LOWER = 's3cr3tAB%2bcd%2fEF%3d%3d';
 const PARTLY = 's3cr3tAB%2Bcd/EF==';
 const BASIC_PASSWORD = 'correct horse battery';
 
-async function tapEvents(sidecar: SidecarProcess, request: Partial<TapRequest>, act?: () => Promise<void>): Promise<TapEvent[]> {
-  const stream = openTapStream(sidecar.tap!, { matches: [], bodies: true, ...request }, { deadlineMs: 20_000 });
-  const events: TapEvent[] = [];
-  const reading = (async () => {
-    for await (const m of stream.messages) if (m.type === 'event') events.push(m.event);
-  })();
-  if (act) {
-    await waitForMetric(sidecar.admin!, 'meshtap_tap_subscribers', {}, (v) => v >= 1, 30_000);
-    await act();
-    await until('the exchange ended on the tap', () => events.some((e) => e.kind === 'end'));
-    stream.cancel();
-  }
-  await reading.catch(() => undefined);
-  return events;
-}
+/** With bodies: the spellings are also looked for in bodies. */
+const tapEvents = (sidecar: SidecarProcess, request: Partial<TapRequest>, act?: () => Promise<void>): Promise<TapEvent[]> =>
+  sidecarTapEvents(sidecar, { bodies: true, ...request }, act);
 
 describe.each(ENGINES)('review10: a hidden value in another percent-encoded spelling (%s engine)', (engine) => {
   let backend: http.Server;

@@ -10,31 +10,15 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTapStream, type TapEvent, type TapRequest } from '../tap-protocol/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
-import { waitForMetric } from './support/metrics-scrape.js';
-import { until } from './support/until.js';
+import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 
 const KEY = 'tenantKey-7f3a9c21';
 const AUTHORITY = `${KEY}.api.example`;
 
-/** Events of a tap of `sidecar` (loopback: trusted, nothing revealed) until `until` holds or `last` history is out. */
-async function tapEvents(sidecar: SidecarProcess, request: Partial<TapRequest>, act?: () => Promise<void>): Promise<TapEvent[]> {
-  const stream = openTapStream(sidecar.tap!, { matches: [], bodies: false, ...request }, { deadlineMs: 20_000 });
-  const events: TapEvent[] = [];
-  const reading = (async () => {
-    for await (const m of stream.messages) if (m.type === 'event') events.push(m.event);
-  })();
-  if (act) {
-    await waitForMetric(sidecar.admin!, 'meshtap_tap_subscribers', {}, (v) => v >= 1, 30_000);
-    await act();
-    await until('the exchange ended on the tap', () => events.some((e) => e.kind === 'end'));
-    stream.cancel();
-  }
-  await reading.catch(() => undefined);
-  return events;
-}
+const tapEvents = sidecarTapEvents;
 
 describe.each(ENGINES)('a hidden value in the authority (%s engine)', (engine) => {
   let backend: http2.Http2Server;

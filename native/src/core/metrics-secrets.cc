@@ -168,18 +168,25 @@ void AppendLowerCodePoint(uint32_t cp, std::string* out) {
   }
 }
 
-// Lower case of valid UTF-8 text (see the header's note on what is folded).
-std::string LowerText(std::string_view s) {
-  std::string out;
+// The code points of valid UTF-8 text, each passed to `fn` (a truncated last sequence gives
+// what its bytes hold).
+template <typename Fn>
+void ForEachCodePoint(std::string_view s, Fn&& fn) {
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
     if (i + n > s.size()) n = s.size() - i;
     uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
     for (size_t k = 1; k < n; k++) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-    AppendLowerCodePoint(cp, &out);
+    fn(cp);
     i += n;
   }
+}
+
+// Lower case of valid UTF-8 text (see the header's note on what is folded).
+std::string LowerText(std::string_view s) {
+  std::string out;
+  ForEachCodePoint(s, [&](uint32_t cp) { AppendLowerCodePoint(cp, &out); });
   return out;
 }
 
@@ -588,12 +595,7 @@ std::string Utf8Replace(const std::string& b) {
 // The UTF-16 code units of valid UTF-8 text, each passed to `fn`.
 template <typename Fn>
 void ForEachUtf16Unit(std::string_view s, Fn&& fn) {
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    if (i + n > s.size()) n = s.size() - i;
-    uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-    for (size_t k = 1; k < n; k++) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+  ForEachCodePoint(s, [&](uint32_t cp) {
     if (cp >= 0x10000) {
       cp -= 0x10000;
       fn(static_cast<uint16_t>(0xd800 + (cp >> 10)));
@@ -601,8 +603,7 @@ void ForEachUtf16Unit(std::string_view s, Fn&& fn) {
     } else {
       fn(static_cast<uint16_t>(cp));
     }
-    i += n;
-  }
+  });
 }
 
 int Unbase64(uint8_t c) {
