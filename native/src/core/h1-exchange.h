@@ -90,6 +90,11 @@ struct H1Exchange {
   bool capture_bodies = false;
   // Scratch of the record sink: body bytes it copied per direction (request, response).
   uint64_t body_copied[2] = {0, 0};
+  // Scratch of the metrics sink: the authority and route labels it made at the request head
+  // (metrics-secrets.h ShowRequest), used again at End.
+  bool labelled = false;
+  std::string label_authority;
+  std::string label_path;
   // Set by the record sink in RequestHead: this exchange goes to JS as records (a tap subscriber
   // was attached at its request head), and with its body bytes. Decided once: all or nothing.
   bool to_js = false;

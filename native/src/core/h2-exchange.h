@@ -85,6 +85,11 @@ struct H2Exchange {
   bool capture_bodies = false;
   // Scratch of the record sink (as H1Exchange's).
   uint64_t body_copied[2] = {0, 0};
+  // Scratch of the metrics sink: the authority and route labels it made at the request head
+  // (metrics-secrets.h ShowRequest), used again at End.
+  bool labelled = false;
+  std::string label_authority;
+  std::string label_path;
   bool to_js = false;
   bool bodies_to_js = false;
   // As H1Exchange::shed.

@@ -20,10 +20,23 @@ ShownRequest ShowH1Request(const LabelSecretPolicy& policy, const H1Exchange& ex
   return ShowRequest(policy, ex.authority, ex.path, fields);
 }
 
+namespace {
+
+// The exchange's labels, made once (at its request head, or at End if it had none).
+void Label(const LabelSecretPolicy& policy, H1Exchange& ex) {
+  if (ex.labelled) return;
+  ShownRequest shown = ShowH1Request(policy, ex);
+  ex.label_authority = std::move(shown.authority);
+  ex.label_path = std::move(shown.path);
+  ex.labelled = true;
+}
+
+}  // namespace
+
 void H1MetricsSink::RequestHead(H1Exchange& ex) {
   if (conn_) {
-    ShownRequest& shown = labels_[ex.stream] = ShowH1Request(metrics_->secrets(), ex);
-    metrics_->Request(conn_.get(), shown.authority);
+    Label(metrics_->secrets(), ex);
+    metrics_->Request(conn_.get(), ex.label_authority);
   }
   if (config_.recorder_bodies && recorder_ != nullptr) {
     ex.capture_bodies = true;
@@ -38,17 +51,15 @@ void H1MetricsSink::BodyData(H1Exchange& ex, bool is_request, const uint8_t* dat
 
 void H1MetricsSink::End(H1Exchange& ex) {
   if (conn_) {
-    auto shown = labels_.find(ex.stream);
-    if (shown == labels_.end()) shown = labels_.emplace(ex.stream, ShowH1Request(metrics_->secrets(), ex)).first;
+    Label(metrics_->secrets(), ex);
     ExchangeOutcome o;
-    o.authority = shown->second.authority;
+    o.authority = ex.label_authority;
     o.method = ex.method;
-    o.path = shown->second.path;
+    o.path = ex.label_path;
     o.protocol = ex.is_http10 ? "http/1.0" : "http/1.1";
     o.status = ex.status;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
-    labels_.erase(shown);
   }
   if (recorder_ != nullptr) {
     auto it = bodies_.find(ex.stream);

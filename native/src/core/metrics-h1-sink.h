@@ -36,7 +36,7 @@ class H1MetricsSink : public H1ExchangeSink {
   void GiveUp(GiveUpReason reason) override {}
   void Upgraded() override {}
   // The exchange goes on as HTTP/2 stream 1 (H2MetricsSink ends it, making its labels again).
-  void SwitchedToH2c(H1Exchange& ex) override { labels_.erase(ex.stream); }
+  void SwitchedToH2c(H1Exchange& ex) override {}
   // h2c: the recorder bodies captured so far for exchange `stream` (the upgrade request, which
   // continues as HTTP/2 stream 1: H2MetricsSink::Adopt), taken out of this sink; empty if none.
   std::unique_ptr<RecordedBodies> TakeBodies(uint32_t stream);
@@ -51,8 +51,6 @@ class H1MetricsSink : public H1ExchangeSink {
   std::unique_ptr<MetricsConn> conn_;
   // Bodies being captured for the recorder, by stream (pipelined exchanges overlap).
   std::unordered_map<uint32_t, RecordedBodies> bodies_;
-  // The labels of exchanges between request head and end, by stream (made once per exchange).
-  std::unordered_map<uint32_t, ShownRequest> labels_;
 };
 
 // An HTTP/1 exchange's labels (metrics-secrets.h ShowRequest) from its request head.

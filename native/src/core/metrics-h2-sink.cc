@@ -30,6 +30,15 @@ ShownRequest ShowH2Request(const LabelSecretPolicy& policy, const H2Exchange& ex
   return ShowRequest(policy, ex.authority, ex.path, fields);
 }
 
+// The exchange's labels, made once (at its request head; an h2c stream 1's at End).
+void Label(const LabelSecretPolicy& policy, H2Exchange& ex) {
+  if (ex.labelled) return;
+  ShownRequest shown = ShowH2Request(policy, ex);
+  ex.label_authority = std::move(shown.authority);
+  ex.label_path = std::move(shown.path);
+  ex.labelled = true;
+}
+
 }  // namespace
 
 H2MetricsSink::H2MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
@@ -51,8 +60,8 @@ void H2MetricsSink::RequestHead(H2Exchange& ex) {
   // An h2c stream 1 was counted (and its bodies asked for) as the HTTP/1 request it began as.
   if (ex.from_h2c) return;
   if (conn_) {
-    ShownRequest& shown = labels_[StreamKey(ex)] = ShowH2Request(metrics_->secrets(), ex);
-    metrics_->Request(conn_.get(), shown.authority);
+    Label(metrics_->secrets(), ex);
+    metrics_->Request(conn_.get(), ex.label_authority);
   }
   if (config_.recorder_bodies && recorder_ != nullptr) {
     ex.capture_bodies = true;
@@ -67,19 +76,17 @@ void H2MetricsSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* dat
 void H2MetricsSink::End(H2Exchange& ex) {
   if (conn_) {
     // An h2c stream 1's labels are made here, from the HTTP/1 request it began as (the same inputs).
-    auto shown = labels_.find(StreamKey(ex));
-    if (shown == labels_.end()) shown = labels_.emplace(StreamKey(ex), ShowH2Request(metrics_->secrets(), ex)).first;
+    Label(metrics_->secrets(), ex);
     ExchangeOutcome o;
-    o.authority = shown->second.authority;
+    o.authority = ex.label_authority;
     o.method = ex.method;
-    o.path = shown->second.path;
+    o.path = ex.label_path;
     o.protocol = ex.is_grpc ? "grpc" : "h2";
     o.status = ex.status;
     o.grpc_status = ex.has_grpc_status ? ex.grpc_status : -1;
     o.is_failed = ex.is_grpc && ex.error != nullptr;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
-    labels_.erase(shown);
   }
   if (recorder_ != nullptr) {
     RecordedBodies* b = BodiesOf(ex);

@@ -52,8 +52,6 @@ class H2MetricsSink : public H2ExchangeSink {
   RecorderFieldHints recorder_hints_;
   // Bodies being captured for the recorder (--recorder-bodies), by stream.
   std::unordered_map<uint32_t, RecordedBodies> bodies_;
-  // The labels of streams between request head and end, by stream (made once per exchange).
-  std::unordered_map<uint32_t, ShownRequest> labels_;
 };
 
 // Hands every call to two sinks, `first` then `second` (this connection's metrics/recorder sink
