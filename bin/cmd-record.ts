@@ -7,6 +7,7 @@ import {
   FILTER_HELP,
   FILTER_OPTIONS,
   filtersFromArgs,
+  refuseHiddenHeaderFilters,
   MAX_RPS_HELP,
   openSource,
   SOURCE_HELP,
@@ -97,6 +98,7 @@ const command: Command = {
     const history = since !== undefined || last !== undefined;
     const follow = history ? args.values.follow === true : true;
     const matches = filtersFromArgs(args);
+    refuseHiddenHeaderFilters('record', matches, args.values['reveal-header'] as string[] | undefined);
     const maxRps = stringFlag(args, 'max-rps');
     const limit = stringFlag(args, 'limit');
     const maxBytes = stringFlag(args, 'max-bytes');

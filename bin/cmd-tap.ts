@@ -16,6 +16,7 @@ import {
   openSource,
   parseTapOutput,
   probeAdminPort,
+  refuseHiddenHeaderFilters,
   SELECTOR_HELP,
   SELECTOR_OPTION,
   selectorFromArgs,
@@ -134,10 +135,13 @@ const command: Command = {
     const limitText = stringFlag(args, 'limit');
     const limit = limitText !== undefined ? parseCount(limitText, '--limit') : undefined;
     const bodies = args.values.bodies === true;
+    const matches = filtersFromArgs(args);
+    const revealHeaders = args.values['reveal-header'] as string[] | undefined;
+    refuseHiddenHeaderFilters('tap', matches, revealHeaders);
     const request: TapRequest = {
-      matches: filtersFromArgs(args),
+      matches,
       bodies,
-      revealHeaders: (args.values['reveal-header'] as string[] | undefined) ?? undefined,
+      revealHeaders,
       sinceMs,
       last: lastN,
       follow: history ? follow : undefined,

@@ -7,6 +7,7 @@ import {
   FILTER_HELP,
   FILTER_OPTIONS,
   filtersFromArgs,
+  refuseHiddenHeaderFilters,
   openAllNamespaces,
   openSource,
   runTop,
@@ -102,7 +103,9 @@ const command: Command = {
     const reveal = args.values['reveal-header'] as string[] | undefined;
     // Only ends: the table counts finished exchanges (TapRequest.endsOnly). --reveal-header only so
     // that a --header filter on a sensitive header can be asked for (the table shows no headers).
-    const request: TapRequest = { matches: filtersFromArgs(args), bodies: false, endsOnly: true, ...(reveal ? { revealHeaders: reveal } : {}) };
+    const matches = filtersFromArgs(args);
+    refuseHiddenHeaderFilters('top', matches, reveal);
+    const request: TapRequest = { matches, bodies: false, endsOnly: true, ...(reveal ? { revealHeaders: reveal } : {}) };
     const maxRps = stringFlag(args, 'max-rps');
     if (maxRps !== undefined) request.maxRps = parseCount(maxRps, '--max-rps');
     const limit = stringFlag(args, 'limit');

@@ -34,6 +34,15 @@ describe('dashboard query', () => {
     expect(parseQuery('--path /api x-api-key --bogus')).toMatchObject({ ok: false, error: expect.stringMatching(/^'x-api-key' is not a filter flag/) });
     expect(parseQuery('/api')).toMatchObject({ ok: false, error: expect.stringMatching(/'\/api' is not a filter flag/) });
     expect(parseQuery('--not')).toMatchObject({ ok: false, error: expect.stringMatching(/--not must be followed/) });
+    // Regression (review10 #8): a trailing, leading or doubled --or was an empty group, which matches everything.
+    expect(parseQuery('--path /a --or')).toMatchObject({ ok: false, error: expect.stringMatching(/^--or needs filters after it/) });
+    expect(parseQuery('--or --path /a')).toMatchObject({ ok: false, error: expect.stringMatching(/^--or needs filters before it/) });
+    expect(parseQuery('--path /a --or --or --path /b')).toMatchObject({ ok: false, error: expect.stringMatching(/^--or twice in a row/) });
+    // Regression (review10 #9): a filter on a hidden header without revealing it is said here, not by the tap API.
+    expect(parseQuery('--header Authorization=x')).toEqual({
+      ok: false,
+      error: '--header authorization=… filters on a header the tap shows redacted; add --reveal-header authorization (needs the tap-bodies permission)',
+    });
     expect(parseQuery(`--path 'unclosed`)).toEqual({ ok: false, error: "unclosed ' quote" });
     expect(parseQuery('--help')).toMatchObject({ ok: false });
   });

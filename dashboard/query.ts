@@ -8,7 +8,7 @@
  */
 import { listFlag, parseCommandArgs, parseDurationMs, UsageError, type OptionSpec } from '../common/index.js';
 import type { TapFilter } from '../tap-protocol/index.js';
-import { FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
+import { FILTER_OPTIONS, filtersFromArgs, hiddenHeaderFilterError } from '../tap-api/index.js';
 import { joinQuery, splitQuery } from './query-text.js';
 
 export type QueryResult = { ok: true; matches: TapFilter[][]; revealHeaders: string[]; words: string[] } | { ok: false; error: string };
@@ -41,7 +41,11 @@ export function parseQuery(text: string): QueryResult {
     const revealHeaders = listFlag(args, 'reveal-header');
     const bad = revealHeaders.find((h) => !HEADER_NAME.test(h));
     if (bad !== undefined) return { ok: false, error: `--reveal-header: '${bad}' is not a header name (e.g. --reveal-header authorization)` };
-    return { ok: true, matches: filtersFromArgs(args), revealHeaders: [...new Set(revealHeaders.map((h) => h.toLowerCase()))], words };
+    const matches = filtersFromArgs(args);
+    // The tap API would refuse it (a filter on a hidden value is an oracle); say so before asking.
+    const hidden = hiddenHeaderFilterError(matches, revealHeaders);
+    if (hidden !== undefined) return { ok: false, error: hidden };
+    return { ok: true, matches, revealHeaders: [...new Set(revealHeaders.map((h) => h.toLowerCase()))], words };
   } catch (err) {
     const message = err instanceof UsageError ? err.message.replace(/ \(see 'meshtap query --help'\)$/, '').replace(/^query: /, '') : String(err);
     return { ok: false, error: message };

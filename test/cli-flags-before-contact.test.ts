@@ -127,6 +127,23 @@ const CASES: Array<[string[], RegExp]> = [
   [['edges', 'deploy', '-t', '5x'], /--window: '5x'/],
   [['routes', 'deploy/web', '-t', '2h'], /--window must be whole seconds between 1s and 1h/],
   [['dashboard', '--stat-window', '5x'], /--stat-window: '5x'/],
+  // Regression (review10 #8): `--or` with nothing after it was taken, and matched every exchange.
+  [['tap', 'deploy/web', '--path', '/a', '--or'], /--or needs filters after it \(alone it would match everything\); e\.g\. --status 5xx --or --min-latency 1s/],
+  [['tap', 'deploy/web', '--or'], /--or needs filters before it/],
+  [['tap', 'deploy/web', '--or', '--path', '/a'], /--or needs filters before it; --or stands between two groups of filters/],
+  [['tap', 'deploy/web', '--path', '/a', '--or', '--or', '--path', '/b'], /--or twice in a row/],
+  [['tap', 'deploy/web', '--path', '/a', '--or', '--not'], /--not must be followed by a filter flag/],
+  [['tap', 'deploy/web', '--path', '/a', '--not', '--or', '--path', '/b'], /--not must be followed by a filter flag, not --or/],
+  [['tap', 'deploy/web', '--not', '--not', '--path', '/a'], /--not twice in a row/],
+  [['top', 'deploy/web', '--status', '5xx', '--or'], /--or needs filters after it/],
+  [['record', 'deploy/web', '-o', '@', '--or', '--status', '5xx'], /--or needs filters before it/],
+  // Regression (review10 #9): a filter on a header every sidecar redacts, without --reveal-header,
+  // went to the tap API, which refused it (exit 1); the CLI knows those names.
+  [['tap', 'deploy/web', '--header', 'authorization=Basic x'], /^meshtap: tap: --header authorization=… filters on a header the tap shows redacted; add --reveal-header authorization \(needs the tap-bodies permission\)$/],
+  [['tap', 'deploy/web', '--header', 'Cookie=a=b'], /tap: --header cookie=… .* add --reveal-header cookie/],
+  [['tap', 'deploy/web', '--path', '/a', '--or', '--header', 'x-api-key=k', '--reveal-header', 'authorization'], /add --reveal-header x-api-key/],
+  [['top', 'deploy/web', '--header', 'proxy-authorization=x'], /top: --header proxy-authorization=… .* add --reveal-header proxy-authorization/],
+  [['record', 'deploy/web', '-o', '@', '--not', '--header', 'set-cookie=x'], /record: --header set-cookie=… .* add --reveal-header set-cookie/],
 ];
 
 describe('malformed flags are refused before anything is resolved or contacted', () => {

@@ -2,8 +2,10 @@
  * Regression (session 7 walk-through): `meshtap top --help` says a `--header` filter on a redacted
  * header needs `--reveal-header NAME` too, but top had no `--reveal-header`, so `top --header
  * authorization=…` could never run. Through the real demo tap API and sidecars: with it, the user
- * holding the body permission gets the rows of exactly that header value; without it, the tap
- * API's one-line refusal; a user without the body permission, the permission it lacks.
+ * holding the body permission gets the rows of exactly that header value; without it, a one-line
+ * usage error before anything is contacted (review10 #9: it was the tap API's refusal, exit 1; the
+ * tap API's own check is test/security-tap-api); a user without the body permission, the
+ * permission it lacks.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -60,10 +62,10 @@ describe('top --reveal-header', () => {
     expect(rows[0]!.count).toBe(2);
   }, 60_000);
 
-  it('without it the tap API refuses the filter; without the permission, it says which is missing', async () => {
+  it('without it the CLI refuses the filter (exit 2); without the permission, it says which is missing', async () => {
     const bare = await runMeshtap(['top', 'deploy/web', '-n', 'emojivoto', '--header', `authorization=${secret}`, '--limit', '1'], { env: env(cp.adminToken) });
-    expect({ code: bare.code, stdout: bare.stdout }).toEqual({ code: 1, stdout: '' });
-    expect(bare.stderr).toMatch(/^meshtap: .*filtering on header 'authorization' needs it revealed too \(--reveal-header authorization/);
+    expect({ code: bare.code, stdout: bare.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(bare.stderr).toMatch(/^meshtap: top: --header authorization=… filters on a header the tap shows redacted; add --reveal-header authorization \(needs the tap-bodies permission\)\n$/);
     const viewer = await runMeshtap(['top', 'deploy/web', '-n', 'emojivoto', '--header', `authorization=${secret}`, '--reveal-header', 'authorization', '--limit', '1'], {
       env: env(cp.viewerToken),
     });

@@ -3,7 +3,7 @@ export { openSource, openAllNamespaces, consumeTap, describeSidecarError, probeA
 export type { TapSource, ConsumeOptions } from './tap.js';
 export { formatEventText, formatMessage } from './format.js';
 export type { TapOutput } from './format.js';
-export { FILTER_OPTIONS, FILTER_HELP, filtersFromArgs } from './filter-flags.js';
+export { FILTER_OPTIONS, FILTER_HELP, filtersFromArgs, hiddenHeaderFilterError, refuseHiddenHeaderFilters } from './filter-flags.js';
 export { openTapApiStream, listSidecars, tapApiPath } from './client.js';
 export type { TapApiStreamOptions } from './client.js';
 export { openKubeTapStream, findKubeconfig, loadKubeconfig } from './kube-client.js';
