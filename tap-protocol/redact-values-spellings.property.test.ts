@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decodeFieldText } from '../proxy/field-text.js';
 import { REDACTED } from './events.js';
 import { scrubSecrets, SecretSet } from './redact-values.js';
 
@@ -69,6 +70,52 @@ describe('scrubSecrets: every percent-encoded spelling', () => {
         expect(out).toBe(`${prefix}${REDACTED}`);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+/**
+ * Regression (review10 #10): a value holding a byte that is not UTF-8 reads `\xE9` in a header
+ * and `%E9` in a path (proxy/field-text.ts). `X-Api-Key: tok<E9>nKEY1` echoed as
+ * `?state=tok%E9nKEY1` showed in full: neither spelling was scrubbed by the other.
+ */
+describe('scrubSecrets: a value holding a byte that is not UTF-8', () => {
+  it('a header value (\\xHH) is scrubbed from a path (%HH, either case, other bytes escaped or not)', () => {
+    const secrets = secretsOf('tok\\xE9nKEY1');
+    expect(scrubSecrets('/cb?state=tok%E9nKEY1&x=1', secrets)).toBe(`/cb?state=${REDACTED}&x=1`);
+    expect(scrubSecrets('/cb?state=tok%e9n%4BEY1', secrets)).toBe(`/cb?state=${REDACTED}`);
+    expect(scrubSecrets('a tok\\xE9nKEY1 b', secrets)).toBe(`a ${REDACTED} b`);
+  });
+
+  it('a path value (%HH) is scrubbed from a header (\\xHH)', () => {
+    const secrets = secretsOf('tok%E9nKEY2');
+    expect(scrubSecrets('echo tok\\xE9nKEY2', secrets)).toBe(`echo ${REDACTED}`);
+    expect(scrubSecrets('/x/tok%e9nKEY2', secrets)).toBe(`/x/${REDACTED}`);
+    // Valid UTF-8 escapes around the lone byte decode as characters, as a header shows them.
+    expect(scrubSecrets('v=\\xFFé😀abcdef', secretsOf('%ff%C3%A9%F0%9F%98%80abcdef'))).toBe(`v=${REDACTED}`);
+  });
+
+  it('any bytes (invalid UTF-8 included) sent in a header are scrubbed from the path however a client spells them', () => {
+    // Raw octets (latin1 text, one char per byte) and ASCII; no raw `%`: an escape whose own characters are escaped is no client's spelling.
+    const piece = fc.constantFrom('a', 'Z', '0', '-', '/', '=', '\xe9', '\xc3\xa9', '\xc3', '\xa9', '\x80', '\xff', '\xf0\x9f\x98\x80', '\xe2\x82', '\xed\xa0\x80');
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 8, maxLength: 20 }), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 24 }), fc.constantFrom('', 'x=', '/p?a=1&b='), (pieces, choices, prefix) => {
+        const octets = pieces.join('');
+        const header = decodeFieldText(octets, 'backslash');
+        fc.pre(header.trim() === header && header.length >= 8);
+        // The target as sent: each byte raw, or escaped in lower or upper case.
+        let target = '';
+        for (let i = 0; i < octets.length; i++) {
+          const how = choices[i % choices.length]!;
+          const hex = octets.charCodeAt(i).toString(16).padStart(2, '0');
+          target += how === 0 ? octets[i] : how === 1 ? `%${hex}` : `%${hex.toUpperCase()}`;
+        }
+        const path = decodeFieldText(`${prefix}${target}`, 'percent');
+        expect(scrubSecrets(path, secretsOf(header))).toBe(`${prefix}${REDACTED}`);
+        // And back: the path's spelling as the hidden value (a secret query parameter), the header's text scrubbed.
+        if (path.length - prefix.length >= 8) expect(scrubSecrets(`h ${header}`, secretsOf(path.slice(prefix.length)))).toBe(`h ${REDACTED}`);
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -60,7 +60,9 @@ function cookieValue(pair: string, add: (secret: string) => void): void {
 /**
  * A growing set of secrets to scrub: values shorter than MIN_SECRET_CHARS and `[redacted]` are
  * ignored; a value's percent-encoded and percent-decoded forms are added with it (a token with
- * `/`, `+` or `=` travels encoded in a path).
+ * `/`, `+` or `=` travels encoded in a path). A value holding a byte that is not UTF-8 reads
+ * `\xE9` in a header and `%E9` in a path (proxy/field-text.ts): each spelling is added with the
+ * other (small11, review10 #10: a key with a raw 0xE9 byte echoed in `?state=` showed in full).
  */
 export class SecretSet {
   readonly values: string[] = [];
@@ -76,12 +78,19 @@ export class SecretSet {
     this.addOne(secret);
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret) this.addOne(encoded);
+    if (secret.indexOf('\\x') >= 0) {
+      const escaped = byteEscapesAsPercent(secret);
+      if (escaped !== secret) this.addOne(escaped);
+    }
     if (secret.indexOf('%') >= 0) {
+      let decoded: string;
       try {
-        this.addOne(decodeURIComponent(secret));
+        decoded = decodeURIComponent(secret);
       } catch {
-        // not valid percent-encoding: only the raw form
+        // Not UTF-8 (or a stray `%`): the bytes as a header shows them, a non-UTF-8 byte as `\xHH`.
+        decoded = decodeBytesAsHeaderText(secret);
       }
+      this.addOne(decoded);
     }
   }
 
@@ -101,6 +110,68 @@ export class SecretSet {
     while (at > 0 && this.values[at - 1]!.length < secret.length) at--;
     this.values.splice(at, 0, secret);
   }
+}
+
+const BYTE_ESCAPE = /\\x([89A-Fa-f][0-9A-Fa-f])/g;
+
+/** `value` with each `\xHH` of a non-ASCII byte (how a header value shows a byte that is not UTF-8) as `%HH`, how a URL carries it. */
+function byteEscapesAsPercent(value: string): string {
+  return value.replace(BYTE_ESCAPE, (_m, hex: string) => `%${hex.toUpperCase()}`);
+}
+
+/**
+ * `value`'s bytes, its `%HH` escapes decoded (a `%` without two hex digits stays), read as an
+ * event reads a header value (proxy/field-text.ts): valid UTF-8 as characters, any other byte as
+ * `\xHH`. For a value decodeURIComponent refuses (`tok%E9n…`: E9 alone is not UTF-8).
+ */
+function decodeBytesAsHeaderText(value: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; ) {
+    if (value.charCodeAt(i) === 0x25 && i + 2 < value.length) {
+      const h = hexValue(value.charCodeAt(i + 1));
+      const l = hexValue(value.charCodeAt(i + 2));
+      if (h >= 0 && l >= 0) {
+        bytes.push((h << 4) | l);
+        i += 3;
+        continue;
+      }
+    }
+    const c = value.charCodeAt(i);
+    if (c < 0x80) {
+      bytes.push(c);
+      i++;
+      continue;
+    }
+    const ch = String.fromCodePoint(value.codePointAt(i)!);
+    for (const b of Buffer.from(ch, 'utf8')) bytes.push(b);
+    i += ch.length;
+  }
+  const buf = Buffer.from(bytes);
+  let out = '';
+  let runStart = 0;
+  for (let i = 0; i < buf.length; ) {
+    const n = utf8SequenceLength(buf, i);
+    if (n > 0) {
+      i += n;
+      continue;
+    }
+    out += `${buf.toString('utf8', runStart, i)}\\x${buf[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
+    i++;
+    runStart = i;
+  }
+  return out + buf.toString('utf8', runStart);
+}
+
+/** Length of the valid UTF-8 sequence at `i` (1 for ASCII), 0 when the byte there starts none (RFC 3629, as proxy/field-text.ts). */
+function utf8SequenceLength(b: Buffer, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n === 0 || i + n > b.length) return 0;
+  for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return 0;
+  const c1 = b[i + 1]!;
+  if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 >= 0xa0) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 >= 0x90)) return 0;
+  return n;
 }
 
 /** `text` with every secret in `secrets` (longest first) as `[redacted]`, however it is percent-encoded; the same string when none occurs. */

@@ -5,12 +5,14 @@
  * tap's own functions: redact.ts, redact-query.ts, redact-values.ts, redact-event.ts), on random
  * requests built from what the rules look at (sensitive headers in any case, cookies, Basic and
  * Bearer credentials, secret query parameters in the path and in header values, percent-encoding,
- * URL credentials, non-ASCII), and the JS built-ins the port reproduces (Buffer's base64 and
- * utf8 decoding, encodeURIComponent, decodeURIComponent) on random strings.
+ * URL credentials, non-ASCII, bytes that are not UTF-8 as events show them: `\xE9` in a header,
+ * `%E9` in a path), and the JS built-ins the port reproduces (Buffer's base64 and utf8 decoding,
+ * encodeURIComponent, decodeURIComponent) on random strings.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isNativeAvailable, loadNativeMetricsTools } from '../native/index.js';
+import { decodeFieldText } from '../proxy/field-text.js';
 import { DEFAULT_LABEL_SECRETS, shownRequest, type LabelSecrets } from '../proxy/metric-labels.js';
 import { redactUrlCredentials, secretPolicy } from '../tap-protocol/index.js';
 import { reportBpfSkip } from './bpf-skip.js';
@@ -21,7 +23,7 @@ if (!available) reportBpfSkip('test/native-metric-secrets.test.ts', 'the addon i
 const KEY = 'tenantKey-7f3a9c21';
 const PASS = 's3cr3t-p4ss';
 const SPELLED = 'k3y+9x/Qz é'; // a value with characters clients escape differently (review10's spellings pass)
-const PIECES = [KEY, PASS, SPELLED, 'k3y%2b9x%2fQz', 'k3y+9x%2FQz', 'k3y%2B9x/Qz+%c3%a9', 'a', 'é', '😀', '%2F', '%2f', '%3F', '%3D', '%3d', '%26', '%E2%84%AA', '%C3%A9', '%c3%a9', '%ZZ', '%', '?', '&', ';', '=', '@', ':', '/', '//', 'http://', 'u:p@', ' ', '\u00a0', '"', '+', '#', '.api.example', 'token', 'TOKEN', 'api_key', 'access%5Ftoken', 'to+ken', 'x'.repeat(9), '[redacted]'];
+const PIECES = [KEY, PASS, SPELLED, 'k3y%2b9x%2fQz', 'k3y+9x%2FQz', 'k3y%2B9x/Qz+%c3%a9', 'a', 'é', '😀', '%2F', '%2f', '%3F', '%3D', '%3d', '%26', '%E2%84%AA', '%C3%A9', '%c3%a9', '%ZZ', '%', '?', '&', ';', '=', '@', ':', '/', '//', 'http://', 'u:p@', ' ', '\u00a0', '"', '+', '#', '.api.example', 'token', 'TOKEN', 'api_key', 'access%5Ftoken', 'to+ken', 'x'.repeat(9), '[redacted]', '\\xE9', '\\xe9', '\\xC3', '\\x7F', '\\x', '%E9', '%e9', '%FF', '%C3', '%ED%A0%80'];
 const text = fc.array(fc.constantFrom(...PIECES), { maxLength: 8 }).map((p) => p.join(''));
 const NAMES = ['X-Api-Key', 'x-api-key', 'Authorization', 'authorization', 'Cookie', 'cookie', 'Set-Cookie', 'Referer', 'host', ':authority', ':path', 'x-trace', 'X-Custom-Secret', 'Proxy-Authorization'];
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -62,6 +64,36 @@ describe.skipIf(!available)('C++ metric labels hide what the tap hides, as the T
     );
     // The generator reaches the case that matters: a hidden value scrubbed from an authority.
     expect(scrubbed).toBeGreaterThan(100);
+  });
+
+  // review10 #10: a hidden value holding a byte that is not UTF-8 is scrubbed from its other
+  // spelling (`\xE9` in a header, `%E9` in a path) by both engines alike. The request is made of
+  // raw octets (latin1 text), decoded as the engines decode them for events.
+  it('makes the labels shownRequest makes for requests of any bytes (non-ASCII, invalid UTF-8)', () => {
+    const SECRET_OCTETS = 'tok\xe9nKEY\xc3\xa9\xff';
+    const bytePiece = fc.constantFrom('a', 'Z', '9', '/', '=', '?', '&', '%', '%e9', '%E9', '%C3%A9', '%c3', '%FF', '\xe9', '\xc3\xa9', '\xc3', '\x80', '\xff', '\xf0\x9f\x98\x80', '\xed\xa0\x80', 'token=', SECRET_OCTETS, 'tok%E9nKEY');
+    const octets = fc.array(bytePiece, { maxLength: 10 }).map((p) => p.join(''));
+    const rawHeaders = fc.array(fc.tuple(fc.constantFrom(...NAMES), fc.oneof(octets, octets.map((t) => `Bearer ${t}`), fc.constant(SECRET_OCTETS))), { maxLength: 5 });
+    // The secret's bytes in the path: raw, or each escaped in lower or upper case.
+    const spelled = fc.array(fc.constantFrom(0, 1, 2), { minLength: SECRET_OCTETS.length, maxLength: SECRET_OCTETS.length }).map((how) =>
+      [...SECRET_OCTETS].map((c, i) => (how[i] === 0 ? c : `%${c.charCodeAt(0).toString(16)[how[i] === 1 ? 'toLowerCase' : 'toUpperCase']().padStart(2, '0')}`)).join(''),
+    );
+    const rawPath = fc.oneof(octets, fc.tuple(octets, spelled, octets).map((p) => p.join('')));
+    let scrubbed = 0;
+    fc.assert(
+      fc.property(octets, rawPath, rawHeaders, fc.constantFrom(0, 1), (rawAuthority, rawPath, raw, which) => {
+        const secrets = POLICIES[which]!;
+        const authority = decodeFieldText(rawAuthority, 'backslash');
+        const p = decodeFieldText(`/${rawPath}`, 'percent');
+        const h = raw.map(([n, v]) => [n, decodeFieldText(v, 'backslash')] as [string, string]);
+        const ts = shownRequest(secretPolicy(secrets.sensitiveHeaders, secrets.queryParams), authority, p, h);
+        expect(native.showRequest(secrets, authority, p, h)).toEqual(ts);
+        if (ts.path.includes('[redacted]') && /%e9|%ff/i.test(p) && !/%e9|%ff/i.test(ts.path)) scrubbed++;
+      }),
+      { numRuns: 4000 },
+    );
+    // The generator reaches the case that matters: a byte that is not UTF-8 scrubbed from the path.
+    expect(scrubbed).toBeGreaterThan(50);
   });
 
   it("decodes base64 as Buffer.from(s, 'base64').toString('utf8') does", () => {

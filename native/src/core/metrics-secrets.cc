@@ -290,6 +290,50 @@ std::string RedactQuerySecrets(std::string_view t, const std::vector<std::string
 
 // ---- redact-values.ts ------------------------------------------------------------------------
 
+// byteEscapesAsPercent: each `\xHH` of a non-ASCII byte (how a header value shows a byte that is
+// not UTF-8) as `%HH` (upper-case hex), how a URL carries it.
+std::string ByteEscapesAsPercent(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x') {
+      const int h = HexDigit(static_cast<unsigned char>(s[i + 2]));
+      const int l = HexDigit(static_cast<unsigned char>(s[i + 3]));
+      if (h >= 8 && l >= 0) {
+        out.push_back('%');
+        for (size_t k = 2; k <= 3; k++) {
+          const char d = s[i + k];
+          out.push_back(d >= 'a' && d <= 'f' ? static_cast<char>(d - 0x20) : d);
+        }
+        i += 4;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+    i++;
+  }
+  return out;
+}
+
+// decodeBytesAsHeaderText: the bytes of `s` with its `%HH` escapes decoded (a `%` without two hex
+// digits stays), read as an event reads a header value (DecodeFieldText): valid UTF-8 as is, any
+// other byte as `\xHH`.
+std::string DecodeBytesAsHeaderText(std::string_view s) {
+  std::string bytes;
+  bytes.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const int b = s[i] == '%' ? PercentCode(s, i) : -1;
+    if (b >= 0) {
+      bytes.push_back(static_cast<char>(b));
+      i += 3;
+    } else {
+      bytes.push_back(s[i]);
+      i++;
+    }
+  }
+  return DecodeFieldText(bytes, EscapeStyle::kBackslash);
+}
+
 class SecretSet {
  public:
   std::vector<std::string> values;
@@ -300,9 +344,15 @@ class SecretSet {
     AddOne(std::string(secret));
     std::string encoded = EncodeUriComponent(secret);
     if (encoded != secret) AddOne(std::move(encoded));
+    if (secret.find("\\x") != std::string_view::npos) {
+      std::string escaped = ByteEscapesAsPercent(secret);
+      if (escaped != secret) AddOne(std::move(escaped));
+    }
     if (secret.find('%') != std::string_view::npos) {
       std::string decoded;
-      if (DecodeUriComponent(secret, &decoded)) AddOne(std::move(decoded));
+      // Not UTF-8 (or a stray `%`): the bytes as a header shows them, a non-UTF-8 byte as `\xHH`.
+      if (!DecodeUriComponent(secret, &decoded)) decoded = DecodeBytesAsHeaderText(secret);
+      AddOne(std::move(decoded));
     }
   }
 
