@@ -52,6 +52,13 @@ describe('secret values of sensitive headers', () => {
     expect(parts('x-api-key', ' k-0123456789 ')).toEqual(['k-0123456789']);
   });
 
+  it('regression (review11): the scheme ends at any white space, a tab too', () => {
+    expect(parts('authorization', `Bearer\t${TOKEN}`)).toEqual([TOKEN]);
+    expect(parts('proxy-authorization', `Bearer \t ${TOKEN}`)).toEqual([TOKEN]);
+    expect(parts('authorization', `Basic\t${Buffer.from('alice:correct-horse').toString('base64')}`)).toEqual([Buffer.from('alice:correct-horse').toString('base64'), 'correct-horse']);
+    expect(parts('authorization', `Bearer\u00a0${TOKEN}`)).toEqual([TOKEN]);
+  });
+
   it('keeps secrets of 8+ characters, longest first, with their percent-encoded form', () => {
     const set = new SecretSet();
     for (const s of ['en', 'abc/def+gh=', '[redacted]', 'abcdefgh', 'abcdefgh']) set.add(s);

@@ -23,17 +23,22 @@ export const MIN_SECRET_CHARS = 8;
  */
 export const MAX_SCRUBBED_SECRETS = 32;
 
+/** The first white space (what `trim` removes: SP, HTAB, NBSP, …) ends an auth-scheme. */
+const WHITE_SPACE = /\s/;
+
 /**
  * The secret parts of a sensitive header's value (`lowerName` in lower case), each passed to
  * `add`: an `Authorization` credential (and a Basic password), each cookie value, a
- * `Set-Cookie`'s value, or the whole value of any other sensitive header.
+ * `Set-Cookie`'s value, or the whole value of any other sensitive header. The scheme ends at
+ * any white space, not only a space: servers that split on white space take `Bearer<TAB>T`, and
+ * with `Bearer<TAB>T` as the secret, T alone showed in the path (review11).
  */
 export function headerSecrets(lowerName: string, value: string, add: (secret: string) => void): void {
   const v = value.trim();
   if (lowerName === 'authorization' || lowerName === 'proxy-authorization') {
-    const sp = v.indexOf(' ');
+    const sp = v.search(WHITE_SPACE);
     if (sp < 0) return add(v);
-    const credential = v.slice(sp + 1).trim();
+    const credential = v.slice(sp).trim();
     add(credential);
     if (v.slice(0, sp).toLowerCase() === 'basic') {
       const decoded = Buffer.from(credential, 'base64').toString('utf8');

@@ -33,6 +33,9 @@ const value = fc.oneof(
   fc.constant(basic('user', PASS)),
   fc.constant(`Bearer ${SPELLED}`),
   text.map((t) => `Bearer ${t}`),
+  // review11: a tab (or other white space) between the scheme and the credential.
+  fc.tuple(fc.constantFrom('\t', ' \t', '\u00a0', '\u2003'), text).map(([ws, t]) => `Bearer${ws}${t}`),
+  fc.constantFrom('\t', '\u3000').map((ws) => `Basic${ws}${Buffer.from(`user:${PASS}`).toString('base64')}`),
   fc.array(fc.tuple(fc.constantFrom('sid', 'lang', 'n'), text), { maxLength: 3 }).map((c) => c.map(([k, v]) => `${k}=${v}`).join('; ')),
   text.map((t) => `https://x.example/cb?token=${t}&a=1`),
 );

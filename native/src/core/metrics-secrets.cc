@@ -381,9 +381,11 @@ void CookieValue(std::string_view pair, SecretSet* set) {
 void HeaderSecrets(std::string_view lower_name, std::string_view value, SecretSet* set) {
   const std::string_view v = JsTrim(value);
   if (lower_name == "authorization" || lower_name == "proxy-authorization") {
-    const size_t sp = v.find(' ');
-    if (sp == std::string_view::npos) return set->Add(v);
-    const std::string_view credential = JsTrim(v.substr(sp + 1));
+    // The scheme ends at any JS white space (redact-values.ts: `Bearer<TAB>T`, review11).
+    size_t sp = 0;
+    while (sp < v.size() && WhiteSpaceAt(v, sp) == 0) sp++;
+    if (sp == v.size()) return set->Add(v);
+    const std::string_view credential = JsTrim(v.substr(sp));
     set->Add(credential);
     if (EqualsAsciiCi(v.substr(0, sp), "basic")) {
       const std::string decoded = NodeBase64ToUtf8(credential);
