@@ -72,7 +72,15 @@ export interface HttpMetrics {
   readonly bounds: Float64Array;
 }
 
-const responseKey = (status: number, grpcStatus: number | undefined, failure: boolean): number => ((status * 32 + (grpcStatus ?? -1) + 1) << 1) | (failure ? 1 : 0);
+/**
+ * One number per (status, grpc-status, classification), distinct for every value the observers
+ * give: a status has 3 digits (0-999) and a grpc-status up to 10 (proxy/h2/grpc-status.ts; -1 for
+ * none: grpc + 1 <= 1e10 < 2^34), so `(status * 2^34 + grpc + 1) * 2 + failure` stays below 2^53 and
+ * no two triples meet.
+ * (It was `(status * 32 + grpc + 1) << 1`: codes of 31 or more met another status's key and the
+ * 32-bit shift wrapped large codes onto small ones; the first to come named the series.)
+ */
+const responseKey = (status: number, grpcStatus: number | undefined, failure: boolean): number => (status * 0x400000000 + (grpcStatus ?? -1) + 1) * 2 + (failure ? 1 : 0);
 
 /** `routes` with `ext`'s routes added (copies where both hold a route: `routes` is never changed). */
 function mergeRoutes(routes: Map<string, HttpRouteStats>, ext: ExternalHttpRoutes | undefined, buckets: number): Iterable<HttpRouteStats> {
