@@ -63,7 +63,11 @@ export interface TapEvent {
   error?: string;
 }
 
-/** Headers redacted unless a grant reveals them. */
+/**
+ * Headers redacted unless a grant reveals them: the standard credential headers, and the headers
+ * whose whole value is a credential a well-known service accepts on its own (the same names as
+ * query parameters are secret too: redact-query.ts).
+ */
 export const DEFAULT_SENSITIVE_HEADERS: readonly string[] = [
   'authorization',
   'proxy-authorization',
@@ -71,6 +75,15 @@ export const DEFAULT_SENSITIVE_HEADERS: readonly string[] = [
   'set-cookie',
   'x-api-key',
   'x-auth-token',
+  'api-key', // Azure OpenAI, Azure AI Search
+  'apikey', // Supabase, Kong key-auth
+  'x-goog-api-key', // Google APIs
+  'ocp-apim-subscription-key', // Azure API Management
+  'x-functions-key', // Azure Functions
+  'x-vault-token', // HashiCorp Vault
+  'private-token', // GitLab
+  'x-access-token',
+  'x-amz-security-token', // AWS temporary credentials' session token
 ];
 
 export const REDACTED = '[redacted]';

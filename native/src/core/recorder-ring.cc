@@ -32,7 +32,9 @@ void PutStr(std::string* out, std::string_view s) {
 // it (the dictionaries live as long as the engine; the ring evicts).
 constexpr std::string_view kVolatile[] = {"date", "x-request-id", "traceparent", "tracestate", "grpc-timeout", "x-b3-traceid", "x-b3-spanid",
                                           "x-b3-parentspanid", "x-amzn-trace-id", "last-modified", "expires", "etag",
-                                          "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"};
+                                          "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token",
+                                          "api-key", "apikey", "x-goog-api-key", "ocp-apim-subscription-key", "x-functions-key",
+                                          "x-vault-token", "private-token", "x-access-token", "x-amz-security-token"};
 
 // Bit n set: some volatile name is n bytes long (all are shorter than 32).
 constexpr uint32_t kVolatileLengths = [] {
