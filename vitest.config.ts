@@ -38,6 +38,10 @@ const NATIVE_ENGINE_SUITES = [
   'test/security-grant-audience.test.ts',
   'test/edges-fixture.test.ts',
   'test/peer-names-late.test.ts',
+  'test/top-reveal-header.test.ts',
+  'test/tap-ids-across-pods.test.ts',
+  'test/tap-sidecar-stopped.test.ts',
+  'test/tap-wire-batch.test.ts',
 ];
 const hasNativeAddon = existsSync(new URL('./native/build/Release/meshtap_native.node', import.meta.url));
 
