@@ -54,6 +54,16 @@ describe.skipIf(!available)('C++ metric labels hide what the tap hides, as the T
     expect(native.showRequest(DEFAULT_LABEL_SECRETS, `${PASS}.example`, '/', [['Authorization', basic('user', PASS)]]).authority).toBe('[redacted].example');
   });
 
+  it("its own default policy is the TypeScript's (DEFAULT_SENSITIVE_HEADERS, DEFAULT_SECRET_QUERY_PARAMS)", () => {
+    for (const name of DEFAULT_LABEL_SECRETS.sensitiveHeaders) {
+      expect({ name, shown: native.showRequest(undefined, `${KEY}.api.example`, '/', [[name, KEY]]).authority }).toEqual({ name, shown: '[redacted].api.example' });
+    }
+    for (const name of DEFAULT_LABEL_SECRETS.queryParams) {
+      expect({ name, shown: native.showRequest(undefined, 'web', `/p?${name}=${KEY}`, []).path }).toEqual({ name, shown: `/p?${name}=[redacted]` });
+    }
+    expect(native.showRequest(undefined, `${KEY}.api.example`, '/', [['x-not-secret', KEY]]).authority).toBe(`${KEY}.api.example`);
+  });
+
   it('makes the labels shownRequest makes, for any request', () => {
     let scrubbed = 0;
     fc.assert(

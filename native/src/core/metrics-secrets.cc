@@ -671,7 +671,8 @@ int Unbase64(uint8_t c) {
 
 LabelSecretPolicy DefaultLabelSecretPolicy() {
   LabelSecretPolicy p;
-  p.sensitive = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"};
+  p.sensitive = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "api-key", "apikey", "x-goog-api-key",
+                 "ocp-apim-subscription-key", "x-functions-key", "x-vault-token", "private-token", "x-access-token", "x-amz-security-token"};
   p.query_names = {"password", "passwd", "secret", "token", "access_token", "refresh_token", "api_key", "authorization", "client_secret",
                    "apikey", "api-key", "id_token", "session_token", "auth", "sig", "signature", "x-amz-signature", "x-amz-credential",
                    "x-amz-security-token", "x-goog-signature", "x-goog-credential"};
