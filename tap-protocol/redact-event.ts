@@ -30,13 +30,23 @@ export interface SecretPolicy {
   readonly sensitiveByLength: ReadonlyArray<readonly string[] | undefined>;
   /** Called when an event held more hidden values than are scrubbed (MAX_SCRUBBED_SECRETS). */
   readonly onBoundHit?: () => void;
+  /**
+   * Header lists found to hold nothing to hide (no sensitive header, no secret query parameter in
+   * any value), the last CLEAN_LISTS of them: an exchange's `req`, `rsp` and `end` events carry the
+   * same request header list (and a client's repeated head one list, native-observation.ts), so the
+   * scan of each event re-read it; a list is never changed once made (observers assign whole lists).
+   */
+  readonly cleanLists: Array<HeaderList | undefined>;
 }
+
+/** How many clean header lists a policy remembers (an exchange's request, response and trailers, and one more). */
+const CLEAN_LISTS = 4;
 
 export function secretPolicy(sensitiveHeaders: Iterable<string>, queryParams: Iterable<string>, onBoundHit?: () => void): SecretPolicy {
   const sensitive = new Set([...sensitiveHeaders].map((h) => h.toLowerCase()));
   const sensitiveByLength: string[][] = [];
   for (const h of sensitive) (sensitiveByLength[h.length] ??= []).push(h);
-  return { sensitive, query: queryNames(queryParams), sensitiveByLength, onBoundHit };
+  return { sensitive, query: queryNames(queryParams), sensitiveByLength, onBoundHit, cleanLists: new Array<HeaderList | undefined>(CLEAN_LISTS).fill(undefined) };
 }
 
 /** The lower-case name of a sensitive header (`name` compared ASCII case-insensitively, not lower-cased), or undefined. */
@@ -91,6 +101,8 @@ export function collectSecrets(e: TapEvent, policy: SecretPolicy, reveal: Reveal
 }
 
 // The collection in progress (module state, not closures: the common case allocates nothing).
+/** Bumped by everything a scan finds (a secret, a revealed value, a sensitive header): unchanged over a list = clean. */
+let touches = 0;
 let collecting: SecretSet | undefined;
 let seen: string[] | undefined;
 /** Whether a cookie header was seen (its values are collected in a second pass). */
@@ -98,12 +110,14 @@ let sawCookie = false;
 /** Whether anything at all is hidden (a sensitive header or a secret parameter, however short its value). */
 let found = false;
 function addSecret(s: string): void {
+  touches++;
   found = true;
   if (s.length < MIN_SECRET_CHARS) return;
   collecting ??= new SecretSet();
   collecting.add(s);
 }
 function addSeen(s: string): void {
+  touches++;
   (seen ??= []).push(s);
 }
 
@@ -113,12 +127,17 @@ function addSeen(s: string): void {
  * credential out of MAX_SCRUBBED_SECRETS.
  */
 function scanHeaders(list: HeaderList | undefined, policy: SecretPolicy, reveal: ReadonlySet<string>, cookies: boolean): void {
-  if (!list) return;
+  if (!list || list.length === 0) return;
+  // A clean list adds nothing whatever the viewer reveals (it has no sensitive header): not scanned again.
+  const clean = policy.cleanLists;
+  for (let k = 0; k < clean.length; k++) if (clean[k] === list) return;
+  const before = touches;
   for (let i = 0; i < list.length; i++) {
     const h = list[i]!;
     const name = h[0];
     const value = h[1];
     const lower = sensitiveName(name, policy);
+    if (lower !== undefined) touches++;
     const isCookie = lower === 'cookie' || lower === 'set-cookie';
     if (isCookie) sawCookie = true;
     if (cookies !== isCookie) continue;
@@ -128,6 +147,10 @@ function scanHeaders(list: HeaderList | undefined, policy: SecretPolicy, reveal:
       found = true;
       headerSecrets(lower, value, addSecret);
     }
+  }
+  if (!cookies && touches === before) {
+    clean.copyWithin(1, 0, clean.length - 1);
+    clean[0] = list;
   }
 }
 
