@@ -106,13 +106,14 @@ interface RawEngine {
   shedEvents(): number;
   setTapGate(rps: number): number;
   tapGated(): number;
+  setTapJson(policy: (NativeTapJsonPolicy & { originNs: number; timeOrigin: number }) | null): void;
   close(): void;
 }
 
 /** Every method of RawEngine, to tell a stale addon from a current one. */
 const RAW_ENGINE_METHODS: ReadonlyArray<keyof RawEngine> = [
   'listen', 'drain', 'unobserve', 'setWantBodies', 'tcpStats', 'counters', 'httpMetrics', 'recorderQuery',
-  'recorderStats', 'setTapped', 'setShedding', 'shedEvents', 'setTapGate', 'tapGated', 'close',
+  'recorderStats', 'setTapped', 'setShedding', 'shedEvents', 'setTapGate', 'tapGated', 'setTapJson', 'close',
 ];
 
 interface Addon extends NativeBpf {
@@ -128,6 +129,7 @@ interface Addon extends NativeBpf {
   MetricsHarness: new (limits: NativeMetricsLimits) => NativeMetricsHarness;
   RecorderHarness: new (maxBytes: number) => RawRecorderHarness;
   H2SinkHarness: new (options: NativeH2SinkHarnessOptions) => NativeH2SinkHarness;
+  DriverHarness: new (options: { connId: number; inbound: boolean; src: string; dst: string; bodyLimit?: number }) => NativeDriverHarness;
   mallocTrim?(): boolean;
 }
 
@@ -243,12 +245,12 @@ export interface NativeRecordHandler {
    * and sends HTTP/2 stream records (h2RequestHead, …).
    */
   detected(id: number, kind: 'h1' | 'h2' | 'h2-native' | 'opaque', why: string, atMs: number): void;
-  /** HTTP/1 exchange records of the C++ observer (heads and trailers as latin1 text, as sent). */
-  requestHead(id: number, stream: number, head: string, hasBodies: boolean, atMs: number): void;
-  responseHead(id: number, stream: number, head: string, atMs: number): void;
+  /** HTTP/1 exchange records of the C++ observer (heads and trailers as latin1 text, as sent; `json` as for HTTP/2 below). */
+  requestHead(id: number, stream: number, head: string, hasBodies: boolean, atMs: number, json?: NativeEventJson): void;
+  responseHead(id: number, stream: number, head: string, atMs: number, json?: NativeEventJson): void;
   /** De-framed body bytes (a view into the batch), sent only for heads with `hasBodies`. */
   body(id: number, stream: number, isRequest: boolean, bytes: Buffer): void;
-  exchangeEnd(id: number, stream: number, end: NativeExchangeEnd, atMs: number): void;
+  exchangeEnd(id: number, stream: number, end: NativeExchangeEnd, atMs: number, json?: NativeEventJson): void;
   /** The observer stopped following the connection; `reason` indexes GIVE_UP_REASONS (proxy/observe.ts). */
   giveUp(id: number, reason: number, atMs: number): void;
   upgraded(id: number, atMs: number): void;
@@ -257,10 +259,36 @@ export interface NativeRecordHandler {
    * data records, or (`isNative`) C++ follows it and HTTP/2 stream records follow (stream 1 included).
    */
   h2c(id: number, stream: number, atMs: number, isNative: boolean): void;
-  /** HTTP/2 stream records of the C++ observer (core/h2-record-sink.h), for streams begun while tapped. */
-  h2RequestHead(id: number, stream: number, head: NativeH2Head, hasBodies: boolean, atMs: number): void;
-  h2ResponseHead(id: number, stream: number, status: number, headers: NativeHeaderList, atMs: number): void;
-  h2End(id: number, stream: number, end: NativeH2End, atMs: number): void;
+  /**
+   * HTTP/2 stream records of the C++ observer (core/h2-record-sink.h), for streams begun while
+   * tapped; `json`: the event's JSON when C++ wrote it (setTapJson, core/tap-event-json.h).
+   */
+  h2RequestHead(id: number, stream: number, head: NativeH2Head, hasBodies: boolean, atMs: number, json?: NativeEventJson): void;
+  h2ResponseHead(id: number, stream: number, status: number, headers: NativeHeaderList, atMs: number, json?: NativeEventJson): void;
+  h2End(id: number, stream: number, end: NativeH2End, atMs: number, json?: NativeEventJson): void;
+}
+
+/**
+ * A tap event's JSON as C++ wrote it (native/src/core/tap-event-json.h): only for a plain event,
+ * one no grant redacts, so that it is what the tap hub sends a subscriber of any grant: `text` is
+ * the event object without its identity fields (which go at `identityAt`); the part
+ * `cutFrom`..`cutTo` is an rsp's requestHeaders member (never sent) or an end's body members
+ * (sent only to a grant with bodies); `bodyChars` counts the bodies' data characters.
+ */
+export interface NativeEventJson {
+  text: string;
+  identityAt: number;
+  cutFrom: number;
+  cutTo: number;
+  bodyChars: number;
+}
+
+/** What C++ needs to write tap events' JSON (setTapJson): the tap hub's redaction policy. */
+export interface NativeTapJsonPolicy {
+  /** Lower-case names of the headers the hub redacts. */
+  sensitiveHeaders: readonly string[];
+  /** Lower-case names of the secret body fields (proxy/body-redact.ts rules). */
+  bodyFields: readonly string[];
 }
 
 /**
@@ -416,6 +444,11 @@ export interface NativeEngine {
   setTapGate(rps: number): number;
   /** Exchanges the tap gate kept from JS since the engine started (kept after close). */
   tapGated(): number;
+  /**
+   * While a policy is set, HTTP/2 streams starting now bring their plain events' JSON
+   * (NativeEventJson, written on the worker threads); undefined: not any more.
+   */
+  setTapJson(policy: NativeTapJsonPolicy | undefined): void;
   /** Stops the workers, closes every listener and connection. Idempotent. */
   close(): void;
 }
@@ -473,11 +506,20 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         h.detected(id, code === 1 ? 'h1' : code === 2 ? 'h2' : code === 4 ? 'h2-native' : 'opaque', batch.toString('latin1', from, from + len), t);
         break;
       case 11:
-        h.requestHead(id, batch.readUInt32LE(from), batch.toString('latin1', from + 4, from + len), code === 1, t);
+      case 12: {
+        // code bit 2: the head's length, then the head, then the event's JSON (event-ring.h kH1HeadJson).
+        let head: string;
+        let json: NativeEventJson | undefined;
+        if ((code & 2) !== 0) {
+          const headEnd = from + 8 + batch.readUInt32LE(from + 4);
+          head = batch.toString('latin1', from + 8, headEnd);
+          h2At = headEnd;
+          json = readEventJson(batch, from + len);
+        } else head = batch.toString('latin1', from + 4, from + len);
+        if (type === 11) h.requestHead(id, batch.readUInt32LE(from), head, (code & 1) !== 0, t, json);
+        else h.responseHead(id, batch.readUInt32LE(from), head, t, json);
         break;
-      case 12:
-        h.responseHead(id, batch.readUInt32LE(from), batch.toString('latin1', from + 4, from + len), t);
-        break;
+      }
       case 13:
         h.body(id, batch.readUInt32LE(from), code === 0, batch.subarray(from + 4, from + len));
         break;
@@ -493,7 +535,8 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         const requestTrailers = reqTrailersLen > 0 ? batch.toString('latin1', p, p + reqTrailersLen) : '';
         p += reqTrailersLen;
         const trailers = trailersLen > 0 ? batch.toString('latin1', p, p + trailersLen) : '';
-        h.exchangeEnd(id, batch.readUInt32LE(from), { error, requestBytes, responseBytes, requestTrailers, trailers }, t);
+        h2At = p + trailersLen;
+        h.exchangeEnd(id, batch.readUInt32LE(from), { error, requestBytes, responseBytes, requestTrailers, trailers }, t, readEventJson(batch, from + len));
         break;
       }
       case 15:
@@ -508,12 +551,12 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
       case 18: {
         h2At = from + 4;
         const head: NativeH2Head = { isGrpc: (code & 2) !== 0, method: readStr(batch), scheme: readStr(batch), authority: readStr(batch), path: readStr(batch), headers: readFields(batch) };
-        h.h2RequestHead(id, batch.readUInt32LE(from), head, (code & 1) !== 0, t);
+        h.h2RequestHead(id, batch.readUInt32LE(from), head, (code & 1) !== 0, t, readEventJson(batch, from + len));
         break;
       }
       case 19:
         h2At = from + 8;
-        h.h2ResponseHead(id, batch.readUInt32LE(from), batch.readUInt32LE(from + 4), readFields(batch), t);
+        h.h2ResponseHead(id, batch.readUInt32LE(from), batch.readUInt32LE(from + 4), readFields(batch), t, readEventJson(batch, from + len));
         break;
       case 20: {
         const flags = batch.readUInt32LE(from + 4);
@@ -539,6 +582,7 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
             trailers,
           },
           t,
+          readEventJson(batch, from + len),
         );
         break;
       }
@@ -570,6 +614,17 @@ function readStr(batch: Buffer, encoding: 'latin1' | 'utf8' = 'utf8'): string {
   const s = n === 0 ? '' : batch.toString(encoding, h2At + 4, h2At + 4 + n);
   h2At += 4 + n;
   return s;
+}
+
+/**
+ * The event JSON at h2At if the record has one (it ends at `end`): core/h2-record-sink.cc
+ * PutEventJson. ASCII (a plain event's strings are), so its byte offsets are character offsets.
+ */
+function readEventJson(batch: Buffer, end: number): NativeEventJson | undefined {
+  if (h2At >= end) return undefined;
+  const at = h2At;
+  h2At += 16;
+  return { identityAt: batch.readUInt32LE(at), cutFrom: batch.readUInt32LE(at + 4), cutTo: batch.readUInt32LE(at + 8), bodyChars: batch.readUInt32LE(at + 12), text: readStr(batch, 'latin1') };
 }
 
 /** The fields at h2At; moves h2At past them. */
@@ -757,6 +812,9 @@ export function startNativeEngine(options: NativeEngineOptions, handler: NativeR
     setTapGate(rps) {
       if (!isClosed) gated = engine.setTapGate(rps);
       return gated;
+    },
+    setTapJson(policy) {
+      if (!isClosed) engine.setTapJson(policy === undefined ? null : { ...policy, originNs, timeOrigin: performance.timeOrigin });
     },
     tapGated() {
       if (!isClosed) gated = engine.tapGated();
@@ -969,6 +1027,8 @@ export interface NativeH2SinkHarnessOptions {
 export interface NativeH2SinkHarness {
   setTapped(on: boolean): void;
   setWantBodies(on: boolean): void;
+  /** As NativeEngine.setTapJson, with record times read as ns / 1e6 (originNs 0) and this timeOrigin. */
+  setTapJson(policy: (NativeTapJsonPolicy & { originNs: number; timeOrigin: number }) | null): void;
   /** Returns whether the sinks asked for the stream's DATA bytes (capture_bodies). */
   requestHead(ex: NativeH2ExchangeInput): boolean;
   responseHead(ex: NativeH2ExchangeInput): void;
@@ -981,6 +1041,26 @@ export interface NativeH2SinkHarness {
   httpMetrics(): NativeHttpMetrics;
   recorderQuery(sinceEndNs: number): Buffer;
   recorderStats(): { bytes: number; count: number; evicted: number; oldestEndNs: number };
+}
+
+/**
+ * One connection's C++ observation (native/src/driver-napi.cc: detection, the HTTP/1 and HTTP/2
+ * observers and their sinks) fed bytes as a worker feeds them, with the caller's clock (ns), for
+ * the tests that hold its records to the js engine's. Record times read as ns / 1e6 (origin 0).
+ */
+export interface NativeDriverHarness {
+  setTapped(on: boolean): void;
+  setWantBodies(on: boolean): void;
+  setTapJson(policy: (NativeTapJsonPolicy & { originNs: number; timeOrigin: number }) | null): void;
+  data(fromClient: boolean, bytes: Buffer, nowNs: number): void;
+  end(fromClient: boolean, nowNs: number): void;
+  close(nowNs: number): void;
+  drain(): Buffer | undefined;
+}
+
+/** A C++ observation driver harness (see NativeDriverHarness). Throws MT_NATIVE_MISSING. */
+export function createNativeDriverHarness(options: { connId: number; inbound: boolean; src: string; dst: string; bodyLimit?: number }): NativeDriverHarness {
+  return new (addon().DriverHarness)(options);
 }
 
 /** A C++ HTTP/2 sink harness (see NativeH2SinkHarness). Throws MT_NATIVE_MISSING. */

@@ -12,7 +12,7 @@ import type { HttpRoute, ProxyMetrics } from './metrics.js';
 import { createBodyCapture, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
 import type { ConnectionInfo } from './engine.js';
 import { hostOf, type PeerDirectory, type PeerIdentity } from './peers.js';
-import type { TapHub } from './tap-hub.js';
+import type { EventText, TapHub } from './tap-hub.js';
 
 export interface Identity {
   /** `deploy/web` */
@@ -133,6 +133,8 @@ export interface EventMaker {
   /** The exchange's request and response headers as its events show them (URL credentials redacted). */
   requestHeaders(ex: Exchange): HeaderList;
   responseHeaders(ex: Exchange): HeaderList;
+  /** The identity members baseEvent adds (`,"dstWorkload":…`, '' for none), as JSON.stringify writes them. */
+  identityJson(): string;
 }
 
 /**
@@ -163,24 +165,8 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
   let id = '';
   const shownRequest = lastRedaction();
   const shownResponse = lastRedaction();
-  const baseEvent = (kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent => {
-    if (ex.stream !== idStream) {
-      idStream = ex.stream;
-      id = `${conn.id}.${ex.stream}`;
-    }
-    const e: TapEvent = {
-      kind,
-      id,
-      ts: wallClock(atMs),
-      proxy: conn.proxy,
-      src: conn.src,
-      dst: conn.dst,
-      protocol: ex.protocol,
-      method: ex.method,
-      scheme: ex.scheme,
-      authority: redactAuthority(ex.authority),
-      path: redactUrlCredentials(ex.path),
-    };
+  /** The members after `path`: this sidecar's identity and the peer's, in this order. */
+  const addIdentity = (e: Pick<TapEvent, 'srcWorkload' | 'srcNamespace' | 'dstWorkload' | 'dstNamespace' | 'pod'>): void => {
     if (identity.workload) {
       if (self === 'dst') e.dstWorkload = identity.workload;
       else e.srcWorkload = identity.workload;
@@ -200,7 +186,41 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
       }
     }
     if (identity.pod) e.pod = identity.pod;
+  };
+  const baseEvent = (kind: TapEvent['kind'], ex: Exchange, atMs: number): TapEvent => {
+    if (ex.stream !== idStream) {
+      idStream = ex.stream;
+      id = `${conn.id}.${ex.stream}`;
+    }
+    const e: TapEvent = {
+      kind,
+      id,
+      ts: wallClock(atMs),
+      proxy: conn.proxy,
+      src: conn.src,
+      dst: conn.dst,
+      protocol: ex.protocol,
+      method: ex.method,
+      scheme: ex.scheme,
+      authority: redactAuthority(ex.authority),
+      path: redactUrlCredentials(ex.path),
+    };
+    addIdentity(e);
     return e;
+  };
+  // identityJson's last answer, for the peer it was made with (currentPeer returns one object per directory version).
+  let identityOf: PeerIdentity | undefined | null = null;
+  let identityText = '';
+  const identityJson = (): string => {
+    const p = currentPeer();
+    if (p !== identityOf) {
+      identityOf = p;
+      const o: Pick<TapEvent, 'srcWorkload' | 'srcNamespace' | 'dstWorkload' | 'dstNamespace' | 'pod'> = {};
+      addIdentity(o);
+      const text = JSON.stringify(o);
+      identityText = text === '{}' ? '' : `,${text.slice(1, -1)}`;
+    }
+    return identityText;
   };
 
   /** The `end` event of a finished exchange (with its bodies when they were captured). */
@@ -229,7 +249,7 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
     return e;
   };
 
-  return { baseEvent, endEvent, requestHeaders: (ex) => shownRequest(ex.requestHeaders), responseHeaders: (ex) => shownResponse(ex.responseHeaders) };
+  return { baseEvent, endEvent, requestHeaders: (ex) => shownRequest(ex.requestHeaders), responseHeaders: (ex) => shownResponse(ex.responseHeaders), identityJson };
 }
 
 const recordedEventMakers = new WeakMap<object, ExchangeEventMaker>();
@@ -248,6 +268,29 @@ function recordedEventMaker(services: Pick<ObservationServices, 'identity' | 'pe
   return make;
 }
 
+/**
+ * An event written as JSON by the native engine (native/index.ts NativeEventJson), handed to a
+ * tap-only sink beside its exchange: the event it would make, as text, when it is plain.
+ */
+export interface PrewrittenEvent {
+  text: string;
+  identityAt: number;
+  cutFrom: number;
+  cutTo: number;
+  bodyChars: number;
+}
+
+/**
+ * The exchange sink, whose tap-only steps may take the event already written (`json`): published
+ * as text when every subscriber it goes to takes every event (tap-hub.ts publishText), else the
+ * event object is made as without it.
+ */
+export interface TapExchangeSink extends ExchangeSink {
+  requestHead(ex: Exchange, json?: PrewrittenEvent): void;
+  responseHead(ex: Exchange, json?: PrewrittenEvent): void;
+  end(ex: Exchange, json?: PrewrittenEvent): void;
+}
+
 export function createExchangeSink(
   conn: ConnectionInfo,
   services: ObservationServices,
@@ -259,10 +302,17 @@ export function createExchangeSink(
      */
     tapOnly?: boolean;
   } = {},
-): ExchangeSink {
+): TapExchangeSink {
   const { metrics, recorder, hub } = services;
   const isTapOnly = options.tapOnly === true;
-  const { baseEvent, endEvent, requestHeaders: shownRequest, responseHeaders: shownResponse } = createEventMaker(conn, services);
+  const { baseEvent, endEvent, requestHeaders: shownRequest, responseHeaders: shownResponse, identityJson } = createEventMaker(conn, services);
+  /** Publishes `json` as text if the hub can (tap-hub.ts publishText); false: publish the event object. */
+  const publishedText = (kind: TapEvent['kind'], json: PrewrittenEvent | undefined, hasBodies: boolean): boolean => {
+    if (json === undefined) return false;
+    // Bodies captured here but none in the text (not written for them): the object says it all.
+    if (kind === 'end' && hasBodies && json.cutFrom === json.cutTo) return false;
+    return hub.publishText({ kind, text: json.text, identityAt: json.identityAt, identity: identityJson(), cutFrom: json.cutFrom, cutTo: json.cutTo, bodyChars: json.bodyChars, hasBodies });
+  };
   const recordedEvent = recordedEventMaker(services);
   const peerAddress = conn.proxy === 'out' ? conn.dst : hostOf(conn.src);
   const routeCursor = isTapOnly ? undefined : metrics.routes.cursor(conn.proxy === 'in' ? 'inbound' : 'outbound', conn.dst, conn.proxy === 'in' ? peerAddress : undefined);
@@ -289,16 +339,18 @@ export function createExchangeSink(
   };
 
   return {
-    requestHead(ex) {
+    requestHead(ex, json) {
       if (!isTapOnly) routeOf(labelsOf(ex).authority).request();
       let wantsBodies = false;
       if (hub.hasSubscribers) {
         // With only ends-only taps reading (record, top), no req event: the end says it all.
         let e: TapEvent | undefined;
         if (hub.wantsEarlyEvents) {
-          e = baseEvent('req', ex, ex.startMs);
-          e.requestHeaders = shownRequest(ex);
-          hub.publish('req', e);
+          if (!publishedText('req', json, false)) {
+            e = baseEvent('req', ex, ex.startMs);
+            e.requestHeaders = shownRequest(ex);
+            hub.publish('req', e);
+          }
         } else hub.skipped();
         wantsBodies = hub.wantsBodiesFor(e ?? { id: `${conn.id}.${ex.stream}` });
       } else hub.skipped();
@@ -309,9 +361,10 @@ export function createExchangeSink(
         if (!isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.requestHeaders))) ex.requestBody.omitted = 'content-type';
       }
     },
-    responseHead(ex) {
+    responseHead(ex, json) {
       if (ex.responseBody !== undefined && !isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.responseHeaders))) ex.responseBody.omitted = 'content-type';
       if (hub.hasSubscribers && hub.wantsEarlyEvents) {
+        if (publishedText('rsp', json, false)) return;
         const e = baseEvent('rsp', ex, ex.responseMs);
         e.requestHeaders = shownRequest(ex);
         e.status = ex.status;
@@ -320,11 +373,11 @@ export function createExchangeSink(
         hub.publish('rsp', e);
       } else hub.skipped();
     },
-    end(ex) {
+    end(ex, json) {
       if (ex.requestBody !== undefined || ex.responseBody !== undefined) metrics.bodyCaptured((ex.requestBody?.captured ?? 0) + (ex.responseBody?.captured ?? 0));
       if (isTapOnly) {
-        if (hub.hasSubscribers) hub.publish('end', endEvent(ex));
-        else hub.skipped();
+        if (!hub.hasSubscribers) hub.skipped();
+        else if (!publishedText('end', json, ex.requestBody !== undefined)) hub.publish('end', endEvent(ex));
         return;
       }
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;

@@ -88,6 +88,20 @@ export async function startNativeDataPath(
     // Every subscriber rate-limited and unfiltered: C++ keeps back, at the request head, what their
     // buckets would drop (tap-hub.ts recomputeGate); the hub tells that count as their rate-limit loss.
     services.hub.setTapGate({ set: (rps) => shedding.setTapGate(rps), read: () => shedding.tapGated() });
+    // Every subscriber takes every event (the firehose: `record`, a tap with no filter and no rate
+    // limit): C++ writes HTTP/2 streams' plain events as JSON, which the hub queues as they are
+    // (native/src/core/tap-event-json.h, tap-hub.ts publishText). Not under a body rule C++ does
+    // not follow (JSON paths, content-type lists, --body-over-limit drop).
+    const textPolicy = services.hub.textPolicy;
+    const canText = textPolicy.isSupported && (services.captureContentTypes ?? []).length === 0 && services.bodyOverLimit !== 'drop';
+    let isText = false;
+    const updateText = () => {
+      const on = canText && services.hub.takesEveryEvent;
+      if (on === isText) return;
+      isText = on;
+      engine?.setTapJson(on ? textPolicy : undefined);
+    };
+    services.hub.onCountChange(updateText);
     metrics.setTapDroppedSync(() => services.hub.countShed());
     // Read at scrape (and after close, the last totals).
     const counted = engine;

@@ -26,12 +26,12 @@
 import { createLogger } from '../common/index.js';
 import type { NativeExchangeEnd, NativeH2End, NativeH2Head, NativeH2Outcome, NativeRecordHandler } from '../native/index.js';
 import type { ConnectionInfo } from './engine.js';
-import { createExchangeSink, type ObservationServices } from './exchange-events.js';
+import { createExchangeSink, type ObservationServices, type TapExchangeSink } from './exchange-events.js';
 import { openParsedExchange } from './http1/exchange-start.js';
 import { parseFieldSection, parseRequestHead, parseResponseHead, type HeadResult, type RequestHead, type ResponseHead } from './http1/head-parse.js';
 import type { Http1Exchange } from './http1/http1-exchange.js';
 import type { ObservationOptions } from './observation-driver.js';
-import { appendBody, createExchange, GIVE_UP_REASONS, type BodyCapture, type Exchange, type ExchangeSink, type GiveUpReason } from './observe.js';
+import { appendBody, createExchange, GIVE_UP_REASONS, type BodyCapture, type Exchange, type GiveUpReason } from './observe.js';
 
 const log = createLogger('proxy.conn');
 const detectLog = createLogger('detect');
@@ -41,9 +41,9 @@ const LOST_ERROR = 'observer-lost';
 
 type NativeConn =
   | { kind: 'detecting'; info: ConnectionInfo }
-  | { kind: 'h1'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Http1Exchange> }
+  | { kind: 'h1'; info: ConnectionInfo; sink: TapExchangeSink; open: Map<number, Http1Exchange> }
   /** HTTP/2 observed in C++: streams begun while tapped, by stream id (stream 1 of h2c may be an Http1Exchange). */
-  | { kind: 'h2-native'; info: ConnectionInfo; sink: ExchangeSink; open: Map<number, Exchange> };
+  | { kind: 'h2-native'; info: ConnectionInfo; sink: TapExchangeSink; open: Map<number, Exchange> };
 
 /**
  * Parses of recent heads by their text. A client repeats its request head and a server its
@@ -191,7 +191,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       else if (kind === 'h2-native') conns.set(id, { kind, info: c.info, sink: sinkOf(c.info), open: new Map() });
       else conns.delete(id); // opaque: C++ sends nothing more
     },
-    requestHead(id, stream, head, hasBodies, atMs) {
+    requestHead(id, stream, head, hasBodies, atMs, json) {
       recordMs = atMs;
       const c = h1(id);
       if (c === undefined) return;
@@ -200,14 +200,14 @@ export function createNativeObservation(services: ObservationServices, _observat
       if (!opened.ok) return diverged(id, `request head: ${opened.error}`);
       const ex = opened.pending.ex;
       c.open.set(stream, ex);
-      c.sink.requestHead(ex);
+      c.sink.requestHead(ex, json);
       if (!hasBodies) {
         // C++ decided at this head that nobody wanted bodies (a tap with bodies began since): none.
         delete ex.requestBody;
         delete ex.responseBody;
       }
     },
-    responseHead(id, stream, head, atMs) {
+    responseHead(id, stream, head, atMs, json) {
       recordMs = atMs;
       const c = h1(id);
       const ex = c?.open.get(stream);
@@ -217,7 +217,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       ex.status = parsed.value.status;
       ex.setResponseSection(parsed.value.fields);
       ex.responseMs = atMs;
-      c.sink.responseHead(ex);
+      c.sink.responseHead(ex, json);
     },
     body(id, stream, isRequest, bytes) {
       const c = conns.get(id);
@@ -225,7 +225,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       const capture = isRequest ? ex?.requestBody : ex?.responseBody;
       if (capture !== undefined) appendBody(capture, bytes);
     },
-    exchangeEnd(id, stream, end: NativeExchangeEnd, atMs) {
+    exchangeEnd(id, stream, end: NativeExchangeEnd, atMs, json) {
       recordMs = atMs;
       const c = h1(id);
       const ex = c?.open.get(stream);
@@ -247,7 +247,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       ex.endMs = atMs;
       settleCapture(ex.requestBody, end.requestBytes);
       settleCapture(ex.responseBody, end.responseBytes);
-      c.sink.end(ex);
+      c.sink.end(ex, json);
     },
     giveUp(id, reason, atMs) {
       recordMs = atMs;
@@ -281,7 +281,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       }
       conns.set(id, { kind: 'h2-native', info: c.info, sink: c.sink, open });
     },
-    h2RequestHead(id, stream, head: NativeH2Head, hasBodies, atMs) {
+    h2RequestHead(id, stream, head: NativeH2Head, hasBodies, atMs, json) {
       recordMs = atMs;
       const c = h2n(id);
       if (c === undefined || c.open.has(stream)) return;
@@ -292,14 +292,14 @@ export function createNativeObservation(services: ObservationServices, _observat
       ex.path = head.path;
       ex.requestHeaders = head.headers;
       c.open.set(stream, ex);
-      c.sink.requestHead(ex);
+      c.sink.requestHead(ex, json);
       if (!hasBodies) {
         // C++ decided at this head that nobody wanted bodies (a tap with bodies began since): none.
         delete ex.requestBody;
         delete ex.responseBody;
       }
     },
-    h2ResponseHead(id, stream, status, headers, atMs) {
+    h2ResponseHead(id, stream, status, headers, atMs, json) {
       recordMs = atMs;
       const c = h2n(id);
       const ex = c?.open.get(stream);
@@ -307,9 +307,9 @@ export function createNativeObservation(services: ObservationServices, _observat
       ex.status = status;
       ex.responseHeaders = headers;
       ex.responseMs = atMs;
-      c.sink.responseHead(ex);
+      c.sink.responseHead(ex, json);
     },
-    h2End(id, stream, end: NativeH2End, atMs) {
+    h2End(id, stream, end: NativeH2End, atMs, json) {
       recordMs = atMs;
       const c = h2n(id);
       const ex = c?.open.get(stream);
@@ -322,7 +322,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       ex.endMs = atMs;
       settleCapture(ex.requestBody, end.requestBytes);
       settleCapture(ex.responseBody, end.responseBytes);
-      c.sink.end(ex);
+      c.sink.end(ex, json);
     },
     data(id, _fromClient, _bytes, atMs) {
       recordMs = atMs;

@@ -69,6 +69,31 @@ export interface SubscriberOptions {
   writer: MessageWriter;
 }
 
+/**
+ * An event's message text written before it reached the hub (by C++: native/src/core/tap-event-json.h),
+ * for a plain event (one no grant redacts): `text` is the event object without the identity fields
+ * (`identity`, JSON members with a leading comma, go at `identityAt`); `cutFrom`..`cutTo` is left
+ * out for an rsp (its requestHeaders) or, for an end, for a grant without bodies (its body
+ * members); `bodyChars` counts the bodies' data characters; `hasBodies`: the event has them.
+ */
+export interface EventText {
+  kind: DecisionPoint;
+  text: string;
+  identityAt: number;
+  identity: string;
+  cutFrom: number;
+  cutTo: number;
+  bodyChars: number;
+  hasBodies: boolean;
+}
+
+/** `{"type":"event","event":…}` of an EventText, with (`cut` false) or without its cut part. */
+export function eventTextMessage(t: EventText, cut: boolean): string {
+  const head = t.text.slice(0, t.identityAt);
+  const rest = cut && t.cutFrom < t.cutTo ? t.text.slice(t.identityAt, t.cutFrom) + t.text.slice(t.cutTo) : t.text.slice(t.identityAt);
+  return `{"type":"event","event":${head}${t.identity}${rest}}`;
+}
+
 export interface Subscriber {
   /**
    * Queues a message directly. History uses `force` to bypass the queue bound (it is already
@@ -146,6 +171,16 @@ export interface TapHub {
   /** Every subscriber, reading or not. */
   readonly count: number;
   publish(kind: DecisionPoint, event: TapEvent): void;
+  /**
+   * Publishes an event already written as text (EventText), when every subscriber it goes to takes
+   * every event (a firehose: the text is then what each one's grant gets); false when one does
+   * not (filters, rate limits: the caller publishes the event object instead), nothing done then.
+   */
+  publishText(t: EventText): boolean;
+  /** Whether every subscriber takes every event (then publishText always succeeds for a reading one). */
+  readonly takesEveryEvent: boolean;
+  /** What is secret to every grant but `*` (the hub's rules), for whoever writes EventTexts. */
+  readonly textPolicy: { sensitiveHeaders: readonly string[]; bodyFields: readonly string[]; isSupported: boolean };
   /** An event nobody reading was given: counted for the subscribers that are not reading. */
   skipped(): void;
   /** Lower-case names of the headers redacted unless revealed. */
@@ -801,6 +836,31 @@ export function createTapHub(
       return subs.size;
     },
     sensitiveHeaders: sensitive,
+    get takesEveryEvent() {
+      if (subs.size === 0) return false;
+      for (const s of subs) if (!s.takesAll) return false;
+      return true;
+    },
+    // JSON paths name fields by position, which an EventText writer does not follow.
+    textPolicy: { sensitiveHeaders: [...sensitive], bodyFields: [...bodyRules.fields], isSupported: bodyRules.paths.length === 0 },
+    publishText(t) {
+      const kind = t.kind;
+      for (const s of subs) {
+        if (!s.live || s.stalled || (kind !== 'end' && s.opts.endsOnly === true)) continue;
+        if (!s.takesAll) return false;
+      }
+      // As publish does for subscribers that take all: the same messages, the same counts.
+      if (stalledSubs > 0) countSkipped();
+      let whole: string | undefined;
+      let cut: string | undefined;
+      for (const s of subs) {
+        if (!s.live || s.stalled || (kind !== 'end' && s.opts.endsOnly === true)) continue;
+        // shape(): a plain event is itself for every grant, less its bodies for one without them.
+        if (kind === 'end' && t.hasBodies && s.opts.bodies) s.enqueueJson((whole ??= eventTextMessage(t, false)), t.bodyChars);
+        else s.enqueueJson((cut ??= eventTextMessage(t, kind !== 'req')), 0);
+      }
+      return true;
+    },
     shape,
     redactedMatch(match, o) {
       const reveal = o.reveal;

@@ -29,7 +29,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                         InstanceMethod("httpMetrics", &NativeEngine::HttpMetrics), InstanceMethod("recorderQuery", &NativeEngine::RecorderQuery),
                         InstanceMethod("recorderStats", &NativeEngine::RecorderStats), InstanceMethod("setTapped", &NativeEngine::SetTapped),
                         InstanceMethod("setShedding", &NativeEngine::SetShedding), InstanceMethod("shedEvents", &NativeEngine::ShedEvents),
-                        InstanceMethod("setTapGate", &NativeEngine::SetTapGate), InstanceMethod("tapGated", &NativeEngine::TapGated),
+                        InstanceMethod("setTapGate", &NativeEngine::SetTapGate), InstanceMethod("setTapJson", &NativeEngine::SetTapJson), InstanceMethod("tapGated", &NativeEngine::TapGated),
                         InstanceMethod("close", &NativeEngine::Close)});
   }
 
@@ -244,6 +244,14 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   // setTapGate(rps) -> gated: the tap gate's rate (0: off; core/tap-gate.h), and the exchanges it
   // gated before this call, exactly (JS splits the count between the old and the new subscribers there).
+  // setTapJson(policy | null): HTTP/2 streams going to JS from now on carry their events' JSON
+  // (core/tap-event-json.h) while a policy is set.
+  Napi::Value SetTapJson(const Napi::CallbackInfo& info) {
+    auto p = ReadTapJsonPolicy(info[0]);
+    if (engine_) engine_->shared().SetTapJson(std::move(p));
+    return info.Env().Undefined();
+  }
+
   Napi::Value SetTapGate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const double rps = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;

@@ -7,7 +7,7 @@
 // them. Tests hold all three to the js engine's exchange sink fed the same exchanges.
 //
 // new H2SinkHarness({connId, inbound, src, dst, bodyLimit, recorderBytes, recorderBodies}):
-// setTapped(on), setWantBodies(on), requestHead(ex) -> captureBodies, responseHead(ex),
+// setTapped(on), setWantBodies(on), setTapJson(policy | null), requestHead(ex) -> captureBodies, responseHead(ex),
 // body(stream, isRequest, buffer), end(ex), giveUp(reason), drain() -> Buffer | undefined,
 // httpMetrics(), recorderQuery(sinceEndNs) -> Buffer, recorderStats().
 #include <map>
@@ -60,6 +60,7 @@ class H2SinkHarness : public Napi::ObjectWrap<H2SinkHarness> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "H2SinkHarness",
                        {InstanceMethod("setTapped", &H2SinkHarness::SetTapped), InstanceMethod("setWantBodies", &H2SinkHarness::SetWantBodies),
+                        InstanceMethod("setTapJson", &H2SinkHarness::SetTapJson),
                         InstanceMethod("requestHead", &H2SinkHarness::RequestHead), InstanceMethod("responseHead", &H2SinkHarness::ResponseHead),
                         InstanceMethod("body", &H2SinkHarness::Body), InstanceMethod("end", &H2SinkHarness::End),
                         InstanceMethod("giveUp", &H2SinkHarness::GiveUp), InstanceMethod("drain", &H2SinkHarness::Drain),
@@ -132,6 +133,10 @@ class H2SinkHarness : public Napi::ObjectWrap<H2SinkHarness> {
   }
   Napi::Value SetWantBodies(const Napi::CallbackInfo& info) {
     shared_->want_bodies.store(info[0].ToBoolean().Value());
+    return info.Env().Undefined();
+  }
+  Napi::Value SetTapJson(const Napi::CallbackInfo& info) {
+    shared_->SetTapJson(ReadTapJsonPolicy(info[0]));
     return info.Env().Undefined();
   }
   Napi::Value RequestHead(const Napi::CallbackInfo& info) {

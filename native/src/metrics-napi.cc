@@ -15,6 +15,7 @@
 namespace meshtap {
 
 void InitH2SinkHarness(Napi::Env env, Napi::Object exports);  // h2-sink-napi.cc
+void InitDriverHarness(Napi::Env env, Napi::Object exports);  // driver-napi.cc
 
 namespace {
 
@@ -251,6 +252,23 @@ void ReadLabelSecretPolicy(Napi::Value v, LabelSecretPolicy* out) {
   list("queryParams", &out->query_names);
 }
 
+std::shared_ptr<const TapJsonPolicy> ReadTapJsonPolicy(Napi::Value v) {
+  if (!v.IsObject()) return nullptr;
+  Napi::Object o = v.As<Napi::Object>();
+  auto p = std::make_shared<TapJsonPolicy>();
+  auto list = [&](const char* key, std::vector<std::string>* into) {
+    Napi::Value l = o.Get(key);
+    if (!l.IsArray()) throw Napi::TypeError::New(v.Env(), std::string("tap json: ") + key + " must be an array of strings");
+    Napi::Array a = l.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) into->push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  };
+  list("sensitiveHeaders", &p->sensitive);
+  list("bodyFields", &p->body_fields);
+  p->origin_ns = o.Get("originNs").As<Napi::Number>().DoubleValue();
+  p->time_origin_ms = o.Get("timeOrigin").As<Napi::Number>().DoubleValue();
+  return p;
+}
+
 Napi::Value RecorderStatsToJs(Napi::Env env, const RecorderStats& s) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("bytes", static_cast<double>(s.bytes));
@@ -338,6 +356,7 @@ void InitMetrics(Napi::Env env, Napi::Object exports) {
   exports.Set("MetricsHarness", MetricsHarness::Define(env));
   exports.Set("RecorderHarness", RecorderHarness::Define(env));
   InitH2SinkHarness(env, exports);
+  InitDriverHarness(env, exports);
 }
 
 }  // namespace meshtap

@@ -262,6 +262,9 @@ H1MetricsSinkConfig ObservationDriver::SinkConfig() const {
   return mc;
 }
 
+uint32_t ObservationDriver::conn_id() const { return conn_->id; }
+bool ObservationDriver::is_inbound() const { return conn_->inbound; }
+
 std::string ObservationDriver::Src() const { return addresses_.substr(0, addresses_.find('\n')); }
 
 std::string ObservationDriver::Dst() const {

@@ -90,6 +90,10 @@ class ObservationDriver {
   void StopObserving();
   uint64_t now_ns() const { return now_ns_; }
   EngineShared* shared() const { return shared_; }
+  // The connection's id and direction, and its "src\ndst" (tap-event-json.h names events with them).
+  uint32_t conn_id() const;
+  bool is_inbound() const;
+  const std::string& addresses() const { return addresses_; }
 
  private:
   enum class State { kDetecting, kH1, kH2, kOff };

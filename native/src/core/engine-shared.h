@@ -14,6 +14,7 @@
 #include "h1-exchange.h"
 #include "metrics-http.h"
 #include "recorder-ring.h"
+#include "tap-event-json.h"
 #include "tap-gate.h"
 #include "tcp-stats.h"
 
@@ -95,6 +96,10 @@ struct EngineShared {
   // Whether a tapped exchange starting now may go to JS when every subscriber is rate-limited and
   // matches everything (set by JS; tap-gate.h): checked at the request head after `shedding`.
   TapGate tap_gate;
+  // While set (by JS: every tap subscriber takes every event, tap-hub.ts), HTTP/2 streams going to
+  // JS carry their events' JSON too (tap-event-json.h); read at each request head.
+  std::shared_ptr<const TapJsonPolicy> TapJson() const { return std::atomic_load(&tap_json_); }
+  void SetTapJson(std::shared_ptr<const TapJsonPolicy> p) { std::atomic_store(&tap_json_, std::move(p)); }
   // Wakes the JS thread (a threadsafe-function call); set once before workers start.
   std::function<void()> doorbell;
 
@@ -131,6 +136,9 @@ struct EngineShared {
   // Rings the doorbell if records wait and none is in flight and the last wake is older than
   // the interval. Returns how long (ms) a worker may sleep before it must try again, -1: forever.
   int MaybeRing();
+
+ private:
+  std::shared_ptr<const TapJsonPolicy> tap_json_;
 };
 
 }  // namespace meshtap

@@ -58,6 +58,11 @@ enum RecordType : uint8_t {
 // (h2 records, no bytes), where kH2 (2) means its bytes follow for the js observer.
 constexpr uint8_t kDetectedH2Native = 4;
 
+// kRecReqHead / kRecRspHead code bit: the payload is u32 stream, u32 head length, head, json (below).
+constexpr uint8_t kH1HeadJson = 2;
+// "json", after a record's fields (kRecH2ReqHead, kRecH2RspHead, kRecH2End, kRecExEnd; the HTTP/1
+// heads with kH1HeadJson) when the event is written as JSON (tap-event-json.h): u32 identity at,
+// u32 cut from, u32 cut to, u32 body chars, str text (ASCII). Absent: the record ends before it.
 // kRecH2ReqHead code bits.
 enum H2HeadCode : uint8_t { kH2HeadBodies = 1, kH2HeadGrpc = 2 };
 // kRecH2End flag bits.

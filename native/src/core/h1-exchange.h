@@ -14,9 +14,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace meshtap {
+
+struct TapJsonPolicy;
 
 // proxy/observe.ts GIVE_UP_REASONS, same order (the record carries the index).
 enum class GiveUpReason : uint8_t {
@@ -99,6 +102,10 @@ struct H1Exchange {
   // was attached at its request head), and with its body bytes. Decided once: all or nothing.
   bool to_js = false;
   bool bodies_to_js = false;
+  // Scratch of the record sink for an exchange whose events it also writes as JSON
+  // (tap-event-json.h): the policy as of its request head (null: none), and its body bytes sent to JS.
+  std::shared_ptr<const TapJsonPolicy> json_policy;
+  std::string json_body[2];
   // Set instead of to_js when every tap subscriber was not reading at the request head
   // (EngineShared::shedding): the exchange's events are counted in shed_events, not sent.
   bool shed = false;

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ struct H2Exchange {
   std::string label_path;
   bool to_js = false;
   bool bodies_to_js = false;
+  // Scratch of the record sink for a stream whose events it also writes as JSON (tap-event-json.h):
+  // the policy as of its request head (null: none), and its body bytes sent to JS (body_copied of them).
+  std::shared_ptr<const TapJsonPolicy> json_policy;
+  std::string json_body[2];
   // As H1Exchange::shed.
   bool shed = false;
 };

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "detect-driver.h"
+#include "tap-event-json.h"
 
 namespace meshtap {
 namespace {
@@ -39,6 +40,26 @@ void PutFields(std::string* s, const H2FieldList& fields) {
 // number is 1 after an upgrade, as every HTTP/2 stream's is at least N + 2).
 uint32_t RecordStream(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
 
+// The event's JSON after a record's fields (event-ring.h "json"), when the stream's events are
+// written as JSON and this one is plain (tap-event-json.h); nothing otherwise.
+void PutEventJson(std::string* s, TapEventKind kind, const H2Exchange& ex, const ObservationDriver& driver) {
+  if (ex.json_policy == nullptr) return;
+  const std::string& a = driver.addresses();
+  const size_t nl = a.find('\n');
+  TapEventConn conn;
+  conn.id = driver.conn_id();
+  conn.inbound = driver.is_inbound();
+  conn.src = std::string_view(a).substr(0, nl);
+  conn.dst = nl == std::string::npos ? std::string_view() : std::string_view(a).substr(nl + 1);
+  TapEventJson json;
+  if (!H2TapEventJson(kind, ex, ex.stream, conn, *ex.json_policy, kind == TapEventKind::kEnd && ex.bodies_to_js ? ex.json_body : nullptr, &json)) return;
+  PutU32(s, json.identity_at);
+  PutU32(s, json.cut_from);
+  PutU32(s, json.cut_to);
+  PutU32(s, json.body_chars);
+  PutStr(s, json.text);
+}
+
 }  // namespace
 
 void H2RecordSink::RequestHead(H2Exchange& ex) {
@@ -52,6 +73,9 @@ void H2RecordSink::RequestHead(H2Exchange& ex) {
   PutStr(&payload, ex.authority);
   PutStr(&payload, ex.path);
   PutFields(&payload, ex.request_headers);
+  // Not for stream 1 after h2c (RequestHead returned above): JS names it by its HTTP/1 number.
+  ex.json_policy = driver_->shared()->TapJson();
+  PutEventJson(&payload, TapEventKind::kReq, ex, *driver_);
   uint8_t code = 0;
   if (ex.bodies_to_js) code |= kH2HeadBodies;
   if (ex.is_grpc) code |= kH2HeadGrpc;
@@ -65,6 +89,7 @@ void H2RecordSink::ResponseHead(H2Exchange& ex) {
   PutU32(&payload, RecordStream(ex));
   PutU32(&payload, static_cast<uint32_t>(ex.status));
   PutFields(&payload, ex.response_headers);
+  PutEventJson(&payload, TapEventKind::kRsp, ex, *driver_);
   driver_->Emit(kRecH2RspHead, 0, payload.data(), payload.size(), ex.response_ns, false);
 }
 
@@ -76,6 +101,7 @@ void H2RecordSink::BodyData(H2Exchange& ex, bool is_request, const uint8_t* data
   const uint64_t room = limit - ex.body_copied[dir];
   const size_t take = len < room ? len : static_cast<size_t>(room);
   ex.body_copied[dir] += take;
+  if (ex.json_policy != nullptr) ex.json_body[dir].append(reinterpret_cast<const char*>(data), take);
   driver_->Emit2(kRecBody, static_cast<uint8_t>(dir), RecordStream(ex), data, take, driver_->now_ns(), false);
 }
 
@@ -101,6 +127,7 @@ void H2RecordSink::End(H2Exchange& ex) {
   PutStr(&payload, ex.has_grpc_message ? std::string_view(ex.grpc_message) : std::string_view());
   PutFields(&payload, ex.request_trailers);
   PutFields(&payload, ex.trailers);
+  PutEventJson(&payload, TapEventKind::kEnd, ex, *driver_);
   driver_->Emit(kRecH2End, 0, payload.data(), payload.size(), ex.end_ns, true);
 }
 
