@@ -94,13 +94,15 @@ const command: Command = {
     const removeDirSync = () => rmSync(dir, { recursive: true, force: true });
     process.once('exit', removeDirSync);
 
-    // One way to stop: Ctrl-C, SIGTERM or --duration. When the reader of stdout goes away
+    // One way to stop: Ctrl-C, SIGTERM, SIGHUP (the terminal closed: unhandled, it killed the demo
+    // without the 'exit' hook, leaving the env file's tokens) or --duration. When the reader of stdout goes away
     // ('| head'), common/stdout.ts runs the same teardown (onCleanup) and exits 0.
     let stop!: (why: string) => void;
     const stopped = new Promise<string>((resolve) => (stop = resolve));
     const onSignal = () => stop('signal');
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
 
     let cp: DemoControlPlane | undefined;
     let mesh: DemoMesh | undefined;
@@ -112,6 +114,7 @@ const command: Command = {
       (tornDown ??= (async () => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        process.off('SIGHUP', onSignal);
         process.stdin.pause();
         stream?.cancel();
         await printing;

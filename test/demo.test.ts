@@ -104,8 +104,10 @@ describe('meshtap demo cleans up on every way out (issue 11 item 2: `demo | head
     expect(existsSync(dir)).toBe(false);
   }, 60_000);
 
-  it('SIGTERM and SIGINT: exits 0 and removes its directory', async () => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  // SIGHUP: the terminal closed (a tmux session killed, an ssh connection dropped). Unhandled, it
+  // killed the demo with no 'exit' hook run, leaving the env file's admin token behind (review11).
+  it('SIGTERM, SIGINT and SIGHUP: exits 0 and removes its directory', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
       const demo = run(['demo', '--rps', '5']);
       const dir = await demoDir(demo);
       demo.child.kill(signal);
