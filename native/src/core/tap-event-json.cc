@@ -106,11 +106,14 @@ bool HasFourDigits(std::string_view s) {
   return false;
 }
 
+unsigned char AsciiLower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
+
 bool ContainsAsciiCi(std::string_view text, std::string_view lower) {
   if (lower.empty()) return true;
   if (text.size() < lower.size()) return false;
+  const unsigned char first = static_cast<unsigned char>(lower[0]);
   for (size_t i = 0; i + lower.size() <= text.size(); i++) {
-    if (EqualsAsciiCi(text.substr(i, lower.size()), lower)) return true;
+    if (AsciiLower(static_cast<unsigned char>(text[i])) == first && EqualsAsciiCi(text.substr(i, lower.size()), lower)) return true;
   }
   return false;
 }
@@ -135,13 +138,21 @@ bool AppendWallClock(double perf_ms, const TapJsonPolicy& p, std::string* out) {
   const double second = std::floor(ms / 1000);
   if (!std::isfinite(second) || second < 0 || second > 253402300799.0) return false;  // years 1970..9999
   const double frac = std::floor(ms - second * 1000);
-  const time_t t = static_cast<time_t>(second);
-  struct tm tm;
-  if (gmtime_r(&t, &tm) == nullptr) return false;
-  char buf[32];
-  const int n = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  // The `YYYY-MM-DDTHH:MM:SS.` of the last second asked for, per worker thread (as wallClock caches it).
+  thread_local double cached_second = -1;
+  thread_local char cached_prefix[32];
+  thread_local size_t cached_len = 0;
+  if (second != cached_second) {
+    const time_t t = static_cast<time_t>(second);
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == nullptr) return false;
+    const int n = snprintf(cached_prefix, sizeof cached_prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (n != 20) return false;
+    cached_len = static_cast<size_t>(n);
+    cached_second = second;
+  }
   out->push_back('"');
-  out->append(buf, static_cast<size_t>(n));
+  out->append(cached_prefix, cached_len);
   if (frac < 10) out->append("00");
   else if (frac < 100) out->push_back('0');
   AppendJsNumber(frac, out);
