@@ -121,6 +121,7 @@ interface Addon extends NativeBpf {
   NativeEngine: new (options: NativeEngineOptions, doorbell: () => void) => RawEngine;
   routeTemplate(target: string, isGrpc: boolean): string;
   showRequest(secrets: NativeLabelSecrets | undefined, authority: string, path: string, headers: ReadonlyArray<readonly [string, string]>): { authority: string; path: string };
+  mayHideValues(secrets: NativeLabelSecrets | undefined, head: Buffer): boolean;
   base64ToUtf8(s: string): string;
   encodeUriComponent(s: string): string;
   decodeUriComponent(s: string): string | null;
@@ -968,6 +969,8 @@ export function loadNativeMetricsTools(): {
   redactAuthority(authority: string): string;
   /** A request's labels as the C++ sinks make them (native/src/core/metrics-secrets.h ShowRequest). */
   showRequest(secrets: NativeLabelSecrets | undefined, authority: string, path: string, requestHeaders: ReadonlyArray<readonly [string, string]>): { authority: string; path: string };
+  /** Whether an HTTP/1 request head (its octets) may hide a value (metrics-secrets.h MayHideValues): when not, its labels are made without decoding it. */
+  mayHideValues(secrets: NativeLabelSecrets | undefined, head: Buffer): boolean;
   /** The ported JS built-ins (null where decodeURIComponent throws). */
   base64ToUtf8(s: string): string;
   encodeUriComponent(s: string): string;
@@ -981,6 +984,7 @@ export function loadNativeMetricsTools(): {
     routeTemplate: (t, g) => a.routeTemplate(t, g),
     redactAuthority: (x) => a.redactAuthority(x),
     showRequest: (secrets, authority, path, headers) => a.showRequest(secrets, authority, path, headers),
+    mayHideValues: (secrets, head) => a.mayHideValues(secrets, head),
     base64ToUtf8: (x) => a.base64ToUtf8(x),
     encodeUriComponent: (x) => a.encodeUriComponent(x),
     decodeUriComponent: (x) => a.decodeUriComponent(x),

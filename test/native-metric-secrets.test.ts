@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { isNativeAvailable, loadNativeMetricsTools } from '../native/index.js';
 import { decodeFieldText } from '../proxy/field-text.js';
 import { DEFAULT_LABEL_SECRETS, shownRequest, type LabelSecrets } from '../proxy/metric-labels.js';
-import { redactUrlCredentials, secretPolicy } from '../tap-protocol/index.js';
+import { redactAuthority, redactUrlCredentials, secretPolicy } from '../tap-protocol/index.js';
 import { reportBpfSkip } from './bpf-skip.js';
 
 const available = isNativeAvailable();
@@ -107,6 +107,41 @@ describe.skipIf(!available)('C++ metric labels hide what the tap hides, as the T
     );
     // The generator reaches the case that matters: a byte that is not UTF-8 scrubbed from the path.
     expect(scrubbed).toBeGreaterThan(50);
+  });
+
+  // The HTTP/1 sink makes labels without decoding a head that cannot hide a value (MayHideValues).
+  // Any `?` used to count (most API traffic decoded every field for nothing); now only a sensitive
+  // header or a secret-named query parameter does. Whenever the pre-check says "nothing hidden",
+  // the TypeScript's labels from the fully decoded request must be the undecoded ones.
+  it('an HTTP/1 head it does not decode hides nothing (MayHideValues against shownRequest)', () => {
+    const queryPiece = fc.constantFrom('?', '&', ';', '%3F', '%3f', '%26', '=', '%3D', 'page', 'sort', 'token', 'Token', 'api_key', 'x-amz-signature', 'pässwort', 'to%6Ben', 'to+ken', 'acc\xe9ss', 'k', 'abc12345', KEY, '%E9', '\xe9', '#', ' ', '/', '"', 'http://u:p@h/');
+    const q = fc.array(queryPiece, { maxLength: 10 }).map((p) => p.join(''));
+    const name = fc.constantFrom('User-Agent', 'Accept', 'Referer', 'X-Trace', 'x-api-key', 'Cookie', 'X-Custom-Secret', 'Token', 'Location');
+    let spared = 0;
+    fc.assert(
+      fc.property(q, fc.array(fc.tuple(name, q), { maxLength: 4 }), fc.constantFrom(0, 1), (rawQuery, rawHeaders, which) => {
+        const secrets = POLICIES[which]!;
+        const target = `/v1/items${rawQuery}`.replace(/[ #]/g, (c) => (c === ' ' ? '%20' : '%23'));
+        const lines = [`GET ${target} HTTP/1.1`, 'Host: web', ...rawHeaders.map(([n, v]) => `${n}: ${v.trim()}`)];
+        const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+        if (native.mayHideValues(secrets, head)) return;
+        const path = decodeFieldText(target, 'percent');
+        const fields = [['Host', 'web'], ...rawHeaders.map(([n, v]) => [n, decodeFieldText(v.trim(), 'backslash')])] as Array<[string, string]>;
+        const ts = shownRequest(secretPolicy(secrets.sensitiveHeaders, secrets.queryParams), 'web', path, fields);
+        expect({ head: head.toString('latin1'), ts }).toEqual({ head: head.toString('latin1'), ts: { authority: redactAuthority('web'), path: redactUrlCredentials(path) } });
+        if (head.includes('?')) spared++;
+      }),
+      { numRuns: 4000 },
+    );
+    // The point of the pre-check: heads with a query string that hide nothing are not decoded.
+    expect(spared).toBeGreaterThan(300);
+    const browser = (query: string, extra = '') =>
+      Buffer.from(`GET /api/items${query} HTTP/1.1\r\nHost: shop\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\nReferer: https://shop.example/list?page=1\r\n${extra}\r\n`, 'latin1');
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('?page=2&sort=desc'))).toBe(false);
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('?page=2&TOKEN=abc'))).toBe(true);
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('?page=2&access%5Ftoken=abc'))).toBe(true);
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('?page=2', 'Location: /x%3Fsig%3Dabc\r\n'))).toBe(true);
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('', 'X-Api-Key: k\r\n'))).toBe(true);
   });
 
   it("decodes base64 as Buffer.from(s, 'base64').toString('utf8') does", () => {

@@ -66,6 +66,15 @@ Napi::Value ShowRequestJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// mayHideValues(policy, head: Buffer) -> boolean (MayHideValues on an HTTP/1 request head's octets).
+Napi::Value MayHideValuesJs(const Napi::CallbackInfo& info) {
+  LabelSecretPolicy policy = DefaultLabelSecretPolicy();
+  ReadLabelSecretPolicy(info[0], &policy);
+  if (info.Length() < 2 || !info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer");
+  const Napi::Buffer<char> head = info[1].As<Napi::Buffer<char>>();
+  return Napi::Boolean::New(info.Env(), MayHideValues(std::string(head.Data(), head.Length()), policy));
+}
+
 // The JS built-ins the port reproduces, for the tests: base64ToUtf8(s), encodeUriComponent(s),
 // decodeUriComponent(s) (null where JS throws), redactUrlCredentials(s).
 Napi::Value Base64ToUtf8Js(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), NodeBase64ToUtf8(Utf8Arg(info, 0))); }
@@ -349,6 +358,7 @@ void InitMetrics(Napi::Env env, Napi::Object exports) {
   exports.Set("routeTemplate", Napi::Function::New(env, RouteTemplateJs, "routeTemplate"));
   exports.Set("redactAuthority", Napi::Function::New(env, RedactAuthorityJs, "redactAuthority"));
   exports.Set("showRequest", Napi::Function::New(env, ShowRequestJs, "showRequest"));
+  exports.Set("mayHideValues", Napi::Function::New(env, MayHideValuesJs, "mayHideValues"));
   exports.Set("base64ToUtf8", Napi::Function::New(env, Base64ToUtf8Js, "base64ToUtf8"));
   exports.Set("encodeUriComponent", Napi::Function::New(env, EncodeUriComponentJs, "encodeUriComponent"));
   exports.Set("decodeUriComponent", Napi::Function::New(env, DecodeUriComponentJs, "decodeUriComponent"));

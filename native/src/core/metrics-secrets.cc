@@ -876,17 +876,66 @@ bool IsSensitiveName(std::string_view name, const LabelSecretPolicy& policy) { r
 
 bool MayStartHiddenValue(std::string_view text) { return text.find('?') != std::string_view::npos || text.find("%3") != std::string_view::npos; }
 
+namespace {
+
+// Whether one line of an HTTP/1 head (the request line or a field line, raw octets) may hold a
+// secret-named query parameter with a value: QuerySecrets' own walk (from the line's first `?` or
+// `%3`, the same separators, name ends and `=`), deciding each name without decoding or
+// allocating. A name QuerySecrets would decode (a `%` or `+` in it) or that holds a non-ASCII byte
+// (decoding escapes a byte that is not UTF-8) counts as secret: the caller then decodes.
+bool LineMayHoldSecretQuery(std::string_view t, const std::vector<std::string>& names) {
+  const size_t q = std::min(t.find('?'), t.find("%3"));
+  if (q == std::string_view::npos) return false;
+  const size_t n = t.size();
+  size_t i = q;
+  while (i < n) {
+    const size_t sep = SeparatorAt(t, i);
+    if (sep == 0) {
+      i++;
+      continue;
+    }
+    const size_t name_start = i + sep;
+    size_t j = name_start;
+    size_t eq = 0;
+    bool plain = true;
+    while (j < n) {
+      const unsigned char c = static_cast<unsigned char>(t[j]);
+      if (IsUrlEnd(c) || SeparatorAt(t, j) > 0) break;
+      eq = EqualsAt(t, j);
+      if (eq > 0) break;
+      if (c == '%' || c == '+' || c >= 0x80) plain = false;
+      j++;
+    }
+    if (eq > 0 && j > name_start) {
+      if (!plain) return true;
+      const std::string_view name = t.substr(name_start, j - name_start);
+      for (const auto& secret : names) {
+        if (EqualsAsciiCi(name, secret)) return true;
+      }
+    }
+    i = j > name_start ? j : name_start;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool MayHideValues(const std::string& head, const LabelSecretPolicy& policy) {
-  if (head.find('?') != std::string::npos || head.find("%3") != std::string::npos) return true;
-  size_t pos = head.find("\r\n");
-  if (pos == std::string::npos) return true;
+  // A sensitive header, or a secret-named query parameter in the target or a field value. Any
+  // `?` used to count: most API traffic decoded every field of its head for nothing (review10).
+  // Only lines holding a `?` or `%3` are walked (found by memchr).
+  const std::string_view h(head);
+  size_t pos = h.find("\r\n");
+  if (pos == std::string_view::npos) return true;
+  if (LineMayHoldSecretQuery(h.substr(0, pos), policy.query_names)) return true;
   pos += 2;
-  const size_t limit = head.size() >= 2 ? head.size() - 2 : 0;
+  const size_t limit = h.size() >= 2 ? h.size() - 2 : 0;
   while (pos < limit) {
-    const size_t end = head.find("\r\n", pos);
-    const size_t colon = head.find(':', pos);
-    if (end == std::string::npos || colon == std::string::npos) return true;
-    if (SensitiveName(std::string_view(head).substr(pos, colon - pos), policy) != nullptr) return true;
+    const size_t end = h.find("\r\n", pos);
+    const size_t colon = h.find(':', pos);
+    if (end == std::string_view::npos || colon == std::string_view::npos) return true;
+    if (SensitiveName(h.substr(pos, colon - pos), policy) != nullptr) return true;
+    if (LineMayHoldSecretQuery(h.substr(pos, end - pos), policy.query_names)) return true;
     pos = end + 2;
   }
   return false;

@@ -41,8 +41,9 @@ struct ShownRequest {
 // `authority` and `path` as the request's `req` event shows them (metric-labels.ts shownRequest).
 ShownRequest ShowRequest(const LabelSecretPolicy& policy, std::string_view authority, std::string_view path, const std::vector<LabelField>& headers);
 
-// Whether an HTTP/1 request head may hold a hidden value (metric-labels.ts mayHideValues): a
-// sensitive header, or a `?` / `%3` anywhere. When not, ShowRequest would find nothing hidden.
+// Whether an HTTP/1 request head may hold a hidden value: a sensitive header, or a secret-named
+// query parameter (a name that needs decoding counts) in the target or a field value. When not,
+// ShowRequest would find nothing hidden. (metric-labels.ts mayHideValues asks less: any `?`.)
 bool MayHideValues(const std::string& head, const LabelSecretPolicy& policy);
 
 // The same test for a request whose fields are already apart (HTTP/2): no field named as a
