@@ -248,13 +248,22 @@ export async function loadOrCreateGrantKey(path: string): Promise<GrantKeyPair> 
   return pair;
 }
 
-/** The public key as base64 of its raw 32 bytes (what `/v1/public-key` serves). */
+/** DER SubjectPublicKeyInfo of an Ed25519 key, less its 32 key bytes (RFC 8410). */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * The public key as base64 of its raw 32 bytes (what `/v1/public-key` serves), cut from the key's
+ * DER SubjectPublicKeyInfo. Not via `export({ format: 'jwk' })`: Node 20 builds an Ed25519 JWK
+ * while holding the key's mutex, and a garbage collection in that allocation can run the
+ * destructor of the key-generation job that made the key, which takes the same mutex: the thread
+ * deadlocks (seen as a vitest worker hung in CI; reproduced in test/grant-key-export-gc.test.ts).
+ */
 export function exportPublicKeyRaw(publicKey: KeyObject): string {
-  const jwk = publicKey.export({ format: 'jwk' });
-  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
+  const spki = publicKey.type === 'public' && publicKey.asymmetricKeyType === 'ed25519' ? publicKey.export({ format: 'der', type: 'spki' }) : undefined;
+  if (spki === undefined || spki.length !== ED25519_SPKI_PREFIX.length + 32 || !spki.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX)) {
     throw new MeshtapError('MT_GRANT_KEY', 'not an Ed25519 public key');
   }
-  return Buffer.from(jwk.x, 'base64url').toString('base64');
+  return spki.subarray(ED25519_SPKI_PREFIX.length).toString('base64');
 }
 
 /** Imports base64 raw 32 bytes as an Ed25519 public key; throws MeshtapError on bad input. */
