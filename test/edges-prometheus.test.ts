@@ -101,4 +101,16 @@ describe.skipIf(!hasBinary('prometheus'))('edges and routes with --prometheus (n
     expect(outbound.items.map((x) => `${x.method} ${x.route}`)).toEqual(['GET /users/{id}']);
     expect(outbound.items[0]!.requests).toBeGreaterThanOrEqual(SENT.webToApi);
   }, 60_000);
+
+  // Regression (sec10): a route whose series first appears inside the window was missing until it
+  // grew again: increase() starts at a series' first sample, and the requests that created it were
+  // never counted. A series created inside the window now counts its whole value.
+  it('routes: a route called for the first time shows at its first scrape, with its count', async () => {
+    await (await request(`http://${api.listeners[0]!.address}/orders/new`)).body.dump();
+    await prom.waitFor('route_response_total{direction="inbound",route="/orders/new"}', (r) => r.length === 1, 60_000);
+    const served = await runMeshtap(['routes', 'deploy/api', '-n', 'shop', '-t', '5m', '--prometheus', `http://${prom.address}`, '-o', 'json']);
+    expect(served.code, served.stderr).toBe(0);
+    const items = (JSON.parse(served.stdout) as RouteList).items.map((x) => ({ route: `${x.method} ${x.route}`, requests: x.requests }));
+    expect(items).toContainEqual({ route: 'GET /orders/new', requests: 1 });
+  }, 90_000);
 });
