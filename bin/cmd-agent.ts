@@ -76,9 +76,7 @@ const command: Command = {
     if (!nodeName) throw new UsageError('agent: no node name; pass --node NAME or set MESHTAP_NODE_NAME (fieldRef spec.nodeName)');
     const admin = parseHostPort(stringFlag(args, 'admin', undefined, '0.0.0.0:4191')!, '--admin');
     const duration = (name: string, fallback: string) => {
-      const ms = parseDurationMs(stringFlag(args, name, undefined, fallback)!, `--${name}`);
-      if (ms <= 0) throw new UsageError(`--${name}: must be above zero`);
-      return ms;
+      return parseDurationMs(stringFlag(args, name, undefined, fallback)!, `--${name}`, { aboveZero: true });
     };
     const resyncMs = duration('resync', '30s');
     const watchIdleTimeoutMs = duration('watch-idle-timeout', '90s');

@@ -51,7 +51,7 @@ const command: Command = {
     for (const ns of namespaces) if (!NAME.test(ns)) throw new UsageError(`dashboard: namespace '${ns}' is not a Kubernetes name`);
     const address = stringFlag(args, 'address');
     const { host, port } = address ? parseHostPort(address, '--address') : { host: '127.0.0.1', port: DEFAULT_PORT };
-    const statWindowMs = parseDurationMs(stringFlag(args, 'stat-window', undefined, '5s')!, '--stat-window');
+    const statWindowMs = parseDurationMs(stringFlag(args, 'stat-window', undefined, '5s')!, '--stat-window', { aboveZero: true });
     const connection = connectionFromArgs('dashboard', args);
     // A kubeconfig that cannot be read fails now, in one line, not at the first tap in the browser.
     const cluster = 'kube' in connection ? (await loadKubeconfig(connection.kube.kubeconfigPath, connection.kube.context)).getCurrentCluster()!.server : undefined;

@@ -80,7 +80,7 @@ const command: Command = {
   async run(args) {
     const output = (stringFlag(args, 'output', undefined, 'text') ?? 'text') as TapOutput;
     if (!['text', 'wide', 'json'].includes(output)) throw new UsageError(`demo: -o takes text, wide or json, not '${output}'`);
-    const durationMs = args.values.duration ? parseDurationMs(String(args.values.duration), '--duration') : undefined;
+    const durationMs = args.values.duration ? parseDurationMs(String(args.values.duration), '--duration', { aboveZero: true }) : undefined;
     const rps = args.values.rps !== undefined ? Number(args.values.rps) : 5;
     if (!Number.isFinite(rps) || rps < 0 || rps > 1000) throw new UsageError(`demo: --rps takes a number from 0 to 1000`);
     const { engine, fallbackNote } = await chooseEngine(args, 'demo');

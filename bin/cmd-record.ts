@@ -118,7 +118,7 @@ const command: Command = {
     const limits = {
       limit: limit !== undefined ? parseCount(limit, '--limit') : undefined,
       maxBytes: maxBytes !== undefined ? parseBytes(maxBytes, '--max-bytes') : undefined,
-      durationMs: duration !== undefined ? parseDurationMs(duration, '--duration') : undefined,
+      durationMs: duration !== undefined ? parseDurationMs(duration, '--duration', { aboveZero: true }) : undefined,
       stopAtHistoryEnd: history && !follow,
     };
     let tapSource: TapSource;

@@ -158,7 +158,7 @@ const command: Command = {
     // Every flag is checked before the recording is read or the target contacted.
     const concurrency = args.values.concurrency ? parseCount(String(args.values.concurrency), '--concurrency') : 10;
     const loop = args.values.loop ? parseCount(String(args.values.loop), '--loop') : 1;
-    const timeoutMs = args.values.timeout ? parseDurationMs(String(args.values.timeout), '--timeout') : 30_000;
+    const timeoutMs = args.values.timeout ? parseDurationMs(String(args.values.timeout), '--timeout', { aboveZero: true }) : 30_000;
     const setHeaders = pairs(listFlag(args, 'set-header'), '--set-header');
     const rewritePaths = pairs(listFlag(args, 'rewrite-path'), '--rewrite-path');
     const report = stringFlag(args, 'report');

@@ -78,7 +78,7 @@ const command: Command = {
     const namespace = stringFlag(args, 'namespace');
     const allNamespaces = args.values['all-namespaces'] === true;
     const window = stringFlag(args, 'window', undefined, '10s')!;
-    const windowMs = parseDurationMs(window, '--window');
+    const windowMs = parseDurationMs(window, '--window', { aboveZero: true });
     const prometheus = stringFlag(args, 'prometheus');
     const admin = listFlag(args, 'admin');
     const peer = peerFromArgs(args, namespace);

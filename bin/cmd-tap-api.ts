@@ -205,7 +205,7 @@ function commonOptions(args: ParsedArgs): Record<string, number> {
   };
   const dur = (flag: string, key: string): void => {
     const v = stringFlag(args, flag);
-    if (v !== undefined) out[key] = parseDurationMs(v, `--${flag}`);
+    if (v !== undefined) out[key] = parseDurationMs(v, `--${flag}`, { aboveZero: true });
   };
   num('max-rps', 'defaultMaxRps');
   num('max-rps-cap', 'maxRpsCap');

@@ -86,8 +86,10 @@ export function listFlag(args: ParsedArgs, name: string): string[] {
 /**
  * Parses `5m`, `30s`, `100ms`, `1h`, `1m30s` into milliseconds. A unit is required (as kubectl's
  * and Go's durations): a bare `30` could mean 30 ms or 30 s, and guessing wrong filters silently.
+ * `aboveZero`: a flag for which zero means nothing useful (a window, a timeout, a run's length) refuses
+ * `0s` rather than printing an empty table or stopping at once.
  */
-export function parseDurationMs(text: string, flag: string): number {
+export function parseDurationMs(text: string, flag: string, opts: { aboveZero?: boolean } = {}): number {
   const t = text.trim();
   if (/^\d+(?:\.\d+)?$/.test(t)) throw new UsageError(`${flag}: '${text}' has no unit; add one, e.g. ${t}ms or ${t}s`);
   const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -100,6 +102,7 @@ export function parseDurationMs(text: string, flag: string): number {
     at = re.lastIndex;
   }
   if (t === '' || at !== t.length) throw new UsageError(`${flag}: '${text}' is not a duration; use e.g. 500ms, 30s, 5m, 1h`);
+  if (opts.aboveZero && total === 0) throw new UsageError(`${flag}: '${text}' is zero; give a duration above zero, e.g. 30s`);
   return total;
 }
 

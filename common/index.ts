@@ -11,6 +11,7 @@ export { SOURCE_OPTIONS, SOURCE_HELP } from './source-flags.js';
 export type { CheckResult } from './check.js';
 export { formatHostPort } from './host-port.js';
 export { setLongTimeout, MAX_TIMEOUT_MS } from './long-timeout.js';
+export { fetchWithin } from './fetch-within.js';
 export type { LongTimeout } from './long-timeout.js';
 export { configFilePath, loadCliConfig } from './config.js';
 export { startAdminServer } from './admin-server.js';

@@ -4,7 +4,7 @@
  * directly with `--admin`), scrapes each one's `/metrics` at the start and the end of the
  * window and works on the deltas. With `--prometheus URL`: the same numbers as PromQL queries.
  */
-import { MeshtapError } from '../../common/index.js';
+import { fetchWithin, MeshtapError } from '../../common/index.js';
 import { parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
 import { listSidecars } from './client.js';
 import { nearestName } from '../server/did-you-mean.js';
@@ -156,9 +156,7 @@ async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<
 
 async function scrapeMetrics(address: string, timeoutMs: number): Promise<PromSample[] | undefined> {
   try {
-    const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return undefined;
-    return parsePromText(await res.text());
+    return await fetchWithin(`http://${address}/metrics`, timeoutMs, async (res) => (res.ok ? parsePromText(await res.text()) : undefined));
   } catch {
     return undefined; // counted as not meshed in this window
   }
@@ -170,14 +168,14 @@ export interface PromVector {
 }
 
 export async function promQuery(base: string, query: string): Promise<PromVector[]> {
-  let res: Response;
+  let answer: { status: number; body: { status?: string; error?: string; data?: { result?: PromVector[] } } };
   try {
-    res = await fetch(new URL(`/api/v1/query?query=${encodeURIComponent(query)}`, base), { signal: AbortSignal.timeout(15_000) });
+    answer = await fetchWithin(new URL(`/api/v1/query?query=${encodeURIComponent(query)}`, base), 15_000, async (res) => ({ status: res.status, body: (await res.json().catch(() => ({}))) as typeof answer.body }));
   } catch (err) {
     throw new MeshtapError('MT_PROMETHEUS_UNREACHABLE', `cannot reach Prometheus at ${base}: ${(err as Error).message}`, { cause: err });
   }
-  const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string; data?: { result?: PromVector[] } };
-  if (body.status !== 'success') throw new MeshtapError('MT_PROMETHEUS_QUERY', `Prometheus refused the query: ${body.error ?? `HTTP ${res.status}`}`);
+  const { body } = answer;
+  if (body.status !== 'success') throw new MeshtapError('MT_PROMETHEUS_QUERY', `Prometheus refused the query: ${body.error ?? `HTTP ${answer.status}`}`);
   return body.data?.result ?? [];
 }
 

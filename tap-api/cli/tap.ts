@@ -3,7 +3,7 @@
  * or one sidecar directly with `--proxy HOST:PORT` (local debugging).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { MeshtapError } from '../../common/index.js';
+import { fetchWithin, MeshtapError } from '../../common/index.js';
 import { GRPC_STATUS, isSidecarStopped, openTapStream, openTapWireStream, type TapMessage, type TapRequest, type TapStream } from '../../tap-protocol/index.js';
 import { openTapApiStream } from './client.js';
 import { openKubeTapStream } from './kube-client.js';
@@ -109,11 +109,9 @@ export async function probeAdminPort(address: string, err: unknown): Promise<Mes
   const described = describeSidecarError(address, err);
   if (described.code === 'MT_RBAC_DENIED' || described.code === 'MT_BAD_FILTER') return described;
   try {
-    const res = await fetch(`http://${address}/live`, { signal: AbortSignal.timeout(2_000) });
-    await res.text();
-    const metrics = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(2_000) });
-    const text = await metrics.text();
-    if (res.ok && metrics.ok && text.includes('meshtap_')) {
+    const live = await fetchWithin(`http://${address}/live`, 2_000, async (res) => (await res.text(), res.ok));
+    const metrics = await fetchWithin(`http://${address}/metrics`, 2_000, async (res) => ({ ok: res.ok, text: await res.text() }));
+    if (live && metrics.ok && metrics.text.includes('meshtap_')) {
       return new MeshtapError(
         'MT_ADMIN_PORT',
         `${address} is a meshtap admin port (/metrics, /ready, /live), not a tap port; give --proxy the address the sidecar printed as 'listening tap …' (default port 4190)`,
