@@ -22,6 +22,9 @@ export interface RunRecord {
   /** proxyCpuUs per request (per MiB for TCP). */
   cpuUsPerUnit?: number;
   peakRssBytes?: number;
+  /** Peaks of RSS's two parts over the run (/proc/PID/status RssAnon, RssFile; absent in older results). */
+  peakRssAnonBytes?: number;
+  peakRssFileBytes?: number;
   /**
    * Live tap: events the tap client received, drops it was told about (the tap could not keep
    * up), events its --max-rps left out (`-tap`: the rate users get; absent in older results), and
@@ -56,7 +59,7 @@ export interface BenchResults {
   /** Targets that could not start for a scenario, and why (e.g. meshtap-native not built). */
   skipped: { scenario: string; target: string; reason: string }[];
   /** Resident memory of each proxy after start, before any load. */
-  idleRss: { scenario: string; target: string; rssBytes: number }[];
+  idleRss: { scenario: string; target: string; rssBytes: number; rssAnonBytes?: number; rssFileBytes?: number }[];
   runs: RunRecord[];
   /** Set by `--until-narrow`: rounds went on until the paired goals' brackets were decided or the budget ended. */
   narrow?: NarrowInfo;

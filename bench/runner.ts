@@ -81,6 +81,8 @@ export async function measure(plan: RunPlan, s: Scenario, load: Scenario['loads'
     rec.proxyCpuUs = w.cpuUs;
     rec.cpuUsPerUnit = w.cpuUs / rec.result.units;
     rec.peakRssBytes = w.peakRssBytes;
+    rec.peakRssAnonBytes = w.peakRssAnonBytes;
+    rec.peakRssFileBytes = w.peakRssFileBytes;
   }
   if (t.tapCounts && tapBefore) {
     const after = t.tapCounts();
@@ -130,7 +132,10 @@ export async function startTargets(plan: RunPlan, s: Scenario, defs: TargetDef[]
     const def = defs[i];
     if (st.status === 'fulfilled') {
       running.push({ id: def.id, t: st.value });
-      if (st.value.proc) results.idleRss.push({ scenario: s.name, target: def.id, rssBytes: sampleGroup(st.value.proc.pid).rssBytes });
+      if (st.value.proc) {
+        const idle = sampleGroup(st.value.proc.pid);
+        results.idleRss.push({ scenario: s.name, target: def.id, rssBytes: idle.rssBytes, rssAnonBytes: idle.rssAnonBytes, rssFileBytes: idle.rssFileBytes });
+      }
     } else {
       const reason = def.id.startsWith('meshtap-native') ? `not built: ${message(st.reason)}` : message(st.reason);
       results.skipped.push({ scenario: s.name, target: def.id, reason });

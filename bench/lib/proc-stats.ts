@@ -32,11 +32,29 @@ function pageSize(): number {
   return pageBytes;
 }
 
-/** One snapshot of a group: total CPU (µs, user+system) and resident memory (bytes). */
+/**
+ * One snapshot of a group: total CPU (µs, user+system) and resident memory (bytes), the latter
+ * also split as /proc/PID/status does: anonymous (the heap, stacks, buffers: what a change to the
+ * proxy's own allocations moves) and file-backed (the executable's and libraries' pages it touched).
+ */
 export interface GroupSample {
   cpuUs: number;
   rssBytes: number;
+  rssAnonBytes: number;
+  rssFileBytes: number;
   processes: number;
+}
+
+/** RssAnon and RssFile of /proc/PID/status, bytes (0 when the process is gone). */
+function statusRss(pid: string): { anon: number; file: number } {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return { anon: 0, file: 0 };
+  }
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** Parses /proc/PID/stat; the command name may contain spaces and parentheses. */
@@ -50,7 +68,7 @@ function parseStat(text: string): { pgrp: number; utime: number; stime: number; 
 
 /** Sums CPU and RSS over every process whose group id is `pgid`. */
 export function sampleGroup(pgid: number): GroupSample {
-  const out: GroupSample = { cpuUs: 0, rssBytes: 0, processes: 0 };
+  const out: GroupSample = { cpuUs: 0, rssBytes: 0, rssAnonBytes: 0, rssFileBytes: 0, processes: 0 };
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -70,26 +88,33 @@ export function sampleGroup(pgid: number): GroupSample {
     if (!s || s.pgrp !== pgid) continue;
     out.cpuUs += (s.utime + s.stime) * usPerTick;
     out.rssBytes += s.rssPages * pageSize();
+    const split = statusRss(name);
+    out.rssAnonBytes += split.anon;
+    out.rssFileBytes += split.file;
     out.processes++;
   }
   return out;
 }
 
-/** Samples a group every `intervalMs` until stopped; reports CPU used and peak RSS. */
-export function watchGroup(pgid: number, intervalMs = 250): { stop(): { cpuUs: number; peakRssBytes: number } } {
+/** Samples a group every `intervalMs` until stopped; reports CPU used, peak RSS and the peaks of its two parts. */
+export function watchGroup(pgid: number, intervalMs = 250): { stop(): { cpuUs: number; peakRssBytes: number; peakRssAnonBytes: number; peakRssFileBytes: number } } {
   const first = sampleGroup(pgid);
   let last = first;
   let peak = first.rssBytes;
-  const timer = setInterval(() => {
+  let peakAnon = first.rssAnonBytes;
+  let peakFile = first.rssFileBytes;
+  const sample = (): void => {
     last = sampleGroup(pgid);
     peak = Math.max(peak, last.rssBytes);
-  }, intervalMs);
+    peakAnon = Math.max(peakAnon, last.rssAnonBytes);
+    peakFile = Math.max(peakFile, last.rssFileBytes);
+  };
+  const timer = setInterval(sample, intervalMs);
   return {
     stop() {
       clearInterval(timer);
-      last = sampleGroup(pgid);
-      peak = Math.max(peak, last.rssBytes);
-      return { cpuUs: Math.max(0, last.cpuUs - first.cpuUs), peakRssBytes: peak };
+      sample();
+      return { cpuUs: Math.max(0, last.cpuUs - first.cpuUs), peakRssBytes: peak, peakRssAnonBytes: peakAnon, peakRssFileBytes: peakFile };
     },
   };
 }
