@@ -4,7 +4,7 @@ import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 import { chooseEngine } from './engine-choice.js';
 import { jsNiceFromEnv, lowerJsThreadPriority } from './js-thread-priority.js';
-import { capYoungGeneration, capYoungGenerationWhileTapped, collectAfterTappedBodies } from './young-generation.js';
+import { capYoungGeneration, capYoungGenerationWhileTapped, collectAfterTappedBodies, settleNativeMemory } from './young-generation.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
 
@@ -234,6 +234,8 @@ const command: Command = {
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);
     if (sidecar.tapAddress) process.stderr.write(`listening tap ${sidecar.tapAddress}\n`);
     process.stderr.write('ready\n');
+    // After 'ready' (start-up time unchanged): what loading and starting left resident is given back now, not 8–25 s later.
+    if (engine === 'native') settleNativeMemory(sidecar.hub);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

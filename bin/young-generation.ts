@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { mallocTrim } from '../native/index.js';
+import { mallocTrim, reduceMemory } from '../native/index.js';
 
 /**
  * Keeps the sidecar's V8 young generation at the size it has at start (issue 3: the js engine's RSS
@@ -53,7 +53,10 @@ export interface TapCount {
  * measured pairs at 2,000 req/s, ~2–3 % more CPU per request, inside this machine's noise).
  *
  * Set when the first tap attaches and set back to V8's default when the last one leaves, so a sidecar
- * nobody taps runs as V8 would. The user's own young-generation flags win, as for the js engine.
+ * nobody taps runs as V8 would. A settled sidecar (settleNativeMemory) is capped at V8's smallest
+ * new space, 1 MiB (session 11: at the default 100/s ~2.5 MB less than at the 4 MiB start-up left;
+ * a firehose tap's JS thread scavenges more often for it, docs/decisions.md). The user's own
+ * young-generation flags win, as for the js engine.
  */
 export function capYoungGenerationWhileTapped(hub: TapCount, execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env.NODE_OPTIONS): 'watching' | 'user' {
   if (youngGenerationSetByUser(execArgv, nodeOptions)) return 'user';
@@ -87,8 +90,8 @@ export const COLLECT_MIN_INTERVAL_MS = 1000;
 /**
  * The native sidecar collects what a tap with bodies leaves behind (issue 14: RSS ≤ 60 MB with a
  * live tap; docs/decisions.md, session 10, mem3): a full V8 collection and glibc's malloc_trim(0)
- * after every COLLECT_AFTER_BODY_CHARS of body text handed to taps (at most once a second), and once
- * when the last tap leaves after bodies were sent.
+ * after every COLLECT_AFTER_BODY_CHARS of body text handed to taps (at most once a second). When the
+ * last tap leaves, settleNativeMemory's reduction collects what it left (session 11).
  *
  * Why: a body waits in the tap's queue (up to 8 MiB of them) long enough for V8 to promote its text,
  * its event's JSON and the Buffers it was captured in to the old generation; once sent they are
@@ -127,8 +130,46 @@ export function collectAfterTappedBodies(
     chars += n;
     if (chars >= afterChars) schedule();
   });
+}
+
+/** Milliseconds after the last tap left before the native sidecar reduces its memory (a tap that comes back at once costs nothing). */
+export const SETTLE_AFTER_UNTAP_MS = 1000;
+
+/**
+ * The native sidecar gives back what start-up and taps left resident (issue 14: RSS under load
+ * ≤ 60 MB untapped too; docs/decisions.md, session 11, mem4): V8's low-memory notification (full
+ * collections that shrink the young generation to its smallest size and give V8's pooled pages
+ * back) and malloc_trim(0), once just after start and once each time the last tap has been gone
+ * for SETTLE_AFTER_UNTAP_MS.
+ *
+ * Why: loading and starting grew V8's new space to 2 × 2 MiB and left pages pooled; V8's memory
+ * reducer gives them back by itself only 8–25 s later (measured: RssAnon 12.9 → 10.0 MB at ~23 s
+ * idle; under load 17.1 → 14.1 MB at ~8 s), so a sidecar's first seconds, a restart's and a
+ * rollout's, held ~3 MB more than its steady state. A tap's session, its events and their garbage
+ * likewise stayed until V8 next collected. The native engine's JS thread carries no traffic (C++
+ * forwards), so the ~40 ms this takes delays only a scrape or a tap's start, never a request;
+ * the js engine, whose JS thread carries traffic, does not do this.
+ */
+export function settleNativeMemory(hub: TapCount, reduce: () => void = reduceMemory, untapMs: number = SETTLE_AFTER_UNTAP_MS): void {
+  const atStart = setTimeout(reduce, 0);
+  atStart.unref();
+  let timer: NodeJS.Timeout | undefined;
+  let tapped = false;
   hub.onCountChange(() => {
-    if (hub.count === 0 && chars > 0) schedule();
+    if (hub.count > 0) {
+      tapped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      return;
+    }
+    if (!tapped || timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (hub.count > 0) return;
+      tapped = false;
+      reduce();
+    }, untapMs);
+    timer.unref();
   });
 }
 

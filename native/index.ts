@@ -132,6 +132,7 @@ interface Addon extends NativeBpf {
   H2SinkHarness: new (options: NativeH2SinkHarnessOptions) => NativeH2SinkHarness;
   DriverHarness: new (options: { connId: number; inbound: boolean; src: string; dst: string; bodyLimit?: number }) => NativeDriverHarness;
   mallocTrim?(): boolean;
+  lowMemoryNotification?(): void;
 }
 
 const ADDON_CANDIDATES = [
@@ -194,6 +195,20 @@ export function isNativeFaultInjectionBuild(): boolean {
  */
 export function mallocTrim(): boolean {
   return load().addon?.mallocTrim?.() === true;
+}
+
+/**
+ * V8's low-memory notification (native/src/malloc-trim.cc): full collections that also shrink the
+ * young generation to its smallest size and give V8's pooled pages back, then malloc_trim(0).
+ * False when the addon (or that call) is absent. Tens of ms of this thread: for the native
+ * sidecar's JS thread, which carries no traffic.
+ */
+export function reduceMemory(): boolean {
+  const addon = load().addon;
+  if (addon?.lowMemoryNotification === undefined) return false;
+  addon.lowMemoryNotification();
+  addon.mallocTrim?.();
+  return true;
 }
 
 /** Whether the native addon is built and loads here (never throws). */

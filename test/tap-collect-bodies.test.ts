@@ -2,14 +2,14 @@
  * The native sidecar collects what a tap with bodies leaves behind (bin/young-generation.ts
  * collectAfterTappedBodies; docs/decisions.md, session 10, mem3): the tap hub says how much body
  * text it handed to each transport (`onBodiesSent`), and a collection runs after every so many
- * characters of it (spaced in time) and once when the last tap leaves after bodies were sent.
- * Real hub, real subscribers; the collection itself is counted (it is V8's and glibc's), and the
- * real one is run once on a real hub's garbage.
+ * characters of it (spaced in time). It reduces its memory once started and once the last tap has
+ * left (settleNativeMemory, session 11). Real hub, real subscribers; the collection itself is
+ * counted (it is V8's and glibc's), and the real one is run once on a real hub's garbage.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { collectAfterTappedBodies, collectGarbage } from '../bin/young-generation.js';
+import { collectAfterTappedBodies, collectGarbage, settleNativeMemory } from '../bin/young-generation.js';
 import { createTapHub, FLUSH_DELAY_MS } from '../proxy/tap-hub.js';
 import { compileMatches, type TapEvent } from '../tap-protocol/index.js';
 
@@ -61,8 +61,44 @@ describe('the tap hub tells how much body text it handed to transports', () => {
   });
 });
 
+describe('settleNativeMemory', () => {
+  it('reduces once just after start, and once each time the last tap has been gone a while', async () => {
+    const hub = createTapHub();
+    let reductions = 0;
+    settleNativeMemory(hub, () => reductions++, 100);
+    expect(reductions).toBe(0); // not inside the start-up path
+    await turn(20);
+    expect(reductions).toBe(1);
+    // A tap with bodies comes and goes: reduced once it has been gone for the delay.
+    const first = subscribe(hub, true);
+    for (let n = 0; n < 3; n++) hub.publish('end', event(n));
+    await turn();
+    expect(reductions).toBe(1);
+    first.sub.close();
+    await turn(20);
+    expect(reductions).toBe(1);
+    await turn(150);
+    expect(reductions).toBe(2);
+    // One leaves while another stays: nothing.
+    const a = subscribe(hub, false);
+    const b = subscribe(hub, false);
+    a.sub.close();
+    await turn(150);
+    expect(reductions).toBe(2);
+    // The last leaves and a tap comes back within the delay: nothing until that one leaves too.
+    b.sub.close();
+    await turn(20);
+    const c = subscribe(hub, false);
+    await turn(150);
+    expect(reductions).toBe(2);
+    c.sub.close();
+    await turn(150);
+    expect(reductions).toBe(3);
+  });
+});
+
 describe('collectAfterTappedBodies', () => {
-  it('collects after every so many body characters sent, spaced in time, and once when the last tap leaves', async () => {
+  it('collects after every so many body characters sent, spaced in time', async () => {
     const hub = createTapHub();
     let collections = 0;
     collectAfterTappedBodies(hub, () => collections++, { afterChars: 4 * BODY_CHARS, minIntervalMs: 150 });
@@ -83,13 +119,12 @@ describe('collectAfterTappedBodies', () => {
     for (let n = 8; n < 100; n++) hub.publish('req', event(n, 'req'));
     await turn(200);
     expect(collections).toBe(2);
-    // One body, then the tap leaves: what it left is collected.
+    // Under the threshold, the tap leaves: settleNativeMemory's business, not this one's.
     hub.publish('end', event(100));
     await turn();
-    expect(collections).toBe(2);
     sub.close();
     await turn(200);
-    expect(collections).toBe(3);
+    expect(collections).toBe(2);
   });
 
   it('does nothing when a tap without bodies leaves', async () => {
