@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { collectAfterTappedBodies, collectGarbage, settleNativeMemory } from '../bin/young-generation.js';
 import { createTapHub, FLUSH_DELAY_MS } from '../proxy/tap-hub.js';
 import { compileMatches, type TapEvent } from '../tap-protocol/index.js';
+import { until } from './support/until.js';
 
 const BODY_CHARS = 64 * 1024;
 
@@ -67,8 +68,7 @@ describe('settleNativeMemory', () => {
     let reductions = 0;
     settleNativeMemory(hub, () => reductions++, 100);
     expect(reductions).toBe(0); // not inside the start-up path
-    await turn(20);
-    expect(reductions).toBe(1);
+    await until('reduced after start', () => reductions === 1);
     // A tap with bodies comes and goes: reduced once it has been gone for the delay.
     const first = subscribe(hub, true);
     for (let n = 0; n < 3; n++) hub.publish('end', event(n));
@@ -77,8 +77,7 @@ describe('settleNativeMemory', () => {
     first.sub.close();
     await turn(20);
     expect(reductions).toBe(1);
-    await turn(150);
-    expect(reductions).toBe(2);
+    await until('reduced once the tap has been gone the delay', () => reductions === 2);
     // One leaves while another stays: nothing.
     const a = subscribe(hub, false);
     const b = subscribe(hub, false);
@@ -92,8 +91,7 @@ describe('settleNativeMemory', () => {
     await turn(150);
     expect(reductions).toBe(2);
     c.sub.close();
-    await turn(150);
-    expect(reductions).toBe(3);
+    await until('reduced once the last tap has been gone the delay', () => reductions === 3);
   });
 });
 
@@ -107,14 +105,12 @@ describe('collectAfterTappedBodies', () => {
     await turn();
     expect(collections).toBe(0); // 3 bodies: under the threshold
     hub.publish('end', event(3));
-    await turn();
-    expect(collections).toBe(1);
+    await until('collected once past the threshold', () => collections === 1);
     // Past the threshold again at once: waits for the interval.
     for (let n = 4; n < 8; n++) hub.publish('end', event(n));
     await turn(10);
     expect(collections).toBe(1);
-    await turn(200);
-    expect(collections).toBe(2);
+    await until('collected again once the interval passed', () => collections === 2);
     // Events without bodies never add up to a collection.
     for (let n = 8; n < 100; n++) hub.publish('req', event(n, 'req'));
     await turn(200);
