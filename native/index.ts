@@ -287,9 +287,9 @@ export interface NativeRecordHandler {
 /**
  * A tap event's JSON as C++ wrote it (native/src/core/tap-event-json.h): only for a plain event,
  * one no grant redacts, so that it is what the tap hub sends a subscriber of any grant: `text` is
- * the event object without its identity fields (which go at `identityAt`); the part
- * `cutFrom`..`cutTo` is an rsp's requestHeaders member (never sent) or an end's body members
- * (sent only to a grant with bodies); `bodyChars` counts the bodies' data characters.
+ * the event object without its identity fields (which go at `identityAt`; an rsp without its
+ * requestHeaders, as it leaves); the part `cutFrom`..`cutTo` is an end's body members (sent only to
+ * a grant with bodies); `bodyChars` counts the bodies' data characters.
  */
 export interface NativeEventJson {
   text: string;

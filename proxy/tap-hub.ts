@@ -72,9 +72,10 @@ export interface SubscriberOptions {
 /**
  * An event's message text written before it reached the hub (by C++: native/src/core/tap-event-json.h),
  * for a plain event (one no grant redacts): `text` is the event object without the identity fields
- * (`identity`, JSON members with a leading comma, go at `identityAt`); `cutFrom`..`cutTo` is left
- * out for an rsp (its requestHeaders) or, for an end, for a grant without bodies (its body
- * members); `bodyChars` counts the bodies' data characters; `hasBodies`: the event has them.
+ * (`identity`, JSON members with a leading comma, go at `identityAt`; an rsp comes without its
+ * requestHeaders, as eventMessageJson sends it); `cutFrom`..`cutTo` is left out (an end's body
+ * members, for a grant without bodies); `bodyChars` counts the bodies' data characters;
+ * `hasBodies`: the event has them.
  */
 export interface EventText {
   kind: DecisionPoint;

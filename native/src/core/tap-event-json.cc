@@ -406,13 +406,11 @@ bool WriteEventJson(TapEventKind kind, const EventFields& ex, const TapEventConn
   s.append(",\"path\":");
   AppendJsonString(ex.path, &s);
   out->identity_at = static_cast<uint32_t>(s.size());
-  const size_t request_headers_at = s.size();
-  s.append(",\"requestHeaders\":");
-  AppendFields(ex.request_headers, &s);
-  if (kind == TapEventKind::kRsp) {
-    // tap-hub.ts eventMessageJson: an rsp leaves without its requestHeaders.
-    out->cut_from = static_cast<uint32_t>(request_headers_at);
-    out->cut_to = static_cast<uint32_t>(s.size());
+  // tap-hub.ts eventMessageJson: an rsp leaves without its requestHeaders (they were checked
+  // above all the same: the hub scrubs what they hide from the rsp's other fields).
+  if (kind != TapEventKind::kRsp) {
+    s.append(",\"requestHeaders\":");
+    AppendFields(ex.request_headers, &s);
   }
   if (kind == TapEventKind::kReq) {
     s.push_back('}');

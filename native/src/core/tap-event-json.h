@@ -18,7 +18,7 @@
 // Anything else (and any number JSON.stringify would not write as a finite number) writes no JSON:
 // JS makes that event as before. Then the text equals, byte for byte, what the tap hub sends a
 // subscriber of any grant: with bodies the whole text; without, the text less its body members
-// (`cut`); an `rsp` leaves without its requestHeaders member (tap-hub.ts eventMessageJson).
+// (`cut`); an `rsp` is written without its requestHeaders member (tap-hub.ts eventMessageJson).
 // The identity fields (workloads, namespaces, pod) are JS's, inserted at `identity_at`.
 // test/native-tap-json.property.test.ts holds the texts to the JS path's.
 #pragma once
@@ -55,8 +55,7 @@ struct TapEventConn {
 struct TapEventJson {
   std::string text;          // the event object, `{"kind":…}`, without identity fields
   uint32_t identity_at = 0;  // where JS inserts `,"dstWorkload":…` (right after the path)
-  // rsp: the requestHeaders member (always left out on the wire); end: the body members (left
-  // out for a grant without bodies). cut_from == cut_to: nothing to cut.
+  // end: the body members (left out for a grant without bodies). cut_from == cut_to: nothing to cut.
   uint32_t cut_from = 0;
   uint32_t cut_to = 0;
   uint32_t body_chars = 0;   // UTF-16 units of the bodies' `data` (the hub's queue accounting)
