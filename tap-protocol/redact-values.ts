@@ -12,6 +12,7 @@
  * its length (tap-hub `shape`).
  */
 import { REDACTED, type HeaderList } from './events.js';
+import { bytesAsFieldText } from './field-bytes.js';
 
 /** Shortest secret value scrubbed from other fields (a random token is far longer). */
 export const MIN_SECRET_CHARS = 8;
@@ -151,32 +152,7 @@ function decodeBytesAsHeaderText(value: string): string {
     for (const b of Buffer.from(ch, 'utf8')) bytes.push(b);
     i += ch.length;
   }
-  const buf = Buffer.from(bytes);
-  let out = '';
-  let runStart = 0;
-  for (let i = 0; i < buf.length; ) {
-    const n = utf8SequenceLength(buf, i);
-    if (n > 0) {
-      i += n;
-      continue;
-    }
-    out += `${buf.toString('utf8', runStart, i)}\\x${buf[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
-    i++;
-    runStart = i;
-  }
-  return out + buf.toString('utf8', runStart);
-}
-
-/** Length of the valid UTF-8 sequence at `i` (1 for ASCII), 0 when the byte there starts none (RFC 3629, as proxy/field-text.ts). */
-function utf8SequenceLength(b: Buffer, i: number): number {
-  const c = b[i]!;
-  if (c < 0x80) return 1;
-  const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-  if (n === 0 || i + n > b.length) return 0;
-  for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return 0;
-  const c1 = b[i + 1]!;
-  if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 >= 0xa0) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 >= 0x90)) return 0;
-  return n;
+  return bytesAsFieldText(Buffer.from(bytes), 'backslash');
 }
 
 /** `text` with every secret in `secrets` (longest first) as `[redacted]`, however it is percent-encoded; the same string when none occurs. */

@@ -17,13 +17,7 @@ void PutU64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*
 // one is plain (tap-event-json.h); false (nothing appended) otherwise.
 bool PutEventJson(std::string* s, TapEventKind kind, const H1Exchange& ex, const ObservationDriver& driver) {
   if (ex.json_policy == nullptr) return false;
-  const std::string& a = driver.addresses();
-  const size_t nl = a.find('\n');
-  TapEventConn conn;
-  conn.id = driver.conn_id();
-  conn.inbound = driver.is_inbound();
-  conn.src = std::string_view(a).substr(0, nl);
-  conn.dst = nl == std::string::npos ? std::string_view() : std::string_view(a).substr(nl + 1);
+  const TapEventConn conn = TapEventConnOf(driver);
   TapEventJson json;
   if (!H1TapEventJson(kind, ex, conn, *ex.json_policy, kind == TapEventKind::kEnd && ex.bodies_to_js ? ex.json_body : nullptr, &json)) return false;
   PutU32(s, json.identity_at);

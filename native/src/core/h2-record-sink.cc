@@ -44,13 +44,7 @@ uint32_t RecordStream(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream
 // written as JSON and this one is plain (tap-event-json.h); nothing otherwise.
 void PutEventJson(std::string* s, TapEventKind kind, const H2Exchange& ex, const ObservationDriver& driver) {
   if (ex.json_policy == nullptr) return;
-  const std::string& a = driver.addresses();
-  const size_t nl = a.find('\n');
-  TapEventConn conn;
-  conn.id = driver.conn_id();
-  conn.inbound = driver.is_inbound();
-  conn.src = std::string_view(a).substr(0, nl);
-  conn.dst = nl == std::string::npos ? std::string_view() : std::string_view(a).substr(nl + 1);
+  const TapEventConn conn = TapEventConnOf(driver);
   TapEventJson json;
   if (!H2TapEventJson(kind, ex, ex.stream, conn, *ex.json_policy, kind == TapEventKind::kEnd && ex.bodies_to_js ? ex.json_body : nullptr, &json)) return;
   PutU32(s, json.identity_at);

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "detect-driver.h"
+
 namespace meshtap {
 namespace {
 
@@ -558,6 +560,17 @@ bool H1TapEventJson(TapEventKind kind, const H1Exchange& ex, const TapEventConn&
   f.end_ns = ex.end_ns;
   f.error = ex.error;
   return WriteEventJson(kind, f, conn, policy, bodies, out);
+}
+
+TapEventConn TapEventConnOf(const ObservationDriver& driver) {
+  const std::string& a = driver.addresses();  // "src\ndst"
+  const size_t nl = a.find('\n');
+  TapEventConn conn;
+  conn.id = driver.conn_id();
+  conn.inbound = driver.is_inbound();
+  conn.src = std::string_view(a).substr(0, nl);
+  conn.dst = nl == std::string::npos ? std::string_view() : std::string_view(a).substr(nl + 1);
+  return conn;
 }
 
 }  // namespace meshtap

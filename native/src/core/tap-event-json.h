@@ -52,6 +52,10 @@ struct TapEventConn {
   std::string_view dst;
 };
 
+class ObservationDriver;
+// `driver`'s connection (views into its addresses: valid while it lives).
+TapEventConn TapEventConnOf(const ObservationDriver& driver);
+
 struct TapEventJson {
   std::string text;          // the event object, `{"kind":…}`, without identity fields
   uint32_t identity_at = 0;  // where JS inserts `,"dstWorkload":…` (right after the path)
