@@ -113,7 +113,7 @@ const command: Command = {
     const duration = stringFlag(args, 'duration');
     const durationMs = duration !== undefined ? parseDurationMs(duration, '--duration', { aboveZero: true }) : undefined;
     const refresh = stringFlag(args, 'refresh');
-    const refreshMs = refresh !== undefined ? parseDurationMs(refresh, '--refresh', { aboveZero: true }) : undefined;
+    const refreshMs = refresh !== undefined ? parseDurationMs(refresh, '--refresh') : undefined;
     if (refreshMs !== undefined && refreshMs < 100) throw new UsageError(`top: --refresh ${refresh} is too fast; 100ms at least (e.g. 1s)`);
 
     let source: TapSource | undefined = proxy ? { proxy } : undefined;

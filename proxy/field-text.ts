@@ -9,9 +9,9 @@
  * Input is latin1 text (one char per octet), as heads and HPACK strings are kept.
  */
 import { isUtf8 } from 'node:buffer';
-import { bytesAsFieldText, type EscapeStyle } from '../tap-protocol/field-bytes.js';
+import { bytesAsFieldText, type EscapeStyle } from '../tap-protocol/index.js';
 
-export type { EscapeStyle } from '../tap-protocol/field-bytes.js';
+export type { EscapeStyle } from '../tap-protocol/index.js';
 
 const HAS_NON_ASCII = /[\u0080-\u00ff]/;
 

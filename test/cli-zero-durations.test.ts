@@ -31,7 +31,6 @@ describe('zero durations', () => {
     ['stat -t 0s', (p) => ['stat', 'deploy', '-t', '0s', '--admin', `127.0.0.1:${p}`], '--window', '0s'],
     ['stat --window 0m0s', (p) => ['stat', 'deploy', '--window', '0m0s', '--admin', `127.0.0.1:${p}`], '--window', '0m0s'],
     ['top --duration 0s', (p) => ['top', '--proxy', `127.0.0.1:${p}`, '--duration', '0s'], '--duration', '0s'],
-    ['top --refresh 0ms', (p) => ['top', '--proxy', `127.0.0.1:${p}`, '--refresh', '0ms'], '--refresh', '0ms'],
     ['record --duration 0s', (p) => ['record', '--proxy', `127.0.0.1:${p}`, '--duration', '0s', '-o', '/dev/null'], '--duration', '0s'],
     ['replay --timeout 0s', (p) => ['replay', '/dev/null', '--target', `http://127.0.0.1:${p}`, '--timeout', '0s'], '--timeout', '0s'],
     ['demo --duration 0s', () => ['demo', '--duration', '0s'], '--duration', '0s'],
