@@ -68,11 +68,11 @@ export function requestLabeler(secrets: LabelSecrets = DEFAULT_LABEL_SECRETS): R
 
 /**
  * Whether an HTTP/1 request head (latin1 text, fields from `start`) may hold a hidden value: a
- * sensitive header, or a `?` / `%3` anywhere (where a secret query parameter could start). When
- * not, `collectSecrets` would find nothing (decoding never makes a `?`, `%3` or a header name).
+ * sensitive header, or a `?` / `%3` / `#` anywhere (where a secret query or fragment parameter could start). When
+ * not, `collectSecrets` would find nothing (decoding never makes a `?`, `%3`, `#` or a header name).
  */
 export function mayHideValues(text: string, start: number, policy: SecretPolicy): boolean {
-  if (text.indexOf('?') >= 0 || text.indexOf('%3') >= 0) return true;
+  if (text.indexOf('?') >= 0 || text.indexOf('%3') >= 0 || text.indexOf('#') >= 0) return true;
   const limit = text.length - 2;
   for (let pos = start; pos < limit; ) {
     const colon = text.indexOf(':', pos);

@@ -47,6 +47,7 @@ export function queryNames(names: Iterable<string>): QueryNames {
 const AMP = 0x26;
 const SEMI = 0x3b;
 const QUESTION = 0x3f;
+const HASH = 0x23;
 const EQUALS = 0x3d;
 const PERCENT = 0x25;
 
@@ -69,13 +70,13 @@ function parseHexDigit(c: number): number {
   return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
 }
 
-/** Length of a parameter separator (`?`, `&`, `;`, or their %-encoded forms) at i, else 0. */
+/** Length of a parameter separator (`?`, `#`, `&`, `;`, or the %-encoded `?`, `#`, `&`) at i, else 0. */
 function separatorAt(text: string, i: number): number {
   const c = text.charCodeAt(i);
-  if (c === QUESTION || c === AMP || c === SEMI) return 1;
+  if (c === QUESTION || c === AMP || c === SEMI || c === HASH) return 1;
   if (c === PERCENT) {
     const d = percentCode(text, i);
-    if (d === QUESTION || d === AMP) return 3;
+    if (d === QUESTION || d === AMP || d === HASH) return 3;
   }
   return 0;
 }
@@ -118,21 +119,22 @@ function isSecretName(text: string, from: number, to: number, names: QueryNames)
 
 /**
  * `text` with the value of every secret-named query parameter as `[redacted]` (the same string
- * when there is none). Parameters are found after a `?` (or `%3F`) and separated by `&`, `;` or
- * `%26`; a value runs to the next separator or the end of the URL (white space, `#`, `>`, quotes).
+ * when there is none). Parameters are found after a `?` (or `%3F`) or a `#` (a fragment's, read
+ * the same way: review11 F7) and separated by `&`, `;`, `#`, `%26` or `%23`; a value runs to the
+ * next `&`, `;`, `%26` or the end of the URL (white space, `#`, `>`, quotes).
  * `visit`, when given, is told each secret value (before it is replaced) instead of rewriting.
  */
 export function redactQuerySecrets(text: string, names: QueryNames, visit?: (value: string) => void): string {
   let q = text.indexOf('?');
   if (q < 0) {
-    // Without a literal `?` only a %-encoded one (a nested URL) may start a query.
+    // Without a literal `?` only a %-encoded one (a nested URL) or a fragment may start a query.
     q = text.indexOf('%3');
-    if (q < 0) return text;
-    if (percentCode(text, q) !== QUESTION) {
-      q = indexOfEncodedQuestion(text, q);
-      if (q < 0) return text;
-    }
+    if (q >= 0 && percentCode(text, q) !== QUESTION) q = indexOfEncodedQuestion(text, q);
   }
+  // A fragment's parameters (`#access_token=…`, OAuth's implicit flow) are read as a query's.
+  const hash = text.indexOf('#');
+  if (hash >= 0 && (q < 0 || hash < q)) q = hash;
+  if (q < 0) return text;
   let parts: string[] | undefined;
   let copied = 0;
   let i = q;

@@ -29,7 +29,8 @@ const WHITE_SPACE = /\s/;
 
 /**
  * The secret parts of a sensitive header's value (`lowerName` in lower case), each passed to
- * `add`: an `Authorization` credential (and a Basic password), each cookie value, a
+ * `add`: an `Authorization` credential (and a Basic password, and its user name when the password
+ * is shorter than MIN_SECRET_CHARS: `KEY:`), each cookie value (of pairs joined by `;` or `,`), a
  * `Set-Cookie`'s value, or the whole value of any other sensitive header. The scheme ends at
  * any white space, not only a space: servers that split on white space take `Bearer<TAB>T`, and
  * with `Bearer<TAB>T` as the secret, T alone showed in the path (review11).
@@ -44,12 +45,22 @@ export function headerSecrets(lowerName: string, value: string, add: (secret: st
     if (v.slice(0, sp).toLowerCase() === 'basic') {
       const decoded = Buffer.from(credential, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon >= 0) add(decoded.slice(colon + 1));
+      if (colon >= 0) {
+        const password = decoded.slice(colon + 1);
+        add(password);
+        // An empty or placeholder password (`KEY:`, `KEY:X`): the user name is the credential (review11 F6).
+        if (password.length < MIN_SECRET_CHARS) add(decoded.slice(0, colon));
+      }
     }
     return;
   }
   if (lowerName === 'cookie') {
-    for (const pair of v.split(';')) cookieValue(pair, add);
+    for (const pair of v.split(';')) {
+      cookieValue(pair, add);
+      // Pairs joined with `,` (`a=1, session=S`: some clients and proxies join cookies so): each
+      // pair's value too, besides the whole (a value may itself hold a comma).
+      if (pair.indexOf(',') >= 0) for (const part of pair.split(',')) cookieValue(part, add);
+    }
     return;
   }
   if (lowerName === 'set-cookie') return cookieValue(v.split(';', 1)[0]!, add);
@@ -69,6 +80,8 @@ function cookieValue(pair: string, add: (secret: string) => void): void {
  * `/`, `+` or `=` travels encoded in a path). A value holding a byte that is not UTF-8 reads
  * `\xE9` in a header and `%E9` in a path (proxy/field-text.ts): each spelling is added with the
  * other (small11, review10 #10: a key with a raw 0xE9 byte echoed in `?state=` showed in full).
+ * A value whose non-ASCII characters are all Latin-1 also gets its Latin-1 spellings (`%E9`,
+ * `\xE9` for `é`), how an ISO-8859-1 app echoes it (sec12).
  */
 export class SecretSet {
   readonly values: string[] = [];
@@ -84,6 +97,11 @@ export class SecretSet {
     this.addOne(secret);
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret) this.addOne(encoded);
+    const latin1 = latin1Bytes(secret);
+    if (latin1 !== undefined) {
+      this.addOne(latin1.replace(LATIN1_CHAR, (c) => `%${hex2(c)}`));
+      this.addOne(latin1.replace(LATIN1_CHAR, (c) => `\\x${hex2(c)}`));
+    }
     if (secret.indexOf('\\x') >= 0) {
       const escaped = byteEscapesAsPercent(secret);
       if (escaped !== secret) this.addOne(escaped);
@@ -119,6 +137,25 @@ export class SecretSet {
 }
 
 const BYTE_ESCAPE = /\\x([89A-Fa-f][0-9A-Fa-f])/g;
+
+/** A character of U+0080-U+00FF: one byte in Latin-1. */
+const LATIN1_CHAR = /[\u0080-\u00ff]/g;
+const HAS_LATIN1 = /[\u0080-\u00ff]/;
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
+
+function hex2(c: string): string {
+  return c.charCodeAt(0).toString(16).toUpperCase();
+}
+
+/**
+ * `value` when it holds a character of U+0080-U+00FF and none beyond: a value an app on ISO-8859-1
+ * (servlet containers, PHP, classic ASP) writes as one byte each, so `é` (C3 A9 as UTF-8 in the
+ * header) is echoed as `%E9` in a URL, or as the byte E9 (`\xE9`) in another header (small11's
+ * leftover: each spelling is added with the others). Else undefined.
+ */
+function latin1Bytes(value: string): string | undefined {
+  return HAS_LATIN1.test(value) && !BEYOND_LATIN1.test(value) ? value : undefined;
+}
 
 /** `value` with each `\xHH` of a non-ASCII byte (how a header value shows a byte that is not UTF-8) as `%HH`, how a URL carries it. */
 function byteEscapesAsPercent(value: string): string {

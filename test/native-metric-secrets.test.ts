@@ -23,7 +23,7 @@ if (!available) reportBpfSkip('test/native-metric-secrets.test.ts', 'the addon i
 const KEY = 'tenantKey-7f3a9c21';
 const PASS = 's3cr3t-p4ss';
 const SPELLED = 'k3y+9x/Qz é'; // a value with characters clients escape differently (review10's spellings pass)
-const PIECES = [KEY, PASS, SPELLED, 'k3y%2b9x%2fQz', 'k3y+9x%2FQz', 'k3y%2B9x/Qz+%c3%a9', 'a', 'é', '😀', '%2F', '%2f', '%3F', '%3D', '%3d', '%26', '%E2%84%AA', '%C3%A9', '%c3%a9', '%ZZ', '%', '?', '&', ';', '=', '@', ':', '/', '//', 'http://', 'u:p@', ' ', '\u00a0', '"', '+', '#', '.api.example', 'token', 'TOKEN', 'api_key', 'access%5Ftoken', 'to+ken', 'x'.repeat(9), '[redacted]', '\\xE9', '\\xe9', '\\xC3', '\\x7F', '\\x', '%E9', '%e9', '%FF', '%C3', '%ED%A0%80'];
+const PIECES = [KEY, PASS, SPELLED, 'k3y%2b9x%2fQz', 'k3y+9x%2FQz', 'k3y%2B9x/Qz+%c3%a9', 'a', 'é', '😀', '%2F', '%2f', '%3F', '%3D', '%3d', '%26', '%E2%84%AA', '%C3%A9', '%c3%a9', '%ZZ', '%', '?', '&', ';', '=', '@', ':', '/', '//', 'http://', 'u:p@', ' ', '\u00a0', '"', '+', '#', '.api.example', 'token', 'TOKEN', 'api_key', 'access%5Ftoken', 'to+ken', 'x'.repeat(9), '[redacted]', '\\xE9', '\\xe9', '\\xC3', '\\x7F', '\\x', '%E9', '%e9', '%FF', '%C3', '%ED%A0%80', '#', '#access_token=', '%23', '%23token%3D', ',', ', ', 'ü', 'ÿ', 'Ā'];
 const text = fc.array(fc.constantFrom(...PIECES), { maxLength: 8 }).map((p) => p.join(''));
 const NAMES = ['X-Api-Key', 'x-api-key', 'Authorization', 'authorization', 'Cookie', 'cookie', 'Set-Cookie', 'Referer', 'host', ':authority', ':path', 'x-trace', 'X-Custom-Secret', 'Proxy-Authorization'];
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -37,11 +37,14 @@ const value = fc.oneof(
   fc.tuple(fc.constantFrom('\t', ' \t', '\u00a0', '\u2003'), text).map(([ws, t]) => `Bearer${ws}${t}`),
   fc.constantFrom('\t', '\u3000').map((ws) => `Basic${ws}${Buffer.from(`user:${PASS}`).toString('base64')}`),
   fc.array(fc.tuple(fc.constantFrom('sid', 'lang', 'n'), text), { maxLength: 3 }).map((c) => c.map(([k, v]) => `${k}=${v}`).join('; ')),
+  // sec12: cookies joined with `,` (review11), a Basic credential with an empty or placeholder password (F6).
+  fc.tuple(fc.array(fc.tuple(fc.constantFrom('sid', 'lang', 'n'), text), { maxLength: 3 }), fc.constantFrom(', ', ',', '; ,')).map(([c, sep]) => c.map(([k, v]) => `${k}=${v}`).join(sep)),
+  fc.constantFrom(basic(KEY, ''), basic(KEY, 'X'), basic(SPELLED, ''), basic('clé-LATIN7secret', '')),
   text.map((t) => `https://x.example/cb?token=${t}&a=1`),
 );
 const headers = fc.array(fc.tuple(fc.constantFrom(...NAMES), value), { maxLength: 6 });
 const authority = fc.oneof(fc.constant(`${KEY}.api.example`), fc.constant(`${PASS}.example:8080`), fc.constant(`u:${PASS}@${KEY}.x`), text);
-const path = fc.oneof(fc.constant(`/v1/t/${KEY}/items`), fc.constant(`/cb?token=${KEY}`), text.map((t) => `/${t}`), text);
+const path = fc.oneof(fc.constant(`/v1/t/${KEY}/items`), fc.constant(`/cb?token=${KEY}`), fc.constant(`/cb#access_token=${KEY}`), fc.constant('/x?s=cl%E9-LATIN7secret'), text.map((t) => `/${t}`), text);
 const POLICIES: LabelSecrets[] = [DEFAULT_LABEL_SECRETS, { sensitiveHeaders: ['x-custom-secret', 'cookie'], queryParams: ['token', 'pässwort', 'k'] }];
 
 describe.skipIf(!available)('C++ metric labels hide what the tap hides, as the TypeScript does', () => {
@@ -142,6 +145,10 @@ describe.skipIf(!available)('C++ metric labels hide what the tap hides, as the T
     expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('?page=2&access%5Ftoken=abc'))).toBe(true);
     expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('?page=2', 'Location: /x%3Fsig%3Dabc\r\n'))).toBe(true);
     expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('', 'X-Api-Key: k\r\n'))).toBe(true);
+    // A fragment's parameters count as a query's (review11 F7).
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('#access_token=abc'))).toBe(true);
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('?page=2#state=1&id_token=abc'))).toBe(true);
+    expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('#section-2'))).toBe(false);
   });
 
   it("decodes base64 as Buffer.from(s, 'base64').toString('utf8') does", () => {

@@ -132,10 +132,10 @@ bool IsUrlEnd(unsigned char c) { return c <= 0x20 || c == '#' || c == '>' || c =
 
 size_t SeparatorAt(std::string_view t, size_t i) {
   const char c = t[i];
-  if (c == '?' || c == '&' || c == ';') return 1;
+  if (c == '?' || c == '&' || c == ';' || c == '#') return 1;
   if (c == '%') {
     const int d = PercentCode(t, i);
-    if (d == '?' || d == '&') return 3;
+    if (d == '?' || d == '&' || d == '#') return 3;
   }
   return 0;
 }
@@ -220,19 +220,23 @@ size_t IndexOfEncodedQuestion(std::string_view t, size_t from) {
   return std::string_view::npos;
 }
 
+// Where redactQuerySecrets' walk starts: the first `?` (else the first `%3F`), or the first `#`
+// when earlier (a fragment's parameters are read as a query's: review11 F7); npos for none.
+size_t QueryStart(std::string_view t) {
+  size_t q = t.find('?');
+  if (q == std::string_view::npos) {
+    q = t.find("%3");
+    if (q != std::string_view::npos && PercentCode(t, q) != '?') q = IndexOfEncodedQuestion(t, q);
+  }
+  return std::min(q, t.find('#'));
+}
+
 // redactQuerySecrets: with `visit`, each secret value is passed to it; else *out is the text with
 // each replaced. Returns false when nothing was replaced (then *out is untouched).
 template <typename Visit>
 bool QuerySecrets(std::string_view t, const std::vector<std::string>& names, Visit&& visit, std::string* out) {
-  size_t q = t.find('?');
-  if (q == std::string_view::npos) {
-    q = t.find("%3");
-    if (q == std::string_view::npos) return false;
-    if (PercentCode(t, q) != '?') {
-      q = IndexOfEncodedQuestion(t, q);
-      if (q == std::string_view::npos) return false;
-    }
-  }
+  const size_t q = QueryStart(t);
+  if (q == std::string_view::npos) return false;
   bool replaced = false;
   size_t copied = 0;
   size_t i = q;
@@ -334,6 +338,36 @@ std::string DecodeBytesAsHeaderText(std::string_view s) {
   return DecodeFieldText(bytes, EscapeStyle::kBackslash);
 }
 
+// redact-values.ts latin1Bytes: when `s` (UTF-8) holds a character of U+0080-U+00FF and none
+// beyond, each such character as `%HH` (*percent) and as `\xHH` (*escaped), its Latin-1 byte: how
+// an ISO-8859-1 app echoes `é` (C3 A9) in a URL or a header.
+bool Latin1Spellings(std::string_view s, std::string* percent, std::string* escaped) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  bool any = false;
+  for (size_t i = 0; i < s.size(); i++) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      percent->push_back(static_cast<char>(c));
+      escaped->push_back(static_cast<char>(c));
+      continue;
+    }
+    // U+0080-U+00FF is C2 or C3 and one continuation byte; anything else is beyond Latin-1.
+    if ((c != 0xc2 && c != 0xc3) || i + 1 >= s.size()) return false;
+    const unsigned char d = static_cast<unsigned char>(s[i + 1]);
+    if ((d & 0xc0) != 0x80) return false;
+    const unsigned b = ((c & 0x1f) << 6) | (d & 0x3f);
+    percent->push_back('%');
+    escaped->append("\\x");
+    for (std::string* out : {percent, escaped}) {
+      out->push_back(kHex[b >> 4]);
+      out->push_back(kHex[b & 0x0f]);
+    }
+    any = true;
+    i++;
+  }
+  return any;
+}
+
 class SecretSet {
  public:
   std::vector<std::string> values;
@@ -344,6 +378,11 @@ class SecretSet {
     AddOne(std::string(secret));
     std::string encoded = EncodeUriComponent(secret);
     if (encoded != secret) AddOne(std::move(encoded));
+    std::string latin1_percent, latin1_escaped;
+    if (Latin1Spellings(secret, &latin1_percent, &latin1_escaped)) {
+      AddOne(std::move(latin1_percent));
+      AddOne(std::move(latin1_escaped));
+    }
     if (secret.find("\\x") != std::string_view::npos) {
       std::string escaped = ByteEscapesAsPercent(secret);
       if (escaped != secret) AddOne(std::move(escaped));
@@ -370,6 +409,18 @@ class SecretSet {
   }
 };
 
+// Each part of `v` split at `sep` (String.prototype.split).
+template <typename Fn>
+void ForEachPart(std::string_view v, char sep, Fn&& fn) {
+  size_t from = 0;
+  for (;;) {
+    const size_t at = v.find(sep, from);
+    fn(v.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
+    if (at == std::string_view::npos) break;
+    from = at + 1;
+  }
+}
+
 void CookieValue(std::string_view pair, SecretSet* set) {
   const size_t eq = pair.find('=');
   std::string_view value = JsTrim(eq == std::string_view::npos ? pair : pair.substr(eq + 1));
@@ -390,18 +441,21 @@ void HeaderSecrets(std::string_view lower_name, std::string_view value, SecretSe
     if (EqualsAsciiCi(v.substr(0, sp), "basic")) {
       const std::string decoded = NodeBase64ToUtf8(credential);
       const size_t colon = decoded.find(':');
-      if (colon != std::string::npos) set->Add(std::string_view(decoded).substr(colon + 1));
+      if (colon != std::string::npos) {
+        const std::string_view password = std::string_view(decoded).substr(colon + 1);
+        set->Add(password);
+        // An empty or placeholder password (`KEY:`): the user name is the credential (review11 F6).
+        if (Utf16Length(password) < kMinSecretChars) set->Add(std::string_view(decoded).substr(0, colon));
+      }
     }
     return;
   }
   if (lower_name == "cookie") {
-    size_t from = 0;
-    for (;;) {
-      const size_t semi = v.find(';', from);
-      CookieValue(v.substr(from, semi == std::string_view::npos ? std::string_view::npos : semi - from), set);
-      if (semi == std::string_view::npos) break;
-      from = semi + 1;
-    }
+    ForEachPart(v, ';', [&](std::string_view pair) {
+      CookieValue(pair, set);
+      // Pairs joined with `,` too (`a=1, session=S`): each one's value besides the whole.
+      if (pair.find(',') != std::string_view::npos) ForEachPart(pair, ',', [&](std::string_view part) { CookieValue(part, set); });
+    });
     return;
   }
   if (lower_name == "set-cookie") return CookieValue(v.substr(0, v.find(';')), set);
@@ -874,7 +928,9 @@ ShownRequest ShowRequest(const LabelSecretPolicy& policy, std::string_view autho
 
 bool IsSensitiveName(std::string_view name, const LabelSecretPolicy& policy) { return SensitiveName(name, policy) != nullptr; }
 
-bool MayStartHiddenValue(std::string_view text) { return text.find('?') != std::string_view::npos || text.find("%3") != std::string_view::npos; }
+bool MayStartHiddenValue(std::string_view text) {
+  return text.find('?') != std::string_view::npos || text.find("%3") != std::string_view::npos || text.find('#') != std::string_view::npos;
+}
 
 namespace {
 
@@ -884,7 +940,7 @@ namespace {
 // allocating. A name QuerySecrets would decode (a `%` or `+` in it) or that holds a non-ASCII byte
 // (decoding escapes a byte that is not UTF-8) counts as secret: the caller then decodes.
 bool LineMayHoldSecretQuery(std::string_view t, const std::vector<std::string>& names) {
-  const size_t q = std::min(t.find('?'), t.find("%3"));
+  const size_t q = std::min({t.find('?'), t.find("%3"), t.find('#')});
   if (q == std::string_view::npos) return false;
   const size_t n = t.size();
   size_t i = q;

@@ -35,10 +35,11 @@ bool IsSensitive(std::string_view name, const TapJsonPolicy& p) {
   return false;
 }
 
-// No URL credentials (redact.ts acts only on an `@`) and no query string to scan for secret
-// parameters (redact-query.ts starts at a `?` or a %-encoded one, `%3F`).
+// No URL credentials (redact.ts acts only on an `@`) and no query string or fragment to scan for
+// secret parameters (redact-query.ts starts at a `?`, a %-encoded one, `%3F`, or a `#`).
 bool IsPlainValue(std::string_view v) {
-  return IsAscii(v) && v.find('@') == std::string_view::npos && v.find('?') == std::string_view::npos && v.find("%3") == std::string_view::npos;
+  return IsAscii(v) && v.find('@') == std::string_view::npos && v.find('?') == std::string_view::npos && v.find("%3") == std::string_view::npos &&
+         v.find('#') == std::string_view::npos;
 }
 
 using FieldView = std::pair<std::string_view, std::string_view>;

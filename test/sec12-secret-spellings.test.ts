@@ -1,0 +1,145 @@
+/**
+ * review11 F6, F7 and small11's leftover: secrets that were hidden in their own field but shown
+ * elsewhere, because they were not collected (or not recognised) as secrets.
+ *
+ * - F6: `Authorization: Basic base64("KEY:")` (the key as user name, an empty password: Stripe,
+ *   Freshdesk's `KEY:X`, …) collected only the base64 text and the empty password: KEY read in
+ *   full in the path, a Referer, the authority and the metric labels.
+ * - Cookies joined with `,` (`Cookie: a=1, session=S`, as some clients and proxies join them):
+ *   the "value" was `1, session=S`, so S alone was never scrubbed. The `;` form is checked too.
+ * - F7: `GET /cb#access_token=T` (a fragment in the request target: raw clients send it) showed
+ *   T in the path, `:path`-like fields and a Referer; parameters of a fragment are now read as a
+ *   query's are (the same names).
+ * - small11's leftover: a UTF-8 value (`é` as C3 A9 in a header) echoed in a path by a Latin-1
+ *   app (`%E9`, as servlet containers, PHP and classic ASP on ISO-8859-1 write it).
+ *
+ * Real sidecar processes on both engines, raw bytes on a socket, node:http as the backend; the
+ * live events, the flight recorder, a filter guessing the secret and /metrics are checked.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TapEvent } from '../tap-protocol/index.js';
+import { ENGINES } from './support/engines.js';
+import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { httpGet } from './support/metrics-scrape.js';
+import { sidecarTapEvents } from './support/sidecar-tap-events.js';
+import { until } from './support/until.js';
+
+/** One request of raw bytes on a fresh connection; resolves with the response once the backend closed. */
+function sendRaw(address: string, head: Buffer): Promise<string> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(port, host, () => s.write(head));
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', reject);
+    s.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+const request = (target: string, host: string, headers: Array<[string, Buffer | string]>): Buffer =>
+  Buffer.concat([
+    Buffer.from(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n`),
+    ...headers.map(([n, v]) => Buffer.concat([Buffer.from(`${n}: `), typeof v === 'string' ? Buffer.from(v, 'latin1') : v, Buffer.from('\r\n')])),
+    Buffer.from('\r\n'),
+  ]);
+
+const visible = (e: TapEvent): string => JSON.stringify(e).toLowerCase();
+
+describe.each(ENGINES)('sec12: secrets collected from every spelling (%s engine)', (engine) => {
+  let backend: http.Server;
+  let sidecar: SidecarProcess;
+
+  beforeAll(async () => {
+    backend = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    // prettier-ignore
+    sidecar = await startSidecarProcess(['--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
+  }, 60_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+    await new Promise((r) => backend?.close(r));
+  });
+
+  /** Sends one request; the secret (lower-cased) must show in no live event, no recorded end, no filter's answer and no metric. */
+  async function expectHidden(head: Buffer, secret: string, pathPrefix: string): Promise<TapEvent[]> {
+    const live = await sidecarTapEvents(sidecar, {}, async () => {
+      expect(await sendRaw(sidecar.forwards[0]!.address, head)).toMatch(/^HTTP\/1\.1 200/);
+    });
+    expect(live.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
+    const history = (await sidecarTapEvents(sidecar, { last: 50 })).filter((e) => e.path.startsWith(pathPrefix));
+    expect(history).toHaveLength(1);
+    const guessed = (await sidecarTapEvents(sidecar, { last: 50, matches: [[{ field: 'pathRegex', value: secret }]] })).filter((e) => e.path.startsWith(pathPrefix));
+    for (const e of [...live, ...history]) expect(visible(e)).not.toContain(secret.toLowerCase());
+    expect(guessed).toEqual([]);
+    let metrics = '';
+    await until('the exchange is counted', async () => {
+      metrics = (await httpGet(sidecar.admin!, '/metrics')).body;
+      return metrics.includes(`route="${pathPrefix}`);
+    });
+    expect(metrics.toLowerCase()).not.toContain(secret.toLowerCase());
+    return live;
+  }
+
+  it('F6: a Basic credential with an empty password hides its user name (the key) everywhere', async () => {
+    const key = 'rkq7Zw2LmX9v';
+    const basic = Buffer.from(`${key}:`).toString('base64');
+    const live = await expectHidden(
+      request(`/f6/charges?state=${key}&next=%2Fx%3Fk%3D${key}`, `${key}.f6.example`, [
+        ['Authorization', `Basic ${basic}`],
+        ['Referer', `http://app.example/back?ref=${key}`],
+      ]),
+      key,
+      '/f6/',
+    );
+    expect(live[0]!.path).toBe('/f6/charges?state=[redacted]&next=%2Fx%3Fk%3D[redacted]');
+    expect(live[0]!.authority).toBe('[redacted].f6.example');
+    // `KEY:X` (a placeholder password too short to be a secret itself): the key is the credential.
+    const key2 = 'Fd4kQ8wTz2Pn';
+    await expectHidden(request(`/f6b/t?echo=${key2}`, 'f6b.example', [['Authorization', `basic ${Buffer.from(`${key2}:X`).toString('base64')}`]]), key2, '/f6b/');
+  }, 90_000);
+
+  it('cookies joined with "," (and with ";") each hide their value everywhere', async () => {
+    const s1 = 'c0mmaSess1onA';
+    // The value as a subdomain too: the authority label is made from it (the C++ port on native).
+    await expectHidden(request(`/ck1/p?echo=${s1}`, `${s1}.ck.example`, [['Cookie', `lang=en, session=${s1}`]]), s1, '/ck1/');
+    const s2 = 'c0mmaSess1onB';
+    await expectHidden(request(`/ck2/p?echo=${s2}`, `${s2}.ck.example`, [['Cookie', `lang=en,session=${s2},theme=dark`]]), s2, '/ck2/');
+    const s3 = 'semiSess1onC9';
+    await expectHidden(request(`/ck3/p?echo=${s3}`, `${s3}.ck.example`, [['Cookie', `lang=en; session="${s3}"; theme=dark`]]), s3, '/ck3/');
+  }, 120_000);
+
+  it('F7: fragment parameters of the request target are redacted as query parameters are', async () => {
+    // Nothing else hidden in this request: the native engine may write its events in C++.
+    const t1 = 'fragT0kenAlpha1';
+    const live1 = await expectHidden(request(`/f7a/cb#access_token=${t1}&token_type=bearer`, 'web', []), t1, '/f7a/');
+    expect(live1[0]!.path).toBe('/f7a/cb#access_token=[redacted]&token_type=bearer');
+    // The fragment's value echoed elsewhere: the authority (and so the label), a Referer's path.
+    const t2 = 'fragt0kenbeta2';
+    const live2 = await expectHidden(
+      request(`/f7b/cb?x=1#state=s&id_token=${t2}`, `${t2}.f7.example`, [['Referer', `http://app.example/cb#access_token=${t2}`], ['X-Echo', `/u/${t2}`]]),
+      t2,
+      '/f7b/',
+    );
+    expect(live2[0]!.path).toBe('/f7b/cb?x=1#state=s&id_token=[redacted]');
+    expect(live2[0]!.requestHeaders).toContainEqual(['Referer', 'http://app.example/cb#access_token=[redacted]']);
+  }, 90_000);
+
+  it('a UTF-8 value echoed by a Latin-1 app (%E9 for é) is scrubbed', async () => {
+    const key = Buffer.from('clé-LATIN7secret', 'utf8');
+    await expectHidden(
+      // The authority as the app's Latin-1 echo too (the label's source).
+      request('/l1/p?state=cl%E9-LATIN7secret&again=cl%e9-LATIN7secret', 'cl%E9-LATIN7secret.l1.example', [
+        ['X-Api-Key', key],
+        ['X-Echo', Buffer.from('cl\xe9-LATIN7secret', 'latin1')],
+      ]),
+      'latin7secret',
+      '/l1/',
+    );
+  }, 60_000);
+});
