@@ -231,14 +231,11 @@ size_t QueryStart(std::string_view t) {
   return std::min(q, t.find('#'));
 }
 
-// redactQuerySecrets: with `visit`, each secret value is passed to it; else *out is the text with
-// each replaced. Returns false when nothing was replaced (then *out is untouched).
-template <typename Visit>
-bool QuerySecrets(std::string_view t, const std::vector<std::string>& names, Visit&& visit, std::string* out) {
-  const size_t q = QueryStart(t);
-  if (q == std::string_view::npos) return false;
-  bool replaced = false;
-  size_t copied = 0;
+// redactQuerySecrets' walk from `q`: each parameter with an `=` (`name=`, its name non-empty) is
+// passed to `on(name_start, name_end, value_start)`, which returns where the walk goes on
+// (npos: it stops). The one walk of QuerySecrets and LineMayHoldSecretQuery.
+template <typename OnParam>
+void WalkQuery(std::string_view t, size_t q, OnParam&& on) {
   size_t i = q;
   const size_t n = t.size();
   while (i < n) {
@@ -257,11 +254,25 @@ bool QuerySecrets(std::string_view t, const std::vector<std::string>& names, Vis
       if (eq > 0) break;
       j++;
     }
-    if (eq == 0 || j == name_start || !IsSecretName(t, name_start, j, names)) {
+    if (eq == 0 || j == name_start) {
       i = j > name_start ? j : name_start;
       continue;
     }
-    const size_t value_start = j + eq;
+    i = on(name_start, j, j + eq);
+  }
+}
+
+// redactQuerySecrets: with `visit`, each secret value is passed to it; else *out is the text with
+// each replaced. Returns false when nothing was replaced (then *out is untouched).
+template <typename Visit>
+bool QuerySecrets(std::string_view t, const std::vector<std::string>& names, Visit&& visit, std::string* out) {
+  const size_t q = QueryStart(t);
+  if (q == std::string_view::npos) return false;
+  bool replaced = false;
+  size_t copied = 0;
+  const size_t n = t.size();
+  WalkQuery(t, q, [&](size_t name_start, size_t name_end, size_t value_start) -> size_t {
+    if (!IsSecretName(t, name_start, name_end, names)) return name_end;
     size_t k = value_start;
     while (k < n) {
       const unsigned char c = static_cast<unsigned char>(t[k]);
@@ -279,8 +290,8 @@ bool QuerySecrets(std::string_view t, const std::vector<std::string>& names, Vis
         replaced = true;
       }
     }
-    i = k;
-  }
+    return k;
+  });
   if (!replaced) return false;
   out->append(t.substr(copied));
   return true;
@@ -940,38 +951,22 @@ namespace {
 // allocating. A name QuerySecrets would decode (a `%` or `+` in it) or that holds a non-ASCII byte
 // (decoding escapes a byte that is not UTF-8) counts as secret: the caller then decodes.
 bool LineMayHoldSecretQuery(std::string_view t, const std::vector<std::string>& names) {
-  const size_t q = std::min({t.find('?'), t.find("%3"), t.find('#')});
+  // Started where QuerySecrets starts in the line (a field line's name, before its value, never
+  // holds a `?`; a `#` or `%` there only starts the walk earlier, which finds more, never less).
+  const size_t q = QueryStart(t);
   if (q == std::string_view::npos) return false;
-  const size_t n = t.size();
-  size_t i = q;
-  while (i < n) {
-    const size_t sep = SeparatorAt(t, i);
-    if (sep == 0) {
-      i++;
-      continue;
+  bool may = false;
+  WalkQuery(t, q, [&](size_t name_start, size_t name_end, size_t) -> size_t {
+    const std::string_view name = t.substr(name_start, name_end - name_start);
+    for (const unsigned char c : name) {
+      if (c == '%' || c == '+' || c >= 0x80) may = true;
     }
-    const size_t name_start = i + sep;
-    size_t j = name_start;
-    size_t eq = 0;
-    bool plain = true;
-    while (j < n) {
-      const unsigned char c = static_cast<unsigned char>(t[j]);
-      if (IsUrlEnd(c) || SeparatorAt(t, j) > 0) break;
-      eq = EqualsAt(t, j);
-      if (eq > 0) break;
-      if (c == '%' || c == '+' || c >= 0x80) plain = false;
-      j++;
+    for (const auto& secret : names) {
+      if (EqualsAsciiCi(name, secret)) may = true;
     }
-    if (eq > 0 && j > name_start) {
-      if (!plain) return true;
-      const std::string_view name = t.substr(name_start, j - name_start);
-      for (const auto& secret : names) {
-        if (EqualsAsciiCi(name, secret)) return true;
-      }
-    }
-    i = j > name_start ? j : name_start;
-  }
-  return false;
+    return may ? std::string_view::npos : name_end;
+  });
+  return may;
 }
 
 }  // namespace
