@@ -38,8 +38,9 @@ Flags:
       --admin HOST:PORT  scrape this sidecar admin address directly (repeatable; no tap API)
       --prometheus URL   query this Prometheus (HTTP API) instead of scraping
 
-Columns: MESHED = sidecars that answered both scrapes / sidecars found; SUCCESS excludes 5xx
-and failing gRPC statuses (Linkerd's classification); '-' = no requests in the window.
+Columns: MESHED = sidecars that answered both scrapes / sidecars found; SUCCESS excludes 5xx,
+failing gRPC statuses and responses missing or cut short (Linkerd's classification); '-' = no
+requests in the window.
 
 Examples:
   meshtap stat deploy -n shop -t 30s

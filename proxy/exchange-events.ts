@@ -381,8 +381,11 @@ export function createExchangeSink(
         return;
       }
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
-      // A gRPC call with an error ended without the server's own status: a failure, whatever its client reports.
-      const isFailed = ex.protocol === 'grpc' && ex.error !== undefined;
+      // An exchange that ended with an error did not complete (a response cut short by a reset, a
+      // lost connection, a GOAWAY; a gRPC call without the server's own status): a failure,
+      // whatever its status or its client's gRPC code, as its `end` event's `error` shows and
+      // `meshtap top` counts it (docs/decisions.md, session 12 exact12).
+      const isFailed = ex.error !== undefined;
       const shown = labelsOf(ex);
       routeOf(shown.authority).exchange(routeCursor!, ex.method, shown.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {

@@ -24,7 +24,10 @@ export const LATENCY_BUCKETS_MS = [
 /** gRPC status codes that count as failure (DESIGN §6). */
 const GRPC_FAILURE = new Set([2, 4, 7, 13, 14, 15]);
 
-/** Linkerd's classification: no response, HTTP 5xx, or a failing gRPC status. */
+/**
+ * Linkerd's classification: no response, HTTP 5xx, or a failing gRPC status. (An exchange that
+ * ended with an error is a failure too: its callers pass `isFailed`.)
+ */
 export function isFailure(status: number, grpcStatus: number | undefined, failedNoResponse: boolean): boolean {
   return failedNoResponse || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE.has(grpcStatus));
 }
@@ -99,8 +102,9 @@ export interface ResponseOutcome {
 export interface HttpRoute {
   request(): void;
   /**
-   * `isFailed` forces the failure classification: a gRPC call that ended without a usable
-   * grpc-status (its `grpcStatus` is then the one its client reports, e.g. CANCELLED).
+   * `isFailed` forces the failure classification: an exchange that ended with an error (a
+   * response cut short, a gRPC call without a usable grpc-status: its `grpcStatus` is then the
+   * one its client reports, e.g. CANCELLED).
    */
   response(status: number, grpcStatus: number | undefined, failedNoResponse: boolean, latencyMs: number, isFailed?: boolean): void;
   /**

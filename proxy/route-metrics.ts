@@ -181,7 +181,7 @@ export function createRouteMetrics(
   };
 
   registry.registerMetric(
-    customMetric('route_response_total', 'HTTP/gRPC exchanges per route template and peer, by classification (no response = failure)', 'counter', () => {
+    customMetric('route_response_total', 'HTTP/gRPC exchanges per route template and peer, by classification (no response, or one cut short, = failure)', 'counter', () => {
       const out: MetricValue[] = [];
       for (const p of allPeers()) {
         const peerLabels = labelsOf(p);

@@ -97,7 +97,7 @@ describe.skipIf(!available)('C++ HTTP metrics aggregate as the js engine does', 
           if (o.error !== undefined) ex.error = o.error;
           ex.endMs = 1000 + o.latencyMs + 1;
           s.sink.end(ex);
-          harness.end(s.id, { authority: o.authority, method: o.method, path: o.path, requestHeaders: o.requestHeaders, protocol: o.protocol, status: o.status, grpcStatus: o.grpcStatus, isFailed: o.protocol === 'grpc' && o.error !== undefined, latencyMs: o.latencyMs });
+          harness.end(s.id, { authority: o.authority, method: o.method, path: o.path, requestHeaders: o.requestHeaders, protocol: o.protocol, status: o.status, grpcStatus: o.grpcStatus, isFailed: o.error !== undefined, latencyMs: o.latencyMs });
         }
         const fromNative = createProxyMetrics(WORKLOAD, LIMITS);
         fromNative.setHttpSource(() => harness.snapshot());

@@ -72,7 +72,7 @@ export interface Edge {
   requests: number;
   /** requests / window seconds. */
   rps: number;
-  /** 0..1 (Linkerd's classification: 5xx, failing gRPC statuses, no response = failure); absent without requests. */
+  /** 0..1 (Linkerd's classification: 5xx, failing gRPC statuses, no response or one cut short = failure); absent without requests. */
   successRate?: number;
   latencyMs: LatencyPercentiles;
   /**

@@ -52,7 +52,7 @@ struct ExchangeOutcome {
   const char* protocol = "http/1.1";  // label value: http/1.1 | http/1.0 | h2 | grpc
   int status = 0;              // 0: no response
   int64_t grpc_status = -1;    // -1: none (grpc-status.ts reads up to 10 digits)
-  bool is_failed = false;      // forced failure (gRPC call ended by an error)
+  bool is_failed = false;      // forced failure (the exchange ended with an error)
   double latency_ms = 0;       // request start to response head (only when status != 0)
 };
 
