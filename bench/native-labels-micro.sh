@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The C++ HTTP/1 label path (bench/native/labels-micro.cc) built from the working tree and from
+# The C++ HTTP/1 and HTTP/2 label paths (bench/native/labels-micro.cc) built from the working tree and from
 # a git revision (default HEAD), run alternately ROUNDS times: ns per request for heads with no
 # query, a query string, a query string and a Referer with one, and a secret query parameter.
 #   bash bench/native-labels-micro.sh [REV] [ROUNDS]

@@ -122,6 +122,7 @@ interface Addon extends NativeBpf {
   routeTemplate(target: string, isGrpc: boolean): string;
   showRequest(secrets: NativeLabelSecrets | undefined, authority: string, path: string, headers: ReadonlyArray<readonly [string, string]>): { authority: string; path: string };
   mayHideValues(secrets: NativeLabelSecrets | undefined, head: Buffer): boolean;
+  mayHideFieldValues(secrets: NativeLabelSecrets | undefined, authority: string, path: string, fields: ReadonlyArray<readonly [string, string]>): boolean;
   base64ToUtf8(s: string): string;
   encodeUriComponent(s: string): string;
   decodeUriComponent(s: string): string | null;
@@ -986,6 +987,8 @@ export function loadNativeMetricsTools(): {
   showRequest(secrets: NativeLabelSecrets | undefined, authority: string, path: string, requestHeaders: ReadonlyArray<readonly [string, string]>): { authority: string; path: string };
   /** Whether an HTTP/1 request head (its octets) may hide a value (metrics-secrets.h MayHideValues): when not, its labels are made without decoding it. */
   mayHideValues(secrets: NativeLabelSecrets | undefined, head: Buffer): boolean;
+  /** The same for a request whose fields are apart (metrics-secrets.h MayHideFieldValues, the HTTP/2 sink's pre-check). */
+  mayHideFieldValues(secrets: NativeLabelSecrets | undefined, authority: string, path: string, fields: ReadonlyArray<readonly [string, string]>): boolean;
   /** The ported JS built-ins (null where decodeURIComponent throws). */
   base64ToUtf8(s: string): string;
   encodeUriComponent(s: string): string;
@@ -1000,6 +1003,7 @@ export function loadNativeMetricsTools(): {
     redactAuthority: (x) => a.redactAuthority(x),
     showRequest: (secrets, authority, path, headers) => a.showRequest(secrets, authority, path, headers),
     mayHideValues: (secrets, head) => a.mayHideValues(secrets, head),
+    mayHideFieldValues: (secrets, authority, path, fields) => a.mayHideFieldValues(secrets, authority, path, fields),
     base64ToUtf8: (x) => a.base64ToUtf8(x),
     encodeUriComponent: (x) => a.encodeUriComponent(x),
     decodeUriComponent: (x) => a.decodeUriComponent(x),

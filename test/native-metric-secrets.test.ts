@@ -151,6 +151,35 @@ describe.skipIf(!available)('C++ metric labels hide what the tap hides, as the T
     expect(native.mayHideValues(DEFAULT_LABEL_SECRETS, browser('#section-2'))).toBe(false);
   });
 
+  // The HTTP/2 sink's pre-check (sec12): the same name walk on fields already apart and decoded
+  // as events show them. Any `?`, `%3` or `#` used to count.
+  it('an HTTP/2 request it does not look into hides nothing (MayHideFieldValues against shownRequest)', () => {
+    const queryPiece = fc.constantFrom('?', '&', ';', '%3F', '%3f', '%26', '%23', '=', '%3D', 'page', 'sort', 'token', 'Token', 'api_key', 'x-amz-signature', 'pässwort', 'PÄSSWORT', 'to%6Ben', 'to+ken', 'accéss', 'k', 'abc12345', KEY, '%E9', '\\xE9', 'é', '#', '#access_token=', ' ', '/', '"', 'http://u:p@h/', 'u:p@');
+    const q = fc.array(queryPiece, { maxLength: 10 }).map((p) => p.join(''));
+    const name = fc.constantFrom(':authority', ':path', 'user-agent', 'accept', 'referer', 'x-trace', 'x-api-key', 'cookie', 'x-custom-secret', 'token', 'location');
+    let spared = 0;
+    fc.assert(
+      fc.property(q, q, fc.array(fc.tuple(name, q), { maxLength: 4 }), fc.constantFrom(0, 1), (rawAuthority, rawQuery, fields, which) => {
+        const secrets = POLICIES[which]!;
+        const authority = `web${rawAuthority}`;
+        const path = `/v1/items${rawQuery}`;
+        if (native.mayHideFieldValues(secrets, authority, path, fields)) return;
+        const ts = shownRequest(secretPolicy(secrets.sensitiveHeaders, secrets.queryParams), authority, path, fields);
+        expect({ authority, path, fields, ts }).toEqual({ authority, path, fields, ts: { authority: redactAuthority(authority), path: redactUrlCredentials(path) } });
+        if (path.includes('?')) spared++;
+      }),
+      { numRuns: 4000 },
+    );
+    // The point of the pre-check: requests with a query string that hide nothing are not looked into.
+    expect(spared).toBeGreaterThan(150);
+    const fields = (extra: Array<[string, string]> = []): Array<[string, string]> => [[':authority', 'shop'], ['user-agent', 'grpc-go/1.60'], ['referer', 'https://shop.example/list?page=1'], ...extra];
+    expect(native.mayHideFieldValues(DEFAULT_LABEL_SECRETS, 'shop', '/api/items?page=2&sort=desc', fields())).toBe(false);
+    expect(native.mayHideFieldValues(DEFAULT_LABEL_SECRETS, 'shop', '/api/items?page=2&TOKEN=abc', fields())).toBe(true);
+    expect(native.mayHideFieldValues(DEFAULT_LABEL_SECRETS, 'shop', '/cb#access_token=abc', fields())).toBe(true);
+    expect(native.mayHideFieldValues(DEFAULT_LABEL_SECRETS, 'shop', '/api/items', fields([['location', '/x%3Fsig%3Dabc']]))).toBe(true);
+    expect(native.mayHideFieldValues(DEFAULT_LABEL_SECRETS, 'shop', '/api/items', fields([['X-Api-Key', 'k']]))).toBe(true);
+  });
+
   it("decodes base64 as Buffer.from(s, 'base64').toString('utf8') does", () => {
     const b64 = fc.array(fc.constantFrom('Q', 'U', 'J', 'D', 'w', '=', '-', '_', '+', '/', ' ', '!', 'Ł', 'Ľ', '😀', 'é', '/w', '/4', '8', 'z'), { maxLength: 24 }).map((p) => p.join(''));
     fc.assert(

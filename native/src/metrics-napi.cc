@@ -75,6 +75,21 @@ Napi::Value MayHideValuesJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), MayHideValues(std::string(head.Data(), head.Length()), policy));
 }
 
+// mayHideFieldValues(policy, authority, path, fields) -> boolean (MayHideFieldValues: the HTTP/2 sink's pre-check).
+Napi::Value MayHideFieldValuesJs(const Napi::CallbackInfo& info) {
+  LabelSecretPolicy policy = DefaultLabelSecretPolicy();
+  ReadLabelSecretPolicy(info[0], &policy);
+  std::vector<std::string> storage;
+  std::vector<LabelField> pairs;
+  HeaderPairs(info[3], &storage, &pairs);
+  struct Field {
+    std::string_view name, value;
+  };
+  std::vector<Field> fields;
+  for (const auto& [n, v] : pairs) fields.push_back(Field{n, v});
+  return Napi::Boolean::New(info.Env(), MayHideFieldValues(policy, Utf8Arg(info, 1), Utf8Arg(info, 2), fields));
+}
+
 // The JS built-ins the port reproduces, for the tests: base64ToUtf8(s), encodeUriComponent(s),
 // decodeUriComponent(s) (null where JS throws), redactUrlCredentials(s).
 Napi::Value Base64ToUtf8Js(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), NodeBase64ToUtf8(Utf8Arg(info, 0))); }
@@ -359,6 +374,7 @@ void InitMetrics(Napi::Env env, Napi::Object exports) {
   exports.Set("redactAuthority", Napi::Function::New(env, RedactAuthorityJs, "redactAuthority"));
   exports.Set("showRequest", Napi::Function::New(env, ShowRequestJs, "showRequest"));
   exports.Set("mayHideValues", Napi::Function::New(env, MayHideValuesJs, "mayHideValues"));
+  exports.Set("mayHideFieldValues", Napi::Function::New(env, MayHideFieldValuesJs, "mayHideFieldValues"));
   exports.Set("base64ToUtf8", Napi::Function::New(env, Base64ToUtf8Js, "base64ToUtf8"));
   exports.Set("encodeUriComponent", Napi::Function::New(env, EncodeUriComponentJs, "encodeUriComponent"));
   exports.Set("decodeUriComponent", Napi::Function::New(env, DecodeUriComponentJs, "decodeUriComponent"));

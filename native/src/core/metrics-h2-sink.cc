@@ -12,18 +12,9 @@ namespace {
 // it keeps its HTTP/1 number N as its id, which H1MetricsSink::TakeBodies found it under.
 uint32_t StreamKey(const H2Exchange& ex) { return ex.from_h2c ? 1 : ex.stream; }
 
-// Whether the request may hold a hidden value (MayHideValues's test, on fields already apart).
-bool MayHideH2Values(const LabelSecretPolicy& policy, const H2Exchange& ex) {
-  if (MayStartHiddenValue(ex.authority) || MayStartHiddenValue(ex.path)) return true;
-  for (const auto& f : ex.request_headers) {
-    if (MayStartHiddenValue(f.value) || IsSensitiveName(f.name, policy)) return true;
-  }
-  return false;
-}
-
 ShownRequest ShowH2Request(const LabelSecretPolicy& policy, const H2Exchange& ex) {
   // Most requests hide nothing: no field list is made for them (as ShowH1Request).
-  if (!MayHideH2Values(policy, ex)) return ShownRequest{RedactAuthority(ex.authority), RedactUrlCredentials(ex.path)};
+  if (!MayHideFieldValues(policy, ex.authority, ex.path, ex.request_headers)) return ShownRequest{RedactAuthority(ex.authority), RedactUrlCredentials(ex.path)};
   std::vector<LabelField> fields;
   fields.reserve(ex.request_headers.size());
   for (const auto& f : ex.request_headers) fields.emplace_back(f.name, f.value);

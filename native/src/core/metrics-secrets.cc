@@ -939,10 +939,6 @@ ShownRequest ShowRequest(const LabelSecretPolicy& policy, std::string_view autho
 
 bool IsSensitiveName(std::string_view name, const LabelSecretPolicy& policy) { return SensitiveName(name, policy) != nullptr; }
 
-bool MayStartHiddenValue(std::string_view text) {
-  return text.find('?') != std::string_view::npos || text.find("%3") != std::string_view::npos || text.find('#') != std::string_view::npos;
-}
-
 namespace {
 
 // Whether one line of an HTTP/1 head (the request line or a field line, raw octets) may hold a
@@ -950,7 +946,7 @@ namespace {
 // `%3`, the same separators, name ends and `=`), deciding each name without decoding or
 // allocating. A name QuerySecrets would decode (a `%` or `+` in it) or that holds a non-ASCII byte
 // (decoding escapes a byte that is not UTF-8) counts as secret: the caller then decodes.
-bool LineMayHoldSecretQuery(std::string_view t, const std::vector<std::string>& names) {
+[[gnu::always_inline]] inline bool LineMayHoldSecretQuery(std::string_view t, const std::vector<std::string>& names) {
   // Started where QuerySecrets starts in the line (a field line's name, before its value, never
   // holds a `?`; a `#` or `%` there only starts the walk earlier, which finds more, never less).
   const size_t q = QueryStart(t);
@@ -970,6 +966,8 @@ bool LineMayHoldSecretQuery(std::string_view t, const std::vector<std::string>& 
 }
 
 }  // namespace
+
+bool MayHoldSecretQuery(std::string_view text, const LabelSecretPolicy& policy) { return LineMayHoldSecretQuery(text, policy.query_names); }
 
 bool MayHideValues(const std::string& head, const LabelSecretPolicy& policy) {
   // A sensitive header, or a secret-named query parameter in the target or a field value. Any

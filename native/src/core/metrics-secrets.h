@@ -46,10 +46,28 @@ ShownRequest ShowRequest(const LabelSecretPolicy& policy, std::string_view autho
 // ShowRequest would find nothing hidden. (metric-labels.ts mayHideValues asks less: any `?`.)
 bool MayHideValues(const std::string& head, const LabelSecretPolicy& policy);
 
-// The same test for a request whose fields are already apart (HTTP/2): no field named as a
-// sensitive header, and no `?` / `%3` in the authority, the path or any value.
 bool IsSensitiveName(std::string_view name, const LabelSecretPolicy& policy);
-bool MayStartHiddenValue(std::string_view text);
+// Whether `text` may hold a secret-named query (or fragment) parameter with a value:
+// redactQuerySecrets' walk, each name decided without decoding (one that needs decoding, a `%`,
+// `+` or non-ASCII byte in it, counts). When not, QuerySecrets finds nothing in it.
+bool MayHoldSecretQuery(std::string_view text, const LabelSecretPolicy& policy);
+
+// MayHideValues's test for a request whose fields are already apart (HTTP/2: `fields` holds
+// elements with `name` and `value`, as events show them): a field named as a sensitive header,
+// or a secret-named parameter in the authority, the path or a value. When not, ShowRequest would
+// find nothing hidden. (Any `?` or `%3` used to count, as it still does in the js engine.)
+#define MESHTAP_HAS_MAY_HIDE_FIELD_VALUES 1
+template <typename FieldList>
+bool MayHideFieldValues(const LabelSecretPolicy& policy, std::string_view authority, std::string_view path, const FieldList& fields) {
+  if (MayHoldSecretQuery(authority, policy) || MayHoldSecretQuery(path, policy)) return true;
+  for (const auto& f : fields) {
+    if (IsSensitiveName(f.name, policy)) return true;
+    // `:path` and `:authority` repeat the path and the authority (their answer is known).
+    const std::string_view value(f.value);
+    if (value != path && value != authority && MayHoldSecretQuery(value, policy)) return true;
+  }
+  return false;
+}
 
 // The field lines of an HTTP/1 head (latin1 octets, validated), values decoded as events show them.
 void H1HeadFields(const std::string& head, std::vector<std::string>* storage, std::vector<LabelField>* out);
