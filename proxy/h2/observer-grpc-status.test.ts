@@ -118,6 +118,18 @@ describe('regression: cancel_after_first_response (client RST_STREAM after the f
     observer.clientData(rstStream(1, CANCEL));
     observer.close();
     expect(sink.recording.ended.map((ex) => [ex.grpcStatus, ex.error])).toEqual([[4, 'reset']]);
+    // Up to max(50 ms, 5 %) sooner: a loaded client or sidecar puts that much between the two clocks (exact12).
+    for (const [seenAtMs, status] of [[250, 4], [249, 1]] as const) {
+      let at = 0;
+      const rec = createRecordingSink();
+      const watched = createH2Observer({ sink: rec, limits: DEFAULT_OBSERVER_LIMITS, now: () => at });
+      watched.clientData(Buffer.concat([clientStart(), headers(1, EH, encodeBlock([[':method', 'POST'], [':path', '/p.S/M'], ['content-type', 'application/grpc'], ['grpc-timeout', '300m']]))]));
+      watched.serverData(Buffer.concat([settings(), responseHead(1)]));
+      at = seenAtMs;
+      watched.clientData(rstStream(1, CANCEL));
+      watched.close();
+      expect([seenAtMs, rec.recording.ended.map((ex) => ex.grpcStatus)]).toEqual([seenAtMs, [status]]);
+    }
     // Well before the timeout it is the client's own cancel.
     const early = feedConversation([C(clientStart()), S(settings()), C(headers(1, EH, encodeBlock([[':method', 'POST'], [':path', '/p.S/M'], ['content-type', 'application/grpc'], ['grpc-timeout', '10S']]))), S(responseHead(1)), C(rstStream(1, CANCEL))]);
     expect(early.ended.map((ex) => [ex.grpcStatus, ex.error])).toEqual([[1, 'reset']]);
