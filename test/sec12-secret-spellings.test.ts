@@ -17,6 +17,7 @@
  * live events, the flight recorder, a filter guessing the secret and /metrics are checked.
  */
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,7 @@ const visible = (e: TapEvent): string => JSON.stringify(e).toLowerCase();
 
 describe.each(ENGINES)('sec12: secrets collected from every spelling (%s engine)', (engine) => {
   let backend: http.Server;
+  let h2backend: http2.Http2Server;
   let sidecar: SidecarProcess;
 
   beforeAll(async () => {
@@ -58,18 +60,28 @@ describe.each(ENGINES)('sec12: secrets collected from every spelling (%s engine)
       req.on('end', () => res.end('ok'));
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    h2backend = http2.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => h2backend.listen(0, '127.0.0.1', r));
     // prettier-ignore
-    sidecar = await startSidecarProcess(['--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
+    sidecar = await startSidecarProcess([
+      '--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`,
+      '--forward', `127.0.0.1:0=127.0.0.1:${(h2backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
+    ]);
   }, 60_000);
   afterAll(async () => {
     await sidecar?.stop();
     await new Promise((r) => backend?.close(r));
+    await new Promise((r) => h2backend?.close(r));
   });
 
   /** Sends one request; the secret (lower-cased) must show in no live event, no recorded end, no filter's answer and no metric. */
-  async function expectHidden(head: Buffer, secret: string, pathPrefix: string): Promise<TapEvent[]> {
+  async function expectHidden(head: Buffer | (() => Promise<void>), secret: string, pathPrefix: string): Promise<TapEvent[]> {
     const live = await sidecarTapEvents(sidecar, {}, async () => {
-      expect(await sendRaw(sidecar.forwards[0]!.address, head)).toMatch(/^HTTP\/1\.1 200/);
+      if (typeof head === 'function') await head();
+      else expect(await sendRaw(sidecar.forwards[0]!.address, head)).toMatch(/^HTTP\/1\.1 200/);
     });
     expect(live.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
     const history = (await sidecarTapEvents(sidecar, { last: 50 })).filter((e) => e.path.startsWith(pathPrefix));
@@ -128,6 +140,29 @@ describe.each(ENGINES)('sec12: secrets collected from every spelling (%s engine)
     );
     expect(live2[0]!.path).toBe('/f7b/cb?x=1#state=s&id_token=[redacted]');
     expect(live2[0]!.requestHeaders).toContainEqual(['Referer', 'http://app.example/cb#access_token=[redacted]']);
+  }, 90_000);
+
+  it('F7 over HTTP/2: the fragment in `:path` (nothing else hidden: the native engine may write the event in C++)', async () => {
+    const t3 = 'fragT0kenGamma3';
+    const live3 = await expectHidden(
+      async () => {
+        const session = http2.connect(`http://${sidecar.forwards[1]!.address}`);
+        try {
+          const req = session.request({ ':path': `/f7c/cb#access_token=${t3}&x=1` });
+          req.resume();
+          await new Promise<void>((resolve, reject) => {
+            req.on('end', () => resolve());
+            req.on('error', reject);
+          });
+        } finally {
+          session.close();
+        }
+      },
+      t3,
+      '/f7c/',
+    );
+    expect(live3[0]!.path).toBe('/f7c/cb#access_token=[redacted]&x=1');
+    expect(live3[0]!.requestHeaders).toContainEqual([':path', '/f7c/cb#access_token=[redacted]&x=1']);
   }, 90_000);
 
   it('a UTF-8 value echoed by a Latin-1 app (%E9 for é) is scrubbed', async () => {
