@@ -4,10 +4,11 @@
  * counters' start time), so a window question is answered at once from "now minus then".
  *
  * Exactness: a sidecar whose counters started inside the window (`meshtap_start_time_seconds`)
- * counted all of it from zero, so its baseline is zero; otherwise the baseline is the newest
- * snapshot at or before the window's start (so counts may reach back up to one thinning step
- * further). The answer's window is the longest span any sidecar's numbers cover: shorter than
- * asked while every sidecar, or the tap API, is younger than the window. Bounded: at most `maxSnapshots` per sidecar (10 s steps for 2 minutes, then one a
+ * counted all of it from zero, so its baseline is zero; otherwise the baseline is the snapshot
+ * nearest the window's start (about half a thinning step before or after it). The answer's
+ * window is the longest span any sidecar's numbers cover (rates are counts over it): up to half
+ * a step more or less than asked, and shorter while every sidecar, or the tap API, is younger
+ * than the window. Bounded: at most `maxSnapshots` per sidecar (10 s steps for 2 minutes, then one a
  * minute, then one per 5 minutes up to `maxWindowMs`), sidecars gone for `maxWindowMs` forgotten.
  */
 import { createLogger } from '../../common/index.js';
@@ -66,18 +67,35 @@ export function windowDeltas(before: PromSample[] | undefined, after: PromSample
   return out;
 }
 
-/** Keeps a snapshot when it is at least a step older than the last one kept (steps grow with age). */
+/**
+ * Keeps, from the oldest on, a snapshot when it is at least a step newer than the last one kept
+ * (steps grow with age), and always the newest. Walked from the newest instead, every snapshot
+ * less than a step younger than the newest went, so with rounds closer than a step (a query's
+ * round between two background ones, a dashboard polling) no snapshot but the newest ever stayed
+ * and a window's base fell further and further behind its start.
+ */
 function thin(snaps: Snapshot[], nowMs: number, intervalMs: number, maxWindowMs: number): Snapshot[] {
   const step = (age: number): number => (age < 120_000 ? intervalMs * 0.9 : age < 600_000 ? 60_000 : 300_000);
   const kept: Snapshot[] = [];
-  for (let i = snaps.length - 1; i >= 0; i--) {
+  for (let i = 0; i < snaps.length; i++) {
     const s = snaps[i]!;
     const age = nowMs - s.atMs;
-    if (age > maxWindowMs + 300_000) break;
+    if (age > maxWindowMs + 300_000) continue;
     const last = kept[kept.length - 1];
-    if (!last || last.atMs - s.atMs >= step(age)) kept.push(s);
+    if (!last || i === snaps.length - 1 || s.atMs - last.atMs >= step(age)) kept.push(s);
   }
-  return kept.reverse();
+  return kept;
+}
+
+/**
+ * The snapshot a window from `from` to `latest` counts from: of those older than `latest`, the
+ * one nearest the window's start (snapshots are a step apart, so the span differs from the window
+ * by about half a step, either way). The answer's window is that span, so rates stay exact.
+ */
+function baseFor(snaps: Snapshot[], latest: Snapshot, from: number): Snapshot | undefined {
+  let best: Snapshot | undefined;
+  for (const s of snaps) if (s.atMs < latest.atMs && (!best || Math.abs(s.atMs - from) < Math.abs(best.atMs - from))) best = s;
+  return best;
 }
 
 export function createEdgeHistory(options: {
@@ -97,7 +115,10 @@ export function createEdgeHistory(options: {
   const bySidecar = new Map<string, { snaps: Snapshot[]; lastListedMs: number }>();
   // `onDemand`: a round a query asked for. Only those are reused by other queries (within
   // `freshMs`): a background round may predate sidecars that registered since.
-  let lastRound: { atMs: number; unreachable: string[]; done: Promise<void>; onDemand: boolean } | undefined;
+  // `got`: each sidecar's snapshot of that round (a query reads its own round's, even when a
+  // background round started meanwhile or filed an older snapshot after it).
+  type Round = { atMs: number; unreachable: string[]; done: Promise<void>; onDemand: boolean; got: Map<string, Snapshot> };
+  let lastRound: Round | undefined;
   let closed = false;
 
   const scrapeOne = async (t: ScrapeTarget): Promise<PromSample[] | undefined> => {
@@ -114,6 +135,7 @@ export function createEdgeHistory(options: {
   const round = (onDemand = false): Promise<void> => {
     const atMs = Date.now();
     const unreachable: string[] = [];
+    const got = new Map<string, Snapshot>();
     const done = (async () => {
       let targets: ScrapeTarget[];
       try {
@@ -129,13 +151,17 @@ export function createEdgeHistory(options: {
           if (!h) bySidecar.set(t.key, (h = { snaps: [], lastListedMs: atMs }));
           h.lastListedMs = atMs;
           if (!samples) return void unreachable.push(t.key);
-          h.snaps.push({ atMs, samples });
+          const snap = { atMs, samples };
+          got.set(t.key, snap);
+          let at = h.snaps.length; // rounds may overlap: keep the snapshots in time order
+          while (at > 0 && h.snaps[at - 1]!.atMs > atMs) at--;
+          h.snaps.splice(at, 0, snap);
           h.snaps = thin(h.snaps, atMs, intervalMs, maxWindowMs);
         }),
       );
       for (const [k, h] of bySidecar) if (atMs - h.lastListedMs > maxWindowMs) bySidecar.delete(k);
     })();
-    lastRound = { atMs, unreachable, done, onDemand };
+    lastRound = { atMs, unreachable, done, onDemand, got };
     return done;
   };
 
@@ -154,29 +180,30 @@ export function createEdgeHistory(options: {
 
   return {
     async window(windowMs) {
-      if (!lastRound || !lastRound.onDemand || Date.now() - lastRound.atMs > freshMs) await round(true);
-      else await lastRound.done;
-      const now = lastRound!.atMs;
+      if (!lastRound || !lastRound.onDemand || Date.now() - lastRound.atMs > freshMs) void round(true);
+      const r = lastRound!;
+      await r.done;
+      const now = r.atMs;
       const from = now - windowMs;
       const samples: PromSample[] = [];
       // The longest span any sidecar's numbers cover: the window, or less while every sidecar
       // (or the tap API's view of it) is younger than the window.
       let covered = 0;
-      for (const h of bySidecar.values()) {
-        const latest = h.snaps[h.snaps.length - 1];
-        if (!latest || latest.atMs !== now) continue; // did not answer this round
+      for (const [key, h] of bySidecar) {
+        const latest = r.got.get(key);
+        if (!latest) continue; // did not answer this round
         const started = latest.samples.find((s) => s.name === 'meshtap_start_time_seconds')?.value;
         let base: Snapshot | undefined;
         if (started !== undefined && started * 1000 >= from) {
           covered = Math.max(covered, now - started * 1000); // counted from zero, all inside the window
         } else {
-          base = [...h.snaps].reverse().find((s) => s.atMs <= from) ?? h.snaps[0];
-          if (base === latest) continue; // first sight of an old sidecar: nothing to compare yet
-          covered = Math.max(covered, Math.min(windowMs, now - base.atMs));
+          base = baseFor(h.snaps, latest, from);
+          if (!base) continue; // first sight of an old sidecar: nothing to compare yet
+          covered = Math.max(covered, now - base.atMs); // what the counts span, a step more or less than asked
         }
         samples.push(...windowDeltas(base?.samples, latest.samples));
       }
-      return { samples, windowMs: Math.max(1, Math.round(covered)), unreachable: [...lastRound!.unreachable].sort() };
+      return { samples, windowMs: Math.max(1, Math.round(covered)), unreachable: [...r.unreachable].sort() };
     },
     close() {
       closed = true;
