@@ -43,16 +43,30 @@ export function createSemaphore(limit: number): { acquire(): Promise<void>; rele
   };
 }
 
+/** Waits `ms`, or less when `signal` aborts; leaves no listener on `signal` behind. */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setLongTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { t.clear(); resolve(); }, { once: true });
+    const onAbort = () => {
+      t.clear();
+      resolve();
+    };
+    const t = setLongTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /**
  * Runs `task` for every exchange per the schedule rules above; resolves when all are done, or
  * as soon as `signal` aborts. `task` must not throw (it reports its own failures).
+ *
+ * One timer at a time: the exchanges are started in order of their offsets (which never
+ * decrease), each after the one wait its offset still needs. A timer and an abort listener per
+ * exchange, all set at the start, cost memory in proportion to the recording (and, past ten
+ * listeners, Node printed a MaxListenersExceededWarning on every replay that was not `--speed
+ * max`; `--loop` added another set per loop).
  */
 export async function runScheduled(
   exchanges: readonly RecordedExchange[],
@@ -67,29 +81,41 @@ export async function runScheduled(
   const t0 = performance.now();
   /** Per recorded connection (of one pod): what the next exchange waits for. */
   const gate = new Map<string, Promise<void>>();
-  const all = sorted.map((ex, i) => {
-    const conn = connectionKeyOf(ex);
-    const previous = gate.get(conn) ?? Promise.resolve();
-    let markStarted!: () => void;
-    const started = new Promise<void>((r) => (markStarted = r));
-    const run = (async () => {
+  const all: Promise<void>[] = [];
+  const dispatch = (async () => {
+    for (let i = 0; i < sorted.length && !signal?.aborted; i++) {
       await sleep(offsets[i]! - (performance.now() - t0), signal);
-      await previous;
-      await semaphore.acquire();
-      markStarted();
-      try {
-        if (!signal?.aborted) await task(ex, i);
-      } finally {
-        semaphore.release();
-      }
-    })();
-    gate.set(conn, ex.protocol === 'http/1.1' || ex.protocol === 'http/1.0' ? run : started);
-    return run;
-  });
+      if (signal?.aborted) break;
+      const ex = sorted[i]!;
+      const conn = connectionKeyOf(ex);
+      const previous = gate.get(conn) ?? Promise.resolve();
+      let markStarted!: () => void;
+      const started = new Promise<void>((r) => (markStarted = r));
+      const run = (async () => {
+        await previous;
+        await semaphore.acquire();
+        markStarted();
+        try {
+          if (!signal?.aborted) await task(ex, i);
+        } finally {
+          semaphore.release();
+        }
+      })();
+      // An HTTP/1 exchange waits for its connection's previous one to finish; h2/gRPC streams
+      // only for it to start. Once settled, a connection's gate holds nothing else.
+      const next = ex.protocol === 'http/1.1' || ex.protocol === 'http/1.0' ? run : started;
+      gate.set(conn, next);
+      void run.finally(() => {
+        if (gate.get(conn) === next) gate.delete(conn);
+      });
+      all.push(run);
+    }
+  })();
   // Stopped: return at once; exchanges in flight are abandoned by the caller.
   await new Promise<void>((resolve, reject) => {
-    Promise.all(all).then(() => resolve(), reject);
+    const onAbort = () => resolve();
+    dispatch.then(() => Promise.all(all)).then(() => resolve(), reject).finally(() => signal?.removeEventListener('abort', onAbort));
     if (signal?.aborted) resolve();
-    signal?.addEventListener('abort', () => resolve(), { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
