@@ -10,7 +10,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import proxy from 'http2-proxy';
 import { request as undiciRequest } from 'undici';
-import { createLogger } from '../common/index.js';
+import { createLogger, MeshtapError } from '../common/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { H2_PREFACE, type HeaderList } from '../tap-protocol/index.js';
 import { joinGrpcFrames } from './grpc-frames.js';
@@ -253,7 +253,10 @@ export function createMockServer(exchanges: readonly RecordedExchange[], options
     stats,
     listen: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {
-        server.once('error', reject);
+        // A port in use is the user's to choose again: one line, not an 'unexpected error' stack.
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(new MeshtapError('MT_LISTEN', `mock: cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${err.code ?? err.message}`, { cause: err })),
+        );
         server.listen(port, host, () => {
           const a = server.address() as net.AddressInfo;
           resolve({ host: a.address, port: a.port });

@@ -256,9 +256,13 @@ export async function startTapApiServer(options: TapApiServerOptions): Promise<T
   const scheme = server instanceof HttpsServer ? 'https' : 'http';
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) => {
+      const at = options.host ?? '127.0.0.1';
+      reject(new MeshtapError('MT_LISTEN', `tap API: cannot listen on ${at.includes(':') ? `[${at}]` : at}:${options.port}: ${err.code ?? err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
