@@ -81,7 +81,8 @@ function cookieValue(pair: string, add: (secret: string) => void): void {
  * `\xE9` in a header and `%E9` in a path (proxy/field-text.ts): each spelling is added with the
  * other (small11, review10 #10: a key with a raw 0xE9 byte echoed in `?state=` showed in full).
  * A value whose non-ASCII characters are all Latin-1 also gets its Latin-1 spellings (`%E9`,
- * `\xE9` for `é`), how an ISO-8859-1 app echoes it (sec12).
+ * `\xE9` for `é`), how an ISO-8859-1 app echoes it, and a value holding such bytes (`\xE9`, or
+ * `%E9` that is not UTF-8) gets them read as Latin-1 (`é`), how a UTF-8 app echoes it (sec12).
  */
 export class SecretSet {
   readonly values: string[] = [];
@@ -104,7 +105,11 @@ export class SecretSet {
     }
     if (secret.indexOf('\\x') >= 0) {
       const escaped = byteEscapesAsPercent(secret);
-      if (escaped !== secret) this.addOne(escaped);
+      if (escaped !== secret) {
+        this.addOne(escaped);
+        // The same bytes read as Latin-1 by the app that echoes them (in UTF-8: `é`, or `%C3%A9` in a URL).
+        this.addOne(byteEscapesAsLatin1(secret));
+      }
     }
     if (secret.indexOf('%') >= 0) {
       let decoded: string;
@@ -115,6 +120,10 @@ export class SecretSet {
         decoded = decodeBytesAsHeaderText(secret);
       }
       this.addOne(decoded);
+      if (decoded.indexOf('\\x') >= 0) {
+        const latin1 = byteEscapesAsLatin1(decoded);
+        if (latin1 !== decoded) this.addOne(latin1);
+      }
     }
   }
 
@@ -137,6 +146,11 @@ export class SecretSet {
 }
 
 const BYTE_ESCAPE = /\\x([89A-Fa-f][0-9A-Fa-f])/g;
+
+/** `value` with each `\xHH` of a non-ASCII byte as the Latin-1 character of that byte (`\xE9` → `é`). */
+function byteEscapesAsLatin1(value: string): string {
+  return value.replace(BYTE_ESCAPE, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
 
 /** A character of U+0080-U+00FF: one byte in Latin-1. */
 const LATIN1_CHAR = /[\u0080-\u00ff]/g;

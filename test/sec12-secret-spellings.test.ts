@@ -11,7 +11,8 @@
  *   T in the path, `:path`-like fields and a Referer; parameters of a fragment are now read as a
  *   query's are (the same names).
  * - small11's leftover: a UTF-8 value (`é` as C3 A9 in a header) echoed in a path by a Latin-1
- *   app (`%E9`, as servlet containers, PHP and classic ASP on ISO-8859-1 write it).
+ *   app (`%E9`, as servlet containers, PHP and classic ASP on ISO-8859-1 write it), and the
+ *   reverse (Latin-1 bytes echoed by a UTF-8 app as `é` or `%C3%A9`).
  *
  * Real sidecar processes on both engines, raw bytes on a socket, node:http as the backend; the
  * live events, the flight recorder, a filter guessing the secret and /metrics are checked.
@@ -175,6 +176,20 @@ describe.each(ENGINES)('sec12: secrets collected from every spelling (%s engine)
       ]),
       'latin7secret',
       '/l1/',
+    );
+    // The reverse: a value sent as Latin-1 bytes (a raw E9 in a header, `%E9` in a query) echoed by a UTF-8 app (`é`, `%C3%A9`).
+    await expectHidden(
+      request('/l2/p?state=cl%C3%A9-LATIN8secret', 'clé-LATIN8secret.l2.example', [
+        ['X-Api-Key', Buffer.from('cl\xe9-LATIN8secret', 'latin1')],
+        ['X-Echo', Buffer.from('clé-LATIN8secret', 'utf8')],
+      ]),
+      'latin8secret',
+      '/l2/',
+    );
+    await expectHidden(
+      request('/l3/p?token=cl%E9-LATIN9secret', 'clé-LATIN9secret.l3.example', [['X-Echo', Buffer.from('clé-LATIN9secret', 'utf8')]]),
+      'latin9secret',
+      '/l3/',
     );
   }, 60_000);
 });

@@ -330,6 +330,28 @@ std::string ByteEscapesAsPercent(std::string_view s) {
   return out;
 }
 
+// byteEscapesAsLatin1: each `\xHH` of a non-ASCII byte as the Latin-1 character of that byte, in UTF-8 (`\xE9` -> `é`).
+std::string ByteEscapesAsLatin1(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x') {
+      const int h = HexDigit(static_cast<unsigned char>(s[i + 2]));
+      const int l = HexDigit(static_cast<unsigned char>(s[i + 3]));
+      if (h >= 8 && l >= 0) {
+        const unsigned b = static_cast<unsigned>((h << 4) | l);
+        out.push_back(static_cast<char>(0xc0 | (b >> 6)));
+        out.push_back(static_cast<char>(0x80 | (b & 0x3f)));
+        i += 4;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+    i++;
+  }
+  return out;
+}
+
 // decodeBytesAsHeaderText: the bytes of `s` with its `%HH` escapes decoded (a `%` without two hex
 // digits stays), read as an event reads a header value (DecodeFieldText): valid UTF-8 as is, any
 // other byte as `\xHH`.
@@ -396,13 +418,20 @@ class SecretSet {
     }
     if (secret.find("\\x") != std::string_view::npos) {
       std::string escaped = ByteEscapesAsPercent(secret);
-      if (escaped != secret) AddOne(std::move(escaped));
+      if (escaped != secret) {
+        AddOne(std::move(escaped));
+        AddOne(ByteEscapesAsLatin1(secret));
+      }
     }
     if (secret.find('%') != std::string_view::npos) {
       std::string decoded;
       // Not UTF-8 (or a stray `%`): the bytes as a header shows them, a non-UTF-8 byte as `\xHH`.
       if (!DecodeUriComponent(secret, &decoded)) decoded = DecodeBytesAsHeaderText(secret);
+      std::string latin1;
+      if (decoded.find("\\x") != std::string::npos) latin1 = ByteEscapesAsLatin1(decoded);
+      const bool other = !latin1.empty() && latin1 != decoded;
       AddOne(std::move(decoded));
+      if (other) AddOne(std::move(latin1));
     }
   }
 
