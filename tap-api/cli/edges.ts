@@ -3,6 +3,7 @@
  * a Prometheus directly) and print Linkerd-shaped tables (`linkerd viz edges`, `viz routes`).
  */
 import { MeshtapError } from '../../common/index.js';
+import { escapeForTerminal } from './format.js';
 import { computeEdges, computeRoutes, edgeInScope } from '../edges/compute.js';
 import { prometheusWindow } from '../edges/prometheus.js';
 import { fetchEdges, fetchRoutes, type EdgesConnection } from './edges-client.js';
@@ -91,7 +92,9 @@ const name = (e: EdgeEnd): string => (e.meshed ? e.workload! : e.address!);
 const ns = (e: EdgeEnd): string => (e.meshed ? e.namespace! : '-');
 const latency = (l: LatencyPercentiles, which: 'p50' | 'p95' | 'p99'): string => ms(l[which]);
 
-function table(head: string[], rows: string[][]): string {
+/** Cells come from the wire (a route is a request's path): escaped, never obeyed by the terminal. */
+function table(head: string[], cellRows: string[][]): string {
+  const rows = cellRows.map((r) => r.map(escapeForTerminal));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows].map((line) => line.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n') + '\n';
 }

@@ -6,7 +6,7 @@
  * as untracked and shown in the header.
  */
 import type { Writable } from 'node:stream';
-import { counted, formatLatencyMs } from './format.js';
+import { counted, escapeForTerminal, formatLatencyMs } from './format.js';
 import { loadYaml } from '../lazy-deps.js';
 import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
 
@@ -104,11 +104,12 @@ const fmtMs = formatLatencyMs;
 export function renderTopTable(rows: TopRow[], options: { maxLines?: number; width?: number; header?: string } = {}): string {
   const head = ['Source', 'Destination', 'Method', 'Path', 'Count', 'Best', 'Worst', 'Last', 'Success Rate'];
   const shown = rows.slice(0, options.maxLines ?? rows.length);
+  // Method and path come from the wire: escaped, so a request cannot drive the terminal.
   const cells = shown.map((r) => [
-    r.source,
-    r.destination,
-    r.method,
-    r.path,
+    escapeForTerminal(r.source),
+    escapeForTerminal(r.destination),
+    escapeForTerminal(r.method),
+    escapeForTerminal(r.path),
     String(r.count),
     fmtMs(r.bestMs),
     fmtMs(r.worstMs),
