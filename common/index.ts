@@ -10,6 +10,7 @@ export type { CommandSpec, OptionSpec, ParsedArgs } from './cli.js';
 export { SOURCE_OPTIONS, SOURCE_HELP } from './source-flags.js';
 export type { CheckResult } from './check.js';
 export { formatHostPort } from './host-port.js';
+export { escapeForTerminal } from './terminal-text.js';
 export { setLongTimeout, MAX_TIMEOUT_MS } from './long-timeout.js';
 export { fetchWithin } from './fetch-within.js';
 export type { LongTimeout } from './long-timeout.js';

@@ -2,6 +2,7 @@
  * Replay results for people and tools: a text summary (counts, target latency percentiles,
  * the first differences of each mismatch), one JSON document, and JUnit XML for CI.
  */
+import { escapeForTerminal } from '../common/index.js';
 import { podQualifiedId } from '../tap-protocol/index.js';
 import type { ExchangeResult } from './replay.js';
 
@@ -34,7 +35,7 @@ export function summarize(results: readonly ExchangeResult[]): ReplaySummary {
 
 const name = (r: ExchangeResult): string => `${podQualifiedId(r)} ${r.method} ${r.path}${r.loop ? ` (loop ${r.loop + 1})` : ''}`;
 
-/** Human-readable report: mismatches and failures with their differences, then the summary. */
+/** Human-readable report: mismatches and failures with their differences, then the summary (terminal-safe). */
 export function formatText(results: readonly ExchangeResult[], maxDiffsEach = 10): string {
   const lines: string[] = [];
   for (const r of results) {
@@ -49,7 +50,9 @@ export function formatText(results: readonly ExchangeResult[], maxDiffsEach = 10
   const s = summarize(results);
   const lat = s.latencyMs ? `; target latency p50 ${s.latencyMs.p50}ms p90 ${s.latencyMs.p90}ms p99 ${s.latencyMs.p99}ms max ${s.latencyMs.max}ms` : '';
   lines.push(`${s.total} exchange${s.total === 1 ? '' : 's'}: ${s.matched} matched, ${s.mismatched} mismatched, ${s.failed} failed${lat}`);
-  return lines.join('\n') + '\n';
+  // Paths, header values and grpc-messages come from the recording and the target: shown, never
+  // obeyed by the terminal (nor able to forge a line of the report).
+  return lines.map(escapeForTerminal).join('\n') + '\n';
 }
 
 /** `-o json`: summary plus every result. */

@@ -3,9 +3,14 @@
  * `meshtap top` and `meshtap routes` printed a request's path raw: an HTTP/2 client that sent
  * `:path /p<ESC>[2Jq` through a sidecar cleared the screen of whoever ran `top` or `routes` on that
  * workload (and could set its title, colours, or more, and broke the columns). Real sidecars on
- * both engines registered with a real tap API, a raw HTTP/2 client, the real CLI.
+ * both engines registered with a real tap API, a raw HTTP/2 client, the real CLI. `meshtap replay`'s
+ * report likewise printed a recording's path and the recorded and answered values as they were.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +24,8 @@ import { until } from './support/until.js';
 
 const PATH = '/p\x1b[2J\x1b]0;pwned\x07q';
 const SHOWN = '/p\\x1b[2J\\x1b]0;pwned\\x07q';
+/** No control character but the line feeds that end lines. */
+const expectNoControls = (out: string) => expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
 
 describe.each(ENGINES)('top and routes show a path with control characters escaped (%s engine)', (engine) => {
   let dir: string;
@@ -72,7 +79,7 @@ describe.each(ENGINES)('top and routes show a path with control characters escap
     });
 
   const expectEscaped = (out: string) => {
-    expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expectNoControls(out);
     expect(out).toContain(SHOWN);
   };
 
@@ -99,5 +106,32 @@ describe.each(ENGINES)('top and routes show a path with control characters escap
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expectEscaped(r.stdout);
+  }, 30_000);
+});
+
+describe('meshtap replay: its report shows values from the wire escaped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mt-review12-term-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a failed exchange\'s path and a mismatched header\'s value', async () => {
+    const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+    const header = { format: 'meshtap-recording', version: 1, created: new Date(T0).toISOString(), source: { kind: 'workload', target: 'deploy/web', namespace: 'shop' }, meshtap: '0.1.0' };
+    const ex = (id: string, path: string, responseHeaders: string[][]) => ({
+      kind: 'end', id, ts: new Date(T0).toISOString(), proxy: 'in', src: '127.0.0.1:1', dst: '127.0.0.1:2', protocol: 'http/1.1', method: 'GET', scheme: 'http',
+      authority: 'svc', path, requestHeaders: [['Host', 'svc']], status: 200, responseHeaders, durationMs: 1, requestBytes: 0, responseBytes: 0,
+    });
+    const file = join(dir, 'esc.jsonl');
+    writeFileSync(file, [header, ex('1.1', PATH, []), ex('2.1', '/ok', [['X-Note', 'a\x1b[2Jb']])].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const target = createHttpServer((_req, res) => res.end());
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    try {
+      const r = await runMeshtap(['replay', file, '--target', `http://127.0.0.1:${(target.address() as AddressInfo).port}`, '--speed', 'max']);
+      expect(r.code).toBe(1);
+      expectNoControls(r.stdout);
+      expect(r.stdout).toContain(`FAILED   1.1 GET ${SHOWN}`);
+      expect(r.stdout).toContain('header:x-note: expected a\\x1b[2Jb, got (absent)');
+    } finally {
+      await new Promise((r) => target.close(r));
+    }
   }, 30_000);
 });
