@@ -381,11 +381,11 @@ export function createExchangeSink(
         return;
       }
       const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
-      // An exchange that ended with an error did not complete (a response cut short by a reset, a
-      // lost connection, a GOAWAY; a gRPC call without the server's own status): a failure,
-      // whatever its status or its client's gRPC code, as its `end` event's `error` shows and
-      // `meshtap top` counts it (docs/decisions.md, session 12 exact12).
-      const isFailed = ex.error !== undefined;
+      // A response cut short (an error before it ended: a reset, a lost connection, a GOAWAY) or a
+      // gRPC call without the server's own status: a failure, whatever its status or its client's
+      // gRPC code. An HTTP/1 error after the response came whole tells of the request alone (its
+      // body cut): the status decides, as for HTTP/2 (docs/decisions.md, session 12 exact12).
+      const isFailed = ex.error !== undefined && (ex.isResponseComplete !== true || ex.protocol === 'grpc');
       const shown = labelsOf(ex);
       routeOf(shown.authority).exchange(routeCursor!, ex.method, shown.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {

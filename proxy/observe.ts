@@ -81,6 +81,12 @@ export interface Exchange {
   /** Why the exchange did not complete: `reset`, `upstream-closed`, `client-closed`, … */
   error?: string;
   /**
+   * HTTP/1: the response ended as its framing says (or switched protocols), so an `error` tells
+   * of the request alone (its body cut). HTTP/2 leaves it unset: a stream whose response ended
+   * reports no error, whatever its request did (stream-tracker.ts).
+   */
+  isResponseComplete?: boolean;
+  /**
    * Optional: `sum(name.length + value.length + perFieldBytes)` over the request or response
    * headers, without decoding them. HTTP/1 keeps heads as text and decodes a list when it is
    * first read; this lets the flight recorder size an exchange it may never turn into an

@@ -6,7 +6,9 @@
  * ended (`error`), and `response_total` / `route_response_total` (behind `meshtap stat`, edges,
  * routes and the dashboard) count it `classification="failure"`, as `meshtap top` and the
  * dashboard's tap views already did from the event's `error`. Complete responses (Content-Length,
- * close-delimited, END_STREAM) stay successes. Both engines; real backends that cut (a raw socket,
+ * close-delimited, END_STREAM) stay successes, and so does a whole HTTP/1 answer given before the
+ * request body ended (an early 413) when the client then cuts its body: the event's error tells
+ * of the request, the status classifies the response. Both engines; real backends that cut (a raw socket,
  * hand-written HTTP/2 frames), real clients (node:http2), one sidecar process each, /metrics scraped and its tap read.
  */
 import * as http2 from 'node:http2';
@@ -21,11 +23,15 @@ import { openTapCollector, type TapCollector } from './support/tap-collector.js'
 import { until } from './support/until.js';
 
 /** HTTP/1 answers by Host: what the backend writes after the request head, and how it then leaves. */
-const H1: Record<string, { bytes: string; then: 'fin' | 'reset' | 'stay' }> = {
+const H1: Record<string, { bytes: string; then: 'fin' | 'reset' | 'stay'; client?: 'fin' | 'reset' }> = {
   'h1-ok.test': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello', then: 'stay' },
   'h1-close-delimited.test': { bytes: 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it', then: 'fin' },
   'h1-fin.test': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b', then: 'fin' },
   'h1-reset.test': { bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n', then: 'reset' },
+  // A whole answer before the whole request (an upload refused early), then the client gives up
+  // its body: the response ended cleanly, the request did not.
+  'h1-early-answer-fin.test': { bytes: 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!', then: 'fin', client: 'fin' },
+  'h1-early-answer-reset.test': { bytes: 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!', then: 'fin', client: 'reset' },
 };
 
 /** HTTP/2 answers, in the order the requests come (one connection each). */
@@ -46,6 +52,10 @@ const EXPECTED: Record<string, { status: number; grpcStatus?: number; error?: st
   'h1-close-delimited.test': { status: 200, classification: 'success' },
   'h1-fin.test': { status: 200, error: 'upstream-closed', classification: 'failure' },
   'h1-reset.test': { status: 200, error: 'reset', classification: 'failure' },
+  // The event says the request was cut; the response came whole: classified by its status, as
+  // HTTP/2 does (a stream whose response ended reports no error whatever its request did).
+  'h1-early-answer-fin.test': { status: 413, error: 'client-closed', classification: 'success' },
+  'h1-early-answer-reset.test': { status: 413, error: 'reset', classification: 'success' },
   'h2-ok.test': { status: 200, classification: 'success' },
   'h2-rst.test': { status: 200, error: 'reset', classification: 'failure' },
   'h2-goaway-close.test': { status: 200, error: 'upstream-closed', classification: 'failure' },
@@ -118,8 +128,18 @@ function h2Backend(): Promise<ScriptedServer> {
 /** One HTTP/1 request on its own connection; resolves when the connection is over, however it ended. */
 async function h1Request(port: number, host: string): Promise<void> {
   const c = await connectRaw(port);
+  const answer = H1[host]!;
+  if (answer.client !== undefined) {
+    // 10 of the 100 body bytes announced; the rest never comes.
+    await c.write(`POST /${host.replace('.test', '')} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100\r\n\r\nten bytes.`);
+    await c.waitForText('big!');
+    await c.waitForEnd();
+    if (answer.client === 'fin') c.end();
+    else c.socket.resetAndDestroy();
+    return c.waitForClose();
+  }
   await c.write(`GET /${host.replace('.test', '')} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-  if (H1[host]!.then === 'stay') {
+  if (answer.then === 'stay') {
     await c.waitForText('hello');
     c.end();
   }

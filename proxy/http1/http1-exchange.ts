@@ -41,6 +41,7 @@ export class Http1Exchange implements Exchange {
   declare requestBody?: BodyCapture;
   declare responseBody?: BodyCapture;
   declare error?: string;
+  isResponseComplete = false;
   private requestSection: FieldSection | undefined = undefined;
   private requestList: HeaderList = NO_FIELDS;
   private responseSection: FieldSection | undefined = undefined;

@@ -294,6 +294,7 @@ class Http1Observer implements ConnectionObserver {
     p.ex.responseBytes = this.rspBody.bytes;
     p.ex.trailers = this.rspBody.trailers;
     p.isResponseDone = true;
+    p.ex.isResponseComplete = true;
     if (p.isRequestDone) this.finish(p);
   }
 
@@ -310,6 +311,7 @@ class Http1Observer implements ConnectionObserver {
       this.reportResponseHead(p, rsp);
       if (this.isDead) return;
       p.isResponseDone = true;
+      p.ex.isResponseComplete = true;
       p.isRequestDone = true;
       this.finish(p);
     }

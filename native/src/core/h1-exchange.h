@@ -87,6 +87,9 @@ struct H1Exchange {
   uint64_t end_ns = 0;
   // Why it did not complete (exchange_error::…, or an engine close reason), nullptr when it did.
   const char* error = nullptr;
+  // The response ended as its framing says (or switched protocols): an `error` then tells of the
+  // request alone (its body cut), and the metrics classify by status (metrics-h1-sink.cc).
+  bool response_complete = false;
   // Set by a sink in RequestHead: body bytes are then passed to BodyData, at most
   // ObserverLimits::max_body_capture_bytes per direction (the whole size is request_bytes /
   // response_bytes at End). Left false, no body byte is looked at beyond counting.

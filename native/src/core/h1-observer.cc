@@ -329,6 +329,7 @@ void H1Observer::ResponseBodyDone() {
   p->ex.response_bytes = rsp_body_.bytes;
   p->ex.trailers = rsp_body_.trailers;
   p->is_response_done = true;
+  p->ex.response_complete = true;
   if (p->is_request_done) Finish(p);
 }
 
@@ -342,6 +343,7 @@ void H1Observer::SwitchProtocols(Pending* p, int status, const ResponseHead& rsp
     ReportResponseHead(p, status);
     if (is_dead_) return;
     p->is_response_done = true;
+    p->ex.response_complete = true;
     p->is_request_done = true;
     Finish(p);
   }

@@ -58,8 +58,9 @@ void H1MetricsSink::End(H1Exchange& ex) {
     o.path = ex.label_path;
     o.protocol = ex.is_http10 ? "http/1.0" : "http/1.1";
     o.status = ex.status;
-    // Ended with an error (cut short, lost): a failure whatever its status (exchange-events.ts).
-    o.is_failed = ex.error != nullptr;
+    // A response cut short (an error before it ended): a failure whatever its status; an error
+    // after it came whole tells of the request alone (exchange-events.ts).
+    o.is_failed = ex.error != nullptr && !ex.response_complete;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
   }
