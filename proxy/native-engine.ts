@@ -70,9 +70,12 @@ export async function startNativeDataPath(
   let recorder: ReturnType<typeof createNativeFlightRecorder>;
   try {
     // C++ decides at each request head whether the exchange crosses to JS at all (only while
-    // someone taps: metrics and the recorder of HTTP/1 are C++'s), and with its body bytes (only
-    // while a tap wants bodies; --recorder-bodies keeps them in C++): keep both current.
-    const updateBodies = () => engine?.setWantBodies(services.hub.wantsBodies);
+    // someone taps: metrics and the recorder of HTTP/1 are C++'s), and with its body bytes while a
+    // tap wants bodies, and with --recorder-bodies always (oracle12): the js engine shows every tap
+    // the `end` event scrubbed of its captured body's secret field values (a password echoed in the
+    // path), which JS can do only with the body, and C++'s JSON text of it is plain only if its
+    // body is (tap-event-json.h). Keep both current.
+    const updateBodies = () => engine?.setWantBodies(services.hub.wantsBodies || services.recorderBodies);
     updateBodies();
     services.hub.onWantsBodiesChange(updateBodies);
     const updateTapped = () => engine?.setTapped(services.hub.count > 0);

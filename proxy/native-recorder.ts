@@ -107,9 +107,12 @@ export function createNativeFlightRecorder(js: FlightRecorder, native: () => Nat
       const key = `${r.connId}|${r.proxy}|${r.src}|${r.dst}`;
       let maker = makers.get(key);
       if (maker === undefined) makers.set(key, (maker = createEventMaker({ id: r.connId, proxy: r.proxy, src: r.src, dst: r.dst }, services)));
-      const ev = toEvent(r, maker, services);
-      if (ev === undefined || (sinceEpochMs !== undefined && Date.parse(ev.ts) < sinceEpochMs) || (accept && !accept(ev))) return undefined;
-      return services.recorderBodies ? ev : withoutBodies(ev);
+      const made = toEvent(r, maker, services);
+      if (made === undefined) return undefined;
+      // `accept` tests the event as it is returned (and shown): a filter scrubs with its bodies' secret values exactly when the tap does.
+      const ev = services.recorderBodies ? made : withoutBodies(made);
+      if ((sinceEpochMs !== undefined && Date.parse(ev.ts) < sinceEpochMs) || (accept && !accept(ev))) return undefined;
+      return ev;
     };
     const out: TapEvent[] = [];
     if (last !== undefined) {

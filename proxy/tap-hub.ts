@@ -189,8 +189,9 @@ export interface TapHub {
   /** Redacts an event for a subscriber's grant (used for history too). */
   shape(event: TapEvent, options: Pick<SubscriberOptions, 'bodies' | 'reveal'>): TapEvent;
   /**
-   * `match` testing events as this grant would be shown them (redacted: tap-protocol/redact-event.ts),
-   * so a filter is never an oracle for a secret (live and history alike).
+   * `match` testing events as this grant would be shown them (redacted: tap-protocol/redact-event.ts,
+   * and scrubbed of the values of its bodies' secret fields: `shape`), so a filter is never an
+   * oracle for a secret (live and history alike).
    */
   redactedMatch(match: CompiledMatch, options: Pick<SubscriberOptions, 'reveal'>): CompiledMatch;
 }
@@ -867,7 +868,11 @@ export function createTapHub(
       const reveal = o.reveal;
       // Nothing to hide from a match on method, status, addresses…: it tests events as they are.
       if (reveal === 'all' || match.readsSecrets === false) return match;
-      return { point: match.point, matchesAll: match.matchesAll, test: (e) => match.test(filterView(e, secrets, reveal)) };
+      // An event with bodies (an `end`: live with a capture, or the recorder's with --recorder-bodies)
+      // is shown scrubbed of its secret body fields' values too: the filter tests exactly that
+      // (shape, bodies left out: no filter reads them; its body redaction is cached for the delivery).
+      const view = (e: TapEvent): TapEvent => (e.requestBody === undefined && e.responseBody === undefined ? filterView(e, secrets, reveal) : shape(e, { bodies: false, reveal }));
+      return { point: match.point, matchesAll: match.matchesAll, test: (e) => match.test(view(e)) };
     },
     publish(kind, event) {
       if (stalledSubs > 0) countSkipped(); // the subscribers not reading miss this one too
