@@ -2,8 +2,8 @@
  * The tap port's gRPC server, on node:http2 directly: what the tap service needs of gRPC and no
  * more — calls with one JSON request message (unary or server streaming), JSON/text responses
  * written as length-prefixed messages, statuses in trailers (or a trailers-only answer), deadlines
- * (`grpc-timeout`), cancellation, per-write completion (HTTP/2 flow control) and a bound on
- * concurrent streams. Callers stay grpc-js (the tap API, `record`, tests) or tap-h2-reader.ts.
+ * (`grpc-timeout`), cancellation, per-write completion (HTTP/2 flow control) and bounds on
+ * concurrent streams (per connection, MAX_STREAMS_PER_CONNECTION; per server, MAX_OPEN_CALLS). Callers stay grpc-js (the tap API, `record`, tests) or tap-h2-reader.ts.
  *
  * Why not grpc-js's Server (docs/decisions.md, "The tap port serves gRPC with node:http2"): loading
  * grpc-js with the first tap cost the tapped sidecar ~7 MB of RSS (issue 14: ≤ 60 MB under load),
@@ -52,6 +52,20 @@ export const IDLE_SESSION_MS = 60_000;
  * once (bound `tap-calls`), and 512 held calls cost ~3 MB.
  */
 export const MAX_OPEN_CALLS = 512;
+/**
+ * Most calls open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). MAX_OPEN_CALLS acts
+ * only once node made a stream (~6.9 KB of its objects, freed only when V8 collects their wrappers);
+ * what nghttp2 refuses under this setting never becomes one. With 256 (grpc-js's and this server's
+ * figure until session 12), 256 connections of 256 HEADERS-only streams took a native sidecar's
+ * RssAnon from 9 to ~100 MB here (450 MB in review R1b) and kept it there after the flood; at most
+ * MAX_TAP_CONNECTIONS x this many streams exist now (256 x 8: ~14 MB). A tap needs one: `meshtap
+ * tap` reads each call on its own connection, and the tap API's grpc-js calls each have their own
+ * channel (tap-wire.ts; they shared one per sidecar before). A peer that opens more than this on a
+ * connection gets RST_STREAM(REFUSED_STREAM) for each while our SETTINGS are unacknowledged, and a
+ * connection error once they are (nghttp2's PROTOCOL_ERROR, RFC 9113 §5.1.2; node's GOAWAY says INTERNAL_ERROR); the connection
+ * so closed is counted (bound `tap-streams`), as is one cut by node after 1000 refused streams.
+ */
+export const MAX_STREAMS_PER_CONNECTION = 8;
 /**
  * Longest a request may take from its HEADERS to its end (the client's half-close). Tap clients send
  * their few-KiB request at once; a request still unfinished past this is answered DEADLINE_EXCEEDED
@@ -123,19 +137,21 @@ function firstValue(v: string | string[] | undefined): string | undefined {
 export function createTapGrpcServer(
   methods: ReadonlyMap<string, GrpcMethod>,
   options: {
-    maxConcurrentStreams: number;
+    /** MAX_STREAMS_PER_CONNECTION unless given (tests raise it to reach the other bounds). */
+    maxConcurrentStreams?: number;
     maxHeldRequestBytes?: number;
     idleMs?: number;
     /** REQUEST_READ_MS unless given (tests lower it). */
     requestReadMs?: number;
     /** MAX_OPEN_CALLS unless given (tests lower it). */
     maxOpenCalls?: number;
-    onBoundHit?: (bound: 'tap-request-bytes' | 'tap-calls') => void;
+    onBoundHit?: (bound: 'tap-request-bytes' | 'tap-calls' | 'tap-streams') => void;
   },
 ): TapGrpcServer {
   const h2 = http2();
+  const maxStreams = options.maxConcurrentStreams ?? MAX_STREAMS_PER_CONNECTION;
   const server = h2.createServer({
-    settings: { maxConcurrentStreams: options.maxConcurrentStreams },
+    settings: { maxConcurrentStreams: maxStreams },
     // As grpc-js's server: node's session memory check misbehaves when reached; what a session holds
     // is bounded by the streams (maxConcurrentStreams) and each tap's bytes in flight (tap-hub.ts).
     maxSessionMemory: Number.MAX_SAFE_INTEGER,
@@ -143,8 +159,9 @@ export function createTapGrpcServer(
   });
   const sessions = new Set<Http2.ServerHttp2Session>();
   const idleMs = options.idleMs ?? IDLE_SESSION_MS;
-  // Each session's running calls, and the timer that closes it once it has had none for idleMs.
-  const open = new Map<Http2.Http2Session, { calls: number; timer?: NodeJS.Timeout }>();
+  // Each session's running calls, its streams node made (open or not yet closed), and the timer that
+  // closes it once it has had no running call for idleMs.
+  const open = new Map<Http2.Http2Session, { calls: number; streams: number; timer?: NodeJS.Timeout }>();
   const idleFrom = (session: Http2.Http2Session): void => {
     const o = open.get(session);
     if (o === undefined || o.calls > 0) return;
@@ -153,14 +170,20 @@ export function createTapGrpcServer(
   };
   server.on('session', (session) => {
     sessions.add(session);
-    open.set(session, { calls: 0 });
+    const o = { calls: 0, streams: 0 };
+    open.set(session, o);
     idleFrom(session);
     session.on('close', () => {
       sessions.delete(session);
       clearTimeout(open.get(session)?.timer);
       open.delete(session);
     });
-    session.on('error', () => {}); // followed by 'close'; its streams close with it
+    // Followed by 'close'; its streams close with it. A peer past maxStreams: nghttp2's connection
+    // error for a stream over our acknowledged SETTINGS ("Protocol error", with maxStreams open), or
+    // node's cut after 1000 streams nghttp2 refused before they were acknowledged.
+    session.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES' || (err.code === 'ERR_HTTP2_ERROR' && o.streams >= maxStreams)) options.onBoundHit?.('tap-streams');
+    });
   });
   server.on('sessionError', () => {});
   const held: HeldRequests = { bytes: 0, max: options.maxHeldRequestBytes ?? MAX_HELD_REQUEST_BYTES, onBoundHit: options.onBoundHit };
@@ -168,8 +191,27 @@ export function createTapGrpcServer(
   let openCalls = 0;
   const requestReadMs = options.requestReadMs ?? REQUEST_READ_MS;
   server.on('stream', (stream, headers) => {
+    stream.on('error', () => {}); // every error is followed by 'close', which ends the call
+    const streamSession = stream.session;
+    const counted = streamSession === undefined ? undefined : open.get(streamSession);
+    if (counted !== undefined) {
+      counted.streams++;
+      // Not when its session is being destroyed (its streams close before it reports why: the count is read then).
+      stream.once('close', () => void (streamSession!.destroyed ? undefined : counted.streams--));
+    }
+    // Served once node has read what came with it. A stream answered and closed here, while nghttp2
+    // is still reading the frames that came in the same read, gave its slot of maxStreams back at
+    // once, and the connection's next HEADERS became a node stream too: a peer that wrote 256 HEADERS
+    // at once on each of 256 connections had every one made (and refused with MT_TAP_BUSY past
+    // MAX_OPEN_CALLS), 65,536 streams whose memory stays until GC. Served on the next turn, at most
+    // maxStreams of them per connection per read are made; nghttp2 refuses the others
+    // (REFUSED_STREAM) without a node object. Frames for the stream meanwhile wait in its buffer.
+    setImmediate(() => {
+      if (!stream.closed && !stream.destroyed) serve(stream, headers);
+    });
+  });
+  const serve = (stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders): void => {
     if (openCalls >= maxOpenCalls) {
-      stream.on('error', () => {});
       options.onBoundHit?.('tap-calls');
       stream.respond({ ...RESPONSE_HEADERS, 'grpc-status': String(GRPC_STATUS.RESOURCE_EXHAUSTED), 'grpc-message': encodeDetails(`MT_TAP_BUSY: this sidecar has ${maxOpenCalls} tap calls open already; try again`) }, { endStream: true });
       return closeAnswered(stream);
@@ -190,7 +232,7 @@ export function createTapGrpcServer(
       });
     };
     serveStream(stream, headers, methods, held, requestReadMs, running);
-  });
+  };
 
   return {
     inject(socket) {
@@ -352,7 +394,7 @@ function serveStream(
       request = Buffer.from(message);
     }
   });
-  stream.on('end', () => {
+  const onRequestEnd = (): void => {
     requestEnded = true;
     clearTimeout(readTimer);
     readTimer = undefined;
@@ -406,5 +448,9 @@ function serveStream(
     } catch {
       sendStatus(GRPC_STATUS.UNKNOWN, 'Unknown error');
     }
-  });
+  };
+  stream.on('end', onRequestEnd);
+  // Served a turn after node made the stream (createTapGrpcServer): an END_STREAM that came
+  // meanwhile with no byte before it was already told ('end' emitted, nothing buffered).
+  if (stream.readableEnded) onRequestEnd();
 }

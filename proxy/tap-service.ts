@@ -72,9 +72,6 @@ export interface TapService {
   close(): Promise<void>;
 }
 
-/** Concurrent calls per tap connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), as the grpc-js server had. */
-const MAX_CONCURRENT_STREAMS = 256;
-
 /** A request message: JSON (tap wire, tap-wire.ts). */
 const parseJson = (b: Buffer): unknown => JSON.parse(b.toString('utf8'));
 
@@ -209,7 +206,7 @@ export async function startTapService(listen: { host: string; port: number }, o:
         // Callers of the version 1 wire (one message per event) are told what to upgrade, not left to a bare UNIMPLEMENTED.
         [TAP_OBSERVE_PATH_V1, { parse: (b) => b, handle: (call) => call.fail(GRPC_STATUS.FAILED_PRECONDITION, WIRE_TOO_OLD_DETAILS) }],
       ]),
-      { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, onBoundHit: (bound) => o.metrics.boundHit(bound) },
+      { onBoundHit: (bound) => o.metrics.boundHit(bound) },
     );
     server.inject(socket);
   };

@@ -176,6 +176,10 @@ function wireMismatch(err: unknown, address: string): unknown {
 function openObserveCall(address: string, request: TapRequest, options: { deadlineMs?: number }): { raw: AsyncIterable<Buffer>; cancel(): void } {
   const client = new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // Its own connection, not one shared by every Observe call of this process to that sidecar
+    // (grpc-js's global subchannel pool): a sidecar takes a few calls per connection
+    // (MAX_STREAMS_PER_CONNECTION, proxy/tap-grpc-server.ts), and the tap API fans out many taps.
+    'grpc.use_local_subchannel_pool': 1,
   });
   const metadata = new (loadGrpc().Metadata)();
   if (request.grant) metadata.set(GRANT_METADATA_KEY, request.grant);
