@@ -1,6 +1,7 @@
 import { meshtapVersion, parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
+  EXIT_INTERRUPTED,
   connectionFromArgs,
   DEFAULT_TAP_MAX_RPS,
   describeSidecarError,
@@ -27,7 +28,8 @@ Usage:
 
 The file is JSON Lines (gzip when FILE ends in .gz), see docs/recording-format.md. It is written
 to a temporary file beside FILE and moved into place when recording stops, so FILE is never
-half-written; an existing FILE is kept unless --force. Stops at Ctrl-C or the first limit.
+half-written; an existing FILE is kept unless --force. Stops at Ctrl-C (exit status 130) or the
+first limit (0); the file is complete either way.
 
 ${FILTER_HELP}
 
@@ -141,7 +143,13 @@ const command: Command = {
     const stream = openSource(tapSource, request, (n) => process.stderr.write(`meshtap: ${n.pod}: ${n.message}\n`));
     const ac = new AbortController();
     const stop = (): void => ac.abort();
-    process.once('SIGINT', stop);
+    // Ctrl-C finishes the file as any stop does, then exits 130 (interrupt.ts); SIGTERM, --duration, --limit: 0.
+    let interrupted = false;
+    const interrupt = (): void => {
+      interrupted = true;
+      stop();
+    };
+    process.once('SIGINT', interrupt);
     process.once('SIGTERM', stop);
     const isTty = process.stderr.isTTY === true;
     let lastShown = 0;
@@ -156,7 +164,7 @@ const command: Command = {
       await writer.close();
       if (isTty) process.stderr.write('\r\x1b[K');
       process.stderr.write(`meshtap: ${formatProgress(result)}; stopped (${result.reason}); wrote ${toStdout ? 'stdout' : file}\n`);
-      return 0;
+      return interrupted ? EXIT_INTERRUPTED : 0;
     } catch (err) {
       if (isTty) process.stderr.write('\n');
       const failure = proxy ? describeSidecarError(proxy, err) : err;
@@ -169,7 +177,7 @@ const command: Command = {
       }
       throw failure;
     } finally {
-      process.off('SIGINT', stop);
+      process.off('SIGINT', interrupt);
       process.off('SIGTERM', stop);
     }
   },

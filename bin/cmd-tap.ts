@@ -1,6 +1,7 @@
 import { onCleanup, parseCount, parseTimeOrAgo, setLongTimeout, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
+  EXIT_INTERRUPTED,
   COLOR_HELP,
   colorFromArgs,
   connectionFromArgs,
@@ -60,6 +61,8 @@ ${SOURCE_HELP}
       --proxy HOST:PORT     a sidecar's tap address instead of a TARGET
 
 Text lines start with the event's time (local); ids are POD/CONNECTION.STREAM through the tap API.
+Exit status: 0 when the tap ends by itself (--limit, --until, a history read, the sidecar stopped)
+or its reader went away (| head), 130 at Ctrl-C, 1 on a failure, 2 on a usage error.
 
 Examples:
   meshtap tap deploy/web -n emojivoto --path /api --status 5xx
@@ -189,14 +192,21 @@ const command: Command = {
     });
     const onNotice = (n: { message: string }): void => note(n.message);
     const stream = connection ? openAllNamespaces(connection, request, onNotice, selector) : openSource(source, request, onNotice, { wire: true });
-    // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose: quietly, exit 0.
+    // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose, quietly: exit 0, except
+    // Ctrl-C (SIGINT): 130 as kubectl and linkerd, so a script can tell an interrupted tap from one
+    // that ended (what was printed before it is complete either way).
     let stopped = false;
+    let interrupted = false;
     const stop = (): void => {
       stopped = true;
       stream.cancel();
     };
+    const interrupt = (): void => {
+      interrupted = true;
+      stop();
+    };
     const unregister = onCleanup(stop);
-    process.once('SIGINT', stop);
+    process.once('SIGINT', interrupt);
     process.once('SIGTERM', stop);
     const untilTimer = untilEpochMs !== undefined && follow ? setLongTimeout(stop, Math.max(0, untilEpochMs - Date.now())) : undefined;
     try {
@@ -217,7 +227,7 @@ const command: Command = {
         note,
       });
     } catch (err) {
-      if (stopped) return 0;
+      if (stopped) return interrupted ? EXIT_INTERRUPTED : 0;
       if (source.proxy) throw await probeAdminPort(source.proxy, err);
       throw err;
     } finally {
@@ -225,10 +235,10 @@ const command: Command = {
       out.flush();
       untilTimer?.clear();
       unregister();
-      process.off('SIGINT', stop);
+      process.off('SIGINT', interrupt);
       process.off('SIGTERM', stop);
     }
-    return 0;
+    return interrupted ? EXIT_INTERRUPTED : 0;
   },
 };
 

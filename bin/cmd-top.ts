@@ -2,6 +2,7 @@
 import { onCleanup, parseCount, parseDurationMs, setLongTimeout, stringFlag, UsageError, MeshtapError } from '../common/index.js';
 import { isSidecarStopped, type TapMessage, type TapRequest, type TapStream } from '../tap-protocol/index.js';
 import {
+  EXIT_INTERRUPTED,
   connectionFromArgs,
   describeSidecarError,
   FILTER_HELP,
@@ -34,8 +35,9 @@ Usage:
 
 On a terminal the table is redrawn in place every --refresh; otherwise (a pipe) it is printed
 once when the stream ends (--limit, --duration, Ctrl-C), or without either of those every
---refresh (as 'top -b' does). Counts completed exchanges; Best/Worst/
-Last are response latencies; Success Rate excludes 5xx and failing gRPC statuses.
+--refresh (as 'top -b' does). Counts completed exchanges; Best/Worst/Last are response
+latencies; Success Rate excludes 5xx and failing gRPC statuses. Exit status: 0 at q, --limit or
+--duration, 130 at Ctrl-C, 1 on a failure, 2 on a usage error.
 
 ${FILTER_HELP}
 
@@ -123,11 +125,17 @@ const command: Command = {
     const notices: string[] = [];
     const stream: TapStream = source ? openSource(source, request, (n) => notices.push(n.message)) : openAllNamespaces(connection!, request, (n) => notices.push(n.message), selector);
     let stopped = false;
+    // Ctrl-C (SIGINT, or the key on a terminal in raw mode): exit 130 once the final table is out (interrupt.ts).
+    let interrupted = false;
     const stop = (): void => {
       stopped = true;
       stream.cancel();
     };
-    process.once('SIGINT', stop);
+    const interrupt = (): void => {
+      interrupted = true;
+      stop();
+    };
+    process.once('SIGINT', interrupt);
     process.once('SIGTERM', stop);
     const unregister = onCleanup(stop);
     const timer = durationMs ? setLongTimeout(stop, durationMs) : undefined;
@@ -159,6 +167,7 @@ const command: Command = {
         format,
         keys: process.stdin,
         onQuit: stop,
+        onInterrupt: interrupt,
         // No --limit/--duration: nothing would reach a pipe until Ctrl-C (`top | head` waited forever).
         batch: limitN === undefined && durationMs === undefined,
         ...(refreshMs !== undefined ? { refreshMs } : {}),
@@ -166,11 +175,11 @@ const command: Command = {
     } finally {
       timer?.clear();
       unregister();
-      process.off('SIGINT', stop);
+      process.off('SIGINT', interrupt);
       process.off('SIGTERM', stop);
       for (const n of notices) process.stderr.write(`meshtap: ${n}\n`);
     }
-    return 0;
+    return interrupted ? EXIT_INTERRUPTED : 0;
   },
 };
 

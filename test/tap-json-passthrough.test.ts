@@ -82,7 +82,7 @@ describe('tap -o json prints the sidecar’s event JSON as it came', { timeout: 
     cli.kill('SIGINT');
     const r = await cli.done;
     reference.close();
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(130); // Ctrl-C: interrupted (test/bound12-cli-interrupt.test.ts)
     expect(r.stderr).toBe('');
     expect(lines).toEqual(want);
     // the traffic had what this test is about

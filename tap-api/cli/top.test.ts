@@ -91,6 +91,42 @@ describe('runTop', () => {
     expect(text.endsWith('\x1b[?25h')).toBe(true);
   });
 
+  it('a terminal: q quits (onQuit), Ctrl-C, which raw mode turns into the key \\x03, interrupts (onInterrupt: exit 130 as for SIGINT)', async () => {
+    for (const [key, want] of [['q', 'quit'], ['\x03', 'interrupt']] as const) {
+      const out = Object.assign(new PassThrough(), { isTTY: true, rows: 24, columns: 120 });
+      out.resume();
+      const raw: boolean[] = [];
+      const keys = Object.assign(new PassThrough(), { isTTY: true, setRawMode: (on: boolean) => raw.push(on) });
+      let stop!: () => void;
+      const stopped = new Promise<void>((resolve) => (stop = resolve));
+      async function* live(): AsyncGenerator<TapMessage> {
+        yield { type: 'event', event: end({}) };
+        await stopped;
+      }
+      const got: string[] = [];
+      const run = runTop({
+        messages: live(),
+        out,
+        title: 't',
+        keys: keys as unknown as NodeJS.ReadStream,
+        onQuit: () => (got.push('quit'), stop()),
+        onInterrupt: () => (got.push('interrupt'), stop()),
+      });
+      keys.write(key);
+      await run;
+      expect(got).toEqual([want]);
+      expect(raw).toEqual([true, false]);
+    }
+  });
+
+  it('a terminal, a stream that fails before any event (unreachable, refused): the empty table drawn meanwhile is cleared, the cursor given back, no final table', async () => {
+    const out = Object.assign(new PassThrough(), { isTTY: true, rows: 24, columns: 120 });
+    let text = '';
+    out.on('data', (c) => (text += c));
+    await expect(runTop({ messages: messages([], new Error('unreachable')), out, title: 't' })).rejects.toThrow('unreachable');
+    expect(text.endsWith('\x1b[H\x1b[2J\x1b[?25h')).toBe(true);
+  });
+
   it('a stream refused before any event: the error propagates and no empty table is printed', async () => {
     const out = new PassThrough();
     let text = '';

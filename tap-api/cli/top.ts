@@ -151,9 +151,10 @@ export interface RunTopOptions {
   sortBy?: TopSortKey;
   /** `json`/`yaml`: the rows once, at the end, as data (no table). */
   format?: 'table' | 'json' | 'yaml';
-  /** A terminal's keys: `q` quits (calls `onQuit`), `s` cycles the sort key. */
+  /** A terminal's keys: `q` quits (calls `onQuit`), Ctrl-C interrupts (`onInterrupt`, else `onQuit`), `s` cycles the sort key. */
   keys?: NodeJS.ReadStream;
   onQuit?(): void;
+  onInterrupt?(): void;
   /**
    * Not a terminal: print the table every `refreshMs` too (as `top -b` does), not only once at
    * the end. For a top with no end of its own: `top deploy/web | head` then shows the busiest
@@ -196,14 +197,15 @@ export async function runTop(o: RunTopOptions): Promise<TopTable> {
   const keys = isTTY && o.keys?.isTTY ? o.keys : undefined;
   const onKey = (buf: Buffer): void => {
     const k = buf.toString('utf8');
-    if (k === 'q' || k === 'Q' || k === '\x03') o.onQuit?.();
+    if (k === 'q' || k === 'Q') o.onQuit?.();
+    else if (k === '\x03') (o.onInterrupt ?? o.onQuit)?.();
     else if (k === 's') {
       sortBy = TOP_SORT_KEYS[(TOP_SORT_KEYS.indexOf(sortBy) + 1) % TOP_SORT_KEYS.length]!;
       draw(false);
     }
   };
   if (keys) {
-    // Raw mode: keys arrive one by one; Ctrl-C arrives as \x03 (handled as q) instead of SIGINT.
+    // Raw mode: keys arrive one by one; Ctrl-C arrives as \x03 instead of SIGINT (handled as SIGINT is).
     keys.setRawMode(true);
     keys.on('data', onKey);
     keys.resume();
@@ -232,8 +234,11 @@ export async function runTop(o: RunTopOptions): Promise<TopTable> {
       keys.setRawMode(false);
       keys.pause();
     }
-    // A stream refused up front (401/403/404) gets its one-line error, not an empty table.
-    if (isTTY || !failed || table.total > 0) draw(true);
+    // A stream refused up front (401/403/404, unreachable) gets its one-line error, not an empty
+    // table; on a terminal the empty table drawn meanwhile is cleared (and the cursor given back).
+    if (failed && table.total === 0) {
+      if (isTTY) o.out.write('\x1b[H\x1b[2J\x1b[?25h');
+    } else if (isTTY || !failed || table.total > 0) draw(true);
   }
   return table;
 }
