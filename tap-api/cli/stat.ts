@@ -4,6 +4,7 @@
  * directly with `--admin`), scrapes each one's `/metrics` at the start and the end of the
  * window and works on the deltas. With `--prometheus URL`: the same numbers as PromQL queries.
  */
+import { get as httpGet } from 'node:http';
 import { fetchWithin, MeshtapError } from '../../common/index.js';
 import { parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
 import { listSidecars } from './client.js';
@@ -69,9 +70,20 @@ export async function collectStats(o: StatOptions): Promise<StatRow[]> {
   const selectors = o.targets.map(parseStatSelector);
   if (o.prometheus) return queryPrometheusStats(o.prometheus, selectors, o.allNamespaces ? undefined : (o.namespace ?? 'default'), o.windowMs);
   const sidecars = await findSidecars(o, selectors);
-  const scrape = (addr: string): Promise<PromSample[] | undefined> => scrapeMetrics(addr, o.scrapeTimeoutMs ?? 5_000);
+  const timeoutMs = o.scrapeTimeoutMs ?? 5_000;
+  const scrape = (addr: string): Promise<PromSample[] | undefined> => scrapeMetrics(addr, timeoutMs).then((r) => ('samples' in r ? r.samples : undefined));
   const t0 = Date.now();
-  const before = await Promise.all(sidecars.map((s) => scrape(s.admin)));
+  let before: Array<PromSample[] | undefined>;
+  if (o.admin && o.admin.length > 0) {
+    // Addresses the user named: one that cannot be scraped is an error that names it and says why
+    // (it read "no meshed pods found" as if the sidecar were there and idle).
+    const first = await Promise.all(sidecars.map((s) => scrapeMetrics(s.admin, timeoutMs)));
+    const failed = first.flatMap((r, i) => ('why' in r ? [`${sidecars[i]!.admin} (${r.why})`] : []));
+    if (failed.length > 0) {
+      throw new MeshtapError('MT_ADMIN_UNREACHABLE', `cannot scrape the sidecar admin address${failed.length === 1 ? '' : 'es'} ${failed.join(', ')}: is 'meshtap proxy --admin ADDR' running there?`);
+    }
+    before = first.map((r) => ('samples' in r ? r.samples : undefined));
+  } else before = await Promise.all(sidecars.map((s) => scrape(s.admin)));
   const wait = o.windowMs - (Date.now() - t0);
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const after = await Promise.all(sidecars.map((s) => scrape(s.admin)));
@@ -154,12 +166,65 @@ async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<
   return found;
 }
 
-async function scrapeMetrics(address: string, timeoutMs: number): Promise<PromSample[] | undefined> {
-  try {
-    return await fetchWithin(`http://${address}/metrics`, timeoutMs, async (res) => (res.ok ? parsePromText(await res.text()) : undefined));
-  } catch {
-    return undefined; // counted as not meshed in this window
+/**
+ * One scrape of `http://ADDRESS/metrics`: its samples, or why there are none (a failure of a sidecar
+ * found by the tap API or kube is counted as not meshed in this window). node:http rather than
+ * fetch: fetch retried a connection reset until the timeout (so "reset" read "no answer"), and
+ * refuses some ports outright (the Fetch standard's "bad ports": 6000, 6665-6669, …).
+ */
+/** Most bytes read of one /metrics answer (a sidecar's is a few hundred KiB at most: its label sets are bounded). */
+const MAX_METRICS_BYTES = 32 * 1024 * 1024;
+
+function scrapeMetrics(address: string, timeoutMs: number): Promise<{ samples: PromSample[] } | { why: string }> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: { samples: PromSample[] } | { why: string }): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    const req = httpGet(`http://${address}/metrics`, { agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return finish({ why: `HTTP ${res.statusCode} for /metrics` });
+      }
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        bytes += c.length;
+        if (bytes > MAX_METRICS_BYTES) finish({ why: `an answer to /metrics over ${MAX_METRICS_BYTES / 1024 / 1024} MiB` });
+      });
+      res.on('end', () => finish({ samples: parsePromText(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('error', (err) => finish({ why: whyNoAnswer(err) }));
+    });
+    req.on('error', (err) => finish({ why: whyNoAnswer(err) }));
+    const timer = setTimeout(() => finish({ why: `no answer within ${timeoutMs} ms` }), timeoutMs);
+  });
+}
+
+/** Why a request got no answer, in a few words: refused, reset, closed, not HTTP, … */
+export function whyNoAnswer(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      // node's words for a connection closed (FIN) before any answer; a reset (RST) says "read ECONNRESET".
+      return e.message === 'socket hang up' ? 'connection closed before an answer' : 'connection reset';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host';
   }
+  if (typeof e?.code === 'string' && e.code.startsWith('HPE_')) return 'not an HTTP/1 answer';
+  return e?.message ?? String(err);
 }
 
 export interface PromVector {
