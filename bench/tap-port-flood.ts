@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `node dist/bench/tap-port-flood.js [--engine native|js …] [--conns 256] [--streams 256] [--hold 8]
- * [--after 8] [--no-read]` — the memory a peer without a grant can make a sidecar hold through its tap
+ * [--after 8] [--no-read] [--meshtap PATH]` — the memory a peer without a grant can make a sidecar hold through its tap
  * port: `--conns` connections, each opening `--streams` gRPC calls of HEADERS only (never a request
  * byte, never a half-close), written at once whatever the server's SETTINGS say, as any peer in the
  * cluster can (review R1b of session 12: 256 x 256 took a native sidecar's RssAnon from 9 to 450 MB).
@@ -10,7 +10,7 @@
  *
  * Printed per engine: RssAnon (/proc/PID/status) before, at its peak during `--hold` seconds of flood,
  * and `--after` seconds after the flood's connections closed; the tap port's bound counters
- * (`meshtap_bound_hit_total`). Not a test: RSS depends on the machine; the output says what it was here.
+ * (`meshtap_bound_hit_total`). `--meshtap` runs another build's dist/bin/meshtap.js (before/after pairs). Not a test: RSS depends on the machine; the output says what it was here.
  */
 import { connect, createServer, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -79,14 +79,14 @@ function flood(port: number, streams: number, read: boolean): Promise<Socket> {
   });
 }
 
-async function measure(engine: string, conns: number, streams: number, holdMs: number, afterMs: number, read: boolean): Promise<string> {
+async function measure(meshtap: string, engine: string, conns: number, streams: number, holdMs: number, afterMs: number, read: boolean): Promise<string> {
   const upstream = createServer((s) => s.destroy());
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const up = (upstream.address() as { port: number }).port;
   const proc = startProcess({
     name: `meshtap-${engine}`,
     command: process.execPath,
-    args: [MESHTAP, 'proxy', '--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${up}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0'],
+    args: [meshtap, 'proxy', '--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${up}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0'],
     env: { ...process.env, MESHTAP_LOG: 'error' },
   });
   try {
@@ -117,7 +117,7 @@ async function measure(engine: string, conns: number, streams: number, holdMs: n
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { engine: { type: 'string', multiple: true }, conns: { type: 'string' }, streams: { type: 'string' }, hold: { type: 'string' }, after: { type: 'string' }, 'no-read': { type: 'boolean' } },
+    options: { engine: { type: 'string', multiple: true }, conns: { type: 'string' }, streams: { type: 'string' }, hold: { type: 'string' }, after: { type: 'string' }, 'no-read': { type: 'boolean' }, meshtap: { type: 'string' } },
   });
   const engines = values.engine ?? ['native'];
   const rows = [
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|',
   ];
   for (const e of engines) {
-    rows.push(await measure(e, Number(values.conns ?? 256), Number(values.streams ?? 256), Number(values.hold ?? 8) * 1000, Number(values.after ?? 8) * 1000, values['no-read'] !== true));
+    rows.push(await measure(values.meshtap ?? MESHTAP, e, Number(values.conns ?? 256), Number(values.streams ?? 256), Number(values.hold ?? 8) * 1000, Number(values.after ?? 8) * 1000, values['no-read'] !== true));
   }
   process.stdout.write(rows.join('\n') + '\n');
 }
