@@ -305,9 +305,10 @@ std::string RedactQuerySecrets(std::string_view t, const std::vector<std::string
 
 // ---- redact-values.ts ------------------------------------------------------------------------
 
-// byteEscapesAsPercent: each `\xHH` of a non-ASCII byte (how a header value shows a byte that is
-// not UTF-8) as `%HH` (upper-case hex), how a URL carries it.
-std::string ByteEscapesAsPercent(std::string_view s) {
+// Each `\xHH` of a non-ASCII byte in `s` (how a header value shows a byte that is not UTF-8)
+// rewritten by `emit(byte, hex, out)`, everything else copied: the one walk of the two spellings below.
+template <typename Emit>
+std::string MapByteEscapes(std::string_view s, Emit emit) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
@@ -315,11 +316,7 @@ std::string ByteEscapesAsPercent(std::string_view s) {
       const int h = HexDigit(static_cast<unsigned char>(s[i + 2]));
       const int l = HexDigit(static_cast<unsigned char>(s[i + 3]));
       if (h >= 8 && l >= 0) {
-        out.push_back('%');
-        for (size_t k = 2; k <= 3; k++) {
-          const char d = s[i + k];
-          out.push_back(d >= 'a' && d <= 'f' ? static_cast<char>(d - 0x20) : d);
-        }
+        emit(static_cast<unsigned>((h << 4) | l), s.substr(i + 2, 2), &out);
         i += 4;
         continue;
       }
@@ -330,26 +327,20 @@ std::string ByteEscapesAsPercent(std::string_view s) {
   return out;
 }
 
-// byteEscapesAsLatin1: each `\xHH` of a non-ASCII byte as the Latin-1 character of that byte, in UTF-8 (`\xE9` -> `é`).
+// byteEscapesAsPercent: each `\xHH` as `%HH` (upper-case hex), how a URL carries the byte.
+std::string ByteEscapesAsPercent(std::string_view s) {
+  return MapByteEscapes(s, [](unsigned, std::string_view hex, std::string* out) {
+    out->push_back('%');
+    for (const char d : hex) out->push_back(d >= 'a' && d <= 'f' ? static_cast<char>(d - 0x20) : d);
+  });
+}
+
+// byteEscapesAsLatin1: each `\xHH` as the Latin-1 character of that byte, in UTF-8 (`\xE9` -> `é`).
 std::string ByteEscapesAsLatin1(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x') {
-      const int h = HexDigit(static_cast<unsigned char>(s[i + 2]));
-      const int l = HexDigit(static_cast<unsigned char>(s[i + 3]));
-      if (h >= 8 && l >= 0) {
-        const unsigned b = static_cast<unsigned>((h << 4) | l);
-        out.push_back(static_cast<char>(0xc0 | (b >> 6)));
-        out.push_back(static_cast<char>(0x80 | (b & 0x3f)));
-        i += 4;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-    i++;
-  }
-  return out;
+  return MapByteEscapes(s, [](unsigned b, std::string_view, std::string* out) {
+    out->push_back(static_cast<char>(0xc0 | (b >> 6)));
+    out->push_back(static_cast<char>(0x80 | (b & 0x3f)));
+  });
 }
 
 // decodeBytesAsHeaderText: the bytes of `s` with its `%HH` escapes decoded (a `%` without two hex
