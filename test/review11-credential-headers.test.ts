@@ -12,14 +12,12 @@
  * Both engines; real sidecar processes, curl as the client, the tap read by the tap wire's client.
  */
 import { execFile } from 'node:child_process';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hiddenHeaderFilterError } from '../tap-api/cli/filter-flags.js';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
-import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { useOkSidecar } from './support/ok-sidecar.js';
 import { httpGet } from './support/metrics-scrape.js';
 import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { until } from './support/until.js';
@@ -40,39 +38,22 @@ const CREDENTIALS: Record<string, string> = {
 };
 
 describe.each(ENGINES)('review11: credential headers a service accepts alone are hidden (%s engine)', (engine) => {
-  let backend: http.Server;
-  let sidecar: SidecarProcess;
-
-  beforeAll(async () => {
-    backend = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('ok'));
-    });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    // prettier-ignore
-    sidecar = await startSidecarProcess([
-      '--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
-    ]);
-  }, 60_000);
-  afterAll(async () => {
-    await sidecar?.stop();
-    await new Promise((r) => backend?.close(r));
-  });
+  const rig = useOkSidecar(engine);
 
   it('each reads [redacted] in its header and shows nowhere else: path, recorder, metric labels', async () => {
     const names = Object.keys(CREDENTIALS);
     // Each credential also echoed as a path segment (a tenant or key in the URL).
     const path = `/v1/${Object.values(CREDENTIALS).join('/')}/x`;
-    const live = await sidecarTapEvents(sidecar, {}, async () => {
-      await run('curl', ['-sS', '-o', '/dev/null', ...names.flatMap((n) => ['-H', `${n}: ${CREDENTIALS[n]}`]), `http://${sidecar.forwards[0]!.address}${path}`]);
+    const live = await sidecarTapEvents(rig.sidecar, {}, async () => {
+      await run('curl', ['-sS', '-o', '/dev/null', ...names.flatMap((n) => ['-H', `${n}: ${CREDENTIALS[n]}`]), `http://${rig.sidecar.forwards[0]!.address}${path}`]);
     });
     const req = live.find((e) => e.kind === 'req')!;
     for (const n of names) expect(req.requestHeaders!.find(([h]) => h.toLowerCase() === n)?.[1], n).toBe('[redacted]');
-    const history = (await sidecarTapEvents(sidecar, { last: 10 })).filter((e: TapEvent) => e.path.startsWith('/v1/'));
+    const history = (await sidecarTapEvents(rig.sidecar, { last: 10 })).filter((e: TapEvent) => e.path.startsWith('/v1/'));
     expect(history).toHaveLength(1);
     let metrics = '';
     await until('the route series is scraped', async () => {
-      metrics = (await httpGet(sidecar.admin!, '/metrics')).body;
+      metrics = (await httpGet(rig.sidecar.admin!, '/metrics')).body;
       return /route="\/v1\//.test(metrics);
     });
     for (const value of Object.values(CREDENTIALS)) {

@@ -12,13 +12,11 @@
  * Fixed by small11 (tap-protocol/redact-values.ts `headerSecrets`, native/src/core/metrics-secrets.cc
  * `HeaderSecrets`: the scheme ends at any white space).
  */
-import * as http from 'node:http';
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
-import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { useOkSidecar } from './support/ok-sidecar.js';
 import { httpGet } from './support/metrics-scrape.js';
 import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { until } from './support/until.js';
@@ -42,40 +40,23 @@ function rawRequest(address: string, head: string): Promise<string> {
 }
 
 describe.each(ENGINES)('review11: an Authorization credential after a tab (%s engine)', (engine) => {
-  let backend: http.Server;
-  let sidecar: SidecarProcess;
+  const rig = useOkSidecar(engine);
 
-  beforeAll(async () => {
-    backend = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('ok'));
-    });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    // prettier-ignore
-    sidecar = await startSidecarProcess([
-      '--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0',
-    ]);
-  }, 60_000);
-  afterAll(async () => {
-    await sidecar?.stop();
-    await new Promise((r) => backend?.close(r));
-  });
-
-  const send = (path: string) => rawRequest(sidecar.forwards[0]!.address, `GET ${path} HTTP/1.1\r\nHost: svc\r\nAuthorization: Bearer\t${TOKEN}\r\nConnection: close\r\n\r\n`);
+  const send = (path: string) => rawRequest(rig.sidecar.forwards[0]!.address, `GET ${path} HTTP/1.1\r\nHost: svc\r\nAuthorization: Bearer\t${TOKEN}\r\nConnection: close\r\n\r\n`);
 
   it('the credential shows in no event field, no recorder answer, no filter and no metric label', async () => {
-    const live = await sidecarTapEvents(sidecar, {}, async () => {
+    const live = await sidecarTapEvents(rig.sidecar, {}, async () => {
       expect(await send(`/users/${TOKEN}/cart`)).toMatch(/^HTTP\/1\.1 200/);
     });
     expect(live.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
     // The header itself is hidden (this held before).
     for (const e of live.filter((x) => x.requestHeaders !== undefined)) expect(e.requestHeaders!.find(([n]) => n === 'Authorization')?.[1]).toBe('[redacted]');
-    const history = (await sidecarTapEvents(sidecar, { last: 10 })).filter((e: TapEvent) => e.path.startsWith('/users/'));
+    const history = (await sidecarTapEvents(rig.sidecar, { last: 10 })).filter((e: TapEvent) => e.path.startsWith('/users/'));
     expect(history).toHaveLength(1);
-    const guessed = await sidecarTapEvents(sidecar, { last: 10, matches: [[{ field: 'pathRegex', value: TOKEN }]] });
+    const guessed = await sidecarTapEvents(rig.sidecar, { last: 10, matches: [[{ field: 'pathRegex', value: TOKEN }]] });
     let metrics = '';
     await until('the route series is scraped', async () => {
-      metrics = (await httpGet(sidecar.admin!, '/metrics')).body;
+      metrics = (await httpGet(rig.sidecar.admin!, '/metrics')).body;
       return /route="\/users\//.test(metrics);
     });
     for (const e of [...live, ...history]) expect(JSON.stringify(e)).not.toContain(TOKEN);

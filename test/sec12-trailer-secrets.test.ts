@@ -8,13 +8,11 @@
  *
  * Real sidecar processes on both engines; the request is raw bytes on a socket.
  */
-import * as http from 'node:http';
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
-import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { useOkSidecar } from './support/ok-sidecar.js';
 import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 
 function sendRaw(address: string, bytes: string): Promise<string> {
@@ -35,28 +33,13 @@ const post = (prefix: string): string =>
   `2\r\nhi\r\n0\r\nX-Api-Key: ${KEY}\r\n\r\n`;
 
 describe.each(ENGINES)('sec12 (review11 F8): a secret known only from the request trailers (%s engine)', (engine) => {
-  let backend: http.Server;
-  let sidecar: SidecarProcess;
-
-  beforeAll(async () => {
-    backend = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('ok'));
-    });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    // prettier-ignore
-    sidecar = await startSidecarProcess(['--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
-  }, 60_000);
-  afterAll(async () => {
-    await sidecar?.stop();
-    await new Promise((r) => backend?.close(r));
-  });
+  const rig = useOkSidecar(engine);
 
   const shows = (e: TapEvent): boolean => JSON.stringify(e).includes(KEY);
 
   it('the end event, the recorder, an ends-only tap and a filter over history do not show it', async () => {
-    const live = await sidecarTapEvents(sidecar, {}, async () => {
-      expect(await sendRaw(sidecar.forwards[0]!.address, post('/f8a'))).toMatch(/^HTTP\/1\.1 200/);
+    const live = await sidecarTapEvents(rig.sidecar, {}, async () => {
+      expect(await sendRaw(rig.sidecar.forwards[0]!.address, post('/f8a'))).toMatch(/^HTTP\/1\.1 200/);
     });
     expect(live.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
     const end = live[2]!;
@@ -67,15 +50,15 @@ describe.each(ENGINES)('sec12 (review11 F8): a secret known only from the reques
     // The documented limit: the `req` event was made before the trailer was seen.
     expect(shows(live[0]!)).toBe(true);
 
-    const endsOnly = await sidecarTapEvents(sidecar, { endsOnly: true }, async () => {
-      await sendRaw(sidecar.forwards[0]!.address, post('/f8b'));
+    const endsOnly = await sidecarTapEvents(rig.sidecar, { endsOnly: true }, async () => {
+      await sendRaw(rig.sidecar.forwards[0]!.address, post('/f8b'));
     });
     expect(endsOnly.map((e) => e.kind)).toEqual(['end']);
     expect(shows(endsOnly[0]!)).toBe(false);
 
-    const history = (await sidecarTapEvents(sidecar, { last: 10 })).filter((e) => e.path.startsWith('/f8'));
+    const history = (await sidecarTapEvents(rig.sidecar, { last: 10 })).filter((e) => e.path.startsWith('/f8'));
     expect(history.map((e) => e.kind)).toEqual(['end', 'end']);
     for (const e of history) expect(shows(e)).toBe(false);
-    expect(await sidecarTapEvents(sidecar, { last: 10, matches: [[{ field: 'pathRegex', value: KEY }]] })).toEqual([]);
+    expect(await sidecarTapEvents(rig.sidecar, { last: 10, matches: [[{ field: 'pathRegex', value: KEY }]] })).toEqual([]);
   }, 60_000);
 });

@@ -5,13 +5,11 @@
  * path and in the route label, and a secret query parameter's `%E9` value showed in a header as
  * `\xE9`. Real sidecar processes on both engines; the requests are raw bytes on a socket.
  */
-import * as http from 'node:http';
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
-import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { useOkSidecar } from './support/ok-sidecar.js';
 import { httpGet } from './support/metrics-scrape.js';
 import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { until } from './support/until.js';
@@ -35,30 +33,15 @@ const request = (target: string, headers: Array<[string, Buffer | string]>): Buf
   Buffer.concat([Buffer.from(`GET ${target} HTTP/1.1\r\nHost: web\r\nConnection: close\r\n`), ...headers.map(([n, v]) => Buffer.concat([Buffer.from(`${n}: `), Buffer.from(v as Buffer), Buffer.from('\r\n')])), Buffer.from('\r\n')]);
 
 describe.each(ENGINES)('review10 #10: a hidden value holding a byte that is not UTF-8 (%s engine)', (engine) => {
-  let backend: http.Server;
-  let sidecar: SidecarProcess;
-
-  beforeAll(async () => {
-    backend = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('ok'));
-    });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    // prettier-ignore
-    sidecar = await startSidecarProcess(['--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
-  }, 60_000);
-  afterAll(async () => {
-    await sidecar?.stop();
-    await new Promise((r) => backend?.close(r));
-  });
+  const rig = useOkSidecar(engine);
 
   const visible = (e: TapEvent): string => JSON.stringify(e).toLowerCase();
 
   it('an X-Api-Key with raw bytes does not show in the path, however the bytes are escaped', async () => {
     const lower = 'tok%e9nKEY7%ffq';
     const upper = 'tok%E9nKEY7%FFq';
-    const events = await sidecarTapEvents(sidecar, {}, async () => {
-      const rsp = await sendRaw(sidecar.forwards[0]!.address, request(`/cb?state=${lower}&again=${upper}&x=1`, [['X-Api-Key', KEY], ['Referer', `http://app.example/?s=${upper}`]]));
+    const events = await sidecarTapEvents(rig.sidecar, {}, async () => {
+      const rsp = await sendRaw(rig.sidecar.forwards[0]!.address, request(`/cb?state=${lower}&again=${upper}&x=1`, [['X-Api-Key', KEY], ['Referer', `http://app.example/?s=${upper}`]]));
       expect(rsp).toMatch(/^HTTP\/1\.1 200/);
     });
     expect(events.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
@@ -73,8 +56,8 @@ describe.each(ENGINES)('review10 #10: a hidden value holding a byte that is not 
   }, 60_000);
 
   it("a secret query parameter's escaped bytes do not show in a header that carries them raw", async () => {
-    const events = await sidecarTapEvents(sidecar, {}, async () => {
-      await sendRaw(sidecar.forwards[0]!.address, request('/q?token=tok%E9nKEY7%FFq', [['X-Echo', KEY]]));
+    const events = await sidecarTapEvents(rig.sidecar, {}, async () => {
+      await sendRaw(rig.sidecar.forwards[0]!.address, request('/q?token=tok%E9nKEY7%FFq', [['X-Echo', KEY]]));
     });
     const end = events.find((e) => e.kind === 'end')!;
     expect(end.path).toBe('/q?token=[redacted]');
@@ -83,10 +66,10 @@ describe.each(ENGINES)('review10 #10: a hidden value holding a byte that is not 
   }, 60_000);
 
   it('metric labels: the route label of a path segment holding the escaped key reads [redacted]', async () => {
-    await sendRaw(sidecar.forwards[0]!.address, request('/v1/t/tok%e9nKEY7%FFq/items', [['X-Api-Key', KEY]]));
+    await sendRaw(rig.sidecar.forwards[0]!.address, request('/v1/t/tok%e9nKEY7%FFq/items', [['X-Api-Key', KEY]]));
     let text = '';
     await until('the route series is scraped', async () => {
-      text = (await httpGet(sidecar.admin!, '/metrics')).body;
+      text = (await httpGet(rig.sidecar.admin!, '/metrics')).body;
       return /route="\/v1\/t\//.test(text);
     });
     expect(text).toContain('route="/v1/t/[redacted]/items"');
