@@ -1,4 +1,4 @@
-import { meshtapVersion, parseBytes, parseCount, parseDurationMs, stringFlag, UsageError } from '../common/index.js';
+import { meshtapVersion, parseBytes, parseCount, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
   EXIT_INTERRUPTED,
@@ -91,6 +91,7 @@ const command: Command = {
     const file = stringFlag(args, 'output');
     if (!file) throw new UsageError("record: where to? give -o FILE (e.g. -o traffic.jsonl.gz)");
     const proxy = stringFlag(args, 'proxy');
+    if (proxy !== undefined) parseHostPort(proxy, '--proxy'); // a usage mistake, said before anything is contacted
     const target = targetFromArgs('record', args.positionals);
     if (proxy && target) throw new UsageError('record: give a TARGET or --proxy, not both');
     if (!proxy && !target) throw new UsageError("record: which workload? e.g. 'meshtap record deploy/web -o web.jsonl' (or --proxy HOST:PORT)");

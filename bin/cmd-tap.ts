@@ -1,4 +1,4 @@
-import { onCleanup, parseCount, parseTimeOrAgo, setLongTimeout, stringFlag, UsageError } from '../common/index.js';
+import { onCleanup, parseCount, parseTimeOrAgo, setLongTimeout, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
   EXIT_INTERRUPTED,
@@ -102,6 +102,7 @@ const command: Command = {
     const output = parseTapOutput(stringFlag(args, 'output', undefined, 'text')!);
     const color = colorFromArgs(args, 'tap');
     const proxy = stringFlag(args, 'proxy');
+    if (proxy !== undefined) parseHostPort(proxy, '--proxy'); // a usage mistake, said before anything is contacted
     const target = targetFromArgs('tap', args.positionals);
     const all = args.values['all-namespaces'] === true;
     const selector = selectorFromArgs('tap', args);

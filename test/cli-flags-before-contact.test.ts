@@ -144,6 +144,13 @@ const CASES: Array<[string[], RegExp]> = [
   [['tap', 'deploy/web', '--path', '/a', '--or', '--header', 'x-api-key=k', '--reveal-header', 'authorization'], /add --reveal-header x-api-key/],
   [['top', 'deploy/web', '--header', 'proxy-authorization=x'], /top: --header proxy-authorization=… .* add --reveal-header proxy-authorization/],
   [['record', 'deploy/web', '-o', '@', '--not', '--header', 'set-cookie=x'], /record: --header set-cookie=… .* add --reveal-header set-cookie/],
+  // Regression (session 12): `--proxy nonsense` said "cannot reach the sidecar tap service", exit 1, and
+  // `--proxy 127.0.0.1:99999` crashed with "unexpected error: TypeError: Invalid URL" and a stack.
+  [['tap', '--proxy', 'nonsense'], /^meshtap: --proxy: 'nonsense' is not HOST:PORT/],
+  [['tap', '--proxy', '127.0.0.1:99999'], /--proxy: '127\.0\.0\.1:99999' is not HOST:PORT/],
+  [['top', '--proxy', 'sidecar'], /--proxy: 'sidecar' is not HOST:PORT/],
+  [['record', '--proxy', '127.0.0.1', '-o', '@'], /--proxy: '127\.0\.0\.1' is not HOST:PORT/],
+  [['stat', 'deploy', '--admin', 'nonsense'], /--admin: 'nonsense' is not HOST:PORT/],
 ];
 
 describe('malformed flags are refused before anything is resolved or contacted', () => {
