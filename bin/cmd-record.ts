@@ -38,7 +38,7 @@ Flags:
       --force               replace FILE if it exists
       --duration DURATION   stop after this long (e.g. 30s, 5m)
       --limit N             stop after N exchanges
-      --max-bytes SIZE      stop once the file holds SIZE (uncompressed), e.g. 64MiB
+      --max-bytes SIZE      stop after the exchange that brings the file to SIZE (uncompressed)
       --since DURATION      record the flight recorders' history of the last DURATION, then stop
       --last N              record the last N exchanges of the flight recorders, then stop
       --follow              with --since/--last: keep recording live traffic afterwards
