@@ -1,7 +1,7 @@
 import { meshtapVersion, parseBytes, parseCount, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
-  EXIT_INTERRUPTED,
+  onStopSignals,
   connectionFromArgs,
   DEFAULT_TAP_MAX_RPS,
   describeSidecarError,
@@ -145,13 +145,7 @@ const command: Command = {
     const ac = new AbortController();
     const stop = (): void => ac.abort();
     // Ctrl-C finishes the file as any stop does, then exits 130 (interrupt.ts); SIGTERM, --duration, --limit: 0.
-    let interrupted = false;
-    const interrupt = (): void => {
-      interrupted = true;
-      stop();
-    };
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', stop);
+    const signals = onStopSignals(stop);
     const isTty = process.stderr.isTTY === true;
     let lastShown = 0;
     const onProgress = (p: RecordProgress): void => {
@@ -165,7 +159,7 @@ const command: Command = {
       await writer.close();
       if (isTty) process.stderr.write('\r\x1b[K');
       process.stderr.write(`meshtap: ${formatProgress(result)}; stopped (${result.reason}); wrote ${toStdout ? 'stdout' : file}\n`);
-      return interrupted ? EXIT_INTERRUPTED : 0;
+      return signals.exitCode();
     } catch (err) {
       if (isTty) process.stderr.write('\n');
       const failure = proxy ? describeSidecarError(proxy, err) : err;
@@ -178,8 +172,7 @@ const command: Command = {
       }
       throw failure;
     } finally {
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', stop);
+      signals.off();
     }
   },
 };

@@ -1,7 +1,7 @@
 import { onCleanup, parseCount, parseTimeOrAgo, setLongTimeout, parseHostPort, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
-  EXIT_INTERRUPTED,
+  onStopSignals,
   COLOR_HELP,
   colorFromArgs,
   connectionFromArgs,
@@ -197,18 +197,12 @@ const command: Command = {
     // Ctrl-C (SIGINT): 130 as kubectl and linkerd, so a script can tell an interrupted tap from one
     // that ended (what was printed before it is complete either way).
     let stopped = false;
-    let interrupted = false;
     const stop = (): void => {
       stopped = true;
       stream.cancel();
     };
-    const interrupt = (): void => {
-      interrupted = true;
-      stop();
-    };
     const unregister = onCleanup(stop);
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', stop);
+    const signals = onStopSignals(stop);
     const untilTimer = untilEpochMs !== undefined && follow ? setLongTimeout(stop, Math.max(0, untilEpochMs - Date.now())) : undefined;
     try {
       await consumeTap(stream, source, {
@@ -228,7 +222,7 @@ const command: Command = {
         note,
       });
     } catch (err) {
-      if (stopped) return interrupted ? EXIT_INTERRUPTED : 0;
+      if (stopped) return signals.exitCode();
       if (source.proxy) throw await probeAdminPort(source.proxy, err);
       throw err;
     } finally {
@@ -236,10 +230,9 @@ const command: Command = {
       out.flush();
       untilTimer?.clear();
       unregister();
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', stop);
+      signals.off();
     }
-    return interrupted ? EXIT_INTERRUPTED : 0;
+    return signals.exitCode();
   },
 };
 

@@ -2,7 +2,7 @@
 import { onCleanup, parseCount, parseDurationMs, parseHostPort, setLongTimeout, stringFlag, UsageError, MeshtapError } from '../common/index.js';
 import { isSidecarStopped, type TapMessage, type TapRequest, type TapStream } from '../tap-protocol/index.js';
 import {
-  EXIT_INTERRUPTED,
+  onStopSignals,
   connectionFromArgs,
   describeSidecarError,
   FILTER_HELP,
@@ -127,17 +127,11 @@ const command: Command = {
     const stream: TapStream = source ? openSource(source, request, (n) => notices.push(n.message)) : openAllNamespaces(connection!, request, (n) => notices.push(n.message), selector);
     let stopped = false;
     // Ctrl-C (SIGINT, or the key on a terminal in raw mode): exit 130 once the final table is out (interrupt.ts).
-    let interrupted = false;
     const stop = (): void => {
       stopped = true;
       stream.cancel();
     };
-    const interrupt = (): void => {
-      interrupted = true;
-      stop();
-    };
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', stop);
+    const signals = onStopSignals(stop);
     const unregister = onCleanup(stop);
     const timer = durationMs ? setLongTimeout(stop, durationMs) : undefined;
     let ends = 0;
@@ -168,7 +162,7 @@ const command: Command = {
         format,
         keys: process.stdin,
         onQuit: stop,
-        onInterrupt: interrupt,
+        onInterrupt: signals.interrupt,
         // No --limit/--duration: nothing would reach a pipe until Ctrl-C (`top | head` waited forever).
         batch: limitN === undefined && durationMs === undefined,
         ...(refreshMs !== undefined ? { refreshMs } : {}),
@@ -176,11 +170,10 @@ const command: Command = {
     } finally {
       timer?.clear();
       unregister();
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', stop);
+      signals.off();
       for (const n of notices) process.stderr.write(`meshtap: ${n}\n`);
     }
-    return interrupted ? EXIT_INTERRUPTED : 0;
+    return signals.exitCode();
   },
 };
 

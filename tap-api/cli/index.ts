@@ -17,7 +17,7 @@ export { createTapView, parseTapOutput, MAX_SORTED_HISTORY } from './tap-view.js
 export type { TapView, TapViewOptions, TapViewOutput } from './tap-view.js';
 export { compileJsonPath } from './jsonpath.js';
 export { createLineOut } from './line-out.js';
-export { EXIT_INTERRUPTED } from './interrupt.js';
+export { onStopSignals, type StopSignals } from './interrupt.js';
 export type { LineOut } from './line-out.js';
 export { colorFromArgs, COLOR_HELP } from './color.js';
 export { connectionFromArgs, sourceFor, selectorFromArgs, DEFAULT_TAP_MAX_RPS, MAX_RPS_HELP, TOP_MAX_RPS_HELP, SOURCE_OPTIONS, SOURCE_HELP, SELECTOR_OPTION, SELECTOR_HELP } from './source-flags.js';

@@ -71,22 +71,22 @@ export async function collectStats(o: StatOptions): Promise<StatRow[]> {
   if (o.prometheus) return queryPrometheusStats(o.prometheus, selectors, o.allNamespaces ? undefined : (o.namespace ?? 'default'), o.windowMs);
   const sidecars = await findSidecars(o, selectors);
   const timeoutMs = o.scrapeTimeoutMs ?? 5_000;
-  const scrape = (addr: string): Promise<PromSample[] | undefined> => scrapeMetrics(addr, timeoutMs).then((r) => ('samples' in r ? r.samples : undefined));
+  const scrapeAll = (): Promise<ScrapeResult[]> => Promise.all(sidecars.map((s) => scrapeMetrics(s.admin, timeoutMs)));
+  const samplesOf = (r: ScrapeResult): PromSample[] | undefined => ('samples' in r ? r.samples : undefined);
   const t0 = Date.now();
-  let before: Array<PromSample[] | undefined>;
+  const first = await scrapeAll();
   if (o.admin && o.admin.length > 0) {
     // Addresses the user named: one that cannot be scraped is an error that names it and says why
     // (it read "no meshed pods found" as if the sidecar were there and idle).
-    const first = await Promise.all(sidecars.map((s) => scrapeMetrics(s.admin, timeoutMs)));
     const failed = first.flatMap((r, i) => ('why' in r ? [`${sidecars[i]!.admin} (${r.why})`] : []));
     if (failed.length > 0) {
       throw new MeshtapError('MT_ADMIN_UNREACHABLE', `cannot scrape the sidecar admin address${failed.length === 1 ? '' : 'es'} ${failed.join(', ')}: is 'meshtap proxy --admin ADDR' running there?`);
     }
-    before = first.map((r) => ('samples' in r ? r.samples : undefined));
-  } else before = await Promise.all(sidecars.map((s) => scrape(s.admin)));
+  }
+  const before = first.map(samplesOf);
   const wait = o.windowMs - (Date.now() - t0);
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  const after = await Promise.all(sidecars.map((s) => scrape(s.admin)));
+  const after = (await scrapeAll()).map(samplesOf);
   const windowMs = Date.now() - t0;
   const scrapes: SidecarScrape[] = [];
   sidecars.forEach((s, i) => {
@@ -166,19 +166,21 @@ async function findSidecars(o: StatOptions, selectors: StatSelector[]): Promise<
   return found;
 }
 
+/** Most bytes read of one /metrics answer (a sidecar's is a few hundred KiB at most: its label sets are bounded). */
+const MAX_METRICS_BYTES = 32 * 1024 * 1024;
+
+type ScrapeResult = { samples: PromSample[] } | { why: string };
+
 /**
  * One scrape of `http://ADDRESS/metrics`: its samples, or why there are none (a failure of a sidecar
  * found by the tap API or kube is counted as not meshed in this window). node:http rather than
  * fetch: fetch retried a connection reset until the timeout (so "reset" read "no answer"), and
  * refuses some ports outright (the Fetch standard's "bad ports": 6000, 6665-6669, …).
  */
-/** Most bytes read of one /metrics answer (a sidecar's is a few hundred KiB at most: its label sets are bounded). */
-const MAX_METRICS_BYTES = 32 * 1024 * 1024;
-
-function scrapeMetrics(address: string, timeoutMs: number): Promise<{ samples: PromSample[] } | { why: string }> {
+function scrapeMetrics(address: string, timeoutMs: number): Promise<ScrapeResult> {
   return new Promise((resolve) => {
     let done = false;
-    const finish = (r: { samples: PromSample[] } | { why: string }): void => {
+    const finish = (r: ScrapeResult): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -206,7 +208,7 @@ function scrapeMetrics(address: string, timeoutMs: number): Promise<{ samples: P
 }
 
 /** Why a request got no answer, in a few words: refused, reset, closed, not HTTP, … */
-export function whyNoAnswer(err: unknown): string {
+function whyNoAnswer(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   switch (e?.code) {
     case 'ECONNREFUSED':
