@@ -15,19 +15,30 @@ function secretsOf(...values: string[]): readonly string[] {
   return set.values;
 }
 
-/** `value` with each character raw or escaped (upper or lower hex), as `choices` say. */
+/**
+ * `value` with each character raw or escaped (upper or lower hex), as `choices` say. A `%` left raw
+ * where two hex digits follow it is an escape to every decoder, so a client meaning `%` there
+ * writes `%25` (RFC 3986 §2.4) — unless nothing is escaped at all (the value as written, which is
+ * matched as written). CI's seed -1121814493 spelled `%aa%aaaaaaaa` as `%25aa%aa%61aaaaa`, which
+ * decodes to `%aa\xAAaaaaaa`: not the value, and rightly not scrubbed.
+ */
 function spell(value: string, choices: number[]): string {
-  let out = '';
+  const pieces: string[] = [];
   let i = 0;
   for (const ch of value) {
     const how = choices[i++ % choices.length]!;
-    if (how === 0) out += ch;
+    if (how === 0) pieces.push(ch);
     else {
       const escaped = [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
-      out += how === 1 ? escaped : escaped.toUpperCase();
+      pieces.push(how === 1 ? escaped : escaped.toUpperCase());
     }
   }
-  return out;
+  const asWritten = pieces.join('');
+  if (asWritten === value) return asWritten;
+  for (let k = pieces.length - 1; k >= 0; k--) {
+    if (pieces[k] === '%' && /^[0-9a-fA-F]{2}/.test(pieces.slice(k + 1).join(''))) pieces[k] = '%25';
+  }
+  return pieces.join('');
 }
 
 describe('scrubSecrets: every percent-encoded spelling', () => {
