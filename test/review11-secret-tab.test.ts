@@ -12,37 +12,21 @@
  * Fixed by small11 (tap-protocol/redact-values.ts `headerSecrets`, native/src/core/metrics-secrets.cc
  * `HeaderSecrets`: the scheme ends at any white space).
  */
-import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { useOkSidecar } from './support/ok-sidecar.js';
 import { httpGet } from './support/metrics-scrape.js';
+import { sendRawBytes } from './support/one-request.js';
 import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { until } from './support/until.js';
 
 const TOKEN = 'tabT0kenQ7xW2mZ9';
 
-/** One request over a fresh connection, written byte for byte; resolves when the response ended. */
-function rawRequest(address: string, head: string): Promise<string> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, host, () => socket.write(head));
-    let got = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      got += d;
-      if (/\r\n\r\nok$/.test(got)) socket.end();
-    });
-    socket.on('close', () => resolve(got));
-    socket.on('error', reject);
-  });
-}
-
 describe.each(ENGINES)('review11: an Authorization credential after a tab (%s engine)', (engine) => {
   const rig = useOkSidecar(engine);
 
-  const send = (path: string) => rawRequest(rig.sidecar.forwards[0]!.address, `GET ${path} HTTP/1.1\r\nHost: svc\r\nAuthorization: Bearer\t${TOKEN}\r\nConnection: close\r\n\r\n`);
+  const send = (path: string) => sendRawBytes(rig.sidecar.forwards[0]!.address, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: svc\r\nAuthorization: Bearer\t${TOKEN}\r\nConnection: close\r\n\r\n`, 'latin1'));
 
   it('the credential shows in no event field, no recorder answer, no filter and no metric label', async () => {
     const live = await sidecarTapEvents(rig.sidecar, {}, async () => {

@@ -19,27 +19,15 @@
  */
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { httpGet } from './support/metrics-scrape.js';
+import { sendRawBytes } from './support/one-request.js';
 import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { until } from './support/until.js';
-
-/** One request of raw bytes on a fresh connection; resolves with the response once the backend closed. */
-function sendRaw(address: string, head: Buffer): Promise<string> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = net.connect(port, host, () => s.write(head));
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', reject);
-    s.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
-  });
-}
 
 const request = (target: string, host: string, headers: Array<[string, Buffer | string]>): Buffer =>
   Buffer.concat([
@@ -82,7 +70,7 @@ describe.each(ENGINES)('sec12: secrets collected from every spelling (%s engine)
   async function expectHidden(head: Buffer | (() => Promise<void>), secret: string, pathPrefix: string): Promise<TapEvent[]> {
     const live = await sidecarTapEvents(sidecar, {}, async () => {
       if (typeof head === 'function') await head();
-      else expect(await sendRaw(sidecar.forwards[0]!.address, head)).toMatch(/^HTTP\/1\.1 200/);
+      else expect(await sendRawBytes(sidecar.forwards[0]!.address, head)).toMatch(/^HTTP\/1\.1 200/);
     });
     expect(live.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
     const history = (await sidecarTapEvents(sidecar, { last: 50 })).filter((e) => e.path.startsWith(pathPrefix));

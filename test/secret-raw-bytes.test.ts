@@ -5,29 +5,17 @@
  * path and in the route label, and a secret query parameter's `%E9` value showed in a header as
  * `\xE9`. Real sidecar processes on both engines; the requests are raw bytes on a socket.
  */
-import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { useOkSidecar } from './support/ok-sidecar.js';
 import { httpGet } from './support/metrics-scrape.js';
+import { sendRawBytes } from './support/one-request.js';
 import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { until } from './support/until.js';
 
 /** The key's bytes: ASCII around 0xE9 (not UTF-8 alone) and 0xFF. */
 const KEY = Buffer.concat([Buffer.from('tok'), Buffer.from([0xe9]), Buffer.from('nKEY7'), Buffer.from([0xff]), Buffer.from('q')]);
-
-/** One request of raw bytes; resolves when the response has been read to its end (the backend closes). */
-function sendRaw(address: string, head: Buffer): Promise<string> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = net.connect(port, host, () => s.write(head));
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', reject);
-    s.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
-  });
-}
 
 const request = (target: string, headers: Array<[string, Buffer | string]>): Buffer =>
   Buffer.concat([Buffer.from(`GET ${target} HTTP/1.1\r\nHost: web\r\nConnection: close\r\n`), ...headers.map(([n, v]) => Buffer.concat([Buffer.from(`${n}: `), Buffer.from(v as Buffer), Buffer.from('\r\n')])), Buffer.from('\r\n')]);
@@ -41,7 +29,7 @@ describe.each(ENGINES)('review10 #10: a hidden value holding a byte that is not 
     const lower = 'tok%e9nKEY7%ffq';
     const upper = 'tok%E9nKEY7%FFq';
     const events = await sidecarTapEvents(rig.sidecar, {}, async () => {
-      const rsp = await sendRaw(rig.sidecar.forwards[0]!.address, request(`/cb?state=${lower}&again=${upper}&x=1`, [['X-Api-Key', KEY], ['Referer', `http://app.example/?s=${upper}`]]));
+      const rsp = await sendRawBytes(rig.sidecar.forwards[0]!.address, request(`/cb?state=${lower}&again=${upper}&x=1`, [['X-Api-Key', KEY], ['Referer', `http://app.example/?s=${upper}`]]));
       expect(rsp).toMatch(/^HTTP\/1\.1 200/);
     });
     expect(events.map((e) => e.kind)).toEqual(['req', 'rsp', 'end']);
@@ -57,7 +45,7 @@ describe.each(ENGINES)('review10 #10: a hidden value holding a byte that is not 
 
   it("a secret query parameter's escaped bytes do not show in a header that carries them raw", async () => {
     const events = await sidecarTapEvents(rig.sidecar, {}, async () => {
-      await sendRaw(rig.sidecar.forwards[0]!.address, request('/q?token=tok%E9nKEY7%FFq', [['X-Echo', KEY]]));
+      await sendRawBytes(rig.sidecar.forwards[0]!.address, request('/q?token=tok%E9nKEY7%FFq', [['X-Echo', KEY]]));
     });
     const end = events.find((e) => e.kind === 'end')!;
     expect(end.path).toBe('/q?token=[redacted]');
@@ -66,7 +54,7 @@ describe.each(ENGINES)('review10 #10: a hidden value holding a byte that is not 
   }, 60_000);
 
   it('metric labels: the route label of a path segment holding the escaped key reads [redacted]', async () => {
-    await sendRaw(rig.sidecar.forwards[0]!.address, request('/v1/t/tok%e9nKEY7%FFq/items', [['X-Api-Key', KEY]]));
+    await sendRawBytes(rig.sidecar.forwards[0]!.address, request('/v1/t/tok%e9nKEY7%FFq/items', [['X-Api-Key', KEY]]));
     let text = '';
     await until('the route series is scraped', async () => {
       text = (await httpGet(rig.sidecar.admin!, '/metrics')).body;

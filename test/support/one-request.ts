@@ -16,6 +16,22 @@ export function rawRequest(port: number, head: string): Promise<string> {
   });
 }
 
+/**
+ * Writes `head` (raw bytes: not UTF-8 alone, a header's Latin-1 octets) to `address` (HOST:PORT) without a
+ * half-close, for requests that say `Connection: close`; resolves with the answer read as Latin-1 once the
+ * peer ended it, so each byte is one character.
+ */
+export function sendRawBytes(address: string, head: Buffer): Promise<string> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(Number(address.slice(at + 1)), address.slice(0, at), () => s.write(head));
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', reject);
+    s.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
 /** One h2c request with exactly these headers on a new connection; resolves with its :status. */
 export function h2Request(port: number, headers: http2.OutgoingHttpHeaders): Promise<number> {
   return new Promise((resolve, reject) => {
