@@ -1,4 +1,4 @@
-import { meshtapVersion, parseBytes, parseCount, parseDurationMs, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import { meshtapVersion, parseBytes, parseCount, parseDurationMs, parseConnectAddress, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
   onStopSignals,
@@ -90,8 +90,9 @@ const command: Command = {
   async run(args) {
     const file = stringFlag(args, 'output');
     if (!file) throw new UsageError("record: where to? give -o FILE (e.g. -o traffic.jsonl.gz)");
-    const proxy = stringFlag(args, 'proxy');
-    if (proxy !== undefined) parseHostPort(proxy, '--proxy'); // a usage mistake, said before anything is contacted
+    const proxyFlag = stringFlag(args, 'proxy');
+    // A usage mistake, said before anything is contacted.
+    const proxy = proxyFlag === undefined ? undefined : parseConnectAddress(proxyFlag, '--proxy');
     const target = targetFromArgs('record', args.positionals);
     if (proxy && target) throw new UsageError('record: give a TARGET or --proxy, not both');
     if (!proxy && !target) throw new UsageError("record: which workload? e.g. 'meshtap record deploy/web -o web.jsonl' (or --proxy HOST:PORT)");

@@ -1,5 +1,5 @@
 /** `meshtap stat`: success rate, RPS, latency percentiles and TCP connections per workload. */
-import { listFlag, MeshtapError, parseDurationMs, parseHostPort, stringFlag, UsageError, type ParsedArgs } from '../common/index.js';
+import { listFlag, MeshtapError, parseDurationMs, parseConnectAddress, stringFlag, UsageError, type ParsedArgs } from '../common/index.js';
 import { stringify } from 'yaml';
 import { collectEdgeStats, collectStats, connectionFromArgs, parseStatSelector, renderStatTable, resourceOfKind, targetFromArgs, type StatRow, type TapApiConnection } from '../tap-api/index.js';
 import type { Command } from './command.js';
@@ -81,8 +81,7 @@ const command: Command = {
     const window = stringFlag(args, 'window', undefined, '10s')!;
     const windowMs = parseDurationMs(window, '--window', { aboveZero: true });
     const prometheus = stringFlag(args, 'prometheus');
-    const admin = listFlag(args, 'admin');
-    for (const a of admin) parseHostPort(a, '--admin'); // a usage mistake, said before anything is contacted
+    const admin = listFlag(args, 'admin').map((a) => parseConnectAddress(a, '--admin')); // a usage mistake, said before anything is contacted
     const peer = peerFromArgs(args, namespace);
     if (peer && (prometheus || admin.length)) throw new UsageError(`stat: --${peer.direction} reads the tap API's edges; drop --prometheus/--admin (or --${peer.direction})`);
     const where = prometheus || admin.length ? {} : connectionFromArgs('stat', args);

@@ -1,4 +1,4 @@
-import { onCleanup, parseCount, parseTimeOrAgo, setLongTimeout, parseHostPort, stringFlag, UsageError } from '../common/index.js';
+import { onCleanup, parseCount, parseTimeOrAgo, setLongTimeout, parseConnectAddress, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
   onStopSignals,
@@ -101,8 +101,9 @@ const command: Command = {
     // or tap API): a typo in --since must say so, not "where is the tap API?" or a network error.
     const output = parseTapOutput(stringFlag(args, 'output', undefined, 'text')!);
     const color = colorFromArgs(args, 'tap');
-    const proxy = stringFlag(args, 'proxy');
-    if (proxy !== undefined) parseHostPort(proxy, '--proxy'); // a usage mistake, said before anything is contacted
+    const proxyFlag = stringFlag(args, 'proxy');
+    // A usage mistake, said before anything is contacted.
+    const proxy = proxyFlag === undefined ? undefined : parseConnectAddress(proxyFlag, '--proxy');
     const target = targetFromArgs('tap', args.positionals);
     const all = args.values['all-namespaces'] === true;
     const selector = selectorFromArgs('tap', args);

@@ -1,5 +1,5 @@
 /** `meshtap top`: a live table of a workload's busiest paths, from a tap stream. */
-import { onCleanup, parseCount, parseDurationMs, parseHostPort, setLongTimeout, stringFlag, UsageError, MeshtapError } from '../common/index.js';
+import { onCleanup, parseCount, parseDurationMs, parseConnectAddress, setLongTimeout, stringFlag, UsageError, MeshtapError } from '../common/index.js';
 import { isSidecarStopped, type TapMessage, type TapRequest, type TapStream } from '../tap-protocol/index.js';
 import {
   onStopSignals,
@@ -87,8 +87,9 @@ const command: Command = {
   },
   async run(args) {
     const target = targetFromArgs('top', args.positionals);
-    const proxy = stringFlag(args, 'proxy');
-    if (proxy !== undefined) parseHostPort(proxy, '--proxy'); // a usage mistake, said before anything is contacted
+    const proxyFlag = stringFlag(args, 'proxy');
+    // A usage mistake, said before anything is contacted.
+    const proxy = proxyFlag === undefined ? undefined : parseConnectAddress(proxyFlag, '--proxy');
     const namespace = stringFlag(args, 'namespace');
     const all = args.values['all-namespaces'] === true;
     const format = stringFlag(args, 'output', undefined, 'table')!;

@@ -151,6 +151,18 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+/**
+ * An address to connect to (`--proxy`, `--admin` of `stat`): HOST:PORT with a host and a port
+ * other than 0, returned as the text to connect to (`[v6]:port` kept bracketed). `:4190` is a
+ * listen address (every interface): as a destination node's URL parser threw "Invalid URL" and
+ * the commands printed a stack (review13).
+ */
+export function parseConnectAddress(text: string, flag: string): string {
+  const { host, port } = parseHostPort(text, flag);
+  if (/^\s*:/.test(text) || port === 0) throw new UsageError(`${flag}: '${text}' is not an address to connect to: give its host and port (e.g. 127.0.0.1:4191)`);
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Edit distance counting a swap of two neighbours as one edit (`tpa` → `tap` is 1). */
 export function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));

@@ -3,7 +3,7 @@ export { MeshtapError, UsageError, isErrnoException } from './errors.js';
 export type { Result } from './errors.js';
 export { createLogger } from './log.js';
 export type { Logger } from './log.js';
-export { parseCommandArgs, stringFlag, listFlag, parseDurationMs, parseTimeOrAgo, parseCount, parseBytes, parseHostPort, editDistance, suggestClosest } from './cli.js';
+export { parseCommandArgs, stringFlag, listFlag, parseDurationMs, parseTimeOrAgo, parseCount, parseBytes, parseHostPort, parseConnectAddress, editDistance, suggestClosest } from './cli.js';
 export { wrapHelpText, HELP_WIDTH } from './help-text.js';
 export { onCleanup, runCleanups, exitQuietlyOnBrokenPipe, endForBrokenPipe, isEndingForBrokenPipe, isBrokenPipe } from './stdout.js';
 export type { CommandSpec, OptionSpec, ParsedArgs } from './cli.js';

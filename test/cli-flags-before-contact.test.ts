@@ -151,6 +151,14 @@ const CASES: Array<[string[], RegExp]> = [
   [['top', '--proxy', 'sidecar'], /--proxy: 'sidecar' is not HOST:PORT/],
   [['record', '--proxy', '127.0.0.1', '-o', '@'], /--proxy: '127\.0\.0\.1' is not HOST:PORT/],
   [['stat', 'deploy', '--admin', 'nonsense'], /--admin: 'nonsense' is not HOST:PORT/],
+  // Regression (session 13, review13): a listen-style address with no host (`:PORT`) passed that check,
+  // then `tap` and `stat` crashed ("unexpected error: TypeError: Invalid URL" and a stack) and
+  // `top`/`record` printed node's DEP0118 warning; port 0 cannot be connected to.
+  [['tap', '--proxy', ':4190'], /^meshtap: --proxy: ':4190' is not an address to connect to/],
+  [['top', '--proxy', ':4190'], /--proxy: ':4190' is not an address to connect to/],
+  [['record', '--proxy', ':4190', '-o', '@'], /--proxy: ':4190' is not an address to connect to/],
+  [['stat', 'deploy', '--admin', ':4191'], /--admin: ':4191' is not an address to connect to/],
+  [['tap', '--proxy', '127.0.0.1:0'], /--proxy: '127\.0\.0\.1:0' is not an address to connect to/],
 ];
 
 describe('malformed flags are refused before anything is resolved or contacted', () => {
