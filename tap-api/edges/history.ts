@@ -8,7 +8,9 @@
  * nearest the window's start (about half a thinning step before or after it). The answer's
  * window is the longest span any sidecar's numbers cover (rates are counts over it): up to half
  * a step more or less than asked, and shorter while every sidecar, or the tap API, is younger
- * than the window. Bounded: at most `maxSnapshots` per sidecar (10 s steps for 2 minutes, then one a
+ * than the window. A sidecar that left inside the window (a rollout, a scale-down) or did not answer
+ * now counts up to its last answer; one that restarted inside it counts before its restart (up to its
+ * last snapshot then) and from zero after it (review13). Bounded: at most `maxSnapshots` per sidecar (10 s steps for 2 minutes, then one a
  * minute, then one per 5 minutes up to `maxWindowMs`), sidecars gone for `maxWindowMs` forgotten.
  */
 import { createLogger } from '../../common/index.js';
@@ -23,6 +25,8 @@ export interface ScrapeTarget {
 interface Snapshot {
   atMs: number;
   samples: PromSample[];
+  /** Its sidecar process's start (`meshtap_start_time_seconds`), if it said. */
+  startS?: number;
 }
 
 export interface WindowSamples {
@@ -98,6 +102,54 @@ function baseFor(snaps: Snapshot[], latest: Snapshot, from: number): Snapshot | 
   return best;
 }
 
+/** The process start time a snapshot reports (`meshtap_start_time_seconds`), if any. */
+function startOf(s: Snapshot): number | undefined {
+  return s.startS;
+}
+
+/** The newest snapshot at or before `atMs`. */
+function lastBefore(snaps: Snapshot[], atMs: number): Snapshot | undefined {
+  for (let i = snaps.length - 1; i >= 0; i--) if (snaps[i]!.atMs <= atMs) return snaps[i];
+  return undefined;
+}
+
+/**
+ * Counter increases from `base` (undefined: from zero) to `latest`: one difference per process, so
+ * a sidecar that restarted inside the window (its start time changed between two snapshots) keeps
+ * what it counted before the restart, up to its last answer then, and counts from zero after it.
+ * Gauges as `latest` has them, only when it is this round's answer (`withGauges`): a sidecar that
+ * left holds no connection now. One sample per series.
+ */
+function chainDeltas(snaps: Snapshot[], base: Snapshot | undefined, latest: Snapshot, withGauges: boolean): PromSample[] {
+  // The last snapshot of each process between base and latest (from zero: latest's own only).
+  const ends: Snapshot[] = [];
+  if (base !== undefined) {
+    let prev = base;
+    for (const s of snaps) {
+      if (s.atMs <= base.atMs || s.atMs >= latest.atMs) continue;
+      if (startOf(s) !== startOf(prev)) ends.push(prev);
+      prev = s;
+    }
+    if (startOf(latest) !== startOf(prev)) ends.push(prev);
+  }
+  if (ends.length === 0) return windowDeltas(base?.samples, latest.samples).filter((d) => withGauges || isCounter(d.name));
+  const sums = new Map<string, PromSample>();
+  let from: Snapshot | undefined = base;
+  for (const end of [...ends, latest]) {
+    for (const d of windowDeltas(from === base ? base?.samples : undefined, end.samples)) {
+      if (!isCounter(d.name)) {
+        if (withGauges && end === latest) sums.set(seriesKey(d), d);
+        continue;
+      }
+      const k = seriesKey(d);
+      const had = sums.get(k);
+      sums.set(k, had ? { ...had, value: had.value + d.value } : d);
+    }
+    from = end;
+  }
+  return [...sums.values()];
+}
+
 export function createEdgeHistory(options: {
   /** Every sidecar to follow, now. */
   list(): Promise<ScrapeTarget[]>;
@@ -151,7 +203,7 @@ export function createEdgeHistory(options: {
           if (!h) bySidecar.set(t.key, (h = { snaps: [], lastListedMs: atMs }));
           h.lastListedMs = atMs;
           if (!samples) return void unreachable.push(t.key);
-          const snap = { atMs, samples };
+          const snap: Snapshot = { atMs, samples, startS: samples.find((x) => x.name === 'meshtap_start_time_seconds')?.value };
           got.set(t.key, snap);
           let at = h.snaps.length; // rounds may overlap: keep the snapshots in time order
           while (at > 0 && h.snaps[at - 1]!.atMs > atMs) at--;
@@ -190,18 +242,21 @@ export function createEdgeHistory(options: {
       // (or the tap API's view of it) is younger than the window.
       let covered = 0;
       for (const [key, h] of bySidecar) {
-        const latest = r.got.get(key);
-        if (!latest) continue; // did not answer this round
-        const started = latest.samples.find((s) => s.name === 'meshtap_start_time_seconds')?.value;
+        // A sidecar that did not answer this round (gone: a rollout, a scale-down; or silent) still
+        // served inside the window until its last answer: those counts are the window's too.
+        const answered = r.got.get(key);
+        const latest = answered ?? lastBefore(h.snaps, now);
+        if (!latest || latest.atMs <= from) continue;
+        const started = startOf(latest);
         let base: Snapshot | undefined;
-        if (started !== undefined && started * 1000 >= from) {
+        if (started !== undefined && started * 1000 >= from && !h.snaps.some((s) => s.atMs < latest.atMs && s.atMs >= from && startOf(s) !== started)) {
           covered = Math.max(covered, now - started * 1000); // counted from zero, all inside the window
         } else {
           base = baseFor(h.snaps, latest, from);
           if (!base) continue; // first sight of an old sidecar: nothing to compare yet
           covered = Math.max(covered, now - base.atMs); // what the counts span, a step more or less than asked
         }
-        samples.push(...windowDeltas(base?.samples, latest.samples));
+        samples.push(...chainDeltas(h.snaps, base, latest, answered !== undefined));
       }
       return { samples, windowMs: Math.max(1, Math.round(covered)), unreachable: [...r.unreachable].sort() };
     },
