@@ -24,8 +24,8 @@ Flags:
 ${EDGES_SOURCE_HELP}
 
 Needs verb 'list' on 'edges' in API group tap.meshtap.dev (meshtap-tap-viewer has it).
-Columns: SUCCESS excludes 5xx, failing gRPC statuses and requests without a response; TCP = open
-connections (from the caller's sidecar); '-' = not known.
+Columns: SUCCESS excludes 5xx, failing gRPC statuses and responses missing or cut short; TCP =
+open connections (from the caller's sidecar); '-' = not known.
 
 Examples:
   meshtap edges deploy -n emojivoto
