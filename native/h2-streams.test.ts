@@ -148,6 +148,7 @@ const NAMED: Record<string, string> = {
   'malformed grpc-status: UNKNOWN, grpc-status-malformed': seq([`rh 1 1 0 ${f(grpcCall())}`, `sh 1 0 1 ${f(rspHead())}`, `sh 1 1 2 ${f([['grpc-status', ' 13 '], ['grpc-message', 'why']])}`]),
   'server reset after the head: INTERNAL_ERROR -> INTERNAL': seq([`rh 1 1 0 ${f(grpcCall())}`, `sh 1 0 1 ${f(rspHead())}`, 'rst 1 2 s 2']),
   'server REFUSED_STREAM before any head: UNAVAILABLE': seq([`rh 1 1 0 ${f(grpcCall())}`, 'rst 1 7 s 2']),
+  'server REFUSED_STREAM after the response head: a cut response, not unprocessed': seq([`rh 1 1 0 ${f(grpcCall())}`, `sh 1 0 1 ${f(rspHead())}`, 'rst 1 7 s 2']),
   'connection closing mid-call: UNAVAILABLE': seq([`rh 1 1 0 ${f(grpcCall())}`, `sh 1 0 1 ${f(rspHead())}`, 'ea upstream-closed 5']),
   'cancel_after_first_response: CANCELLED after the grace': seq([`rh 1 0 0 ${f(grpcCall('/pkg.Svc/Bidi'))}`, `d c 1 ${msg('m')}`, `sh 1 0 1 ${f(rspHead())}`, `d s 1 ${msg('m')}`, 'rst 1 8 c 10', 'tick 1009', 'tick 1010', 'tick 3000']),
   'cancel_after_first_response: trailers that crossed the reset': seq([`rh 1 0 0 ${f(grpcCall('/pkg.Svc/Bidi'))}`, `sh 1 0 1 ${f(rspHead())}`, `d s 1 ${msg('m')}`, 'rst 1 8 c 10', `d s 1 ${msg('late')}`, `sh 1 1 20 ${f([['grpc-status', '0'], ['grpc-message', 'done']])}`]),
@@ -373,7 +374,7 @@ describe('C++ H2StreamTracker = js StreamTracker', () => {
     }
     // The generator reaches the interesting paths (so equality is not vacuous).
     const all = cpp.join('\n');
-    for (const needle of [' grpc-status-missing ', ' grpc-status-malformed ', ' reset ', ' goaway ', ' upstream-closed ', 'FULL ', ' b:', '+ ']) expect(all).toContain(needle);
+    for (const needle of [' grpc-status-missing ', ' grpc-status-malformed ', ' reset ', ' goaway ', ' refused', ' upstream-closed ', 'FULL ', ' b:', '+ ']) expect(all).toContain(needle);
     expect(endsOf(cpp).some((e) => e[12] === '4')).toBe(true);
   }, SLOW_MS);
 

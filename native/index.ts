@@ -344,6 +344,8 @@ export interface NativeH2Outcome {
   grpcStatus?: number | undefined;
   /** Percent-decoded. */
   grpcMessage?: string | undefined;
+  /** The server never processed the stream (proxy/observe.ts `unprocessed`). */
+  unprocessed?: 'refused' | 'goaway' | undefined;
 }
 
 /** An HTTP/2 stream's request side and outcome, as the recorder keeps it and the test harness takes it. */
@@ -591,6 +593,7 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
             grpcMessage: (flags & 2) !== 0 ? grpcMessage : undefined,
             requestCompressed: (flags & 4) !== 0,
             responseCompressed: (flags & 8) !== 0,
+            unprocessed: (flags & 32) !== 0 ? 'refused' : (flags & 64) !== 0 ? 'goaway' : undefined,
             requestMessages: batch.readUInt32LE(from + 16),
             responseMessages: batch.readUInt32LE(from + 20),
             requestBytes: batch.readUInt32LE(from + 28) * 4294967296 + batch.readUInt32LE(from + 24),
@@ -863,6 +866,8 @@ export interface NativeHttpMetrics {
     authority: string;
     target: string;
     requests: number;
+    /** Requests the server never processed (HTTP/2 refused or past a GOAWAY); absent when none. */
+    unprocessed?: { refused: number; goaway: number };
     responses: Array<{ status: number; grpcStatus?: number; failure: boolean; count: number }>;
     latency: Array<{ status: number } & NativeLatency>;
   }>;
@@ -950,7 +955,7 @@ export interface NativeMetricsHarness {
   open(id: number, inbound: boolean, src: string, dst: string): void;
   /** Raw authority, path and request headers: the harness makes the labels as the C++ sinks do. */
   request(id: number, authority: string, path: string, requestHeaders?: ReadonlyArray<readonly [string, string]>): void;
-  end(id: number, o: { authority: string; method: string; path: string; requestHeaders?: ReadonlyArray<readonly [string, string]>; protocol: string; status: number; grpcStatus?: number; isFailed: boolean; latencyMs?: number }): void;
+  end(id: number, o: { authority: string; method: string; path: string; requestHeaders?: ReadonlyArray<readonly [string, string]>; protocol: string; status: number; grpcStatus?: number; isFailed: boolean; latencyMs?: number; unprocessed?: 'refused' | 'goaway' }): void;
   snapshot(): NativeHttpMetrics;
   counters(): [string, number][];
 }

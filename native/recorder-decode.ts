@@ -170,6 +170,8 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
     };
     if ((h2flags & 2) !== 0) h2.grpcStatus = varint();
     if ((h2flags & 4) !== 0) h2.grpcMessage = utf8();
+    if ((h2flags & 64) !== 0) h2.unprocessed = 'refused';
+    else if ((h2flags & 128) !== 0) h2.unprocessed = 'goaway';
     const r: NativeRecordedExchange = {
       connId, stream, proxy: (flags & 1) !== 0 ? 'in' : 'out', isHttp10: false, src, dst, startMs, responseMs, endMs, status,
       requestHead: '', responseHead: '', requestTrailers: '', trailers: '', requestBytes, responseBytes, h2,

@@ -55,6 +55,9 @@ const F_GRPC_MESSAGE = 2;
 const F_ERROR = 4;
 const F_REQ_COMPRESSED = 8;
 const F_RSP_COMPRESSED = 16;
+/** An HTTP/2 stream the server never processed (observe.ts `unprocessed`), by reason. */
+const F_UNPROCESSED_REFUSED = 32;
+const F_UNPROCESSED_GOAWAY = 64;
 const H_LIST = 0;
 const H_LINES = 1;
 
@@ -175,7 +178,8 @@ export function encodeExchange(chunk: Chunk, conn: RecordedConnection, maker: nu
       (ex.grpcMessage !== undefined ? F_GRPC_MESSAGE : 0) |
       (ex.error !== undefined ? F_ERROR : 0) |
       (ex.requestCompressed ? F_REQ_COMPRESSED : 0) |
-      (ex.responseCompressed ? F_RSP_COMPRESSED : 0);
+      (ex.responseCompressed ? F_RSP_COMPRESSED : 0) |
+      (ex.unprocessed === 'refused' ? F_UNPROCESSED_REFUSED : ex.unprocessed === 'goaway' ? F_UNPROCESSED_GOAWAY : 0);
     w.u8(flags);
     if (ex.grpcStatus !== undefined) w.f64(ex.grpcStatus);
     if (ex.grpcMessage !== undefined) w.str(ex.grpcMessage);
@@ -283,5 +287,7 @@ export function decodeExchange(buf: Buffer, offset: number): { conn: RecordedCon
   if (flags & F_GRPC_STATUS) ex.grpcStatus = r.f64();
   if (flags & F_GRPC_MESSAGE) ex.grpcMessage = r.str();
   if (flags & F_ERROR) ex.error = r.str();
+  if (flags & F_UNPROCESSED_REFUSED) ex.unprocessed = 'refused';
+  else if (flags & F_UNPROCESSED_GOAWAY) ex.unprocessed = 'goaway';
   return { conn, maker, ex };
 }

@@ -246,6 +246,7 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
     if (ex.requestBody) e.requestBody = bodyToTap(ex.requestBody, services.bodyOverLimit);
     if (ex.responseBody) e.responseBody = bodyToTap(ex.responseBody, services.bodyOverLimit);
     if (ex.error) e.error = ex.error;
+    if (ex.unprocessed !== undefined) e.unprocessed = ex.unprocessed;
     return e;
   };
 
@@ -380,14 +381,20 @@ export function createExchangeSink(
         else if (!publishedText('end', json, ex.requestBody !== undefined)) hub.publish('end', endEvent(ex));
         return;
       }
-      const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
-      // A response cut short (an error before it ended: a reset, a lost connection, a GOAWAY) or a
-      // gRPC call without the server's own status: a failure, whatever its status or its client's
-      // gRPC code. An HTTP/1 error after the response came whole tells of the request alone (its
-      // body cut): the status decides, as for HTTP/2 (docs/decisions.md, session 12 exact12).
-      const isFailed = ex.error !== undefined && (ex.isResponseComplete !== true || ex.protocol === 'grpc');
       const shown = labelsOf(ex);
-      routeOf(shown.authority).exchange(routeCursor!, ex.method, shown.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
+      if (ex.unprocessed === undefined) {
+        const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
+        // A response cut short (an error before it ended: a reset, a lost connection, a GOAWAY) or a
+        // gRPC call without the server's own status: a failure, whatever its status or its client's
+        // gRPC code. An HTTP/1 error after the response came whole tells of the request alone (its
+        // body cut): the status decides, as for HTTP/2 (docs/decisions.md, session 12 exact12).
+        const isFailed = ex.error !== undefined && (ex.isResponseComplete !== true || ex.protocol === 'grpc');
+        routeOf(shown.authority).exchange(routeCursor!, ex.method, shown.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
+      } else {
+        // A stream the server never processed (HTTP/2 refused or past a GOAWAY) is no response: its
+        // request was counted; it is counted apart, in no response or route series (unproc13).
+        routeOf(shown.authority).unprocessed(ex.unprocessed);
+      }
       if (!hub.hasSubscribers && ex.requestBody === undefined && ex.responseBody === undefined) {
         hub.skipped();
         // Nobody reads this event now: the recorder keeps a compact record of `ex` and makes the

@@ -9,9 +9,14 @@
  * exposition with the default labels applied.
  */
 import type * as prom from 'prom-client';
+import type { UnprocessedReason } from '../tap-protocol/index.js';
+
+/** Requests the server never processed, by reason (counted in `requests`, never in `responses`). */
+export type UnprocessedCounts = Record<UnprocessedReason, number>;
 
 export interface HttpRouteStats {
   requests: number;
+  unprocessed: UnprocessedCounts;
   /** By a number packing status, gRPC status and classification (no string built per response). */
   responses: Map<number, { labels: Record<string, string>; count: number }>;
   /** By status code (0 for none). */
@@ -30,6 +35,8 @@ export function latencyBucket(bounds: Float64Array, latencyMs: number): number {
   while (i < bounds.length && latencyMs > bounds[i]!) i++;
   return i;
 }
+
+const UNPROCESSED_REASONS: readonly UnprocessedReason[] = ['refused', 'goaway'];
 
 type MetricValue = { labels: Record<string, string>; value: number; metricName?: string };
 
@@ -55,6 +62,8 @@ export interface ExternalHttpRoutes {
     authority: string;
     target: string;
     requests: number;
+    /** Absent: none. */
+    unprocessed?: Readonly<UnprocessedCounts>;
     responses: ReadonlyArray<{ status: number; grpcStatus?: number; failure: boolean; count: number }>;
     latency: ReadonlyArray<{ status: number; buckets: readonly number[]; sum: number; count: number }>;
   }>;
@@ -90,7 +99,8 @@ function mergeRoutes(routes: Map<string, HttpRouteStats>, ext: ExternalHttpRoute
     const key = `${x.direction}|${x.authority}|${x.target}`;
     const own = out.get(key);
     const labels = own?.labels ?? { direction: x.direction, authority: x.authority, target_addr: x.target };
-    const r: HttpRouteStats = { requests: (own?.requests ?? 0) + x.requests, responses: new Map(), latency: new Map(), labels, lastKey: -1, lastResponse: undefined, lastStatus: -1, lastLatency: undefined };
+    const unprocessed = { refused: (own?.unprocessed.refused ?? 0) + (x.unprocessed?.refused ?? 0), goaway: (own?.unprocessed.goaway ?? 0) + (x.unprocessed?.goaway ?? 0) };
+    const r: HttpRouteStats = { requests: (own?.requests ?? 0) + x.requests, unprocessed, responses: new Map(), latency: new Map(), labels, lastKey: -1, lastResponse: undefined, lastStatus: -1, lastLatency: undefined };
     for (const [k, v] of own?.responses ?? []) r.responses.set(k, { labels: v.labels, count: v.count });
     for (const [k, v] of own?.latency ?? []) r.latency.set(k, { labels: v.labels, buckets: Float64Array.from(v.buckets), sum: v.sum, count: v.count });
     for (const v of x.responses) {
@@ -133,6 +143,20 @@ export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly n
       for (const r of allRoutes()) for (const v of r.responses.values()) out.push({ labels: v.labels, value: v.count });
       return out;
     }),
+  );
+  registry.registerMetric(
+    customMetric(
+      'meshtap_unprocessed_requests_total',
+      'HTTP/2 requests the server did not process (reason: refused, RST_STREAM REFUSED_STREAM before a response; goaway, above the last-stream-id of its GOAWAY): in request_total, not in response_total (a client may send them again, RFC 9113 §8.7)',
+      'counter',
+      () => {
+        const out: MetricValue[] = [];
+        for (const r of allRoutes()) {
+          for (const reason of UNPROCESSED_REASONS) if (r.unprocessed[reason] > 0) out.push({ labels: { ...r.labels, reason }, value: r.unprocessed[reason] });
+        }
+        return out;
+      },
+    ),
   );
   registry.registerMetric(
     customMetric('response_latency_ms', 'Elapsed times between a request being sent and its response headers being received, in milliseconds', 'histogram', () => {
@@ -181,7 +205,7 @@ export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly n
       const key = `${direction}|${authority}|${targetAddr}`;
       let r = routes.get(key);
       if (!r) {
-        r = { requests: 0, responses: new Map(), latency: new Map(), labels: { direction, authority, target_addr: targetAddr }, lastKey: -1, lastResponse: undefined, lastStatus: -1, lastLatency: undefined };
+        r = { requests: 0, unprocessed: { refused: 0, goaway: 0 }, responses: new Map(), latency: new Map(), labels: { direction, authority, target_addr: targetAddr }, lastKey: -1, lastResponse: undefined, lastStatus: -1, lastLatency: undefined };
         routes.set(key, r);
       }
       return r;

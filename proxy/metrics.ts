@@ -8,7 +8,7 @@
  * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
  */
 import type * as prom from 'prom-client';
-import type { Protocol, ProxyDirection } from '../tap-protocol/index.js';
+import type { Protocol, ProxyDirection, UnprocessedReason } from '../tap-protocol/index.js';
 import { createHttpMetrics, latencyBucket, type ExternalHttpRoutes } from './http-metrics.js';
 import { DEFAULT_LABEL_SECRETS, requestLabeler, type LabelSecrets, type RequestLabeler } from './metric-labels.js';
 import type { GiveUpReason } from './observe.js';
@@ -115,6 +115,11 @@ export interface HttpRoute {
    * route stats cost only their additions. `latencyMs` undefined: no response (status 0).
    */
   exchange(cursor: RouteCursor, method: string, path: string, protocol: Protocol, status: number, grpcStatus: number | undefined, latencyMs: number | undefined, isFailed: boolean): void;
+  /**
+   * An HTTP/2 stream the server never processed ended (its request was counted): not a response,
+   * so in no response or route series, only in `meshtap_unprocessed_requests_total`.
+   */
+  unprocessed(reason: UnprocessedReason): void;
 }
 
 export interface ProxyMetrics {
@@ -354,6 +359,7 @@ export function createProxyMetrics(
         http.countResponse(route, status, failure, grpcStatus, lat, bucket);
         routes.recordAt(cursor, method, path, protocol, failure, lat, bucket);
       },
+      unprocessed: (reason) => void route.unprocessed[reason]++,
     };
   }
 

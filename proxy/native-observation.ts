@@ -84,6 +84,7 @@ export function applyH2Outcome(ex: Exchange, o: NativeH2Outcome): void {
   }
   if (o.grpcStatus !== undefined) ex.grpcStatus = o.grpcStatus;
   if (o.grpcMessage !== undefined) ex.grpcMessage = o.grpcMessage;
+  if (o.unprocessed !== undefined) ex.unprocessed = o.unprocessed;
 }
 
 /** The record handler's observation part (everything but engine-wide counters). */

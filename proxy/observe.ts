@@ -7,7 +7,7 @@
  * An observer must never throw and never block: on anything it cannot follow it calls
  * `sink.giveUp(reason)` once and ignores all further input (the connection stays forwarded).
  */
-import type { HeaderList, Protocol } from '../tap-protocol/index.js';
+import type { HeaderList, Protocol, UnprocessedReason } from '../tap-protocol/index.js';
 
 /** Bounded copy of body bytes, made only while someone asked for bodies. */
 export interface BodyCapture {
@@ -86,6 +86,11 @@ export interface Exchange {
    * reports no error, whatever its request did (stream-tracker.ts).
    */
   isResponseComplete?: boolean;
+  /**
+   * HTTP/2: the server never processed this stream (RST_STREAM REFUSED_STREAM or above a GOAWAY's
+   * last-stream-id, before any response HEADERS): not a response (stream-tracker.ts).
+   */
+  unprocessed?: UnprocessedReason;
   /**
    * Optional: `sum(name.length + value.length + perFieldBytes)` over the request or response
    * headers, without decoding them. HTTP/1 keeps heads as text and decodes a list when it is

@@ -5,6 +5,13 @@
 export type TapEventKind = 'req' | 'rsp' | 'end';
 export type ProxyDirection = 'in' | 'out';
 export type Protocol = 'http/1.1' | 'http/1.0' | 'h2' | 'grpc';
+/**
+ * Why an HTTP/2 stream was never processed by the server (RFC 9113 §8.7), so a client may send it
+ * again (grpc-js, libcurl and browsers do, on their own): `refused`, the server reset it with
+ * REFUSED_STREAM before any response HEADERS; `goaway`, its id is above the last-stream-id of the
+ * server's GOAWAY (and no response HEADERS came).
+ */
+export type UnprocessedReason = 'refused' | 'goaway';
 
 /** Header list in wire order: `[name, value]` pairs, names as seen (h2: lower case). */
 export type HeaderList = Array<[string, string]>;
@@ -61,6 +68,13 @@ export interface TapEvent {
   requestBody?: TapBody;
   responseBody?: TapBody;
   error?: string;
+  /**
+   * On `end`: the server did not process this HTTP/2 stream (see UnprocessedReason). `error` and
+   * `grpcStatus` say how it ended, as for any stream; this says the request was never handled, so
+   * it is not a response: the metrics count it in request_total only (and in
+   * meshtap_unprocessed_requests_total), and top and the dashboard count it neither way.
+   */
+  unprocessed?: UnprocessedReason;
 }
 
 /**

@@ -4,7 +4,7 @@
  * (claims, signing, verification) and protocol constants. The sidecar, the tap API, record/
  * and the CLI import only this file; it imports nothing of the project but `common/`.
  */
-export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirection } from './events.js';
+export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirection, UnprocessedReason } from './events.js';
 export { DEFAULT_SENSITIVE_HEADERS, REDACTED } from './events.js';
 export { podQualifiedId } from './exchange-id.js';
 export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';

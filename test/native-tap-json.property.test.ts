@@ -73,6 +73,8 @@ const stream: fc.Arbitrary<Generated> = fc
     grpcMessage: fc.option(fc.constantFrom('', 'down', 'caf\u00e9', 'a"b'), { nil: undefined }),
     requestTrailers: fc.array(field, { maxLength: 1 }),
     error: fc.option(fc.constantFrom('reset', 'goaway', 'grpc-status-missing'), { nil: undefined }),
+    // A stream the server never processed (unproc13): marked beside its error.
+    unprocessed: fc.option(fc.constantFrom('refused' as const, 'goaway' as const), { nil: undefined }),
     requestChunks: chunks,
     responseChunks: chunks,
     messages: fc.tuple(fc.nat(5), fc.nat(5)),
@@ -111,6 +113,7 @@ const stream: fc.Arbitrary<Generated> = fc
         requestCompressed: false,
         responseCompressed: false,
         ...(g.error !== undefined ? { error: g.error } : {}),
+        ...(g.error !== undefined && g.unprocessed !== undefined ? { unprocessed: g.unprocessed } : {}),
         startNs: g.startNs,
         responseNs: g.startNs + g.latencyNs,
         endNs: g.startNs + g.latencyNs + g.durationNs,

@@ -124,6 +124,9 @@ class H2SinkHarness : public Napi::ObjectWrap<H2SinkHarness> {
     Napi::Value e = o.Get("error");
     error_ = e.IsString() ? Latin1(e) : "";
     ex.error = e.IsString() ? error_.c_str() : nullptr;
+    Napi::Value u = o.Get("unprocessed");
+    const std::string unprocessed = u.IsString() ? u.As<Napi::String>().Utf8Value() : "";
+    ex.unprocessed = unprocessed == "refused" ? Unprocessed::kRefused : unprocessed == "goaway" ? Unprocessed::kGoaway : Unprocessed::kNo;
     return ex;
   }
 

@@ -103,7 +103,8 @@ Napi::Value RedactUrlCredentialsJs(const Napi::CallbackInfo& info) { return Napi
 
 // new MetricsHarness({maxAuthorities, maxRoutes, maxPeers, secrets?}): open(id, inbound, src, dst),
 // request(id, authority, path, requestHeaders), end(id, {authority, method, path, requestHeaders,
-// protocol, status, grpcStatus, isFailed, latencyMs}), snapshot(), counters() -> [[key, n]].
+// protocol, status, grpcStatus, isFailed, latencyMs, unprocessed?: 'refused' | 'goaway'}), snapshot(),
+// counters() -> [[key, n]].
 // Labels are made as the sinks make them (ShowRequest, from raw authority, path and headers).
 class MetricsHarness : public Napi::ObjectWrap<MetricsHarness> {
  public:
@@ -168,6 +169,9 @@ class MetricsHarness : public Napi::ObjectWrap<MetricsHarness> {
     out.is_failed = o.Get("isFailed").ToBoolean().Value();
     Napi::Value l = o.Get("latencyMs");
     out.latency_ms = l.IsNumber() ? l.As<Napi::Number>().DoubleValue() : 0;
+    Napi::Value u = o.Get("unprocessed");
+    const std::string unprocessed = u.IsString() ? u.As<Napi::String>().Utf8Value() : "";
+    out.unprocessed = unprocessed == "refused" ? 1 : unprocessed == "goaway" ? 2 : 0;
     registry_->End(Conn(info), out);
     return info.Env().Undefined();
   }
@@ -314,6 +318,12 @@ Napi::Value HttpMetricsToJs(Napi::Env env, HttpMetricsRegistry& registry) {
       o.Set("authority", r->authority);
       o.Set("target", r->target);
       o.Set("requests", static_cast<double>(r->requests));
+      if (r->unprocessed[0] != 0 || r->unprocessed[1] != 0) {
+        Napi::Object u = Napi::Object::New(env);
+        u.Set("refused", static_cast<double>(r->unprocessed[0]));
+        u.Set("goaway", static_cast<double>(r->unprocessed[1]));
+        o.Set("unprocessed", u);
+      }
       Napi::Array responses = Napi::Array::New(env, r->responses.size());
       uint32_t j = 0;
       for (const auto& x : r->responses) {

@@ -73,7 +73,8 @@ class PrintingSink : public H2ExchangeSink {
       << (ex.has_grpc_status ? std::to_string(ex.grpc_status) : "-") << " " << (ex.has_grpc_message ? "m:" + Hex(ex.grpc_message) : "-")
       << " " << ex.request_bytes << " " << ex.response_bytes << " " << ex.request_messages << " " << ex.response_messages << " "
       << ex.request_compressed << ex.response_compressed << " " << Ms(ex.start_ns) << " " << Ms(ex.response_ns) << " " << Ms(ex.end_ns)
-      << " " << (ex.error != nullptr ? ex.error : "-") << " " << Body(ex, b, 0) << " " << Body(ex, b, 1);
+      << " " << (ex.error != nullptr ? ex.error : "-") << " " << Body(ex, b, 0) << " " << Body(ex, b, 1) << " "
+      << (ex.unprocessed != Unprocessed::kNo ? UnprocessedName(ex.unprocessed) : "-");
     out_->push_back(s.str());
     bodies_.erase(&ex);
   }

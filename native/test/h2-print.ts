@@ -17,14 +17,14 @@ function bodyText(ex: Exchange, which: 'requestBody' | 'responseBody'): string {
   return `b:${Buffer.concat(capture.chunks).toString('hex')}${capture.truncated ? '+' : ''}`;
 }
 
-/** An ended exchange, every field (fields 9, 12 and 22 are status, grpc status and error). */
+/** An ended exchange, every field (fields 9, 12 and 22 are status, grpc status and error; 25 unprocessed). */
 export function endText(ex: Exchange): string {
   return [
     'END', ex.stream, ex.protocol, hex(ex.method, 'utf8'), hex(ex.scheme, 'utf8'), hex(ex.authority, 'utf8'), hex(ex.path, 'utf8'),
     fieldsText(ex.requestHeaders), fieldsText(ex.requestTrailers), ex.status, fieldsText(ex.responseHeaders), fieldsText(ex.trailers),
     ex.grpcStatus ?? '-', ex.grpcMessage === undefined ? '-' : `m:${hex(ex.grpcMessage, 'utf8')}`,
     ex.requestBytes, ex.responseBytes, ex.requestMessages, ex.responseMessages, `${+ex.requestCompressed}${+ex.responseCompressed}`,
-    ex.startMs, ex.responseMs, ex.endMs, ex.error ?? '-', bodyText(ex, 'requestBody'), bodyText(ex, 'responseBody'),
+    ex.startMs, ex.responseMs, ex.endMs, ex.error ?? '-', bodyText(ex, 'requestBody'), bodyText(ex, 'responseBody'), ex.unprocessed ?? '-',
   ].join(' ');
 }
 

@@ -34,7 +34,8 @@ export const GRPC_ERROR_STATUS_MISSING = 'grpc-status-missing';
 export const GRPC_ERROR_STATUS_MALFORMED = 'grpc-status-malformed';
 
 /** HTTP/2 error codes (RFC 9113 §7) that map to something other than INTERNAL. */
-const H2_REFUSED_STREAM = 0x7;
+/** Also what marks a stream the server never processed (stream-tracker.ts, RFC 9113 §8.7). */
+export const H2_REFUSED_STREAM = 0x7;
 const H2_CANCEL = 0x8;
 const H2_ENHANCE_YOUR_CALM = 0xb;
 const H2_INADEQUATE_SECURITY = 0xc;

@@ -8,7 +8,7 @@ import type { HeaderList } from '../../tap-protocol/index.js';
 import type { Exchange, ObserverContext } from '../observe.js';
 import { appendBody, createExchange } from '../observe.js';
 import { GrpcMessageCounter, isGrpcContentType, readGrpcStatus } from './grpc.js';
-import { GRPC_ERROR_STATUS_MALFORMED, GRPC_ERROR_STATUS_MISSING, GRPC_UNAVAILABLE, GRPC_UNKNOWN, grpcStatusOfMissing, grpcStatusOfReset, parseGrpcTimeoutMs } from './grpc-status.js';
+import { GRPC_ERROR_STATUS_MALFORMED, GRPC_ERROR_STATUS_MISSING, GRPC_UNAVAILABLE, GRPC_UNKNOWN, H2_REFUSED_STREAM, grpcStatusOfMissing, grpcStatusOfReset, parseGrpcTimeoutMs } from './grpc-status.js';
 
 interface StreamState {
   ex: Exchange;
@@ -131,7 +131,10 @@ export class StreamTracker {
     if (this.openIds.length >= 2 * this.streams.size + 32) this.openIds = this.openIds.filter((id) => this.streams.has(id));
     this.openIds.push(streamId);
     this.ctx.sink.requestHead(ex);
-    if (streamId > this.goawayLastStream) this.finish(streamId, created, STREAM_ERROR_GOAWAY);
+    if (streamId > this.goawayLastStream) {
+      ex.unprocessed = 'goaway';
+      this.finish(streamId, created, STREAM_ERROR_GOAWAY);
+    }
     else if (isEndStream) this.requestEnded(streamId, created);
     return true;
   }
@@ -196,7 +199,12 @@ export class StreamTracker {
     if (!st) return;
     st.resetCode = code;
     if (st.isResponseEnded) return this.finish(streamId, st, undefined);
-    if (!isFromClient) return this.finish(streamId, st, STREAM_ERROR_RESET);
+    if (!isFromClient) {
+      // Refused before any response: the server never processed it, and a client may send it
+      // again (RFC 9113 §8.7). After the response HEADERS it is a response cut short.
+      if (code === H2_REFUSED_STREAM && !st.hasResponseHead) st.ex.unprocessed = 'refused';
+      return this.finish(streamId, st, STREAM_ERROR_RESET);
+    }
     this.streams.delete(streamId);
     st.ex.endMs = this.ctx.now();
     if (this.resetPending.size >= MAX_RESET_PENDING) {
@@ -208,7 +216,11 @@ export class StreamTracker {
     this.armResetTimer();
   }
 
-  /** The server's GOAWAY: client streams above `lastStreamId` were never processed. */
+  /**
+   * The server's GOAWAY: client streams above `lastStreamId` were never processed (RFC 9113 §6.8),
+   * and are marked so unless a response HEADERS came on one (a server that says otherwise: then
+   * a response cut short).
+   */
   goaway(lastStreamId: number): void {
     // Streams above the lowest last-stream-id so far ended at that GOAWAY or when they opened:
     // a GOAWAY that does not lower it has nothing to end. Those it ends are the tail of
@@ -222,7 +234,9 @@ export class StreamTracker {
     // In id order, as they opened (what an in-order walk of the streams ended).
     for (const id of ids.splice(cut)) {
       const st = this.streams.get(id);
-      if (st) this.finish(id, st, STREAM_ERROR_GOAWAY);
+      if (!st) continue;
+      if (!st.hasResponseHead) st.ex.unprocessed = 'goaway';
+      this.finish(id, st, STREAM_ERROR_GOAWAY);
     }
   }
 

@@ -38,6 +38,13 @@ describe('tap text output', () => {
     expect(text).toContain('  > x-\\x1bname: v\\u202e');
   });
 
+  it('an end event of a stream the server never processed says so after its error (unproc13)', () => {
+    const end = req({ kind: 'end', protocol: 'grpc', method: 'POST', grpcStatus: 14, durationMs: 1, requestBytes: 5, responseBytes: 0, requestMessages: 1, responseMessages: 0, error: 'reset', unprocessed: 'refused' });
+    expect(formatEventText(end, false)).toMatch(/ grpc-status=14 .* error=reset unprocessed=refused$/);
+    expect(formatEventText({ ...end, error: 'goaway', unprocessed: 'goaway' }, false)).toMatch(/ error=goaway unprocessed=goaway$/);
+    expect(formatEventText({ ...end, unprocessed: undefined }, false)).toMatch(/ error=reset$/);
+  });
+
   it('-o json keeps values exact (JSON escapes them)', () => {
     const line = formatMessage({ type: 'event', event: req({ path: '/x\ny' }) }, 'json')!;
     expect(line.includes('\n')).toBe(false);

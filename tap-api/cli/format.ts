@@ -106,6 +106,7 @@ export function formatEventText(e: TapEvent, wide: boolean, style: TextStyle = {
     parts.push(`latency=${ms(e.latencyMs)}`, `duration=${ms(e.durationMs)}`, `request-length=${e.requestBytes ?? 0}`, `response-length=${e.responseBytes ?? 0}`);
     if (e.requestMessages !== undefined) parts.push(`request-messages=${e.requestMessages}`, `response-messages=${e.responseMessages ?? 0}`);
     if (e.error) parts.push(`error=${e.error}`);
+    if (e.unprocessed) parts.push(`unprocessed=${e.unprocessed}`);
   }
   // Every line is escaped on its own, before the lines are joined: a value can never add one.
   const lines = [parts.join(' ')];

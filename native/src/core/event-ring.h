@@ -72,6 +72,9 @@ enum H2EndFlags : uint32_t {
   kH2EndRequestCompressed = 4,
   kH2EndResponseCompressed = 8,
   kH2EndHasError = 16,
+  // The server never processed the stream (h2-exchange.h Unprocessed): refused, or past a GOAWAY.
+  kH2EndUnprocessedRefused = 32,
+  kH2EndUnprocessedGoaway = 64,
 };
 
 // Why a connection ended (proxy/engine.ts CloseReason values, in this order).

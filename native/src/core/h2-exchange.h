@@ -40,6 +40,16 @@ constexpr const char* kGrpcStatusMalformed = "grpc-status-malformed";
 constexpr const char* kClosed = "closed";
 }  // namespace h2_error
 
+// Why the server never processed a stream (tap-protocol/events.ts UnprocessedReason): a client may
+// send it again (RFC 9113 §8.7), so it is not a response (docs/decisions.md, session 13 unproc13).
+enum class Unprocessed : uint8_t {
+  kNo = 0,
+  kRefused = 1,  // RST_STREAM(REFUSED_STREAM) from the server before any response HEADERS
+  kGoaway = 2,   // above the last-stream-id of the server's GOAWAY, no response HEADERS
+};
+// The reason's name in events and the metric's `reason` label; nullptr for kNo.
+inline const char* UnprocessedName(Unprocessed u) { return u == Unprocessed::kRefused ? "refused" : u == Unprocessed::kGoaway ? "goaway" : nullptr; }
+
 // One HTTP/2 stream (client-initiated) as the observer sees it.
 struct H2Exchange {
   uint32_t stream = 0;
@@ -80,6 +90,8 @@ struct H2Exchange {
   // Why it did not complete (h2_error::…, exchange_error::…, an engine close reason), nullptr
   // when it did. gRPC streams may end with kGrpcStatusMissing/Malformed and still be complete.
   const char* error = nullptr;
+  // Set (with error) when the server never processed the stream (stream-tracker.ts `unprocessed`).
+  Unprocessed unprocessed = Unprocessed::kNo;
   // Set by a sink in RequestHead: DATA payload is then passed to BodyData (gRPC messages as
   // framed on the wire, prefixes included), at most ObserverLimits::max_body_capture_bytes per
   // direction. Left false, no DATA byte is looked at beyond counting and gRPC framing.

@@ -108,6 +108,8 @@ void H2RecordSink::End(H2Exchange& ex) {
   if (ex.request_compressed) flags |= kH2EndRequestCompressed;
   if (ex.response_compressed) flags |= kH2EndResponseCompressed;
   if (ex.error != nullptr) flags |= kH2EndHasError;
+  if (ex.unprocessed == Unprocessed::kRefused) flags |= kH2EndUnprocessedRefused;
+  if (ex.unprocessed == Unprocessed::kGoaway) flags |= kH2EndUnprocessedGoaway;
   std::string payload;
   payload.reserve(48 + error.size() + ex.grpc_message.size() + FieldsBytes(ex.request_trailers) + FieldsBytes(ex.trailers));
   PutU32(&payload, RecordStream(ex));

@@ -170,7 +170,10 @@ bool H2StreamTracker::RequestHeaders(uint32_t stream_id, H2FieldList&& headers, 
   // Client stream ids only grow: the new stream goes last.
   streams_.insert(stream_id, std::move(owned));
   sink_->RequestHead(ex);
-  if (stream_id > goaway_last_stream_) Finish(st, h2_error::kGoaway, now_ns);
+  if (stream_id > goaway_last_stream_) {
+    ex.unprocessed = Unprocessed::kGoaway;
+    Finish(st, h2_error::kGoaway, now_ns);
+  }
   else if (is_end_stream) RequestEnded(st, now_ns);
   return true;
 }
@@ -233,7 +236,12 @@ void H2StreamTracker::Reset(uint32_t stream_id, uint32_t code, bool is_from_clie
   st->has_reset_code = true;
   st->reset_code = code;
   if (st->is_response_ended) return Finish(st, nullptr, now_ns);
-  if (!is_from_client) return Finish(st, h2_error::kReset, now_ns);
+  if (!is_from_client) {
+    // Refused before any response: the server never processed it, and a client may send it again
+    // (RFC 9113 §8.7). After the response HEADERS it is a response cut short (stream-tracker.ts).
+    if (code == kH2RefusedStream && !st->has_response_head) st->ex.unprocessed = Unprocessed::kRefused;
+    return Finish(st, h2_error::kReset, now_ns);
+  }
   StreamPtr owned = std::move(it->second);
   streams_.erase(it);
   owned->ex.end_ns = now_ns;
@@ -251,7 +259,11 @@ void H2StreamTracker::Goaway(uint32_t last_stream_id, uint64_t now_ns) {
   while (true) {
     auto* it = streams_.upper_bound(last_stream_id);
     if (it == streams_.end()) break;
-    Finish(it->second.get(), h2_error::kGoaway, now_ns);
+    Stream* st = it->second.get();
+    // Never processed, unless a response HEADERS came on it (a server that says otherwise: a
+    // response cut short, as stream-tracker.ts goaway()).
+    if (!st->has_response_head) st->ex.unprocessed = Unprocessed::kGoaway;
+    Finish(st, h2_error::kGoaway, now_ns);
   }
 }
 

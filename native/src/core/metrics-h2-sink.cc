@@ -77,6 +77,7 @@ void H2MetricsSink::End(H2Exchange& ex) {
     o.grpc_status = ex.has_grpc_status ? ex.grpc_status : -1;
     // Ended with an error (reset, lost, no grpc-status): a failure whatever its status (exchange-events.ts).
     o.is_failed = ex.error != nullptr;
+    o.unprocessed = static_cast<uint8_t>(ex.unprocessed);
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
   }

@@ -136,6 +136,12 @@ void HttpMetricsRegistry::Request(MetricsConn* c, std::string_view authority) {
 }
 
 void HttpMetricsRegistry::End(MetricsConn* c, const ExchangeOutcome& o) {
+  if (o.unprocessed == 1 || o.unprocessed == 2) {
+    // Not a response: its request was counted; in no response or route series (exchange-events.ts).
+    std::lock_guard<std::mutex> lock(mu_);
+    RouteOf(c, o.authority)->unprocessed[o.unprocessed - 1]++;
+    return;
+  }
   const bool has_response = o.status != 0;
   const bool failure = o.is_failed || IsFailure(o.status, o.grpc_status);
   std::lock_guard<std::mutex> lock(mu_);

@@ -54,6 +54,9 @@ struct ExchangeOutcome {
   int64_t grpc_status = -1;    // -1: none (grpc-status.ts reads up to 10 digits)
   bool is_failed = false;      // forced failure (the exchange ended with an error)
   double latency_ms = 0;       // request start to response head (only when status != 0)
+  // An HTTP/2 stream the server never processed (h2-exchange.h Unprocessed: 1 refused, 2 goaway):
+  // no response; counted in HttpRouteStats::unprocessed only. 0: a response (or none) as above.
+  uint8_t unprocessed = 0;
 };
 
 struct HttpRouteStats {
@@ -65,6 +68,7 @@ struct HttpRouteStats {
   };
   std::string direction, authority, target;
   uint64_t requests = 0;
+  uint64_t unprocessed[2] = {0, 0};  // requests the server never processed: refused, goaway
   std::vector<Response> responses;                         // in first-seen order
   std::vector<std::pair<int, LatencyHistogram>> latency;   // by status, first-seen order
 };

@@ -490,6 +490,8 @@ void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src
   if (ex.request_compressed) h2 |= kRequestCompressed;
   if (ex.response_compressed) h2 |= kResponseCompressed;
   if (ex.from_h2c) h2 |= kFromH2c;
+  if (ex.unprocessed == Unprocessed::kRefused) h2 |= kUnprocessedRefused;
+  if (ex.unprocessed == Unprocessed::kGoaway) h2 |= kUnprocessedGoaway;
   EncodeStart(conn_id, inbound, src, dst, ex, bodies, kH2, h2, hints);
   if (ex.from_h2c) {
     // Its request was HTTP/1: method, target and authority do not come from pseudo-headers.

@@ -20,7 +20,8 @@
 // are kept as the observer reports them (h2-exchange.h: names octets, values the js observer's
 // decoded text as UTF-8), pseudo-headers included, in order.
 //
-// Record (after a u32 length): u64 end_ns; varint conn id, stream; u8 flags; [h2] u8 h2 flags;
+// Record (after a u32 length): u64 end_ns; varint conn id, stream; u8 flags; [h2] u8 h2 flags (its
+// unprocessed bits carry the reason, nothing follows for them);
 // varint end-start ns; [status] varint response-start ns, status; addr src, dst; then
 //   HTTP/1: head request, [status] head response, head request trailers, head trailers;
 //   HTTP/2: [h2c] str method, scheme, authority, path; fields request headers, [status] fields
@@ -96,7 +97,8 @@ class RecorderRing {
   // Record flags.
   static constexpr uint8_t kInbound = 1, kHttp10 = 2, kHasStatus = 4, kHasError = 8, kHasBodies = 16, kH2 = 32;
   // HTTP/2 record flags (the second flags byte).
-  static constexpr uint8_t kGrpc = 1, kHasGrpcStatus = 2, kHasGrpcMessage = 4, kRequestCompressed = 8, kResponseCompressed = 16, kFromH2c = 32;
+  static constexpr uint8_t kGrpc = 1, kHasGrpcStatus = 2, kHasGrpcMessage = 4, kRequestCompressed = 8, kResponseCompressed = 16, kFromH2c = 32,
+                           kUnprocessedRefused = 64, kUnprocessedGoaway = 128;  // h2-exchange.h Unprocessed
   static constexpr size_t kMaxNames = 1024;
   static constexpr size_t kMaxNameBytes = 64;
   // Interned HTTP/2 fields (name, value): a field is interned the second time it is seen (a

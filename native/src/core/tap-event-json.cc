@@ -75,6 +75,7 @@ struct EventFields {
   uint32_t request_messages = 0, response_messages = 0;
   uint64_t start_ns = 0, response_ns = 0, end_ns = 0;
   const char* error = nullptr;
+  const char* unprocessed = nullptr;  // h2-exchange.h UnprocessedName (HTTP/2 only)
 };
 
 constexpr char kSp = ' ';
@@ -468,6 +469,10 @@ bool WriteEventJson(TapEventKind kind, const EventFields& ex, const TapEventConn
     s.append(",\"error\":");
     AppendJsonString(ex.error, &s);
   }
+  if (ex.unprocessed != nullptr) {
+    s.append(",\"unprocessed\":");
+    AppendJsonString(ex.unprocessed, &s);
+  }
   s.push_back('}');
   return true;
 }
@@ -503,6 +508,7 @@ bool H2TapEventJson(TapEventKind kind, const H2Exchange& ex, uint32_t stream, co
   f.response_ns = ex.response_ns;
   f.end_ns = ex.end_ns;
   f.error = ex.error;
+  f.unprocessed = UnprocessedName(ex.unprocessed);
   return WriteEventJson(kind, f, conn, policy, bodies, out);
 }
 
