@@ -5,7 +5,7 @@
  * its own, so a call that succeeded showed up as a request plus an UNAVAILABLE failure, 50 %
  * success. Now such a stream counts in request_total and meshtap_unprocessed_requests_total
  * {reason="refused"|"goaway"}, in no response_total / route_response_total / latency series; its
- * end event keeps its error and grpcStatus and says `unprocessed`; `meshtap stat` reads
+ * end event (live and in the flight recorder's history) keeps its error and grpcStatus and says `unprocessed`; `meshtap stat` reads
  * 100 %. A REFUSED_STREAM after the response HEADERS, any other reset code, and a GOAWAY
  * past a stream that already had its response HEADERS stay failures (cut responses, exact12).
  * Both engines, one sidecar process each; a real grpc-js client against a real node:http2 server
@@ -23,6 +23,7 @@ import { FLAG, FRAME, PREFACE, frame, hpackLiterals, parseFrames } from './suppo
 import { spawnMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { httpGet, parseMetrics, type Sample } from './support/metrics-scrape.js';
 import { startScriptedServer, type RecordedSocket, type ScriptedServer } from './support/raw-socket.js';
+import { sidecarTapEvents } from './support/sidecar-tap-events.js';
 import { openTapCollector, type TapCollector } from './support/tap-collector.js';
 import { until } from './support/until.js';
 
@@ -207,15 +208,17 @@ describe.each(ENGINES)('unproc13: an HTTP/2 stream the server never processed is
       // Five streams: two never processed, three answered.
       const ends = await tap.waitForEnds(5);
       const shown = (e: TapEvent) => [e.path, e.status ?? null, e.grpcStatus ?? null, e.error ?? null, e.unprocessed ?? null];
-      expect(ends.map(shown).sort()).toEqual(
-        [
-          [REFUSED, null, 14, 'reset', 'refused'],
-          [REFUSED, 200, 0, null, null],
-          [HOLD, 200, 0, null, null],
-          [LATE, null, 14, 'goaway', 'goaway'],
-          [LATE, 200, 0, null, null],
-        ].sort(),
-      );
+      const expectedEnds = [
+        [REFUSED, null, 14, 'reset', 'refused'],
+        [REFUSED, 200, 0, null, null],
+        [HOLD, 200, 0, null, null],
+        [LATE, null, 14, 'goaway', 'goaway'],
+        [LATE, 200, 0, null, null],
+      ].sort();
+      expect(ends.map(shown).sort()).toEqual(expectedEnds);
+      // The flight recorder keeps the mark (js: exchange-codec.ts; native: the recorder ring): a history tap reads the same.
+      const history = await sidecarTapEvents(sidecar, { sinceMs: 600_000 });
+      expect(history.filter((e) => e.kind === 'end' && e.path.startsWith('/unproc.Svc/')).map(shown).sort()).toEqual(expectedEnds);
 
       let samples: Sample[] = [];
       await until('every stream is counted', async () => {
