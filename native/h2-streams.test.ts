@@ -154,6 +154,7 @@ const NAMED: Record<string, string> = {
   'cancel_after_first_response: trailers that crossed the reset': seq([`rh 1 0 0 ${f(grpcCall('/pkg.Svc/Bidi'))}`, `sh 1 0 1 ${f(rspHead())}`, `d s 1 ${msg('m')}`, 'rst 1 8 c 10', `d s 1 ${msg('late')}`, `sh 1 1 20 ${f([['grpc-status', '0'], ['grpc-message', 'done']])}`]),
   'cancel_after_first_response: trailers before the reset': seq([`rh 1 0 0 ${f(grpcCall('/pkg.Svc/Bidi'))}`, `sh 1 0 1 ${f(rspHead())}`, `sh 1 1 5 ${f([['grpc-status', '0']])}`, 'rst 1 8 c 10']),
   'CANCEL as grpc-timeout runs out: DEADLINE_EXCEEDED; early: CANCELLED': seq([`rh 1 0 0 ${f(grpcCall('/p', [['grpc-timeout', '300m']]))}`, `rh 3 0 0 ${f(grpcCall('/p', [['grpc-timeout', '10S']]))}`, 'rst 1 8 c 299', 'rst 3 8 c 299', 'ea closed 300']),
+  'a long call: a CANCEL more than 1 s before its grpc-timeout is its own': seq([`rh 1 0 0 ${f(grpcCall('/p', [['grpc-timeout', '1H']]))}`, `rh 3 0 0 ${f(grpcCall('/p', [['grpc-timeout', '1H']]))}`, 'rst 1 8 c 3598999', 'rst 3 8 c 3599000', 'ea closed 3600000']),
   'two resets in two grace batches end at their own firings': seq([`rh 1 0 0 ${f(grpcCall())}`, `rh 3 0 0 ${f(grpcCall())}`, 'rst 1 8 c 100', 'rst 3 8 c 600', 'tick 1099', 'tick 1100', 'tick 2099', 'tick 2100']),
   'server reset of a client-reset stream ends it at once': seq([`rh 1 0 0 ${f(grpcCall())}`, 'rst 1 8 c 5', 'rst 1 8 s 7']),
   'GOAWAY ends streams above last-stream-id; later ones too': seq([`rh 1 1 0 ${f(grpcCall())}`, `rh 3 1 0 ${f([[':method', 'GET'], [':path', '/x']])}`, `rh 5 0 0 ${f([[':method', 'GET'], [':path', '/y']])}`, 'ga 1 3', `rh 7 1 4 ${f([[':method', 'GET']])}`, `sh 1 1 5 ${f(rspHead('200', [['grpc-status', '0']]))}`]),
@@ -337,6 +338,7 @@ describe('C++ H2StreamTracker = js StreamTracker', () => {
     expect(outcome(run('server REFUSED_STREAM before any head: UNAVAILABLE'))).toEqual([['0', '14', 'reset']]);
     expect(outcome(run('connection closing mid-call: UNAVAILABLE'))).toEqual([['200', '14', 'upstream-closed']]);
     expect(outcome(run('CANCEL as grpc-timeout runs out: DEADLINE_EXCEEDED; early: CANCELLED'))).toEqual([['0', '4', 'reset'], ['0', '1', 'reset']]);
+    expect(outcome(run('a long call: a CANCEL more than 1 s before its grpc-timeout is its own'))).toEqual([['0', '1', 'reset'], ['0', '4', 'reset']]);
     expect(outcome(run('cancel_after_first_response: trailers that crossed the reset'))).toEqual([['200', '0', '-']]);
     // Reset at 10 ms, first grace firing at 1010 ms: nothing at 1009, CANCELLED ended at the reset time.
     const grace = run('cancel_after_first_response: CANCELLED after the grace');

@@ -42,14 +42,16 @@ const H2_INADEQUATE_SECURITY = 0xc;
 
 /**
  * How much sooner than its grpc-timeout a client's CANCEL may be seen and still be its deadline:
- * max(50 ms, 5 %). The client's clock starts when it writes grpc-timeout, ours when we read the
- * request; in between, and again between its timer and our read of the reset, lie its and our
- * scheduling (a loaded client or sidecar is late by tens of ms: measured -23 ms at 300 ms on a
- * loaded machine, so 2 ms / 2 % called such deadlines CANCELLED). The 5 % leaves room for a
- * client that rounds the timeout up to a coarser unit. Equal in the native engine (grpc-status.cc).
+ * max(50 ms, 5 % up to 1 s). The client's clock starts when it writes grpc-timeout, ours when we
+ * read the request; in between, and again between its timer and our read of the reset, lie its and
+ * our scheduling (a loaded client or sidecar is late by tens of ms: measured -23 ms at 300 ms on a
+ * loaded machine, so 2 ms / 2 % called such deadlines CANCELLED). The 5 % leaves room for a client
+ * that rounds the timeout up to a coarser unit; the 1 s cap keeps a long call's own cancel its own
+ * (uncapped, a CANCEL 3 min before a 1 h timeout read DEADLINE_EXCEEDED; scheduling is not
+ * proportional to the timeout). Equal in the native engine (grpc-status.cc).
  */
 export function deadlineToleranceMs(timeoutMs: number): number {
-  return Math.max(50, timeoutMs * 0.05);
+  return Math.max(50, Math.min(timeoutMs * 0.05, 1000));
 }
 
 /**

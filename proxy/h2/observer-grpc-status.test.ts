@@ -119,16 +119,17 @@ describe('regression: cancel_after_first_response (client RST_STREAM after the f
     observer.close();
     expect(sink.recording.ended.map((ex) => [ex.grpcStatus, ex.error])).toEqual([[4, 'reset']]);
     // Up to max(50 ms, 5 %) sooner: a loaded client or sidecar puts that much between the two clocks (exact12).
-    for (const [seenAtMs, status] of [[250, 4], [249, 1]] as const) {
+    // At most 1 s sooner however long the call: a CANCEL 3 min before a 1 h timeout is the client's own.
+    for (const [timeout, seenAtMs, status] of [['300m', 250, 4], ['300m', 249, 1], ['1H', 3_599_000, 4], ['1H', 3_598_999, 1], ['1H', 3_420_000, 1]] as const) {
       let at = 0;
       const rec = createRecordingSink();
       const watched = createH2Observer({ sink: rec, limits: DEFAULT_OBSERVER_LIMITS, now: () => at });
-      watched.clientData(Buffer.concat([clientStart(), headers(1, EH, encodeBlock([[':method', 'POST'], [':path', '/p.S/M'], ['content-type', 'application/grpc'], ['grpc-timeout', '300m']]))]));
+      watched.clientData(Buffer.concat([clientStart(), headers(1, EH, encodeBlock([[':method', 'POST'], [':path', '/p.S/M'], ['content-type', 'application/grpc'], ['grpc-timeout', timeout]]))]));
       watched.serverData(Buffer.concat([settings(), responseHead(1)]));
       at = seenAtMs;
       watched.clientData(rstStream(1, CANCEL));
       watched.close();
-      expect([seenAtMs, rec.recording.ended.map((ex) => ex.grpcStatus)]).toEqual([seenAtMs, [status]]);
+      expect([timeout, seenAtMs, rec.recording.ended.map((ex) => ex.grpcStatus)]).toEqual([timeout, seenAtMs, [status]]);
     }
     // Well before the timeout it is the client's own cancel.
     const early = feedConversation([C(clientStart()), S(settings()), C(headers(1, EH, encodeBlock([[':method', 'POST'], [':path', '/p.S/M'], ['content-type', 'application/grpc'], ['grpc-timeout', '10S']]))), S(responseHead(1)), C(rstStream(1, CANCEL))]);

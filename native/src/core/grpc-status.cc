@@ -8,8 +8,8 @@ namespace meshtap {
 int64_t GrpcStatusOfReset(uint32_t code, double elapsed_ms, std::optional<double> timeout_ms) {
   switch (code) {
     case kH2Cancel:
-      // max(50 ms, 5 %): grpc-status.ts deadlineToleranceMs says why.
-      if (timeout_ms && elapsed_ms + std::max(50.0, *timeout_ms * 0.05) >= *timeout_ms) return kGrpcDeadlineExceeded;
+      // max(50 ms, 5 % up to 1 s): grpc-status.ts deadlineToleranceMs says why.
+      if (timeout_ms && elapsed_ms + std::max(50.0, std::min(*timeout_ms * 0.05, 1000.0)) >= *timeout_ms) return kGrpcDeadlineExceeded;
       return kGrpcCancelled;
     case kH2RefusedStream:
       return kGrpcUnavailable;

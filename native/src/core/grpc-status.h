@@ -31,7 +31,7 @@ constexpr uint32_t kH2InadequateSecurity = 0xc;
 
 // The status a client reports for a stream reset with HTTP/2 error `code`, `elapsed_ms` after
 // the request was seen, when the request asked for `timeout_ms` (grpc-timeout). A CANCEL within
-// max(50 ms, 5 %) of the timeout is the client's deadline (its clock started before ours, and a
+// max(50 ms, 5 % up to 1 s) of the timeout is the client's deadline (its clock started before ours, and a
 // loaded client or sidecar adds tens of ms: grpc-status.ts deadlineToleranceMs).
 int64_t GrpcStatusOfReset(uint32_t code, double elapsed_ms, std::optional<double> timeout_ms);
 
