@@ -17,7 +17,7 @@
 import type * as Http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { createGrpcMessageSplitter, GRPC_FRAME_HEADER_BYTES, GRPC_STATUS } from '../tap-protocol/index.js';
+import { createGrpcMessageSplitter, GRPC_FRAME_HEADER_BYTES, GRPC_STATUS, TAP_STREAMS_PER_CONNECTION } from '../tap-protocol/index.js';
 import { GRPC_TIMEOUT_UNIT_MS } from './h2/grpc-status.js';
 
 let http2Module: typeof Http2 | undefined;
@@ -59,13 +59,13 @@ export const MAX_OPEN_CALLS = 512;
  * figure until session 12), 256 connections of 256 HEADERS-only streams took a native sidecar's
  * RssAnon from 9 to ~100 MB here (450 MB in review R1b) and kept it there after the flood; at most
  * MAX_TAP_CONNECTIONS x this many streams exist now (256 x 8: ~14 MB). A tap needs one: `meshtap
- * tap` reads each call on its own connection, and the tap API's grpc-js calls each have their own
- * channel (tap-wire.ts; they shared one per sidecar before). A peer that opens more than this on a
+ * tap` reads each call on its own connection, and the tap API's grpc-js calls share a connection
+ * per sidecar up to this many, then open another (tap-wire.ts). A peer that opens more than this on a
  * connection gets RST_STREAM(REFUSED_STREAM) for each while our SETTINGS are unacknowledged, and a
  * connection error once they are (nghttp2's PROTOCOL_ERROR, RFC 9113 §5.1.2; node's GOAWAY says INTERNAL_ERROR); the connection
  * so closed is counted (bound `tap-streams`), as is one cut by node after 1000 refused streams.
  */
-export const MAX_STREAMS_PER_CONNECTION = 8;
+export const MAX_STREAMS_PER_CONNECTION = TAP_STREAMS_PER_CONNECTION;
 /**
  * Longest a request may take from its HEADERS to its end (the client's half-close). Tap clients send
  * their few-KiB request at once; a request still unfinished past this is answered DEADLINE_EXCEEDED

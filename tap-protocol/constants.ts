@@ -12,3 +12,10 @@ export const GRPC_FRAME_HEADER_BYTES = 5;
 
 /** The tap wire version this build speaks (the `vN` of the gRPC package, tap-wire.ts). */
 export const TAP_WIRE_VERSION = 2;
+
+/**
+ * Calls a sidecar's tap port serves at once on one connection (its SETTINGS_MAX_CONCURRENT_STREAMS,
+ * proxy/tap-grpc-server.ts): a bound on what a flood of streams costs it. Callers that hold many
+ * calls to one sidecar (the tap API) open a connection per this many (tap-wire.ts).
+ */
+export const TAP_STREAMS_PER_CONNECTION = 8;

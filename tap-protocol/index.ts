@@ -19,6 +19,7 @@ export {
   openTapStream,
   openTapWireStream,
   openTapBatchStream,
+  observeChannelCounts,
   batchText,
   TAP_SERVICE,
   TAP_SERVICE_V1,
@@ -55,5 +56,5 @@ export {
   GRANT_CLOCK_SKEW_MS,
 } from './grant.js';
 export type { GrantClaims, GrantError, GrantErrorCode, GrantKeyPair, VerifyGrantOptions } from './grant.js';
-export { H2_PREFACE, GRPC_FRAME_HEADER_BYTES } from './constants.js';
+export { H2_PREFACE, GRPC_FRAME_HEADER_BYTES, TAP_STREAMS_PER_CONNECTION } from './constants.js';
 export { createGrpcMessageSplitter } from './grpc-message-splitter.js';

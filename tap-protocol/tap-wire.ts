@@ -21,7 +21,7 @@
  * that parses batches (and a sidecar that joined with a bare `,`) interoperates: same version.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { TAP_WIRE_VERSION } from './constants.js';
+import { TAP_STREAMS_PER_CONNECTION, TAP_WIRE_VERSION } from './constants.js';
 import { GRPC_STATUS, loadGrpc } from './grpc-lazy.js';
 import { parseBatch, parseMessageBytes, splitBatch } from './message-bytes.js';
 import { openH2ObserveCall } from './tap-h2-reader.js';
@@ -172,25 +172,69 @@ function wireMismatch(err: unknown, address: string): unknown {
   return err;
 }
 
+/** A grpc-js channel (one connection) to a sidecar's tap port and the Observe calls it carries. */
+interface ObserveChannel {
+  readonly client: grpc.Client;
+  calls: number;
+}
+const observeChannels = new Map<string, ObserveChannel[]>();
+
+/**
+ * A channel to `address` for one more Observe call: one with a free stream slot, else a new one
+ * (grpc-js's local subchannel pool, so it is a connection of its own). A sidecar serves
+ * TAP_STREAMS_PER_CONNECTION calls per connection, and one tap API fans out many taps to each
+ * sidecar: shared by all (grpc-js's global pool), the 9th waited for a slot for good; one each,
+ * taps x pods connections (64 taps x 1,000 pods: 64k). A channel closes with its last call.
+ */
+function takeObserveChannel(address: string): { client: grpc.Client; release(): void } {
+  let channels = observeChannels.get(address);
+  if (!channels) observeChannels.set(address, (channels = []));
+  let ch = channels.find((c) => c.calls < TAP_STREAMS_PER_CONNECTION);
+  if (!ch) {
+    ch = {
+      client: new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.use_local_subchannel_pool': 1,
+      }),
+      calls: 0,
+    };
+    channels.push(ch);
+  }
+  const taken = ch;
+  taken.calls++;
+  let released = false;
+  return {
+    client: taken.client,
+    release() {
+      if (released) return;
+      released = true;
+      if (--taken.calls > 0) return;
+      taken.client.close();
+      const open = observeChannels.get(address) ?? [];
+      if (open.includes(taken)) open.splice(open.indexOf(taken), 1);
+      if (open.length === 0) observeChannels.delete(address);
+    },
+  };
+}
+
+/** Observe channels open now, by sidecar address (tests: how many connections the calls took). */
+export function observeChannelCounts(): Map<string, number[]> {
+  return new Map([...observeChannels].map(([address, chs]) => [address, chs.map((c) => c.calls)]));
+}
+
 /** One Observe call, its batches as the bytes that came (decoded by the caller). */
 function openObserveCall(address: string, request: TapRequest, options: { deadlineMs?: number }): { raw: AsyncIterable<Buffer>; cancel(): void } {
-  const client = new (loadGrpc().Client)(address, loadGrpc().credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    // Its own connection, not one shared by every Observe call of this process to that sidecar
-    // (grpc-js's global subchannel pool): a sidecar takes a few calls per connection
-    // (MAX_STREAMS_PER_CONNECTION, proxy/tap-grpc-server.ts), and the tap API fans out many taps.
-    'grpc.use_local_subchannel_pool': 1,
-  });
+  const { client, release } = takeObserveChannel(address);
   const metadata = new (loadGrpc().Metadata)();
   if (request.grant) metadata.set(GRANT_METADATA_KEY, request.grant);
   const callOptions: grpc.CallOptions = {};
   if (options.deadlineMs) callOptions.deadline = Date.now() + options.deadlineMs;
   const call = client.makeServerStreamRequest(TAP_OBSERVE_PATH, jsonSerialize, (b: Buffer) => b, request, metadata, callOptions);
-  call.on('end', () => client.close());
-  call.on('error', () => client.close());
+  call.on('end', release);
+  call.on('error', release);
   const cancel = (): void => {
     call.cancel();
-    client.close();
+    release();
   };
   async function* raw(): AsyncGenerator<Buffer> {
     try {

@@ -7,9 +7,10 @@
  * is answered and closed while nghttp2 is still reading the frames that came with it. Real sidecar
  * processes on both engines, raw sockets writing what any peer can write, and the real tap clients.
  */
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openTapStream, type TapStream } from '../tap-protocol/index.js';
+import { observeChannelCounts, openTapStream, type TapStream } from '../tap-protocol/index.js';
 import { MAX_OPEN_CALLS, MAX_STREAMS_PER_CONNECTION } from '../proxy/tap-grpc-server.js';
 import { ENGINES } from './support/engines.js';
 import { clientStart, FRAME, FLAG, frame, hpackLiterals, parseFrames, type ParsedFrame } from './support/h2-frames.js';
@@ -30,6 +31,19 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(sidecars.splice(0).map((s) => s.stop()));
 });
+
+/** Established TCP connections whose local end is the sidecar's tap port (its side of each, /proc/net/tcp). */
+function tapPortConnections(address: string): number {
+  const port = splitAddr(address).port.toString(16).toUpperCase().padStart(4, '0');
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'latin1').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (local?.endsWith(`:${port}`) && state === '01') n++;
+    }
+  }
+  return n;
+}
 
 async function sidecar(engine: string): Promise<SidecarProcess & { tap: string; admin: string }> {
   const s = await startSidecarProcess(['--engine', engine, '--forward', '127.0.0.1:0=127.0.0.1:9', '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0'], { env: { MESHTAP_LOG: 'error' } });
@@ -111,7 +125,7 @@ describe.each(ENGINES)('tap port streams per connection (R1b, engine %s)', (engi
     expect(got).toEqual(['history-end']);
   }, 30_000);
 
-  it('more live taps of one process than a connection takes streams (the tap API fans out so): each grpc-js Observe call has its own connection, so all 12 are served at once', async () => {
+  it('more live taps of one process than a connection takes streams (the tap API fans out so): all 12 are served at once, on two connections, closed with the last call', async () => {
     const s = await sidecar(engine);
     const n = MAX_STREAMS_PER_CONNECTION + 4;
     const started: boolean[] = [];
@@ -128,5 +142,11 @@ describe.each(ENGINES)('tap port streams per connection (R1b, engine %s)', (engi
     }
     // Sharing one connection (grpc-js's global subchannel pool), the 9th to 12th waited for a stream slot for good.
     await until('every tap is served while all are open', () => started.filter(Boolean).length === n, 15_000);
+    // One connection per call (session 12) made taps x pods connections for the tap API: 12 here.
+    expect(tapPortConnections(s.tap)).toBe(2);
+    expect(observeChannelCounts().get(s.tap)).toEqual([MAX_STREAMS_PER_CONNECTION, n - MAX_STREAMS_PER_CONNECTION]);
+    for (const tap of taps.splice(0)) tap.cancel();
+    await until('the connections close with their calls', () => tapPortConnections(s.tap) === 0, 10_000);
+    expect(observeChannelCounts().has(s.tap)).toBe(false);
   }, 30_000);
 });
