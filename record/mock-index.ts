@@ -37,6 +37,9 @@ export function createMockIndex(exchanges: readonly RecordedExchange[], match: M
   const redacted = redactedParamNames(exchanges.map((ex) => ex.path));
   for (const ex of sortByStart(exchanges)) {
     if (ex.status === undefined && ex.grpcStatus === undefined) continue; // no response was recorded
+    // The server never processed it (its gRPC 14 is the client's view, not an answer); the
+    // client's retry, when it made one, is an exchange of its own.
+    if (ex.unprocessed !== undefined) continue;
     const key = keyOf(ex.method, ex.path, match === 'body' ? bodyHash(recordedRequestBytes(ex)) : undefined);
     const entry = byKey.get(key);
     if (entry) entry.list.push(ex);
