@@ -21,7 +21,9 @@ the replay was interrupted), 2 usage.
 Which exchanges: a workload's recording holds what it served (inbound) and the calls it made to
 other workloads (outbound). Replaying against the workload sends what it served; the outbound
 calls left out are counted on stderr, per destination. Select them with --direction out (and
---to deploy/NAME for one destination) to replay them against that destination instead.
+--to deploy/NAME for one destination) to replay them against that destination instead. HTTP/2
+streams the server never processed (refused, or past its GOAWAY) are never sent: no answer was
+recorded, and a client's retry is an exchange of its own; they are counted on stderr too.
       --direction in|out|all    default: in when the recording has inbound exchanges, else all
 
 ${FILTER_HELP}

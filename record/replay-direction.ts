@@ -18,6 +18,12 @@ export interface DirectionSelection {
   applied: ReplayDirection;
   /** Exchanges left out, per direction, per destination (`deploy/emoji`, or the address). */
   skipped: { direction: 'in' | 'out'; to: string; count: number }[];
+  /**
+   * HTTP/2 streams the server never processed (`unprocessed`: refused, or past its GOAWAY), left
+   * out whatever the direction: the server gave no answer to compare, and the client's retry,
+   * when it made one, is an exchange of its own (sending both sent the request twice).
+   */
+  unprocessed: number;
 }
 
 const isOut = (ex: RecordedExchange): boolean => ex.proxy === 'out';
@@ -28,7 +34,12 @@ export function selectByDirection(exchanges: readonly RecordedExchange[], direct
   const applied: ReplayDirection = direction === 'auto' ? (exchanges.some((ex) => !isOut(ex)) ? 'in' : 'all') : direction;
   const selected: RecordedExchange[] = [];
   const skipped = new Map<string, { direction: 'in' | 'out'; to: string; count: number }>();
+  let unprocessed = 0;
   for (const ex of exchanges) {
+    if (ex.unprocessed !== undefined) {
+      unprocessed++;
+      continue;
+    }
     const out = isOut(ex);
     if (applied === 'all' || (applied === 'out') === out) {
       selected.push(ex);
@@ -41,7 +52,7 @@ export function selectByDirection(exchanges: readonly RecordedExchange[], direct
     entry.count++;
     skipped.set(key, entry);
   }
-  return { selected, applied, skipped: [...skipped.values()].sort((a, b) => b.count - a.count) };
+  return { selected, applied, skipped: [...skipped.values()].sort((a, b) => b.count - a.count), unprocessed };
 }
 
 /** One line for stderr saying what was left out and how to select it, or undefined. */
@@ -57,6 +68,10 @@ export function describeSkipped(sel: DirectionSelection): string | undefined {
   if (inbound.length) {
     const n = inbound.reduce((a, s) => a + s.count, 0);
     parts.push(`left out ${n} inbound exchange${n === 1 ? '' : 's'} (--direction in or all selects them)`);
+  }
+  if (sel.unprocessed > 0) {
+    const n = sel.unprocessed;
+    parts.push(`left out ${n} exchange${n === 1 ? '' : 's'} the server never processed (HTTP/2 refused or past its GOAWAY; a client's retry is recorded as an exchange of its own)`);
   }
   return parts.length ? parts.join('; ') : undefined;
 }
