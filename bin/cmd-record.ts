@@ -15,9 +15,10 @@ import {
   SOURCE_OPTIONS,
   sourceFor,
   targetFromArgs,
+  type StopSignals,
   type TapSource,
 } from '../tap-api/index.js';
-import { createRecordingHeader, createRecordingWriter, createStdoutRecordingWriter, recordStream, type RecordingSource, type RecordProgress } from '../record/index.js';
+import { createRecordingHeader, createRecordingWriter, createStdoutRecordingWriter, recordStream, type RecordingSource, type RecordProgress, type RecordStopReason } from '../record/index.js';
 import type { Command } from './command.js';
 
 const help = `Record tapped exchanges (with bodies) to a file for replay, mock or HAR export.
@@ -61,6 +62,16 @@ function formatProgress(p: RecordProgress): string {
   const rate = p.elapsedMs > 0 ? (p.count * 1000) / p.elapsedMs : 0;
   const kib = (p.bytes / 1024).toFixed(1);
   return `recorded ${p.count} exchange${p.count === 1 ? '' : 's'}, ${kib} KiB, ${rate.toFixed(1)}/s${p.dropped ? `, ${p.dropped} dropped by the tap` : ''}`;
+}
+
+/**
+ * Why the recording stopped, for its last line. A stop signal is the only abort: Ctrl-C is the
+ * user's own request (exit 130; "aborted" read as if something had gone wrong while the file was
+ * finished whole), SIGTERM a supervisor's stop (exit 0). The other reasons name the limit reached.
+ */
+function stoppedBecause(reason: RecordStopReason, signals: StopSignals): string {
+  if (reason !== 'aborted') return `stopped (${reason})`;
+  return signals.exitCode() !== 0 ? 'stopped at your request (Ctrl-C)' : 'stopped by SIGTERM';
 }
 
 const command: Command = {
@@ -159,7 +170,7 @@ const command: Command = {
       const result = await recordStream(stream.messages, writer, limits, { signal: ac.signal, onProgress, cancel: () => stream.cancel() });
       await writer.close();
       if (isTty) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`meshtap: ${formatProgress(result)}; stopped (${result.reason}); wrote ${toStdout ? 'stdout' : file}\n`);
+      process.stderr.write(`meshtap: ${formatProgress(result)}; ${stoppedBecause(result.reason, signals)}; wrote ${toStdout ? 'stdout' : file}\n`);
       return signals.exitCode();
     } catch (err) {
       if (isTty) process.stderr.write('\n');

@@ -10,7 +10,7 @@ export { createStdoutRecordingWriter } from './recording-stdout.js';
 export type { RecordingWriter } from './recording-writer.js';
 export { readRecording, looksLikeHar, harConvertHint } from './recording-reader.js';
 export { recordStream } from './record-stream.js';
-export type { RecordProgress } from './record-stream.js';
+export type { RecordProgress, RecordStopReason } from './record-stream.js';
 export { compileExchangeFilter } from './filter-match.js';
 export { replayExchanges } from './replay.js';
 export type { ExchangeResult } from './replay.js';

@@ -97,10 +97,24 @@ describe('Ctrl-C ends a streaming command with exit status 130, its output compl
     cli.kill('SIGINT');
     const r = await cli.done;
     expect(r.code, r.stderr).toBe(130);
-    expect(r.stderr).toMatch(/stopped \(aborted\); wrote /);
+    expect(r.stderr).toMatch(/; stopped at your request \(Ctrl-C\); wrote .*int\.jsonl\n/);
     const rec = await readRecording(file);
     expect(rec.issues).toEqual([]);
     expect(rec.exchanges.length).toBeGreaterThanOrEqual(1);
     expect(existsSync(partial)).toBe(false);
+  }, 40_000);
+
+  it('record: SIGTERM finishes the file too, exits 0 and says a SIGTERM stopped it (not "aborted", session 13)', async () => {
+    const file = join(dir, 'term.jsonl');
+    const cli = spawnMeshtap(['record', '--proxy', sidecar.tap!, '--path', '/rec-term', '-o', file]);
+    await cli.waitForStderr(/recording to /);
+    const partial = join(dir, `.term.jsonl.partial-${cli.child.pid}`);
+    await trafficUntil(cli, () => readRecording(partial).then((rec) => rec.exchanges.length > 0, () => false), '/rec-term');
+    cli.kill('SIGTERM');
+    const r = await cli.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^meshtap: recorded \d+ exchanges?, .*; stopped by SIGTERM; wrote .*term\.jsonl\n/m);
+    expect(r.stderr).not.toMatch(/aborted/);
+    expect((await readRecording(file)).exchanges.length).toBeGreaterThanOrEqual(1);
   }, 40_000);
 });

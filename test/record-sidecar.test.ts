@@ -197,7 +197,7 @@ describe('record, replay and mock through a real sidecar', () => {
       },
     });
     expect(stopped.code, stopped.stderr).toBe(130); // Ctrl-C: interrupted, the file finished (test/bound12-cli-interrupt.test.ts)
-    expect(stopped.stderr).toMatch(/stopped \(aborted\)/);
+    expect(stopped.stderr).toMatch(/stopped at your request \(Ctrl-C\)/);
     const rec = await readRecording(file);
     expect(rec.exchanges.length).toBeGreaterThanOrEqual(1);
     expect(rec.issues).toEqual([]);
