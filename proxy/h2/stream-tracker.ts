@@ -8,7 +8,7 @@ import type { HeaderList } from '../../tap-protocol/index.js';
 import type { Exchange, ObserverContext } from '../observe.js';
 import { appendBody, createExchange } from '../observe.js';
 import { GrpcMessageCounter, isGrpcContentType, readGrpcStatus } from './grpc.js';
-import { GRPC_ERROR_STATUS_MALFORMED, GRPC_ERROR_STATUS_MISSING, GRPC_UNAVAILABLE, GRPC_UNKNOWN, H2_REFUSED_STREAM, grpcStatusOfMissing, grpcStatusOfReset, parseGrpcTimeoutMs } from './grpc-status.js';
+import { GRPC_ERROR_STATUS_MALFORMED, GRPC_ERROR_STATUS_MISSING, GRPC_INTERNAL, GRPC_UNAVAILABLE, GRPC_UNKNOWN, H2_REFUSED_STREAM, grpcStatusOfMissing, grpcStatusOfReset, parseGrpcTimeoutMs } from './grpc-status.js';
 
 interface StreamState {
   ex: Exchange;
@@ -21,6 +21,8 @@ interface StreamState {
   resetCode?: number;
   /** A grpc-status field was sent but was not a number. */
   isGrpcStatusMalformed?: boolean;
+  /** The response head had no `:status`, or one not three digits (`statusOf` 0). */
+  isStatusMalformed?: boolean;
   /** Client-reset streams: the grace batch they wait in (see `RESET_GRACE_MS`). */
   resetBatch?: number;
   /** The request's grpc-timeout, ms. */
@@ -44,6 +46,12 @@ export const STREAM_ERROR_GOAWAY = 'goaway';
 export const STREAM_ERROR_UPSTREAM_CLOSED = 'upstream-closed';
 /** Error set on exchanges still open when the observer stops following the connection. */
 export const STREAM_ERROR_GAVE_UP = 'observer-gave-up';
+/**
+ * Error of a stream whose response head had no `:status` or one that is not three digits: a
+ * malformed response (RFC 9113 §8.3.2, §8.1.1), which its client fails as a stream error
+ * (nghttp2, so curl and Node, resets it with PROTOCOL_ERROR; grpc-go says "malformed header").
+ */
+export const STREAM_ERROR_STATUS_MALFORMED = 'status-malformed';
 
 export class StreamTracker {
   private readonly streams = new Map<number, StreamState>();
@@ -148,6 +156,7 @@ export class StreamTracker {
       const status = statusOf(headers);
       if (status >= 100 && status < 200) return; // 1xx: informational, not reported
       st.hasResponseHead = true;
+      if (status === 0) st.isStatusMalformed = true;
       ex.status = status;
       ex.responseHeaders = headers;
       ex.responseMs = this.ctx.now();
@@ -328,6 +337,12 @@ export class StreamTracker {
     }
     // A client-reset stream ended when it was reset, unless its response came through after.
     if (!(wasPending && error !== undefined)) ex.endMs = this.ctx.now();
+    if (st.isStatusMalformed) {
+      // Whatever came after (a reset, trailers): its client failed the stream at that head, gRPC
+      // clients with INTERNAL (grpc-js: RST_STREAM PROTOCOL_ERROR; grpc-go: malformed header).
+      ex.error = STREAM_ERROR_STATUS_MALFORMED;
+      if (st.grpcResponse) ex.grpcStatus = GRPC_INTERNAL;
+    }
     if (st.grpcResponse && ex.grpcStatus === undefined) this.deriveGrpcStatus(st, error);
     this.ctx.sink.end(ex);
   }

@@ -36,6 +36,9 @@ constexpr const char* kReset = "reset";
 constexpr const char* kGoaway = "goaway";
 constexpr const char* kGrpcStatusMissing = "grpc-status-missing";
 constexpr const char* kGrpcStatusMalformed = "grpc-status-malformed";
+// proxy/h2/stream-tracker.ts STREAM_ERROR_STATUS_MALFORMED: the response head's :status was
+// missing or not three digits (RFC 9113 §8.3.2), a stream its client failed.
+constexpr const char* kStatusMalformed = "status-malformed";
 // proxy/h2/observer.ts STREAM_ERROR_CLOSED: the connection closed without a reason.
 constexpr const char* kClosed = "closed";
 }  // namespace h2_error

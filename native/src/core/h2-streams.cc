@@ -187,6 +187,7 @@ void H2StreamTracker::ResponseHeaders(uint32_t stream_id, H2FieldList&& headers,
     const int status = StatusOf(headers);
     if (status >= 100 && status < 200) return;  // 1xx: informational, not reported
     st->has_response_head = true;
+    if (status == 0) st->is_status_malformed = true;
     ex.status = status;
     ex.response_ns = now_ns;
     if (st->has_grpc && is_end_stream) ApplyGrpcStatus(st, headers);  // trailers-only
@@ -375,6 +376,14 @@ void H2StreamTracker::Finish(Stream* st, const char* error, uint64_t now_ns) {
   }
   // A client-reset stream ended when it was reset, unless its response came through after.
   if (!(was_pending && error != nullptr)) ex.end_ns = now_ns;
+  if (st->is_status_malformed) {
+    // As stream-tracker.ts: its client failed the stream at that head, gRPC ones with INTERNAL.
+    ex.error = h2_error::kStatusMalformed;
+    if (st->has_grpc) {
+      ex.has_grpc_status = true;
+      ex.grpc_status = kGrpcInternal;
+    }
+  }
   if (st->has_grpc && !ex.has_grpc_status) DeriveGrpcStatus(st, error);
   sink_->End(ex);
   Recycle(std::move(owned));

@@ -104,6 +104,7 @@ class H2StreamTracker {
     bool has_reset_code = false;
     uint32_t reset_code = 0;           // HTTP/2 error code of the RST_STREAM that ended it
     bool is_grpc_status_malformed = false;
+    bool is_status_malformed = false;  // its response head's :status was missing or not 3 digits
     bool in_reset_grace = false;        // waits in reset_pending_
     uint64_t reset_batch = 0;           // the grace batch it waits in
     std::optional<double> grpc_timeout_ms;
