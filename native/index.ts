@@ -363,6 +363,8 @@ interface NativeH2Fields extends NativeH2Outcome {
 /** How an HTTP/1 exchange ended, as the C++ observer saw it. */
 export interface NativeExchangeEnd {
   error: string | undefined;
+  /** The response ended as its framing says (H1Exchange::response_complete; proxy/observe.ts isResponseComplete). */
+  responseComplete: boolean;
   requestBytes: number;
   responseBytes: number;
   /** Trailer sections as sent (latin1), '' when none. */
@@ -555,7 +557,7 @@ export function decodeNativeRecords(batch: Buffer, at: number, maxRecords: numbe
         p += reqTrailersLen;
         const trailers = trailersLen > 0 ? batch.toString('latin1', p, p + trailersLen) : '';
         h2At = p + trailersLen;
-        h.exchangeEnd(id, batch.readUInt32LE(from), { error, requestBytes, responseBytes, requestTrailers, trailers }, t, readEventJson(batch, from + len));
+        h.exchangeEnd(id, batch.readUInt32LE(from), { error, responseComplete: (code & 1) !== 0, requestBytes, responseBytes, requestTrailers, trailers }, t, readEventJson(batch, from + len));
         break;
       }
       case 15:
@@ -903,6 +905,8 @@ interface NativeExchangeFields {
   requestBytes: number;
   responseBytes: number;
   error?: string;
+  /** HTTP/1: the response came whole (H1Exchange::response_complete). */
+  responseComplete?: boolean;
   /** With --recorder-bodies: per direction the bytes kept, the whole size, whether cut. */
   bodies?: Array<{ data: Buffer; size: number; truncated: boolean }>;
 }

@@ -201,6 +201,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
       requestHead, responseHead, requestTrailers, trailers, requestBytes, responseBytes,
     };
     if ((flags & 8) !== 0) r.error = str();
+    if ((flags & 64) !== 0) r.responseComplete = true;
     if ((flags & 16) !== 0) r.bodies = bodiesOf();
     return r;
   };

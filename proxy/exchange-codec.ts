@@ -58,6 +58,8 @@ const F_RSP_COMPRESSED = 16;
 /** An HTTP/2 stream the server never processed (observe.ts `unprocessed`), by reason. */
 const F_UNPROCESSED_REFUSED = 32;
 const F_UNPROCESSED_GOAWAY = 64;
+/** An HTTP/1 response that came whole (Exchange.isResponseComplete). */
+const F_RESPONSE_COMPLETE = 128;
 const H_LIST = 0;
 const H_LINES = 1;
 
@@ -179,7 +181,8 @@ export function encodeExchange(chunk: Chunk, conn: RecordedConnection, maker: nu
       (ex.error !== undefined ? F_ERROR : 0) |
       (ex.requestCompressed ? F_REQ_COMPRESSED : 0) |
       (ex.responseCompressed ? F_RSP_COMPRESSED : 0) |
-      (ex.unprocessed === 'refused' ? F_UNPROCESSED_REFUSED : ex.unprocessed === 'goaway' ? F_UNPROCESSED_GOAWAY : 0);
+      (ex.unprocessed === 'refused' ? F_UNPROCESSED_REFUSED : ex.unprocessed === 'goaway' ? F_UNPROCESSED_GOAWAY : 0) |
+      (ex.isResponseComplete === true ? F_RESPONSE_COMPLETE : 0);
     w.u8(flags);
     if (ex.grpcStatus !== undefined) w.f64(ex.grpcStatus);
     if (ex.grpcMessage !== undefined) w.str(ex.grpcMessage);
@@ -289,5 +292,6 @@ export function decodeExchange(buf: Buffer, offset: number): { conn: RecordedCon
   if (flags & F_ERROR) ex.error = r.str();
   if (flags & F_UNPROCESSED_REFUSED) ex.unprocessed = 'refused';
   else if (flags & F_UNPROCESSED_GOAWAY) ex.unprocessed = 'goaway';
+  if (flags & F_RESPONSE_COMPLETE) ex.isResponseComplete = true;
   return { conn, maker, ex };
 }

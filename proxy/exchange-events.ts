@@ -5,7 +5,7 @@
  * flight-recorder query ever reads that exchange (`pushDeferred`): the same event, made later.
  */
 import { isUtf8 } from 'node:buffer';
-import { redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
+import { isFailedByError, redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type ExchangeEventMaker, type FlightRecorder } from './flight-recorder.js';
 import type { ShownRequest } from './metric-labels.js';
 import type { HttpRoute, ProxyMetrics } from './metrics.js';
@@ -245,7 +245,11 @@ export function createEventMaker(conn: ConnectionInfo, services: Pick<Observatio
     }
     if (ex.requestBody) e.requestBody = bodyToTap(ex.requestBody, services.bodyOverLimit);
     if (ex.responseBody) e.responseBody = bodyToTap(ex.responseBody, services.bodyOverLimit);
-    if (ex.error) e.error = ex.error;
+    if (ex.error) {
+      e.error = ex.error;
+      // How top and the dashboard classify it as the series do (tap-protocol outcome.ts).
+      if (ex.isResponseComplete === true) e.responseComplete = true;
+    }
     if (ex.unprocessed !== undefined) e.unprocessed = ex.unprocessed;
     return e;
   };
@@ -388,7 +392,7 @@ export function createExchangeSink(
         // gRPC call without the server's own status: a failure, whatever its status or its client's
         // gRPC code. An HTTP/1 error after the response came whole tells of the request alone (its
         // body cut): the status decides, as for HTTP/2 (docs/decisions.md, session 12 exact12).
-        const isFailed = ex.error !== undefined && (ex.isResponseComplete !== true || ex.protocol === 'grpc');
+        const isFailed = isFailedByError(ex.error !== undefined, ex.isResponseComplete === true, ex.protocol);
         routeOf(shown.authority).exchange(routeCursor!, ex.method, shown.path, ex.protocol, ex.status, ex.grpcStatus, latencyMs, isFailed);
       } else {
         // A stream the server never processed (HTTP/2 refused or past a GOAWAY) is no response: its

@@ -8,7 +8,7 @@
  * cannot grow memory; past the bound the authority label reads `overflow` and a counter moves.
  */
 import type * as prom from 'prom-client';
-import type { Protocol, ProxyDirection, UnprocessedReason } from '../tap-protocol/index.js';
+import { isFailedResponse, type Protocol, type ProxyDirection, type UnprocessedReason } from '../tap-protocol/index.js';
 import { createHttpMetrics, latencyBucket, type ExternalHttpRoutes } from './http-metrics.js';
 import { DEFAULT_LABEL_SECRETS, requestLabeler, type LabelSecrets, type RequestLabeler } from './metric-labels.js';
 import type { GiveUpReason } from './observe.js';
@@ -21,15 +21,13 @@ export const LATENCY_BUCKETS_MS = [
   50000,
 ];
 
-/** gRPC status codes that count as failure (DESIGN §6). */
-const GRPC_FAILURE = new Set([2, 4, 7, 13, 14, 15]);
-
 /**
- * Linkerd's classification: no response, HTTP 5xx, or a failing gRPC status. (An exchange that
- * ended with an error is a failure too: its callers pass `isFailed`.)
+ * Linkerd's classification: no response, HTTP 5xx, or a failing gRPC status (tap-protocol
+ * outcome.ts, which `top` and the dashboard read events with). (An exchange that ended with an
+ * error is a failure too: its callers pass `isFailed`, outcome.ts isFailedByError.)
  */
 export function isFailure(status: number, grpcStatus: number | undefined, failedNoResponse: boolean): boolean {
-  return failedNoResponse || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE.has(grpcStatus));
+  return failedNoResponse || isFailedResponse(status, grpcStatus);
 }
 
 export interface WorkloadLabels {

@@ -245,6 +245,7 @@ export function createNativeObservation(services: ObservationServices, _observat
         ex.trailers = t.value;
       }
       if (end.error !== undefined) ex.error = end.error;
+      if (end.responseComplete) ex.isResponseComplete = true;
       ex.endMs = atMs;
       settleCapture(ex.requestBody, end.requestBytes);
       settleCapture(ex.responseBody, end.responseBytes);

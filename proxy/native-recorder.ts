@@ -60,6 +60,7 @@ function toEvent(r: NativeRecordedExchange, maker: EventMaker, services: Observa
   ex.requestBytes = r.requestBytes;
   ex.responseBytes = r.responseBytes;
   if (r.error !== undefined) ex.error = r.error;
+  if (r.responseComplete === true) ex.isResponseComplete = true;
   ex.endMs = r.endMs;
   if (r.bodies !== undefined) {
     ex.requestBody = captureOf(r.bodies[0]!, services.bodyLimit, contentTypeOf(ex.requestHeaders), services.captureContentTypes);

@@ -69,6 +69,14 @@ export interface TapEvent {
   responseBody?: TapBody;
   error?: string;
   /**
+   * On an HTTP/1 `end` with an `error`: `true` when the response had arrived whole before it (its
+   * Content-Length or chunked end, or a protocol switch), so the error tells of the request alone
+   * (its client cut the body after an early answer such as 413) and the status classifies the
+   * exchange (outcome.ts). Absent otherwise: an HTTP/2 stream reports an error only when its
+   * response did not end cleanly.
+   */
+  responseComplete?: true;
+  /**
    * On `end`: the server did not process this HTTP/2 stream (see UnprocessedReason). `error` and
    * `grpcStatus` say how it ended, as for any stream; this says the request was never handled, so
    * it is not a response: the metrics count it in request_total only (and in

@@ -8,12 +8,16 @@
  * dashboard's tap views already did from the event's `error`. Complete responses (Content-Length,
  * close-delimited, END_STREAM) stay successes, and so does a whole HTTP/1 answer given before the
  * request body ended (an early 413) when the client then cuts its body: the event's error tells
- * of the request, the status classifies the response. Both engines; real backends that cut (a raw socket,
+ * of the request, the status classifies the response; the event says the response came whole
+ * (`responseComplete`), and `top` and the dashboard's tap table classify every event as the series
+ * do, live and from history (session 13 small13: they called the early 413 a failure). Both engines; real backends that cut (a raw socket,
  * hand-written HTTP/2 frames), real clients (node:http2), one sidecar process each, /metrics scraped and its tap read.
  */
 import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TapEvent } from '../tap-protocol/index.js';
+import { outcomeOf } from '../dashboard/ui/format.js';
+import { isSuccess } from '../tap-api/index.js';
+import { openTapStream, type TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { FLAG, FRAME, PREFACE, frame, hpackLiterals, parseFrames } from './support/h2-frames.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
@@ -47,15 +51,17 @@ const H2: Record<string, H2Answer> = {
 const RST_STREAM = 3;
 
 /** What each exchange must show: its `end` event's status, grpcStatus and error, and its response_total classification. */
-const EXPECTED: Record<string, { status: number; grpcStatus?: number; error?: string; classification: 'success' | 'failure' }> = {
+const EXPECTED: Record<string, { status: number; grpcStatus?: number; error?: string; responseComplete?: true; classification: 'success' | 'failure' }> = {
   'h1-ok.test': { status: 200, classification: 'success' },
   'h1-close-delimited.test': { status: 200, classification: 'success' },
   'h1-fin.test': { status: 200, error: 'upstream-closed', classification: 'failure' },
   'h1-reset.test': { status: 200, error: 'reset', classification: 'failure' },
   // The event says the request was cut; the response came whole: classified by its status, as
   // HTTP/2 does (a stream whose response ended reports no error whatever its request did).
-  'h1-early-answer-fin.test': { status: 413, error: 'client-closed', classification: 'success' },
-  'h1-early-answer-reset.test': { status: 413, error: 'reset', classification: 'success' },
+  // The event says so (`responseComplete`), and top and the dashboard's tap table read it with the
+  // series' rule (tap-protocol outcome.ts; they called it a failure before, session 13 small13).
+  'h1-early-answer-fin.test': { status: 413, error: 'client-closed', responseComplete: true, classification: 'success' },
+  'h1-early-answer-reset.test': { status: 413, error: 'reset', responseComplete: true, classification: 'success' },
   'h2-ok.test': { status: 200, classification: 'success' },
   'h2-rst.test': { status: 200, error: 'reset', classification: 'failure' },
   'h2-goaway-close.test': { status: 200, error: 'upstream-closed', classification: 'failure' },
@@ -123,6 +129,14 @@ function h2Backend(): Promise<ScriptedServer> {
       } else conn.socket.resetAndDestroy();
     })().catch(() => conn.destroy());
   });
+}
+
+/** Every `end` event of the sidecar's history (flight recorder), not following. */
+async function historyEnds(tapAddr: string): Promise<TapEvent[]> {
+  const stream = openTapStream(tapAddr, { matches: [], bodies: false, last: 1000, follow: false });
+  const ends: TapEvent[] = [];
+  for await (const m of stream.messages) if (m.type === 'event' && m.event.kind === 'end') ends.push(m.event);
+  return ends;
 }
 
 /** One HTTP/1 request on its own connection; resolves when the connection is over, however it ended. */
@@ -203,10 +217,28 @@ describe.each(ENGINES)('exact12: a response cut short by the backend is a failur
     const names = Object.keys(EXPECTED);
 
     const ends = await tap.waitForEnds(names.length);
-    const shown = (e: TapEvent) => ({ status: e.status, ...(e.grpcStatus !== undefined ? { grpcStatus: e.grpcStatus } : {}), ...(e.error !== undefined ? { error: e.error } : {}) });
+    const shown = (e: TapEvent) => ({
+      status: e.status,
+      ...(e.grpcStatus !== undefined ? { grpcStatus: e.grpcStatus } : {}),
+      ...(e.error !== undefined ? { error: e.error } : {}),
+      ...(e.responseComplete !== undefined ? { responseComplete: e.responseComplete } : {}),
+    });
     const byAuthority = Object.fromEntries(ends.map((e) => [e.authority, shown(e)]));
-    const expectedEvents = Object.fromEntries(names.map((n) => [n, { status: EXPECTED[n]!.status, ...(EXPECTED[n]!.grpcStatus !== undefined ? { grpcStatus: EXPECTED[n]!.grpcStatus } : {}), ...(EXPECTED[n]!.error ? { error: EXPECTED[n]!.error } : {}) }]));
+    const expectedEvents = Object.fromEntries(
+      names.map((n) => {
+        const { classification: _, ...event } = EXPECTED[n]!;
+        return [n, event];
+      }),
+    );
     expect(byAuthority).toEqual(expectedEvents);
+    // The flight recorder's history makes the same events (its compact records keep the bit).
+    const history = await historyEnds(sidecar.tap!);
+    expect(Object.fromEntries(history.map((e) => [e.authority, shown(e)]))).toEqual(expectedEvents);
+    // `meshtap top` and the dashboard's tap table classify each event as the series below count it.
+    const classified = (e: TapEvent) => [e.authority, { top: isSuccess(e) ? 'success' : 'failure', dashboard: outcomeOf(e) === 'ok' ? 'success' : 'failure' }];
+    const expectedClasses = Object.fromEntries(names.map((n) => [n, { top: EXPECTED[n]!.classification, dashboard: EXPECTED[n]!.classification }]));
+    expect(Object.fromEntries(ends.map(classified))).toEqual(expectedClasses);
+    expect(Object.fromEntries(history.map(classified))).toEqual(expectedClasses);
 
     let samples = parseMetrics((await httpGet(sidecar.admin!, '/metrics')).body);
     await until('every response is counted', async () => {

@@ -144,7 +144,7 @@ function Outcome({ e }: { e: TapEvent }) {
   const o = outcomeOf(e);
   const text = e.error ? e.error : e.status !== undefined ? `${e.status}${e.grpcStatus !== undefined ? ` · ${GRPC_NAMES[e.grpcStatus] ?? e.grpcStatus}` : ''}` : 'waiting for the response';
   // 4xx counts as success (Linkerd's classification) but is shown amber, as in the table.
-  const cls = o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : e.status !== undefined && e.status >= 400 ? 'warn' : 'good';
+  const cls = o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : o === 'unprocessed' || (e.status !== undefined && e.status >= 400) ? 'warn' : 'good';
   return <span class={`badge ${cls}`}>{text}</span>;
 }
 

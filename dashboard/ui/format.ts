@@ -1,5 +1,7 @@
 /** Small formatting helpers shared by the views. */
 import type { HeaderList, TapEvent } from '../../tap-protocol/index.js';
+// The one file of tap-protocol the page bundles (the index pulls in Node modules): it imports nothing.
+import { endOutcome, isFailedResponse } from '../../tap-protocol/outcome.js';
 
 export const fmtMs = (v: number | undefined): string =>
   v === undefined ? '–' : v < 1 ? `${Math.round(v * 1000)}µs` : v < 10 ? `${v.toFixed(2)}ms` : v < 1000 ? `${v.toFixed(1)}ms` : `${(v / 1000).toFixed(2)}s`;
@@ -22,17 +24,15 @@ export function fmtTime(iso: string): string {
 export const GRPC_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
   'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
 
-/** gRPC statuses Linkerd counts as failures (DESIGN §6). */
-const GRPC_FAILURES = new Set([2, 4, 7, 13, 14, 15]);
-
-/** success | failure | pending, Linkerd's classification. */
-export function outcomeOf(e: TapEvent): 'ok' | 'fail' | 'pending' {
-  if (e.kind !== 'end' && e.status === undefined) return 'pending';
-  if (e.error) return 'fail';
-  if (e.status !== undefined && e.status >= 500) return 'fail';
-  if (e.grpcStatus !== undefined && GRPC_FAILURES.has(e.grpcStatus)) return 'fail';
-  if (e.kind === 'end' && e.status === undefined) return 'fail';
-  return 'ok';
+/**
+ * success | failure | pending (no response yet) | unprocessed (a stream its server never
+ * processed: not a response), as the series count them: the rule is tap-protocol's (outcome.ts),
+ * which `meshtap top` and the metrics share.
+ */
+export function outcomeOf(e: TapEvent): 'ok' | 'fail' | 'pending' | 'unprocessed' {
+  if (e.kind !== 'end') return e.status === undefined ? 'pending' : isFailedResponse(e.status, e.grpcStatus) ? 'fail' : 'ok';
+  const o = endOutcome(e);
+  return o === 'success' ? 'ok' : o === 'failure' ? 'fail' : 'unprocessed';
 }
 
 /** The path without its query string (what `--path` filters on as a prefix). */

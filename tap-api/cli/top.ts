@@ -8,7 +8,7 @@
 import type { Writable } from 'node:stream';
 import { counted, escapeForTerminal, formatLatencyMs } from './format.js';
 import { loadYaml } from '../lazy-deps.js';
-import type { TapEvent, TapMessage } from '../../tap-protocol/index.js';
+import { endOutcome, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
 
 export interface TopRow {
   source: string;
@@ -35,16 +35,14 @@ const SORTS: Record<TopSortKey, (a: TopRow, b: TopRow) => number> = {
   path: (a, b) => a.path.localeCompare(b.path),
 };
 
-/** gRPC statuses Linkerd classifies as failures (DESIGN §6). */
-const GRPC_FAILURES = new Set([2, 4, 7, 13, 14, 15]);
 export const DEFAULT_TOP_MAX_ROWS = 10_000;
 
-/** Whether an exchange counts as a success (Linkerd's classification). */
+/**
+ * Whether an exchange counts as a success: the rule the series count it by (tap-protocol
+ * outcome.ts), so top's success rate is `meshtap stat`'s for the same exchanges.
+ */
 export function isSuccess(e: TapEvent): boolean {
-  if (e.error) return false;
-  if (e.status === undefined || e.status >= 500) return false;
-  if (e.grpcStatus !== undefined && GRPC_FAILURES.has(e.grpcStatus)) return false;
-  return true;
+  return endOutcome(e) === 'success';
 }
 
 const host = (addr: string): string => addr.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
@@ -64,7 +62,8 @@ export function createTopTable(maxRows = DEFAULT_TOP_MAX_ROWS): TopTable {
   let total = 0;
   return {
     add(e) {
-      if (e.kind !== 'end') return;
+      // A stream its server never processed is not a response (the series leave it out too).
+      if (e.kind !== 'end' || e.unprocessed !== undefined) return;
       total++;
       const source = e.srcWorkload ? `${e.srcWorkload}` : host(e.src);
       const destination = e.dstWorkload ? `${e.dstWorkload}` : host(e.dst);

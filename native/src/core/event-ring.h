@@ -34,7 +34,7 @@ enum RecordType : uint8_t {
   kRecReqHead = 11,     // code: 1 when body records follow for it; payload: u32 stream, request head; time: start
   kRecRspHead = 12,     // payload: u32 stream, final response head (or the 101 / CONNECT 2xx); time: response
   kRecBody = 13,        // code: 0 request / 1 response; payload: u32 stream, de-framed body bytes (<= body limit in all)
-  kRecExEnd = 14,       // payload: u32 stream, u32 error len, u32 request trailers len, u32 trailers len,
+  kRecExEnd = 14,       // code: 1 when the response came whole (H1Exchange::response_complete); payload: u32 stream, u32 error len, u32 request trailers len, u32 trailers len,
                         //   u64 request bytes, u64 response bytes, error, request trailers, trailers; time: end
   kRecGiveUp = 15,      // code: GiveUpReason (proxy/observe.ts GIVE_UP_REASONS index); nothing follows
   kRecUpgraded = 16,    // the connection switched protocols (opaque from here); nothing follows

@@ -88,7 +88,7 @@ void H1RecordSink::End(H1Exchange& ex) {
   payload += ex.request_trailers;
   payload += ex.trailers;
   PutEventJson(&payload, TapEventKind::kEnd, ex, *driver_);
-  driver_->Emit(kRecExEnd, 0, payload.data(), payload.size(), ex.end_ns, true);
+  driver_->Emit(kRecExEnd, ex.response_complete ? 1 : 0, payload.data(), payload.size(), ex.end_ns, true);
 }
 
 void H1RecordSink::GiveUp(GiveUpReason reason) { driver_->GaveUp(reason); }

@@ -469,7 +469,8 @@ void RecorderRing::EncodeStart(uint32_t conn_id, bool inbound, std::string_view 
 
 void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
   const bool has_status = ex.status != 0;
-  EncodeStart(conn_id, inbound, src, dst, ex, bodies, ex.is_http10 ? kHttp10 : 0, -1, nullptr);
+  EncodeStart(conn_id, inbound, src, dst, ex, bodies, static_cast<uint8_t>((ex.is_http10 ? kHttp10 : 0) | (ex.response_complete ? kResponseComplete : 0)), -1,
+              nullptr);
   EncodeHead(ex.request_head, true);
   if (has_status) EncodeHead(ex.response_head, false);
   EncodeHead(ex.request_trailers, false);

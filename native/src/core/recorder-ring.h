@@ -95,7 +95,8 @@ struct RecorderStats {
 class RecorderRing {
  public:
   // Record flags.
-  static constexpr uint8_t kInbound = 1, kHttp10 = 2, kHasStatus = 4, kHasError = 8, kHasBodies = 16, kH2 = 32;
+  static constexpr uint8_t kInbound = 1, kHttp10 = 2, kHasStatus = 4, kHasError = 8, kHasBodies = 16, kH2 = 32,
+                           kResponseComplete = 64;  // HTTP/1: H1Exchange::response_complete
   // HTTP/2 record flags (the second flags byte).
   static constexpr uint8_t kGrpc = 1, kHasGrpcStatus = 2, kHasGrpcMessage = 4, kRequestCompressed = 8, kResponseCompressed = 16, kFromH2c = 32,
                            kUnprocessedRefused = 64, kUnprocessedGoaway = 128;  // h2-exchange.h Unprocessed

@@ -76,6 +76,7 @@ struct EventFields {
   uint64_t start_ns = 0, response_ns = 0, end_ns = 0;
   const char* error = nullptr;
   const char* unprocessed = nullptr;  // h2-exchange.h UnprocessedName (HTTP/2 only)
+  bool response_complete = false;  // HTTP/1: H1Exchange::response_complete
 };
 
 constexpr char kSp = ' ';
@@ -468,6 +469,8 @@ bool WriteEventJson(TapEventKind kind, const EventFields& ex, const TapEventConn
   if (ex.error != nullptr && ex.error[0] != '\0') {
     s.append(",\"error\":");
     AppendJsonString(ex.error, &s);
+    // exchange-events.ts endEvent: how top and the dashboard classify it (tap-protocol outcome.ts).
+    if (ex.response_complete) s.append(",\"responseComplete\":true");
   }
   if (ex.unprocessed != nullptr) {
     s.append(",\"unprocessed\":");
@@ -566,6 +569,7 @@ bool H1TapEventJson(TapEventKind kind, const H1Exchange& ex, const TapEventConn&
   f.response_ns = ex.response_ns;
   f.end_ns = ex.end_ns;
   f.error = ex.error;
+  f.response_complete = ex.response_complete;
   return WriteEventJson(kind, f, conn, policy, bodies, out);
 }
 

@@ -1,0 +1,47 @@
+/**
+ * Success or failure of one exchange: the one rule behind the series (response_total,
+ * route_response_total: `meshtap stat`, edges, routes, the dashboard's workloads) and the readers
+ * of events (`meshtap top`, the dashboard's tap table), so the figures agree wherever they are read.
+ * Linkerd's classification (DESIGN §6: no response, 5xx, a failing gRPC code), plus an exchange
+ * whose response was cut short (docs/decisions.md, session 12 exact12; session 13 small13).
+ *
+ * This file imports nothing at run time: the dashboard page bundles it for the browser, where the
+ * rest of tap-protocol (Node's crypto, gRPC) cannot go.
+ */
+import type { Protocol, TapEvent } from './events.js';
+
+/** gRPC codes that count as failure (DESIGN §6): UNKNOWN, DEADLINE_EXCEEDED, PERMISSION_DENIED, INTERNAL, UNAVAILABLE, DATA_LOSS. */
+export const GRPC_FAILURE_CODES: ReadonlySet<number> = new Set([2, 4, 7, 13, 14, 15]);
+
+/**
+ * Whether a response is a failure by what it said: none (`status` 0 or absent), a 5xx, or a
+ * failing gRPC code.
+ */
+export function isFailedResponse(status: number | undefined, grpcStatus: number | undefined): boolean {
+  return !status || status >= 500 || (grpcStatus !== undefined && GRPC_FAILURE_CODES.has(grpcStatus));
+}
+
+/**
+ * Whether an exchange that ended with an error failed for it: the error cut the response short
+ * (a reset, a lost connection, a GOAWAY), or it is a gRPC call (any error there means the call
+ * did not end with its server's own status). An HTTP/1 error after the response had come whole
+ * (`isResponseComplete`: the client cut its request body after an early 413) tells of the
+ * request alone: the status decides, as for an HTTP/2 stream whose response ended.
+ */
+export function isFailedByError(hasError: boolean, isResponseComplete: boolean, protocol: Protocol): boolean {
+  return hasError && (!isResponseComplete || protocol === 'grpc');
+}
+
+/** The classification of an `end` event, as the series counted its exchange. */
+export function isFailedEnd(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' | 'responseComplete' | 'protocol'>): boolean {
+  return isFailedByError(e.error !== undefined, e.responseComplete === true, e.protocol) || isFailedResponse(e.status, e.grpcStatus);
+}
+
+/**
+ * How `meshtap top` and the dashboard's tap table count an `end` event: as the series counted it,
+ * or `unprocessed` (a stream its server never processed, outside response_total: neither).
+ */
+export function endOutcome(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' | 'responseComplete' | 'protocol' | 'unprocessed'>): 'success' | 'failure' | 'unprocessed' {
+  if (e.unprocessed !== undefined) return 'unprocessed';
+  return isFailedEnd(e) ? 'failure' : 'success';
+}
