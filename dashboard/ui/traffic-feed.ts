@@ -27,6 +27,11 @@ export interface Row {
   e: TapEvent;
   req?: TapEvent;
   end?: TapEvent;
+  /**
+   * When the exchange started (epoch ms): its request's time, or its end's (or response's) time
+   * less the duration (latency) the sidecar measured. The TIME column, and the rows' order.
+   */
+  startMs: number;
   /** Arrival order, for stable sorting. */
   seq: number;
 }
@@ -38,7 +43,7 @@ export type FeedStatus =
   | { state: 'error'; message: string };
 
 export interface FeedSnapshot {
-  /** Newest first. */
+  /** By start time, newest first (arrival order between equal times). */
   rows: Row[];
   status: FeedStatus;
   paused: boolean;
@@ -57,8 +62,21 @@ export interface FeedSnapshot {
 
 const keyOf = (e: TapEvent): string => `${e.pod ?? ''}|${e.proxy}|${e.id}`;
 
+/** When the exchange of `e` started: see `Row.startMs`. */
+function startMsOf(e: TapEvent): number {
+  const at = Date.parse(e.ts);
+  const since = e.kind === 'end' ? e.durationMs : e.kind === 'rsp' ? e.latencyMs : 0;
+  return at - (since ?? 0);
+}
+
 export class TrafficFeed {
   private rows = new Map<string, Row>();
+  /**
+   * Rows by start time, oldest first (arrival order between equal times). Events come in the
+   * order they ended, and from several sidecars (each batched on its way): a row is put where its
+   * start belongs, so the list reads in the order of its TIME column, as Chrome DevTools' network
+   * list and Hubble do. Nearly every row belongs at the end: the search starts there.
+   */
   private order: Row[] = [];
   private pending: DashboardLine[] = [];
   private held: DashboardLine[] = [];
@@ -227,9 +245,9 @@ export class TrafficFeed {
     const key = keyOf(e);
     let row = this.rows.get(key);
     if (!row) {
-      row = { key, e, seq: this.seq++ };
+      row = { key, e, startMs: startMsOf(e), seq: this.seq++ };
       this.rows.set(key, row);
-      this.order.push(row);
+      this.insert(row);
     } else {
       row.e = { ...row.e, ...e };
     }
@@ -238,6 +256,15 @@ export class TrafficFeed {
       row.end = row.req ? { ...row.req, ...e } : e;
       this.ends.push(now);
     }
+  }
+
+  /** Puts `row` (the newest by arrival) after every row that started at or before it. */
+  private insert(row: Row): void {
+    const order = this.order;
+    let at = order.length;
+    while (at > 0 && order[at - 1]!.startMs > row.startMs) at--;
+    if (at === order.length) order.push(row);
+    else order.splice(at, 0, row);
   }
 
   private setStatus(status: FeedStatus): void {

@@ -58,10 +58,10 @@ export function TrafficTable({ rows, selected, onSelect, onFilter, onHover, empt
   };
 
   return (
-    <div class="table" role="grid" aria-rowcount={rows.length} aria-label="Exchanges, newest first">
+    <div class="table" role="grid" aria-rowcount={rows.length} aria-label="Exchanges by start time, newest first">
       <div class="thead" role="row">
         {['Time', 'Dir', 'From → To', 'Method', 'Authority', 'Path', 'Status', 'gRPC', 'Latency', 'Req / Rsp'].map((h, i) => (
-          <div role="columnheader" class={`th ${['', 'c-dir', '', 'c-method', 'c-auth', '', '', 'c-grpc', '', 'c-size'][i]}`} title={i === 2 ? 'Source → destination (workloads when known)' : undefined}>
+          <div role="columnheader" class={`th ${['', 'c-dir', '', 'c-method', 'c-auth', '', '', 'c-grpc', '', 'c-size'][i]}`} title={i === 0 ? 'When the request started (rows newest first)' : i === 2 ? 'Source → destination (workloads when known)' : undefined}>
             {h}
           </div>
         ))}
@@ -131,7 +131,7 @@ function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row;
       class={`tr ${selected ? 'selected' : ''} ${statusClass(e)}`}
       style={{ transform: `translateY(${top}px)` }}
       data-key={row.key}
-      data-ts={row.req?.ts ?? e.ts}
+      data-ts={new Date(row.startMs).toISOString()}
       data-dst={e.dstWorkload ?? e.dst}
       onPointerDown={(ev) => {
         // The main button only, and not on a value (a button: its click filters).
@@ -139,7 +139,7 @@ function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row;
       }}
     >
       <div role="gridcell" class="td mono muted">
-        {fmtTime(row.req?.ts ?? e.ts)}
+        {fmtTime(new Date(row.startMs).toISOString())}
       </div>
       <div role="gridcell" class="td c-dir">
         <span class={`dir dir-${e.proxy}`} title={e.proxy === 'in' ? 'inbound (seen by the destination’s sidecar)' : 'outbound (seen by the source’s sidecar)'}>
