@@ -113,7 +113,12 @@ describe('scrubSecrets: a value holding a byte that is not UTF-8', () => {
       fc.property(fc.array(piece, { minLength: 8, maxLength: 20 }), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 24 }), fc.constantFrom('', 'x=', '/p?a=1&b='), (pieces, choices, prefix) => {
         const octets = pieces.join('');
         const header = decodeFieldText(octets, 'backslash');
-        fc.pre(header.trim() === header && header.length >= 8);
+        // Values of 8 characters or more, in the header's spelling and in the path's shortest one
+        // (each byte raw): SecretSet keeps a spelling only from MIN_SECRET_CHARS on. Seed 1174756789
+        // (path 366:5:1:0:0) made the bytes E9 A9 80 E2 82 80 61 A9 61: `驀₀a\xA9a` (8) in a header,
+        // `驀₀a%A9a` (7) in a path, which is not kept, so not scrubbed (an open question for the
+        // product, docs/decisions.md session 13 flake13; not what this property is about).
+        fc.pre(header.trim() === header && header.length >= 8 && decodeFieldText(octets, 'percent').length >= 8);
         // The target as sent: each byte raw, or escaped in lower or upper case.
         let target = '';
         for (let i = 0; i < octets.length; i++) {
