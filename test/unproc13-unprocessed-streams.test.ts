@@ -5,8 +5,8 @@
  * its own, so a call that succeeded showed up as a request plus an UNAVAILABLE failure, 50 %
  * success. Now such a stream counts in request_total and meshtap_unprocessed_requests_total
  * {reason="refused"|"goaway"}, in no response_total / route_response_total / latency series; its
- * end event (live and in the flight recorder's history) keeps its error and grpcStatus and says `unprocessed`; `meshtap stat` reads
- * 100 %. A REFUSED_STREAM after the response HEADERS, any other reset code, and a GOAWAY
+ * end event (live and in the flight recorder's history) keeps its error and grpcStatus and says `unprocessed`; `meshtap stat` and `meshtap top`
+ * read 100 %. A REFUSED_STREAM after the response HEADERS, any other reset code, and a GOAWAY
  * past a stream that already had its response HEADERS stay failures (cut responses, exact12).
  * Both engines, one sidecar process each; a real grpc-js client against a real node:http2 server
  * that refuses (stream.close(REFUSED_STREAM)) and that sends GOAWAY (session.goaway), a node:http2
@@ -188,11 +188,13 @@ describe.each(ENGINES)('unproc13: an HTTP/2 stream the server never processed is
     await rawServer?.close();
   });
 
-  it('grpc-js retries a refused call and one past a GOAWAY on its own: 100 % in response_total, route_response_total and stat; the unprocessed streams counted apart, their end events marked', async () => {
+  it('grpc-js retries a refused call and one past a GOAWAY on its own: 100 % in response_total, route_response_total, stat and top; the unprocessed streams counted apart, their end events marked', async () => {
     const watch = await scrapeWatch(sidecar.admin!);
     const stat = spawnMeshtap(['stat', 'deploy', '--admin', watch.address, '-t', '8s'], { timeoutMs: 60_000 });
+    const top = spawnMeshtap(['top', '--proxy', sidecar.tap!, '--duration', '8s'], { timeoutMs: 60_000 });
     try {
       await watch.firstScrape;
+      await until('top is subscribed', async () => sum(parseMetrics((await httpGet(sidecar.admin!, '/metrics')).body), 'meshtap_tap_subscribers') >= 2, 20_000);
 
       const client = new grpc.Client(sidecar.forwards[0]!.address, grpc.credentials.createInsecure());
       try {
@@ -239,10 +241,13 @@ describe.each(ENGINES)('unproc13: an HTTP/2 stream the server never processed is
       expect(sum(samples, 'response_latency_ms_count')).toBe(3);
       expect(sum(samples, 'route_response_latency_ms_count')).toBe(3);
 
-      // stat: the calls succeeded, every one of them.
-      const r = await stat.done;
+      // stat and top: the calls succeeded, every one of them (top reads events: tap-protocol/outcome.ts).
+      const [r, t] = await Promise.all([stat.done, top.done]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/\ndefault\s+deploy\/api\s+1\/1\s+100\.00%\s/);
+      expect(t.code, t.stderr).toBe(0);
+      const rows = t.stdout.split('\n').filter((l) => l.includes('/unproc.Svc/'));
+      expect(rows.map((l) => l.replace(/^.*(\/unproc\.Svc\/\w+)\s+(\d+)\s.*\s(\S+%)\s*$/, '$1 $2 $3')).sort()).toEqual([`${HOLD} 1 100.00%`, `${LATE} 1 100.00%`, `${REFUSED} 1 100.00%`]);
     } finally {
       watch.close();
     }
