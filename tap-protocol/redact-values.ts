@@ -106,7 +106,9 @@ export class SecretSet {
     if (secret.indexOf('\\x') >= 0) {
       const escaped = byteEscapesAsPercent(secret);
       if (escaped !== secret) {
-        this.addOne(escaped);
+        // The same bytes as a path shows them (`\xA9` → `%A9`): kept however short, since the value
+        // spelled so was long enough (`驀₀a\xA9a` is 8 characters, `驀₀a%A9a` 7: flake13, session 13).
+        this.addOne(escaped, true);
         // The same bytes read as Latin-1 by the app that echoes them (in UTF-8: `é`, or `%C3%A9` in a URL).
         this.addOne(byteEscapesAsLatin1(secret));
       }
@@ -132,8 +134,9 @@ export class SecretSet {
     for (let i = this.values.length - 1; i >= 0; i--) if (this.values[i] === secret) this.values.splice(i, 1);
   }
 
-  private addOne(secret: string): void {
-    if (secret.length < MIN_SECRET_CHARS || secret === REDACTED || this.values.includes(secret)) return;
+  /** `evenShort`: a re-spelling of a value that was long enough, the same bytes escaped otherwise. */
+  private addOne(secret: string, evenShort = false): void {
+    if ((!evenShort && secret.length < MIN_SECRET_CHARS) || secret === REDACTED || this.values.includes(secret)) return;
     if (this.values.length >= MAX_SCRUBBED_SECRETS) {
       this.isFull = true;
       return;
@@ -244,7 +247,7 @@ export function scrubSecretsAsWritten(text: string, secrets: readonly string[]):
  */
 
 interface NormalizedForms {
-  /** The secrets' normalized spellings (8+ characters), longest first. */
+  /** The secrets' normalized spellings (8+ characters, or as long as their secret), longest first. */
   plain: string[];
   /** The same with a space for each `+`-able space, for secrets holding a space (form bodies). */
   spaced: string[];
@@ -336,8 +339,11 @@ function normalizedForms(secrets: readonly string[]): NormalizedForms {
   const spaced = new Set<string>();
   for (const s of secrets) {
     const p = normalizeEscapes(s, false)?.view ?? s;
-    if (p.length >= MIN_SECRET_CHARS) plain.add(p);
-    if (p.indexOf(' ') >= 0 && p.length >= MIN_SECRET_CHARS) spaced.add(p);
+    // A form as long as its secret only had its hex upper-cased: kept like the secret (SecretSet keeps
+    // a byte re-spelling however short); one that decoding shortened below 8 is not (`%41%42%43`: `ABC`).
+    const kept = p.length >= MIN_SECRET_CHARS || p.length === s.length;
+    if (kept) plain.add(p);
+    if (kept && p.indexOf(' ') >= 0) spaced.add(p);
   }
   const longestFirst = (set: Set<string>) => [...set].sort((a, b) => b.length - a.length);
   lastSecrets = secrets;

@@ -53,6 +53,23 @@ describe.each(ENGINES)('review10 #10: a hidden value holding a byte that is not 
     expect(visible(end)).not.toContain('nkey7');
   }, 60_000);
 
+  it('a key of 8 characters as a header shows it and 7 as a path does (\\xA9 against %A9) is scrubbed from the path and the route label', async () => {
+    // Bytes E9 A9 80 E2 82 80 61 A9 61 (flake13's seed): `驀₀a\xA9a` in a header, `驀₀a%A9a` in a path.
+    const short = Buffer.from([0xe9, 0xa9, 0x80, 0xe2, 0x82, 0x80, 0x61, 0xa9, 0x61]);
+    const escaped = [...short].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    const events = await sidecarTapEvents(rig.sidecar, {}, async () => {
+      await sendRawBytes(rig.sidecar.forwards[0]!.address, request(`/v2/k/${escaped}/items?x=1`, [['X-Api-Key', short]]));
+    });
+    const end = events.find((e) => e.kind === 'end')!;
+    expect(end.path).toBe('/v2/k/[redacted]/items?x=1');
+    let text = '';
+    await until('the route series is scraped', async () => {
+      text = (await httpGet(rig.sidecar.admin!, '/metrics')).body;
+      return /route="\/v2\/k\//.test(text);
+    });
+    expect(text).toContain('route="/v2/k/[redacted]/items"');
+  }, 60_000);
+
   it('metric labels: the route label of a path segment holding the escaped key reads [redacted]', async () => {
     await sendRawBytes(rig.sidecar.forwards[0]!.address, request('/v1/t/tok%e9nKEY7%FFq/items', [['X-Api-Key', KEY]]));
     let text = '';

@@ -410,7 +410,8 @@ class SecretSet {
     if (secret.find("\\x") != std::string_view::npos) {
       std::string escaped = ByteEscapesAsPercent(secret);
       if (escaped != secret) {
-        AddOne(std::move(escaped));
+        // The same bytes as a path shows them, kept however short (redact-values.ts says why).
+        AddOne(std::move(escaped), /*even_short=*/true);
         AddOne(ByteEscapesAsLatin1(secret));
       }
     }
@@ -427,9 +428,9 @@ class SecretSet {
   }
 
  private:
-  void AddOne(std::string secret) {
+  void AddOne(std::string secret, bool even_short = false) {
     const size_t len = Utf16Length(secret);
-    if (len < kMinSecretChars || secret == kRedacted) return;
+    if ((!even_short && len < kMinSecretChars) || secret == kRedacted) return;
     for (const auto& v : values) {
       if (v == secret) return;
     }
@@ -616,7 +617,7 @@ std::string ScrubNormalized(const std::string& text, const std::vector<std::stri
   return out;
 }
 
-// normalizedForms: the secrets' normalized spellings (8+ characters), longest first; `spaced`: those holding a space.
+// normalizedForms: the secrets' normalized spellings (8+ characters, or as long as their secret), longest first; `spaced`: those holding a space.
 void NormalizedForms(const std::vector<std::string>& secrets, std::vector<std::string>* plain, std::vector<std::string>* spaced) {
   auto add = [](std::vector<std::string>* list, const std::string& v) {
     for (const auto& x : *list) {
@@ -628,8 +629,10 @@ void NormalizedForms(const std::vector<std::string>& secrets, std::vector<std::s
     Normalized n;
     const std::string p = NormalizeEscapes(s, false, &n) ? n.view : s;
     const size_t len = Utf16Length(p);
-    if (len >= kMinSecretChars) add(plain, p);
-    if (p.find(' ') != std::string::npos && len >= kMinSecretChars) add(spaced, p);
+    // As long as its secret: only its hex upper-cased (redact-values.ts normalizedForms says why).
+    const bool kept = len >= kMinSecretChars || len == Utf16Length(s);
+    if (kept) add(plain, p);
+    if (kept && p.find(' ') != std::string::npos) add(spaced, p);
   }
   auto longest_first = [](std::vector<std::string>* list) {
     std::stable_sort(list->begin(), list->end(), [](const std::string& a, const std::string& b) { return Utf16Length(a) > Utf16Length(b); });
