@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from './format.js';
+import { recordedCall } from '../test/support/recorded-exchange.js';
 import { createMockIndex } from './mock-index.js';
 
-const call = (over: Partial<RecordedExchange>): RecordedExchange => ({
-  kind: 'end',
-  id: '1.1',
-  ts: '2026-12-07T16:00:00.000Z',
-  proxy: 'in',
-  src: '10.0.0.1:5000',
-  dst: '10.0.0.2:8080',
-  protocol: 'grpc',
-  method: 'POST',
-  scheme: 'http',
-  authority: 'api',
-  path: '/unproc.Svc/Refused',
-  durationMs: 1,
-  ...over,
-});
+const call = (over: Partial<RecordedExchange>): RecordedExchange => recordedCall({ path: '/unproc.Svc/Refused', ...over });
 
 describe('mock index', () => {
   it('regression (unproc13): a stream the server never processed is no recorded answer; the retry is served every time', () => {

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from './format.js';
+import { recordedCall } from '../test/support/recorded-exchange.js';
 import { describeSkipped, selectByDirection } from './replay-direction.js';
 
-const ex = (id: string, over: Partial<RecordedExchange> = {}): RecordedExchange => ({
-  kind: 'end',
-  id,
-  ts: '2026-12-07T16:00:00.000Z',
-  proxy: 'in',
-  src: '10.0.0.1:5000',
-  dst: '10.0.0.2:8080',
-  protocol: 'grpc',
-  method: 'POST',
-  scheme: 'http',
-  authority: 'api',
-  path: '/pkg.Svc/Call',
-  durationMs: 1,
-  ...over,
-});
+const ex = (id: string, over: Partial<RecordedExchange> = {}): RecordedExchange => recordedCall({ id, ...over });
 
 describe('replay: which exchanges are sent', () => {
   it('regression (unproc13): a stream the server never processed is left out and counted; its retry is sent once', () => {
