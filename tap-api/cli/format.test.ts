@@ -43,6 +43,15 @@ describe('tap text output', () => {
     expect(formatEventText(end, false)).toMatch(/ grpc-status=14 .* error=reset unprocessed=refused$/);
     expect(formatEventText({ ...end, error: 'goaway', unprocessed: 'goaway' }, false)).toMatch(/ error=goaway unprocessed=goaway$/);
     expect(formatEventText({ ...end, unprocessed: undefined }, false)).toMatch(/ error=reset$/);
+    // --color: amber, not the failure red, as the dashboard shows it; the same end without the mark is red.
+    expect(formatEventText(end, false, { color: true })).toContain('\x1b[33mend\x1b[0m');
+    expect(formatEventText({ ...end, unprocessed: undefined }, false, { color: true })).toContain('\x1b[31mend\x1b[0m');
+  });
+
+  it('--color: an HTTP/1 error after a whole response goes by its status (an upload cut after its 413: 4xx amber, not red)', () => {
+    const end = req({ kind: 'end', protocol: 'http/1.1', method: 'POST', status: 413, durationMs: 1, requestBytes: 5, responseBytes: 0, error: 'client-reset', responseComplete: true });
+    expect(formatEventText(end, false, { color: true })).toContain('\x1b[33mend\x1b[0m');
+    expect(formatEventText({ ...end, responseComplete: undefined }, false, { color: true })).toContain('\x1b[31mend\x1b[0m');
   });
 
   it('-o json keeps values exact (JSON escapes them)', () => {

@@ -76,7 +76,10 @@ export function displayId(e: TapEvent): string {
 const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };
 
 function statusColor(e: TapEvent): string {
-  if (e.error || (e.status !== undefined && e.status >= 500) || (e.grpcStatus !== undefined && e.grpcStatus !== 0)) return SGR.red;
+  // Never processed: not a failure of the app (its client may retry), amber as on the dashboard.
+  if (e.unprocessed !== undefined) return SGR.yellow;
+  // An error after a whole response (an upload cut after its 413) goes by the status, as the series do.
+  if ((e.error && !e.responseComplete) || (e.status !== undefined && e.status >= 500) || (e.grpcStatus !== undefined && e.grpcStatus !== 0)) return SGR.red;
   if (e.status !== undefined && e.status >= 400) return SGR.yellow;
   return SGR.green;
 }
