@@ -140,9 +140,15 @@ export function DetailPanel({ row, bodiesAllowed, bodiesMessage, namespace, targ
   );
 }
 
+/** Why a stream is not a response (tap-protocol `unprocessed`): its client may have retried it. */
+const UNPROCESSED: Record<NonNullable<TapEvent['unprocessed']>, string> = {
+  refused: 'the server refused the stream (REFUSED_STREAM) before answering; a client may retry it, so it is not counted as a response',
+  goaway: "the server's GOAWAY said it did not process this stream; a client may retry it, so it is not counted as a response",
+};
+
 function Outcome({ e }: { e: TapEvent }) {
   const o = outcomeOf(e);
-  const text = e.error ? e.error : e.status !== undefined ? `${e.status}${e.grpcStatus !== undefined ? ` · ${GRPC_NAMES[e.grpcStatus] ?? e.grpcStatus}` : ''}` : 'waiting for the response';
+  const text = e.unprocessed ? `not processed (${e.unprocessed})` : e.error ? e.error : e.status !== undefined ? `${e.status}${e.grpcStatus !== undefined ? ` · ${GRPC_NAMES[e.grpcStatus] ?? e.grpcStatus}` : ''}` : 'waiting for the response';
   // 4xx counts as success (Linkerd's classification) but is shown amber, as in the table.
   const cls = o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : o === 'unprocessed' || (e.status !== undefined && e.status >= 400) ? 'warn' : 'good';
   return <span class={`badge ${cls}`}>{text}</span>;
@@ -158,6 +164,7 @@ function Overview({ e, done }: { e: TapEvent; done: boolean }) {
     ['gRPC messages', e.requestMessages !== undefined ? `${e.requestMessages} sent · ${e.responseMessages ?? 0} received` : undefined],
     ['gRPC status', e.grpcStatus !== undefined ? `${e.grpcStatus} ${GRPC_NAMES[e.grpcStatus] ?? ''}${e.grpcMessage ? ` — ${e.grpcMessage}` : ''}` : undefined],
     ['Error', e.error],
+    ['Not processed', e.unprocessed === undefined ? undefined : UNPROCESSED[e.unprocessed]],
     ['Source', `${e.src}${e.srcWorkload ? ` (${e.srcWorkload}${e.srcNamespace ? `, ${e.srcNamespace}` : ''})` : ''}`],
     ['Destination', `${e.dst}${e.dstWorkload ? ` (${e.dstWorkload}${e.dstNamespace ? `, ${e.dstNamespace}` : ''})` : ''}`],
     ['Authority', e.authority],

@@ -1,0 +1,91 @@
+/**
+ * Session 13 (lead): the dashboard's detail panel says why a stream is not counted as a response
+ * (unproc13's `unprocessed`: REFUSED_STREAM before any answer, or past a GOAWAY's last stream):
+ * its badge reads `not processed (refused)`, not the bare error, and the overview names the
+ * reason. Real Chromium (Debian's, playwright-core), the real page from a real dashboard server;
+ * only its tap stream is scripted.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
+import { browserSkipReason, launchChromium } from './dashboard-rig.js';
+
+const skip = browserSkipReason();
+const POLL = { timeout: 20_000, interval: 100 };
+
+function call(n: number, over: Partial<TapEvent>): TapEvent {
+  return {
+    kind: 'end',
+    id: `1.${n}`,
+    ts: new Date(Date.parse('2026-12-07T15:00:00.000Z') + n).toISOString(),
+    proxy: 'out',
+    src: '10.0.0.1:40000',
+    dst: '10.0.0.2:8080',
+    pod: 'web-a',
+    protocol: 'grpc',
+    method: 'POST',
+    scheme: 'http',
+    authority: 'voting',
+    path: `/v.S/M${n}`,
+    latencyMs: 1,
+    durationMs: 1,
+    requestBytes: 5,
+    responseBytes: 0,
+    requestMessages: 1,
+    responseMessages: 0,
+    ...over,
+  };
+}
+
+const EVENTS: TapEvent[] = [
+  call(1, { grpcStatus: 14, error: 'reset', unprocessed: 'refused' }),
+  call(2, { grpcStatus: 14, error: 'goaway', unprocessed: 'goaway' }),
+  call(3, { grpcStatus: 14, error: 'reset' }),
+];
+
+describe.skipIf(skip !== undefined)(`the dashboard's detail panel names an unprocessed stream${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let dashboard: DashboardServer;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+  beforeAll(async () => {
+    dashboard = await startDashboardServer({ connection: { tapApi: { url: 'http://127.0.0.1:9', token: 'unused' } }, namespaces: ['demo'], port: 0, version: 'test' });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    expect(pageErrors).toEqual([]);
+    await browser?.close();
+    await dashboard?.close();
+  });
+
+  it('refused, past a GOAWAY, and (for contrast) a plain reset', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1440, height: 860 } })).newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.route('**/api/tap?**', (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/x-ndjson',
+        body: [{ type: 'bodies', allowed: false }, ...EVENTS.map((event) => ({ type: 'event', event })), { type: 'end', message: 'the stream ended' }].map((l) => `${JSON.stringify(l)}\n`).join(''),
+      }),
+    );
+    await page.goto(dashboard.url);
+    await expect.poll(() => page.locator('.tr').count(), POLL).toBe(EVENTS.length);
+    const detailOf = async (path: string): Promise<{ badge: string; overview: string }> => {
+      await page.locator('.tr', { has: page.locator('.path', { hasText: new RegExp(`^${path.replace(/\./g, '\\.')}$`) }) }).locator('.td').first().dispatchEvent('pointerdown', { button: 0 });
+      await expect.poll(() => page.locator('.tr.selected .path').textContent(), POLL).toBe(path);
+      const detail = page.getByTestId('detail');
+      return { badge: (await detail.locator('.badge').first().textContent()) ?? '', overview: (await detail.locator('dl.kv').first().textContent()) ?? '' };
+    };
+    const refused = await detailOf('/v.S/M1');
+    expect(refused.badge).toBe('not processed (refused)');
+    expect(refused.overview).toContain('Not processed');
+    expect(refused.overview).toContain('REFUSED_STREAM');
+    const goaway = await detailOf('/v.S/M2');
+    expect(goaway.badge).toBe('not processed (goaway)');
+    expect(goaway.overview).toContain("GOAWAY said it did not process this stream");
+    const reset = await detailOf('/v.S/M3');
+    expect(reset.badge).toBe('reset');
+    expect(reset.overview).not.toContain('Not processed');
+    await page.close();
+  }, 60_000);
+});
