@@ -63,7 +63,7 @@ describe('review10: --until / --duration beyond 24.8 days', () => {
     rec.kill('SIGINT');
     const r = await rec.done;
     expect(r.code, r.stderr).toBe(130); // Ctrl-C: interrupted, the file finished (test/bound12-cli-interrupt.test.ts)
-    expect(r.stderr).toMatch(/recorded 1 exchange, .*stopped \(aborted\)/);
+    expect(r.stderr).toMatch(/recorded 1 exchange, .*stopped at your request \(Ctrl-C\); wrote /);
     expect(r.stderr).not.toMatch(/TimeoutOverflowWarning/);
   }, 60_000);
 
