@@ -9,9 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import { chromium, type Browser, type LaunchOptions, type Page } from 'playwright-core';
 import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import { startDemoControlPlane, startDemoMesh, type DemoControlPlane, type DemoMesh } from '../demo/index.js';
+import type { TapEvent } from '../tap-protocol/index.js';
 import { until } from './support/until.js';
 import { PROJECT_ENGINE } from './support/engines.js';
 
@@ -65,6 +66,38 @@ export async function startDashboardRig(o: { rps?: number } = {}): Promise<Dashb
       await mesh.close();
       await cp.tapApi.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A dashboard server with no tap API behind it and a page whose tap stream is `events`, answered by
+ * the test (page.route), so they arrive in a known order; page errors are collected in `pageErrors`.
+ */
+export async function startScriptedDashboard(): Promise<{ dashboard: DashboardServer; browser: Browser; pageErrors: string[]; open(events: readonly TapEvent[]): Promise<Page>; close(): Promise<void> }> {
+  const dashboard = await startDashboardServer({ connection: { tapApi: { url: 'http://127.0.0.1:9', token: 'unused' } }, namespaces: ['demo'], port: 0, version: 'test' });
+  const browser = await launchChromium();
+  const pageErrors: string[] = [];
+  return {
+    dashboard,
+    browser,
+    pageErrors,
+    async open(events) {
+      const page = await (await browser.newContext({ viewport: { width: 1440, height: 860 } })).newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.route('**/api/tap?**', (route) =>
+        route.fulfill({
+          status: 200,
+          contentType: 'application/x-ndjson',
+          body: [{ type: 'bodies', allowed: false }, ...events.map((event) => ({ type: 'event', event })), { type: 'end', message: 'the stream ended' }].map((l) => `${JSON.stringify(l)}\n`).join(''),
+        }),
+      );
+      await page.goto(dashboard.url);
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await dashboard.close();
     },
   };
 }

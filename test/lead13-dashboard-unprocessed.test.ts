@@ -5,11 +5,9 @@
  * reason. Real Chromium (Debian's, playwright-core), the real page from a real dashboard server;
  * only its tap stream is scripted.
  */
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import type { TapEvent } from '../tap-protocol/index.js';
-import { browserSkipReason, launchChromium } from './dashboard-rig.js';
+import { browserSkipReason, startScriptedDashboard } from './dashboard-rig.js';
 
 const skip = browserSkipReason();
 const POLL = { timeout: 20_000, interval: 100 };
@@ -45,30 +43,17 @@ const EVENTS: TapEvent[] = [
 ];
 
 describe.skipIf(skip !== undefined)(`the dashboard's detail panel names an unprocessed stream${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let dashboard: DashboardServer;
-  let browser: Browser;
-  const pageErrors: string[] = [];
+  let rig: Awaited<ReturnType<typeof startScriptedDashboard>>;
   beforeAll(async () => {
-    dashboard = await startDashboardServer({ connection: { tapApi: { url: 'http://127.0.0.1:9', token: 'unused' } }, namespaces: ['demo'], port: 0, version: 'test' });
-    browser = await launchChromium();
+    rig = await startScriptedDashboard();
   }, 60_000);
   afterAll(async () => {
-    expect(pageErrors).toEqual([]);
-    await browser?.close();
-    await dashboard?.close();
+    expect(rig?.pageErrors).toEqual([]);
+    await rig?.close();
   });
 
   it('refused, past a GOAWAY, and (for contrast) a plain reset', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1440, height: 860 } })).newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.route('**/api/tap?**', (route) =>
-      route.fulfill({
-        status: 200,
-        contentType: 'application/x-ndjson',
-        body: [{ type: 'bodies', allowed: false }, ...EVENTS.map((event) => ({ type: 'event', event })), { type: 'end', message: 'the stream ended' }].map((l) => `${JSON.stringify(l)}\n`).join(''),
-      }),
-    );
-    await page.goto(dashboard.url);
+    const page = await rig.open(EVENTS);
     await expect.poll(() => page.locator('.tr').count(), POLL).toBe(EVENTS.length);
     const detailOf = async (path: string): Promise<{ badge: string; overview: string }> => {
       await page.locator('.tr', { has: page.locator('.path', { hasText: new RegExp(`^${path.replace(/\./g, '\\.')}$`) }) }).locator('.td').first().dispatchEvent('pointerdown', { button: 0 });

@@ -8,11 +8,9 @@
  * Real Chromium (Debian's, playwright-core), the real page from a real dashboard server; only its
  * tap stream is scripted, so the events arrive in a known order.
  */
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDashboardServer, type DashboardServer } from '../dashboard/index.js';
 import type { TapEvent } from '../tap-protocol/index.js';
-import { browserSkipReason, launchChromium } from './dashboard-rig.js';
+import { browserSkipReason, startScriptedDashboard } from './dashboard-rig.js';
 
 const skip = browserSkipReason();
 const POLL = { timeout: 20_000, interval: 100 };
@@ -53,36 +51,18 @@ const ARRIVING: TapEvent[] = [
 const BY_START = ['/x5', '/x2', '/x4', '/x3', '/x1'];
 
 describe.skipIf(skip !== undefined)(`small13: the dashboard's rows by start time${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let dashboard: DashboardServer;
-  let browser: Browser;
-  const pageErrors: string[] = [];
+  let rig: Awaited<ReturnType<typeof startScriptedDashboard>>;
   beforeAll(async () => {
     // No tap API behind it: the page's tap stream is answered by the test (page.route).
-    dashboard = await startDashboardServer({ connection: { tapApi: { url: 'http://127.0.0.1:9', token: 'unused' } }, namespaces: ['demo'], port: 0, version: 'test' });
-    browser = await launchChromium();
+    rig = await startScriptedDashboard();
   }, 60_000);
   afterAll(async () => {
-    expect(pageErrors).toEqual([]);
-    await browser?.close();
-    await dashboard?.close();
+    expect(rig?.pageErrors).toEqual([]);
+    await rig?.close();
   });
 
-  async function open(): Promise<Page> {
-    const page = await (await browser.newContext({ viewport: { width: 1440, height: 860 } })).newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.route('**/api/tap?**', (route) =>
-      route.fulfill({
-        status: 200,
-        contentType: 'application/x-ndjson',
-        body: [{ type: 'bodies', allowed: false }, ...ARRIVING.map((event) => ({ type: 'event', event })), { type: 'end', message: 'the stream ended' }].map((l) => `${JSON.stringify(l)}\n`).join(''),
-      }),
-    );
-    await page.goto(dashboard.url);
-    return page;
-  }
-
   it('rows read newest start first whatever order their events came in; TIME is the start; a press selects the row', async () => {
-    const page = await open();
+    const page = await rig.open(ARRIVING);
     await expect.poll(() => page.locator('.tr').count(), POLL).toBe(ARRIVING.length);
     const rows = () => page.locator('.tr').evaluateAll((trs) => trs.map((r) => ({ path: r.querySelector('.path')?.textContent ?? '', ts: r.getAttribute('data-ts') ?? '' })));
     const shown = await rows();
