@@ -5,7 +5,7 @@
  * flight-recorder query ever reads that exchange (`pushDeferred`): the same event, made later.
  */
 import { isUtf8 } from 'node:buffer';
-import { isFailedByError, redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
+import { isFailedByError, isUnobserved, redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type ExchangeEventMaker, type FlightRecorder } from './flight-recorder.js';
 import type { ShownRequest } from './metric-labels.js';
 import type { HttpRoute, ProxyMetrics } from './metrics.js';
@@ -386,7 +386,10 @@ export function createExchangeSink(
         return;
       }
       const shown = labelsOf(ex);
-      if (ex.unprocessed === undefined) {
+      if (isUnobserved(ex.error, ex.isResponseComplete === true)) {
+        // Its outcome went unseen (the observer gave up on its connection first): its request was
+        // counted; no response is (docs/decisions.md, session 14). observer_gave_up_total says why.
+      } else if (ex.unprocessed === undefined) {
         const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
         // A response cut short (an error before it ended: a reset, a lost connection, a GOAWAY) or a
         // gRPC call without the server's own status: a failure, whatever its status or its client's

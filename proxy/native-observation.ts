@@ -25,6 +25,7 @@
  */
 import { createLogger } from '../common/index.js';
 import type { NativeExchangeEnd, NativeH2End, NativeH2Head, NativeH2Outcome, NativeRecordHandler } from '../native/index.js';
+import { OBSERVER_GAVE_UP } from '../tap-protocol/index.js';
 import type { ConnectionInfo } from './engine.js';
 import { createExchangeSink, type ObservationServices, type TapExchangeSink } from './exchange-events.js';
 import { openParsedExchange } from './http1/exchange-start.js';
@@ -113,7 +114,7 @@ export function createNativeObservation(services: ObservationServices, _observat
   const diverged = (id: number, what: string) => {
     metrics.observerGaveUp('internal');
     log.warn('native observer record the js parser refuses; connection continues unobserved', { conn: id, what });
-    endOpen(id, 'observer-gave-up');
+    endOpen(id, OBSERVER_GAVE_UP);
     conns.delete(id);
     unobserve(id);
   };
@@ -258,7 +259,7 @@ export function createNativeObservation(services: ObservationServices, _observat
       const why = GIVE_UP_REASONS[reason] ?? 'internal';
       // C++ ended its open exchanges first; what is still open here (C++ abandoned the connection
       // mid-exchange, out of memory) ends the way a give-up ends it.
-      endOpen(id, 'observer-gave-up');
+      endOpen(id, OBSERVER_GAVE_UP);
       if (c.kind === 'h1' || c.kind === 'h2-native') return c.sink.giveUp(why);
       conns.delete(id);
     },

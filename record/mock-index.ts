@@ -4,6 +4,7 @@
  * cycle through its recorded responses in recorded order.
  */
 import { createHash } from 'node:crypto';
+import { isUnobserved } from '../tap-protocol/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { joinGrpcFrames } from './grpc-frames.js';
 import { asRecorded, redactedParamNames } from './redacted-query.js';
@@ -40,6 +41,8 @@ export function createMockIndex(exchanges: readonly RecordedExchange[], match: M
     // The server never processed it (its gRPC 14 is the client's view, not an answer); the
     // client's retry, when it made one, is an exchange of its own.
     if (ex.unprocessed !== undefined) continue;
+    // Its response was not seen whole (the observer gave up on the connection): not an answer to give.
+    if (isUnobserved(ex.error, ex.responseComplete === true)) continue;
     const key = keyOf(ex.method, ex.path, match === 'body' ? bodyHash(recordedRequestBytes(ex)) : undefined);
     const entry = byKey.get(key);
     if (entry) entry.list.push(ex);

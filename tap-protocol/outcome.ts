@@ -32,16 +32,35 @@ export function isFailedByError(hasError: boolean, isResponseComplete: boolean, 
   return hasError && (!isResponseComplete || protocol === 'grpc');
 }
 
+/**
+ * The `error` of an exchange meshtap stopped following before it ended: the observer gave up on
+ * its connection (its own bounds: a head over 64 KiB, 1,000 streams, 1,000 pipelined requests;
+ * or bytes it could not parse, which it forwards unchanged). Its outcome was not seen.
+ */
+export const OBSERVER_GAVE_UP = 'observer-gave-up';
+
+/**
+ * Whether an exchange's outcome went unseen: it ended because the observer gave up on its
+ * connection before its response had come whole. The client may well have got its response;
+ * meshtap does not know, so the series count its request and no response (docs/decisions.md,
+ * session 14). An HTTP/1 response that had come whole is classified by its status as usual.
+ */
+export function isUnobserved(error: string | undefined, isResponseComplete: boolean): boolean {
+  return error === OBSERVER_GAVE_UP && !isResponseComplete;
+}
+
 /** The classification of an `end` event, as the series counted its exchange. */
 export function isFailedEnd(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' | 'responseComplete' | 'protocol'>): boolean {
   return isFailedByError(e.error !== undefined, e.responseComplete === true, e.protocol) || isFailedResponse(e.status, e.grpcStatus);
 }
 
 /**
- * How `meshtap top` and the dashboard's tap table count an `end` event: as the series counted it,
- * or `unprocessed` (a stream its server never processed, outside response_total: neither).
+ * How `meshtap top` and the dashboard's tap table count an `end` event: as the series counted it;
+ * `unprocessed` (a stream its server never processed) or `unobserved` (its outcome went unseen:
+ * `isUnobserved`) are outside response_total: neither success nor failure.
  */
-export function endOutcome(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' | 'responseComplete' | 'protocol' | 'unprocessed'>): 'success' | 'failure' | 'unprocessed' {
+export function endOutcome(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' | 'responseComplete' | 'protocol' | 'unprocessed'>): 'success' | 'failure' | 'unprocessed' | 'unobserved' {
   if (e.unprocessed !== undefined) return 'unprocessed';
+  if (isUnobserved(e.error, e.responseComplete === true)) return 'unobserved';
   return isFailedEnd(e) ? 'failure' : 'success';
 }

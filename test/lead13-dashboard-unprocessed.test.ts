@@ -40,6 +40,8 @@ const EVENTS: TapEvent[] = [
   call(1, { grpcStatus: 14, error: 'reset', unprocessed: 'refused' }),
   call(2, { grpcStatus: 14, error: 'goaway', unprocessed: 'goaway' }),
   call(3, { grpcStatus: 14, error: 'reset' }),
+  // Session 14: the observer gave up on the connection before this call's response ended.
+  call(4, { error: 'observer-gave-up', latencyMs: undefined }),
 ];
 
 describe.skipIf(skip !== undefined)(`the dashboard's detail panel names an unprocessed stream${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -52,7 +54,7 @@ describe.skipIf(skip !== undefined)(`the dashboard's detail panel names an unpro
     await rig?.close();
   });
 
-  it('refused, past a GOAWAY, and (for contrast) a plain reset', async () => {
+  it('refused, past a GOAWAY, an outcome not seen (observer gave up), and (for contrast) a plain reset', async () => {
     const page = await rig.open(EVENTS);
     await expect.poll(() => page.locator('.tr').count(), POLL).toBe(EVENTS.length);
     const detailOf = async (path: string): Promise<{ badge: string; overview: string }> => {
@@ -71,6 +73,12 @@ describe.skipIf(skip !== undefined)(`the dashboard's detail panel names an unpro
     const reset = await detailOf('/v.S/M3');
     expect(reset.badge).toBe('reset');
     expect(reset.overview).not.toContain('Not processed');
+    const unseen = await detailOf('/v.S/M4');
+    expect(unseen.badge).toBe('outcome not seen (observer gave up)');
+    expect(unseen.overview).toContain('Outcome not seen');
+    expect(unseen.overview).toContain('not counted as a response');
+    expect(await page.locator('.tr.selected').getAttribute('class')).toContain('st-warn');
+    expect(reset.overview).not.toContain('Outcome not seen');
     await page.close();
   }, 60_000);
 });

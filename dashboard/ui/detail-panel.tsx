@@ -10,7 +10,7 @@ import { BodyView, decodeBase64, hexDump } from './body-view.js';
 import { curlCommand } from './curl.js';
 import { appendFilter, revealedHeaders } from '../query-text.js';
 import { setUrlState } from './url-state.js';
-import { fmtBytes, fmtMs, GRPC_NAMES, outcomeOf, REDACTED } from './format.js';
+import { fmtBytes, fmtMs, GRPC_NAMES, isOutcomeUnseen, outcomeOf, REDACTED } from './format.js';
 import type { Row } from './traffic-feed.js';
 
 interface GrpcFrameWire {
@@ -146,11 +146,14 @@ const UNPROCESSED: Record<NonNullable<TapEvent['unprocessed']>, string> = {
   goaway: "the server's GOAWAY said it did not process this stream; a client may retry it, so it is not counted as a response",
 };
 
+/** Why an exchange whose observer gave up is not counted (format.ts isOutcomeUnseen). */
+const UNOBSERVED = 'meshtap stopped following this connection before the response ended (malformed bytes, or one of its own bounds: see meshtap_observer_gave_up_total); the bytes still passed unchanged, so it is not counted as a response';
+
 function Outcome({ e }: { e: TapEvent }) {
   const o = outcomeOf(e);
-  const text = e.unprocessed ? `not processed (${e.unprocessed})` : e.error ? e.error : e.status !== undefined ? `${e.status}${e.grpcStatus !== undefined ? ` · ${GRPC_NAMES[e.grpcStatus] ?? e.grpcStatus}` : ''}` : 'waiting for the response';
+  const text = e.unprocessed ? `not processed (${e.unprocessed})` : isOutcomeUnseen(e) ? 'outcome not seen (observer gave up)' : e.error ? e.error : e.status !== undefined ? `${e.status}${e.grpcStatus !== undefined ? ` · ${GRPC_NAMES[e.grpcStatus] ?? e.grpcStatus}` : ''}` : 'waiting for the response';
   // 4xx counts as success (Linkerd's classification) but is shown amber, as in the table.
-  const cls = o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : o === 'unprocessed' || (e.status !== undefined && e.status >= 400) ? 'warn' : 'good';
+  const cls = o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : o === 'uncounted' || (e.status !== undefined && e.status >= 400) ? 'warn' : 'good';
   return <span class={`badge ${cls}`}>{text}</span>;
 }
 
@@ -165,6 +168,7 @@ function Overview({ e, done }: { e: TapEvent; done: boolean }) {
     ['gRPC status', e.grpcStatus !== undefined ? `${e.grpcStatus} ${GRPC_NAMES[e.grpcStatus] ?? ''}${e.grpcMessage ? ` — ${e.grpcMessage}` : ''}` : undefined],
     ['Error', e.error],
     ['Not processed', e.unprocessed === undefined ? undefined : UNPROCESSED[e.unprocessed]],
+    ['Outcome not seen', isOutcomeUnseen(e) ? UNOBSERVED : undefined],
     ['Source', `${e.src}${e.srcWorkload ? ` (${e.srcWorkload}${e.srcNamespace ? `, ${e.srcNamespace}` : ''})` : ''}`],
     ['Destination', `${e.dst}${e.dstWorkload ? ` (${e.dstWorkload}${e.dstNamespace ? `, ${e.dstNamespace}` : ''})` : ''}`],
     ['Authority', e.authority],

@@ -25,15 +25,18 @@ export const GRPC_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DE
   'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
 
 /**
- * success | failure | pending (no response yet) | unprocessed (a stream its server never
- * processed: not a response), as the series count them: the rule is tap-protocol's (outcome.ts),
- * which `meshtap top` and the metrics share.
+ * success | failure | pending (no response yet) | uncounted (not a response: a stream its server
+ * never processed, or an exchange whose outcome meshtap did not see), as the series count them:
+ * the rule is tap-protocol's (outcome.ts), which `meshtap top` and the metrics share.
  */
-export function outcomeOf(e: TapEvent): 'ok' | 'fail' | 'pending' | 'unprocessed' {
+export function outcomeOf(e: TapEvent): 'ok' | 'fail' | 'pending' | 'uncounted' {
   if (e.kind !== 'end') return e.status === undefined ? 'pending' : isFailedResponse(e.status, e.grpcStatus) ? 'fail' : 'ok';
   const o = endOutcome(e);
-  return o === 'success' ? 'ok' : o === 'failure' ? 'fail' : 'unprocessed';
+  return o === 'success' ? 'ok' : o === 'failure' ? 'fail' : 'uncounted';
 }
+
+/** An `end` whose outcome meshtap did not see: its observer gave up first (outcome.ts isUnobserved). */
+export const isOutcomeUnseen = (e: TapEvent): boolean => e.kind === 'end' && endOutcome(e) === 'unobserved';
 
 /** The path without its query string (what `--path` filters on as a prefix). */
 export const pathOnly = (path: string): string => path.split('?')[0] || '/';

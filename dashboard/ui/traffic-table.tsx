@@ -114,7 +114,7 @@ function Chip({ label, title, onClick, cls }: { label: string; title: string; on
 
 function statusClass(e: TapEvent): string {
   const o = outcomeOf(e);
-  return o === 'fail' ? 'st-fail' : o === 'pending' ? 'st-pending' : o === 'unprocessed' || (e.status !== undefined && e.status >= 400) ? 'st-warn' : 'st-ok';
+  return o === 'fail' ? 'st-fail' : o === 'pending' ? 'st-pending' : o === 'uncounted' || (e.status !== undefined && e.status >= 400) ? 'st-warn' : 'st-ok';
 }
 
 function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row; top: number; index: number; selected: boolean } & Pick<Props, 'onSelect' | 'onFilter'>) {

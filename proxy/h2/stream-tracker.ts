@@ -4,7 +4,7 @@
  * END_STREAMs (or a reset), and reports them to the sink. Streams are forgotten as soon as
  * they end, so memory stays bounded by the number of open streams.
  */
-import type { HeaderList } from '../../tap-protocol/index.js';
+import { OBSERVER_GAVE_UP, type HeaderList } from '../../tap-protocol/index.js';
 import type { Exchange, ObserverContext } from '../observe.js';
 import { appendBody, createExchange } from '../observe.js';
 import { GrpcMessageCounter, isGrpcContentType, readGrpcStatus } from './grpc.js';
@@ -45,7 +45,7 @@ export const STREAM_ERROR_RESET = 'reset';
 export const STREAM_ERROR_GOAWAY = 'goaway';
 export const STREAM_ERROR_UPSTREAM_CLOSED = 'upstream-closed';
 /** Error set on exchanges still open when the observer stops following the connection. */
-export const STREAM_ERROR_GAVE_UP = 'observer-gave-up';
+export const STREAM_ERROR_GAVE_UP = OBSERVER_GAVE_UP;
 /**
  * Error of a stream whose response head had no `:status` or one that is not three digits: a
  * malformed response (RFC 9113 §8.3.2, §8.1.1), which its client fails as a stream error

@@ -10,7 +10,7 @@
  * HTTP/1. Anything the observer cannot follow ends open exchanges with an error and stops
  * observation of that connection (`giveUp`), once.
  */
-import type { HeaderList } from '../../tap-protocol/index.js';
+import { OBSERVER_GAVE_UP, type HeaderList } from '../../tap-protocol/index.js';
 import { createUpgradedH2Observer } from '../h2/index.js';
 import type { ConnectionObserver, CreateObserver, GiveUpReason, ObserverContext } from '../observe.js';
 import { BODY_ERROR, BODY_NEED_MORE, BodyReader } from './body-reader.js';
@@ -20,7 +20,7 @@ import { fieldList, type ResponseHead } from './head-parse.js';
 import { HEAD_BARE_LF, HEAD_NEED_MORE, HEAD_TOO_LARGE, HeadReader } from './head-reader.js';
 
 /** Error set on exchanges ended because the observer gave up. */
-export const GAVE_UP_ERROR = 'observer-gave-up';
+export const GAVE_UP_ERROR = OBSERVER_GAVE_UP;
 /** Error set on pipelined exchanges cut off by a protocol switch on an earlier one. */
 export const UPGRADED_ERROR = 'connection-upgraded';
 

@@ -48,6 +48,12 @@ describe('tap text output', () => {
     expect(formatEventText({ ...end, unprocessed: undefined }, false, { color: true })).toContain('\x1b[31mend\x1b[0m');
   });
 
+  it('--color: an exchange whose outcome went unseen (observer-gave-up) is amber, not the failure red (session 14)', () => {
+    const end = req({ kind: 'end', protocol: 'http/1.1', method: 'GET', status: 200, durationMs: 1, requestBytes: 0, responseBytes: 3, error: 'observer-gave-up' });
+    expect(formatEventText(end, false, { color: true })).toContain('\x1b[33mend\x1b[0m');
+    expect(formatEventText({ ...end, error: 'upstream-closed' }, false, { color: true })).toContain('\x1b[31mend\x1b[0m');
+  });
+
   it('--color: an HTTP/1 error after a whole response goes by its status (an upload cut after its 413: 4xx amber, not red)', () => {
     const end = req({ kind: 'end', protocol: 'http/1.1', method: 'POST', status: 413, durationMs: 1, requestBytes: 5, responseBytes: 0, error: 'client-reset', responseComplete: true });
     expect(formatEventText(end, false, { color: true })).toContain('\x1b[33mend\x1b[0m');

@@ -3,7 +3,7 @@
  * workloads and pod), `-o json` (NDJSON, one event per line, so jq works).
  */
 import { escapeForTerminal } from '../../common/index.js';
-import { podQualifiedId, type TapBody, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
+import { isUnobserved, podQualifiedId, type TapBody, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
 
 export type TapOutput = 'text' | 'wide' | 'json';
 
@@ -76,8 +76,9 @@ export function displayId(e: TapEvent): string {
 const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };
 
 function statusColor(e: TapEvent): string {
-  // Never processed: not a failure of the app (its client may retry), amber as on the dashboard.
-  if (e.unprocessed !== undefined) return SGR.yellow;
+  // Never processed (its client may retry) or its outcome unseen (the observer gave up): not a
+  // failure of the app, amber as on the dashboard.
+  if (e.unprocessed !== undefined || isUnobserved(e.error, e.responseComplete === true)) return SGR.yellow;
   // An error after a whole response (an upload cut after its 413) goes by the status, as the series do.
   if ((e.error && !e.responseComplete) || (e.status !== undefined && e.status >= 500) || (e.grpcStatus !== undefined && e.grpcStatus !== 0)) return SGR.red;
   if (e.status !== undefined && e.status >= 400) return SGR.yellow;

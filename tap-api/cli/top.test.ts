@@ -49,6 +49,16 @@ describe('top table', () => {
     expect(isSuccess(end({ status: undefined, error: 'reset' }))).toBe(false);
   });
 
+  it('an exchange whose outcome went unseen (observer-gave-up before its response came whole) is not counted, as the series leave it out (session 14)', () => {
+    const t = createTopTable();
+    t.add(end({ status: 200 }));
+    t.add(end({ status: 200, error: 'observer-gave-up' })); // head seen, body not: not a response
+    t.add(end({ status: undefined, error: 'observer-gave-up' }));
+    t.add(end({ status: 500, error: 'observer-gave-up', responseComplete: true })); // came whole: its status decides
+    expect(t.rows().map((r) => [r.count, r.successes])).toEqual([[2, 1]]);
+    expect(t.total).toBe(2);
+  });
+
   it('bounds the rows it tracks and counts the rest', () => {
     const t = createTopTable(2);
     for (const p of ['/1', '/2', '/3', '/3', '/1']) t.add(end({ path: p }));

@@ -62,8 +62,11 @@ export function createTopTable(maxRows = DEFAULT_TOP_MAX_ROWS): TopTable {
   let total = 0;
   return {
     add(e) {
-      // A stream its server never processed is not a response (the series leave it out too).
-      if (e.kind !== 'end' || e.unprocessed !== undefined) return;
+      // A stream its server never processed, or an exchange whose outcome went unseen, is not a
+      // response (the series leave it out too).
+      if (e.kind !== 'end') return;
+      const outcome = endOutcome(e);
+      if (outcome === 'unprocessed' || outcome === 'unobserved') return;
       total++;
       const source = e.srcWorkload ? `${e.srcWorkload}` : host(e.src);
       const destination = e.dstWorkload ? `${e.dstWorkload}` : host(e.dst);
@@ -85,7 +88,7 @@ export function createTopTable(maxRows = DEFAULT_TOP_MAX_ROWS): TopTable {
       r.bestMs = Math.min(r.bestMs, ms);
       r.worstMs = Math.max(r.worstMs, ms);
       r.lastMs = ms;
-      if (isSuccess(e)) r.successes++;
+      if (outcome === 'success') r.successes++;
     },
     rows: (sortBy: TopSortKey = 'count') => [...rows.values()].sort((a, b) => SORTS[sortBy](a, b) || b.count - a.count || a.path.localeCompare(b.path)),
     get untracked() {

@@ -3,6 +3,8 @@
 
 #include "metrics-labels.h"
 
+#include <cstring>
+
 namespace meshtap {
 
 H1MetricsSink::H1MetricsSink(HttpMetricsRegistry* metrics, RecorderRing* recorder, const H1MetricsSinkConfig& config, uint32_t conn_id, bool inbound,
@@ -61,6 +63,7 @@ void H1MetricsSink::End(H1Exchange& ex) {
     // A response cut short (an error before it ended): a failure whatever its status; an error
     // after it came whole tells of the request alone (exchange-events.ts).
     o.is_failed = ex.error != nullptr && !ex.response_complete;
+    o.unobserved = ex.error != nullptr && std::strcmp(ex.error, exchange_error::kGaveUp) == 0 && !ex.response_complete;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
   }

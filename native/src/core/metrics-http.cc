@@ -136,6 +136,7 @@ void HttpMetricsRegistry::Request(MetricsConn* c, std::string_view authority) {
 }
 
 void HttpMetricsRegistry::End(MetricsConn* c, const ExchangeOutcome& o) {
+  if (o.unobserved) return;  // no response seen (exchange-events.ts)
   if (o.unprocessed == 1 || o.unprocessed == 2) {
     // Not a response: its request was counted; in no response or route series (exchange-events.ts).
     std::lock_guard<std::mutex> lock(mu_);

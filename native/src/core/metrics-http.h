@@ -57,6 +57,9 @@ struct ExchangeOutcome {
   // An HTTP/2 stream the server never processed (h2-exchange.h Unprocessed: 1 refused, 2 goaway):
   // no response; counted in HttpRouteStats::unprocessed only. 0: a response (or none) as above.
   uint8_t unprocessed = 0;
+  // Its outcome went unseen: the observer gave up on its connection before the response came whole
+  // (tap-protocol/outcome.ts isUnobserved). Its request was counted; no response is.
+  bool unobserved = false;
 };
 
 struct HttpRouteStats {
