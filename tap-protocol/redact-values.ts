@@ -218,7 +218,8 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   if (hasPercent || out.indexOf('+') >= 0) {
     const forms = normalizedForms(secrets);
     if (hasPercent) out = scrubNormalized(out, forms.plain, false);
-    if (forms.spaced.length > 0 && out.indexOf('+') >= 0) out = scrubNormalized(out, forms.spaced, true);
+    // A `+` may also be one decoding away (`%2B`: a form's space encoded once more).
+    if (forms.spaced.length > 0 && (hasPercent || out.indexOf('+') >= 0)) out = scrubNormalized(out, forms.spaced, true);
   }
   return scrubSecretsAsWritten(out, secrets);
 }
@@ -352,15 +353,34 @@ function normalizedForms(secrets: readonly string[]): NormalizedForms {
   return lastForms;
 }
 
-/** `text` with what matches one of `forms` in its normalized view as `[redacted]` (overlapping matches as one). */
+/**
+ * How many times a text is percent-decoded to look for a secret: a value nested in a URL that is
+ * itself a parameter (an OAuth `redirect_uri`, a login's `next=`) is encoded twice (`%252F`), once
+ * more when that URL is passed on again. Bounded: each level is one more pass over the text.
+ */
+const MAX_ESCAPE_LEVELS = 3;
+
+/**
+ * `text` with what matches one of `forms` in its normalized view, or in the view of that view (up to
+ * MAX_ESCAPE_LEVELS decodings), as `[redacted]` (overlapping matches as one).
+ */
 function scrubNormalized(text: string, forms: readonly string[], plusIsSpace: boolean): string {
   if (forms.length === 0) return text;
-  const normal = normalizeEscapes(text, plusIsSpace);
+  let normal = normalizeEscapes(text, plusIsSpace);
   if (normal === undefined) return text;
-  const { view, starts } = normal;
   const ranges: Array<[number, number]> = [];
-  for (const f of forms) {
-    for (let at = view.indexOf(f); at >= 0; at = view.indexOf(f, at + f.length)) ranges.push([starts[at]!, endInText(starts, at + f.length, view.length)]);
+  for (let level = 1; ; level++) {
+    const { view, starts } = normal;
+    for (const f of forms) {
+      for (let at = view.indexOf(f); at >= 0; at = view.indexOf(f, at + f.length)) ranges.push([starts[at]!, endInText(starts, at + f.length, view.length)]);
+    }
+    if (level === MAX_ESCAPE_LEVELS) break;
+    const deeper = normalizeEscapes(view, plusIsSpace);
+    if (deeper === undefined) break;
+    // Each character of the deeper view begins in `text` where its character of this view began.
+    const composed = new Int32Array(deeper.view.length + 1);
+    for (let k = 0; k <= deeper.view.length; k++) composed[k] = starts[deeper.starts[k]!]!;
+    normal = { view: deeper.view, starts: composed };
   }
   if (ranges.length === 0) return text;
   ranges.sort((x, y) => x[0] - y[0]);

@@ -154,6 +154,19 @@ describe.each(ENGINES)('sec12: secrets collected from every spelling (%s engine)
     expect(live3[0]!.requestHeaders).toContainEqual([':path', '/f7c/cb#access_token=[redacted]&x=1']);
   }, 90_000);
 
+  it('a value encoded twice or three times (a token in a URL passed on as a parameter: %252F) is scrubbed (session 14, review14)', async () => {
+    // An OAuth-style redirect_uri whose own query holds the token: `/` and `+` escaped once for the
+    // inner URL and once more for the outer one; the path segment and Referer carry it too.
+    await expectHidden(
+      request('/dbl/ab%252Fcd%252BDBLsecret9/p?redirect_uri=https%3A%2F%2Fapp.example%2Fdone%3Fcode%3Dab%252Fcd%252BDBLsecret9', 'dbl.example', [
+        ['Authorization', 'Bearer ab/cd+DBLsecret9'],
+        ['Referer', 'https://dbl.example/login?next=%252Fcb%253Ftoken%253Dab%25252Fcd%25252BDBLsecret9'],
+      ]),
+      'dblsecret9',
+      '/dbl/',
+    );
+  }, 60_000);
+
   it('a UTF-8 value echoed by a Latin-1 app (%E9 for é) is scrubbed', async () => {
     const key = Buffer.from('clé-LATIN7secret', 'utf8');
     await expectHidden(

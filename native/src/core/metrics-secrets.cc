@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "h1-text.h"
 #include "metrics-labels.h"
@@ -583,16 +584,28 @@ size_t EndInText(const std::vector<size_t>& starts, size_t k, size_t view_length
   return starts[i];
 }
 
-// scrubNormalized: what matches one of `forms` in the normalized view as [redacted].
+// How many times a text is percent-decoded to look for a secret (redact-values.ts MAX_ESCAPE_LEVELS).
+constexpr int kMaxEscapeLevels = 3;
+
+// scrubNormalized: what matches one of `forms` in the normalized view, or in the view of that view
+// (up to kMaxEscapeLevels decodings), as [redacted].
 std::string ScrubNormalized(const std::string& text, const std::vector<std::string>& forms, bool plus_is_space) {
   if (forms.empty()) return text;
   Normalized n;
   if (!NormalizeEscapes(text, plus_is_space, &n)) return text;
   std::vector<std::pair<size_t, size_t>> ranges;
-  for (const auto& f : forms) {
-    for (size_t at = n.view.find(f); at != std::string::npos; at = n.view.find(f, at + f.size())) {
-      ranges.emplace_back(n.starts[at], EndInText(n.starts, at + f.size(), n.view.size()));
+  for (int level = 1;; level++) {
+    for (const auto& f : forms) {
+      for (size_t at = n.view.find(f); at != std::string::npos; at = n.view.find(f, at + f.size())) {
+        ranges.emplace_back(n.starts[at], EndInText(n.starts, at + f.size(), n.view.size()));
+      }
     }
+    if (level == kMaxEscapeLevels) break;
+    Normalized deeper;
+    if (!NormalizeEscapes(n.view, plus_is_space, &deeper)) break;
+    // Each byte of the deeper view begins in `text` where its byte of this view began.
+    for (auto& start : deeper.starts) start = n.starts[start];
+    n = std::move(deeper);
   }
   if (ranges.empty()) return text;
   std::stable_sort(ranges.begin(), ranges.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
@@ -652,7 +665,8 @@ std::string ScrubSecrets(std::string_view text, const std::vector<std::string>& 
     std::vector<std::string> plain, spaced;
     NormalizedForms(secrets, &plain, &spaced);
     if (has_percent) out = ScrubNormalized(out, plain, false);
-    if (!spaced.empty() && out.find('+') != std::string::npos) out = ScrubNormalized(out, spaced, true);
+    // A `+` may also be one decoding away (redact-values.ts).
+    if (!spaced.empty() && (has_percent || out.find('+') != std::string::npos)) out = ScrubNormalized(out, spaced, true);
   }
   return ScrubSecretsAsWritten(out, secrets);
 }
