@@ -73,6 +73,9 @@ describe.skipIf(skip !== undefined)(`the dashboard's detail panel names an unpro
     const reset = await detailOf('/v.S/M3');
     expect(reset.badge).toBe('reset');
     expect(reset.overview).not.toContain('Not processed');
+    // Started is the exchange's start (the row's TIME: ts − durationMs), not the end event's ts (review14).
+    expect(reset.overview).toContain('Started2026-12-07T15:00:00.002Z');
+    expect(reset.overview).toContain('Ended2026-12-07T15:00:00.003Z');
     const unseen = await detailOf('/v.S/M4');
     expect(unseen.badge).toBe('outcome not seen (observer gave up)');
     expect(unseen.overview).toContain('Outcome not seen');

@@ -74,7 +74,7 @@ export function DetailPanel({ row, bodiesAllowed, bodiesMessage, namespace, targ
         ))}
       </div>
       <div class="detail-body">
-        {tab === 'overview' && <Overview e={e} done={done} />}
+        {tab === 'overview' && <Overview e={e} done={done} startMs={row.startMs} />}
         {tab === 'request' && (
           <Side
             headers={e.requestHeaders}
@@ -157,9 +157,11 @@ function Outcome({ e }: { e: TapEvent }) {
   return <span class={`badge ${cls}`}>{text}</span>;
 }
 
-function Overview({ e, done }: { e: TapEvent; done: boolean }) {
+function Overview({ e, done, startMs }: { e: TapEvent; done: boolean; startMs: number }) {
   const items: Array<[string, string | undefined]> = [
-    ['Started', e.ts],
+    // An event's `ts` is when it happened (an `end`: when the exchange ended); the row's start is the table's TIME.
+    ['Started', new Date(startMs).toISOString()],
+    ['Ended', done ? e.ts : undefined],
     ['Latency (to response headers)', e.latencyMs !== undefined ? fmtMs(e.latencyMs) : undefined],
     ['Duration (to end of response)', e.durationMs !== undefined ? fmtMs(e.durationMs) : done ? undefined : 'in progress'],
     ['Request body', e.requestBytes !== undefined ? fmtBytes(e.requestBytes) : undefined],
