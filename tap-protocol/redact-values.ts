@@ -382,6 +382,11 @@ function scrubNormalized(text: string, forms: readonly string[], plusIsSpace: bo
     for (let k = 0; k <= deeper.view.length; k++) composed[k] = starts[deeper.starts[k]!]!;
     normal = { view: deeper.view, starts: composed };
   }
+  return redactRanges(text, ranges);
+}
+
+/** `text` with each of `ranges` (start, end; any order, overlapping ones as one) as `[redacted]`; `text` itself for none. */
+function redactRanges(text: string, ranges: Array<[number, number]>): string {
   if (ranges.length === 0) return text;
   ranges.sort((x, y) => x[0] - y[0]);
   let out = '';
@@ -407,4 +412,109 @@ function endInText(starts: Int32Array, k: number, viewLength: number): number {
   let i = k;
   while (i < viewLength && starts[i]! <= last) i++;
   return starts[i]!;
+}
+
+/*
+ * JSON string escapes (review14). A body that echoes a hidden value inside a JSON string may spell
+ * it with escapes: PHP's json_encode writes `/` as `\/` by default, .NET's System.Text.Json `+` as
+ * `\u002B`, Python's json.dumps every non-ASCII character as `\u00e4`. `Bearer ab/cd…` echoed as
+ * `{"token":"ab\/cd…"}` showed in full in the captured body. A text holding a `\` is also searched
+ * in its JSON-unescaped view, for the values as written and (where the view holds a `%`) in their
+ * normalized percent spellings, and what matches there is redacted in the text. Bodies only: paths
+ * and labels do not carry JSON, and the label path must stay the C++ one's (metrics-secrets.cc).
+ */
+
+/** The character a JSON escape `\c` stands for (c one of `"\/bfnrt`), else undefined. */
+function jsonEscapedChar(c: number): string | undefined {
+  switch (c) {
+    case 0x22:
+      return '"';
+    case 0x5c:
+      return '\\';
+    case 0x2f:
+      return '/';
+    case 0x62:
+      return '\b';
+    case 0x66:
+      return '\f';
+    case 0x6e:
+      return '\n';
+    case 0x72:
+      return '\r';
+    case 0x74:
+      return '\t';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * `text` with its JSON string escapes decoded (`\/`, `\\`, `\"`, `\n`…, `\uXXXX` as one UTF-16 unit
+ * each), and for each character of the view the index in `text` where it begins (`starts[view.length]`
+ * is `text.length`). Undefined when `text` holds no escape.
+ */
+function jsonUnescapedView(text: string): { view: string; starts: Int32Array } | undefined {
+  let i = text.indexOf('\\');
+  if (i < 0) return undefined;
+  const starts = new Int32Array(text.length + 1);
+  let view = '';
+  let n = 0;
+  let runFrom = 0;
+  let changed = false;
+  for (let k = 0; k < i; k++) starts[n++] = k;
+  while (i < text.length) {
+    let replacement: string | undefined;
+    let width = 2;
+    if (text.charCodeAt(i) === 0x5c && i + 1 < text.length) {
+      const c = text.charCodeAt(i + 1);
+      replacement = jsonEscapedChar(c);
+      if (replacement === undefined && c === 0x75 && i + 5 < text.length) {
+        const h = [2, 3, 4, 5].map((d) => hexValue(text.charCodeAt(i + d)));
+        if (h.every((x) => x >= 0)) {
+          replacement = String.fromCharCode((h[0]! << 12) | (h[1]! << 8) | (h[2]! << 4) | h[3]!);
+          width = 6;
+        }
+      }
+    }
+    if (replacement === undefined) {
+      starts[n++] = i;
+      i++;
+      continue;
+    }
+    changed = true;
+    starts[n++] = i;
+    view += text.slice(runFrom, i) + replacement;
+    i += width;
+    runFrom = i;
+  }
+  if (!changed) return undefined;
+  view += text.slice(runFrom);
+  starts[n] = text.length;
+  return { view, starts };
+}
+
+/**
+ * `text` (a captured body) with every secret in `secrets` as `[redacted]` where it occurs spelled
+ * with JSON string escapes, as written or percent-encoded inside the JSON string; the same string
+ * when none does. Run after scrubSecrets.
+ */
+export function scrubJsonEscapedSecrets(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) return text;
+  const json = jsonUnescapedView(text);
+  if (json === undefined) return text;
+  const { view, starts } = json;
+  const ranges: Array<[number, number]> = [];
+  const add = (from: number, to: number): void => void ranges.push([starts[from]!, endInText(starts, to, view.length)]);
+  for (const s of secrets) {
+    for (let at = view.indexOf(s); at >= 0; at = view.indexOf(s, at + s.length)) add(at, at + s.length);
+  }
+  const percent = normalizeEscapes(view, false);
+  if (percent !== undefined) {
+    for (const f of normalizedForms(secrets).plain) {
+      for (let at = percent.view.indexOf(f); at >= 0; at = percent.view.indexOf(f, at + f.length)) {
+        add(percent.starts[at]!, endInText(percent.starts, at + f.length, percent.view.length));
+      }
+    }
+  }
+  return redactRanges(text, ranges);
 }
