@@ -48,7 +48,7 @@ function queryOf(path: string): HarHeader[] {
 
 /** The fields of an exchange HAR's standard part does not carry. */
 const MESHTAP_FIELDS = ['id', 'ts', 'proxy', 'src', 'dst', 'srcWorkload', 'srcNamespace', 'dstWorkload', 'dstNamespace', 'pod', 'protocol',
-  'scheme', 'authority', 'path', 'latencyMs', 'durationMs', 'requestBytes', 'responseBytes', 'error', 'status'] as const;
+  'scheme', 'authority', 'path', 'latencyMs', 'durationMs', 'requestBytes', 'responseBytes', 'error', 'status', 'responseComplete', 'unprocessed'] as const;
 
 /** Converts exchanges to a HAR 1.2 document. */
 export function recordingToHar(exchanges: readonly RecordedExchange[], header: RecordingHeader | undefined, meshtapVersion: string): Har {
@@ -159,7 +159,8 @@ function entryToExchange(e: HarEntry, i: number, file: string | undefined): Reco
     authority: meta.authority ?? url.host,
     path: meta.path ?? url.pathname + url.search,
   };
-  for (const k of ['srcWorkload', 'srcNamespace', 'dstWorkload', 'dstNamespace', 'pod', 'requestBytes', 'responseBytes', 'error'] as const) {
+  // responseComplete and unprocessed decide what mock serves and replay sends (mock-index, replay-direction).
+  for (const k of ['srcWorkload', 'srcNamespace', 'dstWorkload', 'dstNamespace', 'pod', 'requestBytes', 'responseBytes', 'error', 'responseComplete', 'unprocessed'] as const) {
     if (meta[k] !== undefined) (ex as unknown as Record<string, unknown>)[k] = meta[k];
   }
   if (!meta.noRequestHeaders) ex.requestHeaders = fromHarHeaders(e.request.headers);
