@@ -424,6 +424,9 @@ function endInText(starts: Int32Array, k: number, viewLength: number): number {
  * and labels do not carry JSON, and the label path must stay the C++ one's (metrics-secrets.cc).
  */
 
+/** A character some JSON writer escapes (see scrubJsonEscapedSecrets). */
+const JSON_ESCAPABLE = /[^A-Za-z0-9 ._~:%-]/;
+
 /** The character a JSON escape `\c` stands for (c one of `"\/bfnrt`), else undefined. */
 function jsonEscapedChar(c: number): string | undefined {
   switch (c) {
@@ -469,9 +472,12 @@ function jsonUnescapedView(text: string): { view: string; starts: Int32Array } |
       const c = text.charCodeAt(i + 1);
       replacement = jsonEscapedChar(c);
       if (replacement === undefined && c === 0x75 && i + 5 < text.length) {
-        const h = [2, 3, 4, 5].map((d) => hexValue(text.charCodeAt(i + d)));
-        if (h.every((x) => x >= 0)) {
-          replacement = String.fromCharCode((h[0]! << 12) | (h[1]! << 8) | (h[2]! << 4) | h[3]!);
+        const a = hexValue(text.charCodeAt(i + 2));
+        const b = hexValue(text.charCodeAt(i + 3));
+        const c2 = hexValue(text.charCodeAt(i + 4));
+        const d = hexValue(text.charCodeAt(i + 5));
+        if ((a | b | c2 | d) >= 0) {
+          replacement = String.fromCharCode((a << 12) | (b << 8) | (c2 << 4) | d);
           width = 6;
         }
       }
@@ -499,7 +505,10 @@ function jsonUnescapedView(text: string): { view: string; starts: Int32Array } |
  * when none does. Run after scrubSecrets.
  */
 export function scrubJsonEscapedSecrets(text: string, secrets: readonly string[]): string {
-  if (secrets.length === 0) return text;
+  // JSON writers escape `"`, `\`, `/`, control and non-ASCII characters, and some `+ < > & ' =`;
+  // none escapes a letter, a digit or `-._~:%` or a space: values of only those (a JWT, a hex or
+  // base64url token) read the same in the view, and the text's own pass found them.
+  if (!secrets.some((s) => JSON_ESCAPABLE.test(s))) return text;
   const json = jsonUnescapedView(text);
   if (json === undefined) return text;
   const { view, starts } = json;
