@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import { MeshtapError } from './errors.js';
 import { formatHostPort } from './host-port.js';
+import { httpDate } from './utc-time.js';
 import { buildInfo } from './version.js';
 
 export interface AdminServer {
@@ -31,6 +32,8 @@ export interface AdminServerOptions {
 export async function startAdminServer(listen: { host: string; port: number }, o: AdminServerOptions): Promise<AdminServer> {
   const routes = ['/metrics', '/ready', '/live', '/version', ...Object.keys(o.jsonRoutes ?? {})];
   const server = http.createServer((req, res) => {
+    // The Date header node would add, written without Date's toUTCString (which loads ICU's time-zone data: common/utc-time.ts).
+    res.setHeader('date', httpDate(Date.now()));
     const path = (req.url ?? '/').split('?')[0];
     const json = o.jsonRoutes?.[path];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

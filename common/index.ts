@@ -18,4 +18,5 @@ export { configFilePath, loadCliConfig } from './config.js';
 export { startAdminServer } from './admin-server.js';
 export type { AdminServer, AdminServerOptions } from './admin-server.js';
 export { meshtapVersion, buildInfo } from './version.js';
+export { isoTime, httpDate } from './utc-time.js';
 export type { BuildInfo } from './version.js';

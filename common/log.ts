@@ -4,6 +4,8 @@
  * MESHTAP_LOG=debug|info|warn|error sets the level (default warn).
  * Never log bodies or secret headers.
  */
+import { isoTime } from './utc-time.js';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -26,7 +28,7 @@ export function createLogger(component: string): Logger {
   const isTracing = traced.has('all') || traced.has(component);
   const write = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (LEVELS[level] < minLevel && !(level === 'debug' && isTracing)) return;
-    const line = JSON.stringify({ ts: new Date().toISOString(), level, component, msg, ...fields });
+    const line = JSON.stringify({ ts: isoTime(Date.now()), level, component, msg, ...fields });
     process.stderr.write(line + '\n');
   };
   return {

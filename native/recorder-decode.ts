@@ -3,6 +3,7 @@
  * into exchanges, one at a time when read: a `--last 10` query over a full recorder decodes 10
  * records, not every one. The dictionaries (names, fields, strings) are decoded once per query.
  */
+import { httpDate } from '../common/index.js';
 import type { NativeHeaderList, NativeRecordedExchange, NativeRecordedH2, NativeRecordedList } from './index.js';
 
 /** method, scheme, authority, path from a request's pseudo-headers, the last of each winning (stream-tracker.ts). */
@@ -82,7 +83,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
   /** A packed value of form 0 or 1 (ASCII, so the same text read as latin1 or UTF-8). */
   const packed = (form: number): string => {
     if (form === PACKED_HEX) return hexRuns();
-    if (form === PACKED_DATE) return new Date(varint() * 1000).toUTCString();
+    if (form === PACKED_DATE) return httpDate(varint() * 1000);
     throw new Error(`flight recorder: unknown packed form ${form}`);
   };
   const addr = (): string => {

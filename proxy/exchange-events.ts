@@ -5,6 +5,7 @@
  * flight-recorder query ever reads that exchange (`pushDeferred`): the same event, made later.
  */
 import { isUtf8 } from 'node:buffer';
+import { isoTime } from '../common/index.js';
 import { isFailedByError, isUnobserved, redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type ExchangeEventMaker, type FlightRecorder } from './flight-recorder.js';
 import type { ShownRequest } from './metric-labels.js';
@@ -47,14 +48,15 @@ let cachedSecond = -1;
 let cachedPrefix = '';
 /**
  * ISO-8601 time of a performance.now() instant. The `YYYY-MM-DDTHH:MM:SS.` prefix is cached
- * per second: a Date + toISOString per event was a measurable share of per-request cost.
+ * per second: a Date + toISOString per event was a measurable share of per-request cost. Written by
+ * isoTime, not Date's toISOString, which loads ICU's time-zone data (common/utc-time.ts).
  */
 export function wallClock(perfMs: number): string {
   const ms = performance.timeOrigin + perfMs;
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     cachedSecond = second;
-    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    cachedPrefix = isoTime(second * 1000).slice(0, 20);
   }
   const frac = Math.floor(ms - second * 1000);
   return cachedPrefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z';

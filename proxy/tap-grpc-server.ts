@@ -18,6 +18,7 @@ import type * as Http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { createGrpcMessageSplitter, GRPC_FRAME_HEADER_BYTES, GRPC_STATUS, TAP_STREAMS_PER_CONNECTION } from '../tap-protocol/index.js';
+import { httpDate } from '../common/index.js';
 import { GRPC_TIMEOUT_UNIT_MS } from './h2/grpc-status.js';
 
 let http2Module: typeof Http2 | undefined;
@@ -91,6 +92,15 @@ const RESPONSE_HEADERS = {
   'grpc-encoding': 'identity',
 } as const;
 const OK = 0;
+
+/**
+ * Response headers with the `date` node:http2 would add (as it does for grpc-js's server), written by
+ * httpDate: node's own (Date's toUTCString) loads ICU's time-zone data, ~1 MB of the sidecar's RSS
+ * for the first tap (common/utc-time.ts).
+ */
+function dated<H extends Http2.OutgoingHttpHeaders>(headers: H): H & { date: string } {
+  return { ...headers, date: httpDate(Date.now()) };
+}
 
 /** One call as a handler sees it. */
 export interface GrpcCall<Req> {
@@ -213,7 +223,7 @@ export function createTapGrpcServer(
   const serve = (stream: Http2.ServerHttp2Stream, headers: Http2.IncomingHttpHeaders): void => {
     if (openCalls >= maxOpenCalls) {
       options.onBoundHit?.('tap-calls');
-      stream.respond({ ...RESPONSE_HEADERS, 'grpc-status': String(GRPC_STATUS.RESOURCE_EXHAUSTED), 'grpc-message': encodeDetails(`MT_TAP_BUSY: this sidecar has ${maxOpenCalls} tap calls open already; try again`) }, { endStream: true });
+      stream.respond(dated({ ...RESPONSE_HEADERS, 'grpc-status': String(GRPC_STATUS.RESOURCE_EXHAUSTED), 'grpc-message': encodeDetails(`MT_TAP_BUSY: this sidecar has ${maxOpenCalls} tap calls open already; try again`) }), { endStream: true });
       return closeAnswered(stream);
     }
     openCalls++;
@@ -288,7 +298,7 @@ function serveStream(
   stream.on('error', () => {}); // every error is followed by 'close', which ends the call
   const contentType = headers['content-type'];
   if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-    stream.respond({ ':status': 415 }, { endStream: true });
+    stream.respond(dated({ ':status': 415 }), { endStream: true });
     return closeAnswered(stream);
   }
   const path = String(headers[':path'] ?? '');
@@ -330,7 +340,7 @@ function serveStream(
       });
       stream.end();
     } else {
-      stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
+      stream.respond(dated({ ...RESPONSE_HEADERS, ...status }), { endStream: true });
       reset();
     }
     over();
@@ -384,7 +394,7 @@ function serveStream(
       // encodings from response headers only, and then send their next calls uncompressed.
       if (!headersSent && usable()) {
         headersSent = true;
-        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+        stream.respond(dated(RESPONSE_HEADERS), { waitForTrailers: true });
       }
       return sendStatus(GRPC_STATUS.UNIMPLEMENTED, `MT_TAP_COMPRESSED: the tap port takes request messages uncompressed only (this one came with grpc-encoding ${encoding}); send it uncompressed`);
     }
@@ -417,7 +427,7 @@ function serveStream(
         if (!usable()) return;
         if (!headersSent) {
           headersSent = true;
-          stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+          stream.respond(dated(RESPONSE_HEADERS), { waitForTrailers: true });
         }
         // The 5-byte prefix (flag 0: not compressed) and the text, corked into one writev: node copies
         // the text's UTF-8 into memory the write owns and frees when HTTP/2 is done with it. A
