@@ -4,6 +4,7 @@ import { DEFAULT_SENSITIVE_HEADERS } from '../tap-protocol/index.js';
 import type { Command } from './command.js';
 import { chooseEngine } from './engine-choice.js';
 import { jsNiceFromEnv, lowerJsThreadPriority } from './js-thread-priority.js';
+import { optimizeWhileJsSeesTraffic, releaseOptimizingCompiler } from './optimizing-compiler.js';
 import { capYoungGeneration, capYoungGenerationWhileTapped, collectAfterTappedBodies, settleNativeMemory } from './young-generation.js';
 
 const help = `Run the meshtap sidecar: forward every byte unchanged, observe HTTP/1, HTTP/2, gRPC.
@@ -152,6 +153,7 @@ const command: Command = {
     // Before the js engine allocates per request: its RSS under load (young-generation.ts). Under native
     // only while a tap is attached (below): untapped, its JS thread allocates next to nothing.
     if (engine === 'js') capYoungGeneration();
+    if (engine === 'js') releaseOptimizingCompiler();
     const threadsText = stringFlag(args, 'native-threads', 'MESHTAP_NATIVE_THREADS', '1') ?? '1';
     const nativeThreads = Number(threadsText);
     if (!/^[0-9]+$/.test(threadsText) || nativeThreads < 1 || nativeThreads > 64) {
@@ -230,6 +232,7 @@ const command: Command = {
     if (engine === 'native') lowerJsThreadPriority(jsNice);
     if (engine === 'native') capYoungGenerationWhileTapped(sidecar.hub);
     if (engine === 'native') collectAfterTappedBodies(sidecar.hub);
+    if (engine === 'native') optimizeWhileJsSeesTraffic(sidecar.hub);
     for (const l of sidecar.listeners) process.stderr.write(`listening ${l.kind} ${l.address}${l.target ? ` -> ${l.target}` : ''}\n`);
     if (sidecar.adminAddress) process.stderr.write(`listening admin ${sidecar.adminAddress}\n`);
     if (sidecar.tapAddress) process.stderr.write(`listening tap ${sidecar.tapAddress}\n`);

@@ -6,7 +6,14 @@ import type { Command } from './command.js';
  * (names, summaries, and each command's own flag spec and help).
  */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
-  proxy: { summary: 'run the sidecar (explicit --forward or transparent listeners)', load: () => import('./cmd-proxy.js') },
+  proxy: {
+    summary: 'run the sidecar (explicit --forward or transparent listeners)',
+    // TurboFan off before the sidecar's modules load (bin/optimizing-compiler.ts); cmd-proxy turns it back on for the js engine.
+    load: async () => {
+      (await import('./optimizing-compiler.js')).holdOptimizingCompiler();
+      return import('./cmd-proxy.js');
+    },
+  },
   demo: { summary: 'start a local demo mesh and tap it (no cluster, no root)', load: () => import('./cmd-demo.js') },
   tap: { summary: 'stream live (and recent) requests of a workload or one sidecar', load: () => import('./cmd-tap.js') },
   dashboard: { summary: 'web UI: live traffic, request detail, workloads, service map', load: () => import('./cmd-dashboard.js') },

@@ -157,6 +157,13 @@ export interface TapHub {
    * subscribers as rate-limit drops, as if JS had refused the exchanges itself.
    */
   setTapGate(gate: TapGate): void;
+  /**
+   * Whether the native tap gate is on: every subscriber is reading, rate-limited and matches every
+   * exchange, so JS sees at most the largest subscriber rate of exchanges a second, not the traffic.
+   */
+  readonly gated: boolean;
+  /** Calls `listener` whenever `gated` changed (bin/optimizing-compiler.ts). */
+  onGateChange(listener: () => void): void;
   /** Counts what the shed source and the tap gate counted since last asked (the metrics do before each scrape, a Flush before its marker). */
   countShed(): void;
   /**
@@ -363,6 +370,7 @@ export function createTapHub(
   let gatedSubs: ReadonlySet<SubscriberState> = new Set();
   let gateSeen = 0;
   let gateTimer: NodeJS.Timeout | undefined;
+  const gateListeners: (() => void)[] = [];
   /** Tells the gate's count since last read (`now`: as the gate returned it) to the subscribers it was counted for. */
   const syncGate = (now = gate?.read()): void => {
     if (now === undefined || now <= gateSeen) return;
@@ -394,7 +402,9 @@ export function createTapHub(
     const members: ReadonlySet<SubscriberState> = rps > 0 ? new Set(subs) : new Set();
     if (rps === 0 && gateRps === 0) return;
     syncGate(gate.set(rps));
+    const wasGated = gateRps > 0;
     gateRps = rps;
+    if (wasGated !== rps > 0) for (const l of gateListeners) l();
     gatedSubs = members;
     // Gated exchanges make no record, so no wake may come to tell them: read the count now and then.
     if (rps > 0 && gateTimer === undefined) {
@@ -812,6 +822,12 @@ export function createTapHub(
       gate = g;
       gateSeen = g.read();
       recomputeGate();
+    },
+    get gated() {
+      return gateRps > 0;
+    },
+    onGateChange(listener) {
+      gateListeners.push(listener);
     },
     countShed() {
       syncShed();
