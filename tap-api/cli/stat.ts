@@ -5,7 +5,7 @@
  * window and works on the deltas. With `--prometheus URL`: the same numbers as PromQL queries.
  */
 import { get as httpGet } from 'node:http';
-import { fetchWithin, MeshtapError } from '../../common/index.js';
+import { fetchWithin, MeshtapError, setLongTimeout } from '../../common/index.js';
 import { parseTarget, resourceOfKind, type TargetResource } from '../server/index.js';
 import { listSidecars } from './client.js';
 import { nearestName } from '../server/did-you-mean.js';
@@ -85,7 +85,8 @@ export async function collectStats(o: StatOptions): Promise<StatRow[]> {
   }
   const before = first.map(samplesOf);
   const wait = o.windowMs - (Date.now() - t0);
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  // A window past setTimeout's 24.8 days fired after 1 ms ('stat -t 1000h' answered at once, review14).
+  if (wait > 0) await new Promise<void>((r) => void setLongTimeout(r, wait));
   const after = (await scrapeAll()).map(samplesOf);
   const windowMs = Date.now() - t0;
   const scrapes: SidecarScrape[] = [];
