@@ -10,7 +10,7 @@
  * byte) and works on a body cut at the capture limit, where a parser would give up and leak. The
  * trade-off: a field whose name is split or escaped oddly (`"pass\u0077ord"`) is not recognized.
  */
-import { DEFAULT_SECRET_FIELDS, REDACTED, scrubJsonEscapedSecrets, scrubSecrets, type TapBody } from '../tap-protocol/index.js';
+import { DEFAULT_SECRET_FIELDS, REDACTED, scrubEscapedSecrets, scrubSecrets, type TapBody } from '../tap-protocol/index.js';
 
 /**
  * Field names redacted by default (matched case-insensitively, in JSON and form bodies): the
@@ -278,7 +278,7 @@ export function redactBody(body: TapBody, contentType: string | undefined, rules
  */
 export function scrubBody(body: TapBody, secrets: readonly string[]): TapBody {
   if (body.encoding !== 'utf8' || body.data === '') return body;
-  // A JSON string's escapes (`\/`, `\u002B`) are a spelling too (review14).
-  const data = scrubJsonEscapedSecrets(scrubSecrets(body.data, secrets), secrets);
+  // A JSON string's escapes (`\/`, `\u002B`) and HTML references (`&#x2F;`) are spellings too (review14).
+  const data = scrubEscapedSecrets(scrubSecrets(body.data, secrets), secrets);
   return data === body.data ? body : { ...body, data };
 }

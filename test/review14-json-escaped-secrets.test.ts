@@ -26,6 +26,8 @@ const DOTNET = 'wJalrXUtnFEMI/K7MDENG\\u002BbPxRfiCY';
 /** A URL holding the key with `+` percent-encoded, then written by PHP's json_encode. */
 const NESTED = 'https:\\/\\/app\\/cb?t=wJalrXUtnFEMI\\/K7MDENG%2BbPxRfiCY';
 const PYTHON = 'p\\u00e4ssw\\u00f6rd-1234';
+/** An HTML page (OWASP's encoder: `/` as `&#x2F;`, `+` as `&#x2B;`; decimal references for `ä`, `ö`). */
+const PAGE = '<input type="hidden" name="k" value="wJalrXUtnFEMI&#x2F;K7MDENG&#x2B;bPxRfiCY"><p>p&#228;ssw&#246;rd-1234</p><p>a &amp; b &lt;c&gt;</p>';
 const RESPONSE = `{"php":"${PHP}","net":"${DOTNET}","next":"${NESTED}","py":"${PYTHON}","other":"a\\/b \\u00e9 ok"}`;
 
 const tapEvents = (sidecar: SidecarProcess, request: Partial<TapRequest>, act?: () => Promise<void>): Promise<TapEvent[]> =>
@@ -39,8 +41,9 @@ describe.each(ENGINES)('review14: a hidden value in a JSON-escaped spelling in a
     backend = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        res.setHeader('content-type', 'application/json');
-        res.end(RESPONSE);
+        const isPage = req.url === '/page';
+        res.setHeader('content-type', isPage ? 'text/html' : 'application/json');
+        res.end(isPage ? PAGE : RESPONSE);
       });
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
@@ -54,10 +57,10 @@ describe.each(ENGINES)('review14: a hidden value in a JSON-escaped spelling in a
     await new Promise((r) => backend?.close(r));
   });
 
-  const send = async (): Promise<void> => {
+  const send = async (path = '/echo'): Promise<void> => {
     // prettier-ignore
     await run('curl', ['-sS', '-o', '/dev/null', '-H', `Authorization: Bearer ${TOKEN}`, '-H', `X-Api-Key: ${KEY}`,
-      '-H', 'content-type: application/json', '--data-binary', `{"echo":"${PHP}"}`, `http://${sidecar.forwards[0]!.address}/echo`]);
+      '-H', 'content-type: application/json', '--data-binary', `{"echo":"${PHP}"}`, `http://${sidecar.forwards[0]!.address}${path}`]);
   };
 
   it('live and from the flight recorder, the bodies read [redacted] where a JSON writer escaped the values; other escapes are left as written', async () => {
@@ -73,5 +76,11 @@ describe.each(ENGINES)('review14: a hidden value in a JSON-escaped spelling in a
       expect(parsed).not.toContain(KEY);
       expect(parsed).not.toContain('bPxRfiCY');
     }
+  }, 60_000);
+
+  it('an HTML page spelling them with character references reads [redacted] there; other references are left as written', async () => {
+    const live = await tapEvents(sidecar, {}, () => send('/page'));
+    const end = live.find((e) => e.kind === 'end')!;
+    expect(end.responseBody?.data).toBe('<input type="hidden" name="k" value="[redacted]"><p>[redacted]</p><p>a &amp; b &lt;c&gt;</p>');
   }, 60_000);
 });
