@@ -134,25 +134,39 @@ export function collectAfterTappedBodies(
 
 /** Milliseconds after the last tap left before the native sidecar reduces its memory (a tap that comes back at once costs nothing). */
 export const SETTLE_AFTER_UNTAP_MS = 1000;
+/** Milliseconds after the process's first tap attached before the native sidecar reduces its memory once. */
+export const SETTLE_AFTER_FIRST_TAP_MS = 1000;
 
 /**
  * The native sidecar gives back what start-up and taps left resident (issue 14: RSS under load
  * ≤ 60 MB untapped too; docs/decisions.md, session 11, mem4): V8's low-memory notification (full
  * collections that shrink the young generation to its smallest size and give V8's pooled pages
- * back) and malloc_trim(0), once just after start and once each time the last tap has been gone
- * for SETTLE_AFTER_UNTAP_MS.
+ * back) and malloc_trim(0), once just after start, once SETTLE_AFTER_FIRST_TAP_MS after the first
+ * tap attached, and once each time the last tap has been gone for SETTLE_AFTER_UNTAP_MS.
  *
  * Why: loading and starting grew V8's new space to 2 × 2 MiB and left pages pooled; V8's memory
  * reducer gives them back by itself only 8–25 s later (measured: RssAnon 12.9 → 10.0 MB at ~23 s
  * idle; under load 17.1 → 14.1 MB at ~8 s), so a sidecar's first seconds, a restart's and a
- * rollout's, held ~3 MB more than its steady state. A tap's session, its events and their garbage
+ * rollout's, held ~3 MB more than its steady state. The first tap loads the tap port's modules
+ * (node:http2 and the ~35 builtins it requires), whose compilation leaves garbage in the old space
+ * that V8 collects only once it grows past its limit (session 14, rss14: 0.2–0.7 MB of the tapped
+ * peak; later taps load nothing). A tap's session, its events and their garbage
  * likewise stayed until V8 next collected. The native engine's JS thread carries no traffic (C++
  * forwards), so the ~40 ms this takes delays only a scrape or a tap's start, never a request;
  * the js engine, whose JS thread carries traffic, does not do this.
  */
-export function settleNativeMemory(hub: TapCount, reduce: () => void = reduceMemory, untapMs: number = SETTLE_AFTER_UNTAP_MS): void {
+export function settleNativeMemory(hub: TapCount, reduce: () => void = reduceMemory, untapMs: number = SETTLE_AFTER_UNTAP_MS, firstTapMs: number = SETTLE_AFTER_FIRST_TAP_MS): void {
   const atStart = setTimeout(reduce, 0);
   atStart.unref();
+  let firstTapSeen = false;
+  hub.onCountChange(() => {
+    if (firstTapSeen || hub.count === 0) return;
+    firstTapSeen = true;
+    // Still tapped then: a tap gone by then is settled after its leaving, below.
+    setTimeout(() => {
+      if (hub.count > 0) reduce();
+    }, firstTapMs).unref();
+  });
   let timer: NodeJS.Timeout | undefined;
   let tapped = false;
   hub.onCountChange(() => {

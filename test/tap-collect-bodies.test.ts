@@ -66,7 +66,7 @@ describe('settleNativeMemory', () => {
   it('reduces once just after start, and once each time the last tap has been gone a while', async () => {
     const hub = createTapHub();
     let reductions = 0;
-    settleNativeMemory(hub, () => reductions++, 100);
+    settleNativeMemory(hub, () => reductions++, 100, 60_000); // the first tap's own reduction: below
     expect(reductions).toBe(0); // not inside the start-up path
     await until('reduced after start', () => reductions === 1);
     // A tap with bodies comes and goes: reduced once it has been gone for the delay.
@@ -92,6 +92,34 @@ describe('settleNativeMemory', () => {
     expect(reductions).toBe(2);
     c.sub.close();
     await until('reduced once the last tap has been gone the delay', () => reductions === 3);
+  });
+});
+
+describe('settleNativeMemory after the first tap (session 14: the tap port\'s modules leave garbage)', () => {
+  it('reduces once the first tap has been attached a while, and not for later taps', async () => {
+    const hub = createTapHub();
+    let reductions = 0;
+    settleNativeMemory(hub, () => reductions++, 60_000, 100);
+    await until('reduced after start', () => reductions === 1);
+    const first = subscribe(hub, false);
+    await turn(20);
+    expect(reductions).toBe(1);
+    await until('reduced once the first tap has been attached the delay', () => reductions === 2);
+    first.sub.close();
+    const second = subscribe(hub, false);
+    await turn(250);
+    expect(reductions).toBe(2); // a later tap loads nothing new
+    second.sub.close();
+  });
+
+  it('a first tap gone before the delay: nothing then (its leaving is settled as any)', async () => {
+    const hub = createTapHub();
+    let reductions = 0;
+    settleNativeMemory(hub, () => reductions++, 60_000, 100);
+    await until('reduced after start', () => reductions === 1);
+    subscribe(hub, false).sub.close();
+    await turn(250);
+    expect(reductions).toBe(1);
   });
 });
 
