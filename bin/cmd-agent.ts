@@ -32,6 +32,7 @@ Flags:
       --resync DURATION        look at every pod and pin again this often (default 30s)
       --watch-idle-timeout D   restart a watch silent this long (default 90s)
       --max-backoff DURATION   longest wait between failed list/watch attempts (default 30s)
+                               (each of these three: at most 24h)
 
 On start, 'meshtap agent: admin ADDR' and, once the first pod list is applied,
 'meshtap agent: ready' are printed on stderr. SIGINT/SIGTERM stop the agent and leave the
@@ -75,8 +76,10 @@ const command: Command = {
     const nodeName = stringFlag(args, 'node', 'MESHTAP_NODE_NAME');
     if (!nodeName) throw new UsageError('agent: no node name; pass --node NAME or set MESHTAP_NODE_NAME (fieldRef spec.nodeName)');
     const admin = parseHostPort(stringFlag(args, 'admin', undefined, '0.0.0.0:4191')!, '--admin');
+    // Periods and timeouts of a daemon: a day at most (they run as plain timers, and a Node timer past
+    // 24.8 days fires at once: `--resync 1000h` would have resynced every millisecond).
     const duration = (name: string, fallback: string) => {
-      return parseDurationMs(stringFlag(args, name, undefined, fallback)!, `--${name}`, { aboveZero: true });
+      return parseDurationMs(stringFlag(args, name, undefined, fallback)!, `--${name}`, { aboveZero: true, atMostHours: 24 });
     };
     const resyncMs = duration('resync', '30s');
     const watchIdleTimeoutMs = duration('watch-idle-timeout', '90s');

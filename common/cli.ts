@@ -89,7 +89,7 @@ export function listFlag(args: ParsedArgs, name: string): string[] {
  * `aboveZero`: a flag for which zero means nothing useful (a window, a timeout, a run's length) refuses
  * `0s` rather than printing an empty table or stopping at once.
  */
-export function parseDurationMs(text: string, flag: string, opts: { aboveZero?: boolean } = {}): number {
+export function parseDurationMs(text: string, flag: string, opts: { aboveZero?: boolean; atMostHours?: number } = {}): number {
   const t = text.trim();
   if (/^\d+(?:\.\d+)?$/.test(t)) throw new UsageError(`${flag}: '${text}' has no unit; add one, e.g. ${t}ms or ${t}s`);
   const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -103,6 +103,7 @@ export function parseDurationMs(text: string, flag: string, opts: { aboveZero?: 
   }
   if (t === '' || at !== t.length) throw new UsageError(`${flag}: '${text}' is not a duration; use e.g. 500ms, 30s, 5m, 1h`);
   if (opts.aboveZero && total === 0) throw new UsageError(`${flag}: '${text}' is zero; give a duration above zero, e.g. 30s`);
+  if (opts.atMostHours !== undefined && total > opts.atMostHours * 3_600_000) throw new UsageError(`${flag}: '${text}' is too long; give at most ${opts.atMostHours}h`);
   return total;
 }
 

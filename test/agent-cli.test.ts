@@ -35,6 +35,13 @@ describe.skipIf(skip !== undefined)('meshtap agent CLI', { timeout: 60_000 }, ()
     r = agent(['--node', 'n1', '--resync', 'soon']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--resync/);
+    // Past a Node timer's reach a period fired every millisecond (review14): a day at most, said at once.
+    for (const [flag, value] of [['--resync', '1000h'], ['--watch-idle-timeout', '25h'], ['--max-backoff', '24h1ms']]) {
+      r = agent(['--node', 'n1', flag!, value!]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`${flag}: '${value}' is too long; give at most 24h`);
+    }
   });
 
   it('says which kubeconfig it could not load', () => {
