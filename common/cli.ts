@@ -160,7 +160,7 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
  */
 export function parseConnectAddress(text: string, flag: string): string {
   const { host, port } = parseHostPort(text, flag);
-  if (/^\s*:/.test(text) || port === 0) throw new UsageError(`${flag}: '${text}' is not an address to connect to: give its host and port (e.g. 127.0.0.1:4191)`);
+  if (/^\s*:/.test(text) || port === 0) throw new UsageError(`${flag}: '${text}' is not an address to connect to: ${port === 0 ? 'port 0 means any free port when listening' : 'give its host'} (e.g. 127.0.0.1:4191)`);
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 

@@ -60,7 +60,8 @@ export async function createRecordingWriter(path: string, header: RecordingHeade
   try {
     fh = await open(tempPath, 'wx');
   } catch (err) {
-    throw new MeshtapError('MT_RECORDING_WRITE', `cannot create ${tempPath}: ${(err as Error).message}`, { cause: err });
+    // The file the user named first, as convert says it (review14: only the hidden partial file was named).
+    throw new MeshtapError('MT_RECORDING_WRITE', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
   const gzip: Gzip | undefined = (options.gzip ?? path.endsWith('.gz')) ? createGzip() : undefined;
   let pendingWrite: Promise<unknown> = Promise.resolve();
