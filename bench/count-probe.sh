@@ -10,9 +10,8 @@
 #   sockets and on the backend's sockets, segments in, data segments in, data segments out, pure
 #   ACKs out (segments out without data), and payload bytes per data segment received;
 #   NET_RX softirqs on CPU 0 and the wake-up IPIs (reschedule + function call) taken by CPU 0 and
-#   CPU 1 per call; CPU 0's idle
-#   share, its entries into idle per call, and the CPU µs per call that others than h2load and the
-#   backend took on CPU 0 (busy ticks of 10 ms minus theirs: coarse).
+#   CPU 1 per call; CPU 0's idle share, its entries into idle per call, and the CPU µs per call
+#   that others than h2load and the backend took on CPU 0 (busy ticks of 10 ms minus theirs: coarse).
 #   npm run build && bash bench/count-probe.sh h2|grpc RATE SECONDS ROUNDS TARGET…
 #   TARGET: direct | haproxy | native | native-fwd | native:<extra proxy flags, comma-separated>
 #   e.g. bash bench/count-probe.sh grpc 20000 4 2 direct haproxy native
@@ -135,8 +134,7 @@ for r in $(seq 1 "$rounds"); do
     pv1=0 pn1=0; [ -n "${ppid[$t]:-}" ] && read -r pv1 pn1 < <(threads_invol "${ppid[$t]}")
     sockets "$lport" >"$work/cs1"; sockets "$bport" >"$work/bs1"
     wait "$lp" || true
-    # Calls in the window: the backend's data segments out are not calls; count them from the
-    # client's bytes instead? No: from the rate. At a fixed rate h2load keeps it (checked below).
+    # Calls in the window: h2load's own rate over its run times the window (steady at a fixed rate).
     req=$(awk '/^requests:/{print $8}' "$work/load.out"); dur=$(awk '/finished in/{gsub(/s,/,"",$3); print $3}' "$work/load.out")
     calls=$(awk -v r="$req" -v d="$dur" -v s="$secs" 'BEGIN { printf "%.0f", r / d * s }')
     h=$(stat_of "$work/hstat.txt"); b=$(stat_of "$work/bstat.txt"); p="0 0 0 0 0 0"; [ -n "$sp" ] && p=$(stat_of "$work/pstat.txt")
