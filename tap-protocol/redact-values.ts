@@ -366,23 +366,33 @@ const MAX_ESCAPE_LEVELS = 3;
  */
 function scrubNormalized(text: string, forms: readonly string[], plusIsSpace: boolean): string {
   if (forms.length === 0) return text;
-  let normal = normalizeEscapes(text, plusIsSpace);
-  if (normal === undefined) return text;
   const ranges: Array<[number, number]> = [];
-  for (let level = 1; ; level++) {
-    const { view, starts } = normal;
-    for (const f of forms) {
-      for (let at = view.indexOf(f); at >= 0; at = view.indexOf(f, at + f.length)) ranges.push([starts[at]!, endInText(starts, at + f.length, view.length)]);
-    }
-    if (level === MAX_ESCAPE_LEVELS) break;
-    const deeper = normalizeEscapes(view, plusIsSpace);
-    if (deeper === undefined) break;
-    // Each character of the deeper view begins in `text` where its character of this view began.
-    const composed = new Int32Array(deeper.view.length + 1);
-    for (let k = 0; k <= deeper.view.length; k++) composed[k] = starts[deeper.starts[k]!]!;
-    normal = { view: deeper.view, starts: composed };
-  }
+  collectNormalizedMatches(text, undefined, forms, plusIsSpace, ranges);
   return redactRanges(text, ranges);
+}
+
+/**
+ * Adds to `ranges` where one of `forms` matches in the normalized view of `view`, or in the view of
+ * that view (up to MAX_ESCAPE_LEVELS decodings), as indexes in the text: `toText` maps each
+ * character of `view` to where it begins there (`view` is the text itself when undefined).
+ */
+function collectNormalizedMatches(view: string, toText: Int32Array | undefined, forms: readonly string[], plusIsSpace: boolean, ranges: Array<[number, number]>): void {
+  for (let level = 1; level <= MAX_ESCAPE_LEVELS; level++) {
+    const deeper = normalizeEscapes(view, plusIsSpace);
+    if (deeper === undefined) return;
+    const length = deeper.view.length;
+    let starts = deeper.starts;
+    if (toText !== undefined) {
+      // Each character of the deeper view begins in the text where its character of this view began.
+      starts = new Int32Array(length + 1);
+      for (let k = 0; k <= length; k++) starts[k] = toText[deeper.starts[k]!]!;
+    }
+    for (const f of forms) {
+      for (let at = deeper.view.indexOf(f); at >= 0; at = deeper.view.indexOf(f, at + f.length)) ranges.push([starts[at]!, endInText(starts, at + f.length, length)]);
+    }
+    view = deeper.view;
+    toText = starts;
+  }
 }
 
 /** `text` with each of `ranges` (start, end; any order, overlapping ones as one) as `[redacted]`; `text` itself for none. */
@@ -560,17 +570,10 @@ export function scrubEscapedSecrets(text: string, secrets: readonly string[]): s
   if (json === undefined) return text;
   const { view, starts } = json;
   const ranges: Array<[number, number]> = [];
-  const add = (from: number, to: number): void => void ranges.push([starts[from]!, endInText(starts, to, view.length)]);
   for (const s of secrets) {
-    for (let at = view.indexOf(s); at >= 0; at = view.indexOf(s, at + s.length)) add(at, at + s.length);
+    for (let at = view.indexOf(s); at >= 0; at = view.indexOf(s, at + s.length)) ranges.push([starts[at]!, endInText(starts, at + s.length, view.length)]);
   }
-  const percent = normalizeEscapes(view, false);
-  if (percent !== undefined) {
-    for (const f of normalizedForms(secrets).plain) {
-      for (let at = percent.view.indexOf(f); at >= 0; at = percent.view.indexOf(f, at + f.length)) {
-        add(percent.starts[at]!, endInText(percent.starts, at + f.length, percent.view.length));
-      }
-    }
-  }
+  // Percent spellings inside the escapes, nested as in a path (scrubNormalized).
+  collectNormalizedMatches(view, starts, normalizedForms(secrets).plain, false, ranges);
   return redactRanges(text, ranges);
 }
