@@ -25,7 +25,7 @@ export interface ScrapeTarget {
 interface Snapshot {
   atMs: number;
   samples: PromSample[];
-  /** Its sidecar process's start (`meshtap_start_time_seconds`), if it said. */
+  /** Its sidecar process's start (`meshtap_start_time_seconds`, seconds), if it said. */
   startS?: number;
 }
 
@@ -102,11 +102,6 @@ function baseFor(snaps: Snapshot[], latest: Snapshot, from: number): Snapshot | 
   return best;
 }
 
-/** The process start time a snapshot reports (`meshtap_start_time_seconds`), if any. */
-function startOf(s: Snapshot): number | undefined {
-  return s.startS;
-}
-
 /** The newest snapshot at or before `atMs`. */
 function lastBefore(snaps: Snapshot[], atMs: number): Snapshot | undefined {
   for (let i = snaps.length - 1; i >= 0; i--) if (snaps[i]!.atMs <= atMs) return snaps[i];
@@ -127,10 +122,10 @@ function chainDeltas(snaps: Snapshot[], base: Snapshot | undefined, latest: Snap
     let prev = base;
     for (const s of snaps) {
       if (s.atMs <= base.atMs || s.atMs >= latest.atMs) continue;
-      if (startOf(s) !== startOf(prev)) ends.push(prev);
+      if (s.startS !== prev.startS) ends.push(prev);
       prev = s;
     }
-    if (startOf(latest) !== startOf(prev)) ends.push(prev);
+    if (latest.startS !== prev.startS) ends.push(prev);
   }
   if (ends.length === 0) return windowDeltas(base?.samples, latest.samples).filter((d) => withGauges || isCounter(d.name));
   const sums = new Map<string, PromSample>();
@@ -247,9 +242,9 @@ export function createEdgeHistory(options: {
         const answered = r.got.get(key);
         const latest = answered ?? lastBefore(h.snaps, now);
         if (!latest || latest.atMs <= from) continue;
-        const started = startOf(latest);
+        const started = latest.startS;
         let base: Snapshot | undefined;
-        if (started !== undefined && started * 1000 >= from && !h.snaps.some((s) => s.atMs < latest.atMs && s.atMs >= from && startOf(s) !== started)) {
+        if (started !== undefined && started * 1000 >= from && !h.snaps.some((s) => s.atMs < latest.atMs && s.atMs >= from && s.startS !== started)) {
           covered = Math.max(covered, now - started * 1000); // counted from zero, all inside the window
         } else {
           base = baseFor(h.snaps, latest, from);
