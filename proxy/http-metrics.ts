@@ -72,7 +72,6 @@ export interface ExternalHttpRoutes {
 export interface HttpMetrics {
   /** The stats of one (direction, authority, target) route, created on first use. */
   route(direction: string, authority: string, targetAddr: string): HttpRouteStats;
-  observeResponse(route: HttpRouteStats, status: number, classification: 'success' | 'failure', grpcStatus: number | undefined, latencyMs: number | undefined): void;
   /** Another source of the same metrics, merged in at scrape (`read` is called once per metric per scrape). */
   setSource(read: () => ExternalHttpRoutes | undefined): void;
   /** The same with the classification and the latency's bucket (`latencyBucket`) already known. */
@@ -209,9 +208,6 @@ export function createHttpMetrics(registry: prom.Registry, bucketsMs: readonly n
         routes.set(key, r);
       }
       return r;
-    },
-    observeResponse(r, status, classification, grpcStatus, latencyMs) {
-      countResponse(r, status, classification === 'failure', grpcStatus, latencyMs, latencyMs === undefined ? -1 : latencyBucket(bounds, latencyMs));
     },
     countResponse,
     bounds,

@@ -16,16 +16,18 @@ const find = (s: Map<string, number>, name: string, ...parts: string[]) =>
 
 describe('proxy metrics', () => {
   const workload = { namespace: 'emojivoto', workloadKind: 'deployment', workloadName: 'web', pod: 'web-1' };
-  const rsp = { proxy: 'in' as const, authority: 'web:80', targetAddr: '10.0.0.1:80' };
+  /** One finished exchange through the path the engines use (route cursor and all); status 0: no response. */
+  const exchange = (m: ReturnType<typeof createProxyMetrics>, status: number, latencyMs: number, grpcStatus?: number): void =>
+    m.httpRoute('in', 'web:80', '10.0.0.1:80').exchange(m.routes.cursor('inbound', '10.0.0.1:80'), 'GET', '/', grpcStatus === undefined ? 'http/1.1' : 'grpc', status, grpcStatus, status === 0 ? undefined : latencyMs, false);
 
   it('counts requests and classifies responses the Linkerd way, with workload labels', async () => {
     const m = createProxyMetrics(workload);
     for (let i = 0; i < 3; i++) m.request('in', 'web:80', '10.0.0.1:80');
-    m.response({ ...rsp, status: 200, failedNoResponse: false, latencyMs: 4 });
-    m.response({ ...rsp, status: 503, failedNoResponse: false, latencyMs: 4 });
-    m.response({ ...rsp, status: 200, grpcStatus: 14, failedNoResponse: false, latencyMs: 4 });
-    m.response({ ...rsp, status: 200, grpcStatus: 5, failedNoResponse: false, latencyMs: 4 });
-    m.response({ ...rsp, status: 0, failedNoResponse: true, latencyMs: 0 });
+    exchange(m, 200, 4);
+    exchange(m, 503, 4);
+    exchange(m, 200, 4, 14);
+    exchange(m, 200, 4, 5);
+    exchange(m, 0, 0);
     const s = await scrape(m);
     expect(find(s, 'request_total', 'deployment="web"', 'namespace="emojivoto"', 'pod="web-1"')[0][1]).toBe(3);
     const total = (...p: string[]) => find(s, 'response_total', ...p).reduce((a, [, v]) => a + v, 0);
@@ -36,8 +38,8 @@ describe('proxy metrics', () => {
 
   it('keeps a cumulative latency histogram with Linkerd buckets, leaving out exchanges with no response', async () => {
     const m = createProxyMetrics(workload);
-    for (const ms of [0.5, 1, 7, 7, 45, 60000]) m.response({ ...rsp, status: 200, failedNoResponse: false, latencyMs: ms });
-    m.response({ ...rsp, status: 0, failedNoResponse: true, latencyMs: 0 });
+    for (const ms of [0.5, 1, 7, 7, 45, 60000]) exchange(m, 200, ms);
+    exchange(m, 0, 0);
     const s = await scrape(m);
     const bucket = (le: string) => find(s, 'response_latency_ms_bucket', `le="${le}"`, 'status_code="200"')[0][1];
     expect(find(s, 'response_latency_ms_bucket', 'status_code="200"').length).toBe(LATENCY_BUCKETS_MS.length + 1);

@@ -22,12 +22,12 @@ export const LATENCY_BUCKETS_MS = [
 ];
 
 /**
- * Linkerd's classification: no response, HTTP 5xx, or a failing gRPC status (tap-protocol
+ * Linkerd's classification: no response (status 0), HTTP 5xx, or a failing gRPC status (tap-protocol
  * outcome.ts, which `top` and the dashboard read events with). (An exchange that ended with an
  * error is a failure too: its callers pass `isFailed`, outcome.ts isFailedByError.)
  */
-export function isFailure(status: number, grpcStatus: number | undefined, failedNoResponse: boolean): boolean {
-  return failedNoResponse || isFailedResponse(status, grpcStatus);
+export function isFailure(status: number, grpcStatus: number | undefined): boolean {
+  return status === 0 || isFailedResponse(status, grpcStatus);
 }
 
 export interface WorkloadLabels {
@@ -86,31 +86,17 @@ export interface ExternalEventCounts {
 /** HTTP and route metrics counted elsewhere (the native engine's C++ observers), read at scrape. */
 export type ExternalHttpMetrics = ExternalHttpRoutes & ExternalRouteStats;
 
-export interface ResponseOutcome {
-  proxy: ProxyDirection;
-  authority: string;
-  targetAddr: string;
-  status: number;
-  grpcStatus?: number;
-  /** No response at all (reset, upstream closed). */
-  failedNoResponse: boolean;
-  latencyMs: number;
-}
-
 export interface HttpRoute {
   request(): void;
-  /**
-   * `isFailed` forces the failure classification: an exchange that ended with an error (a
-   * response cut short, a gRPC call without a usable grpc-status: its `grpcStatus` is then the
-   * one its client reports, e.g. CANCELLED).
-   */
-  response(status: number, grpcStatus: number | undefined, failedNoResponse: boolean, latencyMs: number, isFailed?: boolean): void;
   /**
    * One record per finished exchange for every series it lands in: Linkerd's `response_*` of
    * this route and `route_response_*` through `routes` (the connection's route cursor). The
    * classification and the latency bucket are found once; a connection repeating its last
    * outcome and path reaches every counter through cached references (no Map lookups), so
    * route stats cost only their additions. `latencyMs` undefined: no response (status 0).
+   * `isFailed` forces the failure classification: an exchange that ended with an error (a
+   * response cut short, a gRPC call without a usable grpc-status: its `grpcStatus` is then the
+   * one its client reports, e.g. CANCELLED).
    */
   exchange(cursor: RouteCursor, method: string, path: string, protocol: Protocol, status: number, grpcStatus: number | undefined, latencyMs: number | undefined, isFailed: boolean): void;
   /**
@@ -144,7 +130,6 @@ export interface ProxyMetrics {
    */
   setPeerLabeler(labeler: PeerLabeler): void;
   request(proxy: ProxyDirection, authority: string, targetAddr: string): void;
-  response(outcome: ResponseOutcome): void;
   observerGaveUp(reason: GiveUpReason | 'detect-timeout'): void;
   protocolDetected(protocol: 'h1' | 'h2' | 'opaque'): void;
   tapDropped(reason: string, count: number): void;
@@ -346,12 +331,8 @@ export function createProxyMetrics(
     const route = http.route(DIRECTION_LABEL[proxy], boundedAuthority(authority), targetAddr);
     return {
       request: () => void route.requests++,
-      response(status, grpcStatus, failedNoResponse, latencyMs, isFailed = false) {
-        const failure = isFailed || isFailure(status, grpcStatus, failedNoResponse);
-        http.observeResponse(route, status, failure ? 'failure' : 'success', grpcStatus, failedNoResponse ? undefined : latencyMs);
-      },
       exchange(cursor, method, path, protocol, status, grpcStatus, latencyMs, isFailed) {
-        const failure = isFailed || isFailure(status, grpcStatus, status === 0);
+        const failure = isFailed || isFailure(status, grpcStatus);
         const lat = status === 0 ? undefined : latencyMs;
         const bucket = lat === undefined ? -1 : latencyBucket(http.bounds, lat);
         http.countResponse(route, status, failure, grpcStatus, lat, bucket);
@@ -392,9 +373,6 @@ export function createProxyMetrics(
     },
     request(proxy, authority, targetAddr) {
       httpRoute(proxy, authority, targetAddr).request();
-    },
-    response(o) {
-      httpRoute(o.proxy, o.authority, o.targetAddr).response(o.status, o.grpcStatus, o.failedNoResponse, o.latencyMs);
     },
     observerGaveUp: (reason) => gaveUp.inc({ reason }),
     protocolDetected: (protocol) => detected.inc({ protocol }),
