@@ -388,9 +388,9 @@ export function createExchangeSink(
         return;
       }
       const shown = labelsOf(ex);
-      if (isUnobserved(ex.error, ex.isResponseComplete === true)) {
+      if (isUnobserved(ex.error, ex.isResponseComplete === true, ex.status)) {
         // Its outcome went unseen (the observer gave up on its connection first): its request was
-        // counted; no response is (docs/decisions.md, session 14). observer_gave_up_total says why.
+        // counted; no response is (docs/decisions.md, session 14). observer_errors_total says why.
       } else if (ex.unprocessed === undefined) {
         const latencyMs = ex.status ? ex.responseMs - ex.startMs : undefined;
         // A response cut short (an error before it ended: a reset, a lost connection, a GOAWAY) or a

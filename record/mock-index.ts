@@ -42,7 +42,7 @@ export function createMockIndex(exchanges: readonly RecordedExchange[], match: M
     // client's retry, when it made one, is an exchange of its own.
     if (ex.unprocessed !== undefined) continue;
     // Its response was not seen whole (the observer gave up on the connection): not an answer to give.
-    if (isUnobserved(ex.error, ex.responseComplete === true)) continue;
+    if (isUnobserved(ex.error, ex.responseComplete === true, ex.status)) continue;
     const key = keyOf(ex.method, ex.path, match === 'body' ? bodyHash(recordedRequestBytes(ex)) : undefined);
     const entry = byKey.get(key);
     if (entry) entry.list.push(ex);

@@ -43,10 +43,12 @@ export const OBSERVER_GAVE_UP = 'observer-gave-up';
  * Whether an exchange's outcome went unseen: it ended because the observer gave up on its
  * connection before its response had come whole. The client may well have got its response;
  * meshtap does not know, so the series count its request and no response (docs/decisions.md,
- * session 14). An HTTP/1 response that had come whole is classified by its status as usual.
+ * session 14). An HTTP/1 response that had come whole is classified by its status as usual, and so
+ * is a 5xx whose head was seen: a failure whether its body arrived or was cut (review15; a 503 on
+ * such a connection read as no response at all).
  */
-export function isUnobserved(error: string | undefined, isResponseComplete: boolean): boolean {
-  return error === OBSERVER_GAVE_UP && !isResponseComplete;
+export function isUnobserved(error: string | undefined, isResponseComplete: boolean, status: number | undefined): boolean {
+  return error === OBSERVER_GAVE_UP && !isResponseComplete && !(status !== undefined && status >= 500);
 }
 
 /** The classification of an `end` event, as the series counted its exchange. */
@@ -61,6 +63,6 @@ export function isFailedEnd(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' 
  */
 export function endOutcome(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' | 'responseComplete' | 'protocol' | 'unprocessed'>): 'success' | 'failure' | 'unprocessed' | 'unobserved' {
   if (e.unprocessed !== undefined) return 'unprocessed';
-  if (isUnobserved(e.error, e.responseComplete === true)) return 'unobserved';
+  if (isUnobserved(e.error, e.responseComplete === true, e.status)) return 'unobserved';
   return isFailedEnd(e) ? 'failure' : 'success';
 }

@@ -78,7 +78,7 @@ const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32
 function statusColor(e: TapEvent): string {
   // Never processed (its client may retry) or its outcome unseen (the observer gave up): not a
   // failure of the app, amber as on the dashboard.
-  if (e.unprocessed !== undefined || isUnobserved(e.error, e.responseComplete === true)) return SGR.yellow;
+  if (e.unprocessed !== undefined || isUnobserved(e.error, e.responseComplete === true, e.status)) return SGR.yellow;
   // An error after a whole response (an upload cut after its 413) goes by the status, as the series do.
   if ((e.error && !e.responseComplete) || (e.status !== undefined && e.status >= 500) || (e.grpcStatus !== undefined && e.grpcStatus !== 0)) return SGR.red;
   if (e.status !== undefined && e.status >= 400) return SGR.yellow;

@@ -63,7 +63,9 @@ void H1MetricsSink::End(H1Exchange& ex) {
     // A response cut short (an error before it ended): a failure whatever its status; an error
     // after it came whole tells of the request alone (exchange-events.ts).
     o.is_failed = ex.error != nullptr && !ex.response_complete;
-    o.unobserved = ex.error != nullptr && std::strcmp(ex.error, exchange_error::kGaveUp) == 0 && !ex.response_complete;
+    // The observer gave up before the response came whole: its outcome is unknown, unless a 5xx head
+    // was seen (a failure whether or not its body arrived). tap-protocol/outcome.ts isUnobserved.
+    o.unobserved = ex.error != nullptr && std::strcmp(ex.error, exchange_error::kGaveUp) == 0 && !ex.response_complete && ex.status < 500;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
   }

@@ -79,7 +79,8 @@ void H2MetricsSink::End(H2Exchange& ex) {
     // Ended with an error (reset, lost, no grpc-status): a failure whatever its status (exchange-events.ts).
     o.is_failed = ex.error != nullptr;
     o.unprocessed = static_cast<uint8_t>(ex.unprocessed);
-    o.unobserved = ex.error != nullptr && std::strcmp(ex.error, exchange_error::kGaveUp) == 0;
+    // Its outcome unknown (the observer gave up first), unless a 5xx head was seen (outcome.ts isUnobserved).
+    o.unobserved = ex.error != nullptr && std::strcmp(ex.error, exchange_error::kGaveUp) == 0 && ex.status < 500;
     if (ex.status != 0) o.latency_ms = static_cast<double>(static_cast<int64_t>(ex.response_ns - ex.start_ns)) / 1e6;
     metrics_->End(conn_.get(), o);
   }
