@@ -7,7 +7,7 @@
 export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirection, UnprocessedReason } from './events.js';
 export { DEFAULT_SENSITIVE_HEADERS, REDACTED } from './events.js';
 export { podQualifiedId } from './exchange-id.js';
-export { GRPC_FAILURE_CODES, OBSERVER_GAVE_UP, endOutcome, isFailedByError, isFailedEnd, isFailedResponse, isUnobserved } from './outcome.js';
+export { GRPC_FAILURE_CODES, OBSERVER_GAVE_UP, endOutcome, isFailedByError, isFailedEnd, isFailedResponse, isUnobserved, outcomeTone } from './outcome.js';
 export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';
 export { DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_QUERY_PARAMS, queryNames, redactQuerySecrets } from './redact-query.js';
 export type { QueryNames } from './redact-query.js';

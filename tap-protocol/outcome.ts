@@ -66,3 +66,22 @@ export function endOutcome(e: Pick<TapEvent, 'status' | 'grpcStatus' | 'error' |
   if (isUnobserved(e.error, e.responseComplete === true, e.status)) return 'unobserved';
   return isFailedEnd(e) ? 'failure' : 'success';
 }
+
+/**
+ * How an event reads at a glance: one rule for `tap --color` and the dashboard's table and badge
+ * (review15: the CLI painted every gRPC code but OK red, NOT_FOUND included, which the dashboard
+ * showed green and the series count a success). `bad` exactly where the series count a failure
+ * (a response head by isFailedResponse, an `end` by endOutcome), so red lines add up to `stat`'s
+ * failures; `warn` for what counts as success yet did not succeed (a 4xx, a gRPC code other than OK
+ * that is not a failure: NOT_FOUND, INVALID_ARGUMENT, CANCELLED…) and for what is not counted (never
+ * processed, outcome unseen); `pending` before a response head; `good` else.
+ */
+export function outcomeTone(e: Pick<TapEvent, 'kind' | 'status' | 'grpcStatus' | 'error' | 'responseComplete' | 'protocol' | 'unprocessed'>): 'good' | 'warn' | 'bad' | 'pending' {
+  let outcome: ReturnType<typeof endOutcome>;
+  if (e.kind === 'end') outcome = endOutcome(e);
+  else if (e.status === undefined) return 'pending';
+  else outcome = isFailedResponse(e.status, e.grpcStatus) ? 'failure' : 'success';
+  if (outcome === 'failure') return 'bad';
+  if (outcome !== 'success') return 'warn';
+  return (e.status !== undefined && e.status >= 400) || (e.grpcStatus !== undefined && e.grpcStatus !== 0) ? 'warn' : 'good';
+}

@@ -10,7 +10,7 @@ import { BodyView, decodeBase64, hexDump } from './body-view.js';
 import { curlCommand } from './curl.js';
 import { appendFilter, revealedHeaders } from '../query-text.js';
 import { setUrlState } from './url-state.js';
-import { fmtBytes, fmtMs, GRPC_NAMES, isOutcomeUnseen, outcomeOf, REDACTED } from './format.js';
+import { fmtBytes, fmtMs, GRPC_NAMES, isOutcomeUnseen, outcomeTone, REDACTED } from './format.js';
 import type { Row } from './traffic-feed.js';
 
 interface GrpcFrameWire {
@@ -147,13 +147,13 @@ const UNPROCESSED: Record<NonNullable<TapEvent['unprocessed']>, string> = {
 };
 
 /** Why an exchange whose observer gave up is not counted (format.ts isOutcomeUnseen). */
-const UNOBSERVED = 'meshtap stopped following this connection before the response ended (malformed bytes, or one of its own bounds: see meshtap_observer_gave_up_total); the bytes still passed unchanged, so it is not counted as a response';
+const UNOBSERVED = 'meshtap stopped following this connection before the response ended (malformed bytes, or one of its own bounds: see meshtap_observer_errors_total); the bytes still passed unchanged, so it is not counted as a response';
 
 function Outcome({ e }: { e: TapEvent }) {
-  const o = outcomeOf(e);
   const text = e.unprocessed ? `not processed (${e.unprocessed})` : isOutcomeUnseen(e) ? 'outcome not seen (observer gave up)' : e.error ? e.error : e.status !== undefined ? `${e.status}${e.grpcStatus !== undefined ? ` · ${GRPC_NAMES[e.grpcStatus] ?? e.grpcStatus}` : ''}` : 'waiting for the response';
-  // 4xx counts as success (Linkerd's classification) but is shown amber, as in the table.
-  const cls = o === 'fail' ? 'bad' : o === 'pending' ? 'pending' : o === 'uncounted' || (e.status !== undefined && e.status >= 400) ? 'warn' : 'good';
+  // 4xx and gRPC codes that are not failures count as success (Linkerd's classification) but are
+  // shown amber, as in the table and `tap --color` (outcomeTone).
+  const cls = outcomeTone(e);
   return <span class={`badge ${cls}`}>{text}</span>;
 }
 

@@ -1,7 +1,9 @@
 /** Small formatting helpers shared by the views. */
 import type { HeaderList, TapEvent } from '../../tap-protocol/index.js';
 // The one file of tap-protocol the page bundles (the index pulls in Node modules): it imports nothing.
-import { endOutcome, isFailedResponse } from '../../tap-protocol/outcome.js';
+import { endOutcome, isFailedResponse, outcomeTone } from '../../tap-protocol/outcome.js';
+
+export { outcomeTone };
 
 export const fmtMs = (v: number | undefined): string =>
   v === undefined ? '–' : v < 1 ? `${Math.round(v * 1000)}µs` : v < 10 ? `${v.toFixed(2)}ms` : v < 1000 ? `${v.toFixed(1)}ms` : `${(v / 1000).toFixed(2)}s`;

@@ -12,7 +12,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TapEvent } from '../../tap-protocol/index.js';
-import { fmtBytes, fmtMs, fmtTime, GRPC_NAMES, outcomeOf, pathOnly, shortWorkload } from './format.js';
+import { fmtBytes, fmtMs, fmtTime, GRPC_NAMES, outcomeTone, pathOnly, shortWorkload } from './format.js';
 import type { Row } from './traffic-feed.js';
 
 export const ROW_HEIGHT = 30;
@@ -112,10 +112,9 @@ function Chip({ label, title, onClick, cls }: { label: string; title: string; on
   );
 }
 
-function statusClass(e: TapEvent): string {
-  const o = outcomeOf(e);
-  return o === 'fail' ? 'st-fail' : o === 'pending' ? 'st-pending' : o === 'uncounted' || (e.status !== undefined && e.status >= 400) ? 'st-warn' : 'st-ok';
-}
+/** The row's colour: tap-protocol's one rule (outcomeTone), as `tap --color` colours its lines. */
+const STATUS_CLASS = { good: 'st-ok', warn: 'st-warn', bad: 'st-fail', pending: 'st-pending' } as const;
+const statusClass = (e: TapEvent): string => STATUS_CLASS[outcomeTone(e)];
 
 function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row; top: number; index: number; selected: boolean } & Pick<Props, 'onSelect' | 'onFilter'>) {
   const e = row.e;

@@ -3,7 +3,7 @@
  * workloads and pod), `-o json` (NDJSON, one event per line, so jq works).
  */
 import { escapeForTerminal } from '../../common/index.js';
-import { isUnobserved, podQualifiedId, type TapBody, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
+import { outcomeTone, podQualifiedId, type TapBody, type TapEvent, type TapMessage } from '../../tap-protocol/index.js';
 
 export type TapOutput = 'text' | 'wide' | 'json';
 
@@ -75,15 +75,8 @@ export function displayId(e: TapEvent): string {
 
 const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };
 
-function statusColor(e: TapEvent): string {
-  // Never processed (its client may retry) or its outcome unseen (the observer gave up): not a
-  // failure of the app, amber as on the dashboard.
-  if (e.unprocessed !== undefined || isUnobserved(e.error, e.responseComplete === true, e.status)) return SGR.yellow;
-  // An error after a whole response (an upload cut after its 413) goes by the status, as the series do.
-  if ((e.error && !e.responseComplete) || (e.status !== undefined && e.status >= 500) || (e.grpcStatus !== undefined && e.grpcStatus !== 0)) return SGR.red;
-  if (e.status !== undefined && e.status >= 400) return SGR.yellow;
-  return SGR.green;
-}
+/** The line's colour by tap-protocol's one rule (outcomeTone), as the dashboard colours its rows. */
+const TONE_SGR = { good: SGR.green, warn: SGR.yellow, bad: SGR.red, pending: SGR.yellow } as const;
 
 /**
  * One event as text: a timestamp first (as Hubble), then `kind id=… proxy=… src=… dst=…`,
@@ -122,7 +115,7 @@ export function formatEventText(e: TapEvent, wide: boolean, style: TextStyle = {
   // Time and kind are ours (never the traffic's), so colour can go around them safely.
   const clock = formatClock(e.ts);
   escaped[0] = style.color
-    ? `${SGR.dim}${clock}${SGR.reset} ${e.kind === 'req' ? SGR.cyan : statusColor(e)}${e.kind}${SGR.reset} ${escaped[0]}`
+    ? `${SGR.dim}${clock}${SGR.reset} ${e.kind === 'req' ? SGR.cyan : TONE_SGR[outcomeTone(e)]}${e.kind}${SGR.reset} ${escaped[0]}`
     : `${clock} ${e.kind} ${escaped[0]}`;
   return escaped.join('\n');
 }
