@@ -432,9 +432,18 @@ function endInText(starts: Int32Array, k: number, viewLength: number): number {
  * in its JSON-unescaped view, for the values as written and (where the view holds a `%`) in their
  * normalized percent spellings, and what matches there is redacted in the text. HTML character
  * references likewise (`&#x2F;` as OWASP's encoder writes `/`, `&#x3D;` as Handlebars writes `=`,
- * `&amp;`): an HTML page echoing a token. Bodies only: paths and labels carry neither, and the label
- * path must stay the C++ one's (metrics-secrets.cc).
+ * `&amp;`): an HTML page echoing a token; and JavaScript's `\xHH` (review15: ESAPI's
+ * encodeForJavaScript writes `/` as `\x2F`). Bodies only: paths and labels carry neither, and the
+ * label path must stay the C++ one's (metrics-secrets.cc).
  */
+
+/**
+ * How many escape views of a body are searched: a value escaped twice (review15) is common where one
+ * format carries another. Go's encoding/json writes html/template's `&#43;` (its `+`) as `\u0026#43;`;
+ * a JSON document sent as a string inside another (an event's payload, a log line) doubles its
+ * escapes (`\\\/`); an HTML page holding a JSON island the other way round. Each view is one more pass.
+ */
+const MAX_ESCAPE_VIEWS = 2;
 
 /** A character some JSON writer escapes (see scrubEscapedSecrets). */
 const JSON_ESCAPABLE = /[^A-Za-z0-9 ._-]/;
@@ -461,6 +470,14 @@ function jsonEscapedChar(c: number): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The byte two hex digits at `at` spell, or -1. */
+function hexByteAt(text: string, at: number): number {
+  if (at + 1 >= text.length) return -1;
+  const h = hexValue(text.charCodeAt(at));
+  const l = hexValue(text.charCodeAt(at + 1));
+  return h >= 0 && l >= 0 ? (h << 4) | l : -1;
 }
 
 /** Named character references HTML encoders write for the characters a token may hold. */
@@ -492,7 +509,7 @@ function firstEscapeAt(text: string): number {
   let first = -1;
   for (let i = text.indexOf('\\'); i >= 0 && i + 1 < text.length; i = text.indexOf('\\', i + 1)) {
     const c = text.charCodeAt(i + 1);
-    if (jsonEscapedChar(c) !== undefined || c === 0x75) {
+    if (jsonEscapedChar(c) !== undefined || c === 0x75 || (c === 0x78 && hexByteAt(text, i + 2) >= 0)) {
       first = i;
       break;
     }
@@ -504,10 +521,10 @@ function firstEscapeAt(text: string): number {
 }
 
 /**
- * `text` with its JSON string escapes (`\/`, `\\`, `\"`, `\n`…, `\uXXXX` as one UTF-16 unit each) and
- * HTML character references (`&#x2F;`, `&#47;`, `&sol;`) decoded, and for each character of the view
- * the index in `text` where it begins (`starts[view.length]` is `text.length`). Undefined when `text`
- * holds neither.
+ * `text` with its JSON string escapes (`\/`, `\\`, `\"`, `\n`…, `\uXXXX` as one UTF-16 unit each;
+ * JavaScript's `\xHH` too) and HTML character references (`&#x2F;`, `&#47;`, `&sol;`) decoded, and for
+ * each character of the view the index in `text` where it begins (`starts[view.length]` is
+ * `text.length`). Undefined when `text` holds neither.
  */
 function unescapedView(text: string): { view: string; starts: Int32Array } | undefined {
   let i = firstEscapeAt(text);
@@ -533,6 +550,13 @@ function unescapedView(text: string): { view: string; starts: Int32Array } | und
           replacement = String.fromCharCode((a << 12) | (b << 8) | (c2 << 4) | d);
           width = 6;
         }
+      } else if (replacement === undefined && c === 0x78) {
+        // `\xHH`: a JavaScript string escape (ESAPI's encodeForJavaScript writes `/` as `\x2F`).
+        const byte = hexByteAt(text, i + 2);
+        if (byte >= 0) {
+          replacement = String.fromCharCode(byte);
+          width = 4;
+        }
       }
     } else if (text.charCodeAt(i) === 0x26) {
       const entity = htmlEntityAt(text, i);
@@ -557,8 +581,8 @@ function unescapedView(text: string): { view: string; starts: Int32Array } | und
 
 /**
  * `text` (a captured body) with every secret in `secrets` as `[redacted]` where it occurs spelled
- * with JSON string escapes or HTML character references, as written or percent-encoded inside; the same string
- * when none does. Run after scrubSecrets.
+ * with JSON string escapes or HTML character references, up to MAX_ESCAPE_VIEWS layers of them, as
+ * written or percent-encoded inside; the same string when none does. Run after scrubSecrets.
  */
 export function scrubEscapedSecrets(text: string, secrets: readonly string[]): string {
   // JSON writers escape `"`, `\`, `/`, control and non-ASCII characters, and some `+ < > & ' =`;
@@ -566,14 +590,26 @@ export function scrubEscapedSecrets(text: string, secrets: readonly string[]): s
   // `-._` and spaces (a JWT, a hex or base64url token) read the same in the view: the text's own pass
   // found them.
   if (!secrets.some((s) => JSON_ESCAPABLE.test(s))) return text;
-  const json = unescapedView(text);
-  if (json === undefined) return text;
-  const { view, starts } = json;
   const ranges: Array<[number, number]> = [];
-  for (const s of secrets) {
-    for (let at = view.indexOf(s); at >= 0; at = view.indexOf(s, at + s.length)) ranges.push([starts[at]!, endInText(starts, at + s.length, view.length)]);
+  let view = text;
+  let toText: Int32Array | undefined;
+  for (let level = 1; level <= MAX_ESCAPE_VIEWS; level++) {
+    const unescaped = unescapedView(view);
+    if (unescaped === undefined) break;
+    const length = unescaped.view.length;
+    let starts = unescaped.starts;
+    if (toText !== undefined) {
+      // Each character of the deeper view begins in the text where its character of this view began.
+      starts = new Int32Array(length + 1);
+      for (let k = 0; k <= length; k++) starts[k] = toText[unescaped.starts[k]!]!;
+    }
+    for (const s of secrets) {
+      for (let at = unescaped.view.indexOf(s); at >= 0; at = unescaped.view.indexOf(s, at + s.length)) ranges.push([starts[at]!, endInText(starts, at + s.length, length)]);
+    }
+    // Percent spellings inside the escapes, nested as in a path (scrubNormalized).
+    collectNormalizedMatches(unescaped.view, starts, normalizedForms(secrets).plain, false, ranges);
+    view = unescaped.view;
+    toText = starts;
   }
-  // Percent spellings inside the escapes, nested as in a path (scrubNormalized).
-  collectNormalizedMatches(view, starts, normalizedForms(secrets).plain, false, ranges);
   return redactRanges(text, ranges);
 }
