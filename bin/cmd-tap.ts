@@ -192,6 +192,8 @@ const command: Command = {
       printBytes: out.printBytes,
       note,
     });
+    // A future --until without -f: the history read ends at once, as Hubble's does; say how to wait for it (review15).
+    if (history && !follow && untilEpochMs !== undefined && untilEpochMs > now) note(`tap: --until ${until} is still to come; without -f this reads the flight recorders up to now and ends (add -f to keep streaming until then)`);
     const onNotice = (n: { message: string }): void => note(n.message);
     const stream = connection ? openAllNamespaces(connection, request, onNotice, selector) : openSource(source, request, onNotice, { wire: true });
     // Ctrl-C, SIGTERM, --until and a broken pipe all end the tap on purpose, quietly: exit 0, except
