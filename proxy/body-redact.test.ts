@@ -1,7 +1,7 @@
 import * as vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bodyRedactionRules, isCardNumber, redactBody, redactCards, redactForm, redactJson } from './body-redact.js';
+import { bodyRedactionRules, isCardNumber, isEncodedBody, redactBody, redactCards, redactForm, redactJson, scrubBody } from './body-redact.js';
 
 const rules = bodyRedactionRules(['ssn', '$.items[*].note']);
 
@@ -33,6 +33,28 @@ describe('body redaction', () => {
     expect(redactBody(bin, 'application/json', rules)).toBe(bin);
     const clean = b('{"a":1}');
     expect(redactBody(clean, 'application/json', rules)).toBe(clean);
+  });
+
+  it('withholds a compressed body (any coding header saying so), whatever its text', () => {
+    const b = { size: 40, truncated: false, encoding: 'utf8' as const, data: '{"password":"hunter2"}' };
+    const withheld = { size: 40, truncated: true, encoding: 'utf8', data: '', omitted: 'encoded' };
+    expect(redactBody(b, 'application/json', rules, undefined, [['Content-Encoding', 'gzip']])).toEqual(withheld);
+    expect(redactBody(b, 'application/json', rules, undefined, [['content-encoding', 'identity'], ['content-encoding', 'br']])).toEqual(withheld);
+    expect(redactBody(b, 'application/grpc', rules, undefined, [['grpc-encoding', 'gzip']])).toEqual(withheld);
+    expect(redactBody(b, 'application/json', rules, undefined, [['transfer-encoding', 'gzip, chunked']])).toEqual(withheld);
+    for (const plain of [[['transfer-encoding', 'chunked']], [['grpc-encoding', 'identity']], [['content-encoding', ' Identity ']], []] as [string, string][][]) {
+      expect(isEncodedBody(plain)).toBe(false);
+      expect(redactBody(b, 'application/json', rules, undefined, plain).data).toBe('{"password":"[redacted]"}');
+    }
+  });
+
+  it('scrubs hidden values from binary (base64) bodies in their bytes, the other bytes as they were', () => {
+    const bytes = Buffer.concat([Buffer.from([0x0a, 0x96, 0x01]), Buffer.from('Bearer tok-ä-12345678 '), Buffer.from([0xff, 0x00, 0xfe])]);
+    const body = { size: bytes.length, truncated: false, encoding: 'base64' as const, data: bytes.toString('base64') };
+    const out = scrubBody(body, ['tok-ä-12345678']);
+    expect(Buffer.from(out.data, 'base64')).toEqual(Buffer.concat([Buffer.from([0x0a, 0x96, 0x01]), Buffer.from('Bearer [redacted] '), Buffer.from([0xff, 0x00, 0xfe])]));
+    const clean = scrubBody(body, ['not-in-there-at-all']);
+    expect(clean).toBe(body);
   });
 
   // Bug: a whitespace character outside JSON's four (\v, \f, U+00A0, a leading BOM…) between

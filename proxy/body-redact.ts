@@ -10,7 +10,7 @@
  * byte) and works on a body cut at the capture limit, where a parser would give up and leak. The
  * trade-off: a field whose name is split or escaped oddly (`"pass\u0077ord"`) is not recognized.
  */
-import { DEFAULT_SECRET_FIELDS, REDACTED, scrubEscapedSecrets, scrubSecrets, type TapBody } from '../tap-protocol/index.js';
+import { DEFAULT_SECRET_FIELDS, REDACTED, scrubEscapedSecrets, scrubSecrets, type HeaderList, type TapBody } from '../tap-protocol/index.js';
 
 /**
  * Field names redacted by default (matched case-insensitively, in JSON and form bodies): the
@@ -254,13 +254,41 @@ export function redactForm(text: string, rules: BodyRedactionRules, found?: (val
 const FORM_SHAPE = /^[^=&\s{["]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*&?$/;
 
 /**
+ * Whether a body sent with these headers is compressed (or otherwise re-coded): a
+ * `Content-Encoding`, a transfer coding other than `chunked` (HTTP/1) or a `grpc-encoding`
+ * other than `identity`, in any of the headers of that name. Its bytes hold the text in a form
+ * no scan can redact.
+ */
+export function isEncodedBody(headers: HeaderList | undefined): boolean {
+  if (headers === undefined) return false;
+  for (const [k, v] of headers) {
+    const n = k.toLowerCase();
+    if ((n === 'content-encoding' || n === 'grpc-encoding') && isCoded(v)) return true;
+    if (n === 'transfer-encoding' && isCoded(v, 'chunked')) return true;
+  }
+  return false;
+}
+
+function isCoded(value: string, alsoPlain?: string): boolean {
+  for (const part of value.split(',')) {
+    const c = part.trim().toLowerCase();
+    if (c !== '' && c !== 'identity' && c !== alsoPlain) return true;
+  }
+  return false;
+}
+
+/**
  * A body with secrets redacted per `rules` (the same object when nothing changed). JSON by
  * content type or by shape (`{`/`[`), forms by content type or by shape (`a=b&c=d`), else card
  * numbers in any text. Binary (base64) bodies are left alone: field names mean nothing there.
+ * A compressed body (isEncodedBody) is withheld (`omitted: 'encoded'`): a secret field or an
+ * echoed credential inside gzip bytes reads in full once the viewer inflates them (review15).
  * `found` is told the values redacted by field name or path (not card numbers).
  */
-export function redactBody(body: TapBody, contentType: string | undefined, rules: BodyRedactionRules, found?: (value: string) => void): TapBody {
-  if (body.encoding !== 'utf8' || body.data === '') return body;
+export function redactBody(body: TapBody, contentType: string | undefined, rules: BodyRedactionRules, found?: (value: string) => void, headers?: HeaderList): TapBody {
+  if (body.data === '') return body;
+  if (isEncodedBody(headers)) return { size: body.size, truncated: body.size > 0, encoding: 'utf8', data: '', omitted: 'encoded' };
+  if (body.encoding !== 'utf8') return body;
   const ct = (contentType ?? '').toLowerCase();
   const trimmed = body.data.trimStart();
   let data: string;
@@ -273,12 +301,26 @@ export function redactBody(body: TapBody, contentType: string | undefined, rules
 
 /**
  * A body with the event's hidden values (tap-protocol/redact-values.ts) scrubbed from its text
- * (the same object when none occurs). Binary (base64) bodies are left alone: a value's bytes are
- * not findable in base64 at an arbitrary offset.
+ * (the same object when none occurs). A binary (base64) body is scrubbed in its bytes: a value
+ * echoed in a protobuf message or any binary frame is the value's UTF-8 bytes there, which a
+ * viewer reads once the base64 is decoded (a gRPC message of 128 bytes or more is seldom valid
+ * UTF-8, so it travels as base64). The bytes are searched as Latin-1 text, one character per
+ * byte, for each value's UTF-8 bytes spelled the same way, so every spelling the text pass finds
+ * is found in bytes too.
  */
 export function scrubBody(body: TapBody, secrets: readonly string[]): TapBody {
-  if (body.encoding !== 'utf8' || body.data === '') return body;
-  // A JSON string's escapes (`\/`, `\u002B`) and HTML references (`&#x2F;`) are spellings too (review14).
-  const data = scrubEscapedSecrets(scrubSecrets(body.data, secrets), secrets);
+  if (body.data === '') return body;
+  if (body.encoding === 'base64') {
+    const bytes = Buffer.from(body.data, 'base64').toString('latin1');
+    const asBytes = secrets.map((s) => Buffer.from(s, 'utf8').toString('latin1'));
+    const scrubbed = scrubText(bytes, asBytes);
+    return scrubbed === bytes ? body : { ...body, data: Buffer.from(scrubbed, 'latin1').toString('base64') };
+  }
+  const data = scrubText(body.data, secrets);
   return data === body.data ? body : { ...body, data };
+}
+
+/** A JSON string's escapes (`\/`, `\u002B`) and HTML references (`&#x2F;`) are spellings too (review14). */
+function scrubText(text: string, secrets: readonly string[]): string {
+  return scrubEscapedSecrets(scrubSecrets(text, secrets), secrets);
 }

@@ -306,7 +306,7 @@ export function createTapHub(
       return recentBodies[3]!;
     }
     collectedValues = undefined;
-    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules, collectValue);
+    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules, collectValue, headers);
     lastBodyValues = collectedValues;
     recentBodies[recentSlot] = b;
     recentBodies[recentSlot + 1] = r;

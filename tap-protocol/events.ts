@@ -24,10 +24,13 @@ export interface TapBody {
   encoding: 'utf8' | 'base64';
   data: string;
   /**
-   * Why no bytes were kept (then `data` is empty and `truncated` true): `content-type` (not in
-   * the sidecar's --capture-content-type list) or `too-large` (over the limit, --body-over-limit drop).
+   * Why no bytes are shown (then `data` is empty and `truncated` true): `content-type` (not in
+   * the sidecar's --capture-content-type list), `too-large` (over the limit, --body-over-limit
+   * drop) or `encoded` (compressed: Content-Encoding, a transfer coding or grpc-encoding other than
+   * identity, withheld from a viewer whose grant does not reveal every secret, since secrets in
+   * compressed bytes cannot be redacted).
    */
-  omitted?: 'content-type' | 'too-large';
+  omitted?: 'content-type' | 'too-large' | 'encoded';
 }
 
 export interface TapEvent {

@@ -36,6 +36,13 @@ function prettyJson(text: string): string | undefined {
 
 type Mode = 'pretty' | 'text' | 'hex';
 
+/** Why a body's bytes are not in its event (TapBody.omitted). */
+const OMITTED: Record<NonNullable<TapBody['omitted']>, string> = {
+  'content-type': "its content type is not in the sidecar's --capture-content-type list",
+  'too-large': 'over the capture limit (the sidecar drops such bodies: --body-over-limit drop)',
+  encoded: 'compressed, so its secrets cannot be redacted (shown to a grant that reveals every header)',
+};
+
 export function BodyView({ body, label }: { body: TapBody; label: string }) {
   const bytes = body.encoding === 'base64' ? decodeBase64(body.data) : new TextEncoder().encode(body.data);
   const text = body.encoding === 'utf8' ? body.data : undefined;
@@ -47,6 +54,15 @@ export function BodyView({ body, label }: { body: TapBody; label: string }) {
     return (
       <div class="body" data-testid={`body-${label.toLowerCase()}`}>
         <span class="muted">empty (0 B)</span>
+      </div>
+    );
+  }
+  if (body.omitted !== undefined) {
+    return (
+      <div class="body" data-testid={`body-${label.toLowerCase()}`}>
+        <span class="muted">
+          {fmtBytes(body.size)} · not shown: {OMITTED[body.omitted]}
+        </span>
       </div>
     );
   }

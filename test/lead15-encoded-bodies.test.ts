@@ -1,0 +1,102 @@
+/**
+ * Session 15 (review15's finding, fixed by the lead): secrets inside bodies a scan cannot read as
+ * text. A compressed body (Content-Encoding gzip) was shown as its bytes to a viewer without the
+ * reveal grant, who gunzipped them and read an echoed Authorization token and a `password` field
+ * that the headers and every other field showed as `[redacted]`; it is now withheld from such a
+ * viewer (`omitted: 'encoded'`), upload and response alike. A binary body (not UTF-8, so shown as
+ * base64) echoing the token showed it in full once decoded; its bytes are now scrubbed like text.
+ * Real sidecar processes on both engines, a real HTTP/1 backend, curl as the client.
+ */
+import { execFile } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from './support/engines.js';
+import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { openTapCollector } from './support/tap-collector.js';
+
+const run = promisify(execFile);
+const TOKEN = 'tok-SECRET-4f9a8b7c6d5e';
+const PASSWORD = 'hunter2-very-secret';
+
+/** A protobuf-like frame: a length over 127 makes its varint a byte that is not UTF-8 on its own. */
+function binaryEcho(authorization: string): Buffer {
+  const text = Buffer.from(`${authorization} ${'x'.repeat(150)}`);
+  return Buffer.concat([Buffer.from([0x0a, 0x80 | (text.length & 0x7f), text.length >> 7]), text, Buffer.from([0xff, 0xfe])]);
+}
+
+describe.each(ENGINES)('lead15: compressed and binary bodies never show a hidden value (%s engine)', (engine) => {
+  let backend: http.Server;
+  let sidecar: SidecarProcess;
+  const received: Record<string, Buffer> = {};
+
+  beforeAll(async () => {
+    backend = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received[req.url ?? ''] = Buffer.concat(chunks);
+        const auth = req.headers.authorization ?? '';
+        if (req.url === '/gzip') {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+          res.end(gzipSync(JSON.stringify({ echoed: auth, password: PASSWORD })));
+        } else if (req.url === '/binary') {
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          res.end(binaryEcho(auth));
+        } else res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    // prettier-ignore
+    sidecar = await startSidecarProcess(['--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(backend.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
+  }, 60_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+    await new Promise((r) => backend?.close(r));
+  });
+
+  it('a gzip response and a gzip upload are withheld, a binary echo reads [redacted]; the bytes forwarded are unchanged', async () => {
+    const upload = gzipSync(JSON.stringify({ user: 'ann', password: PASSWORD }));
+    const tap = await openTapCollector(sidecar.tap!, { bodies: true });
+    let ends;
+    let binaryResponse: Buffer;
+    try {
+      const base = `http://${sidecar.forwards[0]!.address}`;
+      const auth = ['-H', `Authorization: Bearer ${TOKEN}`];
+      const gz = await run('curl', ['-sS', '--compressed', ...auth, `${base}/gzip`]);
+      expect(JSON.parse(gz.stdout)).toEqual({ echoed: `Bearer ${TOKEN}`, password: PASSWORD });
+      binaryResponse = (await run('curl', ['-sS', ...auth, `${base}/binary`], { encoding: 'buffer' })).stdout;
+      // curl reads the upload from its stdin.
+      await new Promise<void>((resolve, reject) => {
+        const c = execFile('curl', ['-sS', '-o', '/dev/null', ...auth, '-H', 'Content-Encoding: gzip', '-H', 'Content-Type: application/json', '--data-binary', '@-', `${base}/upload`], (err) => (err ? reject(err) : resolve()));
+        c.stdin!.end(upload);
+      });
+      ends = await tap.waitForEnds(3);
+    } finally {
+      tap.close();
+    }
+    const byPath = Object.fromEntries(ends.map((e) => [e.path, e]));
+    // Forwarded unchanged, whatever the tap shows.
+    expect(received['/upload']).toEqual(upload);
+    expect(binaryResponse).toEqual(binaryEcho(`Bearer ${TOKEN}`));
+
+    const gzip = byPath['/gzip']!.responseBody!;
+    expect(gzip).toMatchObject({ omitted: 'encoded', data: '', truncated: true });
+    expect(gzip.size).toBeGreaterThan(0);
+    const up = byPath['/upload']!.requestBody!;
+    expect(up).toMatchObject({ omitted: 'encoded', data: '', size: upload.length });
+
+    const bin = byPath['/binary']!.responseBody!;
+    expect(bin.encoding).toBe('base64');
+    const shown = Buffer.from(bin.data, 'base64').toString('latin1');
+    expect(shown).not.toContain(TOKEN);
+    expect(shown).toContain('[redacted]');
+    expect(shown).toContain('x'.repeat(150)); // the rest of the bytes as sent
+
+    // Nowhere else in the events either.
+    expect(JSON.stringify(ends)).not.toContain(TOKEN);
+    expect(JSON.stringify(ends)).not.toContain(PASSWORD);
+  }, 60_000);
+});
