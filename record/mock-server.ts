@@ -49,6 +49,13 @@ export interface MockServer {
 
 const isGrpcRequest = (contentType: string | undefined): boolean => (contentType ?? '').startsWith('application/grpc');
 const noLength = new Set(['content-length']);
+/**
+ * A compressed body recorded without its bytes (`omitted: 'encoded'`: the recording's grant did
+ * not reveal every header) is served empty and without its coding, so a client reads an empty
+ * body rather than failing to inflate nothing.
+ */
+const noLengthNorCoding = new Set(['content-length', 'content-encoding', 'grpc-encoding']);
+const skippedHeaders = (ex: RecordedExchange): ReadonlySet<string> => (ex.responseBody?.omitted === 'encoded' ? noLengthNorCoding : noLength);
 
 function responseBody(ex: RecordedExchange): Buffer {
   return ex.protocol === 'grpc' ? joinGrpcFrames(ex.responseMessages ?? []) : decodeBody(ex.responseBody);
@@ -77,7 +84,7 @@ function currentDate(headers: HeaderList, keepDate: boolean): HeaderList {
 
 function serveH1(res: http.ServerResponse, ex: RecordedExchange, keepDate: boolean): void {
   const body = responseBody(ex);
-  const headers = currentDate(sendableHeaders(ex.responseHeaders, noLength), keepDate);
+  const headers = currentDate(sendableHeaders(ex.responseHeaders, skippedHeaders(ex)), keepDate);
   res.sendDate = !keepDate;
   const trailers = sendableHeaders(ex.trailers);
   const flat: string[] = [];
@@ -105,7 +112,7 @@ function h2Headers(list: ReturnType<typeof sendableHeaders>): Record<string, str
 }
 
 function serveH2(res: http2.Http2ServerResponse, ex: RecordedExchange, keepDate: boolean): void {
-  const headers = h2Headers(currentDate(sendableHeaders(ex.responseHeaders, noLength), keepDate));
+  const headers = h2Headers(currentDate(sendableHeaders(ex.responseHeaders, skippedHeaders(ex)), keepDate));
   res.sendDate = !keepDate;
   const trailers = sendableHeaders(ex.trailers).map(([n, v]): [string, string] => [n.toLowerCase(), v]);
   const body = responseBody(ex);

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from './support/engines.js';
 import { startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { openTapCollector } from './support/tap-collector.js';
+import { createMockServer, exchangeFromEvent } from '../record/index.js';
 
 const run = promisify(execFile);
 const TOKEN = 'tok-SECRET-4f9a8b7c6d5e';
@@ -98,5 +99,18 @@ describe.each(ENGINES)('lead15: compressed and binary bodies never show a hidden
     // Nowhere else in the events either.
     expect(JSON.stringify(ends)).not.toContain(TOKEN);
     expect(JSON.stringify(ends)).not.toContain(PASSWORD);
+
+    // Recorded so, the mock serves the withheld body empty and without its coding: curl --compressed
+    // reads an empty 200 instead of failing to inflate nothing.
+    const mock = createMockServer([exchangeFromEvent(byPath['/gzip']!)]);
+    try {
+      const { port } = await mock.listen(0);
+      const served = await run('curl', ['-sS', '--compressed', '-D', '-', `http://127.0.0.1:${port}/gzip`]);
+      expect(served.stdout).toMatch(/^HTTP\/1\.1 200/);
+      expect(served.stdout.toLowerCase()).not.toContain('content-encoding');
+      expect(served.stdout.split('\r\n\r\n')[1]).toBe('');
+    } finally {
+      await mock.close();
+    }
   }, 60_000);
 });
