@@ -55,8 +55,8 @@ export function recordingToHar(exchanges: readonly RecordedExchange[], header: R
   const entries = exchanges.map((ex): HarEntry => {
     const meta: Record<string, unknown> = {};
     for (const k of MESHTAP_FIELDS) if (ex[k] !== undefined) meta[k] = ex[k];
-    if (ex.requestBody) meta.requestBody = { size: ex.requestBody.size, truncated: ex.requestBody.truncated, encoding: ex.requestBody.encoding };
-    if (ex.responseBody) meta.responseBody = { size: ex.responseBody.size, truncated: ex.responseBody.truncated, encoding: ex.responseBody.encoding };
+    if (ex.requestBody) meta.requestBody = { size: ex.requestBody.size, truncated: ex.requestBody.truncated, encoding: ex.requestBody.encoding, ...(ex.requestBody.omitted !== undefined ? { omitted: ex.requestBody.omitted } : {}) };
+    if (ex.responseBody) meta.responseBody = { size: ex.responseBody.size, truncated: ex.responseBody.truncated, encoding: ex.responseBody.encoding, ...(ex.responseBody.omitted !== undefined ? { omitted: ex.responseBody.omitted } : {}) };
     if (ex.requestHeaders === undefined) meta.noRequestHeaders = true;
     if (ex.responseHeaders === undefined) meta.noResponseHeaders = true;
     const httpVersion = httpVersionOf(ex.protocol);
@@ -167,7 +167,7 @@ function entryToExchange(e: HarEntry, i: number, file: string | undefined): Reco
   const post = e.request.postData;
   if (post && post.text !== undefined) {
     const encoding = meta.requestBody?.encoding ?? (post._encoding === 'base64' ? 'base64' : 'utf8');
-    ex.requestBody = { size: meta.requestBody?.size ?? e.request.bodySize, truncated: meta.requestBody?.truncated ?? false, encoding, data: post.text };
+    ex.requestBody = { size: meta.requestBody?.size ?? e.request.bodySize, truncated: meta.requestBody?.truncated ?? false, encoding, data: post.text, ...omittedOf(meta.requestBody) };
   }
   if (meta.status !== undefined || e.response.status) ex.status = meta.status ?? e.response.status;
   if (meta.latencyMs !== undefined) ex.latencyMs = meta.latencyMs;
@@ -181,9 +181,15 @@ function entryToExchange(e: HarEntry, i: number, file: string | undefined): Reco
   const c = e.response.content;
   if (c?.text !== undefined) {
     const encoding = meta.responseBody?.encoding ?? (c.encoding === 'base64' ? 'base64' : 'utf8');
-    ex.responseBody = { size: meta.responseBody?.size ?? c.size, truncated: meta.responseBody?.truncated ?? false, encoding, data: c.text };
+    ex.responseBody = { size: meta.responseBody?.size ?? c.size, truncated: meta.responseBody?.truncated ?? false, encoding, data: c.text, ...omittedOf(meta.responseBody) };
   }
   if (e._grpc?.requestMessages) ex.requestMessages = e._grpc.requestMessages;
   if (e._grpc?.responseMessages) ex.responseMessages = e._grpc.responseMessages;
   return ex;
+}
+
+/** Why a body was kept without bytes, when the recording said so (a known reason only). */
+function omittedOf(meta: Partial<Omit<TapBody, 'data'>> | undefined): Pick<TapBody, 'omitted'> {
+  const o = meta?.omitted;
+  return o === 'content-type' || o === 'too-large' || o === 'encoded' ? { omitted: o } : {};
 }
