@@ -37,4 +37,18 @@ describe('copy as curl with redacted values', () => {
     expect(r.stdout).toBe('200');
     expect(seen).toEqual([{ url: '/cb?access_token=[redacted]&page=2', authorization: '[redacted]' }]);
   });
+
+  it('says a body it cannot send was not captured, and why (not "truncated by the capture limit")', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const e: TapEvent = {
+      kind: 'end', id: '1.2', ts: '2026-12-06T17:00:00.000Z', proxy: 'in', src: '127.0.0.1:1', dst: `127.0.0.1:${port}`, protocol: 'http/1.1',
+      method: 'POST', scheme: 'http', authority: `127.0.0.1:${port}`, path: '/upload', requestHeaders: [['Content-Encoding', 'gzip']],
+      requestBody: { size: 40, truncated: true, encoding: 'utf8', data: '', omitted: 'encoded' },
+    };
+    const cmd = curlCommand(e);
+    expect(cmd.split('\n')[0]).toBe('# the body was not captured (encoded): this sends none');
+    const r = await run('sh', ['-c', `${cmd} -sS -o /dev/null -w '%{http_code}'`]);
+    expect(r.stdout).toBe('200');
+    expect(seen.at(-1)).toEqual({ url: '/upload', authorization: undefined });
+  });
 });

@@ -32,6 +32,11 @@ export function curlCommand(e: TapEvent): string {
   // `[` in a URL (a `[redacted]` query value, an IPv6 host) is curl's glob syntax unless --globoff.
   if (url.includes('[')) parts.push('--globoff');
   parts.push(quoteWord(url));
-  const note = body?.truncated ? '# the body was truncated by the capture limit\n' : '';
+  const note =
+    body?.omitted !== undefined
+      ? `# the body was not captured (${body.omitted}): this sends none\n`
+      : body?.truncated
+        ? '# the body was truncated by the capture limit\n'
+        : '';
   return note + prefix + parts.join(' ');
 }
