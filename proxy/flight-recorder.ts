@@ -38,6 +38,14 @@ export interface FlightRecorder {
   pushExchange(conn: RecordedConnection, ex: Exchange, toEvent: ExchangeEventMaker): void;
   /** Events (oldest first) that ended at or after `sinceEpochMs` and/or the last `last` of them. */
   query(options: { sinceEpochMs?: number; last?: number }, accept?: (e: TapEvent) => boolean): TapEvent[];
+  /**
+   * The same events, made one at a time as they are read, from a snapshot of the recorder taken
+   * now (what is recorded or evicted later changes nothing): a history read holds one event at a
+   * time, not the whole answer. Close it to let go of the snapshot early.
+   */
+  cursor(options: { sinceEpochMs?: number; last?: number }, accept?: (e: TapEvent) => boolean): HistoryCursor;
+  /** The snapshots a cursor reads, merged (mergedCursor): one per recorder, oldest first each. */
+  snapshots(sinceEpochMs: number | undefined, accept?: (e: TapEvent) => boolean): HistoryList[];
   readonly bytes: number;
   readonly size: number;
   readonly evicted: number;
@@ -46,6 +54,103 @@ export interface FlightRecorder {
    * evicted, else the end of its oldest retained exchange. Read at query time only.
    */
   readonly historyStartMs?: number;
+}
+
+/** A history read in progress (FlightRecorder.cursor). */
+export interface HistoryCursor {
+  /** The next event, oldest first; undefined once there is none (then the snapshot is let go). */
+  next(): TapEvent | undefined;
+  /** Lets go of the snapshot; next() answers undefined from then on. Idempotent. */
+  close(): void;
+}
+
+/**
+ * A recorder's snapshot, oldest first: `at(i)` makes its i-th exchange's event, or answers
+ * undefined when the query does not take it (filtered out, or older than its `since`).
+ */
+export interface HistoryList {
+  readonly length: number;
+  at(i: number): TapEvent | undefined;
+}
+
+/** An event's sort key in a history: its end (the `ts` of an `end` event). */
+const endOf = (e: TapEvent): number => Date.parse(e.ts);
+
+/**
+ * A cursor over `lists` merged oldest first by end time, ties in list order (as a stable sort of
+ * their concatenation orders them, each list being oldest first), from the last `last` events of
+ * the merge when `last` is set. Events are made when read; `last` finds where to start by reading
+ * back from the newest (the events it read then are made again going forward: one event at a
+ * time held, rather than `last` of them).
+ */
+export function mergedCursor(lists: HistoryList[], last?: number): HistoryCursor {
+  let open: HistoryList[] | undefined = lists;
+  const pos = lists.map(() => 0);
+  if (last !== undefined) {
+    // Newest first until `last` are found: where each list's share of them begins.
+    const back = lists.map((l) => l.length);
+    const peek: Array<{ e: TapEvent; at: number } | undefined> = lists.map(() => undefined);
+    const start = lists.map((l) => l.length);
+    const older = (k: number): { e: TapEvent; at: number } | undefined => {
+      const l = lists[k]!;
+      while (back[k]! > 0) {
+        const at = --back[k]!;
+        const e = l.at(at);
+        if (e !== undefined) return { e, at };
+      }
+      return undefined;
+    };
+    for (let found = 0; found < last; found++) {
+      let pick = -1;
+      for (let k = lists.length - 1; k >= 0; k--) {
+        peek[k] ??= older(k);
+        // The newest; on a tie the later list's (it comes after in the forward order).
+        if (peek[k] !== undefined && (pick < 0 || endOf(peek[k]!.e) > endOf(peek[pick]!.e))) pick = k;
+      }
+      if (pick < 0) break;
+      start[pick] = peek[pick]!.at;
+      peek[pick] = undefined;
+    }
+    for (let k = 0; k < lists.length; k++) pos[k] = start[k]!;
+  }
+  const head: Array<TapEvent | undefined> = lists.map(() => undefined);
+  const nextOf = (k: number): TapEvent | undefined => {
+    const l = lists[k]!;
+    while (pos[k]! < l.length) {
+      const e = l.at(pos[k]!++);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  };
+  const close = (): void => {
+    open = undefined;
+    head.fill(undefined);
+  };
+  return {
+    next() {
+      if (open === undefined) return undefined;
+      let pick = -1;
+      for (let k = 0; k < open.length; k++) {
+        head[k] ??= nextOf(k);
+        if (head[k] !== undefined && (pick < 0 || endOf(head[k]!) < endOf(head[pick]!))) pick = k;
+      }
+      if (pick < 0) {
+        close();
+        return undefined;
+      }
+      const e = head[pick]!;
+      head[pick] = undefined;
+      return e;
+    },
+    close,
+  };
+}
+
+/** Everything a cursor has left, read at once. */
+export function drainCursor(c: HistoryCursor): TapEvent[] {
+  const out: TapEvent[] = [];
+  for (let e = c.next(); e !== undefined; e = c.next()) out.push(e);
+  return out;
 }
 
 /**
@@ -111,16 +216,15 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
     if (entry instanceof Chunk) entry.records--;
   };
   /** Makes an entry's event: a plain event, a deferred source, or a compact record. */
-  const eventAt = (at: number): TapEvent => {
-    const entry = entries[at];
-    const make = makers[at];
+  const makeEvent = (entry: unknown, make: EventMaker | undefined, offset: number): TapEvent => {
     if (make !== undefined) return make(entry as never);
     if (entry instanceof Chunk) {
-      const { conn, maker, ex } = decodeExchange(entry.buf, offsets[at]!);
+      const { conn, maker, ex } = decodeExchange(entry.buf, offset);
       return exchangeMakers[maker]!(conn, ex);
     }
     return entry as TapEvent;
   };
+  const eventAt = (at: number): TapEvent => makeEvent(entries[at], makers[at], offsets[at]!);
 
   const evictOldest = () => {
     release(entries[head]);
@@ -210,22 +314,33 @@ export function createFlightRecorder(maxBytes: number, onEvict?: (count: number)
       chunk.records++;
       store(chunk, undefined, size + RECORD_OVERHEAD_BYTES, offset);
     },
-    query({ sinceEpochMs, last }, accept) {
-      const keep = (e: TapEvent): boolean => (sinceEpochMs === undefined || Date.parse(e.ts) >= sinceEpochMs) && (!accept || accept(e));
-      const out: TapEvent[] = [];
-      if (last !== undefined) {
-        // Newest first until `last` are found: `--last 10` decodes a handful, not minutes of records.
-        for (let i = count - 1; i >= 0 && out.length < last; i--) {
-          const e = eventAt((head + i) % entries.length);
-          if (keep(e)) out.push(e);
-        }
-        return out.reverse();
+    query(options, accept) {
+      return drainCursor(this.cursor(options, accept));
+    },
+    cursor({ sinceEpochMs, last }, accept) {
+      return mergedCursor(this.snapshots(sinceEpochMs, accept), last);
+    },
+    snapshots(sinceEpochMs, accept) {
+      // The snapshot: the entries' references (events, sources, chunks) as they are now; a chunk
+      // evicted meanwhile stays readable while the snapshot holds it.
+      const n = count;
+      const snapEntries: unknown[] = new Array(n);
+      const snapMakers: Array<EventMaker | undefined> = new Array(n);
+      const snapOffsets = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const j = (head + i) % entries.length;
+        snapEntries[i] = entries[j];
+        snapMakers[i] = makers[j];
+        snapOffsets[i] = offsets[j]!;
       }
-      for (let i = 0; i < count; i++) {
-        const e = eventAt((head + i) % entries.length);
-        if (keep(e)) out.push(e);
-      }
-      return out;
+      const list: HistoryList = {
+        length: n,
+        at(i) {
+          const e = makeEvent(snapEntries[i], snapMakers[i], snapOffsets[i]!);
+          return (sinceEpochMs === undefined || Date.parse(e.ts) >= sinceEpochMs) && (!accept || accept(e)) ? e : undefined;
+        },
+      };
+      return [list];
     },
     get bytes() {
       return bytes;

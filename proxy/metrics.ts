@@ -148,7 +148,7 @@ export interface ProxyMetrics {
    */
   setHttpSource(read: () => ExternalHttpMetrics): void;
   /** Gauge sources read at scrape time. */
-  setGaugeSource(name: 'tapSubscribers' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
+  setGaugeSource(name: 'tapSubscribers' | 'tapHeldBytes' | 'recorderBytes' | 'recorderEvents', read: () => number): void;
   recorderDropped(count: number): void;
   /** Body bytes copied for tap subscribers or the flight recorder (what body capture costs). */
   bodyCaptured(bytes: number): void;
@@ -319,6 +319,8 @@ export function createProxyMetrics(
       },
     });
   sourceGauge('meshtap_tap_subscribers', 'Live tap subscribers', 'tapSubscribers');
+  // Each subscriber's queue and in-flight bounds, history reads included (tap-hub sendHistory).
+  sourceGauge('meshtap_tap_held_bytes', 'Tap message characters held for subscribers: queued, or written but not yet sent on', 'tapHeldBytes');
   sourceGauge('meshtap_recorder_bytes', 'Estimated bytes held by the flight recorder', 'recorderBytes');
   sourceGauge('meshtap_recorder_events', 'Exchanges held by the flight recorder', 'recorderEvents');
   // When the counters started: a reader (the tap API's edges) knows a sidecar younger than its

@@ -14,7 +14,7 @@
 import type { NativeEngine, NativeRecordedExchange } from '../native/index.js';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { createEventMaker, isCapturedContentType, wallClock, type EventMaker, type ObservationServices } from './exchange-events.js';
-import type { FlightRecorder } from './flight-recorder.js';
+import { drainCursor, mergedCursor, type FlightRecorder, type HistoryList } from './flight-recorder.js';
 import { openExchange } from './http1/exchange-start.js';
 import { applyH2Outcome } from './native-observation.js';
 import { parseFieldSection, parseResponseHead } from './http1/head-parse.js';
@@ -99,49 +99,41 @@ function http1ExchangeOf(r: NativeRecordedExchange): Exchange | undefined {
 export function createNativeFlightRecorder(js: FlightRecorder, native: () => NativeEngine | undefined, services: ObservationServices): FlightRecorder {
   // The js recorder is made with the sidecar and has evicted nothing yet: its start is ours.
   const createdMs = js.historyStartMs ?? Date.now();
-  /** Events of the C++ recorder, oldest first, as the js recorder's query makes them. */
-  const nativeQuery = (e: NativeEngine, sinceEpochMs: number | undefined, last: number | undefined, accept?: (e: TapEvent) => boolean): TapEvent[] => {
+  /** The C++ recorder's snapshot (its query's answer, decoded one record at a time), as the js recorder's snapshot makes events. */
+  const nativeSnapshot = (e: NativeEngine, sinceEpochMs: number | undefined, accept?: (e: TapEvent) => boolean): HistoryList => {
     const list = e.recorderQuery(sinceEpochMs);
     const makers = new Map<string, EventMaker>();
-    const eventAt = (i: number): TapEvent | undefined => {
-      const r = list.get(i);
-      const key = `${r.connId}|${r.proxy}|${r.src}|${r.dst}`;
-      let maker = makers.get(key);
-      if (maker === undefined) makers.set(key, (maker = createEventMaker({ id: r.connId, proxy: r.proxy, src: r.src, dst: r.dst }, services)));
-      const made = toEvent(r, maker, services);
-      if (made === undefined) return undefined;
-      // `accept` tests the event as it is returned (and shown): a filter scrubs with its bodies' secret values exactly when the tap does.
-      const ev = services.recorderBodies ? made : withoutBodies(made);
-      if ((sinceEpochMs !== undefined && Date.parse(ev.ts) < sinceEpochMs) || (accept && !accept(ev))) return undefined;
-      return ev;
+    return {
+      length: list.length,
+      at(i) {
+        const r = list.get(i);
+        const key = `${r.connId}|${r.proxy}|${r.src}|${r.dst}`;
+        let maker = makers.get(key);
+        if (maker === undefined) makers.set(key, (maker = createEventMaker({ id: r.connId, proxy: r.proxy, src: r.src, dst: r.dst }, services)));
+        const made = toEvent(r, maker, services);
+        if (made === undefined) return undefined;
+        // `accept` tests the event as it is returned (and shown): a filter scrubs with its bodies' secret values exactly when the tap does.
+        const ev = services.recorderBodies ? made : withoutBodies(made);
+        if ((sinceEpochMs !== undefined && Date.parse(ev.ts) < sinceEpochMs) || (accept && !accept(ev))) return undefined;
+        return ev;
+      },
     };
-    const out: TapEvent[] = [];
-    if (last !== undefined) {
-      // Newest first until `last` are found: a `--last 10` decodes a handful, not the whole ring.
-      for (let i = list.length - 1; i >= 0 && out.length < last; i--) {
-        const ev = eventAt(i);
-        if (ev !== undefined) out.push(ev);
-      }
-      return out.reverse();
-    }
-    for (let i = 0; i < list.length; i++) {
-      const ev = eventAt(i);
-      if (ev !== undefined) out.push(ev);
-    }
-    return out;
   };
   return {
     push: (event, bytes) => js.push(event, bytes),
     pushDeferred: (source, bytes, toEvent) => js.pushDeferred(source, bytes, toEvent),
     pushExchange: (conn, ex, toEvent) => js.pushExchange(conn, ex, toEvent),
-    query({ sinceEpochMs, last }, accept) {
-      const fromJs = js.query({ sinceEpochMs, last }, accept);
+    query(options, accept) {
+      return drainCursor(this.cursor(options, accept));
+    },
+    cursor({ sinceEpochMs, last }, accept) {
+      // Oldest first by end time, the js recorder's first on a tie (as the sort of both answers was).
+      return mergedCursor(this.snapshots(sinceEpochMs, accept), last);
+    },
+    snapshots(sinceEpochMs, accept) {
+      const fromJs = js.snapshots(sinceEpochMs, accept);
       const e = native();
-      if (e === undefined) return fromJs;
-      const fromNative = nativeQuery(e, sinceEpochMs, last, accept);
-      if (fromJs.length === 0) return fromNative;
-      const merged = [...fromJs, ...fromNative].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
-      return last !== undefined && merged.length > last ? merged.slice(merged.length - last) : merged;
+      return e === undefined ? fromJs : [...fromJs, nativeSnapshot(e, sinceEpochMs, accept)];
     },
     get bytes() {
       return js.bytes + (native()?.recorderStats().bytes ?? 0);

@@ -186,6 +186,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     onBoundHit: (b) => metrics.boundHit(b),
   });
   metrics.setGaugeSource('tapSubscribers', () => hub.count);
+  metrics.setGaugeSource('tapHeldBytes', () => hub.heldChars);
   // History is read from the engine's recorder when it keeps one (native: C++ records merged with these).
   let history: FlightRecorder = recorder;
   metrics.setGaugeSource('recorderBytes', () => history.bytes);

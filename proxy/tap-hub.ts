@@ -95,12 +95,25 @@ export function eventTextMessage(t: EventText, cut: boolean): string {
   return `{"type":"event","event":${head}${t.identity}${rest}}`;
 }
 
+/** Where a subscriber's history comes from (Subscriber.sendHistory): its messages, made when taken. */
+export interface HistorySource {
+  /** The next message; undefined once there is none. */
+  next(): TapMessage | undefined;
+  /** Lets go of what the source holds (its recorder snapshot): called once, when it is done or the subscriber closed. */
+  close(): void;
+}
+
 export interface Subscriber {
-  /**
-   * Queues a message directly. History uses `force` to bypass the queue bound (it is already
-   * bounded by the flight recorder's size) so that `--last N` is never cut by the live bound.
-   */
+  /** Queues a message directly; `force` bypasses the queue bound (a `flushed` marker is never lost). */
   send(msg: TapMessage, force?: boolean): void;
+  /**
+   * Sends `source`'s messages ahead of everything queued, taking them only while the transport
+   * has room (the in-flight bound): a history read holds at most a few batches of its history,
+   * whatever its size and its client's pace, and a client that pauses holds it there. Live
+   * events queued meanwhile wait in the queue, under its bounds (past them counted and told as
+   * lost, as ever), and follow the source's last message.
+   */
+  sendHistory(source: HistorySource): void;
   /** Stops taking live events; calls `done` once everything queued was handed to the writer. */
   finish(done: () => void): void;
   /** Stops delivery; the hub forgets the subscriber. */
@@ -178,6 +191,12 @@ export interface TapHub {
   readonly wantsEarlyEvents: boolean;
   /** Every subscriber, reading or not. */
   readonly count: number;
+  /**
+   * Message characters held for subscribers: queued, and written but not yet sent on by the
+   * transport (each subscriber's queue and in-flight bounds; a history is taken into batches only
+   * within them). Read when the metrics are scraped.
+   */
+  readonly heldChars: number;
   publish(kind: DecisionPoint, event: TapEvent): void;
   /**
    * Publishes an event already written as text (EventText), when every subscriber it goes to takes
@@ -428,6 +447,8 @@ export function createTapHub(
     takesAll: boolean;
     /** Queues an event message already serialized (`json`), holding `bodyBytes` of bodies. */
     enqueueJson(json: string, bodyBytes: number): void;
+    /** Characters queued and in flight (TapHub.heldChars). */
+    held(): number;
     /** Writes what is queued (batches), unless the transport is full. */
     pump(): void;
     pending: Map<string, TapEvent[]>;
@@ -594,10 +615,17 @@ export function createTapHub(
       let queuedBodyBytes = 0;
       const maxInFlight = opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
       let inFlight = 0;
+      /** Characters of the queued messages (a notice counts NOTICE_CHARS). */
+      let queuedChars = 0;
+      /** The history being sent (sendHistory), and its message taken but not yet fitted into a batch. */
+      let history: HistorySource | undefined;
+      let historyNext: string | undefined;
+      let historyNextBodies = 0;
       const push = (item: string | TapMessage, bodyBytes: number): void => {
         queue.push(item);
         queueBodies.push(bodyBytes);
         queuedBodyBytes += bodyBytes;
+        queuedChars += typeof item === 'string' ? item.length : NOTICE_CHARS;
         if (!waitingDrain) schedulePump(s, typeof item === 'string' ? item.length : NOTICE_CHARS);
       };
       const tail = (): string | TapMessage | undefined => (queued() > 0 ? queue[queue.length - 1] : undefined);
@@ -652,6 +680,7 @@ export function createTapHub(
           if (parts.length > 0 && bytes + text.length > TAP_BATCH_MAX_BYTES) break;
           parts.push(text);
           bytes += text.length;
+          queuedChars -= typeof item === 'string' ? item.length : NOTICE_CHARS;
           queuedBodyBytes -= queueBodies[head]!;
           takenBodyChars += queueBodies[head]!;
           // Let go of what was taken: the array keeps its slots until it is emptied or cut (below), and
@@ -670,10 +699,45 @@ export function createTapHub(
         }
         return batchText(parts);
       };
+      /** Lets go of the history source (done, or the subscriber closed). */
+      const endHistory = (): void => {
+        const h = history;
+        history = undefined;
+        historyNext = undefined;
+        h?.close();
+      };
+      /**
+       * Takes the history's next messages, up to the batch bounds, as one batch's text (empty once
+       * the source is done: the queue's turn then).
+       */
+      const takeHistoryBatch = (): string => {
+        const parts: string[] = [];
+        let bytes = 0;
+        takenBodyChars = 0;
+        while (history !== undefined && parts.length < TAP_BATCH_MAX_MESSAGES) {
+          if (historyNext === undefined) {
+            const msg = history.next();
+            if (msg === undefined) {
+              endHistory();
+              break;
+            }
+            historyNext = msg.type === 'event' ? eventMessageJson(msg.event) : JSON.stringify(msg);
+            historyNextBodies = msg.type === 'event' ? bodyBytesOf(msg.event) : 0;
+          }
+          if (parts.length > 0 && bytes + historyNext.length > TAP_BATCH_MAX_BYTES) break;
+          parts.push(historyNext);
+          bytes += historyNext.length;
+          takenBodyChars += historyNextBodies;
+          historyNext = undefined;
+        }
+        return parts.length === 0 ? '' : batchText(parts);
+      };
       const pump = () => {
-        while (queued() > 0 && !closed) {
+        while ((history !== undefined || queued() > 0) && !closed) {
           if (inFlight >= maxInFlight) return waitDrain();
-          const batch = takeBatch();
+          const batch = history !== undefined ? takeHistoryBatch() : takeBatch();
+          if (batch === '') continue; // the history ended with the batch before
+          if (closed) return; // the source closed the subscriber (its read failed)
           inFlight += batch.length;
           opts.writer.write(batch, () => sent(batch.length));
           if (takenBodyChars > 0) for (const l of bodiesSentListeners) l(takenBodyChars);
@@ -683,7 +747,7 @@ export function createTapHub(
         }
         if (s.stalled && !closed) resume();
         if (queued() > 0 && !closed) return pump(); // resume() queued the loss notice
-        if (onFlushed && queued() === 0) {
+        if (onFlushed && queued() === 0 && history === undefined) {
           const cb = onFlushed;
           onFlushed = undefined;
           s.close();
@@ -760,8 +824,17 @@ export function createTapHub(
         pump() {
           if (!waitingDrain) pump();
         },
+        held() {
+          return queuedChars + inFlight + (historyNext?.length ?? 0);
+        },
         send(msg, force) {
           s.enqueue(msg, force);
+        },
+        sendHistory(source) {
+          if (closed) return source.close();
+          if (history !== undefined) throw new Error('tap-hub: a subscriber takes one history');
+          history = source;
+          if (!waitingDrain) schedulePump(s, FLUSH_CHARS); // at the end of this turn, as a full queue is
         },
         finish(done) {
           syncGate(); // what was gated while it was live is its to be told
@@ -777,6 +850,8 @@ export function createTapHub(
           queueBodies.length = 0;
           head = 0;
           queuedBodyBytes = 0;
+          queuedChars = 0;
+          endHistory();
           dirty.delete(s);
           if (rateNoticeTimer) clearTimeout(rateNoticeTimer);
           if (!subs.delete(s)) return;
@@ -852,6 +927,11 @@ export function createTapHub(
     },
     get count() {
       return subs.size;
+    },
+    get heldChars() {
+      let n = 0;
+      for (const s of subs) n += s.held();
+      return n;
     },
     sensitiveHeaders: sensitive,
     get takesEveryEvent() {

@@ -28,6 +28,8 @@ import {
   FLUSH_TOKEN_MAX_CHARS,
   type FlushReply,
   type FlushRequest,
+  type TapEvent,
+  type TapMessage,
 } from '../tap-protocol/index.js';
 import type { FlightRecorder } from './flight-recorder.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -245,17 +247,39 @@ export async function startTapService(listen: { host: string; port: number }, o:
       sub.close();
     });
 
-    // Live delivery starts in the same tick as the history query, so nothing falls between them.
-    sub.live = true;
     const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
+    // Live delivery starts in the same tick as the history's snapshot, so nothing falls between them;
+    // a history-only tap takes no live events.
+    sub.live = !wantsHistory || req.follow === true;
     if (wantsHistory) {
-      const history = o.recorder.query(
+      // A snapshot of the recorder now, made into events as the subscriber takes them (tap-hub
+      // sendHistory): a read holds a few batches of its history, not all of it (session 15).
+      const cursor = o.recorder.cursor(
         { sinceEpochMs: req.sinceMs !== undefined ? Date.now() - req.sinceMs : undefined, last: req.last },
         (e) => access.match.test(e),
       );
-      for (const e of history) sub.send({ type: 'event', event: o.hub.shape(e, access) }, true);
       const start = o.recorder.historyStartMs;
-      sub.send({ type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true }, true);
+      const end: TapMessage = { type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true };
+      let ended = false;
+      sub.sendHistory({
+        next: () => {
+          if (ended) return undefined;
+          let e: TapEvent | undefined;
+          try {
+            e = cursor.next();
+          } catch (err) {
+            // A record that does not decode ends this read, said so; the sidecar and its other taps go on.
+            ended = true;
+            log.warn('history read failed', { err: String(err) });
+            call.fail(GRPC_STATUS.INTERNAL, `MT_HISTORY: reading the flight recorder failed: ${(err as Error).message}`);
+            return undefined;
+          }
+          if (e !== undefined) return { type: 'event', event: o.hub.shape(e, access) };
+          ended = true;
+          return end;
+        },
+        close: () => cursor.close(),
+      });
       if (req.follow !== true) sub.finish(() => call.end());
     }
   };
