@@ -55,6 +55,8 @@ export interface TapServiceOptions {
   /** The pod IP (MESHTAP_POD_IP): where the tap API dials a wildcard tap listener. */
   podIp?: string;
   maxSubscribers?: number;
+  /** Most history reads at once (MAX_HISTORY_READS; tests lower it). */
+  maxHistoryReads?: number;
   /** Most connections the tap port holds at once (MAX_TAP_CONNECTIONS; tests lower it). */
   maxConnections?: number;
   /** Default (and, for trusted callers, only) rate bound per subscriber; 0 = none. */
@@ -85,6 +87,16 @@ const parseJson = (b: Buffer): unknown => JSON.parse(b.toString('utf8'));
  * connection is closed at once and counted (bound `tap-connections`).
  */
 const MAX_TAP_CONNECTIONS = 256;
+
+/**
+ * Most history reads (`tap --since/--last`, `record --since`) served at once. Each holds a snapshot
+ * of the flight recorder until its client has read it (native: a copy of the C++ recorder, up to
+ * `--recorder-bytes`, 4 MiB by default; js: the ring's references, and the chunks they keep from
+ * being collected), however slowly its client reads: 64 subscribers reading history at once held 64
+ * snapshots. Past it a read is refused (MT_TAP_BUSY, as past maxSubscribers) and counted (bound
+ * `tap-history-reads`); live taps are not counted.
+ */
+const MAX_HISTORY_READS = 8;
 
 /** Longest a stopping sidecar waits for its taps to take what is queued before it cuts them. */
 const STOP_GRACE_MS = 1_000;
@@ -189,6 +201,9 @@ function decideAccess(req: TapRequest, grant: string | undefined, peer: string, 
 
 export async function startTapService(listen: { host: string; port: number }, o: TapServiceOptions): Promise<TapService> {
   const maxSubscribers = o.maxSubscribers ?? 64;
+  const maxHistoryReads = o.maxHistoryReads ?? MAX_HISTORY_READS;
+  /** History reads under way (each holds a recorder snapshot). */
+  let historyReads = 0;
   let bound = '';
   // Live taps, so that close() can end each one with a reason instead of a reset.
   const open = new Set<() => void>();
@@ -227,6 +242,11 @@ export async function startTapService(listen: { host: string; port: number }, o:
       o.metrics.boundHit('tap-subscribers');
       return call.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `MT_TAP_BUSY: this sidecar already serves ${maxSubscribers} taps`);
     }
+    const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
+    if (wantsHistory && historyReads >= maxHistoryReads) {
+      o.metrics.boundHit('tap-history-reads');
+      return call.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `MT_TAP_BUSY: this sidecar already serves ${maxHistoryReads} history reads (--since, --last); try again once one ends`);
+    }
     const sub = o.hub.subscribe({
       match: access.match,
       bodies: access.bodies,
@@ -247,7 +267,6 @@ export async function startTapService(listen: { host: string; port: number }, o:
       sub.close();
     });
 
-    const wantsHistory = req.last !== undefined || req.sinceMs !== undefined;
     // Live delivery starts in the same tick as the history's snapshot, so nothing falls between them;
     // a history-only tap takes no live events.
     sub.live = !wantsHistory || req.follow === true;
@@ -261,6 +280,8 @@ export async function startTapService(listen: { host: string; port: number }, o:
       const start = o.recorder.historyStartMs;
       const end: TapMessage = { type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true };
       let ended = false;
+      let released = false;
+      historyReads++;
       sub.sendHistory({
         next: () => {
           if (ended) return undefined;
@@ -278,7 +299,11 @@ export async function startTapService(listen: { host: string; port: number }, o:
           ended = true;
           return end;
         },
-        close: () => cursor.close(),
+        close: () => {
+          cursor.close();
+          if (!released) historyReads--;
+          released = true;
+        },
       });
       if (req.follow !== true) sub.finish(() => call.end());
     }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { scrape, sumMetric } from './support/metrics-scrape.js';
-import { spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
+import { runMeshtap, spawnMeshtap, startSidecarProcess, type CliProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { until } from './support/until.js';
 
 /** A subscriber's in-flight bound (tap-hub DEFAULT_MAX_IN_FLIGHT_BYTES) and the batch that may pass it (TAP_BATCH_MAX_BYTES). */
@@ -172,6 +172,36 @@ describe.each(ENGINES)('a history read is bounded by memory (%s engine)', (engin
     expect(liveEnds.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(liveEnds.length).toBeLessThan(420);
     await until('the reader is gone', async () => (await subscribers(sidecar)) === 0 && (await held(sidecar)) === 0, 20_000);
+  }, 90_000);
+
+  it('past 8 history reads at once the next is refused (one line, exit 1, bound counted); a live tap is not; once a read ends the next is served', async () => {
+    await until('idle', async () => (await subscribers(sidecar)) === 0, 20_000);
+    const paused: CliProcess[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const tap = await startTap(sidecar, ['--last', '100000'], i);
+        tap.kill('SIGSTOP');
+        paused.push(tap);
+      }
+      const r = await runMeshtap(['tap', '--proxy', sidecar.tap!, '-o', 'json', '--since', '1h']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/MT_TAP_BUSY: this sidecar already serves 8 history reads/);
+      expect(sumMetric(await scrape(sidecar.admin!), 'meshtap_bound_hit_total', { bound: 'tap-history-reads' })).toBe(1);
+      const live = await startTap(sidecar, [], 8);
+      live.kill('SIGINT');
+      await live.done;
+      paused[0]!.kill('SIGKILL');
+      await paused[0]!.done;
+      await until('one read ended', async () => (await subscribers(sidecar)) === 7, 20_000);
+      const next = await runMeshtap(['tap', '--proxy', sidecar.tap!, '-o', 'json', '--last', '3']);
+      expect(next.code, next.stderr).toBe(0);
+      expect(eventsOf(next.stdout).map((e) => e.path)).toHaveLength(3);
+    } finally {
+      for (const t of paused) t.kill('SIGKILL');
+    }
+    await until('the readers are gone', async () => (await subscribers(sidecar)) === 0 && (await held(sidecar)) === 0, 20_000);
   }, 90_000);
 
   it('a history read whose client goes away lets go of it: subscribers, held bytes and descriptors back to idle', async () => {
