@@ -5,7 +5,7 @@
  * captured prefix) and gRPC messages one by one. Both sides are first put in one shape
  * (`Observation`), which also lets noise detection diff two live answers with the same code.
  */
-import { REDACTED, type HeaderList } from '../tap-protocol/index.js';
+import { OBSERVER_GAVE_UP, REDACTED, type HeaderList } from '../tap-protocol/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { groupHeaders, headerValue, HOP_BY_HOP_HEADERS, isPseudoHeader } from './headers.js';
 import { diffJson } from './json-mask.js';
@@ -48,6 +48,13 @@ export interface Observation {
   messages: Array<{ data: Buffer; isPrefix: boolean }>;
   grpcStatus?: number;
   grpcMessage?: string;
+  /**
+   * Only the start of this answer was seen: meshtap stopped following its connection before it
+   * ended (`observer-gave-up`). What was seen is compared (a status and headers if its head came, its
+   * body and messages as a prefix); its end (trailers, gRPC status and message, how many messages) is
+   * not known, so not compared (review15: replay reported a whole answer as 'changed' from it).
+   */
+  isEndUnseen?: boolean;
 }
 
 /** The recorded response as an Observation (gRPC messages decompressed). */
@@ -57,20 +64,25 @@ export function observationFromRecording(ex: RecordedExchange): Observation {
   // A gRPC trailers-only response carries its trailers in the only HEADERS frame; clients
   // (grpc-js) report them as trailers, so compare them as such.
   const isTrailersOnly = isGrpc && !ex.trailers?.length && headerValue(ex.responseHeaders, 'grpc-status') !== undefined;
+  // An HTTP/1 answer that came whole before the observer gave up is known whole (responseComplete).
+  const isEndUnseen = ex.error === OBSERVER_GAVE_UP && ex.responseComplete !== true;
+  const messages = (ex.responseMessages ?? []).map((f) => {
+    const raw = Buffer.from(f.data, 'base64');
+    if (f.truncated) return { data: raw, isPrefix: true };
+    return { data: decompressGrpc(raw, f.compressed, encoding), isPrefix: false };
+  });
+  if (isEndUnseen && messages.length > 0) messages[messages.length - 1]!.isPrefix = true;
   return {
     isGrpc,
     status: ex.status,
     headers: isTrailersOnly ? [] : (ex.responseHeaders ?? []),
     trailers: isTrailersOnly ? (ex.responseHeaders ?? []) : (ex.trailers ?? []),
     body: decodeBody(ex.responseBody),
-    bodyIsPrefix: ex.responseBody?.truncated ?? false,
-    messages: (ex.responseMessages ?? []).map((f) => {
-      const raw = Buffer.from(f.data, 'base64');
-      if (f.truncated) return { data: raw, isPrefix: true };
-      return { data: decompressGrpc(raw, f.compressed, encoding), isPrefix: false };
-    }),
+    bodyIsPrefix: (ex.responseBody?.truncated ?? false) || isEndUnseen,
+    messages,
     grpcStatus: ex.grpcStatus ?? (isGrpc ? grpcStatusFrom(ex) : undefined),
     grpcMessage: ex.grpcMessage ?? (isGrpc ? headerValue(ex.trailers, 'grpc-message') ?? headerValue(ex.responseHeaders, 'grpc-message') ?? '' : undefined),
+    ...(isEndUnseen ? { isEndUnseen } : {}),
   };
 }
 
@@ -145,13 +157,16 @@ export function diffObservations(expected: Observation, actual: Observation, opt
   const ignored = new Set([...(options.strictHeaders ? [] : DEFAULT_IGNORED_HEADERS), ...(options.ignoreHeaders ?? []).map((h) => h.toLowerCase())]);
   const skip = (name: string): boolean =>
     isPseudoHeader(name) || HOP_BY_HOP_HEADERS.has(name) || ignored.has(name) || (expected.isGrpc && GRPC_RESERVED_HEADERS.has(name));
-  if (!expected.isGrpc && expected.status !== actual.status) out.push({ field: 'status', expected: String(expected.status), actual: String(actual.status) });
-  diffHeaderLists('header', expected.headers, actual.headers, skip, out);
-  diffHeaderLists('trailer', expected.trailers, actual.trailers, skip, out);
+  // Of an answer seen only in part (isEndUnseen): its head if it came, never its end.
+  const isHeadSeen = !expected.isEndUnseen || expected.status !== undefined;
+  const isEndSeen = !expected.isEndUnseen;
+  if (!expected.isGrpc && isHeadSeen && expected.status !== actual.status) out.push({ field: 'status', expected: String(expected.status), actual: String(actual.status) });
+  if (isHeadSeen) diffHeaderLists('header', expected.headers, actual.headers, skip, out);
+  if (isEndSeen) diffHeaderLists('trailer', expected.trailers, actual.trailers, skip, out);
   if (expected.isGrpc) {
-    if (expected.grpcStatus !== actual.grpcStatus) out.push({ field: 'grpc-status', expected: String(expected.grpcStatus), actual: String(actual.grpcStatus) });
-    if ((expected.grpcMessage ?? '') !== (actual.grpcMessage ?? '')) out.push({ field: 'grpc-message', expected: expected.grpcMessage, actual: actual.grpcMessage });
-    if (expected.messages.length !== actual.messages.length) {
+    if (isEndSeen && expected.grpcStatus !== actual.grpcStatus) out.push({ field: 'grpc-status', expected: String(expected.grpcStatus), actual: String(actual.grpcStatus) });
+    if (isEndSeen && (expected.grpcMessage ?? '') !== (actual.grpcMessage ?? '')) out.push({ field: 'grpc-message', expected: expected.grpcMessage, actual: actual.grpcMessage });
+    if (isEndSeen ? expected.messages.length !== actual.messages.length : actual.messages.length < expected.messages.length) {
       out.push({ field: 'messages', expected: `${expected.messages.length} messages`, actual: `${actual.messages.length} messages` });
     }
     const n = Math.min(expected.messages.length, actual.messages.length);
