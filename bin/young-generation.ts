@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { mallocTrim, reduceMemory } from '../native/index.js';
 
@@ -142,7 +142,8 @@ export const SETTLE_AFTER_FIRST_TAP_MS = 1000;
  * ≤ 60 MB untapped too; docs/decisions.md, session 11, mem4): V8's low-memory notification (full
  * collections that shrink the young generation to its smallest size and give V8's pooled pages
  * back) and malloc_trim(0), once just after start, once SETTLE_AFTER_FIRST_TAP_MS after the first
- * tap attached, and once each time the last tap has been gone for SETTLE_AFTER_UNTAP_MS.
+ * tap attached, once each time the last tap has been gone for SETTLE_AFTER_UNTAP_MS, and while
+ * rate-limited taps are attached each time their garbage grew the old space by a MiB (settleWhileTapped).
  *
  * Why: loading and starting grew V8's new space to 2 × 2 MiB and left pages pooled; V8's memory
  * reducer gives them back by itself only 8–25 s later (measured: RssAnon 12.9 → 10.0 MB at ~23 s
@@ -155,9 +156,16 @@ export const SETTLE_AFTER_FIRST_TAP_MS = 1000;
  * forwards), so the ~40 ms this takes delays only a scrape or a tap's start, never a request;
  * the js engine, whose JS thread carries traffic, does not do this.
  */
-export function settleNativeMemory(hub: TapCount, reduce: () => void = reduceMemory, untapMs: number = SETTLE_AFTER_UNTAP_MS, firstTapMs: number = SETTLE_AFTER_FIRST_TAP_MS): void {
+export function settleNativeMemory(
+  hub: TapSettle,
+  reduce: () => void = reduceMemory,
+  untapMs: number = SETTLE_AFTER_UNTAP_MS,
+  firstTapMs: number = SETTLE_AFTER_FIRST_TAP_MS,
+  whileTapped: TappedSettle = {},
+): void {
   const atStart = setTimeout(reduce, 0);
   atStart.unref();
+  settleWhileTapped(hub, reduce, whileTapped);
   let firstTapSeen = false;
   hub.onCountChange(() => {
     if (firstTapSeen || hub.count === 0) return;
@@ -184,6 +192,82 @@ export function settleNativeMemory(hub: TapCount, reduce: () => void = reduceMem
       reduce();
     }, untapMs);
     timer.unref();
+  });
+}
+
+/** Old-space bytes a rate-limited tap's garbage may add past what the last settling left before the sidecar settles again. */
+export const SETTLE_TAPPED_OLD_GROWTH_BYTES = 1024 * 1024;
+/** How often the sidecar reads its old space's size while every tap is rate-limited (ms). */
+export const SETTLE_TAPPED_CHECK_MS = 2000;
+/** Fewest milliseconds between two settlings while tapped (bounds their CPU, ~40 ms each, to ≤ 0.4 % of a core). */
+export const SETTLE_TAPPED_MIN_INTERVAL_MS = 10_000;
+
+/** What settleNativeMemory watches: the tap hub's subscribers and whether the native tap gate is on. */
+export interface TapSettle extends TapCount {
+  /** Every subscriber is rate-limited and the native gate passes JS at most their rate (tap-hub.ts). */
+  readonly gated: boolean;
+}
+
+/** Knobs of the settling while tapped (tests lower them). */
+export interface TappedSettle {
+  growthBytes?: number;
+  checkMs?: number;
+  minIntervalMs?: number;
+  /** The old space's used bytes (V8's heap statistics unless given). */
+  oldSpaceUsed?: () => number;
+}
+
+function v8OldSpaceUsed(): number {
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'old_space') return s.space_used_size;
+  return 0;
+}
+
+/**
+ * While taps are attached and the tap gate is on (every tap rate-limited: the default `meshtap tap`,
+ * the tap API's, the bench's `-tap` rows), the native sidecar settles again each time its V8 old
+ * space grew by SETTLE_TAPPED_OLD_GROWTH_BYTES past what the last settling left (read every
+ * SETTLE_TAPPED_CHECK_MS, at most once per SETTLE_TAPPED_MIN_INTERVAL_MS; session 15, perf15).
+ *
+ * Why: a tap's JS objects that live past two scavenges (its queued batches and their writes, timers,
+ * the compiled code and feedback of its path) are promoted, and V8 starts a full collection only
+ * once the old generation grows past a limit several MB above what is live. With the young
+ * generation capped at 1 MiB (capYoungGenerationWhileTapped), a 100/s tap under gRPC load promoted
+ * ~50–150 KB a second: the old space went from 6 to 12 MB in 50 s and the external memory its dead
+ * Buffers held from 2.6 to 3.4 MB, all of it dead (measured, docs/decisions.md). Settled, the old
+ * space stays within ~1 MiB of what is live. The JS thread carries no traffic in the native engine
+ * and runs at a lower priority than the forwarding threads; the pause delays tap events only, which
+ * the C++ event ring holds meanwhile.
+ *
+ * Not while the gate is off (a firehose, `record`, `top`, a filtered tap): JS then sees every
+ * exchange, its garbage comes at the traffic's rate, V8's own incremental collections keep up with
+ * it, and a blocking settlement every 10 s would delay a busy tap's events for its length.
+ */
+function settleWhileTapped(hub: TapSettle, reduce: () => void, o: TappedSettle): void {
+  const growth = o.growthBytes ?? SETTLE_TAPPED_OLD_GROWTH_BYTES;
+  const checkMs = o.checkMs ?? SETTLE_TAPPED_CHECK_MS;
+  const minIntervalMs = o.minIntervalMs ?? SETTLE_TAPPED_MIN_INTERVAL_MS;
+  const oldSpaceUsed = o.oldSpaceUsed ?? v8OldSpaceUsed;
+  let timer: NodeJS.Timeout | undefined;
+  // The old space's used bytes after the last settling (or V8's own collection, or the tap's arrival).
+  let baseline = 0;
+  let last = -Infinity;
+  const check = (): void => {
+    const used = oldSpaceUsed();
+    if (used < baseline) baseline = used;
+    if (!hub.gated || used - baseline < growth || performance.now() - last < minIntervalMs) return;
+    reduce();
+    last = performance.now();
+    baseline = oldSpaceUsed();
+  };
+  hub.onCountChange(() => {
+    if (hub.count > 0 && timer === undefined) {
+      baseline = oldSpaceUsed();
+      timer = setInterval(check, checkMs);
+      timer.unref();
+    } else if (hub.count === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
   });
 }
 
