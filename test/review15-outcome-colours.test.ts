@@ -28,6 +28,7 @@ const CODES: Array<[number, 'success' | 'failure', 'green' | 'amber' | 'red']> =
 ];
 const SGR_COLOUR: Record<string, string> = { '32': 'green', '33': 'amber', '31': 'red' };
 const ROW_COLOUR: Record<string, string> = { 'st-ok': 'green', 'st-warn': 'amber', 'st-fail': 'red' };
+const CHIP_COLOUR: Record<string, string> = { 'grpc-ok': 'green', 'grpc-warn': 'amber', 'grpc-fail': 'red' };
 const skipBrowser = browserSkipReason();
 
 describe.each(ENGINES)('review15: one colour rule for tap --color, the dashboard and the series (%s engine)', (engine: Engine) => {
@@ -80,10 +81,14 @@ describe.each(ENGINES)('review15: one colour rule for tap --color, the dashboard
       await expect.poll(() => page.locator('.tr').count(), { timeout: 20_000, interval: 100 }).toBe(CODES.length);
       const rows: Array<[number, string]> = [];
       for (const e of events) {
-        const cls = await page.locator(`.tr[data-key="${e.pod ?? ''}|${e.proxy}|${e.id}"]`).getAttribute('class');
+        const row = page.locator(`.tr[data-key="${e.pod ?? ''}|${e.proxy}|${e.id}"]`);
+        const cls = await row.getAttribute('class');
         rows.push([e.grpcStatus!, ROW_COLOUR[Object.keys(ROW_COLOUR).find((k) => cls?.split(' ').includes(k)) ?? ''] ?? String(cls)]);
+        // The gRPC column's chip says the same (it painted every code but OK red).
+        const chip = await row.locator('.c-grpc button, .c-grpc span').first().getAttribute('class');
+        rows.push([e.grpcStatus!, CHIP_COLOUR[Object.keys(CHIP_COLOUR).find((k) => chip?.split(' ').includes(k)) ?? ''] ?? String(chip)]);
       }
-      expect(rows.sort((a, b) => a[0] - b[0])).toEqual(CODES.map(([code, , colour]) => [code, colour]).sort((a, b) => (a[0] as number) - (b[0] as number)));
+      expect(rows.sort((a, b) => a[0] - b[0])).toEqual(CODES.flatMap(([code, , colour]) => [[code, colour], [code, colour]]).sort((a, b) => (a[0] as number) - (b[0] as number)));
       expect(rig.pageErrors).toEqual([]);
     } finally {
       await rig.close();

@@ -115,6 +115,8 @@ function Chip({ label, title, onClick, cls }: { label: string; title: string; on
 /** The row's colour: tap-protocol's one rule (outcomeTone), as `tap --color` colours its lines. */
 const STATUS_CLASS = { good: 'st-ok', warn: 'st-warn', bad: 'st-fail', pending: 'st-pending' } as const;
 const statusClass = (e: TapEvent): string => STATUS_CLASS[outcomeTone(e)];
+/** The gRPC code's own colour by the same rule: NOT_FOUND amber as its row, not the failure red (review15). */
+const GRPC_CHIP_CLASS = { good: 'grpc-ok', warn: 'grpc-warn', bad: 'grpc-fail', pending: 'grpc-warn' } as const;
 
 function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row; top: number; index: number; selected: boolean } & Pick<Props, 'onSelect' | 'onFilter'>) {
   const e = row.e;
@@ -180,7 +182,7 @@ function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row;
         {e.grpcStatus !== undefined && (
           <Chip
             label={GRPC_NAMES[e.grpcStatus] ?? String(e.grpcStatus)}
-            cls={e.grpcStatus === 0 ? 'grpc-ok' : 'grpc-fail'}
+            cls={GRPC_CHIP_CLASS[outcomeTone({ kind: 'end', protocol: 'grpc', status: 200, grpcStatus: e.grpcStatus })]}
             title={`Filter: --grpc-status ${e.grpcStatus}`}
             onClick={() => onFilter({ flag: 'grpc-status', value: String(e.grpcStatus) })}
           />
