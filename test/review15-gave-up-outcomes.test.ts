@@ -2,8 +2,8 @@
  * review15: an exchange meshtap stopped following (`observer-gave-up`) is left out of the response
  * series only when its outcome is truly unknown (session 14). A 5xx head seen before the give-up is
  * a failure either way (the response came whole: a 5xx; or it was cut: a failure), so it stays one
- * in /metrics, in the `end` event's classification (top, the dashboard) and in `tap --color`, on
- * both engines. A 200 head is unknown (its body may or may not have arrived): request_total only.
+ * in /metrics (response and route series), in the `end` event's classification (top, the dashboard)
+ * and in `tap --color`, on both engines. A 200 head is unknown (its body may or may not have arrived): request_total only.
  *
  * Real sidecar processes; raw clients and a scripted server write exactly the bytes each case needs:
  * HTTP/1, a response body whose chunk size the observer refuses; HTTP/2, a malformed PING after the
@@ -134,5 +134,11 @@ describe.each(ENGINES)('review15: a 5xx seen before the observer gave up is a fa
         };
       }),
     );
+    // The route series (`meshtap routes`, edges) count the same: the 503s failed, the whole answer succeeded.
+    const counted = Object.values(CASES).filter((c) => c.counted !== 'none');
+    expect([sumMetric(samples, 'route_response_total'), sumMetric(samples, 'route_response_total', { classification: 'failure' })]).toEqual([
+      counted.length,
+      counted.filter((c) => c.counted === 'failure').length,
+    ]);
   }, 90_000);
 });
