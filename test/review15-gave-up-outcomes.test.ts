@@ -3,7 +3,8 @@
  * series only when its outcome is truly unknown (session 14). A 5xx head seen before the give-up is
  * a failure either way (the response came whole: a 5xx; or it was cut: a failure), so it stays one
  * in /metrics (response and route series), in the `end` event's classification (top, the dashboard)
- * and in `tap --color`, on both engines. A 200 head is unknown (its body may or may not have arrived): request_total only.
+ * and in `tap --color`, on both engines. A 200 head is unknown (its body may or may not have
+ * arrived): request_total only.
  *
  * Real sidecar processes; raw clients and a scripted server write exactly the bytes each case needs:
  * HTTP/1, a response body whose chunk size the observer refuses; HTTP/2, a malformed PING after the
