@@ -52,9 +52,34 @@ describe('body redaction', () => {
     const bytes = Buffer.concat([Buffer.from([0x0a, 0x96, 0x01]), Buffer.from('Bearer tok-ä-12345678 '), Buffer.from([0xff, 0x00, 0xfe])]);
     const body = { size: bytes.length, truncated: false, encoding: 'base64' as const, data: bytes.toString('base64') };
     const out = scrubBody(body, ['tok-ä-12345678']);
-    expect(Buffer.from(out.data, 'base64')).toEqual(Buffer.concat([Buffer.from([0x0a, 0x96, 0x01]), Buffer.from('Bearer [redacted] '), Buffer.from([0xff, 0x00, 0xfe])]));
+    // 15 bytes (ä is two): [redacted] cut to that length, so every length prefix still holds.
+    expect(Buffer.from(out.data, 'base64')).toEqual(Buffer.concat([Buffer.from([0x0a, 0x96, 0x01]), Buffer.from('Bearer [redacted][reda '), Buffer.from([0xff, 0x00, 0xfe])]));
     const clean = scrubBody(body, ['not-in-there-at-all']);
     expect(clean).toBe(body);
+    // Another spelling in bytes (percent-encoded) is still found, and replaced as in text.
+    const spelled = Buffer.concat([Buffer.from([0xff]), Buffer.from('next=tok-%C3%A4-12345678')]);
+    const b2 = scrubBody({ size: spelled.length, truncated: false, encoding: 'base64', data: spelled.toString('base64') }, ['tok-ä-12345678']);
+    expect(Buffer.from(b2.data, 'base64').toString('latin1')).toBe('\xffnext=[redacted]');
+  });
+
+  it('a gRPC body keeps its frames: a value in a message is masked to its own length, UTF-8 body or not', () => {
+    const msg = (text: string) => {
+      const payload = Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(text)]), Buffer.from(text)]);
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(payload.length, 1);
+      return Buffer.concat([head, payload]);
+    };
+    const frames = Buffer.concat([msg('Bearer abcdefgh12345678'), msg('second message')]);
+    const body = { size: frames.length, truncated: false, encoding: 'utf8' as const, data: frames.toString('utf8') };
+    const out = scrubBody(body, ['abcdefgh12345678'], true);
+    expect(out.encoding).toBe('utf8');
+    const bytes = Buffer.from(out.data, 'utf8');
+    expect(bytes.length).toBe(frames.length);
+    expect(bytes.readUInt32BE(1)).toBe(frames.readUInt32BE(1));
+    expect(bytes.toString('latin1')).toContain('Bearer [redacted][redac');
+    expect(bytes.subarray(bytes.length - 14).toString()).toBe('second message');
+    // Not framed (an HTTP text body): [redacted] as in every other field.
+    expect(scrubBody(body, ['abcdefgh12345678']).data).toContain('Bearer [redacted]\u0000');
   });
 
   // Bug: a whitespace character outside JSON's four (\v, \f, U+00A0, a leading BOM…) between

@@ -304,20 +304,45 @@ export function redactBody(body: TapBody, contentType: string | undefined, rules
  * (the same object when none occurs). A binary (base64) body is scrubbed in its bytes: a value
  * echoed in a protobuf message or any binary frame is the value's UTF-8 bytes there, which a
  * viewer reads once the base64 is decoded (a gRPC message of 128 bytes or more is seldom valid
- * UTF-8, so it travels as base64). The bytes are searched as Latin-1 text, one character per
- * byte, for each value's UTF-8 bytes spelled the same way, so every spelling the text pass finds
- * is found in bytes too.
+ * UTF-8, so it travels as base64).
+ *
+ * Binary bodies, and every body of a gRPC exchange (`framed`), keep their length: a value as
+ * written becomes `[redacted]` repeated and cut to the value's byte length, so the length
+ * prefixes of protobuf fields and gRPC frames still hold and recordings, mock and replay read the
+ * later messages (review15). Other spellings of a value (escaped, percent-encoded), rare in
+ * binary, are then searched in a Latin-1 view of the bytes (one character per byte, the values'
+ * UTF-8 bytes spelled the same way) and replaced as in text.
  */
-export function scrubBody(body: TapBody, secrets: readonly string[]): TapBody {
+export function scrubBody(body: TapBody, secrets: readonly string[], framed = false): TapBody {
   if (body.data === '') return body;
-  if (body.encoding === 'base64') {
-    const bytes = Buffer.from(body.data, 'base64').toString('latin1');
-    const asBytes = secrets.map((s) => Buffer.from(s, 'utf8').toString('latin1'));
-    const scrubbed = scrubText(bytes, asBytes);
-    return scrubbed === bytes ? body : { ...body, data: Buffer.from(scrubbed, 'latin1').toString('base64') };
+  if (body.encoding === 'utf8' && !framed) {
+    const data = scrubText(body.data, secrets);
+    return data === body.data ? body : { ...body, data };
   }
-  const data = scrubText(body.data, secrets);
-  return data === body.data ? body : { ...body, data };
+  const bytes = Buffer.from(body.data, body.encoding);
+  const masked = maskInPlace(bytes, secrets);
+  const view = bytes.toString('latin1');
+  // The values' UTF-8 bytes as Latin-1 (found as written, JSON-escaped) and the values themselves
+  // (found where a percent view decodes UTF-8 escapes back into characters).
+  const asBytes = secrets.map((v) => Buffer.from(v, 'utf8').toString('latin1'));
+  const scrubbed = scrubText(view, asBytes.some((b, i) => b !== secrets[i]) ? [...asBytes, ...secrets] : asBytes);
+  if (!masked && scrubbed === view) return body;
+  return { ...body, data: Buffer.from(scrubbed, 'latin1').toString(body.encoding) };
+}
+
+/** Overwrites each occurrence of a value's UTF-8 bytes with `[redacted]` cut to its length; whether any was found. */
+function maskInPlace(bytes: Buffer, secrets: readonly string[]): boolean {
+  let found = false;
+  for (const v of secrets) {
+    const needle = Buffer.from(v, 'utf8');
+    if (needle.length === 0) continue;
+    const mask = Buffer.from(REDACTED.repeat(Math.ceil(needle.length / REDACTED.length)).slice(0, needle.length), 'latin1');
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + needle.length)) {
+      mask.copy(bytes, at);
+      found = true;
+    }
+  }
+  return found;
 }
 
 /** A JSON string's escapes (`\/`, `\u002B`) and HTML references (`&#x2F;`) are spellings too (review14). */

@@ -495,8 +495,8 @@ export function createTapHub(
     }
     const v = redactEventSecrets(e, secrets, o.reveal, hidden);
     if (hidden !== undefined && hidden.length > 0 && o.bodies) {
-      if (qb) qb = scrubBody(qb, hidden);
-      if (sb) sb = scrubBody(sb, hidden);
+      if (qb) qb = scrubBody(qb, hidden, e.protocol === 'grpc');
+      if (sb) sb = scrubBody(sb, hidden, e.protocol === 'grpc');
     }
     // grpcMessage is the grpc-message trailer's value: redacted with it when that header was made sensitive.
     const hideGrpcMessage = e.grpcMessage !== undefined && sensitive.has('grpc-message') && o.reveal !== 'all' && !o.reveal.has('grpc-message');

@@ -7,6 +7,7 @@
  * base64) echoing the token showed it in full once decoded; its bytes are now scrubbed like text.
  * Real sidecar processes on both engines, a real HTTP/1 backend, curl as the client.
  */
+import * as grpc from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -95,6 +96,7 @@ describe.each(ENGINES)('lead15: compressed and binary bodies never show a hidden
     expect(shown).not.toContain(TOKEN);
     expect(shown).toContain('[redacted]');
     expect(shown).toContain('x'.repeat(150)); // the rest of the bytes as sent
+    expect(shown.length).toBe(binaryResponse.length); // masked to the value's length: length prefixes hold
 
     // Nowhere else in the events either.
     expect(JSON.stringify(ends)).not.toContain(TOKEN);
@@ -111,6 +113,54 @@ describe.each(ENGINES)('lead15: compressed and binary bodies never show a hidden
       expect(served.stdout.split('\r\n\r\n')[1]).toBe('');
     } finally {
       await mock.close();
+    }
+  }, 60_000);
+});
+
+describe.each(ENGINES)('lead15: a hidden value in a gRPC message is masked to its length, so the frames still hold (%s engine)', (engine) => {
+  const TOKEN_G = 'tok-SECRET-abcdefghijklmnopqrstuvwxyz0123456789';
+  const raw = (b: Buffer): Buffer => b;
+  let server: grpc.Server;
+  let sidecar: SidecarProcess;
+
+  beforeAll(async () => {
+    server = new grpc.Server();
+    server.register('/e.E/Unary', (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request), raw, raw, 'unary');
+    const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
+    // prettier-ignore
+    sidecar = await startSidecarProcess(['--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
+  }, 60_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+    server?.forceShutdown();
+  });
+
+  it('request and response messages (binary and UTF-8) read [redacted] to the token length; each frame length prefix matches its bytes', async () => {
+    const tap = await openTapCollector(sidecar.tap!, { bodies: true });
+    const client = new grpc.Client(sidecar.forwards[0]!.address, grpc.credentials.createInsecure());
+    let ends;
+    try {
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${TOKEN_G}`);
+      const binary = Buffer.concat([Buffer.from([0x0a, TOKEN_G.length]), Buffer.from(TOKEN_G), Buffer.alloc(100, 0xff)]);
+      const text = Buffer.concat([Buffer.from([0x0a, TOKEN_G.length]), Buffer.from(TOKEN_G)]);
+      for (const msg of [binary, text]) {
+        const echoed = await new Promise<Buffer>((r, j) => client.makeUnaryRequest('/e.E/Unary', raw, raw, msg, md, (e, v) => (e ? j(e) : r(v!))));
+        expect(echoed).toEqual(msg); // forwarded unchanged
+      }
+      ends = await tap.waitForEnds(2);
+    } finally {
+      tap.close();
+      client.close();
+    }
+    expect(ends.map((e) => e.requestBody?.encoding)).toEqual(['base64', 'utf8']);
+    for (const e of ends) {
+      for (const b of [e.requestBody!, e.responseBody!]) {
+        const bytes = Buffer.from(b.data, b.encoding);
+        expect(bytes.readUInt32BE(1)).toBe(bytes.length - 5);
+        expect(bytes.toString('latin1')).not.toContain(TOKEN_G);
+        expect(bytes.toString('latin1')).toContain('[redacted][redacted][redacted][redacted][redact');
+      }
     }
   }, 60_000);
 });
