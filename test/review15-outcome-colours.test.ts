@@ -89,6 +89,15 @@ describe.each(ENGINES)('review15: one colour rule for tap --color, the dashboard
         rows.push([e.grpcStatus!, CHIP_COLOUR[Object.keys(CHIP_COLOUR).find((k) => chip?.split(' ').includes(k)) ?? ''] ?? String(chip)]);
       }
       expect(rows.sort((a, b) => a[0] - b[0])).toEqual(CODES.flatMap(([code, , colour]) => [[code, colour], [code, colour]]).sort((a, b) => (a[0] as number) - (b[0] as number)));
+      // With the detail open the GRPC column is hidden: each row's status cell then names its gRPC
+      // code, not HTTP's 200 (a red "200" read as a success; lead, session 15).
+      const statusText = async (e: TapEvent) => (await page.locator(`.tr[data-key="${e.pod ?? ''}|${e.proxy}|${e.id}"] .td`).nth(6).innerText()).trim();
+      expect(await statusText(events[0]!)).toBe('200');
+      await page.locator('.tr').first().locator('.td').first().click(); // the time cell (a chip would filter)
+      await page.locator('.traffic.with-detail').waitFor();
+      expect(await page.locator('.th.c-grpc').isVisible()).toBe(false);
+      const shown = await Promise.all(events.map(async (e) => [e.grpcStatus!, await statusText(e)] as const));
+      expect(shown.sort((a, b) => a[0] - b[0])).toEqual(CODES.map(([code]) => [code, grpc.status[code]]).sort((a, b) => (a[0] as number) - (b[0] as number)));
       expect(rig.pageErrors).toEqual([]);
     } finally {
       await rig.close();

@@ -171,7 +171,19 @@ function TableRow({ row, top, index, selected, onSelect, onFilter }: { row: Row;
       </div>
       <div role="gridcell" class="td">
         {e.status !== undefined ? (
-          <Chip label={String(e.status)} cls="status" title={`Filter: --status ${e.status}`} onClick={() => onFilter({ flag: 'status', value: String(e.status) })} />
+          <>
+            <Chip label={String(e.status)} cls={e.grpcStatus !== undefined ? 'status has-grpc' : 'status'} title={`Filter: --status ${e.status}`} onClick={() => onFilter({ flag: 'status', value: String(e.status) })} />
+            {e.grpcStatus !== undefined && (
+              // Where the GRPC column is hidden (detail open, narrow windows) the status cell names the
+              // gRPC code instead of HTTP's 200, so a red row says why (review15's walk-through).
+              <Chip
+                label={GRPC_NAMES[e.grpcStatus] ?? String(e.grpcStatus)}
+                cls="grpc-inline"
+                title={`HTTP ${e.status}, gRPC ${GRPC_NAMES[e.grpcStatus] ?? ''} (${e.grpcStatus}). Filter: --grpc-status ${e.grpcStatus}`}
+                onClick={() => onFilter({ flag: 'grpc-status', value: String(e.grpcStatus) })}
+              />
+            )}
+          </>
         ) : e.error ? (
           <span class="err-text">{e.error}</span>
         ) : (
