@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isoTime } from '../common/index.js';
 import { isFailedByError, isUnobserved, redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
+import { isEncodedBody } from './body-redact.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type ExchangeEventMaker, type FlightRecorder } from './flight-recorder.js';
 import type { ShownRequest } from './metric-labels.js';
 import type { HttpRoute, ProxyMetrics } from './metrics.js';
@@ -314,10 +315,10 @@ export function createExchangeSink(
   const isTapOnly = options.tapOnly === true;
   const { baseEvent, endEvent, requestHeaders: shownRequest, responseHeaders: shownResponse, identityJson } = createEventMaker(conn, services);
   /** Publishes `json` as text if the hub can (tap-hub.ts publishText); false: publish the event object. */
-  const publishedText = (kind: TapEvent['kind'], json: PrewrittenEvent | undefined, hasBodies: boolean): boolean => {
+  const publishedText = (kind: TapEvent['kind'], json: PrewrittenEvent | undefined, hasBodies: boolean, isEncoded = false): boolean => {
     if (json === undefined) return false;
-    // Bodies captured here but none in the text (not written for them): the object says it all.
-    if (kind === 'end' && hasBodies && json.cutFrom === json.cutTo) return false;
+    // Bodies captured here but none in the text (not written for them), or coded: the object says it all.
+    if (kind === 'end' && hasBodies && (json.cutFrom === json.cutTo || isEncoded)) return false;
     return hub.publishText({ kind, text: json.text, identityAt: json.identityAt, identity: identityJson(), cutFrom: json.cutFrom, cutTo: json.cutTo, bodyChars: json.bodyChars, hasBodies });
   };
   const recordedEvent = recordedEventMaker(services);
@@ -384,7 +385,9 @@ export function createExchangeSink(
       if (ex.requestBody !== undefined || ex.responseBody !== undefined) metrics.bodyCaptured((ex.requestBody?.captured ?? 0) + (ex.responseBody?.captured ?? 0));
       if (isTapOnly) {
         if (!hub.hasSubscribers) hub.skipped();
-        else if (!publishedText('end', json, ex.requestBody !== undefined)) hub.publish('end', endEvent(ex));
+        // A compressed body is withheld per grant (body-redact.ts isEncodedBody), which C++'s plain
+        // text does not know: such an end is made as an object and shaped for each subscriber.
+        else if (!publishedText('end', json, ex.requestBody !== undefined, isEncodedBody(ex.requestHeaders) || isEncodedBody(ex.responseHeaders))) hub.publish('end', endEvent(ex));
         return;
       }
       const shown = labelsOf(ex);
