@@ -10,6 +10,7 @@
  * byte) and works on a body cut at the capture limit, where a parser would give up and leak. The
  * trade-off: a field whose name is split or escaped oddly (`"pass\u0077ord"`) is not recognized.
  */
+import { listCodings } from './http1/framing.js';
 import { DEFAULT_SECRET_FIELDS, REDACTED, scrubEscapedSecrets, scrubSecrets, type HeaderList, type TapBody } from '../tap-protocol/index.js';
 
 /**
@@ -263,16 +264,8 @@ export function isEncodedBody(headers: HeaderList | undefined): boolean {
   if (headers === undefined) return false;
   for (const [k, v] of headers) {
     const n = k.toLowerCase();
-    if ((n === 'content-encoding' || n === 'grpc-encoding') && isCoded(v)) return true;
-    if (n === 'transfer-encoding' && isCoded(v, 'chunked')) return true;
-  }
-  return false;
-}
-
-function isCoded(value: string, alsoPlain?: string): boolean {
-  for (const part of value.split(',')) {
-    const c = part.trim().toLowerCase();
-    if (c !== '' && c !== 'identity' && c !== alsoPlain) return true;
+    if ((n === 'content-encoding' || n === 'grpc-encoding') && listCodings([v]).some((c) => c !== 'identity')) return true;
+    if (n === 'transfer-encoding' && listCodings([v]).some((c) => c !== 'identity' && c !== 'chunked')) return true;
   }
   return false;
 }

@@ -315,10 +315,13 @@ export function createExchangeSink(
   const isTapOnly = options.tapOnly === true;
   const { baseEvent, endEvent, requestHeaders: shownRequest, responseHeaders: shownResponse, identityJson } = createEventMaker(conn, services);
   /** Publishes `json` as text if the hub can (tap-hub.ts publishText); false: publish the event object. */
-  const publishedText = (kind: TapEvent['kind'], json: PrewrittenEvent | undefined, hasBodies: boolean, isEncoded = false): boolean => {
+  const publishedText = (kind: TapEvent['kind'], json: PrewrittenEvent | undefined, ended?: Exchange): boolean => {
     if (json === undefined) return false;
-    // Bodies captured here but none in the text (not written for them), or coded: the object says it all.
-    if (kind === 'end' && hasBodies && (json.cutFrom === json.cutTo || isEncoded)) return false;
+    // Bodies captured here but none in the text (not written for them), or coded: the object says
+    // it all. A coded body is withheld per grant (body-redact.ts isEncodedBody), which C++'s plain
+    // text does not know: such an end is made as an object and shaped for each subscriber.
+    const hasBodies = ended?.requestBody !== undefined;
+    if (hasBodies && (json.cutFrom === json.cutTo || isEncodedBody(ended!.requestHeaders) || isEncodedBody(ended!.responseHeaders))) return false;
     return hub.publishText({ kind, text: json.text, identityAt: json.identityAt, identity: identityJson(), cutFrom: json.cutFrom, cutTo: json.cutTo, bodyChars: json.bodyChars, hasBodies });
   };
   const recordedEvent = recordedEventMaker(services);
@@ -354,7 +357,7 @@ export function createExchangeSink(
         // With only ends-only taps reading (record, top), no req event: the end says it all.
         let e: TapEvent | undefined;
         if (hub.wantsEarlyEvents) {
-          if (!publishedText('req', json, false)) {
+          if (!publishedText('req', json)) {
             e = baseEvent('req', ex, ex.startMs);
             e.requestHeaders = shownRequest(ex);
             hub.publish('req', e);
@@ -372,7 +375,7 @@ export function createExchangeSink(
     responseHead(ex, json) {
       if (ex.responseBody !== undefined && !isCapturedContentType(services.captureContentTypes, contentTypeOf(ex.responseHeaders))) ex.responseBody.omitted = 'content-type';
       if (hub.hasSubscribers && hub.wantsEarlyEvents) {
-        if (publishedText('rsp', json, false)) return;
+        if (publishedText('rsp', json)) return;
         const e = baseEvent('rsp', ex, ex.responseMs);
         e.requestHeaders = shownRequest(ex);
         e.status = ex.status;
@@ -385,9 +388,7 @@ export function createExchangeSink(
       if (ex.requestBody !== undefined || ex.responseBody !== undefined) metrics.bodyCaptured((ex.requestBody?.captured ?? 0) + (ex.responseBody?.captured ?? 0));
       if (isTapOnly) {
         if (!hub.hasSubscribers) hub.skipped();
-        // A compressed body is withheld per grant (body-redact.ts isEncodedBody), which C++'s plain
-        // text does not know: such an end is made as an object and shaped for each subscriber.
-        else if (!publishedText('end', json, ex.requestBody !== undefined, isEncodedBody(ex.requestHeaders) || isEncodedBody(ex.responseHeaders))) hub.publish('end', endEvent(ex));
+        else if (!publishedText('end', json, ex)) hub.publish('end', endEvent(ex));
         return;
       }
       const shown = labelsOf(ex);

@@ -89,8 +89,8 @@ function parseContentLength(values: string[]): { ok: true; value: number } | { o
   return isAmbiguous ? { ok: false, error: 'h1-ambiguous-framing' } : { ok: true, value: found };
 }
 
-/** Transfer codings, lower-cased, in order; a parameterised coding keeps only its name. */
-function listCodings(values: string[]): string[] {
+/** Transfer (or content) codings, lower-cased, in order; a parameterised coding keeps only its name. */
+export function listCodings(values: string[]): string[] {
   const codings: string[] = [];
   for (const field of values) {
     for (const part of field.split(',')) {
