@@ -58,8 +58,14 @@ export interface FlightRecorder {
 
 /** A history read in progress (FlightRecorder.cursor). */
 export interface HistoryCursor {
-  /** The next event, oldest first; undefined once there is none (then the snapshot is let go). */
-  next(): TapEvent | undefined;
+  /**
+   * The next event, oldest first; undefined once there is none (then the snapshot is let go).
+   * With `until` (a `performance.now()` time): null when that time came before the next event was
+   * found; the read goes on from there at the next call. A filter that takes few events makes a
+   * read scan most of the recorder between two events, and the js engine forwards on the thread
+   * that scans: a reader gives the scan slices of a turn (tap-service), not one turn of seconds.
+   */
+  next(until?: number): TapEvent | undefined | null;
   /** Lets go of the snapshot; next() answers undefined from then on. Idempotent. */
   close(): void;
 }
@@ -77,33 +83,53 @@ export interface HistoryList {
 const endOf = (e: TapEvent): number => Date.parse(e.ts);
 
 /**
+ * Exchanges a cursor reads in a slice before it looks at the clock: a short read (a few dozen
+ * events, cold code on a sidecar's first read) goes out whole, in one batch, as before.
+ */
+const SLICE_MIN_READS = 64;
+
+/**
  * A cursor over `lists` merged oldest first by end time, ties in list order (as a stable sort of
  * their concatenation orders them, each list being oldest first), from the last `last` events of
  * the merge when `last` is set. Events are made when read; `last` finds where to start by reading
  * back from the newest (the events it read then are made again going forward: one event at a
- * time held, rather than `last` of them).
+ * time held, rather than `last` of them). That reading back is done by the first calls of next(),
+ * in time slices as the rest.
  */
 export function mergedCursor(lists: HistoryList[], last?: number): HistoryCursor {
-  let open: HistoryList[] | undefined = lists;
+  let open = true;
+  /** Exchanges read since the last slice ended. */
+  let reads = 0;
+  /** Whether the slice (`until`) is over. */
+  const timeUp = (until: number | undefined): boolean => until !== undefined && ++reads > SLICE_MIN_READS && performance.now() > until;
   const pos = lists.map(() => 0);
-  if (last !== undefined) {
-    // Newest first until `last` are found: where each list's share of them begins.
-    const back = lists.map((l) => l.length);
-    const peek: Array<{ e: TapEvent; at: number } | undefined> = lists.map(() => undefined);
-    const start = lists.map((l) => l.length);
-    const older = (k: number): { e: TapEvent; at: number } | undefined => {
-      const l = lists[k]!;
-      while (back[k]! > 0) {
-        const at = --back[k]!;
-        const e = l.at(at);
-        if (e !== undefined) return { e, at };
-      }
-      return undefined;
-    };
-    for (let found = 0; found < last; found++) {
+  // `last`: newest first until `last` are found, where each list's share of them begins.
+  let starting = last !== undefined;
+  let found = 0;
+  const back = lists.map((l) => l.length);
+  const peek: Array<{ e: TapEvent; at: number } | undefined> = lists.map(() => undefined);
+  const start = lists.map((l) => l.length);
+  /** List k's next older event, undefined at its start, null if the slice ended first. */
+  const older = (k: number, until: number | undefined): { e: TapEvent; at: number } | undefined | null => {
+    const l = lists[k]!;
+    while (back[k]! > 0) {
+      if (timeUp(until)) return null;
+      const at = --back[k]!;
+      const e = l.at(at);
+      if (e !== undefined) return { e, at };
+    }
+    return undefined;
+  };
+  /** Goes on reading back; false if the slice ended first. */
+  const findStarts = (until: number | undefined): boolean => {
+    for (; found < last!; found++) {
       let pick = -1;
       for (let k = lists.length - 1; k >= 0; k--) {
-        peek[k] ??= older(k);
+        if (peek[k] === undefined) {
+          const p = older(k, until);
+          if (p === null) return false;
+          peek[k] = p;
+        }
         // The newest; on a tie the later list's (it comes after in the forward order).
         if (peek[k] !== undefined && (pick < 0 || endOf(peek[k]!.e) > endOf(peek[pick]!.e))) pick = k;
       }
@@ -112,26 +138,44 @@ export function mergedCursor(lists: HistoryList[], last?: number): HistoryCursor
       peek[pick] = undefined;
     }
     for (let k = 0; k < lists.length; k++) pos[k] = start[k]!;
-  }
+    peek.fill(undefined);
+    starting = false;
+    return true;
+  };
   const head: Array<TapEvent | undefined> = lists.map(() => undefined);
-  const nextOf = (k: number): TapEvent | undefined => {
+  /** List k's next event, undefined at its end, null if the slice ended first. */
+  const nextOf = (k: number, until: number | undefined): TapEvent | undefined | null => {
     const l = lists[k]!;
     while (pos[k]! < l.length) {
+      if (timeUp(until)) return null;
       const e = l.at(pos[k]!++);
       if (e !== undefined) return e;
     }
     return undefined;
   };
   const close = (): void => {
-    open = undefined;
+    open = false;
+    lists = []; // the snapshots go with it
     head.fill(undefined);
+    peek.fill(undefined);
   };
   return {
-    next() {
-      if (open === undefined) return undefined;
+    next(until) {
+      if (!open) return undefined;
+      if (starting && !findStarts(until)) {
+        reads = 0;
+        return null;
+      }
       let pick = -1;
-      for (let k = 0; k < open.length; k++) {
-        head[k] ??= nextOf(k);
+      for (let k = 0; k < lists.length; k++) {
+        if (head[k] === undefined) {
+          const e = nextOf(k, until);
+          if (e === null) {
+            reads = 0;
+            return null;
+          }
+          head[k] = e;
+        }
         if (head[k] !== undefined && (pick < 0 || endOf(head[k]!) < endOf(head[pick]!))) pick = k;
       }
       if (pick < 0) {
@@ -149,7 +193,7 @@ export function mergedCursor(lists: HistoryList[], last?: number): HistoryCursor
 /** Everything a cursor has left, read at once. */
 export function drainCursor(c: HistoryCursor): TapEvent[] {
   const out: TapEvent[] = [];
-  for (let e = c.next(); e !== undefined; e = c.next()) out.push(e);
+  for (let e = c.next(); e !== undefined && e !== null; e = c.next()) out.push(e);
   return out;
 }
 

@@ -97,8 +97,12 @@ export function eventTextMessage(t: EventText, cut: boolean): string {
 
 /** Where a subscriber's history comes from (Subscriber.sendHistory): its messages, made when taken. */
 export interface HistorySource {
-  /** The next message; undefined once there is none. */
-  next(): TapMessage | undefined;
+  /**
+   * The next message; undefined once there is none; null for "not yet": the source calls `wake`
+   * (once, in a later turn) when it goes on, and until then nothing more is sent to the
+   * subscriber (its live events wait behind the history, as ever).
+   */
+  next(wake: () => void): TapMessage | undefined | null;
   /** Lets go of what the source holds (its recorder snapshot): called once, when it is done or the subscriber closed. */
   close(): void;
 }
@@ -621,6 +625,8 @@ export function createTapHub(
       let history: HistorySource | undefined;
       let historyNext: string | undefined;
       let historyNextBodies = 0;
+      /** The history answered "not yet" (HistorySource.next): the pump waits for its wake. */
+      let historyWaiting = false;
       const push = (item: string | TapMessage, bodyBytes: number): void => {
         queue.push(item);
         queueBodies.push(bodyBytes);
@@ -704,6 +710,7 @@ export function createTapHub(
         const h = history;
         history = undefined;
         historyNext = undefined;
+        historyWaiting = false;
         h?.close();
       };
       /**
@@ -716,7 +723,11 @@ export function createTapHub(
         takenBodyChars = 0;
         while (history !== undefined && parts.length < TAP_BATCH_MAX_MESSAGES) {
           if (historyNext === undefined) {
-            const msg = history.next();
+            const msg = history.next(wakeHistory);
+            if (msg === null) {
+              historyWaiting = true;
+              break;
+            }
             if (msg === undefined) {
               endHistory();
               break;
@@ -734,9 +745,10 @@ export function createTapHub(
       };
       const pump = () => {
         while ((history !== undefined || queued() > 0) && !closed) {
+          if (historyWaiting) return; // wakeHistory pumps again
           if (inFlight >= maxInFlight) return waitDrain();
           const batch = history !== undefined ? takeHistoryBatch() : takeBatch();
-          if (batch === '') continue; // the history ended with the batch before
+          if (batch === '') continue; // the history ended with the batch before, or waits
           if (closed) return; // the source closed the subscriber (its read failed)
           inFlight += batch.length;
           opts.writer.write(batch, () => sent(batch.length));
@@ -756,6 +768,12 @@ export function createTapHub(
       };
       const waitDrain = () => {
         waitingDrain = true;
+      };
+      /** The history goes on after a "not yet" (HistorySource.next). */
+      const wakeHistory = (): void => {
+        if (!historyWaiting) return;
+        historyWaiting = false;
+        if (!waitingDrain && !closed) pump();
       };
       /** The transport sent a batch on: write more once half of the in-flight bound is free. */
       const sent = (chars: number) => {

@@ -97,6 +97,13 @@ const MAX_TAP_CONNECTIONS = 256;
  * `tap-history-reads`); live taps are not counted.
  */
 const MAX_HISTORY_READS = 8;
+/**
+ * Longest a history read works in one turn (ms) before it lets the turn go (setImmediate): the
+ * js engine forwards on this thread, and a read whose filter takes few exchanges scans the whole
+ * recorder between two of them (session 16: a full 8 MiB js recorder, 88k exchanges, held
+ * forwarding for ~4 s at once; bench/history-scan-block.sh).
+ */
+const HISTORY_SLICE_MS = 2;
 
 /** Longest a stopping sidecar waits for its taps to take what is queued before it cuts them. */
 const STOP_GRACE_MS = 1_000;
@@ -281,13 +288,17 @@ export async function startTapService(listen: { host: string; port: number }, o:
       const end: TapMessage = { type: 'history-end', ...(start !== undefined ? { historyStartMs: start } : {}), recorderBodies: o.recorderBodies === true };
       let ended = false;
       let released = false;
+      /** The end of this turn's slice, and the wake-up of a read that let its turn go. */
+      let sliceEnd: number | undefined;
+      let later: NodeJS.Immediate | undefined;
       historyReads++;
       sub.sendHistory({
-        next: () => {
+        next: (wake) => {
           if (ended) return undefined;
-          let e: TapEvent | undefined;
+          let e: TapEvent | undefined | null;
+          sliceEnd ??= performance.now() + HISTORY_SLICE_MS;
           try {
-            e = cursor.next();
+            e = cursor.next(sliceEnd);
           } catch (err) {
             // A record that does not decode ends this read, said so; the sidecar and its other taps go on.
             ended = true;
@@ -295,11 +306,22 @@ export async function startTapService(listen: { host: string; port: number }, o:
             call.fail(GRPC_STATUS.INTERNAL, `MT_HISTORY: reading the flight recorder failed: ${(err as Error).message}`);
             return undefined;
           }
+          if (e === null) {
+            // The slice is over: on in a later turn, after the I/O that waited (a new slice then).
+            later = setImmediate(() => {
+              later = undefined;
+              sliceEnd = undefined;
+              wake();
+            });
+            return null;
+          }
           if (e !== undefined) return { type: 'event', event: o.hub.shape(e, access) };
           ended = true;
           return end;
         },
         close: () => {
+          if (later !== undefined) clearImmediate(later);
+          later = undefined;
           cursor.close();
           if (!released) historyReads--;
           released = true;
