@@ -74,7 +74,6 @@ const command: Command = {
   },
   async run(args) {
     const nodeName = stringFlag(args, 'node', 'MESHTAP_NODE_NAME');
-    if (!nodeName) throw new UsageError('agent: no node name; pass --node NAME or set MESHTAP_NODE_NAME (fieldRef spec.nodeName)');
     const admin = parseHostPort(stringFlag(args, 'admin', undefined, '0.0.0.0:4191')!, '--admin');
     // Periods and timeouts of a daemon: a day at most (they run as plain timers, and a Node timer past
     // 24.8 days fires at once: `--resync 1000h` would have resynced every millisecond).
@@ -96,6 +95,8 @@ const command: Command = {
 
     const cgroupRoot = stringFlag(args, 'cgroup-root');
     if (cgroupRoot !== undefined && !existsSync(cgroupRoot)) throw new UsageError(`--cgroup-root: ${cgroupRoot} does not exist`);
+    // After every flag's value (review16: `--resync 25h` was told of the missing node first, then of its bound).
+    if (!nodeName) throw new UsageError('agent: no node name; pass --node NAME or set MESHTAP_NODE_NAME (fieldRef spec.nodeName)');
 
     const { KubeConfig } = await import('@kubernetes/client-node');
     const kubeConfig = new KubeConfig();

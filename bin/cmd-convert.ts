@@ -4,6 +4,7 @@ import { MeshtapError, meshtapVersion, stringFlag, UsageError, type ParsedArgs }
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromArgs } from '../tap-api/index.js';
 import { compileExchangeFilter, createRecordingWriter, harConvertHint, harToRecording, looksLikeHar, readRecording, recordingToHar } from '../record/index.js';
 import type { Command } from './command.js';
+import { refuseMissingDirectory } from './cmd-record.js';
 
 const help = `Convert recordings to and from HAR 1.2.
 
@@ -106,6 +107,7 @@ const command: Command = {
         process.stdout.write(text);
         return 0;
       }
+      await refuseMissingDirectory(out);
       if (!force && (await exists(out))) throw new MeshtapError('MT_RECORDING_EXISTS', `${out} already exists; choose another file or pass --force to replace it`);
       const temp = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
       try {
@@ -128,6 +130,7 @@ const command: Command = {
       throw new MeshtapError('MT_HAR_INVALID', `cannot read ${input} as JSON: ${(err as Error).message}`, { cause: err });
     }
     const { header, exchanges } = harToRecording(har, version, input);
+    await refuseMissingDirectory(out);
     const writer = await createRecordingWriter(out, header, { force });
     try {
       for (const ex of exchanges.filter(select)) await writer.write(ex);

@@ -146,9 +146,6 @@ const command: Command = {
     const forwards = listFlag(args, 'forward').map(parseForward);
     const inbound = stringFlag(args, 'inbound');
     const outbound = stringFlag(args, 'outbound');
-    if (forwards.length === 0 && !inbound && !outbound) {
-      throw new UsageError("proxy: nothing to listen on; give --forward LISTEN=TARGET (or --inbound/--outbound with BPF)");
-    }
     const { engine, fallbackNote } = await chooseEngine(args, 'proxy');
     // Before the js engine allocates per request: its RSS under load (young-generation.ts). Under native
     // only while a tap is attached (below): untapped, its JS thread allocates next to nothing.
@@ -192,15 +189,28 @@ const command: Command = {
     }
     const bodyOverLimit = stringFlag(args, 'body-over-limit', undefined, 'truncate');
     if (bodyOverLimit !== 'truncate' && bodyOverLimit !== 'drop') throw new UsageError(`proxy: --body-over-limit takes truncate or drop, not '${bodyOverLimit}'`);
+    // Every flag's value is checked before "nothing to listen on" (review16: `--admin 127.0.0.1:99999`
+    // alone was told to add --forward, then of its bad port).
+    const inboundListen = inbound ? parseHostPort(inbound, '--inbound') : undefined;
+    const outboundListen = outbound ? parseHostPort(outbound, '--outbound') : undefined;
+    const admin = args.values.admin ? parseHostPort(String(args.values.admin), '--admin') : undefined;
+    const tap = args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined;
+    const recorderBytes = args.values['recorder-bytes'] ? parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') : undefined;
+    const bodyLimit = args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit;
+    const detectTimeoutMs = args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs;
+    const idleTimeoutMs = args.values['idle-timeout'] ? parseDurationMs(String(args.values['idle-timeout']), '--idle-timeout') : SIDECAR_DEFAULTS.idleTimeoutMs;
+    if (forwards.length === 0 && !inbound && !outbound) {
+      throw new UsageError("proxy: nothing to listen on; give --forward LISTEN=TARGET (or --inbound/--outbound with BPF)");
+    }
     const jsNice = jsNiceFromEnv();
     const { hostname } = await import('node:os');
     if (fallbackNote) process.stderr.write(fallbackNote + '\n');
     const sidecar = await startSidecar({
       forwards,
-      inbound: inbound ? { listen: parseHostPort(inbound, '--inbound') } : undefined,
-      outbound: outbound && lookup ? { listen: parseHostPort(outbound, '--outbound'), lookup } : undefined,
-      admin: args.values.admin ? parseHostPort(String(args.values.admin), '--admin') : undefined,
-      tap: args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined,
+      inbound: inboundListen ? { listen: inboundListen } : undefined,
+      outbound: outboundListen && lookup ? { listen: outboundListen, lookup } : undefined,
+      admin,
+      tap,
       identity: {
         workload,
         namespace: stringFlag(args, 'namespace', 'MESHTAP_NAMESPACE', 'default'),
@@ -214,9 +224,9 @@ const command: Command = {
       requireGrant: args.values['tap-require-grant'] === true,
       tapTrustPeers: (args.values['tap-trust-peer'] as string[] | undefined) ?? [],
       ...(podLabels ? { podLabels } : {}),
-      ...(args.values['recorder-bytes'] ? { recorderBytes: parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') } : {}),
+      ...(recorderBytes !== undefined ? { recorderBytes } : {}),
       recorderBodies: args.values['recorder-bodies'] === true,
-      bodyLimit: args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit,
+      bodyLimit,
       sensitiveHeaders: [...DEFAULT_SENSITIVE_HEADERS, ...listFlag(args, 'redact-header').map((h) => h.toLowerCase())],
       redactBodyFields,
       captureContentTypes,
@@ -225,8 +235,8 @@ const command: Command = {
       engine,
       nativeThreads,
       ...(busyPollUs !== undefined ? { busyPollUs } : {}),
-      detectTimeoutMs: args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs,
-      idleTimeoutMs: args.values['idle-timeout'] ? parseDurationMs(String(args.values['idle-timeout']), '--idle-timeout') : SIDECAR_DEFAULTS.idleTimeoutMs,
+      detectTimeoutMs,
+      idleTimeoutMs,
     });
     // The C++ workers started with the process's priority; the JS thread (tap work) yields to them.
     if (engine === 'native') lowerJsThreadPriority(jsNice);

@@ -1,4 +1,6 @@
-import { meshtapVersion, parseBytes, parseCount, parseDurationMs, parseConnectAddress, stringFlag, UsageError } from '../common/index.js';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { MeshtapError, meshtapVersion, parseBytes, parseCount, parseDurationMs, parseConnectAddress, stringFlag, UsageError } from '../common/index.js';
 import type { TapRequest } from '../tap-protocol/index.js';
 import {
   onStopSignals,
@@ -20,6 +22,20 @@ import {
 } from '../tap-api/index.js';
 import { createRecordingHeader, createRecordingWriter, createStdoutRecordingWriter, recordStream, type RecordingSource, type RecordProgress, type RecordStopReason } from '../record/index.js';
 import type { Command } from './command.js';
+
+/**
+ * A file to be written whose directory does not exist is said so, naming the file and the
+ * directory, before anything is contacted: the writer's own error named its hidden partial file
+ * (`ENOENT: … open '/missing/dir/.x.partial-4087'`), which the user never typed (review16).
+ */
+export async function refuseMissingDirectory(file: string): Promise<void> {
+  const dir = dirname(file);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => undefined,
+  );
+  if (isDir !== true) throw new MeshtapError('MT_RECORDING_WRITE', `cannot write ${file}: ${isDir === false ? `${dir} is not a directory` : `directory ${dir} does not exist`}`);
+}
 
 const help = `Record tapped exchanges (with bodies) to a file for replay, mock or HAR export.
 
@@ -149,6 +165,7 @@ const command: Command = {
       const where = 'tapApi' in connection ? { namespace: namespace ?? 'default', url: connection.tapApi.url } : namespace !== undefined ? { namespace } : {};
       source = { kind: 'workload', target: target!, ...where };
     }
+    if (file !== '-') await refuseMissingDirectory(file);
     const header = createRecordingHeader(source, meshtapVersion(), { matches, bodies: request.bodies });
     // `-o -`: the lines go to stdout as they come (`| jq`, `| head`), as `tcpdump -w -`.
     const toStdout = file === '-';
