@@ -35,7 +35,7 @@ describe('body redaction', () => {
     expect(redactBody(clean, 'application/json', rules)).toBe(clean);
   });
 
-  it('withholds a compressed body (any coding header saying so), whatever its text', () => {
+  it('withholds a body any coding header says is compressed when its bytes do not decode (here: plain text), whatever its text', () => {
     const b = { size: 40, truncated: false, encoding: 'utf8' as const, data: '{"password":"hunter2"}' };
     const withheld = { size: 40, truncated: true, encoding: 'utf8', data: '', omitted: 'encoded' };
     expect(redactBody(b, 'application/json', rules, undefined, [['Content-Encoding', 'gzip']])).toEqual(withheld);

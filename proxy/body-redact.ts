@@ -11,7 +11,19 @@
  * trade-off: a field whose name is split or escaped oddly (`"pass\u0077ord"`) is not recognized.
  */
 import { listCodings } from './http1/framing.js';
-import { DEFAULT_SECRET_FIELDS, REDACTED, scrubEscapedSecrets, scrubSecrets, type HeaderList, type TapBody } from '../tap-protocol/index.js';
+import {
+  bodyCodings,
+  decodeCodings,
+  decodedTapBody,
+  decodeGrpcFrames,
+  DEFAULT_SECRET_FIELDS,
+  grpcEncodingOf,
+  REDACTED,
+  scrubEscapedSecrets,
+  scrubSecrets,
+  type HeaderList,
+  type TapBody,
+} from '../tap-protocol/index.js';
 
 /**
  * Field names redacted by default (matched case-insensitively, in JSON and form bodies): the
@@ -270,17 +282,61 @@ export function isEncodedBody(headers: HeaderList | undefined): boolean {
   return false;
 }
 
+/** The decoded output of a coded body is bounded by the sidecar's body limit (this is its default). */
+export const DEFAULT_DECODED_BODY_CAP = 64 * 1024;
+
+/** How a coded body is decoded for a viewer: its output bound, and whether it is a gRPC body (coded per message). */
+export interface BodyDecoding {
+  cap: number;
+  grpc: boolean;
+}
+
+/**
+ * A coded body (isEncodedBody) decoded so it can be scrubbed and shown (`decoded` says from what),
+ * or undefined when it cannot be: a coding other than gzip, x-gzip, deflate and br (gRPC: gzip and
+ * deflate messages), more than two, bytes that do not decode. A gRPC body whose messages were none
+ * of them compressed is the body itself (its bytes are the messages as sent).
+ */
+export function decodeCodedBody(body: TapBody, headers: HeaderList | undefined, d: BodyDecoding): TapBody | undefined {
+  const bytes = Buffer.from(body.data, body.encoding);
+  const codings = bodyCodings(headers);
+  const grpcEncoding = grpcEncodingOf(headers);
+  if (d.grpc) {
+    if (codings.length > 0 || grpcEncoding === undefined) return undefined;
+    const r = decodeGrpcFrames(bytes, grpcEncoding, body.truncated, d.cap);
+    if (r === undefined) return undefined;
+    return r.decoded ? decodedTapBody(r.bytes, body.size, r.truncated, grpcEncoding, false) : body;
+  }
+  if (grpcEncoding !== undefined) return undefined;
+  const r = decodeCodings(bytes, codings, body.truncated, d.cap);
+  return r === undefined ? undefined : decodedTapBody(r.bytes, body.size, r.truncated, codings.join(', '));
+}
+
 /**
  * A body with secrets redacted per `rules` (the same object when nothing changed). JSON by
  * content type or by shape (`{`/`[`), forms by content type or by shape (`a=b&c=d`), else card
  * numbers in any text. Binary (base64) bodies are left alone: field names mean nothing there.
- * A compressed body (isEncodedBody) is withheld (`omitted: 'encoded'`): a secret field or an
- * echoed credential inside gzip bytes reads in full once the viewer inflates them (review15).
- * `found` is told the values redacted by field name or path (not card numbers).
+ * A compressed body (isEncodedBody) is decoded first (decodeCodedBody, bounded by `decoding.cap`)
+ * and redacted as any body of its type, marked `decoded`; one that cannot be decoded is withheld
+ * (`omitted: 'encoded'`): a secret field or an echoed credential inside gzip bytes reads in full
+ * once the viewer inflates them (review15). `found` is told the values redacted by field name or
+ * path (not card numbers).
  */
-export function redactBody(body: TapBody, contentType: string | undefined, rules: BodyRedactionRules, found?: (value: string) => void, headers?: HeaderList): TapBody {
+export function redactBody(
+  body: TapBody,
+  contentType: string | undefined,
+  rules: BodyRedactionRules,
+  found?: (value: string) => void,
+  headers?: HeaderList,
+  decoding: BodyDecoding = { cap: DEFAULT_DECODED_BODY_CAP, grpc: false },
+): TapBody {
   if (body.data === '') return body;
-  if (isEncodedBody(headers)) return { size: body.size, truncated: body.size > 0, encoding: 'utf8', data: '', omitted: 'encoded' };
+  if (isEncodedBody(headers)) {
+    const decoded = decodeCodedBody(body, headers, decoding);
+    if (decoded === undefined) return { size: body.size, truncated: body.size > 0, encoding: 'utf8', data: '', omitted: 'encoded' };
+    body = decoded;
+    if (body.data === '') return body;
+  }
   if (body.encoding !== 'utf8') return body;
   const ct = (contentType ?? '').toLowerCase();
   const trimmed = body.data.trimStart();

@@ -182,6 +182,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const hub = createTapHub({
     sensitiveHeaders,
     bodyRedaction,
+    bodyLimit: o.bodyLimit ?? DEFAULTS.bodyLimit,
     onDropped: (r, n) => metrics.tapDropped(r, n),
     onBoundHit: (b) => metrics.boundHit(b),
   });

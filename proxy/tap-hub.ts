@@ -38,7 +38,7 @@ import {
   type DecisionPoint,
   type TapMessage,
 } from '../tap-protocol/index.js';
-import { bodyRedactionRules, redactBody, scrubBody, type BodyRedactionRules } from './body-redact.js';
+import { bodyRedactionRules, DEFAULT_DECODED_BODY_CAP, redactBody, scrubBody, type BodyRedactionRules } from './body-redact.js';
 
 /**
  * Where a subscriber's messages go, a batch at a time (tap wire v2: the JSON text of an array of
@@ -298,6 +298,8 @@ export function createTapHub(
   options: {
     sensitiveHeaders?: readonly string[];
     bodyRedaction?: BodyRedactionRules;
+    /** The sidecar's body limit: a coded body's decoded text is cut there (default 64 KiB). */
+    bodyLimit?: number;
     onDropped?: (reason: string, n: number) => void;
     /** A bound was hit (`scrubbed-secrets`: an event held more hidden values than are scrubbed elsewhere). */
     onBoundHit?: (bound: string) => void;
@@ -319,7 +321,8 @@ export function createTapHub(
   const collectValue = (v: string): void => {
     (collectedValues ??= []).push(v);
   };
-  const redactedBody = (b: TapBody, headers: HeaderList | undefined): TapBody => {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_DECODED_BODY_CAP;
+  const redactedBody = (b: TapBody, headers: HeaderList | undefined, grpc: boolean): TapBody => {
     if (recentBodies[0] === b) {
       lastBodyValues = recentValues[0];
       return recentBodies[1]!;
@@ -329,7 +332,8 @@ export function createTapHub(
       return recentBodies[3]!;
     }
     collectedValues = undefined;
-    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules, collectValue, headers);
+    // A coded body is decoded (bounded by the body limit) and redacted as text: body-redact.ts.
+    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules, collectValue, headers, { cap: bodyLimit, grpc });
     lastBodyValues = collectedValues;
     recentBodies[recentSlot] = b;
     recentBodies[recentSlot + 1] = r;
@@ -488,11 +492,11 @@ export function createTapHub(
     if (o.reveal !== 'all' && (qb !== undefined || sb !== undefined)) {
       let values: string[] | undefined;
       if (qb) {
-        qb = redactedBody(qb, e.requestHeaders);
+        qb = redactedBody(qb, e.requestHeaders, e.protocol === 'grpc');
         values = lastBodyValues;
       }
       if (sb) {
-        sb = redactedBody(sb, e.responseHeaders);
+        sb = redactedBody(sb, e.responseHeaders, e.protocol === 'grpc');
         if (lastBodyValues) values = values ? [...values, ...lastBodyValues] : lastBodyValues;
       }
       if (values) hidden = addSecrets(hidden, values, secrets);

@@ -19,18 +19,30 @@ export type HeaderList = Array<[string, string]>;
 export interface TapBody {
   /** Bytes of the whole body (not only what was captured). */
   size: number;
-  /** True when the body was longer than the capture limit. */
+  /**
+   * True when the body was longer than the capture limit (a decoded body: also when its decoded
+   * text reached the limit).
+   */
   truncated: boolean;
   encoding: 'utf8' | 'base64';
   data: string;
   /**
    * Why no bytes are shown (then `data` is empty and `truncated` true): `content-type` (not in
    * the sidecar's --capture-content-type list), `too-large` (over the limit, --body-over-limit
-   * drop) or `encoded` (compressed: Content-Encoding, a transfer coding or grpc-encoding other than
-   * identity, withheld from a viewer whose grant does not reveal every secret, since secrets in
-   * compressed bytes cannot be redacted).
+   * drop) or `encoded` (coded with a coding meshtap does not decode (zstd, compress, more than two
+   * codings) or bytes that do not decode, withheld from a viewer whose grant does not reveal every
+   * secret, since secrets in coded bytes cannot be redacted).
    */
   omitted?: 'content-type' | 'too-large' | 'encoded';
+  /**
+   * The body was sent coded and `data` holds it decoded (session 16): the codings undone, as the
+   * headers list them (`gzip`, `br`, `deflate`, `gzip, br`; for gRPC the grpc-encoding of its
+   * compressed messages, re-framed uncompressed with their decoded lengths). Only for a viewer
+   * whose grant does not reveal every secret (its secrets are redacted in the decoded text); the
+   * reveal grant sees the bytes as sent. `size` is still the size on the wire; the decoded data is
+   * bounded by the body limit (`truncated` when cut there).
+   */
+  decoded?: string;
 }
 
 export interface TapEvent {

@@ -6,6 +6,7 @@
  */
 export type { TapEvent, TapEventKind, TapBody, HeaderList, Protocol, ProxyDirection, UnprocessedReason } from './events.js';
 export { DEFAULT_SENSITIVE_HEADERS, REDACTED } from './events.js';
+export { bodyCodings, decodeCodings, decodedTapBody, decodeGrpcFrames, grpcEncodingOf, isDecodableCoding, MAX_DECODED_CODINGS } from './body-coding.js';
 export { podQualifiedId } from './exchange-id.js';
 export { GRPC_FAILURE_CODES, OBSERVER_GAVE_UP, endOutcome, isFailedByError, isFailedEnd, isFailedResponse, isUnobserved, outcomeTone } from './outcome.js';
 export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';

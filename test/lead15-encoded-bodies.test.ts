@@ -3,8 +3,9 @@
  * text. A compressed body (Content-Encoding gzip) was shown as its bytes to a viewer without the
  * reveal grant, who gunzipped them and read an echoed Authorization token and a `password` field
  * that the headers and every other field showed as `[redacted]`; it is now withheld from such a
- * viewer (`omitted: 'encoded'`), upload and response alike. A binary body (not UTF-8, so shown as
- * base64) echoing the token showed it in full once decoded; its bytes are now scrubbed like text.
+ * viewer (`omitted: 'encoded'`), upload and response alike (session 16, bodies16: now decoded,
+ * redacted and marked `decoded: 'gzip'`; still withheld when it does not decode). A binary body
+ * (not UTF-8, so shown as base64) echoing the token showed it in full once decoded; its bytes are now scrubbed like text.
  * Real sidecar processes on both engines, a real HTTP/1 backend, curl as the client.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -60,7 +61,7 @@ describe.each(ENGINES)('lead15: compressed and binary bodies never show a hidden
     await new Promise((r) => backend?.close(r));
   });
 
-  it('a gzip response and a gzip upload are withheld, a binary echo reads [redacted]; the bytes forwarded are unchanged', async () => {
+  it('a gzip response and a gzip upload read decoded and redacted (session 16), a binary echo reads [redacted]; the bytes forwarded are unchanged', async () => {
     const upload = gzipSync(JSON.stringify({ user: 'ann', password: PASSWORD }));
     const tap = await openTapCollector(sidecar.tap!, { bodies: true });
     let ends;
@@ -85,11 +86,14 @@ describe.each(ENGINES)('lead15: compressed and binary bodies never show a hidden
     expect(received['/upload']).toEqual(upload);
     expect(binaryResponse).toEqual(binaryEcho(`Bearer ${TOKEN}`));
 
+    // Session 16 (bodies16): shown decoded, redacted as any JSON body (session 15 withheld them).
     const gzip = byPath['/gzip']!.responseBody!;
-    expect(gzip).toMatchObject({ omitted: 'encoded', data: '', truncated: true });
+    expect(gzip).toMatchObject({ decoded: 'gzip', truncated: false, encoding: 'utf8' });
+    expect(JSON.parse(gzip.data)).toEqual({ echoed: 'Bearer [redacted]', password: '[redacted]' });
     expect(gzip.size).toBeGreaterThan(0);
     const up = byPath['/upload']!.requestBody!;
-    expect(up).toMatchObject({ omitted: 'encoded', data: '', size: upload.length });
+    expect(up).toMatchObject({ decoded: 'gzip', size: upload.length });
+    expect(JSON.parse(up.data)).toEqual({ user: 'ann', password: '[redacted]' });
 
     const bin = byPath['/binary']!.responseBody!;
     expect(bin.encoding).toBe('base64');
@@ -103,15 +107,15 @@ describe.each(ENGINES)('lead15: compressed and binary bodies never show a hidden
     expect(JSON.stringify(ends)).not.toContain(TOKEN);
     expect(JSON.stringify(ends)).not.toContain(PASSWORD);
 
-    // Recorded so, the mock serves the withheld body empty and without its coding: curl --compressed
-    // reads an empty 200 instead of failing to inflate nothing.
+    // Recorded so, the mock serves the decoded body without its coding (session 16; a withheld one
+    // empty: bodies16-decoded, zstd): curl --compressed reads the redacted JSON.
     const mock = createMockServer([exchangeFromEvent(byPath['/gzip']!)]);
     try {
       const { port } = await mock.listen(0);
       const served = await run('curl', ['-sS', '--compressed', '-D', '-', `http://127.0.0.1:${port}/gzip`]);
       expect(served.stdout).toMatch(/^HTTP\/1\.1 200/);
       expect(served.stdout.toLowerCase()).not.toContain('content-encoding');
-      expect(served.stdout.split('\r\n\r\n')[1]).toBe('');
+      expect(JSON.parse(served.stdout.split('\r\n\r\n')[1]!)).toEqual({ echoed: 'Bearer [redacted]', password: '[redacted]' });
     } finally {
       await mock.close();
     }
@@ -189,7 +193,7 @@ describe.each(ENGINES)('lead15: an HTTP/2 gzip response to a firehose tap is wit
     await new Promise((r) => server?.close(r));
   });
 
-  it('the body comes without bytes, omitted: encoded; the client gets the gzip bytes unchanged', async () => {
+  it('the body comes decoded and redacted (session 16; session 15: omitted encoded); the client gets the gzip bytes unchanged', async () => {
     const tap = await openTapCollector(sidecar.tap!, { bodies: true });
     let ends;
     try {
@@ -199,7 +203,7 @@ describe.each(ENGINES)('lead15: an HTTP/2 gzip response to a firehose tap is wit
     } finally {
       tap.close();
     }
-    expect(ends[0]!.responseBody).toMatchObject({ omitted: 'encoded', data: '', truncated: true });
+    expect(ends[0]!.responseBody).toMatchObject({ decoded: 'gzip', data: '{"password":"[redacted]"}', truncated: false });
     expect(JSON.stringify(ends)).not.toContain(PASSWORD);
   }, 60_000);
 });

@@ -28,7 +28,9 @@ function ms(v: number | undefined): string {
 
 function bodyLine(label: string, b: TapBody): string {
   const preview = b.data.length > BODY_PREVIEW_CHARS ? b.data.slice(0, BODY_PREVIEW_CHARS) + '…' : b.data;
-  return `  ${label} size=${b.size}${b.truncated ? ' truncated' : ''}${b.omitted !== undefined ? ` omitted=${b.omitted}` : ''} ${b.encoding}=${JSON.stringify(preview)}`;
+  // decoded=gzip: the text is the body decoded (size is still its size on the wire).
+  const decoded = b.decoded !== undefined ? ` decoded=${b.decoded.replace(/\s+/g, '')}` : '';
+  return `  ${label} size=${b.size}${b.truncated ? ' truncated' : ''}${b.omitted !== undefined ? ` omitted=${b.omitted}` : ''}${decoded} ${b.encoding}=${JSON.stringify(preview)}`;
 }
 
 // escapeForTerminal lives in common/ (replay's report prints values from the wire too).
