@@ -5,13 +5,13 @@
  * captured prefix) and gRPC messages one by one. Both sides are first put in one shape
  * (`Observation`), which also lets noise detection diff two live answers with the same code.
  */
-import { OBSERVER_GAVE_UP, REDACTED, type HeaderList } from '../tap-protocol/index.js';
+import { bodyCodings, decodeCodings, OBSERVER_GAVE_UP, REDACTED, type HeaderList } from '../tap-protocol/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
 import { groupHeaders, headerValue, HOP_BY_HOP_HEADERS, isPseudoHeader } from './headers.js';
 import { diffJson } from './json-mask.js';
 import { matchesRedacted } from './redacted-match.js';
 import { decompressGrpc, GRPC_RESERVED_HEADERS } from './replay-grpc.js';
-import type { ReplayResponse } from './replay-types.js';
+import { MAX_COMPARE_BODY_BYTES, type ReplayResponse } from './replay-types.js';
 
 /** Response headers that differ between any two answers and are ignored unless asked. */
 export const DEFAULT_IGNORED_HEADERS: readonly string[] = [
@@ -182,10 +182,23 @@ export function diffObservations(expected: Observation, actual: Observation, opt
   return options.noise ? out.filter((d) => !options.noise!.has(d.field)) : out;
 }
 
-/** Compares a recorded exchange with a target's answer. */
+/**
+ * Compares a recorded exchange with a target's answer. A body recorded decoded (`decoded`: the
+ * recording's grant did not reveal every header, session 16) is compared with the target's body
+ * decoded the same way (its own Content-Encoding, bounded as a compared body is), like with like.
+ */
 export function diffExchange(recorded: RecordedExchange, actual: ReplayResponse, options: DiffOptions = {}): Difference[] {
   const isGrpc = recorded.protocol === 'grpc';
-  return diffObservations(observationFromRecording(recorded), observationFromResponse(actual, isGrpc), options);
+  const answer = observationFromResponse(actual, isGrpc);
+  if (!isGrpc && recorded.responseBody?.decoded !== undefined) {
+    const codings = bodyCodings(actual.headers);
+    const decoded = codings.length > 0 ? decodeCodings(answer.body, codings, answer.bodyIsPrefix, MAX_COMPARE_BODY_BYTES) : undefined;
+    if (decoded !== undefined) {
+      answer.body = decoded.bytes;
+      answer.bodyIsPrefix = decoded.truncated;
+    }
+  }
+  return diffObservations(observationFromRecording(recorded), answer, options);
 }
 
 /** Noise: the fields that differ between two answers to the same request. */

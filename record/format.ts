@@ -77,15 +77,26 @@ export function exchangeFromEvent(event: TapEvent): RecordedExchange {
   const out: RecordedExchange = { kind: 'end', ...rest };
   if (event.protocol === 'grpc') {
     if (event.requestBody) {
-      out.requestMessages = splitGrpcFrames(bodyBytes(event.requestBody), event.requestBody.truncated);
+      out.requestMessages = grpcFramesOf(event.requestBody);
       delete out.requestBody;
     }
     if (event.responseBody) {
-      out.responseMessages = splitGrpcFrames(bodyBytes(event.responseBody), event.responseBody.truncated);
+      out.responseMessages = grpcFramesOf(event.responseBody);
       delete out.responseBody;
     }
   }
   return out;
+}
+
+/**
+ * A gRPC body's frames. Decoded for the viewer (`decoded`, session 16) and cut: its last message is
+ * the one cut (the decoder stops there), though its prefix holds the length of what was decoded.
+ */
+function grpcFramesOf(body: TapBody): GrpcFrame[] {
+  const frames = splitGrpcFrames(bodyBytes(body), body.truncated);
+  const last = frames[frames.length - 1];
+  if (body.decoded !== undefined && body.truncated && last !== undefined) last.truncated = true;
+  return frames;
 }
 
 /** Decodes a recorded HTTP body to bytes (empty when absent). */

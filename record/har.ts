@@ -12,7 +12,7 @@ import { checkExchange } from './recording-reader.js';
 import type { HeaderList, Protocol, TapBody } from '../tap-protocol/index.js';
 
 export interface HarHeader { name: string; value: string }
-export interface HarContent { size: number; mimeType: string; text?: string; encoding?: string }
+export interface HarContent { size: number; mimeType: string; text?: string; encoding?: string; compression?: number }
 export interface HarEntry {
   startedDateTime: string;
   time: number;
@@ -55,8 +55,8 @@ export function recordingToHar(exchanges: readonly RecordedExchange[], header: R
   const entries = exchanges.map((ex): HarEntry => {
     const meta: Record<string, unknown> = {};
     for (const k of MESHTAP_FIELDS) if (ex[k] !== undefined) meta[k] = ex[k];
-    if (ex.requestBody) meta.requestBody = { size: ex.requestBody.size, truncated: ex.requestBody.truncated, encoding: ex.requestBody.encoding, ...(ex.requestBody.omitted !== undefined ? { omitted: ex.requestBody.omitted } : {}) };
-    if (ex.responseBody) meta.responseBody = { size: ex.responseBody.size, truncated: ex.responseBody.truncated, encoding: ex.responseBody.encoding, ...(ex.responseBody.omitted !== undefined ? { omitted: ex.responseBody.omitted } : {}) };
+    if (ex.requestBody) meta.requestBody = bodyFacts(ex.requestBody);
+    if (ex.responseBody) meta.responseBody = bodyFacts(ex.responseBody);
     if (ex.requestHeaders === undefined) meta.noRequestHeaders = true;
     if (ex.responseHeaders === undefined) meta.noResponseHeaders = true;
     const httpVersion = httpVersionOf(ex.protocol);
@@ -95,6 +95,15 @@ export function recordingToHar(exchanges: readonly RecordedExchange[], header: R
     if (ex.responseBody) {
       entry.response.content.text = ex.responseBody.data;
       if (ex.responseBody.encoding === 'base64') entry.response.content.encoding = 'base64';
+      // Decoded (session 16): HAR's content is the decoded text, its size the decoded length and
+      // `compression` the bytes the coding saved (bodySize stays the size on the wire); a cut body's
+      // decoded length is not known, so neither is what was saved.
+      const b = ex.responseBody;
+      if (b.decoded !== undefined) {
+        const decodedBytes = b.encoding === 'base64' ? Buffer.from(b.data, 'base64').length : Buffer.byteLength(b.data);
+        entry.response.content.size = decodedBytes;
+        if (!b.truncated) entry.response.content.compression = decodedBytes - b.size;
+      }
     }
     if (ex.trailers !== undefined) entry._trailers = toHar(ex.trailers);
     if (ex.requestTrailers !== undefined) entry._requestTrailers = toHar(ex.requestTrailers);
@@ -167,7 +176,7 @@ function entryToExchange(e: HarEntry, i: number, file: string | undefined): Reco
   const post = e.request.postData;
   if (post && post.text !== undefined) {
     const encoding = meta.requestBody?.encoding ?? (post._encoding === 'base64' ? 'base64' : 'utf8');
-    ex.requestBody = { size: meta.requestBody?.size ?? e.request.bodySize, truncated: meta.requestBody?.truncated ?? false, encoding, data: post.text, ...omittedOf(meta.requestBody) };
+    ex.requestBody = { size: meta.requestBody?.size ?? e.request.bodySize, truncated: meta.requestBody?.truncated ?? false, encoding, data: post.text, ...omittedOf(meta.requestBody), ...decodedOf(meta.requestBody) };
   }
   if (meta.status !== undefined || e.response.status) ex.status = meta.status ?? e.response.status;
   if (meta.latencyMs !== undefined) ex.latencyMs = meta.latencyMs;
@@ -181,7 +190,7 @@ function entryToExchange(e: HarEntry, i: number, file: string | undefined): Reco
   const c = e.response.content;
   if (c?.text !== undefined) {
     const encoding = meta.responseBody?.encoding ?? (c.encoding === 'base64' ? 'base64' : 'utf8');
-    ex.responseBody = { size: meta.responseBody?.size ?? c.size, truncated: meta.responseBody?.truncated ?? false, encoding, data: c.text, ...omittedOf(meta.responseBody) };
+    ex.responseBody = { size: meta.responseBody?.size ?? c.size, truncated: meta.responseBody?.truncated ?? false, encoding, data: c.text, ...omittedOf(meta.responseBody), ...decodedOf(meta.responseBody) };
   }
   if (e._grpc?.requestMessages) ex.requestMessages = e._grpc.requestMessages;
   if (e._grpc?.responseMessages) ex.responseMessages = e._grpc.responseMessages;
@@ -192,4 +201,14 @@ function entryToExchange(e: HarEntry, i: number, file: string | undefined): Reco
 function omittedOf(meta: Partial<Omit<TapBody, 'data'>> | undefined): Pick<TapBody, 'omitted'> {
   const o = meta?.omitted;
   return o === 'content-type' || o === 'too-large' || o === 'encoded' ? { omitted: o } : {};
+}
+
+/** The codings a body was decoded from, when the recording said so. */
+function decodedOf(meta: Partial<Omit<TapBody, 'data'>> | undefined): Pick<TapBody, 'decoded'> {
+  return typeof meta?.decoded === 'string' ? { decoded: meta.decoded } : {};
+}
+
+/** What `_meshtap` keeps of a body besides its text: its size on the wire, cut, encoding, why no bytes, what it was decoded from. */
+function bodyFacts(b: TapBody): Omit<TapBody, 'data'> {
+  return { size: b.size, truncated: b.truncated, encoding: b.encoding, ...(b.omitted !== undefined ? { omitted: b.omitted } : {}), ...(b.decoded !== undefined ? { decoded: b.decoded } : {}) };
 }

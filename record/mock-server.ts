@@ -50,12 +50,17 @@ export interface MockServer {
 const isGrpcRequest = (contentType: string | undefined): boolean => (contentType ?? '').startsWith('application/grpc');
 const noLength = new Set(['content-length']);
 /**
- * A compressed body recorded without its bytes (`omitted: 'encoded'`: the recording's grant did
- * not reveal every header) is served empty and without its coding, so a client reads an empty
- * body rather than failing to inflate nothing.
+ * A compressed body recorded decoded (`decoded`: the recording's grant did not reveal every
+ * header, session 16) is served as the decoded bytes, without its coding and with their length,
+ * so a client reads the text it would have inflated. One recorded without its bytes (`omitted:
+ * 'encoded'`, a coding meshtap does not decode) is served empty and without its coding, so a client
+ * reads an empty body rather than failing to inflate nothing. A transfer coding is hop-by-hop
+ * (never served). gRPC messages recorded decoded are re-framed uncompressed (flag 0), valid under
+ * any grpc-encoding: the header stays.
  */
 const noLengthNorCoding = new Set(['content-length', 'content-encoding', 'grpc-encoding']);
-const skippedHeaders = (ex: RecordedExchange): ReadonlySet<string> => (ex.responseBody?.omitted === 'encoded' ? noLengthNorCoding : noLength);
+const skippedHeaders = (ex: RecordedExchange): ReadonlySet<string> =>
+  ex.responseBody?.omitted === 'encoded' || ex.responseBody?.decoded !== undefined ? noLengthNorCoding : noLength;
 
 function responseBody(ex: RecordedExchange): Buffer {
   return ex.protocol === 'grpc' ? joinGrpcFrames(ex.responseMessages ?? []) : decodeBody(ex.responseBody);

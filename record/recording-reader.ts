@@ -88,6 +88,7 @@ function checkBody(name: string, body: unknown): string | undefined {
   if (typeof b !== 'object' || b === null || Array.isArray(b)) return `"${name}" is not a body object`;
   if (typeof b.data !== 'string') return `"${name}".data is not a string`;
   if (b.encoding !== 'utf8' && b.encoding !== 'base64') return `"${name}".encoding is neither "utf8" nor "base64"`;
+  if (b.decoded !== undefined && typeof b.decoded !== 'string') return `"${name}".decoded is not a string`;
   return undefined;
 }
 
