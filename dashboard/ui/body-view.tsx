@@ -40,7 +40,7 @@ type Mode = 'pretty' | 'text' | 'hex';
 const OMITTED: Record<NonNullable<TapBody['omitted']>, string> = {
   'content-type': "its content type is not in the sidecar's --capture-content-type list",
   'too-large': 'over the capture limit (the sidecar drops such bodies: --body-over-limit drop)',
-  encoded: 'compressed, so its secrets cannot be redacted (shown to a grant that reveals every header)',
+  encoded: 'compressed with a coding meshtap does not decode, so its secrets cannot be redacted (shown to a grant that reveals every header)',
 };
 
 export function BodyView({ body, label }: { body: TapBody; label: string }) {
@@ -71,7 +71,19 @@ export function BodyView({ body, label }: { body: TapBody; label: string }) {
       <div class="body-head">
         <span class="muted">
           {fmtBytes(body.size)}
-          {body.truncated ? ` · truncated to ${fmtBytes(bytes.length)} by the capture limit` : ''}
+          {body.decoded !== undefined ? (
+            <>
+              {' on the wire · '}
+              <span class="body-decoded" data-testid="body-decoded" title="The body was sent compressed: shown decoded, its secrets redacted">
+                decoded from {body.decoded}
+              </span>
+              {` · ${fmtBytes(bytes.length)}${body.truncated ? ' shown, cut at the capture limit' : ''}`}
+            </>
+          ) : body.truncated ? (
+            ` · truncated to ${fmtBytes(bytes.length)} by the capture limit`
+          ) : (
+            ''
+          )}
         </span>
         <div class="seg" role="group" aria-label={`${label} body view`}>
           {modes.map((m) => (

@@ -15,12 +15,18 @@ export function curlCommand(e: TapEvent): string {
   if (e.protocol === 'h2' || e.protocol === 'grpc') parts.push(e.scheme === 'https' ? '--http2' : '--http2-prior-knowledge');
   else if (e.protocol === 'http/1.0') parts.push('--http1.0');
   if (e.method !== 'GET' || e.requestBody) parts.push('-X', quoteWord(e.method));
+  const body = e.requestBody;
+  // A body shown decoded (session 16) is sent decoded: its Content-Encoding would say otherwise.
+  // (A gRPC one is re-framed uncompressed, valid under its grpc-encoding.)
+  const sentDecoded = body?.decoded !== undefined && e.protocol !== 'grpc';
   for (const [name, value] of e.requestHeaders ?? []) {
     if (name.startsWith(':') || SKIP.has(name.toLowerCase())) continue;
+    if (sentDecoded && name.toLowerCase() === 'content-encoding') continue;
     parts.push('-H', quoteWord(`${name}: ${value}`));
   }
+  // A coded answer (gzip, br…) is decoded by curl, as the dashboard shows it.
+  if (e.protocol !== 'grpc' && (e.responseBody?.decoded !== undefined || (e.responseHeaders ?? []).some(([n, v]) => n.toLowerCase() === 'content-encoding' && v.trim().toLowerCase() !== 'identity'))) parts.push('--compressed');
   let prefix = '';
-  const body = e.requestBody;
   if (body && body.size > 0) {
     if (body.encoding === 'utf8') parts.push('--data-binary', quoteWord(body.data));
     else {
@@ -33,10 +39,10 @@ export function curlCommand(e: TapEvent): string {
   if (url.includes('[')) parts.push('--globoff');
   parts.push(quoteWord(url));
   const note =
-    body?.omitted !== undefined
+    (body?.omitted !== undefined
       ? `# the body was not captured (${body.omitted}): this sends none\n`
       : body?.truncated
         ? '# the body was truncated by the capture limit\n'
-        : '';
+        : '') + (sentDecoded ? `# the body was sent with Content-Encoding: ${body!.decoded}; this sends it decoded, without it\n` : '');
   return note + prefix + parts.join(' ');
 }
