@@ -289,6 +289,8 @@ export const DEFAULT_DECODED_BODY_CAP = 64 * 1024;
 export interface BodyDecoding {
   cap: number;
   grpc: boolean;
+  /** The decoded output reached the cap (a bound hit: counted by the hub). */
+  onCapped?: () => void;
 }
 
 /**
@@ -305,11 +307,14 @@ export function decodeCodedBody(body: TapBody, headers: HeaderList | undefined, 
     if (codings.length > 0 || grpcEncoding === undefined) return undefined;
     const r = decodeGrpcFrames(bytes, grpcEncoding, body.truncated, d.cap);
     if (r === undefined) return undefined;
+    if (r.capped) d.onCapped?.();
     return r.decoded ? decodedTapBody(r.bytes, body.size, r.truncated, grpcEncoding, false) : body;
   }
   if (grpcEncoding !== undefined) return undefined;
   const r = decodeCodings(bytes, codings, body.truncated, d.cap);
-  return r === undefined ? undefined : decodedTapBody(r.bytes, body.size, r.truncated, codings.join(', '));
+  if (r === undefined) return undefined;
+  if (r.capped) d.onCapped?.();
+  return decodedTapBody(r.bytes, body.size, r.truncated, codings.join(', '));
 }
 
 /**

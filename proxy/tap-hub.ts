@@ -301,7 +301,10 @@ export function createTapHub(
     /** The sidecar's body limit: a coded body's decoded text is cut there (default 64 KiB). */
     bodyLimit?: number;
     onDropped?: (reason: string, n: number) => void;
-    /** A bound was hit (`scrubbed-secrets`: an event held more hidden values than are scrubbed elsewhere). */
+    /**
+     * A bound was hit (`scrubbed-secrets`: an event held more hidden values than are scrubbed
+     * elsewhere; `decoded-body`: a coded body's decoded text reached the body limit).
+     */
     onBoundHit?: (bound: string) => void;
   } = {},
 ): TapHub {
@@ -322,6 +325,9 @@ export function createTapHub(
     (collectedValues ??= []).push(v);
   };
   const bodyLimit = options.bodyLimit ?? DEFAULT_DECODED_BODY_CAP;
+  // A coded body's decoded text cut at the body limit is a bound hit (meshtap_bound_hit_total{bound="decoded-body"}).
+  const onCapped = (): void => options.onBoundHit?.('decoded-body');
+  const decoding = { http: { cap: bodyLimit, grpc: false, onCapped }, grpc: { cap: bodyLimit, grpc: true, onCapped } };
   const redactedBody = (b: TapBody, headers: HeaderList | undefined, grpc: boolean): TapBody => {
     if (recentBodies[0] === b) {
       lastBodyValues = recentValues[0];
@@ -333,7 +339,7 @@ export function createTapHub(
     }
     collectedValues = undefined;
     // A coded body is decoded (bounded by the body limit) and redacted as text: body-redact.ts.
-    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules, collectValue, headers, { cap: bodyLimit, grpc });
+    const r = redactBody(b, headerValue(headers, 'content-type'), bodyRules, collectValue, headers, grpc ? decoding.grpc : decoding.http);
     lastBodyValues = collectedValues;
     recentBodies[recentSlot] = b;
     recentBodies[recentSlot + 1] = r;

@@ -44,11 +44,18 @@ export function isDecodableCoding(coding: string): boolean {
 
 const isTooLarge = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
 
+/** Decoded bytes; `truncated`: the input was cut or the output reached the cap (`capped`). */
+export interface Decoded {
+  bytes: Buffer;
+  truncated: boolean;
+  capped: boolean;
+}
+
 /**
  * One coding undone: the output (at most `cap` bytes) and whether it is cut (the input was, or
  * the output reached the cap); undefined when the bytes are not of that coding.
  */
-function undoOne(coding: string, input: Buffer, cut: boolean, cap: number): { bytes: Buffer; truncated: boolean } | undefined {
+function undoOne(coding: string, input: Buffer, cut: boolean, cap: number): Decoded | undefined {
   const inflater = inflaterFor(coding, input);
   if (inflater === undefined) return undefined;
   const { fn, flush } = inflater;
@@ -57,7 +64,7 @@ function undoOne(coding: string, input: Buffer, cut: boolean, cap: number): { by
   try {
     // A whole input must end its stream (a gzip cut by its sender is an error); a cut one is read as far as it goes.
     const out = fn(input, cut ? { maxOutputLength: Math.max(1, cap), finishFlush: flush } : { maxOutputLength: Math.max(1, cap) });
-    if (out.length <= cap) return { bytes: out, truncated: cut };
+    if (out.length <= cap) return { bytes: out, truncated: cut, capped: false };
   } catch (e) {
     if (!isTooLarge(e)) return undefined;
   }
@@ -86,7 +93,7 @@ function undoOne(coding: string, input: Buffer, cut: boolean, cap: number): { by
   } catch {
     // keep the prefix's output
   }
-  return { bytes: best, truncated: true };
+  return { bytes: best, truncated: true, capped: true };
 }
 
 /**
@@ -94,13 +101,13 @@ function undoOne(coding: string, input: Buffer, cut: boolean, cap: number): { by
  * first, each output bounded by `cap`. Undefined when a coding is unknown (zstd, compress…), there
  * are more than MAX_DECODED_CODINGS, or the bytes do not decode.
  */
-export function decodeCodings(bytes: Buffer, codings: readonly string[], cut: boolean, cap: number): { bytes: Buffer; truncated: boolean } | undefined {
+export function decodeCodings(bytes: Buffer, codings: readonly string[], cut: boolean, cap: number): Decoded | undefined {
   if (codings.length === 0 || codings.length > MAX_DECODED_CODINGS || !codings.every(isDecodableCoding)) return undefined;
-  let out = { bytes, truncated: cut };
+  let out: Decoded = { bytes, truncated: cut, capped: false };
   for (let i = codings.length - 1; i >= 0; i--) {
     const next = undoOne(codings[i]!, out.bytes, out.truncated, cap);
     if (next === undefined) return undefined;
-    out = next;
+    out = { ...next, capped: next.capped || out.capped };
   }
   return out;
 }
@@ -151,13 +158,14 @@ export function grpcEncodingOf(headers: HeaderList | undefined): string | undefi
  * the body, its prefix the length of what was decoded (`truncated` says the body is cut). Undefined
  * when a compressed message cannot be decoded; `decoded` false when no message was compressed.
  */
-export function decodeGrpcFrames(bytes: Buffer, encoding: string, cut: boolean, cap: number): { bytes: Buffer; truncated: boolean; decoded: boolean } | undefined {
+export function decodeGrpcFrames(bytes: Buffer, encoding: string, cut: boolean, cap: number): (Decoded & { decoded: boolean }) | undefined {
   const coding = encoding === 'gzip' || encoding === 'deflate' ? encoding : undefined;
   const parts: Buffer[] = [];
   let total = 0;
   let at = 0;
   let decoded = false;
   let truncated = cut;
+  let capped = false;
   while (at + GRPC_FRAME_HEADER_BYTES <= bytes.length) {
     const compressed = bytes[at] === 1;
     const size = bytes.readUInt32BE(at + 1);
@@ -176,9 +184,10 @@ export function decodeGrpcFrames(bytes: Buffer, encoding: string, cut: boolean, 
       payload = out.bytes;
       decoded = true;
       if (out.truncated) stop = truncated = true;
+      if (out.capped) capped = true;
     } else {
       payload = raw.length > room ? raw.subarray(0, room) : raw;
-      if (payload.length < raw.length) stop = truncated = true;
+      if (payload.length < raw.length) stop = truncated = capped = true;
     }
     const prefix = Buffer.alloc(GRPC_FRAME_HEADER_BYTES);
     // A plain message keeps its prefix (cut: the length it said, as in any capture); a decoded one says what it holds.
@@ -188,12 +197,12 @@ export function decodeGrpcFrames(bytes: Buffer, encoding: string, cut: boolean, 
     at = end;
     if (stop) break;
     if (at < bytes.length && total + GRPC_FRAME_HEADER_BYTES > cap) {
-      truncated = true;
+      truncated = capped = true;
       break;
     }
   }
   // A partial prefix (1-4 bytes) left at the end carries no payload: dropped, as splitGrpcFrames does.
-  return { bytes: Buffer.concat(parts), truncated, decoded };
+  return { bytes: Buffer.concat(parts), truncated, capped, decoded };
 }
 
 /**

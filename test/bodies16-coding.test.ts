@@ -20,7 +20,7 @@ const frame = (flag: number, payload: Buffer): Buffer => {
 
 describe('bodies16: decodeCodings', () => {
   it('undoes gzip, x-gzip, deflate (zlib and raw) and br, and a stack of two last first', () => {
-    expect(decodeCodings(gzipSync(text), ['gzip'], false, 1 << 20)).toEqual({ bytes: text, truncated: false });
+    expect(decodeCodings(gzipSync(text), ['gzip'], false, 1 << 20)).toEqual({ bytes: text, truncated: false, capped: false });
     expect(decodeCodings(gzipSync(text), ['x-gzip'], false, 1 << 20)!.bytes).toEqual(text);
     expect(decodeCodings(deflateSync(text), ['deflate'], false, 1 << 20)!.bytes).toEqual(text);
     expect(decodeCodings(deflateRawSync(text), ['deflate'], false, 1 << 20)!.bytes).toEqual(text);
@@ -45,6 +45,7 @@ describe('bodies16: decodeCodings', () => {
       const half = coded.subarray(0, coded.length >> 1);
       const out = decodeCodings(half, [coding], true, 1 << 20)!;
       expect(out.truncated).toBe(true);
+      expect(out.capped).toBe(false); // cut by the capture, not by the cap
       expect(out.bytes.length).toBeGreaterThan(0);
       expect(text.subarray(0, out.bytes.length)).toEqual(out.bytes);
     }
@@ -59,6 +60,7 @@ describe('bodies16: decodeCodings', () => {
       if (coding !== 'gzip') expect(coded.length).toBeLessThan(1024);
       const out = decodeCodings(coded, coding.split(', '), false, 64 * 1024)!;
       expect(out.truncated).toBe(true);
+      expect(out.capped).toBe(true);
       // gzip reaches the cap exactly; where one input byte is worth more than the cap (br's long
       // copies, the inner gzip's first block) the output stops before it.
       if (coding === 'gzip') expect(out.bytes.length).toBe(64 * 1024);
@@ -85,7 +87,7 @@ describe('bodies16: gRPC messages', () => {
     const a = Buffer.from('first message, compressed');
     const b = Buffer.from('second, plain');
     const out = decodeGrpcFrames(Buffer.concat([frame(1, gzipSync(a)), frame(0, b)]), 'gzip', false, 1 << 20)!;
-    expect(out).toEqual({ bytes: Buffer.concat([frame(0, a), frame(0, b)]), truncated: false, decoded: true });
+    expect(out).toEqual({ bytes: Buffer.concat([frame(0, a), frame(0, b)]), truncated: false, capped: false, decoded: true });
     expect(decodeGrpcFrames(Buffer.concat([frame(1, deflateSync(a))]), 'deflate', false, 1 << 20)!.bytes).toEqual(frame(0, a));
     expect(decodeGrpcFrames(frame(0, b), 'gzip', false, 1 << 20)!.decoded).toBe(false);
     expect(decodeGrpcFrames(frame(1, gzipSync(a)), 'snappy', false, 1 << 20)).toBeUndefined();

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockServer, harToRecording, readRecording, recordingToHar } from '../record/index.js';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
+import { waitForMetric } from './support/metrics-scrape.js';
 import { runMeshtap, startSidecarProcess, type SidecarProcess } from './support/meshtap-process.js';
 import { openTapCollector } from './support/tap-collector.js';
 
@@ -130,6 +131,8 @@ describe.each(ENGINES)('bodies16: compressed bodies shown decoded and redacted (
 
     expect(JSON.stringify(ends)).not.toContain(TOKEN);
     expect(JSON.stringify(ends)).not.toContain(PASSWORD);
+    // The decoded text reaching the limit is a bound hit (the big answer and the two bombs).
+    await waitForMetric(sidecar.admin!, 'meshtap_bound_hit_total', { bound: 'decoded-body' }, (v) => v >= 3);
   }, 90_000);
 
   it('the CLI says decoded=gzip; the reveal grant reads the bytes as sent; a recording keeps the decoded body and mock serves it plain', async () => {
