@@ -5,8 +5,9 @@
  * decodes a target's answer the same way before comparing it with a decoded recording.
  *
  * Bounded: the output is cut at `cap` bytes (zlib's maxOutputLength stops a bomb after one chunk
- * past it), and an input whose output is over the cap is searched for its longest prefix that fits
- * in a bounded number of decodes (MAX_PREFIX_STEPS), each bounded by the cap (brotli: by its window).
+ * past it), and an input whose output is over the cap is searched for a prefix whose output
+ * reaches it in a bounded number of decodes (MAX_PREFIX_DECODES), each bounded by twice the cap
+ * (brotli: and by its window, up to 16 MiB of work).
  * A capture cut at the body limit is decoded as far as its bytes go (sync flush).
  */
 import { isUtf8 } from 'node:buffer';
@@ -17,11 +18,12 @@ import { GRPC_FRAME_HEADER_BYTES } from './constants.js';
 /** At most this many codings on one body are undone ("gzip, br"); more: not decoded. */
 export const MAX_DECODED_CODINGS = 2;
 /**
- * Bisection steps that find the longest part of an input whose output fits the cap: enough for
- * the byte itself in any input up to 16 MiB (a capture is at most the body limit); each is bounded
- * by the cap.
+ * Decodes of a prefix in finding the part of an input whose output reaches the cap: each is
+ * bounded by twice the cap, and a brotli one also by its window (up to 16 MiB of work: a bomb's
+ * long copies fill it before any output), so brotli gets fewer.
  */
-const MAX_PREFIX_STEPS = 24;
+const MAX_PREFIX_DECODES = 8;
+const MAX_BROTLI_PREFIX_DECODES = 2;
 
 type Inflate = (input: Buffer, options: zlib.ZlibOptions | zlib.BrotliOptions) => Buffer;
 
@@ -68,30 +70,29 @@ function undoOne(coding: string, input: Buffer, cut: boolean, cap: number): Deco
   } catch (e) {
     if (!isTooLarge(e)) return undefined;
   }
-  // Over the cap: the longest prefix of the input whose output fits (the output grows with the input).
+  // Over the cap: a prefix of the input whose output is between the cap and twice it, cut at the
+  // cap. The next guess follows the ratio seen so far (most text is found in two or three decodes);
+  // a guess past twice the cap tries a quarter of it. Bounded in decodes (a stream where one input
+  // byte is worth more than twice the cap, a brotli bomb's long copies, stops with what fitted, maybe
+  // nothing), so the figure shown does not depend on the machine's load.
   let lo = 0;
   let hi = input.length;
   let best: Buffer = Buffer.alloc(0);
-  for (let step = 0; step < MAX_PREFIX_STEPS && hi - lo > 1; step++) {
-    const mid = (lo + hi) >>> 1;
+  let guess = Math.min(hi - 1, Math.max(1, Math.floor(cap / 4)));
+  const decodes = coding === 'br' ? MAX_BROTLI_PREFIX_DECODES : MAX_PREFIX_DECODES;
+  for (let step = 0; step < decodes && hi - lo > 1; step++) {
     try {
-      const out = fits(mid, cap);
-      if (out.length > cap) hi = mid;
-      else {
-        lo = mid;
-        best = out;
-      }
+      const out = fits(guess, 2 * cap);
+      if (out.length >= cap) return { bytes: out.subarray(0, cap), truncated: true, capped: true };
+      lo = guess;
+      best = out;
+      // Aim at 1.5 times the cap at the ratio seen (at least one byte more).
+      guess = Math.min(hi - 1, Math.max(lo + 1, Math.floor(out.length > 0 ? (lo * 1.5 * cap) / out.length : lo * 2)));
     } catch {
-      hi = mid;
+      hi = guess;
+      guess = lo + ((hi - lo) >>> 2);
     }
-  }
-  // One more input byte goes past the cap: its output, cut at the cap, is the cap's worth exactly
-  // (when it stays within twice the cap; a brotli command can reach further: then the prefix's).
-  try {
-    const next = fits(lo + 1, 2 * cap);
-    if (next.length >= cap) best = next.subarray(0, cap);
-  } catch {
-    // keep the prefix's output
+    if (guess <= lo) break;
   }
   return { bytes: best, truncated: true, capped: true };
 }
