@@ -582,15 +582,22 @@ function unescapedView(text: string): { view: string; starts: Int32Array } | und
 /**
  * `text` (a captured body) with every secret in `secrets` as `[redacted]` where it occurs spelled
  * with JSON string escapes or HTML character references, up to MAX_ESCAPE_VIEWS layers of them, as
- * written or percent-encoded inside; the same string when none does. Run after scrubSecrets.
+ * written or percent-encoded inside, or base64-encoded; the same string when none does. Run after
+ * scrubSecrets.
  */
 export function scrubEscapedSecrets(text: string, secrets: readonly string[]): string {
+  const ranges: Array<[number, number]> = [];
+  collectBase64Matches(text, secrets, ranges);
   // JSON writers escape `"`, `\`, `/`, control and non-ASCII characters, and some `+ < > & ' =`;
   // HTML encoders (OWASP's) all but letters, digits, `,._-` and space. Values of only letters, digits,
   // `-._` and spaces (a JWT, a hex or base64url token) read the same in the view: the text's own pass
   // found them.
-  if (!secrets.some((s) => JSON_ESCAPABLE.test(s))) return text;
-  const ranges: Array<[number, number]> = [];
+  if (secrets.some((s) => JSON_ESCAPABLE.test(s))) collectEscapedMatches(text, secrets, ranges);
+  return redactRanges(text, ranges);
+}
+
+/** The matches of scrubEscapedSecrets' escape views, added to `ranges` (text positions). */
+function collectEscapedMatches(text: string, secrets: readonly string[], ranges: Array<[number, number]>): void {
   let view = text;
   let toText: Int32Array | undefined;
   for (let level = 1; level <= MAX_ESCAPE_VIEWS; level++) {
@@ -611,5 +618,69 @@ export function scrubEscapedSecrets(text: string, secrets: readonly string[]): s
     view = unescaped.view;
     toText = starts;
   }
-  return redactRanges(text, ranges);
+}
+
+/*
+ * Base64 (review16). An app that echoes a hidden value inside a base64 blob (a JWT-like state, a
+ * cursor, a data: URL, a protobuf field a JSON gateway renders as base64) showed it to anyone who
+ * decodes the blob. A value's bytes encode to the same characters wherever they sit in a blob, up
+ * to where they start in a 3-byte group: so each value has three base64 cores (the characters
+ * made of its bits only), in the standard and the URL-safe alphabet, searched in the body as
+ * written. A match is redacted with the character on each side that holds bits of the value and of
+ * its neighbours. Values of MIN_SECRET_CHARS bytes or more have cores of 10+ characters; a match
+ * by chance is 64^-10 per place.
+ */
+
+const BASE64_CHAR = /[A-Za-z0-9+/_-]/;
+
+interface Base64Core {
+  text: string;
+  /** Characters on each side holding bits of the value and of what is next to it in the blob. */
+  before: number;
+  after: number;
+}
+
+// One event's fields are scrubbed one after another with one secret list: the last list's cores are kept.
+let lastBase64Secrets: readonly string[] | undefined;
+let lastBase64Length = 0;
+let lastBase64Cores: Base64Core[] = [];
+
+function base64Cores(secrets: readonly string[]): Base64Core[] {
+  if (secrets === lastBase64Secrets && secrets.length === lastBase64Length) return lastBase64Cores;
+  const cores: Base64Core[] = [];
+  const seen = new Set<string>();
+  for (const s of secrets) {
+    const bytes = Buffer.from(s, 'utf8');
+    if (bytes.length < MIN_SECRET_CHARS) continue;
+    for (let shift = 0; shift < 3; shift++) {
+      const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+      const startBit = 8 * shift;
+      const endBit = 8 * (shift + bytes.length);
+      const first = Math.ceil(startBit / 6);
+      const last = Math.floor(endBit / 6);
+      const core = encoded.slice(first, last);
+      const before = first * 6 > startBit ? 1 : 0;
+      const after = endBit > last * 6 ? 1 : 0;
+      for (const text of [core, core.replace(/\+/g, '-').replace(/\//g, '_')]) {
+        if (seen.has(text)) continue;
+        seen.add(text);
+        cores.push({ text, before, after });
+      }
+    }
+  }
+  lastBase64Secrets = secrets;
+  lastBase64Length = secrets.length;
+  lastBase64Cores = cores;
+  return cores;
+}
+
+/** Where `text` holds a hidden value base64-encoded (standard or URL-safe, any alignment), added to `ranges`. */
+function collectBase64Matches(text: string, secrets: readonly string[], ranges: Array<[number, number]>): void {
+  for (const core of base64Cores(secrets)) {
+    for (let at = text.indexOf(core.text); at >= 0; at = text.indexOf(core.text, at + core.text.length)) {
+      const start = core.before > 0 && at > 0 && BASE64_CHAR.test(text[at - 1]!) ? at - 1 : at;
+      const end = at + core.text.length;
+      ranges.push([start, core.after > 0 && end < text.length && BASE64_CHAR.test(text[end]!) ? end + 1 : end]);
+    }
+  }
 }
