@@ -72,6 +72,10 @@ export interface ExchangeResult {
 /** Builds what to send for a recorded exchange. */
 export function buildReplayRequest(ex: RecordedExchange, target: URL, rewrite: RewriteOptions = {}, timeoutMs = 30_000): ReplayRequest {
   const strip = new Set((rewrite.stripHeaders ?? []).map((h) => h.toLowerCase()));
+  // A request body recorded decoded (session 16: the recording's grant did not reveal every header)
+  // is sent decoded, so neither its coding nor its length on the wire may go with it. (A gRPC one is
+  // framed uncompressed, valid under its grpc-encoding.)
+  if (ex.requestBody?.decoded !== undefined && ex.protocol !== 'grpc') strip.add('content-encoding').add('content-length');
   const set = rewrite.setHeaders ?? [];
   for (const [n] of set) strip.add(n.toLowerCase());
   const headers: HeaderList = [...sendableHeaders(ex.requestHeaders, strip), ...set];

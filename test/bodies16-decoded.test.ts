@@ -42,11 +42,13 @@ describe.each(ENGINES)('bodies16: compressed bodies shown decoded and redacted (
   let sidecar: SidecarProcess;
   let dir: string;
   const wire: Record<string, Buffer> = {};
+  const uploads: Array<{ encoding?: string; length?: string; body: string }> = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meshtap-bodies16-'));
     backend = http.createServer((req, res) => {
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const auth = req.headers.authorization ?? '';
         const send = (coding: string, body: Buffer, type = 'application/json') => {
@@ -62,6 +64,10 @@ describe.each(ENGINES)('bodies16: compressed bodies shown decoded and redacted (
         else if (req.url === '/br-bomb') send('br', BR_BOMB, 'application/octet-stream');
         else if (req.url === '/corrupt') send('gzip', Buffer.concat([gzipSync(answer(auth)).subarray(0, 10), Buffer.alloc(40, 0x55)]));
         else if (req.url === '/zstd') send('zstd', Buffer.from(answer(auth))); // not zstd at all: never decoded
+        else if (req.url === '/replayed-upload') {
+          uploads.push({ encoding: req.headers['content-encoding'], length: req.headers['content-length'], body: Buffer.concat(chunks).toString('latin1') });
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"stored":true}');
+        }
         else res.end('ok');
       });
     });
@@ -186,6 +192,20 @@ describe.each(ENGINES)('bodies16: compressed bodies shown decoded and redacted (
     expect(replay.stdout).toMatch(/1 matched/);
     expect(replay.code).toBe(0);
   }, 90_000);
+
+  it('replay sends a gzip upload recorded decoded as its decoded text, without Content-Encoding and with its own length', async () => {
+    const text = JSON.stringify({ vote: 'cat', note: 'compressed upload' });
+    const sent = await request(`http://${sidecar.forwards[0]!.address}/replayed-upload`, { method: 'POST', body: gzipSync(text), headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' } });
+    await sent.body.text();
+    const file = join(dir, 'upload.jsonl');
+    const rec = await runMeshtap(['record', '--proxy', sidecar.tap!, '--last', '1', '-o', file]);
+    expect(rec.code).toBe(0);
+    expect((await readRecording(file)).exchanges[0]!.requestBody).toMatchObject({ decoded: 'gzip', data: text });
+    uploads.length = 0;
+    const replay = await runMeshtap(['replay', file, '--target', `http://${sidecar.forwards[0]!.address}`]);
+    expect(replay.code).toBe(0);
+    expect(uploads).toEqual([{ encoding: undefined, length: String(Buffer.byteLength(text)), body: text }]);
+  }, 60_000);
 });
 
 describe.each(ENGINES)('bodies16: gRPC messages compressed by grpc-js read decoded, re-framed (%s engine)', (engine) => {
