@@ -12,7 +12,7 @@ import proxy from 'http2-proxy';
 import { request as undiciRequest } from 'undici';
 import { createLogger, MeshtapError } from '../common/index.js';
 import { decodeBody, type RecordedExchange } from './format.js';
-import { H2_PREFACE, type HeaderList } from '../tap-protocol/index.js';
+import { bodyCodings, decodeCodings, H2_PREFACE, type HeaderList } from '../tap-protocol/index.js';
 import { joinGrpcFrames } from './grpc-frames.js';
 import { headersFromObject, headersToObject, headerValue, sendableHeaders } from './headers.js';
 import { createMockIndex, type MockMatch } from './mock-index.js';
@@ -64,6 +64,18 @@ const skippedHeaders = (ex: RecordedExchange): ReadonlySet<string> =>
 
 function responseBody(ex: RecordedExchange): Buffer {
   return ex.protocol === 'grpc' ? joinGrpcFrames(ex.responseMessages ?? []) : decodeBody(ex.responseBody);
+}
+
+/**
+ * A coded request body (Content-Encoding gzip, br, …) decoded, bounded as a matched body is: a
+ * request recorded without the reveal grant was recorded decoded (session 16), so `--match body`
+ * compares its text. Undefined when the request is not coded or does not decode.
+ */
+function decodedRequestBody(req: http.IncomingMessage | http2.Http2ServerRequest, body: Buffer): Buffer | undefined {
+  const codings = bodyCodings(headersFromObject(req.headers));
+  if (codings.length === 0) return undefined;
+  const decoded = decodeCodings(body, codings, false, MAX_MATCH_BODY_BYTES);
+  return decoded && !decoded.truncated ? decoded.bytes : undefined;
 }
 
 async function readBody(stream: AsyncIterable<Buffer>): Promise<Buffer | undefined> {
@@ -210,7 +222,7 @@ export function createMockServer(exchanges: readonly RecordedExchange[], options
       }
     }
     // Without body matching we answer at once (a bidi client may wait for us) and drain the rest.
-    const ex = index.next(method, path, body);
+    const ex = index.next(method, path, body) ?? (body && !grpc ? index.next(method, path, decodedRequestBody(req, body)) : undefined);
     if (ex) {
       stats.served++;
       if (!body) req.resume();

@@ -193,7 +193,7 @@ describe.each(ENGINES)('bodies16: compressed bodies shown decoded and redacted (
     expect(replay.code).toBe(0);
   }, 90_000);
 
-  it('replay sends a gzip upload recorded decoded as its decoded text, without Content-Encoding and with its own length', async () => {
+  it('replay sends a gzip upload recorded decoded as its decoded text, without Content-Encoding and with its own length; mock --match body matches it', async () => {
     const text = JSON.stringify({ vote: 'cat', note: 'compressed upload' });
     const sent = await request(`http://${sidecar.forwards[0]!.address}/replayed-upload`, { method: 'POST', body: gzipSync(text), headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' } });
     await sent.body.text();
@@ -205,6 +205,17 @@ describe.each(ENGINES)('bodies16: compressed bodies shown decoded and redacted (
     const replay = await runMeshtap(['replay', file, '--target', `http://${sidecar.forwards[0]!.address}`]);
     expect(replay.code).toBe(0);
     expect(uploads).toEqual([{ encoding: undefined, length: String(Buffer.byteLength(text)), body: text }]);
+
+    // mock --match body: the client's gzip upload matches the text recorded decoded.
+    const mock = createMockServer((await readRecording(file)).exchanges, { match: 'body' });
+    try {
+      const { port } = await mock.listen(0);
+      const again = await request(`http://127.0.0.1:${port}/replayed-upload`, { method: 'POST', body: gzipSync(text), headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' } });
+      expect(again.statusCode).toBe(200);
+      expect(await again.body.text()).toBe('{"stored":true}');
+    } finally {
+      await mock.close();
+    }
   }, 60_000);
 });
 
