@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { promisify } from 'node:util';
 import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMockServer, harToRecording, readRecording, recordingToHar } from '../record/index.js';
+import { createMockServer, exchangeFromEvent, harToRecording, readRecording, recordingToHar } from '../record/index.js';
 import type { TapEvent } from '../tap-protocol/index.js';
 import { ENGINES } from './support/engines.js';
 import { waitForMetric } from './support/metrics-scrape.js';
@@ -268,5 +269,83 @@ describe.each(ENGINES)('bodies16: gRPC messages compressed by grpc-js read decod
       expect(text).toContain('and some text that compresses');
     }
     expect(JSON.stringify(end!)).not.toContain(TOKEN_G);
+  }, 60_000);
+});
+
+describe.each(ENGINES)('bodies16: a gRPC answer compressed per message reads decoded; mock serves the recording to grpc-js (%s engine)', (engine) => {
+  const raw = (b: Buffer): Buffer => b;
+  const TOKEN_G = 'tok-SECRET-0123456789abcdefghij';
+  // The answer echoes the caller's token (a hidden value: masked to its length in a gRPC message).
+  const MESSAGE = Buffer.from(`{"reply":"${'compressible answer '.repeat(30)}","echoed":"Bearer ${TOKEN_G}"}`);
+  let server: http2.Http2Server;
+  let sidecar: SidecarProcess;
+  const frame = (flag: number, payload: Buffer): Buffer => {
+    const p = Buffer.alloc(5);
+    p[0] = flag;
+    p.writeUInt32BE(payload.length, 1);
+    return Buffer.concat([p, payload]);
+  };
+
+  beforeAll(async () => {
+    // A gRPC server that compresses its answer (grpc-js's server answers identity): one gzip message, flag 1.
+    server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'gzip' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(frame(1, gzipSync(MESSAGE)));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // prettier-ignore
+    sidecar = await startSidecarProcess(['--engine', engine, '--forward', `127.0.0.1:0=127.0.0.1:${(server.address() as AddressInfo).port}`, '--admin', '127.0.0.1:0', '--tap', '127.0.0.1:0']);
+  }, 60_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+    await new Promise((r) => server?.close(r));
+  });
+
+  const call = async (address: string): Promise<Buffer> => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    try {
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${TOKEN_G}`);
+      return await new Promise<Buffer>((r, j) => client.makeUnaryRequest('/e.E/Unary', raw, raw, Buffer.from('hi'), md, (e, v) => (e ? j(e) : r(v!))));
+    } finally {
+      client.close();
+    }
+  };
+
+  it('the message is decoded, the echoed token masked, framed with flag 0 and its length; mock answers grpc-js with it', async () => {
+    const tap = await openTapCollector(sidecar.tap!, { bodies: true });
+    let end: TapEvent;
+    try {
+      expect(await call(sidecar.forwards[0]!.address)).toEqual(MESSAGE);
+      [end] = await tap.waitForEnds(1);
+    } finally {
+      tap.close();
+    }
+    const b = end!.responseBody!;
+    expect(b.decoded).toBe('gzip');
+    const bytes = Buffer.from(b.data, b.encoding);
+    expect(bytes[0]).toBe(0);
+    expect(bytes.readUInt32BE(1)).toBe(bytes.length - 5);
+    expect(bytes.length - 5).toBe(MESSAGE.length); // masked to the token's length: the prefix holds
+    const shown = JSON.parse(bytes.subarray(5).toString('utf8')) as { reply: string; echoed: string };
+    expect(shown.echoed).toMatch(/^Bearer (\[redacted\])+/);
+    expect(shown.reply).toBe('compressible answer '.repeat(30));
+    expect(JSON.stringify(end!)).not.toContain(TOKEN_G);
+
+    // Recorded so (frames uncompressed, grpc-encoding kept: flag 0 is valid under it), mock answers a real grpc-js client.
+    const ex = exchangeFromEvent(end!);
+    expect(ex.responseMessages).toEqual([expect.objectContaining({ compressed: false })]);
+    const mock = createMockServer([ex]);
+    try {
+      const { port } = await mock.listen(0);
+      expect(await call(`127.0.0.1:${port}`)).toEqual(bytes.subarray(5));
+    } finally {
+      await mock.close();
+    }
   }, 60_000);
 });
