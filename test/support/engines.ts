@@ -2,6 +2,7 @@
  * The data path engines a sidecar suite runs on: js always, native when the addon is built
  * here (a machine without it skips those runs with a reason, as the BPF suites do).
  */
+import { readdirSync, statSync } from 'node:fs';
 import { isNativeAvailable, nativeUnavailableReason } from '../../native/index.js';
 
 export type Engine = 'js' | 'native';
@@ -25,4 +26,27 @@ function projectEngine(value: string | undefined): Engine {
 
 if (!isNativeAvailable()) {
   process.stderr.write(`skip: --engine native suites (the native addon is ${nativeUnavailableReason()}; bash scripts/build-native.sh)\n`);
+}
+
+/**
+ * A native run must test today's C++: an addon older than any of its sources (a rebase or an edit
+ * since the last scripts/build-native.sh) is refused, not run. Session 15's "known disagreement"
+ * (an HTTP/2 500 before a give-up counted by js, not by native) was such an addon, built before
+ * the C++ rule it was judged against (session 16, diff16).
+ */
+function newestSourceMs(dir: URL): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const url = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceMs(url) : statSync(url).mtimeMs);
+  }
+  return newest;
+}
+if (isNativeAvailable()) {
+  // MESHTAP_NATIVE_ADDON: another build of the same sources (scripts/native-sanitize.sh's ASan one).
+  const addonMs = statSync(process.env.MESHTAP_NATIVE_ADDON ?? new URL('../../native/build/Release/meshtap_native.node', import.meta.url)).mtimeMs;
+  const sourcesMs = Math.max(newestSourceMs(new URL('../../native/src/', import.meta.url)), statSync(new URL('../../native/binding.gyp', import.meta.url)).mtimeMs);
+  if (sourcesMs > addonMs) {
+    throw new Error('the native addon is older than native/src (or binding.gyp): rebuild it first (nice -n 19 bash scripts/build-native.sh), or the native engine under test is not the code checked out');
+  }
 }
