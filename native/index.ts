@@ -927,6 +927,8 @@ export interface NativeRecordedExchange extends NativeExchangeFields {
 export interface NativeRecordedH2 extends NativeH2Fields {
   /** Stream 1 of a connection upgraded from HTTP/1: its request was HTTP/1. */
   isFromH2c: boolean;
+  /** A final response head was seen: `status` 0 with it is a missing or malformed `:status` (its fields are kept). */
+  hasResponseHead: boolean;
 }
 
 /**

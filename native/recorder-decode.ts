@@ -165,7 +165,7 @@ export function decodeRecorderRecords(buf: Buffer, originNs: number): NativeReco
     const responseBytes = varint();
     const isGrpc = (h2flags & 1) !== 0;
     const h2: NativeRecordedH2 = {
-      isGrpc, isFromH2c, ...(given ?? pseudoHeadersOf(requestHeaders)), requestHeaders, responseHeaders, requestTrailers, trailers,
+      isGrpc, isFromH2c, hasResponseHead: hasStatus, ...(given ?? pseudoHeadersOf(requestHeaders)), requestHeaders, responseHeaders, requestTrailers, trailers,
       requestMessages: isGrpc ? varint() : 0, responseMessages: isGrpc ? varint() : 0,
       requestCompressed: (h2flags & 8) !== 0, responseCompressed: (h2flags & 16) !== 0,
     };

@@ -25,9 +25,14 @@ function contentTypeOf(headers: ReadonlyArray<[string, string]>): string | undef
   return undefined;
 }
 
-function captureOf(b: { data: Buffer; size: number; truncated: boolean }, limit: number, contentType: string | undefined, types: readonly string[] | undefined): BodyCapture {
+/**
+ * A recorded body as the js engine had captured it. `hasHead`: the head its Content-Type is read
+ * from was seen; a response that never came has no type to judge (the js engine judges a response
+ * body at its head, exchange-events.ts responseHead), so nothing of it is said to be omitted.
+ */
+function captureOf(b: { data: Buffer; size: number; truncated: boolean }, limit: number, contentType: string | undefined, types: readonly string[] | undefined, hasHead = true): BodyCapture {
   const c: BodyCapture = { limit, chunks: b.data.length > 0 ? [b.data] : [], captured: b.data.length, size: b.size, truncated: b.truncated };
-  if (!isCapturedContentType(types, contentType)) {
+  if (hasHead && !isCapturedContentType(types, contentType)) {
     c.omitted = 'content-type';
     c.chunks = [];
     c.captured = 0;
@@ -44,7 +49,8 @@ function h2ExchangeOf(r: NativeRecordedExchange): Exchange {
   ex.authority = h.authority;
   ex.path = h.path;
   ex.requestHeaders = h.requestHeaders;
-  if (r.status !== 0) {
+  if (h.hasResponseHead) {
+    // status 0: a head without a valid :status (stream-tracker.ts keeps its fields, and the body's capture reads them).
     ex.status = r.status;
     ex.responseHeaders = h.responseHeaders;
     ex.responseMs = r.responseMs;
@@ -64,7 +70,8 @@ function toEvent(r: NativeRecordedExchange, maker: EventMaker, services: Observa
   ex.endMs = r.endMs;
   if (r.bodies !== undefined) {
     ex.requestBody = captureOf(r.bodies[0]!, services.bodyLimit, contentTypeOf(ex.requestHeaders), services.captureContentTypes);
-    ex.responseBody = captureOf(r.bodies[1]!, services.bodyLimit, contentTypeOf(ex.responseHeaders), services.captureContentTypes);
+    const hasResponseHead = r.h2 !== undefined ? r.h2.hasResponseHead : r.status !== 0;
+    ex.responseBody = captureOf(r.bodies[1]!, services.bodyLimit, contentTypeOf(ex.responseHeaders), services.captureContentTypes, hasResponseHead);
   }
   return maker.endEvent(ex);
 }

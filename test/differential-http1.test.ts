@@ -40,6 +40,19 @@ const EXAMPLES: Array<[string, ConversationSpec]> = [
       pieces: [400],
     },
   ],
+  [
+    // Session 16 (diff16), seed -1053417688 under the capture flags: the native flight recorder said the
+    // response body of an exchange whose response head never came (here an ambiguous one: CL and TE, the
+    // observer gives up) was omitted for its content type; the js engine and native's live event say nothing.
+    'a response head the observer gives up on (Content-Length and chunked): no response body, nothing said omitted',
+    {
+      exchanges: [{ request: request('POST', Buffer.from('{"a":1}'), 'length'), response: response(200, '{"b":2}') }],
+      pipelined: [false, false, false, false],
+      ending: { kind: 'plain', clientTail: Buffer.alloc(0), serverTail: Buffer.alloc(0), serverClosesFirst: false },
+      mutations: [{ kind: 'cl-te', side: 'response', index: 0, at: 0, byte: 0, badSize: 'zz' }],
+      pieces: [400],
+    },
+  ],
 ];
 
 describeDifferential({

@@ -1,11 +1,12 @@
 /**
  * The shape every generated differential suite shares (HTTP/1, HTTP/2, gRPC): for each set-up
- * (a live tapped subscriber with bodies, and nobody watching), one engine pair
+ * (a live tapped subscriber with bodies, nobody watching, and a subscriber under the capture
+ * flags), one engine pair
  * (support/differential-rig.ts), the named regression examples first, then up to `numRuns`
  * generated specs within the time limit (fast-check stops generating there: a loaded machine
  * runs fewer cases, never a longer file). A failing run prints fast-check's seed and path;
  * MESHTAP_DIFF_SEED / MESHTAP_DIFF_PATH replay it, MESHTAP_DIFF_RUNS and
- * MESHTAP_DIFF_TIME_LIMIT_MS run more.
+ * MESHTAP_DIFF_TIME_LIMIT_MS run more, MESHTAP_DIFF_SETUP=NAME runs one set-up alone.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -25,9 +26,34 @@ export interface DifferentialSetup {
  * exchanges in C++; recorder answers and metrics compared).
  */
 export const DIFFERENTIAL_SETUPS: DifferentialSetup[] = [
-  { name: 'tapped', options: { args: ['--body-limit', '256'] }, share: 0.6 },
-  { name: 'untapped', options: { liveTap: false }, share: 0.4 },
+  { name: 'tapped', options: { args: ['--body-limit', '256'] }, share: 0.45 },
+  { name: 'untapped', options: { liveTap: false }, share: 0.3 },
 ];
+
+/**
+ * "captured" (the generated suites' third set-up): a live subscriber with bodies under the capture
+ * flags: bodies only of some types (--capture-content-type), a body over the limit dropped, not
+ * cut (--body-over-limit drop), more headers and body fields redacted. Session 16 (diff16): with
+ * them the native flight recorder said a response that never came had its body omitted for its
+ * type, which neither the js engine nor native's own live events said.
+ */
+export const CAPTURED_SETUP: DifferentialSetup = {
+  name: 'captured',
+  options: {
+    args: ['--body-limit', '100', '--capture-content-type', 'application/json,text/*', '--body-over-limit', 'drop', '--redact-header', 'x-request-id', '--redact-header', 'etag', '--redact-body-field', 'user', '--redact-body-field', '$.items[0].token'],
+  },
+  share: 0.25,
+};
+
+/** The generated suites' set-ups; MESHTAP_DIFF_SETUP=NAME runs that one alone, with the whole time limit. */
+function generatedSetups(): DifferentialSetup[] {
+  const all = [...DIFFERENTIAL_SETUPS, CAPTURED_SETUP];
+  const only = process.env.MESHTAP_DIFF_SETUP;
+  if (only === undefined) return all;
+  const chosen = all.filter((s) => s.name === only).map((s) => ({ ...s, share: 1 }));
+  if (chosen.length === 0) throw new Error(`MESHTAP_DIFF_SETUP is '${only}': one of ${all.map((s) => s.name).join(', ')}`);
+  return chosen;
+}
 
 export interface DifferentialSuite<Spec> {
   /** What is played, for test names and the run count line ("HTTP/1 conversations"). */
@@ -50,7 +76,7 @@ export function describeDifferential<Spec>(suite: DifferentialSuite<Spec>): void
   const seed = process.env.MESHTAP_DIFF_SEED === undefined ? undefined : Number(process.env.MESHTAP_DIFF_SEED);
   const path = process.env.MESHTAP_DIFF_PATH;
 
-  describe.skipIf(ENGINES.length < 2).each(DIFFERENTIAL_SETUPS)(`differential: ${suite.what} through the js and native engines ($name)`, (setup) => {
+  describe.skipIf(ENGINES.length < 2).each(generatedSetups())(`differential: ${suite.what} through the js and native engines ($name)`, (setup) => {
     let pair: EnginePair;
     beforeAll(async () => {
       pair = await startEnginePair(ENGINES, setup.options);

@@ -439,13 +439,13 @@ void RecorderRing::EncodeHead(std::string_view head, bool is_request) {
 // `flags` gets the shared bits added; `h2_flags` follows it for HTTP/2 records (-1: none).
 template <typename Exchange>
 void RecorderRing::EncodeStart(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const Exchange& ex, const RecordedBodies* bodies,
-                               uint8_t flags, int h2_flags, RecorderFieldHints* hints) {
+                               uint8_t flags, int h2_flags, RecorderFieldHints* hints, bool has_response_head) {
   scratch_.clear();
   const uint64_t end_ns = ex.end_ns;
   scratch_.append(reinterpret_cast<const char*>(&end_ns), sizeof end_ns);
   PutVarint(&scratch_, conn_id);
   PutVarint(&scratch_, ex.stream);
-  const bool has_status = ex.status != 0;
+  const bool has_status = has_response_head;
   if (inbound) flags |= kInbound;
   if (has_status) flags |= kHasStatus;
   if (ex.error != nullptr) flags |= kHasError;
@@ -470,7 +470,7 @@ void RecorderRing::EncodeStart(uint32_t conn_id, bool inbound, std::string_view 
 void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies) {
   const bool has_status = ex.status != 0;
   EncodeStart(conn_id, inbound, src, dst, ex, bodies, static_cast<uint8_t>((ex.is_http10 ? kHttp10 : 0) | (ex.response_complete ? kResponseComplete : 0)), -1,
-              nullptr);
+              nullptr, has_status);
   EncodeHead(ex.request_head, true);
   if (has_status) EncodeHead(ex.response_head, false);
   EncodeHead(ex.request_trailers, false);
@@ -483,7 +483,9 @@ void RecorderRing::Encode(uint32_t conn_id, bool inbound, std::string_view src, 
 
 void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies,
                             RecorderFieldHints* hints) {
-  const bool has_status = ex.status != 0;
+  // A head seen, its :status missing or malformed (status 0) included: its fields are kept, as the js
+  // engine's stream tracker keeps them (a body's capture by Content-Type reads them; session 16).
+  const bool has_status = ex.status != 0 || ex.response_ns != 0;
   uint8_t h2 = 0;
   if (ex.is_grpc) h2 |= kGrpc;
   if (ex.has_grpc_status) h2 |= kHasGrpcStatus;
@@ -493,7 +495,7 @@ void RecorderRing::EncodeH2(uint32_t conn_id, bool inbound, std::string_view src
   if (ex.from_h2c) h2 |= kFromH2c;
   if (ex.unprocessed == Unprocessed::kRefused) h2 |= kUnprocessedRefused;
   if (ex.unprocessed == Unprocessed::kGoaway) h2 |= kUnprocessedGoaway;
-  EncodeStart(conn_id, inbound, src, dst, ex, bodies, kH2, h2, hints);
+  EncodeStart(conn_id, inbound, src, dst, ex, bodies, kH2, h2, hints, has_status);
   if (ex.from_h2c) {
     // Its request was HTTP/1: method, target and authority do not come from pseudo-headers.
     PutStr(&scratch_, ex.method);

@@ -95,6 +95,8 @@ struct RecorderStats {
 class RecorderRing {
  public:
   // Record flags.
+  // kHasStatus: a response head was seen (its time, status and fields follow). HTTP/1: status != 0;
+  // HTTP/2: also a head whose :status was missing or malformed (status 0), as the js engine keeps it.
   static constexpr uint8_t kInbound = 1, kHttp10 = 2, kHasStatus = 4, kHasError = 8, kHasBodies = 16, kH2 = 32,
                            kResponseComplete = 64;  // HTTP/1: H1Exchange::response_complete
   // HTTP/2 record flags (the second flags byte).
@@ -136,7 +138,7 @@ class RecorderRing {
   void Encode(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H1Exchange& ex, const RecordedBodies* bodies);  // into scratch_, mu_ held
   template <typename Exchange>
   void EncodeStart(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const Exchange& ex, const RecordedBodies* bodies, uint8_t flags,
-                   int h2_flags, RecorderFieldHints* hints);  // mu_ held
+                   int h2_flags, RecorderFieldHints* hints, bool has_response_head);  // mu_ held
   void EncodeH2(uint32_t conn_id, bool inbound, std::string_view src, std::string_view dst, const H2Exchange& ex, const RecordedBodies* bodies,
                 RecorderFieldHints* hints);  // mu_ held
   void EncodeHead(std::string_view head, bool is_request);
