@@ -54,6 +54,9 @@ describe('the h2 conversation generator (through the js observer)', () => {
     expect(runs.some((r) => r.spec.streams.length >= 3 && r.recording.ended.length >= 3)).toBe(true);
     expect(runs.some((r) => r.built.log.some((l) => l.includes('CONTINUATION')))).toBe(true);
     expect(runs.some((r) => r.built.log.some((l) => l.includes('PUSH_PROMISE')))).toBe(true);
+    // A CONTINUATION flood (dozens of frames in one block, most empty), and a GOAWAY above which every open stream is left unprocessed.
+    expect(runs.some((r) => r.spec.mutation === null && r.built.log.filter((l) => l.includes('CONTINUATION')).length >= 40 && r.recording.giveUps.length === 0)).toBe(true);
+    expect(runs.some((r) => r.spec.mutation === null && r.recording.ended.filter((e) => e.unprocessed === 'goaway').length >= 2)).toBe(true);
     // h2c: the upgraded request becomes an h2 exchange (keeping its HTTP/1 number).
     expect(runs.some((r) => r.spec.upgrade !== null && r.spec.mutation === null && r.recording.ended.some((e) => e.stream === 1 + r.spec.upgrade!.before && e.protocol === 'h2' && e.status > 0))).toBe(true);
   });

@@ -215,8 +215,9 @@ export function toH2Conversation(spec: H2ConversationSpec): BuiltConversation {
       case 'unknown':
         return emit(from, 0x0a + (e.value % 0xf0), e.value & 0xff, e.value & 1 ? lastOpened : 0, Buffer.alloc(e.value % 40, 0x5a));
       case 'goaway':
-        // The server's last-stream-id is the newest stream so far (or one before it).
-        return emit(from, FRAME.GOAWAY, 0, 0, Buffer.concat([u32(from === 'server' ? Math.max(0, lastOpened - (e.value & 1 ? 2 : 0)) : 0), u32(e.value % 14), Buffer.from(e.value % 3 === 0 ? 'debug data' : '')]));
+        // The server's last-stream-id is the newest stream so far (or one before it), or now and
+        // then 0: every stream open is above it (none processed, RFC 9113 §6.8).
+        return emit(from, FRAME.GOAWAY, 0, 0, Buffer.concat([u32(from === 'server' && e.value % 5 !== 4 ? Math.max(0, lastOpened - (e.value & 1 ? 2 : 0)) : 0), u32(e.value % 14), Buffer.from(e.value % 3 === 0 ? 'debug data' : '')]));
       case 'push-promise': {
         if (from !== 'server' || lastOpened === 0) return;
         const block: BlockSpec = { fields: [], styles: [{ rep: 'incremental', isNameIndexed: true, isHuffman: (e.value & 1) === 1 }], fragments: 1 + (e.value % 2), padding: null, hasPriority: false, sizeUpdate: 'none' };

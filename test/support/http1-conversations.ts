@@ -3,7 +3,8 @@
  * and responses with Content-Length or chunked bodies (random chunk sizes, extensions,
  * trailers), 1xx before the final response (and `Expect: 100-continue` sent between head and
  * body), HEAD/204/304, a close-delimited last response, pipelining, Upgrade and CONNECT ending
- * in opaque bytes, and malformed framing applied to one message (CL+TE, differing CLs,
+ * in opaque bytes, an Upgrade or CONNECT declined with more requests pipelined behind it, and
+ * malformed framing applied to one message (CL+TE, differing CLs,
  * obs-fold, bare LF, bad chunk sizes, an oversized head, a flipped byte, a cut-off message).
  *
  * A conversation is built as data (`ConversationSpec`, what fast-check shrinks) and turned into
@@ -66,6 +67,12 @@ const requestArb = fc.record({
   framing: fc.constantFrom('length', 'chunked', 'none'),
   chunking: chunkingArb,
   expectContinue: fc.boolean(),
+  /**
+   * An Upgrade or a CONNECT the server declines (any status but 101; a CONNECT answer that is not
+   * 2xx): the connection stays HTTP/1, and what is pipelined behind it is HTTP/1 (session 16). The
+   * conversation's `ending` is where one is accepted. Absent in hand-written examples: `none`.
+   */
+  asks: fc.constantFrom('none', 'none', 'none', 'none', 'none', 'none', 'upgrade', 'connect'),
 });
 
 const responseArb = fc.record({
@@ -91,7 +98,7 @@ const mutationArb = fc.record({
   badSize: fc.constantFrom('zz', '-5', ' 5', '0x5', 'FFFFFFFFFFFFFFFFFF', '5\n'),
 });
 
-export type RequestSpec = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
+export type RequestSpec = Omit<typeof requestArb extends fc.Arbitrary<infer T> ? T : never, 'asks'> & { asks?: 'none' | 'upgrade' | 'connect' };
 export type ResponseSpec = typeof responseArb extends fc.Arbitrary<infer T> ? T : never;
 export type Mutation = typeof mutationArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -197,10 +204,13 @@ function segments(spec: ConversationSpec): Step[] {
     const isLast = i === n - 1;
     const upgrade = isLast && spec.ending.kind === 'upgrade';
     const connect = isLast && spec.ending.kind === 'connect';
-    const method = connect ? 'CONNECT' : rq.method;
-    const target = connect ? `${rq.host ?? 'example.com'}:443`.replace(/:(\d+):443$/, ':$1') : rq.path;
+    // Declined: asked on an exchange the ending does not take over (its answer says no).
+    const declinedUpgrade = !upgrade && !connect && rq.asks === 'upgrade';
+    const refusedConnect = !upgrade && !connect && rq.asks === 'connect';
+    const method = connect || refusedConnect ? 'CONNECT' : rq.method;
+    const target = connect || refusedConnect ? `${rq.host ?? 'example.com'}:443`.replace(/:(\d+):443$/, ':$1') : rq.path;
     // HTTP/1.0 has no chunked coding (RFC 9112 §6.1); a body needs framing on a request.
-    const framing = connect || upgrade ? 'none' : rq.framing === 'chunked' && rq.minor === 0 ? 'length' : rq.framing;
+    const framing = connect || upgrade || refusedConnect ? 'none' : rq.framing === 'chunked' && rq.minor === 0 ? 'length' : rq.framing;
     const f = frame(rq.body, framing, rq.chunking);
     const expect = rq.expectContinue && f.bytes.length > 0 && rq.minor === 1;
     const head = [`${method} ${target} HTTP/1.${upgrade ? 1 : rq.minor}`];
@@ -208,11 +218,12 @@ function segments(spec: ConversationSpec): Step[] {
     head.push(...fieldLines(rq.fields));
     if (f.header) head.push(f.header);
     if (expect) head.push('Expect: 100-continue');
-    if (upgrade) head.push('Connection: Upgrade', 'Upgrade: websocket');
+    if (upgrade || declinedUpgrade) head.push('Connection: Upgrade', 'Upgrade: websocket');
     reqs.push({ msg: { side: 'client', head, body: f.bytes }, bodyLength: f.bytes.length, continueSplit: expect });
 
-    const noBody = method === 'HEAD' || rs.status === 204 || rs.status === 304;
-    const status = upgrade ? 101 : connect ? 200 : rs.status;
+    // A refused CONNECT: any status but 2xx (a 2xx opens the tunnel).
+    const status = upgrade ? 101 : connect ? 200 : refusedConnect && rs.status < 300 ? 407 : rs.status;
+    const noBody = method === 'HEAD' || status === 204 || status === 304;
     const rframing = upgrade || connect ? 'none' : rs.framing === 'close' && !isLast ? 'length' : rs.framing;
     const rf = frame(rs.body, rframing, rs.chunking);
     const rhead = [`HTTP/1.1 ${status} Reason`, ...fieldLines(rs.fields)];
