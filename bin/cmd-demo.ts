@@ -57,7 +57,7 @@ function tryCommands(envPath: string, binPath: string, cp: DemoControlPlane, mes
     `  export MESHTAP_TAP_API=${cp.tapApi.url} MESHTAP_TOKEN=${cp.adminToken}`,
     `  meshtap tap deploy/web -n emojivoto`,
     `  meshtap tap deploy/voting -n emojivoto --grpc-status UNKNOWN -o json`,
-    `  meshtap tap deploy/web -n emojivoto --bodies --last 5`,
+    `  meshtap tap deploy/web -n emojivoto --bodies --limit 5   # bodies of live exchanges (the recorders keep none)`,
     `  meshtap top deploy/web -n emojivoto`,
     `  meshtap stat deploy -n emojivoto`,
     `  MESHTAP_TOKEN=$MESHTAP_DEMO_VIEWER_TOKEN meshtap tap deploy/web -n emojivoto --bodies   # denied: viewer has no body permission`,
