@@ -24,6 +24,7 @@ export const MAX_DECODED_CODINGS = 2;
  */
 const MAX_PREFIX_DECODES = 8;
 const MAX_BROTLI_PREFIX_DECODES = 2;
+const BROTLI_SEARCH_RATIO = 256;
 
 type Inflate = (input: Buffer, options: zlib.ZlibOptions | zlib.BrotliOptions) => Buffer;
 
@@ -79,7 +80,9 @@ function undoOne(coding: string, input: Buffer, cut: boolean, cap: number): Deco
   let hi = input.length;
   let best: Buffer = Buffer.alloc(0);
   let guess = Math.min(hi - 1, Math.max(1, Math.floor(cap / 4)));
-  const decodes = coding === 'br' ? MAX_BROTLI_PREFIX_DECODES : MAX_PREFIX_DECODES;
+  // A brotli input whose whole output passed the cap at a ratio over BROTLI_SEARCH_RATIO (a bomb:
+  // text compresses 5-20x) is not searched: each brotli decode fills its window first.
+  const decodes = coding !== 'br' ? MAX_PREFIX_DECODES : cap > BROTLI_SEARCH_RATIO * input.length ? 0 : MAX_BROTLI_PREFIX_DECODES;
   for (let step = 0; step < decodes && hi - lo > 1; step++) {
     try {
       const out = fits(guess, 2 * cap);
