@@ -25,7 +25,7 @@ describe('body redaction', () => {
     expect(isCardNumber('4111111111111112')).toBe(false);
   });
 
-  it('chooses by content type or shape; base64 bodies untouched', () => {
+  it('chooses by content type or shape; binary bodies untouched', () => {
     const b = (data: string) => ({ size: data.length, truncated: false, encoding: 'utf8' as const, data });
     expect(redactBody(b('{"token":"t"}'), 'text/plain', rules).data).toBe('{"token":"[redacted]"}');
     expect(redactBody(b('token=t'), undefined, rules).data).toBe('token=[redacted]');
@@ -33,6 +33,24 @@ describe('body redaction', () => {
     expect(redactBody(bin, 'application/json', rules)).toBe(bin);
     const clean = b('{"a":1}');
     expect(redactBody(clean, 'application/json', rules)).toBe(clean);
+  });
+
+  it('text that is not UTF-8 as captured (sent as base64): its fields redacted in its bytes, the other bytes as sent; binary untouched', () => {
+    const b64 = (bytes: Buffer) => ({ size: bytes.length, truncated: false, encoding: 'base64' as const, data: bytes.toString('base64') });
+    const bytesOf = (body: { data: string }) => Buffer.from(body.data, 'base64');
+    // A Latin-1 byte in JSON; a UTF-8 JSON cut inside a character; a form with a Latin-1 byte.
+    const latin1 = Buffer.concat([Buffer.from('{"password":"hunter2","name":"Jos'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    const found: string[] = [];
+    expect(bytesOf(redactBody(b64(latin1), undefined, rules, (v) => found.push(v)))).toEqual(Buffer.from(latin1.toString('latin1').replace('hunter2', '[redacted]'), 'latin1'));
+    const cut = Buffer.from('{"token":"tök-12345678","n":"é').subarray(0, -1);
+    expect(bytesOf(redactBody(b64(cut), 'application/json', rules, (v) => found.push(v)))).toEqual(Buffer.concat([Buffer.from('{"token":"[redacted]","n":"'), Buffer.from([0xc3])]));
+    const form = Buffer.concat([Buffer.from('password=pw1&city=K'), Buffer.from([0xf6]), Buffer.from('ln')]);
+    expect(bytesOf(redactBody(b64(form), 'application/x-www-form-urlencoded', rules))).toEqual(Buffer.concat([Buffer.from('password=[redacted]&city=K'), Buffer.from([0xf6]), Buffer.from('ln')]));
+    // The values found are told as text (UTF-8 where their bytes are), for the event's other fields.
+    expect(found).toEqual(['hunter2', 'tök-12345678']);
+    // Binary (a control byte: a protobuf tag or length, a gRPC frame's prefix) is left to scrubBody.
+    const proto = b64(Buffer.concat([Buffer.from([0x0a, 0x12]), Buffer.from('{"password":"hunter2"}')]));
+    expect(redactBody(proto, 'application/json', rules)).toBe(proto);
   });
 
   it('withholds a body any coding header says is compressed when its bytes do not decode (here: plain text), whatever its text', () => {

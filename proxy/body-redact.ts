@@ -10,6 +10,7 @@
  * byte) and works on a body cut at the capture limit, where a parser would give up and leak. The
  * trade-off: a field whose name is split or escaped oddly (`"pass\u0077ord"`) is not recognized.
  */
+import { isUtf8 } from 'node:buffer';
 import { listCodings } from './http1/framing.js';
 import {
   bodyCodings,
@@ -342,15 +343,46 @@ export function redactBody(
     body = decoded;
     if (body.data === '') return body;
   }
-  if (body.encoding !== 'utf8') return body;
   const ct = (contentType ?? '').toLowerCase();
-  const trimmed = body.data.trimStart();
-  let data: string;
-  if (ct.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) data = redactJson(body.data, rules, found);
-  // FORM_SHAPE needs an `=`: a body without one (most text) skips the regex's scan of it.
-  else if (ct.includes('x-www-form-urlencoded') || (body.data.indexOf('=') >= 0 && FORM_SHAPE.test(body.data))) data = redactForm(body.data, rules, found);
-  else data = rules.cards ? redactCards(body.data) : body.data;
+  if (body.encoding !== 'utf8') {
+    // Text that is not UTF-8 as captured (a Latin-1 byte in JSON, or a capture cut inside a
+    // character) is sent as base64, and a viewer decodes it: its fields are redacted in the bytes'
+    // Latin-1 view (field names and JSON/form syntax are ASCII), and the bytes re-made from it.
+    const bytes = Buffer.from(body.data, 'base64');
+    if (!isTextLike(bytes)) return body;
+    const view = bytes.toString('latin1');
+    const data = redactText(view, ct, rules, found === undefined ? undefined : (v) => found(asUtf8(v)));
+    return data === view ? body : { ...body, data: Buffer.from(data, 'latin1').toString('base64') };
+  }
+  const data = redactText(body.data, ct, rules, found);
   return data === body.data ? body : { ...body, data };
+}
+
+/** A body's text with its secret fields (JSON, form) or card numbers redacted, by its content type (lower case) or shape. */
+function redactText(text: string, ct: string, rules: BodyRedactionRules, found?: (value: string) => void): string {
+  const trimmed = text.trimStart();
+  if (ct.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) return redactJson(text, rules, found);
+  // FORM_SHAPE needs an `=`: a body without one (most text) skips the regex's scan of it.
+  if (ct.includes('x-www-form-urlencoded') || (text.indexOf('=') >= 0 && FORM_SHAPE.test(text))) return redactForm(text, rules, found);
+  return rules.cards ? redactCards(text) : text;
+}
+
+/**
+ * Whether bytes read as text: no control byte but tab, line feed and carriage return. A protobuf or
+ * gRPC frame has them (tags, lengths, the frame's flag and length prefix); JSON, forms and text do not.
+ */
+function isTextLike(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;
+  }
+  return true;
+}
+
+/** A value found in a Latin-1 view, as the text it is when its bytes are UTF-8 (so other fields are scrubbed of it as they spell it). */
+function asUtf8(latin1: string): string {
+  const bytes = Buffer.from(latin1, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : latin1;
 }
 
 /**

@@ -123,10 +123,20 @@ bool ContainsAsciiCi(std::string_view text, std::string_view lower) {
   return false;
 }
 
-// Whether proxy/body-redact.ts redactBody leaves this captured body (its event text) alone: not
-// text (base64), empty, or ASCII with nothing its JSON, form and card rules could match.
+// Whether bytes read as text (body-redact.ts isTextLike): no control byte but tab, LF and CR.
+bool IsTextLike(std::string_view data) {
+  for (unsigned char c : data) {
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// Whether proxy/body-redact.ts redactBody leaves this captured body (its event text) alone: empty,
+// binary (base64 and not text: a non-UTF-8 body that reads as text has its fields redacted in its
+// Latin-1 view), or ASCII with nothing its JSON, form and card rules could match.
 bool IsPlainBody(std::string_view data, const TapJsonPolicy& p) {
-  if (data.empty() || !IsUtf8(data)) return true;
+  if (data.empty()) return true;
+  if (!IsUtf8(data)) return !IsTextLike(data);
   if (!IsAscii(data) || HasFourDigits(data) || data.find('%') != std::string_view::npos || data.find('+') != std::string_view::npos) return false;
   for (const auto& f : p.body_fields) {
     if (ContainsAsciiCi(data, f)) return false;
