@@ -58,6 +58,9 @@ Observation:
       --capture-content-type TYPE         capture only bodies of these types (repeatable or comma list,
                                           e.g. application/json,text/*; default: every type)
       --body-over-limit truncate|drop     a body over --body-limit: keep its first bytes (default) or none
+      --decode-budget DURATION            time a second spent decoding compressed bodies for taps (default
+                                          50ms); past it they are withheld, counted in
+                                          meshtap_bound_hit_total{bound="decode-budget"}
       --observe all|none                  none = forwarding only (benchmarks)
       --detect-timeout DURATION           protocol detection timeout (default 1s)
 
@@ -134,6 +137,7 @@ const command: Command = {
       'redact-body-field': { type: 'string', multiple: true },
       'capture-content-type': { type: 'string', multiple: true },
       'body-over-limit': { type: 'string' },
+      'decode-budget': { type: 'string' },
       observe: { type: 'string' },
       'detect-timeout': { type: 'string' },
       'idle-timeout': { type: 'string' },
@@ -197,6 +201,8 @@ const command: Command = {
     const tap = args.values.tap ? parseHostPort(String(args.values.tap), '--tap') : undefined;
     const recorderBytes = args.values['recorder-bytes'] ? parseBytes(String(args.values['recorder-bytes']), '--recorder-bytes') : undefined;
     const bodyLimit = args.values['body-limit'] ? parseBytes(String(args.values['body-limit']), '--body-limit') : SIDECAR_DEFAULTS.bodyLimit;
+    const decodeBudgetMs = args.values['decode-budget'] ? parseDurationMs(String(args.values['decode-budget']), '--decode-budget') : undefined;
+    if (decodeBudgetMs !== undefined && decodeBudgetMs > 1000) throw new UsageError(`proxy: --decode-budget is time in a second, at most 1s, not '${String(args.values['decode-budget'])}'`);
     const detectTimeoutMs = args.values['detect-timeout'] ? parseDurationMs(String(args.values['detect-timeout']), '--detect-timeout') : SIDECAR_DEFAULTS.detectTimeoutMs;
     const idleTimeoutMs = args.values['idle-timeout'] ? parseDurationMs(String(args.values['idle-timeout']), '--idle-timeout') : SIDECAR_DEFAULTS.idleTimeoutMs;
     if (forwards.length === 0 && !inbound && !outbound) {
@@ -231,6 +237,7 @@ const command: Command = {
       redactBodyFields,
       captureContentTypes,
       bodyOverLimit,
+      ...(decodeBudgetMs !== undefined ? { decodeBudgetMs } : {}),
       observe: observe === 'all',
       engine,
       nativeThreads,

@@ -1,7 +1,8 @@
 import * as vm from 'node:vm';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bodyRedactionRules, isCardNumber, isEncodedBody, redactBody, redactCards, redactForm, redactJson, scrubBody } from './body-redact.js';
+import { bodyRedactionRules, DecodeBudget, isCardNumber, isEncodedBody, redactBody, redactCards, redactForm, redactJson, scrubBody } from './body-redact.js';
 
 const rules = bodyRedactionRules(['ssn', '$.items[*].note']);
 
@@ -51,6 +52,27 @@ describe('body redaction', () => {
     // Binary (a control byte: a protobuf tag or length, a gRPC frame's prefix) is left to scrubBody.
     const proto = b64(Buffer.concat([Buffer.from([0x0a, 0x12]), Buffer.from('{"password":"hunter2"}')]));
     expect(redactBody(proto, 'application/json', rules)).toBe(proto);
+  });
+
+  it('a coded body past the decode budget of its second is withheld (decode-budget) and told; the next second decodes again', () => {
+    let now = 0;
+    const budget = new DecodeBudget(5, () => now);
+    const spent: string[] = [];
+    const gz = gzipSync('{"password":"hunter2"}');
+    const body = { size: gz.length, truncated: false, encoding: 'base64' as const, data: gz.toString('base64') };
+    const decoding = { cap: 1024, grpc: false, budget, onBudgetSpent: () => spent.push('spent') };
+    const coded: [string, string][] = [['content-encoding', 'gzip']];
+    expect(redactBody(body, 'application/json', rules, undefined, coded, decoding)).toMatchObject({ decoded: 'gzip', data: '{"password":"[redacted]"}' });
+    budget.spend(5);
+    now = 999;
+    expect(redactBody(body, 'application/json', rules, undefined, coded, decoding)).toEqual({ size: gz.length, truncated: true, encoding: 'utf8', data: '', omitted: 'decode-budget' });
+    expect(spent).toEqual(['spent']);
+    now = 1000;
+    expect(redactBody(body, 'application/json', rules, undefined, coded, decoding)).toMatchObject({ decoded: 'gzip' });
+    // A body that is not coded never asks the budget.
+    budget.spend(100);
+    expect(redactBody({ size: 2, truncated: false, encoding: 'utf8', data: '{}' }, 'application/json', rules, undefined, [], decoding).data).toBe('{}');
+    expect(spent).toEqual(['spent']);
   });
 
   it('withholds a body any coding header says is compressed when its bytes do not decode (here: plain text), whatever its text', () => {

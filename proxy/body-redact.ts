@@ -292,7 +292,47 @@ export interface BodyDecoding {
   grpc: boolean;
   /** The decoded output reached the cap (a bound hit: counted by the hub). */
   onCapped?: () => void;
+  /** The sidecar's decoding time (one per hub); spent: the body is withheld (`omitted: 'decode-budget'`). */
+  budget?: DecodeBudget;
+  /** A body was withheld for the budget (a bound hit: counted by the hub). */
+  onBudgetSpent?: () => void;
 }
+
+/**
+ * Milliseconds of the sidecar's JS thread that coded bodies may take to decode in a second. A
+ * body costs 10-120 µs to decode (whole JSON), 1-2 ms over the body limit, ~10 ms for a brotli bomb
+ * (bench/REPORT-bodies16-decode.md): a client sending bombs while a tap with bodies is attached
+ * would otherwise take the thread that, on the js engine, forwards its traffic. 50 ms a second is
+ * hundreds of ordinary bodies; past it a coded body is withheld, counted
+ * (meshtap_bound_hit_total{bound="decode-budget"}), until the next second.
+ */
+export const DECODE_BUDGET_MS_PER_SECOND = 50;
+
+/** Decoding time per second (a window that starts again a second after it began). */
+export class DecodeBudget {
+  private windowStart = -Infinity;
+  private spentMs = 0;
+
+  constructor(
+    private readonly msPerSecond = DECODE_BUDGET_MS_PER_SECOND,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Whether a decode may start now. */
+  allows(): boolean {
+    const t = this.now();
+    if (t - this.windowStart >= 1000) {
+      this.windowStart = t;
+      this.spentMs = 0;
+    }
+    return this.spentMs < this.msPerSecond;
+  }
+
+  spend(ms: number): void {
+    this.spentMs += ms;
+  }
+}
+
 
 /**
  * A coded body (isEncodedBody) decoded so it can be scrubbed and shown (`decoded` says from what),
@@ -321,10 +361,11 @@ export function decodeCodedBody(body: TapBody, headers: HeaderList | undefined, 
 /**
  * A body with secrets redacted per `rules` (the same object when nothing changed). JSON by
  * content type or by shape (`{`/`[`), forms by content type or by shape (`a=b&c=d`), else card
- * numbers in any text. Binary (base64) bodies are left alone: field names mean nothing there.
- * A compressed body (isEncodedBody) is decoded first (decodeCodedBody, bounded by `decoding.cap`)
- * and redacted as any body of its type, marked `decoded`; one that cannot be decoded is withheld
- * (`omitted: 'encoded'`): a secret field or an echoed credential inside gzip bytes reads in full
+ * numbers in any text. Binary (base64) bodies are left alone (field names mean nothing there),
+ * but text that is not UTF-8 as captured is redacted in its bytes (see below).
+ * A compressed body (isEncodedBody) is decoded first (decodeCodedBody, bounded by `decoding.cap`
+ * and the sidecar's `decoding.budget`) and redacted as any body of its type, marked `decoded`; one
+ * that cannot be decoded is withheld (`omitted: 'encoded'`; `decode-budget` past the budget): a secret field or an echoed credential inside gzip bytes reads in full
  * once the viewer inflates them (review15). `found` is told the values redacted by field name or
  * path (not card numbers).
  */
@@ -338,7 +379,14 @@ export function redactBody(
 ): TapBody {
   if (body.data === '') return body;
   if (isEncodedBody(headers)) {
+    const budget = decoding.budget;
+    if (budget !== undefined && !budget.allows()) {
+      decoding.onBudgetSpent?.();
+      return { size: body.size, truncated: body.size > 0, encoding: 'utf8', data: '', omitted: 'decode-budget' };
+    }
+    const started = budget === undefined ? 0 : performance.now();
     const decoded = decodeCodedBody(body, headers, decoding);
+    budget?.spend(performance.now() - started);
     if (decoded === undefined) return { size: body.size, truncated: body.size > 0, encoding: 'utf8', data: '', omitted: 'encoded' };
     body = decoded;
     if (body.data === '') return body;

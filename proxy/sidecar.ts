@@ -63,6 +63,8 @@ export interface SidecarOptions {
   captureContentTypes?: string[];
   /** A body over the capture limit: truncated (default) or dropped. */
   bodyOverLimit?: 'truncate' | 'drop';
+  /** Milliseconds a second the tap hub may spend decoding compressed bodies (body-redact.ts DECODE_BUDGET_MS_PER_SECOND). */
+  decodeBudgetMs?: number;
   sensitiveHeaders?: string[];
   /**
    * Explicit `out:` forwards to a loopback target connect from this sidecar's own loopback
@@ -183,6 +185,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     sensitiveHeaders,
     bodyRedaction,
     bodyLimit: o.bodyLimit ?? DEFAULTS.bodyLimit,
+    ...(o.decodeBudgetMs !== undefined ? { decodeBudgetMs: o.decodeBudgetMs } : {}),
     onDropped: (r, n) => metrics.tapDropped(r, n),
     onBoundHit: (b) => metrics.boundHit(b),
   });

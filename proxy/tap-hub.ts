@@ -38,7 +38,7 @@ import {
   type DecisionPoint,
   type TapMessage,
 } from '../tap-protocol/index.js';
-import { bodyRedactionRules, DEFAULT_DECODED_BODY_CAP, redactBody, scrubBody, type BodyRedactionRules } from './body-redact.js';
+import { bodyRedactionRules, DecodeBudget, DEFAULT_DECODED_BODY_CAP, redactBody, scrubBody, type BodyRedactionRules } from './body-redact.js';
 
 /**
  * Where a subscriber's messages go, a batch at a time (tap wire v2: the JSON text of an array of
@@ -300,10 +300,13 @@ export function createTapHub(
     bodyRedaction?: BodyRedactionRules;
     /** The sidecar's body limit: a coded body's decoded text is cut there (default 64 KiB). */
     bodyLimit?: number;
+    /** Milliseconds a second spent decoding coded bodies, past which they are withheld (default DECODE_BUDGET_MS_PER_SECOND). */
+    decodeBudgetMs?: number;
     onDropped?: (reason: string, n: number) => void;
     /**
      * A bound was hit (`scrubbed-secrets`: an event held more hidden values than are scrubbed
-     * elsewhere; `decoded-body`: a coded body's decoded text reached the body limit).
+     * elsewhere; `decoded-body`: a coded body's decoded text reached the body limit;
+     * `decode-budget`: a coded body was withheld, the second's decoding time spent).
      */
     onBoundHit?: (bound: string) => void;
   } = {},
@@ -327,7 +330,10 @@ export function createTapHub(
   const bodyLimit = options.bodyLimit ?? DEFAULT_DECODED_BODY_CAP;
   // A coded body's decoded text cut at the body limit is a bound hit (meshtap_bound_hit_total{bound="decoded-body"}).
   const onCapped = (): void => options.onBoundHit?.('decoded-body');
-  const decoding = { http: { cap: bodyLimit, grpc: false, onCapped }, grpc: { cap: bodyLimit, grpc: true, onCapped } };
+  // The sidecar's time for decoding coded bodies, per second (body-redact.ts DECODE_BUDGET_MS_PER_SECOND).
+  const budget = new DecodeBudget(options.decodeBudgetMs);
+  const onBudgetSpent = (): void => options.onBoundHit?.('decode-budget');
+  const decoding = { http: { cap: bodyLimit, grpc: false, onCapped, budget, onBudgetSpent }, grpc: { cap: bodyLimit, grpc: true, onCapped, budget, onBudgetSpent } };
   const redactedBody = (b: TapBody, headers: HeaderList | undefined, grpc: boolean): TapBody => {
     if (recentBodies[0] === b) {
       lastBodyValues = recentValues[0];

@@ -200,7 +200,7 @@ function entryToExchange(e: HarEntry, i: number, file: string | undefined): Reco
 /** Why a body was kept without bytes, when the recording said so (a known reason only). */
 function omittedOf(meta: Partial<Omit<TapBody, 'data'>> | undefined): Pick<TapBody, 'omitted'> {
   const o = meta?.omitted;
-  return o === 'content-type' || o === 'too-large' || o === 'encoded' ? { omitted: o } : {};
+  return o === 'content-type' || o === 'too-large' || o === 'encoded' || o === 'decode-budget' ? { omitted: o } : {};
 }
 
 /** The codings a body was decoded from, when the recording said so. */

@@ -60,7 +60,7 @@ const noLength = new Set(['content-length']);
  */
 const noLengthNorCoding = new Set(['content-length', 'content-encoding', 'grpc-encoding']);
 const skippedHeaders = (ex: RecordedExchange): ReadonlySet<string> =>
-  ex.responseBody?.omitted === 'encoded' || ex.responseBody?.decoded !== undefined ? noLengthNorCoding : noLength;
+  ex.responseBody?.omitted === 'encoded' || ex.responseBody?.omitted === 'decode-budget' || ex.responseBody?.decoded !== undefined ? noLengthNorCoding : noLength;
 
 function responseBody(ex: RecordedExchange): Buffer {
   return ex.protocol === 'grpc' ? joinGrpcFrames(ex.responseMessages ?? []) : decodeBody(ex.responseBody);

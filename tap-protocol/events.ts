@@ -31,9 +31,10 @@ export interface TapBody {
    * the sidecar's --capture-content-type list), `too-large` (over the limit, --body-over-limit
    * drop) or `encoded` (coded with a coding meshtap does not decode (zstd, compress, more than two
    * codings) or bytes that do not decode, withheld from a viewer whose grant does not reveal every
-   * secret, since secrets in coded bytes cannot be redacted).
+   * secret, since secrets in coded bytes cannot be redacted) or `decode-budget` (coded, and the
+   * sidecar had spent this second's decoding time: withheld as `encoded` is).
    */
-  omitted?: 'content-type' | 'too-large' | 'encoded';
+  omitted?: 'content-type' | 'too-large' | 'encoded' | 'decode-budget';
   /**
    * The body was sent coded and `data` holds it decoded (session 16): the codings undone, as the
    * headers list them (`gzip`, `br`, `deflate`, `gzip, br`; for gRPC the grpc-encoding of its

@@ -41,6 +41,7 @@ const OMITTED: Record<NonNullable<TapBody['omitted']>, string> = {
   'content-type': "its content type is not in the sidecar's --capture-content-type list",
   'too-large': 'over the capture limit (the sidecar drops such bodies: --body-over-limit drop)',
   encoded: 'compressed with a coding meshtap does not decode, so its secrets cannot be redacted (shown to a grant that reveals every header)',
+  'decode-budget': "compressed, and the sidecar had spent this second's time for decoding bodies (its secrets cannot be redacted undecoded; shown to a grant that reveals every header)",
 };
 
 export function BodyView({ body, label }: { body: TapBody; label: string }) {

@@ -113,6 +113,9 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
       '--tap', '127.0.0.1:0',
       '--pod', POD,
       ...(isLive ? ['--recorder-bodies'] : []),
+      // The decode budget is time on the machine, which the two engines' runs do not share: the
+      // rig compares engines, so every coded body is decoded (test/lead16-decode-budget tests it).
+      '--decode-budget', '1s',
       ...(options.args ?? []),
     ]);
     if (isLive) tap = await openTapCollector(sidecar.tap!, { bodies: true });
