@@ -96,10 +96,19 @@ describe('body redaction', () => {
     expect(Buffer.from(out.data, 'base64')).toEqual(Buffer.concat([Buffer.from([0x0a, 0x96, 0x01]), Buffer.from('Bearer [redacted][reda '), Buffer.from([0xff, 0x00, 0xfe])]));
     const clean = scrubBody(body, ['not-in-there-at-all']);
     expect(clean).toBe(body);
-    // Another spelling in bytes (percent-encoded) is still found, and replaced as in text.
+    // Another spelling in bytes (percent-encoded, JSON-escaped, base64) is still found, and masked to
+    // its own length too (review16: [redacted] there changed the length and a frame's prefix lied).
     const spelled = Buffer.concat([Buffer.from([0xff]), Buffer.from('next=tok-%C3%A4-12345678')]);
     const b2 = scrubBody({ size: spelled.length, truncated: false, encoding: 'base64', data: spelled.toString('base64') }, ['tok-ä-12345678']);
-    expect(Buffer.from(b2.data, 'base64').toString('latin1')).toBe('\xffnext=[redacted]');
+    expect(Buffer.from(b2.data, 'base64').toString('latin1')).toBe('\xffnext=[redacted][redacted');
+    const token = 'ab/cd+ef-12345678';
+    for (const spelling of ['ab\\/cd+ef-12345678', 'ab%2Fcd%2Bef-12345678', 'ab\\u002fcd+ef-12345678', Buffer.from(`x${token}`).toString('base64')]) {
+      const framed = Buffer.concat([Buffer.from([0x0a, spelling.length + 2, 0x12, spelling.length]), Buffer.from(spelling), Buffer.from([0x18, 0x01])]);
+      const out = Buffer.from(scrubBody({ size: framed.length, truncated: false, encoding: 'base64', data: framed.toString('base64') }, [token]).data, 'base64');
+      expect({ spelling, length: out.length, prefix: [...out.subarray(0, 4)], tail: [...out.subarray(-2)] }).toEqual({ spelling, length: framed.length, prefix: [0x0a, spelling.length + 2, 0x12, spelling.length], tail: [0x18, 0x01] });
+      expect(out.toString('latin1')).toContain('[redacted]'.slice(0, 8));
+      expect(out.includes(spelling)).toBe(false);
+    }
   });
 
   it('a gRPC body keeps its frames: a value in a message is masked to its own length, UTF-8 body or not', () => {

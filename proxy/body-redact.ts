@@ -19,6 +19,7 @@ import {
   decodeGrpcFrames,
   DEFAULT_SECRET_FIELDS,
   grpcEncodingOf,
+  lengthMask,
   REDACTED,
   scrubEscapedSecrets,
   scrubSecrets,
@@ -459,7 +460,9 @@ export function scrubBody(body: TapBody, secrets: readonly string[], framed = fa
   // The values' UTF-8 bytes as Latin-1 (found as written, JSON-escaped) and the values themselves
   // (found where a percent view decodes UTF-8 escapes back into characters).
   const asBytes = secrets.map((v) => Buffer.from(v, 'utf8').toString('latin1'));
-  const scrubbed = scrubText(view, asBytes.some((b, i) => b !== secrets[i]) ? [...asBytes, ...secrets] : asBytes);
+  // Other spellings are masked to their own length too (review16: a `\/` or `%2F` spelling in a
+  // protobuf string field became the 10 bytes of [redacted] and the frame's prefix lied again).
+  const scrubbed = scrubText(view, asBytes.some((b, i) => b !== secrets[i]) ? [...asBytes, ...secrets] : asBytes, true);
   if (!masked && scrubbed === view) return body;
   return { ...body, data: Buffer.from(scrubbed, 'latin1').toString(body.encoding) };
 }
@@ -470,7 +473,7 @@ function maskInPlace(bytes: Buffer, secrets: readonly string[]): boolean {
   for (const v of secrets) {
     const needle = Buffer.from(v, 'utf8');
     if (needle.length === 0) continue;
-    const mask = Buffer.from(REDACTED.repeat(Math.ceil(needle.length / REDACTED.length)).slice(0, needle.length), 'latin1');
+    const mask = Buffer.from(lengthMask(needle.length), 'latin1');
     for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + needle.length)) {
       mask.copy(bytes, at);
       found = true;
@@ -480,6 +483,6 @@ function maskInPlace(bytes: Buffer, secrets: readonly string[]): boolean {
 }
 
 /** A JSON string's escapes (`\/`, `\u002B`) and HTML references (`&#x2F;`) are spellings too (review14). */
-function scrubText(text: string, secrets: readonly string[]): string {
-  return scrubEscapedSecrets(scrubSecrets(text, secrets), secrets);
+function scrubText(text: string, secrets: readonly string[], keepLength = false): string {
+  return scrubEscapedSecrets(scrubSecrets(text, secrets, keepLength), secrets, keepLength);
 }

@@ -12,7 +12,7 @@ export { GRPC_FAILURE_CODES, OBSERVER_GAVE_UP, endOutcome, isFailedByError, isFa
 export { redactAuthority, redactUrlCredentials, redactHeaderCredentials, redactUrlCredentialsInEvent } from './redact.js';
 export { DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_QUERY_PARAMS, queryNames, redactQuerySecrets } from './redact-query.js';
 export type { QueryNames } from './redact-query.js';
-export { MIN_SECRET_CHARS, scrubEscapedSecrets, scrubSecrets, scrubSecretsAsWritten } from './redact-values.js';
+export { lengthMask, MIN_SECRET_CHARS, scrubEscapedSecrets, scrubSecrets, scrubSecretsAsWritten } from './redact-values.js';
 export { bytesAsFieldText, type EscapeStyle } from './field-bytes.js';
 export { addSecrets, collectSecrets, filterView, NOTHING_HIDDEN, redactEventSecrets, secretPolicy } from './redact-event.js';
 export type { Reveal, SecretPolicy } from './redact-event.js';

@@ -209,19 +209,35 @@ function decodeBytesAsHeaderText(value: string): string {
   return bytesAsFieldText(Buffer.from(bytes), 'backslash');
 }
 
-/** `text` with every secret in `secrets` (longest first) as `[redacted]`, however it is percent-encoded; the same string when none occurs. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
+/**
+ * `text` with every secret in `secrets` (longest first) as `[redacted]`, however it is
+ * percent-encoded; the same string when none occurs. `keepLength`: each match is `[redacted]`
+ * repeated and cut to the match's own length (a binary body's Latin-1 view: protobuf and gRPC
+ * length prefixes must still hold).
+ */
+export function scrubSecrets(text: string, secrets: readonly string[], keepLength = false): string {
   if (secrets.length === 0) return text;
   let out = text;
   // Spellings first: a value's escaped form can begin inside an escape (`%30%20…` holds `0%20…`).
   const hasPercent = out.indexOf('%') >= 0;
   if (hasPercent || out.indexOf('+') >= 0) {
     const forms = normalizedForms(secrets);
-    if (hasPercent) out = scrubNormalized(out, forms.plain, false);
+    if (hasPercent) out = scrubNormalized(out, forms.plain, false, keepLength);
     // A `+` may also be one decoding away (`%2B`: a form's space encoded once more).
-    if (forms.spaced.length > 0 && (hasPercent || out.indexOf('+') >= 0)) out = scrubNormalized(out, forms.spaced, true);
+    if (forms.spaced.length > 0 && (hasPercent || out.indexOf('+') >= 0)) out = scrubNormalized(out, forms.spaced, true, keepLength);
   }
-  return scrubSecretsAsWritten(out, secrets);
+  return keepLength ? scrubAsWrittenKeepingLength(out, secrets) : scrubSecretsAsWritten(out, secrets);
+}
+
+/** `[redacted]` repeated and cut to `length` characters. */
+export function lengthMask(length: number): string {
+  return REDACTED.repeat(Math.ceil(length / REDACTED.length)).slice(0, length);
+}
+
+function scrubAsWrittenKeepingLength(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length > 0 && out.indexOf(s) >= 0) out = out.split(s).join(lengthMask(s.length));
+  return out;
 }
 
 /**
@@ -364,11 +380,11 @@ const MAX_ESCAPE_LEVELS = 3;
  * `text` with what matches one of `forms` in its normalized view, or in the view of that view (up to
  * MAX_ESCAPE_LEVELS decodings), as `[redacted]` (overlapping matches as one).
  */
-function scrubNormalized(text: string, forms: readonly string[], plusIsSpace: boolean): string {
+function scrubNormalized(text: string, forms: readonly string[], plusIsSpace: boolean, keepLength: boolean): string {
   if (forms.length === 0) return text;
   const ranges: Array<[number, number]> = [];
   collectNormalizedMatches(text, undefined, forms, plusIsSpace, ranges);
-  return redactRanges(text, ranges);
+  return redactRanges(text, ranges, keepLength);
 }
 
 /**
@@ -395,8 +411,8 @@ function collectNormalizedMatches(view: string, toText: Int32Array | undefined, 
   }
 }
 
-/** `text` with each of `ranges` (start, end; any order, overlapping ones as one) as `[redacted]`; `text` itself for none. */
-function redactRanges(text: string, ranges: Array<[number, number]>): string {
+/** `text` with each of `ranges` (start, end; any order, overlapping ones as one) as `[redacted]` (`keepLength`: cut to the range's length); `text` itself for none. */
+function redactRanges(text: string, ranges: Array<[number, number]>, keepLength = false): string {
   if (ranges.length === 0) return text;
   ranges.sort((x, y) => x[0] - y[0]);
   let out = '';
@@ -408,12 +424,12 @@ function redactRanges(text: string, ranges: Array<[number, number]>): string {
       end = Math.max(end, b);
       continue;
     }
-    out += text.slice(from, start) + REDACTED;
+    out += text.slice(from, start) + (keepLength ? lengthMask(end - start) : REDACTED);
     from = end;
     start = a;
     end = b;
   }
-  return out + text.slice(from, start) + REDACTED + text.slice(end);
+  return out + text.slice(from, start) + (keepLength ? lengthMask(end - start) : REDACTED) + text.slice(end);
 }
 
 /** Where a match ending before the view's character `k` ends in the text (past the whole escape it ends in). */
@@ -583,9 +599,9 @@ function unescapedView(text: string): { view: string; starts: Int32Array } | und
  * `text` (a captured body) with every secret in `secrets` as `[redacted]` where it occurs spelled
  * with JSON string escapes or HTML character references, up to MAX_ESCAPE_VIEWS layers of them, as
  * written or percent-encoded inside, or base64-encoded; the same string when none does. Run after
- * scrubSecrets.
+ * scrubSecrets. `keepLength` as there.
  */
-export function scrubEscapedSecrets(text: string, secrets: readonly string[]): string {
+export function scrubEscapedSecrets(text: string, secrets: readonly string[], keepLength = false): string {
   const ranges: Array<[number, number]> = [];
   collectBase64Matches(text, secrets, ranges);
   // JSON writers escape `"`, `\`, `/`, control and non-ASCII characters, and some `+ < > & ' =`;
@@ -593,7 +609,7 @@ export function scrubEscapedSecrets(text: string, secrets: readonly string[]): s
   // `-._` and spaces (a JWT, a hex or base64url token) read the same in the view: the text's own pass
   // found them.
   if (secrets.some((s) => JSON_ESCAPABLE.test(s))) collectEscapedMatches(text, secrets, ranges);
-  return redactRanges(text, ranges);
+  return redactRanges(text, ranges, keepLength);
 }
 
 /** The matches of scrubEscapedSecrets' escape views, added to `ranges` (text positions). */
