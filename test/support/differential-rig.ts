@@ -118,7 +118,9 @@ export async function startEngineSide(engine: Engine, options: EngineSideOptions
       '--decode-budget', '1s',
       ...(options.args ?? []),
     ]);
-    if (isLive) tap = await openTapCollector(sidecar.tap!, { bodies: true });
+    // MESHTAP_DIFF_TAP: more of the live subscriber's request, as JSON (`{"endsOnly":true}`,
+    // `{"bodies":false}`, `{"revealHeaders":["cookie"]}`), for runs beyond CI's set-ups.
+    if (isLive) tap = await openTapCollector(sidecar.tap!, { bodies: true, ...(process.env.MESHTAP_DIFF_TAP ? (JSON.parse(process.env.MESHTAP_DIFF_TAP) as object) : {}) });
   } catch (err) {
     tap?.close();
     await sidecar?.stop();

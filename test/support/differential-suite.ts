@@ -6,7 +6,8 @@
  * generated specs within the time limit (fast-check stops generating there: a loaded machine
  * runs fewer cases, never a longer file). A failing run prints fast-check's seed and path;
  * MESHTAP_DIFF_SEED / MESHTAP_DIFF_PATH replay it, MESHTAP_DIFF_RUNS and
- * MESHTAP_DIFF_TIME_LIMIT_MS run more, MESHTAP_DIFF_SETUP=NAME runs one set-up alone.
+ * MESHTAP_DIFF_TIME_LIMIT_MS run more, MESHTAP_DIFF_SETUP=NAME runs one set-up alone, and
+ * MESHTAP_DIFF_TAP (JSON) changes the live subscriber's request (support/differential-rig.ts).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
