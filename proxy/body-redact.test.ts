@@ -75,6 +75,21 @@ describe('body redaction', () => {
     expect(spent).toEqual(['spent']);
   });
 
+  it('a gRPC body with a message marked compressed but no grpc-encoding is withheld (its bytes may be gzip); flag 0 is shown', () => {
+    const frame = (flag: number, payload: Buffer) => Buffer.concat([Buffer.from([flag, 0, 0, 0, payload.length]), payload]);
+    const gz = gzipSync('{"password":"hunter2"}');
+    const grpc = { cap: 1024, grpc: true };
+    const body = (bytes: Buffer) => ({ size: bytes.length, truncated: false, encoding: 'base64' as const, data: bytes.toString('base64') });
+    const marked = body(Buffer.concat([frame(0, Buffer.from('plain')), frame(1, gz)]));
+    for (const headers of [[], [['grpc-encoding', 'identity']]] as [string, string][][]) {
+      expect(redactBody(marked, 'application/grpc', rules, undefined, headers, grpc)).toEqual({ size: marked.size, truncated: true, encoding: 'utf8', data: '', omitted: 'encoded' });
+    }
+    // Declared gzip: decoded as session 16 does.
+    expect(redactBody(marked, 'application/grpc', rules, undefined, [['grpc-encoding', 'gzip']], grpc).decoded).toBe('gzip');
+    const plain = body(frame(0, Buffer.from([0x0a, 0x01, 0x78])));
+    expect(redactBody(plain, 'application/grpc', rules, undefined, [], grpc)).toBe(plain);
+  });
+
   it('withholds a body any coding header says is compressed when its bytes do not decode (here: plain text), whatever its text', () => {
     const b = { size: 40, truncated: false, encoding: 'utf8' as const, data: '{"password":"hunter2"}' };
     const withheld = { size: 40, truncated: true, encoding: 'utf8', data: '', omitted: 'encoded' };

@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isoTime } from '../common/index.js';
 import { isFailedByError, isUnobserved, redactAuthority, redactHeaderCredentials, redactUrlCredentials, type HeaderList, type TapBody, type TapEvent } from '../tap-protocol/index.js';
-import { isEncodedBody } from './body-redact.js';
+import { hasCompressedGrpcFrame, isEncodedBody } from './body-redact.js';
 import { EVENT_OVERHEAD_BYTES, HEADER_PAIR_OVERHEAD_BYTES, headersBytes, type ExchangeEventMaker, type FlightRecorder } from './flight-recorder.js';
 import type { ShownRequest } from './metric-labels.js';
 import type { HttpRoute, ProxyMetrics } from './metrics.js';
@@ -322,6 +322,8 @@ export function createExchangeSink(
     // text does not know: such an end is made as an object and shaped for each subscriber.
     const hasBodies = ended?.requestBody !== undefined;
     if (hasBodies && (json.cutFrom === json.cutTo || isEncodedBody(ended!.requestHeaders) || isEncodedBody(ended!.responseHeaders))) return false;
+    // So is a gRPC message marked compressed under no grpc-encoding (body-redact.ts hasCompressedMessage).
+    if (hasBodies && ended!.protocol === 'grpc' && (hasCompressedCapture(ended!.requestBody) || hasCompressedCapture(ended!.responseBody))) return false;
     return hub.publishText({ kind, text: json.text, identityAt: json.identityAt, identity: identityJson(), cutFrom: json.cutFrom, cutTo: json.cutTo, bodyChars: json.bodyChars, hasBodies });
   };
   const recordedEvent = recordedEventMaker(services);
@@ -430,4 +432,10 @@ export function createExchangeSink(
       hooks.onUpgrade();
     },
   };
+}
+
+/** Whether a captured gRPC body holds a message marked compressed. */
+function hasCompressedCapture(capture: BodyCapture | undefined): boolean {
+  if (capture === undefined || capture.chunks.length === 0) return false;
+  return hasCompressedGrpcFrame(capture.chunks.length === 1 ? capture.chunks[0]! : Buffer.concat(capture.chunks));
 }
