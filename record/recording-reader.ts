@@ -68,7 +68,7 @@ export async function looksLikeHar(path: string): Promise<boolean> {
       await fh.close();
     }
   } catch (err) {
-    throw new MeshtapError('MT_RECORDING_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw readError(path, err);
   }
   return /^\uFEFF?\s*\{\s*"log"\s*:/.test(head);
 }
@@ -176,13 +176,25 @@ async function* lines(source: AsyncIterable<Buffer>): AsyncGenerator<{ text: str
   if (pendingBytes > 0) yield { text: Buffer.concat(pending).toString('utf8'), complete: false };
 }
 
+/**
+ * The error for a recording that cannot be read, in the user's words: a missing file or a directory
+ * named as one is a mistake of the command line (review16: `cannot read F: ENOENT: no such file or
+ * directory, open 'F'` said the path twice).
+ */
+function readError(path: string, err: unknown): MeshtapError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+  return new MeshtapError('MT_RECORDING_READ', `cannot read ${path}: ${why}`, { cause: err });
+}
+
 /** Reads a whole recording into memory. Throws MT_RECORDING_CORRUPT / MT_RECORDING_READ. */
 export async function readRecording(path: string, options: ReadOptions = {}): Promise<Recording> {
   let gz: boolean;
   try {
     gz = await isGzip(path);
   } catch (err) {
-    throw new MeshtapError('MT_RECORDING_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw readError(path, err);
   }
   if (!gz && (await looksLikeHar(path))) throw new MeshtapError('MT_RECORDING_IS_HAR', `${path} is a HAR file, not a recording; convert it first: ${harConvertHint(path)}`);
   const issues: RecordingIssue[] = [];
@@ -237,7 +249,7 @@ export async function readRecording(path: string, options: ReadOptions = {}): Pr
     }
   } catch (err) {
     if (err instanceof MeshtapError) throw err;
-    throw new MeshtapError('MT_RECORDING_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw readError(path, err);
   }
   if (gzipCut) issues.push({ line: lineNo, kind: 'truncated-gzip', message: `${path}: the gzip stream is cut short; everything up to the cut was read` });
   if (!header) throw new MeshtapError('MT_RECORDING_CORRUPT', `${path}: empty file, no recording header`);
