@@ -10,14 +10,16 @@
  * streams above its last-stream-id (and a second, lower one; a client's), CONTINUATION floods (3,000
  * empty frames; 70 KiB past the head bound), SETTINGS_HEADER_TABLE_SIZE churn both ways with size
  * updates before and after the ACK, gRPC messages split byte by byte with compressed flags, a
- * response head without a valid :status. HTTP/1: pipelining around 1xx, HEAD, 304, a declined
+ * response head without a valid :status, coded bodies (gzip JSON; gzip gRPC messages) that taps
+ * show decoded. HTTP/1: pipelining around 1xx, HEAD, 304, a declined
  * Upgrade, a 101 nobody asked for, CONNECT refused then accepted, and framing spellings the
  * generator's mutations do not write (Content-Length lists, Transfer-Encoding lists, chunk
- * extensions, bare LF after chunk data, obs-fold in trailers, odd status lines).
+ * extensions, bare LF after chunk data, obs-fold in trailers, odd status lines), gzip bodies both ways.
  * Each engine's result is the js engine's on all of them (session 16); the cases marked in
  * CAPTURE_CASES failed before the native flight recorder's fix (native said a body was omitted for
  * its type where there was no response head, or lost a head without a valid :status).
  */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { checkConversation } from './support/differential-check.js';
 import { startEnginePair, type Conversation, type EnginePair, type Step } from './support/differential-rig.js';
@@ -346,6 +348,31 @@ const H2_CASES: Array<[string, () => Built]> = [
     },
   ],
   [
+    'coded bodies (shown decoded, session 16): a gzip JSON response with a secret field, and a gRPC call whose messages are gzip (compressed flag, grpc-encoding)',
+    () => {
+      const s = new Script();
+      const json = gzipSync(Buffer.from('{"user":"ann","password":"hunter2","items":[{"token":"t0k"}]}'));
+      s.client(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, requestBlock('/coded', [['accept-encoding', 'gzip']])));
+      s.server(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, responseBlock(200, [['content-type', 'application/json'], ['content-encoding', 'gzip']])));
+      s.server(frame(FRAME.DATA, 0, 1, json.subarray(0, 10)));
+      s.server(frame(FRAME.DATA, FLAG.END_STREAM, 1, json.subarray(10)));
+      const message = (text: string) => {
+        const z = gzipSync(Buffer.from(text));
+        const prefix = Buffer.alloc(5);
+        prefix[0] = 1;
+        prefix.writeUInt32BE(z.length, 1);
+        return Buffer.concat([prefix, z]);
+      };
+      s.client(frame(FRAME.HEADERS, FLAG.END_HEADERS, 3, requestBlock('/pkg.S/M', [...GRPC_REQUEST, ['grpc-encoding', 'gzip']], 'POST')));
+      s.client(frame(FRAME.DATA, FLAG.END_STREAM, 3, message('request password=hunter2')));
+      s.server(frame(FRAME.HEADERS, FLAG.END_HEADERS, 3, responseBlock(200, [['content-type', 'application/grpc'], ['grpc-encoding', 'gzip']])));
+      s.server(frame(FRAME.DATA, 0, 3, message('answer one')));
+      s.server(frame(FRAME.DATA, 0, 3, message('answer two, a bit longer '.repeat(20))));
+      s.server(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 3, literal('grpc-status', '0')));
+      return s.done();
+    },
+  ],
+  [
     'gRPC: the response ends mid-message (a prefix announcing more than came), grpc-status 0',
     () => {
       const s = new Script();
@@ -462,6 +489,11 @@ const H1_CASES: Array<[string, () => Built]> = [
 /** HTTP/1 framing spellings the generator's mutations do not write: one request or response each, then a plain exchange. */
 const H1_FRAMING: Array<[string, string, string]> = [
   ['a request with a body the response never answers (the response head is ambiguous: CL and TE)', 'POST /a HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'],
+  [
+    'a gzip JSON request and a gzip JSON response (Content-Encoding), secrets inside',
+    'POST /a HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ' + gzipSync('{"password":"hunter2","n":1}').length + '\r\n\r\n' + gzipSync('{"password":"hunter2","n":1}').toString('latin1'),
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n' + ((z: Buffer) => `${z.length.toString(16)}\r\n${z.toString('latin1')}\r\n0\r\n\r\n`)(gzipSync('{"token":"t0k","user":"ann","ok":true}')),
+  ],
   ['request Content-Length: 5, 5 (a list of equal values)', 'POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\nhello', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
   ['request Content-Length: 5, 6 (a list of different values)', 'POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 6\r\n\r\nhello', 'HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n'],
   ['response Content-Length: 5, 5', 'GET /a HTTP/1.1\r\nHost: h\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello'],
@@ -497,6 +529,8 @@ const CAPTURE_CASES = new Set([
   'h2: a request with a body and no response at all (the client closes): no response body to omit',
   'h1: framing: a request with a body the response never answers (the response head is ambiguous: CL and TE)',
   'h1: framing: chunk data followed by LF only',
+  // Not a regression: decoded bodies under the capture flags (the limit and its drop apply to decoded data).
+  'h2: coded bodies (shown decoded, session 16): a gzip JSON response with a secret field, and a gRPC call whose messages are gzip (compressed flag, grpc-encoding)',
 ]);
 const SETUPS = [DIFFERENTIAL_SETUPS.find((s) => s.name === 'tapped')!, CAPTURED_SETUP];
 
