@@ -11,7 +11,8 @@
  * A capture cut at the body limit is decoded as far as its bytes go (sync flush).
  */
 import { isUtf8 } from 'node:buffer';
-import * as zlib from 'node:zlib';
+import { createRequire } from 'node:module';
+import type * as Zlib from 'node:zlib';
 import type { HeaderList, TapBody } from './events.js';
 import { GRPC_FRAME_HEADER_BYTES } from './constants.js';
 
@@ -26,7 +27,11 @@ const MAX_PREFIX_DECODES = 8;
 const MAX_BROTLI_PREFIX_DECODES = 2;
 const BROTLI_SEARCH_RATIO = 256;
 
-type Inflate = (input: Buffer, options: zlib.ZlibOptions | zlib.BrotliOptions) => Buffer;
+type Inflate = (input: Buffer, options: Zlib.ZlibOptions | Zlib.BrotliOptions) => Buffer;
+
+let zlibModule: typeof Zlib | undefined;
+/** node:zlib, loaded at the first decode: a sidecar does not load it at start-up (test/native-startup-modules: RSS). */
+const zlibOf = (): typeof Zlib => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof Zlib);
 
 /** Whether bytes start with a zlib (RFC 1950) header: deflate as HTTP means it, not the raw stream some servers send. */
 function isZlibHeader(b: Buffer): boolean {
@@ -34,6 +39,7 @@ function isZlibHeader(b: Buffer): boolean {
 }
 
 function inflaterFor(coding: string, input: Buffer): { fn: Inflate; flush: number } | undefined {
+  const zlib = zlibOf();
   if (coding === 'gzip' || coding === 'x-gzip') return { fn: zlib.gunzipSync, flush: zlib.constants.Z_SYNC_FLUSH };
   if (coding === 'deflate') return { fn: isZlibHeader(input) ? zlib.inflateSync : zlib.inflateRawSync, flush: zlib.constants.Z_SYNC_FLUSH };
   if (coding === 'br') return { fn: zlib.brotliDecompressSync as Inflate, flush: zlib.constants.BROTLI_OPERATION_FLUSH };
