@@ -416,10 +416,23 @@ function hasCompressedMessage(body: TapBody): boolean {
   return hasCompressedGrpcFrame(Buffer.from(body.data, body.encoding));
 }
 
-/** Whether gRPC message bytes (length-prefixed frames, maybe cut) hold a frame whose flag says compressed. */
-export function hasCompressedGrpcFrame(bytes: Buffer): boolean {
-  for (let at = 0; at + 5 <= bytes.length; at += 5 + bytes.readUInt32BE(at + 1)) {
-    if ((bytes[at]! & 1) !== 0) return true;
+/**
+ * Whether gRPC message bytes (length-prefixed frames, maybe cut), in one buffer or in the chunks of a
+ * capture, hold a frame whose flag says compressed. Only each frame's flag and length are read.
+ */
+export function hasCompressedGrpcFrame(bytes: Buffer | readonly Buffer[]): boolean {
+  const chunks = Buffer.isBuffer(bytes) ? [bytes] : bytes;
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  let chunk = 0;
+  let base = 0; // offset of chunks[chunk] in the whole
+  const byteAt = (at: number): number => {
+    while (at >= base + chunks[chunk]!.length) base += chunks[chunk++]!.length;
+    return chunks[chunk]![at - base]!;
+  };
+  for (let at = 0; at + 5 <= total; ) {
+    if ((byteAt(at) & 1) !== 0) return true;
+    at += 5 + ((byteAt(at + 1) << 24) >>> 0) + (byteAt(at + 2) << 16) + (byteAt(at + 3) << 8) + byteAt(at + 4);
   }
   return false;
 }

@@ -436,6 +436,5 @@ export function createExchangeSink(
 
 /** Whether a captured gRPC body holds a message marked compressed. */
 function hasCompressedCapture(capture: BodyCapture | undefined): boolean {
-  if (capture === undefined || capture.chunks.length === 0) return false;
-  return hasCompressedGrpcFrame(capture.chunks.length === 1 ? capture.chunks[0]! : Buffer.concat(capture.chunks));
+  return capture !== undefined && hasCompressedGrpcFrame(capture.chunks);
 }

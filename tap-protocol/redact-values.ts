@@ -226,7 +226,7 @@ export function scrubSecrets(text: string, secrets: readonly string[], keepLengt
     // A `+` may also be one decoding away (`%2B`: a form's space encoded once more).
     if (forms.spaced.length > 0 && (hasPercent || out.indexOf('+') >= 0)) out = scrubNormalized(out, forms.spaced, true, keepLength);
   }
-  return keepLength ? scrubAsWrittenKeepingLength(out, secrets) : scrubSecretsAsWritten(out, secrets);
+  return scrubSecretsAsWritten(out, secrets, keepLength);
 }
 
 /** `[redacted]` repeated and cut to `length` characters. */
@@ -234,11 +234,6 @@ export function lengthMask(length: number): string {
   return REDACTED.repeat(Math.ceil(length / REDACTED.length)).slice(0, length);
 }
 
-function scrubAsWrittenKeepingLength(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length > 0 && out.indexOf(s) >= 0) out = out.split(s).join(lengthMask(s.length));
-  return out;
-}
 
 /**
  * `text` with every secret in `secrets` as `[redacted]` where it occurs as written (or in the one
@@ -246,9 +241,9 @@ function scrubAsWrittenKeepingLength(text: string, secrets: readonly string[]): 
  * the metric labels use it until the native engine's port (native/src/core/metrics-secrets.cc)
  * has the spellings pass too, so that both engines make the same labels.
  */
-export function scrubSecretsAsWritten(text: string, secrets: readonly string[]): string {
+export function scrubSecretsAsWritten(text: string, secrets: readonly string[], keepLength = false): string {
   let out = text;
-  for (const s of secrets) if (out.indexOf(s) >= 0) out = out.split(s).join(REDACTED);
+  for (const s of secrets) if (s.length > 0 && out.indexOf(s) >= 0) out = out.split(s).join(keepLength ? lengthMask(s.length) : REDACTED);
   return out;
 }
 
